@@ -1,0 +1,132 @@
+import { assertDType, checkShape, dtypeOfTyped, getBackend, isFloating, numel, toTyped, type DType, type TypedArray } from '@tsgrad/tensor';
+import { getDefaultDtype } from './defaults.js';
+import { flattenNested, type NestedArray } from './nested.js';
+import { fromStorage } from './primitives.js';
+import { defaultGenerator } from './random.js';
+import type { Device, Tensor } from './tensor.js';
+
+export interface TensorOptions {
+  dtype?: DType;
+  requiresGrad?: boolean;
+  device?: Device;
+}
+
+function finish(t: Tensor, opts: TensorOptions): Tensor {
+  if (opts.requiresGrad) t.requiresGrad_(true);
+  return t;
+}
+
+function make(values: ArrayLike<number>, shape: readonly number[], dtype: DType, opts: TensorOptions): Tensor {
+  assertDType(dtype);
+  const backend = getBackend(opts.device ?? 'cpu');
+  if (dtype === 'float64' && !backend.capabilities.float64) {
+    throw new Error(`float64 is not supported on device '${backend.device}'; use dtype 'float32'`);
+  }
+  const typed = toTyped(dtype, values);
+  return finish(fromStorage(backend.fromData(typed, dtype), shape), opts);
+}
+
+/**
+ * A tensor from a number, nested arrays or a typed array (PyTorch's `torch.tensor`). Numbers become the
+ * default dtype (JavaScript cannot tell `1` from `1.0`), booleans `bool`, typed arrays keep their dtype.
+ * @example tensor([[1, 2], [3, 4]], { dtype: 'float64' }).shape // [2, 2]
+ */
+export function tensor(data: NestedArray | TypedArray, opts: TensorOptions = {}): Tensor {
+  const typedDtype = ArrayBuffer.isView(data) ? dtypeOfTyped(data) : null;
+  if (ArrayBuffer.isView(data)) {
+    if (!typedDtype) throw new Error(`tensor: unsupported typed array ${data.constructor.name}; use Float32Array, Float64Array, Int32Array or Uint8Array`);
+    return make(data as TypedArray, [(data as TypedArray).length], opts.dtype ?? typedDtype, opts);
+  }
+  const { shape, values, hasBool } = flattenNested(data);
+  return make(values, shape, opts.dtype ?? (hasBool ? 'bool' : getDefaultDtype()), opts);
+}
+
+function filled(shape: readonly number[], value: number, opts: TensorOptions, what: string): Tensor {
+  const dims = checkShape(shape, what);
+  const dtype = opts.dtype ?? getDefaultDtype();
+  assertDType(dtype);
+  const backend = getBackend(opts.device ?? 'cpu');
+  return finish(fromStorage(backend.full(numel(dims), value, dtype), dims), opts);
+}
+
+/** @example zeros([2, 3]) */
+export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  return filled(shape, 0, opts, 'zeros');
+}
+
+export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  return filled(shape, 1, opts, 'ones');
+}
+
+/** @example full([2], 0.5).tolist() // [0.5, 0.5] */
+export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
+  return filled(shape, value, opts, 'full');
+}
+
+/** Zeros with `like`'s shape, dtype and device (options override). */
+export function zerosLike(like: Tensor, opts: TensorOptions = {}): Tensor {
+  return zeros(like.shape, { dtype: like.dtype, device: like.device, ...opts });
+}
+
+export function onesLike(like: Tensor, opts: TensorOptions = {}): Tensor {
+  return ones(like.shape, { dtype: like.dtype, device: like.device, ...opts });
+}
+
+/**
+ * Values from `start` (inclusive) to `end` (exclusive) by `step`; `arange(n)` counts 0..n-1.
+ * int32 when every argument is an integer (PyTorch gives int64), else the default float dtype.
+ * @example arange(0, 1, 0.25).tolist() // [0, 0.25, 0.5, 0.75]
+ */
+export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
+  const [lo, hi] = end === undefined ? [0, start] : [start, end];
+  if (step === 0 || !Number.isFinite(step)) throw new Error(`arange: step must be nonzero and finite, got ${step}`);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new Error(`arange: bounds must be finite, got ${lo} and ${hi}`);
+  if ((hi - lo) * step < 0) throw new Error(`arange: upper bound and larger bound inconsistent with step sign (start ${lo}, end ${hi}, step ${step})`);
+  const n = Math.max(0, Math.ceil((hi - lo) / step));
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = lo + i * step;
+  const dtype = opts.dtype ?? ([lo, hi, step].every(Number.isInteger) ? 'int32' : getDefaultDtype());
+  return make(values, [n], dtype, opts);
+}
+
+function sampled(shape: readonly number[], opts: TensorOptions, what: string, draw: () => number): Tensor {
+  const dims = checkShape(shape, what);
+  const dtype = opts.dtype ?? getDefaultDtype();
+  if (!isFloating(dtype)) throw new Error(`${what}: expected a floating dtype, got '${dtype}'`);
+  const values = new Float64Array(numel(dims));
+  for (let i = 0; i < values.length; i++) values[i] = draw();
+  return make(values, dims, dtype, opts);
+}
+
+/** Uniform samples in [0, 1) from the global generator (`manualSeed`). */
+export function rand(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  return sampled(shape, opts, 'rand', () => defaultGenerator.random());
+}
+
+/** Standard normal samples from the global generator (`manualSeed`). */
+export function randn(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  return sampled(shape, opts, 'randn', () => defaultGenerator.normal());
+}
+
+/** Uniform integers in [low, high), int32. */
+export function randint(low: number, high: number, shape: readonly number[], opts: Omit<TensorOptions, 'requiresGrad'> = {}): Tensor {
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+    throw new Error(`randint: expected integers low < high, got low=${low}, high=${high}`);
+  }
+  const dims = checkShape(shape, 'randint');
+  const values = new Float64Array(numel(dims));
+  for (let i = 0; i < values.length; i++) values[i] = defaultGenerator.int(low, high);
+  return make(values, dims, opts.dtype ?? 'int32', opts);
+}
+
+/** A random permutation of 0..n-1 (Fisher-Yates), int32. */
+export function randperm(n: number, opts: Omit<TensorOptions, 'requiresGrad'> = {}): Tensor {
+  if (!Number.isInteger(n) || n < 0) throw new Error(`randperm: n must be a non-negative integer, got ${n}`);
+  const values = new Int32Array(n);
+  for (let i = 0; i < n; i++) values[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = defaultGenerator.int(0, i + 1);
+    [values[i], values[j]] = [values[j], values[i]];
+  }
+  return make(values, [n], opts.dtype ?? 'int32', opts);
+}

@@ -1,0 +1,94 @@
+import { formatShape, shapesEqual } from '@tsgrad/tensor';
+import { ones } from './creation.js';
+import { GRADIENTS, type GradRule } from './gradients.js';
+import { noGrad } from './grad-mode.js';
+import type { PrimitiveOp } from './primitives.js';
+import type { Tensor } from './tensor.js';
+
+/**
+ * Tensors reachable from `root` through graph nodes, each after everything it depends on.
+ * An explicit stack instead of recursion: JavaScript stacks overflow at a few thousand frames, and
+ * an unrolled RNN or a long chain of ops easily makes deeper graphs.
+ */
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>([root]);
+  const stack: [Tensor, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const next = top[0].gradFn?.next ?? [];
+    let child: Tensor | null = null;
+    while (top[1] < next.length && child === null) {
+      const candidate = next[top[1]++];
+      if (candidate && !visited.has(candidate)) child = candidate;
+    }
+    if (child) {
+      visited.add(child);
+      stack.push([child, 0]);
+    } else {
+      stack.pop();
+      order.push(top[0]);
+    }
+  }
+  return order;
+}
+
+function accumulate(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor): void {
+  const prev = grads.get(t);
+  grads.set(t, prev ? prev.add(g) : g);
+}
+
+/** Reverse-mode sweep from `root` (see `Tensor.backward`). */
+export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph: boolean): void {
+  if (!root.requiresGrad) {
+    throw new Error('element 0 of tensors does not require grad and does not have a grad_fn');
+  }
+  let seed: Tensor;
+  if (gradient === undefined) {
+    if (root.numel() !== 1) {
+      throw new Error(`grad can be implicitly created only for scalar outputs; got shape ${formatShape(root.shape)}, pass a gradient to backward()`);
+    }
+    seed = ones(root.shape, { dtype: root.dtype, device: root.device });
+  } else {
+    if (!shapesEqual(gradient.shape, root.shape)) {
+      throw new Error(`backward: gradient has shape ${formatShape(gradient.shape)} but the tensor has shape ${formatShape(root.shape)}`);
+    }
+    if (gradient.dtype !== root.dtype) {
+      throw new Error(`backward: gradient has dtype ${gradient.dtype} but the tensor has dtype ${root.dtype}`);
+    }
+    seed = gradient.detach();
+  }
+  noGrad(() => {
+    const grads = new Map<Tensor, Tensor>([[root, seed]]);
+    const order = topologicalOrder(root);
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i];
+      const g = grads.get(t);
+      if (!g) continue;
+      grads.delete(t);
+      const node = t.gradFn;
+      if (!node) {
+        t._accumulateGrad(g);
+        continue;
+      }
+      if (t.retainsGrad) t._accumulateGrad(g);
+      const saved = node.saved;
+      if (!saved) {
+        throw new Error(
+          'Trying to backward through the graph a second time (or directly access saved tensors after they have ' +
+            'already been freed). Saved intermediate values of the graph are freed when you call backward(). ' +
+            'Specify backward(gradient, { retainGraph: true }) if you need to backward through the graph a second time.',
+        );
+      }
+      node.checkVersions();
+      const rule = GRADIENTS[node.op] as GradRule<PrimitiveOp> | null;
+      if (!rule) continue;
+      const inputGrads = rule(saved, g);
+      node.next.forEach((input, k) => {
+        const ig = inputGrads[k];
+        if (input && ig) accumulate(grads, input, ig);
+      });
+      if (!retainGraph) node.saved = null;
+    }
+  });
+}

@@ -1,0 +1,121 @@
+import { zeros } from './creation.js';
+import type { SavedContext } from './node.js';
+import { where } from './ops/elementwise.js';
+import { sumToShape } from './ops/shape.js';
+import type { PrimitiveOp } from './primitives.js';
+import type { Tensor } from './tensor.js';
+
+/**
+ * Every derivative rule in one table (tinygrad's `mixin/gradient.py`): given the saved forward values
+ * and the gradient of the output, return the gradient of each input (null: none). Rules are written
+ * with ordinary tensor ops and run with grad mode off. `null` marks an op without a derivative
+ * (comparisons, argmax): its output never requires grad.
+ */
+export type GradRule<K extends PrimitiveOp> = (ctx: SavedContext<K>, grad: Tensor) => (Tensor | null)[];
+
+/** Sends a reduction's gradient back over the reduced axes. */
+function unreduce(g: Tensor, inputShape: readonly number[], axes: readonly number[], keepdim: boolean): Tensor {
+  const kept = inputShape.map((d, i) => (axes.includes(i) ? 1 : d));
+  return (keepdim ? g : g.reshape(kept)).expand([...inputShape]);
+}
+
+/** Gradient of max/min: split evenly among the elements that attained the extreme (`torch.amax`). */
+function extremeGrad<K extends 'max' | 'min'>(): GradRule<K> {
+  return ({ inputs: [x], output, attrs: { axes, keepdim } }, g) => {
+    const hit = x.eq(unreduce(output, x.shape, axes, keepdim));
+    const count = hit.sum(axes, true);
+    return [where(hit, unreduce(g, x.shape, axes, keepdim), 0).div(count)];
+  };
+}
+
+/** Gradient of maximum (`pick` = gt) or minimum (`pick` = lt): ties split the gradient in half. */
+function pairwiseExtremeGrad<K extends 'maximum' | 'minimum'>(pick: 'gt' | 'lt'): GradRule<K> {
+  return ({ inputs: [a, b], needsGrad }, g) => {
+    const half = g.div(2);
+    const tie = a.eq(b);
+    return [
+      needsGrad[0] ? sumToShape(where(tie, half, where(a[pick](b), g, 0)), a.shape) : null,
+      needsGrad[1] ? sumToShape(where(tie, half, where(b[pick](a), g, 0)), b.shape) : null,
+    ];
+  };
+}
+
+export const GRADIENTS = {
+  neg: (_, g) => [g.neg()],
+  exp: ({ output }, g) => [g.mul(output)],
+  log: ({ inputs: [x] }, g) => [g.div(x)],
+  sqrt: ({ output }, g) => [g.div(output.mul(2))],
+  abs: ({ inputs: [x] }, g) => [g.mul(x.sign())],
+  sign: ({ inputs: [x] }) => [zeros(x.shape, { dtype: x.dtype, device: x.device })],
+  relu: ({ output }, g) => [where(output.gt(0), g, 0)],
+  sigmoid: ({ output }, g) => [g.mul(output.neg().add(1)).mul(output)],
+  tanh: ({ output }, g) => [g.mul(output.mul(output).neg().add(1))],
+  erf: ({ inputs: [x] }, g) => [g.mul(x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI)))],
+  logicalNot: null,
+  add: ({ inputs: [a, b] }, g) => [sumToShape(g, a.shape), sumToShape(g, b.shape)],
+  sub: ({ inputs: [a, b], needsGrad }, g) => [sumToShape(g, a.shape), needsGrad[1] ? sumToShape(g.neg(), b.shape) : null],
+  mul: ({ inputs: [a, b], needsGrad }, g) => [
+    needsGrad[0] ? sumToShape(g.mul(b), a.shape) : null,
+    needsGrad[1] ? sumToShape(g.mul(a), b.shape) : null,
+  ],
+  div: ({ inputs: [a, b], needsGrad }, g) => [
+    needsGrad[0] ? sumToShape(g.div(b), a.shape) : null,
+    needsGrad[1] ? sumToShape(g.neg().mul(a).div(b.mul(b)), b.shape) : null,
+  ],
+  // PyTorch's pow_backward: exponent 0 gives 0 (not 0 * x^-1 = NaN at x = 0); for the exponent's
+  // gradient, x = 0 with exponent >= 0 gives 0 (not 0 * log 0).
+  pow: ({ inputs: [a, b], output, needsGrad }, g) => [
+    needsGrad[0] ? sumToShape(where(b.eq(0), 0, g.mul(b.mul(a.pow(b.sub(1))))), a.shape) : null,
+    needsGrad[1] ? sumToShape(where(a.eq(0), where(b.ge(0), 0, g.mul(output.mul(a.log()))), g.mul(output.mul(a.log()))), b.shape) : null,
+  ],
+  maximum: pairwiseExtremeGrad('gt'),
+  minimum: pairwiseExtremeGrad('lt'),
+  eq: null,
+  ne: null,
+  lt: null,
+  le: null,
+  gt: null,
+  ge: null,
+  where: ({ inputs: [cond, a, b], needsGrad }, g) => [
+    null,
+    needsGrad[1] ? sumToShape(where(cond, g, 0), a.shape) : null,
+    needsGrad[2] ? sumToShape(where(cond, 0, g), b.shape) : null,
+  ],
+  sum: ({ inputs: [x], attrs: { axes, keepdim } }, g) => [unreduce(g, x.shape, axes, keepdim)],
+  max: extremeGrad(),
+  min: extremeGrad(),
+  argmax: null,
+  argmin: null,
+  matmul: ({ inputs: [a, b], needsGrad }, g) => [
+    needsGrad[0] ? g.matmul(b.transpose(1, 2)) : null,
+    needsGrad[1] ? a.transpose(1, 2).matmul(g) : null,
+  ],
+  reshape: ({ inputs: [x] }, g) => [g.reshape(x.shape)],
+  permute: ({ attrs: { dims } }, g) => {
+    const inverse = new Array<number>(dims.length);
+    dims.forEach((d, i) => (inverse[d] = i));
+    return [g.permute(inverse)];
+  },
+  expand: ({ inputs: [x] }, g) => [sumToShape(g, x.shape)],
+  slice: ({ inputs: [x], attrs: { dim, start, end, step } }, g) => {
+    const full = zeros(x.shape, { dtype: g.dtype, device: g.device });
+    full.slice(dim, start, end, step).copy_(g);
+    return [full];
+  },
+  copy: (_, g) => [g],
+  cast: ({ inputs: [x] }, g) => [g.to(x.dtype)],
+  toDevice: ({ inputs: [x] }, g) => [g.to(x.device)],
+  gather: ({ inputs: [x, index], attrs: { dim } }, g) => [
+    zeros(x.shape, { dtype: g.dtype, device: g.device }).scatterAdd(dim, index, g),
+    null,
+  ],
+  scatterAdd: ({ inputs: [, index], attrs: { dim }, needsGrad }, g) => [g, null, needsGrad[2] ? g.gather(dim, index) : null],
+  cat: ({ inputs, attrs: { dim } }, g) => {
+    let start = 0;
+    return inputs.map((t) => {
+      const part = g.narrow(dim, start, t.shape[dim]);
+      start += t.shape[dim];
+      return part;
+    });
+  },
+} satisfies { [K in PrimitiveOp]: GradRule<K> | null };

@@ -1,0 +1,40 @@
+/**
+ * @tsgrad/autograd: the user-facing `Tensor` with reverse-mode automatic differentiation.
+ *
+ * @example
+ * ```ts
+ * import { tensor, noGrad } from '@tsgrad/autograd';
+ * const x = tensor([[1, 2, 3]], { dtype: 'float64' });
+ * const w = tensor([[0.5], [-1], [2]], { dtype: 'float64', requiresGrad: true });
+ * const loss = x.matmul(w).pow(2).sum();
+ * loss.backward();
+ * console.log(w.grad!.tolist()); // [[9], [18], [27]]
+ * noGrad(() => w.sub_(w.grad!.mul(0.01)));
+ * ```
+ */
+export { Tensor, type Device, type Scalar, type TensorOrScalar, type VersionCounter } from './tensor.js';
+export type { DType, TypedArray } from '@tsgrad/tensor';
+export type { NestedArray } from './nested.js';
+export { noGrad, enableGrad, isGradEnabled } from './grad-mode.js';
+export { setDefaultDtype, getDefaultDtype } from './defaults.js';
+export { manualSeed, Generator, defaultGenerator } from './random.js';
+export {
+  tensor,
+  zeros,
+  ones,
+  full,
+  zerosLike,
+  onesLike,
+  arange,
+  rand,
+  randn,
+  randint,
+  randperm,
+  type TensorOptions,
+} from './creation.js';
+export { where, maximum, minimum, resultType } from './ops/elementwise.js';
+export { cat, stack } from './ops/shape.js';
+export { matmul } from './ops/linalg.js';
+export { Node, type SavedContext } from './node.js';
+export type { PrimitiveOp, PrimitiveAttrs } from './primitives.js';
+export { GRADIENTS, type GradRule } from './gradients.js';

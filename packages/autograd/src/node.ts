@@ -1,0 +1,50 @@
+import type { PrimitiveAttrs, PrimitiveOp } from './primitives.js';
+import type { Tensor } from './tensor.js';
+
+/** What a gradient rule may read: the op's inputs and output as they were at forward time. */
+export interface SavedContext<K extends PrimitiveOp = PrimitiveOp> {
+  readonly inputs: readonly Tensor[];
+  readonly output: Tensor;
+  readonly attrs: PrimitiveAttrs[K];
+  /** Per input: whether the backward pass needs its gradient (rules may skip the others). */
+  readonly needsGrad: readonly boolean[];
+}
+
+/**
+ * One recorded primitive op: the graph edge from an output back to its inputs (micrograd's `_prev`
+ * plus `_backward`, with the rule looked up by `op` in the gradients table).
+ */
+export class Node<K extends PrimitiveOp = PrimitiveOp> {
+  /** Inputs that need a gradient, others null: what the backward sweep follows. */
+  readonly next: readonly (Tensor | null)[];
+  /** Dropped after a backward pass without `retainGraph`; a second pass then fails clearly. */
+  saved: SavedContext<K> | null;
+  private readonly versions: readonly number[];
+
+  constructor(
+    readonly op: K,
+    inputs: readonly Tensor[],
+    attrs: PrimitiveAttrs[K],
+    output: Tensor,
+  ) {
+    const needsGrad = inputs.map((t) => t.requiresGrad);
+    this.next = inputs.map((t, i) => (needsGrad[i] ? t : null));
+    this.saved = { inputs, output, attrs, needsGrad };
+    this.versions = inputs.map((t) => t._version.value);
+  }
+
+  /** Throws PyTorch's message when an input was modified in place after this op read it. */
+  checkVersions(): void {
+    const saved = this.saved;
+    if (!saved) return;
+    saved.inputs.forEach((t, i) => {
+      if (t._version.value !== this.versions[i]) {
+        throw new Error(
+          `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
+            `input ${i} of ${this.op} (shape [${t.shape.join(', ')}], dtype ${t.dtype}) is at version ` +
+            `${t._version.value}; expected version ${this.versions[i]} instead`,
+        );
+      }
+    });
+  }
+}

@@ -1,0 +1,131 @@
+import { DTYPES, getBackend, isFloating, promoteTypes, type BinaryOp, type DType, type UnaryOp } from '@tsgrad/tensor';
+import { getDefaultDtype } from '../defaults.js';
+import { apply, fromStorage } from '../primitives.js';
+import { Tensor, type Device, type TensorOrScalar } from '../tensor.js';
+
+/** Unary ops that only make sense on floating values: integer inputs are cast to the default dtype. */
+const FLOAT_UNARY = new Set<UnaryOp>(['exp', 'log', 'sqrt', 'sigmoid', 'tanh', 'erf']);
+const COMPARISONS = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
+
+function checkTensor(x: unknown, op: string, what = 'input'): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw new Error(`${op}: expected ${what} to be a Tensor, got ${typeof x}`);
+}
+
+/** A 0-d tensor holding `value` with `t`'s dtype and device. */
+export function scalarLike(t: Tensor, value: number): Tensor {
+  return scalarTensor(value, t.dtype, t.device);
+}
+
+export function scalarTensor(value: number | boolean, dtype: DType, device: Device): Tensor {
+  return fromStorage(getBackend(device).full(1, Number(value), dtype), []);
+}
+
+/** `x` itself when a tensor, else a 0-d tensor of `dtype` on `device`. */
+export function asTensor(x: TensorOrScalar, dtype: DType, device: Device): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x !== 'number' && typeof x !== 'boolean') throw new Error(`expected a Tensor or a number, got ${typeof x}`);
+  return scalarTensor(x, dtype, device);
+}
+
+const CATEGORY: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 2 };
+
+/** PyTorch's combine_categories: a lower-priority operand only wins by being of a higher category. */
+function combine(higher: DType | null, lower: DType | null): DType | null {
+  if (higher === null) return lower;
+  if (lower === null) return higher;
+  if (CATEGORY[lower] > CATEGORY[higher]) return promoteTypes(higher, lower);
+  return higher;
+}
+
+/**
+ * PyTorch's result type: dimensioned tensors take priority over 0-d tensors, which take priority over
+ * plain numbers; an operand of lower priority changes the dtype only when of a higher category
+ * (so `float32Tensor.mul(2.5)` stays float32 and `int32Tensor.mul(2.5)` becomes the default float).
+ */
+export function resultType(...operands: TensorOrScalar[]): DType {
+  let dim: DType | null = null;
+  let zero: DType | null = null;
+  let wrapped: DType | null = null;
+  const join = (acc: DType | null, d: DType) => (acc === null ? d : promoteTypes(acc, d));
+  for (const x of operands) {
+    if (x instanceof Tensor) {
+      if (x.ndim > 0) dim = join(dim, x.dtype);
+      else zero = join(zero, x.dtype);
+    } else if (typeof x === 'boolean') wrapped = join(wrapped, 'bool');
+    else wrapped = join(wrapped, Number.isInteger(x) ? 'int32' : getDefaultDtype());
+  }
+  return combine(dim, combine(zero, wrapped)) ?? getDefaultDtype();
+}
+
+function castTo(x: Tensor, dtype: DType): Tensor {
+  return x.dtype === dtype ? x : apply('cast', [x], { dtype });
+}
+
+export function unaryOp(op: UnaryOp, x: Tensor): Tensor {
+  checkTensor(x, op);
+  if (op === 'neg' && x.dtype === 'bool') {
+    throw new Error('neg: negation on a bool tensor is not supported; use logicalNot() instead');
+  }
+  const input = FLOAT_UNARY.has(op) && !isFloating(x.dtype) ? castTo(x, getDefaultDtype()) : x;
+  return apply(op, [input], {});
+}
+
+export function binaryOp(op: BinaryOp, a: Tensor, b: TensorOrScalar): Tensor {
+  checkTensor(a, op);
+  let dtype = resultType(a, b);
+  // True division and arithmetic on bools: computed in a type that can hold the result.
+  if (op === 'div' && !isFloating(dtype)) dtype = getDefaultDtype();
+  else if (dtype === 'bool' && !COMPARISONS.has(op)) dtype = 'int32';
+  const bt = asTensor(b, dtype, a.device);
+  return apply(op, [castTo(a, dtype), castTo(bt, dtype)], {});
+}
+
+export function add(a: Tensor, b: TensorOrScalar, alpha = 1): Tensor {
+  return binaryOp('add', a, alpha === 1 ? b : scaled(b, alpha));
+}
+
+export function sub(a: Tensor, b: TensorOrScalar, alpha = 1): Tensor {
+  return binaryOp('sub', a, alpha === 1 ? b : scaled(b, alpha));
+}
+
+function scaled(b: TensorOrScalar, alpha: number): TensorOrScalar {
+  return b instanceof Tensor ? b.mul(alpha) : Number(b) * alpha;
+}
+
+/**
+ * Elementwise choice: `a` where `condition` is true, else `b` (broadcast together).
+ * @example where(x.gt(0), x, 0) // relu
+ */
+export function where(condition: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  checkTensor(condition, 'where', 'condition');
+  if (condition.dtype !== 'bool') {
+    throw new Error(`where: expected condition to be a bool tensor, but got a tensor with dtype ${condition.dtype}`);
+  }
+  const dtype = resultType(a, b);
+  const at = asTensor(a, dtype, condition.device);
+  const bt = asTensor(b, dtype, condition.device);
+  return apply('where', [condition, castTo(at, dtype), castTo(bt, dtype)], {});
+}
+
+export function maximum(a: Tensor, b: TensorOrScalar): Tensor {
+  return binaryOp('maximum', a, b);
+}
+
+export function minimum(a: Tensor, b: TensorOrScalar): Tensor {
+  return binaryOp('minimum', a, b);
+}
+
+export function clamp(x: Tensor, min?: number | Tensor, max?: number | Tensor): Tensor {
+  if (min === undefined && max === undefined) throw new Error("clamp: at least one of 'min' or 'max' must be given");
+  let out = x;
+  if (min !== undefined) out = where(out.lt(min), min, out);
+  if (max !== undefined) out = where(out.gt(max), max, out);
+  return out;
+}
+
+export function to(x: Tensor, target: Device | DType): Tensor {
+  if ((DTYPES as readonly string[]).includes(target)) return castTo(x, target as DType);
+  if (typeof target !== 'string') throw new Error(`to: expected a device name or a dtype, got ${String(target)}`);
+  if (target === x.device) return x;
+  return apply('toDevice', [x], { device: target });
+}

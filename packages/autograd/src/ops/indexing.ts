@@ -1,0 +1,52 @@
+import { formatShape, normalizeDim } from '@tsgrad/tensor';
+import { apply } from '../primitives.js';
+import { Tensor } from '../tensor.js';
+
+function checkIndex(op: string, index: Tensor): void {
+  if (!(index instanceof Tensor)) throw new Error(`${op}: expected index to be a Tensor`);
+  if (index.dtype !== 'int32') throw new Error(`${op}: expected index of dtype int32, got ${index.dtype}`);
+}
+
+function checkSizes(op: string, dim: number, x: Tensor, index: Tensor, what: string, includeDim: boolean): void {
+  if (index.ndim !== x.ndim) {
+    throw new Error(`${op}: index ${formatShape(index.shape)} must have the same number of dimensions as ${what} ${formatShape(x.shape)}`);
+  }
+  index.shape.forEach((s, d) => {
+    if ((includeDim || d !== dim) && s > x.shape[d]) {
+      throw new Error(`${op}: size of index ${formatShape(index.shape)} exceeds ${what} ${formatShape(x.shape)} at dimension ${d}`);
+    }
+  });
+}
+
+/**
+ * `out[i][j] = x[index[i][j]][j]` for dim 0 (and likewise for other dims); out has index's shape.
+ * @example tensor([[1, 2], [3, 4]]).gather(1, tensor([[1], [0]], { dtype: 'int32' })) // [[2], [3]]
+ */
+export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  checkIndex('gather', index);
+  const d = normalizeDim(dim, x.ndim, 'gather');
+  checkSizes('gather', d, x, index, 'input', false);
+  return apply('gather', [x, index], { dim: d });
+}
+
+/** Out of place `scatter_add`: a copy of `base` with `src` added at `index` along `dim`. */
+export function scatterAdd(base: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  checkIndex('scatterAdd', index);
+  const d = normalizeDim(dim, base.ndim, 'scatterAdd');
+  checkSizes('scatterAdd', d, base, index, 'self', false);
+  checkSizes('scatterAdd', d, src, index, 'src', true);
+  const s = src.dtype === base.dtype ? src : src.to(base.dtype);
+  return apply('scatterAdd', [base, index, s], { dim: d });
+}
+
+/** Rows (or slices along `dim`) picked by a 1-D int32 index: `torch.index_select`. */
+export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  checkIndex('indexSelect', index);
+  if (index.ndim > 1) throw new Error(`indexSelect: index must be 0-D or 1-D, got shape ${formatShape(index.shape)}`);
+  const d = normalizeDim(dim, x.ndim, 'indexSelect');
+  const n = index.numel();
+  const outShape = x.shape;
+  outShape[d] = n;
+  const idxShape = x.shape.map((_, i) => (i === d ? n : 1));
+  return apply('gather', [x, index.reshape(idxShape).expand(outShape)], { dim: d });
+}

@@ -1,0 +1,92 @@
+import { formatShape, isFloating, normalizeDim } from '@tsgrad/tensor';
+import { getDefaultDtype } from '../defaults.js';
+import { apply } from '../primitives.js';
+import type { Tensor } from '../tensor.js';
+import { where } from './elementwise.js';
+
+/** Normalizes a `dim` argument: undefined/null means every dim. */
+export function normAxes(dim: number | readonly number[] | null | undefined, ndim: number, op: string): number[] {
+  if (dim === undefined || dim === null) return Array.from({ length: ndim }, (_, i) => i);
+  const list = typeof dim === 'number' ? [dim] : [...dim];
+  const axes = list.map((d) => normalizeDim(d, ndim, op));
+  if (new Set(axes).size !== axes.length) throw new Error(`${op}: dim ${formatShape(list)} appears multiple times in the list of dims`);
+  return ndim === 0 ? [] : axes.sort((a, b) => a - b);
+}
+
+function floatInput(x: Tensor, op: string): Tensor {
+  if (isFloating(x.dtype)) return x;
+  throw new Error(`${op}(): could not infer output dtype. Input dtype must be a floating point dtype, got ${x.dtype}`);
+}
+
+export function sum(x: Tensor, dim: number | readonly number[] | null | undefined, keepdim: boolean): Tensor {
+  const input = x.dtype === 'bool' ? x.to('int32') : x;
+  return apply('sum', [input], { axes: normAxes(dim, x.ndim, 'sum'), keepdim });
+}
+
+export function mean(x: Tensor, dim: number | readonly number[] | null | undefined, keepdim: boolean): Tensor {
+  floatInput(x, 'mean');
+  const axes = normAxes(dim, x.ndim, 'mean');
+  const n = axes.reduce((p, a) => p * x.shape[a], 1);
+  return sum(x, axes, keepdim).div(n);
+}
+
+export function extreme(op: 'max' | 'min', x: Tensor, dim: number | readonly number[] | null | undefined, keepdim: boolean): Tensor {
+  const axes = normAxes(dim, x.ndim, op);
+  for (const a of axes) {
+    if (x.shape[a] === 0) {
+      throw new Error(`${op}(): expected reduction dim ${a} to have non-zero size (input shape ${formatShape(x.shape)})`);
+    }
+  }
+  return apply(op, [x], { axes, keepdim });
+}
+
+export function variance(x: Tensor, dim: number | readonly number[] | null | undefined, correction: number, keepdim: boolean): Tensor {
+  floatInput(x, 'var');
+  const axes = normAxes(dim, x.ndim, 'var');
+  const n = axes.reduce((p, a) => p * x.shape[a], 1);
+  const centered = x.sub(mean(x, axes, true));
+  return sum(centered.mul(centered), axes, keepdim).div(Math.max(n - correction, 0));
+}
+
+export function argExtreme(op: 'argmax' | 'argmin', x: Tensor, dim: number | null | undefined, keepdim: boolean): Tensor {
+  if (dim === undefined || dim === null) {
+    if (x.numel() === 0) throw new Error(`${op}(): expected a non-empty tensor`);
+    const flat = x.reshape([-1]);
+    const out = apply(op, [flat], { axis: 0, keepdim: false });
+    return keepdim ? out.reshape(x.shape.map(() => 1)) : out;
+  }
+  if (x.ndim === 0) return apply(op, [x.reshape([1])], { axis: 0, keepdim: false });
+  return apply(op, [x], { axis: normalizeDim(dim, x.ndim, op), keepdim });
+}
+
+/** A per-slice shift that makes exp() safe; its value cancels, so it carries no gradient. */
+function stabilizer(x: Tensor, axes: number[]): Tensor {
+  const m = extreme('max', x, axes, true).detach();
+  return where(m.abs().eq(Infinity), 0, m);
+}
+
+function floatOrDefault(x: Tensor): Tensor {
+  return isFloating(x.dtype) ? x : x.to(getDefaultDtype());
+}
+
+export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim: boolean): Tensor {
+  const input = floatOrDefault(x);
+  const axes = normAxes(dim, x.ndim, 'logsumexp');
+  const m = stabilizer(input, axes);
+  const out = sum(input.sub(m).exp(), axes, true).log().add(m);
+  return keepdim ? out : sum(out, axes, false);
+}
+
+export function softmax(x: Tensor, dim: number): Tensor {
+  const input = floatOrDefault(x);
+  const axes = normAxes(dim, x.ndim, 'softmax');
+  const e = input.sub(stabilizer(input, axes)).exp();
+  return e.div(sum(e, axes, true));
+}
+
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  const input = floatOrDefault(x);
+  const axes = normAxes(dim, x.ndim, 'logSoftmax');
+  const shifted = input.sub(stabilizer(input, axes));
+  return shifted.sub(sum(shifted.exp(), axes, true).log());
+}

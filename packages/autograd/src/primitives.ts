@@ -1,0 +1,220 @@
+import {
+  broadcastShapes,
+  broadcastStrides,
+  contiguousStrides,
+  formatShape,
+  getBackend,
+  numel,
+  viewStrides,
+  type BinaryOp,
+  type DType,
+  type Storage,
+  type UnaryOp,
+  type View,
+} from '@tsgrad/tensor';
+import { GRADIENTS } from './gradients.js';
+import { isGradEnabled } from './grad-mode.js';
+import { Node } from './node.js';
+import { Tensor } from './tensor.js';
+
+/**
+ * The primitive ops: everything that records a graph node. Public ops (broadcasting, dtype promotion,
+ * validation, composites such as softmax) lower to these; gradients.ts has one rule per entry.
+ */
+type NoAttrs = Record<string, never>;
+type Reduce = { axes: number[]; keepdim: boolean };
+export interface PrimitiveAttrs extends Record<UnaryOp | BinaryOp, NoAttrs> {
+  where: NoAttrs;
+  sum: Reduce;
+  max: Reduce;
+  min: Reduce;
+  argmax: { axis: number; keepdim: boolean };
+  argmin: { axis: number; keepdim: boolean };
+  /** Batched [B, M, K] x [B, K, N]. */
+  matmul: NoAttrs;
+  /** A view when strides allow, else a copy (PyTorch's reshape). */
+  reshape: { shape: number[] };
+  permute: { dims: number[] };
+  expand: { shape: number[] };
+  /** Elements start, start+step, ... < end along dim: a view. */
+  slice: { dim: number; start: number; end: number; step: number };
+  /** A contiguous copy (clone / contiguous). */
+  copy: NoAttrs;
+  cast: { dtype: DType };
+  toDevice: { device: string };
+  gather: { dim: number };
+  /** Inputs (base, index, src): base with src added at index along dim, out of place. */
+  scatterAdd: { dim: number };
+  cat: { dim: number };
+}
+export type PrimitiveOp = keyof PrimitiveAttrs;
+
+type Forward<K extends PrimitiveOp> = (inputs: readonly Tensor[], attrs: PrimitiveAttrs[K]) => Tensor;
+
+const backend = (t: Tensor) => getBackend(t.device);
+
+/** A fresh contiguous tensor around newly computed storage. */
+export function fromStorage(storage: Storage, shape: readonly number[]): Tensor {
+  return new Tensor({ storage, dtype: storage.dtype, shape: [...shape], strides: contiguousStrides(shape), offset: 0 });
+}
+
+/** Another window onto `t`'s memory, sharing its version counter (writes through one are seen by all). */
+function viewOf(t: Tensor, shape: number[], strides: number[], offset: number): Tensor {
+  return new Tensor({ storage: t.storage, dtype: t.dtype, shape, strides, offset }, t._version);
+}
+
+function broadcastView(t: Tensor, shape: readonly number[]): View {
+  const v = t.toView();
+  return { ...v, shape, strides: broadcastStrides(v.shape, v.strides, shape) };
+}
+
+const unary =
+  <K extends UnaryOp>(op: K): Forward<K> =>
+  ([x]) =>
+    fromStorage(backend(x).unary(op, x.toView()), x.shape);
+
+const binary =
+  <K extends BinaryOp>(op: K): Forward<K> =>
+  ([a, b]) => {
+    const shape = broadcastShapes(a.shape, b.shape, op);
+    return fromStorage(backend(a).binary(op, broadcastView(a, shape), broadcastView(b, shape)), shape);
+  };
+
+const reduce =
+  <K extends 'sum' | 'max' | 'min'>(op: K): Forward<K> =>
+  ([x], { axes, keepdim }) => {
+    const storage = backend(x).reduce(op, x.toView(), axes);
+    return fromStorage(storage, keptShape(x.shape, axes, keepdim));
+  };
+
+const argReduce =
+  <K extends 'argmax' | 'argmin'>(op: K): Forward<K> =>
+  ([x], { axis, keepdim }) =>
+    fromStorage(backend(x).argReduce(op, x.toView(), axis), keptShape(x.shape, [axis], keepdim));
+
+export function keptShape(shape: readonly number[], axes: readonly number[], keepdim: boolean): number[] {
+  return keepdim ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+}
+
+function copyOf(x: Tensor): Tensor {
+  const out = fromStorage(backend(x).full(x.numel(), 0, x.dtype), x.shape);
+  backend(x).copy(x.toView(), out.toView());
+  return out;
+}
+
+const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
+  neg: unary('neg'),
+  exp: unary('exp'),
+  log: unary('log'),
+  sqrt: unary('sqrt'),
+  abs: unary('abs'),
+  sign: unary('sign'),
+  relu: unary('relu'),
+  sigmoid: unary('sigmoid'),
+  tanh: unary('tanh'),
+  erf: unary('erf'),
+  logicalNot: unary('logicalNot'),
+  add: binary('add'),
+  sub: binary('sub'),
+  mul: binary('mul'),
+  div: binary('div'),
+  pow: binary('pow'),
+  maximum: binary('maximum'),
+  minimum: binary('minimum'),
+  eq: binary('eq'),
+  ne: binary('ne'),
+  lt: binary('lt'),
+  le: binary('le'),
+  gt: binary('gt'),
+  ge: binary('ge'),
+  where: ([cond, a, b]) => {
+    const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape, 'where'), b.shape, 'where');
+    const s = backend(a).ternary('where', broadcastView(cond, shape), broadcastView(a, shape), broadcastView(b, shape));
+    return fromStorage(s, shape);
+  },
+  sum: reduce('sum'),
+  max: reduce('max'),
+  min: reduce('min'),
+  argmax: argReduce('argmax'),
+  argmin: argReduce('argmin'),
+  matmul: ([a, b]) => fromStorage(backend(a).matmul(a.toView(), b.toView()), [a.shape[0], a.shape[1], b.shape[2]]),
+  reshape: ([x], { shape }) => {
+    const strides = viewStrides(x.shape, x.stride(), shape);
+    if (strides) return viewOf(x, shape, strides, x.storageOffset());
+    const c = copyOf(x);
+    return viewOf(c, shape, contiguousStrides(shape), 0);
+  },
+  permute: ([x], { dims }) => {
+    const st = x.stride();
+    return viewOf(x, dims.map((d) => x.shape[d]), dims.map((d) => st[d]), x.storageOffset());
+  },
+  expand: ([x], { shape }) => viewOf(x, [...shape], broadcastStrides(x.shape, x.stride(), shape), x.storageOffset()),
+  slice: ([x], { dim, start, end, step }) => {
+    const shape = x.shape;
+    const strides = x.stride();
+    const offset = x.storageOffset() + start * strides[dim];
+    shape[dim] = Math.max(0, Math.ceil((end - start) / step));
+    strides[dim] *= step;
+    return viewOf(x, shape, strides, offset);
+  },
+  copy: ([x]) => copyOf(x),
+  cast: ([x], { dtype }) => fromStorage(backend(x).cast(x.toView(), dtype), x.shape),
+  toDevice: ([x], { device }) => {
+    const src = backend(x);
+    if (!src.readSync) {
+      throw new Error(
+        `to('${device}'): reading a ${x.device} tensor is asynchronous; use \`await t.data()\` and create the tensor on '${device}'`,
+      );
+    }
+    const c = x.contiguous();
+    const data = src.readSync(c.storage, c.storageOffset(), c.numel());
+    const dst = getBackend(device);
+    if (x.dtype === 'float64' && !dst.capabilities.float64) {
+      throw new Error(`to('${device}'): float64 is not supported on ${device}; cast first with t.to('float32')`);
+    }
+    return fromStorage(dst.fromData(data, x.dtype), x.shape);
+  },
+  gather: ([x, index], { dim }) => fromStorage(backend(x).gather(x.toView(), dim, index.toView()), index.shape),
+  scatterAdd: ([base, index, src], { dim }) => {
+    const out = copyOf(base);
+    backend(base).scatterAdd(out.toView(), dim, index.toView(), src.toView());
+    return out;
+  },
+  cat: (inputs, { dim }) => {
+    const shape = inputs[0].shape;
+    shape[dim] = inputs.reduce((n, t) => n + t.shape[dim], 0);
+    const out = fromStorage(backend(inputs[0]).full(numel(shape), 0, inputs[0].dtype), shape);
+    const strides = out.stride();
+    let start = 0;
+    for (const t of inputs) {
+      const window: View = { ...out.toView(), shape: t.shape, offset: start * strides[dim] };
+      backend(t).copy(t.toView(), window);
+      start += t.shape[dim];
+    }
+    return out;
+  },
+};
+
+/**
+ * Runs a primitive and, when grad mode is on and an input requires grad, records its graph node.
+ * The only place where graph nodes are created.
+ */
+export function apply<K extends PrimitiveOp>(op: K, inputs: readonly Tensor[], attrs: PrimitiveAttrs[K]): Tensor {
+  const device = inputs[0].device;
+  for (const t of inputs) {
+    if (t.device !== device) {
+      throw new Error(
+        `${op}: expected all tensors to be on the same device, but found at least two devices, ${device} and ${t.device}`,
+      );
+    }
+  }
+  const out = (FORWARD[op] as Forward<K>)(inputs, attrs);
+  if (GRADIENTS[op] !== null && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+    out._setGradFn(new Node(op, inputs, attrs, out));
+  }
+  return out;
+}
+
+export function describeShapes(...shapes: (readonly number[])[]): string {
+  return shapes.map(formatShape).join(' and ');
+}

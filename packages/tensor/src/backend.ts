@@ -1,0 +1,127 @@
+import type { DType, TypedArray } from './dtype.js';
+
+/**
+ * The contract a device implements. Deliberately small (tinygrad's lesson): a dozen primitive kernels
+ * that every tsgrad op lowers to. The op sets are string-literal unions and each backend's kernel table
+ * is checked with `satisfies Record<UnaryOp, ...>`, so a backend that forgets one fails to compile.
+ *
+ * Storage is opaque: the autograd layer never touches memory, it passes {@link View}s (a storage handle
+ * plus shape, strides and offset in elements) to kernels and gets fresh contiguous storage back.
+ * Reads are asynchronous because a GPU's are; `readSync` exists only where `capabilities.syncRead`.
+ */
+export const BACKEND_API_VERSION = 1;
+
+/** Elementwise ops of one operand. Output dtype equals the input's, except `logicalNot` (bool). */
+export type UnaryOp =
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'abs'
+  | 'sign'
+  | 'relu'
+  | 'sigmoid'
+  | 'tanh'
+  | 'erf'
+  | 'logicalNot';
+
+/** Elementwise ops of two same-dtype operands. Comparisons produce `bool`, the rest the operands' dtype. */
+export type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge';
+
+export type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+export const COMPARE_OPS: readonly CompareOp[] = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+
+/** `where(cond, a, b)`: cond is bool, a and b share a dtype. */
+export type TernaryOp = 'where';
+
+/** Reductions over a set of axes; output keeps reduced dims as size 1. NaN propagates through max/min. */
+export type ReduceOp = 'sum' | 'max' | 'min';
+
+/** Index of the max/min along one axis (first occurrence on ties, NaN counts as the extreme), int32. */
+export type ArgReduceOp = 'argmax' | 'argmin';
+
+/** Every kernel name, for registries, capability reports and conformance skip lists. */
+export type KernelName =
+  | UnaryOp
+  | BinaryOp
+  | TernaryOp
+  | ReduceOp
+  | ArgReduceOp
+  | 'matmul'
+  | 'copy'
+  | 'cast'
+  | 'gather'
+  | 'scatterAdd'
+  | 'full'
+  | 'fromData';
+
+/** An opaque handle to device memory holding `size` elements of `dtype`. Backends extend it. */
+export interface Storage {
+  readonly device: string;
+  readonly dtype: DType;
+  readonly size: number;
+}
+
+/** A strided window onto a storage: element `idx` lives at `offset + sum(idx[d] * strides[d])`. */
+export interface View {
+  readonly storage: Storage;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export interface BackendCapabilities {
+  /** Whether float64 tensors can live on this device (WGSL has no f64). */
+  readonly float64: boolean;
+  /** Whether `readSync` works (CPU: yes; GPU: no, use `read`). */
+  readonly syncRead: boolean;
+}
+
+export interface Backend {
+  readonly apiVersion: typeof BACKEND_API_VERSION;
+  /** The device name tensors carry, e.g. `'cpu'`, `'webgpu'`. */
+  readonly device: string;
+  readonly capabilities: BackendCapabilities;
+
+  /** Storage holding a copy of `data` (its dtype decides the storage dtype). */
+  fromData(data: TypedArray, dtype: DType): Storage;
+  /** Storage of `size` elements all equal to `value`. */
+  full(size: number, value: number, dtype: DType): Storage;
+  /** Copies `length` elements starting at `offset` back to the host. */
+  read(storage: Storage, offset: number, length: number): Promise<TypedArray>;
+  /** Synchronous read; present only when `capabilities.syncRead`. */
+  readSync?(storage: Storage, offset: number, length: number): TypedArray;
+  /** Releases device memory early; using the storage afterwards is an error. CPU: no-op. */
+  free(storage: Storage): void;
+
+  unary(op: UnaryOp, x: View): Storage;
+  /** `a` and `b` have the same shape (broadcast by the caller with stride-0 views) and dtype. */
+  binary(op: BinaryOp, a: View, b: View): Storage;
+  ternary(op: TernaryOp, cond: View, a: View, b: View): Storage;
+  reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage;
+  argReduce(op: ArgReduceOp, x: View, axis: number): Storage;
+  /** Batched matmul: `a` is [B, M, K], `b` is [B, K, N] (any strides), result contiguous [B, M, N]. */
+  matmul(a: View, b: View): Storage;
+  /** Writes `src` into the strided window `dst` (same shape and dtype); the basis of in-place ops. */
+  copy(src: View, dst: View): void;
+  /** A contiguous copy of `x` converted to `dtype` (bool: x != 0; int32: truncation toward zero). */
+  cast(x: View, dtype: DType): Storage;
+  /** PyTorch's `gather`: out[i][j] = x[index[i][j]][j] for dim 0; index is int32, result has its shape. */
+  gather(x: View, dim: number, index: View): Storage;
+  /** PyTorch's `scatter_add_` into `dst` in place: dst[index[i][j]][j] += src[i][j] for dim 0. */
+  scatterAdd(dst: View, dim: number, index: View, src: View): void;
+}

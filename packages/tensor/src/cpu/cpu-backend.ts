@@ -1,0 +1,97 @@
+import { BACKEND_API_VERSION, type Backend, type Storage, type View } from '../backend.js';
+import { allocTyped, dtypeOfTyped, toTyped, type DType, type TypedArray } from '../dtype.js';
+import { contiguousStrides, numel } from '../shape.js';
+import { binaryKernel, copyKernel, unaryKernel, whereKernel } from './elementwise.js';
+import { gatherKernel, scatterAddKernel } from './gather.js';
+import { matmulKernel } from './matmul.js';
+import { argReduceKernel, reduceKernel } from './reduce.js';
+
+/** CPU storage: a typed array of the storage's dtype. */
+export class CpuStorage implements Storage {
+  readonly device = 'cpu';
+  constructor(
+    readonly data: TypedArray,
+    readonly dtype: DType,
+  ) {}
+  get size(): number {
+    return this.data.length;
+  }
+}
+
+function dataOf(v: View | Storage): TypedArray {
+  const s = 'storage' in v ? v.storage : v;
+  if (!(s instanceof CpuStorage)) {
+    throw new Error(`cpu backend: got storage of device '${s.device}'; move the tensor to 'cpu' first`);
+  }
+  return s.data;
+}
+
+function wrap(data: TypedArray, dtype: DType): CpuStorage {
+  return new CpuStorage(data, dtype);
+}
+
+/**
+ * The reference backend: plain TypeScript over typed arrays, float64 everywhere, float32 results
+ * rounded to float32 at every store.
+ */
+export function createCpuBackend(): Backend {
+  return {
+    apiVersion: BACKEND_API_VERSION,
+    device: 'cpu',
+    capabilities: { float64: true, syncRead: true },
+    fromData(data, dtype) {
+      const same = dtypeOfTyped(data) === dtype;
+      return wrap(same ? data.slice() : toTyped(dtype, data), dtype);
+    },
+    full(size, value, dtype) {
+      const a = allocTyped(dtype, size);
+      if (value !== 0) a.fill(dtype === 'bool' ? (value ? 1 : 0) : value);
+      return wrap(a, dtype);
+    },
+    read(storage, offset, length) {
+      return Promise.resolve(dataOf(storage).slice(offset, offset + length));
+    },
+    readSync(storage, offset, length) {
+      return dataOf(storage).slice(offset, offset + length);
+    },
+    free() {
+      // Garbage collected.
+    },
+    unary(op, x) {
+      const out = unaryKernel(op, x, dataOf);
+      return wrap(out, op === 'logicalNot' ? 'bool' : x.dtype);
+    },
+    binary(op, a, b) {
+      const out = binaryKernel(op, a, b, dataOf);
+      return wrap(out, dtypeOfTyped(out) ?? a.dtype);
+    },
+    ternary(_op, cond, a, b) {
+      return wrap(whereKernel(cond, a, b, dataOf), a.dtype);
+    },
+    reduce(op, x, axes) {
+      return wrap(reduceKernel(op, x, axes, dataOf), x.dtype);
+    },
+    argReduce(op, x, axis) {
+      return wrap(argReduceKernel(op, x, axis, dataOf), 'int32');
+    },
+    matmul(a, b) {
+      return wrap(matmulKernel(a, b, dataOf), a.dtype);
+    },
+    copy(src, dst) {
+      copyKernel(src, dst, dataOf);
+    },
+    cast(x, dtype) {
+      const out = allocTyped(dtype, numel(x.shape));
+      const storage = wrap(out, dtype);
+      // Stores into an Int32Array truncate toward zero, as PyTorch's float -> int cast does.
+      copyKernel(x, { storage, dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 }, dataOf);
+      return storage;
+    },
+    gather(x, dim, index) {
+      return wrap(gatherKernel(x, dim, index, dataOf), x.dtype);
+    },
+    scatterAdd(dst, dim, index, src) {
+      scatterAddKernel(dst, dim, index, src, dataOf);
+    },
+  };
+}

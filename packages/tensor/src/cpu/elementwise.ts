@@ -1,0 +1,105 @@
+import type { BinaryOp, UnaryOp, View } from '../backend.js';
+import { allocTyped, type TypedArray } from '../dtype.js';
+import { numel } from '../shape.js';
+import { erf } from './erf.js';
+import { forEachRow, planRows } from './strided.js';
+
+/** Scalar definitions of the elementwise ops: the single source of truth for the CPU backend. */
+export const UNARY_FNS = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN),
+  relu: (x) => (x <= 0 ? 0 : x), // NaN stays NaN, as in PyTorch
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  tanh: Math.tanh,
+  erf,
+  logicalNot: (x) => (x === 0 ? 1 : 0),
+} satisfies Record<UnaryOp, (x: number) => number>;
+
+export const BINARY_FNS = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: Math.pow,
+  maximum: (a, b) => (a > b || a !== a ? a : b), // NaN propagates from either side
+  minimum: (a, b) => (a < b || a !== a ? a : b),
+  eq: (a, b) => (a === b ? 1 : 0),
+  ne: (a, b) => (a !== b ? 1 : 0),
+  lt: (a, b) => (a < b ? 1 : 0),
+  le: (a, b) => (a <= b ? 1 : 0),
+  gt: (a, b) => (a > b ? 1 : 0),
+  ge: (a, b) => (a >= b ? 1 : 0),
+} satisfies Record<BinaryOp, (a: number, b: number) => number>;
+
+const BOOL_RESULT = new Set<string>(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalNot']);
+
+type Data = (v: View) => TypedArray;
+
+export function unaryKernel(op: UnaryOp, x: View, data: Data): TypedArray {
+  const f: (x: number) => number = UNARY_FNS[op];
+  const out = allocTyped(BOOL_RESULT.has(op) ? 'bool' : x.dtype, numel(x.shape));
+  const src = data(x);
+  const plan = planRows(x.shape, [x]);
+  const len = plan.rowLength;
+  const s = plan.inner[0];
+  let o = 0;
+  forEachRow(plan, [x], (b) => {
+    for (let i = 0, p = b[0]; i < len; i++, p += s) out[o++] = f(src[p]);
+  });
+  return out;
+}
+
+export function binaryKernel(op: BinaryOp, a: View, b: View, data: Data): TypedArray {
+  const f: (a: number, b: number) => number = BINARY_FNS[op];
+  const out = allocTyped(BOOL_RESULT.has(op) ? 'bool' : a.dtype, numel(a.shape));
+  const da = data(a);
+  const db = data(b);
+  const plan = planRows(a.shape, [a, b]);
+  const len = plan.rowLength;
+  const [sa, sb] = plan.inner;
+  let o = 0;
+  forEachRow(plan, [a, b], (base) => {
+    for (let i = 0, pa = base[0], pb = base[1]; i < len; i++, pa += sa, pb += sb) out[o++] = f(da[pa], db[pb]);
+  });
+  return out;
+}
+
+export function whereKernel(cond: View, a: View, b: View, data: Data): TypedArray {
+  const out = allocTyped(a.dtype, numel(a.shape));
+  const dc = data(cond);
+  const da = data(a);
+  const db = data(b);
+  const views = [cond, a, b];
+  const plan = planRows(a.shape, views);
+  const len = plan.rowLength;
+  const [sc, sa, sb] = plan.inner;
+  let o = 0;
+  forEachRow(plan, views, (base) => {
+    let pc = base[0];
+    let pa = base[1];
+    let pb = base[2];
+    for (let i = 0; i < len; i++, pc += sc, pa += sa, pb += sb) out[o++] = dc[pc] ? da[pa] : db[pb];
+  });
+  return out;
+}
+
+/** Strided copy from `src` into `dst`'s window, converting through JavaScript numbers. */
+export function copyKernel(src: View, dst: View, data: Data): void {
+  const ds = data(src);
+  const dd = data(dst);
+  const views = [src, dst];
+  const plan = planRows(src.shape, views);
+  const len = plan.rowLength;
+  const [ss, sd] = plan.inner;
+  const toBool = dst.dtype === 'bool';
+  forEachRow(plan, views, (base) => {
+    let ps = base[0];
+    let pd = base[1];
+    if (toBool) for (let i = 0; i < len; i++, ps += ss, pd += sd) dd[pd] = ds[ps] !== 0 ? 1 : 0;
+    else for (let i = 0; i < len; i++, ps += ss, pd += sd) dd[pd] = ds[ps];
+  });
+}

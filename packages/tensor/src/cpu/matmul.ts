@@ -1,0 +1,67 @@
+import type { View } from '../backend.js';
+import { allocTyped, type TypedArray } from '../dtype.js';
+
+/**
+ * Batched matmul [B, M, K] x [B, K, N] -> [B, M, N], blocked for cache.
+ *
+ * Both operands are first packed into contiguous row-major panels (so a transposed or otherwise strided
+ * operand costs one O(MK) copy, not O(MNK) strided loads), then multiplied in the i-k-j order, whose
+ * innermost loop streams one row of B and one row of C. Blocking K and N keeps the B panel in cache.
+ * Products accumulate in an array of the output dtype, so float32 is computed in float32.
+ */
+const KC = 128; // rows of the B panel kept hot
+const NC = 512; // columns of the B panel kept hot
+
+export function matmulKernel(a: View, b: View, data: (v: View) => TypedArray): TypedArray {
+  const [B, M, K] = a.shape;
+  const N = b.shape[2];
+  const dtype = a.dtype;
+  const out = allocTyped(dtype, B * M * N);
+  const da = data(a);
+  const db = data(b);
+  const pa = allocTyped(dtype, M * K);
+  const pb = allocTyped(dtype, K * N);
+  for (let batch = 0; batch < B; batch++) {
+    pack(da, a.offset + batch * a.strides[0], M, K, a.strides[1], a.strides[2], pa);
+    pack(db, b.offset + batch * b.strides[0], K, N, b.strides[1], b.strides[2], pb);
+    gemmPacked(pa, pb, out, batch * M * N, M, N, K);
+  }
+  return out;
+}
+
+/** Copies a strided rows x cols window into `dst` row-major. */
+function pack(src: TypedArray, offset: number, rows: number, cols: number, rs: number, cs: number, dst: TypedArray): void {
+  let o = 0;
+  for (let i = 0; i < rows; i++) {
+    let p = offset + i * rs;
+    for (let j = 0; j < cols; j++, p += cs) dst[o++] = src[p];
+  }
+}
+
+function gemmPacked(a: TypedArray, b: TypedArray, c: TypedArray, cOff: number, M: number, N: number, K: number): void {
+  for (let j0 = 0; j0 < N; j0 += NC) {
+    const j1 = Math.min(j0 + NC, N);
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const k1 = Math.min(k0 + KC, K);
+      for (let i = 0; i < M; i++) {
+        const cRow = cOff + i * N;
+        const aRow = i * K;
+        // Two rows of B per pass halves the loads and stores of the C row.
+        let k = k0;
+        for (; k + 1 < k1; k += 2) {
+          const a0 = a[aRow + k];
+          const a1 = a[aRow + k + 1];
+          const b0 = k * N;
+          const b1 = b0 + N;
+          for (let j = j0; j < j1; j++) c[cRow + j] += a0 * b[b0 + j] + a1 * b[b1 + j];
+        }
+        if (k < k1) {
+          const a0 = a[aRow + k];
+          const b0 = k * N;
+          for (let j = j0; j < j1; j++) c[cRow + j] += a0 * b[b0 + j];
+        }
+      }
+    }
+  }
+}
+

@@ -1,0 +1,73 @@
+/**
+ * Element types. Names follow PyTorch (`torch.float32` -> `'float32'`). `bool` is stored one byte per
+ * element (0 or 1), `int32` is the only integer type (JavaScript has no fast int64).
+ */
+export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+
+/** The typed array that stores each dtype on the CPU. */
+export interface TypedArrayFor {
+  float32: Float32Array;
+  float64: Float64Array;
+  int32: Int32Array;
+  bool: Uint8Array;
+}
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+type TypedArrayCtor = { new (n: number): TypedArray; new (src: ArrayLike<number>): TypedArray; BYTES_PER_ELEMENT: number };
+
+const CTORS: Record<DType, TypedArrayCtor> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  bool: Uint8Array,
+};
+
+/** Allocates a zero-filled typed array of `dtype` with `n` elements. */
+export function allocTyped<D extends DType>(dtype: D, n: number): TypedArrayFor[D] {
+  return new CTORS[dtype](n) as TypedArrayFor[D];
+}
+
+/** Copies `src` into a fresh typed array of `dtype`, converting values (bool: x != 0; int32: truncation). */
+export function toTyped<D extends DType>(dtype: D, src: ArrayLike<number>): TypedArrayFor[D] {
+  if (dtype === 'bool') {
+    const out = new Uint8Array(src.length);
+    for (let i = 0; i < src.length; i++) out[i] = src[i] !== 0 ? 1 : 0;
+    return out as TypedArrayFor[D];
+  }
+  return new CTORS[dtype](src) as TypedArrayFor[D];
+}
+
+export function itemSize(dtype: DType): number {
+  return CTORS[dtype].BYTES_PER_ELEMENT;
+}
+
+/** The dtype a typed array stores, or null for array types tsgrad does not use. */
+export function dtypeOfTyped(a: unknown): DType | null {
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Float64Array) return 'float64';
+  if (a instanceof Int32Array) return 'int32';
+  if (a instanceof Uint8Array) return 'bool';
+  return null;
+}
+
+export function isFloating(dtype: DType): dtype is 'float32' | 'float64' {
+  return dtype === 'float32' || dtype === 'float64';
+}
+
+export function assertDType(value: unknown, what = 'dtype'): asserts value is DType {
+  if (typeof value !== 'string' || !(DTYPES as readonly string[]).includes(value)) {
+    throw new Error(`${what}: expected one of ${DTYPES.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+}
+
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+
+/**
+ * PyTorch's type promotion for two tensor operands: bool < int32 < float32 < float64.
+ * @example promoteTypes('float32', 'float64') // 'float64'
+ */
+export function promoteTypes(a: DType, b: DType): DType {
+  return RANK[a] >= RANK[b] ? a : b;
+}

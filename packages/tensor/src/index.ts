@@ -1,0 +1,21 @@
+/**
+ * @tsgrad/tensor: dtypes, shapes and strides, the `Backend` contract every device implements, the
+ * backend registry and the CPU reference backend.
+ *
+ * @example
+ * ```ts
+ * import { getBackend } from '@tsgrad/tensor';
+ * const cpu = getBackend('cpu');
+ * const a = cpu.fromData(new Float64Array([1, 2, 3, 4]), 'float64');
+ * const view = { storage: a, dtype: 'float64', shape: [2, 2], strides: [1, 2], offset: 0 } as const; // a transpose
+ * const out = cpu.unary('neg', view);
+ * console.log(cpu.readSync!(out, 0, 4)); // Float64Array [-1, -3, -2, -4]
+ * ```
+ */
+export * from './dtype.js';
+export * from './shape.js';
+export * from './backend.js';
+export { registerBackend, unregisterBackend, getBackend, hasBackend, listDevices } from './registry.js';
+export { CpuStorage, createCpuBackend } from './cpu/cpu-backend.js';
+export { erf } from './cpu/erf.js';
+export { UNARY_FNS, BINARY_FNS } from './cpu/elementwise.js';

@@ -1,0 +1,55 @@
+import type { Backend } from './backend.js';
+import { createCpuBackend } from './cpu/cpu-backend.js';
+
+/**
+ * Backends by device name. Kept on a global symbol (tfjs-core's trick) so that two copies of
+ * @tsgrad/tensor in one bundle still share one registry, and a backend registered through one copy is
+ * seen by tensors created through the other. The CPU backend is created on first use, so importing
+ * this package has no side effects.
+ */
+const REGISTRY_KEY = Symbol.for('tsgrad.backendRegistry.v1');
+
+type GlobalWithRegistry = typeof globalThis & { [REGISTRY_KEY]?: Map<string, Backend> };
+
+function registry(): Map<string, Backend> {
+  const g = globalThis as GlobalWithRegistry;
+  let map = g[REGISTRY_KEY];
+  if (!map) {
+    map = new Map();
+    g[REGISTRY_KEY] = map;
+  }
+  if (!map.has('cpu')) map.set('cpu', createCpuBackend());
+  return map;
+}
+
+/** Registers (or replaces) the backend for `backend.device`. */
+export function registerBackend(backend: Backend): void {
+  registry().set(backend.device, backend);
+}
+
+/** Removes a device's backend (the CPU backend is recreated on next use). */
+export function unregisterBackend(device: string): void {
+  registry().delete(device);
+}
+
+/**
+ * The backend for a device name.
+ * @example getBackend('cpu').capabilities.float64 // true
+ */
+export function getBackend(device: string): Backend {
+  const b = registry().get(device);
+  if (!b) {
+    const known = [...registry().keys()].join(', ');
+    const hint = device === 'webgpu' ? " (call `await initWebGPU()` from '@tsgrad/webgpu' first)" : '';
+    throw new Error(`Unknown device '${device}'${hint}; registered devices: ${known}`);
+  }
+  return b;
+}
+
+export function hasBackend(device: string): boolean {
+  return registry().has(device);
+}
+
+export function listDevices(): string[] {
+  return [...registry().keys()];
+}
