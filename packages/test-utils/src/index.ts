@@ -1,0 +1,9 @@
+/**
+ * Private test helpers for tsgrad: `expectClose` (allclose), `gradcheck` (float64 central
+ * differences), the `opInfos` op table with seeded samples, and the PyTorch fixtures.
+ */
+export { expectClose, type CloseOptions, type Numeric } from './expect-close.js';
+export { gradcheck, type GradcheckOptions } from './gradcheck.js';
+export { SampleMaker, type MakeOptions, type ValueKind } from './sample-maker.js';
+export { opInfos, opInfo, type OpInfo, type OpSample, type OpArgs } from './op-infos.js';
+export { loadFixture, fixturePath, decodeTensor, type EncodedTensor, type OpFixtureCase } from './fixtures.js';

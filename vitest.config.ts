@@ -1,0 +1,32 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
+
+/**
+ * One vitest run over every package and app that has a `test/` folder, each its own project named
+ * after its folder; the run's summary (and .ci/run's closing line) counts them all.
+ */
+const projects = ['packages', 'apps'].flatMap((group) =>
+  existsSync(group)
+    ? readdirSync(group)
+        .filter((dir) => existsSync(`${group}/${dir}/test`))
+        .map((dir) => ({
+          extends: true as const,
+          test: { name: dir, root: `${group}/${dir}`, include: ['test/**/*.test.ts'] },
+        }))
+    : [],
+);
+
+export default defineConfig({
+  resolve: {
+    // Tests see every package through its source, so one module graph holds one `Tensor` class and
+    // test-only imports (test-utils) add no edge to the package dependency graph.
+    alias: [{ find: /^@tsgrad\/([a-z0-9-]+)$/, replacement: `${packagesDir}$1/src/index.ts` }],
+  },
+  test: {
+    projects,
+    testTimeout: 60_000,
+  },
+});
