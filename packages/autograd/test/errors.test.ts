@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { arange, cat, noGrad, ones, randn, tensor, where, zeros } from '@tsgrad/autograd';
+
+/** Bad input gets an Error naming the op and the culprit, never a silent wrong answer. */
+describe('error messages', () => {
+  const cases: [string, () => unknown, RegExp][] = [
+    ['add of unbroadcastable shapes', () => ones([2, 3]).add(ones([4])), /add: shapes \[2, 3\] and \[4\] are not broadcastable/],
+    ['matmul inner sizes', () => ones([3, 4]).matmul(ones([5, 6])), /matmul: shapes \[3, 4\] and \[5, 6\] cannot be multiplied \(3x4 and 5x6\)/],
+    ['matmul dtypes', () => ones([2, 2]).matmul(ones([2, 2], { dtype: 'float64' })), /matmul: .*float32 and float64/],
+    ['matmul 0-d', () => ones([]).matmul(ones([2])), /matmul: both arguments need at least 1 dimension/],
+    ['reshape size', () => ones([2, 3]).reshape([4, 2]), /reshape: shape \[4, 2\] is invalid for input \[2, 3\] of size 6/],
+    ['two -1', () => ones([2, 3]).reshape([-1, -1]), /only one dimension can be inferred/],
+    ['view of transposed', () => ones([2, 3]).t().view([6]), /view: size \[6\] is not compatible .* Use \.reshape/],
+    ['dim out of range', () => ones([2, 3]).sum(2), /sum: dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)/],
+    ['permute not a permutation', () => ones([2, 3]).permute([0, 0]), /permute: dims \[0, 0\] is not a permutation/],
+    ['expand non-singleton', () => ones([2, 3]).expand([4, 3]), /expand: the expanded size \(4\) must match the existing size \(2\)/],
+    ['narrow past the end', () => ones([3]).narrow(0, 2, 2), /narrow: start \(2\) \+ length \(2\) exceeds dimension size \(3\)/],
+    ['select out of range', () => ones([3, 4]).select(0, 3), /select: index 3 out of range for tensor of shape \[3, 4\] at dimension 0/],
+    ['cat shapes', () => cat([ones([2, 3]), ones([2, 4])], 0), /cat: sizes of tensors must match except in dimension 0; tensor 0 has shape \[2, 3\] but tensor 1 has shape \[2, 4\]/],
+    ['gather float index', () => ones([3]).gather(0, ones([2])), /gather: expected index of dtype int32, got float32/],
+    ['gather out of bounds', () => ones([3]).gather(0, tensor([5], { dtype: 'int32' })), /gather: index 5 is out of bounds for dimension 0 with size 3/],
+    ['where non-bool', () => where(ones([2]), 1, 0), /where: expected condition to be a bool tensor, but got a tensor with dtype float32/],
+    ['ragged nested array', () => tensor([[1, 2], [3]]), /ragged nested array: expected a sequence of length 2 at \[1\]/],
+    ['non-number element', () => tensor([1, 'a' as unknown as number]), /expected a number at \[1\]/],
+    ['negative size', () => zeros([2, -1]), /zeros: sizes must be non-negative integers/],
+    ['item on many', () => ones([2]).item(), /item\(\): a Tensor with 2 elements cannot be converted to a Scalar/],
+    ['requiresGrad on int', () => arange(3).requiresGrad_(), /only Tensors of floating point dtype can require gradients, got int32/],
+    ['mean of int', () => arange(3).mean(), /mean\(\): could not infer output dtype.*got int32/],
+    ['unknown device', () => ones([2]).to('tpu'), /Unknown device 'tpu'; registered devices: cpu/],
+    ['unknown dtype', () => zeros([2], { dtype: 'float16' as 'float32' }), /dtype: expected one of float32, float64, int32, bool, got "float16"/],
+    ['neg of bool', () => tensor([true]).neg(), /neg: negation on a bool tensor is not supported/],
+    ['grad of wrong shape', () => (ones([2], { requiresGrad: true }).grad = ones([3])), /grad: assigned grad has shape \[3\] but the tensor has shape \[2\]/],
+    ['grad of wrong dtype', () => (ones([2], { requiresGrad: true }).grad = ones([2], { dtype: 'float64' })), /assigned grad has dtype float64 but the tensor has dtype float32/],
+  ];
+  it.each(cases)('%s', (_, f, pattern) => {
+    expect(f).toThrow(pattern);
+  });
+});
+
+describe('backward errors (PyTorch messages)', () => {
+  it('backward on a tensor that does not require grad', () => {
+    expect(() => ones([1]).sum().backward()).toThrow(/element 0 of tensors does not require grad and does not have a grad_fn/);
+  });
+  it('backward on a non-scalar without gradient', () => {
+    const x = randn([3], { requiresGrad: true });
+    expect(() => x.mul(2).backward()).toThrow(/grad can be implicitly created only for scalar outputs; got shape \[3\]/);
+  });
+  it('a gradient of the wrong shape', () => {
+    const x = randn([3], { requiresGrad: true });
+    expect(() => x.mul(2).backward(ones([2]))).toThrow(/backward: gradient has shape \[2\] but the tensor has shape \[3\]/);
+  });
+  it('a second backward through a freed graph, and retainGraph', () => {
+    const x = randn([3], { dtype: 'float64', requiresGrad: true });
+    const y = x.exp().sum();
+    y.backward(undefined, { retainGraph: true });
+    y.backward();
+    expect(x.grad!.tolist()).toEqual(x.exp().mul(2).tolist());
+    expect(() => y.backward()).toThrow(/Trying to backward through the graph a second time .* retainGraph: true/);
+  });
+  it('an input modified in place after use', () => {
+    const w = randn([3], { requiresGrad: true });
+    const h = w.mul(2);
+    const y = h.exp().sum();
+    noGrad(() => h.detach().add_(1));
+    expect(() => y.backward()).toThrow(/modified by an inplace operation: input 0 of exp .* is at version 1; expected version 0/);
+  });
+  it('in-place on a leaf that requires grad outside noGrad', () => {
+    const w = randn([3], { requiresGrad: true });
+    expect(() => w.add_(1)).toThrow(/add_: a leaf Variable that requires grad is being used in an in-place operation/);
+    noGrad(() => w.add_(1));
+  });
+  it('changing requiresGrad of a non-leaf', () => {
+    const y = randn([3], { requiresGrad: true }).mul(2);
+    expect(() => y.requiresGrad_(false)).toThrow(/only change requiresGrad flags of leaf variables/);
+  });
+});
