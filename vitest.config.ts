@@ -18,6 +18,8 @@ const projects = ['packages', 'apps'].flatMap((group) =>
         }))
     : [],
 );
+// The repository's own tooling (the lint rule that guards package boundaries).
+projects.push({ extends: true as const, test: { name: 'tools', root: 'tools', include: ['test/**/*.test.js'] } });
 
 export default defineConfig({
   resolve: {

@@ -41,14 +41,14 @@ function naiveMatmul(a: View, b: View, ad: Float64Array, bd: Float64Array): Floa
 }
 
 describe('CPU matmul (packed, blocked) equals a naive float64 loop', () => {
-  const cases: [string, number, number, number, number, boolean, boolean][] = [
-    ['small', 1, 3, 4, 5, false, false],
-    ['K and N beyond one block', 2, 5, 300, 600, false, false],
-    ['A transposed', 1, 7, 130, 9, true, false],
-    ['B transposed', 2, 6, 11, 515, false, true],
-    ['both transposed, odd K', 1, 4, 129, 3, true, true],
+  const cases = [
+    { name: 'small', B: 1, M: 3, K: 4, N: 5, ta: false, tb: false },
+    { name: 'K and N beyond one block', B: 2, M: 5, K: 300, N: 600, ta: false, tb: false },
+    { name: 'A transposed', B: 1, M: 7, K: 130, N: 9, ta: true, tb: false },
+    { name: 'B transposed', B: 2, M: 6, K: 11, N: 515, ta: false, tb: true },
+    { name: 'both transposed, odd K', B: 1, M: 4, K: 129, N: 3, ta: true, tb: true },
   ];
-  it.each(cases)('%s', (_, B, M, K, N, ta, tb) => {
+  it.each(cases)('$name', ({ B, M, K, N, ta, tb }) => {
     const ad = values(B * M * K, 1);
     const bd = values(B * K * N, 2);
     // A transposed operand is stored [B, K, M] and viewed [B, M, K] with swapped strides.

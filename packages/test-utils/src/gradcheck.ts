@@ -1,5 +1,6 @@
-import { CpuStorage } from '@tsgrad/tensor';
-import { Generator, Tensor, noGrad, tensor } from '@tsgrad/autograd';
+import type { CpuStorage } from '@tsgrad/tensor';
+import type { Tensor} from '@tsgrad/autograd';
+import { Generator, noGrad, tensor } from '@tsgrad/autograd';
 
 export interface GradcheckOptions {
   /** Finite-difference step (default 1e-6). */

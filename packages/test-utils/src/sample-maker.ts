@@ -1,4 +1,5 @@
-import { Generator, Tensor, tensor, type DType } from '@tsgrad/autograd';
+import type { Tensor} from '@tsgrad/autograd';
+import { Generator, tensor, type DType } from '@tsgrad/autograd';
 
 export type ValueKind = 'randn' | 'pos' | 'bool' | 'index';
 

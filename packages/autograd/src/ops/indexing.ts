@@ -7,7 +7,9 @@ function checkIndex(op: string, index: Tensor): void {
   if (index.dtype !== 'int32') throw new Error(`${op}: expected index of dtype int32, got ${index.dtype}`);
 }
 
-function checkSizes(op: string, dim: number, x: Tensor, index: Tensor, what: string, includeDim: boolean): void {
+/** Index sizes may not exceed `x`'s, along `dim` too when `includeDim` (PyTorch's scatter/gather rules). */
+function checkSizes(op: string, x: Tensor, index: Tensor, rule: { dim: number; what: string; includeDim: boolean }): void {
+  const { dim, what, includeDim } = rule;
   if (index.ndim !== x.ndim) {
     throw new Error(`${op}: index ${formatShape(index.shape)} must have the same number of dimensions as ${what} ${formatShape(x.shape)}`);
   }
@@ -25,7 +27,7 @@ function checkSizes(op: string, dim: number, x: Tensor, index: Tensor, what: str
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   checkIndex('gather', index);
   const d = normalizeDim(dim, x.ndim, 'gather');
-  checkSizes('gather', d, x, index, 'input', false);
+  checkSizes('gather', x, index, { dim: d, what: 'input', includeDim: false });
   return apply('gather', [x, index], { dim: d });
 }
 
@@ -33,8 +35,8 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
 export function scatterAdd(base: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
   checkIndex('scatterAdd', index);
   const d = normalizeDim(dim, base.ndim, 'scatterAdd');
-  checkSizes('scatterAdd', d, base, index, 'self', false);
-  checkSizes('scatterAdd', d, src, index, 'src', true);
+  checkSizes('scatterAdd', base, index, { dim: d, what: 'self', includeDim: false });
+  checkSizes('scatterAdd', src, index, { dim: d, what: 'src', includeDim: true });
   const s = src.dtype === base.dtype ? src : src.to(base.dtype);
   return apply('scatterAdd', [base, index, s], { dim: d });
 }

@@ -22,23 +22,36 @@ export function matmulKernel(a: View, b: View, data: (v: View) => TypedArray): T
   const pa = allocTyped(dtype, M * K);
   const pb = allocTyped(dtype, K * N);
   for (let batch = 0; batch < B; batch++) {
-    pack(da, a.offset + batch * a.strides[0], M, K, a.strides[1], a.strides[2], pa);
-    pack(db, b.offset + batch * b.strides[0], K, N, b.strides[1], b.strides[2], pb);
-    gemmPacked(pa, pb, out, batch * M * N, M, N, K);
+    pack({ src: da, offset: a.offset + batch * a.strides[0], rows: M, cols: K, rowStride: a.strides[1], colStride: a.strides[2] }, pa);
+    pack({ src: db, offset: b.offset + batch * b.strides[0], rows: K, cols: N, rowStride: b.strides[1], colStride: b.strides[2] }, pb);
+    gemmPacked(pa, pb, { c: out, offset: batch * M * N, M, N, K });
   }
   return out;
 }
 
-/** Copies a strided rows x cols window into `dst` row-major. */
-function pack(src: TypedArray, offset: number, rows: number, cols: number, rs: number, cs: number, dst: TypedArray): void {
+/** One batch's operand: a strided rows x cols window of `src`. */
+interface Window {
+  src: TypedArray;
+  offset: number;
+  rows: number;
+  cols: number;
+  rowStride: number;
+  colStride: number;
+}
+
+/** Copies a strided window into `dst` row-major. */
+function pack(w: Window, dst: TypedArray): void {
+  const { src, rows, cols, rowStride, colStride } = w;
   let o = 0;
   for (let i = 0; i < rows; i++) {
-    let p = offset + i * rs;
-    for (let j = 0; j < cols; j++, p += cs) dst[o++] = src[p];
+    let p = w.offset + i * rowStride;
+    for (let j = 0; j < cols; j++, p += colStride) dst[o++] = src[p];
   }
 }
 
-function gemmPacked(a: TypedArray, b: TypedArray, c: TypedArray, cOff: number, M: number, N: number, K: number): void {
+/** C[offset + i*N + j] += sum_k A[i*K + k] * B[k*N + j] over packed A (M x K) and B (K x N). */
+function gemmPacked(a: TypedArray, b: TypedArray, target: { c: TypedArray; offset: number; M: number; N: number; K: number }): void {
+  const { c, offset: cOff, M, N, K } = target;
   for (let j0 = 0; j0 < N; j0 += NC) {
     const j1 = Math.min(j0 + NC, N);
     for (let k0 = 0; k0 < K; k0 += KC) {
