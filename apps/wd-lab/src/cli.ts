@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { trainToy, toyFlags } from './commands/toy.js';
+import { formatFlags, parseFlags, UsageError, type FlagSpec } from './flags.js';
+
+interface Command {
+  summary: string;
+  flags: FlagSpec;
+  run: (argv: string[]) => void;
+}
+
+const commands: Record<string, Command> = {
+  toy: {
+    summary: 'train a 2-layer MLP with a hand-written SGD loop and watch its loss fall',
+    flags: toyFlags,
+    run: (argv) => void trainToy(parseFlags(argv, toyFlags), console.log),
+  },
+};
+
+function usage(): string {
+  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(14)}${c.summary}`);
+  return `wd-lab: weight decay, answered by running code\n\nusage: wd-lab <command> [flags]\n\ncommands:\n${rows.join('\n')}\n\nwd-lab <command> --help lists a command's flags.`;
+}
+
+/** Runs the CLI; returns the exit code (2 for usage errors). */
+export function main(argv: string[]): number {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`wd-lab: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`wd-lab ${name}: ${command.summary}\n\nflags:\n${formatFlags(command.flags)}`);
+    return 0;
+  }
+  try {
+    command.run(rest);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`wd-lab ${name}: ${e.message}\n\nflags:\n${formatFlags(command.flags)}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+// Run when executed (directly or through the `wd-lab` bin symlink), not when imported.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = main(process.argv.slice(2));
+}
