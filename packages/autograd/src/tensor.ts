@@ -164,6 +164,14 @@ export class Tensor {
   backward(gradient?: Tensor, opts: { retainGraph?: boolean } = {}): void {
     runBackward(this, gradient, opts.retainGraph ?? false);
   }
+  /**
+   * Records that this tensor's memory was written outside tsgrad's ops (a fused kernel, a loader),
+   * bumping its version so that autograd notices stale saved values, as after an in-place op.
+   */
+  markDirty(): this {
+    this._version.value++;
+    return this;
+  }
   /** A tensor sharing this one's memory, cut from the graph. */
   detach(): Tensor {
     return new Tensor(this._view, this._version);

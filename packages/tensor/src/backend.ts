@@ -66,7 +66,41 @@ export type KernelName =
   | 'gather'
   | 'scatterAdd'
   | 'full'
-  | 'fromData';
+  | 'fromData'
+  | 'optimizerStep';
+
+/**
+ * Fused optimizer updates a backend may provide: one pass over a parameter's memory per step, the
+ * optimizer state living on the device. Hyperparameters per kernel, PyTorch's meaning; `step` is the
+ * 1-based step count after increment; `decoupledWeightDecay` applies `p *= 1 - lr * weightDecay` first.
+ */
+export interface OptimizerKernels {
+  sgd: {
+    state: 'momentumBuffer';
+    hyper: { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; decoupledWeightDecay: boolean; firstStep: boolean };
+  };
+  adam: {
+    state: 'expAvg' | 'expAvgSq' | 'maxExpAvgSq';
+    hyper: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; amsgrad: boolean; maximize: boolean; decoupledWeightDecay: boolean; step: number };
+  };
+  adagrad: {
+    state: 'sum';
+    hyper: { lr: number; lrDecay: number; eps: number; weightDecay: number; maximize: boolean; decoupledWeightDecay: boolean; step: number };
+  };
+  rmsprop: {
+    state: 'squareAvg' | 'gradAvg' | 'momentumBuffer';
+    hyper: { lr: number; alpha: number; eps: number; weightDecay: number; momentum: number; centered: boolean; maximize: boolean; decoupledWeightDecay: boolean };
+  };
+}
+export type OptimizerKernel = keyof OptimizerKernels;
+
+/** Arguments of a fused step: contiguous views of equal shape and dtype (state entries as needed). */
+export interface OptimizerStepArgs<K extends OptimizerKernel> {
+  param: View;
+  grad: View;
+  state: Partial<Record<OptimizerKernels[K]['state'], View>>;
+  hyper: OptimizerKernels[K]['hyper'];
+}
 
 /** An opaque handle to device memory holding `size` elements of `dtype`. Backends extend it. */
 export interface Storage {
@@ -124,4 +158,9 @@ export interface Backend {
   gather(x: View, dim: number, index: View): Storage;
   /** PyTorch's `scatter_add_` into `dst` in place: dst[index[i][j]][j] += src[i][j] for dim 0. */
   scatterAdd(dst: View, dim: number, index: View, src: View): void;
+  /**
+   * Optional fused optimizer step, updating `param` and the state in place. Absent or returning
+   * false: the optimizer falls back to its reference step (CPU) or reports that it cannot run.
+   */
+  optimizerStep?<K extends OptimizerKernel>(kernel: K, args: OptimizerStepArgs<K>): boolean;
 }

@@ -4,6 +4,7 @@ import { contiguousStrides, numel } from '../shape.js';
 import { binaryKernel, copyKernel, unaryKernel, whereKernel } from './elementwise.js';
 import { gatherKernel, scatterAddKernel } from './gather.js';
 import { matmulKernel } from './matmul.js';
+import { optimizerStepKernel } from './optimizers.js';
 import { argReduceKernel, reduceKernel } from './reduce.js';
 
 /** CPU storage: a typed array of the storage's dtype. */
@@ -92,6 +93,9 @@ export function createCpuBackend(): Backend {
     },
     scatterAdd(dst, dim, index, src) {
       scatterAddKernel(dst, dim, index, src, dataOf);
+    },
+    optimizerStep(kernel, args) {
+      return optimizerStepKernel(kernel, args, dataOf);
     },
   };
 }

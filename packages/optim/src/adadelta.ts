@@ -1,0 +1,77 @@
+import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { applyUpdate, type ReferenceStep } from './update.js';
+import { boolean, nonNegative, unitInterval } from './validation.js';
+
+export interface AdadeltaOptions {
+  lr: number;
+  rho: number;
+  eps: number;
+  weightDecay: number;
+  maximize: boolean;
+  decoupledWeightDecay: boolean;
+}
+
+export const ADADELTA_DEFAULTS: AdadeltaOptions = { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
+
+type AdadeltaHyper = Omit<AdadeltaOptions, never>;
+
+/** PyTorch's single-tensor Adadelta, one element at a time (also the CPU path). */
+export const adadeltaReference: ReferenceStep<'squareAvg' | 'accDelta', AdadeltaHyper> = (p, g, { squareAvg: sq, accDelta: acc }, h) => {
+  if (!sq || !acc) throw new Error('adadeltaReference: squareAvg and accDelta are required');
+  for (let i = 0; i < p.length; i++) {
+    let grad = h.maximize ? -g[i] : g[i];
+    if (h.weightDecay !== 0) {
+      if (h.decoupledWeightDecay) p[i] = p[i] * (1 - h.lr * h.weightDecay);
+      else grad = grad + h.weightDecay * p[i];
+    }
+    sq[i] = sq[i] * h.rho + (1 - h.rho) * grad * grad;
+    const std = Math.sqrt(sq[i] + h.eps);
+    const delta = (Math.sqrt(acc[i] + h.eps) / std) * grad;
+    acc[i] = acc[i] * h.rho + (1 - h.rho) * delta * delta;
+    p[i] = p[i] - h.lr * delta;
+  }
+};
+
+/**
+ * Adadelta (Zeiler 2012), PyTorch's `torch.optim.Adadelta`.
+ *
+ * ```text
+ * v ← 0, u ← 0
+ * for t = 1, 2, ...:
+ *   g ← ∇f(θ) (−∇f(θ) if maximize);  g ← g + λ θ (coupled) or θ ← θ (1 − γ λ) (decoupled)
+ *   v ← ρ v + (1 − ρ) g²
+ *   Δ ← √(u + ε) / √(v + ε) · g
+ *   u ← ρ u + (1 − ρ) Δ²
+ *   θ ← θ − γ Δ
+ * ```
+ * @example const opt = new Adadelta(model.parameters(), { lr: 1.0, rho: 0.9 });
+ */
+export class Adadelta extends Optimizer<AdadeltaOptions> {
+  constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<AdadeltaOptions> = {}) {
+    super(params, { ...ADADELTA_DEFAULTS, ...options });
+  }
+
+  protected validate(o: Readonly<AdadeltaOptions>): void {
+    nonNegative('lr', o.lr);
+    unitInterval('rho', o.rho, { closedRight: true });
+    nonNegative('eps', o.eps);
+    nonNegative('weightDecay', o.weightDecay);
+    boolean('maximize', o.maximize);
+    boolean('decoupledWeightDecay', o.decoupledWeightDecay);
+  }
+
+  protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdadeltaOptions>): void {
+    if (state.step === undefined) Object.assign(state, { step: 0, squareAvg: zerosLike(param), accDelta: zerosLike(param) });
+    state.step = (state.step as number) + 1;
+    applyUpdate({
+      optimizer: 'Adadelta',
+      kernel: null,
+      param,
+      grad,
+      state: { squareAvg: state.squareAvg as Tensor, accDelta: state.accDelta as Tensor },
+      hyper: { lr: g.lr, rho: g.rho, eps: g.eps, weightDecay: g.weightDecay, maximize: g.maximize, decoupledWeightDecay: g.decoupledWeightDecay },
+      reference: adadeltaReference,
+    });
+  }
+}

@@ -1,0 +1,146 @@
+import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { OptimizerKernels } from '@tsgrad/tensor';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { applyUpdate, type ReferenceStep } from './update.js';
+import { betaPair, boolean, nonNegative } from './validation.js';
+
+export interface AdamOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  amsgrad: boolean;
+  maximize: boolean;
+  /** AdamW's decay: `p *= 1 - lr * weightDecay` before the update, outside the moments. */
+  decoupledWeightDecay: boolean;
+}
+
+export const ADAM_DEFAULTS: AdamOptions = {
+  lr: 1e-3,
+  betas: [0.9, 0.999],
+  eps: 1e-8,
+  weightDecay: 0,
+  amsgrad: false,
+  maximize: false,
+  decoupledWeightDecay: false,
+};
+
+type AdamHyper = OptimizerKernels['adam']['hyper'];
+
+/** PyTorch's single-tensor Adam/AdamW, one element at a time (the reference for the fused kernels). */
+export const adamReference: ReferenceStep<'expAvg' | 'expAvgSq' | 'maxExpAvgSq', AdamHyper> = (p, g, s, h) => {
+  const { expAvg: m, expAvgSq: v, maxExpAvgSq: vMax } = s;
+  if (!m || !v) throw new Error('adamReference: expAvg and expAvgSq are required');
+  const biasCorrection1 = 1 - h.beta1 ** h.step;
+  const biasCorrection2 = 1 - h.beta2 ** h.step;
+  const stepSize = h.lr / biasCorrection1;
+  for (let i = 0; i < p.length; i++) {
+    let grad = h.maximize ? -g[i] : g[i];
+    if (h.weightDecay !== 0) {
+      if (h.decoupledWeightDecay) p[i] = p[i] * (1 - h.lr * h.weightDecay);
+      else grad = grad + h.weightDecay * p[i]; // L2: decay enters both moments
+    }
+    m[i] = m[i] * h.beta1 + (1 - h.beta1) * grad;
+    v[i] = v[i] * h.beta2 + (1 - h.beta2) * grad * grad;
+    let second = v[i];
+    if (vMax) {
+      vMax[i] = Number.isNaN(second) || second > vMax[i] ? second : vMax[i];
+      second = vMax[i];
+    }
+    const denom = Math.sqrt(second) / Math.sqrt(biasCorrection2) + h.eps;
+    p[i] = p[i] - stepSize * (m[i] / denom);
+  }
+};
+
+/**
+ * Adam, PyTorch's `torch.optim.Adam` (and, with `decoupledWeightDecay`, `torch.optim.AdamW`).
+ *
+ * ```text
+ * input: lr γ, betas (β1, β2), eps ε, weight decay λ, amsgrad, maximize
+ * m ← 0, v ← 0, v̂max ← 0
+ * for t = 1, 2, ...:
+ *   g ← ∇f(θ)                           (−∇f(θ) if maximize)
+ *   if λ ≠ 0:  g ← g + λ θ               (Adam: coupled L2, enters m and v)
+ *              or θ ← θ (1 − γ λ)        (AdamW / decoupledWeightDecay)
+ *   m ← β1 m + (1 − β1) g
+ *   v ← β2 v + (1 − β2) g²
+ *   v̂ ← max(v̂max, v) if amsgrad, else v
+ *   θ ← θ − γ / (1 − β1^t) · m / (√v̂ / √(1 − β2^t) + ε)
+ * ```
+ *
+ * Why coupled ≠ decoupled here (seed 002): with L2 the decay term λθ is divided by √v̂ like every
+ * gradient, so weights with large gradients are decayed less; AdamW shrinks every weight by the same
+ * factor 1 − γλ, independent of the gradient history (Loshchilov & Hutter). Note the decoupled decay
+ * is multiplied by the learning rate, as in PyTorch and optax.
+ *
+ * @example
+ * ```ts
+ * const opt = new Adam(model.parameters(), { lr: 1e-3, amsgrad: true });
+ * ```
+ */
+export class Adam extends Optimizer<AdamOptions> {
+  constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<AdamOptions> = {}) {
+    super(params, { ...ADAM_DEFAULTS, ...options });
+  }
+
+  protected validate(o: Readonly<AdamOptions>): void {
+    nonNegative('lr', o.lr);
+    nonNegative('eps', o.eps);
+    betaPair(o.betas);
+    nonNegative('weightDecay', o.weightDecay);
+    boolean('amsgrad', o.amsgrad);
+    boolean('maximize', o.maximize);
+    boolean('decoupledWeightDecay', o.decoupledWeightDecay);
+  }
+
+  protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamOptions>): void {
+    if (state.step === undefined) {
+      state.step = 0;
+      state.expAvg = zerosLike(param);
+      state.expAvgSq = zerosLike(param);
+    }
+    if (g.amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = zerosLike(param);
+    state.step = (state.step as number) + 1;
+    const tensors: Partial<Record<'expAvg' | 'expAvgSq' | 'maxExpAvgSq', Tensor>> = {
+      expAvg: state.expAvg as Tensor,
+      expAvgSq: state.expAvgSq as Tensor,
+    };
+    if (g.amsgrad) tensors.maxExpAvgSq = state.maxExpAvgSq as Tensor;
+    applyUpdate({
+      optimizer: this.constructor.name,
+      kernel: 'adam',
+      param,
+      grad,
+      state: tensors,
+      hyper: {
+        lr: g.lr,
+        beta1: g.betas[0],
+        beta2: g.betas[1],
+        eps: g.eps,
+        weightDecay: g.weightDecay,
+        amsgrad: g.amsgrad,
+        maximize: g.maximize,
+        decoupledWeightDecay: g.decoupledWeightDecay,
+        step: state.step,
+      },
+      reference: adamReference,
+    });
+  }
+}
+
+/**
+ * AdamW: Adam with decoupled weight decay (`θ ← θ (1 − γ λ)` before the update), PyTorch's
+ * `torch.optim.AdamW`; weightDecay defaults to 1e-2. Exactly `new Adam(params, { ...options,
+ * decoupledWeightDecay: true })`.
+ * @example const opt = new AdamW(model.parameters(), { lr: 3e-4, weightDecay: 0.1 });
+ */
+export class AdamW extends Adam {
+  constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<Omit<AdamOptions, 'decoupledWeightDecay'>> = {}) {
+    super(params, { weightDecay: 1e-2, ...options, decoupledWeightDecay: true });
+  }
+
+  protected override validate(o: Readonly<AdamOptions>): void {
+    super.validate(o);
+    if (!o.decoupledWeightDecay) throw new Error('Invalid decoupledWeightDecay: false (AdamW always decouples; use Adam for L2)');
+  }
+}

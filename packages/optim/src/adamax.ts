@@ -1,0 +1,86 @@
+import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { applyUpdate, type ReferenceStep } from './update.js';
+import { betaPair, boolean, nonNegative } from './validation.js';
+
+export interface AdamaxOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  maximize: boolean;
+  decoupledWeightDecay: boolean;
+}
+
+export const ADAMAX_DEFAULTS: AdamaxOptions = { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
+
+interface AdamaxHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  maximize: boolean;
+  decoupledWeightDecay: boolean;
+  step: number;
+}
+
+/** PyTorch's single-tensor Adamax, one element at a time (also the CPU path: there is no fused kernel). */
+export const adamaxReference: ReferenceStep<'expAvg' | 'expInf', AdamaxHyper> = (p, g, { expAvg: m, expInf: u }, h) => {
+  if (!m || !u) throw new Error('adamaxReference: expAvg and expInf are required');
+  const clr = h.lr / (1 - h.beta1 ** h.step);
+  for (let i = 0; i < p.length; i++) {
+    let grad = h.maximize ? -g[i] : g[i];
+    if (h.weightDecay !== 0) {
+      if (h.decoupledWeightDecay) p[i] = p[i] * (1 - h.lr * h.weightDecay);
+      else grad = grad + h.weightDecay * p[i];
+    }
+    m[i] = m[i] * h.beta1 + (1 - h.beta1) * grad;
+    const decayed = u[i] * h.beta2;
+    const fresh = Math.abs(grad) + h.eps;
+    u[i] = Number.isNaN(decayed) || decayed > fresh ? decayed : fresh; // amax, NaN-propagating
+    p[i] = p[i] - clr * (m[i] / u[i]);
+  }
+};
+
+/**
+ * Adamax (Adam with the infinity norm), PyTorch's `torch.optim.Adamax`.
+ *
+ * ```text
+ * m ← 0, u ← 0
+ * for t = 1, 2, ...:
+ *   g ← ∇f(θ) (−∇f(θ) if maximize);  g ← g + λ θ (coupled) or θ ← θ (1 − γ λ) (decoupled)
+ *   m ← β1 m + (1 − β1) g
+ *   u ← max(β2 u, |g| + ε)
+ *   θ ← θ − γ / (1 − β1^t) · m / u
+ * ```
+ * @example const opt = new Adamax(model.parameters(), { lr: 2e-3 });
+ */
+export class Adamax extends Optimizer<AdamaxOptions> {
+  constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<AdamaxOptions> = {}) {
+    super(params, { ...ADAMAX_DEFAULTS, ...options });
+  }
+
+  protected validate(o: Readonly<AdamaxOptions>): void {
+    nonNegative('lr', o.lr);
+    nonNegative('eps', o.eps);
+    betaPair(o.betas);
+    nonNegative('weightDecay', o.weightDecay);
+    boolean('maximize', o.maximize);
+    boolean('decoupledWeightDecay', o.decoupledWeightDecay);
+  }
+
+  protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamaxOptions>): void {
+    if (state.step === undefined) Object.assign(state, { step: 0, expAvg: zerosLike(param), expInf: zerosLike(param) });
+    state.step = (state.step as number) + 1;
+    applyUpdate({
+      optimizer: 'Adamax',
+      kernel: null,
+      param,
+      grad,
+      state: { expAvg: state.expAvg as Tensor, expInf: state.expInf as Tensor },
+      hyper: { lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weightDecay, maximize: g.maximize, decoupledWeightDecay: g.decoupledWeightDecay, step: state.step },
+      reference: adamaxReference,
+    });
+  }
+}

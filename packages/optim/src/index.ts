@@ -1,0 +1,26 @@
+/**
+ * @tsgrad/optim: PyTorch's optimizers with identical float64 numerics, explicit weight decay
+ * (coupled L2 by default, `decoupledWeightDecay` on every optimizer, AdamW), parameter groups,
+ * PyTorch-format state dicts, and learning-rate schedulers.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from '@tsgrad/autograd';
+ * import { SGD } from '@tsgrad/optim';
+ * const w = tensor([1, 2], { dtype: 'float64', requiresGrad: true });
+ * const opt = new SGD([w], { lr: 0.1, weightDecay: 0.9 });
+ * w.mul(w).sum().backward();
+ * opt.step(); // w ← w − 0.1 (2w + 0.9 w)
+ * ```
+ */
+export { Optimizer, type ParamGroupInput, type ParamGroup, type ParamState, type OptimizerStateDict } from './optimizer.js';
+export { SGD, SGD_DEFAULTS, sgdReference, type SGDOptions } from './sgd.js';
+export { Adam, AdamW, ADAM_DEFAULTS, adamReference, type AdamOptions } from './adam.js';
+export { Adagrad, ADAGRAD_DEFAULTS, adagradReference, type AdagradOptions } from './adagrad.js';
+export { RMSprop, RMSPROP_DEFAULTS, rmspropReference, type RMSpropOptions } from './rmsprop.js';
+export { Adamax, ADAMAX_DEFAULTS, adamaxReference, type AdamaxOptions } from './adamax.js';
+export { NAdam, NADAM_DEFAULTS, nadamReference, type NAdamOptions } from './nadam.js';
+export { RAdam, RADAM_DEFAULTS, radamReference, type RAdamOptions } from './radam.js';
+export { Adadelta, ADADELTA_DEFAULTS, adadeltaReference, type AdadeltaOptions } from './adadelta.js';
+export { applyUpdate, type ReferenceStep } from './update.js';
+export { toSnake, toCamel } from './serialization.js';

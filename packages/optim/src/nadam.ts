@@ -1,0 +1,114 @@
+import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { applyUpdate, type ReferenceStep } from './update.js';
+import { betaPair, boolean, nonNegative } from './validation.js';
+
+export interface NAdamOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  momentumDecay: number;
+  maximize: boolean;
+  decoupledWeightDecay: boolean;
+}
+
+export const NADAM_DEFAULTS: NAdamOptions = { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, maximize: false, decoupledWeightDecay: false };
+
+interface NAdamHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  maximize: boolean;
+  decoupledWeightDecay: boolean;
+  step: number;
+  /** μ_t, μ_{t+1}, Π_{i≤t} μ_i and Π_{i≤t+1} μ_i: per-tensor scalars computed by NAdam. */
+  mu: number;
+  muNext: number;
+  muProduct: number;
+  muProductNext: number;
+}
+
+/** PyTorch 2's single-tensor NAdam, one element at a time (also the CPU path). */
+export const nadamReference: ReferenceStep<'expAvg' | 'expAvgSq', NAdamHyper> = (p, g, { expAvg: m, expAvgSq: v }, h) => {
+  if (!m || !v) throw new Error('nadamReference: expAvg and expAvgSq are required');
+  const biasCorrection2 = 1 - h.beta2 ** h.step;
+  const gradScale = (-h.lr * (1 - h.mu)) / (1 - h.muProduct);
+  const momentumScale = (-h.lr * h.muNext) / (1 - h.muProductNext);
+  for (let i = 0; i < p.length; i++) {
+    let grad = h.maximize ? -g[i] : g[i];
+    if (h.weightDecay !== 0) {
+      if (h.decoupledWeightDecay) p[i] = p[i] * (1 - h.lr * h.weightDecay);
+      else grad = grad + h.weightDecay * p[i];
+    }
+    m[i] = m[i] * h.beta1 + (1 - h.beta1) * grad;
+    v[i] = v[i] * h.beta2 + (1 - h.beta2) * grad * grad;
+    const denom = Math.sqrt(v[i] / biasCorrection2) + h.eps;
+    p[i] = p[i] + gradScale * (grad / denom);
+    p[i] = p[i] + momentumScale * (m[i] / denom);
+  }
+};
+
+/**
+ * NAdam (Adam with Nesterov momentum, Dozat 2016), PyTorch's `torch.optim.NAdam` (version 2
+ * semantics: `decoupledWeightDecay`, `maximize`, and μ-products without PyTorch 1.13's extra μ factor).
+ *
+ * ```text
+ * for t = 1, 2, ...:
+ *   g ← ∇f(θ) (−∇f(θ) if maximize);  g ← g + λ θ (coupled) or θ ← θ (1 − γ λ) (decoupled)
+ *   μ_t ← β1 (1 − ½ · 0.96^(t ψ)),  μ_{t+1} ← β1 (1 − ½ · 0.96^((t+1) ψ))   (ψ = momentumDecay)
+ *   m ← β1 m + (1 − β1) g;  v ← β2 v + (1 − β2) g²
+ *   d ← √(v / (1 − β2^t)) + ε
+ *   θ ← θ − γ (1 − μ_t) / (1 − Π_{i≤t} μ_i) · g / d − γ μ_{t+1} / (1 − Π_{i≤t+1} μ_i) · m / d
+ * ```
+ * @example const opt = new NAdam(model.parameters(), { lr: 2e-3, weightDecay: 1e-2, decoupledWeightDecay: true });
+ */
+export class NAdam extends Optimizer<NAdamOptions> {
+  constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<NAdamOptions> = {}) {
+    super(params, { ...NADAM_DEFAULTS, ...options });
+  }
+
+  protected validate(o: Readonly<NAdamOptions>): void {
+    nonNegative('lr', o.lr);
+    nonNegative('eps', o.eps);
+    betaPair(o.betas);
+    nonNegative('weightDecay', o.weightDecay);
+    nonNegative('momentumDecay', o.momentumDecay);
+    boolean('maximize', o.maximize);
+    boolean('decoupledWeightDecay', o.decoupledWeightDecay);
+  }
+
+  protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<NAdamOptions>): void {
+    if (state.step === undefined) Object.assign(state, { step: 0, muProduct: 1, expAvg: zerosLike(param), expAvgSq: zerosLike(param) });
+    const step = (state.step as number) + 1;
+    const [beta1] = g.betas;
+    const mu = beta1 * (1 - 0.5 * 0.96 ** (step * g.momentumDecay));
+    const muNext = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * g.momentumDecay));
+    const muProduct = (state.muProduct as number) * mu;
+    Object.assign(state, { step, muProduct });
+    applyUpdate({
+      optimizer: 'NAdam',
+      kernel: null,
+      param,
+      grad,
+      state: { expAvg: state.expAvg as Tensor, expAvgSq: state.expAvgSq as Tensor },
+      hyper: {
+        lr: g.lr,
+        beta1,
+        beta2: g.betas[1],
+        eps: g.eps,
+        weightDecay: g.weightDecay,
+        maximize: g.maximize,
+        decoupledWeightDecay: g.decoupledWeightDecay,
+        step,
+        mu,
+        muNext,
+        muProduct,
+        muProductNext: muProduct * muNext,
+      },
+      reference: nadamReference,
+    });
+  }
+}

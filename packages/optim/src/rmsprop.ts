@@ -1,0 +1,124 @@
+import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { OptimizerKernels } from '@tsgrad/tensor';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { applyUpdate, type ReferenceStep } from './update.js';
+import { boolean, nonNegative } from './validation.js';
+
+export interface RMSpropOptions {
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
+  centered: boolean;
+  maximize: boolean;
+  decoupledWeightDecay: boolean;
+}
+
+export const RMSPROP_DEFAULTS: RMSpropOptions = {
+  lr: 1e-2,
+  alpha: 0.99,
+  eps: 1e-8,
+  weightDecay: 0,
+  momentum: 0,
+  centered: false,
+  maximize: false,
+  decoupledWeightDecay: false,
+};
+
+type RMSpropHyper = OptimizerKernels['rmsprop']['hyper'];
+
+/** PyTorch's single-tensor RMSprop, one element at a time. */
+export const rmspropReference: ReferenceStep<'squareAvg' | 'gradAvg' | 'momentumBuffer', RMSpropHyper> = (p, g, s, h) => {
+  const { squareAvg, gradAvg, momentumBuffer } = s;
+  if (!squareAvg) throw new Error('rmspropReference: squareAvg is required');
+  for (let i = 0; i < p.length; i++) {
+    let grad = h.maximize ? -g[i] : g[i];
+    if (h.weightDecay !== 0) {
+      if (h.decoupledWeightDecay) p[i] = p[i] * (1 - h.lr * h.weightDecay);
+      else grad = grad + h.weightDecay * p[i];
+    }
+    squareAvg[i] = squareAvg[i] * h.alpha + (1 - h.alpha) * grad * grad;
+    let avg: number;
+    if (h.centered && gradAvg) {
+      gradAvg[i] = gradAvg[i] * h.alpha + (1 - h.alpha) * grad;
+      avg = Math.sqrt(squareAvg[i] + -1 * gradAvg[i] * gradAvg[i]) + h.eps;
+    } else {
+      avg = Math.sqrt(squareAvg[i]) + h.eps;
+    }
+    if (h.momentum > 0 && momentumBuffer) {
+      momentumBuffer[i] = momentumBuffer[i] * h.momentum + grad / avg;
+      p[i] = p[i] - h.lr * momentumBuffer[i];
+    } else {
+      p[i] = p[i] - h.lr * (grad / avg);
+    }
+  }
+};
+
+/**
+ * RMSprop, PyTorch's `torch.optim.RMSprop`.
+ *
+ * ```text
+ * input: lr γ, alpha α, eps ε, weight decay λ, momentum μ, centered, maximize
+ * v ← 0, b ← 0, ḡ ← 0
+ * for t = 1, 2, ...:
+ *   g ← ∇f(θ)                          (−∇f(θ) if maximize)
+ *   if λ ≠ 0:  g ← g + λ θ              (coupled) or θ ← θ (1 − γ λ) (decoupledWeightDecay)
+ *   v ← α v + (1 − α) g²
+ *   ṽ ← v − ḡ², with ḡ ← α ḡ + (1 − α) g   if centered, else v
+ *   if μ > 0:  b ← μ b + g / (√ṽ + ε);  θ ← θ − γ b
+ *   else:      θ ← θ − γ g / (√ṽ + ε)
+ * ```
+ *
+ * Coupled decay is normalized by √ṽ like the gradient (so it is not a uniform shrink); the
+ * decoupled form is.
+ *
+ * @example const opt = new RMSprop(model.parameters(), { lr: 1e-3, centered: true, momentum: 0.9 });
+ */
+export class RMSprop extends Optimizer<RMSpropOptions> {
+  constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<RMSpropOptions> = {}) {
+    super(params, { ...RMSPROP_DEFAULTS, ...options });
+  }
+
+  protected validate(o: Readonly<RMSpropOptions>): void {
+    nonNegative('lr', o.lr);
+    nonNegative('eps', o.eps);
+    nonNegative('momentum', o.momentum);
+    nonNegative('weightDecay', o.weightDecay);
+    nonNegative('alpha', o.alpha);
+    boolean('centered', o.centered);
+    boolean('maximize', o.maximize);
+    boolean('decoupledWeightDecay', o.decoupledWeightDecay);
+  }
+
+  protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<RMSpropOptions>): void {
+    if (state.step === undefined) {
+      state.step = 0;
+      state.squareAvg = zerosLike(param);
+    }
+    if (g.momentum > 0 && state.momentumBuffer === undefined) state.momentumBuffer = zerosLike(param);
+    if (g.centered && state.gradAvg === undefined) state.gradAvg = zerosLike(param);
+    state.step = (state.step as number) + 1;
+    const tensors: Partial<Record<'squareAvg' | 'gradAvg' | 'momentumBuffer', Tensor>> = { squareAvg: state.squareAvg as Tensor };
+    if (g.centered) tensors.gradAvg = state.gradAvg as Tensor;
+    if (g.momentum > 0) tensors.momentumBuffer = state.momentumBuffer as Tensor;
+    applyUpdate({
+      optimizer: 'RMSprop',
+      kernel: 'rmsprop',
+      param,
+      grad,
+      state: tensors,
+      hyper: {
+        lr: g.lr,
+        alpha: g.alpha,
+        eps: g.eps,
+        weightDecay: g.weightDecay,
+        momentum: g.momentum,
+        centered: g.centered,
+        maximize: g.maximize,
+        decoupledWeightDecay: g.decoupledWeightDecay,
+      },
+      reference: rmspropReference,
+    });
+  }
+}

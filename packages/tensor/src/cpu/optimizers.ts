@@ -1,0 +1,107 @@
+import type { OptimizerKernel, OptimizerKernels, OptimizerStepArgs, View } from '../backend.js';
+import type { TypedArray } from '../dtype.js';
+import { isContiguous } from '../shape.js';
+
+/**
+ * The CPU backend's fused optimizer steps: one pass over contiguous memory, scalars hoisted out of the
+ * loop, no temporaries. The readable per-element reference of each lives in @tsgrad/optim, and tests
+ * check these against it. Arithmetic is float64; float32 arrays round on store.
+ */
+type Data = (v: View) => TypedArray;
+type Kernel<K extends OptimizerKernel> = (p: TypedArray, g: TypedArray, state: Partial<Record<OptimizerKernels[K]['state'], TypedArray>>, h: OptimizerKernels[K]['hyper']) => void;
+
+const sgd: Kernel<'sgd'> = (p, g, { momentumBuffer: buf }, h) => {
+  const { lr, momentum, dampening, weightDecay: wd, nesterov, maximize, firstStep } = h;
+  const coupled = h.decoupledWeightDecay ? 0 : wd;
+  const shrink = h.decoupledWeightDecay ? 1 - lr * wd : 1;
+  const sign = maximize ? -1 : 1;
+  const keep = 1 - dampening;
+  for (let i = 0; i < p.length; i++) {
+    const w = p[i] * shrink;
+    let d = sign * g[i] + coupled * w;
+    if (buf) {
+      const b = firstStep ? d : buf[i] * momentum + keep * d;
+      buf[i] = b;
+      d = nesterov ? d + momentum * b : b;
+    }
+    p[i] = w - lr * d;
+  }
+};
+
+const adam: Kernel<'adam'> = (p, g, { expAvg: m, expAvgSq: v, maxExpAvgSq: vmax }, h) => {
+  const { lr, beta1, beta2, eps, weightDecay: wd, maximize, step } = h;
+  const coupled = h.decoupledWeightDecay ? 0 : wd;
+  const shrink = h.decoupledWeightDecay ? 1 - lr * wd : 1;
+  const sign = maximize ? -1 : 1;
+  const stepSize = lr / (1 - beta1 ** step);
+  const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
+  const a1 = 1 - beta1;
+  const a2 = 1 - beta2;
+  if (!m || !v) throw new Error('adam: fused step needs expAvg and expAvgSq state');
+  for (let i = 0; i < p.length; i++) {
+    const w = p[i] * shrink;
+    const d = sign * g[i] + coupled * w;
+    m[i] = m[i] * beta1 + a1 * d;
+    v[i] = v[i] * beta2 + a2 * d * d;
+    let second = v[i];
+    if (vmax) {
+      if (second > vmax[i] || second !== second) vmax[i] = second; // NaN-propagating, as torch.maximum
+      second = vmax[i];
+    }
+    p[i] = w - stepSize * (m[i] / (Math.sqrt(second) / bc2Sqrt + eps));
+  }
+};
+
+const adagrad: Kernel<'adagrad'> = (p, g, { sum }, h) => {
+  const { lr, lrDecay, eps, weightDecay: wd, maximize, step } = h;
+  const coupled = h.decoupledWeightDecay ? 0 : wd;
+  const shrink = h.decoupledWeightDecay ? 1 - lr * wd : 1;
+  const sign = maximize ? -1 : 1;
+  const clr = lr / (1 + (step - 1) * lrDecay);
+  if (!sum) throw new Error('adagrad: fused step needs sum state');
+  for (let i = 0; i < p.length; i++) {
+    const w = p[i] * shrink;
+    const d = sign * g[i] + coupled * w;
+    sum[i] = sum[i] + d * d;
+    p[i] = w - clr * (d / (Math.sqrt(sum[i]) + eps));
+  }
+};
+
+const rmsprop: Kernel<'rmsprop'> = (p, g, { squareAvg: sq, gradAvg: ga, momentumBuffer: buf }, h) => {
+  const { lr, alpha, eps, weightDecay: wd, momentum, maximize } = h;
+  const coupled = h.decoupledWeightDecay ? 0 : wd;
+  const shrink = h.decoupledWeightDecay ? 1 - lr * wd : 1;
+  const sign = maximize ? -1 : 1;
+  const a = 1 - alpha;
+  if (!sq) throw new Error('rmsprop: fused step needs squareAvg state');
+  for (let i = 0; i < p.length; i++) {
+    const w = p[i] * shrink;
+    const d = sign * g[i] + coupled * w;
+    sq[i] = sq[i] * alpha + a * d * d;
+    let avg: number;
+    if (ga) {
+      ga[i] = ga[i] * alpha + a * d;
+      avg = Math.sqrt(sq[i] - ga[i] * ga[i]) + eps;
+    } else avg = Math.sqrt(sq[i]) + eps;
+    if (buf && momentum > 0) {
+      buf[i] = buf[i] * momentum + d / avg;
+      p[i] = w - lr * buf[i];
+    } else p[i] = w - lr * (d / avg);
+  }
+};
+
+const KERNELS: { [K in OptimizerKernel]: Kernel<K> } = { sgd, adam, adagrad, rmsprop };
+
+/** Runs a fused step when every view is contiguous; returns false otherwise (caller falls back). */
+export function optimizerStepKernel<K extends OptimizerKernel>(kernel: K, args: OptimizerStepArgs<K>, data: Data): boolean {
+  const views = [args.param, args.grad, ...(Object.values(args.state) as View[])];
+  if (!views.every((v) => isContiguous(v.shape, v.strides))) return false;
+  const slice = (v: View) => {
+    const d = data(v);
+    const n = args.param.shape.reduce((a, b) => a * b, 1);
+    return v.offset === 0 && d.length === n ? d : d.subarray(v.offset, v.offset + n);
+  };
+  const state = Object.fromEntries(Object.entries(args.state).map(([k, v]) => [k, slice(v as View)]));
+  (KERNELS[kernel] as Kernel<K>)(slice(args.param), slice(args.grad), state as Partial<Record<OptimizerKernels[K]['state'], TypedArray>>, args.hyper);
+  return true;
+}
