@@ -5,7 +5,9 @@ import { isContiguous } from '../shape.js';
 /**
  * The CPU backend's fused optimizer steps: one pass over contiguous memory, scalars hoisted out of the
  * loop, no temporaries. The readable per-element reference of each lives in @tsgrad/optim, and tests
- * check these against it. Arithmetic is float64; float32 arrays round on store.
+ * check these against it bit for bit. Arithmetic is float64; every value PyTorch keeps in a tensor
+ * (the decayed parameter, each state buffer) is stored and read back, so float32 rounds where
+ * PyTorch's float32 does.
  */
 type Data = (v: View) => TypedArray;
 type Kernel<K extends OptimizerKernel> = (p: TypedArray, g: TypedArray, state: Partial<Record<OptimizerKernels[K]['state'], TypedArray>>, h: OptimizerKernels[K]['hyper']) => void;
@@ -17,12 +19,12 @@ const sgd: Kernel<'sgd'> = (p, g, { momentumBuffer: buf }, h) => {
   const sign = maximize ? -1 : 1;
   const keep = 1 - dampening;
   for (let i = 0; i < p.length; i++) {
-    const w = p[i] * shrink;
+    if (shrink !== 1) p[i] *= shrink;
+    const w = p[i];
     let d = sign * g[i] + coupled * w;
     if (buf) {
-      const b = firstStep ? d : buf[i] * momentum + keep * d;
-      buf[i] = b;
-      d = nesterov ? d + momentum * b : b;
+      buf[i] = firstStep ? d : buf[i] * momentum + keep * d;
+      d = nesterov ? d + momentum * buf[i] : buf[i];
     }
     p[i] = w - lr * d;
   }
@@ -39,7 +41,8 @@ const adam: Kernel<'adam'> = (p, g, { expAvg: m, expAvgSq: v, maxExpAvgSq: vmax 
   const a2 = 1 - beta2;
   if (!m || !v) throw new Error('adam: fused step needs expAvg and expAvgSq state');
   for (let i = 0; i < p.length; i++) {
-    const w = p[i] * shrink;
+    if (shrink !== 1) p[i] *= shrink;
+    const w = p[i];
     const d = sign * g[i] + coupled * w;
     m[i] = m[i] * beta1 + a1 * d;
     v[i] = v[i] * beta2 + a2 * d * d;
@@ -60,7 +63,8 @@ const adagrad: Kernel<'adagrad'> = (p, g, { sum }, h) => {
   const clr = lr / (1 + (step - 1) * lrDecay);
   if (!sum) throw new Error('adagrad: fused step needs sum state');
   for (let i = 0; i < p.length; i++) {
-    const w = p[i] * shrink;
+    if (shrink !== 1) p[i] *= shrink;
+    const w = p[i];
     const d = sign * g[i] + coupled * w;
     sum[i] = sum[i] + d * d;
     p[i] = w - clr * (d / (Math.sqrt(sum[i]) + eps));
@@ -75,7 +79,8 @@ const rmsprop: Kernel<'rmsprop'> = (p, g, { squareAvg: sq, gradAvg: ga, momentum
   const a = 1 - alpha;
   if (!sq) throw new Error('rmsprop: fused step needs squareAvg state');
   for (let i = 0; i < p.length; i++) {
-    const w = p[i] * shrink;
+    if (shrink !== 1) p[i] *= shrink;
+    const w = p[i];
     const d = sign * g[i] + coupled * w;
     sq[i] = sq[i] * alpha + a * d * d;
     let avg: number;
