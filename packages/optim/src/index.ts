@@ -24,3 +24,4 @@ export { RAdam, RADAM_DEFAULTS, radamReference, type RAdamOptions } from './rada
 export { Adadelta, ADADELTA_DEFAULTS, adadeltaReference, type AdadeltaOptions } from './adadelta.js';
 export { applyUpdate, type ReferenceStep } from './update.js';
 export { toSnake, toCamel } from './serialization.js';
+export * as lrScheduler from './lr-scheduler/index.js';

@@ -1,0 +1,180 @@
+import { LRScheduler, type AnyOptimizer, type SchedulerOptions } from './lr-scheduler.js';
+
+/** Python's `bisect_right` on a sorted array. */
+function bisectRight(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (x < sorted[mid]) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+function positiveInt(scheduler: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`${scheduler}: Invalid ${name}: ${v} (expected a positive integer)`);
+}
+
+/**
+ * value = base · λ(epoch), a function per group or one for all (PyTorch's `LambdaLR`).
+ * @example new LambdaLR(opt, { lrLambda: (epoch) => 0.95 ** epoch })
+ */
+export class LambdaLR extends LRScheduler {
+  private readonly lambdas: ((epoch: number) => number)[];
+  constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[] }) {
+    super(optimizer, opts);
+    const f = opts.lrLambda;
+    this.lambdas = Array.isArray(f) ? f : optimizer.paramGroups.map(() => f);
+    if (this.lambdas.length !== optimizer.paramGroups.length) throw new Error(`LambdaLR: expected ${optimizer.paramGroups.length} lrLambdas, got ${this.lambdas.length}`);
+    this.initialStep();
+  }
+  protected computeValues(): number[] {
+    return this.baseValues.map((b, i) => b * this.lambdas[i](this.lastEpoch));
+  }
+}
+
+/** value ← value · λ(epoch) at every step after the first (PyTorch's `MultiplicativeLR`). */
+export class MultiplicativeLR extends LRScheduler {
+  private readonly lambdas: ((epoch: number) => number)[];
+  constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[] }) {
+    super(optimizer, opts);
+    const f = opts.lrLambda;
+    this.lambdas = Array.isArray(f) ? f : optimizer.paramGroups.map(() => f);
+    this.initialStep();
+  }
+  protected computeValues(): number[] {
+    const cur = this.current();
+    return this.lastEpoch > 0 ? cur.map((v, i) => v * this.lambdas[i](this.lastEpoch)) : cur;
+  }
+}
+
+/** Multiplies by `gamma` every `stepSize` epochs (PyTorch's `StepLR`). @example new StepLR(opt, { stepSize: 30, gamma: 0.1 }) */
+export class StepLR extends LRScheduler {
+  readonly stepSize: number;
+  readonly gamma: number;
+  constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { stepSize: number; gamma?: number }) {
+    super(optimizer, opts);
+    positiveInt('StepLR', 'stepSize', opts.stepSize);
+    this.stepSize = opts.stepSize;
+    this.gamma = opts.gamma ?? 0.1;
+    this.initialStep();
+  }
+  protected computeValues(): number[] {
+    const cur = this.current();
+    if (this.lastEpoch === 0 || this.lastEpoch % this.stepSize !== 0) return cur;
+    return cur.map((v) => v * this.gamma);
+  }
+  protected override closedForm(): number[] {
+    return this.baseValues.map((b) => b * this.gamma ** Math.floor(this.lastEpoch / this.stepSize));
+  }
+}
+
+/** Multiplies by `gamma` at each milestone epoch (PyTorch's `MultiStepLR`). */
+export class MultiStepLR extends LRScheduler {
+  readonly milestones: number[];
+  readonly gamma: number;
+  constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { milestones: number[]; gamma?: number }) {
+    super(optimizer, opts);
+    this.milestones = [...opts.milestones].sort((a, b) => a - b);
+    this.gamma = opts.gamma ?? 0.1;
+    this.initialStep();
+  }
+  protected computeValues(): number[] {
+    const hits = this.milestones.filter((m) => m === this.lastEpoch).length;
+    const cur = this.current();
+    return hits === 0 ? cur : cur.map((v) => v * this.gamma ** hits);
+  }
+  protected override closedForm(): number[] {
+    return this.baseValues.map((b) => b * this.gamma ** bisectRight(this.milestones, this.lastEpoch));
+  }
+}
+
+/** value = base · factor until `totalIters`, then base (PyTorch's `ConstantLR`, a warmup). */
+export class ConstantLR extends LRScheduler {
+  readonly factor: number;
+  readonly totalIters: number;
+  constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { factor?: number; totalIters?: number } = {}) {
+    super(optimizer, opts);
+    this.factor = opts.factor ?? 1 / 3;
+    this.totalIters = opts.totalIters ?? 5;
+    if (!(this.factor >= 0 && this.factor <= 1)) throw new Error(`ConstantLR: Invalid factor: ${this.factor} (expected a number in [0, 1])`);
+    this.initialStep();
+  }
+  protected computeValues(): number[] {
+    const cur = this.current();
+    if (this.lastEpoch === 0) return cur.map((v) => v * this.factor);
+    if (this.lastEpoch !== this.totalIters) return cur;
+    return cur.map((v) => v * (1 / this.factor));
+  }
+  protected override closedForm(): number[] {
+    return this.baseValues.map((b) => b * (this.factor + (this.lastEpoch >= this.totalIters ? 1 : 0) * (1 - this.factor)));
+  }
+}
+
+/** value moves linearly from base · startFactor to base · endFactor over `totalIters` (PyTorch's `LinearLR`). */
+export class LinearLR extends LRScheduler {
+  readonly startFactor: number;
+  readonly endFactor: number;
+  readonly totalIters: number;
+  constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { startFactor?: number; endFactor?: number; totalIters?: number } = {}) {
+    super(optimizer, opts);
+    this.startFactor = opts.startFactor ?? 1 / 3;
+    this.endFactor = opts.endFactor ?? 1;
+    this.totalIters = opts.totalIters ?? 5;
+    if (!(this.startFactor > 0 && this.startFactor <= 1)) throw new Error(`LinearLR: Invalid startFactor: ${this.startFactor} (expected a number in (0, 1])`);
+    if (!(this.endFactor >= 0 && this.endFactor <= 1)) throw new Error(`LinearLR: Invalid endFactor: ${this.endFactor} (expected a number in [0, 1])`);
+    this.initialStep();
+  }
+  protected computeValues(): number[] {
+    const cur = this.current();
+    if (this.lastEpoch === 0) return cur.map((v) => v * this.startFactor);
+    if (this.lastEpoch > this.totalIters) return cur;
+    const d = this.endFactor - this.startFactor;
+    return cur.map((v) => v * (1 + d / (this.totalIters * this.startFactor + (this.lastEpoch - 1) * d)));
+  }
+  protected override closedForm(): number[] {
+    const d = this.endFactor - this.startFactor;
+    return this.baseValues.map((b) => b * (this.startFactor + (d * Math.min(this.totalIters, this.lastEpoch)) / this.totalIters));
+  }
+}
+
+/** Multiplies by `gamma` every epoch (PyTorch's `ExponentialLR`). */
+export class ExponentialLR extends LRScheduler {
+  readonly gamma: number;
+  constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { gamma: number }) {
+    super(optimizer, opts);
+    this.gamma = opts.gamma;
+    this.initialStep();
+  }
+  protected computeValues(): number[] {
+    const cur = this.current();
+    return this.lastEpoch === 0 ? cur : cur.map((v) => v * this.gamma);
+  }
+  protected override closedForm(): number[] {
+    return this.baseValues.map((b) => b * this.gamma ** this.lastEpoch);
+  }
+}
+
+/** value = base · (1 − epoch / totalIters)^power until `totalIters` (PyTorch's `PolynomialLR`). */
+export class PolynomialLR extends LRScheduler {
+  readonly totalIters: number;
+  readonly power: number;
+  constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { totalIters?: number; power?: number } = {}) {
+    super(optimizer, opts);
+    this.totalIters = opts.totalIters ?? 5;
+    this.power = opts.power ?? 1;
+    this.initialStep();
+  }
+  protected computeValues(): number[] {
+    const cur = this.current();
+    if (this.lastEpoch === 0 || this.lastEpoch > this.totalIters) return cur;
+    const decay = ((1 - this.lastEpoch / this.totalIters) / (1 - (this.lastEpoch - 1) / this.totalIters)) ** this.power;
+    return cur.map((v) => v * decay);
+  }
+  protected override closedForm(): number[] {
+    return this.baseValues.map((b) => b * (1 - Math.min(this.totalIters, this.lastEpoch) / this.totalIters) ** this.power);
+  }
+}
+
+export { bisectRight };

@@ -1,0 +1,7 @@
+/** PyTorch's `torch.optim.lr_scheduler`, camelCased. */
+export { LRScheduler, type SchedulerOptions } from './lr-scheduler.js';
+export { LambdaLR, MultiplicativeLR, StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR } from './factor-schedulers.js';
+export { CosineAnnealingLR, CosineAnnealingWarmRestarts } from './cosine.js';
+export { CyclicLR, OneCycleLR, type CyclicLROptions, type OneCycleLROptions, type CyclicMode } from './cyclic.js';
+export { SequentialLR, ChainedScheduler } from './composite.js';
+export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './plateau.js';
