@@ -6,9 +6,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { benchMatmul } from './matmul.js';
+import { benchOptimizers } from './optimizers.js';
 import { printTable } from './timing.js';
 
-const rows = [...benchMatmul([256, 512, 1024])];
+const rows = [...benchMatmul([256, 512, 1024]), ...benchOptimizers()];
+const ratio = (impl: string, c: string) => rows.find((r) => r.impl === impl && r.case === c)?.value ?? NaN;
+// Each fused optimizer against the plain JS loop of the same algorithm (AdamW against Adam's: the
+// decay is one extra multiply). Goal: >= 0.8.
+for (const [name, peer] of [['Adam', 'Adam'], ['AdamW', 'Adam'], ['SGD momentum', 'SGD momentum']]) {
+  const v = ratio('tsgrad fused cpu', `${name} 10M f32`) / ratio('plain fused JS loop', `${peer} 10M f32`);
+  rows.push({ suite: 'ratio', case: `${name} / plain JS`, impl: 'tsgrad fused cpu', value: v, unit: 'x' });
+}
 printTable(rows);
 const dir = new URL('../../../bench-results/', import.meta.url);
 mkdirSync(dir, { recursive: true });

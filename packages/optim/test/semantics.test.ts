@@ -85,6 +85,10 @@ describe('fused CPU kernels equal the reference steps', () => {
     cases.push({ kernel: 'adam', state: amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq'], hyper: { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, amsgrad, maximize: amsgrad, decoupledWeightDecay, step: 3 }, reference: adamReference as ReferenceStep<string, never> });
   for (const decoupledWeightDecay of [false, true])
     cases.push({ kernel: 'adagrad', state: ['sum'], hyper: { lr: 0.1, lrDecay: 0.01, eps: 1e-10, weightDecay: 0.1, maximize: false, decoupledWeightDecay, step: 4 }, reference: adagradReference as ReferenceStep<string, never> });
+  // The branch-free fast paths (no coupled decay, no maximize; AdamW's decoupled decay included).
+  cases.push({ kernel: 'sgd', state: ['momentumBuffer'], hyper: { lr: 0.1, momentum: 0.9, dampening: 0.2, weightDecay: 0, nesterov: false, maximize: false, decoupledWeightDecay: false, firstStep: false }, reference: sgdReference as ReferenceStep<string, never> });
+  for (const decoupledWeightDecay of [false, true])
+    cases.push({ kernel: 'adam', state: ['expAvg', 'expAvgSq'], hyper: { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: decoupledWeightDecay ? 0.1 : 0, amsgrad: false, maximize: false, decoupledWeightDecay, step: 5 }, reference: adamReference as ReferenceStep<string, never> });
   for (const centered of [false, true]) for (const momentum of [0, 0.9])
     cases.push({ kernel: 'rmsprop', state: ['squareAvg', ...(centered ? ['gradAvg'] : []), ...(momentum ? ['momentumBuffer'] : [])], hyper: { lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0.1, momentum, centered, maximize: centered, decoupledWeightDecay: false }, reference: rmspropReference as ReferenceStep<string, never> });
 

@@ -2,8 +2,7 @@ import type { Optimizer, ParamGroup } from '../optimizer.js';
 import { toCamel, toSnake } from '../serialization.js';
 
 /** Any optimizer: schedulers only read and write group options. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyOptimizer = Optimizer<any>;
+export type AnyOptimizer = Optimizer<{ lr: number }>;
 
 export interface SchedulerOptions {
   /** Index of the last epoch; -1 (default) starts fresh. Resuming requires `initialLr` in every group. */

@@ -18,6 +18,14 @@ const sgd: Kernel<'sgd'> = (p, g, { momentumBuffer: buf }, h) => {
   const shrink = h.decoupledWeightDecay ? 1 - lr * wd : 1;
   const sign = maximize ? -1 : 1;
   const keep = 1 - dampening;
+  if (buf && !firstStep && !nesterov && coupled === 0 && sign === 1 && shrink === 1) {
+    // The common case (heavy-ball momentum, decay not coupled): a branch-free loop.
+    for (let i = 0; i < p.length; i++) {
+      buf[i] = buf[i] * momentum + keep * g[i];
+      p[i] = p[i] - lr * buf[i];
+    }
+    return;
+  }
   for (let i = 0; i < p.length; i++) {
     if (shrink !== 1) p[i] *= shrink;
     const w = p[i];
@@ -40,6 +48,17 @@ const adam: Kernel<'adam'> = (p, g, { expAvg: m, expAvgSq: v, maxExpAvgSq: vmax 
   const a1 = 1 - beta1;
   const a2 = 1 - beta2;
   if (!m || !v) throw new Error('adam: fused step needs expAvg and expAvgSq state');
+  if (coupled === 0 && sign === 1 && !vmax) {
+    // The common case (Adam, AdamW): no gradient transform, no max buffer; a branch-free loop.
+    for (let i = 0; i < p.length; i++) {
+      if (shrink !== 1) p[i] *= shrink;
+      const d = g[i];
+      m[i] = m[i] * beta1 + a1 * d;
+      v[i] = v[i] * beta2 + a2 * d * d;
+      p[i] = p[i] - stepSize * (m[i] / (Math.sqrt(v[i]) / bc2Sqrt + eps));
+    }
+    return;
+  }
   for (let i = 0; i < p.length; i++) {
     if (shrink !== 1) p[i] *= shrink;
     const w = p[i];
@@ -95,7 +114,6 @@ const rmsprop: Kernel<'rmsprop'> = (p, g, { squareAvg: sq, gradAvg: ga, momentum
   }
 };
 
-const KERNELS: { [K in OptimizerKernel]: Kernel<K> } = { sgd, adam, adagrad, rmsprop };
 
 /** Runs a fused step when every view is contiguous; returns false otherwise (caller falls back). */
 export function optimizerStepKernel<K extends OptimizerKernel>(kernel: K, args: OptimizerStepArgs<K>, data: Data): boolean {
@@ -107,6 +125,24 @@ export function optimizerStepKernel<K extends OptimizerKernel>(kernel: K, args: 
     return v.offset === 0 && d.length === n ? d : d.subarray(v.offset, v.offset + n);
   };
   const state = Object.fromEntries(Object.entries(args.state).map(([k, v]) => [k, slice(v as View)]));
-  (KERNELS[kernel] as Kernel<K>)(slice(args.param), slice(args.grad), state as Partial<Record<OptimizerKernels[K]['state'], TypedArray>>, args.hyper);
+  const p = slice(args.param);
+  const g = slice(args.grad);
+  // One call site per kernel keeps each monomorphic (a shared table call made V8 inline them badly).
+  switch (kernel) {
+    case 'sgd':
+      sgd(p, g, state, args.hyper as OptimizerKernels['sgd']['hyper']);
+      break;
+    case 'adam':
+      adam(p, g, state, args.hyper as OptimizerKernels['adam']['hyper']);
+      break;
+    case 'adagrad':
+      adagrad(p, g, state, args.hyper as OptimizerKernels['adagrad']['hyper']);
+      break;
+    case 'rmsprop':
+      rmsprop(p, g, state, args.hyper as OptimizerKernels['rmsprop']['hyper']);
+      break;
+    default:
+      return false;
+  }
   return true;
 }
