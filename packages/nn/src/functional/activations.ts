@@ -1,0 +1,27 @@
+import { noGrad, rand, type Tensor } from '@tsgrad/autograd';
+
+export function relu(x: Tensor): Tensor {
+  return x.relu();
+}
+
+/** GELU: exact x·Φ(x) = x/2 · (1 + erf(x/√2)) (PyTorch's default), or the tanh approximation. */
+export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  if (approximate === 'tanh') {
+    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+    return x.mul(0.5).mul(inner.tanh().add(1));
+  }
+  if (approximate !== 'none') throw new Error(`gelu: approximate must be 'none' or 'tanh', got ${String(approximate)}`);
+  return x.mul(0.5).mul(x.mul(Math.SQRT1_2).erf().add(1));
+}
+
+/**
+ * Inverted dropout: in training, zeroes each element with probability `p` (from the global
+ * generator) and scales the rest by 1/(1−p); the identity in evaluation.
+ */
+export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new Error(`dropout probability has to be between 0 and 1, but got ${p}`);
+  if (!training || p === 0) return x;
+  if (p === 1) return x.mul(0);
+  const keep = noGrad(() => rand(x.shape, { dtype: 'float64' }).ge(p).to(x.dtype).div(1 - p));
+  return x.mul(keep.to(x.device));
+}

@@ -1,0 +1,35 @@
+import { formatShape } from '@tsgrad/tensor';
+import type { Tensor } from '@tsgrad/autograd';
+import { unfold, type Pair } from './im2col.js';
+
+export interface Conv2dArgs {
+  stride: Pair;
+  padding: Pair;
+  dilation: Pair;
+  groups: number;
+}
+
+/**
+ * 2-D cross-correlation (PyTorch's `conv2d`): im2col, then one batched matmul per group.
+ * input [N, C, H, W], weight [O, C/groups, kh, kw], bias [O].
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, a: Conv2dArgs, who = 'conv2d'): Tensor {
+  if (x.ndim !== 4) throw new Error(`${who}: expected 4-D input [N, C, H, W], got shape ${formatShape(x.shape)}`);
+  const [N, C] = x.shape;
+  const [O, Cg, kh, kw] = weight.shape;
+  const g = a.groups;
+  if (C !== Cg * g) {
+    throw new Error(`${who}: expected input with ${Cg * g} channels (weight ${formatShape(weight.shape)}, groups ${g}), but got input of shape ${formatShape(x.shape)}`);
+  }
+  const { cols, outH, outW } = unfold(x, { kernel: [kh, kw], stride: a.stride, padding: a.padding, dilation: a.dilation }, 0, who);
+  const L = outH * outW;
+  let out: Tensor;
+  if (g === 1) {
+    // [O, C*K] x [N, C*K, L] -> [N, O, L]: the weight broadcasts over the batch without copies.
+    out = weight.reshape([O, Cg * kh * kw]).matmul(cols.reshape([N, C * kh * kw, L]));
+  } else {
+    out = weight.reshape([g, O / g, Cg * kh * kw]).matmul(cols.reshape([N, g, Cg * kh * kw, L]));
+  }
+  out = out.reshape([N, O, outH, outW]);
+  return bias ? out.add(bias.reshape([1, O, 1, 1])) : out;
+}

@@ -1,0 +1,75 @@
+import { noGrad, type Tensor } from '@tsgrad/autograd';
+import { formatShape } from '@tsgrad/tensor';
+
+export interface BatchNormArgs {
+  runningMean: Tensor | null;
+  runningVar: Tensor | null;
+  weight: Tensor | null;
+  bias: Tensor | null;
+  training: boolean;
+  /** The running-average factor (PyTorch's `exponential_average_factor`). */
+  momentum: number;
+  eps: number;
+}
+
+/**
+ * Batch normalization over every dim but 1 (channels). In training (or without running stats) it
+ * normalizes with the batch mean and the *biased* variance and updates the running stats with the
+ * *unbiased* variance (PyTorch's rule); in evaluation it uses the running stats.
+ */
+export function batchNorm(x: Tensor, a: BatchNormArgs, who = 'batch_norm'): Tensor {
+  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  const channels = x.shape[1];
+  const statShape = x.shape.map((d, i) => (i === 1 ? d : 1));
+  const useBatch = a.training || a.runningMean === null || a.runningVar === null;
+  if (useBatch) {
+    const n = x.numel() / channels;
+    if (a.training && n <= 1) {
+      throw new Error(`${who}: Expected more than 1 value per channel when training, got input size ${formatShape(x.shape)}`);
+    }
+    const mean = x.mean(axes, true);
+    const centered = x.sub(mean);
+    const variance = centered.mul(centered).mean(axes, true);
+    if (a.training && a.runningMean && a.runningVar) {
+      const rm = a.runningMean;
+      const rv = a.runningVar;
+      const f = a.momentum;
+      noGrad(() => {
+        const batchMean = mean.reshape([channels]);
+        const unbiased = variance.reshape([channels]).mul(n / (n - 1));
+        rm.copy_(batchMean.mul(f).add(rm.mul(1 - f)));
+        rv.copy_(unbiased.mul(f).add(rv.mul(1 - f)));
+      });
+    }
+    return affine(centered.div(variance.add(a.eps).sqrt()), a, statShape);
+  }
+  const mean = a.runningMean!.reshape(statShape);
+  const variance = a.runningVar!.reshape(statShape);
+  return affine(x.sub(mean).div(variance.add(a.eps).sqrt()), a, statShape);
+}
+
+function affine(normalized: Tensor, a: { weight: Tensor | null; bias: Tensor | null }, shape: number[]): Tensor {
+  let y = normalized;
+  if (a.weight) y = y.mul(a.weight.reshape(shape));
+  if (a.bias) y = y.add(a.bias.reshape(shape));
+  return y;
+}
+
+/** Layer normalization over the trailing `normalizedShape` dims (biased variance). */
+export function layerNorm(x: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
+  const k = normalizedShape.length;
+  const tail = x.shape.slice(x.ndim - k);
+  if (x.ndim < k || tail.some((d, i) => d !== normalizedShape[i])) {
+    throw new Error(
+      `layer_norm: given normalized_shape=${formatShape(normalizedShape)}, expected input with shape [*, ${normalizedShape.join(', ')}], but got input of size ${formatShape(x.shape)}`,
+    );
+  }
+  const axes = normalizedShape.map((_, i) => x.ndim - k + i);
+  const mean = x.mean(axes, true);
+  const centered = x.sub(mean);
+  const variance = centered.mul(centered).mean(axes, true);
+  let y = centered.div(variance.add(opts.eps ?? 1e-5).sqrt());
+  if (opts.weight) y = y.mul(opts.weight);
+  if (opts.bias) y = y.add(opts.bias);
+  return y;
+}

@@ -1,0 +1,25 @@
+import type { Tensor } from '@tsgrad/autograd';
+import { unfold, type WindowArgs } from './im2col.js';
+
+/**
+ * Max pooling. The gradient goes to the first maximal element of each window (argmax + gather),
+ * as PyTorch's kernel does, so ties (common after ReLU) are routed exactly like PyTorch.
+ */
+export function maxPool2d(x: Tensor, a: WindowArgs, who = 'max_pool2d'): Tensor {
+  const { cols, outH, outW } = unfold(x, a, -Infinity, who);
+  const [N, C] = x.shape;
+  const pick = cols.argmax(2, true);
+  return cols.gather(2, pick).reshape([N, C, outH, outW]);
+}
+
+/** Average pooling; padding counts toward the average unless `countIncludePad` is false. */
+export function avgPool2d(x: Tensor, a: WindowArgs & { countIncludePad?: boolean }, who = 'avg_pool2d'): Tensor {
+  if (a.ceilMode) throw new Error(`${who}: ceilMode is not supported for average pooling`);
+  const { cols, outH, outW } = unfold(x, a, 0, who);
+  const [N, C] = x.shape;
+  const sum = cols.sum(2);
+  if (a.countIncludePad ?? true) return sum.div(a.kernel[0] * a.kernel[1]).reshape([N, C, outH, outW]);
+  const ones = x.detach().mul(0).add(1);
+  const counts = unfold(ones, a, 0, who).cols.sum(2);
+  return sum.div(counts).reshape([N, C, outH, outW]);
+}

@@ -1,0 +1,27 @@
+/**
+ * @tsgrad/nn: `Module` with parameters vs buffers, PyTorch-faithful layers and losses, `init`,
+ * `functional`, and state dicts with PyTorch's keys.
+ *
+ * @example
+ * ```ts
+ * import { randn } from '@tsgrad/autograd';
+ * import { BatchNorm1d, Linear, ReLU, Sequential } from '@tsgrad/nn';
+ * const model = new Sequential(new Linear(4, 8), new BatchNorm1d(8), new ReLU(), new Linear(8, 2));
+ * const y = model.forward(randn([16, 4]));
+ * console.log([...model.stateDict().keys()]);
+ * // ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked', '3.weight', '3.bias']
+ * ```
+ */
+export { Module, type LoadStateDictResult } from './module.js';
+export { Parameter } from './parameter.js';
+export { stateKey } from './state-dict-keys.js';
+export { Linear } from './layers/linear.js';
+export { BatchNorm1d, BatchNorm2d, BatchNormBase, LayerNorm, type BatchNormOptions, type NormalizationLayer } from './layers/normalization.js';
+export { Conv2d, type Conv2dOptions } from './layers/conv.js';
+export { MaxPool2d, AvgPool2d } from './layers/pooling.js';
+export { ReLU, GELU, Sigmoid, Tanh, Dropout, Flatten } from './layers/simple.js';
+export { Embedding } from './layers/embedding.js';
+export { Sequential, ModuleList } from './layers/containers.js';
+export { MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss } from './layers/losses.js';
+export * as init from './init.js';
+export * as functional from './functional/index.js';

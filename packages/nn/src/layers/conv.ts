@@ -1,0 +1,66 @@
+import type { Tensor } from '@tsgrad/autograd';
+import { empty } from '../empty.js';
+import { conv2d } from '../functional/conv.js';
+import { pair, type Pair } from '../functional/im2col.js';
+import { kaimingUniform_, uniform_, fans } from '../init.js';
+import { Module } from '../module.js';
+import { Parameter } from '../parameter.js';
+
+export interface Conv2dOptions {
+  stride?: number | Pair;
+  padding?: number | Pair;
+  dilation?: number | Pair;
+  groups?: number;
+  bias?: boolean;
+}
+
+/**
+ * 2-D convolution, PyTorch's `nn.Conv2d` (zero padding). weight [out, in/groups, kh, kw] and bias
+ * initialized like Linear (kaiming-uniform with a = √5, bias bound 1/√fan_in).
+ * @example new Conv2d(1, 8, 3, { padding: 1 }).forward(x) // [N, 1, 28, 28] -> [N, 8, 28, 28]
+ */
+export class Conv2d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: Pair;
+  readonly stride: Pair;
+  readonly padding: Pair;
+  readonly dilation: Pair;
+  readonly groups: number;
+  weight: Parameter;
+  bias: Parameter | null;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number | Pair, opts: Conv2dOptions = {}) {
+    super();
+    const groups = opts.groups ?? 1;
+    if (!Number.isInteger(groups) || groups <= 0) throw new Error(`Conv2d: Invalid groups: ${groups} (expected a positive integer)`);
+    if (inChannels % groups !== 0) throw new Error(`Conv2d: in_channels (${inChannels}) must be divisible by groups (${groups})`);
+    if (outChannels % groups !== 0) throw new Error(`Conv2d: out_channels (${outChannels}) must be divisible by groups (${groups})`);
+    this.inChannels = inChannels;
+    this.outChannels = outChannels;
+    this.kernelSize = pair('kernelSize', kernelSize, 1);
+    this.stride = pair('stride', opts.stride ?? 1, 1);
+    this.padding = pair('padding', opts.padding ?? 0, 0);
+    this.dilation = pair('dilation', opts.dilation ?? 1, 1);
+    this.groups = groups;
+    this.weight = new Parameter(empty([outChannels, inChannels / groups, ...this.kernelSize]));
+    this.bias = opts.bias === false ? null : new Parameter(empty([outChannels]));
+    this.resetParameters();
+  }
+
+  resetParameters(): void {
+    kaimingUniform_(this.weight, { a: Math.sqrt(5) });
+    if (this.bias) {
+      const bound = 1 / Math.sqrt(fans(this.weight).fanIn);
+      uniform_(this.bias, -bound, bound);
+    }
+  }
+
+  override forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups }, this.toString());
+  }
+
+  override extraRepr(): string {
+    return `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize}), stride=(${this.stride}), padding=(${this.padding})`;
+  }
+}

@@ -1,0 +1,44 @@
+import { noGrad, type Tensor } from '@tsgrad/autograd';
+import { empty } from '../empty.js';
+import { embedding } from '../functional/embedding.js';
+import { normal_ } from '../init.js';
+import { Module } from '../module.js';
+import { Parameter } from '../parameter.js';
+
+/**
+ * A lookup table of `numEmbeddings` vectors (PyTorch's `nn.Embedding`), weight from N(0, 1); the row
+ * `paddingIdx`, if given, starts at zero and never receives a gradient.
+ * @example new Embedding(1000, 64, { paddingIdx: 0 }).forward(tokens) // int32 [B, T] -> [B, T, 64]
+ */
+export class Embedding extends Module {
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+  readonly paddingIdx: number | null;
+  weight: Parameter;
+
+  constructor(numEmbeddings: number, embeddingDim: number, opts: { paddingIdx?: number } = {}) {
+    super();
+    this.numEmbeddings = numEmbeddings;
+    this.embeddingDim = embeddingDim;
+    let pad = opts.paddingIdx ?? null;
+    if (pad !== null) {
+      if (!Number.isInteger(pad) || pad >= numEmbeddings || pad < -numEmbeddings) throw new Error(`Embedding: paddingIdx must be within num_embeddings, got ${pad}`);
+      if (pad < 0) pad += numEmbeddings;
+    }
+    this.paddingIdx = pad;
+    this.weight = new Parameter(empty([numEmbeddings, embeddingDim]));
+    normal_(this.weight);
+    if (pad !== null) {
+      const row = this.weight.select(0, pad);
+      noGrad(() => row.zero_());
+    }
+  }
+
+  override forward(indices: Tensor): Tensor {
+    return embedding(indices, this.weight, this.paddingIdx, 'Embedding');
+  }
+
+  override extraRepr(): string {
+    return `${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx !== null ? `, padding_idx=${this.paddingIdx}` : ''}`;
+  }
+}

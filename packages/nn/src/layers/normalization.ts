@@ -1,0 +1,137 @@
+import { ones, tensor, zeros, noGrad, type Tensor } from '@tsgrad/autograd';
+import { formatShape } from '@tsgrad/tensor';
+import { batchNorm, layerNorm } from '../functional/index.js';
+import { Module } from '../module.js';
+import { Parameter } from '../parameter.js';
+
+/** Modules that normalize activations: param-groups exempts their parameters from weight decay. */
+export interface NormalizationLayer {
+  readonly isNormalization: true;
+}
+
+export interface BatchNormOptions {
+  eps?: number;
+  /** Running-average factor; `null` for a cumulative moving average (1 / numBatchesTracked). */
+  momentum?: number | null;
+  affine?: boolean;
+  trackRunningStats?: boolean;
+}
+
+/**
+ * The shared body of BatchNorm1d/2d (PyTorch's `_BatchNorm`). Parameters (learned, decayed only if
+ * you choose): `weight` (γ), `bias` (β). Buffers (statistics, never optimized): `runningMean`,
+ * `runningVar`, `numBatchesTracked`, saved as `running_mean`, `running_var`, `num_batches_tracked`.
+ */
+export abstract class BatchNormBase extends Module implements NormalizationLayer {
+  readonly isNormalization = true as const;
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+  weight: Parameter | null;
+  bias: Parameter | null;
+  declare runningMean: Tensor | null;
+  declare runningVar: Tensor | null;
+  declare numBatchesTracked: Tensor | null;
+
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super();
+    if (!Number.isInteger(numFeatures) || numFeatures <= 0) throw new Error(`${new.target.name}: Invalid numFeatures: ${numFeatures}`);
+    this.numFeatures = numFeatures;
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
+    this.affine = opts.affine ?? true;
+    this.trackRunningStats = opts.trackRunningStats ?? true;
+    this.weight = this.affine ? new Parameter(ones([numFeatures])) : null;
+    this.bias = this.affine ? new Parameter(zeros([numFeatures])) : null;
+    if (this.trackRunningStats) {
+      this.registerBuffer('runningMean', zeros([numFeatures]));
+      this.registerBuffer('runningVar', ones([numFeatures]));
+      this.registerBuffer('numBatchesTracked', tensor(0, { dtype: 'int32' }));
+    } else {
+      this.registerBuffer('runningMean', null);
+      this.registerBuffer('runningVar', null);
+      this.registerBuffer('numBatchesTracked', null);
+    }
+  }
+
+  /** Throws unless the input's rank is right for this layer. */
+  protected abstract checkInput(x: Tensor): void;
+
+  override forward(x: Tensor): Tensor {
+    this.checkInput(x);
+    if (x.shape[1] !== this.numFeatures) {
+      throw new Error(`${this.toString()}: expected input with ${this.numFeatures} channels (dim 1), got shape ${formatShape(x.shape)}`);
+    }
+    let factor = this.momentum ?? 0;
+    if (this.training && this.trackRunningStats && this.numBatchesTracked) {
+      const count = this.numBatchesTracked;
+      noGrad(() => count.add_(1));
+      if (this.momentum === null) factor = 1 / count.item();
+    }
+    return batchNorm(
+      x,
+      {
+        runningMean: !this.training || this.trackRunningStats ? this.runningMean : null,
+        runningVar: !this.training || this.trackRunningStats ? this.runningVar : null,
+        weight: this.weight,
+        bias: this.bias,
+        training: this.training || this.runningMean === null,
+        momentum: factor,
+        eps: this.eps,
+      },
+      this.constructor.name,
+    );
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, track_running_stats=${this.trackRunningStats}`;
+  }
+}
+
+/**
+ * Batch normalization of [N, C] or [N, C, L] input over N (and L), PyTorch's `nn.BatchNorm1d`.
+ * @example const bn = new BatchNorm1d(64, { momentum: 0.1 }); bn.namedBuffers() // runningMean, runningVar, numBatchesTracked
+ */
+export class BatchNorm1d extends BatchNormBase {
+  protected checkInput(x: Tensor): void {
+    if (x.ndim !== 2 && x.ndim !== 3) throw new Error(`BatchNorm1d: expected 2D or 3D input (got ${x.ndim}D input of shape ${formatShape(x.shape)})`);
+  }
+}
+
+/** Batch normalization of [N, C, H, W] input over N, H, W, PyTorch's `nn.BatchNorm2d`. */
+export class BatchNorm2d extends BatchNormBase {
+  protected checkInput(x: Tensor): void {
+    if (x.ndim !== 4) throw new Error(`BatchNorm2d: expected 4D input (got ${x.ndim}D input of shape ${formatShape(x.shape)})`);
+  }
+}
+
+/**
+ * Layer normalization over the trailing `normalizedShape` dims, PyTorch's `nn.LayerNorm`.
+ * @example new LayerNorm([64]).forward(x) // x [..., 64]
+ */
+export class LayerNorm extends Module implements NormalizationLayer {
+  readonly isNormalization = true as const;
+  readonly normalizedShape: number[];
+  readonly eps: number;
+  weight: Parameter | null;
+  bias: Parameter | null;
+
+  constructor(normalizedShape: number | number[], opts: { eps?: number; elementwiseAffine?: boolean; bias?: boolean } = {}) {
+    super();
+    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    this.eps = opts.eps ?? 1e-5;
+    const affine = opts.elementwiseAffine ?? true;
+    this.weight = affine ? new Parameter(ones(this.normalizedShape)) : null;
+    this.bias = affine && opts.bias !== false ? new Parameter(zeros(this.normalizedShape)) : null;
+  }
+
+  override forward(x: Tensor): Tensor {
+    return layerNorm(x, this.normalizedShape, { weight: this.weight, bias: this.bias, eps: this.eps });
+  }
+
+  override extraRepr(): string {
+    return `[${this.normalizedShape.join(', ')}], eps=${this.eps}, elementwise_affine=${this.weight !== null}`;
+  }
+}

@@ -1,0 +1,49 @@
+import type { Tensor } from '@tsgrad/autograd';
+import { pair, type Pair, type WindowArgs } from '../functional/im2col.js';
+import { avgPool2d, maxPool2d } from '../functional/pooling.js';
+import { Module } from '../module.js';
+
+interface PoolOptions {
+  stride?: number | Pair;
+  padding?: number | Pair;
+  ceilMode?: boolean;
+}
+
+function windowArgs(kernelSize: number | Pair, opts: PoolOptions & { dilation?: number | Pair }): WindowArgs {
+  const kernel = pair('kernelSize', kernelSize, 1);
+  const padding = pair('padding', opts.padding ?? 0, 0);
+  if (padding[0] * 2 > kernel[0] || padding[1] * 2 > kernel[1]) {
+    throw new Error(`pad should be at most half of effective kernel size, but got pad=${padding} and kernel_size=${kernel}`);
+  }
+  return { kernel, stride: pair('stride', opts.stride ?? kernel, 1), padding, dilation: pair('dilation', opts.dilation ?? 1, 1), ceilMode: opts.ceilMode ?? false };
+}
+
+/** Max pooling (PyTorch's `nn.MaxPool2d`; stride defaults to the kernel size). */
+export class MaxPool2d extends Module {
+  readonly args: WindowArgs;
+  constructor(kernelSize: number | Pair, opts: PoolOptions & { dilation?: number | Pair } = {}) {
+    super();
+    this.args = windowArgs(kernelSize, opts);
+  }
+  override forward(x: Tensor): Tensor {
+    return maxPool2d(x, this.args, 'MaxPool2d');
+  }
+  override extraRepr(): string {
+    return `kernel_size=${this.args.kernel}, stride=${this.args.stride}, padding=${this.args.padding}`;
+  }
+}
+
+/** Average pooling (PyTorch's `nn.AvgPool2d`; padding counted unless countIncludePad is false). */
+export class AvgPool2d extends Module {
+  readonly args: WindowArgs & { countIncludePad: boolean };
+  constructor(kernelSize: number | Pair, opts: PoolOptions & { countIncludePad?: boolean } = {}) {
+    super();
+    this.args = { ...windowArgs(kernelSize, opts), countIncludePad: opts.countIncludePad ?? true };
+  }
+  override forward(x: Tensor): Tensor {
+    return avgPool2d(x, this.args, 'AvgPool2d');
+  }
+  override extraRepr(): string {
+    return `kernel_size=${this.args.kernel}, stride=${this.args.stride}, padding=${this.args.padding}`;
+  }
+}

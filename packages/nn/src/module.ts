@@ -1,0 +1,287 @@
+import { Tensor, noGrad, type DType, type Device } from '@tsgrad/autograd';
+import { DTYPES, formatShape, shapesEqual } from '@tsgrad/tensor';
+import { Parameter } from './parameter.js';
+import { stateKey } from './state-dict-keys.js';
+
+const BUFFERS = Symbol('buffers');
+const NON_PERSISTENT = Symbol('nonPersistent');
+
+export interface LoadStateDictResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+/**
+ * The base of every layer and model (PyTorch's `nn.Module`).
+ *
+ * Parameters and submodules are found by walking the module's own fields in assignment order, so
+ * `this.fc = new Linear(4, 2)` or `this.scale = new Parameter(ones([4]))` in a constructor registers
+ * them, as in PyTorch. Buffers (running statistics and other non-learnable state) are registered
+ * with `registerBuffer`. Names are camelCase in memory (`runningMean`) and PyTorch's snake_case in
+ * state dicts (`running_mean`).
+ *
+ * @example
+ * ```ts
+ * class MLP extends Module {
+ *   fc1 = new Linear(4, 8);
+ *   bn = new BatchNorm1d(8);
+ *   fc2 = new Linear(8, 2);
+ *   forward(x: Tensor) { return this.fc2.forward(this.bn.forward(this.fc1.forward(x)).relu()); }
+ * }
+ * const model = new MLP();
+ * model.stateDict().keys(); // fc1.weight, fc1.bias, bn.weight, bn.bias, bn.running_mean, ...
+ * ```
+ */
+export class Module {
+  /** Training mode (batch statistics, dropout) vs evaluation mode; set with `train()` / `eval()`. */
+  training = true;
+  private readonly [BUFFERS] = new Set<string>();
+  private readonly [NON_PERSISTENT] = new Set<string>();
+
+  /** The computation; layers override it. */
+  forward(..._inputs: Tensor[]): Tensor {
+    throw new Error(`Module [${this.constructor.name}] is missing the required "forward" function`);
+  }
+
+  // ---- registration ---------------------------------------------------------------------------
+  private fields(): [string, unknown][] {
+    return Object.entries(this).filter(([k]) => k !== 'training');
+  }
+
+  /** Registers a parameter (or `null`, a declared but absent parameter such as a disabled bias). */
+  registerParameter(name: string, param: Parameter | null): void {
+    this.checkName(name, 'parameter');
+    if (param !== null && !(param instanceof Parameter)) {
+      throw new Error(`cannot assign '${(param as unknown as object)?.constructor?.name ?? typeof param}' object to parameter '${name}' (Parameter or null required)`);
+    }
+    (this as Record<string, unknown>)[name] = param;
+  }
+
+  /**
+   * Registers a buffer: state saved in the state dict (unless `persistent` is false) and moved by
+   * `to()`, but not a parameter (no gradient, not optimized), e.g. BatchNorm's running statistics.
+   */
+  registerBuffer(name: string, tensor: Tensor | null, persistent = true): void {
+    this.checkName(name, 'buffer');
+    if (tensor !== null && !(tensor instanceof Tensor)) throw new Error(`cannot assign '${typeof tensor}' object to buffer '${name}' (Tensor or null required)`);
+    if (tensor instanceof Parameter) throw new Error(`buffer '${name}' cannot be a Parameter; use registerParameter`);
+    this[BUFFERS].add(name);
+    if (persistent) this[NON_PERSISTENT].delete(name);
+    else this[NON_PERSISTENT].add(name);
+    (this as Record<string, unknown>)[name] = tensor;
+  }
+
+  /** Registers a child module under `name` (`null` declares an absent child). */
+  registerModule(name: string, module: Module | null): void {
+    this.checkName(name, 'module');
+    (this as Record<string, unknown>)[name] = module;
+  }
+
+  private checkName(name: string, what: string): void {
+    if (typeof name !== 'string' || name === '' || name.includes('.')) {
+      throw new Error(`${what} name must be a non-empty string without '.', got ${JSON.stringify(name)}`);
+    }
+  }
+
+  // ---- traversal ------------------------------------------------------------------------------
+  /** Direct children in registration order, with their field names. */
+  *namedChildren(): Generator<[string, Module]> {
+    for (const [k, v] of this.fields()) if (v instanceof Module) yield [k, v];
+  }
+
+  *children(): Generator<Module> {
+    for (const [, m] of this.namedChildren()) yield m;
+  }
+
+  /** Every module of the tree, depth first, the root first with name `''`; shared modules once. */
+  namedModules(prefix = '', seen = new Set<Module>()): [string, Module][] {
+    if (seen.has(this)) return [];
+    seen.add(this);
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.namedChildren()) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name, seen));
+    return out;
+  }
+
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /** This module's own parameters (not its children's), in registration order. */
+  *ownParameters(): Generator<[string, Parameter]> {
+    for (const [k, v] of this.fields()) if (v instanceof Parameter) yield [k, v];
+  }
+
+  /** This module's own buffers, in registration order. */
+  *ownBuffers(): Generator<[string, Tensor]> {
+    for (const name of this[BUFFERS]) {
+      const t = (this as Record<string, unknown>)[name];
+      if (t instanceof Tensor) yield [name, t];
+    }
+  }
+
+  /** `[dotted name, parameter]` over the whole tree, PyTorch's order; a shared parameter once. */
+  namedParameters(opts: { recurse?: boolean } = {}): [string, Parameter][] {
+    const seen = new Set<Tensor>();
+    const out: [string, Parameter][] = [];
+    const mods = opts.recurse === false ? ([['', this]] as [string, Module][]) : this.namedModules();
+    for (const [prefix, m] of mods) {
+      for (const [name, p] of m.ownParameters()) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        out.push([prefix ? `${prefix}.${name}` : name, p]);
+      }
+    }
+    return out;
+  }
+
+  parameters(opts: { recurse?: boolean } = {}): Parameter[] {
+    return this.namedParameters(opts).map(([, p]) => p);
+  }
+
+  namedBuffers(opts: { recurse?: boolean } = {}): [string, Tensor][] {
+    const seen = new Set<Tensor>();
+    const out: [string, Tensor][] = [];
+    const mods = opts.recurse === false ? ([['', this]] as [string, Module][]) : this.namedModules();
+    for (const [prefix, m] of mods) {
+      for (const [name, b] of m.ownBuffers()) {
+        if (seen.has(b)) continue;
+        seen.add(b);
+        out.push([prefix ? `${prefix}.${name}` : name, b]);
+      }
+    }
+    return out;
+  }
+
+  buffers(opts: { recurse?: boolean } = {}): Tensor[] {
+    return this.namedBuffers(opts).map(([, b]) => b);
+  }
+
+  // ---- modes and bulk operations --------------------------------------------------------------
+  /** Sets training mode on this module and every descendant. */
+  train(mode = true): this {
+    if (typeof mode !== 'boolean') throw new Error(`train(): mode is expected to be a boolean, got ${String(mode)}`);
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Calls `fn` on every descendant, then on this module (PyTorch's order); for custom init. */
+  apply(fn: (m: Module) => void): this {
+    for (const child of this.children()) child.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /** Clears every parameter's gradient (to null by default, or to zeros). */
+  zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
+    for (const p of this.parameters()) {
+      if (setToNone) p.grad = null;
+      else if (p.grad) {
+        const g = p.grad;
+        noGrad(() => g.zero_());
+      }
+    }
+  }
+
+  /** Freezes (false) or unfreezes every parameter. */
+  requiresGrad_(flag = true): this {
+    for (const p of this.parameters()) p.requiresGrad_(flag);
+    return this;
+  }
+
+  /**
+   * Moves or casts every parameter and buffer in place (`model.to('float64')`, `model.to('webgpu')`).
+   * Tensors keep their identity, so an optimizer built before `to` keeps working. Only floating
+   * parameters and buffers change dtype (`num_batches_tracked` stays an integer).
+   */
+  to(target: Device | DType): this {
+    const isDtype = (DTYPES as readonly string[]).includes(target);
+    const move = (t: Tensor) => {
+      if (isDtype && t.dtype !== 'float32' && t.dtype !== 'float64') return;
+      const moved = noGrad(() => t.detach().to(target));
+      if (moved === t || moved.storage === t.storage) return;
+      const grad = t.grad;
+      t.setData(moved);
+      if (grad) t.grad = noGrad(() => grad.to(target));
+    };
+    for (const p of this.parameters()) move(p);
+    for (const b of this.buffers()) move(b);
+    return this;
+  }
+
+  // ---- state dicts ------------------------------------------------------------------------------
+  /**
+   * Parameters and persistent buffers, keyed as PyTorch keys them (`1.running_mean`), in PyTorch's
+   * order: each module's parameters, then its buffers, then its children. Values share memory with
+   * the module (detached), as in PyTorch.
+   */
+  stateDict(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const [prefix, m] of this.namedModules()) {
+      const pre = prefix ? `${prefix}.` : '';
+      for (const [name, p] of m.ownParameters()) out.set(stateKey(pre + name), p.detach());
+      for (const [name, b] of m.ownBuffers()) if (!m[NON_PERSISTENT].has(name)) out.set(stateKey(pre + name), b.detach());
+    }
+    return out;
+  }
+
+  /**
+   * Copies a state dict into this module's own tensors, cast to each tensor's dtype and device.
+   * Strict (default): one Error lists every missing key, unexpected key and shape mismatch, and
+   * nothing is copied. Non-strict: shape mismatches still throw; missing and unexpected keys are
+   * returned.
+   */
+  loadStateDict(sd: Map<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean } = {}): LoadStateDictResult {
+    const strict = opts.strict ?? true;
+    const entries = sd instanceof Map ? sd : new Map(Object.entries(sd));
+    const own = new Map<string, Tensor>();
+    for (const [prefix, m] of this.namedModules()) {
+      const pre = prefix ? `${prefix}.` : '';
+      for (const [name, p] of m.ownParameters()) own.set(stateKey(pre + name), p);
+      for (const [name, b] of m.ownBuffers()) if (!m[NON_PERSISTENT].has(name)) own.set(stateKey(pre + name), b);
+    }
+    const missingKeys = [...own.keys()].filter((k) => !entries.has(k));
+    const unexpectedKeys = [...entries.keys()].filter((k) => !own.has(k));
+    const mismatched: string[] = [];
+    for (const [k, target] of own) {
+      const src = entries.get(k);
+      if (src === undefined) continue;
+      if (!(src instanceof Tensor)) mismatched.push(`${k}: expected a Tensor, got ${typeof src}`);
+      else if (!shapesEqual(src.shape, target.shape)) {
+        mismatched.push(`size mismatch for ${k}: copying a param with shape ${formatShape(src.shape)} from checkpoint, the shape in current model is ${formatShape(target.shape)}`);
+      }
+    }
+    if (mismatched.length > 0 || (strict && (missingKeys.length > 0 || unexpectedKeys.length > 0))) {
+      const lines = [
+        ...(strict && missingKeys.length ? [`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`] : []),
+        ...(strict && unexpectedKeys.length ? [`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`] : []),
+        ...mismatched,
+      ];
+      throw new Error(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${lines.join('\n\t')}`);
+    }
+    noGrad(() => {
+      for (const [k, target] of own) {
+        const src = entries.get(k);
+        if (src) target.copy_(src.to(target.device));
+      }
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  // ---- printing ---------------------------------------------------------------------------------
+  /** The constructor arguments shown by `toString()` (PyTorch's `extra_repr`). */
+  extraRepr(): string {
+    return '';
+  }
+
+  toString(): string {
+    const children = [...this.namedChildren()];
+    const head = `${this.constructor.name}(${this.extraRepr()}`;
+    if (children.length === 0) return `${head})`;
+    const body = children.map(([name, m]) => `  (${name}): ${m.toString().split('\n').join('\n  ')}`).join('\n');
+    return `${head}\n${body}\n)`;
+  }
+}

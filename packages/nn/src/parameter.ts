@@ -1,0 +1,18 @@
+import { Tensor } from '@tsgrad/autograd';
+
+/**
+ * A tensor that is a module's learnable state (PyTorch's `nn.Parameter`). Assigning one to a field of
+ * a `Module` registers it; it requires grad by default and shares memory with the tensor it wraps.
+ * @example this.scale = new Parameter(ones([4]));
+ */
+export class Parameter extends Tensor {
+  constructor(data: Tensor, requiresGrad = true) {
+    if (!(data instanceof Tensor)) throw new Error(`Parameter: expected a Tensor, got ${typeof data}`);
+    super(data.detach().toView(), data._version);
+    if (requiresGrad) this.requiresGrad_(true);
+  }
+
+  override toString(): string {
+    return `Parameter containing:\n${super.toString()}`;
+  }
+}

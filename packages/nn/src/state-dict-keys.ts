@@ -1,0 +1,11 @@
+/**
+ * The seam where module state leaves the process: tsgrad's camelCase names inside (`runningMean`),
+ * PyTorch's snake_case in state-dict keys (`running_mean`), converted mechanically per path segment
+ * so checkpoints interoperate with PyTorch (`0.weight`, `bn.num_batches_tracked`).
+ */
+export function stateKey(path: string): string {
+  return path
+    .split('.')
+    .map((segment) => segment.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`))
+    .join('.');
+}
