@@ -37,7 +37,9 @@ export function pad2d(x: Tensor, pads: { top: number; bottom: number; left: numb
   return y;
 }
 
-function outSize(input: number, pad: number, k: number, s: number, d: number, ceil: boolean): { size: number; extra: number } {
+/** Output length along one dim, and the extra right padding that ceil mode needs. */
+function outSize(input: number, w: { pad: number; k: number; s: number; d: number; ceil: boolean }): { size: number; extra: number } {
+  const { pad, k, s, d, ceil } = w;
   const span = d * (k - 1) + 1;
   const exact = (input + 2 * pad - span) / s;
   let size = (ceil ? Math.ceil(exact) : Math.floor(exact)) + 1;
@@ -60,8 +62,8 @@ export function unfold(x: Tensor, a: WindowArgs, padValue = 0, who = 'unfold'): 
   const [sh, sw] = a.stride;
   const [ph, pw] = a.padding;
   const [dh, dw] = a.dilation;
-  const oh = outSize(H, ph, kh, sh, dh, a.ceilMode ?? false);
-  const ow = outSize(W, pw, kw, sw, dw, a.ceilMode ?? false);
+  const oh = outSize(H, { pad: ph, k: kh, s: sh, d: dh, ceil: a.ceilMode ?? false });
+  const ow = outSize(W, { pad: pw, k: kw, s: sw, d: dw, ceil: a.ceilMode ?? false });
   if (oh.size <= 0 || ow.size <= 0) {
     throw new Error(`${who}: input of spatial size ${H}x${W} (padding ${ph}, ${pw}) is smaller than the kernel ${kh}x${kw} with dilation ${dh}, ${dw}`);
   }

@@ -112,6 +112,8 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
     if (reduction === 'sum') return losses.sum();
     return losses.sum().div(losses.shape[0]);
   }
+  checkClassTarget(input, target, who);
+  checkRange(target, C, ignoreIndex, who);
   const nll = nllLoss(logp, target, { weight, ignoreIndex, reduction });
   if (eps === 0) return nll;
   const { logits, target: flat, keptShape } = flattenClasses(logp, target);
