@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { adamVsAdamw, adamVsAdamwFlags } from './commands/adam-vs-adamw.js';
+import { bnDecay, bnDecayFlags } from './commands/bn-decay.js';
+import { l2VsDecay, l2VsDecayFlags } from './commands/l2-vs-decay.js';
+import { sgdCheck, sgdCheckFlags } from './commands/sgd-check.js';
 import { trainToy, toyFlags } from './commands/toy.js';
 import { formatFlags, parseFlags, UsageError, type FlagSpec } from './flags.js';
 
@@ -11,6 +15,26 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
+  'bn-decay': {
+    summary: 'the main experiment: MNIST with BatchNorm, decay on everything vs excluding norm & bias vs none',
+    flags: bnDecayFlags,
+    run: (argv) => void bnDecay(parseFlags(argv, bnDecayFlags), console.log),
+  },
+  'sgd-check': {
+    summary: "seed 000's forum example: SGD(weightDecay 0.9) vs w - lr*(grad + wd*w), printed like the forum",
+    flags: sgdCheckFlags,
+    run: (argv) => void sgdCheck(parseFlags(argv, sgdCheckFlags), console.log),
+  },
+  'l2-vs-decay': {
+    summary: 'weightDecay in the optimizer vs λ/2‖w‖² in the loss, for SGD, momentum, Adam and AdamW',
+    flags: l2VsDecayFlags,
+    run: (argv) => void l2VsDecay(parseFlags(argv, l2VsDecayFlags), console.log),
+  },
+  'adam-vs-adamw': {
+    summary: 'Adam with L2 vs AdamW over a range of decay values, from the same init',
+    flags: adamVsAdamwFlags,
+    run: (argv) => void adamVsAdamw(parseFlags(argv, adamVsAdamwFlags), console.log),
+  },
   toy: {
     summary: 'train a 2-layer MLP with a hand-written SGD loop and watch its loss fall',
     flags: toyFlags,

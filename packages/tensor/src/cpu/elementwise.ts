@@ -48,7 +48,30 @@ export function unaryKernel(op: UnaryOp, x: View, data: Data): TypedArray {
   const s = plan.inner[0];
   let o = 0;
   forEachRow(plan, [x], (b) => {
-    for (let i = 0, p = b[0]; i < len; i++, p += s) out[o++] = f(src[p]);
+    let p = b[0];
+    let k = o;
+    // The hottest ops get loops of their own: a call through `f` per element is megamorphic and
+    // several times slower. The others share the generic loop.
+    switch (op) {
+      case 'neg':
+        for (let i = 0; i < len; i++, p += s) out[k++] = -src[p];
+        break;
+      case 'relu':
+        for (let i = 0; i < len; i++, p += s) {
+          const v = src[p];
+          out[k++] = v <= 0 ? 0 : v;
+        }
+        break;
+      case 'sqrt':
+        for (let i = 0; i < len; i++, p += s) out[k++] = Math.sqrt(src[p]);
+        break;
+      case 'exp':
+        for (let i = 0; i < len; i++, p += s) out[k++] = Math.exp(src[p]);
+        break;
+      default:
+        for (let i = 0; i < len; i++, p += s) out[k++] = f(src[p]);
+    }
+    o = k;
   });
   return out;
 }
@@ -63,7 +86,27 @@ export function binaryKernel(op: BinaryOp, a: View, b: View, data: Data): TypedA
   const [sa, sb] = plan.inner;
   let o = 0;
   forEachRow(plan, [a, b], (base) => {
-    for (let i = 0, pa = base[0], pb = base[1]; i < len; i++, pa += sa, pb += sb) out[o++] = f(da[pa], db[pb]);
+    let pa = base[0];
+    let pb = base[1];
+    let k = o;
+    // Arithmetic gets loops of its own (see unaryKernel); the rest share the generic loop.
+    switch (op) {
+      case 'add':
+        for (let i = 0; i < len; i++, pa += sa, pb += sb) out[k++] = da[pa] + db[pb];
+        break;
+      case 'sub':
+        for (let i = 0; i < len; i++, pa += sa, pb += sb) out[k++] = da[pa] - db[pb];
+        break;
+      case 'mul':
+        for (let i = 0; i < len; i++, pa += sa, pb += sb) out[k++] = da[pa] * db[pb];
+        break;
+      case 'div':
+        for (let i = 0; i < len; i++, pa += sa, pb += sb) out[k++] = da[pa] / db[pb];
+        break;
+      default:
+        for (let i = 0; i < len; i++, pa += sa, pb += sb) out[k++] = f(da[pa], db[pb]);
+    }
+    o = k;
   });
   return out;
 }
@@ -82,7 +125,9 @@ export function whereKernel(cond: View, a: View, b: View, data: Data): TypedArra
     let pc = base[0];
     let pa = base[1];
     let pb = base[2];
-    for (let i = 0; i < len; i++, pc += sc, pa += sa, pb += sb) out[o++] = dc[pc] ? da[pa] : db[pb];
+    let k = o;
+    for (let i = 0; i < len; i++, pc += sc, pa += sa, pb += sb) out[k++] = dc[pc] ? da[pa] : db[pb];
+    o = k;
   });
   return out;
 }

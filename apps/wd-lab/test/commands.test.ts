@@ -1,0 +1,118 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli.js';
+import { adamVsAdamw } from '../src/commands/adam-vs-adamw.js';
+import { bnDecay, bnDecayFlags } from '../src/commands/bn-decay.js';
+import { l2VsDecay } from '../src/commands/l2-vs-decay.js';
+import { formatLikeNumpy, sgdCheck } from '../src/commands/sgd-check.js';
+
+/** As printed in shared/seeds/000 (numpy, 8 decimals). */
+const SEED_AFTER = `[[ 0.20941374 -0.13538012  0.17253327  0.48188881 -0.02361953]
+ [ 0.04952477  0.37357542  0.37382677  0.46716854  0.6628466 ]
+ [ 0.50417498  0.40095203  0.50234411  0.13881324  0.17414831]
+ [ 0.01120012  0.07076036  0.37766885 -0.11270393  0.19814865]]`;
+const SEED_BEFORE = `[[ 0.43857224  0.0596779   0.39804426  0.73799541  0.18249173]
+ [ 0.17545176  0.53155137  0.53182759  0.63440096  0.84943179]
+ [ 0.72445532  0.61102351  0.72244338  0.32295891  0.36178866]
+ [ 0.22826323  0.29371405  0.63097612  0.09210494  0.43370117]]`;
+
+const quiet = () => {};
+
+describe('wd-lab sgd-check', () => {
+  it("prints the seed's numbers exactly, and the optimizer agrees with the manual rule", () => {
+    const lines: string[] = [];
+    const r = sgdCheck({ lr: 0.1, weightDecay: 0.9 }, (s) => lines.push(s));
+    expect(formatLikeNumpy(r.before)).toBe(SEED_BEFORE);
+    expect(formatLikeNumpy(r.after)).toBe(SEED_AFTER);
+    expect(formatLikeNumpy(r.manual)).toBe(SEED_AFTER);
+    expect(r.maxDiff).toBeLessThan(1e-15);
+    expect(lines.join('\n')).toContain(SEED_AFTER);
+  });
+});
+
+describe('wd-lab l2-vs-decay', () => {
+  it('reports 0 difference for plain SGD and for coupled decay, a real one for AdamW and decoupled momentum', () => {
+    const rows = l2VsDecay({ lambda: 0.1, steps: 10, lr: 0.05, seed: 0 }, quiet);
+    const row = (o: string, d: string) => rows.find((r) => r.optimizer === o && r.decay === d)!.maxDiffPerStep;
+    expect(Math.max(...row('SGD', 'coupled'))).toBe(0);
+    expect(Math.max(...row('SGD', 'decoupled'))).toBeLessThan(1e-14);
+    expect(Math.max(...row('SGD momentum 0.9', 'coupled'))).toBe(0);
+    expect(Math.max(...row('Adam', 'coupled'))).toBeLessThan(1e-12);
+    expect(row('SGD momentum 0.9', 'decoupled')[9]).toBeGreaterThan(1e-2);
+    expect(row('AdamW', 'decoupled')[0]).toBeGreaterThan(1e-2);
+  });
+});
+
+describe('wd-lab MNIST experiments (small settings)', () => {
+  it('bn-decay writes report files that exist and parse', () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'wd-lab-'));
+    const flags = { ...Object.fromEntries(Object.entries(bnDecayFlags).map(([k, v]) => [k, v.default])), epochs: 2, train: 1000, test: 300, hidden: 32, out } as Parameters<typeof bnDecay>[0];
+    const lines: string[] = [];
+    const { runs, files } = bnDecay(flags, (s) => lines.push(s));
+    expect(runs.map((r) => r.label)).toEqual(['decay everything', 'exclude norm & bias', 'no decay']);
+    for (const f of ['loss.svg', 'accuracy.svg', 'gamma-norm.svg', 'weight-norm.svg', 'results.json', 'epochs.csv']) expect(existsSync(path.join(out, f))).toBe(true);
+    expect(files).toHaveLength(6);
+    const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
+    expect(results.runs).toHaveLength(3);
+    expect(readFileSync(path.join(out, 'epochs.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 3 * 2);
+    expect(readFileSync(path.join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<path d="M[\s\S]*<\/svg>\n$/);
+    // The decay everything run shrinks BatchNorm's gamma below the run that exempts it.
+    expect(runs[0].bnGamma).toBeLessThan(runs[1].bnGamma);
+    // Well above chance (10%) after two short epochs.
+    for (const r of runs) expect(r.testAccuracy).toBeGreaterThan(0.6);
+    expect(lines.join('\n')).toMatch(/norm layer/);
+  });
+
+  it('adam-vs-adamw: identical at λ = 0, different at λ > 0, and AdamW shrinks weights as λ grows', () => {
+    const rows = adamVsAdamw({ decays: '0,0.1', epochs: 1, batchSize: 64, lr: 2e-3, train: 500, seed: 0 }, quiet);
+    expect(rows.map((r) => r.weightDecay)).toEqual([0, 0.1]);
+    // λ = 0: the same algorithm, the same numbers.
+    expect(rows[0].adamW.weights).toBe(rows[0].adamL2.weights);
+    expect(rows[0].adamW.losses).toEqual(rows[0].adamL2.losses);
+    expect(Math.abs(rows[1].adamW.weights - rows[1].adamL2.weights)).toBeGreaterThan(0.1);
+    expect(rows[1].adamW.weights).toBeLessThan(rows[0].adamW.weights);
+  });
+});
+
+describe('wd-lab CLI', () => {
+  function run(argv: string[]) {
+    const out: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(s));
+    const err = vi.spyOn(console, 'error').mockImplementation((s: string) => void out.push(s));
+    try {
+      return { code: main(argv), text: out.join('\n') };
+    } finally {
+      log.mockRestore();
+      err.mockRestore();
+    }
+  }
+
+  it('has --help for every command', () => {
+    for (const c of ['bn-decay', 'sgd-check', 'l2-vs-decay', 'adam-vs-adamw', 'toy']) {
+      const r = run([c, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.text).toMatch(new RegExp(`wd-lab ${c}: [\\s\\S]*flags:\\n {2}--`));
+    }
+    expect(run(['--help']).text).toMatch(/commands:\n {2}bn-decay/);
+  });
+
+  it('exits with 2 and a message on bad flags and unknown commands', () => {
+    expect(run(['bn-decay', '--epochz', '3'])).toMatchObject({ code: 2, text: expect.stringMatching(/unknown flag '--epochz'/) });
+    expect(run(['bn-decay', '--epochs', 'many'])).toMatchObject({ code: 2, text: expect.stringMatching(/flag '--epochs' expects a number, got 'many'/) });
+    expect(run(['bn-decay', '--epochs', '0'])).toMatchObject({ code: 2, text: expect.stringMatching(/--epochs must be a positive integer, got 0/) });
+    expect(run(['train-gpt'])).toMatchObject({ code: 2, text: expect.stringMatching(/unknown command 'train-gpt'/) });
+    expect(run([]).code).toBe(2);
+  });
+});
+
+describe('wd-lab bn-decay with its default settings', () => {
+  it('the best of the three runs reaches at least 95% test accuracy on MNIST', () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'wd-lab-default-'));
+    const defaults = Object.fromEntries(Object.entries(bnDecayFlags).map(([k, v]) => [k, v.default])) as Parameters<typeof bnDecay>[0];
+    const { runs } = bnDecay({ ...defaults, out }, quiet);
+    const best = Math.max(...runs.map((r) => r.testAccuracy));
+    expect(best).toBeGreaterThanOrEqual(0.95);
+  }, 600_000);
+});
