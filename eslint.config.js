@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import boundaries from './tools/eslint-package-boundaries.js';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', '**/test-results/**', '**/bench-results/**'] },
+  { ignores: ['docs/**', '**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', '**/test-results/**', '**/bench-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -38,3 +38,5 @@ export { matmul } from './ops/linalg.js';
 export { Node, type SavedContext } from './node.js';
 export type { PrimitiveOp, PrimitiveAttrs } from './primitives.js';
 export { GRADIENTS, type GradRule } from './gradients.js';
+export { encodeSafetensors, decodeSafetensors, type SafetensorsFile } from './safetensors.js';
+export { save, load, serializeCheckpoint, deserializeCheckpoint, checkpointToBlob, checkpointFromBlob, type Checkpoint } from './checkpoint.js';

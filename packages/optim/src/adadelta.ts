@@ -14,7 +14,7 @@ export interface AdadeltaOptions {
 
 export const ADADELTA_DEFAULTS: AdadeltaOptions = { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
 
-type AdadeltaHyper = Omit<AdadeltaOptions, never>;
+export type AdadeltaHyper = AdadeltaOptions;
 
 /** PyTorch's single-tensor Adadelta, one element at a time (also the CPU path). */
 export const adadeltaReference: ReferenceStep<'squareAvg' | 'accDelta', AdadeltaHyper> = (p, g, { squareAvg: sq, accDelta: acc }, h) => {

@@ -24,7 +24,7 @@ export const ADAGRAD_DEFAULTS: AdagradOptions = {
   decoupledWeightDecay: false,
 };
 
-type AdagradHyper = OptimizerKernels['adagrad']['hyper'];
+export type AdagradHyper = OptimizerKernels['adagrad']['hyper'];
 
 /** PyTorch's single-tensor Adagrad, one element at a time. */
 export const adagradReference: ReferenceStep<'sum', AdagradHyper> = (p, g, { sum }, h) => {

@@ -25,7 +25,7 @@ export const ADAM_DEFAULTS: AdamOptions = {
   decoupledWeightDecay: false,
 };
 
-type AdamHyper = OptimizerKernels['adam']['hyper'];
+export type AdamHyper = OptimizerKernels['adam']['hyper'];
 
 /** PyTorch's single-tensor Adam/AdamW, one element at a time (the reference for the fused kernels). */
 export const adamReference: ReferenceStep<'expAvg' | 'expAvgSq' | 'maxExpAvgSq', AdamHyper> = (p, g, s, h) => {

@@ -14,7 +14,7 @@ export interface AdamaxOptions {
 
 export const ADAMAX_DEFAULTS: AdamaxOptions = { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
 
-interface AdamaxHyper {
+export interface AdamaxHyper {
   lr: number;
   beta1: number;
   beta2: number;

@@ -14,14 +14,14 @@
  * ```
  */
 export { Optimizer, type ParamGroupInput, type ParamGroup, type ParamState, type OptimizerStateDict } from './optimizer.js';
-export { SGD, SGD_DEFAULTS, sgdReference, type SGDOptions } from './sgd.js';
-export { Adam, AdamW, ADAM_DEFAULTS, adamReference, type AdamOptions } from './adam.js';
-export { Adagrad, ADAGRAD_DEFAULTS, adagradReference, type AdagradOptions } from './adagrad.js';
-export { RMSprop, RMSPROP_DEFAULTS, rmspropReference, type RMSpropOptions } from './rmsprop.js';
-export { Adamax, ADAMAX_DEFAULTS, adamaxReference, type AdamaxOptions } from './adamax.js';
-export { NAdam, NADAM_DEFAULTS, nadamReference, type NAdamOptions } from './nadam.js';
-export { RAdam, RADAM_DEFAULTS, radamReference, type RAdamOptions } from './radam.js';
-export { Adadelta, ADADELTA_DEFAULTS, adadeltaReference, type AdadeltaOptions } from './adadelta.js';
+export { SGD, SGD_DEFAULTS, sgdReference, type SGDOptions, type SGDHyper } from './sgd.js';
+export { Adam, AdamW, ADAM_DEFAULTS, adamReference, type AdamOptions, type AdamHyper } from './adam.js';
+export { Adagrad, ADAGRAD_DEFAULTS, adagradReference, type AdagradOptions, type AdagradHyper } from './adagrad.js';
+export { RMSprop, RMSPROP_DEFAULTS, rmspropReference, type RMSpropOptions, type RMSpropHyper } from './rmsprop.js';
+export { Adamax, ADAMAX_DEFAULTS, adamaxReference, type AdamaxOptions, type AdamaxHyper } from './adamax.js';
+export { NAdam, NADAM_DEFAULTS, nadamReference, type NAdamOptions, type NAdamHyper } from './nadam.js';
+export { RAdam, RADAM_DEFAULTS, radamReference, type RAdamOptions, type RAdamHyper } from './radam.js';
+export { Adadelta, ADADELTA_DEFAULTS, adadeltaReference, type AdadeltaOptions, type AdadeltaHyper } from './adadelta.js';
 export { applyUpdate, type ReferenceStep } from './update.js';
 export { toSnake, toCamel } from './serialization.js';
 export * as lrScheduler from './lr-scheduler/index.js';

@@ -15,7 +15,7 @@ export interface NAdamOptions {
 
 export const NADAM_DEFAULTS: NAdamOptions = { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, maximize: false, decoupledWeightDecay: false };
 
-interface NAdamHyper {
+export interface NAdamHyper {
   lr: number;
   beta1: number;
   beta2: number;

@@ -14,7 +14,7 @@ export interface RAdamOptions {
 
 export const RADAM_DEFAULTS: RAdamOptions = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
 
-interface RAdamHyper {
+export interface RAdamHyper {
   lr: number;
   beta1: number;
   beta2: number;

@@ -26,7 +26,7 @@ export const RMSPROP_DEFAULTS: RMSpropOptions = {
   decoupledWeightDecay: false,
 };
 
-type RMSpropHyper = OptimizerKernels['rmsprop']['hyper'];
+export type RMSpropHyper = OptimizerKernels['rmsprop']['hyper'];
 
 /** PyTorch's single-tensor RMSprop, one element at a time. */
 export const rmspropReference: ReferenceStep<'squareAvg' | 'gradAvg' | 'momentumBuffer', RMSpropHyper> = (p, g, s, h) => {

@@ -25,7 +25,7 @@ export const SGD_DEFAULTS: SGDOptions = {
   decoupledWeightDecay: false,
 };
 
-type SGDHyper = OptimizerKernels['sgd']['hyper'];
+export type SGDHyper = OptimizerKernels['sgd']['hyper'];
 
 /**
  * PyTorch's single-tensor SGD, one element at a time (the reference the fused kernels are tested against).

@@ -1,0 +1,209 @@
+import { formatShape, numel, type DType, type TypedArray } from '@tsgrad/tensor';
+import { tensor } from './creation.js';
+import { Tensor } from './tensor.js';
+
+/**
+ * The safetensors format (https://huggingface.co/docs/safetensors): an 8-byte little-endian header
+ * length N, N bytes of JSON `{ name: { dtype, shape, data_offsets: [begin, end] }, __metadata__ }`,
+ * then the raw little-endian tensor bytes. Written with PyTorch's dtype names (F32, F64, I32, BOOL);
+ * read also from I64, F16 and BF16 files (converted to int32 / float32).
+ *
+ * The parser trusts nothing: every length, offset, dtype and shape is checked against the file,
+ * names go into a Map (a tensor called `__proto__` is just a name), and each problem is an Error
+ * naming the entry and the value.
+ */
+const WRITE_DTYPE: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
+const READ_DTYPE: Record<string, { size: number; as: DType }> = {
+  F32: { size: 4, as: 'float32' },
+  F64: { size: 8, as: 'float64' },
+  I32: { size: 4, as: 'int32' },
+  BOOL: { size: 1, as: 'bool' },
+  U8: { size: 1, as: 'int32' },
+  I8: { size: 1, as: 'int32' },
+  I16: { size: 2, as: 'int32' },
+  I64: { size: 8, as: 'int32' },
+  F16: { size: 2, as: 'float32' },
+  BF16: { size: 2, as: 'float32' },
+};
+/** The format's own bound on the header (100 MB): larger files are malformed or hostile. */
+const MAX_HEADER = 100_000_000;
+
+export interface SafetensorsFile {
+  tensors: Map<string, Tensor>;
+  metadata: Map<string, string>;
+}
+
+function fail(msg: string): never {
+  throw new Error(`safetensors: ${msg}`);
+}
+
+/** Encodes CPU or device tensors (read asynchronously) into one safetensors buffer. */
+export async function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): Promise<Uint8Array> {
+  const entries: { name: string; dtype: DType; shape: number[]; bytes: Uint8Array }[] = [];
+  for (const [name, t] of tensors) {
+    if (!(t instanceof Tensor)) fail(`'${name}' is not a Tensor`);
+    const data = await t.data();
+    entries.push({ name, dtype: t.dtype, shape: t.shape, bytes: toLittleEndianBytes(data) });
+  }
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const e of entries) {
+    header[e.name] = { dtype: WRITE_DTYPE[e.dtype], shape: e.shape, data_offsets: [offset, offset + e.bytes.length] };
+    offset += e.bytes.length;
+  }
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let json = JSON.stringify(header);
+  // Pad the header with spaces so the data starts 8-byte aligned (as the reference writer does).
+  const headerBytes = new TextEncoder().encode(json);
+  const padded = Math.ceil(headerBytes.length / 8) * 8;
+  json += ' '.repeat(padded - headerBytes.length);
+  const jsonBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + jsonBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(jsonBytes.length), true);
+  out.set(jsonBytes, 8);
+  let pos = 8 + jsonBytes.length;
+  for (const e of entries) {
+    out.set(e.bytes, pos);
+    pos += e.bytes.length;
+  }
+  return out;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function toLittleEndianBytes(a: TypedArray): Uint8Array {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice();
+  if (LITTLE_ENDIAN || a.BYTES_PER_ELEMENT === 1) return bytes;
+  for (let i = 0; i < bytes.length; i += a.BYTES_PER_ELEMENT) bytes.subarray(i, i + a.BYTES_PER_ELEMENT).reverse();
+  return bytes;
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+function decodeValues(dtype: string, view: DataView, n: number, name: string): TypedArray {
+  switch (dtype) {
+    case 'F32': {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
+      return out;
+    }
+    case 'F64': {
+      const out = new Float64Array(n);
+      for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
+      return out;
+    }
+    case 'BOOL': {
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = view.getUint8(i) ? 1 : 0;
+      return out;
+    }
+    case 'F16':
+    case 'BF16': {
+      const out = new Float32Array(n);
+      const scratch = new DataView(new ArrayBuffer(4));
+      for (let i = 0; i < n; i++) {
+        const h = view.getUint16(i * 2, true);
+        if (dtype === 'F16') out[i] = halfToFloat(h);
+        else {
+          scratch.setUint32(0, h << 16);
+          out[i] = scratch.getFloat32(0);
+        }
+      }
+      return out;
+    }
+    default: {
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        let v: number;
+        if (dtype === 'I32') v = view.getInt32(i * 4, true);
+        else if (dtype === 'I16') v = view.getInt16(i * 2, true);
+        else if (dtype === 'I8') v = view.getInt8(i);
+        else if (dtype === 'U8') v = view.getUint8(i);
+        else {
+          const big = view.getBigInt64(i * 8, true);
+          if (big > 2147483647n || big < -2147483648n) fail(`tensor '${name}': int64 value ${big} does not fit int32`);
+          v = Number(big);
+        }
+        out[i] = v;
+      }
+      return out;
+    }
+  }
+}
+
+/** Parses and validates a safetensors buffer. */
+export function decodeSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFile {
+  const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+  if (bytes.length < 8) fail(`file of ${bytes.length} bytes is too short for the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const declared = view.getBigUint64(0, true);
+  if (declared > BigInt(Math.min(MAX_HEADER, bytes.length - 8))) {
+    fail(`header length ${declared} exceeds the file (${bytes.length - 8} bytes after the length field) or the 100 MB limit`);
+  }
+  const n = Number(declared);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+  } catch {
+    fail('header is not valid UTF-8');
+  }
+  if (!text.startsWith('{')) fail(`header must be a JSON object starting with '{', got ${JSON.stringify(text.slice(0, 20))}`);
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (e) {
+    fail(`header is not valid JSON (${(e as Error).message})`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header must be a JSON object');
+  const dataStart = 8 + n;
+  const dataLength = bytes.length - dataStart;
+  const metadata = new Map<string, string>();
+  const specs: { name: string; dtype: string; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('__metadata__ must be an object of strings');
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        if (typeof v !== 'string') fail(`__metadata__ value of '${k}' must be a string, got ${typeof v}`);
+        metadata.set(k, v);
+      }
+      continue;
+    }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(`entry '${name}' must be an object`);
+    const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
+    if (typeof dtype !== 'string' || !(dtype in READ_DTYPE)) fail(`tensor '${name}': unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(READ_DTYPE).join(', ')})`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor '${name}': invalid shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+      fail(`tensor '${name}': invalid data_offsets ${JSON.stringify(offsets)}`);
+    }
+    const [begin, end] = offsets as number[];
+    if (begin > end || end > dataLength) fail(`tensor '${name}': data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes`);
+    const count = numel(shape as number[]);
+    if (!Number.isSafeInteger(count) || count * READ_DTYPE[dtype].size !== end - begin) {
+      fail(`tensor '${name}': shape ${formatShape(shape as number[])} of ${dtype} needs ${count * READ_DTYPE[dtype].size} bytes, data_offsets span ${end - begin}`);
+    }
+    specs.push({ name, dtype, shape: shape as number[], begin, end });
+  }
+  // The byte buffer must be covered exactly once: no holes, no overlaps (the format's rule).
+  const sorted = [...specs].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  for (const s of sorted) {
+    if (s.begin !== cursor) fail(`tensor '${s.name}': data starts at ${s.begin}, expected ${cursor} (overlapping or missing bytes)`);
+    cursor = s.end;
+  }
+  if (cursor !== dataLength) fail(`${dataLength - cursor} trailing data bytes belong to no tensor`);
+  const tensors = new Map<string, Tensor>();
+  for (const s of specs) {
+    const slice = new DataView(bytes.buffer, bytes.byteOffset + dataStart + s.begin, s.end - s.begin);
+    const values = decodeValues(s.dtype, slice, numel(s.shape), s.name);
+    const dtype = READ_DTYPE[s.dtype].as;
+    tensors.set(s.name, tensor(values, { dtype }).reshape(s.shape));
+  }
+  return { tensors, metadata };
+}

@@ -1,0 +1,198 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fixturePath } from '@tsgrad/test-utils';
+import {
+  AdamW, BatchNorm1d, Generator, Linear, ReLU, Sequential, type Tensor, checkpointFromBlob, checkpointToBlob, decodeSafetensors,
+  deserializeCheckpoint, functional as F, load, manualSeed, paramGroupsWeightDecay, randint, randn, save, serializeCheckpoint, tensor,
+  type OptimizerStateDict,
+} from 'tsgrad';
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'tsgrad-ckpt-'));
+
+function makeRun() {
+  manualSeed(11);
+  const model = new Sequential(new Linear(6, 12), new BatchNorm1d(12), new ReLU(), new Linear(12, 3));
+  const opt = new AdamW(paramGroupsWeightDecay(model, { weightDecay: 0.05 }), { lr: 1e-2, amsgrad: true });
+  const x = randn([32, 6]);
+  const y = randint(0, 3, [32]);
+  const step = () => {
+    opt.zeroGrad();
+    F.crossEntropy(model.forward(x), y).backward();
+    opt.step();
+  };
+  return { model, opt, step };
+}
+
+describe('checkpoints (safetensors)', () => {
+  it('a module + optimizer round trip through files resumes training bit-identically', async () => {
+    const dir = tmp();
+    const a = makeRun();
+    for (let i = 0; i < 5; i++) a.step();
+    await save(a.model.stateDict(), path.join(dir, 'model.safetensors'));
+    await save(a.opt.stateDict() as unknown as Record<string, unknown>, path.join(dir, 'optim.safetensors'));
+    for (let i = 0; i < 5; i++) a.step();
+
+    const b = makeRun(); // same architecture, fresh (different) state after reseeding the data
+    b.model.loadStateDict((await load(path.join(dir, 'model.safetensors'))) as Map<string, Tensor>);
+    b.opt.loadStateDict((await load(path.join(dir, 'optim.safetensors'))) as unknown as OptimizerStateDict);
+    for (let i = 0; i < 5; i++) b.step();
+    for (const [k, v] of a.model.stateDict()) expect(Array.from(b.model.stateDict().get(k)!.dataSync()), k).toEqual(Array.from(v.dataSync()));
+    expect(readdirSync(dir).sort()).toEqual(['model.safetensors', 'optim.safetensors']);
+  });
+
+  it('keeps the old file when a save fails, and leaves no temporary files', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'ckpt.safetensors');
+    await save(new Map([['w', tensor([1, 2, 3])]]), file);
+    const before = readFileSync(file);
+    await expect(save({ bad: () => 1 }, file)).rejects.toThrow(/cannot store function at 'bad'/);
+    await expect(save(new Map([['w', tensor([4])]]), path.join(dir, 'missing-dir', 'x.safetensors'))).rejects.toThrow(/ENOENT/);
+    expect(new Uint8Array(readFileSync(file))).toEqual(new Uint8Array(before));
+    expect(readdirSync(dir)).toEqual(['ckpt.safetensors']);
+  });
+
+  it('round trips through a Blob (the browser path) with dtypes, NaN and infinities', async () => {
+    const ckpt = { state: new Map([['a', tensor([1.5, NaN], { dtype: 'float64' })]]), flags: [true, null, 'x'], lr: Infinity, ids: tensor([1, 2], { dtype: 'int32' }), mask: tensor([true, false]) };
+    const back = (await checkpointFromBlob(await checkpointToBlob(ckpt))) as typeof ckpt;
+    expect(back.flags).toEqual([true, null, 'x']);
+    expect(back.lr).toBe(Infinity);
+    expect(back.state.get('a')!.dtype).toBe('float64');
+    expect(back.state.get('a')!.tolist()).toEqual([1.5, NaN]);
+    expect(back.ids.dtype).toBe('int32');
+    expect(back.mask.tolist()).toEqual([true, false]);
+  });
+});
+
+describe('interop with an independent reader/writer (numpy)', () => {
+  const script = path.resolve(fixturePath('.'), '..', 'scripts', 'safetensors_interop.py');
+
+  it('a file written by tsgrad is read by the Python reference with identical values', async () => {
+    const dir = tmp();
+    const tensors = new Map<string, Tensor>([
+      ['0.weight', randn([3, 4])],
+      ['0.bias', randn([3], { dtype: 'float64' })],
+      ['1.num_batches_tracked', tensor(7, { dtype: 'int32' })],
+      ['mask', tensor([true, false, true])],
+    ]);
+    const file = path.join(dir, 'from-tsgrad.safetensors');
+    await save(tensors, file);
+    const expected = {
+      tensors: Object.fromEntries([...tensors].map(([k, t]) => [k, { dtype: { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' }[t.dtype], shape: t.shape, data: Array.from(t.dataSync()).map((v) => (t.dtype === 'bool' ? v === 1 : v)) }])),
+      metadata: { format: 'pt' },
+    };
+    writeFileSync(path.join(dir, 'expected.json'), JSON.stringify(expected));
+    const r = spawnSync('/usr/bin/python3', [script, 'check', file, path.join(dir, 'expected.json')], { encoding: 'utf8' });
+    expect(r.error).toBeUndefined();
+    expect(`${r.stdout}${r.stderr}`.trim()).toBe('ok: 4 tensors, 1 metadata entries');
+    expect(r.status).toBe(0);
+  });
+
+  it('a file written by the Python reference loads into tsgrad with identical values', async () => {
+    const expected = JSON.parse(readFileSync(fixturePath('from-python.json'), 'utf8')) as { tensors: Record<string, { dtype: string; shape: number[]; data: (number | boolean)[] }> };
+    const loaded = (await load(fixturePath('from-python.safetensors'))) as Map<string, Tensor>;
+    expect([...loaded.keys()].sort()).toEqual(Object.keys(expected.tensors).sort());
+    for (const [name, want] of Object.entries(expected.tensors)) {
+      const t = loaded.get(name)!;
+      expect(t.shape, name).toEqual(want.shape);
+      const dtype = { F32: 'float32', F64: 'float64', I32: 'int32', I64: 'int32', BOOL: 'bool' }[want.dtype];
+      expect(t.dtype, name).toBe(dtype);
+      expect(Array.from(t.dataSync()).map((v) => (t.dtype === 'bool' ? v === 1 : v)), name).toEqual(want.data);
+    }
+  });
+});
+
+describe('the safetensors loader rejects malformed files with clear errors', () => {
+  const header = (h: unknown, data = new Uint8Array(0), declared?: bigint) => {
+    const json = new TextEncoder().encode(JSON.stringify(h));
+    const out = new Uint8Array(8 + json.length + data.length);
+    new DataView(out.buffer).setBigUint64(0, declared ?? BigInt(json.length), true);
+    out.set(json, 8);
+    out.set(data, 8 + json.length);
+    return out;
+  };
+  const cases: [string, Uint8Array, RegExp][] = [
+    ['too short', new Uint8Array(3), /file of 3 bytes is too short/],
+    ['header length beyond the file', header({}, undefined, 1n << 62n), /header length \d+ exceeds the file/],
+    ['not JSON', (() => { const b = header({ a: 1 }); b[9] = 0x7b; b[10] = 0x7b; return b; })(), /header is not valid JSON/],
+    ['not an object', header([1, 2]), /must be a JSON object starting with '\{'/],
+    ['unknown dtype', header({ w: { dtype: 'Q8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), /tensor 'w': unsupported dtype "Q8"/],
+    ['negative shape', header({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor 'w': invalid shape \[-1\]/],
+    ['size mismatch', header({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4)), /shape \[2\] of F32 needs 8 bytes, data_offsets span 4/],
+    ['offsets past the data', header({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(4)), /data_offsets \[0, 8\] outside the 4 data bytes/],
+    ['overlap', header({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), /expected 4 \(overlapping or missing bytes\)/],
+    ['trailing bytes', header({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(12)), /8 trailing data bytes belong to no tensor/],
+    ['metadata not strings', header({ __metadata__: { a: 1 } }), /__metadata__ value of 'a' must be a string/],
+  ];
+  it.each(cases)('%s', (_, bytes, pattern) => {
+    expect(() => decodeSafetensors(bytes)).toThrow(pattern);
+  });
+
+  it('treats __proto__ as an ordinary name (no prototype pollution)', () => {
+    // An object literal cannot carry an own __proto__ key through JSON.stringify: write the JSON by hand.
+    const json = '{"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"__metadata__":{"__proto__":"x","polluted":"yes"}}';
+    const raw = new TextEncoder().encode(json);
+    const file = new Uint8Array(8 + raw.length + 4);
+    new DataView(file.buffer).setBigUint64(0, BigInt(raw.length), true);
+    file.set(raw, 8);
+    const { tensors, metadata } = decodeSafetensors(file);
+    expect([...tensors.keys()]).toEqual(['__proto__']);
+    expect(metadata.get('__proto__')).toBe('x');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('fuzz: 10,000 mutated checkpoints (fixed seed)', () => {
+  it('every case ends in a value or an Error: no crash, hang or prototype pollution', async () => {
+    const valid = await serializeCheckpoint({
+      state: { 0: { step: 3, exp_avg: randn([2, 3]), exp_avg_sq: randn([2, 3], { dtype: 'float64' }) } },
+      param_groups: [{ lr: 0.1, betas: [0.9, 0.999], params: [0] }],
+      flat: new Map([['w', tensor([1, 2], { dtype: 'int32' })]]),
+    });
+    const gen = new Generator(2024);
+    const outcomes = { value: 0, error: 0 };
+    for (let i = 0; i < 10_000; i++) {
+      let bytes = valid.slice();
+      const kind = gen.int(0, 6);
+      if (kind === 0) for (let k = gen.int(1, 8); k > 0; k--) bytes[gen.int(0, bytes.length)] = gen.int(0, 256);
+      else if (kind === 1) bytes = bytes.slice(0, gen.int(0, bytes.length));
+      else if (kind === 2) new DataView(bytes.buffer).setBigUint64(0, BigInt(gen.nextUint32()) * BigInt(gen.int(1, 1 << 20)), true);
+      else if (kind === 3) {
+        const headerEnd = 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true));
+        for (let k = gen.int(1, 4); k > 0; k--) bytes[gen.int(8, headerEnd)] = '{}[]",:0123456789-e_pxt'.charCodeAt(gen.int(0, 23));
+      } else if (kind === 4) bytes = new Uint8Array([...bytes, ...Array.from({ length: gen.int(1, 64) }, () => gen.int(0, 256))]);
+      else {
+        const text = new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true))));
+        const swapped = text.replace(/"(\d+)"/, '"__proto__"').replace(/\[(\d+),/, `[${gen.int(0, 100)},`);
+        const enc = new TextEncoder().encode(swapped);
+        const out = new Uint8Array(8 + enc.length + (bytes.length - 8 - text.length));
+        new DataView(out.buffer).setBigUint64(0, BigInt(enc.length), true);
+        out.set(enc, 8);
+        out.set(bytes.subarray(8 + text.length), 8 + enc.length);
+        bytes = out;
+      }
+      try {
+        deserializeCheckpoint(bytes);
+        outcomes.value++;
+      } catch (e) {
+        expect(e, `case ${i}`).toBeInstanceOf(Error);
+        expect((e as Error).message, `case ${i}`).toMatch(/^(safetensors|checkpoint): /);
+        outcomes.error++;
+      }
+    }
+    expect(outcomes.value + outcomes.error).toBe(10_000);
+    expect(outcomes.error).toBeGreaterThan(5000);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.keys(Object.prototype)).toEqual([]);
+  }, 180_000);
+});
+
+describe('the umbrella package', () => {
+  it('re-exports every package', () => {
+    expect(typeof AdamW).toBe('function');
+    expect(typeof paramGroupsWeightDecay).toBe('function');
+    expect(existsSync(fixturePath('from-python.safetensors'))).toBe(true);
+  });
+});

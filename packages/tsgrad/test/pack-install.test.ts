@@ -1,0 +1,103 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * Packs every public package with `pnpm pack`, installs the tarballs into fresh projects with plain
+ * `npm install` (no workspace; sibling tarballs stand in for the registry through `overrides`), and
+ * compiles (strict, against the published .d.ts) and runs each package README's example there.
+ */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const PUBLIC = ['tensor', 'autograd', 'nn', 'optim', 'param-groups', 'tsgrad'];
+const packageName = (dir: string) => (dir === 'tsgrad' ? 'tsgrad' : `@tsgrad/${dir}`);
+const work = mkdtempSync(path.join(os.tmpdir(), 'tsgrad-pack-'));
+const tarballs = new Map<string, string>();
+
+const run = (cmd: string, args: string[], cwd: string) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+
+/** The first ```ts block of a README: the example it promises runs. */
+function readmeExample(dir: string): string {
+  const text = readFileSync(path.join(root, 'packages', dir, 'README.md'), 'utf8');
+  const m = /```ts\n([\s\S]*?)```/.exec(text);
+  if (!m) throw new Error(`packages/${dir}/README.md has no \`\`\`ts example`);
+  return m[1];
+}
+
+function project(name: string, deps: string[]): string {
+  const dir = path.join(work, name);
+  mkdirSync(dir);
+  const file = (p: string) => `file:${tarballs.get(p)}`;
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
+    name: `tsgrad-${name}`,
+    private: true,
+    type: 'module',
+    dependencies: { ...Object.fromEntries(deps.map((d) => [d, file(d)])), typescript: '5.9.3' },
+    overrides: Object.fromEntries(PUBLIC.map(packageName).filter((p) => !deps.includes(p)).map((p) => [p, file(p)])),
+  }, null, 2));
+  writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], strict: true, skipLibCheck: false, types: [], outDir: 'out' },
+    include: ['*.ts'],
+  }));
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], dir);
+  return dir;
+}
+
+/** Compiles every example of the project, then runs each; returns their outputs. */
+function runExamples(dir: string, examples: Record<string, string>): Record<string, string> {
+  for (const [name, code] of Object.entries(examples)) writeFileSync(path.join(dir, `example-${name}.ts`), code);
+  try {
+    run(path.join(dir, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], dir);
+  } catch (e) {
+    throw new Error(`README examples do not compile against the packed packages:\n${(e as { stdout?: string }).stdout}`);
+  }
+  return Object.fromEntries(Object.keys(examples).map((name) => [name, run('node', [path.join('out', `example-${name}.js`)], dir)]));
+}
+
+beforeAll(() => {
+  for (const dir of PUBLIC) {
+    if (!existsSync(path.join(root, 'packages', dir, 'dist', 'index.js'))) throw new Error(`packages/${dir}/dist is missing: run pnpm build first`);
+    const out = mkdtempSync(path.join(work, `pack-${dir}-`));
+    run('pnpm', ['pack', '--pack-destination', out], path.join(root, 'packages', dir));
+    const tgz = readdirOne(out);
+    tarballs.set(packageName(dir), path.join(out, tgz));
+  }
+}, 120_000);
+
+function readdirOne(dir: string): string {
+  const files = execFileSync('ls', [dir], { encoding: 'utf8' }).trim().split('\n');
+  if (files.length !== 1) throw new Error(`expected one tarball in ${dir}, got ${files.join(', ')}`);
+  return files[0];
+}
+
+describe('packed packages install and work without the workspace', () => {
+  it('no workspace: protocol leaks into a packed package.json, and each ships dist, README and LICENSE', () => {
+    for (const [name, tgz] of tarballs) {
+      const manifest = execFileSync('tar', ['xzf', tgz, '-O', 'package/package.json'], { encoding: 'utf8' });
+      expect(manifest, name).not.toContain('workspace:');
+      const files = execFileSync('tar', ['tzf', tgz], { encoding: 'utf8' });
+      for (const f of ['package/dist/index.js', 'package/dist/index.d.ts', 'package/README.md', 'package/LICENSE']) expect(files, `${name} ${f}`).toContain(f);
+      expect(files, name).not.toContain('package/src/');
+      const pkg = JSON.parse(manifest) as Record<string, unknown>;
+      expect(pkg, name).toMatchObject({ type: 'module', sideEffects: false, engines: { node: '>=20' }, exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } } });
+    }
+  });
+
+  it('the umbrella tsgrad alone: every README example compiles and runs', () => {
+    const dir = project('umbrella', ['tsgrad']);
+    const outputs = runExamples(dir, Object.fromEntries(PUBLIC.map((d) => [d, readmeExample(d)])));
+    expect(outputs.tsgrad).toMatch(/step 40 loss \d\.\d{4}/);
+    expect(outputs.tensor).toContain('[ 3, 4 ]');
+    expect(outputs['param-groups']).toMatch(/decayed: {5}2 tensors, 101,632 parameters/);
+  }, 240_000);
+
+  it('@tsgrad/optim with its dependencies and without nn', () => {
+    const dir = project('optim-only', ['@tsgrad/optim']);
+    expect(existsSync(path.join(dir, 'node_modules', '@tsgrad', 'autograd'))).toBe(true);
+    expect(existsSync(path.join(dir, 'node_modules', '@tsgrad', 'nn'))).toBe(false);
+    const outputs = runExamples(dir, { optim: readmeExample('optim') });
+    expect(outputs.optim).toBe('');
+  }, 240_000);
+});
