@@ -25,7 +25,10 @@ export default defineConfig({
   resolve: {
     // Tests see every package through its source, so one module graph holds one `Tensor` class and
     // test-only imports (test-utils) add no edge to the package dependency graph.
-    alias: [{ find: /^@tsgrad\/([a-z0-9-]+)$/, replacement: `${packagesDir}$1/src/index.ts` }],
+    alias: [
+      { find: /^@tsgrad\/([a-z0-9-]+)$/, replacement: `${packagesDir}$1/src/index.ts` },
+      { find: /^tsgrad$/, replacement: `${packagesDir}tsgrad/src/index.ts` },
+    ],
   },
   test: {
     projects,
