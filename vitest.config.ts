@@ -14,7 +14,13 @@ const projects = ['packages', 'apps'].flatMap((group) =>
         .filter((dir) => existsSync(`${group}/${dir}/test`))
         .map((dir) => ({
           extends: true as const,
-          test: { name: dir, root: `${group}/${dir}`, include: ['test/**/*.test.ts'] },
+          test: {
+            name: dir,
+            root: `${group}/${dir}`,
+            include: ['test/**/*.test.ts'],
+            // WebGPU tests point Dawn at SwiftShader before any device is created.
+            setupFiles: existsSync(`${group}/${dir}/test/setup.ts`) ? ['test/setup.ts'] : [],
+          },
         }))
     : [],
 );

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ALLOWED_DEPS, packageFolderOf } from './package-graph.js';
+import { ALLOWED_DEPS, TEST_ONLY_DEPS, packageFolderOf } from './package-graph.js';
 
 /**
  * ESLint rule `tsgrad/package-boundaries`: a package imports another only through its entry
@@ -44,7 +44,7 @@ const rule = {
         return;
       }
       if (group === 'apps' || dep === folder) return;
-      if (isTest && dep === 'test-utils') return;
+      if (isTest && (dep === 'test-utils' || (TEST_ONLY_DEPS[folder] ?? []).includes(dep))) return;
       const allowed = ALLOWED_DEPS[folder] ?? [];
       if (!allowed.includes(dep)) {
         context.report({

@@ -21,3 +21,12 @@ export function packageFolderOf(specifier) {
   const m = /^@tsgrad\/([^/]+)/.exec(specifier);
   return m ? m[1] : null;
 }
+
+/**
+ * What a package's tests may import besides its own dependencies and @tsgrad/test-utils: a backend's
+ * conformance suite runs the autograd/nn op table and the optimizers on it, although the backend
+ * itself depends only on @tsgrad/tensor.
+ */
+export const TEST_ONLY_DEPS = {
+  webgpu: ['autograd', 'nn', 'optim'],
+};

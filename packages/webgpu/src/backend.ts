@@ -1,0 +1,368 @@
+import {
+  BACKEND_API_VERSION,
+  contiguousStrides,
+  isContiguous,
+  numel,
+  type ArgReduceOp,
+  type Backend,
+  type BinaryOp,
+  type DType,
+  type OptimizerKernel,
+  type OptimizerStepArgs,
+  type ReduceOp,
+  type Storage,
+  type TypedArray,
+  type UnaryOp,
+  type View,
+} from '@tsgrad/tensor';
+import { BufferPool, type PoolStats } from './buffer-pool.js';
+import { WORKGROUP, indexMeta } from './shaders/common.js';
+import { BINARY_SNIPPETS, FLOAT_ONLY, UNARY_SNIPPETS, castExpr, elementwiseShader } from './shaders/elementwise.js';
+import { gatherShader, scatterAddShader } from './shaders/indexing.js';
+import { smallMatmulShader, tiledMatmulShader } from './shaders/matmul.js';
+import { HYPER, STATE, optimizerShader } from './shaders/optimizers.js';
+import { argReduceShader, reduceShader } from './shaders/reduce.js';
+
+/** A tensor's memory on the GPU: 4 bytes per element (bool as u32). */
+export class WebGPUStorage implements Storage {
+  readonly device = 'webgpu';
+  released = false;
+  constructor(
+    readonly buffer: GPUBuffer,
+    readonly dtype: DType,
+    readonly size: number,
+  ) {}
+}
+
+const BUFFER_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
+const META_BYTES = 1 << 16;
+const META_SLOT = 256; // minStorageBufferOffsetAlignment
+const MAX_DISPATCHES_PER_SUBMIT = 128;
+
+const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
+
+/**
+ * The WebGPU backend: every primitive kernel of the Backend contract in WGSL. Commands are recorded
+ * into one encoder and submitted in batches (before any read, any queue write, or every
+ * MAX_DISPATCHES_PER_SUBMIT dispatches), so a training step submits a few times and never reads back
+ * unless asked. GPU memory comes from a size-class pool; a tensor's buffer returns to it when `free`
+ * is called or when the tensor is garbage collected.
+ */
+export class WebGPUBackend implements Backend {
+  readonly apiVersion = BACKEND_API_VERSION;
+  readonly device = 'webgpu';
+  readonly capabilities = { float64: false, syncRead: false };
+  readonly pool: BufferPool;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private encoder: GPUCommandEncoder | null = null;
+  private dispatches = 0;
+  private readonly meta: GPUBuffer;
+  private metaUsed = 0;
+  private readonly errorFlag: GPUBuffer;
+  private readonly dummy: GPUBuffer;
+  private lostReason: string | null = null;
+  private uncaptured: string | null = null;
+  // Tensors that are garbage collected give their buffer back to the pool.
+  private readonly finalizer = new FinalizationRegistry<GPUBuffer>((buffer) => {
+    if (this.lostReason === null) this.pool.release(buffer);
+  });
+
+  /**
+   * `owners` keeps the GPU instance and adapter alive as long as the device: in Node, Dawn's instance
+   * is an ordinary JS object, and collecting it while the device still runs work crashes the process.
+   */
+  constructor(
+    readonly gpu: GPUDevice,
+    readonly adapterInfo: string,
+    private readonly owners: { instance?: GPU; adapter?: GPUAdapter } = {},
+  ) {
+    this.pool = new BufferPool(gpu, BUFFER_USAGE);
+    this.meta = gpu.createBuffer({ size: META_BYTES, usage: 0x80 | 0x08 });
+    this.errorFlag = gpu.createBuffer({ size: 16, usage: BUFFER_USAGE });
+    this.dummy = gpu.createBuffer({ size: 16, usage: BUFFER_USAGE });
+    gpu.lost.then((info) => {
+      this.lostReason = `${info.reason ?? 'unknown'}: ${info.message}`;
+    });
+    gpu.addEventListener('uncapturederror', (event) => {
+      this.uncaptured ??= (event as GPUUncapturedErrorEvent).error.message;
+    });
+  }
+
+  /** Memory statistics of the buffer pool (for leak checks and dashboards). */
+  stats(): PoolStats {
+    return this.pool.snapshot();
+  }
+
+  private check(): void {
+    if (this.lostReason !== null) throw new Error(`WebGPU device was lost (${this.lostReason}); create tensors again after initWebGPU()`);
+    if (this.uncaptured !== null) {
+      const msg = this.uncaptured;
+      this.uncaptured = null;
+      throw new Error(`WebGPU error: ${msg}`);
+    }
+  }
+
+  private alloc(dtype: DType, size: number): WebGPUStorage {
+    if (dtype === 'float64') {
+      throw new Error("float64 is not supported on webgpu (WGSL has no f64): cast with t.to('float32') before moving to 'webgpu'");
+    }
+    const buffer = this.pool.acquire(Math.max(size, 1) * 4);
+    const storage = new WebGPUStorage(buffer, dtype, size);
+    this.finalizer.register(storage, buffer, storage);
+    return storage;
+  }
+
+  private buf(s: Storage): GPUBuffer {
+    if (!(s instanceof WebGPUStorage)) throw new Error(`webgpu backend: got storage of device '${s.device}'; move the tensor to 'webgpu' first`);
+    if (s.released) throw new Error('webgpu backend: this tensor was freed (dispose) and cannot be used');
+    return s.buffer;
+  }
+
+  // ---- submission ---------------------------------------------------------------------------------
+  private pipeline(code: string): GPUComputePipeline {
+    let p = this.pipelines.get(code);
+    if (!p) {
+      p = this.gpu.createComputePipeline({ layout: 'auto', compute: { module: this.gpu.createShaderModule({ code }), entryPoint: 'main' } });
+      this.pipelines.set(code, p);
+    }
+    return p;
+  }
+
+  /** Submits the recorded commands (keeping queue order with later writes and reads). */
+  flush(): void {
+    if (this.encoder) {
+      this.gpu.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+    }
+    this.dispatches = 0;
+    this.metaUsed = 0;
+  }
+
+  private metaSlot(words: readonly number[]): GPUBufferBinding {
+    const bytes = Math.max(16, words.length * 4);
+    const slot = Math.ceil(bytes / META_SLOT) * META_SLOT;
+    if (slot > META_BYTES) throw new Error(`webgpu backend: kernel metadata of ${words.length} words is too large`);
+    if (this.metaUsed + slot > META_BYTES) this.flush();
+    const offset = this.metaUsed;
+    this.metaUsed += slot;
+    // Metadata regions are fresh within a batch, so writing them ahead of the pending commands is safe.
+    this.gpu.queue.writeBuffer(this.meta, offset, new Uint32Array(words.length ? words : [0]));
+    return { buffer: this.meta, offset, size: bytes };
+  }
+
+  private dispatch(code: string, buffers: (GPUBuffer | GPUBufferBinding)[], meta: readonly number[] | null, groups: [number, number, number]): void {
+    this.check();
+    const pipeline = this.pipeline(code);
+    const resources = [...buffers];
+    if (meta) resources.push(this.metaSlot(meta));
+    const entries = resources.map((r, binding) => ({ binding, resource: 'buffer' in r ? r : { buffer: r } }));
+    const layout = pipeline.getBindGroupLayout(0);
+    const bindGroup = this.gpu.createBindGroup({ layout, entries });
+    this.encoder ??= this.gpu.createCommandEncoder();
+    const pass = this.encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(...groups);
+    pass.end();
+    if (++this.dispatches >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  /** Workgroups for n invocations of WORKGROUP threads, folded into 2-D past the 65535 limit. */
+  private groups(n: number, perGroup = WORKGROUP): [number, number, number] {
+    const total = Math.max(1, Math.ceil(n / perGroup));
+    if (total <= 65535) return [total, 1, 1];
+    return [65535, Math.ceil(total / 65535), 1];
+  }
+
+  // ---- memory -------------------------------------------------------------------------------------
+  fromData(data: TypedArray, dtype: DType): Storage {
+    this.check();
+    const storage = this.alloc(dtype, data.length);
+    const words = dtype === 'float32' ? Float32Array.from(data) : dtype === 'int32' ? Int32Array.from(data) : Uint32Array.from(data, (v) => (v ? 1 : 0));
+    // A pooled buffer may still be read by recorded commands: submit them before the queue write.
+    this.flush();
+    if (words.length) this.gpu.queue.writeBuffer(storage.buffer, 0, words);
+    return storage;
+  }
+
+  full(size: number, value: number, dtype: DType): Storage {
+    const storage = this.alloc(dtype, size);
+    if (size === 0) return storage;
+    const T = dtype === 'float32' ? 'f32' : dtype === 'int32' ? 'i32' : 'u32';
+    const bits = new DataView(new ArrayBuffer(4));
+    if (dtype === 'float32') bits.setFloat32(0, value, true);
+    else if (dtype === 'int32') bits.setInt32(0, Math.trunc(value), true);
+    else bits.setUint32(0, value ? 1 : 0, true);
+    const code = `@group(0) @binding(0) var<storage, read_write> out: array<${T}>;
+@group(0) @binding(1) var<storage, read> md: array<u32>;
+@compute @workgroup_size(${WORKGROUP}) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+    let i = gid.x + gid.y * nwg.x * ${WORKGROUP}u;
+    if (i < md[0]) { out[i] = bitcast<${T}>(md[1]); }
+}`;
+    this.dispatch(code, [storage.buffer], [size, bits.getUint32(0, true)], this.groups(size));
+    return storage;
+  }
+
+  async read(storage: Storage, offset: number, length: number): Promise<TypedArray> {
+    this.check();
+    const src = this.buf(storage);
+    const bytes = Math.max(4, length * 4);
+    this.encoder ??= this.gpu.createCommandEncoder();
+    const staging = this.gpu.createBuffer({ size: Math.ceil(bytes / 4) * 4 + 16, usage: 0x01 /* MAP_READ */ | 0x08 });
+    if (length > 0) this.encoder.copyBufferToBuffer(src, offset * 4, staging, 0, length * 4);
+    this.encoder.copyBufferToBuffer(this.errorFlag, 0, staging, Math.ceil(bytes / 4) * 4, 16);
+    this.encoder.clearBuffer(this.errorFlag);
+    this.flush();
+    await staging.mapAsync(0x0001 /* READ */);
+    this.check();
+    const range = staging.getMappedRange();
+    const flag = new Uint32Array(range, Math.ceil(bytes / 4) * 4, 4)[0];
+    let out: TypedArray;
+    if (storage.dtype === 'float32') out = new Float32Array(range, 0, length).slice();
+    else if (storage.dtype === 'int32') out = new Int32Array(range, 0, length).slice();
+    else out = Uint8Array.from(new Uint32Array(range, 0, length));
+    staging.unmap();
+    staging.destroy();
+    if (flag === 1) throw new Error('gather: an index was out of bounds (detected on webgpu; the result would have been garbage)');
+    if (flag === 2) throw new Error('scatterAdd: an index was out of bounds (detected on webgpu; those updates were dropped)');
+    return out;
+  }
+
+  free(storage: Storage): void {
+    if (!(storage instanceof WebGPUStorage) || storage.released) return;
+    storage.released = true;
+    this.finalizer.unregister(storage);
+    this.flush();
+    this.pool.release(storage.buffer);
+  }
+
+  // ---- kernels ------------------------------------------------------------------------------------
+  private elementwise(expr: string, inputs: View[], out: View): void {
+    const code = elementwiseShader({ expr, inputs: inputs.map((v) => v.dtype), out: out.dtype, rank: out.shape.length });
+    const n = numel(out.shape);
+    if (n === 0) return;
+    this.dispatch(code, [...inputs.map((v) => this.buf(v.storage)), this.buf(out.storage)], indexMeta(n, out.shape, [...inputs, out]), this.groups(n));
+  }
+
+  private fresh(dtype: DType, shape: readonly number[]): View {
+    return { storage: this.alloc(dtype, numel(shape)), dtype, shape, strides: contiguousStrides(shape), offset: 0 };
+  }
+
+  unary(op: UnaryOp, x: View): Storage {
+    if (FLOAT_ONLY.has(op) && x.dtype !== 'float32') throw new Error(`webgpu: ${op} needs float32 input, got ${x.dtype}`);
+    const out = this.fresh(op === 'logicalNot' ? 'bool' : x.dtype, x.shape);
+    this.elementwise(UNARY_SNIPPETS[op], [x], out);
+    return out.storage;
+  }
+
+  binary(op: BinaryOp, a: View, b: View): Storage {
+    if (FLOAT_ONLY.has(op) && a.dtype !== 'float32') throw new Error(`webgpu: ${op} needs float32 inputs, got ${a.dtype}`);
+    const out = this.fresh(COMPARE.has(op) ? 'bool' : a.dtype, a.shape);
+    this.elementwise(BINARY_SNIPPETS[op], [a, b], out);
+    return out.storage;
+  }
+
+  ternary(_op: 'where', cond: View, a: View, b: View): Storage {
+    const out = this.fresh(a.dtype, a.shape);
+    this.elementwise('select(z, y, x != 0u)', [cond, a, b], out);
+    return out.storage;
+  }
+
+  reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage {
+    const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const out = this.fresh(x.dtype, outShape);
+    const nOut = numel(outShape);
+    const reduceSize = axes.reduce((p, a) => p * x.shape[a], 1);
+    if (reduceSize === 0 && op !== 'sum') throw new Error(`${op}: cannot reduce an empty tensor of shape [${x.shape.join(', ')}] (no identity)`);
+    if (nOut === 0) return out.storage;
+    const meta = [nOut, reduceSize, ...kept.map((d) => x.shape[d]), ...kept.map((d) => x.strides[d]), ...axes.map((d) => x.shape[d]), ...axes.map((d) => x.strides[d]), x.offset];
+    this.dispatch(reduceShader(op, x.dtype, kept.length, axes.length), [this.buf(x.storage), this.buf(out.storage)], meta, this.groups(nOut, 1));
+    return out.storage;
+  }
+
+  argReduce(op: ArgReduceOp, x: View, axis: number): Storage {
+    const size = x.shape[axis];
+    if (size === 0) throw new Error(`${op}: cannot take ${op} of an empty dimension ${axis} of shape [${x.shape.join(', ')}]`);
+    const kept = x.shape.map((_, i) => i).filter((i) => i !== axis);
+    const out = this.fresh('int32', x.shape.map((d, i) => (i === axis ? 1 : d)));
+    const nOut = numel(kept.map((d) => x.shape[d]));
+    if (nOut === 0) return out.storage;
+    const meta = [nOut, size, x.strides[axis], kept.length, ...kept.map((d) => x.shape[d]), ...kept.map((d) => x.strides[d]), x.offset];
+    this.dispatch(argReduceShader(op, x.dtype, kept.length), [this.buf(x.storage), this.buf(out.storage)], meta, this.groups(nOut));
+    return out.storage;
+  }
+
+  matmul(a: View, b: View): Storage {
+    const [B, M, K] = a.shape;
+    const N = b.shape[2];
+    if (a.dtype === 'bool') throw new Error('webgpu: matmul is not defined for bool');
+    const out = this.fresh(a.dtype, [B, M, N]);
+    if (B * M * N === 0) return out.storage;
+    if (K === 0) return this.full(B * M * N, 0, a.dtype);
+    const meta = [B, M, K, N, ...a.strides, ...b.strides, a.offset, b.offset];
+    const buffers = [this.buf(a.storage), this.buf(b.storage), this.buf(out.storage)];
+    if (M * N < 32 * 32) this.dispatch(smallMatmulShader(a.dtype), buffers, meta, this.groups(B * M * N));
+    else this.dispatch(tiledMatmulShader(a.dtype), buffers, meta, [Math.ceil(N / 32), Math.ceil(M / 32), B]);
+    return out.storage;
+  }
+
+  copy(src: View, dst: View): void {
+    // Reading and writing one buffer in one dispatch is not allowed: go through a temporary.
+    const from = src.storage === dst.storage ? { ...this.fresh(src.dtype, src.shape) } : src;
+    if (from !== src) this.elementwise('x', [src], from);
+    this.elementwise(castExpr(src.dtype, dst.dtype), [from], dst);
+  }
+
+  cast(x: View, dtype: DType): Storage {
+    const out = this.fresh(dtype, x.shape);
+    this.elementwise(castExpr(x.dtype, dtype), [x], out);
+    return out.storage;
+  }
+
+  gather(x: View, dim: number, index: View): Storage {
+    const out = this.fresh(x.dtype, index.shape);
+    const n = numel(index.shape);
+    if (n === 0) return out.storage;
+    const xAlong = { strides: x.strides.map((s, i) => (i === dim ? 0 : s)), offset: x.offset };
+    const meta = [...indexMeta(n, index.shape, [index, xAlong]), x.shape[dim], x.strides[dim]];
+    this.dispatch(gatherShader(x.dtype, index.shape.length), [this.buf(x.storage), this.buf(index.storage), this.buf(out.storage), this.errorFlag], meta, this.groups(n));
+    return out.storage;
+  }
+
+  scatterAdd(dst: View, dim: number, index: View, src: View): void {
+    if (dst.dtype === 'bool') throw new Error('webgpu: scatterAdd is not defined for bool');
+    const n = numel(index.shape);
+    if (n === 0) return;
+    const source = src.storage === dst.storage ? this.fresh(src.dtype, src.shape) : src;
+    if (source !== src) this.elementwise('x', [src], source);
+    const dstAlong = { strides: dst.strides.map((s, i) => (i === dim ? 0 : s)), offset: dst.offset };
+    const meta = [...indexMeta(n, index.shape, [index, source, dstAlong]), dst.shape[dim], dst.strides[dim]];
+    this.dispatch(scatterAddShader(dst.dtype, index.shape.length), [this.buf(dst.storage), this.buf(index.storage), this.buf(source.storage), this.errorFlag], meta, this.groups(n));
+  }
+
+  optimizerStep<K extends OptimizerKernel>(kernel: K, args: OptimizerStepArgs<K>): boolean {
+    const views = [args.param, args.grad, ...(Object.values(args.state) as View[])];
+    if (!views.every((v) => v.offset === 0 && v.dtype === 'float32' && isContiguous(v.shape, v.strides))) return false;
+    const n = numel(args.param.shape);
+    if (n === 0) return true;
+    const h = args.hyper as Record<string, number | boolean>;
+    const derived: Record<string, number> = {};
+    if (kernel === 'adam') {
+      derived.stepSize = (h.lr as number) / (1 - (h.beta1 as number) ** (h.step as number));
+      derived.bc2Sqrt = Math.sqrt(1 - (h.beta2 as number) ** (h.step as number));
+    }
+    if (kernel === 'adagrad') derived.clr = (h.lr as number) / (1 + ((h.step as number) - 1) * (h.lrDecay as number));
+    if (kernel === 'sgd') derived.hasBuffer = (args.state as Record<string, View | undefined>).momentumBuffer ? 1 : 0;
+    const hyper = new Float32Array(HYPER[kernel].map((k) => Number(derived[k] ?? h[k] ?? 0)));
+    const state = args.state as Record<string, View | undefined>;
+    const stateBuffers = STATE[kernel].map((s) => (state[s] ? this.buf(state[s]!.storage) : this.dummy));
+    const hyperBuffer = this.pool.acquire(hyper.byteLength);
+    this.flush();
+    this.gpu.queue.writeBuffer(hyperBuffer, 0, hyper);
+    this.dispatch(optimizerShader(kernel), [this.buf(args.param.storage), this.buf(args.grad.storage), ...stateBuffers, hyperBuffer], [n], this.groups(n));
+    this.flush();
+    this.pool.release(hyperBuffer);
+    return true;
+  }
+}

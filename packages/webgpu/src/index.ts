@@ -1,0 +1,15 @@
+/**
+ * @tsgrad/webgpu: the WebGPU backend. `await initWebGPU()` registers the `'webgpu'` device; every
+ * primitive kernel runs as a WGSL compute shader, and the optimizers' fused steps run on the GPU.
+ *
+ * @example
+ * ```ts
+ * import { initWebGPU } from '@tsgrad/webgpu';
+ * const backend = await initWebGPU();
+ * console.log(backend.adapterInfo, backend.stats());
+ * ```
+ */
+export { initWebGPU, type InitWebGPUOptions } from './init.js';
+export { WebGPUBackend, WebGPUStorage } from './backend.js';
+export { BufferPool, type PoolStats } from './buffer-pool.js';
+export { UNARY_SNIPPETS, BINARY_SNIPPETS } from './shaders/elementwise.js';

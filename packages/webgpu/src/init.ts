@@ -1,0 +1,60 @@
+import { registerBackend } from '@tsgrad/tensor';
+import { WebGPUBackend } from './backend.js';
+
+export interface InitWebGPUOptions {
+  /** A GPU object to use (default: `navigator.gpu`, or the `webgpu` package in Node). */
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+  /** Flags for Dawn when the `webgpu` package provides the GPU (e.g. 'enable-dawn-features=...'). */
+  dawnFlags?: string[];
+}
+
+interface DawnModule {
+  create(flags: string[]): GPU;
+  globals: object;
+}
+
+/** `navigator.gpu` in browsers and Deno; the optional `webgpu` package (Dawn) in Node. */
+async function findGpu(opts: InitWebGPUOptions): Promise<GPU> {
+  if (opts.gpu) return opts.gpu;
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  let dawn: DawnModule;
+  try {
+    const name = 'webgpu';
+    dawn = (await import(/* @vite-ignore */ name)) as DawnModule;
+  } catch {
+    throw new Error(
+      "WebGPU is not available: there is no navigator.gpu and the optional 'webgpu' package (Dawn for Node) is not installed (npm install webgpu)",
+    );
+  }
+  Object.assign(globalThis, dawn.globals);
+  return dawn.create(opts.dawnFlags ?? []);
+}
+
+/**
+ * Acquires a GPU device and registers the `'webgpu'` device for tensors (`t.to('webgpu')`,
+ * `model.to('webgpu')`, `zeros(shape, { device: 'webgpu' })`). Uses a real GPU when there is one and a
+ * software (fallback) adapter otherwise. Errors clearly when there is no adapter at all; a lost
+ * device is reported by the next tensor operation.
+ * @example
+ * ```ts
+ * const gpu = await initWebGPU();
+ * const x = randn([256, 256]).to('webgpu');
+ * console.log(await x.matmul(x).sum().data(), gpu.stats());
+ * ```
+ */
+export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUBackend> {
+  const gpu = await findGpu(opts);
+  const adapter = (await gpu.requestAdapter({ powerPreference: opts.powerPreference })) ?? (await gpu.requestAdapter({ forceFallbackAdapter: true }));
+  if (!adapter) {
+    throw new Error(
+      'WebGPU: no adapter found. Without a GPU on Linux, install Debian\'s chromium and libvulkan1 and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader)',
+    );
+  }
+  const info = adapter.info;
+  const device = await adapter.requestDevice();
+  const backend = new WebGPUBackend(device, [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown adapter', { instance: gpu, adapter });
+  registerBackend(backend);
+  return backend;
+}

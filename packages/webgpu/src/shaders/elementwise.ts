@@ -1,0 +1,69 @@
+import type { BinaryOp, DType, UnaryOp } from '@tsgrad/tensor';
+import { ENTRY, LINEAR_INDEX, MATH_HELPERS, WGSL_TYPE, indexMath } from './common.js';
+
+/**
+ * Elementwise ops as WGSL expression snippets (tfjs's unary_op_util, in one table). `x` (and `y`)
+ * are the operand values in their storage type; `T` is replaced by that type.
+ */
+export const UNARY_SNIPPETS = {
+  neg: '-x',
+  exp: 'exp(x)',
+  log: 'log(x)',
+  sqrt: 'sqrt(x)',
+  abs: 'abs(x)',
+  sign: 'sign(x)',
+  relu: 'select(x, T(0), x <= T(0))',
+  sigmoid: '1.0 / (1.0 + exp(-x))',
+  tanh: 'tanh_f32(x)',
+  erf: 'erf_f32(x)',
+  logicalNot: 'select(0u, 1u, x == T(0))',
+} satisfies Record<UnaryOp, string>;
+
+export const BINARY_SNIPPETS = {
+  add: 'x + y',
+  sub: 'x - y',
+  mul: 'x * y',
+  div: 'x / y',
+  pow: 'pow_f32(x, y)',
+  maximum: 'select(y, x, x > y || x != x)',
+  minimum: 'select(y, x, x < y || x != x)',
+  eq: 'select(0u, 1u, x == y)',
+  ne: 'select(0u, 1u, x != y)',
+  lt: 'select(0u, 1u, x < y)',
+  le: 'select(0u, 1u, x <= y)',
+  gt: 'select(0u, 1u, x > y)',
+  ge: 'select(0u, 1u, x >= y)',
+} satisfies Record<BinaryOp, string>;
+
+/** Ops defined only on floats (the autograd layer casts integer inputs before calling them). */
+export const FLOAT_ONLY = new Set<string>(['exp', 'log', 'sqrt', 'sigmoid', 'tanh', 'erf', 'pow']);
+
+/**
+ * One strided elementwise shader: `inputs` views read through their strides, the result written
+ * through the output view's strides (contiguous for fresh results, any window for `copy`).
+ */
+export function elementwiseShader(opts: { expr: string; inputs: DType[]; out: DType; rank: number }): string {
+  const names = ['x', 'y', 'z'];
+  const bindings = opts.inputs.map((d, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${WGSL_TYPE[d]}>;`);
+  const outBinding = opts.inputs.length;
+  const T = WGSL_TYPE[opts.inputs[opts.inputs.length - 1] ?? opts.out];
+  const views = [...opts.inputs.map((_, k) => `p${k}`), 'po'];
+  return `${bindings.join('\n')}
+@group(0) @binding(${outBinding}) var<storage, read_write> out: array<${WGSL_TYPE[opts.out]}>;
+@group(0) @binding(${outBinding + 1}) var<storage, read> md: array<u32>;
+${MATH_HELPERS}
+${ENTRY} {
+    ${LINEAR_INDEX}
+    if (i >= md[0]) { return; }
+    ${indexMath(opts.rank, views)}
+    ${opts.inputs.map((_, k) => `let ${names[k]} = in${k}[p${k}];`).join('\n    ')}
+    out[po] = ${opts.expr.replace(/\bT\(/g, `${T}(`)};
+}`;
+}
+
+/** Conversion expressions between storage types (float -> int truncates toward zero, as PyTorch). */
+export function castExpr(from: DType, to: DType): string {
+  if (from === to) return 'x';
+  if (to === 'bool') return `select(0u, 1u, x != ${WGSL_TYPE[from]}(0))`;
+  return `${WGSL_TYPE[to]}(x)`;
+}

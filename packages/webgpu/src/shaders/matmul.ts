@@ -1,0 +1,82 @@
+import type { DType } from '@tsgrad/tensor';
+import { WGSL_TYPE } from './common.js';
+
+/** md for both matmul shaders: [B, M, K, N, a batch/row/col strides, a offset, b strides, b offset]. */
+const META = `
+fn aAt(z: u32, r: u32, c: u32) -> u32 { return md[10] + z * md[4] + r * md[5] + c * md[6]; }
+fn bAt(z: u32, r: u32, c: u32) -> u32 { return md[11] + z * md[7] + r * md[8] + c * md[9]; }`;
+
+/**
+ * Tiled batched matmul (tfjs-backend-webgpu's layout): each 8x8 workgroup computes a 32x32 tile of C,
+ * 4x4 outputs per thread, staging 32x32 tiles of A and B in workgroup memory. Operands are read
+ * through their strides, so transposed views need no copy.
+ */
+export function tiledMatmulShader(dtype: DType): string {
+  const T = WGSL_TYPE[dtype];
+  return `@group(0) @binding(0) var<storage, read> a: array<${T}>;
+@group(0) @binding(1) var<storage, read> b: array<${T}>;
+@group(0) @binding(2) var<storage, read_write> c: array<${T}>;
+@group(0) @binding(3) var<storage, read> md: array<u32>;
+${META}
+var<workgroup> tileA: array<${T}, 1024>;
+var<workgroup> tileB: array<${T}, 1024>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+    // An 8x8 grid of threads laid out on a 1-D workgroup.
+    let lid = vec2u(li % 8u, li / 8u);
+    let M = md[1]; let K = md[2]; let N = md[3];
+    let z = wid.z;
+    let row0 = wid.y * 32u + lid.y * 4u;
+    let col0 = wid.x * 32u + lid.x * 4u;
+    var acc: array<${T}, 16>;
+    for (var t = 0u; t < K; t = t + 32u) {
+        // Each of the 64 threads loads 16 elements of each tile.
+        for (var e = 0u; e < 16u; e = e + 1u) {
+            let flat = (lid.y * 8u + lid.x) * 16u + e;
+            let r = flat / 32u; let k = flat % 32u;
+            let ar = wid.y * 32u + r; let ak = t + k;
+            // Branches, not select(): select would read out of bounds for the padding of edge tiles.
+            var av: ${T} = ${T}(0);
+            if (ar < M && ak < K) { av = a[aAt(z, ar, ak)]; }
+            tileA[r * 32u + k] = av;
+            let bk = t + r; let bc = wid.x * 32u + k;
+            var bv: ${T} = ${T}(0);
+            if (bk < K && bc < N) { bv = b[bAt(z, bk, bc)]; }
+            tileB[r * 32u + k] = bv;
+        }
+        workgroupBarrier();
+        for (var k = 0u; k < 32u; k = k + 1u) {
+            for (var i = 0u; i < 4u; i = i + 1u) {
+                let av = tileA[(lid.y * 4u + i) * 32u + k];
+                for (var j = 0u; j < 4u; j = j + 1u) { acc[i * 4u + j] = acc[i * 4u + j] + av * tileB[k * 32u + lid.x * 4u + j]; }
+            }
+        }
+        workgroupBarrier();
+    }
+    for (var i = 0u; i < 4u; i = i + 1u) {
+        for (var j = 0u; j < 4u; j = j + 1u) {
+            let r = row0 + i; let col = col0 + j;
+            if (r < M && col < N) { c[(z * M + r) * N + col] = acc[i * 4u + j]; }
+        }
+    }
+}`;
+}
+
+/** One thread per output: cheaper than tiling for small products (biases, vectors, tiny batches). */
+export function smallMatmulShader(dtype: DType): string {
+  const T = WGSL_TYPE[dtype];
+  return `@group(0) @binding(0) var<storage, read> a: array<${T}>;
+@group(0) @binding(1) var<storage, read> b: array<${T}>;
+@group(0) @binding(2) var<storage, read_write> c: array<${T}>;
+@group(0) @binding(3) var<storage, read> md: array<u32>;
+${META}
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+    let i = gid.x + gid.y * nwg.x * 64u;
+    let M = md[1]; let K = md[2]; let N = md[3];
+    if (i >= md[0] * M * N) { return; }
+    let z = i / (M * N); let r = (i / N) % M; let col = i % N;
+    var acc: ${T} = ${T}(0);
+    for (var k = 0u; k < K; k = k + 1u) { acc = acc + a[aAt(z, r, k)] * b[bAt(z, k, col)]; }
+    c[i] = acc;
+}`;
+}

@@ -1,0 +1,94 @@
+import type { ArgReduceOp, DType, ReduceOp } from '@tsgrad/tensor';
+import { WGSL_TYPE } from './common.js';
+
+export const REDUCE_GROUP = 64;
+
+const IDENTITY: Record<ReduceOp, Record<string, string>> = {
+  sum: { f32: '0.0', i32: '0', u32: '0u' },
+  max: { f32: '-inf_f()', i32: '-2147483647 - 1', u32: '0u' },
+  min: { f32: 'inf_f()', i32: '2147483647', u32: '4294967295u' },
+};
+
+const COMBINE: Record<ReduceOp, string> = {
+  sum: 'a + b',
+  max: 'select(b, a, a > b || a != a)',
+  min: 'select(b, a, a < b || a != a)',
+};
+
+/**
+ * Reduction over a set of axes: one workgroup per output element. Each thread strides over the
+ * reduced elements, then the workgroup combines its partial results in shared memory as a tree.
+ * md: [nOut, reduceSize, keptShape[kr], keptStrides[kr], reducedShape[rr], reducedStrides[rr], offset].
+ * Sums accumulate in the storage type (f32 for float32, as PyTorch's float32 sum does).
+ */
+export function reduceShader(op: ReduceOp, dtype: DType, keptRank: number, reducedRank: number): string {
+  const T = WGSL_TYPE[dtype];
+  const kShape = (d: number) => `md[${2 + d}]`;
+  const kStride = (d: number) => `md[${2 + keptRank + d}]`;
+  const rShape = (d: number) => `md[${2 + 2 * keptRank + d}]`;
+  const rStride = (d: number) => `md[${2 + 2 * keptRank + reducedRank + d}]`;
+  const offset = `md[${2 + 2 * keptRank + 2 * reducedRank}]`;
+  const unravel = (idx: string, rank: number, shape: (d: number) => string, stride: (d: number) => string, acc: string) => {
+    const lines = [`var ${acc} = 0u;`, `var rem_${acc} = ${idx};`];
+    for (let d = rank - 1; d >= 0; d--) {
+      lines.push(`{ let c = rem_${acc} % ${shape(d)}; rem_${acc} = rem_${acc} / ${shape(d)}; ${acc} = ${acc} + c * ${stride(d)}; }`);
+    }
+    return lines.join('\n    ');
+  };
+  return `@group(0) @binding(0) var<storage, read> x: array<${T}>;
+@group(0) @binding(1) var<storage, read_write> out: array<${T}>;
+@group(0) @binding(2) var<storage, read> md: array<u32>;
+var<workgroup> partial: array<${T}, ${REDUCE_GROUP}>;
+fn inf_f() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
+fn combine(a: ${T}, b: ${T}) -> ${T} { return ${COMBINE[op]}; }
+@compute @workgroup_size(${REDUCE_GROUP})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let o = wid.x + wid.y * nwg.x;
+    let valid = o < md[0];
+    ${unravel('o', keptRank, kShape, kStride, 'base')}
+    var acc: ${T} = ${IDENTITY[op][T]};
+    if (valid) {
+        for (var r = lid; r < md[1]; r = r + ${REDUCE_GROUP}u) {
+            ${unravel('r', reducedRank, rShape, rStride, 'off')}
+            acc = combine(acc, x[${offset} + base + off]);
+        }
+    }
+    partial[lid] = acc;
+    workgroupBarrier();
+    for (var s = ${REDUCE_GROUP / 2}u; s > 0u; s = s >> 1u) {
+        if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
+        workgroupBarrier();
+    }
+    if (lid == 0u && valid) { out[o] = partial[0]; }
+}`;
+}
+
+/**
+ * Index of the first max/min along one axis (NaN wins), one thread per output.
+ * md: [nOut, axisSize, axisStride, rank, keptShape[rank], keptStrides[rank], offset].
+ */
+export function argReduceShader(op: ArgReduceOp, dtype: DType, rank: number): string {
+  const T = WGSL_TYPE[dtype];
+  const better = op === 'argmax' ? 'v > best' : 'v < best';
+  const lines: string[] = ['var base = 0u;', 'var rem = i;'];
+  for (let d = rank - 1; d >= 0; d--) lines.push(`{ let c = rem % md[${4 + d}]; rem = rem / md[${4 + d}]; base = base + c * md[${4 + rank + d}]; }`);
+  return `@group(0) @binding(0) var<storage, read> x: array<${T}>;
+@group(0) @binding(1) var<storage, read_write> out: array<i32>;
+@group(0) @binding(2) var<storage, read> md: array<u32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+    let i = gid.x + gid.y * nwg.x * 64u;
+    if (i >= md[0]) { return; }
+    ${lines.join('\n    ')}
+    let start = md[${4 + 2 * rank}] + base;
+    var best = x[start];
+    var bestIdx = 0u;
+    if (best == best) {
+        for (var k = 1u; k < md[1]; k = k + 1u) {
+            let v = x[start + k * md[2]];
+            if (v != v) { bestIdx = k; break; }
+            if (${better}) { best = v; bestIdx = k; }
+        }
+    }
+    out[i] = i32(bestIdx);
+}`;
+}
