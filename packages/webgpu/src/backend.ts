@@ -59,7 +59,8 @@ export class WebGPUBackend implements Backend {
   private readonly meta: GPUBuffer;
   private metaUsed = 0;
   private readonly errorFlag: GPUBuffer;
-  private readonly dummy: GPUBuffer;
+  /** Stand-ins for absent optimizer state: one each, as writable bindings may not alias. */
+  private readonly placeholders: GPUBuffer[];
   private lostReason: string | null = null;
   private uncaptured: string | null = null;
   // Tensors that are garbage collected give their buffer back to the pool.
@@ -79,7 +80,7 @@ export class WebGPUBackend implements Backend {
     this.pool = new BufferPool(gpu, BUFFER_USAGE);
     this.meta = gpu.createBuffer({ size: META_BYTES, usage: 0x80 | 0x08 });
     this.errorFlag = gpu.createBuffer({ size: 16, usage: BUFFER_USAGE });
-    this.dummy = gpu.createBuffer({ size: 16, usage: BUFFER_USAGE });
+    this.placeholders = [0, 1, 2].map(() => gpu.createBuffer({ size: 16, usage: BUFFER_USAGE }));
     gpu.lost.then((info) => {
       this.lostReason = `${info.reason ?? 'unknown'}: ${info.message}`;
     });
@@ -356,7 +357,7 @@ export class WebGPUBackend implements Backend {
     if (kernel === 'sgd') derived.hasBuffer = (args.state as Record<string, View | undefined>).momentumBuffer ? 1 : 0;
     const hyper = new Float32Array(HYPER[kernel].map((k) => Number(derived[k] ?? h[k] ?? 0)));
     const state = args.state as Record<string, View | undefined>;
-    const stateBuffers = STATE[kernel].map((s) => (state[s] ? this.buf(state[s]!.storage) : this.dummy));
+    const stateBuffers = STATE[kernel].map((s, k) => (state[s] ? this.buf(state[s]!.storage) : this.placeholders[k]));
     const hyperBuffer = this.pool.acquire(hyper.byteLength);
     this.flush();
     this.gpu.queue.writeBuffer(hyperBuffer, 0, hyper);

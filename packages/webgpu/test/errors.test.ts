@@ -1,0 +1,52 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ones, randn, tensor } from '@tsgrad/autograd';
+import { NAdam } from '@tsgrad/optim';
+import { initWebGPU } from '@tsgrad/webgpu';
+import { gpu } from './gpu.js';
+
+beforeAll(async () => {
+  await gpu();
+}, 60_000);
+
+describe('webgpu errors are clear, never silent', () => {
+  it('float64 cannot move to webgpu', () => {
+    expect(() => randn([2], { dtype: 'float64' }).to('webgpu')).toThrow(/float64 is not supported on webgpu; cast first with t.to\('float32'\)/);
+    expect(() => ones([2], { dtype: 'float64', device: 'webgpu' })).toThrow(/float64 is not supported on device 'webgpu'|float64 is not supported on webgpu/);
+  });
+
+  it('synchronous reads point to the asynchronous ones', () => {
+    const x = ones([2]).to('webgpu');
+    expect(() => x.tolist()).toThrow(/reading a tensor on 'webgpu' is asynchronous: use `await t.data\(\)` or `await t.array\(\)`/);
+    expect(() => x.sum().item()).toThrow(/asynchronous/);
+  });
+
+  it('an out-of-bounds index is reported at the next read', async () => {
+    const x = ones([3]).to('webgpu');
+    const bad = x.gather(0, tensor([0, 7], { dtype: 'int32' }).to('webgpu'));
+    await expect(bad.data()).rejects.toThrow(/gather: an index was out of bounds/);
+    expect(Array.from(await x.data())).toEqual([1, 1, 1]);
+  });
+
+  it('optimizers without a fused kernel say so instead of computing on the CPU by surprise', () => {
+    const p = ones([2]).to('webgpu').requiresGrad_();
+    p.grad = ones([2]).to('webgpu');
+    expect(() => new NAdam([p]).step()).toThrow(/NAdam: device 'webgpu' has no fused NAdam kernel/);
+  });
+
+  it('no adapter: a clear error, not a hang', async () => {
+    const noAdapter = { requestAdapter: async () => null } as unknown as GPU;
+    await expect(initWebGPU({ gpu: noAdapter })).rejects.toThrow(/WebGPU: no adapter found\. Without a GPU on Linux/);
+  });
+
+  it('a lost device is reported by the next operation', async () => {
+    const backend = await initWebGPU();
+    const x = ones([4]).to('webgpu');
+    backend.gpu.destroy();
+    await backend.gpu.lost;
+    expect(() => x.add(1)).toThrow(/WebGPU device was lost/);
+    await gpu().then((b) => expect(b).not.toBe(backend));
+    // Re-register the shared device for the other tests of this file.
+    const { registerBackend } = await import('@tsgrad/tensor');
+    registerBackend(await gpu());
+  });
+});
