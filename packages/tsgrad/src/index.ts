@@ -13,3 +13,4 @@ export * from '@tsgrad/autograd';
 export * from '@tsgrad/nn';
 export * from '@tsgrad/optim';
 export * from '@tsgrad/param-groups';
+export * from '@tsgrad/webgpu';

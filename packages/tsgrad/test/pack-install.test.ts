@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
  * compiles (strict, against the published .d.ts) and runs each package README's example there.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const PUBLIC = ['tensor', 'autograd', 'nn', 'optim', 'param-groups', 'tsgrad'];
+const PUBLIC = ['tensor', 'autograd', 'nn', 'optim', 'param-groups', 'webgpu', 'tsgrad'];
 const packageName = (dir: string) => (dir === 'tsgrad' ? 'tsgrad' : `@tsgrad/${dir}`);
 const work = mkdtempSync(path.join(os.tmpdir(), 'tsgrad-pack-'));
 const tarballs = new Map<string, string>();
@@ -26,7 +26,7 @@ function readmeExample(dir: string): string {
   return m[1];
 }
 
-function project(name: string, deps: string[]): string {
+function project(name: string, deps: string[], extra: Record<string, string> = {}): string {
   const dir = path.join(work, name);
   mkdirSync(dir);
   const file = (p: string) => `file:${tarballs.get(p)}`;
@@ -34,7 +34,7 @@ function project(name: string, deps: string[]): string {
     name: `tsgrad-${name}`,
     private: true,
     type: 'module',
-    dependencies: { ...Object.fromEntries(deps.map((d) => [d, file(d)])), typescript: '5.9.3' },
+    dependencies: { ...Object.fromEntries(deps.map((d) => [d, file(d)])), typescript: '5.9.3', ...extra },
     overrides: Object.fromEntries(PUBLIC.map(packageName).filter((p) => !deps.includes(p)).map((p) => [p, file(p)])),
   }, null, 2));
   writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
@@ -86,11 +86,13 @@ describe('packed packages install and work without the workspace', () => {
   });
 
   it('the umbrella tsgrad alone: every README example compiles and runs', () => {
-    const dir = project('umbrella', ['tsgrad']);
+    // The user installs tsgrad, and Dawn for the WebGPU example (the optional peer dependency).
+    const dir = project('umbrella', ['tsgrad'], { webgpu: '0.6.2' });
     const outputs = runExamples(dir, Object.fromEntries(PUBLIC.map((d) => [d, readmeExample(d)])));
     expect(outputs.tsgrad).toMatch(/step 40 loss \d\.\d{4}/);
     expect(outputs.tensor).toContain('[ 3, 4 ]');
     expect(outputs['param-groups']).toMatch(/decayed: {5}2 tensors, 101,632 parameters/);
+    expect(outputs.webgpu).toMatch(/SwiftShader|bytesInUse/);
   }, 240_000);
 
   it('@tsgrad/optim with its dependencies and without nn', () => {

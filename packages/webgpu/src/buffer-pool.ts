@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * GPU buffers reused by size class (powers of two from 256 bytes): a freed tensor's buffer serves
  * the next allocation of its class instead of a fresh `createBuffer`, so a training loop reaches a

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * @tsgrad/webgpu: the WebGPU backend. `await initWebGPU()` registers the `'webgpu'` device; every
  * primitive kernel runs as a WGSL compute shader, and the optimizers' fused steps run on the GPU.

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 import { registerBackend } from '@tsgrad/tensor';
 import { WebGPUBackend } from './backend.js';
 
