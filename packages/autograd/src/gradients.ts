@@ -1,4 +1,5 @@
-import { zeros } from './creation.js';
+import { tensor, zeros } from './creation.js';
+import { makeSparse } from './sparse-factory.js';
 import type { SavedContext } from './node.js';
 import { where } from './ops/elementwise.js';
 import { sumToShape } from './ops/shape.js';
@@ -110,6 +111,21 @@ export const GRADIENTS = {
     null,
   ],
   scatterAdd: ({ inputs: [, index], attrs: { dim }, needsGrad }, g) => [g, null, needsGrad[2] ? g.gather(dim, index) : null],
+  // PyTorch's embedding backward: the padding row gets nothing; the sparse form lists only the
+  // looked-up rows (padding excluded), the dense one scatters them into zeros.
+  embeddingRows: ({ inputs: [weight, indices], attrs: { sparse, paddingIdx } }, g) => {
+    if (sparse) {
+      if (weight.device !== 'cpu') throw new Error(`embedding: sparse gradients are supported on the CPU only (weight on ${weight.device})`);
+      const idx = indices.dataSync();
+      const keep = Array.from(idx.keys()).filter((k) => idx[k] !== paddingIdx);
+      const kept = tensor(Int32Array.from(keep.map((k) => idx[k])));
+      const rows = keep.length === idx.length ? g : g.indexSelect(0, tensor(Int32Array.from(keep)));
+      return [makeSparse(kept, rows, weight.shape), null];
+    }
+    const masked = paddingIdx === null ? g : where(indices.ne(paddingIdx).reshape([indices.numel(), ...weight.shape.slice(1).map(() => 1)]), g, 0);
+    const index = indices.reshape([indices.numel(), ...weight.shape.slice(1).map(() => 1)]).expand(g.shape);
+    return [zeros(weight.shape, { dtype: g.dtype, device: g.device }).scatterAdd(0, index, masked), null];
+  },
   cat: ({ inputs, attrs: { dim } }, g) => {
     let start = 0;
     return inputs.map((t) => {

@@ -35,6 +35,8 @@ export {
 export { where, maximum, minimum, resultType } from './ops/elementwise.js';
 export { cat, stack } from './ops/shape.js';
 export { matmul } from './ops/linalg.js';
+export { embeddingLookup } from './ops/indexing.js';
+export { SparseTensor } from './sparse.js';
 export { Node, type SavedContext } from './node.js';
 export type { PrimitiveOp, PrimitiveAttrs } from './primitives.js';
 export { GRADIENTS, type GradRule } from './gradients.js';

@@ -46,6 +46,8 @@ export interface PrimitiveAttrs extends Record<UnaryOp | BinaryOp, NoAttrs> {
   /** Inputs (base, index, src): base with src added at index along dim, out of place. */
   scatterAdd: { dim: number };
   cat: { dim: number };
+  /** Rows of a weight [num, ...] picked by 1-D int32 indices (embeddings): inputs (weight, indices). */
+  embeddingRows: { sparse: boolean; paddingIdx: number | null };
 }
 export type PrimitiveOp = keyof PrimitiveAttrs;
 
@@ -180,6 +182,11 @@ const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
     backend(base).scatterAdd(out.toView(), dim, index.toView(), src.toView());
     return out;
   },
+  embeddingRows: ([weight, indices]) => {
+    const rowShape = [indices.numel(), ...weight.shape.slice(1)];
+    const index = indices.reshape([indices.numel(), ...weight.shape.slice(1).map(() => 1)]).expand(rowShape);
+    return fromStorage(backend(weight).gather(weight.toView(), 0, index.toView()), rowShape);
+  },
   cat: (inputs, { dim }) => {
     const shape = inputs[0].shape;
     shape[dim] = inputs.reduce((n, t) => n + t.shape[dim], 0);
@@ -202,6 +209,7 @@ const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
 export function apply<K extends PrimitiveOp>(op: K, inputs: readonly Tensor[], attrs: PrimitiveAttrs[K]): Tensor {
   const device = inputs[0].device;
   for (const t of inputs) {
+    if (t.isSparse) throw new Error(`${op}: this operation does not support sparse tensors; call toDense() first`);
     if (t.device !== device) {
       throw new Error(
         `${op}: expected all tensors to be on the same device, but found at least two devices, ${device} and ${t.device}`,

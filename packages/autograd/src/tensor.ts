@@ -94,6 +94,11 @@ export class Tensor {
     return isContiguous(this._view.shape, this._view.strides);
   }
 
+  /** True only for `SparseTensor` (row-sparse gradients). */
+  get isSparse(): boolean {
+    return false;
+  }
+
   // ---- autograd state ------------------------------------------------------------------------
   get requiresGrad(): boolean {
     return this._requiresGrad;
@@ -135,7 +140,7 @@ export class Tensor {
   set grad(g: Tensor | null) {
     if (g !== null) {
       if (!(g instanceof Tensor)) throw new Error(`grad: expected a Tensor or null, got ${typeof g}`);
-      if (!shapesEqual(g._view.shape, this._view.shape)) {
+      if (!shapesEqual(g.shape, this._view.shape)) {
         throw new Error(`grad: assigned grad has shape ${formatShape(g.shape)} but the tensor has shape ${formatShape(this.shape)}`);
       }
       if (g.dtype !== this.dtype) throw new Error(`grad: assigned grad has dtype ${g.dtype} but the tensor has dtype ${this.dtype}`);
@@ -155,7 +160,13 @@ export class Tensor {
   /** @internal Adds a backward-pass gradient into `.grad` (a fresh tensor, never an alias). */
   _accumulateGrad(g: Tensor): void {
     const owned = g.dtype === this.dtype ? g.clone() : g.to(this.dtype);
-    this._grad = this._grad === null ? owned : this._grad.add(owned);
+    if (this._grad === null) this._grad = owned;
+    else if (this._grad.isSparse === owned.isSparse) this._grad = this._grad.add(owned);
+    else {
+      // A sparse gradient meeting a dense one makes the sum dense (PyTorch's rule).
+      const [dense, sparse] = this._grad.isSparse ? [owned, this._grad] : [this._grad, owned];
+      this._grad = dense.add((sparse as unknown as { toDense(): Tensor }).toDense());
+    }
   }
   /**
    * Computes gradients of this tensor w.r.t. every leaf that requires grad and adds them to their

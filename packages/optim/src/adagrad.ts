@@ -1,6 +1,7 @@
 import { full, zerosLike, type Tensor } from '@tsgrad/autograd';
 import type { OptimizerKernels } from '@tsgrad/tensor';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { cpuData, sparseRows } from './sparse-rows.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
 import { boolean, nonNegative } from './validation.js';
 
@@ -64,6 +65,8 @@ export const adagradReference: ReferenceStep<'sum', AdagradHyper> = (p, g, { sum
  * @example const opt = new Adagrad(model.parameters(), { lr: 0.01, lrDecay: 1e-4 });
  */
 export class Adagrad extends Optimizer<AdagradOptions> {
+  protected override readonly sparseGradients = 'accept' as const;
+
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<AdagradOptions> = {}) {
     super(params, { ...ADAGRAD_DEFAULTS, ...options });
   }
@@ -86,6 +89,10 @@ export class Adagrad extends Optimizer<AdagradOptions> {
   protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdagradOptions>): void {
     if (state.sum === undefined) Object.assign(state, this.initialState(param, g));
     state.step = (state.step as number) + 1;
+    if (grad.isSparse) {
+      this.sparseUpdate(param, grad, state, g);
+      return;
+    }
     applyUpdate({
       optimizer: 'Adagrad',
       kernel: 'adagrad',
@@ -103,5 +110,23 @@ export class Adagrad extends Optimizer<AdagradOptions> {
       },
       reference: adagradReference,
     });
+  }
+
+  /** PyTorch's sparse branch: only the gradient's rows accumulate and move. */
+  private sparseUpdate(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdagradOptions>): void {
+    if (g.weightDecay !== 0) throw new Error('weight_decay option is not compatible with sparse gradients (Adagrad weightDecay must be 0)');
+    const clr = g.lr / (1 + ((state.step as number) - 1) * g.lrDecay);
+    const { rows, values, width } = sparseRows(g.maximize ? grad.neg() : grad, 'Adagrad');
+    const p = cpuData(param, 'Adagrad');
+    const sum = cpuData(state.sum as Tensor, 'Adagrad');
+    rows.forEach((row, k) => {
+      for (let j = 0; j < width; j++) {
+        const at = row * width + j;
+        const gv = values[k * width + j];
+        sum[at] = sum[at] + gv * gv;
+        p[at] = p[at] + -clr * (gv / (Math.sqrt(sum[at]) + g.eps));
+      }
+    });
+    param.markDirty();
   }
 }

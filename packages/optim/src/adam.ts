@@ -83,6 +83,10 @@ export class Adam extends Optimizer<AdamOptions> {
     super(params, { ...ADAM_DEFAULTS, ...options });
   }
 
+  protected override sparseHint(): string {
+    return this.constructor.name === 'Adam' ? ', please consider SparseAdam instead' : '';
+  }
+
   protected validate(o: Readonly<AdamOptions>): void {
     nonNegative('lr', o.lr);
     nonNegative('eps', o.eps);

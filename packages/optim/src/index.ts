@@ -21,6 +21,7 @@ export { RMSprop, RMSPROP_DEFAULTS, rmspropReference, type RMSpropOptions, type 
 export { Adamax, ADAMAX_DEFAULTS, adamaxReference, type AdamaxOptions, type AdamaxHyper } from './adamax.js';
 export { NAdam, NADAM_DEFAULTS, nadamReference, type NAdamOptions, type NAdamHyper } from './nadam.js';
 export { RAdam, RADAM_DEFAULTS, radamReference, type RAdamOptions, type RAdamHyper } from './radam.js';
+export { SparseAdam, SPARSE_ADAM_DEFAULTS, type SparseAdamOptions } from './sparse-adam.js';
 export { Adadelta, ADADELTA_DEFAULTS, adadeltaReference, type AdadeltaOptions, type AdadeltaHyper } from './adadelta.js';
 export { applyUpdate, type ReferenceStep } from './update.js';
 export { toSnake, toCamel } from './serialization.js';

@@ -48,6 +48,16 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   /** Updates one parameter in place from its gradient; `state` is this parameter's own record. */
   protected abstract updateParameter(param: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<O>): void;
 
+  /**
+   * How the optimizer treats sparse gradients (`SparseTensor`, from `Embedding({ sparse: true })`):
+   * 'reject' (PyTorch's error), 'accept' (the optimizer has a sparse path) or 'require' (SparseAdam).
+   */
+  protected readonly sparseGradients: 'reject' | 'accept' | 'require' = 'reject';
+  /** What to suggest when rejecting a sparse gradient. */
+  protected sparseHint(): string {
+    return '';
+  }
+
   /** State an optimizer creates as soon as a parameter joins (PyTorch's Adagrad); none by default. */
   protected initialState(_param: Tensor, _group: ParamGroup<O>): ParamState | null {
     return null;
@@ -115,6 +125,12 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
         for (const p of group.params) {
           const grad = p.grad;
           if (grad === null) continue;
+          if (grad.isSparse && this.sparseGradients === 'reject') {
+            throw new Error(`${this.constructor.name} does not support sparse gradients${this.sparseHint()}`);
+          }
+          if (!grad.isSparse && this.sparseGradients === 'require') {
+            throw new Error(`${this.constructor.name} does not support dense gradients, please consider Adam instead`);
+          }
           let state = this.state.get(p);
           if (!state) {
             state = {};

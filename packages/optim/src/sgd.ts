@@ -1,6 +1,7 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import type { OptimizerKernels } from '@tsgrad/tensor';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { cpuData, sparseRows } from './sparse-rows.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
 import { boolean, nonNegative } from './validation.js';
 
@@ -71,6 +72,8 @@ export const sgdReference: ReferenceStep<'momentumBuffer', SGDHyper> = (p, g, { 
  * ```
  */
 export class SGD extends Optimizer<SGDOptions> {
+  protected override readonly sparseGradients = 'accept' as const;
+
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<SGDOptions> = {}) {
     super(params, { ...SGD_DEFAULTS, ...options });
   }
@@ -89,6 +92,19 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 
   protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<SGDOptions>): void {
+    if (grad.isSparse) {
+      // Sparse gradients (Embedding({ sparse: true })): θ_r ← θ_r − γ g_r for the rows present.
+      if (g.momentum !== 0 || g.weightDecay !== 0) {
+        throw new Error(`SGD supports sparse gradients only without momentum and weight decay (got momentum ${g.momentum}, weightDecay ${g.weightDecay})`);
+      }
+      const { rows, values, width } = sparseRows(g.maximize ? grad.neg() : grad, 'SGD');
+      const p = cpuData(param, 'SGD');
+      rows.forEach((row, k) => {
+        for (let j = 0; j < width; j++) p[row * width + j] = p[row * width + j] - g.lr * values[k * width + j];
+      });
+      param.markDirty();
+      return;
+    }
     const useMomentum = g.momentum !== 0;
     const firstStep = useMomentum && state.momentumBuffer === undefined;
     if (firstStep) state.momentumBuffer = zerosLike(param);

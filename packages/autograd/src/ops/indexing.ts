@@ -52,3 +52,15 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const idxShape = x.shape.map((_, i) => (i === d ? n : 1));
   return apply('gather', [x, index.reshape(idxShape).expand(outShape)], { dim: d });
 }
+
+/**
+ * Embedding lookup: rows of `weight` for int32 `indices` of any shape -> [...indices.shape, ...rest].
+ * `paddingIdx` gets no gradient; `sparse` makes the weight's gradient a `SparseTensor` of the looked-up
+ * rows (PyTorch's `Embedding(sparse=True)`).
+ */
+export function embeddingLookup(weight: Tensor, indices: Tensor, opts: { paddingIdx?: number | null; sparse?: boolean } = {}): Tensor {
+  checkIndex('embedding', indices);
+  const flat = indices.reshape([-1]);
+  const rows = apply('embeddingRows', [weight, flat], { sparse: opts.sparse ?? false, paddingIdx: opts.paddingIdx ?? null });
+  return rows.reshape([...indices.shape, ...weight.shape.slice(1)]);
+}

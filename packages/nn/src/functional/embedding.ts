@@ -1,20 +1,19 @@
-import { where, type Tensor } from '@tsgrad/autograd';
+import { embeddingLookup, type Tensor } from '@tsgrad/autograd';
 import { formatShape } from '@tsgrad/tensor';
 
 /**
  * Rows of `weight` picked by int32 `indices` (any shape): output [...indices.shape, dim]. The row
- * `paddingIdx` receives no gradient, as in PyTorch (its value is still returned as stored).
+ * `paddingIdx`, if given, receives no gradient (its stored value is still returned, as in PyTorch);
+ * `sparse` makes the weight's gradient a `SparseTensor` of the looked-up rows.
  */
-export function embedding(indices: Tensor, weight: Tensor, paddingIdx: number | null = null, who = 'embedding'): Tensor {
+export function embedding(indices: Tensor, weight: Tensor, opts: { paddingIdx?: number | null; sparse?: boolean; who?: string } = {}): Tensor {
+  const who = opts.who ?? 'embedding';
   if (indices.dtype !== 'int32') throw new Error(`${who}: expected int32 indices, got ${indices.dtype} of shape ${formatShape(indices.shape)}`);
-  const [num, dim] = weight.shape;
+  const num = weight.shape[0];
   if (indices.device === 'cpu') {
     for (const i of indices.dataSync()) {
       if (i < 0 || i >= num) throw new Error(`${who}: index ${i} is out of range for ${num} embeddings`);
     }
   }
-  const flat = indices.reshape([-1]);
-  let rows = weight.indexSelect(0, flat);
-  if (paddingIdx !== null) rows = where(flat.ne(paddingIdx).unsqueeze(1), rows, rows.detach());
-  return rows.reshape([...indices.shape, dim]);
+  return embeddingLookup(weight, indices, { paddingIdx: opts.paddingIdx ?? null, sparse: opts.sparse ?? false });
 }

@@ -14,9 +14,11 @@ export class Embedding extends Module {
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
   readonly paddingIdx: number | null;
+  /** Gradients of `weight` as `SparseTensor`s of the looked-up rows (for Adagrad, SparseAdam, SGD). */
+  readonly sparse: boolean;
   weight: Parameter;
 
-  constructor(numEmbeddings: number, embeddingDim: number, opts: { paddingIdx?: number } = {}) {
+  constructor(numEmbeddings: number, embeddingDim: number, opts: { paddingIdx?: number; sparse?: boolean } = {}) {
     super();
     this.numEmbeddings = numEmbeddings;
     this.embeddingDim = embeddingDim;
@@ -26,6 +28,7 @@ export class Embedding extends Module {
       if (pad < 0) pad += numEmbeddings;
     }
     this.paddingIdx = pad;
+    this.sparse = opts.sparse ?? false;
     this.weight = new Parameter(empty([numEmbeddings, embeddingDim]));
     normal_(this.weight);
     if (pad !== null) {
@@ -35,10 +38,10 @@ export class Embedding extends Module {
   }
 
   override forward(indices: Tensor): Tensor {
-    return embedding(indices, this.weight, this.paddingIdx, 'Embedding');
+    return embedding(indices, this.weight, { paddingIdx: this.paddingIdx, sparse: this.sparse, who: 'Embedding' });
   }
 
   override extraRepr(): string {
-    return `${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx !== null ? `, padding_idx=${this.paddingIdx}` : ''}`;
+    return `${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx !== null ? `, padding_idx=${this.paddingIdx}` : ''}${this.sparse ? ', sparse=True' : ''}`;
   }
 }
