@@ -66,7 +66,7 @@ export class Adadelta extends Optimizer<AdadeltaOptions> {
     state.step = (state.step as number) + 1;
     applyUpdate({
       optimizer: 'Adadelta',
-      kernel: null,
+      kernel: 'adadelta',
       param,
       grad,
       state: { squareAvg: state.squareAvg as Tensor, accDelta: state.accDelta as Tensor },

@@ -75,7 +75,7 @@ export class Adamax extends Optimizer<AdamaxOptions> {
     state.step = (state.step as number) + 1;
     applyUpdate({
       optimizer: 'Adamax',
-      kernel: null,
+      kernel: 'adamax',
       param,
       grad,
       state: { expAvg: state.expAvg as Tensor, expInf: state.expInf as Tensor },

@@ -90,7 +90,7 @@ export class NAdam extends Optimizer<NAdamOptions> {
     Object.assign(state, { step, muProduct });
     applyUpdate({
       optimizer: 'NAdam',
-      kernel: null,
+      kernel: 'nadam',
       param,
       grad,
       state: { expAvg: state.expAvg as Tensor, expAvgSq: state.expAvgSq as Tensor },

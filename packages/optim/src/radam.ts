@@ -86,7 +86,7 @@ export class RAdam extends Optimizer<RAdamOptions> {
     state.step = (state.step as number) + 1;
     applyUpdate({
       optimizer: 'RAdam',
-      kernel: null,
+      kernel: 'radam',
       param,
       grad,
       state: { expAvg: state.expAvg as Tensor, expAvgSq: state.expAvgSq as Tensor },

@@ -91,6 +91,23 @@ export interface OptimizerKernels {
     state: 'squareAvg' | 'gradAvg' | 'momentumBuffer';
     hyper: { lr: number; alpha: number; eps: number; weightDecay: number; momentum: number; centered: boolean; maximize: boolean; decoupledWeightDecay: boolean };
   };
+  adamax: {
+    state: 'expAvg' | 'expInf';
+    hyper: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maximize: boolean; decoupledWeightDecay: boolean; step: number };
+  };
+  /** NAdam's per-tensor scalars (μ_t, μ_{t+1} and their products) are computed by the optimizer. */
+  nadam: {
+    state: 'expAvg' | 'expAvgSq';
+    hyper: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maximize: boolean; decoupledWeightDecay: boolean; step: number; mu: number; muNext: number; muProduct: number; muProductNext: number };
+  };
+  radam: {
+    state: 'expAvg' | 'expAvgSq';
+    hyper: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maximize: boolean; decoupledWeightDecay: boolean; step: number };
+  };
+  adadelta: {
+    state: 'squareAvg' | 'accDelta';
+    hyper: { lr: number; rho: number; eps: number; weightDecay: number; maximize: boolean; decoupledWeightDecay: boolean };
+  };
 }
 export type OptimizerKernel = keyof OptimizerKernels;
 

@@ -356,6 +356,22 @@ export class WebGPUBackend implements Backend {
     }
     if (kernel === 'adagrad') derived.clr = (h.lr as number) / (1 + ((h.step as number) - 1) * (h.lrDecay as number));
     if (kernel === 'sgd') derived.hasBuffer = (args.state as Record<string, View | undefined>).momentumBuffer ? 1 : 0;
+    const num = (k: string) => h[k] as number;
+    if (kernel === 'adamax') derived.clr = num('lr') / (1 - num('beta1') ** num('step'));
+    if (kernel === 'nadam') {
+      derived.bc2 = 1 - num('beta2') ** num('step');
+      derived.gradScale = (-num('lr') * (1 - num('mu'))) / (1 - num('muProduct'));
+      derived.momentumScale = (-num('lr') * num('muNext')) / (1 - num('muProductNext'));
+    }
+    if (kernel === 'radam') {
+      const bc2 = 1 - num('beta2') ** num('step');
+      const rhoInf = 2 / (1 - num('beta2')) - 1;
+      const rhoT = rhoInf - (2 * num('step') * num('beta2') ** num('step')) / bc2;
+      derived.bc1 = 1 - num('beta1') ** num('step');
+      derived.bc2Sqrt = Math.sqrt(bc2);
+      derived.rectified = rhoT > 5 ? 1 : 0;
+      derived.rect = rhoT > 5 ? Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : 0;
+    }
     const hyper = new Float32Array(HYPER[kernel].map((k) => Number(derived[k] ?? h[k] ?? 0)));
     const state = args.state as Record<string, View | undefined>;
     const stateBuffers = STATE[kernel].map((s, k) => (state[s] ? this.buf(state[s]!.storage) : this.placeholders[k]));

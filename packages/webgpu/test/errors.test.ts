@@ -27,9 +27,10 @@ describe('webgpu errors are clear, never silent', () => {
     expect(Array.from(await x.data())).toEqual([1, 1, 1]);
   });
 
-  it('optimizers without a fused kernel say so instead of computing on the CPU by surprise', () => {
-    const p = ones([2]).to('webgpu').requiresGrad_();
-    p.grad = ones([2]).to('webgpu');
+  it('an optimizer step that cannot run fused says so instead of computing on the CPU by surprise', () => {
+    // A parameter that is a strided view of its storage cannot take the fused path.
+    const p = ones([3, 2]).to('webgpu').t().detach().requiresGrad_();
+    p.grad = ones([2, 3]).to('webgpu');
     expect(() => new NAdam([p]).step()).toThrow(/NAdam: device 'webgpu' has no fused NAdam kernel/);
   });
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Generator, tensor, type Tensor } from '@tsgrad/autograd';
-import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer } from '@tsgrad/optim';
+import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer } from '@tsgrad/optim';
 import { expectClose, loadFixture } from '@tsgrad/test-utils';
 import { gpu, values } from './gpu.js';
 
@@ -12,8 +12,8 @@ interface OptimCase {
   init: number[][];
 }
 
-const FUSED = { SGD, Adam, AdamW, Adagrad, RMSprop } as Record<string, new (p: unknown) => Optimizer<{ lr: number }>>;
-/** Every option set of the optim fixtures for the optimizers with a fused WebGPU kernel. */
+const FUSED = { SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, NAdam, RAdam, Adadelta } as Record<string, new (p: unknown) => Optimizer<{ lr: number }>>;
+/** Every option set of the optim fixtures: every dense optimizer has a fused WebGPU kernel. */
 const cases = loadFixture<{ cases: OptimCase[] }>('optim.json').cases.filter((c) => c.optimizer in FUSED);
 
 function run(c: OptimCase, device: 'cpu' | 'webgpu') {

@@ -11,6 +11,10 @@ export const HYPER: Record<OptimizerKernel, string[]> = {
   adam: ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'amsgrad', 'maximize', 'decoupledWeightDecay', 'stepSize', 'bc2Sqrt'],
   adagrad: ['lr', 'clr', 'eps', 'weightDecay', 'maximize', 'decoupledWeightDecay'],
   rmsprop: ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize', 'decoupledWeightDecay'],
+  adamax: ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'maximize', 'decoupledWeightDecay', 'clr'],
+  nadam: ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'maximize', 'decoupledWeightDecay', 'bc2', 'gradScale', 'momentumScale'],
+  radam: ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'maximize', 'decoupledWeightDecay', 'bc1', 'bc2Sqrt', 'rect', 'rectified'],
+  adadelta: ['lr', 'rho', 'eps', 'weightDecay', 'maximize', 'decoupledWeightDecay'],
 };
 
 export const STATE: Record<OptimizerKernel, string[]> = {
@@ -18,6 +22,10 @@ export const STATE: Record<OptimizerKernel, string[]> = {
   adam: ['expAvg', 'expAvgSq', 'maxExpAvgSq'],
   adagrad: ['sum'],
   rmsprop: ['squareAvg', 'gradAvg', 'momentumBuffer'],
+  adamax: ['expAvg', 'expInf'],
+  nadam: ['expAvg', 'expAvgSq'],
+  radam: ['expAvg', 'expAvgSq'],
+  adadelta: ['squareAvg', 'accDelta'],
 };
 
 const PRELUDE = (k: OptimizerKernel) => `@group(0) @binding(0) var<storage, read_write> p: array<f32>;
@@ -71,6 +79,38 @@ const BODY: Record<OptimizerKernel, string> = {
     } else {
         p[i] = w - lr() * (d / avg);
     }
+}`,
+  adamax: `
+    expAvg[i] = expAvg[i] * beta1() + (1.0 - beta1()) * d;
+    let decayed = expInf[i] * beta2();
+    let fresh = abs(d) + eps();
+    expInf[i] = select(fresh, decayed, decayed > fresh || decayed != decayed);
+    p[i] = w - clr() * (expAvg[i] / expInf[i]);
+}`,
+  nadam: `
+    expAvg[i] = expAvg[i] * beta1() + (1.0 - beta1()) * d;
+    expAvgSq[i] = expAvgSq[i] * beta2() + (1.0 - beta2()) * d * d;
+    let denom = sqrt(expAvgSq[i] / bc2()) + eps();
+    p[i] = w + gradScale() * (d / denom);
+    p[i] = p[i] + momentumScale() * (expAvg[i] / denom);
+}`,
+  radam: `
+    expAvg[i] = expAvg[i] * beta1() + (1.0 - beta1()) * d;
+    expAvgSq[i] = expAvgSq[i] * beta2() + (1.0 - beta2()) * d * d;
+    let corrected = expAvg[i] / bc1();
+    if (rectified() != 0.0) {
+        let adaptive = bc2Sqrt() / (sqrt(expAvgSq[i]) + eps());
+        p[i] = w + -1.0 * (corrected * lr() * adaptive * rect());
+    } else {
+        p[i] = w + -1.0 * (corrected * lr());
+    }
+}`,
+  adadelta: `
+    squareAvg[i] = squareAvg[i] * rho() + (1.0 - rho()) * d * d;
+    let rms = sqrt(squareAvg[i] + eps());
+    let delta = (sqrt(accDelta[i] + eps()) / rms) * d;
+    accDelta[i] = accDelta[i] * rho() + (1.0 - rho()) * delta * delta;
+    p[i] = w - lr() * delta;
 }`,
 };
 
