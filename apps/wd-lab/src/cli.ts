@@ -11,14 +11,14 @@ import { formatFlags, parseFlags, UsageError, type FlagSpec } from './flags.js';
 interface Command {
   summary: string;
   flags: FlagSpec;
-  run: (argv: string[]) => void;
+  run: (argv: string[]) => void | Promise<unknown>;
 }
 
 const commands: Record<string, Command> = {
   'bn-decay': {
     summary: 'the main experiment: MNIST with BatchNorm, decay on everything vs excluding norm & bias vs none',
     flags: bnDecayFlags,
-    run: (argv) => void bnDecay(parseFlags(argv, bnDecayFlags), console.log),
+    run: (argv) => bnDecay(parseFlags(argv, bnDecayFlags), console.log),
   },
   'sgd-check': {
     summary: "seed 000's forum example: SGD(weightDecay 0.9) vs w - lr*(grad + wd*w), printed like the forum",
@@ -33,7 +33,7 @@ const commands: Record<string, Command> = {
   'adam-vs-adamw': {
     summary: 'Adam with L2 vs AdamW over a range of decay values, from the same init',
     flags: adamVsAdamwFlags,
-    run: (argv) => void adamVsAdamw(parseFlags(argv, adamVsAdamwFlags), console.log),
+    run: (argv) => adamVsAdamw(parseFlags(argv, adamVsAdamwFlags), console.log),
   },
   toy: {
     summary: 'train a 2-layer MLP with a hand-written SGD loop and watch its loss fall',
@@ -47,8 +47,8 @@ function usage(): string {
   return `wd-lab: weight decay, answered by running code\n\nusage: wd-lab <command> [flags]\n\ncommands:\n${rows.join('\n')}\n\nwd-lab <command> --help lists a command's flags.`;
 }
 
-/** Runs the CLI; returns the exit code (2 for usage errors). */
-export function main(argv: string[]): number {
+/** Runs the CLI; resolves to the exit code (2 for usage errors). */
+export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
     console.log(usage());
@@ -64,7 +64,7 @@ export function main(argv: string[]): number {
     return 0;
   }
   try {
-    command.run(rest);
+    await command.run(rest);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
@@ -77,5 +77,14 @@ export function main(argv: string[]): number {
 
 // Run when executed (directly or through the `wd-lab` bin symlink), not when imported.
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = main(process.argv.slice(2));
+  main(process.argv.slice(2)).then(
+    (code) => {
+      // Exit explicitly: a WebGPU device keeps Node's event loop alive.
+      process.exit(code);
+    },
+    (e: unknown) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(1);
+    },
+  );
 }

@@ -1,4 +1,4 @@
-import { noGrad, randperm, type Tensor } from '@tsgrad/autograd';
+import { noGrad, randperm, stack, type Tensor } from '@tsgrad/autograd';
 import { BatchNorm1d, BatchNorm2d, BatchNormBase, Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential, functional as F } from '@tsgrad/nn';
 import type { Optimizer } from '@tsgrad/optim';
 import type { Split } from './mnist.js';
@@ -42,30 +42,39 @@ export function mnistCnn(width = 8): Sequential {
   );
 }
 
+/** A scalar's value on any device (GPU reads are asynchronous). */
+async function scalar(t: Tensor): Promise<number> {
+  return (await t.data())[0];
+}
+
 /** L2 norms of the parameters by role: BatchNorm γ, weight matrices of Linear/Conv layers. */
-export function norms(model: Module): { bnGamma: number; weights: number } {
+export async function norms(model: Module): Promise<{ bnGamma: number; weights: number }> {
   let gamma = 0;
   let weights = 0;
   for (const [, m] of model.namedModules()) {
-    if (m instanceof BatchNormBase && m.weight) gamma += m.weight.pow(2).sum().item();
-    else if (m instanceof Linear || (m as { weight?: Tensor }).weight?.ndim === 4) weights += (m as unknown as { weight: Tensor }).weight.pow(2).sum().item();
+    const w = (m as { weight?: Tensor | null }).weight;
+    if (!w) continue;
+    if (m instanceof BatchNormBase) gamma += await scalar(noGrad(() => w.pow(2).sum()));
+    else if (m instanceof Linear || w.ndim === 4) weights += await scalar(noGrad(() => w.pow(2).sum()));
   }
   return { bnGamma: Math.sqrt(gamma), weights: Math.sqrt(weights) };
 }
 
-export function accuracy(model: Module, data: Split, batch = 500): number {
+export async function accuracy(model: Module, data: Split, batch = 500): Promise<number> {
   const wasTraining = model.training;
   model.eval();
-  let correct = 0;
   const n = data.x.shape[0];
+  const hits: Tensor[] = [];
   noGrad(() => {
     for (let i = 0; i < n; i += batch) {
       const len = Math.min(batch, n - i);
       const pred = model.forward(data.x.narrow(0, i, len)).argmax(1);
-      correct += pred.eq(data.y.narrow(0, i, len)).sum().item();
+      hits.push(pred.eq(data.y.narrow(0, i, len)).sum());
     }
   });
   model.train(wasTraining);
+  let correct = 0;
+  for (const h of hits) correct += await scalar(h);
   return correct / n;
 }
 
@@ -90,8 +99,11 @@ export interface RunResult {
   seconds: number;
 }
 
-/** Mini-batch training with cross entropy, shuffling each epoch with the global generator. */
-export function trainClassifier(run: {
+/**
+ * Mini-batch training with cross entropy, shuffling each epoch with the global generator. Step losses
+ * stay on the device and are read once per epoch, so no step waits for a GPU read.
+ */
+export async function trainClassifier(run: {
   label: string;
   model: Module;
   optimizer: Optimizer<{ lr: number }>;
@@ -101,8 +113,9 @@ export function trainClassifier(run: {
   batchSize: number;
   /** Stepped after every optimizer step (a per-batch LR schedule). */
   scheduler?: { step(): void };
-}): RunResult {
+}): Promise<RunResult> {
   const { model, optimizer, train, test, epochs, batchSize } = run;
+  const device = train.x.device;
   const n = train.x.shape[0];
   const perEpoch = Math.ceil(n / batchSize);
   const bar = progress(run.label.padEnd(22), epochs * perEpoch);
@@ -112,8 +125,8 @@ export function trainClassifier(run: {
   model.train();
   let step = 0;
   for (let epoch = 1; epoch <= epochs; epoch++) {
-    const order = randperm(n);
-    let epochLoss = 0;
+    const order = randperm(n).to(device);
+    const stepLosses: Tensor[] = [];
     for (let b = 0; b < perEpoch; b++) {
       const idx = order.narrow(0, b * batchSize, Math.min(batchSize, n - b * batchSize));
       if (idx.shape[0] < 2) continue; // BatchNorm needs two samples
@@ -124,14 +137,15 @@ export function trainClassifier(run: {
       loss.backward();
       optimizer.step();
       run.scheduler?.step();
-      const v = loss.item();
-      losses.push(v);
-      epochLoss += v;
+      stepLosses.push(loss.detach());
       step++;
-      bar.update(step, `loss ${v.toFixed(4)}`);
+      if (device === 'cpu') bar.update(step, `loss ${loss.item().toFixed(4)}`);
     }
-    const { bnGamma, weights } = norms(model);
-    records.push({ epoch, step, trainLoss: epochLoss / perEpoch, testAccuracy: accuracy(model, test), bnGamma, weights });
+    const values = Array.from(await noGrad(() => stack(stepLosses)).data());
+    losses.push(...values);
+    if (device !== 'cpu') bar.update(step, `loss ${values[values.length - 1].toFixed(4)}`);
+    const { bnGamma, weights } = await norms(model);
+    records.push({ epoch, step, trainLoss: values.reduce((a, v) => a + v, 0) / values.length, testAccuracy: await accuracy(model, test), bnGamma, weights });
   }
   const last = records[records.length - 1];
   bar.done(`test accuracy ${(last.testAccuracy * 100).toFixed(2)}%`);

@@ -46,11 +46,11 @@ describe('wd-lab l2-vs-decay', () => {
 });
 
 describe('wd-lab MNIST experiments (small settings)', () => {
-  it('bn-decay writes report files that exist and parse', () => {
+  it('bn-decay writes report files that exist and parse', async () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'wd-lab-'));
     const flags = { ...Object.fromEntries(Object.entries(bnDecayFlags).map(([k, v]) => [k, v.default])), epochs: 2, train: 1000, test: 300, hidden: 32, out } as Parameters<typeof bnDecay>[0];
     const lines: string[] = [];
-    const { runs, files } = bnDecay(flags, (s) => lines.push(s));
+    const { runs, files } = await bnDecay(flags, (s) => lines.push(s));
     expect(runs.map((r) => r.label)).toEqual(['decay everything', 'exclude norm & bias', 'no decay']);
     for (const f of ['loss.svg', 'accuracy.svg', 'gamma-norm.svg', 'weight-norm.svg', 'results.json', 'epochs.csv']) expect(existsSync(path.join(out, f))).toBe(true);
     expect(files).toHaveLength(6);
@@ -65,8 +65,8 @@ describe('wd-lab MNIST experiments (small settings)', () => {
     expect(lines.join('\n')).toMatch(/norm layer/);
   });
 
-  it('adam-vs-adamw: identical at λ = 0, different at λ > 0, and AdamW shrinks weights as λ grows', () => {
-    const rows = adamVsAdamw({ decays: '0,0.1', epochs: 1, batchSize: 64, lr: 2e-3, train: 500, seed: 0 }, quiet);
+  it('adam-vs-adamw: identical at λ = 0, different at λ > 0, and AdamW shrinks weights as λ grows', async () => {
+    const rows = await adamVsAdamw({ decays: '0,0.1', epochs: 1, batchSize: 64, lr: 2e-3, train: 500, seed: 0 }, quiet);
     expect(rows.map((r) => r.weightDecay)).toEqual([0, 0.1]);
     // λ = 0: the same algorithm, the same numbers.
     expect(rows[0].adamW.weights).toBe(rows[0].adamL2.weights);
@@ -77,42 +77,62 @@ describe('wd-lab MNIST experiments (small settings)', () => {
 });
 
 describe('wd-lab CLI', () => {
-  function run(argv: string[]) {
+  async function run(argv: string[]) {
     const out: string[] = [];
     const log = vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(s));
     const err = vi.spyOn(console, 'error').mockImplementation((s: string) => void out.push(s));
     try {
-      return { code: main(argv), text: out.join('\n') };
+      const code = await main(argv);
+      return { code, text: out.join('\n') };
     } finally {
       log.mockRestore();
       err.mockRestore();
     }
   }
 
-  it('has --help for every command', () => {
+  it('has --help for every command', async () => {
     for (const c of ['bn-decay', 'sgd-check', 'l2-vs-decay', 'adam-vs-adamw', 'toy']) {
-      const r = run([c, '--help']);
+      const r = await run([c, '--help']);
       expect(r.code).toBe(0);
       expect(r.text).toMatch(new RegExp(`wd-lab ${c}: [\\s\\S]*flags:\\n {2}--`));
     }
-    expect(run(['--help']).text).toMatch(/commands:\n {2}bn-decay/);
+    expect((await run(['--help'])).text).toMatch(/commands:\n {2}bn-decay/);
   });
 
-  it('exits with 2 and a message on bad flags and unknown commands', () => {
-    expect(run(['bn-decay', '--epochz', '3'])).toMatchObject({ code: 2, text: expect.stringMatching(/unknown flag '--epochz'/) });
-    expect(run(['bn-decay', '--epochs', 'many'])).toMatchObject({ code: 2, text: expect.stringMatching(/flag '--epochs' expects a number, got 'many'/) });
-    expect(run(['bn-decay', '--epochs', '0'])).toMatchObject({ code: 2, text: expect.stringMatching(/--epochs must be a positive integer, got 0/) });
-    expect(run(['train-gpt'])).toMatchObject({ code: 2, text: expect.stringMatching(/unknown command 'train-gpt'/) });
-    expect(run([]).code).toBe(2);
+  it('exits with 2 and a message on bad flags and unknown commands', async () => {
+    expect(await run(['bn-decay', '--epochz', '3'])).toMatchObject({ code: 2, text: expect.stringMatching(/unknown flag '--epochz'/) });
+    expect(await run(['bn-decay', '--epochs', 'many'])).toMatchObject({ code: 2, text: expect.stringMatching(/flag '--epochs' expects a number, got 'many'/) });
+    expect(await run(['bn-decay', '--epochs', '0'])).toMatchObject({ code: 2, text: expect.stringMatching(/--epochs must be a positive integer, got 0/) });
+    expect(await run(['bn-decay', '--device', 'tpu'])).toMatchObject({ code: 2, text: expect.stringMatching(/--device must be 'cpu' or 'webgpu', got 'tpu'/) });
+    expect(await run(['train-gpt'])).toMatchObject({ code: 2, text: expect.stringMatching(/unknown command 'train-gpt'/) });
+    expect((await run([])).code).toBe(2);
   });
 });
 
 describe('wd-lab bn-decay with its default settings', () => {
-  it('the best of the three runs reaches at least 95% test accuracy on MNIST', () => {
+  it('the best of the three runs reaches at least 95% test accuracy on MNIST', async () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'wd-lab-default-'));
     const defaults = Object.fromEntries(Object.entries(bnDecayFlags).map(([k, v]) => [k, v.default])) as Parameters<typeof bnDecay>[0];
-    const { runs } = bnDecay({ ...defaults, out }, quiet);
+    const { runs } = await bnDecay({ ...defaults, out }, quiet);
     const best = Math.max(...runs.map((r) => r.testAccuracy));
     expect(best).toBeGreaterThanOrEqual(0.95);
   }, 600_000);
+});
+
+describe('wd-lab bn-decay --device webgpu', () => {
+  it('trains on the GPU and follows the CPU run (same init, same batches) to float32 precision', async () => {
+    const small = (device: string) => ({
+      ...(Object.fromEntries(Object.entries(bnDecayFlags).map(([k, v]) => [k, v.default])) as Parameters<typeof bnDecay>[0]),
+      epochs: 2, train: 512, test: 128, hidden: 32, batchSize: 64, device, out: mkdtempSync(path.join(os.tmpdir(), `wd-lab-${device}-`)),
+    });
+    const lines: string[] = [];
+    const gpuRuns = (await bnDecay(small('webgpu'), (s) => lines.push(s))).runs;
+    const cpuRuns = (await bnDecay(small('cpu'), quiet)).runs;
+    expect(lines[0]).toMatch(/on webgpu/);
+    gpuRuns.forEach((r, i) => {
+      expect(r.losses).toHaveLength(cpuRuns[i].losses.length);
+      r.losses.forEach((l, t) => expect(Math.abs(l - cpuRuns[i].losses[t]), `${r.label} step ${t}`).toBeLessThan(1e-3 * (1 + Math.abs(cpuRuns[i].losses[t]))));
+      expect(Math.abs(r.testAccuracy - cpuRuns[i].testAccuracy)).toBeLessThanOrEqual(2 / 128);
+    });
+  }, 300_000);
 });

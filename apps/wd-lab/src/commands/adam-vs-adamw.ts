@@ -26,7 +26,7 @@ export interface AdamVsAdamwRow {
  * inside the moments) and with AdamW (decoupled), over a range of decay values. Both exempt norm
  * layers and biases (param-groups), so only the place of the decay differs.
  */
-export function adamVsAdamw(flags: Flags<typeof adamVsAdamwFlags>, log: (s: string) => void = () => {}): AdamVsAdamwRow[] {
+export async function adamVsAdamw(flags: Flags<typeof adamVsAdamwFlags>, log: (s: string) => void = () => {}): Promise<AdamVsAdamwRow[]> {
   const decays = flags.decays.split(',').map(Number);
   if (decays.some((d) => !(d >= 0))) throw new UsageError(`--decays must be non-negative numbers, got '${flags.decays}'`);
   const data = loadMnist({ seed: flags.seed, train: flags.train, test: 1000 });
@@ -39,7 +39,8 @@ export function adamVsAdamw(flags: Flags<typeof adamVsAdamwFlags>, log: (s: stri
     manualSeed(flags.seed + 1);
     return trainClassifier({ label: `${decoupledWeightDecay ? 'AdamW' : 'Adam+L2'} λ=${weightDecay}`, model, optimizer, train: data.train, test: data.test, epochs: flags.epochs, batchSize: flags.batchSize });
   };
-  const rows = decays.map((weightDecay) => ({ weightDecay, adamL2: runOne(weightDecay, false), adamW: runOne(weightDecay, true) }));
+  const rows: AdamVsAdamwRow[] = [];
+  for (const weightDecay of decays) rows.push({ weightDecay, adamL2: await runOne(weightDecay, false), adamW: await runOne(weightDecay, true) });
   log('');
   log(table(
     ['λ', 'Adam+L2 acc', 'AdamW acc', 'Adam+L2 loss', 'AdamW loss', 'Adam+L2 ‖W‖', 'AdamW ‖W‖'],

@@ -7,6 +7,7 @@ import { UsageError, type FlagSpec, type Flags } from '../flags.js';
 import { loadMnist } from '../mnist.js';
 import { lineChart } from '../svg.js';
 import { table } from '../table.js';
+import { selectDevice } from '../device.js';
 import { mnistCnn, mnistMlp, trainClassifier, type RunResult } from '../trainer.js';
 
 export const bnDecayFlags = {
@@ -17,6 +18,7 @@ export const bnDecayFlags = {
   seed: { type: 'number', default: 0, help: 'seed of the data split, init and shuffling' },
   out: { type: 'string', default: 'wd-lab-report', help: 'report folder' },
   schedule: { type: 'string', default: 'cosine', help: "'cosine' (annealed to 0 per step) or 'constant' learning rate" },
+  device: { type: 'string', default: 'cpu', help: "'cpu' or 'webgpu' (needs a WebGPU adapter; in Node the webgpu package)" },
   model: { type: 'string', default: 'mlp', help: "'cnn' (two conv-BatchNorm stages) or 'mlp' (two Linear-BatchNorm layers)" },
   hidden: { type: 'number', default: 192, help: 'width of the MLP (the CNN uses hidden/16 channels)' },
   train: { type: 'number', default: 8000, help: 'training digits (of the 10,000)' },
@@ -42,7 +44,7 @@ function writeAtomic(file: string, content: string): void {
  * SGD momentum: weight decay on everything, decay excluding norm layers and biases (param-groups),
  * and no decay. Prints the decay plan and a results table; writes SVG plots and the raw numbers.
  */
-export function bnDecay(flags: Flags<typeof bnDecayFlags>, log: (s: string) => void = () => {}): BnDecayReport {
+export async function bnDecay(flags: Flags<typeof bnDecayFlags>, log: (s: string) => void = () => {}): Promise<BnDecayReport> {
   const { epochs, batchSize, lr, weightDecay, seed, hidden, train, test } = flags;
   // Relative to where the user ran the command (pnpm runs package scripts inside the package).
   const out = path.resolve(process.env.INIT_CWD ?? process.cwd(), flags.out);
@@ -51,8 +53,10 @@ export function bnDecay(flags: Flags<typeof bnDecayFlags>, log: (s: string) => v
   const makeModel = () => (flags.model === 'cnn' ? mnistCnn(Math.max(1, Math.round(hidden / 16))) : mnistMlp(hidden));
   if (!Number.isInteger(epochs) || epochs < 1) throw new UsageError(`--epochs must be a positive integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < 2) throw new UsageError(`--batch-size must be an integer >= 2, got ${batchSize}`);
-  const data = loadMnist({ seed, train, test });
-  log(`MNIST from the mnist package: ${data.train.x.shape[0]} training and ${data.test.x.shape[0]} test digits\n`);
+  const device = await selectDevice(flags.device);
+  const loaded = loadMnist({ seed, train, test });
+  const data = { train: { x: loaded.train.x.to(device), y: loaded.train.y.to(device) }, test: { x: loaded.test.x.to(device), y: loaded.test.y.to(device) } };
+  log(`MNIST from the mnist package: ${data.train.x.shape[0]} training and ${data.test.x.shape[0]} test digits, on ${device}\n`);
   manualSeed(seed);
   const init = makeModel().stateDict();
   const shown = makeModel();
@@ -60,9 +64,11 @@ export function bnDecay(flags: Flags<typeof bnDecayFlags>, log: (s: string) => v
   log(formatDecayPlan(explainWeightDecay(shown, { weightDecay })));
   log('');
   const settings: Setting[] = ['decay everything', 'exclude norm & bias', 'no decay'];
-  const runs = settings.map((label) => {
+  const runs: RunResult[] = [];
+  for (const label of settings) {
     const model = makeModel();
     model.loadStateDict(init);
+    model.to(device);
     const groups =
       label === 'decay everything'
         ? [{ params: model.parameters(), weightDecay }]
@@ -73,8 +79,8 @@ export function bnDecay(flags: Flags<typeof bnDecayFlags>, log: (s: string) => v
     const steps = epochs * Math.ceil(data.train.x.shape[0] / batchSize);
     const scheduler = flags.schedule === 'cosine' ? new lrScheduler.CosineAnnealingLR(optimizer, { TMax: steps }) : undefined;
     manualSeed(seed + 1);
-    return trainClassifier({ label, model, optimizer, train: data.train, test: data.test, epochs, batchSize, scheduler });
-  });
+    runs.push(await trainClassifier({ label, model, optimizer, train: data.train, test: data.test, epochs, batchSize, scheduler }));
+  }
   log('');
   log(table(['run', 'test accuracy', 'final loss', '‖γ‖ (BatchNorm)', '‖W‖ (Linear)', 'time'], runs.map((r) => [r.label, `${(r.testAccuracy * 100).toFixed(2)}%`, r.finalLoss.toFixed(4), r.bnGamma.toFixed(3), r.weights.toFixed(3), `${r.seconds.toFixed(1)}s`])));
   log(`\nWith decay on everything, BatchNorm's γ shrinks (‖γ‖ ${runs[0].bnGamma.toFixed(2)} vs ${runs[1].bnGamma.toFixed(2)}): the layer after it`);
