@@ -81,7 +81,8 @@ export function deserializeCheckpoint(bytes: Uint8Array | ArrayBuffer): Checkpoi
 
 /** A Blob for downloads in the browser. */
 export async function checkpointToBlob(checkpoint: Checkpoint): Promise<Blob> {
-  return new Blob([await serializeCheckpoint(checkpoint)], { type: 'application/octet-stream' });
+  // A fresh Uint8Array is backed by an ArrayBuffer, which every lib's BlobPart accepts.
+  return new Blob([new Uint8Array(await serializeCheckpoint(checkpoint))], { type: 'application/octet-stream' });
 }
 
 /** Reads a checkpoint from a Blob or File (e.g. an `<input type=file>`). */

@@ -1,0 +1,84 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The built playground in Debian's Chromium, headless, with WebGPU (SwiftShader without a GPU),
+ * driven by playwright-core (which never downloads a browser).
+ */
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.resolve(here, '..', 'dist');
+const shots = path.resolve(here, '..', '..', '..', 'test-results');
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.bin': 'application/octet-stream', '.css': 'text/css' };
+
+let server: http.Server;
+let browser: Browser;
+let url: string;
+
+beforeAll(async () => {
+  if (!existsSync(path.join(dist, 'index.html'))) throw new Error('apps/playground/dist is missing: run pnpm build first');
+  server = http.createServer((req, res) => {
+    const file = path.join(dist, decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/^\/$/, '/index.html'));
+    if (!file.startsWith(dist) || !existsSync(file)) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    res.setHeader('content-type', TYPES[path.extname(file)] ?? 'application/octet-stream');
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+describe('playground (Chromium, WebGPU)', () => {
+  it('trains MNIST on WebGPU: the loss falls, the charts and the decay plan fill, a drawn digit is classified', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.waitForFunction(() => !document.getElementById('start')!.hasAttribute('disabled'), undefined, { timeout: 60_000 });
+    const status = await page.textContent('#status');
+    expect(status).toMatch(/^Training on WebGPU/);
+    expect(await page.evaluate(() => (window as unknown as { __playground: { device: string } }).__playground.device)).toBe('webgpu');
+    expect(await page.locator('#plan tr').count()).toBe(1 + 6);
+
+    await page.click('#start');
+    await page.waitForFunction(() => {
+      const s = (window as unknown as { __playground: { steps: number; accuracies: number[] } }).__playground;
+      return s.steps >= 100 && s.accuracies.length >= 3;
+    }, undefined, { timeout: 240_000 });
+    await page.click('#start'); // stop
+    const s = await page.evaluate(() => (window as unknown as { __playground: { losses: number[]; accuracies: number[] } }).__playground);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(s.losses.slice(-10))).toBeLessThan(0.6 * mean(s.losses.slice(0, 10)));
+    expect(s.accuracies[s.accuracies.length - 1]).toBeGreaterThan(60);
+    for (const id of ['loss-chart', 'acc-chart', 'norm-chart']) expect(Number(await page.getAttribute(`#${id}`, 'data-points'))).toBeGreaterThan(2);
+
+    const box = (await page.locator('#pad').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + 30);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height - 30, { steps: 10 });
+    await page.mouse.up();
+    await page.click('#classify');
+    await page.waitForFunction(() => /it's a \d/.test(document.getElementById('prediction')!.textContent ?? ''), undefined, { timeout: 30_000 });
+
+    mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: path.join(shots, 'playground.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  }, 300_000);
+});
