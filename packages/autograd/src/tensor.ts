@@ -9,6 +9,7 @@ import * as L from './ops/linalg.js';
 import * as R from './ops/reduce.js';
 import * as S from './ops/shape.js';
 import { formatTensor } from './format.js';
+import { keep } from './scope.js';
 
 /** A device name: `'cpu'`, or one a backend registered (`'webgpu'`). */
 export type Device = string;
@@ -147,6 +148,7 @@ export class Tensor {
       if (g.device !== this.device) throw new Error(`grad: assigned grad is on ${g.device} but the tensor is on ${this.device}`);
     }
     this._grad = g;
+    this._ownsGrad = false;
   }
   /** Keeps `.grad` for this non-leaf tensor during backward. */
   retainGrad(): this {
@@ -160,6 +162,7 @@ export class Tensor {
   /** @internal Adds a backward-pass gradient into `.grad` (a fresh tensor, never an alias). */
   _accumulateGrad(g: Tensor): void {
     const owned = g.dtype === this.dtype ? g.clone() : g.to(this.dtype);
+    const previous = this._grad;
     if (this._grad === null) this._grad = owned;
     else if (this._grad.isSparse === owned.isSparse) this._grad = this._grad.add(owned);
     else {
@@ -167,6 +170,32 @@ export class Tensor {
       const [dense, sparse] = this._grad.isSparse ? [owned, this._grad] : [this._grad, owned];
       this._grad = dense.add((sparse as unknown as { toDense(): Tensor }).toDense());
     }
+    // The gradient outlives the step's scope; an accumulated-over one is autograd's own and can go.
+    if (!this._grad.isSparse) keep(this._grad);
+    if (previous && previous !== this._grad && this._ownsGrad) previous.dispose();
+    this._ownsGrad = true;
+  }
+
+  /** Whether `.grad` was created by backward (then zeroGrad may release its memory). */
+  private _ownsGrad = false;
+
+  /**
+   * Releases this tensor's device memory now (WebGPU; a no-op on the CPU). Using it, or a view of it,
+   * afterwards is an Error. Prefer `scope()` for training loops.
+   */
+  dispose(): void {
+    if (this.isSparse) return;
+    getBackend(this.device).free(this.storage);
+  }
+
+  /**
+   * @internal Drops `.grad` as `zeroGrad()` does, releasing its memory when backward created it
+   * (never memory the user assigned).
+   */
+  _releaseGrad(): void {
+    if (this._grad && this._ownsGrad) this._grad.dispose();
+    this._grad = null;
+    this._ownsGrad = false;
   }
   /**
    * Computes gradients of this tensor w.r.t. every leaf that requires grad and adds them to their

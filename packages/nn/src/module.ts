@@ -178,7 +178,7 @@ export class Module {
   /** Clears every parameter's gradient (to null by default, or to zeros). */
   zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
     for (const p of this.parameters()) {
-      if (setToNone) p.grad = null;
+      if (setToNone) p._releaseGrad();
       else if (p.grad) {
         const g = p.grad;
         noGrad(() => g.zero_());

@@ -1,4 +1,4 @@
-import { enableGrad, noGrad, Tensor } from '@tsgrad/autograd';
+import { enableGrad, keep, noGrad, Tensor } from '@tsgrad/autograd';
 import { copyValue, stateValueFor, toCamel, toSnake } from './serialization.js';
 
 /** A parameter group as users write it: the tensors plus any options overriding the defaults. */
@@ -105,7 +105,8 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
     for (const g of this.paramGroups) {
       for (const p of g.params) {
-        if (setToNone) p.grad = null;
+        // Releases the memory of gradients backward created (never one the user assigned).
+        if (setToNone) p._releaseGrad();
         else if (p.grad) {
           const grad = p.grad;
           noGrad(() => grad.zero_());
@@ -140,6 +141,8 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
         }
       }
     });
+    // Optimizer state outlives the step: keep it out of any enclosing scope().
+    for (const s of this.state.values()) for (const v of Object.values(s)) if (v instanceof Tensor) keep(v);
     return loss;
   }
 

@@ -1,0 +1,63 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { keep, manualSeed, randint, randn, scope, type Tensor } from '@tsgrad/autograd';
+import { BatchNorm1d, Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
+import { AdamW } from '@tsgrad/optim';
+import type { WebGPUBackend } from '@tsgrad/webgpu';
+import { gpu } from './gpu.js';
+
+let backend: WebGPUBackend;
+beforeAll(async () => {
+  backend = await gpu();
+}, 60_000);
+
+describe('webgpu memory', () => {
+  it('an MLP with BatchNorm1d trains 1,000 steps with GPU memory flat after warm-up', async () => {
+    manualSeed(0);
+    const model = new Sequential(new Linear(8, 16), new BatchNorm1d(16), new ReLU(), new Linear(16, 4)).to('webgpu');
+    const opt = new AdamW(model.parameters(), { lr: 1e-2 });
+    const x = randn([16, 8]).to('webgpu');
+    const y = randint(0, 4, [16]).to('webgpu');
+    const samples: { step: number; bytes: number; buffers: number; created: number }[] = [];
+    let first = 0;
+    let last = 0;
+    for (let step = 1; step <= 1000; step++) {
+      const loss = scope(() => {
+        opt.zeroGrad();
+        const l = F.crossEntropy(model.forward(x), y);
+        l.backward();
+        opt.step();
+        return l;
+      });
+      if (step === 1) first = (await loss.data())[0];
+      if (step === 1000) last = (await loss.data())[0];
+      loss.dispose();
+      if (step % 100 === 0) {
+        const s = backend.stats();
+        samples.push({ step, bytes: s.bytesInUse, buffers: s.buffersInUse, created: s.buffersCreated });
+      }
+    }
+    // After warm-up (the first 100 steps), nothing grows: same bytes and buffers in use, no new buffers.
+    for (const s of samples.slice(1)) {
+      expect(s.bytes, `step ${s.step}`).toBe(samples[0].bytes);
+      expect(s.buffers, `step ${s.step}`).toBe(samples[0].buffers);
+      expect(s.created, `step ${s.step}`).toBe(samples[0].created);
+    }
+    expect(last).toBeLessThan(first / 10);
+  }, 300_000);
+
+  it('scope keeps what it returns and what is kept, frees the rest; a freed tensor is an error', async () => {
+    const a = randn([4]).to('webgpu');
+    let inner: Tensor | null = null;
+    const kept = scope(() => {
+      inner = a.mul(2);
+      return { out: a.add(1), kept: keep(a.exp()) };
+    });
+    expect(Array.from(await kept.out.data())).toHaveLength(4);
+    expect(Array.from(await kept.kept.data())).toHaveLength(4);
+    await expect(inner!.data()).rejects.toThrow(/this tensor was freed \(dispose\)/);
+    expect(() => inner!.add(1)).toThrow(/this tensor was freed/);
+    // Tensors from before the scope, and views of them, are never freed by it.
+    scope(() => a.reshape([2, 2]).t());
+    expect(Array.from(await a.data())).toHaveLength(4);
+  });
+});
