@@ -20,7 +20,7 @@ import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { WORKGROUP, indexMeta } from './shaders/common.js';
 import { BINARY_SNIPPETS, FLOAT_ONLY, UNARY_SNIPPETS, castExpr, elementwiseShader } from './shaders/elementwise.js';
 import { gatherShader, scatterAddShader } from './shaders/indexing.js';
-import { smallMatmulShader, tiledMatmulShader } from './shaders/matmul.js';
+import { smallMatmulShader, tiledMatmulShader, vec4MatmulShader } from './shaders/matmul.js';
 import { HYPER, STATE, optimizerShader } from './shaders/optimizers.js';
 import { argReduceShader, reduceShader } from './shaders/reduce.js';
 
@@ -304,8 +304,14 @@ export class WebGPUBackend implements Backend {
     if (K === 0) return this.full(B * M * N, 0, a.dtype);
     const meta = [B, M, K, N, ...a.strides, ...b.strides, a.offset, b.offset];
     const buffers = [this.buf(a.storage), this.buf(b.storage), this.buf(out.storage)];
+    const tiles: [number, number, number] = [Math.ceil(N / 32), Math.ceil(M / 32), B];
+    const by4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
+    const vec4 =
+      a.dtype === 'float32' && a.strides[2] === 1 && b.strides[2] === 1 &&
+      by4(K, N, a.strides[0], a.strides[1], a.offset, b.strides[0], b.strides[1], b.offset);
     if (M * N < 32 * 32) this.dispatch(smallMatmulShader(a.dtype), buffers, meta, this.groups(B * M * N));
-    else this.dispatch(tiledMatmulShader(a.dtype), buffers, meta, [Math.ceil(N / 32), Math.ceil(M / 32), B]);
+    else if (vec4) this.dispatch(vec4MatmulShader(), buffers, meta, tiles);
+    else this.dispatch(tiledMatmulShader(a.dtype), buffers, meta, tiles);
     return out.storage;
   }
 

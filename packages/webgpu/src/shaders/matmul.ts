@@ -80,3 +80,53 @@ ${META}
     c[i] = acc;
 }`;
 }
+
+/**
+ * The tiled kernel with vec4 loads and accumulators: both operands are read four floats at a time
+ * (they must be row-contiguous with K, N, strides and offsets divisible by 4), and each thread keeps
+ * its 4x4 outputs as four vec4 rows.
+ */
+export function vec4MatmulShader(): string {
+  return `@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<storage, read> md: array<u32>;
+var<workgroup> tileA: array<f32, 1024>;
+var<workgroup> tileB: array<vec4<f32>, 256>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+    let lid = vec2u(li % 8u, li / 8u);
+    let M = md[1]; let K = md[2]; let N = md[3];
+    let z = wid.z;
+    var acc: array<vec4<f32>, 4>;
+    for (var t = 0u; t < K; t = t + 32u) {
+        // 256 vec4 slots per tile, 4 per thread.
+        for (var e = 0u; e < 4u; e = e + 1u) {
+            let slot = li * 4u + e;
+            let r = slot / 8u; let k4 = slot % 8u;
+            let ar = wid.y * 32u + r; let ak = t + k4 * 4u;
+            var av = vec4<f32>(0.0);
+            if (ar < M && ak < K) { av = a[(md[10] + z * md[4] + ar * md[5] + ak) / 4u]; }
+            tileA[r * 32u + k4 * 4u] = av.x; tileA[r * 32u + k4 * 4u + 1u] = av.y;
+            tileA[r * 32u + k4 * 4u + 2u] = av.z; tileA[r * 32u + k4 * 4u + 3u] = av.w;
+            let bk = t + r; let bc = wid.x * 32u + k4 * 4u;
+            var bv = vec4<f32>(0.0);
+            if (bk < K && bc < N) { bv = b[(md[11] + z * md[7] + bk * md[8] + bc) / 4u]; }
+            tileB[r * 8u + k4] = bv;
+        }
+        workgroupBarrier();
+        for (var k = 0u; k < 32u; k = k + 1u) {
+            let bv = tileB[k * 8u + lid.x];
+            for (var i = 0u; i < 4u; i = i + 1u) { acc[i] = acc[i] + tileA[(lid.y * 4u + i) * 32u + k] * bv; }
+        }
+        workgroupBarrier();
+    }
+    for (var i = 0u; i < 4u; i = i + 1u) {
+        let r = wid.y * 32u + lid.y * 4u + i;
+        for (var j = 0u; j < 4u; j = j + 1u) {
+            let col = wid.x * 32u + lid.x * 4u + j;
+            if (r < M && col < N) { c[(z * M + r) * N + col] = acc[i][j]; }
+        }
+    }
+}`;
+}
