@@ -1,20 +1,7 @@
 import { tensor, type Tensor } from '@tsgrad/autograd';
-import { decodeTensor, loadFixture, type EncodedTensor } from '@tsgrad/test-utils';
+import { decodeTensor, loadFixture, type EncodedTensor, type LayerCase } from '@tsgrad/test-utils';
 import * as nn from '@tsgrad/nn';
 
-export interface LayerCase {
-  layer: string;
-  args: unknown[];
-  options: Record<string, unknown>;
-  mode: 'train' | 'eval';
-  stateDict: Record<string, EncodedTensor>;
-  inputs: EncodedTensor[];
-  output: EncodedTensor;
-  cotangent: EncodedTensor;
-  inputGrads: (EncodedTensor | null)[];
-  paramGrads: Record<string, EncodedTensor>;
-  buffersAfter: Record<string, EncodedTensor>;
-}
 
 export interface LossCase {
   loss: string;

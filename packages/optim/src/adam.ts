@@ -2,7 +2,7 @@ import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import type { OptimizerKernels } from '@tsgrad/tensor';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
-import { betaPair, boolean, nonNegative } from './validation.js';
+import { adamFamily, boolean } from './validation.js';
 
 export interface AdamOptions {
   lr: number;
@@ -88,13 +88,8 @@ export class Adam extends Optimizer<AdamOptions> {
   }
 
   protected validate(o: Readonly<AdamOptions>): void {
-    nonNegative('lr', o.lr);
-    nonNegative('eps', o.eps);
-    betaPair(o.betas);
-    nonNegative('weightDecay', o.weightDecay);
+    adamFamily(o);
     boolean('amsgrad', o.amsgrad);
-    boolean('maximize', o.maximize);
-    boolean('decoupledWeightDecay', o.decoupledWeightDecay);
   }
 
   protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamOptions>): void {

@@ -1,7 +1,7 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
-import { betaPair, boolean, nonNegative } from './validation.js';
+import { adamFamily } from './validation.js';
 
 export interface AdamaxOptions {
   lr: number;
@@ -62,12 +62,7 @@ export class Adamax extends Optimizer<AdamaxOptions> {
   }
 
   protected validate(o: Readonly<AdamaxOptions>): void {
-    nonNegative('lr', o.lr);
-    nonNegative('eps', o.eps);
-    betaPair(o.betas);
-    nonNegative('weightDecay', o.weightDecay);
-    boolean('maximize', o.maximize);
-    boolean('decoupledWeightDecay', o.decoupledWeightDecay);
+    adamFamily(o);
   }
 
   protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamaxOptions>): void {

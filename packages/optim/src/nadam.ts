@@ -1,7 +1,7 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
-import { betaPair, boolean, nonNegative } from './validation.js';
+import { adamFamily, nonNegative } from './validation.js';
 
 export interface NAdamOptions {
   lr: number;
@@ -71,13 +71,8 @@ export class NAdam extends Optimizer<NAdamOptions> {
   }
 
   protected validate(o: Readonly<NAdamOptions>): void {
-    nonNegative('lr', o.lr);
-    nonNegative('eps', o.eps);
-    betaPair(o.betas);
-    nonNegative('weightDecay', o.weightDecay);
+    adamFamily(o);
     nonNegative('momentumDecay', o.momentumDecay);
-    boolean('maximize', o.maximize);
-    boolean('decoupledWeightDecay', o.decoupledWeightDecay);
   }
 
   protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<NAdamOptions>): void {

@@ -46,4 +46,19 @@ export interface OpFixtureCase {
   grads?: (number[] | null)[];
 }
 
+/** One layer case of nn.json (scripts/gen_nn_fixtures.py): a layer, its state, inputs, outputs, gradients. */
+export interface LayerCase {
+  layer: string;
+  args: unknown[];
+  options: Record<string, unknown>;
+  mode: 'train' | 'eval';
+  stateDict: Record<string, EncodedTensor>;
+  inputs: EncodedTensor[];
+  output: EncodedTensor;
+  cotangent: EncodedTensor;
+  inputGrads: (EncodedTensor | null)[];
+  paramGrads: Record<string, EncodedTensor>;
+  buffersAfter: Record<string, EncodedTensor>;
+}
+
 export type { NestedArray };

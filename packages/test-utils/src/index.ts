@@ -6,4 +6,4 @@ export { expectClose, type CloseOptions, type Numeric } from './expect-close.js'
 export { gradcheck, type GradcheckOptions } from './gradcheck.js';
 export { SampleMaker, type MakeOptions, type ValueKind } from './sample-maker.js';
 export { opInfos, opInfo, type OpInfo, type OpSample, type OpArgs } from './op-infos.js';
-export { loadFixture, fixturePath, decodeTensor, type EncodedTensor, type OpFixtureCase } from './fixtures.js';
+export { loadFixture, fixturePath, decodeTensor, type EncodedTensor, type OpFixtureCase, type LayerCase } from './fixtures.js';

@@ -1,21 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '@tsgrad/autograd';
 import * as nn from '@tsgrad/nn';
-import { decodeTensor, expectClose, loadFixture, type EncodedTensor } from '@tsgrad/test-utils';
+import { decodeTensor, expectClose, loadFixture, type EncodedTensor, type LayerCase } from '@tsgrad/test-utils';
 import { gpu, values } from './gpu.js';
 
-interface LayerCase {
-  layer: string;
-  args: unknown[];
-  options: Record<string, unknown>;
-  mode: 'train' | 'eval';
-  stateDict: Record<string, EncodedTensor>;
-  inputs: EncodedTensor[];
-  output: EncodedTensor;
-  cotangent: EncodedTensor;
-  inputGrads: (EncodedTensor | null)[];
-  paramGrads: Record<string, EncodedTensor>;
-}
 const { layers } = loadFixture<{ layers: LayerCase[] }>('nn.json');
 
 function build(c: LayerCase): nn.Module {
