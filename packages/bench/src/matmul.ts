@@ -1,4 +1,3 @@
-import { manualSeed, randn } from '@tsgrad/autograd';
 import { timeMedian, type BenchRow } from './timing.js';
 
 /** The simplest fast JavaScript matmul (contiguous i-k-j over Float32Arrays): the peer to beat. */
@@ -14,21 +13,13 @@ function plainJsMatmul(a: Float32Array, b: Float32Array, c: Float32Array, n: num
   }
 }
 
-/** float32 square matmul on the CPU backend, A·B and Aᵀ·B, with a plain JS loop beside it. */
-export function benchMatmul(sizes: number[]): BenchRow[] {
-  manualSeed(0);
-  const rows: BenchRow[] = [];
-  for (const n of sizes) {
-    const a = randn([n, n]);
-    const b = randn([n, n]);
-    const flop = 2 * n ** 3;
-    const gflops = (s: number) => flop / s / 1e9;
-    rows.push({ suite: 'matmul f32', case: `${n}x${n} A·B`, impl: 'tsgrad cpu', value: gflops(timeMedian(() => a.matmul(b))), unit: 'GFLOP/s' });
-    rows.push({ suite: 'matmul f32', case: `${n}x${n} Aᵀ·B`, impl: 'tsgrad cpu', value: gflops(timeMedian(() => a.t().matmul(b))), unit: 'GFLOP/s' });
-    const ad = a.dataSync() as Float32Array;
-    const bd = b.dataSync() as Float32Array;
+/** The plain JS loop on float32 square matrices (A·B): what any JavaScript library starts from. */
+export function benchPlainJsMatmul(sizes: number[]): BenchRow[] {
+  return sizes.map((n) => {
+    const a = Float32Array.from({ length: n * n }, () => Math.random() - 0.5);
+    const b = Float32Array.from({ length: n * n }, () => Math.random() - 0.5);
     const c = new Float32Array(n * n);
-    rows.push({ suite: 'matmul f32', case: `${n}x${n} A·B`, impl: 'plain JS i-k-j loop', value: gflops(timeMedian(() => plainJsMatmul(ad, bd, c, n))), unit: 'GFLOP/s' });
-  }
-  return rows;
+    const s = timeMedian(() => plainJsMatmul(a, b, c, n));
+    return { suite: 'matmul f32', case: `${n}x${n} A·B`, impl: 'plain JS i-k-j loop', value: (2 * n ** 3) / s / 1e9, unit: 'GFLOP/s' };
+  });
 }

@@ -1,0 +1,133 @@
+import { manualSeed, randint, randn, type Tensor } from '@tsgrad/autograd';
+import { Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
+import { SGD } from '@tsgrad/optim';
+import { timeMedian, type BenchRow } from './timing.js';
+
+/** The slice of TF.js's API these benchmarks use (TF.js is a devDependency, loaded at run time). */
+interface TfTensor {
+  dataSync(): ArrayLike<number>;
+  dispose(): void;
+}
+interface TfCpuLike {
+  setBackend(name: string): Promise<boolean>;
+  ready(): Promise<void>;
+  randomNormal(shape: number[]): TfTensor;
+  matMul(a: TfTensor, b: TfTensor, transposeA?: boolean, transposeB?: boolean): TfTensor;
+  variable(t: TfTensor): TfTensor & { name: string };
+  oneHot(indices: TfTensor, depth: number): TfTensor;
+  randomUniformInt(shape: number[], min: number, max: number): TfTensor;
+  relu(x: TfTensor): TfTensor;
+  add(a: TfTensor, b: TfTensor): TfTensor;
+  zeros(shape: number[]): TfTensor;
+  losses: { softmaxCrossEntropy(labels: TfTensor, logits: TfTensor): TfTensor };
+  train: {
+    adam(lr: number): { applyGradients(g: Record<string, TfTensor>): void };
+    momentum(lr: number, momentum: number): { minimize(f: () => TfTensor, returnCost: boolean): TfTensor | null };
+  };
+  tidy<T>(fn: () => T): T;
+}
+
+const TRANSPOSES = [
+  ['A·B', false, false],
+  ['Aᵀ·B', true, false],
+  ['A·Bᵀ', false, true],
+] as const;
+
+/** The MLP of issue 9: 784-256-256-10, batch 128, SGD with momentum. */
+const MLP = { sizes: [784, 256, 256, 10], batch: 128 } as const;
+/** Multiply-adds of one training step (forward, input grads, weight grads: 3 matmuls per layer). */
+const MLP_FLOP = 3 * 2 * MLP.batch * (784 * 256 + 256 * 256 + 256 * 10);
+
+/** tsgrad's CPU backend: matmul in every transpose layout, the MLP step, and a memory ceiling. */
+export function benchTsgradCpu(sizes: number[]): BenchRow[] {
+  manualSeed(0);
+  const rows: BenchRow[] = [];
+  for (const n of sizes) {
+    const a = randn([n, n]);
+    const b = randn([n, n]);
+    for (const [label, ta, tb] of TRANSPOSES) {
+      const s = timeMedian(() => (ta ? a.t() : a).matmul(tb ? b.t() : b));
+      rows.push({ suite: 'matmul f32', case: `${n}x${n} ${label}`, impl: 'tsgrad cpu', value: (2 * n ** 3) / s / 1e9, unit: 'GFLOP/s' });
+    }
+  }
+  const model = new Sequential(new Linear(784, 256), new ReLU(), new Linear(256, 256), new ReLU(), new Linear(256, 10));
+  const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const x: Tensor = randn([MLP.batch, 784]);
+  const y: Tensor = randint(0, 10, [MLP.batch]);
+  const step = () => {
+    opt.zeroGrad();
+    const loss = F.crossEntropy(model.forward(x), y);
+    loss.backward();
+    opt.step();
+  };
+  const s = timeMedian(step, { runs: 10, warmup: 2 });
+  rows.push({ suite: 'mlp step', case: '784-256-256-10 b128', impl: 'tsgrad cpu', value: MLP_FLOP / s / 1e9, unit: 'GFLOP/s' });
+  // Ceiling for memory-bound kernels: copying 100 MB (25M float32) with the engine's own memmove.
+  const src = new Float32Array(25_000_000).fill(1);
+  const dst = new Float32Array(src.length);
+  rows.push({ suite: 'ceiling', case: 'copy 100 MB', impl: 'TypedArray.set', value: 0.1 / timeMedian(() => dst.set(src)), unit: 'GB/s' });
+  return rows;
+}
+
+/**
+ * TF.js's `cpu` (plain JS) and `wasm` (XNNPACK, SIMD, one thread in Node) backends on the same cases.
+ * Reported as skipped when a backend cannot start.
+ */
+export async function benchTfjsCpu(sizes: number[]): Promise<BenchRow[]> {
+  // The union package, not tfjs-core alone: only it registers the gradients the MLP step needs.
+  const tf = (await import(/* @vite-ignore */ '@tensorflow/tfjs')) as unknown as TfCpuLike;
+  await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-wasm');
+  const rows: BenchRow[] = [];
+  for (const backend of ['wasm', 'cpu']) {
+    if (!(await tf.setBackend(backend))) {
+      console.log(`TF.js ${backend} benchmarks skipped: the backend did not start`);
+      continue;
+    }
+    await tf.ready();
+    const impl = `TF.js ${backend}`;
+    for (const n of sizes) {
+      const a = tf.randomNormal([n, n]);
+      const b = tf.randomNormal([n, n]);
+      for (const [label, ta, tb] of TRANSPOSES) {
+        // TF.js cpu is ~1 GFLOP/s: fewer runs at 1024 keep the whole bench within minutes.
+        const s = timeMedian(() => tf.matMul(a, b, ta, tb).dispose(), { runs: n >= 1024 ? 2 : 5, minSeconds: 0 });
+        rows.push({ suite: 'matmul f32', case: `${n}x${n} ${label}`, impl, value: (2 * n ** 3) / s / 1e9, unit: 'GFLOP/s' });
+      }
+      a.dispose();
+      b.dispose();
+    }
+    rows.push(mlpStep(tf, impl), adamStep(tf, impl, backend === 'cpu' ? 1_000_000 : 10_000_000));
+  }
+  return rows;
+}
+
+function mlpStep(tf: TfCpuLike, impl: string): BenchRow {
+  const [d0, d1, d2, d3] = MLP.sizes;
+  const layers = [[d0, d1], [d1, d2], [d2, d3]].map(([i, o]) => ({ w: tf.variable(tf.randomNormal([i, o])), b: tf.variable(tf.zeros([o])) }));
+  const x = tf.randomNormal([MLP.batch, d0]);
+  const y = tf.oneHot(tf.randomUniformInt([MLP.batch], 0, 10), 10);
+  const opt = tf.train.momentum(0.01, 0.9);
+  const loss = () => {
+    let h = x;
+    layers.forEach(({ w, b }, i) => {
+      h = tf.add(tf.matMul(h, w), b);
+      if (i < layers.length - 1) h = tf.relu(h);
+    });
+    return tf.losses.softmaxCrossEntropy(y, h);
+  };
+  const s = timeMedian(() => opt.minimize(loss, true)?.dispose(), { runs: 10, warmup: 2 });
+  return { suite: 'mlp step', case: '784-256-256-10 b128', impl, value: MLP_FLOP / s / 1e9, unit: 'GFLOP/s' };
+}
+
+/** TF.js Adam on `total` float32 parameters in 100 tensors (TF.js cpu gets fewer: it is ~100× slower). */
+function adamStep(tf: TfCpuLike, impl: string, total: number): BenchRow {
+  const per = total / 100;
+  const vars = Array.from({ length: 100 }, () => tf.variable(tf.randomNormal([per])));
+  const grads = Object.fromEntries(vars.map((v) => [v.name, tf.randomNormal([per])]));
+  const adam = tf.train.adam(1e-3);
+  const s = timeMedian(() => {
+    adam.applyGradients(grads);
+    vars[99].dataSync();
+  }, { runs: 3, minSeconds: 0 });
+  return { suite: 'optimizer', case: 'Adam 10M f32', impl: `${impl}${total < 10_000_000 ? ` (${total / 1e6}M)` : ''}`, value: total / s / 1e6, unit: 'Mparam/s' };
+}
