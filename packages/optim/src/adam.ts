@@ -2,17 +2,12 @@ import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import type { OptimizerKernels } from '@tsgrad/tensor';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
-import { adamFamily, boolean } from './validation.js';
+import { adamFamilyHyper, validateAdamFamily, type AdamFamilyOptions } from './adam-family.js';
+import { boolean } from './validation.js';
 
-export interface AdamOptions {
-  lr: number;
-  betas: [number, number];
-  eps: number;
-  weightDecay: number;
+export interface AdamOptions extends AdamFamilyOptions {
+  /** Normalize by the running maximum of v (Reddi et al. 2018) instead of v itself. */
   amsgrad: boolean;
-  maximize: boolean;
-  /** AdamW's decay: `p *= 1 - lr * weightDecay` before the update, outside the moments. */
-  decoupledWeightDecay: boolean;
 }
 
 export const ADAM_DEFAULTS: AdamOptions = {
@@ -88,7 +83,7 @@ export class Adam extends Optimizer<AdamOptions> {
   }
 
   protected validate(o: Readonly<AdamOptions>): void {
-    adamFamily(o);
+    validateAdamFamily(o);
     boolean('amsgrad', o.amsgrad);
   }
 
@@ -111,17 +106,7 @@ export class Adam extends Optimizer<AdamOptions> {
       param,
       grad,
       state: tensors,
-      hyper: {
-        lr: g.lr,
-        beta1: g.betas[0],
-        beta2: g.betas[1],
-        eps: g.eps,
-        weightDecay: g.weightDecay,
-        amsgrad: g.amsgrad,
-        maximize: g.maximize,
-        decoupledWeightDecay: g.decoupledWeightDecay,
-        step: state.step,
-      },
+      hyper: { ...adamFamilyHyper(g, state.step), amsgrad: g.amsgrad },
       reference: adamReference,
     });
   }

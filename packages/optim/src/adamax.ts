@@ -1,29 +1,14 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { OptimizerKernels } from '@tsgrad/tensor';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
-import { adamFamily } from './validation.js';
+import { adamFamilyHyper, validateAdamFamily, type AdamFamilyOptions } from './adam-family.js';
 
-export interface AdamaxOptions {
-  lr: number;
-  betas: [number, number];
-  eps: number;
-  weightDecay: number;
-  maximize: boolean;
-  decoupledWeightDecay: boolean;
-}
+export type AdamaxOptions = AdamFamilyOptions;
 
 export const ADAMAX_DEFAULTS: AdamaxOptions = { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
 
-export interface AdamaxHyper {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  maximize: boolean;
-  decoupledWeightDecay: boolean;
-  step: number;
-}
+export type AdamaxHyper = OptimizerKernels['adamax']['hyper'];
 
 /** PyTorch's single-tensor Adamax, one element at a time (also the CPU path: there is no fused kernel). */
 export const adamaxReference: ReferenceStep<'expAvg' | 'expInf', AdamaxHyper> = (p, g, { expAvg: m, expInf: u }, h) => {
@@ -62,7 +47,7 @@ export class Adamax extends Optimizer<AdamaxOptions> {
   }
 
   protected validate(o: Readonly<AdamaxOptions>): void {
-    adamFamily(o);
+    validateAdamFamily(o);
   }
 
   protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamaxOptions>): void {
@@ -74,7 +59,7 @@ export class Adamax extends Optimizer<AdamaxOptions> {
       param,
       grad,
       state: { expAvg: state.expAvg as Tensor, expInf: state.expInf as Tensor },
-      hyper: { lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weightDecay, maximize: g.maximize, decoupledWeightDecay: g.decoupledWeightDecay, step: state.step },
+      hyper: adamFamilyHyper(g, state.step),
       reference: adamaxReference,
     });
   }

@@ -15,6 +15,7 @@
  */
 export { Optimizer, type ParamGroupInput, type ParamGroup, type ParamState, type OptimizerStateDict } from './optimizer.js';
 export { SGD, SGD_DEFAULTS, sgdReference, type SGDOptions, type SGDHyper } from './sgd.js';
+export type { AdamFamilyOptions } from './adam-family.js';
 export { Adam, AdamW, ADAM_DEFAULTS, adamReference, type AdamOptions, type AdamHyper } from './adam.js';
 export { Adagrad, ADAGRAD_DEFAULTS, adagradReference, type AdagradOptions, type AdagradHyper } from './adagrad.js';
 export { RMSprop, RMSPROP_DEFAULTS, rmspropReference, type RMSpropOptions, type RMSpropHyper } from './rmsprop.js';

@@ -1,35 +1,18 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { OptimizerKernels } from '@tsgrad/tensor';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
-import { adamFamily, nonNegative } from './validation.js';
+import { adamFamilyHyper, validateAdamFamily, type AdamFamilyOptions } from './adam-family.js';
+import { nonNegative } from './validation.js';
 
-export interface NAdamOptions {
-  lr: number;
-  betas: [number, number];
-  eps: number;
-  weightDecay: number;
+export interface NAdamOptions extends AdamFamilyOptions {
+  /** ψ in μ_t = β1 (1 − ½ · 0.96^(t ψ)). */
   momentumDecay: number;
-  maximize: boolean;
-  decoupledWeightDecay: boolean;
 }
 
 export const NADAM_DEFAULTS: NAdamOptions = { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, maximize: false, decoupledWeightDecay: false };
 
-export interface NAdamHyper {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  maximize: boolean;
-  decoupledWeightDecay: boolean;
-  step: number;
-  /** μ_t, μ_{t+1}, Π_{i≤t} μ_i and Π_{i≤t+1} μ_i: per-tensor scalars computed by NAdam. */
-  mu: number;
-  muNext: number;
-  muProduct: number;
-  muProductNext: number;
-}
+export type NAdamHyper = OptimizerKernels['nadam']['hyper'];
 
 /** PyTorch 2's single-tensor NAdam, one element at a time (also the CPU path). */
 export const nadamReference: ReferenceStep<'expAvg' | 'expAvgSq', NAdamHyper> = (p, g, { expAvg: m, expAvgSq: v }, h) => {
@@ -71,14 +54,14 @@ export class NAdam extends Optimizer<NAdamOptions> {
   }
 
   protected validate(o: Readonly<NAdamOptions>): void {
-    adamFamily(o);
+    validateAdamFamily(o);
     nonNegative('momentumDecay', o.momentumDecay);
   }
 
   protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<NAdamOptions>): void {
     if (state.step === undefined) Object.assign(state, { step: 0, muProduct: 1, expAvg: zerosLike(param), expAvgSq: zerosLike(param) });
     const step = (state.step as number) + 1;
-    const [beta1] = g.betas;
+    const beta1 = g.betas[0];
     const mu = beta1 * (1 - 0.5 * 0.96 ** (step * g.momentumDecay));
     const muNext = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * g.momentumDecay));
     const muProduct = (state.muProduct as number) * mu;
@@ -89,20 +72,7 @@ export class NAdam extends Optimizer<NAdamOptions> {
       param,
       grad,
       state: { expAvg: state.expAvg as Tensor, expAvgSq: state.expAvgSq as Tensor },
-      hyper: {
-        lr: g.lr,
-        beta1,
-        beta2: g.betas[1],
-        eps: g.eps,
-        weightDecay: g.weightDecay,
-        maximize: g.maximize,
-        decoupledWeightDecay: g.decoupledWeightDecay,
-        step,
-        mu,
-        muNext,
-        muProduct,
-        muProductNext: muProduct * muNext,
-      },
+      hyper: { ...adamFamilyHyper(g, step), mu, muNext, muProduct, muProductNext: muProduct * muNext },
       reference: nadamReference,
     });
   }

@@ -1,29 +1,14 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { OptimizerKernels } from '@tsgrad/tensor';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
-import { adamFamily } from './validation.js';
+import { adamFamilyHyper, validateAdamFamily, type AdamFamilyOptions } from './adam-family.js';
 
-export interface RAdamOptions {
-  lr: number;
-  betas: [number, number];
-  eps: number;
-  weightDecay: number;
-  maximize: boolean;
-  decoupledWeightDecay: boolean;
-}
+export type RAdamOptions = AdamFamilyOptions;
 
 export const RADAM_DEFAULTS: RAdamOptions = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
 
-export interface RAdamHyper {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  maximize: boolean;
-  decoupledWeightDecay: boolean;
-  step: number;
-}
+export type RAdamHyper = OptimizerKernels['radam']['hyper'];
 
 /** PyTorch's single-tensor RAdam, one element at a time (also the CPU path). */
 export const radamReference: ReferenceStep<'expAvg' | 'expAvgSq', RAdamHyper> = (p, g, { expAvg: m, expAvgSq: v }, h) => {
@@ -73,7 +58,7 @@ export class RAdam extends Optimizer<RAdamOptions> {
   }
 
   protected validate(o: Readonly<RAdamOptions>): void {
-    adamFamily(o);
+    validateAdamFamily(o);
   }
 
   protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<RAdamOptions>): void {
@@ -85,7 +70,7 @@ export class RAdam extends Optimizer<RAdamOptions> {
       param,
       grad,
       state: { expAvg: state.expAvg as Tensor, expAvgSq: state.expAvgSq as Tensor },
-      hyper: { lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weightDecay, maximize: g.maximize, decoupledWeightDecay: g.decoupledWeightDecay, step: state.step },
+      hyper: adamFamilyHyper(g, state.step),
       reference: radamReference,
     });
   }

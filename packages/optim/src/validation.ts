@@ -24,13 +24,3 @@ export function betaPair(value: unknown): void {
 export function boolean(name: string, value: unknown): void {
   if (typeof value !== 'boolean') throw new Error(`Invalid ${name}: ${String(value)} (expected true or false)`);
 }
-
-/** The options every Adam-family optimizer (Adam, AdamW, Adamax, NAdam, RAdam) checks. */
-export function adamFamily(o: { lr: unknown; eps: unknown; betas: unknown; weightDecay: unknown; maximize: unknown; decoupledWeightDecay: unknown }): void {
-  nonNegative('lr', o.lr);
-  nonNegative('eps', o.eps);
-  betaPair(o.betas);
-  nonNegative('weightDecay', o.weightDecay);
-  boolean('maximize', o.maximize);
-  boolean('decoupledWeightDecay', o.decoupledWeightDecay);
-}

@@ -69,45 +69,47 @@ export type KernelName =
   | 'fromData'
   | 'optimizerStep';
 
+// Type aliases, not interfaces: kernels index their hyperparameters by name (implicit index signature).
+/** Hyperparameters every fused optimizer kernel takes (PyTorch's meaning). */
+export type DecayHyper = {
+  lr: number;
+  weightDecay: number;
+  maximize: boolean;
+  /** Apply `p *= 1 - lr * weightDecay` first instead of adding `weightDecay * p` to the gradient. */
+  decoupledWeightDecay: boolean;
+};
+
+/** Adam, Adamax, NAdam and RAdam: two betas, eps and the 1-based step count after increment. */
+export type AdamFamilyHyper = DecayHyper & {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  step: number;
+};
+
 /**
  * Fused optimizer updates a backend may provide: one pass over a parameter's memory per step, the
- * optimizer state living on the device. Hyperparameters per kernel, PyTorch's meaning; `step` is the
- * 1-based step count after increment; `decoupledWeightDecay` applies `p *= 1 - lr * weightDecay` first.
+ * optimizer state living on the device. Hyperparameters per kernel, PyTorch's meaning.
  */
 export interface OptimizerKernels {
   sgd: {
     state: 'momentumBuffer';
-    hyper: { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; decoupledWeightDecay: boolean; firstStep: boolean };
+    hyper: DecayHyper & { momentum: number; dampening: number; nesterov: boolean; firstStep: boolean };
   };
-  adam: {
-    state: 'expAvg' | 'expAvgSq' | 'maxExpAvgSq';
-    hyper: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; amsgrad: boolean; maximize: boolean; decoupledWeightDecay: boolean; step: number };
-  };
-  adagrad: {
-    state: 'sum';
-    hyper: { lr: number; lrDecay: number; eps: number; weightDecay: number; maximize: boolean; decoupledWeightDecay: boolean; step: number };
-  };
+  adam: { state: 'expAvg' | 'expAvgSq' | 'maxExpAvgSq'; hyper: AdamFamilyHyper & { amsgrad: boolean } };
+  adagrad: { state: 'sum'; hyper: DecayHyper & { lrDecay: number; eps: number; step: number } };
   rmsprop: {
     state: 'squareAvg' | 'gradAvg' | 'momentumBuffer';
-    hyper: { lr: number; alpha: number; eps: number; weightDecay: number; momentum: number; centered: boolean; maximize: boolean; decoupledWeightDecay: boolean };
+    hyper: DecayHyper & { alpha: number; eps: number; momentum: number; centered: boolean };
   };
-  adamax: {
-    state: 'expAvg' | 'expInf';
-    hyper: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maximize: boolean; decoupledWeightDecay: boolean; step: number };
-  };
+  adamax: { state: 'expAvg' | 'expInf'; hyper: AdamFamilyHyper };
   /** NAdam's per-tensor scalars (μ_t, μ_{t+1} and their products) are computed by the optimizer. */
   nadam: {
     state: 'expAvg' | 'expAvgSq';
-    hyper: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maximize: boolean; decoupledWeightDecay: boolean; step: number; mu: number; muNext: number; muProduct: number; muProductNext: number };
+    hyper: AdamFamilyHyper & { mu: number; muNext: number; muProduct: number; muProductNext: number };
   };
-  radam: {
-    state: 'expAvg' | 'expAvgSq';
-    hyper: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maximize: boolean; decoupledWeightDecay: boolean; step: number };
-  };
-  adadelta: {
-    state: 'squareAvg' | 'accDelta';
-    hyper: { lr: number; rho: number; eps: number; weightDecay: number; maximize: boolean; decoupledWeightDecay: boolean };
-  };
+  radam: { state: 'expAvg' | 'expAvgSq'; hyper: AdamFamilyHyper };
+  adadelta: { state: 'squareAvg' | 'accDelta'; hyper: DecayHyper & { rho: number; eps: number } };
 }
 export type OptimizerKernel = keyof OptimizerKernels;
 
