@@ -1,10 +1,18 @@
 import type { DType } from '@tsgrad/tensor';
 import { WGSL_TYPE } from './common.js';
 
-/** md for both matmul shaders: [B, M, K, N, a batch/row/col strides, a offset, b strides, b offset]. */
-const META = `
+/**
+ * The bindings and index helpers of the strided matmul shaders: a, b, c and md = [B, M, K, N, a
+ * batch/row/col strides, a offset, b strides, b offset].
+ */
+function stridedHeader(T: string): string {
+  return `@group(0) @binding(0) var<storage, read> a: array<${T}>;
+@group(0) @binding(1) var<storage, read> b: array<${T}>;
+@group(0) @binding(2) var<storage, read_write> c: array<${T}>;
+@group(0) @binding(3) var<storage, read> md: array<u32>;
 fn aAt(z: u32, r: u32, c: u32) -> u32 { return md[10] + z * md[4] + r * md[5] + c * md[6]; }
 fn bAt(z: u32, r: u32, c: u32) -> u32 { return md[11] + z * md[7] + r * md[8] + c * md[9]; }`;
+}
 
 /**
  * Tiled batched matmul (tfjs-backend-webgpu's layout): each 8x8 workgroup computes a 32x32 tile of C,
@@ -13,11 +21,7 @@ fn bAt(z: u32, r: u32, c: u32) -> u32 { return md[11] + z * md[7] + r * md[8] + 
  */
 export function tiledMatmulShader(dtype: DType): string {
   const T = WGSL_TYPE[dtype];
-  return `@group(0) @binding(0) var<storage, read> a: array<${T}>;
-@group(0) @binding(1) var<storage, read> b: array<${T}>;
-@group(0) @binding(2) var<storage, read_write> c: array<${T}>;
-@group(0) @binding(3) var<storage, read> md: array<u32>;
-${META}
+  return `${stridedHeader(T)}
 var<workgroup> tileA: array<${T}, 1024>;
 var<workgroup> tileB: array<${T}, 1024>;
 @compute @workgroup_size(64)
@@ -65,11 +69,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 /** One thread per output: cheaper than tiling for small products (biases, vectors, tiny batches). */
 export function smallMatmulShader(dtype: DType): string {
   const T = WGSL_TYPE[dtype];
-  return `@group(0) @binding(0) var<storage, read> a: array<${T}>;
-@group(0) @binding(1) var<storage, read> b: array<${T}>;
-@group(0) @binding(2) var<storage, read_write> c: array<${T}>;
-@group(0) @binding(3) var<storage, read> md: array<u32>;
-${META}
+  return `${stridedHeader(T)}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
     let i = gid.x + gid.y * nwg.x * 64u;
     let M = md[1]; let K = md[2]; let N = md[3];
