@@ -1,4 +1,4 @@
-import { formatShape, getBackend, shapesEqual, type View } from '@tsgrad/tensor';
+import { contiguousStrides, formatShape, getBackend, numel, shapesEqual, type View } from '@tsgrad/tensor';
 import { zeros } from './creation.js';
 import { cat } from './ops/shape.js';
 import { registerSparseFactory } from './sparse-factory.js';
@@ -37,7 +37,7 @@ export class SparseTensor extends Tensor {
     return this.denseShape.length;
   }
   override numel(): number {
-    return this.denseShape.reduce((a, b) => a * b, 1);
+    return numel(this.denseShape);
   }
   override get isSparse(): boolean {
     return true;
@@ -64,7 +64,7 @@ export class SparseTensor extends Tensor {
   coalesce(): SparseTensor {
     if (this.device !== 'cpu') throw new Error(`SparseTensor.coalesce: supported on the CPU only, this tensor is on ${this.device}`);
     const idx = this.rows.dataSync();
-    const width = this.denseShape.slice(1).reduce((a, b) => a * b, 1);
+    const width = numel(this.denseShape.slice(1));
     const vals = this.rowValues.contiguous().dataSync();
     const order = Array.from(idx.keys()).sort((a, b) => idx[a] - idx[b] || a - b);
     const unique: number[] = [];
@@ -79,7 +79,7 @@ export class SparseTensor extends Tensor {
         for (let j = 0; j < width; j++) acc[j] += vals[k * width + j];
       }
     }
-    const values = new Tensor({ storage: getBackend('cpu').fromData(Float64Array.from(sums.flat()), this.dtype), dtype: this.dtype, shape: [unique.length, ...this.denseShape.slice(1)], strides: [width, ...contiguousTail(this.denseShape)], offset: 0 });
+    const values = new Tensor({ storage: getBackend('cpu').fromData(Float64Array.from(sums.flat()), this.dtype), dtype: this.dtype, shape: [unique.length, ...this.denseShape.slice(1)], strides: [width, ...contiguousStrides(this.denseShape.slice(1))], offset: 0 });
     const indices = new Tensor({ storage: getBackend('cpu').fromData(Int32Array.from(unique), 'int32'), dtype: 'int32', shape: [unique.length], strides: [1], offset: 0 });
     return new SparseTensor(indices, values, this.denseShape);
   }
@@ -119,14 +119,3 @@ export class SparseTensor extends Tensor {
 }
 
 registerSparseFactory((indices, values, shape) => new SparseTensor(indices, values, shape));
-
-function contiguousTail(shape: readonly number[]): number[] {
-  const tail = shape.slice(1);
-  const out = new Array<number>(tail.length);
-  let s = 1;
-  for (let i = tail.length - 1; i >= 0; i--) {
-    out[i] = s;
-    s *= tail[i];
-  }
-  return out;
-}

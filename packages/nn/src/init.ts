@@ -1,4 +1,5 @@
 import { noGrad, rand, randn, type Tensor } from '@tsgrad/autograd';
+import { numel } from '@tsgrad/tensor';
 
 /**
  * PyTorch's `nn.init`, in place (trailing underscore kept) and drawing from the global generator
@@ -33,7 +34,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 /** fan_in and fan_out of a weight: [out, in, ...kernel] (PyTorch's `_calculate_fan_in_and_fan_out`). */
 export function fans(t: Tensor): { fanIn: number; fanOut: number } {
   if (t.ndim < 2) throw new Error(`Fan in and fan out can not be computed for tensor with fewer than 2 dimensions (shape [${t.shape.join(', ')}])`);
-  const receptive = t.shape.slice(2).reduce((a, b) => a * b, 1);
+  const receptive = numel(t.shape.slice(2));
   return { fanIn: t.shape[1] * receptive, fanOut: t.shape[0] * receptive };
 }
 

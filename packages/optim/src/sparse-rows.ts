@@ -1,5 +1,5 @@
 import type { SparseTensor, Tensor } from '@tsgrad/autograd';
-import { CpuStorage, type TypedArray } from '@tsgrad/tensor';
+import { CpuStorage, numel, type TypedArray } from '@tsgrad/tensor';
 
 /**
  * A sparse gradient as the optimizers' sparse paths read it: coalesced (unique sorted rows, the
@@ -15,7 +15,7 @@ export interface SparseRows {
 export function sparseRows(grad: Tensor, optimizer: string): SparseRows {
   if (grad.device !== 'cpu') throw new Error(`${optimizer}: sparse gradients are supported on the CPU only (this one is on ${grad.device})`);
   const g = (grad as SparseTensor).coalesce();
-  const width = g.shape.slice(1).reduce((a, b) => a * b, 1);
+  const width = numel(g.shape.slice(1));
   return { rows: g.indices().dataSync() as Int32Array, values: g.values().dataSync(), width };
 }
 

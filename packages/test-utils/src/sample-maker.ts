@@ -1,5 +1,6 @@
-import type { Tensor} from '@tsgrad/autograd';
+import type { Tensor } from '@tsgrad/autograd';
 import { Generator, tensor, type DType } from '@tsgrad/autograd';
+import { numel } from '@tsgrad/tensor';
 
 export type ValueKind = 'randn' | 'pos' | 'bool' | 'index';
 
@@ -30,7 +31,7 @@ export class SampleMaker {
   make(shape: number[], opts: MakeOptions = {}): Tensor {
     const { kind = 'randn', t = false, high = 2, dtype = 'float64' } = opts;
     const base = t && shape.length >= 2 ? [...shape.slice(0, -2), shape[shape.length - 1], shape[shape.length - 2]] : shape;
-    const n = base.reduce((a, b) => a * b, 1);
+    const n = numel(base);
     const values = Array.from({ length: n }, () => {
       if (kind === 'pos') return 0.5 + 1.5 * this.gen.random();
       if (kind === 'bool') return this.gen.random() < 0.5 ? 1 : 0;

@@ -1,6 +1,6 @@
 import type { OptimizerKernel, OptimizerKernels, OptimizerStepArgs, View } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
-import { isContiguous } from '../shape.js';
+import { isContiguous, numel } from '../shape.js';
 
 /**
  * The CPU backend's fused optimizer steps: one pass over contiguous memory, scalars hoisted out of the
@@ -119,9 +119,9 @@ const rmsprop: Kernel<'rmsprop'> = (p, g, { squareAvg: sq, gradAvg: ga, momentum
 export function optimizerStepKernel<K extends OptimizerKernel>(kernel: K, args: OptimizerStepArgs<K>, data: Data): boolean {
   const views = [args.param, args.grad, ...(Object.values(args.state) as View[])];
   if (!views.every((v) => isContiguous(v.shape, v.strides))) return false;
+  const n = numel(args.param.shape);
   const slice = (v: View) => {
     const d = data(v);
-    const n = args.param.shape.reduce((a, b) => a * b, 1);
     return v.offset === 0 && d.length === n ? d : d.subarray(v.offset, v.offset + n);
   };
   const state = Object.fromEntries(Object.entries(args.state).map(([k, v]) => [k, slice(v as View)]));
