@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { benchTsgradCpu, benchTfjsCpu } from './cpu-peers.js';
+import { benchTsgradCpu, benchTfjsCpu } from './cpu.js';
 import { benchPlainJsMatmul } from './matmul.js';
 import { benchOptimizers } from './optimizers.js';
 import { benchWebGPU } from './webgpu.js';
