@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { expectClose } from '@tsgrad/test-utils';
+import { cpuKernels, setCpuKernels } from '@tsgrad/tensor';
 import { decodeStateDict, makeOptimizer, makeParams, optimCases, prepareStep } from './fixture-cases.js';
 
 /**
@@ -79,7 +80,11 @@ describe('state dicts', () => {
 });
 
 describe('float32 trajectories match the float64 reference to float32 precision', () => {
-  it.each(optimCases.map((c) => [c.name, c] as const))('%s', (_, c) => {
+  // Under both CPU kernel sets: WebAssembly SIMD (the default) and the TypeScript reference kernels.
+  afterEach(() => setCpuKernels({ wasm: true }));
+  it.each(optimCases.flatMap((c) => (['wasm', 'typescript'] as const).map((kernels) => [`${c.name} ${kernels}`, c, kernels] as const)))('%s', (_, c, kernels) => {
+    setCpuKernels({ wasm: kernels === 'wasm' });
+    expect(cpuKernels().wasm).toBe(kernels === 'wasm');
     const params = makeParams(c, c.init, 'float32');
     const opt = makeOptimizer(c, params);
     for (let t = 0; t < 10; t++) {

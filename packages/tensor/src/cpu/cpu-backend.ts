@@ -5,6 +5,7 @@ import { binaryKernel, copyKernel, unaryKernel, whereKernel } from './elementwis
 import { gatherKernel, scatterAddKernel } from './gather.js';
 import { matmulKernel } from './matmul.js';
 import { optimizerStepKernel } from './optimizers.js';
+import { matmulWasm } from './wasm/matmul.js';
 import { argReduceKernel, reduceKernel } from './reduce.js';
 
 /** CPU storage: a typed array of the storage's dtype. */
@@ -32,8 +33,9 @@ function wrap(data: TypedArray, dtype: DType): CpuStorage {
 }
 
 /**
- * The reference backend: plain TypeScript over typed arrays, float64 everywhere, float32 results
- * rounded to float32 at every store.
+ * The CPU backend: typed arrays, float64 everywhere, float32 results rounded to float32 at every store.
+ * float32 matmul and the fused SGD/Adam/AdamW/Adagrad/RMSprop steps run in WebAssembly SIMD where the
+ * engine has it (see `setCpuKernels`); the TypeScript kernels are the reference and the fallback.
  */
 export function createCpuBackend(): Backend {
   return {
@@ -76,7 +78,7 @@ export function createCpuBackend(): Backend {
       return wrap(argReduceKernel(op, x, axis, dataOf), 'int32');
     },
     matmul(a, b) {
-      return wrap(matmulKernel(a, b, dataOf), a.dtype);
+      return wrap(matmulWasm(a, b, dataOf) ?? matmulKernel(a, b, dataOf), a.dtype);
     },
     copy(src, dst) {
       copyKernel(src, dst, dataOf);

@@ -1,6 +1,7 @@
 import type { OptimizerKernel, OptimizerKernels, OptimizerStepArgs, View } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
 import { isContiguous, numel } from '../shape.js';
+import { optimizerStepWasm } from './wasm/optimizers.js';
 
 /**
  * The CPU backend's fused optimizer steps: one pass over contiguous memory, scalars hoisted out of the
@@ -127,6 +128,7 @@ export function optimizerStepKernel<K extends OptimizerKernel>(kernel: K, args: 
   const state = Object.fromEntries(Object.entries(args.state).map(([k, v]) => [k, slice(v as View)]));
   const p = slice(args.param);
   const g = slice(args.grad);
+  if (optimizerStepWasm(kernel, p, g, state, args)) return true;
   // One call site per kernel keeps each monomorphic (a shared table call made V8 inline them badly).
   switch (kernel) {
     case 'sgd':

@@ -1,0 +1,4 @@
+// tsgrad's CPU kernels in WebAssembly (AssemblyScript, 128-bit SIMD). Compiled by scripts/build-wasm.mjs
+// during `pnpm build`; the TypeScript kernels in src/cpu stay as the reference and the fallback.
+export { MR, NR, packA, packB, gemmPacked, unpadRows } from './matmul';
+export { sgdStep, adamStep, adagradStep, rmspropStep } from './optimizers';

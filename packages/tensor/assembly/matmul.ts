@@ -1,0 +1,122 @@
+// float32 GEMM with 128-bit SIMD, in the GotoBLAS/BLIS shape: both operands are packed once into
+// panels the micro-kernel reads with unit stride, and the micro-kernel keeps an MR x NR tile of C in
+// registers. Because packing absorbs any strides, every transpose combination runs the same inner loop.
+//
+// Why 2 x 16: V8's register allocator (x86-64: 16 xmm registers) hoists every broadcast of A out of
+// the k step, so taller tiles spill accumulators to the stack; measured on Zen 4 with V8 11.3, 6 x 8
+// (XNNPACK's shape) ran at ~24 GFLOP/s, 4 x 8 at 28-45, 2 x 16 at ~44 (8 accumulators, 4 B vectors,
+// 2 broadcasts). There is no fused multiply-add in baseline wasm SIMD: mul then add.
+
+export const MR: i32 = 2;
+export const NR: i32 = 16;
+// K is walked in blocks of KC so one B micro-panel (KC x NR floats = 16 KiB) stays in L1 while the
+// micro-kernel sweeps MC rows of A (MC x KC floats = 64 KiB, in L2).
+const KC: i32 = 256;
+const MC: i32 = 64;
+
+/**
+ * Packs a rows x cols window of float32 `src` (element strides rs, cs) into panels of MR rows:
+ * dst[(p * cols + k) * MR + r] = src[(p * MR + r) * rs + k * cs], zero past the last row.
+ */
+export function packA(src: usize, rs: i32, cs: i32, rows: i32, cols: i32, dst: usize): void {
+  const panels = (rows + MR - 1) / MR;
+  for (let p = 0; p < panels; p++) {
+    const r0 = p * MR;
+    const live = min(MR, rows - r0);
+    let out = dst + <usize>(p * cols * MR) * 4;
+    for (let k = 0; k < cols; k++) {
+      let at = src + <usize>(r0 * rs + k * cs) * 4;
+      let r = 0;
+      for (; r < live; r++) {
+        store<f32>(out + <usize>r * 4, load<f32>(at));
+        at += <usize>rs * 4;
+      }
+      for (; r < MR; r++) store<f32>(out + <usize>r * 4, 0);
+      out += <usize>MR * 4;
+    }
+  }
+}
+
+/**
+ * Packs a rows x cols window of float32 `src` (element strides rs, cs) into panels of NR columns:
+ * dst[(q * rows + k) * NR + c] = src[k * rs + (q * NR + c) * cs], zero past the last column.
+ */
+export function packB(src: usize, rs: i32, cs: i32, rows: i32, cols: i32, dst: usize): void {
+  const panels = (cols + NR - 1) / NR;
+  for (let q = 0; q < panels; q++) {
+    const c0 = q * NR;
+    const live = min(NR, cols - c0);
+    let out = dst + <usize>(q * rows * NR) * 4;
+    for (let k = 0; k < rows; k++) {
+      const row = src + <usize>(k * rs + c0 * cs) * 4;
+      if (live == NR && cs == 1) {
+        v128.store(out, v128.load(row));
+        v128.store(out, v128.load(row, 16), 16);
+        v128.store(out, v128.load(row, 32), 32);
+        v128.store(out, v128.load(row, 48), 48);
+      } else {
+        let c = 0;
+        for (; c < live; c++) store<f32>(out + <usize>c * 4, load<f32>(row + <usize>(c * cs) * 4));
+        for (; c < NR; c++) store<f32>(out + <usize>c * 4, 0);
+      }
+      out += <usize>NR * 4;
+    }
+  }
+}
+
+/** C[0..2, 0..16] += A panel (kc x 2) . B panel (kc x 16); C rows are ldc floats apart. */
+// @ts-ignore: decorator
+@inline
+function microKernel(kc: i32, a: usize, b: usize, c: usize, ldc: i32): void {
+  const c1 = c + <usize>ldc * 4;
+  let x00 = v128.load(c), x01 = v128.load(c, 16), x02 = v128.load(c, 32), x03 = v128.load(c, 48);
+  let x10 = v128.load(c1), x11 = v128.load(c1, 16), x12 = v128.load(c1, 32), x13 = v128.load(c1, 48);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16), b2 = v128.load(b, 32), b3 = v128.load(b, 48);
+    const s0 = v128.load32_splat(a);
+    x00 = f32x4.add(x00, f32x4.mul(s0, b0));
+    x01 = f32x4.add(x01, f32x4.mul(s0, b1));
+    x02 = f32x4.add(x02, f32x4.mul(s0, b2));
+    x03 = f32x4.add(x03, f32x4.mul(s0, b3));
+    const s1 = v128.load32_splat(a, 4);
+    x10 = f32x4.add(x10, f32x4.mul(s1, b0));
+    x11 = f32x4.add(x11, f32x4.mul(s1, b1));
+    x12 = f32x4.add(x12, f32x4.mul(s1, b2));
+    x13 = f32x4.add(x13, f32x4.mul(s1, b3));
+    a += 8;
+    b += 64;
+  }
+  v128.store(c, x00); v128.store(c, x01, 16); v128.store(c, x02, 32); v128.store(c, x03, 48);
+  v128.store(c1, x10); v128.store(c1, x11, 16); v128.store(c1, x12, 32); v128.store(c1, x13, 48);
+}
+
+/**
+ * C = A . B over packed operands: `a` from packA (M rows), `b` from packB (N columns), both over K.
+ * C is written as a zero-padded ceil(M/MR)*MR x ldc row-major tile grid, ldc = ceil(N/NR)*NR; the
+ * caller reads back the top-left M x N. Only row panels [panelFrom, panelTo) are computed, so
+ * threads can split the rows.
+ */
+export function gemmPacked(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, panelFrom: i32, panelTo: i32): void {
+  const ldc = ((N + NR - 1) / NR) * NR;
+  const colPanels = ldc / NR;
+  const rowStart = panelFrom * MR;
+  memory.fill(c + <usize>(rowStart * ldc) * 4, 0, <usize>((panelTo - panelFrom) * MR * ldc) * 4);
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    for (let p0 = panelFrom; p0 < panelTo; p0 += MC / MR) {
+      const p1 = min(p0 + MC / MR, panelTo);
+      for (let q = 0; q < colPanels; q++) {
+        const bPanel = b + <usize>((q * K + k0) * NR) * 4;
+        for (let p = p0; p < p1; p++) {
+          microKernel(kc, a + <usize>((p * K + k0) * MR) * 4, bPanel, c + <usize>((p * MR * ldc) + q * NR) * 4, ldc);
+        }
+      }
+    }
+  }
+}
+
+/** Moves the M x N result out of the padded grid into dense rows at `dst` (may equal `c`). */
+export function unpadRows(c: usize, M: i32, N: i32, dst: usize): void {
+  const ldc = ((N + NR - 1) / NR) * NR;
+  for (let i = 0; i < M; i++) memory.copy(dst + <usize>(i * N) * 4, c + <usize>(i * ldc) * 4, <usize>N * 4);
+}

@@ -1,0 +1,103 @@
+import type { View } from '../../backend.js';
+import { numel } from '../../shape.js';
+import type { TypedArray } from '../../dtype.js';
+import { Arena, wasmKernels, type WasmExports } from './runtime.js';
+
+/**
+ * Batched float32 matmul [B, M, K] x [B, K, N] in WebAssembly SIMD (assembly/matmul.ts), or null when
+ * the kernels are unavailable or the operands are not float32 (the caller uses the TypeScript kernel).
+ *
+ * Each operand's storage span is copied into the kernels' memory with one memcpy, and the kernel's
+ * packing step reads it with the view's own strides, so Aᵀ and Bᵀ cost the same as A and B.
+ */
+export function matmulWasm(a: View, b: View, data: (v: View) => TypedArray): Float32Array | null {
+  const k = a.dtype === 'float32' && b.dtype === 'float32' ? wasmKernels() : null;
+  if (!k) return null;
+  const [B, M, K] = a.shape;
+  const N = b.shape[2];
+  const out = new Float32Array(B * M * N);
+  if (out.length === 0 || K === 0) return out;
+  try {
+    gemm(k, { a, b, da: data(a) as Float32Array, db: data(b) as Float32Array, out });
+  } catch (e) {
+    // Memory could not grow (wasm32 tops out at 4 GiB): the TypeScript kernel has no such limit.
+    if (e instanceof RangeError) return null;
+    throw e;
+  }
+  return out;
+}
+
+interface Gemm {
+  a: View;
+  b: View;
+  da: Float32Array;
+  db: Float32Array;
+  out: Float32Array;
+}
+
+function gemm(k: WasmExports, { a, b, da, db, out }: Gemm): void {
+  const [B, M, K] = a.shape;
+  const N = b.shape[2];
+  const MR = k.MR.value;
+  const NR = k.NR.value;
+  const panels = Math.ceil(M / MR);
+  const ldc = Math.ceil(N / NR) * NR;
+  const arena = new Arena(k);
+  const sa = layout(a, da);
+  const sb = layout(b, db);
+  const srcA = arena.alloc(sa.length * 4);
+  const srcB = arena.alloc(sb.length * 4);
+  const pa = arena.alloc(panels * MR * K * 4);
+  const pb = arena.alloc(ldc * K * 4);
+  const pc = arena.alloc(panels * MR * ldc * 4);
+  const mem = arena.f32();
+  sa.copyTo(mem, srcA / 4);
+  sb.copyTo(mem, srcB / 4);
+  for (let batch = 0; batch < B; batch++) {
+    k.packA(srcA + (sa.offset + batch * sa.strides[0]) * 4, sa.strides[1], sa.strides[2], M, K, pa);
+    k.packB(srcB + (sb.offset + batch * sb.strides[0]) * 4, sb.strides[1], sb.strides[2], K, N, pb);
+    k.gemmPacked(pa, pb, pc, M, N, K, 0, panels);
+    k.unpadRows(pc, M, N, pc);
+    out.set(mem.subarray(pc / 4, pc / 4 + M * N), batch * M * N);
+  }
+}
+
+/** Where a view's elements go in the kernels' memory: a span copy, or a dense gather when sparse. */
+interface Layout {
+  length: number;
+  offset: number;
+  strides: readonly number[];
+  copyTo(mem: Float32Array, at: number): void;
+}
+
+function layout(v: View, src: Float32Array): Layout {
+  let lo = v.offset;
+  let hi = v.offset;
+  v.shape.forEach((n, d) => {
+    if (n === 0) return;
+    const reach = (n - 1) * v.strides[d];
+    if (reach < 0) lo += reach;
+    else hi += reach;
+  });
+  const span = hi - lo + 1;
+  // A view that touches most of its span (any transpose, slice or broadcast batch) is copied whole.
+  if (span <= 2 * numel(v.shape) + 4096) {
+    return { length: span, offset: v.offset - lo, strides: v.strides, copyTo: (mem, at) => mem.set(src.subarray(lo, hi + 1), at) };
+  }
+  // A sparse view of a large storage (a few columns of a big matrix): gather just its elements.
+  const [B, R, C] = v.shape;
+  return {
+    length: B * R * C,
+    offset: 0,
+    strides: [R * C, C, 1],
+    copyTo(mem, at) {
+      let o = at;
+      for (let i = 0; i < B; i++) {
+        for (let r = 0; r < R; r++) {
+          let p = v.offset + i * v.strides[0] + r * v.strides[1];
+          for (let c = 0; c < C; c++, p += v.strides[2]) mem[o++] = src[p];
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { contiguousStrides, cpuKernels, getBackend, setCpuKernels, type View } from '@tsgrad/tensor';
+
+// The WebAssembly SIMD kernels against independent float64 references. (The fused optimizer steps
+// are checked in @tsgrad/optim's tests, against the per-element reference steps and PyTorch.)
+const cpu = getBackend('cpu');
+afterEach(() => setCpuKernels({ wasm: true }));
+
+/** Deterministic pseudo-random values in [-0.5, 0.5), already rounded to float32. */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out[i] = x / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+function f32View(data: Float32Array, shape: number[], strides = contiguousStrides(shape), offset = 0): View {
+  return { storage: cpu.fromData(data, 'float32'), dtype: 'float32', shape, strides, offset };
+}
+
+/** Naive float64 triple loop, and the sum of |a||b| per output (float32's error scale). */
+function reference(a: View, b: View, ad: Float32Array, bd: Float32Array): { want: Float64Array; scale: Float64Array } {
+  const [B, M, K] = a.shape;
+  const N = b.shape[2];
+  const want = new Float64Array(B * M * N);
+  const scale = new Float64Array(B * M * N);
+  for (let z = 0; z < B; z++)
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        let m = 0;
+        for (let k = 0; k < K; k++) {
+          const p = ad[a.offset + z * a.strides[0] + i * a.strides[1] + k * a.strides[2]] * bd[b.offset + z * b.strides[0] + k * b.strides[1] + j * b.strides[2]];
+          s += p;
+          m += Math.abs(p);
+        }
+        want[(z * M + i) * N + j] = s;
+        scale[(z * M + i) * N + j] = m;
+      }
+  return { want, scale };
+}
+
+function check(a: View, b: View, ad: Float32Array, bd: Float32Array): void {
+  const out = cpu.matmul(a, b);
+  expect(out.dtype).toBe('float32');
+  const got = cpu.readSync!(out, 0, out.size);
+  const { want, scale } = reference(a, b, ad, bd);
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (scale[i] + 1e-30));
+  // float32 accumulation: the error is a small multiple of 2^-24 times sum |a||b|.
+  expect(worst).toBeLessThan(1e-6);
+}
+
+describe('WebAssembly SIMD kernels', () => {
+  it('are in use by default in Node 20 (so every float32 test here exercises them)', () => {
+    expect(cpuKernels()).toEqual({ wasm: true });
+  });
+
+  const cases = [
+    { name: '1x1x1', B: 1, M: 1, K: 1, N: 1, ta: false, tb: false },
+    { name: 'ragged tiles (M odd, N not a multiple of 16)', B: 1, M: 7, K: 13, N: 21, ta: false, tb: false },
+    { name: 'K over three blocks, M over two row blocks', B: 1, M: 131, K: 600, N: 40, ta: false, tb: false },
+    { name: 'Aᵀ·B', B: 2, M: 33, K: 70, N: 17, ta: true, tb: false },
+    { name: 'A·Bᵀ', B: 2, M: 9, K: 300, N: 50, ta: false, tb: true },
+    { name: 'Aᵀ·Bᵀ', B: 3, M: 18, K: 31, N: 35, ta: true, tb: true },
+    { name: 'MLP backward shape (784x128 . 128x256, Aᵀ)', B: 1, M: 784, K: 128, N: 256, ta: true, tb: false },
+  ];
+  it.each(cases)('matmul float32 $name equals a float64 loop to float32 precision', ({ B, M, K, N, ta, tb }) => {
+    const ad = values(B * M * K, 1);
+    const bd = values(B * K * N, 2);
+    // A transposed operand is stored [B, K, M] and viewed [B, M, K] with swapped strides.
+    const a = ta ? f32View(ad, [B, M, K], [M * K, 1, M]) : f32View(ad, [B, M, K]);
+    const b = tb ? f32View(bd, [B, K, N], [K * N, 1, K]) : f32View(bd, [B, K, N]);
+    check(a, b, ad, bd);
+  });
+
+  it('broadcasts a stride-0 batch and reads a sparse window of a large storage', () => {
+    const ad = values(4 * 6, 3);
+    const a = f32View(ad, [3, 4, 6], [0, 6, 1]);
+    // Three columns of a 100 x 5000 matrix: gathered, not copied whole.
+    const bd = values(100 * 5000, 4);
+    const b: View = { storage: cpu.fromData(bd, 'float32'), dtype: 'float32', shape: [3, 6, 3], strides: [5000 * 6, 5000, 1], offset: 17 };
+    check(a, b, ad, bd);
+  });
+
+  it('handles empty dimensions (K = 0 gives zeros, M = 0 gives nothing)', () => {
+    const k0 = cpu.matmul(f32View(new Float32Array(0), [1, 2, 0]), f32View(new Float32Array(0), [1, 0, 3]));
+    expect(Array.from(cpu.readSync!(k0, 0, k0.size))).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(cpu.matmul(f32View(new Float32Array(0), [1, 0, 4]), f32View(values(8, 5), [1, 4, 2])).size).toBe(0);
+  });
+
+  it('can be switched off: the TypeScript reference kernels give the same numbers to float32 precision', () => {
+    const ad = values(20 * 30, 6);
+    const bd = values(30 * 40, 7);
+    const a = f32View(ad, [1, 20, 30]);
+    const b = f32View(bd, [1, 30, 40]);
+    const wasm = cpu.readSync!(cpu.matmul(a, b), 0, 800);
+    setCpuKernels({ wasm: false });
+    expect(cpuKernels()).toEqual({ wasm: false, reason: 'disabled by setCpuKernels' });
+    check(a, b, ad, bd);
+    const ts = cpu.readSync!(cpu.matmul(a, b), 0, 800);
+    ts.forEach((v, i) => expect(Math.abs(v - wasm[i])).toBeLessThan(1e-5));
+  });
+
+  it('setCpuKernels names a bad option and value', () => {
+    expect(() => setCpuKernels({ wsam: true } as never)).toThrow(/unknown option 'wsam'/);
+    expect(() => setCpuKernels({ wasm: 'yes' } as never)).toThrow(/option 'wasm' must be a boolean, got yes/);
+  });
+});
