@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { contiguousStrides, cpuKernels, getBackend, setCpuKernels, type View } from '@tsgrad/tensor';
+import { availableParallelism } from 'node:os';
+import { contiguousStrides, cpuKernels, cpuKernelsReady, getBackend, setCpuKernels, type View } from '@tsgrad/tensor';
 
 // The WebAssembly SIMD kernels against independent float64 references. (The fused optimizer steps
 // are checked in @tsgrad/optim's tests, against the per-element reference steps and PyTorch.)
@@ -56,8 +57,25 @@ function check(a: View, b: View, ad: Float32Array, bd: Float32Array): void {
 }
 
 describe('WebAssembly SIMD kernels', () => {
-  it('are in use by default in Node 20 (so every float32 test here exercises them)', () => {
-    expect(cpuKernels()).toEqual({ wasm: true });
+  it('are in use by default in Node 20 (so every float32 test here exercises them), with worker threads', async () => {
+    expect(await cpuKernelsReady()).toEqual({ wasm: true, threads: Math.min(availableParallelism(), 8) });
+  });
+
+  it('give bit-identical products on 1, 2 and 3 threads (each row panel is computed the same way)', async () => {
+    const ad = values(150 * 200, 8);
+    const bd = values(200 * 120, 9);
+    const a = f32View(ad, [1, 150, 200]);
+    const b = f32View(bd, [1, 200, 120], [0, 1, 200]); // Bᵀ of a stored [120, 200]
+    const runs = [];
+    for (const threads of [1, 2, 3]) {
+      setCpuKernels({ threads });
+      expect((await cpuKernelsReady()).threads).toBe(threads);
+      runs.push(Array.from(cpu.readSync!(cpu.matmul(a, b), 0, 150 * 120)));
+    }
+    setCpuKernels({ threads: Math.min(availableParallelism(), 8) });
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2]).toEqual(runs[0]);
+    check(a, b, ad, bd);
   });
 
   const cases = [
@@ -100,7 +118,7 @@ describe('WebAssembly SIMD kernels', () => {
     const b = f32View(bd, [1, 30, 40]);
     const wasm = cpu.readSync!(cpu.matmul(a, b), 0, 800);
     setCpuKernels({ wasm: false });
-    expect(cpuKernels()).toEqual({ wasm: false, reason: 'disabled by setCpuKernels' });
+    expect(cpuKernels()).toEqual({ wasm: false, threads: 1, reason: 'disabled by setCpuKernels' });
     check(a, b, ad, bd);
     const ts = cpu.readSync!(cpu.matmul(a, b), 0, 800);
     ts.forEach((v, i) => expect(Math.abs(v - wasm[i])).toBeLessThan(1e-5));
@@ -109,5 +127,7 @@ describe('WebAssembly SIMD kernels', () => {
   it('setCpuKernels names a bad option and value', () => {
     expect(() => setCpuKernels({ wsam: true } as never)).toThrow(/unknown option 'wsam'/);
     expect(() => setCpuKernels({ wasm: 'yes' } as never)).toThrow(/option 'wasm' must be a boolean, got yes/);
+    expect(() => setCpuKernels({ threads: 0 })).toThrow(/option 'threads' must be an integer from 1 to 64, got 0/);
+    expect(() => setCpuKernels({ threads: 1.5 })).toThrow(/got 1.5/);
   });
 });

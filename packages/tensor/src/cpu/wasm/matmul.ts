@@ -1,14 +1,19 @@
 import type { View } from '../../backend.js';
 import { numel } from '../../shape.js';
 import type { TypedArray } from '../../dtype.js';
-import { Arena, wasmKernels, type WasmExports } from './runtime.js';
+import { Arena, threadPool, wasmKernels, type WasmExports } from './runtime.js';
+
+/** Multiply-adds below which a matmul stays on one thread (waking workers costs ~10-50 us). */
+const PARALLEL_MIN_WORK = 1 << 20;
 
 /**
  * Batched float32 matmul [B, M, K] x [B, K, N] in WebAssembly SIMD (assembly/matmul.ts), or null when
  * the kernels are unavailable or the operands are not float32 (the caller uses the TypeScript kernel).
  *
  * Each operand's storage span is copied into the kernels' memory with one memcpy, and the kernel's
- * packing step reads it with the view's own strides, so Aᵀ and Bᵀ cost the same as A and B.
+ * packing step reads it with the view's own strides, so Aᵀ and Bᵀ cost the same as A and B. Large
+ * products split their row panels across the worker threads (see threads.ts); every panel is computed
+ * the same way whichever thread runs it, so results do not depend on the thread count.
  */
 export function matmulWasm(a: View, b: View, data: (v: View) => TypedArray): Float32Array | null {
   const k = a.dtype === 'float32' && b.dtype === 'float32' ? wasmKernels() : null;
@@ -56,7 +61,10 @@ function gemm(k: WasmExports, { a, b, da, db, out }: Gemm): void {
   for (let batch = 0; batch < B; batch++) {
     k.packA(srcA + (sa.offset + batch * sa.strides[0]) * 4, sa.strides[1], sa.strides[2], M, K, pa);
     k.packB(srcB + (sb.offset + batch * sb.strides[0]) * 4, sb.strides[1], sb.strides[2], K, N, pb);
-    k.gemmPacked(pa, pb, pc, M, N, K, 0, panels);
+    const pool = threadPool();
+    if (pool && M * N * K >= PARALLEL_MIN_WORK && panels >= 2 * pool.threads) {
+      pool.gemm({ a: pa, b: pb, c: pc, M, N, K, panels }, (from, to) => k.gemmPacked(pa, pb, pc, M, N, K, from, to));
+    } else k.gemmPacked(pa, pb, pc, M, N, K, 0, panels);
     k.unpadRows(pc, M, N, pc);
     out.set(mem.subarray(pc / 4, pc / 4 + M * N), batch * M * N);
   }

@@ -1,15 +1,17 @@
-import { kernelsWasmBase64 } from './binary.js';
+import { kernelsSharedWasmBase64, kernelsWasmBase64 } from './binary.js';
+import { ThreadPool } from './threads.js';
 
 // The slice of the WebAssembly JS API used here, typed locally: the package compiles against lib
 // ES2022 without DOM, and its published .d.ts must not depend on either.
 interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBufferLike;
   grow(pages: number): number;
 }
 interface WasmApi {
   validate(bytes: Uint8Array<ArrayBuffer>): boolean;
   Module: new (bytes: Uint8Array<ArrayBuffer>) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
   compile(bytes: Uint8Array<ArrayBuffer>): Promise<object>;
 }
 const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
@@ -29,18 +31,35 @@ export interface WasmExports {
   rmspropStep(...args: number[]): void;
 }
 
-/** Why the WebAssembly kernels are or are not in use, for `cpuKernels()`. */
+/** Which kernels the CPU backend uses, for `cpuKernels()`. */
 export interface CpuKernelInfo {
   /** True when float32 matmul and the fused optimizer steps run in WebAssembly SIMD. */
   wasm: boolean;
-  /** Set when `wasm` is false: disabled by `setCpuKernels`, or why instantiation failed. */
+  /** Threads a large float32 matmul runs on (1: the calling thread only). */
+  threads: number;
+  /** Why `wasm` is false or `threads` is 1 when more were asked for. */
   reason?: string;
 }
 
-let kernels: WasmExports | null = null;
+/** wasm32's ceiling (64 Ki pages of 64 KiB): declared as the shared memory's maximum. */
+const MAX_PAGES = 65536;
+
+interface Loaded {
+  kernels: WasmExports;
+  module: object;
+  /** The shared memory threads can use, when the engine has SharedArrayBuffer. */
+  shared: WasmMemory | null;
+}
+
+let loaded: Loaded | null = null;
 let failure: string | undefined;
 let tried = false;
 let enabled = true;
+/** Threads asked for: a count, or 'auto' (the machine's parallelism, up to 8, where threads exist). */
+let threadsWanted: number | 'auto' = 'auto';
+let pool: ThreadPool | null = null;
+let poolStarting: Promise<void> | null = null;
+let poolFailure: string | undefined;
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(base64);
@@ -49,8 +68,26 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-function instantiate(api: WasmApi, module: object): WasmExports {
-  return new api.Instance(module, {}).exports as WasmExports;
+function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
+/** The shared-memory build where SharedArrayBuffer exists (threads possible), else the plain one. */
+function instantiate(api: WasmApi, compile: (bytes: Uint8Array<ArrayBuffer>) => object | Promise<object>): Loaded | Promise<Loaded> {
+  if (typeof SharedArrayBuffer === 'function') {
+    try {
+      const memory = new api.Memory({ initial: 0, maximum: MAX_PAGES, shared: true });
+      const finish = (module: object): Loaded => ({ kernels: new api.Instance(module, { env: { memory } }).exports as WasmExports, module, shared: memory });
+      const m = compile(decode(kernelsSharedWasmBase64));
+      return m instanceof Promise ? m.then(finish) : finish(m);
+    } catch {
+      // No shared memory here (a page that is not cross-origin isolated): the plain build.
+    }
+  }
+  const finish = (module: object): Loaded => ({ kernels: new api.Instance(module, {}).exports as WasmExports, module, shared: null });
+  const m = compile(decode(kernelsWasmBase64));
+  return m instanceof Promise ? m.then(finish) : finish(m);
 }
 
 function load(): void {
@@ -60,20 +97,19 @@ function load(): void {
     failure = 'this JavaScript engine has no WebAssembly';
     return;
   }
-  const bytes = decode(kernelsWasmBase64);
-  if (!api.validate(bytes)) {
+  if (!api.validate(decode(kernelsWasmBase64))) {
     failure = 'this engine cannot run WebAssembly SIMD (128-bit SIMD is needed)';
     return;
   }
   try {
-    kernels = instantiate(api, new api.Module(bytes));
+    loaded = instantiate(api, (bytes) => new api.Module(bytes)) as Loaded;
   } catch (e) {
     // Browsers may refuse synchronous compilation on the main thread: use the TypeScript kernels
     // until the asynchronous compile finishes.
     failure = `synchronous WebAssembly compilation refused (${(e as Error).message}); loading asynchronously`;
-    void api.compile(bytes).then(
-      (m) => {
-        kernels = instantiate(api, m);
+    void Promise.resolve(instantiate(api, (bytes) => api.compile(bytes))).then(
+      (l) => {
+        loaded = l;
         failure = undefined;
       },
       (err: Error) => {
@@ -81,46 +117,115 @@ function load(): void {
       },
     );
   }
+  if (loaded) void ensurePool();
+}
+
+/** Starts or resizes the worker pool to match `threadsWanted` (Node with shared memory only). */
+async function ensurePool(): Promise<void> {
+  if (poolStarting) await poolStarting;
+  const l = loaded;
+  if (!l) return;
+  let want = threadsWanted === 'auto' ? 0 : threadsWanted;
+  if (!l.shared || !isNode()) {
+    if (want > 1) poolFailure = l.shared ? 'worker threads are used in Node only (a browser main thread may not block)' : 'no SharedArrayBuffer here';
+    want = 1;
+  }
+  const start = async () => {
+    if (want === 0) {
+      const specifier = 'node:os';
+      const os = (await import(/* @vite-ignore */ specifier)) as { availableParallelism(): number };
+      want = Math.min(os.availableParallelism(), 8);
+    }
+    if ((pool?.threads ?? 1) === want) return;
+    pool?.stop();
+    pool = null;
+    if (want > 1) {
+      try {
+        pool = await ThreadPool.start(want - 1, l.module, l.shared as object);
+        poolFailure = undefined;
+      } catch (e) {
+        poolFailure = `worker threads could not start: ${(e as Error).message}`;
+      }
+    }
+  };
+  poolStarting = start();
+  await poolStarting;
+  poolStarting = null;
 }
 
 /** The WebAssembly kernels, or null when disabled or unavailable (callers use the TypeScript kernels). */
 export function wasmKernels(): WasmExports | null {
   if (!enabled) return null;
   if (!tried) load();
-  return kernels;
+  return loaded?.kernels ?? null;
+}
+
+/** The worker pool for a parallel matmul, when one is running. */
+export function threadPool(): ThreadPool | null {
+  return enabled ? pool : null;
+}
+
+/** Options of `setCpuKernels`. */
+export interface CpuKernelOptions {
+  /** WebAssembly SIMD kernels (default true); false selects the TypeScript reference kernels. */
+  wasm?: boolean;
+  /**
+   * Threads for large float32 matmuls, the calling thread included: 1 turns worker threads off.
+   * Default: the machine's parallelism (up to 8) in Node; browsers run one thread.
+   */
+  threads?: number;
 }
 
 /**
  * Chooses the CPU backend's kernels. By default float32 matmul and the fused SGD, Adam/AdamW, Adagrad
- * and RMSprop steps run in WebAssembly with 128-bit SIMD; `{ wasm: false }` selects the TypeScript
- * reference kernels everywhere (float64 always uses them). Takes effect at the next kernel call.
+ * and RMSprop steps run in WebAssembly with 128-bit SIMD, large matmuls on worker threads in Node;
+ * `{ wasm: false }` selects the TypeScript reference kernels everywhere (float64 always uses them).
+ * Threads start in the background: await `cpuKernelsReady()` before timing anything.
  *
  * @example
  * ```ts
- * import { cpuKernels, setCpuKernels } from '@tsgrad/tensor';
+ * import { cpuKernels, cpuKernelsReady, setCpuKernels } from '@tsgrad/tensor';
+ * setCpuKernels({ threads: 2 });
+ * console.log(await cpuKernelsReady()); // { wasm: true, threads: 2 }
  * setCpuKernels({ wasm: false }); // reference kernels, e.g. to compare results
- * console.log(cpuKernels()); // { wasm: false, reason: 'disabled by setCpuKernels' }
- * setCpuKernels({ wasm: true });
+ * console.log(cpuKernels().wasm); // false
  * ```
  */
-export function setCpuKernels(options: { wasm?: boolean }): void {
+export function setCpuKernels(options: CpuKernelOptions): void {
   for (const key of Object.keys(options)) {
-    if (key !== 'wasm') throw new Error(`setCpuKernels: unknown option '${key}' (known: wasm)`);
+    if (key !== 'wasm' && key !== 'threads') throw new Error(`setCpuKernels: unknown option '${key}' (known: wasm, threads)`);
   }
-  if (options.wasm !== undefined) {
-    if (typeof options.wasm !== 'boolean') throw new Error(`setCpuKernels: option 'wasm' must be a boolean, got ${String(options.wasm)}`);
-    enabled = options.wasm;
+  const { wasm, threads } = options;
+  if (wasm !== undefined && typeof wasm !== 'boolean') throw new Error(`setCpuKernels: option 'wasm' must be a boolean, got ${String(wasm)}`);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
+    throw new Error(`setCpuKernels: option 'threads' must be an integer from 1 to 64, got ${String(threads)}`);
+  }
+  if (wasm !== undefined) enabled = wasm;
+  if (threads !== undefined) {
+    threadsWanted = threads;
+    if (loaded) void ensurePool();
   }
 }
 
 /**
  * Which kernels the CPU backend uses now, and why.
- * @example cpuKernels() // { wasm: true } in Node 20 and current browsers
+ * @example cpuKernels() // { wasm: true, threads: 2 } in Node 20 on a 2-core machine
  */
 export function cpuKernels(): CpuKernelInfo {
-  if (!enabled) return { wasm: false, reason: 'disabled by setCpuKernels' };
-  const k = wasmKernels();
-  return k ? { wasm: true } : { wasm: false, reason: failure ?? 'not loaded' };
+  if (!enabled) return { wasm: false, threads: 1, reason: 'disabled by setCpuKernels' };
+  if (!wasmKernels()) return { wasm: false, threads: 1, reason: failure ?? 'not loaded' };
+  const threads = pool?.threads ?? 1;
+  return poolFailure && threads === 1 ? { wasm: true, threads, reason: poolFailure } : { wasm: true, threads };
+}
+
+/**
+ * Resolves once the kernels are loaded and the worker threads asked for are running.
+ * @example await cpuKernelsReady(); // before a benchmark
+ */
+export async function cpuKernelsReady(): Promise<CpuKernelInfo> {
+  if (!tried) load();
+  await ensurePool();
+  return cpuKernels();
 }
 
 /**
