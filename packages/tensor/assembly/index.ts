@@ -2,3 +2,4 @@
 // during `pnpm build`; the TypeScript kernels in src/cpu stay as the reference and the fallback.
 export { MR, NR, packA, packB, gemmPacked, unpadRows } from './matmul';
 export { sgdStep, adamStep, adagradStep, rmspropStep } from './optimizers';
+export { binaryRow, unaryRow, whereRow } from './elementwise';

@@ -97,6 +97,7 @@ function microKernel(kc: i32, a: usize, b: usize, c: usize, ldc: i32): void {
  * threads can split the rows.
  */
 export function gemmPacked(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, panelFrom: i32, panelTo: i32): void {
+  if (panelFrom >= panelTo) return;
   const ldc = ((N + NR - 1) / NR) * NR;
   const colPanels = ldc / NR;
   const rowStart = panelFrom * MR;

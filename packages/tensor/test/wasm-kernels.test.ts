@@ -131,3 +131,56 @@ describe('WebAssembly SIMD kernels', () => {
     expect(() => setCpuKernels({ threads: 1.5 })).toThrow(/got 1.5/);
   });
 });
+
+describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for bit', () => {
+  // Values with the awkward cases: NaN, both zeros, infinities, subnormal-adjacent and ordinary.
+  const special = [NaN, 0, -0, Infinity, -Infinity, 1e-38, -2.5, 3, 0.1, -0.1];
+  function mixed(n: number, seed: number): Float32Array {
+    const out = values(n, seed);
+    for (let i = 0; i < n; i += 7) out[i] = special[(i / 7 + seed) % special.length];
+    return out;
+  }
+  /** Runs `fn` under both kernel sets and returns both results' bits. */
+  function both(fn: () => ReturnType<typeof cpu.unary>): [number[], number[]] {
+    const bits = (s: ReturnType<typeof cpu.unary>) => {
+      const d = cpu.readSync!(s, 0, s.size);
+      return d instanceof Float32Array ? Array.from(new Uint32Array(d.buffer, d.byteOffset, d.length)) : Array.from(d);
+    };
+    const wasm = bits(fn());
+    setCpuKernels({ wasm: false });
+    const ts = bits(fn());
+    setCpuKernels({ wasm: true });
+    return [wasm, ts];
+  }
+  const layouts = [
+    { name: 'contiguous, odd length', shape: [37], aStrides: [1], bStrides: [1] },
+    { name: 'row broadcast (bias add)', shape: [9, 21], aStrides: [21, 1], bStrides: [0, 1] },
+    { name: 'column broadcast', shape: [9, 21], aStrides: [21, 1], bStrides: [1, 0] },
+    { name: 'scalar on the left', shape: [5, 19], aStrides: [0, 0], bStrides: [19, 1] },
+    { name: 'transposed', shape: [13, 11], aStrides: [1, 13], bStrides: [11, 1] },
+  ];
+  const ops = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+  it.each(layouts.flatMap((l) => ops.map((op) => [`${op} ${l.name}`, op, l] as const)))('binary %s', (_, op, l) => {
+    const n = l.shape[0] * l.shape[1 % l.shape.length];
+    const a = f32View(mixed(n, 1), l.shape, l.aStrides);
+    const b = f32View(mixed(n, 2), l.shape, l.bStrides);
+    const [wasm, ts] = both(() => cpu.binary(op, a, b));
+    expect(wasm).toEqual(ts);
+  });
+
+  it.each(['neg', 'relu', 'abs', 'sqrt'] as const)('unary %s, contiguous and strided', (op) => {
+    for (const [shape, strides] of [[[45], [1]], [[6, 7], [1, 6]]] as const) {
+      const x = f32View(mixed(45, 3), [...shape], [...strides]);
+      const [wasm, ts] = both(() => cpu.unary(op, x));
+      expect(wasm).toEqual(ts);
+    }
+  });
+
+  it('where with a broadcast condition', () => {
+    const cond = { storage: cpu.fromData(Uint8Array.from([1, 0, 0, 1, 1, 0, 1]), 'bool'), dtype: 'bool' as const, shape: [5, 7], strides: [0, 1], offset: 0 };
+    const a = f32View(mixed(35, 4), [5, 7]);
+    const b = f32View(mixed(7, 5), [5, 7], [0, 1]);
+    const [wasm, ts] = both(() => cpu.ternary('where', cond, a, b));
+    expect(wasm).toEqual(ts);
+  });
+});

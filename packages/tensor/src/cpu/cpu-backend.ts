@@ -5,6 +5,7 @@ import { binaryKernel, copyKernel, unaryKernel, whereKernel } from './elementwis
 import { gatherKernel, scatterAddKernel } from './gather.js';
 import { matmulKernel } from './matmul.js';
 import { optimizerStepKernel } from './optimizers.js';
+import { binaryWasm, unaryWasm, whereWasm } from './wasm/elementwise.js';
 import { matmulWasm } from './wasm/matmul.js';
 import { argReduceKernel, reduceKernel } from './reduce.js';
 
@@ -34,8 +35,8 @@ function wrap(data: TypedArray, dtype: DType): CpuStorage {
 
 /**
  * The CPU backend: typed arrays, float64 everywhere, float32 results rounded to float32 at every store.
- * float32 matmul and the fused SGD/Adam/AdamW/Adagrad/RMSprop steps run in WebAssembly SIMD where the
- * engine has it (see `setCpuKernels`); the TypeScript kernels are the reference and the fallback.
+ * float32 matmul, the common elementwise ops and the fused SGD/Adam/AdamW/Adagrad/RMSprop steps run
+ * in WebAssembly SIMD where the engine has it (see `setCpuKernels`); the TypeScript kernels are the reference and the fallback.
  */
 export function createCpuBackend(): Backend {
   return {
@@ -61,15 +62,15 @@ export function createCpuBackend(): Backend {
       // Garbage collected.
     },
     unary(op, x) {
-      const out = unaryKernel(op, x, dataOf);
+      const out = unaryWasm(op, x, dataOf) ?? unaryKernel(op, x, dataOf);
       return wrap(out, op === 'logicalNot' ? 'bool' : x.dtype);
     },
     binary(op, a, b) {
-      const out = binaryKernel(op, a, b, dataOf);
+      const out = binaryWasm(op, a, b, dataOf) ?? binaryKernel(op, a, b, dataOf);
       return wrap(out, dtypeOfTyped(out) ?? a.dtype);
     },
     ternary(_op, cond, a, b) {
-      return wrap(whereKernel(cond, a, b, dataOf), a.dtype);
+      return wrap(whereWasm(cond, a, b, dataOf) ?? whereKernel(cond, a, b, dataOf), a.dtype);
     },
     reduce(op, x, axes) {
       return wrap(reduceKernel(op, x, axes, dataOf), x.dtype);

@@ -141,6 +141,11 @@ export function copyKernel(src: View, dst: View, data: Data): void {
   const len = plan.rowLength;
   const [ss, sd] = plan.inner;
   const toBool = dst.dtype === 'bool';
+  if (plan.shape.length === 1 && ss === 1 && sd === 1 && src.dtype === dst.dtype) {
+    // Both contiguous (a clone, a cat of whole blocks): the engine's memcpy.
+    dd.set(ds.subarray(src.offset, src.offset + len), dst.offset);
+    return;
+  }
   forEachRow(plan, views, (base) => {
     let ps = base[0];
     let pd = base[1];

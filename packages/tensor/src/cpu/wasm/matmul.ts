@@ -1,7 +1,7 @@
 import type { View } from '../../backend.js';
 import { numel } from '../../shape.js';
 import type { TypedArray } from '../../dtype.js';
-import { Arena, threadPool, wasmKernels, type WasmExports } from './runtime.js';
+import { Arena, span, threadPool, wasmKernels, type WasmExports } from './runtime.js';
 
 /** Multiply-adds below which a matmul stays on one thread (waking workers costs ~10-50 us). */
 const PARALLEL_MIN_WORK = 1 << 20;
@@ -63,7 +63,7 @@ function gemm(k: WasmExports, { a, b, da, db, out }: Gemm): void {
     k.packB(srcB + (sb.offset + batch * sb.strides[0]) * 4, sb.strides[1], sb.strides[2], K, N, pb);
     const pool = threadPool();
     if (pool && M * N * K >= PARALLEL_MIN_WORK && panels >= 2 * pool.threads) {
-      pool.gemm({ a: pa, b: pb, c: pc, M, N, K, panels }, (from, to) => k.gemmPacked(pa, pb, pc, M, N, K, from, to));
+      pool.gemm({ a: pa, b: pb, c: pc, M, N, K, panels }, k);
     } else k.gemmPacked(pa, pb, pc, M, N, K, 0, panels);
     k.unpadRows(pc, M, N, pc);
     out.set(mem.subarray(pc / 4, pc / 4 + M * N), batch * M * N);
@@ -79,18 +79,11 @@ interface Layout {
 }
 
 function layout(v: View, src: Float32Array): Layout {
-  let lo = v.offset;
-  let hi = v.offset;
-  v.shape.forEach((n, d) => {
-    if (n === 0) return;
-    const reach = (n - 1) * v.strides[d];
-    if (reach < 0) lo += reach;
-    else hi += reach;
-  });
-  const span = hi - lo + 1;
+  const { lo, hi } = span(v);
+  const length = hi - lo + 1;
   // A view that touches most of its span (any transpose, slice or broadcast batch) is copied whole.
-  if (span <= 2 * numel(v.shape) + 4096) {
-    return { length: span, offset: v.offset - lo, strides: v.strides, copyTo: (mem, at) => mem.set(src.subarray(lo, hi + 1), at) };
+  if (length <= 2 * numel(v.shape) + 4096) {
+    return { length, offset: v.offset - lo, strides: v.strides, copyTo: (mem, at) => mem.set(src.subarray(lo, hi + 1), at) };
   }
   // A sparse view of a large storage (a few columns of a big matrix): gather just its elements.
   const [B, R, C] = v.shape;

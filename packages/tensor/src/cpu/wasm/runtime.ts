@@ -29,6 +29,9 @@ export interface WasmExports {
   adamStep(...args: number[]): void;
   adagradStep(...args: number[]): void;
   rmspropStep(...args: number[]): void;
+  binaryRow(op: number, a: number, sa: number, b: number, sb: number, out: number, len: number): void;
+  unaryRow(op: number, x: number, sx: number, out: number, len: number): void;
+  whereRow(...args: number[]): void;
 }
 
 /** Which kernels the CPU backend uses, for `cpuKernels()`. */
@@ -251,4 +254,16 @@ export class Arena {
   f32(): Float32Array {
     return new Float32Array(this.k.memory.buffer);
   }
+}
+
+/** The lowest and highest storage index a non-empty view touches (its span, to copy in one go). */
+export function span(v: { shape: readonly number[]; strides: readonly number[]; offset: number }): { lo: number; hi: number } {
+  let lo = v.offset;
+  let hi = v.offset;
+  v.shape.forEach((n, d) => {
+    const reach = (n - 1) * v.strides[d];
+    if (reach < 0) lo += reach;
+    else hi += reach;
+  });
+  return { lo, hi };
 }

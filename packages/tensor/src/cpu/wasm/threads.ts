@@ -1,70 +1,87 @@
 /**
  * Worker threads for the WebAssembly GEMM: each worker instantiates the same module over the same
- * shared memory, and the calling thread hands it a range of row panels. The call stays synchronous
- * (the Backend contract): the caller computes its own range, then blocks in `Atomics.wait` until
- * every worker has stored its generation number back. Node only: a browser's main thread may not
- * block, so there the kernels run on one thread.
+ * shared memory. A job's row panels are cut into chunks that every thread, the caller included, claims
+ * from a shared counter until none are left (so a thread the OS schedules late, on a machine busy with
+ * GC helpers, just claims fewer), and the caller returns once every chunk is done. The call stays
+ * synchronous, as the Backend contract wants: the caller blocks in `Atomics.wait`. Node only: a
+ * browser's main thread may not block, so there the kernels run on one thread.
  */
 
-/**
- * Each worker's slot in the control buffer: int32 [0] job generation (caller -> worker) and [1]
- * finished generation (worker -> caller); from byte 16, the job's arguments as float64 (pointers reach
- * 4 GiB, beyond int32): a, b, c, M, N, K, panelFrom, panelTo.
- */
-const SLOT_BYTES = 128;
+// int32 slots of the control buffer.
+const GEN = 0; // job generation; workers wait for it to change (-1: stop)
+const CLAIM = 1; // (generation << 12) | next chunk: claims are compare-and-swaps, so stale workers fail
+const DONE = 2; // chunks finished in the current job
+/** Job arguments start at this byte, as float64 (pointers reach 4 GiB): a, b, c, M, N, K, panels, chunks, chunk size. */
 const ARGS_BYTE = 16;
-/** How long the caller waits for a worker before declaring it lost. */
+const CHUNK_BITS = 12;
+const GEN_MASK = (1 << (31 - CHUNK_BITS)) - 1;
+/** How long the caller waits for a claimed chunk before declaring its thread lost. */
 const TIMEOUT_MS = 60_000;
+
+/**
+ * Claims and computes chunks of job `gen` until none are left. Written once, run by the caller and,
+ * as source text, by each worker: so it names no outer constant (12 is CHUNK_BITS, 4095 its mask, 1
+ * and 2 are CLAIM and DONE).
+ */
+function work(ints: Int32Array, args: Float64Array, k: { gemmPacked(...a: number[]): void }, gen: number): void {
+  const panels = args[6];
+  const chunks = args[7];
+  const size = args[8];
+  const tag = (gen & ((1 << 19) - 1)) << 12;
+  for (;;) {
+    const word = Atomics.load(ints, 1);
+    if ((word & ~4095) !== tag || (word & 4095) >= chunks) return;
+    if (Atomics.compareExchange(ints, 1, word, word + 1) !== word) continue;
+    const c = word & 4095;
+    k.gemmPacked(args[0], args[1], args[2], args[3], args[4], args[5], c * size, Math.min(panels, (c + 1) * size));
+    Atomics.add(ints, 2, 1);
+    Atomics.notify(ints, 2);
+  }
+}
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, control, slot } = workerData;
+const { module, memory, control } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const ints = new Int32Array(control, slot * ${SLOT_BYTES}, 2);
-const args = new Float64Array(control, slot * ${SLOT_BYTES} + ${ARGS_BYTE}, 8);
+const ints = new Int32Array(control, 0, 4);
+const args = new Float64Array(control, ${ARGS_BYTE}, 9);
+const work = ${work.toString()};
 let seen = 0;
 for (;;) {
-  Atomics.wait(ints, 0, seen);
-  seen = Atomics.load(ints, 0);
+  Atomics.wait(ints, ${GEN}, seen);
+  seen = Atomics.load(ints, ${GEN});
   if (seen < 0) break;
-  k.gemmPacked(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7]);
-  Atomics.store(ints, 1, seen);
-  Atomics.notify(ints, 1);
+  work(ints, args, k, seen);
 }
 `;
 
 interface NodeWorker {
   unref(): void;
   terminate(): Promise<number>;
-  on(event: 'error', listener: (e: Error) => void): void;
 }
 type WorkerCtor = new (source: string, options: { eval: true; workerData: unknown }) => NodeWorker;
 
 /** A started pool: `workers.length + 1` threads take part in every parallel call. */
 export class ThreadPool {
   private generation = 0;
-  private lost: string | undefined;
-  private readonly control: SharedArrayBuffer;
+  private readonly ints: Int32Array;
+  private readonly args: Float64Array;
 
   private constructor(
     private readonly workers: NodeWorker[],
     control: SharedArrayBuffer,
   ) {
-    this.control = control;
-    workers.forEach((w, i) =>
-      w.on('error', (e) => {
-        this.lost = `cpu worker thread ${i + 1} failed: ${e.message}`;
-      }),
-    );
+    this.ints = new Int32Array(control, 0, 4);
+    this.args = new Float64Array(control, ARGS_BYTE, 9);
   }
 
   /** Starts `count` workers (Node's worker_threads) over the module and its shared memory. */
   static async start(count: number, module: object, memory: object): Promise<ThreadPool> {
     const specifier = 'node:worker_threads';
     const { Worker } = (await import(/* @vite-ignore */ specifier)) as { Worker: WorkerCtor };
-    const control = new SharedArrayBuffer(count * SLOT_BYTES);
-    const workers = Array.from({ length: count }, (_, slot) => {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, control, slot } });
+    const control = new SharedArrayBuffer(ARGS_BYTE + 9 * 8);
+    const workers = Array.from({ length: count }, () => {
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, control } });
       w.unref(); // idle workers must not keep the process alive
       return w;
     });
@@ -76,44 +93,30 @@ export class ThreadPool {
     return this.workers.length + 1;
   }
 
-  /**
-   * Runs gemm(panelFrom, panelTo) over `panels` row panels split evenly across the threads; the
-   * caller runs the first share. Returns when all are done.
-   */
-  gemm(args: { a: number; b: number; c: number; M: number; N: number; K: number; panels: number }, local: (from: number, to: number) => void): void {
-    if (this.lost) throw new Error(this.lost);
-    const { panels } = args;
-    const share = (t: number) => Math.round((panels * t) / this.threads);
-    const gen = ++this.generation;
-    this.workers.forEach((_, i) => {
-      const ints = this.ints(i);
-      new Float64Array(this.control, i * SLOT_BYTES + ARGS_BYTE, 8).set([args.a, args.b, args.c, args.M, args.N, args.K, share(i + 1), share(i + 2)]);
-      Atomics.store(ints, 0, gen);
-      Atomics.notify(ints, 0);
-    });
-    local(0, share(1));
-    this.workers.forEach((_, i) => {
-      const ints = this.ints(i);
-      const deadline = Date.now() + TIMEOUT_MS;
-      for (let seen = Atomics.load(ints, 1); seen !== gen; seen = Atomics.load(ints, 1)) {
-        if (this.lost) throw new Error(this.lost);
-        if (Date.now() > deadline) throw new Error(`cpu worker thread ${i + 1} did not finish a matmul within ${TIMEOUT_MS / 1000} s`);
-        Atomics.wait(ints, 1, seen, 100);
-      }
-    });
-  }
-
-  private ints(worker: number): Int32Array {
-    return new Int32Array(this.control, worker * SLOT_BYTES, 2);
+  /** Computes all `panels` row panels of a packed GEMM (see assembly/matmul.ts) on every thread. */
+  gemm(job: { a: number; b: number; c: number; M: number; N: number; K: number; panels: number }, k: { gemmPacked(...a: number[]): void }): void {
+    // About four chunks per thread; every chunk non-empty.
+    const size = Math.ceil(job.panels / Math.min(job.panels, this.threads * 4));
+    const chunks = Math.ceil(job.panels / size);
+    const gen = (this.generation = (this.generation + 1) & GEN_MASK || 1);
+    // Order matters: invalidate old claims, then publish arguments, then wake the workers.
+    Atomics.store(this.ints, DONE, 0);
+    Atomics.store(this.ints, CLAIM, gen << CHUNK_BITS);
+    this.args.set([job.a, job.b, job.c, job.M, job.N, job.K, job.panels, chunks, size]);
+    Atomics.store(this.ints, GEN, gen);
+    Atomics.notify(this.ints, GEN);
+    work(this.ints, this.args, k, gen);
+    const deadline = Date.now() + TIMEOUT_MS;
+    for (let done = Atomics.load(this.ints, DONE); done < chunks; done = Atomics.load(this.ints, DONE)) {
+      if (Date.now() > deadline) throw new Error(`cpu worker threads did not finish a matmul within ${TIMEOUT_MS / 1000} s (${done} of ${chunks} chunks)`);
+      Atomics.wait(this.ints, DONE, done, 100);
+    }
   }
 
   /** Stops the workers. */
   stop(): void {
-    this.workers.forEach((w, i) => {
-      const ints = this.ints(i);
-      Atomics.store(ints, 0, -1);
-      Atomics.notify(ints, 0);
-      void w.terminate();
-    });
+    Atomics.store(this.ints, GEN, -1);
+    Atomics.notify(this.ints, GEN);
+    for (const w of this.workers) void w.terminate();
   }
 }

@@ -1,0 +1,137 @@
+// float32 elementwise kernels, one row at a time: `len` elements at element strides sa (sb, ...).
+// Rows with unit or zero strides (contiguous, or broadcasting a scalar along the row) run four lanes
+// at a time; any other stride runs the scalar loop. +, -, *, / and sqrt round once to float32 here,
+// and computing them in float64 then rounding (the TypeScript kernels) gives the same float32 (double
+// rounding is harmless when 53 >= 2 * 24 + 2), so both kernel sets agree bit for bit.
+
+// Operation codes, mirrored in src/cpu/wasm/elementwise.ts.
+const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, MINIMUM = 5;
+const EQ = 6, NE = 7, LT = 8, LE = 9, GT = 10, GE = 11;
+const NEG = 0, RELU = 1, ABS = 2, SQRT = 3;
+
+// @ts-ignore: decorator
+@inline
+function arith(op: i32, a: v128, b: v128): v128 {
+  switch (op) {
+    case ADD: return f32x4.add(a, b);
+    case SUB: return f32x4.sub(a, b);
+    case MUL: return f32x4.mul(a, b);
+    case DIV: return f32x4.div(a, b);
+    // NaN-propagating, and on ties the second operand (so maximum(+0, -0) is -0), as the reference.
+    case MAXIMUM: return v128.bitselect(a, b, v128.or(f32x4.gt(a, b), f32x4.ne(a, a)));
+    default: return v128.bitselect(a, b, v128.or(f32x4.lt(a, b), f32x4.ne(a, a)));
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function arith1(op: i32, a: f32, b: f32): f32 {
+  switch (op) {
+    case ADD: return a + b;
+    case SUB: return a - b;
+    case MUL: return a * b;
+    case DIV: return a / b;
+    case MAXIMUM: return a > b || a != a ? a : b;
+    default: return a < b || a != a ? a : b;
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function compare1(op: i32, a: f32, b: f32): u8 {
+  switch (op) {
+    case EQ: return <u8>(a == b);
+    case NE: return <u8>(a != b);
+    case LT: return <u8>(a < b);
+    case LE: return <u8>(a <= b);
+    case GT: return <u8>(a > b);
+    default: return <u8>(a >= b);
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function compare(op: i32, a: v128, b: v128): v128 {
+  switch (op) {
+    case EQ: return f32x4.eq(a, b);
+    case NE: return f32x4.ne(a, b);
+    case LT: return f32x4.lt(a, b);
+    case LE: return f32x4.le(a, b);
+    case GT: return f32x4.gt(a, b);
+    default: return f32x4.ge(a, b);
+  }
+}
+
+/** One row of a binary op: float32 out for arithmetic, one byte (0 or 1) per element for comparisons. */
+export function binaryRow(op: i32, a: usize, sa: i32, b: usize, sb: i32, out: usize, len: i32): void {
+  let i = 0;
+  const va = sa == 0 ? v128.load32_splat(a) : i32x4.splat(0);
+  const vb = sb == 0 ? v128.load32_splat(b) : i32x4.splat(0);
+  if (op < EQ && (sa | 1) == 1 && (sb | 1) == 1) {
+    for (; i + 4 <= len; i += 4) {
+      const x = sa ? v128.load(a + <usize>i * 4) : va;
+      const y = sb ? v128.load(b + <usize>i * 4) : vb;
+      v128.store(out + <usize>i * 4, arith(op, x, y));
+    }
+  } else if (op >= EQ && (sa | 1) == 1 && (sb | 1) == 1) {
+    const one = i8x16.splat(1);
+    for (; i + 16 <= len; i += 16) {
+      const o = <usize>i * 4;
+      const m0 = compare(op, sa ? v128.load(a + o) : va, sb ? v128.load(b + o) : vb);
+      const m1 = compare(op, sa ? v128.load(a + o, 16) : va, sb ? v128.load(b + o, 16) : vb);
+      const m2 = compare(op, sa ? v128.load(a + o, 32) : va, sb ? v128.load(b + o, 32) : vb);
+      const m3 = compare(op, sa ? v128.load(a + o, 48) : va, sb ? v128.load(b + o, 48) : vb);
+      const bytes = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(m0, m1), i16x8.narrow_i32x4_s(m2, m3));
+      v128.store(out + <usize>i, v128.and(bytes, one));
+    }
+  }
+  if (op < EQ) {
+    for (; i < len; i++) {
+      store<f32>(out + <usize>i * 4, arith1(op, load<f32>(a + <usize>(i * sa) * 4), load<f32>(b + <usize>(i * sb) * 4)));
+    }
+  } else {
+    for (; i < len; i++) {
+      store<u8>(out + <usize>i, compare1(op, load<f32>(a + <usize>(i * sa) * 4), load<f32>(b + <usize>(i * sb) * 4)));
+    }
+  }
+}
+
+/** One row of a unary op (float32 in and out). relu(NaN) is NaN and relu(-0) is +0, as the reference. */
+export function unaryRow(op: i32, x: usize, sx: i32, out: usize, len: i32): void {
+  let i = 0;
+  if (sx == 1) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= len; i += 4) {
+      const v = v128.load(x + <usize>i * 4);
+      let r: v128;
+      switch (op) {
+        case NEG: r = f32x4.neg(v); break;
+        // v <= 0 ? 0 : v
+        case RELU: r = v128.bitselect(zero, v, f32x4.le(v, zero)); break;
+        case ABS: r = f32x4.abs(v); break;
+        default: r = f32x4.sqrt(v);
+      }
+      v128.store(out + <usize>i * 4, r);
+    }
+  }
+  for (; i < len; i++) {
+    const v = load<f32>(x + <usize>(i * sx) * 4);
+    let r: f32;
+    switch (op) {
+      case NEG: r = -v; break;
+      case RELU: r = v <= 0 ? 0 : v; break;
+      case ABS: r = abs(v); break;
+      default: r = sqrt(v);
+    }
+    store<f32>(out + <usize>i * 4, r);
+  }
+}
+
+/** One row of where(cond, a, b): cond is one byte per element. */
+export function whereRow(c: usize, sc: i32, a: usize, sa: i32, b: usize, sb: i32, out: usize, len: i32): void {
+  for (let i = 0; i < len; i++) {
+    const x = load<f32>(a + <usize>(i * sa) * 4);
+    const y = load<f32>(b + <usize>(i * sb) * 4);
+    store<f32>(out + <usize>i * 4, select<f32>(x, y, load<u8>(c + <usize>(i * sc)) != 0));
+  }
+}

@@ -1,0 +1,82 @@
+import type { BinaryOp, UnaryOp, View } from '../../backend.js';
+import type { TypedArray } from '../../dtype.js';
+import { numel } from '../../shape.js';
+import { forEachRow, planRows } from '../strided.js';
+import { Arena, span, wasmKernels } from './runtime.js';
+
+// Operation codes of assembly/elementwise.ts.
+const BINARY: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, ne: 7, lt: 8, le: 9, gt: 10, ge: 11 };
+const UNARY: Partial<Record<UnaryOp, number>> = { neg: 0, relu: 1, abs: 2, sqrt: 3 };
+const COMPARE_FROM = 6;
+
+/**
+ * float32 elementwise ops in WebAssembly SIMD, bit-identical to the TypeScript kernels (see
+ * assembly/elementwise.ts), or null when they do not apply: other ops or dtypes, no WebAssembly, or a
+ * view that touches little of a large storage. Inputs are copied into the kernels' memory (their
+ * storage span, one memcpy each), walked row by row with the shared row plan, and the result is
+ * copied out with one more memcpy.
+ */
+export function binaryWasm(op: BinaryOp, a: View, b: View, data: (v: View) => TypedArray): TypedArray | null {
+  const code = BINARY[op];
+  if (code === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const bool = code >= COMPARE_FROM;
+  return rows({ views: [a, b], data, outBytes: bool ? 1 : 4 }, (k, p, len) => k.binaryRow(code, p[0], p[1], p[2], p[3], p[4], len));
+}
+
+export function unaryWasm(op: UnaryOp, x: View, data: (v: View) => TypedArray): TypedArray | null {
+  const code = UNARY[op];
+  if (code === undefined || x.dtype !== 'float32') return null;
+  return rows({ views: [x], data, outBytes: 4 }, (k, p, len) => k.unaryRow(code, p[0], p[1], p[2], len));
+}
+
+export function whereWasm(cond: View, a: View, b: View, data: (v: View) => TypedArray): TypedArray | null {
+  if (cond.dtype !== 'bool' || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  return rows({ views: [cond, a, b], data, outBytes: 4 }, (k, p, len) => k.whereRow(p[0], p[1], p[2], p[3], p[4], p[5], p[6], len));
+}
+
+type Kernels = NonNullable<ReturnType<typeof wasmKernels>>;
+/** Calls one row's kernel: `p` holds (pointer, stride) per input, then the output pointer. */
+type RowCall = (k: Kernels, p: number[], len: number) => void;
+
+interface Job {
+  views: View[];
+  data: (v: View) => TypedArray;
+  /** Bytes per output element: 4 (float32) or 1 (bool). */
+  outBytes: 1 | 4;
+}
+
+function rows({ views, data, outBytes }: Job, call: RowCall): TypedArray | null {
+  const n = numel(views[views.length - 1].shape);
+  const k = n > 0 ? wasmKernels() : null;
+  if (!k) return null;
+  const spans = views.map(span);
+  // A view touching little of a large storage (a few columns of a big matrix) is not worth copying.
+  if (spans.some((s) => s.hi - s.lo + 1 > 2 * n + 4096)) return null;
+  const arena = new Arena(k);
+  const ptrs = spans.map((s, i) => arena.alloc((s.hi - s.lo + 1) * bytesOf(views[i])));
+  const out = arena.alloc(n * outBytes);
+  const buffer = k.memory.buffer;
+  views.forEach((v, i) => {
+    const src = data(v);
+    const dst = bytesOf(v) === 1 ? new Uint8Array(buffer, ptrs[i]) : new Float32Array(buffer, ptrs[i]);
+    dst.set(src.subarray(spans[i].lo, spans[i].hi + 1));
+  });
+  const plan = planRows(views[0].shape, views);
+  const len = plan.rowLength;
+  const args = new Array<number>(2 * views.length + 1);
+  let o = 0;
+  forEachRow(plan, views, (base) => {
+    for (let i = 0; i < views.length; i++) {
+      args[2 * i] = ptrs[i] + (base[i] - spans[i].lo) * bytesOf(views[i]);
+      args[2 * i + 1] = plan.inner[i];
+    }
+    args[2 * views.length] = out + o * outBytes;
+    call(k, args, len);
+    o += len;
+  });
+  return outBytes === 1 ? new Uint8Array(buffer, out, n).slice() : new Float32Array(buffer, out, n).slice();
+}
+
+function bytesOf(v: View): 1 | 4 {
+  return v.dtype === 'bool' ? 1 : 4;
+}
