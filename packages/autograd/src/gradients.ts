@@ -87,9 +87,12 @@ export const GRADIENTS = {
   min: extremeGrad(),
   argmax: null,
   argmin: null,
+  // Each gradient is computed in its input's layout, as PyTorch's mm backward does: for a transposed
+  // operand (Linear's weight in x·Wᵀ), (gᵀ·a)ᵀ instead of aᵀ·g, so W.grad comes out contiguous and
+  // accumulating it is a memcpy, not a transposing copy. Same products, same order: same values.
   matmul: ({ inputs: [a, b], needsGrad }, g) => [
-    needsGrad[0] ? g.matmul(b.transpose(1, 2)) : null,
-    needsGrad[1] ? a.transpose(1, 2).matmul(g) : null,
+    needsGrad[0] ? (isTransposedLayout(a) ? b.matmul(g.transpose(1, 2)).transpose(1, 2) : g.matmul(b.transpose(1, 2))) : null,
+    needsGrad[1] ? (isTransposedLayout(b) ? g.transpose(1, 2).matmul(a).transpose(1, 2) : a.transpose(1, 2).matmul(g)) : null,
   ],
   reshape: ({ inputs: [x] }, g) => [g.reshape(x.shape)],
   permute: ({ attrs: { dims } }, g) => {
@@ -135,3 +138,10 @@ export const GRADIENTS = {
     });
   },
 } satisfies { [K in PrimitiveOp]: GradRule<K> | null };
+
+/** Whether a [B, R, C] tensor is a transposed contiguous matrix in its last two dims (column-major). */
+function isTransposedLayout(t: Tensor): boolean {
+  const [, r, c] = t.shape;
+  const strides = t.stride();
+  return r > 1 && c > 1 && strides[1] === 1 && strides[2] === r;
+}

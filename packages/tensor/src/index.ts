@@ -17,6 +17,7 @@ export * from './shape.js';
 export * from './backend.js';
 export { registerBackend, unregisterBackend, getBackend, hasBackend, listDevices } from './registry.js';
 export { CpuStorage, createCpuBackend } from './cpu/cpu-backend.js';
+export { cpuMemoryStats, clearCpuPool, type CpuMemoryStats } from './cpu/buffer-pool.js';
 export { cpuKernels, cpuKernelsReady, setCpuKernels, type CpuKernelInfo, type CpuKernelOptions } from './cpu/wasm/runtime.js';
 export { erf } from './cpu/erf.js';
 export { UNARY_FNS, BINARY_FNS } from './cpu/elementwise.js';

@@ -1,5 +1,6 @@
 import { BACKEND_API_VERSION, type Backend, type Storage, type View } from '../backend.js';
-import { allocTyped, dtypeOfTyped, toTyped, type DType, type TypedArray } from '../dtype.js';
+import { dtypeOfTyped, toTyped, type DType, type TypedArray } from '../dtype.js';
+import { giveArray, takeArray } from './buffer-pool.js';
 import { contiguousStrides, numel } from '../shape.js';
 import { binaryKernel, copyKernel, unaryKernel, whereKernel } from './elementwise.js';
 import { gatherKernel, scatterAddKernel } from './gather.js';
@@ -9,15 +10,33 @@ import { binaryWasm, unaryWasm, whereWasm } from './wasm/elementwise.js';
 import { matmulWasm } from './wasm/matmul.js';
 import { argReduceKernel, reduceKernel } from './reduce.js';
 
-/** CPU storage: a typed array of the storage's dtype. */
+/**
+ * CPU storage: a typed array of the storage's dtype, which the storage owns. Once released (`free`,
+ * from `dispose()` or a `scope()`), its array goes back to the buffer pool and any use is an Error.
+ */
 export class CpuStorage implements Storage {
   readonly device = 'cpu';
+  private array: TypedArray | null;
+  readonly size: number;
   constructor(
-    readonly data: TypedArray,
+    data: TypedArray,
     readonly dtype: DType,
-  ) {}
-  get size(): number {
-    return this.data.length;
+  ) {
+    this.array = data;
+    this.size = data.length;
+  }
+  get data(): TypedArray {
+    if (!this.array) throw new Error('cpu backend: this tensor was freed (dispose) and cannot be used');
+    return this.array;
+  }
+  get released(): boolean {
+    return this.array === null;
+  }
+  /** Marks the storage freed and returns its array (for the pool), or null if already freed. */
+  release(): TypedArray | null {
+    const a = this.array;
+    this.array = null;
+    return a;
   }
 }
 
@@ -44,11 +63,13 @@ export function createCpuBackend(): Backend {
     device: 'cpu',
     capabilities: { float64: true, syncRead: true },
     fromData(data, dtype) {
-      const same = dtypeOfTyped(data) === dtype;
-      return wrap(same ? data.slice() : toTyped(dtype, data), dtype);
+      if (dtypeOfTyped(data) !== dtype) return wrap(toTyped(dtype, data), dtype);
+      const copy = takeArray(dtype, data.length);
+      copy.set(data as ArrayLike<number>);
+      return wrap(copy, dtype);
     },
     full(size, value, dtype) {
-      const a = allocTyped(dtype, size);
+      const a = takeArray(dtype, size);
       if (value !== 0) a.fill(dtype === 'bool' ? (value ? 1 : 0) : value);
       return wrap(a, dtype);
     },
@@ -58,8 +79,11 @@ export function createCpuBackend(): Backend {
     readSync(storage, offset, length) {
       return dataOf(storage).slice(offset, offset + length);
     },
-    free() {
-      // Garbage collected.
+    free(storage) {
+      // Released arrays are recycled; storages never released are garbage collected.
+      if (!(storage instanceof CpuStorage)) return;
+      const a = storage.release();
+      if (a) giveArray(storage.dtype, a);
     },
     unary(op, x) {
       const out = unaryWasm(op, x, dataOf) ?? unaryKernel(op, x, dataOf);
@@ -85,7 +109,7 @@ export function createCpuBackend(): Backend {
       copyKernel(src, dst, dataOf);
     },
     cast(x, dtype) {
-      const out = allocTyped(dtype, numel(x.shape));
+      const out = takeArray(dtype, numel(x.shape));
       const storage = wrap(out, dtype);
       // Stores into an Int32Array truncate toward zero, as PyTorch's float -> int cast does.
       copyKernel(x, { storage, dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 }, dataOf);

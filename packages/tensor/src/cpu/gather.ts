@@ -1,5 +1,6 @@
 import type { View } from '../backend.js';
-import { allocTyped, type TypedArray } from '../dtype.js';
+import type { TypedArray } from '../dtype.js';
+import { takeArray } from './buffer-pool.js';
 import { numel } from '../shape.js';
 import { forEachRow, planRows } from './strided.js';
 
@@ -16,7 +17,7 @@ function checkIndex(op: string, v: number, size: number, dim: number): void {
 
 /** out[p] = x[p with coordinate `dim` replaced by index[p]]; out has index's shape. */
 export function gatherKernel(x: View, dim: number, index: View, data: (v: View) => TypedArray): TypedArray {
-  const out = allocTyped(x.dtype, numel(index.shape));
+  const out = takeArray(x.dtype, numel(index.shape));
   const dx = data(x);
   const di = data(index);
   const xv = alongDim(x, dim);

@@ -1,5 +1,6 @@
 import type { View } from '../backend.js';
 import { allocTyped, type TypedArray } from '../dtype.js';
+import { takeArray } from './buffer-pool.js';
 
 /**
  * Batched matmul [B, M, K] x [B, K, N] -> [B, M, N], blocked for cache.
@@ -16,7 +17,7 @@ export function matmulKernel(a: View, b: View, data: (v: View) => TypedArray): T
   const [B, M, K] = a.shape;
   const N = b.shape[2];
   const dtype = a.dtype;
-  const out = allocTyped(dtype, B * M * N);
+  const out = takeArray(dtype, B * M * N);
   const da = data(a);
   const db = data(b);
   const pa = allocTyped(dtype, M * K);

@@ -1,5 +1,6 @@
 import type { ArgReduceOp, ReduceOp, View } from '../backend.js';
-import { allocTyped, type TypedArray } from '../dtype.js';
+import type { TypedArray } from '../dtype.js';
+import { takeArray } from './buffer-pool.js';
 import { contiguousStrides, numel } from '../shape.js';
 import { forEachRow, planRows } from './strided.js';
 
@@ -42,7 +43,7 @@ export function reduceKernel(op: ReduceOp, x: View, axes: readonly number[], dat
       }
     }
   });
-  const out = allocTyped(x.dtype, n);
+  const out = takeArray(x.dtype, n);
   out.set(acc);
   return out;
 }
@@ -52,7 +53,7 @@ export function argReduceKernel(op: ArgReduceOp, x: View, axis: number, data: (v
   const size = x.shape[axis];
   if (size === 0) throw new Error(`${op}: cannot take ${op} of an empty dimension ${axis} of shape [${x.shape.join(', ')}]`);
   const outShape = x.shape.map((d, i) => (i === axis ? 1 : d));
-  const out = new Int32Array(numel(outShape));
+  const out = takeArray('int32', numel(outShape));
   const src = data(x);
   // Iterate the output positions; for each, scan along `axis`.
   const baseView = { strides: x.strides.map((s, i) => (i === axis ? 0 : s)), offset: x.offset };

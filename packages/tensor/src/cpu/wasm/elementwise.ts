@@ -1,6 +1,7 @@
 import type { BinaryOp, UnaryOp, View } from '../../backend.js';
 import type { TypedArray } from '../../dtype.js';
 import { numel } from '../../shape.js';
+import { takeArray } from '../buffer-pool.js';
 import { forEachRow, planRows } from '../strided.js';
 import { Arena, span, wasmKernels } from './runtime.js';
 
@@ -74,7 +75,14 @@ function rows({ views, data, outBytes }: Job, call: RowCall): TypedArray | null 
     call(k, args, len);
     o += len;
   });
-  return outBytes === 1 ? new Uint8Array(buffer, out, n).slice() : new Float32Array(buffer, out, n).slice();
+  if (outBytes === 1) {
+    const result = takeArray('bool', n);
+    result.set(new Uint8Array(buffer, out, n));
+    return result;
+  }
+  const result = takeArray('float32', n);
+  result.set(new Float32Array(buffer, out, n));
+  return result;
 }
 
 function bytesOf(v: View): 1 | 4 {

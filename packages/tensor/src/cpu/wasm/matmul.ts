@@ -1,5 +1,6 @@
 import type { View } from '../../backend.js';
 import { numel } from '../../shape.js';
+import { takeArray } from '../buffer-pool.js';
 import type { TypedArray } from '../../dtype.js';
 import { Arena, span, threadPool, wasmKernels, type WasmExports } from './runtime.js';
 
@@ -20,7 +21,7 @@ export function matmulWasm(a: View, b: View, data: (v: View) => TypedArray): Flo
   if (!k) return null;
   const [B, M, K] = a.shape;
   const N = b.shape[2];
-  const out = new Float32Array(B * M * N);
+  const out = takeArray('float32', B * M * N);
   if (out.length === 0 || K === 0) return out;
   try {
     gemm(k, { a, b, da: data(a) as Float32Array, db: data(b) as Float32Array, out });

@@ -163,6 +163,11 @@ export function wasmKernels(): WasmExports | null {
   return loaded?.kernels ?? null;
 }
 
+/** Bytes of the kernels' linear memory (0 before they load). */
+export function wasmMemoryBytes(): number {
+  return loaded?.kernels.memory.buffer.byteLength ?? 0;
+}
+
 /** The worker pool for a parallel matmul, when one is running. */
 export function threadPool(): ThreadPool | null {
   return enabled ? pool : null;
