@@ -41,6 +41,21 @@ function collect(value: unknown, out: Set<Storage>, seen = new Set<unknown>()): 
 }
 
 /**
+ * Runs `fn` outside every enclosing scope: the tensors it creates belong to no scope and are never
+ * freed by one. For caches and other state that outlives the call that happens to create it.
+ * @example
+ * const cachedIndex = unscoped(() => tensor(indices)); // safe to create inside a training step's scope
+ */
+export function unscoped<T>(fn: () => T): T {
+  const saved = frames.splice(0, frames.length);
+  try {
+    return fn();
+  } finally {
+    frames.push(...saved);
+  }
+}
+
+/**
  * Runs `fn`, then frees the memory of the tensors it created and does not return (arrays, Maps and
  * plain objects of tensors count as returned).
  * @example

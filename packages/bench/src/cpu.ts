@@ -1,6 +1,9 @@
-import { manualSeed, randint, randn, type Tensor } from '@tsgrad/autograd';
+import { availableParallelism } from 'node:os';
+import { manualSeed, randint, randn, scope, type Tensor } from '@tsgrad/autograd';
 import { Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
 import { SGD } from '@tsgrad/optim';
+import { cpuKernelsReady, setCpuKernels } from '@tsgrad/tensor';
+import { CNN, benchTsgradCnn, tfCnnStep, type TfCnnLike } from './cnn.js';
 import { timeMedian, type BenchRow } from './timing.js';
 
 /** The slice of TF.js's API these benchmarks use (TF.js is a devDependency, loaded at run time). */
@@ -35,33 +38,34 @@ const TRANSPOSES = [
 
 /** The MLP of issue 9: 784-256-256-10, batch 128, SGD with momentum. */
 const MLP = { sizes: [784, 256, 256, 10], batch: 128 } as const;
-/** Multiply-adds of one training step (forward, input grads, weight grads: 3 matmuls per layer). */
-const MLP_FLOP = 3 * 2 * MLP.batch * (784 * 256 + 256 * 256 + 256 * 10);
+/**
+ * Multiply-adds x 2 of one training step: forward and weight gradients for every layer, input
+ * gradients for all but the first (the data needs none), as both tsgrad and TF.js compute them.
+ */
+const MLP_FLOP = 2 * MLP.batch * (3 * (784 * 256 + 256 * 256 + 256 * 10) - 784 * 256);
 
-/** tsgrad's CPU backend: matmul in every transpose layout, the MLP step, and a memory ceiling. */
-export function benchTsgradCpu(sizes: number[]): BenchRow[] {
-  manualSeed(0);
+/** Thread counts to measure: 1, and 2 where the machine has two cores (issue 9's targets). */
+export const THREAD_COUNTS = availableParallelism() >= 2 ? [1, 2] : [1];
+
+export function threadLabel(threads: number): string {
+  return `tsgrad cpu ${threads} thread${threads > 1 ? 's' : ''}`;
+}
+
+/**
+ * tsgrad's CPU backend: matmul in every transpose layout and the MLP step, on 1 and 2 threads (WASM
+ * SIMD kernels), then the TypeScript reference kernels on a subset, and a memory ceiling.
+ */
+export async function benchTsgradCpu(sizes: number[]): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  for (const n of sizes) {
-    const a = randn([n, n]);
-    const b = randn([n, n]);
-    for (const [label, ta, tb] of TRANSPOSES) {
-      const s = timeMedian(() => (ta ? a.t() : a).matmul(tb ? b.t() : b));
-      rows.push({ suite: 'matmul f32', case: `${n}x${n} ${label}`, impl: 'tsgrad cpu', value: (2 * n ** 3) / s / 1e9, unit: 'GFLOP/s' });
-    }
+  for (const threads of THREAD_COUNTS) {
+    setCpuKernels({ wasm: true, threads });
+    const info = await cpuKernelsReady();
+    if (info.threads !== threads) throw new Error(`could not start ${threads} CPU threads: ${info.reason ?? 'unknown'}`);
+    rows.push(...cpuCases(sizes, threadLabel(threads)), benchTsgradCnn(threadLabel(threads)));
   }
-  const model = new Sequential(new Linear(784, 256), new ReLU(), new Linear(256, 256), new ReLU(), new Linear(256, 10));
-  const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  const x: Tensor = randn([MLP.batch, 784]);
-  const y: Tensor = randint(0, 10, [MLP.batch]);
-  const step = () => {
-    opt.zeroGrad();
-    const loss = F.crossEntropy(model.forward(x), y);
-    loss.backward();
-    opt.step();
-  };
-  const s = timeMedian(step, { runs: 10, warmup: 2 });
-  rows.push({ suite: 'mlp step', case: '784-256-256-10 b128', impl: 'tsgrad cpu', value: MLP_FLOP / s / 1e9, unit: 'GFLOP/s' });
+  setCpuKernels({ wasm: false, threads: 1 });
+  rows.push(...cpuCases([512], 'tsgrad cpu TS kernels'), benchTsgradCnn('tsgrad cpu TS kernels'));
+  setCpuKernels({ wasm: true, threads: THREAD_COUNTS[THREAD_COUNTS.length - 1] });
   // Ceiling for memory-bound kernels: copying 100 MB (25M float32) with the engine's own memmove.
   const src = new Float32Array(25_000_000).fill(1);
   const dst = new Float32Array(src.length);
@@ -69,11 +73,39 @@ export function benchTsgradCpu(sizes: number[]): BenchRow[] {
   return rows;
 }
 
+function cpuCases(sizes: number[], impl: string): BenchRow[] {
+  manualSeed(0);
+  const rows: BenchRow[] = [];
+  for (const n of sizes) {
+    const a = randn([n, n]);
+    const b = randn([n, n]);
+    for (const [label, ta, tb] of TRANSPOSES) {
+      // scope(): each product's memory goes back to the pool for the next run, as in a training loop.
+      const s = timeMedian(() => scope(() => void (ta ? a.t() : a).matmul(tb ? b.t() : b)));
+      rows.push({ suite: 'matmul f32', case: `${n}x${n} ${label}`, impl, value: (2 * n ** 3) / s / 1e9, unit: 'GFLOP/s' });
+    }
+  }
+  const model = new Sequential(new Linear(784, 256), new ReLU(), new Linear(256, 256), new ReLU(), new Linear(256, 10));
+  const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const x: Tensor = randn([MLP.batch, 784]);
+  const y: Tensor = randint(0, 10, [MLP.batch]);
+  const step = () =>
+    scope(() => {
+      opt.zeroGrad();
+      const loss = F.crossEntropy(model.forward(x), y);
+      loss.backward();
+      opt.step();
+    });
+  const s = timeMedian(step, { runs: 20, warmup: 5 });
+  rows.push({ suite: 'mlp step', case: '784-256-256-10 b128', impl, value: MLP_FLOP / s / 1e9, unit: 'GFLOP/s' });
+  return rows;
+}
+
 /**
  * TF.js's `cpu` (plain JS) and `wasm` (XNNPACK, SIMD, one thread in Node) backends on the same cases.
  * Reported as skipped when a backend cannot start.
  */
-export async function benchTfjsCpu(sizes: number[]): Promise<BenchRow[]> {
+export async function benchTfjsCpu(sizes: number[], notes: string[]): Promise<BenchRow[]> {
   // The union package, not tfjs-core alone: only it registers the gradients the MLP step needs.
   const tf = (await import(/* @vite-ignore */ '@tensorflow/tfjs')) as unknown as TfCpuLike;
   await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-wasm');
@@ -97,6 +129,12 @@ export async function benchTfjsCpu(sizes: number[]): Promise<BenchRow[]> {
       b.dispose();
     }
     rows.push(mlpStep(tf, impl), adamStep(tf, impl, backend === 'cpu' ? 1_000_000 : 10_000_000));
+    try {
+      rows.push(tfCnnStep(tf as unknown as TfCnnLike, impl));
+    } catch (e) {
+      // TF.js wasm has no Conv2DBackpropFilter kernel: it cannot train a CNN at all.
+      notes.push(`${impl} cannot run the ${CNN.case} step: ${(e as Error).message.split('\n')[0]}`);
+    }
   }
   return rows;
 }

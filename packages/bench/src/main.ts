@@ -5,50 +5,77 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { benchTsgradCpu, benchTfjsCpu } from './cpu.js';
+import { THREAD_COUNTS, benchTsgradCpu, benchTfjsCpu, threadLabel } from './cpu.js';
+import { CNN } from './cnn.js';
 import { benchPlainJsMatmul } from './matmul.js';
 import { benchOptimizers } from './optimizers.js';
+import { benchPyTorch } from './pytorch.js';
 import { benchWebGPU } from './webgpu.js';
-import { printTable } from './timing.js';
+import { printTable, type BenchRow } from './timing.js';
 
 const SIZES = [256, 512, 1024];
-const rows = [...benchTsgradCpu(SIZES), ...benchPlainJsMatmul(SIZES), ...benchOptimizers()];
+const rows: BenchRow[] = [...(await benchTsgradCpu(SIZES)), ...benchPlainJsMatmul(SIZES), ...benchOptimizers()];
+const notes: string[] = [];
 try {
-  rows.push(...(await benchTfjsCpu(SIZES)));
+  rows.push(...(await benchTfjsCpu(SIZES, notes)));
 } catch (e) {
-  console.log(`TF.js cpu/wasm benchmarks skipped: ${(e as Error).message.split('\n')[0]}`);
+  notes.push(`TF.js cpu/wasm benchmarks skipped: ${(e as Error).message.split('\n')[0]}`);
 }
-const ratio = (impl: string, c: string) => rows.find((r) => r.impl === impl && r.case === c)?.value ?? NaN;
-// Each fused optimizer against the plain JS loop of the same algorithm (AdamW against Adam's: the
-// decay is one extra multiply). Goal: >= 0.8.
-for (const [name, peer] of [['Adam', 'Adam'], ['AdamW', 'Adam'], ['SGD momentum', 'SGD momentum']]) {
-  const v = ratio('tsgrad fused cpu', `${name} 10M f32`) / ratio('plain fused JS loop', `${peer} 10M f32`);
-  rows.push({ suite: 'ratio', case: `${name} / plain JS`, impl: 'tsgrad fused cpu', value: v, unit: 'x' });
-}
-// Issue 9's targets, against TF.js wasm (XNNPACK, SIMD, one thread): every matmul layout against its
-// A·B at 512 and 1024, the MLP step, and Adam against TF.js wasm and cpu (cpu runs 1M params).
-for (const n of [512, 1024]) {
-  for (const layout of ['A·B', 'Aᵀ·B', 'A·Bᵀ']) {
-    const v = ratio('tsgrad cpu', `${n}x${n} ${layout}`) / ratio('TF.js wasm', `${n}x${n} A·B`);
-    rows.push({ suite: 'ratio', case: `matmul ${n} ${layout}`, impl: 'tsgrad / TF.js wasm A·B', value: v, unit: 'x' });
+const torch = benchPyTorch(SIZES);
+rows.push(...torch.rows);
+if (torch.skipped) notes.push(`PyTorch skipped: ${torch.skipped}`);
+
+const value = (impl: string, c: string) => rows.find((r) => r.impl === impl && r.case === c)?.value ?? NaN;
+const ratio = (c: string, impl: string, x: number) => rows.push({ suite: 'ratio', case: c, impl, value: x, unit: 'x' });
+const one = threadLabel(1);
+const best = threadLabel(THREAD_COUNTS[THREAD_COUNTS.length - 1]);
+
+// Issue 9's targets, all in this one run. TF.js wasm is XNNPACK with SIMD on one thread in Node.
+// Matmul: every layout at 512 and 1024 against TF.js wasm's A·B (>= 1.0 on one thread, >= 1.6 on two).
+for (const threads of THREAD_COUNTS) {
+  for (const n of [512, 1024]) {
+    for (const layout of ['A·B', 'Aᵀ·B', 'A·Bᵀ']) {
+      ratio(`matmul ${n} ${layout}`, `${threadLabel(threads)} / TF.js wasm A·B`, value(threadLabel(threads), `${n}x${n} ${layout}`) / value('TF.js wasm', `${n}x${n} A·B`));
+    }
   }
 }
-const mlp = ratio('tsgrad cpu', '784-256-256-10 b128') / ratio('TF.js wasm', '784-256-256-10 b128');
-rows.push({ suite: 'ratio', case: 'MLP step', impl: 'tsgrad / TF.js wasm', value: mlp, unit: 'x' });
-for (const peer of ['TF.js wasm', 'TF.js cpu (1M)']) {
-  const v = ratio('tsgrad fused cpu', 'Adam 10M f32') / ratio(peer, 'Adam 10M f32');
-  rows.push({ suite: 'ratio', case: 'Adam', impl: `tsgrad / ${peer}`, value: v, unit: 'x' });
+// Training steps against TF.js (MLP target: >= 4x TF.js wasm). TF.js wasm cannot train the CNN (no
+// Conv2DBackpropFilter kernel), so that one is against TF.js cpu.
+for (const impl of new Set([one, best])) {
+  ratio('MLP step', `${impl} / TF.js wasm`, value(impl, '784-256-256-10 b128') / value('TF.js wasm', '784-256-256-10 b128'));
+  for (const peer of ['TF.js wasm', 'TF.js cpu']) {
+    const v = value(impl, CNN.case) / value(peer, CNN.case);
+    if (!Number.isNaN(v)) ratio('BN-CNN step', `${impl} / ${peer}`, v);
+  }
 }
+// Fused optimizers against the plain fused JS loop (Adam target: >= 1.5) and TF.js.
+for (const [name, peer] of [['Adam', 'Adam'], ['AdamW', 'Adam'], ['SGD momentum', 'SGD momentum']]) {
+  ratio(`${name} / plain JS loop`, 'tsgrad fused cpu', value('tsgrad fused cpu', `${name} 10M f32`) / value('plain fused JS loop', `${peer} 10M f32`));
+}
+for (const peer of ['TF.js wasm', 'TF.js cpu (1M)']) {
+  ratio('Adam', `tsgrad / ${peer}`, value('tsgrad fused cpu', 'Adam 10M f32') / value(peer, 'Adam 10M f32'));
+}
+// The WebAssembly kernels against tsgrad's own TypeScript reference kernels.
+ratio('matmul 512 A·B', `${one} / TS kernels`, value(one, '512x512 A·B') / value('tsgrad cpu TS kernels', '512x512 A·B'));
+ratio('MLP step', `${one} / TS kernels`, value(one, '784-256-256-10 b128') / value('tsgrad cpu TS kernels', '784-256-256-10 b128'));
+// Native, for scale (reported, not a target).
+for (const r of torch.rows.filter((t) => t.case === '1024x1024 A·B' || t.suite === 'mlp step' || t.suite === 'cnn step' || t.suite === 'optimizer')) {
+  const threads = r.impl.endsWith('1 thread') ? 1 : 2;
+  const ours = r.suite === 'optimizer' ? value('tsgrad fused cpu', r.case) : value(threadLabel(threads), r.case);
+  if (!Number.isNaN(ours)) ratio(`${r.suite === 'matmul f32' ? 'matmul ' : ''}${r.case}`, `tsgrad / ${r.impl}`, ours / r.value);
+}
+
 // WebGPU: a real GPU, or SwiftShader (set VK_ICD_FILENAMES); reported as skipped when there is none.
 try {
   rows.push(...(await benchWebGPU()));
 } catch (e) {
-  console.log(`webgpu benchmarks skipped: ${(e as Error).message.split('\n')[0]}`);
+  notes.push(`webgpu benchmarks skipped: ${(e as Error).message.split('\n')[0]}`);
 }
 printTable(rows);
+for (const n of notes) console.log(n);
 const dir = new URL('../../../bench-results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
-const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model };
+const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, notes };
 writeFileSync(new URL('latest.json', dir), JSON.stringify({ meta, rows }, null, 2) + '\n');
 console.log(`\nwrote bench-results/latest.json`);
-process.exit(0); // a WebGPU device keeps the event loop alive
+process.exit(0); // a WebGPU device and CPU worker threads keep the event loop alive

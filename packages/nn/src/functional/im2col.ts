@@ -1,4 +1,4 @@
-import { cat, full, tensor, type Tensor } from '@tsgrad/autograd';
+import { cat, full, tensor, unscoped, type Tensor } from '@tsgrad/autograd';
 
 export type Pair = [number, number];
 
@@ -81,7 +81,8 @@ export function unfold(x: Tensor, a: WindowArgs, padValue = 0, who = 'unfold'): 
           for (let oj = 0; oj < ow.size; oj++) {
             idx[((ki * kw + kj) * oh.size + oi) * ow.size + oj] = (oi * sh + ki * dh) * Wp + (oj * sw + kj * dw);
           }
-    index = tensor(idx, { device: x.device }).reshape([1, 1, K * L]);
+    // Cached across calls, so never freed by the scope() that happens to create it.
+    index = unscoped(() => tensor(idx, { device: x.device }).reshape([1, 1, K * L]));
     if (indexCache.size > 256) indexCache.clear();
     indexCache.set(key, index);
   }
