@@ -3,3 +3,4 @@
 export { MR, NR, packA, packB, gemmPacked, unpadRows } from './matmul';
 export { sgdStep, adamStep, adagradStep, rmspropStep } from './optimizers';
 export { binaryRow, unaryRow, whereRow } from './elementwise';
+export { foldRow, accumulateRow } from './reduce';

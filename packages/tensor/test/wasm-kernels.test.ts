@@ -176,6 +176,20 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     }
   });
 
+  const reductions = [
+    { name: 'all of a vector', shape: [301], strides: [1], axes: [0] },
+    { name: 'rows (last axis)', shape: [7, 45], strides: [45, 1], axes: [1] },
+    { name: 'over the batch (bias gradient)', shape: [33, 21], strides: [21, 1], axes: [0] },
+    { name: 'middle axis of 3-D', shape: [3, 5, 7], strides: [35, 7, 1], axes: [1] },
+    { name: 'a transposed view, both axes', shape: [9, 13], strides: [1, 9], axes: [0, 1] },
+  ];
+  it.each(reductions.flatMap((r) => (['sum', 'max', 'min'] as const).map((op) => [`${op} ${r.name}`, op, r] as const)))('reduce %s', (_, op, r) => {
+    const n = r.shape.reduce((a, b) => a * b, 1);
+    const x = f32View(op === 'sum' ? values(n, 6) : mixed(n, 6), r.shape, r.strides);
+    const [wasm, ts] = both(() => cpu.reduce(op, x, r.axes));
+    expect(wasm).toEqual(ts);
+  });
+
   it('where with a broadcast condition', () => {
     const cond = { storage: cpu.fromData(Uint8Array.from([1, 0, 0, 1, 1, 0, 1]), 'bool'), dtype: 'bool' as const, shape: [5, 7], strides: [0, 1], offset: 0 };
     const a = f32View(mixed(35, 4), [5, 7]);

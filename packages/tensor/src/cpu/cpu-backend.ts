@@ -8,6 +8,7 @@ import { matmulKernel } from './matmul.js';
 import { optimizerStepKernel } from './optimizers.js';
 import { binaryWasm, unaryWasm, whereWasm } from './wasm/elementwise.js';
 import { matmulWasm } from './wasm/matmul.js';
+import { reduceWasm } from './wasm/reduce.js';
 import { argReduceKernel, reduceKernel } from './reduce.js';
 
 /**
@@ -54,7 +55,7 @@ function wrap(data: TypedArray, dtype: DType): CpuStorage {
 
 /**
  * The CPU backend: typed arrays, float64 everywhere, float32 results rounded to float32 at every store.
- * float32 matmul, the common elementwise ops and the fused SGD/Adam/AdamW/Adagrad/RMSprop steps run
+ * float32 matmul, the common elementwise ops, sum/max/min and the fused SGD/Adam/AdamW/Adagrad/RMSprop steps run
  * in WebAssembly SIMD where the engine has it (see `setCpuKernels`); the TypeScript kernels are the reference and the fallback.
  */
 export function createCpuBackend(): Backend {
@@ -97,7 +98,7 @@ export function createCpuBackend(): Backend {
       return wrap(whereWasm(cond, a, b, dataOf) ?? whereKernel(cond, a, b, dataOf), a.dtype);
     },
     reduce(op, x, axes) {
-      return wrap(reduceKernel(op, x, axes, dataOf), x.dtype);
+      return wrap(reduceWasm(op, x, axes, dataOf) ?? reduceKernel(op, x, axes, dataOf), x.dtype);
     },
     argReduce(op, x, axis) {
       return wrap(argReduceKernel(op, x, axis, dataOf), 'int32');

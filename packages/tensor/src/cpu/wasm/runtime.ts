@@ -32,6 +32,8 @@ export interface WasmExports {
   binaryRow(op: number, a: number, sa: number, b: number, sb: number, out: number, len: number): void;
   unaryRow(op: number, x: number, sx: number, out: number, len: number): void;
   whereRow(...args: number[]): void;
+  foldRow(op: number, x: number, sx: number, len: number, acc: number): void;
+  accumulateRow(op: number, x: number, sx: number, len: number, acc: number): void;
 }
 
 /** Which kernels the CPU backend uses, for `cpuKernels()`. */

@@ -1,0 +1,48 @@
+// float32 reductions with float64 accumulators, as the TypeScript kernel (sums accumulate in float64
+// whatever the dtype, then round once). One row at a time, in two shapes the row plan produces:
+// a row folded into one accumulator (reducing along the row), or a row added element by element into
+// a row of accumulators (reducing across rows, as a bias gradient sums over the batch).
+
+const SUM = 0, MAX = 1;
+
+/** acc[0] (float64) += sum of the row, or max/min folded in; `x` has element stride sx. */
+export function foldRow(op: i32, x: usize, sx: i32, len: i32, acc: usize): void {
+  let a = load<f64>(acc);
+  if (op == SUM) {
+    // Sequential, in the TypeScript kernel's order: the float64 sum is then the same number.
+    let s: f64 = 0;
+    for (let i = 0; i < len; i++) s += <f64>load<f32>(x + <usize>(i * sx) * 4);
+    a += s;
+  } else {
+    for (let i = 0; i < len; i++) {
+      const v = <f64>load<f32>(x + <usize>(i * sx) * 4);
+      // NaN wins, as torch.max.
+      if (op == MAX ? v > a || v != v : v < a || v != v) a = v;
+    }
+  }
+  store<f64>(acc, a);
+}
+
+/** acc[i] (float64, stride 1) += x[i] for a row, or max/min elementwise; two lanes at a time. */
+export function accumulateRow(op: i32, x: usize, sx: i32, len: i32, acc: usize): void {
+  let i = 0;
+  if (sx == 1) {
+    for (; i + 2 <= len; i += 2) {
+      const v = f64x2.promote_low_f32x4(v128.load64_zero(x + <usize>i * 4));
+      const p = acc + <usize>i * 8;
+      const a = v128.load(p);
+      let r: v128;
+      if (op == SUM) r = f64x2.add(a, v);
+      else if (op == MAX) r = v128.bitselect(v, a, v128.or(f64x2.gt(v, a), f64x2.ne(v, v)));
+      else r = v128.bitselect(v, a, v128.or(f64x2.lt(v, a), f64x2.ne(v, v)));
+      v128.store(p, r);
+    }
+  }
+  for (; i < len; i++) {
+    const v = <f64>load<f32>(x + <usize>(i * sx) * 4);
+    const p = acc + <usize>i * 8;
+    const a = load<f64>(p);
+    if (op == SUM) store<f64>(p, a + v);
+    else if (op == MAX ? v > a || v != v : v < a || v != v) store<f64>(p, v);
+  }
+}

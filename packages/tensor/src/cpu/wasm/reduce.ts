@@ -1,0 +1,43 @@
+import type { ReduceOp, View } from '../../backend.js';
+import type { TypedArray } from '../../dtype.js';
+import { contiguousStrides, numel } from '../../shape.js';
+import { takeArray } from '../buffer-pool.js';
+import { forEachRow, planRows } from '../strided.js';
+import { Arena, span, wasmKernels } from './runtime.js';
+
+const OPS: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
+
+/**
+ * float32 sum/max/min over `axes` in WebAssembly, bit-identical to the TypeScript kernel (float64
+ * accumulators, the same order; see assembly/reduce.ts), or null when it does not apply.
+ */
+export function reduceWasm(op: ReduceOp, x: View, axes: readonly number[], data: (v: View) => TypedArray): TypedArray | null {
+  const total = numel(x.shape);
+  const k = x.dtype === 'float32' && total > 0 ? wasmKernels() : null;
+  if (!k) return null;
+  const { lo, hi } = span(x);
+  if (hi - lo + 1 > 2 * total + 4096) return null;
+  const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const n = numel(outShape);
+  // Walk the input; its "output view" has stride 0 along reduced axes (as the TypeScript kernel).
+  const outView = { strides: contiguousStrides(outShape).map((s, i) => (axes.includes(i) ? 0 : s)), offset: 0 };
+  const plan = planRows(x.shape, [x, outView]);
+  const [sx, so] = plan.inner;
+  if (so !== 0 && so !== 1) return null;
+  const arena = new Arena(k);
+  const src = arena.alloc((hi - lo + 1) * 4);
+  const acc = arena.alloc(n * 8);
+  new Float32Array(k.memory.buffer, src, hi - lo + 1).set(data(x).subarray(lo, hi + 1));
+  new Float64Array(k.memory.buffer, acc, n).fill(op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity);
+  const code = OPS[op];
+  const len = plan.rowLength;
+  forEachRow(plan, [x, outView], (base) => {
+    const px = src + (base[0] - lo) * 4;
+    const pa = acc + base[1] * 8;
+    if (so === 0) k.foldRow(code, px, sx, len, pa);
+    else k.accumulateRow(code, px, sx, len, pa);
+  });
+  const out = takeArray('float32', n);
+  out.set(new Float64Array(k.memory.buffer, acc, n));
+  return out;
+}
