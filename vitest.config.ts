@@ -1,8 +1,15 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
+
+// Tests run from source, which imports the generated WebAssembly module: compile it if no build has.
+if (!existsSync(`${packagesDir}tensor/src/cpu/wasm/binary.js`)) {
+  const built = spawnSync(process.execPath, [`${packagesDir}tensor/scripts/build-wasm.mjs`], { stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('vitest: compiling the WebAssembly kernels failed (packages/tensor/scripts/build-wasm.mjs)');
+}
 
 /**
  * One vitest run over every package and app that has a `test/` folder, each its own project named
