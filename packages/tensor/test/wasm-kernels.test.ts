@@ -190,6 +190,29 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     expect(wasm).toEqual(ts);
   });
 
+  it('gather and scatter-add along each dim (the im2col pattern: a broadcast index), and their bounds Errors', () => {
+    const x = f32View(mixed(4 * 5 * 6, 7), [4, 5, 6]);
+    const idxData = Int32Array.from({ length: 9 }, (_, i) => (i * 7) % 6);
+    const index = { storage: cpu.fromData(idxData, 'int32'), dtype: 'int32' as const, shape: [4, 5, 9], strides: [0, 0, 1], offset: 0 };
+    const [wasm, ts] = both(() => cpu.gather(x, 2, index));
+    expect(wasm).toEqual(ts);
+    const rowIndex = { storage: cpu.fromData(Int32Array.from([3, 0, 1, 3, 2, 0]), 'int32'), dtype: 'int32' as const, shape: [1, 5, 6], strides: [0, 0, 1], offset: 0 };
+    const [w0, t0] = both(() => cpu.gather(x, 0, { ...rowIndex, shape: [2, 5, 6], strides: [0, 0, 1] }));
+    expect(w0).toEqual(t0);
+    // scatter-add: the gather's backward. Accumulating repeated indices in the same order: same bits.
+    const src = f32View(values(4 * 5 * 9, 8), [4, 5, 9]);
+    const [sw, st] = both(() => {
+      const dst = f32View(new Float32Array(4 * 5 * 6), [4, 5, 6]);
+      cpu.scatterAdd(dst, 2, index, src);
+      return dst.storage;
+    });
+    expect(sw).toEqual(st);
+    const bad = { ...index, storage: cpu.fromData(Int32Array.from([0, 1, 6, 0, 0, 0, 0, 0, 0]), 'int32') };
+    expect(() => cpu.gather(x, 2, bad)).toThrow('gather: index 6 is out of bounds for dimension 2 with size 6');
+    const dst = f32View(new Float32Array(4 * 5 * 6), [4, 5, 6]);
+    expect(() => cpu.scatterAdd(dst, 2, bad, src)).toThrow('scatterAdd: index 6 is out of bounds for dimension 2 with size 6');
+  });
+
   it('where with a broadcast condition', () => {
     const cond = { storage: cpu.fromData(Uint8Array.from([1, 0, 0, 1, 1, 0, 1]), 'bool'), dtype: 'bool' as const, shape: [5, 7], strides: [0, 1], offset: 0 };
     const a = f32View(mixed(35, 4), [5, 7]);

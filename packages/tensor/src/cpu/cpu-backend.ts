@@ -7,6 +7,7 @@ import { gatherKernel, scatterAddKernel } from './gather.js';
 import { matmulKernel } from './matmul.js';
 import { optimizerStepKernel } from './optimizers.js';
 import { binaryWasm, unaryWasm, whereWasm } from './wasm/elementwise.js';
+import { gatherWasm, scatterAddWasm } from './wasm/gather.js';
 import { matmulWasm } from './wasm/matmul.js';
 import { reduceWasm } from './wasm/reduce.js';
 import { argReduceKernel, reduceKernel } from './reduce.js';
@@ -55,8 +56,9 @@ function wrap(data: TypedArray, dtype: DType): CpuStorage {
 
 /**
  * The CPU backend: typed arrays, float64 everywhere, float32 results rounded to float32 at every store.
- * float32 matmul, the common elementwise ops, sum/max/min and the fused SGD/Adam/AdamW/Adagrad/RMSprop steps run
- * in WebAssembly SIMD where the engine has it (see `setCpuKernels`); the TypeScript kernels are the reference and the fallback.
+ * float32 matmul, the common elementwise ops, sum/max/min, gather/scatter-add and the fused
+ * SGD/Adam/AdamW/Adagrad/RMSprop steps run in WebAssembly SIMD where the engine has it (see
+ * `setCpuKernels`); the TypeScript kernels are the reference and the fallback.
  */
 export function createCpuBackend(): Backend {
   return {
@@ -117,10 +119,10 @@ export function createCpuBackend(): Backend {
       return storage;
     },
     gather(x, dim, index) {
-      return wrap(gatherKernel(x, dim, index, dataOf), x.dtype);
+      return wrap(gatherWasm(x, dim, index, dataOf) ?? gatherKernel(x, dim, index, dataOf), x.dtype);
     },
     scatterAdd(dst, dim, index, src) {
-      scatterAddKernel(dst, dim, index, src, dataOf);
+      if (!scatterAddWasm(dst, dim, index, src, dataOf)) scatterAddKernel(dst, dim, index, src, dataOf);
     },
     optimizerStep(kernel, args) {
       return optimizerStepKernel(kernel, args, dataOf);

@@ -3,7 +3,8 @@ import type { TypedArray } from '../../dtype.js';
 import { numel } from '../../shape.js';
 import { takeArray } from '../buffer-pool.js';
 import { forEachRow, planRows } from '../strided.js';
-import { Arena, span, wasmKernels } from './runtime.js';
+import { Arena, span, unlessOutOfMemory } from './arena.js';
+import { wasmKernels } from './runtime.js';
 
 // Operation codes of assembly/elementwise.ts.
 const BINARY: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, ne: 7, lt: 8, le: 9, gt: 10, ge: 11 };
@@ -46,13 +47,17 @@ interface Job {
   outBytes: 1 | 4;
 }
 
-function rows({ views, data, outBytes }: Job, call: RowCall): TypedArray | null {
-  const n = numel(views[views.length - 1].shape);
+function rows(job: Job, call: RowCall): TypedArray | null {
+  const n = numel(job.views[job.views.length - 1].shape);
   const k = n > 0 ? wasmKernels() : null;
   if (!k) return null;
-  const spans = views.map(span);
+  const spans = job.views.map(span);
   // A view touching little of a large storage (a few columns of a big matrix) is not worth copying.
   if (spans.some((s) => s.hi - s.lo + 1 > 2 * n + 4096)) return null;
+  return unlessOutOfMemory(() => runRows(k, { ...job, n, spans }, call));
+}
+
+function runRows(k: Kernels, { views, data, outBytes, n, spans }: Job & { n: number; spans: { lo: number; hi: number }[] }, call: RowCall): TypedArray {
   const arena = new Arena(k);
   const ptrs = spans.map((s, i) => arena.alloc((s.hi - s.lo + 1) * bytesOf(views[i])));
   const out = arena.alloc(n * outBytes);

@@ -2,7 +2,8 @@ import type { View } from '../../backend.js';
 import { numel } from '../../shape.js';
 import { takeArray } from '../buffer-pool.js';
 import type { TypedArray } from '../../dtype.js';
-import { Arena, span, threadPool, wasmKernels, type WasmExports } from './runtime.js';
+import { Arena, span, unlessOutOfMemory } from './arena.js';
+import { threadPool, wasmKernels, type WasmExports } from './runtime.js';
 
 /** Multiply-adds below which a matmul stays on one thread (waking workers costs ~10-50 us). */
 const PARALLEL_MIN_WORK = 1 << 20;
@@ -23,14 +24,10 @@ export function matmulWasm(a: View, b: View, data: (v: View) => TypedArray): Flo
   const N = b.shape[2];
   const out = takeArray('float32', B * M * N);
   if (out.length === 0 || K === 0) return out;
-  try {
+  return unlessOutOfMemory(() => {
     gemm(k, { a, b, da: data(a) as Float32Array, db: data(b) as Float32Array, out });
-  } catch (e) {
-    // Memory could not grow (wasm32 tops out at 4 GiB): the TypeScript kernel has no such limit.
-    if (e instanceof RangeError) return null;
-    throw e;
-  }
-  return out;
+    return out;
+  });
 }
 
 interface Gemm {

@@ -1,6 +1,7 @@
 import type { DecayHyper, OptimizerKernel, OptimizerKernels, OptimizerStepArgs } from '../../backend.js';
 import type { TypedArray } from '../../dtype.js';
-import { Arena, wasmKernels, type WasmExports } from './runtime.js';
+import { Arena } from './arena.js';
+import { wasmKernels, type WasmExports } from './runtime.js';
 
 /**
  * Elements per chunk. The tensors live in JavaScript typed arrays, so a step streams them through the

@@ -2,8 +2,9 @@ import type { ReduceOp, View } from '../../backend.js';
 import type { TypedArray } from '../../dtype.js';
 import { contiguousStrides, numel } from '../../shape.js';
 import { takeArray } from '../buffer-pool.js';
-import { forEachRow, planRows } from '../strided.js';
-import { Arena, span, wasmKernels } from './runtime.js';
+import { forEachRow, planRows, type RowPlan } from '../strided.js';
+import { Arena, span, unlessOutOfMemory } from './arena.js';
+import { wasmKernels, type WasmExports } from './runtime.js';
 
 const OPS: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 
@@ -22,8 +23,24 @@ export function reduceWasm(op: ReduceOp, x: View, axes: readonly number[], data:
   // Walk the input; its "output view" has stride 0 along reduced axes (as the TypeScript kernel).
   const outView = { strides: contiguousStrides(outShape).map((s, i) => (axes.includes(i) ? 0 : s)), offset: 0 };
   const plan = planRows(x.shape, [x, outView]);
-  const [sx, so] = plan.inner;
+  const so = plan.inner[1];
   if (so !== 0 && so !== 1) return null;
+  return unlessOutOfMemory(() => fold(k, { op, x, data, plan, outView, n, lo, hi }));
+}
+
+interface Fold {
+  op: ReduceOp;
+  x: View;
+  data: (v: View) => TypedArray;
+  plan: RowPlan;
+  outView: { strides: number[]; offset: number };
+  n: number;
+  lo: number;
+  hi: number;
+}
+
+function fold(k: WasmExports, { op, x, data, plan, outView, n, lo, hi }: Fold): Float32Array {
+  const [sx, so] = plan.inner;
   const arena = new Arena(k);
   const src = arena.alloc((hi - lo + 1) * 4);
   const acc = arena.alloc(n * 8);

@@ -1,0 +1,51 @@
+import type { WasmExports } from './runtime.js';
+
+/**
+ * Scratch space in the kernels' linear memory: a bump allocator, a fresh one for every kernel
+ * call. Memory only grows (WebAssembly cannot shrink it), so the footprint is the largest call's.
+ */
+export class Arena {
+  // Offset 0 stays unused so that 0 can mean "no buffer" (the module has no static data: memory
+  // starts empty, which scripts/build-wasm.mjs checks).
+  private top = 16;
+  constructor(private readonly k: WasmExports) {}
+
+  /** Byte offset of `bytes` fresh bytes, 16-byte aligned (v128 loads). */
+  alloc(bytes: number): number {
+    const at = this.top;
+    this.top = at + Math.ceil(bytes / 16) * 16 + 16;
+    const have = this.k.memory.buffer.byteLength;
+    if (this.top > have) this.k.memory.grow(Math.ceil((this.top - have) / 65536));
+    return at;
+  }
+
+  /** A float32 view of all memory; take it after the last alloc of a call (growth replaces the buffer). */
+  f32(): Float32Array {
+    return new Float32Array(this.k.memory.buffer);
+  }
+}
+
+/** The lowest and highest storage index a non-empty view touches (its span, to copy in one go). */
+export function span(v: { shape: readonly number[]; strides: readonly number[]; offset: number }): { lo: number; hi: number } {
+  let lo = v.offset;
+  let hi = v.offset;
+  v.shape.forEach((n, d) => {
+    const reach = (n - 1) * v.strides[d];
+    if (reach < 0) lo += reach;
+    else hi += reach;
+  });
+  return { lo, hi };
+}
+
+/**
+ * Runs a kernel call, or returns null when the kernels' memory cannot grow to fit it (wasm32 tops out
+ * at 4 GiB): the caller then uses the TypeScript kernel, which has no such limit.
+ */
+export function unlessOutOfMemory<T>(call: () => T): T | null {
+  try {
+    return call();
+  } catch (e) {
+    if (e instanceof RangeError) return null;
+    throw e;
+  }
+}
