@@ -2,6 +2,7 @@ import { manualSeed, noGrad, randperm, stack, tensor, type Tensor } from '@tsgra
 import { BatchNorm1d, BatchNormBase, Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
 import { Adam, AdamW, SGD, type Optimizer } from '@tsgrad/optim';
 import { explainWeightDecay, paramGroupsWeightDecay } from '@tsgrad/param-groups';
+import { cpuKernels, cpuKernelsReady, setCpuKernels, type CpuKernelInfo } from '@tsgrad/tensor';
 import { initWebGPU } from '@tsgrad/webgpu';
 import { LineChart } from './chart.js';
 import { DrawingPad } from './pad.js';
@@ -14,8 +15,15 @@ interface PlaygroundState {
   losses: number[];
   accuracies: number[];
   running: boolean;
+  /** The CPU backend's kernels here: WebAssembly SIMD, and worker threads when the page is isolated. */
+  cpu: CpuKernelInfo | null;
+  /**
+   * Multiplies 256x256 float32 matrices on the CPU with every thread and with one: same bits? And how
+   * many chunks the Web Workers computed.
+   */
+  checkCpuThreads(): Promise<{ threads: number; identical: boolean; chunksOnWorkers: number }>;
 }
-const state: PlaygroundState = { device: 'cpu', adapter: '', steps: 0, losses: [], accuracies: [], running: false };
+const state: PlaygroundState = { device: 'cpu', adapter: '', steps: 0, losses: [], accuracies: [], running: false, cpu: null, checkCpuThreads };
 (window as unknown as { __playground: PlaygroundState }).__playground = state;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -34,16 +42,40 @@ function makeModel(): Sequential {
 }
 let model = makeModel();
 
+async function checkCpuThreads(): Promise<{ threads: number; identical: boolean; chunksOnWorkers: number }> {
+  const { threads } = await cpuKernelsReady();
+  const a = tensor(Float32Array.from({ length: 256 * 256 }, (_, i) => Math.sin(i))).reshape([256, 256]);
+  const b = tensor(Float32Array.from({ length: 256 * 256 }, (_, i) => Math.cos(i))).reshape([256, 256]);
+  const many = a.matmul(b.t()).dataSync();
+  // Workers boot asynchronously; until they run, the page's thread claims every chunk itself.
+  for (let i = 0; i < 200 && cpuKernels().chunksOnWorkers === 0; i++) {
+    a.matmul(b.t()).dispose();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const chunksOnWorkers = cpuKernels().chunksOnWorkers;
+  setCpuKernels({ threads: 1 });
+  const one = a.matmul(b.t()).dataSync();
+  setCpuKernels({ threads });
+  await cpuKernelsReady();
+  return { threads, identical: many.every((v, i) => Object.is(v, one[i])), chunksOnWorkers };
+}
+
+/** "WebAssembly SIMD, 4 threads" (the page is cross-origin isolated: vite.config.ts sets the headers). */
+function describeCpu(info: CpuKernelInfo): string {
+  return info.wasm ? `WebAssembly SIMD, ${info.threads} thread${info.threads > 1 ? 's' : ''}` : `TypeScript kernels (${info.reason ?? ''})`;
+}
+
 async function selectDevice(): Promise<void> {
+  state.cpu = await cpuKernelsReady();
   try {
     const backend = await initWebGPU();
     state.device = 'webgpu';
     state.adapter = backend.adapterInfo;
-    status.textContent = `Training on WebGPU (${backend.adapterInfo})`;
+    status.textContent = `Training on WebGPU (${backend.adapterInfo}); CPU kernels: ${describeCpu(state.cpu)}`;
   } catch (e) {
     state.device = 'cpu';
     status.className = 'cpu';
-    status.textContent = `WebGPU is not available here (${(e as Error).message.split('\n')[0]}): training on the CPU`;
+    status.textContent = `WebGPU is not available here (${(e as Error).message.split('\n')[0]}): training on the CPU (${describeCpu(state.cpu ?? cpuKernels())})`;
   }
 }
 

@@ -29,6 +29,9 @@ beforeAll(async () => {
       return;
     }
     res.setHeader('content-type', TYPES[path.extname(file)] ?? 'application/octet-stream');
+    // Cross-origin isolated, as vite.config.ts serves it: SharedArrayBuffer, so CPU worker threads.
+    res.setHeader('cross-origin-opener-policy', 'same-origin');
+    res.setHeader('cross-origin-embedder-policy', 'require-corp');
     res.end(readFileSync(file));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -56,6 +59,15 @@ describe('playground (Chromium, WebGPU)', () => {
     expect(status).toMatch(/^Training on WebGPU/);
     expect(await page.evaluate(() => (window as unknown as { __playground: { device: string } }).__playground.device)).toBe('webgpu');
     expect(await page.locator('#plan tr').count()).toBe(1 + 6);
+    // The CPU backend in the browser: WebAssembly SIMD kernels, and Web Worker threads (the page is
+    // cross-origin isolated) whose matmul equals the single-threaded one bit for bit.
+    const cpu = await page.evaluate(() => (window as unknown as { __playground: { cpu: { wasm: boolean; threads: number } } }).__playground.cpu);
+    expect(cpu.wasm).toBe(true);
+    expect(cpu.threads).toBeGreaterThanOrEqual(2);
+    expect(status).toContain(`CPU kernels: WebAssembly SIMD, ${cpu.threads} threads`);
+    const check = await page.evaluate(() => (window as unknown as { __playground: { checkCpuThreads(): Promise<{ threads: number; identical: boolean; chunksOnWorkers: number }> } }).__playground.checkCpuThreads());
+    expect(check).toMatchObject({ threads: cpu.threads, identical: true });
+    expect(check.chunksOnWorkers).toBeGreaterThan(0);
 
     await page.click('#start');
     await page.waitForFunction(() => {

@@ -58,7 +58,7 @@ function check(a: View, b: View, ad: Float32Array, bd: Float32Array): void {
 
 describe('WebAssembly SIMD kernels', () => {
   it('are in use by default in Node 20 (so every float32 test here exercises them), with worker threads', async () => {
-    expect(await cpuKernelsReady()).toEqual({ wasm: true, threads: Math.min(availableParallelism(), 8) });
+    expect(await cpuKernelsReady()).toMatchObject({ wasm: true, threads: Math.min(availableParallelism(), 8) });
   });
 
   it('give bit-identical products on 1, 2 and 3 threads (each row panel is computed the same way)', async () => {
@@ -71,6 +71,13 @@ describe('WebAssembly SIMD kernels', () => {
       setCpuKernels({ threads });
       expect((await cpuKernelsReady()).threads).toBe(threads);
       runs.push(Array.from(cpu.readSync!(cpu.matmul(a, b), 0, 150 * 120)));
+      // The workers really compute chunks (repeats: a worker may still be booting; chunks are
+      // claimed, so meanwhile the caller computes them all).
+      if (threads > 1) {
+        const big = f32View(values(512 * 512, 10), [1, 512, 512]);
+        for (let i = 0; i < 200 && cpuKernels().chunksOnWorkers === 0; i++) cpu.matmul(big, big);
+        expect(cpuKernels().chunksOnWorkers).toBeGreaterThan(0);
+      }
     }
     setCpuKernels({ threads: Math.min(availableParallelism(), 8) });
     expect(runs[1]).toEqual(runs[0]);
@@ -118,7 +125,7 @@ describe('WebAssembly SIMD kernels', () => {
     const b = f32View(bd, [1, 30, 40]);
     const wasm = cpu.readSync!(cpu.matmul(a, b), 0, 800);
     setCpuKernels({ wasm: false });
-    expect(cpuKernels()).toEqual({ wasm: false, threads: 1, reason: 'disabled by setCpuKernels' });
+    expect(cpuKernels()).toEqual({ wasm: false, threads: 1, chunksOnWorkers: 0, reason: 'disabled by setCpuKernels' });
     check(a, b, ad, bd);
     const ts = cpu.readSync!(cpu.matmul(a, b), 0, 800);
     ts.forEach((v, i) => expect(Math.abs(v - wasm[i])).toBeLessThan(1e-5));

@@ -1,5 +1,5 @@
 import { kernelsSharedWasmBase64, kernelsWasmBase64 } from './binary.js';
-import { ThreadPool } from './threads.js';
+import { ThreadPool, type ThreadHost } from './threads.js';
 
 // The slice of the WebAssembly JS API used here, typed locally: the package compiles against lib
 // ES2022 without DOM, and its published .d.ts must not depend on either.
@@ -44,6 +44,8 @@ export interface CpuKernelInfo {
   wasm: boolean;
   /** Threads a large float32 matmul runs on (1: the calling thread only). */
   threads: number;
+  /** Row-panel chunks of matmuls the worker threads computed since they started (diagnostic). */
+  chunksOnWorkers: number;
   /** Why `wasm` is false or `threads` is 1 when more were asked for. */
   reason?: string;
 }
@@ -75,9 +77,19 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-function isNode(): boolean {
-  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof p?.versions?.node === 'string';
+/** Where worker threads can run here, if anywhere. */
+function threadHost(): ThreadHost | null {
+  const g = globalThis as { process?: { versions?: { node?: string } }; Worker?: unknown; crossOriginIsolated?: boolean };
+  if (typeof g.process?.versions?.node === 'string') return 'node';
+  return typeof g.Worker === 'function' && g.crossOriginIsolated === true ? 'web' : null;
+}
+
+/** The machine's parallelism, capped at 8 (beyond that, memory bandwidth, not cores, limits us). */
+async function defaultThreads(host: ThreadHost): Promise<number> {
+  if (host === 'web') return Math.min((globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1, 8);
+  const specifier = 'node:os';
+  const os = (await import(/* @vite-ignore */ specifier)) as { availableParallelism(): number };
+  return Math.min(os.availableParallelism(), 8);
 }
 
 /** The shared-memory build where SharedArrayBuffer exists (threads possible), else the plain one. */
@@ -133,22 +145,19 @@ async function ensurePool(): Promise<void> {
   const l = loaded;
   if (!l) return;
   let want = threadsWanted === 'auto' ? 0 : threadsWanted;
-  if (!l.shared || !isNode()) {
-    if (want > 1) poolFailure = l.shared ? 'worker threads are used in Node only (a browser main thread may not block)' : 'no SharedArrayBuffer here';
+  const host = l.shared ? threadHost() : null;
+  if (!host) {
+    if (want > 1) poolFailure = 'no worker threads here: they need SharedArrayBuffer (Node, or a cross-origin isolated page)';
     want = 1;
   }
   const start = async () => {
-    if (want === 0) {
-      const specifier = 'node:os';
-      const os = (await import(/* @vite-ignore */ specifier)) as { availableParallelism(): number };
-      want = Math.min(os.availableParallelism(), 8);
-    }
+    if (want === 0 && host) want = await defaultThreads(host);
     if ((pool?.threads ?? 1) === want) return;
     pool?.stop();
     pool = null;
     if (want > 1) {
       try {
-        pool = await ThreadPool.start(want - 1, l.module, l.shared as object);
+        pool = await ThreadPool.start(want - 1, { module: l.module, memory: l.shared as object, host: host as ThreadHost });
         poolFailure = undefined;
       } catch (e) {
         poolFailure = `worker threads could not start: ${(e as Error).message}`;
@@ -183,14 +192,15 @@ export interface CpuKernelOptions {
   wasm?: boolean;
   /**
    * Threads for large float32 matmuls, the calling thread included: 1 turns worker threads off.
-   * Default: the machine's parallelism (up to 8) in Node; browsers run one thread.
+   * Default: the machine's parallelism (up to 8) in Node and in cross-origin isolated pages (the
+   * only pages with SharedArrayBuffer); elsewhere one thread.
    */
   threads?: number;
 }
 
 /**
  * Chooses the CPU backend's kernels. By default float32 matmul and the fused SGD, Adam/AdamW, Adagrad
- * and RMSprop steps run in WebAssembly with 128-bit SIMD, large matmuls on worker threads in Node;
+ * and RMSprop steps run in WebAssembly with 128-bit SIMD, large matmuls on worker threads;
  * `{ wasm: false }` selects the TypeScript reference kernels everywhere (float64 always uses them).
  * Threads start in the background: await `cpuKernelsReady()` before timing anything.
  *
@@ -198,7 +208,7 @@ export interface CpuKernelOptions {
  * ```ts
  * import { cpuKernels, cpuKernelsReady, setCpuKernels } from '@tsgrad/tensor';
  * setCpuKernels({ threads: 2 });
- * console.log(await cpuKernelsReady()); // { wasm: true, threads: 2 }
+ * console.log(await cpuKernelsReady()); // { wasm: true, threads: 2, chunksOnWorkers: 0 }
  * setCpuKernels({ wasm: false }); // reference kernels, e.g. to compare results
  * console.log(cpuKernels().wasm); // false
  * ```
@@ -221,13 +231,14 @@ export function setCpuKernels(options: CpuKernelOptions): void {
 
 /**
  * Which kernels the CPU backend uses now, and why.
- * @example cpuKernels() // { wasm: true, threads: 2 } in Node 20 on a 2-core machine
+ * @example cpuKernels() // { wasm: true, threads: 2, chunksOnWorkers: 0 } in Node 20 on a 2-core machine
  */
 export function cpuKernels(): CpuKernelInfo {
-  if (!enabled) return { wasm: false, threads: 1, reason: 'disabled by setCpuKernels' };
-  if (!wasmKernels()) return { wasm: false, threads: 1, reason: failure ?? 'not loaded' };
+  if (!enabled) return { wasm: false, threads: 1, chunksOnWorkers: 0, reason: 'disabled by setCpuKernels' };
+  if (!wasmKernels()) return { wasm: false, threads: 1, chunksOnWorkers: 0, reason: failure ?? 'not loaded' };
   const threads = pool?.threads ?? 1;
-  return poolFailure && threads === 1 ? { wasm: true, threads, reason: poolFailure } : { wasm: true, threads };
+  const info = { wasm: true, threads, chunksOnWorkers: pool?.chunksOnWorkers ?? 0 };
+  return poolFailure && threads === 1 ? { ...info, reason: poolFailure } : info;
 }
 
 /**
