@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { contiguousStrides, cpuKernels, cpuKernelsReady, getBackend, setCpuKernels, type View } from '@tsgrad/tensor';
 
 // The WebAssembly SIMD kernels against independent float64 references. (The fused optimizer steps
@@ -129,6 +132,24 @@ describe('WebAssembly SIMD kernels', () => {
     check(a, b, ad, bd);
     const ts = cpu.readSync!(cpu.matmul(a, b), 0, 800);
     ts.forEach((v, i) => expect(Math.abs(v - wasm[i])).toBeLessThan(1e-5));
+  });
+
+  it('fall back to the TypeScript kernels where the engine has no WebAssembly (node --jitless, built package)', () => {
+    const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    if (!existsSync(dist)) throw new Error('packages/tensor/dist is missing: run pnpm build first');
+    const script = `
+      import { cpuKernels, getBackend } from ${JSON.stringify(dist)};
+      const cpu = getBackend('cpu');
+      const v = { storage: cpu.fromData(new Float32Array([1, 2, 3, 4]), 'float32'), dtype: 'float32', shape: [1, 2, 2], strides: [4, 1, 2], offset: 0 };
+      const sum = cpu.reduce('sum', v, [2]);
+      console.log(JSON.stringify({ info: cpuKernels(), mm: Array.from(cpu.readSync(cpu.matmul(v, v), 0, 4)), sum: Array.from(cpu.readSync(sum, 0, 2)) }));`;
+    const run = spawnSync(process.execPath, ['--jitless', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout);
+    expect(out.info).toEqual({ wasm: false, threads: 1, chunksOnWorkers: 0, reason: 'this JavaScript engine has no WebAssembly' });
+    // [[1, 3], [2, 4]] squared, and its row sums.
+    expect(out.mm).toEqual([7, 15, 10, 22]);
+    expect(out.sum).toEqual([4, 6]);
   });
 
   it('setCpuKernels names a bad option and value', () => {
