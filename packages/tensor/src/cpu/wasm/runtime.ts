@@ -40,7 +40,7 @@ export interface WasmExports {
 
 /** Which kernels the CPU backend uses, for `cpuKernels()`. */
 export interface CpuKernelInfo {
-  /** True when float32 matmul and the fused optimizer steps run in WebAssembly SIMD. */
+  /** True when the float32 kernels (matmul, elementwise, reductions, gather, optimizers) run in WebAssembly SIMD. */
   wasm: boolean;
   /** Threads a large float32 matmul runs on (1: the calling thread only). */
   threads: number;
@@ -67,7 +67,7 @@ let enabled = true;
 /** Threads asked for: a count, or 'auto' (the machine's parallelism, up to 8, where threads exist). */
 let threadsWanted: number | 'auto' = 'auto';
 let pool: ThreadPool | null = null;
-let poolStarting: Promise<void> | null = null;
+let poolChain: Promise<void> = Promise.resolve();
 let poolFailure: string | undefined;
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
@@ -139,34 +139,32 @@ function load(): void {
   if (loaded) void ensurePool();
 }
 
-/** Starts or resizes the worker pool to match `threadsWanted` (Node with shared memory only). */
-async function ensurePool(): Promise<void> {
-  if (poolStarting) await poolStarting;
+/**
+ * Starts, resizes or stops the worker pool to match `threadsWanted`. Calls are chained, so overlapping
+ * requests run one after another and each sees the latest setting.
+ */
+function ensurePool(): Promise<void> {
+  poolChain = poolChain.then(resizePool).catch((e: Error) => {
+    poolFailure = `worker threads could not start: ${e.message}`;
+  });
+  return poolChain;
+}
+
+async function resizePool(): Promise<void> {
   const l = loaded;
   if (!l) return;
-  let want = threadsWanted === 'auto' ? 0 : threadsWanted;
   const host = l.shared ? threadHost() : null;
+  let want = threadsWanted === 'auto' ? (host ? await defaultThreads(host) : 1) : threadsWanted;
   if (!host) {
     if (want > 1) poolFailure = 'no worker threads here: they need SharedArrayBuffer (Node, or a cross-origin isolated page)';
     want = 1;
   }
-  const start = async () => {
-    if (want === 0 && host) want = await defaultThreads(host);
-    if ((pool?.threads ?? 1) === want) return;
-    pool?.stop();
-    pool = null;
-    if (want > 1) {
-      try {
-        pool = await ThreadPool.start(want - 1, { module: l.module, memory: l.shared as object, host: host as ThreadHost });
-        poolFailure = undefined;
-      } catch (e) {
-        poolFailure = `worker threads could not start: ${(e as Error).message}`;
-      }
-    }
-  };
-  poolStarting = start();
-  await poolStarting;
-  poolStarting = null;
+  if ((pool?.threads ?? 1) === want) return;
+  pool?.stop();
+  pool = null;
+  if (want === 1 || !host) return;
+  pool = await ThreadPool.start(want - 1, { module: l.module, memory: l.shared as object, host });
+  poolFailure = undefined;
 }
 
 /** The WebAssembly kernels, or null when disabled or unavailable (callers use the TypeScript kernels). */
