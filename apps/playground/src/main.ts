@@ -1,4 +1,4 @@
-import { manualSeed, noGrad, randperm, stack, tensor, type Tensor } from '@tsgrad/autograd';
+import { manualSeed, noGrad, randperm, scope, stack, tensor, type Tensor } from '@tsgrad/autograd';
 import { BatchNorm1d, BatchNormBase, Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
 import { Adam, AdamW, SGD, type Optimizer } from '@tsgrad/optim';
 import { explainWeightDecay, paramGroupsWeightDecay } from '@tsgrad/param-groups';
@@ -141,11 +141,15 @@ async function train(data: Awaited<ReturnType<typeof loadData>>): Promise<void> 
     const order = randperm(n).to(state.device);
     for (let b = 0; state.running && b + batch <= n; b += batch) {
       const idx = order.narrow(0, b, batch);
-      opt.zeroGrad();
-      const loss = F.crossEntropy(model.forward(data.train.x.indexSelect(0, idx)), data.train.y.indexSelect(0, idx));
-      loss.backward();
-      opt.step();
-      pending.push(loss.detach());
+      // scope(): the step's activations and temporary gradients go back to the buffer pool at its end.
+      const loss = scope(() => {
+        opt.zeroGrad();
+        const l = F.crossEntropy(model.forward(data.train.x.indexSelect(0, idx)), data.train.y.indexSelect(0, idx));
+        l.backward();
+        opt.step();
+        return l.detach();
+      });
+      pending.push(loss);
       state.steps++;
       if (state.steps % 10 === 0) {
         // One read per 10 steps: the GPU keeps working while the page updates.

@@ -1,4 +1,4 @@
-import { noGrad, randperm, stack, type Tensor } from '@tsgrad/autograd';
+import { noGrad, randperm, scope, stack, type Tensor } from '@tsgrad/autograd';
 import { BatchNorm1d, BatchNorm2d, BatchNormBase, Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential, functional as F } from '@tsgrad/nn';
 import type { Optimizer } from '@tsgrad/optim';
 import type { Split } from './mnist.js';
@@ -130,14 +130,17 @@ export async function trainClassifier(run: {
     for (let b = 0; b < perEpoch; b++) {
       const idx = order.narrow(0, b * batchSize, Math.min(batchSize, n - b * batchSize));
       if (idx.shape[0] < 2) continue; // BatchNorm needs two samples
-      const x = train.x.indexSelect(0, idx);
-      const y = train.y.indexSelect(0, idx);
-      optimizer.zeroGrad();
-      const loss = F.crossEntropy(model.forward(x), y);
-      loss.backward();
-      optimizer.step();
+      // scope(): the step's activations and temporary gradients are released when it ends, so the
+      // next step reuses their memory (CPU buffer pool, GPU buffer pool) instead of allocating.
+      const loss = scope(() => {
+        optimizer.zeroGrad();
+        const l = F.crossEntropy(model.forward(train.x.indexSelect(0, idx)), train.y.indexSelect(0, idx));
+        l.backward();
+        optimizer.step();
+        return l.detach();
+      });
       run.scheduler?.step();
-      stepLosses.push(loss.detach());
+      stepLosses.push(loss);
       step++;
       if (device === 'cpu') bar.update(step, `loss ${loss.item().toFixed(4)}`);
     }
