@@ -106,6 +106,27 @@ describe('WebAssembly SIMD kernels', () => {
     check(a, b, ad, bd);
   });
 
+  it('threaded matmuls back to back (the claim protocol under load): 150 random shapes, same bits as one thread', async () => {
+    // Shapes just above the parallel threshold, so every product is split across the threads.
+    let seed = 12345;
+    const rand = (lo: number, hi: number) => lo + ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % (hi - lo + 1));
+    const cases = Array.from({ length: 150 }, () => {
+      const [M, K, N] = [rand(128, 256), rand(128, 256), rand(64, 128)]; // >= 2^20 multiply-adds
+      return { a: f32View(values(M * K, rand(0, 1e6)), [1, M, K]), b: f32View(values(K * N, rand(0, 1e6)), [1, K, N]) };
+    });
+    const run = () => cases.map(({ a, b }) => Array.from(cpu.readSync!(cpu.matmul(a, b), 0, a.shape[1] * b.shape[2])));
+    setCpuKernels({ threads: 3 });
+    await cpuKernelsReady();
+    const threaded = run();
+    expect(cpuKernels().chunksOnWorkers).toBeGreaterThan(0);
+    setCpuKernels({ threads: 1 });
+    await cpuKernelsReady();
+    const single = run();
+    setCpuKernels({ threads: Math.min(availableParallelism(), 8) });
+    await cpuKernelsReady();
+    expect(threaded).toEqual(single);
+  });
+
   it('broadcasts a stride-0 batch and reads a sparse window of a large storage', () => {
     const ad = values(4 * 6, 3);
     const a = f32View(ad, [3, 4, 6], [0, 6, 1]);
