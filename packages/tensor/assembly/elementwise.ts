@@ -129,7 +129,20 @@ export function unaryRow(op: i32, x: usize, sx: i32, out: usize, len: i32): void
 
 /** One row of where(cond, a, b): cond is one byte per element. */
 export function whereRow(c: usize, sc: i32, a: usize, sa: i32, b: usize, sb: i32, out: usize, len: i32): void {
-  for (let i = 0; i < len; i++) {
+  let i = 0;
+  if (sc == 1 && (sa | 1) == 1 && (sb | 1) == 1) {
+    // Four condition bytes widen to four 32-bit lane masks (the relu gradient: where(x > 0, g, 0)).
+    const va = sa == 0 ? v128.load32_splat(a) : i32x4.splat(0);
+    const vb = sb == 0 ? v128.load32_splat(b) : i32x4.splat(0);
+    for (; i + 4 <= len; i += 4) {
+      const bytes = v128.load32_zero(c + <usize>i);
+      const mask = i32x4.ne(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(bytes)), i32x4.splat(0));
+      const x = sa ? v128.load(a + <usize>i * 4) : va;
+      const y = sb ? v128.load(b + <usize>i * 4) : vb;
+      v128.store(out + <usize>i * 4, v128.bitselect(x, y, mask));
+    }
+  }
+  for (; i < len; i++) {
     const x = load<f32>(a + <usize>(i * sa) * 4);
     const y = load<f32>(b + <usize>(i * sb) * 4);
     store<f32>(out + <usize>i * 4, select<f32>(x, y, load<u8>(c + <usize>(i * sc)) != 0));
