@@ -3,5 +3,5 @@
 export { MR, NR, packA, packB, gemmPacked, unpadRows } from './matmul';
 export { sgdStep, adamStep, adagradStep, rmspropStep } from './optimizers';
 export { binaryRow, unaryRow, whereRow } from './elementwise';
-export { foldRow, accumulateRow } from './reduce';
+export { foldRow, accumulateRow, argRow } from './reduce';
 export { gatherRow, scatterAddRow } from './gather';

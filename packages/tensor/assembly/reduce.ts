@@ -46,3 +46,29 @@ export function accumulateRow(op: i32, x: usize, sx: i32, len: i32, acc: usize):
     else if (op == MAX ? v > a || v != v : v < a || v != v) store<f64>(p, v);
   }
 }
+
+/**
+ * Index of the first max (op 0) or min (op 1) along an axis, for `len` outputs a row: output i scans
+ * `size` elements from x + i * step, `sAxis` apart. NaN wins at its first position, as PyTorch.
+ */
+export function argRow(op: i32, x: usize, step: i32, len: i32, size: i32, sAxis: i32, out: usize): void {
+  for (let i = 0; i < len; i++) {
+    const p = x + <usize>(i * step) * 4;
+    let best = load<f32>(p);
+    let index = 0;
+    if (best == best) {
+      for (let k = 1; k < size; k++) {
+        const v = load<f32>(p + <usize>(k * sAxis) * 4);
+        if (v != v) {
+          index = k;
+          break;
+        }
+        if (op == 0 ? v > best : v < best) {
+          best = v;
+          index = k;
+        }
+      }
+    }
+    store<i32>(out + <usize>i * 4, index);
+  }
+}

@@ -262,6 +262,21 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     expect(() => cpu.scatterAdd(dst, 2, bad, src)).toThrow('scatterAdd: index 6 is out of bounds for dimension 2 with size 6');
   });
 
+  it.each(['argmax', 'argmin'] as const)('%s along each axis, contiguous and transposed, NaN and ties', (op) => {
+    const data = values(6 * 7, 11);
+    data[9] = NaN;
+    // Ties at the extremes, along rows and along columns: the first index wins.
+    data[0] = data[1] = data[7] = 5;
+    data[4] = data[5] = data[11] = -5;
+    for (const [shape, strides] of [[[6, 7], [7, 1]], [[7, 6], [1, 7]]] as const) {
+      for (const axis of [0, 1]) {
+        const x = f32View(data, [...shape], [...strides]);
+        const [wasm, ts] = both(() => cpu.argReduce(op, x, axis));
+        expect(wasm).toEqual(ts);
+      }
+    }
+  });
+
   it('where with a broadcast condition', () => {
     const cond = { storage: cpu.fromData(Uint8Array.from([1, 0, 0, 1, 1, 0, 1]), 'bool'), dtype: 'bool' as const, shape: [5, 7], strides: [0, 1], offset: 0 };
     const a = f32View(mixed(35, 4), [5, 7]);

@@ -9,7 +9,7 @@ import { optimizerStepKernel } from './optimizers.js';
 import { binaryWasm, unaryWasm, whereWasm } from './wasm/elementwise.js';
 import { gatherWasm, scatterAddWasm } from './wasm/gather.js';
 import { matmulWasm } from './wasm/matmul.js';
-import { reduceWasm } from './wasm/reduce.js';
+import { argReduceWasm, reduceWasm } from './wasm/reduce.js';
 import { argReduceKernel, reduceKernel } from './reduce.js';
 
 /**
@@ -56,7 +56,7 @@ function wrap(data: TypedArray, dtype: DType): CpuStorage {
 
 /**
  * The CPU backend: typed arrays, float64 everywhere, float32 results rounded to float32 at every store.
- * float32 matmul, the common elementwise ops, sum/max/min, gather/scatter-add and the fused
+ * float32 matmul, the common elementwise ops, sum/max/min/argmax/argmin, gather/scatter-add and the fused
  * SGD/Adam/AdamW/Adagrad/RMSprop steps run in WebAssembly SIMD where the engine has it (see
  * `setCpuKernels`); the TypeScript kernels are the reference and the fallback.
  */
@@ -103,7 +103,7 @@ export function createCpuBackend(): Backend {
       return wrap(reduceWasm(op, x, axes, dataOf) ?? reduceKernel(op, x, axes, dataOf), x.dtype);
     },
     argReduce(op, x, axis) {
-      return wrap(argReduceKernel(op, x, axis, dataOf), 'int32');
+      return wrap(argReduceWasm(op, x, axis, dataOf) ?? argReduceKernel(op, x, axis, dataOf), 'int32');
     },
     matmul(a, b) {
       return wrap(matmulWasm(a, b, dataOf) ?? matmulKernel(a, b, dataOf), a.dtype);

@@ -1,4 +1,4 @@
-import type { ReduceOp, View } from '../../backend.js';
+import type { ArgReduceOp, ReduceOp, View } from '../../backend.js';
 import type { TypedArray } from '../../dtype.js';
 import { contiguousStrides, numel } from '../../shape.js';
 import { takeArray } from '../buffer-pool.js';
@@ -57,4 +57,36 @@ function fold(k: WasmExports, { op, x, data, plan, outView, n, lo, hi }: Fold): 
   const out = takeArray('float32', n);
   out.set(new Float64Array(k.memory.buffer, acc, n));
   return out;
+}
+
+/**
+ * float32 argmax/argmin along `axis` in WebAssembly, bit-identical to the TypeScript kernel (first
+ * extreme wins; NaN wins at its first position), or null when it does not apply.
+ */
+export function argReduceWasm(op: ArgReduceOp, x: View, axis: number, data: (v: View) => TypedArray): Int32Array | null {
+  const size = x.shape[axis];
+  const k = x.dtype === 'float32' && size > 0 && numel(x.shape) > 0 ? wasmKernels() : null;
+  if (!k) return null;
+  const { lo, hi } = span(x);
+  if (hi - lo + 1 > 2 * numel(x.shape) + 4096) return null;
+  const outShape = x.shape.map((d, i) => (i === axis ? 1 : d));
+  const n = numel(outShape);
+  // Iterate the output positions; for each, the kernel scans along `axis` (as the TypeScript kernel).
+  const baseView = { strides: x.strides.map((s, i) => (i === axis ? 0 : s)), offset: x.offset };
+  const plan = planRows(outShape, [baseView]);
+  return unlessOutOfMemory(() => {
+    const arena = new Arena(k);
+    const src = arena.alloc((hi - lo + 1) * 4);
+    const out = arena.alloc(n * 4);
+    new Float32Array(k.memory.buffer, src, hi - lo + 1).set(data(x).subarray(lo, hi + 1));
+    const code = op === 'argmax' ? 0 : 1;
+    let o = 0;
+    forEachRow(plan, [baseView], (base) => {
+      k.argRow(code, src + (base[0] - lo) * 4, plan.inner[0], plan.rowLength, size, x.strides[axis], out + o * 4);
+      o += plan.rowLength;
+    });
+    const result = takeArray('int32', n);
+    result.set(new Int32Array(k.memory.buffer, out, n));
+    return result;
+  });
 }

@@ -34,6 +34,7 @@ export interface WasmExports {
   whereRow(...args: number[]): void;
   foldRow(op: number, x: number, sx: number, len: number, acc: number): void;
   accumulateRow(op: number, x: number, sx: number, len: number, acc: number): void;
+  argRow(op: number, x: number, step: number, len: number, size: number, sAxis: number, out: number): void;
   gatherRow(x: number, sx: number, sDim: number, idx: number, si: number, out: number, len: number, size: number): number;
   scatterAddRow(...args: number[]): number;
 }
