@@ -22,8 +22,8 @@ type ChunkStep = (k: WasmExports, ptr: (name: string) => number, n: number) => v
 /**
  * Runs a fused optimizer step in WebAssembly SIMD over float32 tensors: SGD, Adagrad and RMSprop
  * bit-identical to the TypeScript kernels, Adam/AdamW in float32 arithmetic as PyTorch's float32 step
- * (see assembly/optimizers.ts). Returns false when it does not apply (other
- * kernels or dtypes, no WebAssembly), and the caller uses the TypeScript kernel.
+ * (see assembly/optimizers.ts). Returns false when it does not apply (other kernels or dtypes, missing
+ * state, no WebAssembly), and the caller uses the TypeScript kernel.
  */
 export function optimizerStepWasm<K extends OptimizerKernel>(kernel: K, p: TypedArray, g: TypedArray, state: Partial<Record<string, TypedArray>>, args: OptimizerStepArgs<K>): boolean {
   if (args.param.dtype !== 'float32' || !REQUIRED[kernel]?.every((s) => state[s])) return false;
