@@ -9,7 +9,6 @@ const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, MINIMUM = 5;
 const EQ = 6, NE = 7, LT = 8, LE = 9, GT = 10, GE = 11;
 const NEG = 0, RELU = 1, ABS = 2, SQRT = 3;
 
-// @ts-ignore: decorator
 @inline
 function arith(op: i32, a: v128, b: v128): v128 {
   switch (op) {
@@ -23,7 +22,6 @@ function arith(op: i32, a: v128, b: v128): v128 {
   }
 }
 
-// @ts-ignore: decorator
 @inline
 function arith1(op: i32, a: f32, b: f32): f32 {
   switch (op) {
@@ -36,7 +34,6 @@ function arith1(op: i32, a: f32, b: f32): f32 {
   }
 }
 
-// @ts-ignore: decorator
 @inline
 function compare1(op: i32, a: f32, b: f32): u8 {
   switch (op) {
@@ -49,7 +46,6 @@ function compare1(op: i32, a: f32, b: f32): u8 {
   }
 }
 
-// @ts-ignore: decorator
 @inline
 function compare(op: i32, a: v128, b: v128): v128 {
   switch (op) {

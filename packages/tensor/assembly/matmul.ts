@@ -65,7 +65,6 @@ export function packB(src: usize, rs: i32, cs: i32, rows: i32, cols: i32, dst: u
 }
 
 /** C[0..2, 0..16] += A panel (kc x 2) . B panel (kc x 16); C rows are ldc floats apart. */
-// @ts-ignore: decorator
 @inline
 function microKernel(kc: i32, a: usize, b: usize, c: usize, ldc: i32): void {
   const c1 = c + <usize>ldc * 4;

@@ -7,26 +7,22 @@
 // computes in float32 instead (see adamStep).
 // Scalars the TypeScript kernel derives once per step (bias corrections, signs) come in precomputed.
 
-// @ts-ignore: decorator
 @inline
 function ld(p: usize): v128 {
   return f64x2.promote_low_f32x4(v128.load64_zero(p));
 }
 
-// @ts-ignore: decorator
 @inline
 function st(p: usize, x: v128): void {
   v128.store64_lane(p, f32x4.demote_f64x2_zero(x), 0);
 }
 
-// @ts-ignore: decorator
 @inline
 function splat(x: f64): v128 {
   return f64x2.splat(x);
 }
 
 /** Multiplies p by `shrink` in place (decoupled weight decay) when shrink != 1, as PyTorch's p.mul_. */
-// @ts-ignore: decorator
 @inline
 function decay(p: usize, shrink: v128, on: bool): v128 {
   if (on) st(p, f64x2.mul(ld(p), shrink));
@@ -34,7 +30,6 @@ function decay(p: usize, shrink: v128, on: bool): v128 {
 }
 
 /** d = sign * g + coupled * w (PyTorch's maximize and coupled weight decay). */
-// @ts-ignore: decorator
 @inline
 function direction(g: v128, w: v128, sign: v128, coupled: v128): v128 {
   return f64x2.add(f64x2.mul(sign, g), f64x2.mul(coupled, w));
