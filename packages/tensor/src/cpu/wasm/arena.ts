@@ -1,3 +1,4 @@
+import { numel } from '../../shape.js';
 import type { WasmExports } from './runtime.js';
 
 /**
@@ -35,6 +36,15 @@ export function span(v: { shape: readonly number[]; strides: readonly number[]; 
     else hi += reach;
   });
   return { lo, hi };
+}
+
+/**
+ * Whether a view's whole storage span is worth copying into the kernels' memory: it touches most of
+ * it (any transpose, slice or broadcast does), rather than a few columns of a large matrix.
+ */
+export function worthCopying(v: { shape: readonly number[]; strides: readonly number[]; offset: number }): boolean {
+  const { lo, hi } = span(v);
+  return hi - lo + 1 <= 2 * numel(v.shape) + 4096;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { TypedArray } from '../../dtype.js';
 import { numel } from '../../shape.js';
 import { takeArray } from '../buffer-pool.js';
 import { forEachRow, planRows } from '../strided.js';
-import { Arena, span, unlessOutOfMemory } from './arena.js';
+import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
 import { wasmKernels } from './runtime.js';
 
 // Operation codes of assembly/elementwise.ts.
@@ -51,10 +51,8 @@ function rows(job: Job, call: RowCall): TypedArray | null {
   const n = numel(job.views[job.views.length - 1].shape);
   const k = n > 0 ? wasmKernels() : null;
   if (!k) return null;
-  const spans = job.views.map(span);
-  // A view touching little of a large storage (a few columns of a big matrix) is not worth copying.
-  if (spans.some((s) => s.hi - s.lo + 1 > 2 * n + 4096)) return null;
-  return unlessOutOfMemory(() => runRows(k, { ...job, n, spans }, call));
+  if (!job.views.every(worthCopying)) return null;
+  return unlessOutOfMemory(() => runRows(k, { ...job, n, spans: job.views.map(span) }, call));
 }
 
 function runRows(k: Kernels, { views, data, outBytes, n, spans }: Job & { n: number; spans: { lo: number; hi: number }[] }, call: RowCall): TypedArray {

@@ -3,7 +3,7 @@ import type { TypedArray } from '../../dtype.js';
 import { numel } from '../../shape.js';
 import { takeArray } from '../buffer-pool.js';
 import { forEachRow, planRows } from '../strided.js';
-import { Arena, span, unlessOutOfMemory } from './arena.js';
+import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
 import { wasmKernels, type WasmExports } from './runtime.js';
 
 /** `x` seen with stride 0 along `dim`: its offset then tracks every other coordinate of `index`. */
@@ -26,14 +26,6 @@ function place(k: WasmExports, arena: Arena, views: { view: View; data: TypedArr
   return (i, e) => ptrs[i] + (e - spans[i].lo) * 4;
 }
 
-/** Whether every view is worth copying whole (it touches most of its storage span). */
-function dense(views: View[]): boolean {
-  return views.every((v) => {
-    const { lo, hi } = span(v);
-    return hi - lo + 1 <= 2 * numel(v.shape) + 4096;
-  });
-}
-
 /**
  * gather along `dim` for float32 data in WebAssembly (see assembly/gather.ts), bit-identical to the
  * TypeScript kernel; null when it does not apply.
@@ -41,7 +33,7 @@ function dense(views: View[]): boolean {
 export function gatherWasm(x: View, dim: number, index: View, data: (v: View) => TypedArray): TypedArray | null {
   const n = numel(index.shape);
   const k = x.dtype === 'float32' && index.dtype === 'int32' && n > 0 && numel(x.shape) > 0 ? wasmKernels() : null;
-  if (!k || !dense([x, index])) return null;
+  if (!k || !worthCopying(x) || !worthCopying(index)) return null;
   return unlessOutOfMemory(() => {
     const arena = new Arena(k);
     const xv = alongDim(x, dim);
@@ -66,7 +58,7 @@ export function gatherWasm(x: View, dim: number, index: View, data: (v: View) =>
 /** scatterAdd along `dim` into float32 `dst` in place, in WebAssembly; false when it does not apply. */
 export function scatterAddWasm(dst: View, dim: number, index: View, src: View, data: (v: View) => TypedArray): boolean {
   const k = dst.dtype === 'float32' && src.dtype === 'float32' && index.dtype === 'int32' && numel(index.shape) > 0 && numel(dst.shape) > 0 ? wasmKernels() : null;
-  if (!k || !dense([dst, index, src])) return false;
+  if (!k || ![dst, index, src].every(worthCopying)) return false;
   const done = unlessOutOfMemory(() => {
     const arena = new Arena(k);
     const dv = alongDim(dst, dim);

@@ -1,8 +1,7 @@
 import type { View } from '../../backend.js';
-import { numel } from '../../shape.js';
 import { takeArray } from '../buffer-pool.js';
 import type { TypedArray } from '../../dtype.js';
-import { Arena, span, unlessOutOfMemory } from './arena.js';
+import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
 import { threadPool, wasmKernels, type WasmExports } from './runtime.js';
 
 /** Multiply-adds below which a matmul stays on one thread (waking workers costs ~10-50 us). */
@@ -78,10 +77,8 @@ interface Layout {
 
 function layout(v: View, src: Float32Array): Layout {
   const { lo, hi } = span(v);
-  const length = hi - lo + 1;
-  // A view that touches most of its span (any transpose, slice or broadcast batch) is copied whole.
-  if (length <= 2 * numel(v.shape) + 4096) {
-    return { length, offset: v.offset - lo, strides: v.strides, copyTo: (mem, at) => mem.set(src.subarray(lo, hi + 1), at) };
+  if (worthCopying(v)) {
+    return { length: hi - lo + 1, offset: v.offset - lo, strides: v.strides, copyTo: (mem, at) => mem.set(src.subarray(lo, hi + 1), at) };
   }
   // A sparse view of a large storage (a few columns of a big matrix): gather just its elements.
   const [B, R, C] = v.shape;

@@ -3,7 +3,7 @@ import type { TypedArray } from '../../dtype.js';
 import { contiguousStrides, numel } from '../../shape.js';
 import { takeArray } from '../buffer-pool.js';
 import { forEachRow, planRows, type RowPlan } from '../strided.js';
-import { Arena, span, unlessOutOfMemory } from './arena.js';
+import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
 import { wasmKernels, type WasmExports } from './runtime.js';
 
 const OPS: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
@@ -16,8 +16,8 @@ export function reduceWasm(op: ReduceOp, x: View, axes: readonly number[], data:
   const total = numel(x.shape);
   const k = x.dtype === 'float32' && total > 0 ? wasmKernels() : null;
   if (!k) return null;
+  if (!worthCopying(x)) return null;
   const { lo, hi } = span(x);
-  if (hi - lo + 1 > 2 * total + 4096) return null;
   const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const n = numel(outShape);
   // Walk the input; its "output view" has stride 0 along reduced axes (as the TypeScript kernel).
@@ -67,8 +67,8 @@ export function argReduceWasm(op: ArgReduceOp, x: View, axis: number, data: (v: 
   const size = x.shape[axis];
   const k = x.dtype === 'float32' && size > 0 && numel(x.shape) > 0 ? wasmKernels() : null;
   if (!k) return null;
+  if (!worthCopying(x)) return null;
   const { lo, hi } = span(x);
-  if (hi - lo + 1 > 2 * numel(x.shape) + 4096) return null;
   const outShape = x.shape.map((d, i) => (i === axis ? 1 : d));
   const n = numel(outShape);
   // Iterate the output positions; for each, the kernel scans along `axis` (as the TypeScript kernel).
