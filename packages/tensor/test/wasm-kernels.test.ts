@@ -285,3 +285,36 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     expect(wasm).toEqual(ts);
   });
 });
+
+describe('recycled arrays (the CPU buffer pool) never leak old values into results', () => {
+  it.each(['wasm', 'typescript'] as const)('%s kernels: every op gives the same numbers when the pool holds NaN-filled arrays', (kernels) => {
+    setCpuKernels({ wasm: kernels === 'wasm' });
+    const x = f32View(values(4 * 6, 21), [4, 6]);
+    const y = f32View(values(4 * 6, 22), [4, 6], [1, 4]);
+    const idx: View = { storage: cpu.fromData(Int32Array.from([5, 0, 2, 2, 1, 4]), 'int32'), dtype: 'int32', shape: [4, 6], strides: [0, 1], offset: 0 };
+    const cond: View = { storage: cpu.fromData(Uint8Array.from([1, 0, 1, 1, 0, 0]), 'bool'), dtype: 'bool', shape: [4, 6], strides: [0, 1], offset: 0 };
+    const read = (s: ReturnType<typeof cpu.unary>) => Array.from(cpu.readSync!(s, 0, s.size));
+    const ops = () => [
+      read(cpu.binary('add', x, y)),
+      read(cpu.binary('lt', x, y)),
+      read(cpu.binary('pow', x, y)),
+      read(cpu.unary('relu', y)),
+      read(cpu.unary('exp', y)),
+      read(cpu.ternary('where', cond, x, y)),
+      read(cpu.reduce('sum', y, [0])),
+      read(cpu.argReduce('argmax', y, 1)),
+      read(cpu.gather(x, 1, idx)),
+      read(cpu.cast(y, 'float64')),
+      read(cpu.matmul({ ...x, shape: [1, 4, 6], strides: [0, 6, 1] }, { ...y, shape: [1, 6, 4], strides: [0, 1, 6] })),
+      read(cpu.fromData(Float32Array.from([1, 2, 3, 4]), 'float32')),
+    ];
+    const fresh = ops();
+    // Release NaN-filled storages of every size and dtype those ops produce, then run them again.
+    for (const n of [1, 4, 6, 16, 24]) {
+      for (const dtype of ['float32', 'float64', 'int32', 'bool'] as const) {
+        for (let i = 0; i < 3; i++) cpu.free(cpu.full(n, dtype === 'bool' ? 1 : dtype === 'int32' ? -7 : NaN, dtype));
+      }
+    }
+    expect(ops()).toEqual(fresh);
+  });
+});

@@ -29,14 +29,17 @@ type Pooled = TypedArrayFor[DType];
 const free = new Map<DType, Map<number, Pooled[]>>();
 const stats = { buffersCreated: 0, buffersReused: 0, buffersPooled: 0, bytesPooled: 0 };
 
-/** A zero-filled array of `n` elements of `dtype`, recycled when one is pooled. */
-export function takeArray<D extends DType>(dtype: D, n: number): TypedArrayFor[D] {
+/**
+ * An array of `n` elements of `dtype`, recycled when one is pooled: zero-filled, or with
+ * `{ zero: false }` holding old values, for kernels that write every element (no memset per op).
+ */
+export function takeArray<D extends DType>(dtype: D, n: number, opts: { zero: boolean } = { zero: true }): TypedArrayFor[D] {
   const reused = free.get(dtype)?.get(n)?.pop();
   if (reused) {
     stats.buffersPooled--;
     stats.bytesPooled -= reused.byteLength;
     stats.buffersReused++;
-    reused.fill(0);
+    if (opts.zero) reused.fill(0);
     return reused as TypedArrayFor[D];
   }
   stats.buffersCreated++;

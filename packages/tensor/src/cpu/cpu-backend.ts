@@ -67,7 +67,7 @@ export function createCpuBackend(): Backend {
     capabilities: { float64: true, syncRead: true },
     fromData(data, dtype) {
       if (dtypeOfTyped(data) !== dtype) return wrap(toTyped(dtype, data), dtype);
-      const copy = takeArray(dtype, data.length);
+      const copy = takeArray(dtype, data.length, { zero: false });
       copy.set(data as ArrayLike<number>);
       return wrap(copy, dtype);
     },
@@ -112,7 +112,7 @@ export function createCpuBackend(): Backend {
       copyKernel(src, dst, dataOf);
     },
     cast(x, dtype) {
-      const out = takeArray(dtype, numel(x.shape));
+      const out = takeArray(dtype, numel(x.shape), { zero: false });
       const storage = wrap(out, dtype);
       // Stores into an Int32Array truncate toward zero, as PyTorch's float -> int cast does.
       copyKernel(x, { storage, dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 }, dataOf);

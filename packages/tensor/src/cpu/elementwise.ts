@@ -42,7 +42,7 @@ type Data = (v: View) => TypedArray;
 
 export function unaryKernel(op: UnaryOp, x: View, data: Data): TypedArray {
   const f: (x: number) => number = UNARY_FNS[op];
-  const out = takeArray(BOOL_RESULT.has(op) ? 'bool' : x.dtype, numel(x.shape));
+  const out = takeArray(BOOL_RESULT.has(op) ? 'bool' : x.dtype, numel(x.shape), { zero: false });
   const src = data(x);
   const plan = planRows(x.shape, [x]);
   const len = plan.rowLength;
@@ -79,7 +79,7 @@ export function unaryKernel(op: UnaryOp, x: View, data: Data): TypedArray {
 
 export function binaryKernel(op: BinaryOp, a: View, b: View, data: Data): TypedArray {
   const f: (a: number, b: number) => number = BINARY_FNS[op];
-  const out = takeArray(BOOL_RESULT.has(op) ? 'bool' : a.dtype, numel(a.shape));
+  const out = takeArray(BOOL_RESULT.has(op) ? 'bool' : a.dtype, numel(a.shape), { zero: false });
   const da = data(a);
   const db = data(b);
   const plan = planRows(a.shape, [a, b]);
@@ -113,7 +113,7 @@ export function binaryKernel(op: BinaryOp, a: View, b: View, data: Data): TypedA
 }
 
 export function whereKernel(cond: View, a: View, b: View, data: Data): TypedArray {
-  const out = takeArray(a.dtype, numel(a.shape));
+  const out = takeArray(a.dtype, numel(a.shape), { zero: false });
   const dc = data(cond);
   const da = data(a);
   const db = data(b);

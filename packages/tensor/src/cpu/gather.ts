@@ -17,7 +17,7 @@ function checkIndex(op: string, v: number, size: number, dim: number): void {
 
 /** out[p] = x[p with coordinate `dim` replaced by index[p]]; out has index's shape. */
 export function gatherKernel(x: View, dim: number, index: View, data: (v: View) => TypedArray): TypedArray {
-  const out = takeArray(x.dtype, numel(index.shape));
+  const out = takeArray(x.dtype, numel(index.shape), { zero: false });
   const dx = data(x);
   const di = data(index);
   const xv = alongDim(x, dim);

@@ -43,7 +43,7 @@ export function reduceKernel(op: ReduceOp, x: View, axes: readonly number[], dat
       }
     }
   });
-  const out = takeArray(x.dtype, n);
+  const out = takeArray(x.dtype, n, { zero: false });
   out.set(acc);
   return out;
 }
@@ -53,7 +53,7 @@ export function argReduceKernel(op: ArgReduceOp, x: View, axis: number, data: (v
   const size = x.shape[axis];
   if (size === 0) throw new Error(`${op}: cannot take ${op} of an empty dimension ${axis} of shape [${x.shape.join(', ')}]`);
   const outShape = x.shape.map((d, i) => (i === axis ? 1 : d));
-  const out = takeArray('int32', numel(outShape));
+  const out = takeArray('int32', numel(outShape), { zero: false });
   const src = data(x);
   // Iterate the output positions; for each, scan along `axis`.
   const baseView = { strides: x.strides.map((s, i) => (i === axis ? 0 : s)), offset: x.offset };

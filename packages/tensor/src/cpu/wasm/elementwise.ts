@@ -79,11 +79,11 @@ function runRows(k: Kernels, { views, data, outBytes, n, spans }: Job & { n: num
     o += len;
   });
   if (outBytes === 1) {
-    const result = takeArray('bool', n);
+    const result = takeArray('bool', n, { zero: false });
     result.set(new Uint8Array(buffer, out, n));
     return result;
   }
-  const result = takeArray('float32', n);
+  const result = takeArray('float32', n, { zero: false });
   result.set(new Float32Array(buffer, out, n));
   return result;
 }

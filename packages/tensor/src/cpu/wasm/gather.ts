@@ -49,7 +49,7 @@ export function gatherWasm(x: View, dim: number, index: View, data: (v: View) =>
       if (bad >= 0) throw outOfBounds('gather', data(index)[base[0] + bad * si], size, dim);
       o += len;
     });
-    const result = takeArray('float32', n);
+    const result = takeArray('float32', n, { zero: false });
     result.set(new Float32Array(k.memory.buffer, out, n));
     return result;
   });

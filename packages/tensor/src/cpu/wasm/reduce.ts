@@ -54,7 +54,7 @@ function fold(k: WasmExports, { op, x, data, plan, outView, n, lo, hi }: Fold): 
     if (so === 0) k.foldRow(code, px, sx, len, pa);
     else k.accumulateRow(code, px, sx, len, pa);
   });
-  const out = takeArray('float32', n);
+  const out = takeArray('float32', n, { zero: false });
   out.set(new Float64Array(k.memory.buffer, acc, n));
   return out;
 }
@@ -85,7 +85,7 @@ export function argReduceWasm(op: ArgReduceOp, x: View, axis: number, data: (v: 
       k.argRow(code, src + (base[0] - lo) * 4, plan.inner[0], plan.rowLength, size, x.strides[axis], out + o * 4);
       o += plan.rowLength;
     });
-    const result = takeArray('int32', n);
+    const result = takeArray('int32', n, { zero: false });
     result.set(new Int32Array(k.memory.buffer, out, n));
     return result;
   });
