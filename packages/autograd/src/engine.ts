@@ -88,7 +88,9 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
         const ig = inputGrads[k];
         if (input && ig) accumulate(grads, input, ig);
       });
-      if (!retainGraph) node.saved = null;
     }
+    // Without retainGraph, every node of this graph lets go of its saved tensors and inputs, also the
+    // ones no gradient reached (PyTorch frees the whole graph's buffers).
+    if (!retainGraph) for (const t of order) t.gradFn?.release();
   });
 }

@@ -5,28 +5,34 @@ export function isGradEnabled(): boolean {
   return enabled;
 }
 
-function withGradMode<T>(mode: boolean, fn: () => T): T {
+function withGradMode<T>(mode: boolean, fn: () => T, who: string): T {
   const prev = enabled;
   enabled = mode;
+  let result: T;
   try {
-    return fn();
+    result = fn();
   } finally {
     enabled = prev;
   }
+  // The mode is a plain flag: after the first `await` the function would run with the caller's mode.
+  if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+    throw new Error(`${who}: fn returned a Promise; grad mode cannot follow an async function past its first await. Call ${who} inside it, around the synchronous part: await load(); ${who}(() => step());`);
+  }
+  return result;
 }
 
 /**
  * Runs `fn` without recording the graph (PyTorch's `torch.no_grad()`): results do not require grad and
- * in-place updates of parameters are allowed. Do not pass an async function: the mode is restored
- * when `fn` returns, before its promise settles.
+ * in-place updates of parameters are allowed. An async function is an Error (the mode could not
+ * follow it past its first `await`): wrap the synchronous part instead.
  * @example
  * const y = noGrad(() => w.mul(2)); // y.requiresGrad === false
  */
 export function noGrad<T>(fn: () => T): T {
-  return withGradMode(false, fn);
+  return withGradMode(false, fn, 'noGrad');
 }
 
 /** Runs `fn` with the graph recorded even inside `noGrad` (PyTorch's `torch.enable_grad()`). */
 export function enableGrad<T>(fn: () => T): T {
-  return withGradMode(true, fn);
+  return withGradMode(true, fn, 'enableGrad');
 }

@@ -65,10 +65,14 @@ export const GRADIENTS = {
   ],
   // PyTorch's pow_backward: exponent 0 gives 0 (not 0 * x^-1 = NaN at x = 0); for the exponent's
   // gradient, x = 0 with exponent >= 0 gives 0 (not 0 * log 0).
-  pow: ({ inputs: [a, b], output, needsGrad }, g) => [
-    needsGrad[0] ? sumToShape(where(b.eq(0), 0, g.mul(b.mul(a.pow(b.sub(1))))), a.shape) : null,
-    needsGrad[1] ? sumToShape(where(a.eq(0), where(b.ge(0), 0, g.mul(output.mul(a.log()))), g.mul(output.mul(a.log()))), b.shape) : null,
-  ],
+  // The output is read only for the exponent's gradient (as PyTorch saves the result only then).
+  pow: (ctx, g) => {
+    const [a, b] = ctx.inputs;
+    return [
+      ctx.needsGrad[0] ? sumToShape(where(b.eq(0), 0, g.mul(b.mul(a.pow(b.sub(1))))), a.shape) : null,
+      ctx.needsGrad[1] ? sumToShape(where(a.eq(0), where(b.ge(0), 0, g.mul(ctx.output.mul(a.log()))), g.mul(ctx.output.mul(a.log()))), b.shape) : null,
+    ];
+  },
   maximum: pairwiseExtremeGrad('gt'),
   minimum: pairwiseExtremeGrad('lt'),
   eq: null,

@@ -15,11 +15,16 @@ export interface SavedContext<K extends PrimitiveOp = PrimitiveOp> {
  * plus `_backward`, with the rule looked up by `op` in the gradients table).
  */
 export class Node<K extends PrimitiveOp = PrimitiveOp> {
-  /** Inputs that need a gradient, others null: what the backward sweep follows. */
-  readonly next: readonly (Tensor | null)[];
+  /**
+   * Inputs that need a gradient, others null: what the backward sweep follows. Emptied with `saved`
+   * after a backward pass without `retainGraph`, so that a tensor kept after backward (a loss pushed
+   * onto a history) holds only its own small node, not the step's activations (PyTorch frees them too).
+   */
+  next: readonly (Tensor | null)[];
   /** Dropped after a backward pass without `retainGraph`; a second pass then fails clearly. */
   saved: SavedContext<K> | null;
   private readonly versions: readonly number[];
+  private readonly outputVersion: number;
 
   constructor(
     readonly op: K,
@@ -29,8 +34,36 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
   ) {
     const needsGrad = inputs.map((t) => t.requiresGrad);
     this.next = inputs.map((t, i) => (needsGrad[i] ? t : null));
-    this.saved = { inputs, output, attrs, needsGrad };
     this.versions = inputs.map((t) => t._version.value);
+    this.outputVersion = output._version.value;
+    // The output is checked when a rule reads it (exp, sigmoid, tanh, sqrt, pow, max, ... use their
+    // result): an in-place write to it under noGrad would otherwise feed the rule the new values.
+    const checkOutput = () => this.checkOutputVersion(output);
+    this.saved = {
+      inputs,
+      attrs,
+      needsGrad,
+      get output(): Tensor {
+        checkOutput();
+        return output;
+      },
+    };
+  }
+
+  /** Drops everything the backward pass needed (see `next`). */
+  release(): void {
+    this.saved = null;
+    this.next = [];
+  }
+
+  private checkOutputVersion(output: Tensor): void {
+    if (output._version.value !== this.outputVersion) {
+      throw new Error(
+        `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
+          `output 0 of ${this.op} (shape [${output.shape.join(', ')}], dtype ${output.dtype}) is at version ` +
+          `${output._version.value}; expected version ${this.outputVersion} instead`,
+      );
+    }
   }
 
   /** Throws PyTorch's message when an input was modified in place after this op read it. */

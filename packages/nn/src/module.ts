@@ -1,5 +1,5 @@
 import { Tensor, noGrad, type DType, type Device } from '@tsgrad/autograd';
-import { DTYPES, formatShape, shapesEqual } from '@tsgrad/tensor';
+import { DTYPES, formatShape, shapesEqual, checkOptionKeys } from '@tsgrad/tensor';
 import { Parameter } from './parameter.js';
 import { stateKey } from './state-dict-keys.js';
 
@@ -54,6 +54,10 @@ export class Module {
     if (param !== null && !(param instanceof Parameter)) {
       throw new Error(`cannot assign '${(param as unknown as object)?.constructor?.name ?? typeof param}' object to parameter '${name}' (Parameter or null required)`);
     }
+    const existing = (this as Record<string, unknown>)[name];
+    if (name in this && (this[BUFFERS].has(name) || (existing !== null && !(existing instanceof Parameter)))) {
+      throw new Error(`registerParameter: attribute '${name}' already exists (${this.describeAttribute(name)}); PyTorch's KeyError`);
+    }
     (this as Record<string, unknown>)[name] = param;
   }
 
@@ -65,6 +69,9 @@ export class Module {
     this.checkName(name, 'buffer');
     if (tensor !== null && !(tensor instanceof Tensor)) throw new Error(`cannot assign '${typeof tensor}' object to buffer '${name}' (Tensor or null required)`);
     if (tensor instanceof Parameter) throw new Error(`buffer '${name}' cannot be a Parameter; use registerParameter`);
+    if (name in this && !this[BUFFERS].has(name)) {
+      throw new Error(`registerBuffer: attribute '${name}' already exists (${this.describeAttribute(name)}); PyTorch's KeyError`);
+    }
     this[BUFFERS].add(name);
     if (persistent) this[NON_PERSISTENT].delete(name);
     else this[NON_PERSISTENT].add(name);
@@ -75,6 +82,15 @@ export class Module {
   registerModule(name: string, module: Module | null): void {
     this.checkName(name, 'module');
     (this as Record<string, unknown>)[name] = module;
+  }
+
+  /** What an attribute holds, for the errors above. */
+  private describeAttribute(name: string): string {
+    const v = (this as Record<string, unknown>)[name];
+    if (this[BUFFERS].has(name)) return 'a buffer';
+    if (v instanceof Parameter) return 'a parameter';
+    if (v instanceof Module) return 'a submodule';
+    return `a ${v === null ? 'null' : typeof v} attribute`;
   }
 
   private checkName(name: string, what: string): void {
@@ -235,6 +251,10 @@ export class Module {
    * returned.
    */
   loadStateDict(sd: Map<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean } = {}): LoadStateDictResult {
+    if (sd === null || typeof sd !== 'object') {
+      throw new Error(`${this.constructor.name}.loadStateDict: expected a Map or an object of tensors (a state dict), got ${sd === null ? 'null' : typeof sd}`);
+    }
+    checkOptionKeys(`${this.constructor.name}.loadStateDict`, opts, ['strict']);
     const strict = opts.strict ?? true;
     const entries = sd instanceof Map ? sd : new Map(Object.entries(sd));
     const own = new Map<string, Tensor>();

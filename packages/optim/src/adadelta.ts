@@ -1,5 +1,5 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
 import { boolean, nonNegative, unitInterval } from './validation.js';
 
@@ -48,8 +48,9 @@ export const adadeltaReference: ReferenceStep<'squareAvg' | 'accDelta', Adadelta
  * @example const opt = new Adadelta(model.parameters(), { lr: 1.0, rho: 0.9 });
  */
 export class Adadelta extends Optimizer<AdadeltaOptions> {
+  protected readonly stateSpec: StateSpec = { step: 'scalar', squareAvg: 'tensor', accDelta: 'tensor' };
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<AdadeltaOptions> = {}) {
-    super(params, { ...ADADELTA_DEFAULTS, ...options });
+    super(params, ADADELTA_DEFAULTS, options);
   }
 
   protected validate(o: Readonly<AdadeltaOptions>): void {

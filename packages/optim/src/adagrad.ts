@@ -1,6 +1,6 @@
 import { full, zerosLike, type Tensor } from '@tsgrad/autograd';
 import type { OptimizerKernels } from '@tsgrad/tensor';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { cpuData, sparseRows } from './sparse-rows.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
 import { boolean, nonNegative } from './validation.js';
@@ -65,10 +65,11 @@ export const adagradReference: ReferenceStep<'sum', AdagradHyper> = (p, g, { sum
  * @example const opt = new Adagrad(model.parameters(), { lr: 0.01, lrDecay: 1e-4 });
  */
 export class Adagrad extends Optimizer<AdagradOptions> {
+  protected readonly stateSpec: StateSpec = { step: 'scalar', sum: 'tensor' };
   protected override readonly sparseGradients = 'accept' as const;
 
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<AdagradOptions> = {}) {
-    super(params, { ...ADAGRAD_DEFAULTS, ...options });
+    super(params, ADAGRAD_DEFAULTS, options);
   }
 
   protected validate(o: Readonly<AdagradOptions>): void {

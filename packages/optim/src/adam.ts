@@ -1,6 +1,6 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import type { OptimizerKernels } from '@tsgrad/tensor';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
 import { adamFamilyHyper, validateAdamFamily, type AdamFamilyOptions } from './adam-family.js';
 import { boolean } from './validation.js';
@@ -74,8 +74,9 @@ export const adamReference: ReferenceStep<'expAvg' | 'expAvgSq' | 'maxExpAvgSq',
  * ```
  */
 export class Adam extends Optimizer<AdamOptions> {
+  protected readonly stateSpec: StateSpec = { step: 'scalar', expAvg: 'tensor', expAvgSq: 'tensor', maxExpAvgSq: 'optional' };
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<AdamOptions> = {}) {
-    super(params, { ...ADAM_DEFAULTS, ...options });
+    super(params, ADAM_DEFAULTS, options);
   }
 
   protected override sparseHint(): string {

@@ -1,6 +1,6 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import type { OptimizerKernels } from '@tsgrad/tensor';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
 import { adamFamilyHyper, validateAdamFamily, type AdamFamilyOptions } from './adam-family.js';
 
@@ -42,8 +42,9 @@ export const adamaxReference: ReferenceStep<'expAvg' | 'expInf', AdamaxHyper> = 
  * @example const opt = new Adamax(model.parameters(), { lr: 2e-3 });
  */
 export class Adamax extends Optimizer<AdamaxOptions> {
+  protected readonly stateSpec: StateSpec = { step: 'scalar', expAvg: 'tensor', expInf: 'tensor' };
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<AdamaxOptions> = {}) {
-    super(params, { ...ADAMAX_DEFAULTS, ...options });
+    super(params, ADAMAX_DEFAULTS, options);
   }
 
   protected validate(o: Readonly<AdamaxOptions>): void {

@@ -13,7 +13,7 @@
  * opt.step(); // w ← w − 0.1 (2w + 0.9 w)
  * ```
  */
-export { Optimizer, type ParamGroupInput, type ParamGroup, type ParamState, type OptimizerStateDict } from './optimizer.js';
+export { Optimizer, GROUP_EXTRA_KEYS, type ParamGroupInput, type ParamGroup, type ParamState, type OptimizerStateDict, type StateSpec } from './optimizer.js';
 export { SGD, SGD_DEFAULTS, sgdReference, type SGDOptions, type SGDHyper } from './sgd.js';
 export type { AdamFamilyOptions } from './adam-family.js';
 export { Adam, AdamW, ADAM_DEFAULTS, adamReference, type AdamOptions, type AdamHyper } from './adam.js';

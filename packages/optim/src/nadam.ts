@@ -1,6 +1,6 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import type { OptimizerKernels } from '@tsgrad/tensor';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
 import { adamFamilyHyper, validateAdamFamily, type AdamFamilyOptions } from './adam-family.js';
 import { nonNegative } from './validation.js';
@@ -49,8 +49,9 @@ export const nadamReference: ReferenceStep<'expAvg' | 'expAvgSq', NAdamHyper> = 
  * @example const opt = new NAdam(model.parameters(), { lr: 2e-3, weightDecay: 1e-2, decoupledWeightDecay: true });
  */
 export class NAdam extends Optimizer<NAdamOptions> {
+  protected readonly stateSpec: StateSpec = { step: 'scalar', muProduct: 'scalar', expAvg: 'tensor', expAvgSq: 'tensor' };
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<NAdamOptions> = {}) {
-    super(params, { ...NADAM_DEFAULTS, ...options });
+    super(params, NADAM_DEFAULTS, options);
   }
 
   protected validate(o: Readonly<NAdamOptions>): void {

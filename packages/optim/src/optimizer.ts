@@ -1,5 +1,6 @@
 import { enableGrad, keep, noGrad, Tensor } from '@tsgrad/autograd';
-import { copyValue, stateValueFor, toCamel, toSnake } from './serialization.js';
+import { checkOptionKeys, formatShape, isFloating, shapesEqual, unknownOptionMessage } from '@tsgrad/tensor';
+import { copyValue, toCamel, toSnake } from './serialization.js';
 
 /** A parameter group as users write it: the tensors plus any options overriding the defaults. */
 export type ParamGroupInput = { params: Iterable<Tensor> | Tensor; [option: string]: unknown };
@@ -16,8 +17,30 @@ export interface OptimizerStateDict {
   param_groups: Array<Record<string, unknown> & { params: number[] }>;
 }
 
-/** Group keys accepted besides the optimizer's options: a label, and what schedulers record. */
-const METADATA_KEY = /^(name|initial[A-Z]\w*)$/;
+/**
+ * Group keys accepted besides the optimizer's own options, by name (never by pattern, so that a
+ * near-miss of an option is still an error): a user's label, what LR schedulers record in a group
+ * (also `initialLr`, `initialWeightDecay`, ...: `initial` + each option's name), and PyTorch's
+ * implementation flags, which its state dicts carry and which change no number here.
+ */
+export const GROUP_EXTRA_KEYS: readonly string[] = [
+  'name',
+  'maxLr',
+  'minLr',
+  'maxMomentum',
+  'baseMomentum',
+  'foreach',
+  'fused',
+  'differentiable',
+  'capturable',
+];
+
+/**
+ * What one parameter's state holds (declared by each optimizer): `scalar` entries are numbers
+ * (PyTorch's 0-d `step`), `tensor` entries have the parameter's shape, `optional` ones are tensors
+ * that exist only under some options (`max_exp_avg_sq` with amsgrad).
+ */
+export type StateSpec = Record<string, 'scalar' | 'tensor' | 'optional'>;
 
 /**
  * The base of every optimizer (PyTorch's `torch.optim.Optimizer`): parameter groups with defaults
@@ -30,8 +53,13 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   readonly paramGroups: ParamGroup<O>[] = [];
   readonly state = new Map<Tensor, ParamState>();
 
-  constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, defaults: O) {
-    this.defaults = Object.freeze({ ...defaults });
+  /**
+   * `options` override `defaults`; a key that is not an option of this optimizer is an Error naming
+   * the key and the nearest option (`weight_decay` -> `weightDecay`).
+   */
+  constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, defaults: O, options: object = {}) {
+    checkOptionKeys(this.constructor.name, options, Object.keys(defaults));
+    this.defaults = Object.freeze({ ...defaults, ...options });
     this.validate(this.defaults, this.constructor.name);
     if (params instanceof Tensor) {
       throw new Error(`${this.constructor.name}: params argument given to the optimizer should be an iterable of Tensors or param groups, but got a Tensor`);
@@ -44,6 +72,9 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
 
   /** Checks options (the defaults or a group's), throwing an Error that names the option and value. */
   protected abstract validate(options: Readonly<O>, where: string): void;
+
+  /** The entries of one parameter's state (what `loadStateDict` checks a loaded state against). */
+  protected abstract readonly stateSpec: StateSpec;
 
   /** Updates one parameter in place from its gradient; `state` is this parameter's own record. */
   protected abstract updateParameter(param: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<O>): void;
@@ -83,11 +114,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
       }
       params.push(p);
     });
-    for (const key of Object.keys(group)) {
-      if (key !== 'params' && !(key in this.defaults) && !METADATA_KEY.test(key)) {
-        throw new Error(`${name}: unknown option '${key}' in a parameter group; known options: ${Object.keys(this.defaults).join(', ')}`);
-      }
-    }
+    this.checkGroupKeys(Object.keys(group), `${name}: parameter group ${this.paramGroups.length}`);
     const filled = { ...this.defaults, ...group, params } as ParamGroup<O>;
     this.validate(filled, `${name} param group ${this.paramGroups.length}`);
     for (const existing of this.paramGroups) {
@@ -98,6 +125,16 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     for (const p of params) {
       const init = this.initialState(p, filled);
       if (init && !this.state.has(p)) this.state.set(p, init);
+    }
+  }
+
+  /** Throws for a group key that is neither an option nor one of `GROUP_EXTRA_KEYS`, naming the nearest option. */
+  private checkGroupKeys(keys: readonly string[], where: string): void {
+    const options = Object.keys(this.defaults);
+    const initials = options.map((o) => `initial${o[0].toUpperCase()}${o.slice(1)}`);
+    for (const key of keys) {
+      if (key === 'params' || options.includes(key) || GROUP_EXTRA_KEYS.includes(key) || initials.includes(key)) continue;
+      throw new Error(unknownOptionMessage(where, key, options));
     }
   }
 
@@ -168,48 +205,85 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   }
 
   /**
-   * Restores a state dict from `stateDict()` or from PyTorch (same layout). Groups must match in
-   * number and size; saved options replace the current ones; floating state is cast to each
-   * parameter's dtype and device.
+   * Restores a state dict from `stateDict()` or from PyTorch (same layout). Everything is checked
+   * before anything changes, so a failed load leaves the optimizer as it was: group and parameter
+   * counts, group keys (this optimizer's options, `GROUP_EXTRA_KEYS`), and per parameter the state
+   * keys this optimizer keeps (`stateSpec`: none missing, none of another optimizer's), each state
+   * tensor's shape against its parameter, and a floating dtype. Saved options replace the current
+   * ones; floating state is cast to each parameter's dtype and device (as PyTorch does).
+   * @example
+   * const saved = opt.stateDict();
+   * // ... later, with an optimizer built the same way over the same parameters:
+   * opt.loadStateDict(saved);
    */
   loadStateDict(sd: OptimizerStateDict): void {
     const name = this.constructor.name;
-    if (!sd || typeof sd !== 'object' || !Array.isArray(sd.param_groups) || typeof sd.state !== 'object') {
-      throw new Error(`${name}.loadStateDict: expected { state, param_groups }`);
+    const where = `${name}.loadStateDict`;
+    if (!sd || typeof sd !== 'object' || !Array.isArray(sd.param_groups) || typeof sd.state !== 'object' || sd.state === null) {
+      throw new Error(`${where}: expected { state, param_groups }, got ${sd === null ? 'null' : typeof sd}`);
     }
     if (sd.param_groups.length !== this.paramGroups.length) {
-      throw new Error(`${name}.loadStateDict: loaded state dict has ${sd.param_groups.length} parameter groups, the optimizer has ${this.paramGroups.length}`);
+      throw new Error(`${where}: loaded state dict has ${sd.param_groups.length} parameter groups, the optimizer has ${this.paramGroups.length}`);
     }
-    const byId = new Map<number, Tensor>();
+    const byId = new Map<number, { param: Tensor; index: number }>();
+    let index = 0;
     sd.param_groups.forEach((saved, i) => {
       const current = this.paramGroups[i];
-      if (!Array.isArray(saved.params) || saved.params.length !== current.params.length) {
-        throw new Error(
-          `${name}.loadStateDict: loaded parameter group ${i} has ${saved.params?.length} parameters, the optimizer's has ${current.params.length}`,
-        );
+      if (!saved || !Array.isArray(saved.params) || saved.params.length !== current.params.length) {
+        throw new Error(`${where}: loaded parameter group ${i} has ${saved?.params?.length} parameters, the optimizer's has ${current.params.length}`);
       }
-      saved.params.forEach((id, k) => byId.set(Number(id), current.params[k]));
+      saved.params.forEach((id, k) => byId.set(Number(id), { param: current.params[k], index: index++ }));
     });
     const groups = sd.param_groups.map((saved, i) => {
       const options: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(saved)) if (k !== 'params') options[toCamel(k)] = copyValue(v);
+      this.checkGroupKeys(Object.keys(options), `${where}: param group ${i}`);
       const merged = { ...this.paramGroups[i], ...options, params: this.paramGroups[i].params } as ParamGroup<O>;
-      this.validate(merged, `${name}.loadStateDict param group ${i}`);
+      this.validate(merged, `${where} param group ${i}`);
       return merged;
     });
     const state = new Map<Tensor, ParamState>();
     for (const [id, entries] of Object.entries(sd.state)) {
-      const p = byId.get(Number(id));
-      if (!p) throw new Error(`${name}.loadStateDict: state for parameter id ${id}, which no parameter group lists`);
-      const s: ParamState = {};
-      for (const [k, v] of Object.entries(entries ?? {})) {
-        if (v === null || v === undefined) continue; // PyTorch stores momentum_buffer: None
-        s[toCamel(k)] = stateValueFor(p, toCamel(k), v);
-      }
-      state.set(p, s);
+      const found = byId.get(Number(id));
+      if (!found) throw new Error(`${where}: state for parameter id ${id}, which no parameter group lists`);
+      state.set(found.param, this.loadParamState(found.param, entries, `${where}: parameter ${found.index} (id ${id})`));
     }
     this.paramGroups.splice(0, this.paramGroups.length, ...groups);
     this.state.clear();
     for (const [p, s] of state) this.state.set(p, s);
+  }
+
+  /** One parameter's loaded state, checked against `stateSpec` and the parameter; nothing is kept on error. */
+  private loadParamState(param: Tensor, entries: unknown, where: string): ParamState {
+    if (entries === null || typeof entries !== 'object') throw new Error(`${where}: expected an object of state entries, got ${String(entries)}`);
+    const spec = this.stateSpec;
+    const known = Object.keys(spec);
+    const s: ParamState = {};
+    for (const [snake, v] of Object.entries(entries)) {
+      const key = toCamel(snake);
+      if (!(key in spec)) {
+        throw new Error(`${where}: ${unknownOptionMessage(this.constructor.name, snake, known.map(toSnake), 'state key').replace(/^\w+: /, '')} (${this.constructor.name} keeps ${known.map(toSnake).join(', ') || 'no state'}; is this another optimizer's state?)`);
+      }
+      if (v === null || v === undefined) continue; // PyTorch stores momentum_buffer: None
+      if (spec[key] === 'scalar') {
+        const value = v instanceof Tensor ? (v.numel() === 1 ? v.to('cpu').item() : NaN) : v;
+        if (typeof value !== 'number' || !Number.isFinite(value)) {
+          throw new Error(`${where}: state '${snake}' must be a finite number or a one-element tensor, got ${v instanceof Tensor ? `a tensor of shape ${formatShape(v.shape)}` : JSON.stringify(v)}`);
+        }
+        s[key] = value;
+        continue;
+      }
+      if (!(v instanceof Tensor)) throw new Error(`${where}: state '${snake}' must be a Tensor, got ${JSON.stringify(v)}`);
+      if (!shapesEqual(v.shape, param.shape)) {
+        throw new Error(`${where}: state '${snake}' has shape ${formatShape(v.shape)} but the parameter has shape ${formatShape(param.shape)}`);
+      }
+      if (!isFloating(v.dtype)) throw new Error(`${where}: state '${snake}' has dtype ${v.dtype}; expected a floating dtype (it is cast to the parameter's ${param.dtype})`);
+      s[key] = v.to(param.dtype).to(param.device).detach().clone();
+    }
+    if (Object.keys(s).length > 0) {
+      const missing = known.filter((k) => spec[k] !== 'optional' && s[k] === undefined);
+      if (missing.length > 0) throw new Error(`${where}: state lacks ${missing.map((k) => `'${toSnake(k)}'`).join(', ')}, which ${this.constructor.name} needs`);
+    }
+    return s;
   }
 }

@@ -1,6 +1,6 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import type { OptimizerKernels } from '@tsgrad/tensor';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
 import { adamFamilyHyper, validateAdamFamily, type AdamFamilyOptions } from './adam-family.js';
 
@@ -53,8 +53,9 @@ export const radamReference: ReferenceStep<'expAvg' | 'expAvgSq', RAdamHyper> = 
  * @example const opt = new RAdam(model.parameters(), { lr: 1e-3 });
  */
 export class RAdam extends Optimizer<RAdamOptions> {
+  protected readonly stateSpec: StateSpec = { step: 'scalar', expAvg: 'tensor', expAvgSq: 'tensor' };
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<RAdamOptions> = {}) {
-    super(params, { ...RADAM_DEFAULTS, ...options });
+    super(params, RADAM_DEFAULTS, options);
   }
 
   protected validate(o: Readonly<RAdamOptions>): void {

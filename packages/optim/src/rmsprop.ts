@@ -1,6 +1,6 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import type { OptimizerKernels } from '@tsgrad/tensor';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
 import { boolean, nonNegative } from './validation.js';
 
@@ -76,8 +76,9 @@ export const rmspropReference: ReferenceStep<'squareAvg' | 'gradAvg' | 'momentum
  * @example const opt = new RMSprop(model.parameters(), { lr: 1e-3, centered: true, momentum: 0.9 });
  */
 export class RMSprop extends Optimizer<RMSpropOptions> {
+  protected readonly stateSpec: StateSpec = { step: 'scalar', squareAvg: 'tensor', momentumBuffer: 'optional', gradAvg: 'optional' };
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<RMSpropOptions> = {}) {
-    super(params, { ...RMSPROP_DEFAULTS, ...options });
+    super(params, RMSPROP_DEFAULTS, options);
   }
 
   protected validate(o: Readonly<RMSpropOptions>): void {

@@ -1,4 +1,3 @@
-import { isFloating } from '@tsgrad/tensor';
 import { Tensor } from '@tsgrad/autograd';
 
 /**
@@ -20,19 +19,3 @@ export function copyValue<T>(v: T): T {
   return v;
 }
 
-/**
- * A loaded state value placed beside its parameter: floating tensors take the parameter's dtype and
- * device (PyTorch casts state to the parameter's dtype), a 0-d `step` becomes a number.
- */
-/** State entries that are per-parameter scalars (PyTorch keeps them as 0-d tensors). */
-const SCALAR_STATE = new Set(['step', 'muProduct']);
-
-export function stateValueFor(param: Tensor, key: string, v: unknown): Tensor | number {
-  if (v instanceof Tensor) {
-    if (SCALAR_STATE.has(key)) return v.to('cpu').item();
-    const t = isFloating(v.dtype) ? v.to(param.dtype) : v;
-    return t.to(param.device).detach().clone();
-  }
-  if (typeof v === 'number') return v;
-  throw new Error(`loadStateDict: state entry '${toSnake(key)}' must be a Tensor or a number, got ${JSON.stringify(v)}`);
-}

@@ -1,6 +1,6 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import type { OptimizerKernels } from '@tsgrad/tensor';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { cpuData, sparseRows } from './sparse-rows.js';
 import { applyUpdate, type ReferenceStep } from './update.js';
 import { boolean, nonNegative } from './validation.js';
@@ -72,10 +72,11 @@ export const sgdReference: ReferenceStep<'momentumBuffer', SGDHyper> = (p, g, { 
  * ```
  */
 export class SGD extends Optimizer<SGDOptions> {
+  protected readonly stateSpec: StateSpec = { momentumBuffer: 'optional' };
   protected override readonly sparseGradients = 'accept' as const;
 
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<SGDOptions> = {}) {
-    super(params, { ...SGD_DEFAULTS, ...options });
+    super(params, SGD_DEFAULTS, options);
   }
 
   protected validate(o: Readonly<SGDOptions>): void {

@@ -1,5 +1,5 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { cpuData, sparseRows } from './sparse-rows.js';
 import { betaPair, boolean, nonNegative } from './validation.js';
 
@@ -25,10 +25,11 @@ export const SPARSE_ADAM_DEFAULTS: SparseAdamOptions = { lr: 1e-3, betas: [0.9, 
  * @example const opt = new SparseAdam([embedding.weight], { lr: 1e-2 });
  */
 export class SparseAdam extends Optimizer<SparseAdamOptions> {
+  protected readonly stateSpec: StateSpec = { step: 'scalar', expAvg: 'tensor', expAvgSq: 'tensor' };
   protected override readonly sparseGradients = 'require' as const;
 
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, options: Partial<SparseAdamOptions> = {}) {
-    super(params, { ...SPARSE_ADAM_DEFAULTS, ...options });
+    super(params, SPARSE_ADAM_DEFAULTS, options);
   }
 
   protected validate(o: Readonly<SparseAdamOptions>): void {

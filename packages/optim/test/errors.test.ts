@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { tensor } from '@tsgrad/autograd';
-import { Adadelta, Adagrad, Adam, AdamW, NAdam, RMSprop, SGD } from '@tsgrad/optim';
+import { Adadelta, Adagrad, Adam, AdamW, NAdam, RMSprop, SGD, lrScheduler, type OptimizerStateDict } from '@tsgrad/optim';
+
+const { StepLR, ReduceLROnPlateau } = lrScheduler;
 
 const w = () => tensor([1, 2], { requiresGrad: true });
 
@@ -20,7 +22,14 @@ const cases: [string, () => unknown, RegExp][] = [
   ['rho above 1', () => new Adadelta([w()], { rho: 1.5 }), /Invalid rho: 1.5 \(expected a number in \[0, 1\]\)/],
   ['amsgrad not boolean', () => new Adam([w()], { amsgrad: 1 as unknown as boolean }), /Invalid amsgrad: 1 \(expected true or false\)/],
   ['bad option in a group', () => new SGD([{ params: [w()], lr: -1 }]), /Invalid lr: -1/],
-  ['unknown option in a group', () => new SGD([{ params: [w()], weightDecy: 0.1 }]), /unknown option 'weightDecy' in a parameter group; known options: lr, momentum/],
+  ['unknown option in a group', () => new SGD([{ params: [w()], weightDecy: 0.1 }]), /SGD: parameter group 0: unknown option 'weightDecy'; did you mean 'weightDecay'\?/],
+  ['PyTorch spelling in the constructor', () => new AdamW([w()], { weight_decay: 0.1 } as object), /AdamW: unknown option 'weight_decay'; did you mean 'weightDecay'\?/],
+  ['typo in the constructor', () => new SGD([w()], { momentun: 0.9 } as object), /SGD: unknown option 'momentun'; did you mean 'momentum'\?/],
+  ['unrelated key in the constructor', () => new Adam([w()], { foo: 1 } as object), /Adam: unknown option 'foo'; valid options: lr, betas, eps/],
+  ['unknown option in addParamGroup', () => new Adam([w()]).addParamGroup({ params: [w()], Lr: 0.1 }), /Adam: parameter group 1: unknown option 'Lr'; did you mean 'lr'\?/],
+  ['near-miss of initialLr', () => new Adam([{ params: [w()], initialLR: 0.1 }]), /unknown option 'initialLR'/],
+  ['unknown scheduler option', () => new StepLR(new SGD([w()]), { stepSize: 2, gama: 0.5 } as never), /StepLR: unknown option 'gama'; did you mean 'gamma'\?/],
+  ['unknown plateau option', () => new ReduceLROnPlateau(new SGD([w()]), { patient: 3 } as object), /ReduceLROnPlateau: unknown option 'patient'; did you mean 'patience'\?/],
   ['empty parameter list', () => new SGD([]), /optimizer got an empty parameter list/],
   ['a Tensor instead of a list', () => new SGD(w() as unknown as []), /should be an iterable of Tensors or param groups, but got a Tensor/],
   ['a non-leaf parameter', () => new SGD([w().mul(2)]), /can't optimize a non-leaf Tensor \(params\[0\], shape \[2\]\)/],
@@ -47,5 +56,56 @@ describe('optimizer errors', () => {
     expect(() => opt.loadStateDict(other.stateDict())).toThrow(/loaded state dict has 2 parameter groups, the optimizer has 1/);
     const smaller = new SGD([w()]);
     expect(() => opt.loadStateDict(smaller.stateDict())).toThrow(/loaded parameter group 0 has 1 parameters, the optimizer's has 2/);
+  });
+
+  /** A state dict after two Adam steps on w = [1, 2, 3] (float64), to corrupt in each case below. */
+  function adamAfterTwoSteps(): { opt: Adam; param: ReturnType<typeof tensor>; sd: OptimizerStateDict } {
+    const param = tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true });
+    const opt = new Adam([param], { lr: 0.1 });
+    for (let i = 0; i < 2; i++) {
+      opt.zeroGrad();
+      param.mul(param).sum().backward();
+      opt.step();
+    }
+    return { opt, param, sd: opt.stateDict() };
+  }
+
+  const badLoads: [string, (sd: OptimizerStateDict) => unknown, RegExp][] = [
+    ['null', () => null, /Adam.loadStateDict: expected \{ state, param_groups \}, got null/],
+    ['a smaller state tensor', (sd) => ((sd.state[0].exp_avg = tensor([0, 0], { dtype: 'float64' })), sd), /parameter 0 \(id 0\): state 'exp_avg' has shape \[2\] but the parameter has shape \[3\]/],
+    ['a larger state tensor', (sd) => ((sd.state[0].exp_avg_sq = tensor([0, 0, 0, 0], { dtype: 'float64' })), sd), /state 'exp_avg_sq' has shape \[4\] but the parameter has shape \[3\]/],
+    ['an int32 state tensor', (sd) => ((sd.state[0].exp_avg = tensor([0, 0, 0], { dtype: 'int32' })), sd), /state 'exp_avg' has dtype int32; expected a floating dtype/],
+    ['a missing key', (sd) => (delete sd.state[0].exp_avg_sq, sd), /parameter 0 \(id 0\): state lacks 'exp_avg_sq', which Adam needs/],
+    ['SGD state in Adam', () => ({ state: { 0: { momentum_buffer: tensor([0, 0, 0], { dtype: 'float64' }) } }, param_groups: [{ ...SGD_GROUP, params: [0] }] }), /unknown (option|state key) '(momentum|momentum_buffer|dampening|nesterov)'/],
+    ['a misspelled group key', (sd) => ((sd.param_groups[0].weight_decy = 0.1), sd), /Adam.loadStateDict: param group 0: unknown option 'weightDecy'; did you mean 'weightDecay'\?/],
+    ['a bad step', (sd) => ((sd.state[0].step = 'two' as unknown as number), sd), /state 'step' must be a finite number or a one-element tensor, got "two"/],
+    ['state for an unknown id', (sd) => ((sd.state[7] = sd.state[0]), sd), /state for parameter id 7, which no parameter group lists/],
+  ];
+  const SGD_GROUP = { lr: 0.1, momentum: 0.9, dampening: 0, weight_decay: 0, nesterov: false, maximize: false };
+
+  it.each(badLoads)('loadStateDict of %s fails and leaves the optimizer unchanged', (_, corrupt, pattern) => {
+    const { opt, param, sd } = adamAfterTwoSteps();
+    const before = JSON.stringify({ groups: opt.paramGroups.map((g) => ({ ...g, params: g.params.length })), state: [...opt.state.values()].map((s) => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? v : v.tolist()]))) });
+    const fresh = adamAfterTwoSteps().sd;
+    expect(() => opt.loadStateDict(corrupt(fresh) as OptimizerStateDict)).toThrow(pattern);
+    const after = JSON.stringify({ groups: opt.paramGroups.map((g) => ({ ...g, params: g.params.length })), state: [...opt.state.values()].map((s) => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? v : v.tolist()]))) });
+    expect(after).toBe(before);
+    // ...and it still steps to the same numbers as an untouched copy.
+    const twin = adamAfterTwoSteps();
+    twin.opt.loadStateDict(sd);
+    for (const [o, p] of [[opt, param], [twin.opt, twin.param]] as const) {
+      o.zeroGrad();
+      p.mul(p).sum().backward();
+      o.step();
+    }
+    expect(param.tolist()).toEqual(twin.param.tolist());
+  });
+
+  it("loadStateDict accepts PyTorch's implementation flags, a name tag and scheduler keys", () => {
+    const { opt, sd } = adamAfterTwoSteps();
+    Object.assign(sd.param_groups[0], { foreach: null, fused: null, differentiable: false, capturable: false, initial_lr: 0.1, name: 'weights' });
+    opt.loadStateDict(sd);
+    expect(opt.paramGroups[0].name).toBe('weights');
+    expect(opt.stateDict().param_groups[0].capturable).toBe(false);
   });
 });

@@ -15,6 +15,7 @@
 export * from './dtype.js';
 export * from './shape.js';
 export * from './backend.js';
+export { checkOptionKeys, nearestName, unknownOptionMessage } from './options.js';
 export { registerBackend, unregisterBackend, getBackend, hasBackend, listDevices } from './registry.js';
 export { CpuStorage, createCpuBackend } from './cpu/cpu-backend.js';
 export { cpuMemoryStats, clearCpuPool, type CpuMemoryStats } from './cpu/buffer-pool.js';

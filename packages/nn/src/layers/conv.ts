@@ -1,8 +1,10 @@
+import { checkOptionKeys } from '@tsgrad/tensor';
 import type { Tensor } from '@tsgrad/autograd';
 import { empty } from '../empty.js';
 import { conv2d } from '../functional/conv.js';
 import { pair, type Pair } from '../functional/im2col.js';
 import { kaimingUniform_, uniform_, fans } from '../init.js';
+import { expectTensor } from '../input.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 
@@ -12,6 +14,8 @@ export interface Conv2dOptions {
   dilation?: number | Pair;
   groups?: number;
   bias?: boolean;
+  /** Only `'zeros'` (the default) is implemented; `'reflect'`, `'replicate'` and `'circular'` are Errors, never zero padding in disguise. */
+  paddingMode?: 'zeros';
 }
 
 /**
@@ -32,6 +36,11 @@ export class Conv2d extends Module {
 
   constructor(inChannels: number, outChannels: number, kernelSize: number | Pair, opts: Conv2dOptions = {}) {
     super();
+    checkOptionKeys('Conv2d', opts, ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode']);
+    const paddingMode: string = opts.paddingMode ?? 'zeros';
+    if (paddingMode !== 'zeros') {
+      throw new Error(`Conv2d: paddingMode '${paddingMode}' is not implemented (only 'zeros'); pad the input yourself or use paddingMode 'zeros'`);
+    }
     const groups = opts.groups ?? 1;
     if (!Number.isInteger(groups) || groups <= 0) throw new Error(`Conv2d: Invalid groups: ${groups} (expected a positive integer)`);
     if (inChannels % groups !== 0) throw new Error(`Conv2d: in_channels (${inChannels}) must be divisible by groups (${groups})`);
@@ -57,6 +66,7 @@ export class Conv2d extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    expectTensor(x, this.toString());
     return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups }, this.toString());
   }
 

@@ -1,7 +1,9 @@
+import { checkOptionKeys } from '@tsgrad/tensor';
 import { noGrad, type Tensor } from '@tsgrad/autograd';
 import { empty } from '../empty.js';
 import { embedding } from '../functional/embedding.js';
 import { normal_ } from '../init.js';
+import { expectTensor } from '../input.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 
@@ -20,6 +22,10 @@ export class Embedding extends Module {
 
   constructor(numEmbeddings: number, embeddingDim: number, opts: { paddingIdx?: number; sparse?: boolean } = {}) {
     super();
+    checkOptionKeys('Embedding', opts, ['paddingIdx', 'sparse']);
+    for (const [n, v] of [['numEmbeddings', numEmbeddings], ['embeddingDim', embeddingDim]] as const) {
+      if (!Number.isInteger(v) || v < 0) throw new Error(`Embedding: Invalid ${n}: ${v} (expected a non-negative integer)`);
+    }
     this.numEmbeddings = numEmbeddings;
     this.embeddingDim = embeddingDim;
     let pad = opts.paddingIdx ?? null;
@@ -38,6 +44,7 @@ export class Embedding extends Module {
   }
 
   override forward(indices: Tensor): Tensor {
+    expectTensor(indices, this.toString());
     return embedding(indices, this.weight, { paddingIdx: this.paddingIdx, sparse: this.sparse, who: 'Embedding' });
   }
 

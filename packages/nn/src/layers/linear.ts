@@ -1,8 +1,9 @@
 import { empty } from '../empty.js';
 import type { Tensor } from '@tsgrad/autograd';
-import { formatShape } from '@tsgrad/tensor';
+import { formatShape, checkOptionKeys } from '@tsgrad/tensor';
 import { linear } from '../functional/index.js';
 import { kaimingUniform_, uniform_ } from '../init.js';
+import { expectTensor } from '../input.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 
@@ -19,6 +20,7 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, opts: { bias?: boolean } = {}) {
     super();
+    checkOptionKeys('Linear', opts, ['bias']);
     for (const [n, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
       if (!Number.isInteger(v) || v < 0) throw new Error(`Linear: Invalid ${n}: ${v} (expected a non-negative integer)`);
     }
@@ -38,6 +40,7 @@ export class Linear extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    expectTensor(x, this.toString());
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new Error(`${this.toString()}: expected input with last dimension ${this.inFeatures}, got shape ${formatShape(x.shape)}`);
     }

@@ -1,11 +1,13 @@
 import type { Tensor } from '@tsgrad/autograd';
 import { binaryCrossEntropyWithLogits, crossEntropy, l1Loss, mseLoss, nllLoss, type CrossEntropyOptions, type NllOptions, type Reduction } from '../functional/losses.js';
+import { checkOptionKeys } from '@tsgrad/tensor';
 import { Module } from '../module.js';
 
 /** Mean squared error (PyTorch's `nn.MSELoss`). `forward(input, target)`. */
 export class MSELoss extends Module {
   constructor(readonly opts: { reduction?: Reduction } = {}) {
     super();
+    checkOptionKeys('MSELoss', opts, ['reduction']);
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return mseLoss(input, target, this.opts);
@@ -15,6 +17,7 @@ export class MSELoss extends Module {
 export class L1Loss extends Module {
   constructor(readonly opts: { reduction?: Reduction } = {}) {
     super();
+    checkOptionKeys('L1Loss', opts, ['reduction']);
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return l1Loss(input, target, this.opts);
@@ -29,6 +32,7 @@ export class L1Loss extends Module {
 export class CrossEntropyLoss extends Module {
   constructor(readonly opts: CrossEntropyOptions = {}) {
     super();
+    checkOptionKeys('CrossEntropyLoss', opts, ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing']);
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return crossEntropy(input, target, this.opts);
@@ -38,6 +42,7 @@ export class CrossEntropyLoss extends Module {
 export class NLLLoss extends Module {
   constructor(readonly opts: NllOptions = {}) {
     super();
+    checkOptionKeys('NLLLoss', opts, ['weight', 'ignoreIndex', 'reduction']);
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return nllLoss(input, target, this.opts);
@@ -47,6 +52,7 @@ export class NLLLoss extends Module {
 export class BCEWithLogitsLoss extends Module {
   constructor(readonly opts: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}) {
     super();
+    checkOptionKeys('BCEWithLogitsLoss', opts, ['weight', 'posWeight', 'reduction']);
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return binaryCrossEntropyWithLogits(input, target, this.opts);

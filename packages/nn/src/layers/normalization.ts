@@ -1,6 +1,7 @@
 import { ones, tensor, zeros, noGrad, type Tensor } from '@tsgrad/autograd';
-import { formatShape } from '@tsgrad/tensor';
+import { formatShape, checkOptionKeys } from '@tsgrad/tensor';
 import { batchNorm, layerNorm } from '../functional/index.js';
+import { expectTensor } from '../input.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 
@@ -37,6 +38,7 @@ export abstract class BatchNormBase extends Module implements NormalizationLayer
 
   constructor(numFeatures: number, opts: BatchNormOptions = {}) {
     super();
+    checkOptionKeys(new.target.name, opts, ['eps', 'momentum', 'affine', 'trackRunningStats']);
     if (!Number.isInteger(numFeatures) || numFeatures <= 0) throw new Error(`${new.target.name}: Invalid numFeatures: ${numFeatures}`);
     this.numFeatures = numFeatures;
     this.eps = opts.eps ?? 1e-5;
@@ -60,6 +62,7 @@ export abstract class BatchNormBase extends Module implements NormalizationLayer
   protected abstract checkInput(x: Tensor): void;
 
   override forward(x: Tensor): Tensor {
+    expectTensor(x, this.toString());
     this.checkInput(x);
     if (x.shape[1] !== this.numFeatures) {
       throw new Error(`${this.toString()}: expected input with ${this.numFeatures} channels (dim 1), got shape ${formatShape(x.shape)}`);
@@ -120,6 +123,7 @@ export class LayerNorm extends Module implements NormalizationLayer {
 
   constructor(normalizedShape: number | number[], opts: { eps?: number; elementwiseAffine?: boolean; bias?: boolean } = {}) {
     super();
+    checkOptionKeys('LayerNorm', opts, ['eps', 'elementwiseAffine', 'bias']);
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
     this.eps = opts.eps ?? 1e-5;
     const affine = opts.elementwiseAffine ?? true;
@@ -128,6 +132,7 @@ export class LayerNorm extends Module implements NormalizationLayer {
   }
 
   override forward(x: Tensor): Tensor {
+    expectTensor(x, this.toString());
     return layerNorm(x, this.normalizedShape, { weight: this.weight, bias: this.bias, eps: this.eps });
   }
 

@@ -1,3 +1,4 @@
+import { checkOptionKeys } from '@tsgrad/tensor';
 import type { Tensor } from '@tsgrad/autograd';
 import { pair, type Pair, type WindowArgs } from '../functional/im2col.js';
 import { avgPool2d, maxPool2d } from '../functional/pooling.js';
@@ -23,6 +24,7 @@ export class MaxPool2d extends Module {
   readonly args: WindowArgs;
   constructor(kernelSize: number | Pair, opts: PoolOptions & { dilation?: number | Pair } = {}) {
     super();
+    checkOptionKeys('MaxPool2d', opts, ['stride', 'padding', 'dilation', 'ceilMode']);
     this.args = windowArgs(kernelSize, opts);
   }
   override forward(x: Tensor): Tensor {
@@ -38,6 +40,7 @@ export class AvgPool2d extends Module {
   readonly args: WindowArgs & { countIncludePad: boolean };
   constructor(kernelSize: number | Pair, opts: PoolOptions & { countIncludePad?: boolean } = {}) {
     super();
+    checkOptionKeys('AvgPool2d', opts, ['stride', 'padding', 'ceilMode', 'countIncludePad']);
     this.args = { ...windowArgs(kernelSize, opts), countIncludePad: opts.countIncludePad ?? true };
   }
   override forward(x: Tensor): Tensor {

@@ -1,3 +1,4 @@
+import { checkOptionKeys } from '@tsgrad/tensor';
 import type { Tensor } from '@tsgrad/autograd';
 import { dropout, gelu } from '../functional/activations.js';
 import { Module } from '../module.js';
@@ -13,6 +14,10 @@ export class ReLU extends Module {
 export class GELU extends Module {
   constructor(readonly opts: { approximate?: 'none' | 'tanh' } = {}) {
     super();
+    checkOptionKeys('GELU', opts, ['approximate']);
+    if (opts.approximate !== undefined && opts.approximate !== 'none' && opts.approximate !== 'tanh') {
+      throw new Error(`GELU: approximate must be 'none' or 'tanh', got ${String(opts.approximate)}`);
+    }
   }
   override forward(x: Tensor): Tensor {
     return gelu(x, this.opts.approximate ?? 'none');

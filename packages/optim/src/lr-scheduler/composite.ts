@@ -1,3 +1,4 @@
+import { checkOptionKeys } from '@tsgrad/tensor';
 import { bisectRight } from './factor-schedulers.js';
 import type { LRScheduler} from './lr-scheduler.js';
 import { type AnyOptimizer } from './lr-scheduler.js';
@@ -23,6 +24,7 @@ export class SequentialLR {
   private lastValues: number[];
 
   constructor(optimizer: AnyOptimizer, opts: { schedulers: LRScheduler[]; milestones: number[]; lastEpoch?: number }) {
+    checkOptionKeys('SequentialLR', opts, ['schedulers', 'milestones', 'lastEpoch']);
     const { schedulers, milestones } = opts;
     if (!schedulers?.length) throw new Error('SequentialLR: expected at least one scheduler');
     sameOptimizer('SequentialLR', optimizer, schedulers);

@@ -12,7 +12,7 @@ export class CosineAnnealingLR extends LRScheduler {
   readonly TMax: number;
   readonly etaMin: number;
   constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { TMax: number; etaMin?: number }) {
-    super(optimizer, opts);
+    super(optimizer, opts, ['TMax', 'etaMin']);
     if (!(opts.TMax > 0)) throw new Error(`CosineAnnealingLR: Invalid TMax: ${opts.TMax} (expected > 0)`);
     this.TMax = opts.TMax;
     this.etaMin = opts.etaMin ?? 0;
@@ -42,7 +42,7 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
   Ti: number;
   TCur: number;
   constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { T0: number; TMult?: number; etaMin?: number }) {
-    super(optimizer, opts);
+    super(optimizer, opts, ['T0', 'TMult', 'etaMin']);
     if (!Number.isInteger(opts.T0) || opts.T0 <= 0) throw new Error(`CosineAnnealingWarmRestarts: Expected positive integer T0, but got ${opts.T0}`);
     const TMult = opts.TMult ?? 1;
     if (!Number.isInteger(TMult) || TMult < 1) throw new Error(`CosineAnnealingWarmRestarts: Expected integer TMult >= 1, but got ${TMult}`);

@@ -36,7 +36,7 @@ export class CyclicLR extends LRScheduler {
   constructor(optimizer: AnyOptimizer, opts: CyclicLROptions) {
     const baseLrs = perGroup('baseLr', optimizer, opts.baseLr);
     if ((opts.lastEpoch ?? -1) === -1) optimizer.paramGroups.forEach((g, i) => (g.lr = baseLrs[i]));
-    super(optimizer, opts);
+    super(optimizer, opts, ['baseLr', 'maxLr', 'stepSizeUp', 'stepSizeDown', 'mode', 'gamma', 'scaleFn', 'scaleMode', 'cycleMomentum', 'baseMomentum', 'maxMomentum']);
     this.maxLrs = perGroup('maxLr', optimizer, opts.maxLr);
     const up = opts.stepSizeUp ?? 2000;
     const down = opts.stepSizeDown ?? up;
@@ -159,7 +159,7 @@ export class OneCycleLR extends LRScheduler {
         });
       }
     }
-    super(optimizer, opts);
+    super(optimizer, opts, ['maxLr', 'totalSteps', 'epochs', 'stepsPerEpoch', 'pctStart', 'annealStrategy', 'cycleMomentum', 'baseMomentum', 'maxMomentum', 'divFactor', 'finalDivFactor', 'threePhase']);
     this.totalSteps = totalSteps;
     this.cycleMomentum = cycleMomentum;
     this.useBeta1 = useBeta1;

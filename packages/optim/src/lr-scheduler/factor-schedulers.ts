@@ -23,7 +23,7 @@ function positiveInt(scheduler: string, name: string, v: number): void {
 export class LambdaLR extends LRScheduler {
   private readonly lambdas: ((epoch: number) => number)[];
   constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[] }) {
-    super(optimizer, opts);
+    super(optimizer, opts, ['lrLambda']);
     const f = opts.lrLambda;
     this.lambdas = Array.isArray(f) ? f : optimizer.paramGroups.map(() => f);
     if (this.lambdas.length !== optimizer.paramGroups.length) throw new Error(`LambdaLR: expected ${optimizer.paramGroups.length} lrLambdas, got ${this.lambdas.length}`);
@@ -38,7 +38,7 @@ export class LambdaLR extends LRScheduler {
 export class MultiplicativeLR extends LRScheduler {
   private readonly lambdas: ((epoch: number) => number)[];
   constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[] }) {
-    super(optimizer, opts);
+    super(optimizer, opts, ['lrLambda']);
     const f = opts.lrLambda;
     this.lambdas = Array.isArray(f) ? f : optimizer.paramGroups.map(() => f);
     this.initialStep();
@@ -54,7 +54,7 @@ export class StepLR extends LRScheduler {
   readonly stepSize: number;
   readonly gamma: number;
   constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { stepSize: number; gamma?: number }) {
-    super(optimizer, opts);
+    super(optimizer, opts, ['stepSize', 'gamma']);
     positiveInt('StepLR', 'stepSize', opts.stepSize);
     this.stepSize = opts.stepSize;
     this.gamma = opts.gamma ?? 0.1;
@@ -75,7 +75,7 @@ export class MultiStepLR extends LRScheduler {
   readonly milestones: number[];
   readonly gamma: number;
   constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { milestones: number[]; gamma?: number }) {
-    super(optimizer, opts);
+    super(optimizer, opts, ['milestones', 'gamma']);
     this.milestones = [...opts.milestones].sort((a, b) => a - b);
     this.gamma = opts.gamma ?? 0.1;
     this.initialStep();
@@ -95,7 +95,7 @@ export class ConstantLR extends LRScheduler {
   readonly factor: number;
   readonly totalIters: number;
   constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { factor?: number; totalIters?: number } = {}) {
-    super(optimizer, opts);
+    super(optimizer, opts, ['factor', 'totalIters']);
     this.factor = opts.factor ?? 1 / 3;
     this.totalIters = opts.totalIters ?? 5;
     if (!(this.factor >= 0 && this.factor <= 1)) throw new Error(`ConstantLR: Invalid factor: ${this.factor} (expected a number in [0, 1])`);
@@ -118,7 +118,7 @@ export class LinearLR extends LRScheduler {
   readonly endFactor: number;
   readonly totalIters: number;
   constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { startFactor?: number; endFactor?: number; totalIters?: number } = {}) {
-    super(optimizer, opts);
+    super(optimizer, opts, ['startFactor', 'endFactor', 'totalIters']);
     this.startFactor = opts.startFactor ?? 1 / 3;
     this.endFactor = opts.endFactor ?? 1;
     this.totalIters = opts.totalIters ?? 5;
@@ -143,7 +143,7 @@ export class LinearLR extends LRScheduler {
 export class ExponentialLR extends LRScheduler {
   readonly gamma: number;
   constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { gamma: number }) {
-    super(optimizer, opts);
+    super(optimizer, opts, ['gamma']);
     this.gamma = opts.gamma;
     this.initialStep();
   }
@@ -161,7 +161,7 @@ export class PolynomialLR extends LRScheduler {
   readonly totalIters: number;
   readonly power: number;
   constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { totalIters?: number; power?: number } = {}) {
-    super(optimizer, opts);
+    super(optimizer, opts, ['totalIters', 'power']);
     this.totalIters = opts.totalIters ?? 5;
     this.power = opts.power ?? 1;
     this.initialStep();

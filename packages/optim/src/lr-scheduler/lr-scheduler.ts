@@ -1,4 +1,5 @@
 import type { Optimizer, ParamGroup } from '../optimizer.js';
+import { checkOptionKeys } from '@tsgrad/tensor';
 import { toCamel, toSnake } from '../serialization.js';
 
 /** Any optimizer: schedulers only read and write group options. */
@@ -55,7 +56,9 @@ export abstract class LRScheduler {
   protected stepCount = 0;
   protected lastValues: number[] = [];
 
-  constructor(optimizer: AnyOptimizer, opts: SchedulerOptions = {}) {
+  /** `ownOptions`: the subclass's option names; any other key of `opts` is an Error naming the nearest. */
+  constructor(optimizer: AnyOptimizer, opts: SchedulerOptions = {}, ownOptions: readonly string[] = []) {
+    checkOptionKeys(new.target.name, opts, ['lastEpoch', 'key', ...ownOptions]);
     const { lastEpoch = -1, key = 'lr' } = opts;
     if (!optimizer || !Array.isArray(optimizer.paramGroups)) throw new Error(`${this.constructor.name}: expected an Optimizer, got ${String(optimizer)}`);
     if (!Number.isInteger(lastEpoch) || lastEpoch < -1) throw new Error(`${this.constructor.name}: Invalid lastEpoch: ${lastEpoch}`);

@@ -1,3 +1,4 @@
+import { checkOptionKeys } from '@tsgrad/tensor';
 import { perGroup, type AnyOptimizer } from './lr-scheduler.js';
 
 export interface ReduceLROnPlateauOptions {
@@ -33,6 +34,7 @@ export class ReduceLROnPlateau {
   private lastValues: number[];
 
   constructor(optimizer: AnyOptimizer, opts: ReduceLROnPlateauOptions = {}) {
+    checkOptionKeys('ReduceLROnPlateau', opts, ['mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps']);
     this.optimizer = optimizer;
     this.mode = opts.mode ?? 'min';
     this.factor = opts.factor ?? 0.1;

@@ -1,0 +1,56 @@
+/**
+ * Option bags are checked by key, so that a misspelled or PyTorch-spelled option is an Error instead
+ * of a silently ignored setting (`new AdamW(params, { weight_decay: 0.1 })` would otherwise train
+ * with the default decay). Every package that takes an option bag uses these two functions.
+ */
+
+/** Levenshtein distance, case-insensitive, underscores ignored (`weight_decay` is 0 from `weightDecay`). */
+function distance(a: string, b: string): number {
+  const x = a.replace(/_/g, '').toLowerCase();
+  const y = b.replace(/_/g, '').toLowerCase();
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= y.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[y.length];
+}
+
+/**
+ * The valid name closest to `name`, when it is close enough to be a plausible typo or a snake_case
+ * spelling (at most a third of its length away); null otherwise.
+ * @example nearestName('weight_decay', ['lr', 'weightDecay']) // 'weightDecay'
+ */
+export function nearestName(name: string, valid: Iterable<string>): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const candidate of valid) {
+    const d = distance(name, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best !== null && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
+}
+
+/** "unknown option 'x'" plus the nearest valid name or, failing that, the whole list. */
+export function unknownOptionMessage(where: string, key: string, valid: readonly string[], what = 'option'): string {
+  const near = nearestName(key, valid);
+  const hint = near !== null ? `; did you mean '${near}'?` : `; valid ${what}s: ${valid.join(', ') || '(none)'}`;
+  return `${where}: unknown ${what} '${key}'${hint}`;
+}
+
+/**
+ * Throws when `options` holds a key outside `valid`, naming the key and the nearest valid name.
+ * `undefined` and non-object option bags are left to the caller's own checks.
+ * @example
+ * checkOptionKeys('Linear', { bias: false }, ['bias']);       // fine
+ * checkOptionKeys('Linear', { baias: false }, ['bias']);      // Error: Linear: unknown option 'baias'; did you mean 'bias'?
+ */
+export function checkOptionKeys(where: string, options: object | null | undefined, valid: readonly string[]): void {
+  if (options === null || options === undefined || typeof options !== 'object') return;
+  for (const key of Object.keys(options)) {
+    if (!valid.includes(key)) throw new Error(unknownOptionMessage(where, key, valid));
+  }
+}
