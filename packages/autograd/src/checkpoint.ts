@@ -1,5 +1,5 @@
 import { Tensor } from './tensor.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsReadOptions } from './safetensors.js';
 
 /**
  * Checkpoints in the safetensors format. A flat `Map<string, Tensor>` (a module's `stateDict()`) is
@@ -12,26 +12,44 @@ export type Checkpoint = Map<string, Tensor> | { [key: string]: unknown };
 
 const STRUCTURE_KEY = 'tsgrad.structure';
 
+/**
+ * How deep a checkpoint's structure may nest (an optimizer's state dict is 4 levels). Deeper is an
+ * Error with this number in it, on save and on load, instead of a stack overflow (or an endless loop
+ * through a cycle on save).
+ */
+export const MAX_CHECKPOINT_DEPTH = 100;
+
+function checkDepth(depth: number, path: string, what: 'save' | 'load'): void {
+  if (depth > MAX_CHECKPOINT_DEPTH) {
+    throw new Error(
+      `checkpoint: cannot ${what} a structure nested more than ${MAX_CHECKPOINT_DEPTH} levels deep (at '${path.slice(0, 80) || '(root)'}${path.length > 80 ? '...' : ''}')` +
+        (what === 'save' ? '; does it contain a cycle?' : ''),
+    );
+  }
+}
+
 /** JSON for the non-tensor part: tensors become {$tensor: name}; Maps, NaN and infinities are tagged. */
-function toStructure(value: unknown, path: string, tensors: Map<string, Tensor>): unknown {
+function toStructure(value: unknown, path: string, tensors: Map<string, Tensor>, depth = 0): unknown {
+  checkDepth(depth, path, 'save');
   if (value instanceof Tensor) {
     if (tensors.has(path)) throw new Error(`checkpoint: two tensors would be stored under '${path}'`);
     tensors.set(path, value);
     return { $tensor: path };
   }
   const child = (key: string) => (path ? `${path}.${key}` : key);
-  if (value instanceof Map) return { $map: [...value].map(([k, v]) => [k, toStructure(v, child(String(k)), tensors)]) };
-  if (Array.isArray(value)) return value.map((v, i) => toStructure(v, child(String(i)), tensors));
+  if (value instanceof Map) return { $map: [...value].map(([k, v]) => [k, toStructure(v, child(String(k)), tensors, depth + 1)]) };
+  if (Array.isArray(value)) return value.map((v, i) => toStructure(v, child(String(i)), tensors, depth + 1));
   if (typeof value === 'number' && !Number.isFinite(value)) return { $number: String(value) };
   if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return { $object: Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, toStructure(v, child(k), tensors)]) };
+    return { $object: Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, toStructure(v, child(k), tensors, depth + 1)]) };
   }
   throw new Error(`checkpoint: cannot store ${typeof value} at '${path || '(root)'}' (tensors, numbers, strings, booleans, null, arrays, plain objects and Maps only)`);
 }
 
-function fromStructure(node: unknown, tensors: Map<string, Tensor>): unknown {
-  if (Array.isArray(node)) return node.map((v) => fromStructure(v, tensors));
+function fromStructure(node: unknown, tensors: Map<string, Tensor>, depth = 0): unknown {
+  checkDepth(depth, '', 'load');
+  if (Array.isArray(node)) return node.map((v) => fromStructure(v, tensors, depth + 1));
   if (node === null || typeof node !== 'object') return node;
   const n = node as Record<string, unknown>;
   if (typeof n.$tensor === 'string') {
@@ -47,9 +65,9 @@ function fromStructure(node: unknown, tensors: Map<string, Tensor>): unknown {
     }
     return list as [string, unknown][];
   };
-  if ('$map' in n) return new Map(pairs('$map').map(([k, v]) => [k, fromStructure(v, tensors)]));
+  if ('$map' in n) return new Map(pairs('$map').map(([k, v]) => [k, fromStructure(v, tensors, depth + 1)]));
   // fromEntries defines own properties: a key named __proto__ stays an ordinary key, no prototype is touched.
-  if ('$object' in n) return Object.fromEntries(pairs('$object').map(([k, v]) => [k, fromStructure(v, tensors)]));
+  if ('$object' in n) return Object.fromEntries(pairs('$object').map(([k, v]) => [k, fromStructure(v, tensors, depth + 1)]));
   throw new Error('checkpoint: unknown node in the structure metadata');
 }
 
@@ -64,8 +82,8 @@ export async function serializeCheckpoint(checkpoint: Checkpoint, metadata: Reco
 }
 
 /** Parses safetensors bytes; returns the saved structure, or a Map of tensors for a flat file (e.g. PyTorch's). */
-export function deserializeCheckpoint(bytes: Uint8Array | ArrayBuffer): Checkpoint {
-  const { tensors, metadata } = decodeSafetensors(bytes);
+export function deserializeCheckpoint(bytes: Uint8Array | ArrayBuffer, opts: SafetensorsReadOptions = {}): Checkpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes, opts);
   const structure = metadata.get(STRUCTURE_KEY);
   if (structure === undefined) return tensors;
   let parsed: unknown;
@@ -90,30 +108,72 @@ export async function checkpointFromBlob(blob: Blob): Promise<Checkpoint> {
   return deserializeCheckpoint(new Uint8Array(await blob.arrayBuffer()));
 }
 
+/** Temp files of saves in flight in this process (a later save must not remove them). */
+const savesInFlight = new Set<string>();
+
+/** `model.safetensors.tmp-<pid>-<random>`: one name per save, so overlapping saves never share a file. */
+const TEMP_NAME = /^(.*)\.tmp-(\d+)-[0-9a-f-]{36}$/;
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Writes a checkpoint atomically: to a temporary file beside the target, flushed to disk, then
- * renamed over it, so a crash mid-write leaves the old file or the new one, never a truncated one.
+ * Removes temp files that a killed save left beside `path`: those of processes that no longer run,
+ * and this process's own that no save of it is writing. Another live process's save is left alone.
+ */
+async function removeStaleTemps(fs: typeof import('node:fs/promises'), path: string): Promise<void> {
+  const { dirname, basename, join } = await import(/* @vite-ignore */ 'node:path');
+  const dir = dirname(path);
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || m[1] !== basename(path)) continue;
+    const full = join(dir, name);
+    const pid = Number(m[2]);
+    const stale = pid === process.pid ? !savesInFlight.has(full) : !processIsAlive(pid);
+    if (stale) await fs.rm(full, { force: true });
+  }
+}
+
+/**
+ * Writes a checkpoint atomically: to a temporary file of its own beside the target (a random name:
+ * overlapping saves to one path each write their own), flushed to disk, then renamed over it. A crash
+ * mid-write leaves the old file or the new one, never a truncated one or a mix; concurrent saves end
+ * with one complete file (the last rename). Temp files a killed save left are removed by the next save.
  * @example await save(model.stateDict(), 'model.safetensors'); await save(opt.stateDict(), 'opt.safetensors');
  */
 export async function save(checkpoint: Checkpoint, path: string): Promise<void> {
   const fs = await import(/* @vite-ignore */ 'node:fs/promises');
   const bytes = await serializeCheckpoint(checkpoint);
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const handle = await fs.open(tmp, 'w');
+  await removeStaleTemps(fs, path);
+  const { randomUUID } = await import(/* @vite-ignore */ 'node:crypto');
+  const tmp = `${path}.tmp-${process.pid}-${randomUUID()}`;
+  savesInFlight.add(tmp);
   try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } catch (e) {
-    await handle.close();
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-  await handle.close();
-  try {
+    const handle = await fs.open(tmp, 'wx');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await fs.rename(tmp, path);
   } catch (e) {
     await fs.rm(tmp, { force: true });
     throw e;
+  } finally {
+    savesInFlight.delete(tmp);
   }
 }
 
@@ -121,8 +181,8 @@ export async function save(checkpoint: Checkpoint, path: string): Promise<void> 
  * Reads a checkpoint written by `save` (or any safetensors file, e.g. from PyTorch: a Map of tensors).
  * @example model.loadStateDict(await load('model.safetensors') as Map<string, Tensor>);
  */
-export async function load(path: string): Promise<Checkpoint> {
+export async function load(path: string, opts: SafetensorsReadOptions = {}): Promise<Checkpoint> {
   const fs = await import(/* @vite-ignore */ 'node:fs/promises');
   const buf = await fs.readFile(path);
-  return deserializeCheckpoint(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+  return deserializeCheckpoint(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), opts);
 }

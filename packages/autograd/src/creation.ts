@@ -1,7 +1,7 @@
-import { assertDType, checkShape, dtypeOfTyped, getBackend, isFloating, numel, toTyped, type DType, type TypedArray } from '@tsgrad/tensor';
+import { assertDType, checkRepresentable, checkShape, formatShape, itemSize, dtypeOfTyped, getBackend, isFloating, numel, toTyped, type DType, type TypedArray } from '@tsgrad/tensor';
 import { getDefaultDtype } from './defaults.js';
 import { flattenNested, type NestedArray } from './nested.js';
-import { fromStorage } from './primitives.js';
+import { allocating, fromStorage } from './primitives.js';
 import { defaultGenerator } from './random.js';
 import type { Device, Tensor } from './tensor.js';
 
@@ -9,6 +9,12 @@ export interface TensorOptions {
   dtype?: DType;
   requiresGrad?: boolean;
   device?: Device;
+}
+
+/** "for a float32 tensor of shape [1e5, 1e5] (10000000000 elements, 40 GB)". */
+function sizeText(shape: readonly number[], dtype: DType): string {
+  const n = numel(shape);
+  return `for a ${dtype} tensor of shape ${formatShape(shape)} (${n} elements, ${((n * itemSize(dtype)) / 1e9).toPrecision(3)} GB)`;
 }
 
 function finish(t: Tensor, opts: TensorOptions): Tensor {
@@ -22,8 +28,10 @@ function make(values: ArrayLike<number>, shape: readonly number[], dtype: DType,
   if (dtype === 'float64' && !backend.capabilities.float64) {
     throw new Error(`float64 is not supported on device '${backend.device}'; use dtype 'float32'`);
   }
-  const typed = toTyped(dtype, values);
-  return finish(fromStorage(backend.fromData(typed, dtype), shape), opts);
+  if (dtype === 'int32' && !(values instanceof Int32Array)) {
+    for (let i = 0; i < values.length; i++) checkRepresentable(dtype, values[i], 'tensor', i);
+  }
+  return allocating('tensor', sizeText(shape, dtype), () => finish(fromStorage(backend.fromData(toTyped(dtype, values), dtype), shape), opts));
 }
 
 /**
@@ -45,8 +53,9 @@ function filled(shape: readonly number[], value: number, opts: TensorOptions, wh
   const dims = checkShape(shape, what);
   const dtype = opts.dtype ?? getDefaultDtype();
   assertDType(dtype);
+  checkRepresentable(dtype, value, what);
   const backend = getBackend(opts.device ?? 'cpu');
-  return finish(fromStorage(backend.full(numel(dims), value, dtype), dims), opts);
+  return allocating(what, sizeText(dims, dtype), () => finish(fromStorage(backend.full(numel(dims), value, dtype), dims), opts));
 }
 
 /** @example zeros([2, 3]) */

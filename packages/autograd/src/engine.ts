@@ -50,6 +50,10 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
     }
     seed = ones(root.shape, { dtype: root.dtype, device: root.device });
   } else {
+    if (typeof (gradient as Partial<Tensor> | null)?.toView !== 'function') {
+      const got = Array.isArray(gradient) ? 'a plain array' : gradient === null ? 'null' : typeof gradient;
+      throw new Error(`backward: gradient must be a Tensor of shape ${formatShape(root.shape)}, got ${got}${Array.isArray(gradient) ? '; wrap it: backward(tensor([...]))' : ''}`);
+    }
     if (!shapesEqual(gradient.shape, root.shape)) {
       throw new Error(`backward: gradient has shape ${formatShape(gradient.shape)} but the tensor has shape ${formatShape(root.shape)}`);
     }

@@ -218,11 +218,28 @@ export function apply<K extends PrimitiveOp>(op: K, inputs: readonly Tensor[], a
       );
     }
   }
-  const out = (FORWARD[op] as Forward<K>)(inputs, attrs);
+  const out = allocating(op, `for inputs of shape ${describeShapes(...inputs.map((t) => t.shape))}`, () => (FORWARD[op] as Forward<K>)(inputs, attrs));
   if (GRADIENTS[op] !== null && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out._setGradFn(new Node(op, inputs, attrs, out));
   }
   return out;
+}
+
+const ALLOCATION_FAILURE = /allocation failed|invalid typed array length|invalid array buffer length|array buffer allocation|out of memory/i;
+
+/**
+ * Runs `fn`, turning the engine's allocation failure (a RangeError such as "Array buffer allocation
+ * failed", which names nothing) into an Error naming the op and the shapes involved.
+ */
+export function allocating<T>(op: string, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RangeError && ALLOCATION_FAILURE.test(e.message)) {
+      throw new Error(`${op}: cannot allocate memory ${what} (${e.message})`);
+    }
+    throw e;
+  }
 }
 
 export function describeShapes(...shapes: (readonly number[])[]): string {

@@ -25,8 +25,45 @@ const READ_DTYPE: Record<string, { size: number; as: DType }> = {
   F16: { size: 2, as: 'float32' },
   BF16: { size: 2, as: 'float32' },
 };
-/** The format's own bound on the header (100 MB): larger files are malformed or hostile. */
-const MAX_HEADER = 100_000_000;
+/**
+ * The default cap on a header's size: 16 MiB, about 150,000 tensor entries, far above any model's
+ * (the format itself allows 100 MB, which costs tens of seconds and gigabytes to parse in JavaScript).
+ * Pass `{ maxHeaderBytes }` to read a larger one.
+ */
+export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+
+/** Options of `decodeSafetensors` (and of `load` / `deserializeCheckpoint`, which pass them on). */
+export interface SafetensorsReadOptions {
+  /** The largest header accepted, in bytes (default `MAX_HEADER_BYTES`, 16 MiB). */
+  maxHeaderBytes?: number;
+}
+
+/**
+ * The keys of the top-level JSON object `text` (already known to be valid JSON), in order and with
+ * repeats: `JSON.parse` keeps only the last of duplicate names, which would silently drop a tensor.
+ */
+function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      if (depth === 1) expectKey = true;
+    } else if (c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 1) expectKey = true;
+  }
+  return keys;
+}
 
 export interface SafetensorsFile {
   tensors: Map<string, Tensor>;
@@ -139,13 +176,15 @@ function decodeValues(dtype: string, view: DataView, n: number, name: string): T
 }
 
 /** Parses and validates a safetensors buffer. */
-export function decodeSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFile {
+export function decodeSafetensors(input: Uint8Array | ArrayBuffer, opts: SafetensorsReadOptions = {}): SafetensorsFile {
+  const maxHeader = opts.maxHeaderBytes ?? MAX_HEADER_BYTES;
   const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
   if (bytes.length < 8) fail(`file of ${bytes.length} bytes is too short for the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const declared = view.getBigUint64(0, true);
-  if (declared > BigInt(Math.min(MAX_HEADER, bytes.length - 8))) {
-    fail(`header length ${declared} exceeds the file (${bytes.length - 8} bytes after the length field) or the 100 MB limit`);
+  if (declared > BigInt(bytes.length - 8)) fail(`header length ${declared} exceeds the file (${bytes.length - 8} bytes after the length field)`);
+  if (declared > BigInt(maxHeader)) {
+    fail(`header of ${declared} bytes exceeds the cap of ${maxHeader} bytes (MAX_HEADER_BYTES, 16 MiB by default); pass { maxHeaderBytes } to read it if you trust the file`);
   }
   const n = Number(declared);
   let text: string;
@@ -162,6 +201,11 @@ export function decodeSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsF
     fail(`header is not valid JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header must be a JSON object');
+  const seen = new Set<string>();
+  for (const key of topLevelKeys(text)) {
+    if (seen.has(key)) fail(`the header names '${key}' more than once (a duplicate entry would silently replace the first)`);
+    seen.add(key);
+  }
   const dataStart = 8 + n;
   const dataLength = bytes.length - dataStart;
   const metadata = new Map<string, string>();

@@ -1,4 +1,4 @@
-import { formatShape, getBackend, isContiguous, isFloating, numel, shapesEqual, type DType, type Storage, type TypedArray, type View } from '@tsgrad/tensor';
+import { checkOptionKeys, formatShape, getBackend, isContiguous, isFloating, numel, shapesEqual, type DType, type Storage, type TypedArray, type View } from '@tsgrad/tensor';
 import { backward as runBackward } from './engine.js';
 import { isGradEnabled, noGrad } from './grad-mode.js';
 import { nest, type NestedArray } from './nested.js';
@@ -202,6 +202,7 @@ export class Tensor {
    * `.grad`. A non-scalar tensor needs `gradient` (the vector of the vector-Jacobian product).
    */
   backward(gradient?: Tensor, opts: { retainGraph?: boolean } = {}): void {
+    checkOptionKeys('backward', opts, ['retainGraph']);
     runBackward(this, gradient, opts.retainGraph ?? false);
   }
   /**
@@ -512,6 +513,9 @@ export class Tensor {
       );
     }
     const value = noGrad(compute);
+    if (name !== 'copy_' && name !== 'fill_' && !E.canCast(value.dtype, this.dtype)) {
+      throw new Error(`${name}: result type ${value.dtype} can't be cast to the desired output type ${this.dtype} (in-place ops keep the destination's dtype; use the out-of-place op)`);
+    }
     const src = S.expand(value.dtype === this.dtype ? value : value.to(this.dtype), this.shape);
     getBackend(this.device).copy(src.toView(), this._view);
     this._version.value++;

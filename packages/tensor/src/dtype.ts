@@ -29,6 +29,23 @@ export function allocTyped<D extends DType>(dtype: D, n: number): TypedArrayFor[
   return new CTORS[dtype](n) as TypedArrayFor[D];
 }
 
+export const INT32_MAX = 2 ** 31 - 1;
+export const INT32_MIN = -(2 ** 31);
+
+/**
+ * Throws unless `value` fits `dtype` without wrapping: int32 takes finite numbers in
+ * [-2^31, 2^31 - 1] (fractions truncate toward zero, as PyTorch's conversion does); NaN and ±∞ fit
+ * only floating dtypes. `who` names the op in the message.
+ * @example checkRepresentable('int32', 3e9, 'tensor') // Error: tensor: value 3000000000 does not fit int32 ...
+ */
+export function checkRepresentable(dtype: DType, value: number, who: string, index?: number): void {
+  if (dtype !== 'int32') return;
+  if (Number.isNaN(value) || !(Math.trunc(value) >= INT32_MIN && Math.trunc(value) <= INT32_MAX)) {
+    const at = index === undefined ? '' : ` at index ${index}`;
+    throw new Error(`${who}: value ${value}${at} does not fit int32 (range [${INT32_MIN}, ${INT32_MAX}], no NaN or infinity); use a floating dtype`);
+  }
+}
+
 /** Copies `src` into a fresh typed array of `dtype`, converting values (bool: x != 0; int32: truncation). */
 export function toTyped<D extends DType>(dtype: D, src: ArrayLike<number>): TypedArrayFor[D] {
   if (dtype === 'bool') {

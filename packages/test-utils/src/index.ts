@@ -7,3 +7,5 @@ export { gradcheck, type GradcheckOptions } from './gradcheck.js';
 export { SampleMaker, type MakeOptions, type ValueKind } from './sample-maker.js';
 export { opInfos, opInfo, type OpInfo, type OpSample, type OpArgs } from './op-infos.js';
 export { loadFixture, fixturePath, decodeTensor, type EncodedTensor, type OpFixtureCase, type LayerCase } from './fixtures.js';
+export { randomQuadratic, quadraticTrajectory, relativeDistance, type RandomQuadratic, type Steppable } from './quadratic.js';
+export { optimTrajectoryCases, type OptimOptionCase } from './optim-cases.js';

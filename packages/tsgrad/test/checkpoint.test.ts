@@ -1,12 +1,13 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixturePath } from '@tsgrad/test-utils';
 import {
-  AdamW, BatchNorm1d, Generator, Linear, ReLU, Sequential, type Tensor, checkpointFromBlob, checkpointToBlob, decodeSafetensors,
-  deserializeCheckpoint, functional as F, load, manualSeed, paramGroupsWeightDecay, randint, randn, save, serializeCheckpoint, tensor,
+  AdamW, BatchNorm1d, Generator, Linear, ReLU, Sequential, type Tensor, checkpointFromBlob, checkpointToBlob, decodeSafetensors, encodeSafetensors, full,
+  deserializeCheckpoint, functional as F, load, manualSeed, MAX_HEADER_BYTES, paramGroupsWeightDecay, randint, randn, save, serializeCheckpoint, tensor,
   type OptimizerStateDict,
 } from 'tsgrad';
 
@@ -125,6 +126,18 @@ describe('the safetensors loader rejects malformed files with clear errors', () 
     ['overlap', header({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), /expected 4 \(overlapping or missing bytes\)/],
     ['trailing bytes', header({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(12)), /8 trailing data bytes belong to no tensor/],
     ['metadata not strings', header({ __metadata__: { a: 1 } }), /__metadata__ value of 'a' must be a string/],
+    [
+      'a duplicate tensor name',
+      (() => {
+        const json = new TextEncoder().encode('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}');
+        const out = new Uint8Array(8 + json.length + 8);
+        new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+        out.set(json, 8);
+        return out;
+      })(),
+      /the header names 'w' more than once/,
+    ],
+    ['a header over the cap', header({ __metadata__: { pad: 'x'.repeat(MAX_HEADER_BYTES) } }), /header of \d+ bytes exceeds the cap of 16777216 bytes \(MAX_HEADER_BYTES, 16 MiB by default\); pass \{ maxHeaderBytes \}/],
   ];
   it.each(cases)('%s', (_, bytes, pattern) => {
     expect(() => decodeSafetensors(bytes)).toThrow(pattern);
@@ -194,5 +207,96 @@ describe('the umbrella package', () => {
     expect(typeof AdamW).toBe('function');
     expect(typeof paramGroupsWeightDecay).toBe('function');
     expect(existsSync(fixturePath('from-python.safetensors'))).toBe(true);
+  });
+});
+
+describe('checkpoint structure limits', () => {
+  it('a structure nested deeper than MAX_CHECKPOINT_DEPTH is an Error naming the limit, on save and on load', async () => {
+    let deep: Record<string, unknown> = { w: tensor([1]) };
+    for (let i = 0; i < 5000; i++) deep = { a: deep };
+    await expect(serializeCheckpoint(deep)).rejects.toThrow(/cannot save a structure nested more than 100 levels deep \(at 'a\.a\.a/);
+    const cyclic: Record<string, unknown> = { w: tensor([1]) };
+    cyclic.self = cyclic;
+    await expect(serializeCheckpoint(cyclic)).rejects.toThrow(/nested more than 100 levels deep .*does it contain a cycle\?/);
+    // A hostile file whose structure metadata nests 5,000 levels.
+    let node = '{"$tensor":"w"}';
+    for (let i = 0; i < 5000; i++) node = `[${node}]`;
+    const bytes = await serializeCheckpoint({ w: tensor([1]) });
+    const { tensors } = decodeSafetensors(bytes);
+    const hostile = await encodeSafetensors(tensors, { 'tsgrad.structure': node });
+    expect(() => deserializeCheckpoint(hostile)).toThrow(/cannot load a structure nested more than 100 levels deep/);
+  });
+});
+
+describe('overlapping and interrupted saves', () => {
+  const checkpointOf = (v: number) => new Map([['w', full([64, 64], v)], ['b', full([64], v)]]);
+  const valueOf = (c: unknown) => {
+    const m = c as Map<string, Tensor>;
+    const w = Array.from(m.get('w')!.dataSync());
+    const b = Array.from(m.get('b')!.dataSync());
+    const v = w[0];
+    expect(w.every((x) => x === v) && b.every((x) => x === v)).toBe(true); // one save's bytes, never a mix
+    return v;
+  };
+
+  it('100 tries of four concurrent saves to one path: every file left loads whole, and no temp file remains', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'model.safetensors');
+    let corrupt = 0;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const values = [1, 2, 3, 4].map((k) => attempt * 10 + k);
+      await Promise.all(values.map((v) => save(checkpointOf(v), file)));
+      try {
+        expect(values).toContain(valueOf(await load(file)));
+      } catch {
+        corrupt++;
+      }
+    }
+    expect(corrupt).toBe(0);
+    expect(readdirSync(dir)).toEqual(['model.safetensors']);
+  }, 60_000);
+
+  it('a save killed mid-write (SIGKILL) never corrupts the file, and the next save removes its temp file', async () => {
+    const dist = fileURLToPath(new URL('../../autograd/dist/index.js', import.meta.url));
+    if (!existsSync(dist)) throw new Error('packages/autograd/dist is missing: run pnpm build first');
+    const dir = tmp();
+    const file = path.join(dir, 'model.safetensors');
+    await save(checkpointOf(-1), file);
+    // A child process saving 8 MB checkpoints to the same path as fast as it can, killed at a random point.
+    const script = `
+      import { full, save } from ${JSON.stringify(dist)};
+      for (let i = 0; ; i++) await save(new Map([['w', full([1024, 2048], i)], ['b', full([64], i)]]), ${JSON.stringify(file)});`;
+    let leftovers = 0;
+    for (let round = 0; round < 6; round++) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, 300 + round * 97));
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      const loaded = (await load(file)) as Map<string, Tensor>;
+      const w = loaded.get('w')!;
+      const first = w.dataSync()[0];
+      expect(w.dataSync().every((x) => x === first)).toBe(true);
+      leftovers += readdirSync(dir).filter((n) => n.includes('.tmp-')).length;
+      await save(checkpointOf(round), file); // removes the killed process's temp file, if it left one
+      expect(readdirSync(dir)).toEqual(['model.safetensors']);
+      expect(valueOf(await load(file))).toBe(round);
+    }
+    // The kill usually lands mid-write: at least one round must have left a temp file to clean up.
+    expect(leftovers).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("a live process's temp file is left alone; a dead one's is removed", async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'm.safetensors');
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.once('exit', r));
+    const uuid = '0123abcd-0000-4000-8000-000000000000';
+    const deadTemp = `m.safetensors.tmp-${dead.pid}-${uuid}`;
+    const liveTemp = `m.safetensors.tmp-${process.ppid}-${uuid}`;
+    const otherFile = `other.safetensors.tmp-${dead.pid}-${uuid}`;
+    for (const n of [deadTemp, liveTemp, otherFile]) writeFileSync(path.join(dir, n), 'partial');
+    await save(checkpointOf(7), file);
+    expect(readdirSync(dir).sort()).toEqual(['m.safetensors', liveTemp, otherFile].sort());
   });
 });

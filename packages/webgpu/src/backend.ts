@@ -49,6 +49,13 @@ const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
  * unless asked. GPU memory comes from a size-class pool; a tensor's buffer returns to it when `free`
  * is called or when the tensor is garbage collected.
  */
+/** The device limits tsgrad checks before dispatching (a subset of `GPUSupportedLimits`). */
+export interface DeviceLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+  maxComputeWorkgroupsPerDimension: number;
+}
+
 export class WebGPUBackend implements Backend {
   readonly apiVersion = BACKEND_API_VERSION;
   readonly device = 'webgpu';
@@ -73,12 +80,27 @@ export class WebGPUBackend implements Backend {
    * `owners` keeps the GPU instance and adapter alive as long as the device: in Node, Dawn's instance
    * is an ordinary JS object, and collecting it while the device still runs work crashes the process.
    */
+  /**
+   * The limits every operation is checked against before anything is recorded: the device's, or lower
+   * ones passed to the constructor (to exercise large-tensor errors on any adapter). An operation
+   * past them throws an Error naming the limit and never reaches the GPU, where a validation error
+   * would invalidate the whole batch of commands around it.
+   */
+  readonly limits: DeviceLimits;
+
   constructor(
     readonly gpu: GPUDevice,
     readonly adapterInfo: string,
     private readonly owners: { instance?: GPU; adapter?: GPUAdapter } = {},
+    limits: Partial<DeviceLimits> = {},
   ) {
-    this.pool = new BufferPool(gpu, BUFFER_USAGE);
+    const cap = (name: keyof DeviceLimits) => Math.min(gpu.limits[name], limits[name] ?? Infinity);
+    this.limits = {
+      maxBufferSize: cap('maxBufferSize'),
+      maxStorageBufferBindingSize: cap('maxStorageBufferBindingSize'),
+      maxComputeWorkgroupsPerDimension: cap('maxComputeWorkgroupsPerDimension'),
+    };
+    this.pool = new BufferPool(gpu, BUFFER_USAGE, this.limits.maxBufferSize);
     this.meta = gpu.createBuffer({ size: META_BYTES, usage: 0x80 | 0x08 });
     this.errorFlag = gpu.createBuffer({ size: 16, usage: BUFFER_USAGE });
     this.placeholders = [0, 1, 2].map(() => gpu.createBuffer({ size: 16, usage: BUFFER_USAGE }));
@@ -108,7 +130,11 @@ export class WebGPUBackend implements Backend {
     if (dtype === 'float64') {
       throw new Error("float64 is not supported on webgpu (WGSL has no f64): cast with t.to('float32') before moving to 'webgpu'");
     }
-    const buffer = this.pool.acquire(Math.max(size, 1) * 4);
+    const bytes = Math.max(size, 1) * 4;
+    if (bytes > this.limits.maxBufferSize) {
+      throw new Error(`webgpu: a ${dtype} tensor of ${size} elements (${bytes} bytes) exceeds this device's maxBufferSize (${this.limits.maxBufferSize} bytes)`);
+    }
+    const buffer = this.pool.acquire(bytes);
     const storage = new WebGPUStorage(buffer, dtype, size);
     this.finalizer.register(storage, buffer, storage);
     return storage;
@@ -154,6 +180,7 @@ export class WebGPUBackend implements Backend {
 
   private dispatch(code: string, buffers: (GPUBuffer | GPUBufferBinding)[], meta: readonly number[] | null, groups: [number, number, number]): void {
     this.check();
+    this.checkDispatch(buffers, groups);
     const pipeline = this.pipeline(code);
     const resources = [...buffers];
     if (meta) resources.push(this.metaSlot(meta));
@@ -169,11 +196,29 @@ export class WebGPUBackend implements Backend {
     if (++this.dispatches >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
   }
 
+  /** Throws, naming the limit, before a dispatch that the device would reject (see `limits`). */
+  private checkDispatch(buffers: (GPUBuffer | GPUBufferBinding)[], groups: [number, number, number]): void {
+    for (const b of buffers) {
+      const size = 'buffer' in b ? (b.size ?? b.buffer.size) : b.size;
+      if (size > this.limits.maxStorageBufferBindingSize) {
+        throw new Error(
+          `webgpu: an operand of ${size} bytes exceeds this device's maxStorageBufferBindingSize (${this.limits.maxStorageBufferBindingSize} bytes); ` +
+            'split the tensor (e.g. along its first dim) or use the CPU for it',
+        );
+      }
+    }
+    const most = Math.max(...groups);
+    if (most > this.limits.maxComputeWorkgroupsPerDimension) {
+      throw new Error(`webgpu: ${most} workgroups exceed this device's maxComputeWorkgroupsPerDimension (${this.limits.maxComputeWorkgroupsPerDimension})`);
+    }
+  }
+
   /** Workgroups for n invocations of WORKGROUP threads, folded into 2-D past the 65535 limit. */
   private groups(n: number, perGroup = WORKGROUP): [number, number, number] {
     const total = Math.max(1, Math.ceil(n / perGroup));
-    if (total <= 65535) return [total, 1, 1];
-    return [65535, Math.ceil(total / 65535), 1];
+    const most = this.limits.maxComputeWorkgroupsPerDimension;
+    if (total <= most) return [total, 1, 1];
+    return [most, Math.ceil(total / most), 1];
   }
 
   // ---- memory -------------------------------------------------------------------------------------
@@ -227,6 +272,7 @@ export class WebGPUBackend implements Backend {
     staging.destroy();
     if (flag === 1) throw new Error('gather: an index was out of bounds (detected on webgpu; the result would have been garbage)');
     if (flag === 2) throw new Error('scatterAdd: an index was out of bounds (detected on webgpu; those updates were dropped)');
+    if (flag === 3) throw new Error('sum: an int32 sum overflowed int32 (detected on webgpu; the result would have wrapped); sum in a floating dtype instead');
     return out;
   }
 
@@ -279,7 +325,8 @@ export class WebGPUBackend implements Backend {
     if (reduceSize === 0 && op !== 'sum') throw new Error(`${op}: cannot reduce an empty tensor of shape [${x.shape.join(', ')}] (no identity)`);
     if (nOut === 0) return out.storage;
     const meta = [nOut, reduceSize, ...kept.map((d) => x.shape[d]), ...kept.map((d) => x.strides[d]), ...axes.map((d) => x.shape[d]), ...axes.map((d) => x.strides[d]), x.offset];
-    this.dispatch(reduceShader(op, x.dtype, kept.length, axes.length), [this.buf(x.storage), this.buf(out.storage)], meta, this.groups(nOut, 1));
+    const buffers = [this.buf(x.storage), this.buf(out.storage), ...(op === 'sum' && x.dtype === 'int32' ? [this.errorFlag] : [])];
+    this.dispatch(reduceShader(op, x.dtype, kept.length, axes.length), buffers, meta, this.groups(nOut, 1));
     return out.storage;
   }
 

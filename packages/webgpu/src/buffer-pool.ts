@@ -19,14 +19,20 @@ export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private stats: PoolStats = { bytesInUse: 0, bytesPooled: 0, buffersInUse: 0, buffersPooled: 0, buffersCreated: 0 };
 
-  constructor(private readonly device: GPUDevice, private readonly usage: number) {}
+  /** `maxBytes`: the device's maxBufferSize; a class never exceeds it (the largest buffers get their exact size, rounded to 256). */
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly usage: number,
+    private readonly maxBytes = Infinity,
+  ) {}
 
-  static sizeClass(bytes: number): number {
-    return Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(bytes, 1))));
+  sizeClass(bytes: number): number {
+    const size = Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(bytes, 1))));
+    return size <= this.maxBytes ? size : Math.ceil(bytes / 256) * 256;
   }
 
   acquire(bytes: number): GPUBuffer {
-    const size = BufferPool.sizeClass(bytes);
+    const size = this.sizeClass(bytes);
     const list = this.free.get(size);
     let buffer = list?.pop();
     if (buffer) {

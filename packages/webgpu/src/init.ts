@@ -54,7 +54,10 @@ export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUBa
     );
   }
   const info = adapter.info;
-  const device = await adapter.requestDevice();
+  // Ask for what the adapter can do, not WebGPU's small defaults (128 MiB bindings, 256 MiB buffers).
+  const wanted = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY'] as const;
+  const requiredLimits = Object.fromEntries(wanted.map((k) => [k, adapter.limits[k]]));
+  const device = await adapter.requestDevice({ requiredLimits });
   const backend = new WebGPUBackend(device, [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown adapter', { instance: gpu, adapter });
   registerBackend(backend);
   return backend;

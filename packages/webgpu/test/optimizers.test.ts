@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Generator, tensor, type Tensor } from '@tsgrad/autograd';
 import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer } from '@tsgrad/optim';
-import { expectClose, loadFixture } from '@tsgrad/test-utils';
+import { expectClose, loadFixture, optimTrajectoryCases, quadraticTrajectory, randomQuadratic, relativeDistance } from '@tsgrad/test-utils';
 import { gpu, values } from './gpu.js';
 
 interface OptimCase {
@@ -54,4 +54,15 @@ describe('fused optimizer kernels on webgpu follow the CPU float32 path for 50 s
     const state = dev.opt.state.get(dev.params[0])!;
     for (const v of Object.values(state)) if (typeof v === 'object') expect((v as Tensor).device).toBe('webgpu');
   }, 120_000);
+});
+
+describe('float32 trajectories on webgpu follow float64 on random quadratics (50 steps, 1e-5)', () => {
+  const CLASSES = { SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, NAdam, RAdam, Adadelta };
+  it.each(optimTrajectoryCases.map((c) => [`${c.optimizer} ${JSON.stringify(c.options)}`, c] as const))('%s', async (_, c) => {
+    const q = randomQuadratic(1);
+    const make = (params: Tensor[]) => new CLASSES[c.optimizer](params, c.options as never);
+    const ref = await quadraticTrajectory(q, make, { dtype: 'float64' });
+    const gpuRun = await quadraticTrajectory(q, make, { dtype: 'float32', device: 'webgpu' });
+    expect(relativeDistance(gpuRun, ref)).toBeLessThan(1e-5);
+  }, 60_000);
 });

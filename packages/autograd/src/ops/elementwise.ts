@@ -1,4 +1,4 @@
-import { DTYPES, getBackend, isFloating, promoteTypes, type BinaryOp, type DType, type UnaryOp } from '@tsgrad/tensor';
+import { checkRepresentable, DTYPES, getBackend, isFloating, promoteTypes, type BinaryOp, type DType, type UnaryOp } from '@tsgrad/tensor';
 import { getDefaultDtype } from '../defaults.js';
 import { apply, fromStorage } from '../primitives.js';
 import { Tensor, type Device, type TensorOrScalar } from '../tensor.js';
@@ -17,6 +17,7 @@ export function scalarLike(t: Tensor, value: number): Tensor {
 }
 
 export function scalarTensor(value: number | boolean, dtype: DType, device: Device): Tensor {
+  checkRepresentable(dtype, Number(value), 'scalar');
   return fromStorage(getBackend(device).full(1, Number(value), dtype), []);
 }
 
@@ -28,6 +29,11 @@ export function asTensor(x: TensorOrScalar, dtype: DType, device: Device): Tenso
 }
 
 const CATEGORY: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 2 };
+
+/** PyTorch's `can_cast` for in-place results: never to a lower category (float -> int, int -> bool). */
+export function canCast(from: DType, to: DType): boolean {
+  return CATEGORY[from] <= CATEGORY[to];
+}
 
 /** PyTorch's combine_categories: a lower-priority operand only wins by being of a higher category. */
 function combine(higher: DType | null, lower: DType | null): DType | null {
@@ -77,7 +83,23 @@ export function binaryOp(op: BinaryOp, a: Tensor, b: TensorOrScalar): Tensor {
   if (op === 'div' && !isFloating(dtype)) dtype = getDefaultDtype();
   else if (dtype === 'bool' && !COMPARISONS.has(op)) dtype = 'int32';
   const bt = asTensor(b, dtype, a.device);
+  if (op === 'pow' && dtype === 'int32') checkIntegerExponent(b);
   return apply(op, [castTo(a, dtype), castTo(bt, dtype)], {});
+}
+
+/**
+ * PyTorch's "Integers to negative integer powers are not allowed": 2 ** -1 has no integer value.
+ * Checked for numbers and for exponent tensors on devices that read synchronously (the CPU); an int32
+ * exponent tensor on WebGPU cannot be inspected without a round trip and is not checked.
+ */
+function checkIntegerExponent(exponent: TensorOrScalar): void {
+  if (exponent instanceof Tensor && !getBackend(exponent.device).readSync) return;
+  const values = exponent instanceof Tensor ? exponent.dataSync() : [Number(exponent)];
+  const k = Array.prototype.findIndex.call(values, (v: number) => v < 0);
+  if (k >= 0) {
+    const at = exponent instanceof Tensor && exponent.ndim > 0 ? ` at index ${k}` : '';
+    throw new Error(`pow: integers to negative integer powers are not allowed (int32 exponent ${values[k]}${at}); cast the base to a floating dtype first`);
+  }
 }
 
 export function add(a: Tensor, b: TensorOrScalar, alpha = 1): Tensor {
@@ -123,9 +145,15 @@ export function clamp(x: Tensor, min?: number | Tensor, max?: number | Tensor): 
   return out;
 }
 
+/** PyTorch dtype names (and their aliases) tsgrad lacks: `to()` says so instead of "unknown device". */
+const UNSUPPORTED_DTYPES = new Set(['float16', 'half', 'bfloat16', 'float', 'double', 'int64', 'long', 'int16', 'short', 'int8', 'uint8', 'int', 'complex64', 'complex128', 'uint16', 'uint32', 'uint64', 'float8_e4m3fn', 'float8_e5m2']);
+
 export function to(x: Tensor, target: Device | DType): Tensor {
   if ((DTYPES as readonly string[]).includes(target)) return castTo(x, target as DType);
   if (typeof target !== 'string') throw new Error(`to: expected a device name or a dtype, got ${String(target)}`);
+  if (UNSUPPORTED_DTYPES.has(target)) {
+    throw new Error(`to('${target}'): '${target}' is a dtype tsgrad does not support, not a device (dtypes: ${DTYPES.join(', ')}; devices are 'cpu', 'webgpu', ...)`);
+  }
   if (target === x.device) return x;
   return apply('toDevice', [x], { device: target });
 }

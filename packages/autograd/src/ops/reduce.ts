@@ -3,6 +3,7 @@ import { getDefaultDtype } from '../defaults.js';
 import { apply } from '../primitives.js';
 import type { Tensor } from '../tensor.js';
 import { where } from './elementwise.js';
+import { zeros } from '../creation.js';
 
 /** Normalizes a `dim` argument: undefined/null means every dim. */
 export function normAxes(dim: number | readonly number[] | null | undefined, ndim: number, op: string): number[] {
@@ -61,6 +62,8 @@ export function argExtreme(op: 'argmax' | 'argmin', x: Tensor, dim: number | nul
 
 /** A per-slice shift that makes exp() safe; its value cancels, so it carries no gradient. */
 function stabilizer(x: Tensor, axes: number[]): Tensor {
+  // Over an empty dim there is nothing to shift (and no max): logsumexp is then log 0 = -inf.
+  if (axes.some((a) => x.shape[a] === 0)) return zeros(x.shape.map((d, i) => (axes.includes(i) ? 1 : d)), { dtype: x.dtype, device: x.device });
   const m = extreme('max', x, axes, true).detach();
   return where(m.abs().eq(Infinity), 0, m);
 }

@@ -1,5 +1,5 @@
 import type { ArgReduceOp, ReduceOp, View } from '../backend.js';
-import type { TypedArray } from '../dtype.js';
+import { INT32_MAX, INT32_MIN, type TypedArray } from '../dtype.js';
 import { takeArray } from './buffer-pool.js';
 import { contiguousStrides, numel } from '../shape.js';
 import { forEachRow, planRows } from './strided.js';
@@ -9,7 +9,8 @@ import { forEachRow, planRows } from './strided.js';
  * float64 whatever the dtype (closer to the exact value than float32 pairwise summation), then round.
  */
 export function reduceKernel(op: ReduceOp, x: View, axes: readonly number[], data: (v: View) => TypedArray): TypedArray {
-  if (numel(x.shape) === 0 && op !== 'sum') {
+  // Only an empty reduced extent has no identity: max over dim 1 of a [0, 3] tensor is simply empty.
+  if (axes.reduce((p, a) => p * x.shape[a], 1) === 0 && op !== 'sum') {
     throw new Error(`${op}: cannot reduce an empty tensor of shape [${x.shape.join(', ')}] (no identity)`);
   }
   const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
@@ -43,6 +44,12 @@ export function reduceKernel(op: ReduceOp, x: View, axes: readonly number[], dat
       }
     }
   });
+  if (x.dtype === 'int32' && op === 'sum') {
+    // PyTorch sums int32 into int64; tsgrad has no int64, so a sum that leaves int32 is an Error,
+    // never a wrapped number. (The float64 accumulator is exact far beyond 2^31.)
+    const k = acc.findIndex((v) => v > INT32_MAX || v < INT32_MIN);
+    if (k >= 0) throw new Error(`sum: the int32 result ${acc[k]} (output element ${k}) overflows int32; cast to float64 first (x.to('float64').sum())`);
+  }
   const out = takeArray(x.dtype, n, { zero: false });
   out.set(acc);
   return out;

@@ -19,7 +19,8 @@ const COMBINE: Record<ReduceOp, string> = {
  * Reduction over a set of axes: one workgroup per output element. Each thread strides over the
  * reduced elements, then the workgroup combines its partial results in shared memory as a tree.
  * md: [nOut, reduceSize, keptShape[kr], keptStrides[kr], reducedShape[rr], reducedStrides[rr], offset].
- * Sums accumulate in the storage type (f32 for float32, as PyTorch's float32 sum does).
+ * Sums accumulate in the storage type (f32 for float32, as PyTorch's float32 sum does); int32 sums
+ * bind the error flag after `out` (see `combine`).
  */
 export function reduceShader(op: ReduceOp, dtype: DType, keptRank: number, reducedRank: number): string {
   const T = WGSL_TYPE[dtype];
@@ -35,12 +36,18 @@ export function reduceShader(op: ReduceOp, dtype: DType, keptRank: number, reduc
     }
     return lines.join('\n    ');
   };
+  // An int32 sum never wraps silently: an overflowing addition sets the device error flag (code 3),
+  // which the next read reports (PyTorch would sum into int64, which WGSL lacks).
+  const checked = op === 'sum' && T === 'i32';
+  const combine = checked
+    ? `fn combine(a: i32, b: i32) -> i32 { let r = a + b; if (((a ^ r) & (b ^ r)) < 0) { atomicStore(&err[0], 3u); } return r; }`
+    : `fn combine(a: ${T}, b: ${T}) -> ${T} { return ${COMBINE[op]}; }`;
   return `@group(0) @binding(0) var<storage, read> x: array<${T}>;
 @group(0) @binding(1) var<storage, read_write> out: array<${T}>;
-@group(0) @binding(2) var<storage, read> md: array<u32>;
+${checked ? '@group(0) @binding(2) var<storage, read_write> err: array<atomic<u32>>;\n@group(0) @binding(3)' : '@group(0) @binding(2)'} var<storage, read> md: array<u32>;
 var<workgroup> partial: array<${T}, ${REDUCE_GROUP}>;
 fn inf_f() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
-fn combine(a: ${T}, b: ${T}) -> ${T} { return ${COMBINE[op]}; }
+${combine}
 @compute @workgroup_size(${REDUCE_GROUP})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let o = wid.x + wid.y * nwg.x;
