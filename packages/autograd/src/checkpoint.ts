@@ -1,3 +1,4 @@
+import type * as NodeFsPromises from 'node:fs/promises';
 import { Tensor } from './tensor.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsReadOptions } from './safetensors.js';
 
@@ -108,6 +109,8 @@ export async function checkpointFromBlob(blob: Blob): Promise<Checkpoint> {
   return deserializeCheckpoint(new Uint8Array(await blob.arrayBuffer()));
 }
 
+type NodeFs = typeof NodeFsPromises;
+
 /** Temp files of saves in flight in this process (a later save must not remove them). */
 const savesInFlight = new Set<string>();
 
@@ -127,7 +130,7 @@ function processIsAlive(pid: number): boolean {
  * Removes temp files that a killed save left beside `path`: those of processes that no longer run,
  * and this process's own that no save of it is writing. Another live process's save is left alone.
  */
-async function removeStaleTemps(fs: typeof import('node:fs/promises'), path: string): Promise<void> {
+async function removeStaleTemps(fs: NodeFs, path: string): Promise<void> {
   const { dirname, basename, join } = await import(/* @vite-ignore */ 'node:path');
   const dir = dirname(path);
   let names: string[];
