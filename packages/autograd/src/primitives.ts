@@ -225,7 +225,7 @@ export function apply<K extends PrimitiveOp>(op: K, inputs: readonly Tensor[], a
   return out;
 }
 
-const ALLOCATION_FAILURE = /allocation failed|invalid typed array length|invalid array buffer length|array buffer allocation|out of memory/i;
+const ALLOCATION_FAILURE = /allocation failed|invalid typed array length|invalid array buffer length|array buffer allocation|out of memory|maxBufferSize/i;
 
 /**
  * Runs `fn`, turning the engine's allocation failure (a RangeError such as "Array buffer allocation
@@ -235,7 +235,7 @@ export function allocating<T>(op: string, what: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof RangeError && ALLOCATION_FAILURE.test(e.message)) {
+    if (e instanceof Error && ALLOCATION_FAILURE.test(e.message)) {
       throw new Error(`${op}: cannot allocate memory ${what} (${e.message})`);
     }
     throw e;

@@ -9,3 +9,4 @@ export { opInfos, opInfo, type OpInfo, type OpSample, type OpArgs } from './op-i
 export { loadFixture, fixturePath, decodeTensor, type EncodedTensor, type OpFixtureCase, type LayerCase } from './fixtures.js';
 export { randomQuadratic, quadraticTrajectory, relativeDistance, type RandomQuadratic, type Steppable } from './quadratic.js';
 export { optimTrajectoryCases, type OptimOptionCase } from './optim-cases.js';
+export { errorInputs, type ErrorInput } from './error-inputs.js';

@@ -135,6 +135,8 @@ export function whereKernel(cond: View, a: View, b: View, data: Data): TypedArra
 
 /** Strided copy from `src` into `dst`'s window, converting through JavaScript numbers. */
 export function copyKernel(src: View, dst: View, data: Data): void {
+  // An empty view may carry an offset past its storage (a select of an empty dim): nothing to copy.
+  if (numel(dst.shape) === 0) return;
   const ds = data(src);
   const dd = data(dst);
   const views = [src, dst];
