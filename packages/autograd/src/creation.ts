@@ -1,4 +1,4 @@
-import { assertDType, checkRepresentable, checkShape, formatShape, itemSize, dtypeOfTyped, getBackend, isFloating, numel, toTyped, type DType, type TypedArray } from '@tsgrad/tensor';
+import { assertDType, checkOptionKeys, checkRepresentable, checkShape, formatShape, itemSize, dtypeOfTyped, getBackend, isFloating, numel, toTyped, type DType, type TypedArray } from '@tsgrad/tensor';
 import { getDefaultDtype } from './defaults.js';
 import { flattenNested, type NestedArray } from './nested.js';
 import { allocating, fromStorage } from './primitives.js';
@@ -17,12 +17,16 @@ function sizeText(shape: readonly number[], dtype: DType): string {
   return `for a ${dtype} tensor of shape ${formatShape(shape)} (${n} elements, ${((n * itemSize(dtype)) / 1e9).toPrecision(3)} GB)`;
 }
 
+/** The keys of `TensorOptions`: `{ requires_grad: true }` is an Error naming `requiresGrad`, not a silent no-op. */
+const TENSOR_OPTIONS = ['dtype', 'requiresGrad', 'device'];
+
 function finish(t: Tensor, opts: TensorOptions): Tensor {
   if (opts.requiresGrad) t.requiresGrad_(true);
   return t;
 }
 
 function make(values: ArrayLike<number>, shape: readonly number[], dtype: DType, opts: TensorOptions): Tensor {
+  checkOptionKeys('tensor', opts, TENSOR_OPTIONS);
   assertDType(dtype);
   const backend = getBackend(opts.device ?? 'cpu');
   if (dtype === 'float64' && !backend.capabilities.float64) {
@@ -50,6 +54,7 @@ export function tensor(data: NestedArray | TypedArray, opts: TensorOptions = {})
 }
 
 function filled(shape: readonly number[], value: number, opts: TensorOptions, what: string): Tensor {
+  checkOptionKeys(what, opts, TENSOR_OPTIONS);
   const dims = checkShape(shape, what);
   const dtype = opts.dtype ?? getDefaultDtype();
   assertDType(dtype);
@@ -99,6 +104,7 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
 }
 
 function sampled(shape: readonly number[], opts: TensorOptions, what: string, draw: () => number): Tensor {
+  checkOptionKeys(what, opts, TENSOR_OPTIONS);
   const dims = checkShape(shape, what);
   const dtype = opts.dtype ?? getDefaultDtype();
   if (!isFloating(dtype)) throw new Error(`${what}: expected a floating dtype, got '${dtype}'`);

@@ -135,7 +135,7 @@ describe('properties against a naive float64 model', () => {
 
   it('in-place ops through a non-expanded view write exactly the viewed elements of the base, in its dtype', () => {
     fc.assert(
-      fc.property(shapeArb(3), dtypeArb, fc.array(stepArb.filter((s) => s.kind !== 'unsqueezeExpand'), { maxLength: 4 }), fc.constantFrom('add_', 'mul_', 'fill_'), fc.integer({ min: -3, max: 3 }), fc.nat(), (shape, dtype, steps, op, k, seed) => {
+      fc.property(fc.tuple(shapeArb(3), dtypeArb, fc.array(stepArb.filter((s) => s.kind !== 'unsqueezeExpand'), { maxLength: 4 })), fc.constantFrom('add_', 'mul_', 'fill_'), fc.integer({ min: -3, max: 3 }), fc.nat(), ([shape, dtype, steps], op, k, seed) => {
         const base = make(shape, dtype, seed);
         const before = values(base);
         let view: Tensor = base;
@@ -159,7 +159,7 @@ describe('properties against a naive float64 model', () => {
 
   it('sum, mean, max and min over random dims (keepdim or not; empty tensors where defined) match the model', () => {
     fc.assert(
-      fc.property(shapeArb(4), dtypeArb, fc.array(fc.nat(), { maxLength: 3 }), fc.boolean(), fc.constantFrom('sum', 'mean', 'max', 'min'), fc.nat(), (shape, dtype, dimSeeds, keepdim, op, seed) => {
+      fc.property(fc.tuple(shapeArb(4), dtypeArb), fc.array(fc.nat(), { maxLength: 3 }), fc.boolean(), fc.constantFrom('sum', 'mean', 'max', 'min'), fc.nat(), ([shape, dtype], dimSeeds, keepdim, op, seed) => {
         const x = make(shape, dtype, seed);
         const r = shape.length;
         const dims = r === 0 ? [] : [...new Set(dimSeeds.map((d) => d % r))].sort();

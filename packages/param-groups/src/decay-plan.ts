@@ -1,4 +1,5 @@
 import type { Tensor } from '@tsgrad/autograd';
+import { checkOptionKeys } from '@tsgrad/tensor';
 import { BatchNormBase, LayerNorm, type Module, type Parameter } from '@tsgrad/nn';
 import { compilePattern, describePattern, type NamePattern } from './patterns.js';
 
@@ -41,9 +42,7 @@ export function isNormalizationLayer(m: Module): boolean {
 
 export function checkOptions(opts: object, who: string): void {
   if (opts === null || typeof opts !== 'object') throw new Error(`${who}: options must be an object, got ${String(opts)}`);
-  for (const key of Object.keys(opts)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new Error(`${who}: unknown option '${key}'; known options: ${[...KNOWN_OPTIONS].join(', ')}`);
-  }
+  checkOptionKeys(who, opts, [...KNOWN_OPTIONS]);
   const wd = (opts as WeightDecayOptions).weightDecay;
   if (wd !== undefined && !(typeof wd === 'number' && wd >= 0)) throw new Error(`${who}: Invalid weightDecay: ${String(wd)} (expected a number >= 0)`);
 }

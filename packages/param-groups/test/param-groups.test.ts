@@ -111,7 +111,7 @@ describe('paramGroupsWeightDecay', () => {
 
   it('rejects bad input with clear messages', () => {
     const model = new TinyResNet();
-    expect(() => paramGroupsWeightDecay(model, { weightDecy: 0.1 } as never)).toThrow(/unknown option 'weightDecy'; known options: weightDecay, noWeightDecay/);
+    expect(() => paramGroupsWeightDecay(model, { weightDecy: 0.1 } as never)).toThrow(/paramGroupsWeightDecay: unknown option 'weightDecy'; did you mean 'weightDecay'\?/);
     expect(() => paramGroupsWeightDecay(model, { weightDecay: -1 })).toThrow(/Invalid weightDecay: -1/);
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     paramGroupsWeightDecay(model, { noWeightDecay: ['nope.*', 'head.bias'] });

@@ -28,6 +28,8 @@ export const errorInputs: ErrorInput[] = [
   { name: 'int32 to a negative power', run: (d) => int([2, 3], d).pow(-1), error: /pow: integers to negative integer powers are not allowed \(int32 exponent -1\)/ },
   { name: 'an int32 sum past 2^31', run: async (d) => int([2 ** 30, 2 ** 30], d).sum().data(), error: /sum: .*int32.* overflow/ },
   // Messages that name the culprit.
+  { name: 'tensor() with PyTorch spelling', run: (d) => tensor([1], { device: d, requires_grad: true } as object), error: /tensor: unknown option 'requires_grad'; did you mean 'requiresGrad'\?/ },
+  { name: 'zeros() with a typo', run: (d) => zeros([2], { device: d, dtpye: 'float32' } as object), error: /zeros: unknown option 'dtpye'; did you mean 'dtype'\?/ },
   { name: 'backward with a plain array', run: (d) => (f32([1, 2], d, true).mul(2).backward as (g: unknown) => void)([1, 1]), error: /backward: gradient must be a Tensor of shape \[2\], got a plain array; wrap it/ },
   { name: 'backward with an unknown option', run: (d) => f32([1], d, true).sum().backward(undefined, { retain_graph: true } as object), error: /backward: unknown option 'retain_graph'; did you mean 'retainGraph'\?/ },
   { name: "to('float16')", run: (d) => ones([2], { device: d }).to('float16'), error: /to\('float16'\): 'float16' is a dtype tsgrad does not support, not a device/ },
