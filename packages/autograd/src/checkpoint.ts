@@ -1,4 +1,6 @@
+import type * as NodeCrypto from 'node:crypto';
 import type * as NodeFsPromises from 'node:fs/promises';
+import type * as NodePath from 'node:path';
 import { Tensor } from './tensor.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsReadOptions } from './safetensors.js';
 
@@ -111,6 +113,16 @@ export async function checkpointFromBlob(blob: Blob): Promise<Checkpoint> {
 
 type NodeFs = typeof NodeFsPromises;
 
+/**
+ * Node's modules, imported through a variable as @tsgrad/tensor does: a bundler then leaves them
+ * alone, so browser builds of apps that use tsgrad stay silent (save/load are Node-only; the Blob
+ * helpers are the browser's path).
+ */
+async function nodeModule<T>(name: 'node:fs/promises' | 'node:path' | 'node:crypto'): Promise<T> {
+  const specifier: string = name;
+  return (await import(/* @vite-ignore */ specifier)) as T;
+}
+
 /** Temp files of saves in flight in this process (a later save must not remove them). */
 const savesInFlight = new Set<string>();
 
@@ -131,7 +143,7 @@ function processIsAlive(pid: number): boolean {
  * and this process's own that no save of it is writing. Another live process's save is left alone.
  */
 async function removeStaleTemps(fs: NodeFs, path: string): Promise<void> {
-  const { dirname, basename, join } = await import(/* @vite-ignore */ 'node:path');
+  const { dirname, basename, join } = await nodeModule<typeof NodePath>('node:path');
   const dir = dirname(path);
   let names: string[];
   try {
@@ -157,10 +169,10 @@ async function removeStaleTemps(fs: NodeFs, path: string): Promise<void> {
  * @example await save(model.stateDict(), 'model.safetensors'); await save(opt.stateDict(), 'opt.safetensors');
  */
 export async function save(checkpoint: Checkpoint, path: string): Promise<void> {
-  const fs = await import(/* @vite-ignore */ 'node:fs/promises');
+  const fs = await nodeModule<NodeFs>('node:fs/promises');
   const bytes = await serializeCheckpoint(checkpoint);
   await removeStaleTemps(fs, path);
-  const { randomUUID } = await import(/* @vite-ignore */ 'node:crypto');
+  const { randomUUID } = await nodeModule<typeof NodeCrypto>('node:crypto');
   const tmp = `${path}.tmp-${process.pid}-${randomUUID()}`;
   savesInFlight.add(tmp);
   try {
@@ -182,10 +194,14 @@ export async function save(checkpoint: Checkpoint, path: string): Promise<void> 
 
 /**
  * Reads a checkpoint written by `save` (or any safetensors file, e.g. from PyTorch: a Map of tensors).
- * @example model.loadStateDict(await load('model.safetensors') as Map<string, Tensor>);
+ * The type parameter names what you saved, so a resume needs no cast (it is not checked at run
+ * time: the loaders it feeds, `loadStateDict`, check what they get).
+ * @example
+ * model.loadStateDict(await load<Map<string, Tensor>>('model.safetensors'));
+ * opt.loadStateDict(await load<OptimizerStateDict>('optim.safetensors'));
  */
-export async function load(path: string, opts: SafetensorsReadOptions = {}): Promise<Checkpoint> {
-  const fs = await import(/* @vite-ignore */ 'node:fs/promises');
+export async function load<T = Checkpoint>(path: string, opts: SafetensorsReadOptions = {}): Promise<T> {
+  const fs = await nodeModule<NodeFs>('node:fs/promises');
   const buf = await fs.readFile(path);
-  return deserializeCheckpoint(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), opts);
+  return deserializeCheckpoint(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), opts) as T;
 }

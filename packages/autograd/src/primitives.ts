@@ -167,7 +167,9 @@ const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
     const src = backend(x);
     if (!src.readSync) {
       throw new Error(
-        `to('${device}'): reading a ${x.device} tensor is asynchronous; use \`await t.data()\` and create the tensor on '${device}'`,
+        device === 'cpu'
+          ? `to('cpu'): reading a ${x.device} tensor is asynchronous; use \`await t.cpu()\` (or \`await t.data()\`)`
+          : `to('${device}'): reading a ${x.device} tensor is asynchronous; use \`await t.cpu()\` and move that to '${device}'`,
       );
     }
     const c = x.contiguous();

@@ -9,6 +9,7 @@ import * as L from './ops/linalg.js';
 import * as R from './ops/reduce.js';
 import * as S from './ops/shape.js';
 import { formatTensor } from './format.js';
+import { fromStorage } from './primitives.js';
 import { keep } from './scope.js';
 
 /** A device name: `'cpu'`, or one a backend registered (`'webgpu'`). */
@@ -258,6 +259,17 @@ export class Tensor {
   async data(): Promise<TypedArray> {
     const c = this.contiguous();
     return getBackend(this.device).read(c.storage, c.storageOffset(), c.numel());
+  }
+  /**
+   * This tensor's values as a new CPU tensor, on every device (PyTorch's `t.cpu()`, asynchronous here
+   * because GPU reads are): same shape and dtype, cut from the graph (the copy is not differentiable).
+   * `t.to('cpu')` works synchronously only from devices that read synchronously.
+   * @example const onCpu = await gpuTensor.cpu(); onCpu.tolist();
+   */
+  async cpu(): Promise<Tensor> {
+    if (this.device === 'cpu') return this.detach();
+    const values = await this.data();
+    return fromStorage(getBackend('cpu').fromData(values, this.dtype), this.shape);
   }
   /** Values as nested arrays, on every device. */
   async array(): Promise<NestedArray> {

@@ -79,11 +79,32 @@ describe('packed packages install and work without the workspace', () => {
       expect(manifest, name).not.toContain('workspace:');
       const files = execFileSync('tar', ['tzf', tgz], { encoding: 'utf8' });
       for (const f of ['package/dist/index.js', 'package/dist/index.d.ts', 'package/README.md', 'package/LICENSE']) expect(files, `${name} ${f}`).toContain(f);
-      expect(files, name).not.toContain('package/src/');
+      expect(files, name).toContain('package/src/index.ts'); // what source maps and declaration maps point to
       const pkg = JSON.parse(manifest) as Record<string, unknown>;
-      expect(pkg, name).toMatchObject({ type: 'module', sideEffects: false, engines: { node: '>=20' }, exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } } });
+      expect(pkg, name).toMatchObject({ type: 'module', sideEffects: false, engines: { node: '>=20' }, exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js', default: './dist/index.js' } } });
     }
   });
+
+  it('source maps and declaration maps resolve to TypeScript sources shipped in the tarball', () => {
+    for (const [name, tgz] of tarballs) {
+      const files = new Set(execFileSync('tar', ['tzf', tgz], { encoding: 'utf8' }).trim().split('\n'));
+      const maps = [...files].filter((f) => f.endsWith('.js.map') || f.endsWith('.d.ts.map'));
+      expect(maps.length, name).toBeGreaterThan(0);
+      for (const map of maps) {
+        const { sources } = JSON.parse(execFileSync('tar', ['xzf', tgz, '-O', map], { encoding: 'utf8' })) as { sources: string[] };
+        for (const source of sources) expect(files, `${name}: ${map} -> ${source}`).toContain(path.posix.join(path.posix.dirname(map), source));
+      }
+    }
+  });
+
+  it('a CommonJS project (npm init defaults) can require() the packages (Node >= 20.19 loads ES modules there)', () => {
+    const dir = project('commonjs', ['@tsgrad/nn']);
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+    delete manifest.type;
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
+    writeFileSync(path.join(dir, 'main.cjs'), "const { Linear } = require('@tsgrad/nn');\nconst { ones } = require('@tsgrad/autograd');\nconsole.log(new Linear(3, 2).forward(ones([1, 3])).shape);\n");
+    expect(run('node', ['main.cjs'], dir)).toContain('[ 1, 2 ]');
+  }, 240_000);
 
   it('the umbrella tsgrad alone: every README example compiles and runs', () => {
     // The user installs tsgrad, and Dawn for the WebGPU example (the optional peer dependency).

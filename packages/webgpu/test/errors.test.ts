@@ -14,6 +14,15 @@ describe('webgpu errors are clear, never silent', () => {
     expect(() => ones([2], { dtype: 'float64', device: 'webgpu' })).toThrow(/float64 is not supported on device 'webgpu'|float64 is not supported on webgpu/);
   });
 
+  it("a GPU tensor comes back to the CPU with await t.cpu(); to('cpu') points to it", async () => {
+    const x = tensor([[1, 2], [3, 4]], { dtype: 'int32' }).to('webgpu');
+    expect(() => x.to('cpu')).toThrow(/to\('cpu'\): reading a webgpu tensor is asynchronous; use `await t.cpu\(\)`/);
+    const back = await x.mul(2).cpu();
+    expect(back.device).toBe('cpu');
+    expect(back.dtype).toBe('int32');
+    expect(back.tolist()).toEqual([[2, 4], [6, 8]]);
+  });
+
   it('synchronous reads point to the asynchronous ones', () => {
     const x = ones([2]).to('webgpu');
     expect(() => x.tolist()).toThrow(/reading a tensor on 'webgpu' is asynchronous: use `await t.data\(\)` or `await t.array\(\)`/);
