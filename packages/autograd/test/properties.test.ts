@@ -113,17 +113,23 @@ describe('properties against a naive float64 model', () => {
     return [t.unsqueeze(d).expand(target), (ix) => map([...ix.slice(0, d), ...ix.slice(d + 1)])];
   }
 
+  /** Applies the steps that fit (a step that does not fit the current rank is skipped). */
+  function viewChain(base: Tensor, steps: ViewStep[]): { view: Tensor; map: (ix: Index) => Index } {
+    let view = base;
+    let map = (ix: Index) => ix;
+    for (const s of steps) {
+      const next = applyStep(view, map, s);
+      if (next) [view, map] = next;
+    }
+    return { view, map };
+  }
+
   it('views (transpose, stepped slices, select, expand) read what the index arithmetic says, and contiguous() copies it', () => {
     fc.assert(
       fc.property(shapeArb(3), dtypeArb, fc.array(stepArb, { maxLength: 5 }), fc.nat(), (shape, dtype, steps, seed) => {
         const base = make(shape, dtype, seed);
         const bv = values(base);
-        let view: Tensor = base;
-        let map = (ix: Index) => ix;
-        for (const s of steps) {
-          const next = applyStep(view, map, s);
-          if (next) [view, map] = next;
-        }
+        const { view, map } = viewChain(base, steps);
         const expected = [...indices(view.shape)].map((ix) => bv[flatIndex(shape, map(ix))]);
         expect(values(view)).toEqual(expected);
         expect(values(view.contiguous())).toEqual(expected);
@@ -138,12 +144,7 @@ describe('properties against a naive float64 model', () => {
       fc.property(fc.tuple(shapeArb(3), dtypeArb, fc.array(stepArb.filter((s) => s.kind !== 'unsqueezeExpand'), { maxLength: 4 })), fc.constantFrom('add_', 'mul_', 'fill_'), fc.integer({ min: -3, max: 3 }), fc.nat(), ([shape, dtype, steps], op, k, seed) => {
         const base = make(shape, dtype, seed);
         const before = values(base);
-        let view: Tensor = base;
-        let map = (ix: Index) => ix;
-        for (const s of steps) {
-          const next = applyStep(view, map, s);
-          if (next) [view, map] = next;
-        }
+        const { view, map } = viewChain(base, steps);
         const touched = new Set([...indices(view.shape)].map((ix) => flatIndex(shape, map(ix))));
         const version = base._version.value;
         noGrad(() => (op === 'fill_' ? view.fill_(k) : op === 'add_' ? view.add_(k) : view.mul_(k)));
