@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { adamVsAdamw, adamVsAdamwFlags } from './commands/adam-vs-adamw.js';
 import { bnDecay, bnDecayFlags } from './commands/bn-decay.js';
@@ -8,13 +8,16 @@ import { sgdCheck, sgdCheckFlags } from './commands/sgd-check.js';
 import { trainToy, toyFlags } from './commands/toy.js';
 import { formatFlags, parseFlags, UsageError, type FlagSpec } from './flags.js';
 
+/** The app's version, from its package.json (one level above both src/ and dist/). */
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 interface Command {
   summary: string;
   flags: FlagSpec;
   run: (argv: string[]) => void | Promise<unknown>;
 }
 
-const commands: Record<string, Command> = {
+export const commands: Record<string, Command> = {
   'bn-decay': {
     summary: 'the main experiment: MNIST with BatchNorm, decay on everything vs excluding norm & bias vs none',
     flags: bnDecayFlags,
@@ -44,12 +47,16 @@ const commands: Record<string, Command> = {
 
 function usage(): string {
   const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(14)}${c.summary}`);
-  return `wd-lab: weight decay, answered by running code\n\nusage: wd-lab <command> [flags]\n\ncommands:\n${rows.join('\n')}\n\nwd-lab <command> --help lists a command's flags.`;
+  return `wd-lab: weight decay, answered by running code\n\nusage: wd-lab <command> [flags]\n\ncommands:\n${rows.join('\n')}\n\nwd-lab <command> --help lists a command's flags; wd-lab --version prints the version.`;
 }
 
 /** Runs the CLI; resolves to the exit code (2 for usage errors). */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v') {
+    console.log(`wd-lab ${VERSION} (tsgrad)`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h') {
     console.log(usage());
     return name ? 0 : 2;

@@ -1,5 +1,26 @@
-/** A tiny flag parser: `--name value`, `--name=value`, boolean `--name`; unknown flags are errors. */
-export type FlagSpec = Record<string, { type: 'number' | 'string' | 'boolean'; default: number | string | boolean; help: string }>;
+/**
+ * A tiny flag parser: `--name value`, `--name=value`, boolean `--name`; unknown flags are errors, and
+ * numbers are checked against their flag's `range` before any command runs, so a bad value is a
+ * usage error (exit code 2) that names the flag, never a crash or a "NaN%" halfway through.
+ */
+export type NumberRange = 'count' | 'index' | 'positive' | 'non-negative';
+export type FlagSpec = Record<
+  string,
+  { type: 'number' | 'string' | 'boolean'; default: number | string | boolean; help: string; range?: NumberRange; max?: number; min?: number }
+>;
+
+const RANGE_TEXT: Record<NumberRange, string> = {
+  count: 'a positive integer',
+  index: 'an integer >= 0',
+  positive: 'a number > 0',
+  'non-negative': 'a number >= 0',
+};
+const IN_RANGE: Record<NumberRange, (n: number) => boolean> = {
+  count: (n) => Number.isInteger(n) && n >= 1,
+  index: (n) => Number.isInteger(n) && n >= 0,
+  positive: (n) => n > 0,
+  'non-negative': (n) => n >= 0,
+};
 export type Flags<S extends FlagSpec> = { [K in keyof S]: S[K]['default'] };
 
 /** A usage error: the CLI prints it with the command's help and exits with code 2. */
@@ -22,7 +43,10 @@ export function parseFlags<S extends FlagSpec>(argv: readonly string[], spec: S)
     if (value === undefined) throw new UsageError(`flag '--${rawName}' needs a value`);
     if (def.type === 'number') {
       const n = Number(value);
-      if (!Number.isFinite(n)) throw new UsageError(`flag '--${rawName}' expects a number, got '${value}'`);
+      if (!Number.isFinite(n) || value.trim() === '') throw new UsageError(`flag '--${rawName}' expects a number, got '${value}'`);
+      if (def.range && !IN_RANGE[def.range](n)) throw new UsageError(`flag '--${rawName}' must be ${RANGE_TEXT[def.range]}, got ${value}`);
+      if (def.min !== undefined && n < def.min) throw new UsageError(`flag '--${rawName}' must be at least ${def.min}, got ${value}`);
+      if (def.max !== undefined && n > def.max) throw new UsageError(`flag '--${rawName}' must be at most ${def.max}, got ${value}`);
       out[name] = n;
     } else out[name] = value;
   }

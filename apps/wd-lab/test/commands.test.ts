@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli.js';
+import { commands, main } from '../src/cli.js';
 import { adamVsAdamw } from '../src/commands/adam-vs-adamw.js';
 import { bnDecay, bnDecayFlags } from '../src/commands/bn-decay.js';
 import { l2VsDecay } from '../src/commands/l2-vs-decay.js';
@@ -90,6 +90,50 @@ describe('wd-lab CLI', () => {
     }
   }
 
+  /** Every numeric flag of every command, with values outside its range: exit 2, the flag named, before any work. */
+  const BAD: Record<string, string[]> = { count: ['0', '-3', '2.5'], index: ['-1', '1.5'], positive: ['0', '-0.1'], 'non-negative': ['-1'] };
+  const badCases = Object.entries(commands).flatMap(([name, c]) =>
+    Object.entries(c.flags)
+      .filter(([, spec]) => spec.type === 'number')
+      .flatMap(([flag, spec]) => {
+        const kebab = flag.replace(/[A-Z]/g, (ch) => '-' + ch.toLowerCase());
+        const values = [...(BAD[spec.range ?? ''] ?? []), 'abc', ...(spec.max !== undefined ? [String(spec.max + 1)] : [])];
+        return values.map((v) => [`${name} --${kebab} ${v}`, name, kebab, v] as const);
+      }),
+  );
+
+  it('every numeric flag of every command has a range', () => {
+    for (const [name, c] of Object.entries(commands)) {
+      for (const [flag, spec] of Object.entries(c.flags)) if (spec.type === 'number') expect(spec.range, `${name} --${flag}`).toBeDefined();
+    }
+    expect(badCases.length).toBeGreaterThan(60);
+  });
+
+  it.each(badCases)('%s: exit code 2 and a message naming the flag', async (_, name, flag, value) => {
+    const r = await run([name, `--${flag}`, value]);
+    expect(r.code).toBe(2);
+    expect(r.text).toContain(`wd-lab ${name}: flag '--${flag}'`);
+    expect(r.text).not.toMatch(/TypeError|NaN%/);
+  });
+
+  it('bn-decay: --train past the data says how many digits there are; an unwritable --out is caught before training', async () => {
+    const tooMany = await run(['bn-decay', '--train', '9000', '--test', '2000']);
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.text).toContain('--train 9000 plus --test 2000 asks for 11000 digits; the mnist package has 10000');
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'wd-lab-')), 'a-file');
+    writeFileSync(file, 'x');
+    const badOut = await run(['bn-decay', '--out', path.join(file, 'report')]);
+    expect(badOut.code).toBe(2);
+    expect(badOut.text).toMatch(/--out: cannot write the report folder/);
+    expect(badOut.text).not.toMatch(/decay everything/); // nothing trained
+  });
+
+  it('--version prints the version', async () => {
+    const r = await run(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.text).toMatch(/^wd-lab \d+\.\d+\.\d+ \(tsgrad\)$/);
+  });
+
   it('has --help for every command', async () => {
     for (const c of ['bn-decay', 'sgd-check', 'l2-vs-decay', 'adam-vs-adamw', 'toy']) {
       const r = await run([c, '--help']);
@@ -102,7 +146,7 @@ describe('wd-lab CLI', () => {
   it('exits with 2 and a message on bad flags and unknown commands', async () => {
     expect(await run(['bn-decay', '--epochz', '3'])).toMatchObject({ code: 2, text: expect.stringMatching(/unknown flag '--epochz'/) });
     expect(await run(['bn-decay', '--epochs', 'many'])).toMatchObject({ code: 2, text: expect.stringMatching(/flag '--epochs' expects a number, got 'many'/) });
-    expect(await run(['bn-decay', '--epochs', '0'])).toMatchObject({ code: 2, text: expect.stringMatching(/--epochs must be a positive integer, got 0/) });
+    expect(await run(['bn-decay', '--epochs', '0'])).toMatchObject({ code: 2, text: expect.stringMatching(/flag '--epochs' must be a positive integer, got 0/) });
     expect(await run(['bn-decay', '--device', 'tpu'])).toMatchObject({ code: 2, text: expect.stringMatching(/--device must be 'cpu' or 'webgpu', got 'tpu'/) });
     expect(await run(['train-gpt'])).toMatchObject({ code: 2, text: expect.stringMatching(/unknown command 'train-gpt'/) });
     expect((await run([])).code).toBe(2);

@@ -8,11 +8,11 @@ import { mnistMlp, trainClassifier, type RunResult } from '../trainer.js';
 
 export const adamVsAdamwFlags = {
   decays: { type: 'string', default: '0,1e-3,1e-2,1e-1', help: 'comma-separated weight decay values' },
-  epochs: { type: 'number', default: 2, help: 'epochs per run' },
-  batchSize: { type: 'number', default: 128, help: 'mini-batch size' },
-  lr: { type: 'number', default: 2e-3, help: 'learning rate' },
-  train: { type: 'number', default: 3000, help: 'training digits (of the 10,000)' },
-  seed: { type: 'number', default: 0, help: 'random seed' },
+  epochs: { type: 'number', default: 2, help: 'epochs per run', range: 'count' },
+  batchSize: { type: 'number', default: 128, help: 'mini-batch size', range: 'count', min: 2 },
+  lr: { type: 'number', default: 2e-3, help: 'learning rate', range: 'positive' },
+  train: { type: 'number', default: 3000, help: 'training digits (of the 10,000; 1,000 more are the test set)', range: 'count', max: 9000 },
+  seed: { type: 'number', default: 0, help: 'random seed', range: 'index' },
 } satisfies FlagSpec;
 
 export interface AdamVsAdamwRow {

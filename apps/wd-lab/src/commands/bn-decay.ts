@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { manualSeed } from '@tsgrad/autograd';
 import { SGD, lrScheduler, type Optimizer } from '@tsgrad/optim';
@@ -11,18 +11,18 @@ import { selectDevice } from '../device.js';
 import { mnistCnn, mnistMlp, trainClassifier, type RunResult } from '../trainer.js';
 
 export const bnDecayFlags = {
-  epochs: { type: 'number', default: 6, help: 'epochs per run' },
-  batchSize: { type: 'number', default: 128, help: 'mini-batch size' },
-  lr: { type: 'number', default: 0.1, help: 'SGD learning rate (peak of the cosine schedule)' },
-  weightDecay: { type: 'number', default: 5e-3, help: 'weight decay λ of the decayed runs' },
-  seed: { type: 'number', default: 0, help: 'seed of the data split, init and shuffling' },
+  epochs: { type: 'number', default: 6, help: 'epochs per run', range: 'count' },
+  batchSize: { type: 'number', default: 128, help: 'mini-batch size', range: 'count', min: 2 },
+  lr: { type: 'number', default: 0.1, help: 'SGD learning rate (peak of the cosine schedule)', range: 'positive' },
+  weightDecay: { type: 'number', default: 5e-3, help: 'weight decay λ of the decayed runs', range: 'non-negative' },
+  seed: { type: 'number', default: 0, help: 'seed of the data split, init and shuffling', range: 'index' },
   out: { type: 'string', default: 'wd-lab-report', help: 'report folder' },
   schedule: { type: 'string', default: 'cosine', help: "'cosine' (annealed to 0 per step) or 'constant' learning rate" },
   device: { type: 'string', default: 'cpu', help: "'cpu' or 'webgpu' (needs a WebGPU adapter; in Node the webgpu package)" },
   model: { type: 'string', default: 'mlp', help: "'cnn' (two conv-BatchNorm stages) or 'mlp' (two Linear-BatchNorm layers)" },
-  hidden: { type: 'number', default: 192, help: 'width of the MLP (the CNN uses hidden/16 channels)' },
-  train: { type: 'number', default: 8000, help: 'training digits (of the 10,000)' },
-  test: { type: 'number', default: 2000, help: 'test digits' },
+  hidden: { type: 'number', default: 192, help: 'width of the MLP (the CNN uses hidden/16 channels)', range: 'count' },
+  train: { type: 'number', default: 8000, help: 'training digits (of the 10,000)', range: 'count', max: 10000 },
+  test: { type: 'number', default: 2000, help: 'test digits', range: 'count', max: 10000 },
 } satisfies FlagSpec;
 
 export interface BnDecayReport {
@@ -44,6 +44,9 @@ function writeAtomic(file: string, content: string): void {
  * SGD momentum: weight decay on everything, decay excluding norm layers and biases (param-groups),
  * and no decay. Prints the decay plan and a results table; writes SVG plots and the raw numbers.
  */
+/** Digits in the mnist package (train and test are drawn from them without overlap). */
+const MNIST_DIGITS = 10000;
+
 export async function bnDecay(flags: Flags<typeof bnDecayFlags>, log: (s: string) => void = () => {}): Promise<BnDecayReport> {
   const { epochs, batchSize, lr, weightDecay, seed, hidden, train, test } = flags;
   // Relative to where the user ran the command (pnpm runs package scripts inside the package).
@@ -53,6 +56,16 @@ export async function bnDecay(flags: Flags<typeof bnDecayFlags>, log: (s: string
   const makeModel = () => (flags.model === 'cnn' ? mnistCnn(Math.max(1, Math.round(hidden / 16))) : mnistMlp(hidden));
   if (!Number.isInteger(epochs) || epochs < 1) throw new UsageError(`--epochs must be a positive integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < 2) throw new UsageError(`--batch-size must be an integer >= 2, got ${batchSize}`);
+  if (train + test > MNIST_DIGITS) {
+    throw new UsageError(`--train ${train} plus --test ${test} asks for ${train + test} digits; the mnist package has ${MNIST_DIGITS}`);
+  }
+  // The report folder is checked before three runs of training, not after.
+  try {
+    mkdirSync(out, { recursive: true });
+    accessSync(out, constants.W_OK);
+  } catch (e) {
+    throw new UsageError(`--out: cannot write the report folder ${out} (${(e as Error).message})`);
+  }
   const device = await selectDevice(flags.device);
   const loaded = loadMnist({ seed, train, test });
   const data = { train: { x: loaded.train.x.to(device), y: loaded.train.y.to(device) }, test: { x: loaded.test.x.to(device), y: loaded.test.y.to(device) } };

@@ -4,10 +4,10 @@ import type { FlagSpec, Flags } from '../flags.js';
 import { table } from '../table.js';
 
 export const l2VsDecayFlags = {
-  lambda: { type: 'number', default: 0.1, help: 'weight decay λ (and the λ of λ/2·‖w‖²)' },
-  steps: { type: 'number', default: 20, help: 'optimizer steps' },
-  lr: { type: 'number', default: 0.05, help: 'learning rate' },
-  seed: { type: 'number', default: 0, help: 'random seed' },
+  lambda: { type: 'number', default: 0.1, help: 'weight decay λ (and the λ of λ/2·‖w‖²)', range: 'non-negative' },
+  steps: { type: 'number', default: 20, help: 'optimizer steps', range: 'count' },
+  lr: { type: 'number', default: 0.05, help: 'learning rate', range: 'positive' },
+  seed: { type: 'number', default: 0, help: 'random seed', range: 'index' },
 } satisfies FlagSpec;
 
 type Make = (w: Tensor[], wd: number) => Optimizer<{ lr: number }>;

@@ -3,8 +3,8 @@ import { SGD } from '@tsgrad/optim';
 import type { FlagSpec, Flags } from '../flags.js';
 
 export const sgdCheckFlags = {
-  lr: { type: 'number', default: 0.1, help: 'learning rate' },
-  weightDecay: { type: 'number', default: 0.9, help: 'weight decay λ' },
+  lr: { type: 'number', default: 0.1, help: 'learning rate', range: 'positive' },
+  weightDecay: { type: 'number', default: 0.9, help: 'weight decay λ', range: 'non-negative' },
 } satisfies FlagSpec;
 
 /** The forum's inputs (shared/seeds/000): numpy seed 123, np.random.random((3, 4)) and ((4, 5)), float64. */

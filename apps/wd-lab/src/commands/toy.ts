@@ -2,11 +2,11 @@ import { manualSeed, noGrad, rand, randn, zeros, type Tensor } from '@tsgrad/aut
 import type { FlagSpec, Flags } from '../flags.js';
 
 export const toyFlags = {
-  steps: { type: 'number', default: 300, help: 'SGD steps' },
-  lr: { type: 'number', default: 0.5, help: 'learning rate' },
-  hidden: { type: 'number', default: 16, help: 'hidden units' },
-  seed: { type: 'number', default: 0, help: 'random seed' },
-  every: { type: 'number', default: 50, help: 'print the loss every N steps' },
+  steps: { type: 'number', default: 300, help: 'SGD steps', range: 'count' },
+  lr: { type: 'number', default: 0.5, help: 'learning rate', range: 'positive' },
+  hidden: { type: 'number', default: 16, help: 'hidden units', range: 'count' },
+  seed: { type: 'number', default: 0, help: 'random seed', range: 'index' },
+  every: { type: 'number', default: 50, help: 'print the loss every N steps', range: 'count' },
 } satisfies FlagSpec;
 
 export interface ToyResult {
