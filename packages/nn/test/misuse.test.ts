@@ -8,7 +8,7 @@ import {
 const cases: [string, () => unknown, RegExp][] = [
   ['Linear with a typo', () => new Linear(2, 3, { baias: false } as object), /Linear: unknown option 'baias'; did you mean 'bias'\?/],
   ['Conv2d with PyTorch spelling', () => new Conv2d(1, 2, 3, { padding_mode: 'zeros' } as object), /Conv2d: unknown option 'padding_mode'; did you mean 'paddingMode'\?/],
-  ["Conv2d paddingMode 'reflect'", () => new Conv2d(1, 2, 3, { paddingMode: 'reflect' as 'zeros' }), /Conv2d: paddingMode 'reflect' is not implemented \(only 'zeros'\)/],
+  ["Conv2d paddingMode 'reflect'", () => new Conv2d(1, 2, 3, { paddingMode: 'reflect' as 'zeros' }), /Conv2d: paddingMode 'reflect' is not supported: tsgrad pads with zeros only/],
   ['BatchNorm1d with PyTorch spelling', () => new BatchNorm1d(4, { track_running_stats: false } as object), /BatchNorm1d: unknown option 'track_running_stats'; did you mean 'trackRunningStats'\?/],
   ['LayerNorm with a typo', () => new LayerNorm(4, { elementwiseAfine: false } as object), /LayerNorm: unknown option 'elementwiseAfine'; did you mean 'elementwiseAffine'\?/],
   ['Embedding with PyTorch spelling', () => new Embedding(10, 4, { padding_idx: 0 } as object), /Embedding: unknown option 'padding_idx'; did you mean 'paddingIdx'\?/],

@@ -14,7 +14,7 @@ export interface Conv2dOptions {
   dilation?: number | Pair;
   groups?: number;
   bias?: boolean;
-  /** Only `'zeros'` (the default) is implemented; `'reflect'`, `'replicate'` and `'circular'` are Errors, never zero padding in disguise. */
+  /** Only `'zeros'` (the default) is supported; `'reflect'`, `'replicate'` and `'circular'` are Errors, never zero padding in disguise. */
   paddingMode?: 'zeros';
 }
 
@@ -39,7 +39,7 @@ export class Conv2d extends Module {
     checkOptionKeys('Conv2d', opts, ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode']);
     const paddingMode: string = opts.paddingMode ?? 'zeros';
     if (paddingMode !== 'zeros') {
-      throw new Error(`Conv2d: paddingMode '${paddingMode}' is not implemented (only 'zeros'); pad the input yourself or use paddingMode 'zeros'`);
+      throw new Error(`Conv2d: paddingMode '${paddingMode}' is not supported: tsgrad pads with zeros only (paddingMode 'zeros'); pad the input yourself for other modes`);
     }
     const groups = opts.groups ?? 1;
     if (!Number.isInteger(groups) || groups <= 0) throw new Error(`Conv2d: Invalid groups: ${groups} (expected a positive integer)`);
