@@ -269,7 +269,10 @@ describe('overlapping and interrupted saves', () => {
     let leftovers = 0;
     for (let round = 0; round < 6; round++) {
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, 300 + round * 97));
+      // Kill it while a save is in flight: once its temp file exists, after a few more saves each round.
+      const deadline = Date.now() + 10_000;
+      while (!readdirSync(dir).some((n) => n.includes('.tmp-')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setTimeout(r, round * 37));
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
       await exited;
@@ -282,7 +285,7 @@ describe('overlapping and interrupted saves', () => {
       expect(readdirSync(dir)).toEqual(['model.safetensors']);
       expect(valueOf(await load(file))).toBe(round);
     }
-    // The kill usually lands mid-write: at least one round must have left a temp file to clean up.
+    // Kills land mid-write: at least one round must have left a temp file to clean up.
     expect(leftovers).toBeGreaterThan(0);
   }, 60_000);
 
