@@ -1,6 +1,9 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import { defineProgram } from '@tsgrad/tensor';
+import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags } from './decay.js';
 import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
-import { applyUpdate, type ReferenceStep } from './update.js';
+import { programVariants, type ProgramPart } from './program-step.js';
+import type { ReferenceStep } from './reference.js';
 import { boolean, nonNegative, unitInterval } from './validation.js';
 
 export interface AdadeltaOptions {
@@ -15,6 +18,21 @@ export interface AdadeltaOptions {
 export const ADADELTA_DEFAULTS: AdadeltaOptions = { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
 
 export type AdadeltaHyper = AdadeltaOptions;
+
+/** Adadelta's per-element update for every backend. */
+export const adadeltaProgram = programVariants((f: DecayFlags) =>
+  defineProgram({
+    name: 'adadelta',
+    read: ['g'],
+    write: ['p', 'squareAvg', 'accDelta'],
+    scalars: ['lr', 'rho', 'eps', ...decayScalarNames(f)],
+    body: `${decayPrologue(f)}
+      squareAvg = squareAvg * rho + (1 - rho) * d * d
+      let delta = (sqrt(accDelta + eps) / sqrt(squareAvg + eps)) * d
+      accDelta = accDelta * rho + (1 - rho) * delta * delta
+      p = p - lr * delta`,
+  }),
+);
 
 /** PyTorch's single-tensor Adadelta, one element at a time (also the CPU path). */
 export const adadeltaReference: ReferenceStep<'squareAvg' | 'accDelta', AdadeltaHyper> = (p, g, { squareAvg: sq, accDelta: acc }, h) => {
@@ -62,17 +80,13 @@ export class Adadelta extends Optimizer<AdadeltaOptions> {
     boolean('decoupledWeightDecay', o.decoupledWeightDecay);
   }
 
-  protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdadeltaOptions>): void {
+  protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdadeltaOptions>): ProgramPart {
     if (state.step === undefined) Object.assign(state, { step: 0, squareAvg: zerosLike(param), accDelta: zerosLike(param) });
     state.step = (state.step as number) + 1;
-    applyUpdate({
-      optimizer: 'Adadelta',
-      kernel: 'adadelta',
-      param,
-      grad,
-      state: { squareAvg: state.squareAvg as Tensor, accDelta: state.accDelta as Tensor },
-      hyper: { lr: g.lr, rho: g.rho, eps: g.eps, weightDecay: g.weightDecay, maximize: g.maximize, decoupledWeightDecay: g.decoupledWeightDecay },
-      reference: adadeltaReference,
-    });
+    return {
+      program: adadeltaProgram(decayFlags(g)),
+      streams: { p: param, g: grad, squareAvg: state.squareAvg as Tensor, accDelta: state.accDelta as Tensor },
+      scalars: { lr: g.lr, rho: g.rho, eps: g.eps, ...decayScalars(g) },
+    };
   }
 }

@@ -1,8 +1,10 @@
 import { full, zerosLike, type Tensor } from '@tsgrad/autograd';
-import type { OptimizerKernels } from '@tsgrad/tensor';
+import { defineProgram } from '@tsgrad/tensor';
+import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper } from './decay.js';
 import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
-import { cpuData, sparseRows } from './sparse-rows.js';
-import { applyUpdate, type ReferenceStep } from './update.js';
+import { programVariants, type ProgramPart } from './program-step.js';
+import type { ReferenceStep } from './reference.js';
+import { sparseRows } from './sparse-rows.js';
 import { boolean, nonNegative } from './validation.js';
 
 export interface AdagradOptions {
@@ -25,7 +27,23 @@ export const ADAGRAD_DEFAULTS: AdagradOptions = {
   decoupledWeightDecay: false,
 };
 
-export type AdagradHyper = OptimizerKernels['adagrad']['hyper'];
+export type AdagradHyper = DecayHyper & { lrDecay: number; eps: number; step: number };
+
+/**
+ * Adagrad's per-element update for every backend; `clr` = γ / (1 + (t − 1) η) per tensor. (A
+ * hand-tuned WebAssembly kernel was no faster than the generated loop here, so there is none.)
+ */
+export const adagradProgram = programVariants((f: DecayFlags) =>
+  defineProgram({
+    name: 'adagrad',
+    read: ['g'],
+    write: ['p', 'sum'],
+    scalars: ['clr', 'eps', ...decayScalarNames(f)],
+    body: `${decayPrologue(f)}
+      sum = sum + d * d
+      p = p - clr * (d / (sqrt(sum) + eps))`,
+  }),
+);
 
 /** PyTorch's single-tensor Adagrad, one element at a time. */
 export const adagradReference: ReferenceStep<'sum', AdagradHyper> = (p, g, { sum }, h) => {
@@ -41,6 +59,16 @@ export const adagradReference: ReferenceStep<'sum', AdagradHyper> = (p, g, { sum
     p[i] = p[i] - clr * (grad / (Math.sqrt(sum[i]) + h.eps));
   }
 };
+
+/** Adagrad's sparse step (PyTorch's sparse branch): the gradient's rows accumulate and move. */
+const adagradSparseProgram = defineProgram({
+  name: 'adagrad-sparse',
+  read: ['g'],
+  write: ['p', 'sum'],
+  scalars: ['negClr', 'eps'],
+  body: `sum = sum + g * g
+    p = p + negClr * (g / (sqrt(sum) + eps))`,
+});
 
 /**
  * Adagrad, PyTorch's `torch.optim.Adagrad`.
@@ -87,47 +115,29 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     return { step: 0, sum };
   }
 
-  protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdagradOptions>): void {
+  protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdagradOptions>): ProgramPart {
     if (state.sum === undefined) Object.assign(state, this.initialState(param, g));
-    state.step = (state.step as number) + 1;
-    if (grad.isSparse) {
-      this.sparseUpdate(param, grad, state, g);
-      return;
-    }
-    applyUpdate({
-      optimizer: 'Adagrad',
-      kernel: 'adagrad',
-      param,
-      grad,
-      state: { sum: state.sum as Tensor },
-      hyper: {
-        lr: g.lr,
-        lrDecay: g.lrDecay,
-        eps: g.eps,
-        weightDecay: g.weightDecay,
-        maximize: g.maximize,
-        decoupledWeightDecay: g.decoupledWeightDecay,
-        step: state.step,
-      },
-      reference: adagradReference,
-    });
+    const step = (state.step as number) + 1;
+    state.step = step;
+    return {
+      program: adagradProgram(decayFlags(g)),
+      streams: { p: param, g: grad, sum: state.sum as Tensor },
+      scalars: { clr: g.lr / (1 + (step - 1) * g.lrDecay), eps: g.eps, ...decayScalars(g) },
+    };
   }
 
   /** PyTorch's sparse branch: only the gradient's rows accumulate and move. */
-  private sparseUpdate(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdagradOptions>): void {
+  protected override prepareSparse(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdagradOptions>): ProgramPart {
+    if (state.sum === undefined) Object.assign(state, this.initialState(param, g));
+    const step = (state.step as number) + 1;
+    state.step = step;
     if (g.weightDecay !== 0) throw new Error('weight_decay option is not compatible with sparse gradients (Adagrad weightDecay must be 0)');
-    const clr = g.lr / (1 + ((state.step as number) - 1) * g.lrDecay);
-    const { rows, values, width } = sparseRows(g.maximize ? grad.neg() : grad, 'Adagrad');
-    const p = cpuData(param, 'Adagrad');
-    const sum = cpuData(state.sum as Tensor, 'Adagrad');
-    rows.forEach((row, k) => {
-      for (let j = 0; j < width; j++) {
-        const at = row * width + j;
-        const gv = values[k * width + j];
-        sum[at] = sum[at] + gv * gv;
-        p[at] = p[at] + -clr * (gv / (Math.sqrt(sum[at]) + g.eps));
-      }
-    });
-    param.markDirty();
+    const { index, values, width } = sparseRows(g.maximize ? grad.neg() : grad, 'Adagrad');
+    return {
+      program: adagradSparseProgram,
+      streams: { p: param, g: values, sum: state.sum as Tensor },
+      scalars: { negClr: -(g.lr / (1 + (step - 1) * g.lrDecay)), eps: g.eps },
+      rows: { index, width, compact: ['g'] },
+    };
   }
 }

@@ -1,4 +1,4 @@
-import type { AdamFamilyHyper } from '@tsgrad/tensor';
+import type { DecayHyper } from './decay.js';
 import { betaPair, boolean, nonNegative } from './validation.js';
 
 /** The options Adam, AdamW, Adamax, NAdam and RAdam share (PyTorch's names in camelCase). */
@@ -22,8 +22,5 @@ export function validateAdamFamily(o: Readonly<Record<keyof AdamFamilyOptions, u
   boolean('decoupledWeightDecay', o.decoupledWeightDecay);
 }
 
-/** A group's shared options as the kernels take them, for `step` (1-based, after increment). */
-export function adamFamilyHyper(g: Readonly<AdamFamilyOptions>, step: number): AdamFamilyHyper {
-  const { lr, eps, weightDecay, maximize, decoupledWeightDecay } = g;
-  return { lr, beta1: g.betas[0], beta2: g.betas[1], eps, weightDecay, maximize, decoupledWeightDecay, step };
-}
+/** Adam, Adamax, NAdam and RAdam's step hyperparameters: two betas, eps and the 1-based step count after increment. */
+export type AdamFamilyHyper = DecayHyper & { beta1: number; beta2: number; eps: number; step: number };

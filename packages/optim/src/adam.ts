@@ -1,8 +1,10 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
-import type { OptimizerKernels } from '@tsgrad/tensor';
-import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
-import { applyUpdate, type ReferenceStep } from './update.js';
-import { adamFamilyHyper, validateAdamFamily, type AdamFamilyOptions } from './adam-family.js';
+import { defineProgram } from '@tsgrad/tensor';
+import { validateAdamFamily, type AdamFamilyHyper, type AdamFamilyOptions } from './adam-family.js';
+import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags } from './decay.js';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec } from './optimizer.js';
+import { programVariants, type ProgramPart } from './program-step.js';
+import type { ReferenceStep } from './reference.js';
 import { boolean } from './validation.js';
 
 export interface AdamOptions extends AdamFamilyOptions {
@@ -20,9 +22,9 @@ export const ADAM_DEFAULTS: AdamOptions = {
   decoupledWeightDecay: false,
 };
 
-export type AdamHyper = OptimizerKernels['adam']['hyper'];
+export type AdamHyper = AdamFamilyHyper & { amsgrad: boolean };
 
-/** PyTorch's single-tensor Adam/AdamW, one element at a time (the reference for the fused kernels). */
+/** PyTorch's single-tensor Adam/AdamW, one element at a time: the oracle of `adamProgram`. */
 export const adamReference: ReferenceStep<'expAvg' | 'expAvgSq' | 'maxExpAvgSq', AdamHyper> = (p, g, s, h) => {
   const { expAvg: m, expAvgSq: v, maxExpAvgSq: vMax } = s;
   if (!m || !v) throw new Error('adamReference: expAvg and expAvgSq are required');
@@ -46,6 +48,32 @@ export const adamReference: ReferenceStep<'expAvg' | 'expAvgSq' | 'maxExpAvgSq',
     p[i] = p[i] - stepSize * (m[i] / denom);
   }
 };
+
+/**
+ * Adam's per-element update, once, for every backend: the decay prologue (decay.ts), the two moments,
+ * the optional running max, the bias-corrected step. The per-step scalars (`stepSize` = γ / (1 − β1^t),
+ * `bc2Sqrt` = √(1 − β2^t)) are computed once per tensor in float64 by `prepare`. Float32 on the CPU
+ * runs the hand-tuned WebAssembly kernel `adamStep` (float32 arithmetic, as PyTorch's float32 step).
+ */
+export const adamProgram = programVariants((f: DecayFlags & { amsgrad: boolean }) =>
+  defineProgram({
+    name: 'adam',
+    read: ['g'],
+    write: ['p', 'expAvg', 'expAvgSq', ...(f.amsgrad ? ['maxExpAvgSq'] : [])],
+    scalars: ['beta1', 'beta2', 'eps', 'stepSize', 'bc2Sqrt', ...decayScalarNames(f)],
+    body: `${decayPrologue(f)}
+      expAvg = expAvg * beta1 + (1 - beta1) * d
+      expAvgSq = expAvgSq * beta2 + (1 - beta2) * d * d
+      ${f.amsgrad ? 'maxExpAvgSq = nanmax(expAvgSq, maxExpAvgSq)' : ''}
+      p = p - stepSize * (expAvg / (sqrt(${f.amsgrad ? 'maxExpAvgSq' : 'expAvgSq'}) / bc2Sqrt + eps))`,
+    native: {
+      kernel: 'adamStep',
+      // (p, g, m, v, vmax, n, beta1, beta2, eps, stepSize, bc2Sqrt, coupled, shrink, sign, plain)
+      args: ['@p', '@g', '@expAvg', '@expAvgSq', f.amsgrad ? '@maxExpAvgSq' : 0, '#n', 'beta1', 'beta2', 'eps', 'stepSize', 'bc2Sqrt',
+        f.coupled ? 'coupled' : 0, f.decoupled ? 'shrink' : 1, f.maximize ? -1 : 1, +(!f.coupled && !f.maximize && !f.amsgrad)],
+    },
+  }),
+);
 
 /**
  * Adam, PyTorch's `torch.optim.Adam` (and, with `decoupledWeightDecay`, `torch.optim.AdamW`).
@@ -88,28 +116,17 @@ export class Adam extends Optimizer<AdamOptions> {
     boolean('amsgrad', o.amsgrad);
   }
 
-  protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamOptions>): void {
-    if (state.step === undefined) {
-      state.step = 0;
-      state.expAvg = zerosLike(param);
-      state.expAvgSq = zerosLike(param);
-    }
+  protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamOptions>): ProgramPart {
+    if (state.step === undefined) Object.assign(state, { step: 0, expAvg: zerosLike(param), expAvgSq: zerosLike(param) });
     if (g.amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = zerosLike(param);
-    state.step = (state.step as number) + 1;
-    const tensors: Partial<Record<'expAvg' | 'expAvgSq' | 'maxExpAvgSq', Tensor>> = {
-      expAvg: state.expAvg as Tensor,
-      expAvgSq: state.expAvgSq as Tensor,
+    const step = (state.step as number) + 1;
+    state.step = step;
+    const [beta1, beta2] = g.betas;
+    return {
+      program: adamProgram({ ...decayFlags(g), amsgrad: g.amsgrad }),
+      streams: { p: param, g: grad, expAvg: state.expAvg as Tensor, expAvgSq: state.expAvgSq as Tensor, ...(g.amsgrad ? { maxExpAvgSq: state.maxExpAvgSq as Tensor } : {}) },
+      scalars: { beta1, beta2, eps: g.eps, stepSize: g.lr / (1 - beta1 ** step), bc2Sqrt: Math.sqrt(1 - beta2 ** step), ...decayScalars(g) },
     };
-    if (g.amsgrad) tensors.maxExpAvgSq = state.maxExpAvgSq as Tensor;
-    applyUpdate({
-      optimizer: this.constructor.name,
-      kernel: 'adam',
-      param,
-      grad,
-      state: tensors,
-      hyper: { ...adamFamilyHyper(g, state.step), amsgrad: g.amsgrad },
-      reference: adamReference,
-    });
   }
 }
 

@@ -1,14 +1,30 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
-import type { OptimizerKernels } from '@tsgrad/tensor';
+import { defineProgram } from '@tsgrad/tensor';
+import { validateAdamFamily, type AdamFamilyHyper, type AdamFamilyOptions } from './adam-family.js';
+import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags } from './decay.js';
 import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
-import { applyUpdate, type ReferenceStep } from './update.js';
-import { adamFamilyHyper, validateAdamFamily, type AdamFamilyOptions } from './adam-family.js';
+import { programVariants, type ProgramPart } from './program-step.js';
+import type { ReferenceStep } from './reference.js';
 
 export type AdamaxOptions = AdamFamilyOptions;
 
 export const ADAMAX_DEFAULTS: AdamaxOptions = { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
 
-export type AdamaxHyper = OptimizerKernels['adamax']['hyper'];
+export type AdamaxHyper = AdamFamilyHyper;
+
+/** Adamax's per-element update for every backend; `clr` = γ / (1 − β1^t) per tensor. */
+export const adamaxProgram = programVariants((f: DecayFlags) =>
+  defineProgram({
+    name: 'adamax',
+    read: ['g'],
+    write: ['p', 'expAvg', 'expInf'],
+    scalars: ['beta1', 'beta2', 'eps', 'clr', ...decayScalarNames(f)],
+    body: `${decayPrologue(f)}
+      expAvg = expAvg * beta1 + (1 - beta1) * d
+      expInf = nanmax(expInf * beta2, abs(d) + eps)
+      p = p - clr * (expAvg / expInf)`,
+  }),
+);
 
 /** PyTorch's single-tensor Adamax, one element at a time (also the CPU path: there is no fused kernel). */
 export const adamaxReference: ReferenceStep<'expAvg' | 'expInf', AdamaxHyper> = (p, g, { expAvg: m, expInf: u }, h) => {
@@ -51,17 +67,15 @@ export class Adamax extends Optimizer<AdamaxOptions> {
     validateAdamFamily(o);
   }
 
-  protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamaxOptions>): void {
+  protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamaxOptions>): ProgramPart {
     if (state.step === undefined) Object.assign(state, { step: 0, expAvg: zerosLike(param), expInf: zerosLike(param) });
-    state.step = (state.step as number) + 1;
-    applyUpdate({
-      optimizer: 'Adamax',
-      kernel: 'adamax',
-      param,
-      grad,
-      state: { expAvg: state.expAvg as Tensor, expInf: state.expInf as Tensor },
-      hyper: adamFamilyHyper(g, state.step),
-      reference: adamaxReference,
-    });
+    const step = (state.step as number) + 1;
+    state.step = step;
+    const [beta1, beta2] = g.betas;
+    return {
+      program: adamaxProgram(decayFlags(g)),
+      streams: { p: param, g: grad, expAvg: state.expAvg as Tensor, expInf: state.expInf as Tensor },
+      scalars: { beta1, beta2, eps: g.eps, clr: g.lr / (1 - beta1 ** step), ...decayScalars(g) },
+    };
   }
 }

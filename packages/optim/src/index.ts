@@ -14,16 +14,18 @@
  * ```
  */
 export { Optimizer, GROUP_EXTRA_KEYS, type ParamGroupInput, type ParamGroup, type ParamState, type OptimizerStateDict, type StateSpec } from './optimizer.js';
-export { SGD, SGD_DEFAULTS, sgdReference, type SGDOptions, type SGDHyper } from './sgd.js';
-export type { AdamFamilyOptions } from './adam-family.js';
-export { Adam, AdamW, ADAM_DEFAULTS, adamReference, type AdamOptions, type AdamHyper } from './adam.js';
-export { Adagrad, ADAGRAD_DEFAULTS, adagradReference, type AdagradOptions, type AdagradHyper } from './adagrad.js';
-export { RMSprop, RMSPROP_DEFAULTS, rmspropReference, type RMSpropOptions, type RMSpropHyper } from './rmsprop.js';
-export { Adamax, ADAMAX_DEFAULTS, adamaxReference, type AdamaxOptions, type AdamaxHyper } from './adamax.js';
-export { NAdam, NADAM_DEFAULTS, nadamReference, type NAdamOptions, type NAdamHyper } from './nadam.js';
-export { RAdam, RADAM_DEFAULTS, radamReference, type RAdamOptions, type RAdamHyper } from './radam.js';
+export { SGD, SGD_DEFAULTS, sgdReference, sgdProgram, type SGDOptions, type SGDHyper } from './sgd.js';
+export type { AdamFamilyOptions, AdamFamilyHyper } from './adam-family.js';
+export { Adam, AdamW, ADAM_DEFAULTS, adamReference, adamProgram, type AdamOptions, type AdamHyper } from './adam.js';
+export { Adagrad, ADAGRAD_DEFAULTS, adagradReference, adagradProgram, type AdagradOptions, type AdagradHyper } from './adagrad.js';
+export { RMSprop, RMSPROP_DEFAULTS, rmspropReference, rmspropProgram, type RMSpropOptions, type RMSpropHyper } from './rmsprop.js';
+export { Adamax, ADAMAX_DEFAULTS, adamaxReference, adamaxProgram, type AdamaxOptions, type AdamaxHyper } from './adamax.js';
+export { NAdam, NADAM_DEFAULTS, nadamReference, nadamProgram, type NAdamOptions, type NAdamHyper } from './nadam.js';
+export { RAdam, RADAM_DEFAULTS, radamReference, radamProgram, radamRectification, type RAdamOptions, type RAdamHyper } from './radam.js';
 export { SparseAdam, SPARSE_ADAM_DEFAULTS, type SparseAdamOptions } from './sparse-adam.js';
-export { Adadelta, ADADELTA_DEFAULTS, adadeltaReference, type AdadeltaOptions, type AdadeltaHyper } from './adadelta.js';
-export { applyUpdate, type ReferenceStep } from './update.js';
+export { Adadelta, ADADELTA_DEFAULTS, adadeltaReference, adadeltaProgram, type AdadeltaOptions, type AdadeltaHyper } from './adadelta.js';
+export type { ReferenceStep } from './reference.js';
+export { runProgramParts, programVariants, type ProgramPart } from './program-step.js';
+export { decayFlags, decayPrologue, decayScalars, type DecayFlags, type DecayHyper } from './decay.js';
 export { toSnake, toCamel } from './serialization.js';
 export * as lrScheduler from './lr-scheduler/index.js';

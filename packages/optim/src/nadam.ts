@@ -1,8 +1,10 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
-import type { OptimizerKernels } from '@tsgrad/tensor';
+import { defineProgram } from '@tsgrad/tensor';
+import { validateAdamFamily, type AdamFamilyHyper, type AdamFamilyOptions } from './adam-family.js';
+import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags } from './decay.js';
 import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
-import { applyUpdate, type ReferenceStep } from './update.js';
-import { adamFamilyHyper, validateAdamFamily, type AdamFamilyOptions } from './adam-family.js';
+import { programVariants, type ProgramPart } from './program-step.js';
+import type { ReferenceStep } from './reference.js';
 import { nonNegative } from './validation.js';
 
 export interface NAdamOptions extends AdamFamilyOptions {
@@ -12,7 +14,26 @@ export interface NAdamOptions extends AdamFamilyOptions {
 
 export const NADAM_DEFAULTS: NAdamOptions = { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, maximize: false, decoupledWeightDecay: false };
 
-export type NAdamHyper = OptimizerKernels['nadam']['hyper'];
+export type NAdamHyper = AdamFamilyHyper & { mu: number; muNext: number; muProduct: number; muProductNext: number };
+
+/**
+ * NAdam's per-element update for every backend. Its per-step scalars (μ_t, μ_{t+1}, their products,
+ * and from them `gradScale` and `momentumScale`) are computed once per tensor in float64 by `prepare`.
+ */
+export const nadamProgram = programVariants((f: DecayFlags) =>
+  defineProgram({
+    name: 'nadam',
+    read: ['g'],
+    write: ['p', 'expAvg', 'expAvgSq'],
+    scalars: ['beta1', 'beta2', 'eps', 'bc2', 'gradScale', 'momentumScale', ...decayScalarNames(f)],
+    body: `${decayPrologue(f)}
+      expAvg = expAvg * beta1 + (1 - beta1) * d
+      expAvgSq = expAvgSq * beta2 + (1 - beta2) * d * d
+      let denom = sqrt(expAvgSq / bc2) + eps
+      p = p + gradScale * (d / denom)
+      p = p + momentumScale * (expAvg / denom)`,
+  }),
+);
 
 /** PyTorch 2's single-tensor NAdam, one element at a time (also the CPU path). */
 export const nadamReference: ReferenceStep<'expAvg' | 'expAvgSq', NAdamHyper> = (p, g, { expAvg: m, expAvgSq: v }, h) => {
@@ -59,22 +80,26 @@ export class NAdam extends Optimizer<NAdamOptions> {
     nonNegative('momentumDecay', o.momentumDecay);
   }
 
-  protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<NAdamOptions>): void {
+  protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<NAdamOptions>): ProgramPart {
     if (state.step === undefined) Object.assign(state, { step: 0, muProduct: 1, expAvg: zerosLike(param), expAvgSq: zerosLike(param) });
     const step = (state.step as number) + 1;
-    const beta1 = g.betas[0];
+    const [beta1, beta2] = g.betas;
     const mu = beta1 * (1 - 0.5 * 0.96 ** (step * g.momentumDecay));
     const muNext = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * g.momentumDecay));
     const muProduct = (state.muProduct as number) * mu;
     Object.assign(state, { step, muProduct });
-    applyUpdate({
-      optimizer: 'NAdam',
-      kernel: 'nadam',
-      param,
-      grad,
-      state: { expAvg: state.expAvg as Tensor, expAvgSq: state.expAvgSq as Tensor },
-      hyper: { ...adamFamilyHyper(g, step), mu, muNext, muProduct, muProductNext: muProduct * muNext },
-      reference: nadamReference,
-    });
+    return {
+      program: nadamProgram(decayFlags(g)),
+      streams: { p: param, g: grad, expAvg: state.expAvg as Tensor, expAvgSq: state.expAvgSq as Tensor },
+      scalars: {
+        beta1,
+        beta2,
+        eps: g.eps,
+        bc2: 1 - beta2 ** step,
+        gradScale: (-g.lr * (1 - mu)) / (1 - muProduct),
+        momentumScale: (-g.lr * muNext) / (1 - muProduct * muNext),
+        ...decayScalars(g),
+      },
+    };
   }
 }

@@ -1,6 +1,7 @@
 import { enableGrad, keep, noGrad, Tensor } from '@tsgrad/autograd';
 import { checkOptionKeys, formatShape, isFloating, shapesEqual, unknownOptionMessage } from '@tsgrad/tensor';
 import { copyValue, toCamel, toSnake } from './serialization.js';
+import { runProgramParts, type ProgramPart } from './program-step.js';
 
 /** A parameter group as users write it: the tensors plus any options overriding the defaults. */
 export type ParamGroupInput = { params: Iterable<Tensor> | Tensor; [option: string]: unknown };
@@ -45,8 +46,9 @@ export type StateSpec = Record<string, 'scalar' | 'tensor' | 'optional'>;
 /**
  * The base of every optimizer (PyTorch's `torch.optim.Optimizer`): parameter groups with defaults
  * filled in and options read at every step, state keyed by parameter, `zeroGrad`, `step(closure)`,
- * and state dicts in PyTorch's format. A subclass supplies its defaults, `validate` and
- * `updateParameter` (one parameter's update, called under `noGrad`, only for parameters with a grad).
+ * and state dicts in PyTorch's format. A subclass supplies its defaults, `validate`, its `stateSpec`
+ * and `prepare` (one parameter's program, streams and scalars); the base runs a group's parts in one
+ * fused pass per program variant on the parameters' device.
  */
 export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   readonly defaults: Readonly<O>;
@@ -76,8 +78,20 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   /** The entries of one parameter's state (what `loadStateDict` checks a loaded state against). */
   protected abstract readonly stateSpec: StateSpec;
 
-  /** Updates one parameter in place from its gradient; `state` is this parameter's own record. */
-  protected abstract updateParameter(param: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<O>): void;
+  /**
+   * One parameter's part of a step (called under `noGrad`, only for parameters with a dense grad):
+   * creates or advances its state, and returns its program variant, the tensors bound to the program's
+   * streams (`p`, `g`, state) and its float64 scalars. The base runs every part of a group together.
+   */
+  protected abstract prepare(param: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<O>): ProgramPart;
+
+  /**
+   * One parameter's part of a step from a sparse gradient (optimizers with `sparseGradients`
+   * 'accept'/'require'): a row-sparse program part (`ProgramPart.rows`).
+   */
+  protected prepareSparse(_param: Tensor, _grad: Tensor, _state: ParamState, _group: ParamGroup<O>): ProgramPart {
+    throw new Error(`${this.constructor.name} does not support sparse gradients${this.sparseHint()}`);
+  }
 
   /**
    * How the optimizer treats sparse gradients (`SparseTensor`, from `Embedding({ sparse: true })`):
@@ -160,6 +174,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     const loss = closure ? enableGrad(closure) : undefined;
     noGrad(() => {
       for (const group of this.paramGroups) {
+        const parts: ProgramPart[] = [];
         for (const p of group.params) {
           const grad = p.grad;
           if (grad === null) continue;
@@ -174,8 +189,10 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
             state = {};
             this.state.set(p, state);
           }
-          this.updateParameter(p, grad, state, group);
+          parts.push(grad.isSparse ? this.prepareSparse(p, grad, state, group) : this.prepare(p, grad, state, group));
         }
+        // One fused pass per program variant over the whole group (see runProgramParts).
+        runProgramParts(parts);
       }
     });
     // Optimizer state outlives the step: keep it out of any enclosing scope().

@@ -1,14 +1,43 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
-import type { OptimizerKernels } from '@tsgrad/tensor';
+import { defineProgram } from '@tsgrad/tensor';
+import { validateAdamFamily, type AdamFamilyHyper, type AdamFamilyOptions } from './adam-family.js';
+import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags } from './decay.js';
 import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
-import { applyUpdate, type ReferenceStep } from './update.js';
-import { adamFamilyHyper, validateAdamFamily, type AdamFamilyOptions } from './adam-family.js';
+import { programVariants, type ProgramPart } from './program-step.js';
+import type { ReferenceStep } from './reference.js';
 
 export type RAdamOptions = AdamFamilyOptions;
 
 export const RADAM_DEFAULTS: RAdamOptions = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
 
-export type RAdamHyper = OptimizerKernels['radam']['hyper'];
+export type RAdamHyper = AdamFamilyHyper;
+
+/**
+ * RAdam's per-element update for every backend. The rectification (ρ_t, r) is computed once per
+ * tensor in float64 by `prepare` (`radamRectification`); whether the step is rectified picks the variant.
+ */
+export const radamProgram = programVariants((f: DecayFlags & { rectified: boolean }) =>
+  defineProgram({
+    name: 'radam',
+    read: ['g'],
+    write: ['p', 'expAvg', 'expAvgSq'],
+    scalars: ['beta1', 'beta2', 'eps', 'lr', 'bc1', ...(f.rectified ? ['bc2Sqrt', 'rect'] : []), ...decayScalarNames(f)],
+    body: `${decayPrologue(f)}
+      expAvg = expAvg * beta1 + (1 - beta1) * d
+      expAvgSq = expAvgSq * beta2 + (1 - beta2) * d * d
+      let corrected = expAvg / bc1
+      ${f.rectified ? 'p = p + -1 * (corrected * lr * (bc2Sqrt / (sqrt(expAvgSq) + eps)) * rect)' : 'p = p + -1 * (corrected * lr)'}`,
+  }),
+);
+
+/** RAdam's rectification at `step`: ρ_t > 5 and r (PyTorch's formulas, float64). */
+export function radamRectification(beta2: number, step: number): { rectified: boolean; rect: number } {
+  const bc2 = 1 - beta2 ** step;
+  const rhoInf = 2 / (1 - beta2) - 1;
+  const rhoT = rhoInf - (2 * step * beta2 ** step) / bc2;
+  const rectified = rhoT > 5;
+  return { rectified, rect: rectified ? Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : 0 };
+}
 
 /** PyTorch's single-tensor RAdam, one element at a time (also the CPU path). */
 export const radamReference: ReferenceStep<'expAvg' | 'expAvgSq', RAdamHyper> = (p, g, { expAvg: m, expAvgSq: v }, h) => {
@@ -62,17 +91,16 @@ export class RAdam extends Optimizer<RAdamOptions> {
     validateAdamFamily(o);
   }
 
-  protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<RAdamOptions>): void {
+  protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<RAdamOptions>): ProgramPart {
     if (state.step === undefined) Object.assign(state, { step: 0, expAvg: zerosLike(param), expAvgSq: zerosLike(param) });
-    state.step = (state.step as number) + 1;
-    applyUpdate({
-      optimizer: 'RAdam',
-      kernel: 'radam',
-      param,
-      grad,
-      state: { expAvg: state.expAvg as Tensor, expAvgSq: state.expAvgSq as Tensor },
-      hyper: adamFamilyHyper(g, state.step),
-      reference: radamReference,
-    });
+    const step = (state.step as number) + 1;
+    state.step = step;
+    const [beta1, beta2] = g.betas;
+    const { rectified, rect } = radamRectification(beta2, step);
+    return {
+      program: radamProgram({ ...decayFlags(g), rectified }),
+      streams: { p: param, g: grad, expAvg: state.expAvg as Tensor, expAvgSq: state.expAvgSq as Tensor },
+      scalars: { beta1, beta2, eps: g.eps, lr: g.lr, bc1: 1 - beta1 ** step, bc2Sqrt: Math.sqrt(1 - beta2 ** step), rect, ...decayScalars(g) },
+    };
   }
 }

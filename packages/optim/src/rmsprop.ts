@@ -1,7 +1,9 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
-import type { OptimizerKernels } from '@tsgrad/tensor';
+import { defineProgram } from '@tsgrad/tensor';
+import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper } from './decay.js';
 import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
-import { applyUpdate, type ReferenceStep } from './update.js';
+import { programVariants, type ProgramPart } from './program-step.js';
+import type { ReferenceStep } from './reference.js';
 import { boolean, nonNegative } from './validation.js';
 
 export interface RMSpropOptions {
@@ -26,7 +28,32 @@ export const RMSPROP_DEFAULTS: RMSpropOptions = {
   decoupledWeightDecay: false,
 };
 
-export type RMSpropHyper = OptimizerKernels['rmsprop']['hyper'];
+export type RMSpropHyper = DecayHyper & { alpha: number; eps: number; momentum: number; centered: boolean };
+
+/**
+ * RMSprop's per-element update for every backend (centered or not, with momentum or not). Float32 on
+ * the CPU runs the WebAssembly `rmspropStep` (float64 arithmetic, bit-identical to the generated loop).
+ */
+export const rmspropProgram = programVariants((f: DecayFlags & { centered: boolean; momentum: boolean }) =>
+  defineProgram({
+    name: 'rmsprop',
+    read: ['g'],
+    write: ['p', 'squareAvg', ...(f.centered ? ['gradAvg'] : []), ...(f.momentum ? ['momentumBuffer'] : [])],
+    scalars: ['lr', 'alpha', 'eps', ...(f.momentum ? ['momentum'] : []), ...decayScalarNames(f)],
+    body: `${decayPrologue(f)}
+      squareAvg = squareAvg * alpha + (1 - alpha) * d * d
+      ${f.centered ? 'gradAvg = gradAvg * alpha + (1 - alpha) * d' : ''}
+      let avg = sqrt(${f.centered ? 'squareAvg - gradAvg * gradAvg' : 'squareAvg'}) + eps
+      ${f.momentum ? 'momentumBuffer = momentumBuffer * momentum + d / avg' : ''}
+      p = p - lr * ${f.momentum ? 'momentumBuffer' : '(d / avg)'}`,
+    native: {
+      kernel: 'rmspropStep',
+      // (p, g, sq, ga, buf, n, lr, alpha, eps, momentum, coupled, shrink, sign)
+      args: ['@p', '@g', '@squareAvg', f.centered ? '@gradAvg' : 0, f.momentum ? '@momentumBuffer' : 0, '#n', 'lr', 'alpha', 'eps',
+        f.momentum ? 'momentum' : 0, f.coupled ? 'coupled' : 0, f.decoupled ? 'shrink' : 1, f.maximize ? -1 : 1],
+    },
+  }),
+);
 
 /** PyTorch's single-tensor RMSprop, one element at a time. */
 export const rmspropReference: ReferenceStep<'squareAvg' | 'gradAvg' | 'momentumBuffer', RMSpropHyper> = (p, g, s, h) => {
@@ -92,34 +119,22 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     boolean('decoupledWeightDecay', o.decoupledWeightDecay);
   }
 
-  protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<RMSpropOptions>): void {
-    if (state.step === undefined) {
-      state.step = 0;
-      state.squareAvg = zerosLike(param);
-    }
-    if (g.momentum > 0 && state.momentumBuffer === undefined) state.momentumBuffer = zerosLike(param);
+  protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<RMSpropOptions>): ProgramPart {
+    if (state.step === undefined) Object.assign(state, { step: 0, squareAvg: zerosLike(param) });
+    const momentum = g.momentum > 0;
+    if (momentum && state.momentumBuffer === undefined) state.momentumBuffer = zerosLike(param);
     if (g.centered && state.gradAvg === undefined) state.gradAvg = zerosLike(param);
     state.step = (state.step as number) + 1;
-    const tensors: Partial<Record<'squareAvg' | 'gradAvg' | 'momentumBuffer', Tensor>> = { squareAvg: state.squareAvg as Tensor };
-    if (g.centered) tensors.gradAvg = state.gradAvg as Tensor;
-    if (g.momentum > 0) tensors.momentumBuffer = state.momentumBuffer as Tensor;
-    applyUpdate({
-      optimizer: 'RMSprop',
-      kernel: 'rmsprop',
-      param,
-      grad,
-      state: tensors,
-      hyper: {
-        lr: g.lr,
-        alpha: g.alpha,
-        eps: g.eps,
-        weightDecay: g.weightDecay,
-        momentum: g.momentum,
-        centered: g.centered,
-        maximize: g.maximize,
-        decoupledWeightDecay: g.decoupledWeightDecay,
+    return {
+      program: rmspropProgram({ ...decayFlags(g), centered: g.centered, momentum }),
+      streams: {
+        p: param,
+        g: grad,
+        squareAvg: state.squareAvg as Tensor,
+        ...(g.centered ? { gradAvg: state.gradAvg as Tensor } : {}),
+        ...(momentum ? { momentumBuffer: state.momentumBuffer as Tensor } : {}),
       },
-      reference: rmspropReference,
-    });
+      scalars: { lr: g.lr, alpha: g.alpha, eps: g.eps, momentum: g.momentum, ...decayScalars(g) },
+    };
   }
 }

@@ -1,8 +1,10 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
-import type { OptimizerKernels } from '@tsgrad/tensor';
+import { defineProgram } from '@tsgrad/tensor';
+import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper } from './decay.js';
 import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
-import { cpuData, sparseRows } from './sparse-rows.js';
-import { applyUpdate, type ReferenceStep } from './update.js';
+import { programVariants, type ProgramPart } from './program-step.js';
+import type { ReferenceStep } from './reference.js';
+import { sparseRows } from './sparse-rows.js';
 import { boolean, nonNegative } from './validation.js';
 
 export interface SGDOptions {
@@ -26,7 +28,30 @@ export const SGD_DEFAULTS: SGDOptions = {
   decoupledWeightDecay: false,
 };
 
-export type SGDHyper = OptimizerKernels['sgd']['hyper'];
+export type SGDHyper = DecayHyper & { momentum: number; dampening: number; nesterov: boolean; firstStep: boolean };
+
+/**
+ * SGD's per-element update for every backend. Variants: with a momentum buffer or not, its first step
+ * (the buffer starts as the gradient), Nesterov. Float32 on the CPU runs the WebAssembly `sgdStep`
+ * (float64 arithmetic, bit-identical to the generated loop).
+ */
+export const sgdProgram = programVariants((f: DecayFlags & { buffer: boolean; firstStep: boolean; nesterov: boolean }) =>
+  defineProgram({
+    name: 'sgd',
+    read: ['g'],
+    write: ['p', ...(f.buffer ? ['momentumBuffer'] : [])],
+    scalars: ['lr', ...(f.buffer ? ['momentum', 'keep'] : []), ...decayScalarNames(f)],
+    body: `${decayPrologue(f)}
+      ${!f.buffer ? 'p = p - lr * d' : f.firstStep ? 'momentumBuffer = d' : 'momentumBuffer = momentumBuffer * momentum + keep * d'}
+      ${!f.buffer ? '' : f.nesterov ? 'p = p - lr * (d + momentum * momentumBuffer)' : 'p = p - lr * momentumBuffer'}`,
+    native: {
+      kernel: 'sgdStep',
+      // (p, g, buf, n, lr, momentum, keep, coupled, shrink, sign, plain, firstStep, nesterov)
+      args: ['@p', '@g', f.buffer ? '@momentumBuffer' : 0, '#n', 'lr', f.buffer ? 'momentum' : 0, f.buffer ? 'keep' : 1, f.coupled ? 'coupled' : 0,
+        f.decoupled ? 'shrink' : 1, f.maximize ? -1 : 1, +(f.buffer && !f.firstStep && !f.nesterov && !f.coupled && !f.maximize && !f.decoupled), +f.firstStep, +f.nesterov],
+    },
+  }),
+);
 
 /**
  * PyTorch's single-tensor SGD, one element at a time (the reference the fused kernels are tested against).
@@ -45,6 +70,9 @@ export const sgdReference: ReferenceStep<'momentumBuffer', SGDHyper> = (p, g, { 
     p[i] = p[i] - h.lr * d;
   }
 };
+
+/** SGD's sparse step: the gradient's rows only (no momentum, no decay, as PyTorch). */
+const sgdSparseProgram = defineProgram({ name: 'sgd-sparse', read: ['g'], write: ['p'], scalars: ['lr'], body: 'p = p - lr * g' });
 
 /**
  * Stochastic gradient descent with momentum, PyTorch's `torch.optim.SGD`.
@@ -92,40 +120,23 @@ export class SGD extends Optimizer<SGDOptions> {
     }
   }
 
-  protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<SGDOptions>): void {
-    if (grad.isSparse) {
-      // Sparse gradients (Embedding({ sparse: true })): θ_r ← θ_r − γ g_r for the rows present.
-      if (g.momentum !== 0 || g.weightDecay !== 0) {
-        throw new Error(`SGD supports sparse gradients only without momentum and weight decay (got momentum ${g.momentum}, weightDecay ${g.weightDecay})`);
-      }
-      const { rows, values, width } = sparseRows(g.maximize ? grad.neg() : grad, 'SGD');
-      const p = cpuData(param, 'SGD');
-      rows.forEach((row, k) => {
-        for (let j = 0; j < width; j++) p[row * width + j] = p[row * width + j] - g.lr * values[k * width + j];
-      });
-      param.markDirty();
-      return;
+  /** Sparse gradients (Embedding({ sparse: true })): θ_r ← θ_r − γ g_r for the rows present. */
+  protected override prepareSparse(param: Tensor, grad: Tensor, _state: ParamState, g: ParamGroup<SGDOptions>): ProgramPart {
+    if (g.momentum !== 0 || g.weightDecay !== 0) {
+      throw new Error(`SGD supports sparse gradients only without momentum and weight decay (got momentum ${g.momentum}, weightDecay ${g.weightDecay})`);
     }
-    const useMomentum = g.momentum !== 0;
-    const firstStep = useMomentum && state.momentumBuffer === undefined;
+    const { index, values, width } = sparseRows(g.maximize ? grad.neg() : grad, 'SGD');
+    return { program: sgdSparseProgram, streams: { p: param, g: values }, scalars: { lr: g.lr }, rows: { index, width, compact: ['g'] } };
+  }
+
+  protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<SGDOptions>): ProgramPart {
+    const buffer = g.momentum !== 0;
+    const firstStep = buffer && state.momentumBuffer === undefined;
     if (firstStep) state.momentumBuffer = zerosLike(param);
-    applyUpdate({
-      optimizer: 'SGD',
-      kernel: 'sgd',
-      param,
-      grad,
-      state: useMomentum ? { momentumBuffer: state.momentumBuffer as Tensor } : {},
-      hyper: {
-        lr: g.lr,
-        momentum: g.momentum,
-        dampening: g.dampening,
-        weightDecay: g.weightDecay,
-        nesterov: g.nesterov,
-        maximize: g.maximize,
-        decoupledWeightDecay: g.decoupledWeightDecay,
-        firstStep,
-      },
-      reference: sgdReference,
-    });
+    return {
+      program: sgdProgram({ ...decayFlags(g), buffer, firstStep, nesterov: g.nesterov }),
+      streams: { p: param, g: grad, ...(buffer ? { momentumBuffer: state.momentumBuffer as Tensor } : {}) },
+      scalars: { lr: g.lr, momentum: g.momentum, keep: 1 - g.dampening, ...decayScalars(g) },
+    };
   }
 }

@@ -1,6 +1,8 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { ProgramPart } from './program-step.js';
 import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
-import { cpuData, sparseRows } from './sparse-rows.js';
+import { sparseRows } from './sparse-rows.js';
+import { defineProgram } from '@tsgrad/tensor';
 import { betaPair, boolean, nonNegative } from './validation.js';
 
 export interface SparseAdamOptions {
@@ -11,6 +13,21 @@ export interface SparseAdamOptions {
 }
 
 export const SPARSE_ADAM_DEFAULTS: SparseAdamOptions = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, maximize: false };
+
+/** PyTorch's SparseAdam update of the gradient's rows (its operation order, for float64 parity). */
+const sparseAdamProgram = defineProgram({
+  name: 'sparse-adam',
+  read: ['g'],
+  write: ['p', 'expAvg', 'expAvgSq'],
+  scalars: ['beta1', 'beta2', 'eps', 'negStepSize'],
+  body: `let oldM = expAvg
+    let updM = (g - oldM) * (1 - beta1)
+    expAvg = oldM + updM
+    let oldV = expAvgSq
+    let updV = (g * g - oldV) * (1 - beta2)
+    expAvgSq = oldV + updV
+    p = p + negStepSize * ((updM + oldM) / (sqrt(updV + oldV) + eps))`,
+});
 
 /**
  * Lazy Adam for sparse gradients, PyTorch's `torch.optim.SparseAdam`: only the rows present in the
@@ -39,31 +56,22 @@ export class SparseAdam extends Optimizer<SparseAdamOptions> {
     boolean('maximize', o.maximize);
   }
 
-  protected updateParameter(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<SparseAdamOptions>): void {
+  /** Never called: dense gradients are rejected before (SparseAdam takes sparse ones only). */
+  protected prepare(): ProgramPart {
+    throw new Error('SparseAdam does not support dense gradients, please consider Adam instead');
+  }
+
+  protected override prepareSparse(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<SparseAdamOptions>): ProgramPart {
     if (state.step === undefined) Object.assign(state, { step: 0, expAvg: zerosLike(param), expAvgSq: zerosLike(param) });
     const step = (state.step as number) + 1;
     state.step = step;
     const [beta1, beta2] = g.betas;
-    const { rows, values, width } = sparseRows(g.maximize ? grad.neg() : grad, 'SparseAdam');
-    const p = cpuData(param, 'SparseAdam');
-    const m = cpuData(state.expAvg as Tensor, 'SparseAdam');
-    const v = cpuData(state.expAvgSq as Tensor, 'SparseAdam');
-    const stepSize = (g.lr * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
-    rows.forEach((row, k) => {
-      for (let j = 0; j < width; j++) {
-        const at = row * width + j;
-        const gv = values[k * width + j];
-        const oldM = m[at];
-        const updM = (gv - oldM) * (1 - beta1);
-        m[at] = oldM + updM;
-        const oldV = v[at];
-        const updV = (gv * gv - oldV) * (1 - beta2);
-        v[at] = oldV + updV;
-        const numer = updM + oldM;
-        const denom = Math.sqrt(updV + oldV) + g.eps;
-        p[at] = p[at] + -stepSize * (numer / denom);
-      }
-    });
-    param.markDirty();
+    const { index, values, width } = sparseRows(g.maximize ? grad.neg() : grad, 'SparseAdam');
+    return {
+      program: sparseAdamProgram,
+      streams: { p: param, g: values, expAvg: state.expAvg as Tensor, expAvgSq: state.expAvgSq as Tensor },
+      scalars: { beta1, beta2, eps: g.eps, negStepSize: -((g.lr * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step)) },
+      rows: { index, width, compact: ['g'] },
+    };
   }
 }

@@ -1,13 +1,14 @@
 import type { SparseTensor, Tensor } from '@tsgrad/autograd';
-import { CpuStorage, numel, type TypedArray } from '@tsgrad/tensor';
+import { numel } from '@tsgrad/tensor';
 
 /**
- * A sparse gradient as the optimizers' sparse paths read it: coalesced (unique sorted rows, the
- * update rules are non-linear), with the parameter's memory, per row.
+ * A sparse gradient as the optimizers' sparse steps read it: coalesced (unique sorted rows, the update
+ * rules are non-linear), as a row index and the rows' values, which a program then visits through the
+ * Backend contract (`ProgramItem.rows`; the CPU backend runs them).
  */
 export interface SparseRows {
-  rows: Int32Array;
-  values: TypedArray;
+  index: Tensor;
+  values: Tensor;
   /** Elements per row. */
   width: number;
 }
@@ -15,13 +16,5 @@ export interface SparseRows {
 export function sparseRows(grad: Tensor, optimizer: string): SparseRows {
   if (grad.device !== 'cpu') throw new Error(`${optimizer}: sparse gradients are supported on the CPU only (this one is on ${grad.device})`);
   const g = (grad as SparseTensor).coalesce();
-  const width = numel(g.shape.slice(1));
-  return { rows: g.indices().dataSync() as Int32Array, values: g.values().dataSync(), width };
-}
-
-/** The CPU memory of a contiguous tensor (parameters and optimizer state are). */
-export function cpuData(t: Tensor, optimizer: string): TypedArray {
-  const s = t.storage;
-  if (!(s instanceof CpuStorage) || !t.isContiguous()) throw new Error(`${optimizer}: sparse gradients need contiguous CPU parameters`);
-  return s.data.subarray(t.storageOffset(), t.storageOffset() + t.numel());
+  return { index: g.indices(), values: g.values().contiguous(), width: numel(g.shape.slice(1)) };
 }

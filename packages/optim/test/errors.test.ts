@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { tensor } from '@tsgrad/autograd';
-import { Adadelta, Adagrad, Adam, AdamW, NAdam, RMSprop, SGD, lrScheduler, type OptimizerStateDict } from '@tsgrad/optim';
+import * as optim from '@tsgrad/optim';
+import { Adadelta, Adagrad, Adam, AdamW, NAdam, RMSprop, SGD, lrScheduler, type Optimizer, type OptimizerStateDict } from '@tsgrad/optim';
+import { loadFixture, optimInfos } from '@tsgrad/test-utils';
 
 const { StepLR, ReduceLROnPlateau } = lrScheduler;
 
@@ -107,5 +109,21 @@ describe('optimizer errors', () => {
     opt.loadStateDict(sd);
     expect(opt.paramGroups[0].name).toBe('weights');
     expect(opt.stateDict().param_groups[0].capturable).toBe(false);
+  });
+});
+
+/** The optimInfos table: every optimizer's defaults, error inputs and fixtures. */
+describe('optimInfos', () => {
+  const classOf = (name: string) => (optim as unknown as Record<string, new (p: unknown, o?: object) => Optimizer<{ lr: number }>>)[name];
+  it.each(optimInfos.map((i) => [i.name, i] as const))("%s: PyTorch's defaults", (_, info) => {
+    expect({ ...new (classOf(info.name))([w()]).defaults }).toEqual(info.defaults);
+  });
+  it.each(optimInfos.flatMap((i) => i.errors.map((e) => [`${i.name} ${JSON.stringify(e.options)}`, i.name, e] as const)))('%s is an Error', (_, name, e) => {
+    expect(() => new (classOf(name))([w()], e.options)).toThrow(e.error);
+  });
+  it('every optimizer with fixtures has PyTorch cases, and every fixture optimizer has a row', () => {
+    const fixtureNames = new Set(loadFixture<{ cases: { optimizer: string }[] }>('optim.json').cases.map((c) => c.optimizer));
+    for (const info of optimInfos) if (info.fixture) expect(fixtureNames, info.name).toContain(info.fixture);
+    for (const name of fixtureNames) expect(optimInfos.map((i) => i.fixture)).toContain(name);
   });
 });

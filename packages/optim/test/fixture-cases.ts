@@ -1,11 +1,13 @@
 import { tensor, type Tensor } from '@tsgrad/autograd';
 import { loadFixture } from '@tsgrad/test-utils';
-import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer, type OptimizerStateDict } from '@tsgrad/optim';
+import * as optim from '@tsgrad/optim';
+import type { Optimizer, OptimizerStateDict } from '@tsgrad/optim';
+import type { OptimizerName } from '@tsgrad/test-utils';
 
 /** One PyTorch trajectory (see packages/test-utils/scripts/gen_optim_fixtures.py). */
 export interface OptimCase {
   name: string;
-  optimizer: keyof typeof OPTIMIZERS;
+  optimizer: OptimizerName;
   groups: { params: number[]; options: Record<string, unknown> }[];
   lrChangeAt: number;
   shapes: number[][];
@@ -16,7 +18,8 @@ export interface OptimCase {
   torchStateDict?: OptimizerStateDict;
 }
 
-export const OPTIMIZERS = { SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, NAdam, RAdam, Adadelta };
+/** A class of @tsgrad/optim by name (the fixtures and the optimInfos table name them). */
+export const optimizerClass = (name: OptimizerName) => (optim as unknown as Record<string, new (p: unknown) => Optimizer<{ lr: number }>>)[name];
 
 export const optimCases = loadFixture<{ cases: OptimCase[] }>('optim.json').cases;
 
@@ -25,7 +28,7 @@ export function makeParams(c: OptimCase, values: number[][] = c.init, dtype: 'fl
 }
 
 export function makeOptimizer(c: OptimCase, params: Tensor[]): Optimizer<{ lr: number }> {
-  const Ctor = OPTIMIZERS[c.optimizer] as unknown as new (p: unknown) => Optimizer<{ lr: number }>;
+  const Ctor = optimizerClass(c.optimizer);
   return new Ctor(c.groups.map((g) => ({ ...g.options, params: g.params.map((i) => params[i]) })));
 }
 

@@ -1,7 +1,9 @@
 // tsgrad's CPU kernels in WebAssembly (AssemblyScript, 128-bit SIMD). Compiled by scripts/build-wasm.mjs
 // during `pnpm build`; the TypeScript kernels in src/cpu stay as the reference and the fallback.
 export { MR, NR, packA, packB, gemmPacked, unpadRows } from './matmul';
-export { sgdStep, adamStep, adagradStep, rmspropStep } from './optimizers';
+// The fused optimizer steps where hand-tuned SIMD measurably beats the generated JavaScript (a
+// program's `native` names them: Adam 1.5-2.4x, RMSprop 1.2-1.6x, SGD ~1.1x; Adagrad's was not faster and went).
+export { sgdStep, adamStep, rmspropStep } from './optimizers';
 export { binaryRow, unaryRow, whereRow } from './elementwise';
 export { foldRow, accumulateRow, argRow } from './reduce';
 export { gatherRow, scatterAddRow } from './gather';

@@ -1,11 +1,13 @@
-// Fused optimizer steps over float32 memory.
+// Fused optimizer steps over float32 memory: the hand-tuned renderings of @tsgrad/optim's programs
+// (sgdProgram, adamProgram, rmspropProgram), which name these exports in their `native` declaration;
+// the generated JavaScript of each program is the reference they are tested against.
 //
-// SGD, Adagrad and RMSprop: two elements per f64x2. Arithmetic is float64, in exactly the order of the TypeScript fused kernels (src/cpu/optimizers.ts),
+// SGD and RMSprop: two elements per f64x2. Arithmetic is float64, in exactly the order of the programs,
 // and every value PyTorch keeps in a tensor is rounded to float32 when stored: IEEE add, mul, div and
 // sqrt are correctly rounded in both languages and wasm never contracts to fused multiply-add, so these
 // kernels are bit-identical to the reference. Each processes an even count: the caller pads. Adam
 // computes in float32 instead (see adamStep).
-// Scalars the TypeScript kernel derives once per step (bias corrections, signs) come in precomputed.
+// Scalars the optimizer derives once per step (bias corrections, signs) come in precomputed.
 
 @inline
 function ld(p: usize): v128 {
@@ -102,23 +104,6 @@ export function adamStep(
     }
     const denom = f32x4.add(f32x4.div(f32x4.sqrt(vi), vbc2), veps);
     v128.store(p + o, f32x4.add(w, f32x4.div(f32x4.mul(vstep, mi), denom)));
-  }
-}
-
-/** Adagrad: sum += d^2; p -= clr * d / (sqrt(sum) + eps). */
-export function adagradStep(
-  p: usize, g: usize, sum: usize, n: i32,
-  clr: f64, eps: f64, coupled: f64, shrink: f64, sign: f64,
-): void {
-  const vclr = splat(clr), veps = splat(eps);
-  const vcoupled = splat(coupled), vshrink = splat(shrink), vsign = splat(sign);
-  const decays = shrink != 1;
-  for (let i = 0; i < n; i += 2) {
-    const o = <usize>i * 4;
-    const w = decay(p + o, vshrink, decays);
-    const d = direction(ld(g + o), w, vsign, vcoupled);
-    st(sum + o, f64x2.add(ld(sum + o), f64x2.mul(d, d)));
-    st(p + o, f64x2.sub(w, f64x2.mul(vclr, f64x2.div(d, f64x2.add(f64x2.sqrt(ld(sum + o)), veps)))));
   }
 }
 

@@ -1,4 +1,5 @@
 import type { DType, TypedArray } from './dtype.js';
+import type { ElementwiseProgram, ProgramItem } from './program.js';
 
 /**
  * The contract a device implements. Deliberately small (tinygrad's lesson): a dozen primitive kernels
@@ -9,7 +10,7 @@ import type { DType, TypedArray } from './dtype.js';
  * plus shape, strides and offset in elements) to kernels and gets fresh contiguous storage back.
  * Reads are asynchronous because a GPU's are; `readSync` exists only where `capabilities.syncRead`.
  */
-export const BACKEND_API_VERSION = 1;
+export const BACKEND_API_VERSION = 2;
 
 /** Elementwise ops of one operand. Output dtype equals the input's, except `logicalNot` (bool). */
 export type UnaryOp =
@@ -67,59 +68,7 @@ export type KernelName =
   | 'scatterAdd'
   | 'full'
   | 'fromData'
-  | 'optimizerStep';
-
-// Type aliases, not interfaces: kernels index their hyperparameters by name (implicit index signature).
-/** Hyperparameters every fused optimizer kernel takes (PyTorch's meaning). */
-export type DecayHyper = {
-  lr: number;
-  weightDecay: number;
-  maximize: boolean;
-  /** Apply `p *= 1 - lr * weightDecay` first instead of adding `weightDecay * p` to the gradient. */
-  decoupledWeightDecay: boolean;
-};
-
-/** Adam, Adamax, NAdam and RAdam: two betas, eps and the 1-based step count after increment. */
-export type AdamFamilyHyper = DecayHyper & {
-  beta1: number;
-  beta2: number;
-  eps: number;
-  step: number;
-};
-
-/**
- * Fused optimizer updates a backend may provide: one pass over a parameter's memory per step, the
- * optimizer state living on the device. Hyperparameters per kernel, PyTorch's meaning.
- */
-export interface OptimizerKernels {
-  sgd: {
-    state: 'momentumBuffer';
-    hyper: DecayHyper & { momentum: number; dampening: number; nesterov: boolean; firstStep: boolean };
-  };
-  adam: { state: 'expAvg' | 'expAvgSq' | 'maxExpAvgSq'; hyper: AdamFamilyHyper & { amsgrad: boolean } };
-  adagrad: { state: 'sum'; hyper: DecayHyper & { lrDecay: number; eps: number; step: number } };
-  rmsprop: {
-    state: 'squareAvg' | 'gradAvg' | 'momentumBuffer';
-    hyper: DecayHyper & { alpha: number; eps: number; momentum: number; centered: boolean };
-  };
-  adamax: { state: 'expAvg' | 'expInf'; hyper: AdamFamilyHyper };
-  /** NAdam's per-tensor scalars (μ_t, μ_{t+1} and their products) are computed by the optimizer. */
-  nadam: {
-    state: 'expAvg' | 'expAvgSq';
-    hyper: AdamFamilyHyper & { mu: number; muNext: number; muProduct: number; muProductNext: number };
-  };
-  radam: { state: 'expAvg' | 'expAvgSq'; hyper: AdamFamilyHyper };
-  adadelta: { state: 'squareAvg' | 'accDelta'; hyper: DecayHyper & { rho: number; eps: number } };
-}
-export type OptimizerKernel = keyof OptimizerKernels;
-
-/** Arguments of a fused step: contiguous views of equal shape and dtype (state entries as needed). */
-export interface OptimizerStepArgs<K extends OptimizerKernel> {
-  param: View;
-  grad: View;
-  state: Partial<Record<OptimizerKernels[K]['state'], View>>;
-  hyper: OptimizerKernels[K]['hyper'];
-}
+  | 'runProgram';
 
 /** An opaque handle to device memory holding `size` elements of `dtype`. Backends extend it. */
 export interface Storage {
@@ -178,8 +127,10 @@ export interface Backend {
   /** PyTorch's `scatter_add_` into `dst` in place: dst[index[i][j]][j] += src[i][j] for dim 0. */
   scatterAdd(dst: View, dim: number, index: View, src: View): void;
   /**
-   * Optional fused optimizer step, updating `param` and the state in place. Absent or returning
-   * false: the optimizer falls back to its reference step (CPU) or reports that it cannot run.
+   * Runs a fused elementwise program (see `defineProgram`) over several tensors in one pass each,
+   * updating the written streams in place: how optimizers step a whole parameter group. Every view
+   * of an item has the same number of elements and dtype. Returns false when the backend cannot run
+   * these views as given (non-contiguous ones); the caller then runs it on contiguous copies.
    */
-  optimizerStep?<K extends OptimizerKernel>(kernel: K, args: OptimizerStepArgs<K>): boolean;
+  runProgram(program: ElementwiseProgram, items: readonly ProgramItem<View>[]): boolean;
 }

@@ -16,6 +16,8 @@ export * from './dtype.js';
 export * from './shape.js';
 export * from './backend.js';
 export { checkOptionKeys, nearestName, unknownOptionMessage } from './options.js';
+export { defineProgram, type ElementwiseProgram, type ProgramSource, type ProgramItem, type Expr, type Condition, type Statement } from './program.js';
+export { renderJs, setProgramCodegen } from './cpu/program.js';
 export { registerBackend, unregisterBackend, getBackend, hasBackend, listDevices } from './registry.js';
 export { CpuStorage, createCpuBackend } from './cpu/cpu-backend.js';
 export { cpuMemoryStats, clearCpuPool, type CpuMemoryStats } from './cpu/buffer-pool.js';

@@ -8,8 +8,8 @@ import {
   type Backend,
   type BinaryOp,
   type DType,
-  type OptimizerKernel,
-  type OptimizerStepArgs,
+  type ElementwiseProgram,
+  type ProgramItem,
   type ReduceOp,
   type Storage,
   type TypedArray,
@@ -21,7 +21,7 @@ import { WORKGROUP, indexMeta } from './shaders/common.js';
 import { BINARY_SNIPPETS, FLOAT_ONLY, UNARY_SNIPPETS, castExpr, elementwiseShader } from './shaders/elementwise.js';
 import { gatherShader, scatterAddShader } from './shaders/indexing.js';
 import { smallMatmulShader, tiledMatmulShader, vec4MatmulShader } from './shaders/matmul.js';
-import { HYPER, STATE, optimizerShader } from './shaders/optimizers.js';
+import { programShader } from './shaders/program.js';
 import { argReduceShader, reduceShader } from './shaders/reduce.js';
 
 /** A tensor's memory on the GPU: 4 bytes per element (bool as u32). */
@@ -39,6 +39,11 @@ const BUFFER_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DS
 const META_BYTES = 1 << 16;
 const META_SLOT = 256; // minStorageBufferOffsetAlignment
 const MAX_DISPATCHES_PER_SUBMIT = 128;
+/** Program items below this many elements are packed into scratch streams (see runProgram). */
+const PACK_BELOW = 1 << 20;
+/** A packed dispatch's bounds: its metadata (starts and scalars) fits a metadata slot, its scratch a binding. */
+const MAX_PACKED_ITEMS = 512;
+const MAX_PACKED_ELEMENTS = 1 << 24;
 
 const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 
@@ -67,8 +72,6 @@ export class WebGPUBackend implements Backend {
   private readonly meta: GPUBuffer;
   private metaUsed = 0;
   private readonly errorFlag: GPUBuffer;
-  /** Stand-ins for absent optimizer state: one each, as writable bindings may not alias. */
-  private readonly placeholders: GPUBuffer[];
   private lostReason: string | null = null;
   private uncaptured: string | null = null;
   // Tensors that are garbage collected give their buffer back to the pool.
@@ -103,7 +106,6 @@ export class WebGPUBackend implements Backend {
     this.pool = new BufferPool(gpu, BUFFER_USAGE, this.limits.maxBufferSize);
     this.meta = gpu.createBuffer({ size: META_BYTES, usage: 0x80 | 0x08 });
     this.errorFlag = gpu.createBuffer({ size: 16, usage: BUFFER_USAGE });
-    this.placeholders = [0, 1, 2].map(() => gpu.createBuffer({ size: 16, usage: BUFFER_USAGE }));
     gpu.lost.then((info) => {
       this.lostReason = `${info.reason ?? 'unknown'}: ${info.message}`;
     });
@@ -112,10 +114,15 @@ export class WebGPUBackend implements Backend {
     });
   }
 
-  /** Memory statistics of the buffer pool (for leak checks and dashboards). */
-  stats(): PoolStats {
-    return this.pool.snapshot();
+  /**
+   * Memory statistics of the buffer pool (for leak checks and dashboards), and the compute dispatches
+   * recorded since the device was created (in total, and those that ran elementwise programs).
+   */
+  stats(): PoolStats & { dispatches: number; programDispatches: number } {
+    return { ...this.pool.snapshot(), dispatches: this.totalDispatches, programDispatches: this.programDispatches };
   }
+
+  private totalDispatches = 0;
 
   private check(): void {
     if (this.lostReason !== null) throw new Error(`WebGPU device was lost (${this.lostReason}); create tensors again after initWebGPU()`);
@@ -193,6 +200,7 @@ export class WebGPUBackend implements Backend {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(...groups);
     pass.end();
+    this.totalDispatches++;
     if (++this.dispatches >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
   }
 
@@ -396,44 +404,96 @@ export class WebGPUBackend implements Backend {
     this.dispatch(scatterAddShader(dst.dtype, index.shape.length), [this.buf(dst.storage), this.buf(index.storage), this.buf(source.storage), this.errorFlag], meta, this.groups(n));
   }
 
-  optimizerStep<K extends OptimizerKernel>(kernel: K, args: OptimizerStepArgs<K>): boolean {
-    const views = [args.param, args.grad, ...(Object.values(args.state) as View[])];
-    if (!views.every((v) => v.offset === 0 && v.dtype === 'float32' && isContiguous(v.shape, v.strides))) return false;
-    const n = numel(args.param.shape);
-    if (n === 0) return true;
-    const h = args.hyper as Record<string, number | boolean>;
-    const derived: Record<string, number> = {};
-    if (kernel === 'adam') {
-      derived.stepSize = (h.lr as number) / (1 - (h.beta1 as number) ** (h.step as number));
-      derived.bc2Sqrt = Math.sqrt(1 - (h.beta2 as number) ** (h.step as number));
+  /**
+   * Runs an elementwise program over a whole parameter group in a few dispatches: each large tensor
+   * is one dispatch on its own buffers; the small ones (most of a real model's tensors) are gathered by
+   * buffer copies into scratch streams, stepped by one dispatch per batch, and copied back. Host work
+   * per tensor is a few copy commands, not a dispatch with its bind group and scalars.
+   */
+  runProgram(program: ElementwiseProgram, items: readonly ProgramItem<View>[]): boolean {
+    this.check();
+    const streams = [...program.read, ...program.write];
+    for (const item of items) {
+      if (item.rows) throw new Error(`program ${program.name}: row-sparse updates (sparse gradients) run on the CPU only`);
+      for (const s of streams) {
+        const v = item.streams[s];
+        if (!v) throw new Error(`program ${program.name}: stream '${s}' is missing`);
+        if (v.dtype !== 'float32') throw new Error(`program ${program.name}: stream '${s}' is ${v.dtype}; webgpu runs programs on float32`);
+        if (!isContiguous(v.shape, v.strides)) return false;
+      }
     }
-    if (kernel === 'adagrad') derived.clr = (h.lr as number) / (1 + ((h.step as number) - 1) * (h.lrDecay as number));
-    if (kernel === 'sgd') derived.hasBuffer = (args.state as Record<string, View | undefined>).momentumBuffer ? 1 : 0;
-    const num = (k: string) => h[k] as number;
-    if (kernel === 'adamax') derived.clr = num('lr') / (1 - num('beta1') ** num('step'));
-    if (kernel === 'nadam') {
-      derived.bc2 = 1 - num('beta2') ** num('step');
-      derived.gradScale = (-num('lr') * (1 - num('mu'))) / (1 - num('muProduct'));
-      derived.momentumScale = (-num('lr') * num('muNext')) / (1 - num('muProductNext'));
+    const code = programShader(program);
+    const live = items.filter((item) => numel(item.streams[streams[0]].shape) > 0);
+    let batch: ProgramItem<View>[] = [];
+    let batchSize = 0;
+    const flushBatch = () => {
+      if (batch.length > 0) this.runPacked(program, code, batch, batchSize);
+      batch = [];
+      batchSize = 0;
+    };
+    for (const item of live) {
+      const n = numel(item.streams[streams[0]].shape);
+      if (n >= PACK_BELOW) {
+        // Bound in place when every stream starts on a binding-offset boundary, else copied alone.
+        const aligned = streams.every((s) => (item.streams[s].offset * 4) % this.gpu.limits.minStorageBufferOffsetAlignment === 0);
+        if (aligned) this.programDispatch(program, code, [item], n, streams.map((s) => this.binding(item.streams[s], n)));
+        else this.runPacked(program, code, [item], n);
+        continue;
+      }
+      if (batch.length === MAX_PACKED_ITEMS || batchSize + n > MAX_PACKED_ELEMENTS) flushBatch();
+      batch.push(item);
+      batchSize += n;
     }
-    if (kernel === 'radam') {
-      const bc2 = 1 - num('beta2') ** num('step');
-      const rhoInf = 2 / (1 - num('beta2')) - 1;
-      const rhoT = rhoInf - (2 * num('step') * num('beta2') ** num('step')) / bc2;
-      derived.bc1 = 1 - num('beta1') ** num('step');
-      derived.bc2Sqrt = Math.sqrt(bc2);
-      derived.rectified = rhoT > 5 ? 1 : 0;
-      derived.rect = rhoT > 5 ? Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : 0;
-    }
-    const hyper = new Float32Array(HYPER[kernel].map((k) => Number(derived[k] ?? h[k] ?? 0)));
-    const state = args.state as Record<string, View | undefined>;
-    const stateBuffers = STATE[kernel].map((s, k) => (state[s] ? this.buf(state[s]!.storage) : this.placeholders[k]));
-    const hyperBuffer = this.pool.acquire(hyper.byteLength);
-    this.flush();
-    this.gpu.queue.writeBuffer(hyperBuffer, 0, hyper);
-    this.dispatch(optimizerShader(kernel), [this.buf(args.param.storage), this.buf(args.grad.storage), ...stateBuffers, hyperBuffer], [n], this.groups(n));
-    this.flush();
-    this.pool.release(hyperBuffer);
+    flushBatch();
     return true;
   }
+
+  /** Gathers `items` into scratch streams, runs one dispatch, scatters the written streams back. */
+  private runPacked(program: ElementwiseProgram, code: string, items: ProgramItem<View>[], total: number): void {
+    const streams = [...program.read, ...program.write];
+    const scratch = streams.map(() => this.pool.acquire(total * 4));
+    const copy = (toScratch: boolean, names: readonly string[]) => {
+      // (The dispatch may have submitted the encoder: take the current one.)
+      const encoder = (this.encoder ??= this.gpu.createCommandEncoder());
+      let start = 0;
+      for (const item of items) {
+        const n = numel(item.streams[streams[0]].shape);
+        for (const s of names) {
+          const v = item.streams[s];
+          const buffer = scratch[streams.indexOf(s)];
+          if (toScratch) encoder.copyBufferToBuffer(this.buf(v.storage), v.offset * 4, buffer, start * 4, n * 4);
+          else encoder.copyBufferToBuffer(buffer, start * 4, this.buf(v.storage), v.offset * 4, n * 4);
+        }
+        start += n;
+      }
+    };
+    copy(true, streams);
+    this.programDispatch(program, code, items, total, scratch.map((buffer) => ({ buffer, offset: 0, size: total * 4 })));
+    copy(false, program.write);
+    for (const buffer of scratch) this.pool.release(buffer);
+  }
+
+  /** One dispatch of `code` over `items`, whose streams are laid out back to back in `buffers`. */
+  private programDispatch(program: ElementwiseProgram, code: string, items: ProgramItem<View>[], total: number, buffers: GPUBufferBinding[]): void {
+    const starts = [0];
+    for (const item of items) starts.push(starts[starts.length - 1] + numel(item.streams[program.read[0] ?? program.write[0]].shape));
+    const scalars = new Float32Array(items.length * program.scalars.length);
+    items.forEach((item, k) =>
+      program.scalars.forEach((name, j) => {
+        const value = item.scalars[name];
+        if (typeof value !== 'number') throw new Error(`program ${program.name}: scalar '${name}' is missing`);
+        scalars[k * program.scalars.length + j] = value;
+      }),
+    );
+    const meta = [total, items.length, program.scalars.length, ...starts, ...new Uint32Array(scalars.buffer)];
+    this.dispatch(code, buffers, meta, this.groups(total));
+    this.programDispatches++;
+  }
+
+  /** A view's elements as a binding (its own buffer, from its offset). */
+  private binding(v: View, n: number): GPUBufferBinding {
+    return { buffer: this.buf(v.storage), offset: v.offset * 4, size: n * 4 };
+  }
+
+  private programDispatches = 0;
 }

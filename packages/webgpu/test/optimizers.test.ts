@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Generator, tensor, type Tensor } from '@tsgrad/autograd';
-import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer } from '@tsgrad/optim';
-import { expectClose, loadFixture, optimTrajectoryCases, quadraticTrajectory, randomQuadratic, relativeDistance } from '@tsgrad/test-utils';
+import * as optim from '@tsgrad/optim';
+import { Adam, SGD, type Optimizer } from '@tsgrad/optim';
+import { expectClose, loadFixture, optimInfos, optimTrajectoryCases, quadraticTrajectory, randomQuadratic, relativeDistance } from '@tsgrad/test-utils';
 import { gpu, values } from './gpu.js';
 
 interface OptimCase {
@@ -12,13 +13,15 @@ interface OptimCase {
   init: number[][];
 }
 
-const FUSED = { SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, NAdam, RAdam, Adadelta } as Record<string, new (p: unknown) => Optimizer<{ lr: number }>>;
-/** Every option set of the optim fixtures: every dense optimizer has a fused WebGPU kernel. */
-const cases = loadFixture<{ cases: OptimCase[] }>('optim.json').cases.filter((c) => c.optimizer in FUSED);
+/** A class of @tsgrad/optim by name (the optimInfos table and the fixtures name them). */
+const classOf = (name: string) => (optim as unknown as Record<string, new (p: unknown, o?: object) => Optimizer<{ lr: number }>>)[name];
+const dense = new Set(optimInfos.filter((i) => i.dense).map((i) => i.name as string));
+/** Every option set of the optim fixtures of every dense optimizer (all run their programs on WebGPU). */
+const cases = loadFixture<{ cases: OptimCase[] }>('optim.json').cases.filter((c) => dense.has(c.optimizer));
 
 function run(c: OptimCase, device: 'cpu' | 'webgpu') {
   const params = c.init.map((v, k) => tensor(v, { dtype: 'float32' }).reshape(c.shapes[k]).to(device).requiresGrad_());
-  const opt = new FUSED[c.optimizer](c.groups.map((g) => ({ ...g.options, params: g.params.map((i) => params[i]) })));
+  const opt = new (classOf(c.optimizer))(c.groups.map((g) => ({ ...g.options, params: g.params.map((i) => params[i]) })));
   return { params, opt };
 }
 
@@ -57,12 +60,47 @@ describe('fused optimizer kernels on webgpu follow the CPU float32 path for 50 s
 });
 
 describe('float32 trajectories on webgpu follow float64 on random quadratics (50 steps, 1e-5)', () => {
-  const CLASSES = { SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, NAdam, RAdam, Adadelta };
   it.each(optimTrajectoryCases.map((c) => [`${c.optimizer} ${JSON.stringify(c.options)}`, c] as const))('%s', async (_, c) => {
     const q = randomQuadratic(1);
-    const make = (params: Tensor[]) => new CLASSES[c.optimizer](params, c.options as never);
+    const make = (params: Tensor[]) => new (classOf(c.optimizer))(params, c.options);
     const ref = await quadraticTrajectory(q, make, { dtype: 'float64' });
     const gpuRun = await quadraticTrajectory(q, make, { dtype: 'float32', device: 'webgpu' });
     expect(relativeDistance(gpuRun, ref)).toBeLessThan(1e-5);
   }, 60_000);
+});
+
+describe('one step of a parameter group is a constant number of dispatches (multi-tensor)', () => {
+  it.each([['Adam', (p: Tensor[]) => new Adam(p, { lr: 1e-3 })], ['SGD momentum', (p: Tensor[]) => new SGD(p, { lr: 0.1, momentum: 0.9 })]] as const)(
+    '%s: 10 and 300 small tensors cost the same dispatches per step, and the values follow the CPU',
+    async (_, make) => {
+      const backend = await gpu();
+      const perStep = async (count: number) => {
+        const gen = new Generator(count);
+        const inits = Array.from({ length: count }, (_, k) => Float32Array.from({ length: 10 + (k % 7) * 50 }, () => gen.normal()));
+        const cpuParams = inits.map((v) => tensor(v).requiresGrad_());
+        const gpuParams = inits.map((v) => tensor(v).to('webgpu').requiresGrad_());
+        const [cpuOpt, gpuOpt] = [make(cpuParams), make(gpuParams)];
+        let dispatches = 0;
+        for (let step = 0; step < 3; step++) {
+          inits.forEach((v, k) => {
+            const g = tensor(v.map((x) => Math.sin(x * (step + 1))));
+            cpuParams[k].grad = g;
+            gpuParams[k].grad = g.to('webgpu');
+          });
+          const before = backend.stats().programDispatches;
+          gpuOpt.step();
+          dispatches = backend.stats().programDispatches - before;
+          cpuOpt.step();
+        }
+        const got = (await Promise.all(gpuParams.map((p) => values(p)))).flat();
+        expectClose(got, cpuParams.flatMap((p) => Array.from(p.dataSync(), Number)), { rtol: 1e-5, atol: 1e-6, what: `${count} tensors` });
+        return dispatches;
+      };
+      const few = await perStep(10);
+      const many = await perStep(300);
+      expect(few).toBe(1);
+      expect(many).toBe(few);
+    },
+    60_000,
+  );
 });

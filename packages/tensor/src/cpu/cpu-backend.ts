@@ -5,7 +5,7 @@ import { contiguousStrides, numel } from '../shape.js';
 import { binaryKernel, copyKernel, unaryKernel, whereKernel } from './elementwise.js';
 import { gatherKernel, scatterAddKernel } from './gather.js';
 import { matmulKernel } from './matmul.js';
-import { optimizerStepKernel } from './optimizers.js';
+import { runProgramKernel } from './program.js';
 import { binaryWasm, unaryWasm, whereWasm } from './wasm/elementwise.js';
 import { gatherWasm, scatterAddWasm } from './wasm/gather.js';
 import { matmulWasm } from './wasm/matmul.js';
@@ -124,8 +124,8 @@ export function createCpuBackend(): Backend {
     scatterAdd(dst, dim, index, src) {
       if (!scatterAddWasm(dst, dim, index, src, dataOf)) scatterAddKernel(dst, dim, index, src, dataOf);
     },
-    optimizerStep(kernel, args) {
-      return optimizerStepKernel(kernel, args, dataOf);
+    runProgram(program, items) {
+      return runProgramKernel(program, items, dataOf);
     },
   };
 }

@@ -25,10 +25,8 @@ export interface WasmExports {
   packB(src: number, rs: number, cs: number, rows: number, cols: number, dst: number): void;
   gemmPacked(a: number, b: number, c: number, M: number, N: number, K: number, panelFrom: number, panelTo: number): void;
   unpadRows(c: number, M: number, N: number, dst: number): void;
-  sgdStep(...args: number[]): void;
-  adamStep(...args: number[]): void;
-  adagradStep(...args: number[]): void;
-  rmspropStep(...args: number[]): void;
+  // The fused optimizer steps (sgdStep, adamStep, ...) are reached by name from a program's
+  // `native` declaration (see program.ts), their arity checked there.
   binaryRow(op: number, a: number, sa: number, b: number, sb: number, out: number, len: number): void;
   unaryRow(op: number, x: number, sx: number, out: number, len: number): void;
   whereRow(...args: number[]): void;

@@ -1,0 +1,62 @@
+import type { Condition, ElementwiseProgram, Expr } from '@tsgrad/tensor';
+
+/**
+ * WGSL for an elementwise program (see @tsgrad/tensor's `defineProgram`), over *packed* items: every
+ * tensor of a step lies in one range of each stream buffer, `md` lists the ranges and each item's
+ * scalars, and each invocation finds its item by binary search. One dispatch thus steps a whole
+ * parameter group (PyTorch's multi-tensor apply), whether the items are the tensors' own buffers (one
+ * large tensor) or ranges of scratch buffers gathered by copies (many small ones).
+ *
+ * md: [N, items, scalarsPerItem, starts[items + 1], scalar bits (f32) [items * scalarsPerItem]].
+ */
+function wgsl(e: Expr): string {
+  switch (e.kind) {
+    case 'number':
+      return Number.isInteger(e.value) ? `${e.value}.0` : `${e.value}`;
+    case 'stream':
+      return `s_${e.name}[i]`;
+    case 'scalar':
+      return `k_${e.name}`;
+    case 'local':
+      return `v_${e.name}`;
+    case 'binary':
+      return `(${wgsl(e.a)} ${e.op} ${wgsl(e.b)})`;
+    case 'neg':
+      return `(-${wgsl(e.a)})`;
+    case 'call':
+      return `${e.fn}(${wgsl(e.a)})`;
+    case 'nanmax':
+      return `nanmax(${wgsl(e.a)}, ${wgsl(e.b)})`;
+    case 'select':
+      return `select(${wgsl(e.b)}, ${wgsl(e.a)}, ${cond(e.cond)})`;
+  }
+}
+
+const cond = (c: Condition) => `${wgsl(c.a)} ${c.op} ${wgsl(c.b)}`;
+
+const rendered = new Map<string, string>();
+
+export function programShader(program: ElementwiseProgram): string {
+  let code = rendered.get(program.key);
+  if (code) return code;
+  const streams = [...program.read, ...program.write];
+  const S = program.scalars.length;
+  code = [
+    `// program ${program.name}`,
+    ...streams.map((s, b) => `@group(0) @binding(${b}) var<storage, ${program.write.includes(s) ? 'read_write' : 'read'}> s_${s}: array<f32>;`),
+    `@group(0) @binding(${streams.length}) var<storage, read> md: array<u32>;`,
+    'fn nanmax(a: f32, b: f32) -> f32 { return select(b, a, a > b || a != a); }',
+    '@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {',
+    '    let i = gid.x + gid.y * nwg.x * 64u;',
+    '    if (i >= md[0]) { return; }',
+    '    var lo = 0u;',
+    '    var hi = md[1] - 1u;',
+    '    while (lo < hi) { let mid = (lo + hi + 1u) / 2u; if (md[3u + mid] <= i) { lo = mid; } else { hi = mid - 1u; } }',
+    `    let sb = 4u + md[1] + lo * ${S}u;`,
+    ...program.scalars.map((s, k) => `    let k_${s} = bitcast<f32>(md[sb + ${k}u]);`),
+    ...program.statements.map((st) => (st.local ? `    let v_${st.target} = ${wgsl(st.e)};` : `    s_${st.target}[i] = ${wgsl(st.e)};`)),
+    '}',
+  ].join('\n');
+  rendered.set(program.key, code);
+  return code;
+}
