@@ -1,5 +1,5 @@
 import { tensor, zeros } from './creation.js';
-import { makeSparse } from './sparse-factory.js';
+import { SparseTensor } from './sparse.js';
 import type { SavedContext } from './node.js';
 import { where } from './ops/elementwise.js';
 import { sumToShape } from './ops/shape.js';
@@ -127,7 +127,7 @@ export const GRADIENTS = {
       const keep = Array.from(idx.keys()).filter((k) => idx[k] !== paddingIdx);
       const kept = tensor(Int32Array.from(keep.map((k) => idx[k])));
       const rows = keep.length === idx.length ? g : g.indexSelect(0, tensor(Int32Array.from(keep)));
-      return [makeSparse(kept, rows, weight.shape), null];
+      return [new SparseTensor(kept, rows, weight.shape), null];
     }
     const masked = paddingIdx === null ? g : where(indices.ne(paddingIdx).reshape([indices.numel(), ...weight.shape.slice(1).map(() => 1)]), g, 0);
     const index = indices.reshape([indices.numel(), ...weight.shape.slice(1).map(() => 1)]).expand(g.shape);

@@ -12,6 +12,10 @@
  * noGrad(() => w.sub_(w.grad!.mul(0.01)));
  * ```
  */
+// First, by design: gradient rules create SparseTensors (embedding's sparse gradient), and
+// `SparseTensor extends Tensor`; evaluating sparse.js first makes the module graph define Tensor
+// before SparseTensor, with no registration at import time (the package has no side effects).
+export { SparseTensor } from './sparse.js';
 export { Tensor, type Device, type Scalar, type TensorOrScalar, type VersionCounter } from './tensor.js';
 export type { DType, TypedArray } from '@tsgrad/tensor';
 export type { NestedArray } from './nested.js';
@@ -37,7 +41,6 @@ export { where, maximum, minimum, resultType } from './ops/elementwise.js';
 export { cat, stack } from './ops/shape.js';
 export { matmul } from './ops/linalg.js';
 export { embeddingLookup } from './ops/indexing.js';
-export { SparseTensor } from './sparse.js';
 export { Node, type SavedContext } from './node.js';
 export type { PrimitiveOp, PrimitiveAttrs } from './primitives.js';
 export { GRADIENTS, type GradRule } from './gradients.js';

@@ -1,7 +1,6 @@
 import { contiguousStrides, formatShape, getBackend, numel, shapesEqual, type View } from '@tsgrad/tensor';
 import { zeros } from './creation.js';
 import { cat } from './ops/shape.js';
-import { registerSparseFactory } from './sparse-factory.js';
 import { Tensor } from './tensor.js';
 
 /**
@@ -118,4 +117,3 @@ export class SparseTensor extends Tensor {
   }
 }
 
-registerSparseFactory((indices, values, shape) => new SparseTensor(indices, values, shape));

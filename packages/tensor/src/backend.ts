@@ -43,7 +43,6 @@ export type BinaryOp =
   | 'ge';
 
 export type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
-export const COMPARE_OPS: readonly CompareOp[] = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'];
 
 /** `where(cond, a, b)`: cond is bool, a and b share a dtype. */
 export type TernaryOp = 'where';

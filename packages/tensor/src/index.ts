@@ -15,6 +15,7 @@
 export * from './dtype.js';
 export * from './shape.js';
 export * from './backend.js';
+export { UNARY_OPS, BINARY_OPS, opInfo, type OpInfo } from './op-info.js';
 export { checkOptionKeys, nearestName, unknownOptionMessage } from './options.js';
 export { defineProgram, type ElementwiseProgram, type ProgramSource, type ProgramItem, type Expr, type Condition, type Statement } from './program.js';
 export { renderJs, setProgramCodegen } from './cpu/program.js';

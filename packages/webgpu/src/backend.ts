@@ -1,5 +1,6 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import {
+  BINARY_OPS,
   BACKEND_API_VERSION,
   contiguousStrides,
   isContiguous,
@@ -45,7 +46,6 @@ const PACK_BELOW = 1 << 20;
 const MAX_PACKED_ITEMS = 512;
 const MAX_PACKED_ELEMENTS = 1 << 24;
 
-const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 
 /**
  * The WebGPU backend: every primitive kernel of the Backend contract in WGSL. Commands are recorded
@@ -313,7 +313,7 @@ export class WebGPUBackend implements Backend {
 
   binary(op: BinaryOp, a: View, b: View): Storage {
     if (FLOAT_ONLY.has(op) && a.dtype !== 'float32') throw new Error(`webgpu: ${op} needs float32 inputs, got ${a.dtype}`);
-    const out = this.fresh(COMPARE.has(op) ? 'bool' : a.dtype, a.shape);
+    const out = this.fresh(BINARY_OPS[op].result === 'bool' ? 'bool' : a.dtype, a.shape);
     this.elementwise(BINARY_SNIPPETS[op], [a, b], out);
     return out.storage;
   }

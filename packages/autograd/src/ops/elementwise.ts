@@ -1,11 +1,8 @@
-import { checkRepresentable, DTYPES, getBackend, isFloating, promoteTypes, type BinaryOp, type DType, type UnaryOp } from '@tsgrad/tensor';
+import { BINARY_OPS, checkRepresentable, DTYPES, getBackend, UNARY_OPS, isFloating, promoteTypes, type BinaryOp, type DType, type UnaryOp } from '@tsgrad/tensor';
 import { getDefaultDtype } from '../defaults.js';
 import { apply, fromStorage } from '../primitives.js';
 import { Tensor, type Device, type TensorOrScalar } from '../tensor.js';
 
-/** Unary ops that only make sense on floating values: integer inputs are cast to the default dtype. */
-const FLOAT_UNARY = new Set<UnaryOp>(['exp', 'log', 'sqrt', 'sigmoid', 'tanh', 'erf']);
-const COMPARISONS = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 
 function checkTensor(x: unknown, op: string, what = 'input'): asserts x is Tensor {
   if (!(x instanceof Tensor)) throw new Error(`${op}: expected ${what} to be a Tensor, got ${typeof x}`);
@@ -72,7 +69,8 @@ export function unaryOp(op: UnaryOp, x: Tensor): Tensor {
   if (op === 'neg' && x.dtype === 'bool') {
     throw new Error('neg: negation on a bool tensor is not supported; use logicalNot() instead');
   }
-  const input = FLOAT_UNARY.has(op) && !isFloating(x.dtype) ? castTo(x, getDefaultDtype()) : x;
+  // Ops defined on floats only (UNARY_OPS, @tsgrad/tensor): integer inputs go to the default float dtype.
+  const input = UNARY_OPS[op].floatOnly && !isFloating(x.dtype) ? castTo(x, getDefaultDtype()) : x;
   return apply(op, [input], {});
 }
 
@@ -81,7 +79,7 @@ export function binaryOp(op: BinaryOp, a: Tensor, b: TensorOrScalar): Tensor {
   let dtype = resultType(a, b);
   // True division and arithmetic on bools: computed in a type that can hold the result.
   if (op === 'div' && !isFloating(dtype)) dtype = getDefaultDtype();
-  else if (dtype === 'bool' && !COMPARISONS.has(op)) dtype = 'int32';
+  else if (dtype === 'bool' && BINARY_OPS[op].result !== 'bool') dtype = 'int32';
   const bt = asTensor(b, dtype, a.device);
   if (op === 'pow' && dtype === 'int32') checkIntegerExponent(b);
   return apply(op, [castTo(a, dtype), castTo(bt, dtype)], {});

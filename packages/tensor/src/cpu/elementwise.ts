@@ -2,6 +2,7 @@ import type { BinaryOp, UnaryOp, View } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
 import { takeArray } from './buffer-pool.js';
 import { numel } from '../shape.js';
+import { opInfo } from '../op-info.js';
 import { erf } from './erf.js';
 import { forEachRow, planRows } from './strided.js';
 
@@ -36,13 +37,12 @@ export const BINARY_FNS = {
   ge: (a, b) => (a >= b ? 1 : 0),
 } satisfies Record<BinaryOp, (a: number, b: number) => number>;
 
-const BOOL_RESULT = new Set<string>(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalNot']);
 
 type Data = (v: View) => TypedArray;
 
 export function unaryKernel(op: UnaryOp, x: View, data: Data): TypedArray {
   const f: (x: number) => number = UNARY_FNS[op];
-  const out = takeArray(BOOL_RESULT.has(op) ? 'bool' : x.dtype, numel(x.shape), { zero: false });
+  const out = takeArray(opInfo(op).result === 'bool' ? 'bool' : x.dtype, numel(x.shape), { zero: false });
   const src = data(x);
   const plan = planRows(x.shape, [x]);
   const len = plan.rowLength;
@@ -79,7 +79,7 @@ export function unaryKernel(op: UnaryOp, x: View, data: Data): TypedArray {
 
 export function binaryKernel(op: BinaryOp, a: View, b: View, data: Data): TypedArray {
   const f: (a: number, b: number) => number = BINARY_FNS[op];
-  const out = takeArray(BOOL_RESULT.has(op) ? 'bool' : a.dtype, numel(a.shape), { zero: false });
+  const out = takeArray(opInfo(op).result === 'bool' ? 'bool' : a.dtype, numel(a.shape), { zero: false });
   const da = data(a);
   const db = data(b);
   const plan = planRows(a.shape, [a, b]);

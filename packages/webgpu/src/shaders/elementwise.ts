@@ -1,4 +1,4 @@
-import type { BinaryOp, DType, UnaryOp } from '@tsgrad/tensor';
+import { UNARY_OPS, type BinaryOp, type DType, type UnaryOp } from '@tsgrad/tensor';
 import { ENTRY, LINEAR_INDEX, MATH_HELPERS, WGSL_TYPE, indexMath } from './common.js';
 
 /**
@@ -35,8 +35,11 @@ export const BINARY_SNIPPETS = {
   ge: 'select(0u, 1u, x >= y)',
 } satisfies Record<BinaryOp, string>;
 
-/** Ops defined only on floats (the autograd layer casts integer inputs before calling them). */
-export const FLOAT_ONLY = new Set<string>(['exp', 'log', 'sqrt', 'sigmoid', 'tanh', 'erf', 'pow']);
+/**
+ * Ops this backend runs on float32 only: those defined on floats (UNARY_OPS in @tsgrad/tensor; the
+ * autograd layer casts integer inputs first), and `pow`, whose integer form WGSL lacks.
+ */
+export const FLOAT_ONLY = new Set<string>([...Object.entries(UNARY_OPS).filter(([, info]) => info.floatOnly).map(([name]) => name), 'pow']);
 
 /**
  * One strided elementwise shader: `inputs` views read through their strides, the result written

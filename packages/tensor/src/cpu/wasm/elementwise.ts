@@ -1,15 +1,12 @@
 import type { BinaryOp, UnaryOp, View } from '../../backend.js';
 import type { TypedArray } from '../../dtype.js';
 import { numel } from '../../shape.js';
+import { BINARY_OPS, UNARY_OPS } from '../../op-info.js';
 import { takeArray } from '../buffer-pool.js';
 import { forEachRow, planRows } from '../strided.js';
 import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
 import { wasmKernels } from './runtime.js';
 
-// Operation codes of assembly/elementwise.ts.
-const BINARY: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, ne: 7, lt: 8, le: 9, gt: 10, ge: 11 };
-const UNARY: Partial<Record<UnaryOp, number>> = { neg: 0, relu: 1, abs: 2, sqrt: 3 };
-const COMPARE_FROM = 6;
 
 /**
  * float32 elementwise ops in WebAssembly SIMD, bit-identical to the TypeScript kernels (see
@@ -19,15 +16,15 @@ const COMPARE_FROM = 6;
  * copied out with one more memcpy.
  */
 export function binaryWasm(op: BinaryOp, a: View, b: View, data: (v: View) => TypedArray): TypedArray | null {
-  const code = BINARY[op];
-  if (code === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
-  const bool = code >= COMPARE_FROM;
+  const { wasm: code, result } = BINARY_OPS[op];
+  if (code === null || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const bool = result === 'bool';
   return rows({ views: [a, b], data, outBytes: bool ? 1 : 4 }, (k, p, len) => k.binaryRow(code, p[0], p[1], p[2], p[3], p[4], len));
 }
 
 export function unaryWasm(op: UnaryOp, x: View, data: (v: View) => TypedArray): TypedArray | null {
-  const code = UNARY[op];
-  if (code === undefined || x.dtype !== 'float32') return null;
+  const code = UNARY_OPS[op].wasm;
+  if (code === null || x.dtype !== 'float32') return null;
   return rows({ views: [x], data, outBytes: 4 }, (k, p, len) => k.unaryRow(code, p[0], p[1], p[2], len));
 }
 
