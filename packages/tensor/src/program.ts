@@ -9,7 +9,7 @@
  * The language, one statement a line:
  *
  * ```text
- * let d = sign * g + coupled * p       a local (assigned once)
+ * let d = g + coupled * p              a local (assigned once)
  * expAvg = expAvg * beta1 + (1 - beta1) * d
  * p = p - stepSize * (expAvg / (sqrt(expAvgSq) / bc2Sqrt + eps))
  * ```
@@ -17,7 +17,7 @@
  * Names are streams (one element of each tensor; written streams are read back after a write, so a
  * float32 tensor rounds where PyTorch's float32 step does), scalars (one float64 number per tensor,
  * computed by the caller) or earlier locals. Operators `+ - * /`, unary `-`, parentheses, numbers, and
- * `sqrt(x)`, `abs(x)`, `nanmax(a, b)` (a if a > b or a is NaN, else b: `torch.maximum` with a's NaN) and
+ * `sqrt(x)`, `abs(x)`, `sign(x)` (−1, 0 or 1), `nanmax(a, b)` (a if a > b or a is NaN, else b: `torch.maximum` with a's NaN) and
  * `select(cond, a, b)` (a where cond holds) with conditions `a < b`, `a > b`, `a <= b`, `a >= b`,
  * `a == b`, `a != b`.
  *
@@ -30,7 +30,7 @@ export type Expr =
   | { kind: 'stream' | 'scalar' | 'local'; name: string }
   | { kind: 'binary'; op: '+' | '-' | '*' | '/'; a: Expr; b: Expr }
   | { kind: 'neg'; a: Expr }
-  | { kind: 'call'; fn: 'sqrt' | 'abs'; a: Expr }
+  | { kind: 'call'; fn: 'sqrt' | 'abs' | 'sign'; a: Expr }
   | { kind: 'nanmax'; a: Expr; b: Expr }
   | { kind: 'select'; cond: Condition; a: Expr; b: Expr };
 
@@ -131,7 +131,7 @@ export function defineProgram(source: ProgramSource): ElementwiseProgram {
   return { ...source, statements, key: `${source.name}\n${source.read.join(',')}|${source.write.join(',')}|${source.scalars.join(',')}\n${source.body}` };
 }
 
-const RESERVED = new Set(['let', 'sqrt', 'abs', 'nanmax', 'select', 'i', 'n']);
+const RESERVED = new Set(['let', 'sqrt', 'abs', 'sign', 'nanmax', 'select', 'i', 'n']);
 
 class Parser {
   private pos = 0;
@@ -186,7 +186,7 @@ class Parser {
       return e;
     }
     if (/^\d/.test(t)) return { kind: 'number', value: Number(t) };
-    if (t === 'sqrt' || t === 'abs') {
+    if (t === 'sqrt' || t === 'abs' || t === 'sign') {
       const [a] = this.args(1);
       return { kind: 'call', fn: t, a };
     }

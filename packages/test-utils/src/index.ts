@@ -8,5 +8,5 @@ export { SampleMaker, type MakeOptions, type ValueKind } from './sample-maker.js
 export { opInfos, opInfo, type OpInfo, type OpSample, type OpArgs } from './op-infos.js';
 export { loadFixture, fixturePath, decodeTensor, type EncodedTensor, type OpFixtureCase, type LayerCase } from './fixtures.js';
 export { randomQuadratic, quadraticTrajectory, relativeDistance, type RandomQuadratic, type Steppable } from './quadratic.js';
-export { optimInfos, optimTrajectoryCases, type OptimInfo, type OptimizerName } from './optim-infos.js';
+export { optimInfos, optimTrajectoryCases, type OptimInfo, type OptimizerName, type ReferenceInfo, type FullOptions } from './optim-infos.js';
 export { errorInputs, type ErrorInput } from './error-inputs.js';

@@ -5,7 +5,7 @@
  * @tsgrad/optim (test-utils does not depend on optim; tests look classes up by name). Adding an
  * optimizer: its file in optim, its export in optim's index, its row here (and its fixture cases).
  */
-export type OptimizerName = 'SGD' | 'Adam' | 'AdamW' | 'Adagrad' | 'RMSprop' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'SparseAdam';
+export type OptimizerName = 'SGD' | 'Adam' | 'AdamW' | 'Adagrad' | 'RMSprop' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'Lion' | 'SparseAdam';
 
 export interface OptimInfo {
   name: OptimizerName;
@@ -19,6 +19,40 @@ export interface OptimInfo {
   fixture: OptimizerName | null;
   /** Takes dense gradients (SparseAdam takes sparse ones only). */
   dense: boolean;
+  /** Its single-tensor reference loop, which every CPU rendering of its program must equal. */
+  reference?: ReferenceInfo;
+}
+
+/** Options with the defaults filled in, as the reference's `hyper` reads them. */
+export type FullOptions = Record<string, number | boolean | number[]>;
+
+export interface ReferenceInfo {
+  /** The reference's export name in @tsgrad/optim (`adamReference`). */
+  fn: string;
+  /** The state arrays it updates, under these options. */
+  state: (o: FullOptions) => string[];
+  /** The state arrays' initial value (Adagrad's initialAccumulatorValue); 0 by default. */
+  init?: (o: FullOptions) => number;
+  /** Its hyperparameters at step t (1-based). */
+  hyper: (o: FullOptions, step: number) => object;
+  /** Option sets to check, float64 and float32, in every CPU rendering. */
+  grid: Record<string, unknown>[];
+}
+
+/** Every combination of the listed values (a small option grid). */
+function grid(axes: Record<string, readonly unknown[]>): Record<string, unknown>[] {
+  return Object.entries(axes).reduce<Record<string, unknown>[]>((acc, [k, values]) => acc.flatMap((o) => values.map((v) => ({ ...o, [k]: v }))), [{}]);
+}
+
+const betas = (o: FullOptions) => o.betas as [number, number];
+const adamHyper = (o: FullOptions, step: number) => ({ ...o, beta1: betas(o)[0], beta2: betas(o)[1], step });
+/** μ_t of NAdam (PyTorch 2), and the running products the reference takes. */
+const nadamMu = (o: FullOptions, t: number) => betas(o)[0] * (1 - 0.5 * 0.96 ** (t * (o.momentumDecay as number)));
+function nadamHyper(o: FullOptions, step: number): object {
+  let product = 1;
+  for (let t = 1; t <= step; t++) product *= nadamMu(o, t);
+  const muNext = nadamMu(o, step + 1);
+  return { ...adamHyper(o, step), mu: nadamMu(o, step), muNext, muProduct: product, muProductNext: product * muNext };
 }
 
 const adamFamily = { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
@@ -45,6 +79,16 @@ export const optimInfos: OptimInfo[] = [
     ],
     fixture: 'SGD',
     dense: true,
+    reference: {
+      fn: 'sgdReference',
+      state: (o) => (o.momentum ? ['momentumBuffer'] : []),
+      hyper: (o, step) => ({ ...o, firstStep: step === 1 }),
+      grid: [
+        ...grid({ lr: [0.1], momentum: [0], dampening: [0.2], weightDecay: [0, 0.05], decoupledWeightDecay: [false, true] }),
+        ...grid({ lr: [0.1], momentum: [0.9], dampening: [0.2], weightDecay: [0, 0.05], decoupledWeightDecay: [false, true] }),
+        ...grid({ lr: [0.1], momentum: [0.9], nesterov: [true], maximize: [true], weightDecay: [0, 0.05], decoupledWeightDecay: [false, true] }),
+      ],
+    },
   },
   {
     name: 'Adam',
@@ -53,6 +97,12 @@ export const optimInfos: OptimInfo[] = [
     errors: [...adamFamilyErrors('Adam'), { options: { amsgrad: 1 }, error: /Invalid amsgrad: 1 \(expected true or false\)/ }],
     fixture: 'Adam',
     dense: true,
+    reference: {
+      fn: 'adamReference',
+      state: (o) => (o.amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq']),
+      hyper: adamHyper,
+      grid: [...grid({ lr: [0.01], amsgrad: [false, true], decoupledWeightDecay: [false, true], weightDecay: [0, 0.1] }), { lr: 0.01, weightDecay: 0.1, amsgrad: true, maximize: true }],
+    },
   },
   {
     name: 'AdamW',
@@ -61,6 +111,7 @@ export const optimInfos: OptimInfo[] = [
     errors: [...adamFamilyErrors('AdamW'), { options: { weightDecay: -0.01 }, error: /Invalid weightDecay: -0.01/ }],
     fixture: 'AdamW',
     dense: true,
+    reference: { fn: 'adamReference', state: (o) => (o.amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq']), hyper: adamHyper, grid: [{ lr: 0.01, betas: [0.9, 0.99], weightDecay: 0.1, amsgrad: true }] },
   },
   {
     name: 'Adagrad',
@@ -69,6 +120,13 @@ export const optimInfos: OptimInfo[] = [
     errors: [{ options: { lrDecay: -1 }, error: /Invalid lrDecay: -1/ }],
     fixture: 'Adagrad',
     dense: true,
+    reference: {
+      fn: 'adagradReference',
+      state: () => ['sum'],
+      init: (o) => o.initialAccumulatorValue as number,
+      hyper: (o, step) => ({ ...o, step }),
+      grid: grid({ lr: [0.1], lrDecay: [0.01], weightDecay: [0.1], initialAccumulatorValue: [0.5], decoupledWeightDecay: [false, true], maximize: [false, true] }),
+    },
   },
   {
     name: 'RMSprop',
@@ -77,6 +135,12 @@ export const optimInfos: OptimInfo[] = [
     errors: [{ options: { momentum: -0.5 }, error: /Invalid momentum: -0.5/ }],
     fixture: 'RMSprop',
     dense: true,
+    reference: {
+      fn: 'rmspropReference',
+      state: (o) => ['squareAvg', ...(o.centered ? ['gradAvg'] : []), ...(o.momentum ? ['momentumBuffer'] : [])],
+      hyper: (o) => o,
+      grid: grid({ lr: [0.01], weightDecay: [0.1], centered: [false, true], momentum: [0, 0.9], maximize: [false, true], decoupledWeightDecay: [false, true] }),
+    },
   },
   {
     name: 'Adamax',
@@ -85,6 +149,7 @@ export const optimInfos: OptimInfo[] = [
     errors: adamFamilyErrors('Adamax'),
     fixture: 'Adamax',
     dense: true,
+    reference: { fn: 'adamaxReference', state: () => ['expAvg', 'expInf'], hyper: adamHyper, grid: grid({ lr: [0.01], weightDecay: [0.1], decoupledWeightDecay: [false, true], maximize: [false, true] }) },
   },
   {
     name: 'NAdam',
@@ -93,6 +158,7 @@ export const optimInfos: OptimInfo[] = [
     errors: [...adamFamilyErrors('NAdam'), { options: { betas: [0.9, -0.1] }, error: /Invalid betas\[1\]: -0.1/ }],
     fixture: 'NAdam',
     dense: true,
+    reference: { fn: 'nadamReference', state: () => ['expAvg', 'expAvgSq'], hyper: nadamHyper, grid: grid({ lr: [0.01], weightDecay: [0, 0.1], decoupledWeightDecay: [false, true], maximize: [false, true] }) },
   },
   {
     name: 'RAdam',
@@ -101,6 +167,7 @@ export const optimInfos: OptimInfo[] = [
     errors: adamFamilyErrors('RAdam'),
     fixture: 'RAdam',
     dense: true,
+    reference: { fn: 'radamReference', state: () => ['expAvg', 'expAvgSq'], hyper: adamHyper, grid: grid({ lr: [0.01], weightDecay: [0.1], decoupledWeightDecay: [false, true], maximize: [false, true] }) },
   },
   {
     name: 'Adadelta',
@@ -109,6 +176,21 @@ export const optimInfos: OptimInfo[] = [
     errors: [{ options: { rho: 1.5 }, error: /Invalid rho: 1.5 \(expected a number in \[0, 1\]\)/ }],
     fixture: 'Adadelta',
     dense: true,
+    reference: { fn: 'adadeltaReference', state: () => ['squareAvg', 'accDelta'], hyper: (o) => o, grid: grid({ lr: [1], weightDecay: [0.1], decoupledWeightDecay: [false, true], maximize: [false, true] }) },
+  },
+  {
+    name: 'Lion',
+    defaults: { lr: 1e-4, betas: [0.9, 0.99], weightDecay: 1e-3, maximize: false },
+    options: [{ lr: 1e-3 }, { lr: 3e-3, betas: [0.95, 0.98], weightDecay: 0.1 }],
+    errors: [{ options: { betas: [0.9, 1] }, error: /Invalid betas\[1\]: 1/ }, { options: { decoupledWeightDecay: false }, error: /Lion: unknown option 'decoupledWeightDecay'/ }],
+    fixture: null,
+    dense: true,
+    reference: {
+      fn: 'lionReference',
+      state: () => ['expAvg'],
+      hyper: (o) => ({ ...o, beta1: betas(o)[0], beta2: betas(o)[1], decoupledWeightDecay: true }),
+      grid: grid({ lr: [0.01], weightDecay: [0, 0.1], maximize: [false, true] }),
+    },
   },
   {
     name: 'SparseAdam',

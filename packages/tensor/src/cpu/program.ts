@@ -95,7 +95,7 @@ function interpret(program: ElementwiseProgram, compact: ReadonlySet<string>): L
         case 'neg':
           return -ev(e.a);
         case 'call':
-          return e.fn === 'sqrt' ? Math.sqrt(ev(e.a)) : Math.abs(ev(e.a));
+          return Math[e.fn](ev(e.a));
         case 'nanmax': {
           const a = ev(e.a);
           const b = ev(e.b);
