@@ -56,9 +56,9 @@ function wrap(data: TypedArray, dtype: DType): CpuStorage {
 
 /**
  * The CPU backend: typed arrays, float64 everywhere, float32 results rounded to float32 at every store.
- * float32 matmul, the common elementwise ops, sum/max/min/argmax/argmin, gather/scatter-add and the fused
- * SGD/Adam/AdamW/Adagrad/RMSprop steps run in WebAssembly SIMD where the engine has it (see
- * `setCpuKernels`); the TypeScript kernels are the reference and the fallback.
+ * float32 matmul, the common elementwise ops, sum/max/min/argmax/argmin, gather/scatter-add and the
+ * native kernels programs name run in WebAssembly SIMD where the engine has it (see `setCpuKernels`);
+ * the TypeScript kernels and the programs' generated loops are the reference and the fallback.
  */
 export function createCpuBackend(): Backend {
   return {

@@ -39,7 +39,7 @@ export interface WasmExports {
 
 /** Which kernels the CPU backend uses, for `cpuKernels()`. */
 export interface CpuKernelInfo {
-  /** True when the float32 kernels (matmul, elementwise, reductions, gather, optimizers) run in WebAssembly SIMD. */
+  /** True when the float32 kernels (matmul, elementwise, reductions, gather, native program kernels) run in WebAssembly SIMD. */
   wasm: boolean;
   /** Threads a large float32 matmul runs on (1: the calling thread only). */
   threads: number;
@@ -196,9 +196,10 @@ export interface CpuKernelOptions {
 }
 
 /**
- * Chooses the CPU backend's kernels. By default float32 matmul and the fused SGD, Adam/AdamW, Adagrad
- * and RMSprop steps run in WebAssembly with 128-bit SIMD, large matmuls on worker threads;
- * `{ wasm: false }` selects the TypeScript reference kernels everywhere (float64 always uses them).
+ * Chooses the CPU backend's kernels. By default float32 matmul, the common elementwise ops and the
+ * programs that name a native kernel run in WebAssembly with 128-bit SIMD, large matmuls on worker
+ * threads; `{ wasm: false }` selects the TypeScript kernels and the programs' generated loops
+ * everywhere (float64 always uses them).
  * Threads start in the background: await `cpuKernelsReady()` before timing anything.
  *
  * @example
