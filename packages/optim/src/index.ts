@@ -23,6 +23,8 @@ export { Adamax, ADAMAX_DEFAULTS, adamaxReference, adamaxProgram, type AdamaxOpt
 export { NAdam, NADAM_DEFAULTS, nadamReference, nadamProgram, type NAdamOptions, type NAdamHyper } from './nadam.js';
 export { RAdam, RADAM_DEFAULTS, radamReference, radamProgram, radamRectification, type RAdamOptions, type RAdamHyper } from './radam.js';
 export { SparseAdam, SPARSE_ADAM_DEFAULTS, type SparseAdamOptions } from './sparse-adam.js';
+export { Rprop, RPROP_DEFAULTS, rpropReference, rpropProgram, type RpropOptions, type RpropHyper } from './rprop.js';
+export { ASGD, ASGD_DEFAULTS, asgdReference, asgdProgram, type ASGDOptions, type ASGDHyper } from './asgd.js';
 export { Lion, LION_DEFAULTS, lionReference, lionProgram, type LionOptions, type LionHyper } from './lion.js';
 export { Adadelta, ADADELTA_DEFAULTS, adadeltaReference, adadeltaProgram, type AdadeltaOptions, type AdadeltaHyper } from './adadelta.js';
 export type { ReferenceStep } from './reference.js';

@@ -105,8 +105,7 @@ describe("every optimizer's program equals its single-tensor reference, in every
     const opt = new (exported[info.name] as new (p: Tensor[], o: object) => Optimizer<{ lr: number }>)([p], options);
     const full_ = { ...opt.defaults };
     const step = exported[reference.fn] as ReferenceStep<string, never>;
-    const init = reference.init?.(full_) ?? 0;
-    const refState = Object.fromEntries(reference.state(full_).map((k) => [k, full([257], init, { dtype })]));
+    const refState = Object.fromEntries(reference.state(full_).map((k) => [k, full([257], reference.init?.(full_, k) ?? 0, { dtype })]));
     const arr = (t: Tensor) => (t.storage as unknown as { data: Float64Array }).data;
     for (let t = 1; t <= 3; t++) {
       const g = randn([257], { dtype });

@@ -17,6 +17,8 @@ script applies it exactly as PyTorch 2.x defines it:
   * NAdam: 1.13 multiplies mu twice into mu_product_next (fixed in 2.0), so NAdam runs through
     nadam_v2_step below, a line-by-line transcription of 2.x `_single_tensor_nadam` in torch ops.
 Cases with "saveAt" also store PyTorch's own state_dict() after that many steps, for resume tests.
+Rprop has no weight decay (its second group overrides the lr only); ASGD runs with float64 as the
+default dtype, so its eta and mu state are float64 as PyTorch 2 keeps them under that default.
 """
 import json
 import math
@@ -33,8 +35,13 @@ TORCH = {
     "SGD": torch.optim.SGD, "Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW,
     "Adagrad": torch.optim.Adagrad, "RMSprop": torch.optim.RMSprop, "Adamax": torch.optim.Adamax,
     "NAdam": torch.optim.NAdam, "RAdam": torch.optim.RAdam, "Adadelta": torch.optim.Adadelta,
+    "Rprop": torch.optim.Rprop, "ASGD": torch.optim.ASGD,
 }
-NATIVE_MAXIMIZE = {"SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "Adadelta"}
+NATIVE_MAXIMIZE = {"SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "Adadelta", "Rprop", "ASGD"}
+# Optimizers without weight decay (the second group then overrides the lr only).
+NO_DECAY = {"Rprop"}
+# Options PyTorch takes as tuples.
+PAIRS = {"betas", "etas", "stepSizes"}
 
 CASES = [
     ("SGD", {"lr": 0.1}),
@@ -71,6 +78,12 @@ CASES = [
     ("Adadelta", {"lr": 1.0}),
     ("Adadelta", {"lr": 0.5, "rho": 0.8, "weightDecay": 0.1, "maximize": True}),
     ("Adadelta", {"lr": 1.0, "weightDecay": 0.1, "decoupledWeightDecay": True}),
+    ("Rprop", {"lr": 0.01}),
+    ("Rprop", {"lr": 0.05, "etas": [0.3, 1.5], "stepSizes": [1e-4, 0.1]}, {"saveAt": 10}),
+    ("Rprop", {"lr": 0.01, "maximize": True}),
+    ("ASGD", {"lr": 0.01}),
+    ("ASGD", {"lr": 0.05, "lambd": 1e-3, "alpha": 0.5, "t0": 5, "weightDecay": 0.1}, {"saveAt": 10}),
+    ("ASGD", {"lr": 0.05, "t0": 3, "maximize": True, "weightDecay": 0.05, "decoupledWeightDecay": True}),
 ]
 
 
@@ -78,10 +91,11 @@ def snake(k):
     return "".join("_" + c.lower() if c.isupper() else c for c in k)
 
 
-def second_group(options):
-    """The second group's overrides: another lr and another weight decay."""
+def second_group(name, options):
+    """The second group's overrides: another lr and another weight decay (none where there is no decay)."""
     extra = {"lr": options["lr"] * 2}
-    extra["weightDecay"] = 0.0 if options.get("weightDecay", 0) else 0.05
+    if name not in NO_DECAY:
+        extra["weightDecay"] = 0.0 if options.get("weightDecay", 0) else 0.05
     return extra
 
 
@@ -94,7 +108,7 @@ def torch_kwargs(name, options):
             continue
         if k == "weightDecay" and options.get("decoupledWeightDecay"):
             v = 0.0
-        kw[snake(k)] = tuple(v) if k == "betas" else v
+        kw[snake(k)] = tuple(v) if k in PAIRS else v
     return kw
 
 
@@ -145,7 +159,10 @@ def run_case(index, name, options, extra):
     torch.manual_seed(1000 + index)
     params = [torch.randn(s, dtype=torch.float64, requires_grad=True) for s in SHAPES]
     init = [p.detach().reshape(-1).tolist() for p in params]
-    groups = [dict(options), dict(options, **second_group(options))]
+    groups = [dict(options), dict(options, **second_group(name, options))]
+    # ASGD keeps eta and mu as 0-d tensors of the default dtype (PyTorch 2: the scalar dtype), so
+    # float64 parity needs float64 as the default while it runs.
+    torch.set_default_dtype(torch.float64 if name == "ASGD" else torch.float32)
     construction = [dict(g) for g in groups]  # groups[*]["lr"] is halved at LR_CHANGE_AT
     group_params = [params[:2], params[2:]]
     torch_opt = None
@@ -208,6 +225,7 @@ def run_case(index, name, options, extra):
 
 def main():
     cases = [run_case(i, c[0], c[1], c[2] if len(c) > 2 else {}) for i, c in enumerate(CASES)]
+    torch.set_default_dtype(torch.float32)
     out = {"generator": "packages/test-utils/scripts/gen_optim_fixtures.py", "torch": torch.__version__, "steps": STEPS, "cases": cases}
     path = os.path.join(HERE, "..", "fixtures", "optim.json")
     with open(path, "w") as f:

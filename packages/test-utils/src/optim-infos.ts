@@ -5,7 +5,7 @@
  * @tsgrad/optim (test-utils does not depend on optim; tests look classes up by name). Adding an
  * optimizer: its file in optim, its export in optim's index, its row here (and its fixture cases).
  */
-export type OptimizerName = 'SGD' | 'Adam' | 'AdamW' | 'Adagrad' | 'RMSprop' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'Lion' | 'SparseAdam';
+export type OptimizerName = 'SGD' | 'Adam' | 'AdamW' | 'Adagrad' | 'RMSprop' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'Rprop' | 'ASGD' | 'Lion' | 'SparseAdam';
 
 export interface OptimInfo {
   name: OptimizerName;
@@ -31,8 +31,8 @@ export interface ReferenceInfo {
   fn: string;
   /** The state arrays it updates, under these options. */
   state: (o: FullOptions) => string[];
-  /** The state arrays' initial value (Adagrad's initialAccumulatorValue); 0 by default. */
-  init?: (o: FullOptions) => number;
+  /** A state array's initial value (Adagrad's initialAccumulatorValue, Rprop's lr); 0 by default. */
+  init?: (o: FullOptions, key: string) => number;
   /** Its hyperparameters at step t (1-based). */
   hyper: (o: FullOptions, step: number) => object;
   /** Option sets to check, float64 and float32, in every CPU rendering. */
@@ -45,6 +45,14 @@ function grid(axes: Record<string, readonly unknown[]>): Record<string, unknown>
 }
 
 const betas = (o: FullOptions) => o.betas as [number, number];
+/** ASGD's η and μ at step t (PyTorch's schedule: the step runs at the previous step's values). */
+function asgdHyper(o: FullOptions, step: number): object {
+  const [lr, lambd, alpha, t0] = [o.lr, o.lambd, o.alpha, o.t0] as number[];
+  const eta = step === 1 ? lr : lr / (1 + lambd * lr * (step - 1)) ** alpha;
+  const mu = step === 1 ? 1 : 1 / Math.max(1, step - 1 - t0);
+  return { ...o, eta, mu };
+}
+
 const adamHyper = (o: FullOptions, step: number) => ({ ...o, beta1: betas(o)[0], beta2: betas(o)[1], step });
 /** μ_t of NAdam (PyTorch 2), and the running products the reference takes. */
 const nadamMu = (o: FullOptions, t: number) => betas(o)[0] * (1 - 0.5 * 0.96 ** (t * (o.momentumDecay as number)));
@@ -177,6 +185,39 @@ export const optimInfos: OptimInfo[] = [
     fixture: 'Adadelta',
     dense: true,
     reference: { fn: 'adadeltaReference', state: () => ['squareAvg', 'accDelta'], hyper: (o) => o, grid: grid({ lr: [1], weightDecay: [0.1], decoupledWeightDecay: [false, true], maximize: [false, true] }) },
+  },
+  {
+    name: 'Rprop',
+    defaults: { lr: 1e-2, etas: [0.5, 1.2], stepSizes: [1e-6, 50], maximize: false },
+    options: [{ lr: 0.01 }, { lr: 0.05, etas: [0.3, 1.5], stepSizes: [1e-4, 0.1] }],
+    errors: [
+      { options: { etas: [1.2, 0.5] }, error: /Invalid eta values: \[1.2,0.5\]/ },
+      { options: { stepSizes: [1, 0.1] }, error: /Invalid stepSizes: \[1,0.1\]/ },
+      { options: { weightDecay: 0.1 }, error: /Rprop: unknown option 'weightDecay'/ },
+    ],
+    fixture: 'Rprop',
+    dense: true,
+    reference: {
+      fn: 'rpropReference',
+      state: () => ['prev', 'stepSize'],
+      init: (o, key) => (key === 'stepSize' ? (o.lr as number) : 0),
+      hyper: (o) => ({ etaminus: (o.etas as number[])[0], etaplus: (o.etas as number[])[1], stepMin: (o.stepSizes as number[])[0], stepMax: (o.stepSizes as number[])[1], maximize: o.maximize }),
+      grid: grid({ lr: [0.01], etas: [[0.5, 1.2], [0.3, 1.5]], stepSizes: [[1e-6, 50], [1e-4, 0.02]], maximize: [false, true] }),
+    },
+  },
+  {
+    name: 'ASGD',
+    defaults: { lr: 1e-2, lambd: 1e-4, alpha: 0.75, t0: 1e6, weightDecay: 0, maximize: false, decoupledWeightDecay: false },
+    options: [{ lr: 0.01 }, { lr: 0.05, lambd: 1e-3, alpha: 0.5, t0: 5, weightDecay: 0.1 }],
+    errors: [{ options: { lambd: -1 }, error: /Invalid lambd: -1/ }, { options: { lambda: 1e-3 }, error: /ASGD: unknown option 'lambda'; did you mean 'lambd'\?/ }],
+    fixture: 'ASGD',
+    dense: true,
+    reference: {
+      fn: 'asgdReference',
+      state: () => ['ax'],
+      hyper: asgdHyper,
+      grid: grid({ lr: [0.05], lambd: [1e-3], alpha: [0.5], t0: [1, 1e6], weightDecay: [0, 0.1], decoupledWeightDecay: [false, true], maximize: [false, true] }),
+    },
   },
   {
     name: 'Lion',
