@@ -23,5 +23,7 @@ export { ReLU, GELU, Sigmoid, Tanh, Dropout, Flatten } from './layers/simple.js'
 export { Embedding } from './layers/embedding.js';
 export { Sequential, ModuleList } from './layers/containers.js';
 export { MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss } from './layers/losses.js';
+export { clipGradNorm_, clipGradValue_, type ClipGradNormOptions } from './utils/clip-grad.js';
+export { parametersToVector, vectorToParameters } from './utils/parameters-vector.js';
 export * as init from './init.js';
 export * as functional from './functional/index.js';
