@@ -1,6 +1,6 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
-import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags } from './decay.js';
+import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, validateDecayScale, type DecayScale } from './decay.js';
 import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
@@ -13,9 +13,11 @@ export interface AdadeltaOptions {
   weightDecay: number;
   maximize: boolean;
   decoupledWeightDecay: boolean;
+  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  decayScale: DecayScale;
 }
 
-export const ADADELTA_DEFAULTS: AdadeltaOptions = { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
+export const ADADELTA_DEFAULTS: AdadeltaOptions = { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false, decoupledWeightDecay: false, decayScale: 'lr' };
 
 export type AdadeltaHyper = AdadeltaOptions;
 
@@ -63,6 +65,8 @@ export const adadeltaReference: ReferenceStep<'squareAvg' | 'accDelta', Adadelta
  *   u ← ρ u + (1 − ρ) Δ²
  *   θ ← θ − γ Δ
  * ```
+ * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
+ * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
  * @example const opt = new Adadelta(model.parameters(), { lr: 1.0, rho: 0.9 });
  */
 export class Adadelta extends Optimizer<AdadeltaOptions> {
@@ -78,6 +82,7 @@ export class Adadelta extends Optimizer<AdadeltaOptions> {
     nonNegative('weightDecay', o.weightDecay);
     boolean('maximize', o.maximize);
     boolean('decoupledWeightDecay', o.decoupledWeightDecay);
+    validateDecayScale(o);
   }
 
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdadeltaOptions>): ProgramPart {

@@ -1,6 +1,6 @@
 import { full, zerosLike, type Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
-import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper } from './decay.js';
+import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper, validateDecayScale, type DecayScale } from './decay.js';
 import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
@@ -15,6 +15,8 @@ export interface AdagradOptions {
   eps: number;
   maximize: boolean;
   decoupledWeightDecay: boolean;
+  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  decayScale: DecayScale;
 }
 
 export const ADAGRAD_DEFAULTS: AdagradOptions = {
@@ -24,7 +26,7 @@ export const ADAGRAD_DEFAULTS: AdagradOptions = {
   initialAccumulatorValue: 0,
   eps: 1e-10,
   maximize: false,
-  decoupledWeightDecay: false,
+  decoupledWeightDecay: false, decayScale: 'lr',
 };
 
 export type AdagradHyper = DecayHyper & { lrDecay: number; eps: number; step: number };
@@ -90,6 +92,8 @@ const adagradSparseProgram = defineProgram({
  * group, each group's own `initialAccumulatorValue` is used.
  * Sparse gradients are not supported (tsgrad has no sparse tensors).
  *
+ * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
+ * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
  * @example const opt = new Adagrad(model.parameters(), { lr: 0.01, lrDecay: 1e-4 });
  */
 export class Adagrad extends Optimizer<AdagradOptions> {
@@ -108,6 +112,7 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     nonNegative('eps', o.eps);
     boolean('maximize', o.maximize);
     boolean('decoupledWeightDecay', o.decoupledWeightDecay);
+    validateDecayScale(o);
   }
 
   protected override initialState(param: Tensor, g: ParamGroup<AdagradOptions>): ParamState {

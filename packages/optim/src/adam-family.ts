@@ -1,4 +1,4 @@
-import type { DecayHyper } from './decay.js';
+import { validateDecayScale, type DecayHyper, type DecayScale } from './decay.js';
 import { betaPair, boolean, nonNegative } from './validation.js';
 
 /** The options Adam, AdamW, Adamax, NAdam and RAdam share (PyTorch's names in camelCase). */
@@ -10,6 +10,8 @@ export interface AdamFamilyOptions {
   maximize: boolean;
   /** AdamW's decay: `p *= 1 - lr * weightDecay` before the update, outside the moments. */
   decoupledWeightDecay: boolean;
+  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  decayScale: DecayScale;
 }
 
 /** Checks the shared options; each bad one throws an Error naming it and its value. */
@@ -20,6 +22,7 @@ export function validateAdamFamily(o: Readonly<Record<keyof AdamFamilyOptions, u
   nonNegative('weightDecay', o.weightDecay);
   boolean('maximize', o.maximize);
   boolean('decoupledWeightDecay', o.decoupledWeightDecay);
+  validateDecayScale(o);
 }
 
 /** Adam, Adamax, NAdam and RAdam's step hyperparameters: two betas, eps and the 1-based step count after increment. */

@@ -8,7 +8,7 @@ import type { ReferenceStep } from './reference.js';
 
 export type AdamaxOptions = AdamFamilyOptions;
 
-export const ADAMAX_DEFAULTS: AdamaxOptions = { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
+export const ADAMAX_DEFAULTS: AdamaxOptions = { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, decoupledWeightDecay: false, decayScale: 'lr' };
 
 export type AdamaxHyper = AdamFamilyHyper;
 
@@ -55,6 +55,8 @@ export const adamaxReference: ReferenceStep<'expAvg' | 'expInf', AdamaxHyper> = 
  *   u ← max(β2 u, |g| + ε)
  *   θ ← θ − γ / (1 − β1^t) · m / u
  * ```
+ * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
+ * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
  * @example const opt = new Adamax(model.parameters(), { lr: 2e-3 });
  */
 export class Adamax extends Optimizer<AdamaxOptions> {

@@ -1,6 +1,6 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
-import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper } from './decay.js';
+import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper, validateDecayScale, type DecayScale } from './decay.js';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
@@ -17,9 +17,11 @@ export interface ASGDOptions {
   weightDecay: number;
   maximize: boolean;
   decoupledWeightDecay: boolean;
+  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  decayScale: DecayScale;
 }
 
-export const ASGD_DEFAULTS: ASGDOptions = { lr: 1e-2, lambd: 1e-4, alpha: 0.75, t0: 1e6, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
+export const ASGD_DEFAULTS: ASGDOptions = { lr: 1e-2, lambd: 1e-4, alpha: 0.75, t0: 1e6, weightDecay: 0, maximize: false, decoupledWeightDecay: false, decayScale: 'lr' };
 
 export type ASGDHyper = DecayHyper & { lambd: number; eta: number; mu: number };
 
@@ -67,6 +69,8 @@ export const asgdProgram = programVariants((f: DecayFlags & { averaging: boolean
  *   ā ← ā + μ(θ − ā)  if μ ≠ 1, else ā ← θ
  *   η ← γ / (1 + λγt)^α;  μ ← 1 / max(1, t − t0)
  * ```
+ * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
+ * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
  * @example const opt = new ASGD(model.parameters(), { lr: 1e-2, t0: 100 }); // then evaluate with opt.state.get(p).ax
  */
 export class ASGD extends Optimizer<ASGDOptions> {
@@ -80,6 +84,7 @@ export class ASGD extends Optimizer<ASGDOptions> {
     for (const k of ['lr', 'lambd', 'alpha', 't0', 'weightDecay'] as const) nonNegative(k, o[k]);
     boolean('maximize', o.maximize);
     boolean('decoupledWeightDecay', o.decoupledWeightDecay);
+    validateDecayScale(o);
   }
 
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<ASGDOptions>): ProgramPart {

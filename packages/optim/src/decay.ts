@@ -15,6 +15,29 @@ export interface DecayHyper {
   weightDecay: number;
   maximize: boolean;
   decoupledWeightDecay: boolean;
+  /** What multiplies decoupled decay (see `DecayScale`); 'lr' when absent. */
+  decayScale?: DecayScale;
+  /** The lr a scheduler started from (a group's `initialLr`); the schedule multiplier is lr / initialLr. */
+  initialLr?: unknown;
+}
+
+/**
+ * What multiplies decoupled weight decay, every optimizer that decouples has this one setting:
+ *
+ * - `'lr'` (default; PyTorch's AdamW, optax): θ ← θ(1 − γ_t λ). Changing the learning rate changes
+ *   the effective decay.
+ * - `'schedule'` (Loshchilov & Hutter's AdamW): θ ← θ(1 − η_t λ), with η_t = γ_t / γ_0 the schedule
+ *   multiplier (γ_0 the group's `initialLr`, which LR schedulers record; η_t = 1 without a
+ *   scheduler), so λ is independent of the learning rate and follows only its schedule.
+ */
+export type DecayScale = 'lr' | 'schedule';
+
+/** Checks `decayScale` (and that 'schedule' comes with decoupled decay, the only kind it scales). */
+export function validateDecayScale(o: { decayScale?: unknown; decoupledWeightDecay?: unknown }, decoupled = o.decoupledWeightDecay === true): void {
+  if (o.decayScale !== 'lr' && o.decayScale !== 'schedule') throw new Error(`Invalid decayScale: ${JSON.stringify(o.decayScale)} (expected 'lr' or 'schedule')`);
+  if (o.decayScale === 'schedule' && !decoupled) {
+    throw new Error("Invalid decayScale: 'schedule' scales decoupled weight decay only; set decoupledWeightDecay: true (coupled L2 decay enters the gradient and is scaled by the lr like it)");
+  }
 }
 
 /** Which prologue lines a step needs (part of its program's variant). */
@@ -31,9 +54,16 @@ export function decayFlags(h: DecayHyper): DecayFlags {
   return { maximize: h.maximize, coupled: decays && !h.decoupledWeightDecay, decoupled: decays && h.decoupledWeightDecay };
 }
 
-/** The scalars the prologue reads: `shrink` = 1 − γλ, `coupled` = λ. */
+/** The factor multiplying λ in decoupled decay: γ_t ('lr') or η_t = γ_t / γ_0 ('schedule'). */
+export function decayMultiplier(h: DecayHyper): number {
+  if (h.decayScale !== 'schedule') return h.lr;
+  const initial = typeof h.initialLr === 'number' && h.initialLr > 0 ? h.initialLr : h.lr;
+  return h.lr / initial;
+}
+
+/** The scalars the prologue reads: `shrink` = 1 − γλ (or 1 − ηλ, see `DecayScale`), `coupled` = λ. */
 export function decayScalars(h: DecayHyper): { shrink: number; coupled: number } {
-  return { shrink: 1 - h.lr * h.weightDecay, coupled: h.weightDecay };
+  return { shrink: 1 - decayMultiplier(h) * h.weightDecay, coupled: h.weightDecay };
 }
 
 /** Scalar names the prologue of `f` declares. */

@@ -29,6 +29,6 @@ export { Lion, LION_DEFAULTS, lionReference, lionProgram, type LionOptions, type
 export { Adadelta, ADADELTA_DEFAULTS, adadeltaReference, adadeltaProgram, type AdadeltaOptions, type AdadeltaHyper } from './adadelta.js';
 export type { ReferenceStep } from './reference.js';
 export { runProgramParts, programVariants, type ProgramPart } from './program-step.js';
-export { decayFlags, decayPrologue, decayScalars, type DecayFlags, type DecayHyper } from './decay.js';
+export { decayFlags, decayMultiplier, decayPrologue, decayScalars, type DecayFlags, type DecayHyper, type DecayScale } from './decay.js';
 export { toSnake, toCamel } from './serialization.js';
 export * as lrScheduler from './lr-scheduler/index.js';

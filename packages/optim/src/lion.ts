@@ -1,6 +1,6 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
-import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper } from './decay.js';
+import { decayFlags, decayPrologue, decayScalarNames, decayScalars, validateDecayScale, type DecayFlags, type DecayHyper, type DecayScale } from './decay.js';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
@@ -13,10 +13,12 @@ export interface LionOptions {
   /** Decoupled, as Lion's own: θ ← θ − γ(sign(c) + λθ). */
   weightDecay: number;
   maximize: boolean;
+  /** What multiplies the decay: the lr ('lr', optax) or the schedule multiplier ('schedule'); see `DecayScale`. */
+  decayScale: DecayScale;
 }
 
 /** optax's defaults (`optax.lion`: b1 0.9, b2 0.99, weight_decay 1e-3), with the paper's smaller lr. */
-export const LION_DEFAULTS: LionOptions = { lr: 1e-4, betas: [0.9, 0.99], weightDecay: 1e-3, maximize: false };
+export const LION_DEFAULTS: LionOptions = { lr: 1e-4, betas: [0.9, 0.99], weightDecay: 1e-3, maximize: false, decayScale: 'lr' };
 
 export type LionHyper = DecayHyper & { beta1: number; beta2: number };
 
@@ -61,6 +63,8 @@ export const lionProgram = programVariants((f: DecayFlags) =>
  * ```
  * Use a learning rate 3–10× smaller than AdamW's and a weight decay 3–10× larger (the paper's advice).
  * PyTorch has no Lion; its state is saved as `exp_avg`, the name of the popular lion-pytorch.
+ * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
+ * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
  * @example const opt = new Lion(model.parameters(), { lr: 1e-4, weightDecay: 1e-2 });
  */
 export class Lion extends Optimizer<LionOptions> {
@@ -75,11 +79,12 @@ export class Lion extends Optimizer<LionOptions> {
     betaPair(o.betas);
     nonNegative('weightDecay', o.weightDecay);
     boolean('maximize', o.maximize);
+    validateDecayScale(o, true);
   }
 
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<LionOptions>): ProgramPart {
     if (state.expAvg === undefined) state.expAvg = zerosLike(param);
-    const decay = { lr: g.lr, weightDecay: g.weightDecay, maximize: g.maximize, decoupledWeightDecay: true };
+    const decay = { lr: g.lr, weightDecay: g.weightDecay, maximize: g.maximize, decoupledWeightDecay: true, decayScale: g.decayScale, initialLr: g.initialLr };
     return {
       program: lionProgram(decayFlags(decay)),
       streams: { p: param, g: grad, expAvg: state.expAvg as Tensor },

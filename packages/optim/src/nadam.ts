@@ -12,7 +12,7 @@ export interface NAdamOptions extends AdamFamilyOptions {
   momentumDecay: number;
 }
 
-export const NADAM_DEFAULTS: NAdamOptions = { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, maximize: false, decoupledWeightDecay: false };
+export const NADAM_DEFAULTS: NAdamOptions = { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, maximize: false, decoupledWeightDecay: false, decayScale: 'lr' };
 
 export type NAdamHyper = AdamFamilyHyper & { mu: number; muNext: number; muProduct: number; muProductNext: number };
 
@@ -67,6 +67,8 @@ export const nadamReference: ReferenceStep<'expAvg' | 'expAvgSq', NAdamHyper> = 
  *   d ← √(v / (1 − β2^t)) + ε
  *   θ ← θ − γ (1 − μ_t) / (1 − Π_{i≤t} μ_i) · g / d − γ μ_{t+1} / (1 − Π_{i≤t+1} μ_i) · m / d
  * ```
+ * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
+ * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
  * @example const opt = new NAdam(model.parameters(), { lr: 2e-3, weightDecay: 1e-2, decoupledWeightDecay: true });
  */
 export class NAdam extends Optimizer<NAdamOptions> {

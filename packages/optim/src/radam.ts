@@ -8,7 +8,7 @@ import type { ReferenceStep } from './reference.js';
 
 export type RAdamOptions = AdamFamilyOptions;
 
-export const RADAM_DEFAULTS: RAdamOptions = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
+export const RADAM_DEFAULTS: RAdamOptions = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, decoupledWeightDecay: false, decayScale: 'lr' };
 
 export type RAdamHyper = AdamFamilyHyper;
 
@@ -79,6 +79,8 @@ export const radamReference: ReferenceStep<'expAvg' | 'expAvgSq', RAdamHyper> = 
  *                θ ← θ − γ m̂ r √(1 − β2^t) / (√v + ε)
  *   else:        θ ← θ − γ m̂
  * ```
+ * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
+ * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
  * @example const opt = new RAdam(model.parameters(), { lr: 1e-3 });
  */
 export class RAdam extends Optimizer<RAdamOptions> {

@@ -1,6 +1,6 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
-import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper } from './decay.js';
+import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper, validateDecayScale, type DecayScale } from './decay.js';
 import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
@@ -15,6 +15,8 @@ export interface RMSpropOptions {
   centered: boolean;
   maximize: boolean;
   decoupledWeightDecay: boolean;
+  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  decayScale: DecayScale;
 }
 
 export const RMSPROP_DEFAULTS: RMSpropOptions = {
@@ -25,7 +27,7 @@ export const RMSPROP_DEFAULTS: RMSpropOptions = {
   momentum: 0,
   centered: false,
   maximize: false,
-  decoupledWeightDecay: false,
+  decoupledWeightDecay: false, decayScale: 'lr',
 };
 
 export type RMSpropHyper = DecayHyper & { alpha: number; eps: number; momentum: number; centered: boolean };
@@ -100,6 +102,8 @@ export const rmspropReference: ReferenceStep<'squareAvg' | 'gradAvg' | 'momentum
  * Coupled decay is normalized by √ṽ like the gradient (so it is not a uniform shrink); the
  * decoupled form is.
  *
+ * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
+ * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
  * @example const opt = new RMSprop(model.parameters(), { lr: 1e-3, centered: true, momentum: 0.9 });
  */
 export class RMSprop extends Optimizer<RMSpropOptions> {
@@ -117,6 +121,7 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     boolean('centered', o.centered);
     boolean('maximize', o.maximize);
     boolean('decoupledWeightDecay', o.decoupledWeightDecay);
+    validateDecayScale(o);
   }
 
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<RMSpropOptions>): ProgramPart {

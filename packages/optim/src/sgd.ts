@@ -1,6 +1,6 @@
 import { zerosLike, type Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
-import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper } from './decay.js';
+import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper, validateDecayScale, type DecayScale } from './decay.js';
 import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
@@ -16,6 +16,8 @@ export interface SGDOptions {
   maximize: boolean;
   /** Apply `p *= 1 - lr * weightDecay` before the update instead of adding `weightDecay * p` to the gradient. */
   decoupledWeightDecay: boolean;
+  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  decayScale: DecayScale;
 }
 
 export const SGD_DEFAULTS: SGDOptions = {
@@ -25,7 +27,7 @@ export const SGD_DEFAULTS: SGDOptions = {
   weightDecay: 0,
   nesterov: false,
   maximize: false,
-  decoupledWeightDecay: false,
+  decoupledWeightDecay: false, decayScale: 'lr',
 };
 
 export type SGDHyper = DecayHyper & { momentum: number; dampening: number; nesterov: boolean; firstStep: boolean };
@@ -93,6 +95,8 @@ const sgdSparseProgram = defineProgram({ name: 'sgd-sparse', read: ['g'], write:
  * buffer while decoupled decay does not, so the two differ. The gradient `p.grad` is never modified
  * (old PyTorch added λθ into `p.grad` in place; seed 000's forum thread printed that).
  *
+ * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
+ * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
  * @example
  * ```ts
  * const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
@@ -115,6 +119,7 @@ export class SGD extends Optimizer<SGDOptions> {
     boolean('nesterov', o.nesterov);
     boolean('maximize', o.maximize);
     boolean('decoupledWeightDecay', o.decoupledWeightDecay);
+    validateDecayScale(o);
     if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
       throw new Error(`Invalid nesterov: true requires momentum > 0 and dampening = 0 (got momentum ${o.momentum}, dampening ${o.dampening})`);
     }

@@ -3,7 +3,7 @@ import { full, manualSeed, noGrad, randn, tensor, type Tensor } from '@tsgrad/au
 import { expectClose, loadFixture, optimInfos } from '@tsgrad/test-utils';
 import { setCpuKernels, setProgramCodegen } from '@tsgrad/tensor';
 import * as optim from '@tsgrad/optim';
-import { Adam, AdamW, SGD, type Optimizer, type ReferenceStep } from '@tsgrad/optim';
+import { Adam, AdamW, SGD, lrScheduler, type Optimizer, type ReferenceStep } from '@tsgrad/optim';
 
 /** Trains w on a fixed float64 regression problem; `penalty` adds λ/2‖w‖² to the loss. */
 function train(makeOpt: (w: Tensor) => { step(): unknown; zeroGrad(): void }, opts: { steps: number; penalty?: number }) {
@@ -54,6 +54,41 @@ describe('weight decay equivalences (the seeds’ questions, answered by tests)'
     const coupled = train((w) => new SGD([w], { lr: 0.1, weightDecay: lambda }), { steps: 10 });
     const decoupled = train((w) => new SGD([w], { lr: 0.1, weightDecay: lambda, decoupledWeightDecay: true }), { steps: 10 });
     decoupled.forEach((row, t) => expectClose(row, coupled[t], { rtol: 1e-12 }));
+  });
+});
+
+describe("decoupled decay's two scales (decayScale)", () => {
+  // With zero gradients Adam's update is 0, so a step only applies the decay: θ ← θ(1 − s_t λ).
+  const run = (decayScale: 'lr' | 'schedule') => {
+    const w = tensor([1, -2, 4], { dtype: 'float64', requiresGrad: true });
+    const opt = new AdamW([w], { lr: 0.1, weightDecay: 0.5, decayScale });
+    const sched = new lrScheduler.CosineAnnealingLR(opt, { TMax: 10 });
+    const lrs: number[] = [];
+    for (let t = 0; t < 10; t++) {
+      w.grad = tensor([0, 0, 0], { dtype: 'float64' });
+      lrs.push(opt.paramGroups[0].lr);
+      opt.step();
+      sched.step();
+    }
+    return { w: w.tolist() as number[], lrs };
+  };
+
+  it("'lr' (PyTorch): θ ← θ(1 − γ_t λ); 'schedule' (Loshchilov & Hutter): θ ← θ(1 − (γ_t / γ_0) λ)", () => {
+    const byLr = run('lr');
+    const bySchedule = run('schedule');
+    const factor = (scale: (lr: number) => number) => byLr.lrs.reduce((f, lr) => f * (1 - scale(lr) * 0.5), 1);
+    expectClose(byLr.w, [1, -2, 4].map((v) => v * factor((lr) => lr)), { rtol: 1e-14 });
+    expectClose(bySchedule.w, [1, -2, 4].map((v) => v * factor((lr) => lr / 0.1)), { rtol: 1e-14 });
+    // With the schedule scale, λ alone sets the decay: ten times the lr, the same shrink.
+    expect(bySchedule.w[0]).toBeLessThan(byLr.w[0]);
+  });
+
+  it("'schedule' without a scheduler decays by λ per step (η = 1), whatever the lr", () => {
+    const w = tensor([2], { dtype: 'float64', requiresGrad: true });
+    const opt = new SGD([w], { lr: 123, weightDecay: 0.1, decoupledWeightDecay: true, decayScale: 'schedule' });
+    w.grad = tensor([0], { dtype: 'float64' });
+    opt.step();
+    expect(w.tolist()).toEqual([2 * (1 - 0.1)]);
   });
 });
 

@@ -14,6 +14,7 @@
 export { paramGroupsWeightDecay, type GroupOptions } from './groups.js';
 export { planWeightDecay, isNormalizationLayer, type WeightDecayOptions, type DecayRow, type DecayRule } from './decay-plan.js';
 export { explainWeightDecay, formatDecayPlan } from './explain.js';
+export { describeDecay, formatDecayFormulas, type GroupDecay } from './decay-formula.js';
 export { checkParamGroups, type Finding, type FindingKind } from './lint.js';
 export { l1Penalty, l2Penalty, l1, l2, withRegularizer, regularizationLoss, type Regularizer } from './regularizers.js';
 export { compilePattern, type NamePattern } from './patterns.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { manualSeed, randn, type Tensor } from '@tsgrad/autograd';
+import { manualSeed, randn, tensor, type Tensor } from '@tsgrad/autograd';
 import { BatchNorm1d, BatchNorm2d, Conv2d, Embedding, LayerNorm, Linear, Module, ModuleList, Parameter, ReLU, Sequential, functional as F } from '@tsgrad/nn';
-import { Adam, AdamW, SGD } from '@tsgrad/optim';
+import { Adam, AdamW, Lion, SGD, lrScheduler } from '@tsgrad/optim';
 import { decodeTensor, expectClose, loadFixture, type EncodedTensor } from '@tsgrad/test-utils';
-import { checkParamGroups, explainWeightDecay, formatDecayPlan, l1, l2, l2Penalty, paramGroupsWeightDecay, regularizationLoss, withRegularizer } from '@tsgrad/param-groups';
+import { checkParamGroups, describeDecay, explainWeightDecay, formatDecayFormulas, formatDecayPlan, l1, l2, l2Penalty, paramGroupsWeightDecay, regularizationLoss, withRegularizer } from '@tsgrad/param-groups';
 
 /** A ResNet-style test model: Conv2d+BatchNorm2d blocks, an Embedding, a LayerNorm, a Linear head. */
 class ResBlock extends Module {
@@ -209,5 +209,33 @@ describe('end to end against PyTorch (float64)', () => {
     expectClose(losses, f.losses, { rtol: 1e-10 });
     const sd = model.stateDict();
     for (const [k, v] of Object.entries(f.final)) expectClose(sd.get(k)!.to('float64').reshape([-1]), v.data.map(Number), { rtol: 1e-10, atol: 1e-12, what: k });
+  });
+});
+
+describe('describeDecay: each group\'s exact decay formula and per-step shrink', () => {
+  const w = () => tensor([1, 2], { requiresGrad: true });
+  it('names coupled, decoupled ×lr, decoupled ×schedule and Lion decay, with 1 − γλ or 1 − (γ_t/γ_0)λ', () => {
+    const adamw = new AdamW([{ params: [w()], weightDecay: 0.1 }, { params: [w()], weightDecay: 0 }], { lr: 0.01 });
+    const [decayed, none] = describeDecay(adamw);
+    expect(decayed).toMatchObject({ kind: 'decoupled×lr', shrink: 1 - 0.01 * 0.1 });
+    expect(none).toMatchObject({ kind: 'none', shrink: null });
+    const scheduled = new AdamW([w()], { lr: 0.01, weightDecay: 0.1, decayScale: 'schedule' });
+    const sched = new lrScheduler.StepLR(scheduled, { stepSize: 1, gamma: 0.5 });
+    sched.step(); // lr 0.005 = half the initial: η = 0.5
+    expect(describeDecay(scheduled)[0]).toMatchObject({ kind: 'decoupled×schedule', shrink: 1 - 0.5 * 0.1 });
+    expect(describeDecay(new Adam([w()], { lr: 0.01, weightDecay: 0.1 }))[0]).toMatchObject({ kind: 'coupled', shrink: null });
+    expect(describeDecay(new SGD([w()], { lr: 0.1, weightDecay: 0.1 }))[0]).toMatchObject({ kind: 'coupled', shrink: 1 - 0.1 * 0.1 });
+    expect(describeDecay(new Lion([w()], { lr: 1e-3, weightDecay: 0.5 }))[0]).toMatchObject({ kind: 'lion', shrink: 1 - 1e-3 * 0.5 });
+    expect(formatDecayFormulas(describeDecay(adamw))).toBe(
+      'group 0 (1 tensors, λ = 0.1): θ ← θ (1 − γ_t λ)   (decoupled, ×lr: PyTorch AdamW); per step now ×0.999000\ngroup 1 (1 tensors, λ = 0): no decay',
+    );
+  });
+
+  it('the lint flags a decayed norm layer under every decay kind', () => {
+    const model = new Sequential(new Linear(3, 4), new BatchNorm1d(4));
+    for (const make of [(p: Parameter[]) => new SGD(p, { weightDecay: 0.1 }), (p: Parameter[]) => new AdamW(p, { weightDecay: 0.1, decayScale: 'schedule' }), (p: Parameter[]) => new Lion(p, { weightDecay: 0.1 })]) {
+      const findings = checkParamGroups(make(model.parameters()), model);
+      expect(findings.map((f) => f.kind)).toContain('norm-decayed');
+    }
   });
 });

@@ -63,7 +63,7 @@ function nadamHyper(o: FullOptions, step: number): object {
   return { ...adamHyper(o, step), mu: nadamMu(o, step), muNext, muProduct: product, muProductNext: product * muNext };
 }
 
-const adamFamily = { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, decoupledWeightDecay: false };
+const adamFamily = { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, decoupledWeightDecay: false, decayScale: 'lr' };
 const adamFamilyErrors = (name: string) => [
   { options: { betas: [1, 0.999] }, error: /Invalid betas\[0\]: 1 \(expected a number in \[0, 1\)\)/ },
   { options: { betas: [0.9] }, error: /Invalid betas: \[0.9\]/ },
@@ -74,7 +74,7 @@ const adamFamilyErrors = (name: string) => [
 export const optimInfos: OptimInfo[] = [
   {
     name: 'SGD',
-    defaults: { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, decoupledWeightDecay: false },
+    defaults: { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, decoupledWeightDecay: false, decayScale: 'lr' },
     options: [
       { lr: 0.05 },
       { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 },
@@ -84,6 +84,8 @@ export const optimInfos: OptimInfo[] = [
       { options: { lr: -0.1 }, error: /Invalid lr: -0.1 \(expected a number >= 0\)/ },
       { options: { nesterov: true }, error: /Invalid nesterov: true requires momentum > 0 and dampening = 0/ },
       { options: { momentun: 0.9 }, error: /SGD: unknown option 'momentun'; did you mean 'momentum'\?/ },
+      { options: { weightDecay: 0.1, decayScale: 'schedule' }, error: /Invalid decayScale: 'schedule' scales decoupled weight decay only/ },
+      { options: { decayScale: 'cosine' }, error: /Invalid decayScale: "cosine" \(expected 'lr' or 'schedule'\)/ },
     ],
     fixture: 'SGD',
     dense: true,
@@ -123,7 +125,7 @@ export const optimInfos: OptimInfo[] = [
   },
   {
     name: 'Adagrad',
-    defaults: { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false, decoupledWeightDecay: false },
+    defaults: { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false, decoupledWeightDecay: false, decayScale: 'lr' },
     options: [{ lr: 0.05, lrDecay: 0.01, weightDecay: 0.01, initialAccumulatorValue: 0.1 }, { lr: 0.05, weightDecay: 0.01, decoupledWeightDecay: true, maximize: true }],
     errors: [{ options: { lrDecay: -1 }, error: /Invalid lrDecay: -1/ }],
     fixture: 'Adagrad',
@@ -138,7 +140,7 @@ export const optimInfos: OptimInfo[] = [
   },
   {
     name: 'RMSprop',
-    defaults: { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, decoupledWeightDecay: false },
+    defaults: { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, decoupledWeightDecay: false, decayScale: 'lr' },
     options: [{ lr: 0.01 }, { lr: 0.01, momentum: 0.9, centered: true, weightDecay: 0.01 }],
     errors: [{ options: { momentum: -0.5 }, error: /Invalid momentum: -0.5/ }],
     fixture: 'RMSprop',
@@ -179,7 +181,7 @@ export const optimInfos: OptimInfo[] = [
   },
   {
     name: 'Adadelta',
-    defaults: { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false, decoupledWeightDecay: false },
+    defaults: { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false, decoupledWeightDecay: false, decayScale: 'lr' },
     options: [{ lr: 1, weightDecay: 0.01 }, { lr: 1, rho: 0.5, weightDecay: 0.01, decoupledWeightDecay: true }],
     errors: [{ options: { rho: 1.5 }, error: /Invalid rho: 1.5 \(expected a number in \[0, 1\]\)/ }],
     fixture: 'Adadelta',
@@ -207,7 +209,7 @@ export const optimInfos: OptimInfo[] = [
   },
   {
     name: 'ASGD',
-    defaults: { lr: 1e-2, lambd: 1e-4, alpha: 0.75, t0: 1e6, weightDecay: 0, maximize: false, decoupledWeightDecay: false },
+    defaults: { lr: 1e-2, lambd: 1e-4, alpha: 0.75, t0: 1e6, weightDecay: 0, maximize: false, decoupledWeightDecay: false, decayScale: 'lr' },
     options: [{ lr: 0.01 }, { lr: 0.05, lambd: 1e-3, alpha: 0.5, t0: 5, weightDecay: 0.1 }],
     errors: [{ options: { lambd: -1 }, error: /Invalid lambd: -1/ }, { options: { lambda: 1e-3 }, error: /ASGD: unknown option 'lambda'; did you mean 'lambd'\?/ }],
     fixture: 'ASGD',
@@ -221,7 +223,7 @@ export const optimInfos: OptimInfo[] = [
   },
   {
     name: 'Lion',
-    defaults: { lr: 1e-4, betas: [0.9, 0.99], weightDecay: 1e-3, maximize: false },
+    defaults: { lr: 1e-4, betas: [0.9, 0.99], weightDecay: 1e-3, maximize: false, decayScale: 'lr' },
     options: [{ lr: 1e-3 }, { lr: 3e-3, betas: [0.95, 0.98], weightDecay: 0.1 }],
     errors: [{ options: { betas: [0.9, 1] }, error: /Invalid betas\[1\]: 1/ }, { options: { decoupledWeightDecay: false }, error: /Lion: unknown option 'decoupledWeightDecay'/ }],
     fixture: null,
