@@ -3,6 +3,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { adamVsAdamw, adamVsAdamwFlags } from './commands/adam-vs-adamw.js';
 import { bnDecay, bnDecayFlags } from './commands/bn-decay.js';
+import { decayScale, decayScaleFlags } from './commands/decay-scale.js';
 import { l2VsDecay, l2VsDecayFlags } from './commands/l2-vs-decay.js';
 import { sgdCheck, sgdCheckFlags } from './commands/sgd-check.js';
 import { trainToy, toyFlags } from './commands/toy.js';
@@ -37,6 +38,11 @@ export const commands: Record<string, Command> = {
     summary: 'Adam with L2 vs AdamW over a range of decay values, from the same init',
     flags: adamVsAdamwFlags,
     run: (argv) => adamVsAdamw(parseFlags(argv, adamVsAdamwFlags), console.log),
+  },
+  'decay-scale': {
+    summary: "AdamW's decay scaled by the lr (PyTorch) vs by the schedule (Loshchilov & Hutter) under a cosine schedule: ‖W‖ per epoch",
+    flags: decayScaleFlags,
+    run: (argv) => decayScale(parseFlags(argv, decayScaleFlags), console.log),
   },
   toy: {
     summary: 'train a 2-layer MLP with a hand-written SGD loop and watch its loss fall',

@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { commands, main } from '../src/cli.js';
 import { adamVsAdamw } from '../src/commands/adam-vs-adamw.js';
 import { bnDecay, bnDecayFlags } from '../src/commands/bn-decay.js';
+import { decayScale } from '../src/commands/decay-scale.js';
 import { l2VsDecay } from '../src/commands/l2-vs-decay.js';
 import { formatLikeNumpy, sgdCheck } from '../src/commands/sgd-check.js';
 
@@ -74,6 +75,16 @@ describe('wd-lab MNIST experiments (small settings)', () => {
     expect(Math.abs(rows[1].adamW.weights - rows[1].adamL2.weights)).toBeGreaterThan(0.1);
     expect(rows[1].adamW.weights).toBeLessThan(rows[0].adamW.weights);
   });
+});
+
+describe('wd-lab decay-scale', () => {
+  it("the two decay scales coincide at the base lr and part at 3x the lr, where ×lr decays harder", async () => {
+    const runs = await decayScale({ epochs: 2, batchSize: 128, lr: 3e-3, weightDecay: 0.5, lrFactor: 3, train: 600, seed: 0 }, quiet);
+    const w = (scale: string, lr: number) => runs.find((r) => r.scale === scale && Math.abs(r.lr - lr) < 1e-12)!.result.epochs.map((e) => e.weights);
+    w('lr', 3e-3).forEach((v, k) => expect(Math.abs(v - w('schedule', 3e-3)[k])).toBeLessThan(1e-4 * v));
+    const last = (xs: number[]) => xs[xs.length - 1];
+    expect(last(w('lr', 9e-3))).toBeLessThan(last(w('schedule', 9e-3)));
+  }, 120_000);
 });
 
 describe('wd-lab CLI', () => {
