@@ -1,4 +1,5 @@
 import { formatShape, shapesEqual } from '@tsgrad/tensor';
+import { checkGradient, isAnomalyEnabled } from './anomaly.js';
 import { ones } from './creation.js';
 import { GRADIENTS, type GradRule } from './gradients.js';
 import { noGrad } from './grad-mode.js';
@@ -90,7 +91,9 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
       const inputGrads = rule(saved, g);
       node.next.forEach((input, k) => {
         const ig = inputGrads[k];
-        if (input && ig) accumulate(grads, input, ig);
+        if (!input || !ig) return;
+        if (isAnomalyEnabled()) checkGradient(ig, node.op, k, node.trace);
+        accumulate(grads, input, ig);
       });
     }
     // Without retainGraph, every node of this graph lets go of its saved tensors and inputs, also the

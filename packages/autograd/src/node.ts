@@ -1,3 +1,4 @@
+import { creationStack, isAnomalyEnabled } from './anomaly.js';
 import type { PrimitiveAttrs, PrimitiveOp } from './primitives.js';
 import type { Tensor } from './tensor.js';
 
@@ -25,6 +26,8 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
   saved: SavedContext<K> | null;
   private readonly versions: readonly number[];
   private readonly outputVersion: number;
+  /** Where the forward op ran, recorded only under anomaly detection (see anomaly.ts). */
+  readonly trace: string | null = isAnomalyEnabled() ? creationStack() : null;
 
   constructor(
     readonly op: K,
