@@ -5,7 +5,7 @@
  * @tsgrad/optim (test-utils does not depend on optim; tests look classes up by name). Adding an
  * optimizer: its file in optim, its export in optim's index, its row here (and its fixture cases).
  */
-export type OptimizerName = 'SGD' | 'Adam' | 'AdamW' | 'Adagrad' | 'RMSprop' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'Rprop' | 'ASGD' | 'Lion' | 'SparseAdam';
+export type OptimizerName = 'SGD' | 'Adam' | 'AdamW' | 'Adagrad' | 'RMSprop' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'Rprop' | 'ASGD' | 'Lion' | 'LAMB' | 'SparseAdam';
 
 export interface OptimInfo {
   name: OptimizerName;
@@ -37,6 +37,11 @@ export interface ReferenceInfo {
   hyper: (o: FullOptions, step: number) => object;
   /** Option sets to check, float64 and float32, in every CPU rendering. */
   grid: Record<string, unknown>[];
+  /**
+   * Relative tolerance where the optimizer is not one program (LAMB's per-tensor trust ratio runs as
+   * tensor ops, whose float32 intermediates round): [float64, float32]. Bit-identical when absent.
+   */
+  tolerance?: [number, number];
 }
 
 /** Every combination of the listed values (a small option grid). */
@@ -233,6 +238,21 @@ export const optimInfos: OptimInfo[] = [
       state: () => ['expAvg'],
       hyper: (o) => ({ ...o, beta1: betas(o)[0], beta2: betas(o)[1], decoupledWeightDecay: true }),
       grid: grid({ lr: [0.01], weightDecay: [0, 0.1], maximize: [false, true] }),
+    },
+  },
+  {
+    name: 'LAMB',
+    defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-6, epsRoot: 0, weightDecay: 0, maximize: false },
+    options: [{ lr: 0.01 }, { lr: 0.01, weightDecay: 0.1, epsRoot: 1e-8 }],
+    errors: [{ options: { epsRoot: -1 }, error: /Invalid epsRoot: -1/ }, { options: { decoupledWeightDecay: true }, error: /LAMB: unknown option 'decoupledWeightDecay'/ }],
+    fixture: null,
+    dense: true,
+    reference: {
+      fn: 'lambReference',
+      state: () => ['expAvg', 'expAvgSq'],
+      hyper: adamHyper,
+      grid: grid({ lr: [0.01], weightDecay: [0, 0.1], epsRoot: [0, 1e-8], maximize: [false, true] }),
+      tolerance: [1e-12, 1e-6],
     },
   },
   {
