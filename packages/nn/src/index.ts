@@ -25,5 +25,7 @@ export { Sequential, ModuleList } from './layers/containers.js';
 export { MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss } from './layers/losses.js';
 export { clipGradNorm_, clipGradValue_, type ClipGradNormOptions } from './utils/clip-grad.js';
 export { parametersToVector, vectorToParameters } from './utils/parameters-vector.js';
+export { copyModule } from './copy.js';
+export { AveragedModel, getEmaMultiAvgFn, updateBn, type AveragedModelOptions, type AvgFn, type MultiAvgFn } from './swa.js';
 export * as init from './init.js';
 export * as functional from './functional/index.js';

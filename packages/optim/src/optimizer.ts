@@ -26,6 +26,7 @@ export interface OptimizerStateDict {
  */
 export const GROUP_EXTRA_KEYS: readonly string[] = [
   'name',
+  'swaLr',
   'maxLr',
   'minLr',
   'maxMomentum',

@@ -34,6 +34,8 @@ def build(opt, spec):
         return S.SequentialLR(opt, [build(opt, s) for s in spec["schedulers"]], milestones=spec["milestones"])
     if spec["scheduler"] == "ChainedScheduler":
         return S.ChainedScheduler([build(opt, s) for s in spec["schedulers"]])
+    if spec["scheduler"] == "SWALR":
+        return torch.optim.swa_utils.SWALR(opt, **kw)
     return getattr(S, spec["scheduler"])(opt, **kw)
 
 
@@ -61,6 +63,10 @@ CASES = [
     {"scheduler": "SequentialLR", "schedulers": [{"scheduler": "LinearLR", "options": {"startFactor": 0.1, "totalIters": 5}}, {"scheduler": "CosineAnnealingLR", "options": {"TMax": 30}}], "milestones": [5]},
     {"scheduler": "SequentialLR", "schedulers": [{"scheduler": "ConstantLR", "options": {"factor": 0.5, "totalIters": 3}}, {"scheduler": "ExponentialLR", "options": {"gamma": 0.9}}, {"scheduler": "StepLR", "options": {"stepSize": 4}}], "milestones": [6, 20]},
     {"scheduler": "ChainedScheduler", "schedulers": [{"scheduler": "ConstantLR", "options": {"factor": 0.1, "totalIters": 2}}, {"scheduler": "ExponentialLR", "options": {"gamma": 0.9}}]},
+    {"scheduler": "SWALR", "options": {"swaLr": 0.02, "annealEpochs": 7}},
+    {"scheduler": "SWALR", "options": {"swaLr": [0.01, 0.2], "annealEpochs": 5, "annealStrategy": "linear"}},
+    {"scheduler": "SWALR", "options": {"swaLr": 0.03, "annealEpochs": 0}},
+    {"scheduler": "SequentialLR", "schedulers": [{"scheduler": "ExponentialLR", "options": {"gamma": 0.9}}, {"scheduler": "SWALR", "options": {"swaLr": 0.01, "annealEpochs": 4}}], "milestones": [10]},
     {"scheduler": "ReduceLROnPlateau", "options": {"mode": "min", "patience": 3, "factor": 0.5, "cooldown": 2, "minLr": 0.004}},
     {"scheduler": "ReduceLROnPlateau", "options": {"mode": "max", "thresholdMode": "abs", "threshold": 0.01, "patience": 2}},
 ]

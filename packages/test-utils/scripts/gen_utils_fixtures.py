@@ -7,6 +7,10 @@ clip_grad_norm: three float64 parameters (one without a gradient), their gradien
   (max_norm, norm_type) the total norm returned and the gradients after torch.nn.utils.clip_grad_norm_.
 clip_grad_value: the gradients after torch.nn.utils.clip_grad_value_.
 parameters_to_vector: the flattened vector.
+swa: a Linear-BatchNorm1d-ReLU-Linear model at three snapshots (state dicts), and torch.optim.swa_utils'
+  AveragedModel state dict after each update_parameters: SWA (default), SWA with use_buffers, and EMA
+  (decay 0.9, as PyTorch 2's get_ema_multi_avg_fn: avg + (1 - decay)(p - avg)); then update_bn over
+  three batches on the SWA model: its running statistics.
 """
 import json
 import math
@@ -31,6 +35,45 @@ def params_with_grads():
 
 def flat(ts):
     return [t.reshape(-1).tolist() if t is not None else None for t in ts]
+
+
+def sd(module):
+    return {k: {"shape": list(v.shape), "data": v.detach().reshape(-1).double().tolist()} for k, v in module.state_dict().items()}
+
+
+def swa_fixture():
+    from torch.optim.swa_utils import AveragedModel, update_bn
+    torch.manual_seed(3)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    snapshots = []
+    for _ in range(3):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn(p.shape) * 0.3)
+        model.train()
+        model(torch.randn(8, 3))  # moves the BatchNorm buffers
+        snapshots.append(sd(model))
+    runs = {}
+    for name, kw in {"swa": {}, "swa_buffers": {"use_buffers": True}, "ema": {"avg_fn": lambda a, p, n: a + (1 - 0.9) * (p - a)}}.items():
+        averaged = AveragedModel(model, **kw)
+        states = []
+        for snap in snapshots:
+            model.load_state_dict({k: torch.tensor(v["data"]).reshape(v["shape"]).to(model.state_dict()[k].dtype) for k, v in snap.items()})
+            averaged.update_parameters(model)
+            states.append(sd(averaged))
+        runs[name] = states
+    swa = AveragedModel(model)
+    for snap in snapshots:
+        model.load_state_dict({k: torch.tensor(v["data"]).reshape(v["shape"]).to(model.state_dict()[k].dtype) for k, v in snap.items()})
+        swa.update_parameters(model)
+    batches = [torch.randn(6, 3) for _ in range(3)]
+    update_bn(batches, swa)
+    return {
+        "snapshots": snapshots,
+        "runs": runs,
+        "bn_batches": [b.tolist() for b in batches],
+        "after_update_bn": sd(swa),
+    }
 
 
 def main():
@@ -58,6 +101,7 @@ def main():
         torch.nn.utils.clip_grad_value_(ps, clip)
         out["clip_grad_value"].append({"clipValue": clip, "grads": flat([p.grad for p in ps])})
     out["parameters_to_vector"] = torch.nn.utils.parameters_to_vector(params).detach().tolist()
+    out["swa"] = swa_fixture()
     path = os.path.join(HERE, "..", "fixtures", "utils.json")
     with open(path, "w") as f:
         json.dump(out, f)

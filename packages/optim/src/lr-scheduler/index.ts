@@ -5,3 +5,4 @@ export { CosineAnnealingLR, CosineAnnealingWarmRestarts } from './cosine.js';
 export { CyclicLR, OneCycleLR, type CyclicLROptions, type OneCycleLROptions, type CyclicMode } from './cyclic.js';
 export { SequentialLR, ChainedScheduler } from './composite.js';
 export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './plateau.js';
+export { SWALR, type SWALROptions } from './swa.js';
