@@ -40,9 +40,18 @@ export const GROUP_EXTRA_KEYS: readonly string[] = [
 /**
  * What one parameter's state holds (declared by each optimizer): `scalar` entries are numbers
  * (PyTorch's 0-d `step`), `tensor` entries have the parameter's shape, `optional` ones are tensors
- * that exist only under some options (`max_exp_avg_sq` with amsgrad).
+ * that exist only under some options (`max_exp_avg_sq` with amsgrad); `rowFactor` and `colFactor`
+ * are optional factored statistics, the parameter's shape with its last (row) or second-to-last
+ * (column) dim reduced to 1 (Adafactor's `row_var`, `col_var`).
  */
-export type StateSpec = Record<string, 'scalar' | 'tensor' | 'optional'>;
+export type StateSpec = Record<string, 'scalar' | 'tensor' | 'optional' | 'rowFactor' | 'colFactor'>;
+
+/** The shape a state entry of `kind` must have for a parameter of `shape`. */
+function stateShape(kind: StateSpec[string], shape: number[]): number[] {
+  if (kind === 'rowFactor') return shape.map((d, i) => (i === shape.length - 1 ? 1 : d));
+  if (kind === 'colFactor') return shape.map((d, i) => (i === shape.length - 2 ? 1 : d));
+  return shape;
+}
 
 /**
  * The base of every optimizer (PyTorch's `torch.optim.Optimizer`): parameter groups with defaults
@@ -83,8 +92,9 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
    * One parameter's part of a step (called under `noGrad`, only for parameters with a dense grad):
    * creates or advances its state, and returns its program variant, the tensors bound to the program's
    * streams (`p`, `g`, state) and its float64 scalars. The base runs every part of a group together.
+   * An optimizer that is not elementwise updates the parameter itself and returns null.
    */
-  protected abstract prepare(param: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<O>): ProgramPart;
+  protected abstract prepare(param: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<O>): ProgramPart | null;
 
   /**
    * One parameter's part of a step from a sparse gradient (optimizers with `sparseGradients`
@@ -190,7 +200,9 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
             state = {};
             this.state.set(p, state);
           }
-          parts.push(grad.isSparse ? this.prepareSparse(p, grad, state, group) : this.prepare(p, grad, state, group));
+          // null: the optimizer updated the parameter itself (Adafactor's factored statistics are tensor ops).
+          const part = grad.isSparse ? this.prepareSparse(p, grad, state, group) : this.prepare(p, grad, state, group);
+          if (part) parts.push(part);
         }
         // One fused pass per program variant over the whole group (see runProgramParts).
         runProgramParts(parts);
@@ -292,14 +304,15 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
         continue;
       }
       if (!(v instanceof Tensor)) throw new Error(`${where}: state '${snake}' must be a Tensor, got ${JSON.stringify(v)}`);
-      if (!shapesEqual(v.shape, param.shape)) {
-        throw new Error(`${where}: state '${snake}' has shape ${formatShape(v.shape)} but the parameter has shape ${formatShape(param.shape)}`);
+      const expected = stateShape(spec[key], param.shape);
+      if (!shapesEqual(v.shape, expected)) {
+        throw new Error(`${where}: state '${snake}' has shape ${formatShape(v.shape)} but the parameter has shape ${formatShape(param.shape)}${spec[key] === 'tensor' || spec[key] === 'optional' ? '' : ` (expected ${formatShape(expected)})`}`);
       }
       if (!isFloating(v.dtype)) throw new Error(`${where}: state '${snake}' has dtype ${v.dtype}; expected a floating dtype (it is cast to the parameter's ${param.dtype})`);
       s[key] = v.to(param.dtype).to(param.device).detach().clone();
     }
     if (Object.keys(s).length > 0) {
-      const missing = known.filter((k) => spec[k] !== 'optional' && s[k] === undefined);
+      const missing = known.filter((k) => (spec[k] === 'scalar' || spec[k] === 'tensor') && s[k] === undefined);
       if (missing.length > 0) throw new Error(`${where}: state lacks ${missing.map((k) => `'${toSnake(k)}'`).join(', ')}, which ${this.constructor.name} needs`);
     }
     return s;

@@ -5,7 +5,7 @@
  * @tsgrad/optim (test-utils does not depend on optim; tests look classes up by name). Adding an
  * optimizer: its file in optim, its export in optim's index, its row here (and its fixture cases).
  */
-export type OptimizerName = 'SGD' | 'Adam' | 'AdamW' | 'Adagrad' | 'RMSprop' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'Rprop' | 'ASGD' | 'Lion' | 'LAMB' | 'SparseAdam';
+export type OptimizerName = 'SGD' | 'Adam' | 'AdamW' | 'Adagrad' | 'RMSprop' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'Rprop' | 'ASGD' | 'Lion' | 'LAMB' | 'Adafactor' | 'SparseAdam';
 
 export interface OptimInfo {
   name: OptimizerName;
@@ -19,8 +19,11 @@ export interface OptimInfo {
   fixture: OptimizerName | null;
   /** Takes dense gradients (SparseAdam takes sparse ones only). */
   dense: boolean;
-  /** Its single-tensor reference loop, which every CPU rendering of its program must equal. */
-  reference?: ReferenceInfo;
+  /**
+   * Its single-tensor reference loop, which every CPU rendering of its program must equal; null for
+   * an optimizer that is not elementwise (Adafactor), tested against a naive transcription instead.
+   */
+  reference?: ReferenceInfo | null;
 }
 
 /** Options with the defaults filled in, as the reference's `hyper` reads them. */
@@ -254,6 +257,19 @@ export const optimInfos: OptimInfo[] = [
       grid: grid({ lr: [0.01], weightDecay: [0, 0.1], epsRoot: [0, 1e-8], maximize: [false, true] }),
       tolerance: [1e-12, 1e-6],
     },
+  },
+  {
+    name: 'Adafactor',
+    defaults: { lr: 1e-2, beta2Decay: -0.8, eps: [null, 1e-3], d: 1, weightDecay: 0, maximize: false },
+    options: [{ lr: 0.05 }, { lr: 0.05, weightDecay: 0.1, d: 2 }],
+    errors: [
+      { options: { beta2Decay: 0.5 }, error: /Invalid beta2Decay: 0.5 \(expected a number <= 0\)/ },
+      { options: { d: 0.5 }, error: /Invalid d: 0.5 \(expected a clipping threshold >= 1\)/ },
+      { options: { beta2_decay: -0.8 }, error: /Adafactor: unknown option 'beta2_decay'; did you mean 'beta2Decay'\?/ },
+    ],
+    fixture: null,
+    dense: true,
+    reference: null,
   },
   {
     name: 'SparseAdam',
