@@ -25,6 +25,7 @@ export { RAdam, RADAM_DEFAULTS, radamReference, radamProgram, radamRectification
 export { SparseAdam, SPARSE_ADAM_DEFAULTS, type SparseAdamOptions } from './sparse-adam.js';
 export { Rprop, RPROP_DEFAULTS, rpropReference, rpropProgram, type RpropOptions, type RpropHyper } from './rprop.js';
 export { ASGD, ASGD_DEFAULTS, asgdReference, asgdProgram, type ASGDOptions, type ASGDHyper } from './asgd.js';
+export { LBFGS, LBFGS_DEFAULTS, type LBFGSOptions } from './lbfgs.js';
 export { Adafactor, ADAFACTOR_DEFAULTS, type AdafactorOptions } from './adafactor.js';
 export { LAMB, LAMB_DEFAULTS, lambReference, lambProgram, type LAMBOptions, type LAMBHyper } from './lamb.js';
 export { Lion, LION_DEFAULTS, lionReference, lionProgram, type LionOptions, type LionHyper } from './lion.js';

@@ -10,11 +10,11 @@ export type ParamGroupInput = { params: Iterable<Tensor> | Tensor; [option: stri
 export type ParamGroup<O> = O & { params: Tensor[]; [extra: string]: unknown };
 
 /** Per-parameter state: moment buffers as tensors, counters as numbers. */
-export type ParamState = Record<string, Tensor | number>;
+export type ParamState = Record<string, Tensor | number | null | readonly (Tensor | number)[]>;
 
 /** PyTorch's serialized form: parameters replaced by integer ids, snake_case keys. */
 export interface OptimizerStateDict {
-  state: Record<number, Record<string, Tensor | number>>;
+  state: Record<number, ParamState>;
   param_groups: Array<Record<string, unknown> & { params: number[] }>;
 }
 
@@ -42,9 +42,10 @@ export const GROUP_EXTRA_KEYS: readonly string[] = [
  * (PyTorch's 0-d `step`), `tensor` entries have the parameter's shape, `optional` ones are tensors
  * that exist only under some options (`max_exp_avg_sq` with amsgrad); `rowFactor` and `colFactor`
  * are optional factored statistics, the parameter's shape with its last (row) or second-to-last
- * (column) dim reduced to 1 (Adafactor's `row_var`, `col_var`).
+ * (column) dim reduced to 1 (Adafactor's `row_var`, `col_var`); `value` entries are kept as loaded
+ * (LBFGS's history lists), tensors in them copied.
  */
-export type StateSpec = Record<string, 'scalar' | 'tensor' | 'optional' | 'rowFactor' | 'colFactor'>;
+export type StateSpec = Record<string, 'scalar' | 'tensor' | 'optional' | 'rowFactor' | 'colFactor' | 'value'>;
 
 /** The shape a state entry of `kind` must have for a parameter of `shape`. */
 function stateShape(kind: StateSpec[string], shape: number[]): number[] {
@@ -295,6 +296,10 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
         throw new Error(`${where}: ${unknownOptionMessage(this.constructor.name, snake, known.map(toSnake), 'state key').replace(/^\w+: /, '')} (${this.constructor.name} keeps ${known.map(toSnake).join(', ') || 'no state'}; is this another optimizer's state?)`);
       }
       if (v === null || v === undefined) continue; // PyTorch stores momentum_buffer: None
+      if (spec[key] === 'value') {
+        s[key] = copyValue(v) as Tensor | number;
+        continue;
+      }
       if (spec[key] === 'scalar') {
         const value = v instanceof Tensor ? (v.numel() === 1 ? v.to('cpu').item() : NaN) : v;
         if (typeof value !== 'number' || !Number.isFinite(value)) {

@@ -2,14 +2,18 @@ import { Tensor } from '@tsgrad/autograd';
 
 /**
  * The seam where optimizer state leaves the process: PyTorch's spelling outside (`weight_decay`,
- * `exp_avg`, `momentum_buffer`), tsgrad's camelCase inside. The conversion is mechanical both ways.
+ * `exp_avg`, `momentum_buffer`), tsgrad's camelCase inside. The conversion is mechanical both ways,
+ * except for the names PyTorch capitalizes (LBFGS's `H_diag`), listed here.
  */
+const TORCH_NAMES: Record<string, string> = { hDiag: 'H_diag' };
+const CAMEL_NAMES = Object.fromEntries(Object.entries(TORCH_NAMES).map(([a, b]) => [b, a]));
+
 export function toSnake(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return TORCH_NAMES[key] ?? key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 export function toCamel(key: string): string {
-  return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return CAMEL_NAMES[key] ?? key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** A copy of a state value: tensors cloned (detached), arrays copied, plain values as they are. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tensor } from '@tsgrad/autograd';
+import { tensor, type Tensor } from '@tsgrad/autograd';
 import * as optim from '@tsgrad/optim';
 import { Adadelta, Adagrad, Adam, AdamW, NAdam, RMSprop, SGD, lrScheduler, type Optimizer, type OptimizerStateDict } from '@tsgrad/optim';
 import { loadFixture, optimInfos } from '@tsgrad/test-utils';
@@ -87,10 +87,10 @@ describe('optimizer errors', () => {
 
   it.each(badLoads)('loadStateDict of %s fails and leaves the optimizer unchanged', (_, corrupt, pattern) => {
     const { opt, param, sd } = adamAfterTwoSteps();
-    const before = JSON.stringify({ groups: opt.paramGroups.map((g) => ({ ...g, params: g.params.length })), state: [...opt.state.values()].map((s) => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? v : v.tolist()]))) });
+    const before = JSON.stringify({ groups: opt.paramGroups.map((g) => ({ ...g, params: g.params.length })), state: [...opt.state.values()].map((s) => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? v : (v as Tensor).tolist()]))) });
     const fresh = adamAfterTwoSteps().sd;
     expect(() => opt.loadStateDict(corrupt(fresh) as OptimizerStateDict)).toThrow(pattern);
-    const after = JSON.stringify({ groups: opt.paramGroups.map((g) => ({ ...g, params: g.params.length })), state: [...opt.state.values()].map((s) => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? v : v.tolist()]))) });
+    const after = JSON.stringify({ groups: opt.paramGroups.map((g) => ({ ...g, params: g.params.length })), state: [...opt.state.values()].map((s) => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? v : (v as Tensor).tolist()]))) });
     expect(after).toBe(before);
     // ...and it still steps to the same numbers as an untouched copy.
     const twin = adamAfterTwoSteps();

@@ -5,7 +5,7 @@
  * @tsgrad/optim (test-utils does not depend on optim; tests look classes up by name). Adding an
  * optimizer: its file in optim, its export in optim's index, its row here (and its fixture cases).
  */
-export type OptimizerName = 'SGD' | 'Adam' | 'AdamW' | 'Adagrad' | 'RMSprop' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'Rprop' | 'ASGD' | 'Lion' | 'LAMB' | 'Adafactor' | 'SparseAdam';
+export type OptimizerName = 'SGD' | 'Adam' | 'AdamW' | 'Adagrad' | 'RMSprop' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'Rprop' | 'ASGD' | 'Lion' | 'LAMB' | 'Adafactor' | 'LBFGS' | 'SparseAdam';
 
 export interface OptimInfo {
   name: OptimizerName;
@@ -19,6 +19,8 @@ export interface OptimInfo {
   fixture: OptimizerName | null;
   /** Takes dense gradients (SparseAdam takes sparse ones only). */
   dense: boolean;
+  /** `step(closure)` only (LBFGS re-evaluates the loss): left out of the trajectory tables, tested in its own file. */
+  closure?: boolean;
   /**
    * Its single-tensor reference loop, which every CPU rendering of its program must equal; null for
    * an optimizer that is not elementwise (Adafactor), tested against a naive transcription instead.
@@ -272,6 +274,19 @@ export const optimInfos: OptimInfo[] = [
     reference: null,
   },
   {
+    name: 'LBFGS',
+    defaults: { lr: 1, maxIter: 20, maxEval: null, toleranceGrad: 1e-7, toleranceChange: 1e-9, historySize: 100, lineSearchFn: null },
+    options: [],
+    errors: [
+      { options: { lineSearchFn: 'backtracking' }, error: /Invalid lineSearchFn: "backtracking"/ },
+      { options: { maxIter: 0 }, error: /Invalid maxIter: 0 \(expected a positive integer\)/ },
+    ],
+    fixture: null,
+    dense: true,
+    closure: true,
+    reference: null,
+  },
+  {
     name: 'SparseAdam',
     defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, maximize: false },
     options: [],
@@ -282,4 +297,4 @@ export const optimInfos: OptimInfo[] = [
 ];
 
 /** Every (optimizer, option set) pair of the dense optimizers: what the trajectory tests run. */
-export const optimTrajectoryCases = optimInfos.filter((i) => i.dense).flatMap((info) => info.options.map((options) => ({ optimizer: info.name, options })));
+export const optimTrajectoryCases = optimInfos.filter((i) => i.dense && !i.closure).flatMap((info) => info.options.map((options) => ({ optimizer: info.name, options })));

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { tensor, type Tensor } from '@tsgrad/autograd';
+import { LBFGS, type LBFGSOptions } from '@tsgrad/optim';
+import { expectClose, loadFixture } from '@tsgrad/test-utils';
+
+/** torch.optim.LBFGS against PyTorch 1.13 (float64, 1e-10): fixed steps and the strong-Wolfe line search. */
+interface LbfgsFixture {
+  X: number[][];
+  Y: number[][];
+  W0: number[][];
+  v0: number[];
+  cases: { options: Partial<LBFGSOptions>; losses: number[]; params: [number[], number[]][]; nIter: number; funcEvals: number }[];
+}
+const f = loadFixture<LbfgsFixture>('lbfgs.json');
+
+function problem() {
+  const X = tensor(f.X, { dtype: 'float64' });
+  const Y = tensor(f.Y, { dtype: 'float64' });
+  const W = tensor(f.W0, { dtype: 'float64', requiresGrad: true });
+  const v = tensor(f.v0, { dtype: 'float64', requiresGrad: true });
+  const lossOf = () => X.matmul(W).add(v).sub(Y).pow(2).mean().add(W.pow(4).sum().mul(0.01));
+  return { W, v, lossOf };
+}
+
+describe('LBFGS (PyTorch fixtures)', () => {
+  it.each(f.cases.map((c) => [JSON.stringify(c.options), c] as const))('%s', (_, c) => {
+    const { W, v, lossOf } = problem();
+    const opt = new LBFGS([W, v], c.options);
+    const closure = () => {
+      opt.zeroGrad();
+      const loss = lossOf();
+      loss.backward();
+      return loss;
+    };
+    c.losses.forEach((expected, k) => {
+      const loss = opt.step(closure) as Tensor;
+      expect(Math.abs(loss.item() - expected)).toBeLessThanOrEqual(1e-10 * Math.abs(expected));
+      expectClose(W.detach().reshape([-1]), c.params[k][0], { rtol: 1e-10, atol: 1e-12, what: `W after step ${k + 1}` });
+      expectClose(v.detach(), c.params[k][1], { rtol: 1e-10, atol: 1e-12, what: `v after step ${k + 1}` });
+    });
+    const state = opt.state.get(W)!;
+    expect([state.nIter, state.funcEvals]).toEqual([c.nIter, c.funcEvals]);
+  });
+
+  it('its state dict round-trips: a resumed optimizer continues identically', () => {
+    const a = problem();
+    const optA = new LBFGS([a.W, a.v], { historySize: 4, maxIter: 3 });
+    const closureA = () => {
+      optA.zeroGrad();
+      const l = a.lossOf();
+      l.backward();
+      return l;
+    };
+    optA.step(closureA);
+    const sd = optA.stateDict();
+    expect(Object.keys(sd.state[0])).toEqual(expect.arrayContaining(['n_iter', 'func_evals', 'old_dirs', 'old_stps', 'ro', 'H_diag', 'prev_flat_grad']));
+    const b = problem();
+    const optB = new LBFGS([b.W, b.v], { historySize: 4, maxIter: 3 });
+    const closureB = () => {
+      optB.zeroGrad();
+      const l = b.lossOf();
+      l.backward();
+      return l;
+    };
+    optB.step(closureB); // same start, same first step
+    optB.loadStateDict(sd);
+    optA.step(closureA);
+    optB.step(closureB);
+    expect(b.W.tolist()).toEqual(a.W.tolist());
+  });
+
+  it('misuse is an Error', () => {
+    const { W } = problem();
+    expect(() => new LBFGS([{ params: [W] }, { params: [tensor([1], { requiresGrad: true })] }])).toThrow(/LBFGS doesn't support per-parameter options/);
+    expect(() => new LBFGS([W], { lineSearchFn: 'backtracking' as 'strong_wolfe' })).toThrow(/Invalid lineSearchFn: "backtracking"/);
+    expect(() => new LBFGS([W], { max_iter: 5 } as object)).toThrow(/LBFGS: unknown option 'max_iter'; did you mean 'maxIter'\?/);
+    expect(() => new LBFGS([W]).step()).toThrow(/LBFGS.step needs a closure/);
+  });
+});
