@@ -1,4 +1,7 @@
 import type { Module } from '@tsgrad/nn';
+import type { Optimizer } from '@tsgrad/optim';
+import { checkOptionKeys } from '@tsgrad/tensor';
+import { describeDecay, formatDecayFormulas } from './decay-formula.js';
 import { planWeightDecay, type DecayRow, type WeightDecayOptions } from './decay-plan.js';
 
 /**
@@ -13,10 +16,13 @@ export function explainWeightDecay(model: Module, opts: WeightDecayOptions = {})
 const thousands = (n: number) => n.toLocaleString('en-US');
 
 /**
- * The decay plan as an aligned text table with totals (nanoGPT's printout, complete).
- * @example console.log(formatDecayPlan(explainWeightDecay(model, { weightDecay: 0.1 })))
+ * The decay plan as an aligned text table with totals (nanoGPT's printout, complete). Given the
+ * optimizer, it ends with each group's exact decay formula for that optimizer and decay mode and its
+ * per-step shrink factor at the current lr (`describeDecay`).
+ * @example console.log(formatDecayPlan(explainWeightDecay(model, { weightDecay: 0.1 }), { optimizer: opt }))
  */
-export function formatDecayPlan(rows: readonly DecayRow[]): string {
+export function formatDecayPlan(rows: readonly DecayRow[], opts: { optimizer?: Optimizer<{ lr: number }> } = {}): string {
+  checkOptionKeys('formatDecayPlan', opts, ['optimizer']);
   const header = ['parameter', 'shape', 'numel', 'module', 'group', 'decay', 'rule'];
   const cells = rows.map((r) => [
     r.name,
@@ -36,5 +42,6 @@ export function formatDecayPlan(rows: readonly DecayRow[]): string {
   };
   const totals = [`decayed:     ${total('decay')}`, `not decayed: ${total('no_decay')}`];
   if (rows.some((r) => r.group === 'frozen')) totals.push(`frozen:      ${total('frozen')} (in no group)`);
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line), '', ...totals].join('\n');
+  const formulas = opts.optimizer ? ['', `decay per group (${opts.optimizer.constructor.name}):`, formatDecayFormulas(describeDecay(opts.optimizer))] : [];
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line), '', ...totals, ...formulas].join('\n');
 }

@@ -74,7 +74,8 @@ export async function bnDecay(flags: Flags<typeof bnDecayFlags>, log: (s: string
   const init = makeModel().stateDict();
   const shown = makeModel();
   log('The decay plan of the "exclude norm & bias" run:\n');
-  log(formatDecayPlan(explainWeightDecay(shown, { weightDecay })));
+  const shownOptimizer = new SGD(paramGroupsWeightDecay(shown, { weightDecay }), { lr, momentum: 0.9 }) as unknown as Optimizer<{ lr: number }>;
+  log(formatDecayPlan(explainWeightDecay(shown, { weightDecay }), { optimizer: shownOptimizer }));
   log('');
   const settings: Setting[] = ['decay everything', 'exclude norm & bias', 'no decay'];
   const runs: RunResult[] = [];
