@@ -21,8 +21,20 @@ export interface LBFGSOptions {
 
 export const LBFGS_DEFAULTS: LBFGSOptions = { lr: 1, maxIter: 20, maxEval: null, toleranceGrad: 1e-7, toleranceChange: 1e-9, historySize: 100, lineSearchFn: null };
 
-const dot = (a: Tensor, b: Tensor) => a.mul(b).sum().item();
-const absMax = (a: Tensor) => a.abs().max().item();
+/**
+ * The algorithm is a generator that yields what it needs from outside: a scalar tensor to read, or a
+ * new evaluation of the closure. `step` answers synchronously (CPU), `stepAsync` with awaits (any
+ * device, WebGPU included): one algorithm, two drivers.
+ */
+type Request = { read: Tensor } | { evaluate: true };
+type Algorithm<T> = Generator<Request, T, number>;
+
+function* dot(a: Tensor, b: Tensor): Algorithm<number> {
+  return yield { read: a.mul(b).sum() };
+}
+function* absMax(a: Tensor): Algorithm<number> {
+  return yield { read: a.abs().max() };
+}
 
 /** A point of the line search: step x, loss f, directional derivative g. */
 type Probe = [x: number, f: number, g: number];
@@ -40,7 +52,7 @@ function cubicInterpolate([x1, f1, g1]: Probe, [x2, f2, g2]: Probe, bounds?: [nu
   return (lo + hi) / 2;
 }
 
-type Evaluate = (t: number) => [loss: number, grad: Tensor];
+type Evaluate = (t: number) => Algorithm<[loss: number, grad: Tensor]>;
 
 /** Where the line search starts: step t along d, from loss f with gradient g and g·d = gtd. */
 interface LineStart {
@@ -52,14 +64,14 @@ interface LineStart {
 }
 
 /** PyTorch's `_strong_wolfe` line search (c1 1e-4, c2 0.9, 25 evaluations at most): [loss, grad, t, evaluations]. */
-function strongWolfe(evaluate: Evaluate, start: LineStart, toleranceChange = 1e-9): [number, Tensor, number, number] {
+function* strongWolfe(evaluate: Evaluate, start: LineStart, toleranceChange = 1e-9): Algorithm<[number, Tensor, number, number]> {
   const [c1, c2, maxLs] = [1e-4, 0.9, 25];
   const { d, f, g, gtd } = start;
   let t = start.t;
-  const dNorm = absMax(d);
-  let [fNew, gNew] = evaluate(t);
+  const dNorm = yield* absMax(d);
+  let [fNew, gNew] = yield* evaluate(t);
   let evals = 1;
-  let gtdNew = dot(gNew, d);
+  let gtdNew = yield* dot(gNew, d);
   let [tPrev, fPrev, gPrev, gtdPrev] = [0, f, g, gtd];
   let done = false;
   let lsIter = 0;
@@ -86,9 +98,9 @@ function strongWolfe(evaluate: Evaluate, start: LineStart, toleranceChange = 1e-
     const tmp = t;
     t = cubicInterpolate([tPrev, fPrev, gtdPrev], [t, fNew, gtdNew], [minStep, maxStep]);
     [tPrev, fPrev, gPrev, gtdPrev] = [tmp, fNew, gNew, gtdNew];
-    [fNew, gNew] = evaluate(t);
+    [fNew, gNew] = yield* evaluate(t);
     evals++;
-    gtdNew = dot(gNew, d);
+    gtdNew = yield* dot(gNew, d);
     lsIter++;
   }
   if (lsIter === maxLs) [bracket, bracketF, bracketG] = [[0, t], [f, fNew], [g, gNew]];
@@ -106,9 +118,9 @@ function strongWolfe(evaluate: Evaluate, start: LineStart, toleranceChange = 1e-
         insufProgress = false;
       } else insufProgress = true;
     } else insufProgress = false;
-    [fNew, gNew] = evaluate(t);
+    [fNew, gNew] = yield* evaluate(t);
     evals++;
-    gtdNew = dot(gNew, d);
+    gtdNew = yield* dot(gNew, d);
     lsIter++;
     if (fNew > f + c1 * t * gtd || fNew >= bracketF[low]) {
       [bracket[high], bracketF[high], bracketG[high], bracketGtd[high]] = [t, fNew, gNew, gtdNew];
@@ -129,8 +141,8 @@ function strongWolfe(evaluate: Evaluate, start: LineStart, toleranceChange = 1e-
  * `historySize` (step, gradient change) pairs and builds its direction with the two-loop recursion,
  * optionally with a strong-Wolfe line search. `step(closure)` re-evaluates the loss as it needs
  * (`closure` computes the loss and calls `backward()`, after zeroing the gradients) and returns the
- * first loss. One parameter group only, as in PyTorch; it reads scalars synchronously, so it runs on
- * devices that read synchronously (the CPU).
+ * first loss. One parameter group only, as in PyTorch. `step` reads scalars synchronously (the
+ * CPU); `await stepAsync(closure)` runs the same algorithm on any device, WebGPU included.
  *
  * ```text
  * d ← −g;  t ← min(1, 1/‖g‖₁)·γ at the first iteration, else γ
@@ -189,108 +201,146 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     }
   }
 
-  /** Runs up to `maxIter` L-BFGS iterations; `closure` must compute the loss and call backward(). Returns the first loss. */
+  /**
+   * Runs up to `maxIter` L-BFGS iterations; `closure` must compute the loss and call backward().
+   * Returns the first loss. Synchronous: devices that read synchronously (the CPU); see `stepAsync`.
+   */
   override step(closure?: () => Tensor | number): Tensor | number | undefined {
     if (!closure) throw new Error('LBFGS.step needs a closure that re-evaluates the loss (and calls backward)');
     const device = this.params[0].device;
-    if (!getBackend(device).readSync) throw new Error(`LBFGS reads scalars synchronously, which ${device} cannot give; optimize on the CPU`);
+    if (!getBackend(device).readSync) throw new Error(`LBFGS.step reads scalars synchronously, which ${device} cannot give; use await opt.stepAsync(closure)`);
+    const algorithm = this.run();
+    let first: Tensor | number | undefined;
+    let answer = 0;
+    for (;;) {
+      const request = noGrad(() => algorithm.next(answer));
+      if (request.done) return first;
+      if ('read' in request.value) answer = request.value.read.item();
+      else {
+        const loss = enableGrad(closure);
+        first ??= loss;
+        answer = typeof loss === 'number' ? loss : loss.item();
+      }
+    }
+  }
+
+  /**
+   * `step` on any device (WebGPU included): scalars are read with `await`, and `closure` may be async.
+   * @example await opt.stepAsync(() => { opt.zeroGrad(); const l = lossOf(model); l.backward(); return l; });
+   */
+  async stepAsync(closure: () => Tensor | number | Promise<Tensor | number>): Promise<Tensor | number> {
+    if (typeof closure !== 'function') throw new Error('LBFGS.stepAsync needs a closure that re-evaluates the loss (and calls backward)');
+    const algorithm = this.run();
+    let first: Tensor | number | undefined;
+    let answer = 0;
+    for (;;) {
+      const request = noGrad(() => algorithm.next(answer));
+      if (request.done) return first!;
+      if ('read' in request.value) answer = (await request.value.read.data())[0];
+      else {
+        // Called as is (grad mode is on outside the algorithm's noGrad resumes); an async closure
+        // could not be wrapped in enableGrad anyway.
+        const loss = await closure();
+        first ??= loss;
+        answer = typeof loss === 'number' ? loss : (await loss.data())[0];
+      }
+    }
+  }
+
+  /** PyTorch's `step` as a generator of the reads and evaluations it needs (see `Request`). */
+  private *run(): Algorithm<void> {
     const group = this.paramGroups[0] as ParamGroup<LBFGSOptions>;
     const { lr, maxIter, toleranceGrad, toleranceChange, lineSearchFn, historySize } = group;
     const maxEval = group.maxEval ?? Math.floor((maxIter * 5) / 4);
     const state = this.stateOf(this.params[0]);
     state.funcEvals ??= 0;
     state.nIter ??= 0;
-    const evaluate = (): number => {
-      const l = enableGrad(closure);
-      return typeof l === 'number' ? l : l.item();
-    };
-    const origLoss = enableGrad(closure);
-    let loss = typeof origLoss === 'number' ? origLoss : origLoss.item();
+    let loss: number = yield { evaluate: true };
     let currentEvals = 1;
-    (state.funcEvals as number)++;
-    noGrad(() => {
-      let flatGrad = this.flatGrad();
-      if (absMax(flatGrad) <= toleranceGrad) return;
-      let d = state.d as Tensor | undefined;
-      let t = state.t as number | undefined;
-      let oldDirs = (state.oldDirs as Tensor[] | undefined) ?? [];
-      let oldStps = (state.oldStps as Tensor[] | undefined) ?? [];
-      let ro = (state.ro as number[] | undefined) ?? [];
-      let hDiag = (state.hDiag as number | undefined) ?? 1;
-      let prevFlatGrad = state.prevFlatGrad as Tensor | undefined;
-      let prevLoss = state.prevLoss as number | undefined;
-      let nIter = 0;
-      while (nIter < maxIter) {
-        nIter++;
-        state.nIter = (state.nIter as number) + 1;
-        if (state.nIter === 1) {
-          d = flatGrad.neg();
-          [oldDirs, oldStps, ro, hDiag] = [[], [], [], 1];
-        } else {
-          const y = flatGrad.sub(prevFlatGrad!);
-          const s = d!.mul(t!);
-          const ys = dot(y, s);
-          if (ys > 1e-10) {
-            if (oldDirs.length === historySize) [oldDirs, oldStps, ro] = [oldDirs.slice(1), oldStps.slice(1), ro.slice(1)];
-            oldDirs = [...oldDirs, y];
-            oldStps = [...oldStps, s];
-            ro = [...ro, 1 / ys];
-            hDiag = ys / dot(y, y);
-          }
-          const al = new Array<number>(oldDirs.length);
-          let q = flatGrad.neg();
-          for (let i = oldDirs.length - 1; i >= 0; i--) {
-            al[i] = dot(oldStps[i], q) * ro[i];
-            q = q.add(oldDirs[i].mul(-al[i]));
-          }
-          let r = q.mul(hDiag);
-          for (let i = 0; i < oldDirs.length; i++) {
-            const be = dot(oldDirs[i], r) * ro[i];
-            r = r.add(oldStps[i].mul(al[i] - be));
-          }
-          d = r;
-          state.al = al;
+    state.funcEvals = (state.funcEvals as number) + 1;
+    let flatGrad = this.flatGrad();
+    if ((yield* absMax(flatGrad)) <= toleranceGrad) return;
+    let d = state.d as Tensor | undefined;
+    let t = state.t as number | undefined;
+    let oldDirs = (state.oldDirs as Tensor[] | undefined) ?? [];
+    let oldStps = (state.oldStps as Tensor[] | undefined) ?? [];
+    let ro = (state.ro as number[] | undefined) ?? [];
+    let hDiag = (state.hDiag as number | undefined) ?? 1;
+    let prevFlatGrad = state.prevFlatGrad as Tensor | undefined;
+    let prevLoss = state.prevLoss as number | undefined;
+    let nIter = 0;
+    while (nIter < maxIter) {
+      nIter++;
+      state.nIter = (state.nIter as number) + 1;
+      if (state.nIter === 1) {
+        d = flatGrad.neg();
+        [oldDirs, oldStps, ro, hDiag] = [[], [], [], 1];
+      } else {
+        const y = flatGrad.sub(prevFlatGrad!);
+        const s = d!.mul(t!);
+        const ys = yield* dot(y, s);
+        if (ys > 1e-10) {
+          if (oldDirs.length === historySize) [oldDirs, oldStps, ro] = [oldDirs.slice(1), oldStps.slice(1), ro.slice(1)];
+          oldDirs = [...oldDirs, y];
+          oldStps = [...oldStps, s];
+          ro = [...ro, 1 / ys];
+          hDiag = ys / (yield* dot(y, y));
         }
-        prevFlatGrad = flatGrad.clone();
-        prevLoss = loss;
-        t = state.nIter === 1 ? Math.min(1, 1 / flatGrad.abs().sum().item()) * lr : lr;
-        const gtd = dot(flatGrad, d!);
-        if (gtd > -toleranceChange) break;
-        let lsEvals = 0;
-        let optCond = false;
-        if (lineSearchFn === 'strong_wolfe') {
-          const x = this.params.map((p) => p.clone());
-          const direction = d!;
-          const evaluateAt: Evaluate = (step) => {
-            this.addGrad(step, direction);
-            const l = evaluate();
-            const g = this.flatGrad();
-            this.params.forEach((p, i) => p.copy_(x[i]));
-            return [l, g];
-          };
-          [loss, flatGrad, t, lsEvals] = strongWolfe(evaluateAt, { t, d: direction, f: loss, g: flatGrad, gtd });
-          this.addGrad(t, direction);
-          optCond = absMax(flatGrad) <= toleranceGrad;
-        } else {
-          this.addGrad(t, d!);
-          if (nIter !== maxIter) {
-            loss = evaluate();
-            flatGrad = this.flatGrad();
-            optCond = absMax(flatGrad) <= toleranceGrad;
-            lsEvals = 1;
-          }
+        const al = new Array<number>(oldDirs.length);
+        let q = flatGrad.neg();
+        for (let i = oldDirs.length - 1; i >= 0; i--) {
+          al[i] = (yield* dot(oldStps[i], q)) * ro[i];
+          q = q.add(oldDirs[i].mul(-al[i]));
         }
-        currentEvals += lsEvals;
-        state.funcEvals = (state.funcEvals as number) + lsEvals;
-        if (nIter === maxIter || currentEvals >= maxEval || optCond) break;
-        if (absMax(d!.mul(t)) <= toleranceChange) break;
-        if (Math.abs(loss - prevLoss) < toleranceChange) break;
+        let r = q.mul(hDiag);
+        for (let i = 0; i < oldDirs.length; i++) {
+          const be = (yield* dot(oldDirs[i], r)) * ro[i];
+          r = r.add(oldStps[i].mul(al[i] - be));
+        }
+        d = r;
+        state.al = al;
       }
-      Object.assign(state, { d, t, oldDirs, oldStps, ro, hDiag, prevFlatGrad, prevLoss });
-      // The history outlives the step: keep it out of any enclosing scope().
-      for (const v of [d, prevFlatGrad, ...oldDirs, ...oldStps]) if (v instanceof Tensor) keep(v);
-    });
-    return origLoss;
+      prevFlatGrad = flatGrad.clone();
+      prevLoss = loss;
+      t = state.nIter === 1 ? Math.min(1, 1 / (yield { read: flatGrad.abs().sum() })) * lr : lr;
+      const gtd = yield* dot(flatGrad, d!);
+      if (gtd > -toleranceChange) break;
+      let lsEvals = 0;
+      let optCond = false;
+      if (lineSearchFn === 'strong_wolfe') {
+        const x = this.params.map((p) => p.clone());
+        const direction = d!;
+        const params = this.params;
+        const addGrad = (step: number, update: Tensor) => this.addGrad(step, update);
+        const flat = () => this.flatGrad();
+        const evaluateAt: Evaluate = function* (step) {
+          addGrad(step, direction);
+          const l: number = yield { evaluate: true };
+          const g = flat();
+          params.forEach((p, i) => p.copy_(x[i]));
+          return [l, g];
+        };
+        [loss, flatGrad, t, lsEvals] = yield* strongWolfe(evaluateAt, { t, d: direction, f: loss, g: flatGrad, gtd });
+        this.addGrad(t, direction);
+        optCond = (yield* absMax(flatGrad)) <= toleranceGrad;
+      } else {
+        this.addGrad(t, d!);
+        if (nIter !== maxIter) {
+          loss = yield { evaluate: true };
+          flatGrad = this.flatGrad();
+          optCond = (yield* absMax(flatGrad)) <= toleranceGrad;
+          lsEvals = 1;
+        }
+      }
+      currentEvals += lsEvals;
+      state.funcEvals = (state.funcEvals as number) + lsEvals;
+      if (nIter === maxIter || currentEvals >= maxEval || optCond) break;
+      if ((yield* absMax(d!.mul(t))) <= toleranceChange) break;
+      if (Math.abs(loss - prevLoss) < toleranceChange) break;
+    }
+    Object.assign(state, { d, t, oldDirs, oldStps, ro, hDiag, prevFlatGrad, prevLoss });
+    // The history outlives the step: keep it out of any enclosing scope().
+    for (const v of [d, prevFlatGrad, ...oldDirs, ...oldStps]) if (v instanceof Tensor) keep(v);
   }
 
   private stateOf(p: Tensor): ParamState {
