@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tensor, type Tensor } from '@tsgrad/autograd';
 import { LBFGS, type LBFGSOptions } from '@tsgrad/optim';
-import { expectClose, loadFixture } from '@tsgrad/test-utils';
+import { expectClose, loadFixture, relativeDistance } from '@tsgrad/test-utils';
 
 /** torch.optim.LBFGS against PyTorch 1.13 (float64, 1e-10): fixed steps and the strong-Wolfe line search. */
 interface LbfgsFixture {
@@ -40,6 +40,27 @@ describe('LBFGS (PyTorch fixtures)', () => {
     });
     const state = opt.state.get(W)!;
     expect([state.nIter, state.funcEvals]).toEqual([c.nIter, c.funcEvals]);
+  });
+
+  it.each(f.cases.map((c) => [JSON.stringify(c.options), c] as const))('float32 follows float64 (losses to 1e-5; parameters to 1e-5, or 1e-3 after 20 iterations near the optimum): %s', (_, c) => {
+    const X = tensor(f.X);
+    const Y = tensor(f.Y);
+    const W = tensor(f.W0).requiresGrad_();
+    const v = tensor(f.v0).requiresGrad_();
+    const opt = new LBFGS([W, v], c.options);
+    const closure = () => {
+      opt.zeroGrad();
+      const loss = X.matmul(W).add(v).sub(Y).pow(2).mean().add(W.pow(4).sum().mul(0.01));
+      loss.backward();
+      return loss;
+    };
+    // 20 iterations to near the optimum: float32's parameters end ~1e-4 from float64 along the flat directions.
+    const flat = (c.options.maxIter ?? 20) === 20;
+    c.params.forEach((expected, k) => {
+      const loss = opt.step(closure) as Tensor;
+      expect(Math.abs(loss.item() - c.losses[k])).toBeLessThan(1e-5 * c.losses[k]);
+      expect(relativeDistance([...W.dataSync(), ...v.dataSync()], [...expected[0], ...expected[1]])).toBeLessThan(flat ? 1e-3 : 1e-5);
+    });
   });
 
   it('its state dict round-trips: a resumed optimizer continues identically', () => {
