@@ -35,7 +35,7 @@ function make(values: ArrayLike<number>, shape: readonly number[], dtype: DType,
   if (dtype === 'int32' && !(values instanceof Int32Array)) {
     for (let i = 0; i < values.length; i++) checkRepresentable(dtype, values[i], 'tensor', i);
   }
-  return allocating('tensor', sizeText(shape, dtype), () => finish(fromStorage(backend.fromData(toTyped(dtype, values), dtype), shape), opts));
+  return allocating('tensor', () => sizeText(shape, dtype), () => finish(fromStorage(backend.fromData(toTyped(dtype, values), dtype), shape), opts));
 }
 
 /**
@@ -60,7 +60,7 @@ function filled(shape: readonly number[], value: number, opts: TensorOptions, wh
   assertDType(dtype);
   checkRepresentable(dtype, value, what);
   const backend = getBackend(opts.device ?? 'cpu');
-  return allocating(what, sizeText(dims, dtype), () => finish(fromStorage(backend.full(numel(dims), value, dtype), dims), opts));
+  return allocating(what, () => sizeText(dims, dtype), () => finish(fromStorage(backend.full(numel(dims), value, dtype), dims), opts));
 }
 
 /** @example zeros([2, 3]) */

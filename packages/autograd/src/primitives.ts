@@ -220,7 +220,7 @@ export function apply<K extends PrimitiveOp>(op: K, inputs: readonly Tensor[], a
       );
     }
   }
-  const out = allocating(op, `for inputs of shape ${describeShapes(...inputs.map((t) => t.shape))}`, () => (FORWARD[op] as Forward<K>)(inputs, attrs));
+  const out = allocating(op, () => `for inputs of shape ${describeShapes(...inputs.map((t) => t.shape))}`, () => (FORWARD[op] as Forward<K>)(inputs, attrs));
   if (GRADIENTS[op] !== null && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out._setGradFn(new Node(op, inputs, attrs, out));
   }
@@ -231,14 +231,15 @@ const ALLOCATION_FAILURE = /allocation failed|invalid typed array length|invalid
 
 /**
  * Runs `fn`, turning the engine's allocation failure (a RangeError such as "Array buffer allocation
- * failed", which names nothing) into an Error naming the op and the shapes involved.
+ * failed", which names nothing) into an Error naming the op and the shapes involved (`what` is only
+ * formatted then: this wraps every op).
  */
-export function allocating<T>(op: string, what: string, fn: () => T): T {
+export function allocating<T>(op: string, what: () => string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
     if (e instanceof Error && ALLOCATION_FAILURE.test(e.message)) {
-      throw new Error(`${op}: cannot allocate memory ${what} (${e.message})`);
+      throw new Error(`${op}: cannot allocate memory ${what()} (${e.message})`);
     }
     throw e;
   }
