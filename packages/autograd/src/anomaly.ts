@@ -1,4 +1,5 @@
 import { getBackend } from '@tsgrad/tensor';
+import { rejectPromise } from './grad-mode.js';
 import type { Tensor } from './tensor.js';
 
 /**
@@ -34,10 +35,7 @@ export function detectAnomaly<T>(fn: () => T): T {
   } finally {
     enabled = previous;
   }
-  if (typeof (result as { then?: unknown } | null)?.then === 'function') {
-    throw new Error('detectAnomaly: fn returned a Promise; anomaly mode cannot follow an async function past its first await');
-  }
-  return result;
+  return rejectPromise(result, 'detectAnomaly', 'anomaly mode');
 }
 
 /** The stack of the current forward op, without this module's own frames. */

@@ -14,9 +14,16 @@ function withGradMode<T>(mode: boolean, fn: () => T, who: string): T {
   } finally {
     enabled = prev;
   }
-  // The mode is a plain flag: after the first `await` the function would run with the caller's mode.
+  return rejectPromise(result, who, 'grad mode');
+}
+
+/**
+ * Throws when a mode-setting wrapper (`noGrad`, `detectAnomaly`) got an async function: the mode is a
+ * plain flag, so after the first `await` the function would run with the caller's mode.
+ */
+export function rejectPromise<T>(result: T, who: string, mode: string): T {
   if (typeof (result as { then?: unknown } | null)?.then === 'function') {
-    throw new Error(`${who}: fn returned a Promise; grad mode cannot follow an async function past its first await. Call ${who} inside it, around the synchronous part: await load(); ${who}(() => step());`);
+    throw new Error(`${who}: fn returned a Promise; ${mode} cannot follow an async function past its first await. Call ${who} inside it, around the synchronous part: await load(); ${who}(() => step());`);
   }
   return result;
 }

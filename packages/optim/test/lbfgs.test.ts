@@ -1,37 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { tensor, type Tensor } from '@tsgrad/autograd';
 import { LBFGS, type LBFGSOptions } from '@tsgrad/optim';
-import { expectClose, loadFixture, relativeDistance } from '@tsgrad/test-utils';
+import { expectClose, lbfgsProblem, relativeDistance } from '@tsgrad/test-utils';
 
 /** torch.optim.LBFGS against PyTorch 1.13 (float64, 1e-10): fixed steps and the strong-Wolfe line search. */
-interface LbfgsFixture {
-  X: number[][];
-  Y: number[][];
-  W0: number[][];
-  v0: number[];
-  cases: { options: Partial<LBFGSOptions>; losses: number[]; params: [number[], number[]][]; nIter: number; funcEvals: number }[];
-}
-const f = loadFixture<LbfgsFixture>('lbfgs.json');
+const f = lbfgsProblem().fixture;
 
-function problem() {
-  const X = tensor(f.X, { dtype: 'float64' });
-  const Y = tensor(f.Y, { dtype: 'float64' });
-  const W = tensor(f.W0, { dtype: 'float64', requiresGrad: true });
-  const v = tensor(f.v0, { dtype: 'float64', requiresGrad: true });
-  const lossOf = () => X.matmul(W).add(v).sub(Y).pow(2).mean().add(W.pow(4).sum().mul(0.01));
-  return { W, v, lossOf };
+/** The problem, an LBFGS on it, and the closure that re-evaluates it. */
+function setup(options: Partial<LBFGSOptions>, dtype: 'float32' | 'float64' = 'float64') {
+  const { W, v, loss } = lbfgsProblem({ dtype });
+  const opt = new LBFGS([W, v], options);
+  const closure = () => {
+    opt.zeroGrad();
+    const l = loss();
+    l.backward();
+    return l;
+  };
+  return { W, v, opt, closure };
 }
 
 describe('LBFGS (PyTorch fixtures)', () => {
   it.each(f.cases.map((c) => [JSON.stringify(c.options), c] as const))('%s', (_, c) => {
-    const { W, v, lossOf } = problem();
-    const opt = new LBFGS([W, v], c.options);
-    const closure = () => {
-      opt.zeroGrad();
-      const loss = lossOf();
-      loss.backward();
-      return loss;
-    };
+    const { W, v, opt, closure } = setup(c.options);
     c.losses.forEach((expected, k) => {
       const loss = opt.step(closure) as Tensor;
       expect(Math.abs(loss.item() - expected)).toBeLessThanOrEqual(1e-10 * Math.abs(expected));
@@ -43,17 +33,7 @@ describe('LBFGS (PyTorch fixtures)', () => {
   });
 
   it.each(f.cases.map((c) => [JSON.stringify(c.options), c] as const))('float32 follows float64 (losses to 1e-5; parameters to 1e-5, or 1e-3 after 20 iterations near the optimum): %s', (_, c) => {
-    const X = tensor(f.X);
-    const Y = tensor(f.Y);
-    const W = tensor(f.W0).requiresGrad_();
-    const v = tensor(f.v0).requiresGrad_();
-    const opt = new LBFGS([W, v], c.options);
-    const closure = () => {
-      opt.zeroGrad();
-      const loss = X.matmul(W).add(v).sub(Y).pow(2).mean().add(W.pow(4).sum().mul(0.01));
-      loss.backward();
-      return loss;
-    };
+    const { W, v, opt, closure } = setup(c.options, 'float32');
     // After 20 iterations LBFGS sits at the optimum, which float32 can locate only to about √ε ≈ 3e-4
     // (its line search and stopping tests compare loss values, flat there); float64 perturbed by float32's
     // rounding (6e-8) moves the end by < 1e-9, so the gap is float32's, not the problem's.
@@ -66,34 +46,20 @@ describe('LBFGS (PyTorch fixtures)', () => {
   });
 
   it('its state dict round-trips: a resumed optimizer continues identically', () => {
-    const a = problem();
-    const optA = new LBFGS([a.W, a.v], { historySize: 4, maxIter: 3 });
-    const closureA = () => {
-      optA.zeroGrad();
-      const l = a.lossOf();
-      l.backward();
-      return l;
-    };
-    optA.step(closureA);
-    const sd = optA.stateDict();
+    const a = setup({ historySize: 4, maxIter: 3 });
+    a.opt.step(a.closure);
+    const sd = a.opt.stateDict();
     expect(Object.keys(sd.state[0])).toEqual(expect.arrayContaining(['n_iter', 'func_evals', 'old_dirs', 'old_stps', 'ro', 'H_diag', 'prev_flat_grad']));
-    const b = problem();
-    const optB = new LBFGS([b.W, b.v], { historySize: 4, maxIter: 3 });
-    const closureB = () => {
-      optB.zeroGrad();
-      const l = b.lossOf();
-      l.backward();
-      return l;
-    };
-    optB.step(closureB); // same start, same first step
-    optB.loadStateDict(sd);
-    optA.step(closureA);
-    optB.step(closureB);
+    const b = setup({ historySize: 4, maxIter: 3 });
+    b.opt.step(b.closure); // same start, same first step
+    b.opt.loadStateDict(sd);
+    a.opt.step(a.closure);
+    b.opt.step(b.closure);
     expect(b.W.tolist()).toEqual(a.W.tolist());
   });
 
   it('misuse is an Error', () => {
-    const { W } = problem();
+    const { W } = lbfgsProblem();
     expect(() => new LBFGS([{ params: [W] }, { params: [tensor([1], { requiresGrad: true })] }])).toThrow(/LBFGS doesn't support per-parameter options/);
     expect(() => new LBFGS([W], { lineSearchFn: 'backtracking' as 'strong_wolfe' })).toThrow(/Invalid lineSearchFn: "backtracking"/);
     expect(() => new LBFGS([W], { max_iter: 5 } as object)).toThrow(/LBFGS: unknown option 'max_iter'; did you mean 'maxIter'\?/);

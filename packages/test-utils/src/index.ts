@@ -10,3 +10,4 @@ export { loadFixture, fixturePath, decodeTensor, type EncodedTensor, type OpFixt
 export { randomQuadratic, quadraticTrajectory, relativeDistance, type RandomQuadratic, type Steppable } from './quadratic.js';
 export { optimInfos, optimTrajectoryCases, type OptimInfo, type OptimizerName, type ReferenceInfo, type FullOptions } from './optim-infos.js';
 export { errorInputs, type ErrorInput } from './error-inputs.js';
+export { lbfgsProblem, type LbfgsFixture } from './lbfgs-problem.js';

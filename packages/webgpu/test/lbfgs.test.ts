@@ -1,21 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tensor, type Tensor } from '@tsgrad/autograd';
+import type { Tensor } from '@tsgrad/autograd';
 import { LBFGS } from '@tsgrad/optim';
-import { loadFixture, relativeDistance } from '@tsgrad/test-utils';
+import { lbfgsProblem, relativeDistance } from '@tsgrad/test-utils';
 import { gpu } from './gpu.js';
 
 beforeAll(async () => {
   await gpu();
 }, 60_000);
 
-interface LbfgsFixture {
-  X: number[][];
-  Y: number[][];
-  W0: number[][];
-  v0: number[];
-  cases: { options: Record<string, unknown>; losses: number[]; params: [number[], number[]][] }[];
-}
-const f = loadFixture<LbfgsFixture>('lbfgs.json');
+const f = lbfgsProblem().fixture;
 
 /**
  * LBFGS on WebGPU (stepAsync, float32) against PyTorch's float64 trajectory: each step's loss to float32
@@ -24,15 +17,11 @@ const f = loadFixture<LbfgsFixture>('lbfgs.json');
  */
 describe('LBFGS on webgpu (stepAsync)', () => {
   it.each(f.cases.map((c) => [JSON.stringify(c.options), c] as const))('%s', async (_, c) => {
-    const on = (v: number[] | number[][]) => tensor(v).to('webgpu');
-    const X = on(f.X);
-    const Y = on(f.Y);
-    const W = on(f.W0).requiresGrad_();
-    const v = on(f.v0).requiresGrad_();
+    const { W, v, loss: lossOf } = lbfgsProblem({ dtype: 'float32', device: 'webgpu' });
     const opt = new LBFGS([W, v], c.options);
     const closure = () => {
       opt.zeroGrad();
-      const loss = X.matmul(W).add(v).sub(Y).pow(2).mean().add(W.pow(4).sum().mul(0.01));
+      const loss = lossOf();
       loss.backward();
       return loss;
     };
