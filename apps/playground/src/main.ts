@@ -131,7 +131,8 @@ async function train(data: Awaited<ReturnType<typeof loadData>>): Promise<void> 
   const groups = o.exclude ? paramGroupsWeightDecay(model, { weightDecay: o.weightDecay }) : [{ params: model.parameters(), weightDecay: o.weightDecay }];
   const decayed = new Set<Tensor>(groups.filter((g) => (g.weightDecay as number) > 0).flatMap((g) => [...(g.params as Iterable<Tensor>)]));
   const Ctor = { SGD, Adam, AdamW }[o.optimizer] as new (g: unknown, d: unknown) => Optimizer<{ lr: number }>;
-  const opt = new Ctor(groups, o.optimizer === 'SGD' ? { lr: o.lr * 10, momentum: 0.9 } : { lr: o.lr });
+  // The lr field is what trains (SGD's default there is 10x Adam's: see DEFAULT_LR).
+  const opt = new Ctor(groups, o.optimizer === 'SGD' ? { lr: o.lr, momentum: 0.9 } : { lr: o.lr });
   for (const c of [lossChart, accChart, normChart]) c.clear();
   Object.assign(state, { steps: 0, losses: [], accuracies: [], running: true });
   const n = data.train.x.shape[0];
@@ -175,8 +176,17 @@ async function train(data: Awaited<ReturnType<typeof loadData>>): Promise<void> 
   $('start').textContent = 'Start training';
 }
 
+/** Each optimizer's starting learning rate, shown in the lr field when it is chosen (SGD momentum wants ~10x Adam's). */
+const DEFAULT_LR: Record<string, number> = { SGD: 0.03, Adam: 0.003, AdamW: 0.003 };
+
 async function start(): Promise<void> {
   await selectDevice();
+  // The untrained model lives where training will, so Classify works before training on any device.
+  manualSeed(0);
+  model = makeModel().to(state.device);
+  $('optimizer').addEventListener('change', () => {
+    $<HTMLInputElement>('lr').value = String(DEFAULT_LR[$<HTMLSelectElement>('optimizer').value] ?? 0.003);
+  });
   const data = await loadData();
   renderPlan();
   for (const id of ['optimizer', 'wd', 'exclude']) $(id).addEventListener('change', renderPlan);

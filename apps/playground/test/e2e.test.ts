@@ -53,6 +53,8 @@ describe('playground (Chromium, WebGPU)', () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`)); // the favicon included
     await page.goto(url);
     await page.waitForFunction(() => !document.getElementById('start')!.hasAttribute('disabled'), undefined, { timeout: 60_000 });
     const status = await page.textContent('#status');
@@ -69,6 +71,23 @@ describe('playground (Chromium, WebGPU)', () => {
     expect(check).toMatchObject({ threads: cpu.threads, identical: true });
     expect(check.chunksOnWorkers).toBeGreaterThan(0);
 
+    // Classify before training: the untrained model lives on the GPU too.
+    const draw = async () => {
+      const box = (await page.locator('#pad').boundingBox())!;
+      await page.mouse.move(box.x + box.width / 2, box.y + 30);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height - 30, { steps: 10 });
+      await page.mouse.up();
+    };
+    await draw();
+    await page.click('#classify');
+    await page.waitForFunction(() => /it's a \d/.test(document.getElementById('prediction')!.textContent ?? ''), undefined, { timeout: 30_000 });
+    // The lr field shows what trains: SGD's default appears when SGD is chosen, and back for AdamW.
+    await page.selectOption('#optimizer', 'SGD');
+    expect(await page.inputValue('#lr')).toBe('0.03');
+    await page.selectOption('#optimizer', 'AdamW');
+    expect(await page.inputValue('#lr')).toBe('0.003');
+
     await page.click('#start');
     await page.waitForFunction(() => {
       const s = (window as unknown as { __playground: { steps: number; accuracies: number[] } }).__playground;
@@ -81,11 +100,9 @@ describe('playground (Chromium, WebGPU)', () => {
     expect(s.accuracies[s.accuracies.length - 1]).toBeGreaterThan(60);
     for (const id of ['loss-chart', 'acc-chart', 'norm-chart']) expect(Number(await page.getAttribute(`#${id}`, 'data-points'))).toBeGreaterThan(2);
 
-    const box = (await page.locator('#pad').boundingBox())!;
-    await page.mouse.move(box.x + box.width / 2, box.y + 30);
-    await page.mouse.down();
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height - 30, { steps: 10 });
-    await page.mouse.up();
+    await page.click('#clear');
+    await page.evaluate(() => (document.getElementById('prediction')!.textContent = ''));
+    await draw();
     await page.click('#classify');
     await page.waitForFunction(() => /it's a \d/.test(document.getElementById('prediction')!.textContent ?? ''), undefined, { timeout: 30_000 });
 

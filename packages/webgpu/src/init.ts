@@ -16,10 +16,21 @@ interface DawnModule {
 }
 
 /** `navigator.gpu` in browsers and Deno; the optional `webgpu` package (Dawn) in Node. */
+/** True in a browser page (or worker): the advice for a missing WebGPU is then the browser's. */
+function inBrowser(): boolean {
+  const g = globalThis as { document?: unknown; importScripts?: unknown; process?: { versions?: { node?: string } } };
+  return (g.document !== undefined || g.importScripts !== undefined) && !g.process?.versions?.node;
+}
+
+const BROWSER_ADVICE =
+  'use a browser with WebGPU (Chrome or Edge 113+, Safari 26+, Firefox 141+ on Windows), enable it where it is behind a flag ' +
+  '(chrome://flags/#enable-unsafe-webgpu on Linux), and serve the page from https or localhost; or train on the CPU, which needs nothing';
+
 async function findGpu(opts: InitWebGPUOptions): Promise<GPU> {
   if (opts.gpu) return opts.gpu;
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
+  if (inBrowser()) throw new Error(`WebGPU is not available in this browser (no navigator.gpu): ${BROWSER_ADVICE}`);
   let dawn: DawnModule;
   try {
     const name = 'webgpu';
@@ -50,7 +61,9 @@ export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUBa
   const adapter = (await gpu.requestAdapter({ powerPreference: opts.powerPreference })) ?? (await gpu.requestAdapter({ forceFallbackAdapter: true }));
   if (!adapter) {
     throw new Error(
-      'WebGPU: no adapter found. Without a GPU on Linux, install Debian\'s chromium and libvulkan1 and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader)',
+      inBrowser()
+        ? `WebGPU: this browser found no GPU adapter (a blocklisted GPU or driver?): ${BROWSER_ADVICE}`
+        : 'WebGPU: no adapter found. Without a GPU on Linux, install Debian\'s chromium and libvulkan1 and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader)',
     );
   }
   const info = adapter.info;
