@@ -20,39 +20,49 @@ interface Command {
 
 export const commands: Record<string, Command> = {
   'bn-decay': {
-    summary: 'the main experiment: MNIST with BatchNorm, decay on everything vs excluding norm & bias vs none',
+    summary: 'train a digit classifier with BatchNorm three times: weight decay on every parameter, on weights only (BatchNorm and biases left alone), and none; compare accuracy and weight sizes',
     flags: bnDecayFlags,
     run: (argv) => bnDecay(parseFlags(argv, bnDecayFlags), console.log),
   },
   'sgd-check': {
-    summary: "seed 000's forum example: SGD(weightDecay 0.9) vs w - lr*(grad + wd*w), printed like the forum",
+    summary: "check that SGD's weightDecay is the update w - lr × (gradient + weightDecay × w), step by step",
     flags: sgdCheckFlags,
     run: (argv) => void sgdCheck(parseFlags(argv, sgdCheckFlags), console.log),
   },
   'l2-vs-decay': {
-    summary: 'weightDecay in the optimizer vs λ/2‖w‖² in the loss, for SGD, momentum, Adam and AdamW',
+    summary: "the optimizer's weightDecay vs a squared-weight penalty added to the loss, for SGD, SGD with momentum, Adam and AdamW: where they agree and where they part",
     flags: l2VsDecayFlags,
     run: (argv) => void l2VsDecay(parseFlags(argv, l2VsDecayFlags), console.log),
   },
   'adam-vs-adamw': {
-    summary: 'Adam with L2 vs AdamW over a range of decay values, from the same init',
+    summary: 'Adam with a loss penalty vs AdamW (decay applied to the weights directly) for several decay values, from the same starting weights',
     flags: adamVsAdamwFlags,
     run: (argv) => adamVsAdamw(parseFlags(argv, adamVsAdamwFlags), console.log),
   },
   'decay-scale': {
-    summary: "AdamW's decay scaled by the lr (PyTorch) vs by the schedule (Loshchilov & Hutter) under a cosine schedule: ‖W‖ per epoch",
+    summary: "AdamW's decay multiplied by the learning rate (PyTorch's way) vs by the schedule alone (the AdamW paper's way) as the learning rate falls: weight size per epoch",
     flags: decayScaleFlags,
     run: (argv) => decayScale(parseFlags(argv, decayScaleFlags), console.log),
   },
   toy: {
-    summary: 'train a 2-layer MLP with a hand-written SGD loop and watch its loss fall',
+    summary: 'train a tiny two-layer network with a hand-written training loop and watch its loss fall',
     flags: toyFlags,
     run: (argv) => void trainToy(parseFlags(argv, toyFlags), console.log),
   },
 };
 
+/** Wraps `text` to lines of at most `width` characters, every line after the first indented by `indent`. */
+function wrap(text: string, width: number, indent: number): string {
+  const lines = [''];
+  for (const word of text.split(' ')) {
+    if (lines[lines.length - 1] && lines[lines.length - 1].length + word.length + 1 > width - indent) lines.push('');
+    lines[lines.length - 1] += (lines[lines.length - 1] ? ' ' : '') + word;
+  }
+  return lines.join('\n' + ' '.repeat(indent));
+}
+
 function usage(): string {
-  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(14)}${c.summary}`);
+  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(14)}${wrap(c.summary, 96, 16)}`);
   return `wd-lab: weight decay, answered by running code\n\nusage: wd-lab <command> [flags]\n\ncommands:\n${rows.join('\n')}\n\nwd-lab <command> --help lists a command's flags; wd-lab --version prints the version.`;
 }
 

@@ -6,7 +6,16 @@
 export type NumberRange = 'count' | 'index' | 'positive' | 'non-negative';
 export type FlagSpec = Record<
   string,
-  { type: 'number' | 'string' | 'boolean'; default: number | string | boolean; help: string; range?: NumberRange; max?: number; min?: number }
+  {
+    type: 'number' | 'string' | 'boolean';
+    default: number | string | boolean;
+    help: string;
+    range?: NumberRange;
+    max?: number;
+    min?: number;
+    /** The values a string flag accepts. */
+    choices?: readonly string[];
+  }
 >;
 
 const RANGE_TEXT: Record<NumberRange, string> = {
@@ -48,7 +57,13 @@ export function parseFlags<S extends FlagSpec>(argv: readonly string[], spec: S)
       if (def.min !== undefined && n < def.min) throw new UsageError(`flag '--${rawName}' must be at least ${def.min}, got ${value}`);
       if (def.max !== undefined && n > def.max) throw new UsageError(`flag '--${rawName}' must be at most ${def.max}, got ${value}`);
       out[name] = n;
-    } else out[name] = value;
+    } else {
+      if (def.choices && !def.choices.includes(value)) {
+        const list = def.choices.map((c) => `'${c}'`);
+        throw new UsageError(`flag '--${rawName}' must be ${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}, got '${value}'`);
+      }
+      out[name] = value;
+    }
   }
   return out as Flags<S>;
 }

@@ -111,6 +111,16 @@ describe('wd-lab CLI', () => {
         const values = [...(BAD[spec.range ?? ''] ?? []), 'abc', ...(spec.max !== undefined ? [String(spec.max + 1)] : [])];
         return values.map((v) => [`${name} --${kebab} ${v}`, name, kebab, v] as const);
       }),
+  ).concat(
+    // String flags with a fixed set of values: a value outside it.
+    Object.entries(commands).flatMap(([name, c]) =>
+      Object.entries(c.flags)
+        .filter(([, spec]) => spec.choices)
+        .map(([flag]) => {
+          const kebab = flag.replace(/[A-Z]/g, (ch) => '-' + ch.toLowerCase());
+          return [`${name} --${kebab} nonsense`, name, kebab, 'nonsense'] as const;
+        }),
+    ),
   );
 
   it('every numeric flag of every command has a range', () => {
@@ -145,20 +155,27 @@ describe('wd-lab CLI', () => {
     expect(r.text).toMatch(/^wd-lab \d+\.\d+\.\d+ \(tsgrad\)$/);
   });
 
-  it('has --help for every command', async () => {
-    for (const c of ['bn-decay', 'sgd-check', 'l2-vs-decay', 'adam-vs-adamw', 'toy']) {
+  it('has --help for every command, in words a new user knows, within 100 columns', async () => {
+    // Internal names (the seed documents, paper authors), symbols a terminal user may not read (λ, ‖w‖)
+    // and abbreviations the help never explains.
+    const jargon = /seed \d{3}|λ|‖|²|Loshchilov|\binit\b|\bMLP\b|\bL2\b|×lr|issue/;
+    for (const c of Object.keys(commands)) {
       const r = await run([c, '--help']);
       expect(r.code).toBe(0);
       expect(r.text).toMatch(new RegExp(`wd-lab ${c}: [\\s\\S]*flags:\\n {2}--`));
+      expect(r.text, c).not.toMatch(jargon);
     }
-    expect((await run(['--help'])).text).toMatch(/commands:\n {2}bn-decay/);
+    const top = (await run(['--help'])).text;
+    expect(top).toMatch(/commands:\n {2}bn-decay/);
+    expect(top).not.toMatch(jargon);
+    for (const line of top.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
   });
 
   it('exits with 2 and a message on bad flags and unknown commands', async () => {
     expect(await run(['bn-decay', '--epochz', '3'])).toMatchObject({ code: 2, text: expect.stringMatching(/unknown flag '--epochz'/) });
     expect(await run(['bn-decay', '--epochs', 'many'])).toMatchObject({ code: 2, text: expect.stringMatching(/flag '--epochs' expects a number, got 'many'/) });
     expect(await run(['bn-decay', '--epochs', '0'])).toMatchObject({ code: 2, text: expect.stringMatching(/flag '--epochs' must be a positive integer, got 0/) });
-    expect(await run(['bn-decay', '--device', 'tpu'])).toMatchObject({ code: 2, text: expect.stringMatching(/--device must be 'cpu' or 'webgpu', got 'tpu'/) });
+    expect(await run(['bn-decay', '--device', 'tpu'])).toMatchObject({ code: 2, text: expect.stringMatching(/flag '--device' must be 'cpu' or 'webgpu', got 'tpu'/) });
     expect(await run(['train-gpt'])).toMatchObject({ code: 2, text: expect.stringMatching(/unknown command 'train-gpt'/) });
     expect((await run([])).code).toBe(2);
   });

@@ -4,7 +4,7 @@ import { Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
 import { SGD } from '@tsgrad/optim';
 import { cpuKernelsReady, setCpuKernels } from '@tsgrad/tensor';
 import { CNN, benchTsgradCnn, tfCnnStep, type TfCnnLike } from './cnn.js';
-import { timeMedian, type BenchRow } from './timing.js';
+import { timeMedian, type BenchRow, benchRows } from './timing.js';
 
 /** The slice of TF.js's API these benchmarks use (TF.js is a devDependency, loaded at run time). */
 interface TfTensor {
@@ -56,15 +56,17 @@ export function threadLabel(threads: number): string {
  * SIMD kernels), then the TypeScript reference kernels on a subset, and a memory ceiling.
  */
 export async function benchTsgradCpu(sizes: number[]): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
+  const rows = benchRows();
   for (const threads of THREAD_COUNTS) {
     setCpuKernels({ wasm: true, threads });
     const info = await cpuKernelsReady();
     if (info.threads !== threads) throw new Error(`could not start ${threads} CPU threads: ${info.reason ?? 'unknown'}`);
-    rows.push(...cpuCases(sizes, threadLabel(threads)), benchTsgradCnn(threadLabel(threads)));
+    cpuCases(sizes, threadLabel(threads), rows);
+    rows.push(benchTsgradCnn(threadLabel(threads)));
   }
   setCpuKernels({ wasm: false, threads: 1 });
-  rows.push(...cpuCases([512], 'tsgrad cpu TS kernels'), benchTsgradCnn('tsgrad cpu TS kernels'));
+  cpuCases([512], 'tsgrad cpu TS kernels', rows);
+  rows.push(benchTsgradCnn('tsgrad cpu TS kernels'));
   setCpuKernels({ wasm: true, threads: THREAD_COUNTS[THREAD_COUNTS.length - 1] });
   // Ceiling for memory-bound kernels: copying 100 MB (25M float32) with the engine's own memmove.
   const src = new Float32Array(25_000_000).fill(1);
@@ -73,9 +75,9 @@ export async function benchTsgradCpu(sizes: number[]): Promise<BenchRow[]> {
   return rows;
 }
 
-function cpuCases(sizes: number[], impl: string): BenchRow[] {
+/** Adds the matmul and MLP-step rows of one CPU configuration to `rows`. */
+function cpuCases(sizes: number[], impl: string, rows: BenchRow[]): void {
   manualSeed(0);
-  const rows: BenchRow[] = [];
   for (const n of sizes) {
     const a = randn([n, n]);
     const b = randn([n, n]);
@@ -98,7 +100,6 @@ function cpuCases(sizes: number[], impl: string): BenchRow[] {
     });
   const s = timeMedian(step, { runs: 20, warmup: 5 });
   rows.push({ suite: 'mlp step', case: '784-256-256-10 b128', impl, value: MLP_FLOP / s / 1e9, unit: 'GFLOP/s' });
-  return rows;
 }
 
 /**
@@ -109,7 +110,7 @@ export async function benchTfjsCpu(sizes: number[], notes: string[]): Promise<Be
   // The union package, not tfjs-core alone: only it registers the gradients the MLP step needs.
   const tf = (await import(/* @vite-ignore */ '@tensorflow/tfjs')) as unknown as TfCpuLike;
   await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-wasm');
-  const rows: BenchRow[] = [];
+  const rows = benchRows();
   for (const backend of ['wasm', 'cpu']) {
     if (!(await tf.setBackend(backend))) {
       console.log(`TF.js ${backend} benchmarks skipped: the backend did not start`);

@@ -11,18 +11,28 @@ import { benchPlainJsMatmul } from './matmul.js';
 import { benchOptimizers } from './optimizers.js';
 import { benchPyTorch } from './pytorch.js';
 import { benchWebGPU } from './webgpu.js';
-import { printTable, type BenchRow } from './timing.js';
+import { printTable, stage, type BenchRow } from './timing.js';
 
 const SIZES = [256, 512, 1024];
-const rows: BenchRow[] = [...(await benchTsgradCpu(SIZES)), ...benchPlainJsMatmul(SIZES), ...benchOptimizers()];
+const STAGES = 6;
+const rows: BenchRow[] = [];
 const notes: string[] = [];
+stage(1, STAGES, 'tsgrad on the CPU (matmul, MLP and BN-CNN steps; 1 and more threads, TS kernels)');
+rows.push(...(await benchTsgradCpu(SIZES)));
+stage(2, STAGES, 'the plain JavaScript matmul loop');
+rows.push(...benchPlainJsMatmul(SIZES));
+stage(3, STAGES, 'optimizer steps on 10M parameters (tsgrad fused, plain fused JS loops)');
+rows.push(...benchOptimizers());
+stage(4, STAGES, 'TF.js wasm and cpu (the same cases)');
 try {
   rows.push(...(await benchTfjsCpu(SIZES, notes)));
 } catch (e) {
   notes.push(`TF.js cpu/wasm benchmarks skipped: ${(e as Error).message.split('\n')[0]}`);
 }
+stage(5, STAGES, 'PyTorch on the CPU, for scale (when /usr/bin/python3 has torch)');
 const torch = benchPyTorch(SIZES);
 rows.push(...torch.rows);
+console.log(torch.skipped ? `  skipped: ${torch.skipped}` : `  ${torch.rows.length} rows`);
 if (torch.skipped) notes.push(`PyTorch skipped: ${torch.skipped}`);
 
 const value = (impl: string, c: string) => rows.find((r) => r.impl === impl && r.case === c)?.value ?? NaN;
@@ -66,11 +76,13 @@ for (const r of torch.rows.filter((t) => t.case === '1024x1024 A·B' || t.suite 
 }
 
 // WebGPU: a real GPU, or SwiftShader (set VK_ICD_FILENAMES); reported as skipped when there is none.
+stage(6, STAGES, 'WebGPU: tsgrad beside TF.js webgpu on the same adapter');
 try {
   rows.push(...(await benchWebGPU()));
 } catch (e) {
   notes.push(`webgpu benchmarks skipped: ${(e as Error).message.split('\n')[0]}`);
 }
+console.log('\nAll results, with the ratios the issues set as targets:\n');
 printTable(rows);
 for (const n of notes) console.log(n);
 const dir = new URL('../../../bench-results/', import.meta.url);

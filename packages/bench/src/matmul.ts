@@ -1,4 +1,4 @@
-import { timeMedian, type BenchRow } from './timing.js';
+import { benchRows, timeMedian, type BenchRow } from './timing.js';
 
 /** The simplest fast JavaScript matmul (contiguous i-k-j over Float32Arrays): the peer to beat. */
 function plainJsMatmul(a: Float32Array, b: Float32Array, c: Float32Array, n: number): void {
@@ -15,11 +15,13 @@ function plainJsMatmul(a: Float32Array, b: Float32Array, c: Float32Array, n: num
 
 /** The plain JS loop on float32 square matrices (A·B): what any JavaScript library starts from. */
 export function benchPlainJsMatmul(sizes: number[]): BenchRow[] {
-  return sizes.map((n) => {
+  const rows = benchRows();
+  for (const n of sizes) {
     const a = Float32Array.from({ length: n * n }, () => Math.random() - 0.5);
     const b = Float32Array.from({ length: n * n }, () => Math.random() - 0.5);
     const c = new Float32Array(n * n);
     const s = timeMedian(() => plainJsMatmul(a, b, c, n));
-    return { suite: 'matmul f32', case: `${n}x${n} A·B`, impl: 'plain JS i-k-j loop', value: (2 * n ** 3) / s / 1e9, unit: 'GFLOP/s' };
-  });
+    rows.push({ suite: 'matmul f32', case: `${n}x${n} A·B`, impl: 'plain JS i-k-j loop', value: (2 * n ** 3) / s / 1e9, unit: 'GFLOP/s' });
+  }
+  return rows;
 }

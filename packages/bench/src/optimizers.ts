@@ -1,6 +1,6 @@
 import { manualSeed, randn, type Tensor } from '@tsgrad/autograd';
 import { AdamW, Adam, SGD, type Optimizer } from '@tsgrad/optim';
-import { timeMedian, type BenchRow } from './timing.js';
+import { timeMedian, type BenchRow, benchRows } from './timing.js';
 
 /**
  * The ceiling a JavaScript optimizer can hope for: Adam written as one fused loop over Float32Arrays,
@@ -47,7 +47,7 @@ export function benchOptimizers(total = 10_000_000, tensors = 100): BenchRow[] {
   const per = total / tensors;
   const params: Tensor[] = Array.from({ length: tensors }, () => randn([per]).requiresGrad_());
   for (const p of params) p.grad = randn([per]).mul(0.01);
-  const rows: BenchRow[] = [];
+  const rows = benchRows();
   const mparams = (s: number) => total / s / 1e6;
   const cases: [string, () => Optimizer<{ lr: number }>][] = [
     ['Adam', () => new Adam(params, { lr: 1e-3 }) as unknown as Optimizer<{ lr: number }>],

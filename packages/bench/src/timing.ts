@@ -22,6 +22,31 @@ export interface BenchRow {
   unit: string;
 }
 
+const started = performance.now();
+let reported = 0;
+const clock = () => {
+  const s = Math.round((performance.now() - started) / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+};
+
+/** Prints the stage about to run: `[3/7 1:42] TF.js cpu and wasm…`, so a long run is never silent. */
+export function stage(index: number, count: number, label: string): void {
+  console.log(`\n[${index}/${count} ${clock()}] ${label}…`);
+}
+
+/**
+ * A bench module's result list: each row is printed the moment it is measured (its number, the
+ * time since the run started, the row), and the whole table is printed again at the end.
+ */
+export function benchRows(): BenchRow[] {
+  const rows: BenchRow[] = [];
+  rows.push = (...items: BenchRow[]) => {
+    for (const r of items) console.log(`  #${String(++reported).padStart(3)} ${clock().padStart(5)}  ${r.suite} · ${r.case} · ${r.impl}: ${r.value.toFixed(2)} ${r.unit}`);
+    return Array.prototype.push.apply(rows, items);
+  };
+  return rows;
+}
+
 export function printTable(rows: BenchRow[]): void {
   const widths = [12, 22, 34, 12];
   const line = (cells: string[]) => cells.map((c, i) => (i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');

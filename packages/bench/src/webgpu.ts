@@ -1,7 +1,7 @@
 import { manualSeed, randn, scope, type Tensor } from '@tsgrad/autograd';
 import { Adam } from '@tsgrad/optim';
 import { initWebGPU } from '@tsgrad/webgpu';
-import type { BenchRow } from './timing.js';
+import { benchRows, type BenchRow } from './timing.js';
 
 /** Median seconds of an async `fn` (GPU work is timed until its result is read back). */
 async function timeAsync(fn: () => Promise<unknown>, runs = 3): Promise<number> {
@@ -42,7 +42,7 @@ export async function benchWebGPU(): Promise<BenchRow[]> {
   await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-webgpu');
   await tf.setBackend('webgpu');
   await tf.ready();
-  const rows: BenchRow[] = [];
+  const rows = benchRows();
   const label = software ? 'webgpu (SwiftShader)' : 'webgpu';
   manualSeed(0);
   for (const n of software ? [256, 512] : [256, 512, 1024, 2048]) {

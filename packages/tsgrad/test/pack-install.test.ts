@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
  * compiles (strict, against the published .d.ts) and runs each package README's example there.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** Where the sources live (package.json's repository, homepage and bugs all derive from it). */
+const REPOSITORY = 'https://github.com/tsgrad/tsgrad';
 const PUBLIC = ['tensor', 'autograd', 'nn', 'optim', 'param-groups', 'webgpu', 'tsgrad'];
 const packageName = (dir: string) => (dir === 'tsgrad' ? 'tsgrad' : `@tsgrad/${dir}`);
 const work = mkdtempSync(path.join(os.tmpdir(), 'tsgrad-pack-'));
@@ -82,6 +84,17 @@ describe('packed packages install and work without the workspace', () => {
       expect(files, name).toContain('package/src/index.ts'); // what source maps and declaration maps point to
       const pkg = JSON.parse(manifest) as Record<string, unknown>;
       expect(pkg, name).toMatchObject({ type: 'module', sideEffects: false, engines: { node: '>=20' }, exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js', default: './dist/index.js' } } });
+      // npm's page links these; one repository for all, each package's own folder.
+      const dir = name === 'tsgrad' ? 'tsgrad' : name.slice('@tsgrad/'.length);
+      expect(pkg, name).toMatchObject({
+        homepage: `${REPOSITORY}/tree/main/packages/${dir}#readme`,
+        repository: { type: 'git', url: `git+${REPOSITORY}.git`, directory: `packages/${dir}` },
+        bugs: { url: `${REPOSITORY}/issues` },
+      });
+      // A README's relative link is a 404 on npm's page: every link is absolute.
+      const readme = execFileSync('tar', ['xzf', tgz, '-O', 'package/README.md'], { encoding: 'utf8' });
+      const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]);
+      for (const link of links) expect(link, `${name} README link`).toMatch(/^(https?:|mailto:|#)/);
     }
   });
 
@@ -104,6 +117,31 @@ describe('packed packages install and work without the workspace', () => {
     writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
     writeFileSync(path.join(dir, 'main.cjs'), "const { Linear } = require('@tsgrad/nn');\nconst { ones } = require('@tsgrad/autograd');\nconsole.log(new Linear(3, 2).forward(ones([1, 3])).shape);\n");
     expect(run('node', ['main.cjs'], dir)).toContain('[ 1, 2 ]');
+  }, 240_000);
+
+  it('a Vite app that trains on WebGPU or the CPU and saves checkpoints builds for the browser with no warning', () => {
+    const dir = project('vite-app', ['@tsgrad/autograd', '@tsgrad/nn', '@tsgrad/optim', '@tsgrad/webgpu'], { vite: '7.3.8' });
+    writeFileSync(path.join(dir, 'index.html'), '<!doctype html>\n<html><body><pre id="out"></pre><script type="module" src="/main.ts"></script></body></html>\n');
+    writeFileSync(path.join(dir, 'main.ts'), [
+      "import { ones, save, load } from '@tsgrad/autograd';",
+      "import { Linear } from '@tsgrad/nn';",
+      "import { AdamW } from '@tsgrad/optim';",
+      "import { initWebGPU } from '@tsgrad/webgpu';",
+      "const device = await initWebGPU().then(() => 'webgpu' as const, () => 'cpu' as const);",
+      "const model = new Linear(3, 2).to(device);",
+      "const opt = new AdamW(model.parameters(), { lr: 1e-3 });",
+      "model.forward(ones([4, 3]).to(device)).sum().backward();",
+      "opt.step();",
+      "document.getElementById('out')!.textContent = String([device, typeof save, typeof load]);",
+      '',
+    ].join('\n'));
+    // vite prints warnings on stdout and stderr: gather both.
+    const result = spawnSync(process.execPath, [path.join(dir, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const log = `${result.stdout}${result.stderr}`;
+    expect(result.status, log).toBe(0);
+    expect(log).toContain('built in');
+    expect(log).not.toMatch(/warn|externalized|\(!\)/i);
+    expect(existsSync(path.join(dir, 'dist', 'index.html'))).toBe(true);
   }, 240_000);
 
   it('the umbrella tsgrad alone: every README example compiles and runs', () => {

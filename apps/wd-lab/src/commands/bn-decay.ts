@@ -5,7 +5,7 @@ import { SGD, lrScheduler, type Optimizer } from '@tsgrad/optim';
 import { explainWeightDecay, formatDecayPlan, paramGroupsWeightDecay } from '@tsgrad/param-groups';
 import { UsageError, type FlagSpec, type Flags } from '../flags.js';
 import { loadMnist } from '../mnist.js';
-import { lineChart } from '../svg.js';
+import { lineChart, type YScale } from '../svg.js';
 import { table } from '../table.js';
 import { selectDevice } from '../device.js';
 import { mnistCnn, mnistMlp, trainClassifier, type RunResult } from '../trainer.js';
@@ -14,15 +14,16 @@ export const bnDecayFlags = {
   epochs: { type: 'number', default: 6, help: 'epochs per run', range: 'count' },
   batchSize: { type: 'number', default: 128, help: 'mini-batch size', range: 'count', min: 2 },
   lr: { type: 'number', default: 0.1, help: 'SGD learning rate (peak of the cosine schedule)', range: 'positive' },
-  weightDecay: { type: 'number', default: 5e-3, help: 'weight decay λ of the decayed runs', range: 'non-negative' },
-  seed: { type: 'number', default: 0, help: 'seed of the data split, init and shuffling', range: 'index' },
+  weightDecay: { type: 'number', default: 5e-3, help: 'weight decay of the runs that decay', range: 'non-negative' },
+  seed: { type: 'number', default: 0, help: 'random seed (which digits, starting weights, batch order)', range: 'index' },
   out: { type: 'string', default: 'wd-lab-report', help: 'report folder' },
-  schedule: { type: 'string', default: 'cosine', help: "'cosine' (annealed to 0 per step) or 'constant' learning rate" },
-  device: { type: 'string', default: 'cpu', help: "'cpu' or 'webgpu' (needs a WebGPU adapter; in Node the webgpu package)" },
-  model: { type: 'string', default: 'mlp', help: "'cnn' (two conv-BatchNorm stages) or 'mlp' (two Linear-BatchNorm layers)" },
-  hidden: { type: 'number', default: 192, help: 'width of the MLP (the CNN uses hidden/16 channels)', range: 'count' },
+  schedule: { type: 'string', default: 'cosine', help: "'cosine' (the learning rate falls smoothly to 0 by the last step) or 'constant'", choices: ['cosine', 'constant'] },
+  device: { type: 'string', default: 'cpu', help: "'cpu' or 'webgpu' (a GPU through WebGPU; in Node it needs the webgpu package)", choices: ['cpu', 'webgpu'] },
+  model: { type: 'string', default: 'mlp', help: "'mlp' (two fully connected layers, each followed by BatchNorm) or 'cnn' (two convolution + BatchNorm stages)", choices: ['mlp', 'cnn'] },
+  hidden: { type: 'number', default: 192, help: 'units per hidden layer of the mlp (the cnn uses hidden/16 channels)', range: 'count' },
   train: { type: 'number', default: 8000, help: 'training digits (of the 10,000)', range: 'count', max: 10000 },
   test: { type: 'number', default: 2000, help: 'test digits', range: 'count', max: 10000 },
+  lossScale: { type: 'string', default: 'auto', help: "y axis of loss.svg: 'log', 'linear', or 'auto' (log when the curves would overlap)", choices: ['auto', 'log', 'linear'] },
 } satisfies FlagSpec;
 
 export interface BnDecayReport {
@@ -51,8 +52,6 @@ export async function bnDecay(flags: Flags<typeof bnDecayFlags>, log: (s: string
   const { epochs, batchSize, lr, weightDecay, seed, hidden, train, test } = flags;
   // Relative to where the user ran the command (pnpm runs package scripts inside the package).
   const out = path.resolve(process.env.INIT_CWD ?? process.cwd(), flags.out);
-  if (flags.schedule !== 'cosine' && flags.schedule !== 'constant') throw new UsageError(`--schedule must be 'cosine' or 'constant', got '${flags.schedule}'`);
-  if (flags.model !== 'cnn' && flags.model !== 'mlp') throw new UsageError(`--model must be 'cnn' or 'mlp', got '${flags.model}'`);
   const makeModel = () => (flags.model === 'cnn' ? mnistCnn(Math.max(1, Math.round(hidden / 16))) : mnistMlp(hidden));
   if (!Number.isInteger(epochs) || epochs < 1) throw new UsageError(`--epochs must be a positive integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < 2) throw new UsageError(`--batch-size must be an integer >= 2, got ${batchSize}`);
@@ -109,7 +108,7 @@ export async function bnDecay(flags: Flags<typeof bnDecayFlags>, log: (s: string
     files.push(file);
   };
   const smooth = (xs: number[], k = 10) => xs.map((_, i) => xs.slice(Math.max(0, i - k + 1), i + 1).reduce((a, b) => a + b, 0) / Math.min(k, i + 1));
-  write('loss.svg', lineChart({ title: 'Training loss (moving average of 10 steps)', xLabel: 'step', yLabel: 'cross entropy', series: runs.map((r) => ({ name: r.label, points: smooth(r.losses).map((v, i) => [i + 1, v] as [number, number]) })) }));
+  write('loss.svg', lineChart({ title: 'Training loss (moving average of 10 steps)', xLabel: 'step', yLabel: 'cross entropy', yScale: flags.lossScale as YScale, series: runs.map((r) => ({ name: r.label, points: smooth(r.losses).map((v, i) => [i + 1, v] as [number, number]) })) }));
   write('accuracy.svg', lineChart({ title: 'Test accuracy', xLabel: 'epoch', yLabel: 'accuracy (%)', series: runs.map((r) => ({ name: r.label, points: r.epochs.map((e) => [e.epoch, e.testAccuracy * 100] as [number, number]) })) }));
   write('gamma-norm.svg', lineChart({ title: '‖γ‖ of the BatchNorm layers', xLabel: 'epoch', yLabel: 'L2 norm', series: runs.map((r) => ({ name: r.label, points: r.epochs.map((e) => [e.epoch, e.bnGamma] as [number, number]) })) }));
   write('weight-norm.svg', lineChart({ title: '‖W‖ of the Linear/Conv weights', xLabel: 'epoch', yLabel: 'L2 norm', series: runs.map((r) => ({ name: r.label, points: r.epochs.map((e) => [e.epoch, e.weights] as [number, number]) })) }));

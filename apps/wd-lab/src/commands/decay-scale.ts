@@ -7,10 +7,10 @@ import { table } from '../table.js';
 import { mnistMlp, trainClassifier, type RunResult } from '../trainer.js';
 
 export const decayScaleFlags = {
-  epochs: { type: 'number', default: 4, help: 'epochs per run (the cosine schedule spans them all)', range: 'count' },
+  epochs: { type: 'number', default: 4, help: 'epochs per run (the learning rate falls smoothly to 0 over all of them)', range: 'count' },
   batchSize: { type: 'number', default: 128, help: 'mini-batch size', range: 'count', min: 2 },
-  lr: { type: 'number', default: 3e-3, help: 'peak learning rate (the cosine schedule starts here)', range: 'positive' },
-  weightDecay: { type: 'number', default: 0.1, help: "λ of the ×lr runs (the ×schedule runs use lr·λ: equal decay at the base lr)", range: 'non-negative' },
+  lr: { type: 'number', default: 3e-3, help: 'starting learning rate', range: 'positive' },
+  weightDecay: { type: 'number', default: 0.1, help: "weight decay of the runs that multiply it by the learning rate (the other runs use lr × this, so both decay equally at --lr)", range: 'non-negative' },
   lrFactor: { type: 'number', default: 3, help: 'the second learning rate, as a multiple of --lr', range: 'positive' },
   train: { type: 'number', default: 3000, help: 'training digits (of the 10,000; 1,000 more are the test set)', range: 'count', max: 9000 },
   seed: { type: 'number', default: 0, help: 'random seed', range: 'index' },

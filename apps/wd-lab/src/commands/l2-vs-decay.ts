@@ -4,7 +4,7 @@ import type { FlagSpec, Flags } from '../flags.js';
 import { table } from '../table.js';
 
 export const l2VsDecayFlags = {
-  lambda: { type: 'number', default: 0.1, help: 'weight decay λ (and the λ of λ/2·‖w‖²)', range: 'non-negative' },
+  lambda: { type: 'number', default: 0.1, help: 'weight decay (the loss penalty is this / 2 × the sum of squared weights)', range: 'non-negative' },
   steps: { type: 'number', default: 20, help: 'optimizer steps', range: 'count' },
   lr: { type: 'number', default: 0.05, help: 'learning rate', range: 'positive' },
   seed: { type: 'number', default: 0, help: 'random seed', range: 'index' },

@@ -4,7 +4,7 @@ import type { FlagSpec, Flags } from '../flags.js';
 
 export const sgdCheckFlags = {
   lr: { type: 'number', default: 0.1, help: 'learning rate', range: 'positive' },
-  weightDecay: { type: 'number', default: 0.9, help: 'weight decay λ', range: 'non-negative' },
+  weightDecay: { type: 'number', default: 0.9, help: 'weight decay', range: 'non-negative' },
 } satisfies FlagSpec;
 
 /** The forum's inputs (shared/seeds/000): numpy seed 123, np.random.random((3, 4)) and ((4, 5)), float64. */
