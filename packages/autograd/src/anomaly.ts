@@ -10,11 +10,22 @@ import type { Tensor } from './tensor.js';
  */
 let enabled = false;
 
+/**
+ * True while anomaly detection is on (`setDetectAnomaly(true)` or inside `detectAnomaly`).
+ * @example
+ * detectAnomaly(() => isAnomalyEnabled()) // true
+ */
 export function isAnomalyEnabled(): boolean {
   return enabled;
 }
 
-/** Turns anomaly detection on or off for everything after this call (PyTorch's `set_detect_anomaly`). */
+/**
+ * Turns anomaly detection on or off for everything after this call (PyTorch's `set_detect_anomaly`).
+ * @example
+ * setDetectAnomaly(true);
+ * loss.backward(); // the first NaN gradient throws, naming the forward op and where it ran
+ * setDetectAnomaly(false);
+ */
 export function setDetectAnomaly(on: boolean): void {
   if (typeof on !== 'boolean') throw new Error(`setDetectAnomaly: expected true or false, got ${String(on)}`);
   enabled = on;

@@ -76,7 +76,11 @@ function fromStructure(node: unknown, tensors: Map<string, Tensor>, depth = 0): 
 
 const isFlat = (c: Checkpoint): c is Map<string, Tensor> => c instanceof Map && [...c.values()].every((v) => v instanceof Tensor);
 
-/** The checkpoint as safetensors bytes (works in browsers: no file system involved). */
+/**
+ * The checkpoint as safetensors bytes (works in browsers: no file system involved).
+ * @example
+ * const bytes = await serializeCheckpoint({ model: model.stateDict(), optimizer: opt.stateDict(), epoch: 3 });
+ */
 export async function serializeCheckpoint(checkpoint: Checkpoint, metadata: Record<string, string> = {}): Promise<Uint8Array> {
   if (isFlat(checkpoint)) return encodeSafetensors(checkpoint, { format: 'pt', ...metadata });
   const tensors = new Map<string, Tensor>();
@@ -84,7 +88,11 @@ export async function serializeCheckpoint(checkpoint: Checkpoint, metadata: Reco
   return encodeSafetensors(tensors, { ...metadata, [STRUCTURE_KEY]: JSON.stringify(structure) });
 }
 
-/** Parses safetensors bytes; returns the saved structure, or a Map of tensors for a flat file (e.g. PyTorch's). */
+/**
+ * Parses safetensors bytes; returns the saved structure, or a Map of tensors for a flat file (e.g. PyTorch's).
+ * @example
+ * const { model: weights } = deserializeCheckpoint(bytes) as { model: Map<string, Tensor> };
+ */
 export function deserializeCheckpoint(bytes: Uint8Array | ArrayBuffer, opts: SafetensorsReadOptions = {}): Checkpoint {
   const { tensors, metadata } = decodeSafetensors(bytes, opts);
   const structure = metadata.get(STRUCTURE_KEY);
@@ -100,13 +108,24 @@ export function deserializeCheckpoint(bytes: Uint8Array | ArrayBuffer, opts: Saf
   return out as Checkpoint;
 }
 
-/** A Blob for downloads in the browser. */
+/**
+ * A Blob for downloads in the browser.
+ * @example
+ * // In the browser: download a checkpoint.
+ * const blob = await checkpointToBlob({ model: model.stateDict() });
+ * link.href = URL.createObjectURL(blob);
+ */
 export async function checkpointToBlob(checkpoint: Checkpoint): Promise<Blob> {
   // A fresh Uint8Array is backed by an ArrayBuffer, which every lib's BlobPart accepts.
   return new Blob([new Uint8Array(await serializeCheckpoint(checkpoint))], { type: 'application/octet-stream' });
 }
 
-/** Reads a checkpoint from a Blob or File (e.g. an `<input type=file>`). */
+/**
+ * Reads a checkpoint from a Blob or File (e.g. an `<input type=file>`).
+ * @example
+ * // In the browser: an <input type="file"> upload.
+ * const checkpoint = await checkpointFromBlob(input.files![0]);
+ */
 export async function checkpointFromBlob(blob: Blob): Promise<Checkpoint> {
   return deserializeCheckpoint(new Uint8Array(await blob.arrayBuffer()));
 }

@@ -68,6 +68,12 @@ export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tenso
   return filled(shape, 0, opts, 'zeros');
 }
 
+/**
+ * A tensor of ones.
+ * @example
+ * ones([2, 3]).sum().item() // 6
+ * ones([2], { dtype: 'int32' })
+ */
 export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
   return filled(shape, 1, opts, 'ones');
 }
@@ -77,11 +83,20 @@ export function full(shape: readonly number[], value: number, opts: TensorOption
   return filled(shape, value, opts, 'full');
 }
 
-/** Zeros with `like`'s shape, dtype and device (options override). */
+/**
+ * Zeros with `like`'s shape, dtype and device (options override).
+ * @example
+ * zerosLike(randn([2, 3])).shape // [2, 3]
+ */
 export function zerosLike(like: Tensor, opts: TensorOptions = {}): Tensor {
   return zeros(like.shape, { dtype: like.dtype, device: like.device, ...opts });
 }
 
+/**
+ * A tensor of ones with `like`'s shape, dtype and device (each overridable in `opts`).
+ * @example
+ * onesLike(x, { dtype: 'float64' })
+ */
 export function onesLike(like: Tensor, opts: TensorOptions = {}): Tensor {
   return ones(like.shape, { dtype: like.dtype, device: like.device, ...opts });
 }
@@ -113,17 +128,31 @@ function sampled(shape: readonly number[], opts: TensorOptions, what: string, dr
   return make(values, dims, dtype, opts);
 }
 
-/** Uniform samples in [0, 1) from the global generator (`manualSeed`). */
+/**
+ * Uniform samples in [0, 1) from the global generator (`manualSeed`).
+ * @example
+ * manualSeed(0);
+ * rand([2, 2]) // uniform in [0, 1)
+ */
 export function rand(shape: readonly number[], opts: TensorOptions = {}): Tensor {
   return sampled(shape, opts, 'rand', () => defaultGenerator.random());
 }
 
-/** Standard normal samples from the global generator (`manualSeed`). */
+/**
+ * Standard normal samples from the global generator (`manualSeed`).
+ * @example
+ * manualSeed(0);
+ * const w = randn([784, 128]).mul(0.01);
+ */
 export function randn(shape: readonly number[], opts: TensorOptions = {}): Tensor {
   return sampled(shape, opts, 'randn', () => defaultGenerator.normal());
 }
 
-/** Uniform integers in [low, high), int32. */
+/**
+ * Uniform integers in [low, high), int32.
+ * @example
+ * randint(0, 10, [4]) // int32 labels in 0..9
+ */
 export function randint(low: number, high: number, shape: readonly number[], opts: Omit<TensorOptions, 'requiresGrad'> = {}): Tensor {
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new Error(`randint: expected integers low < high, got low=${low}, high=${high}`);
@@ -134,7 +163,11 @@ export function randint(low: number, high: number, shape: readonly number[], opt
   return make(values, dims, opts.dtype ?? 'int32', opts);
 }
 
-/** A random permutation of 0..n-1 (Fisher-Yates), int32. */
+/**
+ * A random permutation of 0..n-1 (Fisher-Yates), int32.
+ * @example
+ * const order = randperm(100); // shuffle a data set: x.indexSelect(0, order)
+ */
 export function randperm(n: number, opts: Omit<TensorOptions, 'requiresGrad'> = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new Error(`randperm: n must be a non-negative integer, got ${n}`);
   const values = new Int32Array(n);

@@ -13,6 +13,11 @@ export function setDefaultDtype(dtype: DType): void {
   defaultDtype = dtype;
 }
 
+/**
+ * The dtype of floating tensors created without one (float32 unless `setDefaultDtype` changed it).
+ * @example
+ * getDefaultDtype() // 'float32'
+ */
 export function getDefaultDtype(): DType {
   return defaultDtype;
 }

@@ -1,6 +1,12 @@
 /** Whether ops record the graph. A module-level flag, as in micrograd; JavaScript is single-threaded. */
 let enabled = true;
 
+/**
+ * True unless inside `noGrad` (and not re-enabled by `enableGrad`).
+ * @example
+ * isGradEnabled()                 // true
+ * noGrad(() => isGradEnabled())   // false
+ */
 export function isGradEnabled(): boolean {
   return enabled;
 }
@@ -39,7 +45,13 @@ export function noGrad<T>(fn: () => T): T {
   return withGradMode(false, fn, 'noGrad');
 }
 
-/** Runs `fn` with the graph recorded even inside `noGrad` (PyTorch's `torch.enable_grad()`). */
+/**
+ * Runs `fn` with the graph recorded even inside `noGrad` (PyTorch's `torch.enable_grad()`).
+ * @example
+ * noGrad(() => {
+ *   const y = enableGrad(() => x.mul(2)); // recorded: y.requiresGrad is true
+ * });
+ */
 export function enableGrad<T>(fn: () => T): T {
   return withGradMode(true, fn, 'enableGrad');
 }

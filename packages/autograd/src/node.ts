@@ -14,6 +14,9 @@ export interface SavedContext<K extends PrimitiveOp = PrimitiveOp> {
 /**
  * One recorded primitive op: the graph edge from an output back to its inputs (micrograd's `_prev`
  * plus `_backward`, with the rule looked up by `op` in the gradients table).
+ * @example
+ * const y = x.exp(); // x.requiresGrad
+ * y.gradFn?.op // 'exp'
  */
 export class Node<K extends PrimitiveOp = PrimitiveOp> {
   /**
@@ -53,7 +56,12 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     };
   }
 
-  /** Drops everything the backward pass needed (see `next`). */
+  /**
+   * Drops everything the backward pass needed (see `next`).
+   * @example
+   * // backward() does this for every node unless retainGraph is set:
+   * loss.gradFn?.release();
+   */
   release(): void {
     this.saved = null;
     this.next = [];
@@ -69,7 +77,13 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     }
   }
 
-  /** Throws PyTorch's message when an input was modified in place after this op read it. */
+  /**
+   * Throws PyTorch's message when an input was modified in place after this op read it.
+   * @example
+   * const y = x.exp();
+   * noGrad(() => x.add_(1));
+   * y.gradFn?.checkVersions(); // Error: ... modified by an inplace operation
+   */
   checkVersions(): void {
     const saved = this.saved;
     if (!saved) return;

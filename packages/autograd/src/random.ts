@@ -2,6 +2,9 @@
  * The global random generator: xoshiro128** seeded through splitmix32. Numbers are drawn on the host
  * and uploaded, so a seed gives the same tensors on every device. Not PyTorch's mt19937 stream:
  * tsgrad reproduces PyTorch's arithmetic, not its random numbers (tests load PyTorch's data instead).
+ * @example
+ * const g = new Generator(42);
+ * g.nextUint32(); // the same number on every machine for seed 42
  */
 export class Generator {
   private s = new Uint32Array(4);
@@ -11,6 +14,12 @@ export class Generator {
     this.manualSeed(seed);
   }
 
+  /**
+   * Reseeds this generator (the same seed gives the same stream on every machine).
+   * @example
+   * const g = new Generator();
+   * g.manualSeed(7).random() === new Generator(7).random() // true
+   */
   manualSeed(seed: number): this {
     if (!Number.isFinite(seed)) throw new Error(`manualSeed: seed must be a finite number, got ${seed}`);
     let x = (Math.trunc(seed) ^ Math.trunc(seed / 2 ** 32)) >>> 0;
@@ -26,7 +35,11 @@ export class Generator {
     return this;
   }
 
-  /** A uniform 32-bit unsigned integer. */
+  /**
+   * A uniform 32-bit unsigned integer.
+   * @example
+   * new Generator(1).nextUint32() // a 32-bit unsigned integer
+   */
   nextUint32(): number {
     const s = this.s;
     const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
@@ -40,14 +53,22 @@ export class Generator {
     return result;
   }
 
-  /** A uniform double in [0, 1) with 53 random bits. */
+  /**
+   * A uniform double in [0, 1) with 53 random bits.
+   * @example
+   * new Generator(1).random() // in [0, 1)
+   */
   random(): number {
     const hi = this.nextUint32() >>> 5;
     const lo = this.nextUint32() >>> 6;
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
-  /** A standard normal sample (Box-Muller, the second value kept for the next call). */
+  /**
+   * A standard normal sample (Box-Muller, the second value kept for the next call).
+   * @example
+   * new Generator(1).normal() // mean 0, standard deviation 1
+   */
   normal(): number {
     if (this.spare !== null) {
       const v = this.spare;
@@ -62,7 +83,11 @@ export class Generator {
     return r * Math.cos(2 * Math.PI * v);
   }
 
-  /** A uniform integer in [low, high). */
+  /**
+   * A uniform integer in [low, high).
+   * @example
+   * new Generator(1).int(0, 10) // one of 0..9
+   */
   int(low: number, high: number): number {
     return low + Math.floor(this.random() * (high - low));
   }

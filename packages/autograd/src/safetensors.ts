@@ -74,7 +74,11 @@ function fail(msg: string): never {
   throw new Error(`safetensors: ${msg}`);
 }
 
-/** Encodes CPU or device tensors (read asynchronously) into one safetensors buffer. */
+/**
+ * Encodes CPU or device tensors (read asynchronously) into one safetensors buffer.
+ * @example
+ * const bytes = await encodeSafetensors(new Map([['weight', randn([2, 3])]]), { format: 'pt' });
+ */
 export async function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): Promise<Uint8Array> {
   const entries: { name: string; dtype: DType; shape: number[]; bytes: Uint8Array }[] = [];
   for (const [name, t] of tensors) {
@@ -175,7 +179,12 @@ function decodeValues(dtype: string, view: DataView, n: number, name: string): T
   }
 }
 
-/** Parses and validates a safetensors buffer. */
+/**
+ * Parses and validates a safetensors buffer.
+ * @example
+ * const file = decodeSafetensors(bytes);
+ * file.tensors.get('weight')?.shape // [2, 3]
+ */
 export function decodeSafetensors(input: Uint8Array | ArrayBuffer, opts: SafetensorsReadOptions = {}): SafetensorsFile {
   const maxHeader = opts.maxHeaderBytes ?? MAX_HEADER_BYTES;
   const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);

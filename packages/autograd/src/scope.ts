@@ -20,7 +20,15 @@ export function trackStorage(storage: Storage): void {
   frames[frames.length - 1]?.created.add(storage);
 }
 
-/** Keeps a tensor's memory alive past the enclosing scope (it then belongs to the outer scope). */
+/**
+ * Keeps a tensor's memory alive past the enclosing scope (it then belongs to the outer scope).
+ * @example
+ * let kept: Tensor;
+ * scope(() => {
+ *   const h = x.matmul(w);
+ *   kept = keep(h.relu()); // survives the scope; h is released
+ * });
+ */
 export function keep<T extends Tensor>(t: T): T {
   const frame = frames[frames.length - 1];
   if (frame && !t.isSparse) frame.kept.add(t.storage);

@@ -29,37 +29,94 @@ export class SparseTensor extends Tensor {
     this.denseShape = [...shape];
   }
 
+  /**
+   * The dense shape this sparse tensor stands for.
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.shape // [5, 4]
+   */
   override get shape(): number[] {
     return [...this.denseShape];
   }
+  /**
+   * The number of dense dimensions.
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.ndim // 2
+   */
   override get ndim(): number {
     return this.denseShape.length;
   }
+  /**
+   * The number of elements of the dense tensor it stands for.
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.numel() // 20
+   */
   override numel(): number {
     return numel(this.denseShape);
   }
+  /**
+   * Always true.
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.isSparse // true
+   */
   override get isSparse(): boolean {
     return true;
   }
-  /** Number of stored rows (duplicates included until `coalesce()`). */
+  /**
+   * Number of stored rows (duplicates included until `coalesce()`).
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.nnz // 3 (row 0 twice: not coalesced)
+   */
   get nnz(): number {
     return this.rows.numel();
   }
+  /**
+   * The row indices (int32), one per stored row.
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.indices().tolist() // [0, 2, 0]
+   */
   indices(): Tensor {
     return this.rows;
   }
+  /**
+   * The stored rows, [nnz, ...rest of the shape].
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.values().shape // [3, 4]
+   */
   values(): Tensor {
     return this.rowValues;
   }
-  /** Never: so every read (tolist, data, item) goes through an op, which refuses sparse input clearly. */
+  /**
+   * Never: so every read (tolist, data, item) goes through an op, which refuses sparse input clearly.
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.isContiguous() // false: it has no dense layout
+   */
   override isContiguous(): boolean {
     return false;
   }
+  /**
+   * Always an Error: a sparse tensor has no dense view (use `toDense()`).
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.toView() // Error
+   */
   override toView(): View {
     throw new Error('this operation does not support sparse tensors: call toDense() first (sparse tensors support add, neg, coalesce, toDense, clone and to)');
   }
 
-  /** Unique, sorted rows with duplicates summed (CPU; the update rules of sparse optimizers need it). */
+  /**
+   * Unique, sorted rows with duplicates summed (CPU; the update rules of sparse optimizers need it).
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.coalesce().indices().tolist() // [0, 2]: duplicate rows summed
+   */
   coalesce(): SparseTensor {
     if (this.device !== 'cpu') throw new Error(`SparseTensor.coalesce: supported on the CPU only, this tensor is on ${this.device}`);
     const idx = this.rows.dataSync();
@@ -83,13 +140,24 @@ export class SparseTensor extends Tensor {
     return new SparseTensor(indices, values, this.denseShape);
   }
 
-  /** The dense tensor (duplicates summed). */
+  /**
+   * The dense tensor (duplicates summed).
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.toDense().sum(1).tolist() // [8, 0, 4, 0, 0]
+   */
   toDense(): Tensor {
     const rowShape = [this.nnz, ...this.denseShape.slice(1)];
     const index = this.rows.reshape([this.nnz, ...this.denseShape.slice(1).map(() => 1)]).expand(rowShape);
     return zeros(this.denseShape, { dtype: this.dtype, device: this.device }).scatterAdd(0, index, this.rowValues);
   }
 
+  /**
+   * The dense sum with a dense tensor or number (PyTorch's sparse + dense).
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.add(zeros([5, 4])).isSparse // false
+   */
   override add(other: Tensor | number): Tensor {
     if (other instanceof SparseTensor) {
       if (!shapesEqual(other.denseShape, this.denseShape)) throw new Error(`SparseTensor.add: shapes ${formatShape(this.denseShape)} and ${formatShape(other.denseShape)} differ`);
@@ -98,20 +166,44 @@ export class SparseTensor extends Tensor {
     return this.toDense().add(other);
   }
 
+  /**
+   * −this, still sparse.
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.neg().values().sum().item() // -12
+   */
   override neg(): SparseTensor {
     return new SparseTensor(this.rows, this.rowValues.neg(), this.denseShape);
   }
 
+  /**
+   * A copy of the indices and values.
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.clone().nnz // 3
+   */
   override clone(): SparseTensor {
     return new SparseTensor(this.rows.clone(), this.rowValues.clone(), this.denseShape);
   }
 
+  /**
+   * The same rows on another device.
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * s.to('webgpu') // after await initWebGPU()
+   */
   override to(target: string): SparseTensor {
     const values = this.rowValues.to(target);
     const indices = target === 'float32' || target === 'float64' || target === 'int32' || target === 'bool' ? this.rows : this.rows.to(target);
     return new SparseTensor(indices, values, this.denseShape);
   }
 
+  /**
+   * PyTorch-style printing of indices, values and size.
+   * @example
+   * const s = new SparseTensor(tensor([0, 2, 0], { dtype: 'int32' }), ones([3, 4]), [5, 4]); // rows 0, 2, 0 of a [5, 4] tensor
+   * console.log(String(s));
+   */
   override toString(): string {
     return `SparseTensor(shape=[${this.denseShape.join(', ')}], nnz=${this.nnz}, dtype=${this.dtype})`;
   }

@@ -51,64 +51,138 @@ export class Tensor {
   }
 
   // ---- metadata -------------------------------------------------------------------------------
-  /** The sizes of each dimension (a copy). */
+  /**
+   * The sizes of each dimension (a copy).
+   * @example
+   * randn([2, 3]).shape // [2, 3]
+   */
   get shape(): number[] {
     return [...this._view.shape];
   }
+  /**
+   * The element type: 'float32', 'float64', 'int32' or 'bool'.
+   * @example
+   * tensor([1, 2]).dtype // 'float32'
+   * tensor([1, 2], { dtype: 'int32' }).dtype // 'int32'
+   */
   get dtype(): DType {
     return this._view.dtype;
   }
+  /**
+   * Where the data lives: 'cpu', or 'webgpu' after `.to('webgpu')`.
+   * @example
+   * randn([2]).device // 'cpu'
+   */
   get device(): Device {
     return this._view.storage.device;
   }
+  /**
+   * The number of dimensions (PyTorch's `ndim`).
+   * @example
+   * randn([2, 3, 4]).ndim // 3
+   */
   get ndim(): number {
     return this._view.shape.length;
   }
+  /**
+   * The number of dimensions (PyTorch's `dim()`).
+   * @example
+   * randn([2, 3]).dim() // 2
+   */
   dim(): number {
     return this.ndim;
   }
+  /**
+   * The number of elements.
+   * @example
+   * randn([2, 3]).numel() // 6
+   */
   numel(): number {
     return numel(this._view.shape);
   }
-  /** `size()` is the shape; `size(d)` one dimension (negative d counts from the end). */
+  /**
+   * `size()` is the shape; `size(d)` one dimension (negative d counts from the end).
+   * @example
+   * const x = randn([2, 3]);
+   * x.size()  // [2, 3]
+   * x.size(1) // 3
+   */
   size(): number[];
   size(dim: number): number;
   size(dim?: number): number[] | number {
     if (dim === undefined) return this.shape;
     return this._view.shape[S.normDim(dim, this.ndim, 'size')];
   }
-  /** Strides in elements, as `torch.Tensor.stride()`. */
+  /**
+   * Strides in elements, as `torch.Tensor.stride()`.
+   * @example
+   * randn([2, 3]).stride()     // [3, 1]
+   * randn([2, 3]).t().stride() // [1, 3]
+   */
   stride(): number[] {
     return [...this._view.strides];
   }
+  /**
+   * Where this view starts in its storage, in elements.
+   * @example
+   * randn([4, 3]).narrow(0, 1, 2).storageOffset() // 3
+   */
   storageOffset(): number {
     return this._view.offset;
   }
-  /** The backend storage handle (low level: for backends, optimizers' fused kernels, serializers). */
+  /**
+   * The backend storage handle (low level: for backends, optimizers' fused kernels, serializers).
+   * @example
+   * const x = randn([4]);
+   * x.view([2, 2]).storage === x.storage // true: a view shares its storage
+   */
   get storage(): Storage {
     return this._view.storage;
   }
-  /** The strided window a backend kernel reads (low level). */
+  /**
+   * The strided window a backend kernel reads (low level).
+   * @example
+   * const v = randn([2, 3]).t().toView(); // { storage, dtype, shape: [3, 2], strides: [1, 3], offset: 0 }
+   */
   toView(): View {
     return this._view;
   }
+  /**
+   * True when the elements lie row-major without gaps (views like `t()` are not).
+   * @example
+   * randn([2, 3]).isContiguous()     // true
+   * randn([2, 3]).t().isContiguous() // false
+   */
   isContiguous(): boolean {
     return isContiguous(this._view.shape, this._view.strides);
   }
 
-  /** True only for `SparseTensor` (row-sparse gradients). */
+  /**
+   * True only for `SparseTensor` (row-sparse gradients).
+   * @example
+   * randn([2]).isSparse // false (SparseTensor: true)
+   */
   get isSparse(): boolean {
     return false;
   }
 
   // ---- autograd state ------------------------------------------------------------------------
+  /**
+   * True when operations on this tensor are recorded for backward.
+   * @example
+   * randn([2], { requiresGrad: true }).mul(2).requiresGrad // true
+   */
   get requiresGrad(): boolean {
     return this._requiresGrad;
   }
   set requiresGrad(flag: boolean) {
     this.requiresGrad_(flag);
   }
-  /** Sets `requiresGrad` in place and returns this (leaves only; floating dtypes only). */
+  /**
+   * Sets `requiresGrad` in place and returns this (leaves only; floating dtypes only).
+   * @example
+   * const w = randn([3, 3]).mul(0.1).requiresGrad_(); // a leaf to train
+   */
   requiresGrad_(flag = true): this {
     if (this._gradFn && !flag) {
       throw new Error(
@@ -122,11 +196,23 @@ export class Tensor {
     this._requiresGrad = flag || this._gradFn !== null;
     return this;
   }
-  /** True for tensors created by the user (not by an op that recorded the graph). */
+  /**
+   * True for tensors created by the user (not by an op that recorded the graph).
+   * @example
+   * const w = randn([2], { requiresGrad: true });
+   * w.isLeaf        // true
+   * w.mul(2).isLeaf // false
+   */
   get isLeaf(): boolean {
     return this._gradFn === null;
   }
-  /** The op that produced this tensor, or null for leaves. */
+  /**
+   * The op that produced this tensor, or null for leaves.
+   * @example
+   * const w = randn([2], { requiresGrad: true });
+   * w.gradFn               // null (a leaf)
+   * w.exp().gradFn?.op     // 'exp'
+   */
   get gradFn(): Node | null {
     return this._gradFn;
   }
@@ -135,7 +221,13 @@ export class Tensor {
     this._gradFn = node;
     this._requiresGrad = true;
   }
-  /** The accumulated gradient (leaves, or tensors that called `retainGrad()`). Settable, as in PyTorch. */
+  /**
+   * The accumulated gradient (leaves, or tensors that called `retainGrad()`). Settable, as in PyTorch.
+   * @example
+   * const w = tensor([1, 2], { requiresGrad: true });
+   * w.pow(2).sum().backward();
+   * w.grad?.tolist() // [2, 4]
+   */
   get grad(): Tensor | null {
     return this._grad;
   }
@@ -151,12 +243,23 @@ export class Tensor {
     this._grad = g;
     this._ownsGrad = false;
   }
-  /** Keeps `.grad` for this non-leaf tensor during backward. */
+  /**
+   * Keeps `.grad` for this non-leaf tensor during backward.
+   * @example
+   * const h = w.mul(2).retainGrad();
+   * h.sum().backward();
+   * h.grad?.tolist() // ones: the gradient of a non-leaf, kept
+   */
   retainGrad(): this {
     if (!this.requiresGrad) throw new Error("can't retain_grad on Tensor that has requires_grad=False");
     this._retainsGrad = true;
     return this;
   }
+  /**
+   * True after `retainGrad()` on a non-leaf.
+   * @example
+   * w.mul(2).retainGrad().retainsGrad // true
+   */
   get retainsGrad(): boolean {
     return this._retainsGrad;
   }
@@ -183,6 +286,9 @@ export class Tensor {
   /**
    * Releases this tensor's device memory now (WebGPU; a no-op on the CPU). Using it, or a view of it,
    * afterwards is an Error. Prefer `scope()` for training loops.
+   * @example
+   * const big = randn([4096, 4096]).to('webgpu');
+   * big.dispose(); // its GPU buffer goes back to the pool now, not at garbage collection
    */
   dispose(): void {
     if (this.isSparse) return;
@@ -201,6 +307,10 @@ export class Tensor {
   /**
    * Computes gradients of this tensor w.r.t. every leaf that requires grad and adds them to their
    * `.grad`. A non-scalar tensor needs `gradient` (the vector of the vector-Jacobian product).
+   * @example
+   * const w = tensor([3], { requiresGrad: true });
+   * w.mul(w).sum().backward();
+   * w.grad?.item() // 6
    */
   backward(gradient?: Tensor, opts: { retainGraph?: boolean } = {}): void {
     checkOptionKeys('backward', opts, ['retainGraph']);
@@ -209,18 +319,27 @@ export class Tensor {
   /**
    * Records that this tensor's memory was written outside tsgrad's ops (a fused kernel, a loader),
    * bumping its version so that autograd notices stale saved values, as after an in-place op.
+   * @example
+   * // After writing a tensor's storage directly (not through an in-place op):
+   * x.markDirty(); // autograd now knows earlier saved copies are stale
    */
   markDirty(): this {
     this._version.value++;
     return this;
   }
-  /** A tensor sharing this one's memory, cut from the graph. */
+  /**
+   * A tensor sharing this one's memory, cut from the graph.
+   * @example
+   * const target = model.forward(x).detach(); // no gradient flows into target
+   */
   detach(): Tensor {
     return new Tensor(this._view, this._version);
   }
   /**
    * Replaces this tensor's memory, shape and dtype with `source`'s, keeping its identity, flags and
    * graph role (PyTorch's `p.data = source`): how `Module.to` moves parameters that optimizers hold.
+   * @example
+   * noGrad(() => layer.weight.setData(pretrained)); // swap a parameter's values, keep its identity
    */
   setData(source: Tensor): this {
     this._view = source._view;
@@ -233,18 +352,30 @@ export class Tensor {
   }
 
   // ---- reading values ------------------------------------------------------------------------
-  /** Values as nested arrays, synchronously (CPU only: a GPU read is asynchronous, use `await array()`). */
+  /**
+   * Values as nested arrays, synchronously (CPU only: a GPU read is asynchronous, use `await array()`).
+   * @example
+   * tensor([[1, 2], [3, 4]]).tolist() // [[1, 2], [3, 4]]
+   */
   tolist(): NestedArray {
     return nest(this.dataSync(), this._view.shape, this.dtype === 'bool');
   }
-  /** The single value of a one-element tensor. */
+  /**
+   * The single value of a one-element tensor.
+   * @example
+   * randn([3]).sum().item() // a JavaScript number
+   */
   item(): number {
     if (this.numel() !== 1) {
       throw new Error(`item(): a Tensor with ${this.numel()} elements cannot be converted to a Scalar`);
     }
     return this.dataSync()[0];
   }
-  /** A contiguous copy of the values (synchronous; CPU and other sync-read devices only). */
+  /**
+   * A contiguous copy of the values (synchronous; CPU and other sync-read devices only).
+   * @example
+   * tensor([1, 2]).dataSync() // Float32Array [1, 2] (CPU tensors; on WebGPU use await data())
+   */
   dataSync(): TypedArray {
     const b = getBackend(this.device);
     if (!b.readSync) {
@@ -255,7 +386,11 @@ export class Tensor {
     const c = this.contiguous();
     return b.readSync(c.storage, c.storageOffset(), c.numel());
   }
-  /** A contiguous copy of the values, on every device. */
+  /**
+   * A contiguous copy of the values, on every device.
+   * @example
+   * const values = await x.to('webgpu').exp().data(); // a Float32Array, read back from the GPU
+   */
   async data(): Promise<TypedArray> {
     const c = this.contiguous();
     return getBackend(this.device).read(c.storage, c.storageOffset(), c.numel());
@@ -271,242 +406,593 @@ export class Tensor {
     const values = await this.data();
     return fromStorage(getBackend('cpu').fromData(values, this.dtype), this.shape);
   }
-  /** Values as nested arrays, on every device. */
+  /**
+   * Values as nested arrays, on every device.
+   * @example
+   * await tensor([[1, 2], [3, 4]]).array() // [[1, 2], [3, 4]], from any device
+   */
   async array(): Promise<NestedArray> {
     return nest(await this.data(), this._view.shape, this.dtype === 'bool');
   }
+  /**
+   * PyTorch-style printing; over 1,000 elements it summarizes with `...`, reading only the shown items.
+   * @example
+   * String(tensor([1, 2])) // 'tensor([1.0000, 2.0000])'
+   */
   toString(): string {
     return formatTensor(this);
   }
 
   // ---- conversion ----------------------------------------------------------------------------
-  /** A copy on another device or of another dtype (this tensor itself when nothing changes). */
+  /**
+   * A copy on another device or of another dtype (this tensor itself when nothing changes).
+   * @example
+   * const g = x.to('webgpu');  // another device
+   * const d = x.to('float64'); // another dtype
+   */
   to(target: Device | DType): Tensor {
     return E.to(this, target);
   }
+  /**
+   * This tensor if its elements are row-major without gaps, else a row-major copy (still tracked by autograd).
+   * @example
+   * randn([2, 3]).t().contiguous().stride() // [2, 1]
+   */
   contiguous(): Tensor {
     return this.isContiguous() ? this : S.clone(this);
   }
+  /**
+   * A copy with its own storage (tracked by autograd: gradients flow back to the original).
+   * @example
+   * const y = x.clone();
+   * y.add_(1); // x is unchanged
+   */
   clone(): Tensor {
     return S.clone(this);
   }
 
   // ---- elementwise ---------------------------------------------------------------------------
+  /**
+   * this + alpha·other, broadcasting (PyTorch's `add`).
+   * @example
+   * tensor([1, 2]).add(10).tolist()                      // [11, 12]
+   * tensor([1, 2]).add(tensor([1, 1]), { alpha: 2 }).tolist() // [3, 4]
+   */
   add(other: TensorOrScalar, opts?: { alpha?: number }): Tensor {
     return E.add(this, other, opts?.alpha);
   }
+  /**
+   * this − alpha·other, broadcasting.
+   * @example
+   * tensor([5, 5]).sub(tensor([1, 2])).tolist() // [4, 3]
+   */
   sub(other: TensorOrScalar, opts?: { alpha?: number }): Tensor {
     return E.sub(this, other, opts?.alpha);
   }
+  /**
+   * Elementwise product, broadcasting.
+   * @example
+   * randn([8, 3]).mul(tensor([1, 0, 1])) // zero the middle column
+   */
   mul(other: TensorOrScalar): Tensor {
     return E.binaryOp('mul', this, other);
   }
+  /**
+   * Elementwise true division (integers give floats, as in PyTorch), broadcasting.
+   * @example
+   * tensor([1, 2], { dtype: 'int32' }).div(2).tolist() // [0.5, 1]
+   */
   div(other: TensorOrScalar): Tensor {
     return E.binaryOp('div', this, other);
   }
+  /**
+   * this raised to `exponent` (a number or a tensor), elementwise.
+   * @example
+   * tensor([1, 2, 3]).pow(2).tolist() // [1, 4, 9]
+   */
   pow(exponent: TensorOrScalar): Tensor {
     return E.binaryOp('pow', this, exponent);
   }
+  /**
+   * Elementwise maximum with a tensor or number, broadcasting.
+   * @example
+   * tensor([-1, 2]).maximum(0).tolist() // [0, 2]
+   */
   maximum(other: TensorOrScalar): Tensor {
     return E.binaryOp('maximum', this, other);
   }
+  /**
+   * Elementwise minimum with a tensor or number, broadcasting.
+   * @example
+   * tensor([-1, 2]).minimum(0).tolist() // [-1, 0]
+   */
   minimum(other: TensorOrScalar): Tensor {
     return E.binaryOp('minimum', this, other);
   }
+  /**
+   * −this.
+   * @example
+   * tensor([1, -2]).neg().tolist() // [-1, 2]
+   */
   neg(): Tensor {
     return E.unaryOp('neg', this);
   }
+  /**
+   * e^x, elementwise.
+   * @example
+   * tensor([0]).exp().item() // 1
+   */
   exp(): Tensor {
     return E.unaryOp('exp', this);
   }
+  /**
+   * The natural logarithm, elementwise.
+   * @example
+   * tensor([1]).log().item() // 0
+   */
   log(): Tensor {
     return E.unaryOp('log', this);
   }
+  /**
+   * The square root, elementwise.
+   * @example
+   * tensor([4, 9]).sqrt().tolist() // [2, 3]
+   */
   sqrt(): Tensor {
     return E.unaryOp('sqrt', this);
   }
+  /**
+   * 1 / √x, elementwise.
+   * @example
+   * tensor([4]).rsqrt().item() // 0.5
+   */
   rsqrt(): Tensor {
     return E.unaryOp('sqrt', this).reciprocal();
   }
+  /**
+   * 1 / x, elementwise.
+   * @example
+   * tensor([2, 4]).reciprocal().tolist() // [0.5, 0.25]
+   */
   reciprocal(): Tensor {
     return E.scalarLike(this, 1).div(this);
   }
+  /**
+   * x², elementwise.
+   * @example
+   * tensor([-3]).square().item() // 9
+   */
   square(): Tensor {
     return this.mul(this);
   }
+  /**
+   * |x|, elementwise.
+   * @example
+   * tensor([-3, 2]).abs().tolist() // [3, 2]
+   */
   abs(): Tensor {
     return E.unaryOp('abs', this);
   }
+  /**
+   * −1, 0 or 1 by the sign of each element (its gradient is 0).
+   * @example
+   * tensor([-3, 0, 2]).sign().tolist() // [-1, 0, 1]
+   */
   sign(): Tensor {
     return E.unaryOp('sign', this);
   }
+  /**
+   * max(x, 0), elementwise.
+   * @example
+   * tensor([-1, 2]).relu().tolist() // [0, 2]
+   */
   relu(): Tensor {
     return E.unaryOp('relu', this);
   }
+  /**
+   * 1 / (1 + e^(−x)), elementwise.
+   * @example
+   * tensor([0]).sigmoid().item() // 0.5
+   */
   sigmoid(): Tensor {
     return E.unaryOp('sigmoid', this);
   }
+  /**
+   * The hyperbolic tangent, elementwise.
+   * @example
+   * tensor([0]).tanh().item() // 0
+   */
   tanh(): Tensor {
     return E.unaryOp('tanh', this);
   }
+  /**
+   * The error function, elementwise (GELU's exact form uses it).
+   * @example
+   * tensor([0]).erf().item() // 0
+   */
   erf(): Tensor {
     return E.unaryOp('erf', this);
   }
-  /** Limits values to [min, max]; the gradient is 1 inside and on the bounds, 0 outside (PyTorch's). */
+  /**
+   * Limits values to [min, max]; the gradient is 1 inside and on the bounds, 0 outside (PyTorch's).
+   * @example
+   * tensor([-2, 0.5, 3]).clamp({ min: 0, max: 1 }).tolist() // [0, 0.5, 1]
+   */
   clamp(opts: { min?: number | Tensor; max?: number | Tensor }): Tensor {
     return E.clamp(this, opts.min, opts.max);
   }
+  /**
+   * Elementwise ==, a bool tensor.
+   * @example
+   * tensor([1, 2]).eq(2).tolist() // [false, true]
+   * preds.eq(labels).sum().item() // how many are right
+   */
   eq(other: TensorOrScalar): Tensor {
     return E.binaryOp('eq', this, other);
   }
+  /**
+   * Elementwise !=, a bool tensor.
+   * @example
+   * tensor([1, 2]).ne(2).tolist() // [true, false]
+   */
   ne(other: TensorOrScalar): Tensor {
     return E.binaryOp('ne', this, other);
   }
+  /**
+   * Elementwise <, a bool tensor.
+   * @example
+   * tensor([1, 2]).lt(2).tolist() // [true, false]
+   */
   lt(other: TensorOrScalar): Tensor {
     return E.binaryOp('lt', this, other);
   }
+  /**
+   * Elementwise <=, a bool tensor.
+   * @example
+   * tensor([1, 2]).le(2).tolist() // [true, true]
+   */
   le(other: TensorOrScalar): Tensor {
     return E.binaryOp('le', this, other);
   }
+  /**
+   * Elementwise >, a bool tensor.
+   * @example
+   * tensor([1, 2]).gt(1).tolist() // [false, true]
+   */
   gt(other: TensorOrScalar): Tensor {
     return E.binaryOp('gt', this, other);
   }
+  /**
+   * Elementwise >=, a bool tensor.
+   * @example
+   * tensor([1, 2]).ge(2).tolist() // [false, true]
+   */
   ge(other: TensorOrScalar): Tensor {
     return E.binaryOp('ge', this, other);
   }
+  /**
+   * Elementwise not, a bool tensor.
+   * @example
+   * tensor([1, 0]).logicalNot().tolist() // [false, true]
+   */
   logicalNot(): Tensor {
     return E.unaryOp('logicalNot', this);
   }
-  /** `where(condition, this, other)`: this where condition holds, else other. */
+  /**
+   * `where(condition, this, other)`: this where condition holds, else other.
+   * @example
+   * // this where condition holds, other elsewhere (PyTorch's x.where(cond, y)):
+   * tensor([1, -2]).where(tensor([1, -2]).gt(0), 0).tolist() // [1, 0]
+   */
   where(condition: Tensor, other: TensorOrScalar): Tensor {
     return E.where(condition, this, other);
   }
 
   // ---- reductions ----------------------------------------------------------------------------
+  /**
+   * The sum over `dim` (one, several, or all when omitted); `keepdim` keeps reduced dimensions as size 1.
+   * @example
+   * const x = tensor([[1, 2], [3, 4]]);
+   * x.sum().item()      // 10
+   * x.sum(0).tolist()   // [4, 6]
+   * x.sum(1, true).shape // [2, 1]
+   */
   sum(dim?: number | number[] | null, keepdim = false): Tensor {
     return R.sum(this, dim, keepdim);
   }
+  /**
+   * The mean over `dim` (all when omitted).
+   * @example
+   * tensor([[1, 2], [3, 4]]).mean(1).tolist() // [1.5, 3.5]
+   */
   mean(dim?: number | number[] | null, keepdim = false): Tensor {
     return R.mean(this, dim, keepdim);
   }
-  /** Max over all elements or along dims (values only; ties share the gradient, as `torch.amax`). */
+  /**
+   * Max over all elements or along dims (values only; ties share the gradient, as `torch.amax`).
+   * @example
+   * tensor([[1, 5], [3, 2]]).max().item()    // 5
+   * tensor([[1, 5], [3, 2]]).max(0).tolist() // [3, 5]
+   */
   max(dim?: number | number[] | null, keepdim = false): Tensor {
     return R.extreme('max', this, dim, keepdim);
   }
+  /**
+   * The minimum over `dim` (all when omitted); the gradient goes to the minimal elements, split evenly on ties.
+   * @example
+   * tensor([[1, 5], [3, 2]]).min(1).tolist() // [1, 2]
+   */
   min(dim?: number | number[] | null, keepdim = false): Tensor {
     return R.extreme('min', this, dim, keepdim);
   }
-  /** Variance; `correction` 1 (default) is the unbiased estimator, 0 the biased one. */
+  /**
+   * Variance; `correction` 1 (default) is the unbiased estimator, 0 the biased one.
+   * @example
+   * tensor([1, 2, 3, 4]).var().item()                     // 1.6667 (unbiased, correction 1)
+   * tensor([1, 2, 3, 4]).var(null, { correction: 0 }).item() // 1.25
+   */
   var(dim?: number | number[] | null, opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
     return R.variance(this, dim, opts.correction ?? 1, opts.keepdim ?? false);
   }
+  /**
+   * The standard deviation over `dim`, with Bessel's correction unless `correction: 0` (PyTorch's `std`).
+   * @example
+   * tensor([1, 2, 3, 4]).std(null, { correction: 0 }).item() // 1.118
+   */
   std(dim?: number | number[] | null, opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
     return R.variance(this, dim, opts.correction ?? 1, opts.keepdim ?? false).sqrt();
   }
+  /**
+   * The index of the maximum over `dim` (of the flattened tensor when omitted), as int32.
+   * @example
+   * logits.argmax(1) // predicted classes
+   * tensor([1, 5, 3]).argmax().item() // 1
+   */
   argmax(dim?: number | null, keepdim = false): Tensor {
     return R.argExtreme('argmax', this, dim, keepdim);
   }
+  /**
+   * The index of the minimum over `dim` (of the flattened tensor when omitted), as int32.
+   * @example
+   * tensor([4, 1, 3]).argmin().item() // 1
+   */
   argmin(dim?: number | null, keepdim = false): Tensor {
     return R.argExtreme('argmin', this, dim, keepdim);
   }
+  /**
+   * log Σ exp(x) over `dim`, computed stably (max subtracted first).
+   * @example
+   * tensor([0, 0]).logsumexp(0).item() // 0.6931 (ln 2)
+   */
   logsumexp(dim: number | number[], keepdim = false): Tensor {
     return R.logsumexp(this, dim, keepdim);
   }
+  /**
+   * exp(x) / Σ exp(x) over `dim`, computed stably.
+   * @example
+   * tensor([[1, 1]]).softmax(1).tolist() // [[0.5, 0.5]]
+   */
   softmax(dim: number): Tensor {
     return R.softmax(this, dim);
   }
+  /**
+   * log softmax over `dim`, computed stably (x − logsumexp(x)).
+   * @example
+   * model.forward(x).logSoftmax(1) // log-probabilities for NLLLoss
+   */
   logSoftmax(dim: number): Tensor {
     return R.logSoftmax(this, dim);
   }
 
   // ---- linear algebra ------------------------------------------------------------------------
-  /** `torch.matmul`: dot, matrix-vector, matrix-matrix and broadcast batched products. */
+  /**
+   * `torch.matmul`: dot, matrix-vector, matrix-matrix and broadcast batched products.
+   * @example
+   * randn([8, 784]).matmul(randn([784, 10])).shape   // [8, 10]
+   * randn([4, 2, 3]).matmul(randn([3, 5])).shape     // [4, 2, 5] (batched, broadcast)
+   */
   matmul(other: Tensor): Tensor {
     return L.matmul(this, other);
   }
 
   // ---- shape ---------------------------------------------------------------------------------
+  /**
+   * The same elements in a new shape (one size may be −1); a view when the strides allow, else a copy.
+   * @example
+   * randn([6]).reshape([2, 3]).shape // [2, 3]
+   * randn([6]).reshape(3, -1).shape  // [3, 2]
+   */
   reshape(...shape: number[] | [number[]]): Tensor {
     return S.reshape(this, S.shapeArg(shape));
   }
-  /** Like reshape, but never copies: throws when the strides do not allow a view. */
+  /**
+   * Like reshape, but never copies: throws when the strides do not allow a view.
+   * @example
+   * randn([6]).view(2, 3).shape // [2, 3]
+   * randn([2, 3]).t().view(6)   // Error: not viewable (use reshape)
+   */
   view(...shape: number[] | [number[]]): Tensor {
     return S.view(this, S.shapeArg(shape));
   }
+  /**
+   * The dimensions reordered (a view).
+   * @example
+   * randn([8, 28, 28, 3]).permute(0, 3, 1, 2).shape // [8, 3, 28, 28]
+   */
   permute(...dims: number[] | [number[]]): Tensor {
     return S.permute(this, S.shapeArg(dims));
   }
+  /**
+   * Two dimensions swapped (a view).
+   * @example
+   * randn([2, 3, 4]).transpose(0, 2).shape // [4, 3, 2]
+   */
   transpose(dim0: number, dim1: number): Tensor {
     return S.transpose(this, dim0, dim1);
   }
-  /** Transpose of a matrix (2-D; 0-D and 1-D are returned as is, like `torch.Tensor.t`). */
+  /**
+   * Transpose of a matrix (2-D; 0-D and 1-D are returned as is, like `torch.Tensor.t`).
+   * @example
+   * randn([2, 3]).t().shape // [3, 2]
+   */
   t(): Tensor {
     if (this.ndim > 2) throw new Error(`t() expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
     return this.ndim < 2 ? this : S.transpose(this, 0, 1);
   }
+  /**
+   * A size-1 dimension inserted at `dim` (a view).
+   * @example
+   * randn([3]).unsqueeze(0).shape // [1, 3]
+   */
   unsqueeze(dim: number): Tensor {
     return S.unsqueeze(this, dim);
   }
+  /**
+   * Size-1 dimensions removed: `dim` only, or all of them (a view).
+   * @example
+   * randn([1, 3, 1]).squeeze().shape  // [3]
+   * randn([1, 3, 1]).squeeze(0).shape // [3, 1]
+   */
   squeeze(dim?: number): Tensor {
     return S.squeeze(this, dim);
   }
-  /** A broadcast view; -1 keeps a size. */
+  /**
+   * A broadcast view; -1 keeps a size.
+   * @example
+   * tensor([[1], [2]]).expand(2, 3).tolist() // [[1, 1, 1], [2, 2, 2]] (a view with stride 0)
+   */
   expand(...shape: number[] | [number[]]): Tensor {
     return S.expand(this, S.shapeArg(shape));
   }
+  /**
+   * `expand` to another tensor's shape.
+   * @example
+   * bias.expandAs(out) // [C] → out's [N, C]
+   */
   expandAs(other: Tensor): Tensor {
     return S.expand(this, other.shape);
   }
+  /**
+   * Dimensions `startDim`..`endDim` merged into one.
+   * @example
+   * randn([8, 3, 4, 4]).flatten(1).shape // [8, 48]
+   */
   flatten(startDim = 0, endDim = -1): Tensor {
     return S.flatten(this, startDim, endDim);
   }
+  /**
+   * `length` elements of `dim` from `start` (a view).
+   * @example
+   * tensor([0, 1, 2, 3]).narrow(0, 1, 2).tolist() // [1, 2]
+   */
   narrow(dim: number, start: number, length: number): Tensor {
     return S.narrow(this, dim, start, length);
   }
-  /** Python's `t[start:end:step]` along `dim` (negative indices count from the end), a view. */
+  /**
+   * Python's `t[start:end:step]` along `dim` (negative indices count from the end), a view.
+   * @example
+   * tensor([0, 1, 2, 3, 4]).slice(0, 1, 5, 2).tolist() // [1, 3] (x[1:5:2])
+   */
   slice(dim: number, start?: number, end?: number, step = 1): Tensor {
     return S.slice(this, dim, start, end, step);
   }
-  /** `t[index]` along `dim`, dropping that dim: a view. */
+  /**
+   * `t[index]` along `dim`, dropping that dim: a view.
+   * @example
+   * tensor([[1, 2], [3, 4]]).select(0, 1).tolist() // [3, 4] (x[1])
+   */
   select(dim: number, index: number): Tensor {
     return S.select(this, dim, index);
   }
 
   // ---- indexing ------------------------------------------------------------------------------
+  /**
+   * Values picked along `dim` by an int32 index tensor (PyTorch's `gather`).
+   * @example
+   * tensor([[1, 2], [3, 4]]).gather(1, tensor([[1], [0]], { dtype: 'int32' })).tolist() // [[2], [3]]
+   */
   gather(dim: number, index: Tensor): Tensor {
     return I.gather(this, dim, index);
   }
-  /** Out of place `scatter_add`: a copy of this with `src` added at `index` along `dim`. */
+  /**
+   * Out of place `scatter_add`: a copy of this with `src` added at `index` along `dim`.
+   * @example
+   * zeros([3]).scatterAdd(0, tensor([0, 0, 2], { dtype: 'int32' }), tensor([1, 2, 3])).tolist() // [3, 0, 3]
+   */
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
     return I.scatterAdd(this, dim, index, src);
   }
+  /**
+   * The slices of `dim` at the int32 `index` (a copy).
+   * @example
+   * x.indexSelect(0, randperm(x.shape[0])) // shuffled rows
+   */
   indexSelect(dim: number, index: Tensor): Tensor {
     return I.indexSelect(this, dim, index);
   }
 
   // ---- in place (values only; see `inplace`) --------------------------------------------------
-  /** Copies `src` (broadcast, cast) into this tensor's memory. */
+  /**
+   * Copies `src` (broadcast, cast) into this tensor's memory.
+   * @example
+   * noGrad(() => target.copy_(source)); // values copied in place, broadcast and cast to target's dtype
+   */
   copy_(src: TensorOrScalar): this {
     return this.inplace('copy_', () => E.asTensor(src, this.dtype, this.device));
   }
+  /**
+   * Sets every element to 0, in place.
+   * @example
+   * p.grad?.zero_();
+   */
   zero_(): this {
     return this.fill_(0);
   }
+  /**
+   * Sets every element to `value`, in place.
+   * @example
+   * zeros([3]).fill_(7).tolist() // [7, 7, 7]
+   */
   fill_(value: number): this {
     return this.inplace('fill_', () => E.scalarLike(this, value));
   }
+  /**
+   * this += alpha·other, in place (PyTorch's `add_`).
+   * @example
+   * noGrad(() => p.add_(p.grad!, { alpha: -0.1 })); // a hand-written SGD step
+   */
   add_(other: TensorOrScalar, opts?: { alpha?: number }): this {
     return this.inplace('add_', () => this.add(other, opts));
   }
+  /**
+   * this −= alpha·other, in place.
+   * @example
+   * noGrad(() => p.sub_(p.grad!.mul(0.1)));
+   */
   sub_(other: TensorOrScalar, opts?: { alpha?: number }): this {
     return this.inplace('sub_', () => this.sub(other, opts));
   }
+  /**
+   * this *= other, in place.
+   * @example
+   * noGrad(() => p.mul_(1 - lr * weightDecay)); // decoupled weight decay by hand
+   */
   mul_(other: TensorOrScalar): this {
     return this.inplace('mul_', () => this.mul(other));
   }
+  /**
+   * this /= other, in place (float tensors only: int32 would change dtype).
+   * @example
+   * noGrad(() => pixels.div_(255));
+   */
   div_(other: TensorOrScalar): this {
     return this.inplace('div_', () => this.div(other));
   }
+  /**
+   * Clamps every element into [min, max], in place.
+   * @example
+   * noGrad(() => w.clamp_({ min: -1, max: 1 }));
+   */
   clamp_(opts: { min?: number; max?: number }): this {
     return this.inplace('clamp_', () => this.clamp(opts));
   }

@@ -38,7 +38,17 @@ export class Module {
   private readonly [BUFFERS] = new Set<string>();
   private readonly [NON_PERSISTENT] = new Set<string>();
 
-  /** The computation; layers override it. */
+  /**
+   * The computation; layers override it.
+   * @example
+   * class TwoLayer extends Module {
+   *   fc1 = new Linear(784, 128);
+   *   fc2 = new Linear(128, 10);
+   *   override forward(x: Tensor): Tensor {
+   *     return this.fc2.forward(this.fc1.forward(x).relu());
+   *   }
+   * }
+   */
   forward(..._inputs: Tensor[]): Tensor {
     throw new Error(`Module [${this.constructor.name}] is missing the required "forward" function`);
   }
@@ -48,7 +58,11 @@ export class Module {
     return Object.entries(this).filter(([k]) => k !== 'training');
   }
 
-  /** Registers a parameter (or `null`, a declared but absent parameter such as a disabled bias). */
+  /**
+   * Registers a parameter (or `null`, a declared but absent parameter such as a disabled bias).
+   * @example
+   * this.registerParameter('scale', new Parameter(ones([dim])));
+   */
   registerParameter(name: string, param: Parameter | null): void {
     this.checkName(name, 'parameter');
     if (param !== null && !(param instanceof Parameter)) {
@@ -64,6 +78,9 @@ export class Module {
   /**
    * Registers a buffer: state saved in the state dict (unless `persistent` is false) and moved by
    * `to()`, but not a parameter (no gradient, not optimized), e.g. BatchNorm's running statistics.
+   * @example
+   * this.registerBuffer('runningMean', zeros([dim]));              // saved in stateDict, not trained
+   * this.registerBuffer('mask', ones([dim]), false);           // neither trained nor saved
    */
   registerBuffer(name: string, tensor: Tensor | null, persistent = true): void {
     this.checkName(name, 'buffer');
@@ -78,7 +95,11 @@ export class Module {
     (this as Record<string, unknown>)[name] = tensor;
   }
 
-  /** Registers a child module under `name` (`null` declares an absent child). */
+  /**
+   * Registers a child module under `name` (`null` declares an absent child).
+   * @example
+   * this.registerModule('head', new Linear(128, 10));
+   */
   registerModule(name: string, module: Module | null): void {
     this.checkName(name, 'module');
     (this as Record<string, unknown>)[name] = module;
@@ -100,16 +121,29 @@ export class Module {
   }
 
   // ---- traversal ------------------------------------------------------------------------------
-  /** Direct children in registration order, with their field names. */
+  /**
+   * Direct children in registration order, with their field names.
+   * @example
+   * for (const [name, child] of model.namedChildren()) console.log(name, child.constructor.name);
+   */
   *namedChildren(): Generator<[string, Module]> {
     for (const [k, v] of this.fields()) if (v instanceof Module) yield [k, v];
   }
 
+  /**
+   * The direct submodules, in registration order.
+   * @example
+   * [...model.children()].length // 4 for Sequential(Linear, BatchNorm1d, ReLU, Linear)
+   */
   *children(): Generator<Module> {
     for (const [, m] of this.namedChildren()) yield m;
   }
 
-  /** Every module of the tree, depth first, the root first with name `''`; shared modules once. */
+  /**
+   * Every module of the tree, depth first, the root first with name `''`; shared modules once.
+   * @example
+   * model.namedModules().map(([name]) => name) // ['', '0', '1', '2', '3']
+   */
   namedModules(prefix = '', seen = new Set<Module>()): [string, Module][] {
     if (seen.has(this)) return [];
     seen.add(this);
@@ -118,16 +152,29 @@ export class Module {
     return out;
   }
 
+  /**
+   * This module and every submodule, depth first, each once.
+   * @example
+   * model.modules().filter((m) => m instanceof BatchNorm1d).length
+   */
   modules(): Module[] {
     return this.namedModules().map(([, m]) => m);
   }
 
-  /** This module's own parameters (not its children's), in registration order. */
+  /**
+   * This module's own parameters (not its children's), in registration order.
+   * @example
+   * [...new Linear(3, 2).ownParameters()].map(([name]) => name) // ['weight', 'bias']
+   */
   *ownParameters(): Generator<[string, Parameter]> {
     for (const [k, v] of this.fields()) if (v instanceof Parameter) yield [k, v];
   }
 
-  /** This module's own buffers, in registration order. */
+  /**
+   * This module's own buffers, in registration order.
+   * @example
+   * [...new BatchNorm1d(8).ownBuffers()].map(([name]) => name) // ['runningMean', 'runningVar', 'numBatchesTracked']
+   */
   *ownBuffers(): Generator<[string, Tensor]> {
     for (const name of this[BUFFERS]) {
       const t = (this as Record<string, unknown>)[name];
@@ -135,7 +182,11 @@ export class Module {
     }
   }
 
-  /** `[dotted name, parameter]` over the whole tree, PyTorch's order; a shared parameter once. */
+  /**
+   * `[dotted name, parameter]` over the whole tree, PyTorch's order; a shared parameter once.
+   * @example
+   * new Sequential(new Linear(3, 2)).namedParameters().map(([n]) => n) // ['0.weight', '0.bias']
+   */
   namedParameters(opts: { recurse?: boolean } = {}): [string, Parameter][] {
     const seen = new Set<Tensor>();
     const out: [string, Parameter][] = [];
@@ -150,10 +201,20 @@ export class Module {
     return out;
   }
 
+  /**
+   * Every parameter of this module and its submodules (`{ recurse: false }`: its own only), each once.
+   * @example
+   * const opt = new AdamW(model.parameters(), { lr: 1e-3 });
+   */
   parameters(opts: { recurse?: boolean } = {}): Parameter[] {
     return this.namedParameters(opts).map(([, p]) => p);
   }
 
+  /**
+   * Every buffer with its dotted name (BatchNorm's running statistics, ...).
+   * @example
+   * new Sequential(new BatchNorm1d(8)).namedBuffers().map(([n]) => n) // ['0.runningMean', '0.runningVar', '0.numBatchesTracked']
+   */
   namedBuffers(opts: { recurse?: boolean } = {}): [string, Tensor][] {
     const seen = new Set<Tensor>();
     const out: [string, Tensor][] = [];
@@ -168,30 +229,54 @@ export class Module {
     return out;
   }
 
+  /**
+   * Every buffer of this module and its submodules.
+   * @example
+   * model.buffers().length
+   */
   buffers(opts: { recurse?: boolean } = {}): Tensor[] {
     return this.namedBuffers(opts).map(([, b]) => b);
   }
 
   // ---- modes and bulk operations --------------------------------------------------------------
-  /** Sets training mode on this module and every descendant. */
+  /**
+   * Sets training mode on this module and every descendant.
+   * @example
+   * model.train();      // BatchNorm uses batch statistics, Dropout drops
+   * model.train(false); // the same as eval()
+   */
   train(mode = true): this {
     if (typeof mode !== 'boolean') throw new Error(`train(): mode is expected to be a boolean, got ${String(mode)}`);
     for (const m of this.modules()) m.training = mode;
     return this;
   }
 
+  /**
+   * Evaluation mode (BatchNorm uses its running statistics, Dropout passes through): `train(false)`.
+   * @example
+   * model.eval();
+   * const preds = noGrad(() => model.forward(x).argmax(1));
+   */
   eval(): this {
     return this.train(false);
   }
 
-  /** Calls `fn` on every descendant, then on this module (PyTorch's order); for custom init. */
+  /**
+   * Calls `fn` on every descendant, then on this module (PyTorch's order); for custom init.
+   * @example
+   * model.apply((m) => { if (m instanceof Linear) init.zeros_(m.bias!); });
+   */
   apply(fn: (m: Module) => void): this {
     for (const child of this.children()) child.apply(fn);
     fn(this);
     return this;
   }
 
-  /** Clears every parameter's gradient (to null by default, or to zeros). */
+  /**
+   * Clears every parameter's gradient (to null by default, or to zeros).
+   * @example
+   * model.zeroGrad(); // every parameter's grad set to null (setToNone, PyTorch's default)
+   */
   zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
     for (const p of this.parameters()) {
       if (setToNone) p._releaseGrad();
@@ -202,7 +287,11 @@ export class Module {
     }
   }
 
-  /** Freezes (false) or unfreezes every parameter. */
+  /**
+   * Freezes (false) or unfreezes every parameter.
+   * @example
+   * backbone.requiresGrad_(false); // freeze: no gradients, optimizers skip it
+   */
   requiresGrad_(flag = true): this {
     for (const p of this.parameters()) p.requiresGrad_(flag);
     return this;
@@ -212,6 +301,8 @@ export class Module {
    * Moves or casts every parameter and buffer in place (`model.to('float64')`, `model.to('webgpu')`).
    * Tensors keep their identity, so an optimizer built before `to` keeps working. Only floating
    * parameters and buffers change dtype (`num_batches_tracked` stays an integer).
+   * @example
+   * const model = new Linear(784, 10).to('webgpu'); // parameters and buffers move, in place
    */
   to(target: Device | DType): this {
     const isDtype = (DTYPES as readonly string[]).includes(target);
@@ -233,6 +324,9 @@ export class Module {
    * Parameters and persistent buffers, keyed as PyTorch keys them (`1.running_mean`), in PyTorch's
    * order: each module's parameters, then its buffers, then its children. Values share memory with
    * the module (detached), as in PyTorch.
+   * @example
+   * const sd = model.stateDict(); // Map: '0.weight' → Tensor, '1.running_mean' → Tensor, ...
+   * await save({ model: sd }, 'model.safetensors');
    */
   stateDict(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
@@ -249,6 +343,8 @@ export class Module {
    * Strict (default): one Error lists every missing key, unexpected key and shape mismatch, and
    * nothing is copied. Non-strict: shape mismatches still throw; missing and unexpected keys are
    * returned.
+   * @example
+   * const { missingKeys, unexpectedKeys } = model.loadStateDict(sd, { strict: false });
    */
   loadStateDict(sd: Map<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean } = {}): LoadStateDictResult {
     if (sd === null || typeof sd !== 'object') {
@@ -292,11 +388,23 @@ export class Module {
   }
 
   // ---- printing ---------------------------------------------------------------------------------
-  /** The constructor arguments shown by `toString()` (PyTorch's `extra_repr`). */
+  /**
+   * The constructor arguments shown by `toString()` (PyTorch's `extra_repr`).
+   * @example
+   * new Linear(3, 2).extraRepr() // 'in_features=3, out_features=2, bias=true'
+   */
   extraRepr(): string {
     return '';
   }
 
+  /**
+   * PyTorch-style printing of the module tree.
+   * @example
+   * console.log(String(model));
+   * // Sequential(
+   * //   (0): Linear(in_features=784, out_features=128, bias=true)
+   * //   ...
+   */
   toString(): string {
     const children = [...this.namedChildren()];
     const head = `${this.constructor.name}(${this.extraRepr()}`;

@@ -12,6 +12,11 @@ export class Parameter extends Tensor {
     if (requiresGrad) this.requiresGrad_(true);
   }
 
+  /**
+   * Printed as PyTorch prints a parameter: `Parameter containing:` and the tensor.
+   * @example
+   * console.log(String(new Linear(2, 1).weight));
+   */
   override toString(): string {
     return `Parameter containing:\n${super.toString()}`;
   }

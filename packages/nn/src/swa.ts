@@ -60,11 +60,20 @@ export class AveragedModel<M extends Module = Module> extends Module {
     this.useBuffers = opts.useBuffers ?? false;
   }
 
+  /**
+   * The averaged copy's forward.
+   * @example
+   * const preds = swa.forward(x);
+   */
   override forward(...inputs: Tensor[]): Tensor {
     return this.module.forward(...inputs);
   }
 
-  /** Folds `model`'s current weights into the average (PyTorch's `update_parameters`). */
+  /**
+   * Folds `model`'s current weights into the average (PyTorch's `update_parameters`).
+   * @example
+   * for (const batch of loader) { trainStep(batch); ema.updateParameters(model); }
+   */
   updateParameters(model: M): void {
     const tensors = (m: Module) => (this.useBuffers ? [...m.parameters(), ...m.buffers()] : m.parameters());
     const mine = tensors(this.module);

@@ -36,7 +36,12 @@ export const adadeltaProgram = programVariants((f: DecayFlags) =>
   }),
 );
 
-/** PyTorch's single-tensor Adadelta, one element at a time (also the CPU path). */
+/**
+ * PyTorch's single-tensor Adadelta, one element at a time (also the CPU path).
+ * @example
+ * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
+ * adadeltaReference(p, g, { squareAvg: new Float64Array(2), accDelta: new Float64Array(2) }, { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false, decoupledWeightDecay: false, decayScale: 'lr' });
+ */
 export const adadeltaReference: ReferenceStep<'squareAvg' | 'accDelta', AdadeltaHyper> = (p, g, { squareAvg: sq, accDelta: acc }, h) => {
   if (!sq || !acc) throw new Error('adadeltaReference: squareAvg and accDelta are required');
   for (let i = 0; i < p.length; i++) {

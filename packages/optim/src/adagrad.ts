@@ -47,7 +47,12 @@ export const adagradProgram = programVariants((f: DecayFlags) =>
   }),
 );
 
-/** PyTorch's single-tensor Adagrad, one element at a time. */
+/**
+ * PyTorch's single-tensor Adagrad, one element at a time.
+ * @example
+ * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
+ * adagradReference(p, g, { sum: new Float64Array(2) }, { lr: 0.01, lrDecay: 0, eps: 1e-10, step: 1, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ */
 export const adagradReference: ReferenceStep<'sum', AdagradHyper> = (p, g, { sum }, h) => {
   if (!sum) throw new Error('adagradReference: sum is required');
   const clr = h.lr / (1 + (h.step - 1) * h.lrDecay);

@@ -24,7 +24,14 @@ export const ADAM_DEFAULTS: AdamOptions = {
 
 export type AdamHyper = AdamFamilyHyper & { amsgrad: boolean };
 
-/** PyTorch's single-tensor Adam/AdamW, one element at a time: the oracle of `adamProgram`. */
+/**
+ * PyTorch's single-tensor Adam/AdamW, one element at a time: the oracle of `adamProgram`.
+ * @example
+ * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
+ * const state = { expAvg: new Float64Array(2), expAvgSq: new Float64Array(2) };
+ * adamReference(p, g, state, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, amsgrad: false, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ * // p ≈ [0.999, -2.001]: Adam's first step moves each element by lr
+ */
 export const adamReference: ReferenceStep<'expAvg' | 'expAvgSq' | 'maxExpAvgSq', AdamHyper> = (p, g, s, h) => {
   const { expAvg: m, expAvgSq: v, maxExpAvgSq: vMax } = s;
   if (!m || !v) throw new Error('adamReference: expAvg and expAvgSq are required');

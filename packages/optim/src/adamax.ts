@@ -26,7 +26,12 @@ export const adamaxProgram = programVariants((f: DecayFlags) =>
   }),
 );
 
-/** PyTorch's single-tensor Adamax, one element at a time (also the CPU path: there is no fused kernel). */
+/**
+ * PyTorch's single-tensor Adamax, one element at a time (also the CPU path: there is no fused kernel).
+ * @example
+ * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
+ * adamaxReference(p, g, { expAvg: new Float64Array(2), expInf: new Float64Array(2) }, { lr: 2e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ */
 export const adamaxReference: ReferenceStep<'expAvg' | 'expInf', AdamaxHyper> = (p, g, { expAvg: m, expInf: u }, h) => {
   if (!m || !u) throw new Error('adamaxReference: expAvg and expInf are required');
   const clr = h.lr / (1 - h.beta1 ** h.step);

@@ -25,7 +25,12 @@ export const ASGD_DEFAULTS: ASGDOptions = { lr: 1e-2, lambd: 1e-4, alpha: 0.75, 
 
 export type ASGDHyper = DecayHyper & { lambd: number; eta: number; mu: number };
 
-/** PyTorch's single-tensor ASGD step at the state's η and μ, one element at a time: the oracle of `asgdProgram`. */
+/**
+ * PyTorch's single-tensor ASGD step at the state's η and μ, one element at a time: the oracle of `asgdProgram`.
+ * @example
+ * // η and μ are the state's at this step (see ASGD.prepare):
+ * asgdReference(p, g, { ax }, { lr: 0.01, lambd: 1e-4, eta: 0.01, mu: 1, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ */
 export const asgdReference: ReferenceStep<'ax', ASGDHyper> = (p, g, { ax }, h) => {
   if (!ax) throw new Error('asgdReference: ax is required');
   for (let i = 0; i < p.length; i++) {

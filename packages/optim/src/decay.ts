@@ -49,19 +49,33 @@ export interface DecayFlags {
   decoupled: boolean;
 }
 
+/**
+ * Which decay lines a step's program needs: none, coupled (λθ added to the gradient) or decoupled (θ shrunk before the step), and whether `maximize` negates the gradient.
+ * @example
+ * decayFlags({ lr: 1e-3, weightDecay: 0.01, maximize: false, decoupledWeightDecay: true }) // { maximize: false, coupled: false, decoupled: true }
+ */
 export function decayFlags(h: DecayHyper): DecayFlags {
   const decays = h.weightDecay !== 0;
   return { maximize: h.maximize, coupled: decays && !h.decoupledWeightDecay, decoupled: decays && h.decoupledWeightDecay };
 }
 
-/** The factor multiplying λ in decoupled decay: γ_t ('lr') or η_t = γ_t / γ_0 ('schedule'). */
+/**
+ * The factor multiplying λ in decoupled decay: γ_t ('lr') or η_t = γ_t / γ_0 ('schedule').
+ * @example
+ * decayMultiplier({ lr: 1e-3, weightDecay: 0.1, maximize: false, decoupledWeightDecay: true }) // 1e-3: θ ← θ(1 − 1e-3·0.1)
+ * decayMultiplier({ lr: 5e-4, weightDecay: 0.1, maximize: false, decoupledWeightDecay: true, decayScale: 'schedule', initialLr: 1e-3 }) // 0.5
+ */
 export function decayMultiplier(h: DecayHyper): number {
   if (h.decayScale !== 'schedule') return h.lr;
   const initial = typeof h.initialLr === 'number' && h.initialLr > 0 ? h.initialLr : h.lr;
   return h.lr / initial;
 }
 
-/** The scalars the prologue reads: `shrink` = 1 − γλ (or 1 − ηλ, see `DecayScale`), `coupled` = λ. */
+/**
+ * The scalars the prologue reads: `shrink` = 1 − γλ (or 1 − ηλ, see `DecayScale`), `coupled` = λ.
+ * @example
+ * decayScalars({ lr: 1e-3, weightDecay: 0.1, maximize: false, decoupledWeightDecay: true }) // { shrink: 0.9999, coupled: 0.1 }: the program uses the one its flags name
+ */
 export function decayScalars(h: DecayHyper): { shrink: number; coupled: number } {
   return { shrink: 1 - decayMultiplier(h) * h.weightDecay, coupled: h.weightDecay };
 }
@@ -71,7 +85,12 @@ export function decayScalarNames(f: DecayFlags): string[] {
   return [...(f.decoupled ? ['shrink'] : []), ...(f.coupled ? ['coupled'] : [])];
 }
 
-/** The prologue: `p` shrunk (decoupled), then `d`, the (negated, L2-decayed) gradient. */
+/**
+ * The prologue: `p` shrunk (decoupled), then `d`, the (negated, L2-decayed) gradient.
+ * @example
+ * const body = `${decayPrologue(flags)}
+ *   p = p - lr * d`; // d: the gradient after decay and maximize
+ */
 export function decayPrologue(f: DecayFlags): string {
   const g = f.maximize ? '-g' : 'g';
   return [f.decoupled ? 'p = p * shrink' : '', `let d = ${g}${f.coupled ? ' + coupled * p' : ''}`].filter(Boolean).join('\n');

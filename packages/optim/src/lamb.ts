@@ -22,7 +22,13 @@ export const LAMB_DEFAULTS: LAMBOptions = { lr: 1e-3, betas: [0.9, 0.999], eps: 
 
 export type LAMBHyper = { lr: number; beta1: number; beta2: number; eps: number; epsRoot: number; weightDecay: number; maximize: boolean; step: number };
 
-/** LAMB on one tensor (optax's chain: scale_by_adam, add_decayed_weights, scale_by_trust_ratio, −lr): the oracle. */
+/**
+ * LAMB on one tensor (optax's chain: scale_by_adam, add_decayed_weights, scale_by_trust_ratio, −lr): the oracle.
+ * @example
+ * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
+ * lambReference(p, g, { expAvg: new Float64Array(2), expAvgSq: new Float64Array(2) }, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-6, epsRoot: 0, weightDecay: 0, maximize: false, step: 1 });
+ * // the step's norm is lr·‖p‖ (the trust ratio)
+ */
 export const lambReference: ReferenceStep<'expAvg' | 'expAvgSq', LAMBHyper> = (p, g, { expAvg: m, expAvgSq: v }, h) => {
   if (!m || !v) throw new Error('lambReference: expAvg and expAvgSq are required');
   const bc1 = 1 - h.beta1 ** h.step;
@@ -105,7 +111,13 @@ export class LAMB extends Optimizer<LAMBOptions> {
     };
   }
 
-  /** The moments in one fused pass per group, then each tensor's trust ratio ‖θ‖ / ‖u‖ and θ ← θ − γ·ratio·u. */
+  /**
+   * The moments in one fused pass per group, then each tensor's trust ratio ‖θ‖ / ‖u‖ and θ ← θ − γ·ratio·u.
+   * @example
+   * opt.zeroGrad();
+   * loss.backward();
+   * opt.step(); // each layer's step is scaled to lr·‖θ‖ (the trust ratio)
+   */
   override step(closure?: () => Tensor | number): Tensor | number | undefined {
     const loss = super.step(closure);
     noGrad(() => {

@@ -166,6 +166,11 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     if (g.maxEval === null) g.maxEval = Math.floor((g.maxIter * 5) / 4);
   }
 
+  /**
+   * Always an Error: LBFGS supports one parameter group (as in PyTorch).
+   * @example
+   * lbfgs.addParamGroup({ params: more }) // Error
+   */
   override addParamGroup(group: ParamGroupInput): void {
     if (this.paramGroups.length > 0) throw new Error("LBFGS doesn't support per-parameter options (parameter groups)");
     super.addParamGroup(group);
@@ -204,6 +209,13 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
   /**
    * Runs up to `maxIter` L-BFGS iterations; `closure` must compute the loss and call backward().
    * Returns the first loss. Synchronous: devices that read synchronously (the CPU); see `stepAsync`.
+   * @example
+   * const loss = opt.step(() => {
+   *   opt.zeroGrad();
+   *   const l = F.mseLoss(model.forward(x), y);
+   *   l.backward();
+   *   return l;
+   * });
    */
   override step(closure?: () => Tensor | number): Tensor | number | undefined {
     if (!closure) throw new Error('LBFGS.step needs a closure that re-evaluates the loss (and calls backward)');

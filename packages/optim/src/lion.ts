@@ -22,7 +22,13 @@ export const LION_DEFAULTS: LionOptions = { lr: 1e-4, betas: [0.9, 0.99], weight
 
 export type LionHyper = DecayHyper & { beta1: number; beta2: number };
 
-/** Lion, one element at a time, in the program's operation order: the oracle of `lionProgram`. */
+/**
+ * Lion, one element at a time, in the program's operation order: the oracle of `lionProgram`.
+ * @example
+ * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, -0.25);
+ * lionReference(p, g, { expAvg: new Float64Array(2) }, { lr: 1e-4, beta1: 0.9, beta2: 0.99, weightDecay: 0, maximize: false, decoupledWeightDecay: true });
+ * // p = [0.9999, -1.9999]: every element moves by exactly lr
+ */
 export const lionReference: ReferenceStep<'expAvg', LionHyper> = (p, g, { expAvg: m }, h) => {
   if (!m) throw new Error('lionReference: expAvg is required');
   for (let i = 0; i < p.length; i++) {

@@ -35,7 +35,12 @@ export const nadamProgram = programVariants((f: DecayFlags) =>
   }),
 );
 
-/** PyTorch 2's single-tensor NAdam, one element at a time (also the CPU path). */
+/**
+ * PyTorch 2's single-tensor NAdam, one element at a time (also the CPU path).
+ * @example
+ * // μ_t and its products come from the optimizer's per-step scalars (see NAdam.prepare):
+ * nadamReference(p, g, { expAvg: m, expAvgSq: v }, { lr: 2e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, mu, muNext, muProduct, muProductNext, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ */
 export const nadamReference: ReferenceStep<'expAvg' | 'expAvgSq', NAdamHyper> = (p, g, { expAvg: m, expAvgSq: v }, h) => {
   if (!m || !v) throw new Error('nadamReference: expAvg and expAvgSq are required');
   const biasCorrection2 = 1 - h.beta2 ** h.step;

@@ -60,6 +60,10 @@ function stateShape(kind: StateSpec[string], shape: number[]): number[] {
  * and state dicts in PyTorch's format. A subclass supplies its defaults, `validate`, its `stateSpec`
  * and `prepare` (one parameter's program, streams and scalars); the base runs a group's parts in one
  * fused pass per program variant on the parameters' device.
+ * @example
+ * // Every optimizer extends it: param groups, zeroGrad, step, stateDict/loadStateDict.
+ * const opt: Optimizer = new AdamW(paramGroupsWeightDecay(model, { weightDecay: 0.1 }), { lr: 3e-4 });
+ * opt.zeroGrad(); loss.backward(); opt.step();
  */
 export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   readonly defaults: Readonly<O>;
@@ -123,6 +127,8 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   /**
    * Adds a group: fills missing options from the defaults, validates them, and rejects a parameter
    * that is already in a group. A parameter listed twice in one group is kept once, with a warning.
+   * @example
+   * opt.addParamGroup({ params: head.parameters(), lr: 1e-2 }); // fine-tune a new head faster
    */
   addParamGroup(group: ParamGroupInput): void {
     const name = this.constructor.name;
@@ -164,7 +170,13 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     }
   }
 
-  /** Clears gradients: sets them to null (default, as PyTorch 2) or zeroes them in place. */
+  /**
+   * Clears gradients: sets them to null (default, as PyTorch 2) or zeroes them in place.
+   * @example
+   * opt.zeroGrad();
+   * loss.backward();
+   * opt.step();
+   */
   zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
     for (const g of this.paramGroups) {
       for (const p of g.params) {
@@ -181,6 +193,10 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   /**
    * One optimization step over every parameter that has a gradient (others are skipped entirely, as in
    * PyTorch). A closure, if given, is evaluated with grad enabled first and its result returned.
+   * @example
+   * opt.zeroGrad();
+   * F.crossEntropy(model.forward(x), y).backward();
+   * opt.step();
    */
   step(closure?: () => Tensor | number): Tensor | number | undefined {
     const loss = closure ? enableGrad(closure) : undefined;
@@ -214,7 +230,11 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     return loss;
   }
 
-  /** PyTorch's `state_dict()`: copies of the state, params as integer ids in group order. */
+  /**
+   * PyTorch's `state_dict()`: copies of the state, params as integer ids in group order.
+   * @example
+   * await save({ model: model.stateDict(), optimizer: opt.stateDict() }, 'checkpoint.safetensors');
+   */
   stateDict(): OptimizerStateDict {
     const ids = new Map<Tensor, number>();
     const param_groups = this.paramGroups.map((g) => {

@@ -14,6 +14,11 @@ export interface ProgramPart {
 /**
  * A cache of program variants: `build(flags)` runs once per distinct flags, so a program object is
  * shared by every step that needs the same variant (and backends cache its compiled form by key).
+ * @example
+ * const axpy = programVariants((f: { negate: boolean }) =>
+ *   defineProgram({ name: 'axpy', read: ['x'], write: ['y'], scalars: ['a'], body: f.negate ? 'y = y - a * x' : 'y = y + a * x' }),
+ * );
+ * axpy({ negate: true }) === axpy({ negate: true }) // true: built once
  */
 export function programVariants<F extends object>(build: (flags: F) => ElementwiseProgram): (flags: F) => ElementwiseProgram {
   const cache = new Map<string, ElementwiseProgram>();
@@ -33,6 +38,10 @@ export function programVariants<F extends object>(build: (flags: F) => Elementwi
  * bucket in it (PyTorch's multi-tensor `foreach` path), so a step of a group costs a few dispatches, not
  * one per tensor. Non-contiguous parameters are updated through contiguous copies; every parameter's
  * version is bumped, as after an in-place op.
+ * @example
+ * // Inside an optimizer's step: one call for every parameter that has a gradient.
+ * const plainSgd = defineProgram({ name: 'plain-sgd', read: ['g'], write: ['p'], scalars: ['lr'], body: 'p = p - lr * g' });
+ * runProgramParts(params.map((p) => ({ program: plainSgd, streams: { p, g: p.grad! }, scalars: { lr: 0.1 } })));
  */
 export function runProgramParts(parts: readonly ProgramPart[]): void {
   const buckets = new Map<string, { program: ElementwiseProgram; device: string; parts: ProgramPart[] }>();

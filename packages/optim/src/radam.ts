@@ -30,7 +30,12 @@ export const radamProgram = programVariants((f: DecayFlags & { rectified: boolea
   }),
 );
 
-/** RAdam's rectification at `step`: ρ_t > 5 and r (PyTorch's formulas, float64). */
+/**
+ * RAdam's rectification at `step`: ρ_t > 5 and r (PyTorch's formulas, float64).
+ * @example
+ * radamRectification(0.999, 1) // { rectified: false, ... }: ρ_t ≤ 5, no adaptive step yet
+ * radamRectification(0.999, 10).rectified // true
+ */
 export function radamRectification(beta2: number, step: number): { rectified: boolean; rect: number } {
   const bc2 = 1 - beta2 ** step;
   const rhoInf = 2 / (1 - beta2) - 1;
@@ -39,7 +44,13 @@ export function radamRectification(beta2: number, step: number): { rectified: bo
   return { rectified, rect: rectified ? Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : 0 };
 }
 
-/** PyTorch's single-tensor RAdam, one element at a time (also the CPU path). */
+/**
+ * PyTorch's single-tensor RAdam, one element at a time (also the CPU path).
+ * @example
+ * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
+ * radamReference(p, g, { expAvg: new Float64Array(2), expAvgSq: new Float64Array(2) }, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ * // the first steps are unrectified: p ← p − lr·m̂ (SGD with momentum)
+ */
 export const radamReference: ReferenceStep<'expAvg' | 'expAvgSq', RAdamHyper> = (p, g, { expAvg: m, expAvgSq: v }, h) => {
   if (!m || !v) throw new Error('radamReference: expAvg and expAvgSq are required');
   const biasCorrection1 = 1 - h.beta1 ** h.step;

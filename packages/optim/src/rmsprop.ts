@@ -57,7 +57,12 @@ export const rmspropProgram = programVariants((f: DecayFlags & { centered: boole
   }),
 );
 
-/** PyTorch's single-tensor RMSprop, one element at a time. */
+/**
+ * PyTorch's single-tensor RMSprop, one element at a time.
+ * @example
+ * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
+ * rmspropReference(p, g, { squareAvg: new Float64Array(2) }, { lr: 0.01, alpha: 0.99, eps: 1e-8, momentum: 0, centered: false, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ */
 export const rmspropReference: ReferenceStep<'squareAvg' | 'gradAvg' | 'momentumBuffer', RMSpropHyper> = (p, g, s, h) => {
   const { squareAvg, gradAvg, momentumBuffer } = s;
   if (!squareAvg) throw new Error('rmspropReference: squareAvg is required');

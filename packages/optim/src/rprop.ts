@@ -18,7 +18,14 @@ export const RPROP_DEFAULTS: RpropOptions = { lr: 1e-2, etas: [0.5, 1.2], stepSi
 
 export type RpropHyper = { etaminus: number; etaplus: number; stepMin: number; stepMax: number; maximize: boolean };
 
-/** PyTorch's single-tensor Rprop, one element at a time: the oracle of `rpropProgram`. */
+/**
+ * PyTorch's single-tensor Rprop, one element at a time: the oracle of `rpropProgram`.
+ * @example
+ * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, -0.25);
+ * const state = { prev: new Float64Array(2), stepSize: Float64Array.of(0.01, 0.01) };
+ * rpropReference(p, g, state, { etaminus: 0.5, etaplus: 1.2, stepMin: 1e-6, stepMax: 50, maximize: false });
+ * // p = [0.99, -1.99]: each element moves by its step size against its gradient's sign
+ */
 export const rpropReference: ReferenceStep<'prev' | 'stepSize', RpropHyper> = (p, g, { prev, stepSize }, h) => {
   if (!prev || !stepSize) throw new Error('rpropReference: prev and stepSize are required');
   for (let i = 0; i < p.length; i++) {

@@ -8,10 +8,20 @@ import { Tensor } from '@tsgrad/autograd';
 const TORCH_NAMES: Record<string, string> = { hDiag: 'H_diag' };
 const CAMEL_NAMES = Object.fromEntries(Object.entries(TORCH_NAMES).map(([a, b]) => [b, a]));
 
+/**
+ * tsgrad's camelCase option name as PyTorch spells it in a state dict.
+ * @example
+ * toSnake('weightDecay') // 'weight_decay'
+ */
 export function toSnake(key: string): string {
   return TORCH_NAMES[key] ?? key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
+/**
+ * A PyTorch state-dict key in tsgrad's camelCase.
+ * @example
+ * toCamel('max_exp_avg_sq') // 'maxExpAvgSq'
+ */
 export function toCamel(key: string): string {
   return CAMEL_NAMES[key] ?? key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }

@@ -57,6 +57,12 @@ export const sgdProgram = programVariants((f: DecayFlags & { buffer: boolean; fi
 
 /**
  * PyTorch's single-tensor SGD, one element at a time (the reference the fused kernels are tested against).
+ * @example
+ * // One SGD-momentum step on float64 numbers, by hand:
+ * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
+ * const momentumBuffer = new Float64Array(2);
+ * sgdReference(p, g, { momentumBuffer }, { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: false, firstStep: true, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ * // p = [0.95, -2.025]
  */
 export const sgdReference: ReferenceStep<'momentumBuffer', SGDHyper> = (p, g, { momentumBuffer: buf }, h) => {
   for (let i = 0; i < p.length; i++) {

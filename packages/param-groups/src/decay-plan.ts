@@ -35,7 +35,12 @@ export interface DecayRow {
 
 const KNOWN_OPTIONS = new Set(['weightDecay', 'noWeightDecay', 'decay', 'excludeBias', 'excludeNdimLe1', 'excludeNorm', 'lrScale', 'layerDecay', 'mergeGroups', 'warnUnmatched']);
 
-/** True for BatchNorm1d/2d, LayerNorm, and any module declaring `isNormalization: true` (GroupNorm, RMSNorm, ...). */
+/**
+ * True for BatchNorm1d/2d, LayerNorm, and any module declaring `isNormalization: true` (GroupNorm, RMSNorm, ...).
+ * @example
+ * isNormalizationLayer(new BatchNorm1d(8)) // true
+ * isNormalizationLayer(new Linear(8, 8))  // false
+ */
 export function isNormalizationLayer(m: Module): boolean {
   return m instanceof BatchNormBase || m instanceof LayerNorm || (m as Partial<{ isNormalization: boolean }>).isNormalization === true;
 }
@@ -58,6 +63,8 @@ function owners(model: Module): Map<Tensor, Module> {
  * Decides, for every parameter of `model` in `namedParameters()` order, whether it is decayed and by
  * which rule; warns about patterns that match nothing. The single source of truth behind
  * `paramGroupsWeightDecay`, `explainWeightDecay` and `checkParamGroups`.
+ * @example
+ * const { rows, unmatched } = planWeightDecay(model, { weightDecay: 0.1, noWeightDecay: ['pos_emb'] });
  */
 export function planWeightDecay(model: Module, opts: WeightDecayOptions = {}, who = 'paramGroupsWeightDecay'): { rows: DecayRow[]; params: Parameter[]; unmatched: string[] } {
   checkOptions(opts, who);

@@ -8,6 +8,9 @@ import { planWeightDecay, type DecayRow, type WeightDecayOptions } from './decay
  * One row per parameter (frozen ones included, marked `frozen`): name, shape, numel, owning module,
  * group, weight decay and the rule that decided it (`bias`, `ndim<=1`, `norm layer`,
  * `matched <pattern>`, `predicate`, `default`).
+ * @example
+ * for (const r of explainWeightDecay(model, { weightDecay: 0.1 })) console.log(r.name, r.group, r.rule);
+ * // 0.weight decay default / 0.bias no_decay bias / 1.weight no_decay norm layer ...
  */
 export function explainWeightDecay(model: Module, opts: WeightDecayOptions = {}): DecayRow[] {
   return planWeightDecay(model, opts, 'explainWeightDecay').rows;

@@ -5,7 +5,12 @@ export function describePattern(p: NamePattern): string {
   return typeof p === 'string' ? p : String(p);
 }
 
-/** Compiles a pattern to a predicate on full dotted parameter names. */
+/**
+ * Compiles a pattern to a predicate on full dotted parameter names.
+ * @example
+ * compilePattern('*.bias')('0.bias')      // true
+ * compilePattern(/^emb\./)('emb.weight') // true
+ */
 export function compilePattern(p: NamePattern): (name: string) => boolean {
   if (p instanceof RegExp) return (name) => p.test(name);
   if (typeof p !== 'string' || p === '') throw new Error(`noWeightDecay: patterns must be non-empty strings or RegExps, got ${JSON.stringify(p)}`);

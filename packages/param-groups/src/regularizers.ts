@@ -11,7 +11,11 @@ function checkLambda(who: string, lambda: number): void {
   if (!(typeof lambda === 'number' && lambda >= 0)) throw new Error(`${who}: Invalid lambda: ${String(lambda)} (expected a number >= 0)`);
 }
 
-/** λ · Σ|w| over the parameters, to add to the loss (Keras' `l1`). */
+/**
+ * λ · Σ|w| over the parameters, to add to the loss (Keras' `l1`).
+ * @example
+ * const loss = F.crossEntropy(model.forward(x), y).add(l1Penalty([layer.weight], 1e-5));
+ */
 export function l1Penalty(params: Iterable<Tensor>, lambda: number): Tensor {
   checkLambda('l1Penalty', lambda);
   return sumOver(params, (p) => p.abs().sum()).mul(lambda);
@@ -34,11 +38,21 @@ export interface Regularizer {
   readonly lambda: number;
 }
 
+/**
+ * An L1 penalty λ‖θ‖₁ for `withRegularizer`.
+ * @example
+ * withRegularizer(layer, { weight: l1(1e-5) });
+ */
 export function l1(lambda: number): Regularizer {
   checkLambda('l1', lambda);
   return { kind: 'l1', lambda };
 }
 
+/**
+ * An L2 penalty (λ/2)‖θ‖² for `withRegularizer` (the gradient is λθ: coupled decay's).
+ * @example
+ * withRegularizer(layer, { weight: l2(1e-4) });
+ */
 export function l2(lambda: number): Regularizer {
   checkLambda('l2', lambda);
   return { kind: 'l2', lambda };
@@ -62,7 +76,11 @@ export function withRegularizer<M extends Module>(module: M, spec: Record<string
   return module;
 }
 
-/** The sum of every penalty attached with `withRegularizer` anywhere in `model` (0 if none). */
+/**
+ * The sum of every penalty attached with `withRegularizer` anywhere in `model` (0 if none).
+ * @example
+ * const loss = F.crossEntropy(model.forward(x), y).add(regularizationLoss(model));
+ */
 export function regularizationLoss(model: Module): Tensor {
   const terms: Tensor[] = [];
   for (const [, m] of model.namedModules()) {

@@ -24,7 +24,12 @@ const CTORS: Record<DType, TypedArrayCtor> = {
   bool: Uint8Array,
 };
 
-/** Allocates a zero-filled typed array of `dtype` with `n` elements. */
+/**
+ * Allocates a zero-filled typed array of `dtype` with `n` elements.
+ * @example
+ * allocTyped('float32', 3) // Float32Array [0, 0, 0]
+ * allocTyped('bool', 2)    // Uint8Array [0, 0]
+ */
 export function allocTyped<D extends DType>(dtype: D, n: number): TypedArrayFor[D] {
   return new CTORS[dtype](n) as TypedArrayFor[D];
 }
@@ -46,7 +51,11 @@ export function checkRepresentable(dtype: DType, value: number, who: string, ind
   }
 }
 
-/** Copies `src` into a fresh typed array of `dtype`, converting values (bool: x != 0; int32: truncation). */
+/**
+ * Copies `src` into a fresh typed array of `dtype`, converting values (bool: x != 0; int32: truncation).
+ * @example
+ * toTyped('int32', [1, 2, 3]) // Int32Array [1, 2, 3]
+ */
 export function toTyped<D extends DType>(dtype: D, src: ArrayLike<number>): TypedArrayFor[D] {
   if (dtype === 'bool') {
     const out = new Uint8Array(src.length);
@@ -56,11 +65,22 @@ export function toTyped<D extends DType>(dtype: D, src: ArrayLike<number>): Type
   return new CTORS[dtype](src) as TypedArrayFor[D];
 }
 
+/**
+ * Bytes per element of `dtype` on the CPU (bool is one byte).
+ * @example
+ * itemSize('float64') // 8
+ * itemSize('bool')    // 1
+ */
 export function itemSize(dtype: DType): number {
   return CTORS[dtype].BYTES_PER_ELEMENT;
 }
 
-/** The dtype a typed array stores, or null for array types tsgrad does not use. */
+/**
+ * The dtype a typed array stores, or null for array types tsgrad does not use.
+ * @example
+ * dtypeOfTyped(new Float32Array(2)) // 'float32'
+ * dtypeOfTyped([1, 2])              // null
+ */
 export function dtypeOfTyped(a: unknown): DType | null {
   if (a instanceof Float32Array) return 'float32';
   if (a instanceof Float64Array) return 'float64';
@@ -69,10 +89,21 @@ export function dtypeOfTyped(a: unknown): DType | null {
   return null;
 }
 
+/**
+ * True for float32 and float64.
+ * @example
+ * isFloating('float32') // true
+ * isFloating('int32')   // false
+ */
 export function isFloating(dtype: DType): dtype is 'float32' | 'float64' {
   return dtype === 'float32' || dtype === 'float64';
 }
 
+/**
+ * Throws unless `value` is one of tsgrad's dtypes, naming what was given.
+ * @example
+ * assertDType("float16") // Error: dtype: expected one of float32, float64, int32, bool, got "float16"
+ */
 export function assertDType(value: unknown, what = 'dtype'): asserts value is DType {
   if (typeof value !== 'string' || !(DTYPES as readonly string[]).includes(value)) {
     throw new Error(`${what}: expected one of ${DTYPES.join(', ')}, got ${JSON.stringify(value)}`);

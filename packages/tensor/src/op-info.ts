@@ -50,7 +50,12 @@ export const BINARY_OPS = {
   pow: op(false, 'same', null),
 } as const satisfies Record<BinaryOp, OpInfo>;
 
-/** The facts of a unary or binary op. */
+/**
+ * The facts of a unary or binary op.
+ * @example
+ * opInfo('sqrt') // { floatOnly: true, result: 'same', wasm: 3 }
+ * opInfo('lt').result // 'bool'
+ */
 export function opInfo(name: UnaryOp | BinaryOp): OpInfo {
   return (UNARY_OPS as Record<string, OpInfo>)[name] ?? (BINARY_OPS as Record<string, OpInfo>)[name];
 }

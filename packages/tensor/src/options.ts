@@ -34,7 +34,12 @@ export function nearestName(name: string, valid: Iterable<string>): string | nul
   return best !== null && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
 }
 
-/** "unknown option 'x'" plus the nearest valid name or, failing that, the whole list. */
+/**
+ * "unknown option 'x'" plus the nearest valid name or, failing that, the whole list.
+ * @example
+ * unknownOptionMessage('SGD', 'weight_decay', ['lr', 'momentum', 'weightDecay'])
+ * // "SGD: unknown option 'weight_decay'; did you mean 'weightDecay'?"
+ */
 export function unknownOptionMessage(where: string, key: string, valid: readonly string[], what = 'option'): string {
   const near = nearestName(key, valid);
   const hint = near !== null ? `; did you mean '${near}'?` : `; valid ${what}s: ${valid.join(', ') || '(none)'}`;

@@ -100,7 +100,12 @@ function tokenize(line: string, where: string): string[] {
   return tokens;
 }
 
-/** Parses `source.body`, checking every name against the declared streams, scalars and locals. */
+/**
+ * Parses `source.body`, checking every name against the declared streams, scalars and locals.
+ * @example
+ * // p ← p − lr·g, as a program every backend can run over many tensors at once:
+ * const sgd = defineProgram({ name: 'plain-sgd', read: ['g'], write: ['p'], scalars: ['lr'], body: 'p = p - lr * g' });
+ */
 export function defineProgram(source: ProgramSource): ElementwiseProgram {
   const streams = new Set([...source.read, ...source.write]);
   const scalars = new Set(source.scalars);

@@ -22,12 +22,20 @@ function registry(): Map<string, Backend> {
   return map;
 }
 
-/** Registers (or replaces) the backend for `backend.device`. */
+/**
+ * Registers (or replaces) the backend for `backend.device`.
+ * @example
+ * registerBackend(createCpuBackend()); // replaces the 'cpu' backend (initWebGPU() registers 'webgpu')
+ */
 export function registerBackend(backend: Backend): void {
   registry().set(backend.device, backend);
 }
 
-/** Removes a device's backend (the CPU backend is recreated on next use). */
+/**
+ * Removes a device's backend (the CPU backend is recreated on next use).
+ * @example
+ * unregisterBackend('webgpu'); // later .to('webgpu') calls fail with a clear error
+ */
 export function unregisterBackend(device: string): void {
   registry().delete(device);
 }
@@ -46,10 +54,21 @@ export function getBackend(device: string): Backend {
   return b;
 }
 
+/**
+ * True when a backend for `device` is registered.
+ * @example
+ * hasBackend('cpu') // true
+ * hasBackend('webgpu') // true after await initWebGPU()
+ */
 export function hasBackend(device: string): boolean {
   return registry().has(device);
 }
 
+/**
+ * The devices with a registered backend, in registration order.
+ * @example
+ * listDevices() // ['cpu'], then ['cpu', 'webgpu'] after await initWebGPU()
+ */
 export function listDevices(): string[] {
   return [...registry().keys()];
 }

@@ -2,13 +2,23 @@
 
 export type Shape = readonly number[];
 
+/**
+ * The number of elements of a shape (1 for a scalar's []).
+ * @example
+ * numel([2, 3, 4]) // 24
+ * numel([])        // 1
+ */
 export function numel(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
 }
 
-/** Row-major strides of a contiguous tensor of `shape` (in elements, not bytes). */
+/**
+ * Row-major strides of a contiguous tensor of `shape` (in elements, not bytes).
+ * @example
+ * contiguousStrides([2, 3, 4]) // [12, 4, 1]
+ */
 export function contiguousStrides(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);
   let s = 1;
@@ -19,7 +29,12 @@ export function contiguousStrides(shape: Shape): number[] {
   return strides;
 }
 
-/** True when `strides` lay `shape` out row-major without gaps (size-1 dims may have any stride). */
+/**
+ * True when `strides` lay `shape` out row-major without gaps (size-1 dims may have any stride).
+ * @example
+ * isContiguous([2, 3], [3, 1]) // true
+ * isContiguous([3, 2], [1, 3]) // false (a transpose)
+ */
 export function isContiguous(shape: Shape, strides: readonly number[]): boolean {
   let expected = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
@@ -29,15 +44,30 @@ export function isContiguous(shape: Shape, strides: readonly number[]): boolean 
   return true;
 }
 
+/**
+ * A shape as error messages print it.
+ * @example
+ * formatShape([2, 3]) // '[2, 3]'
+ */
 export function formatShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
+/**
+ * True when two shapes have the same dimensions.
+ * @example
+ * shapesEqual([2, 3], [2, 3]) // true
+ */
 export function shapesEqual(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** Validates a user-supplied shape: non-negative integers. */
+/**
+ * Validates a user-supplied shape: non-negative integers.
+ * @example
+ * checkShape([2, 3])  // [2, 3]
+ * checkShape([2, -1]) // Error: shape: sizes must be non-negative integers, got [2, -1]
+ */
 export function checkShape(shape: Shape, what = 'shape'): number[] {
   if (!Array.isArray(shape)) throw new Error(`${what}: expected an array of sizes, got ${String(shape)}`);
   for (const d of shape) {
@@ -69,7 +99,12 @@ export function broadcastShapes(a: Shape, b: Shape, op = 'broadcast'): number[] 
   return out;
 }
 
-/** Wraps a possibly negative dim into [0, ndim); throws naming the op when out of range. */
+/**
+ * Wraps a possibly negative dim into [0, ndim); throws naming the op when out of range.
+ * @example
+ * normalizeDim(-1, 3) // 2
+ * normalizeDim(3, 3)  // Error: dim: dimension out of range (expected to be in range of [-3, 2], but got 3)
+ */
 export function normalizeDim(dim: number, ndim: number, op = 'dim'): number {
   const lo = ndim === 0 ? -1 : -ndim;
   const hi = ndim === 0 ? 0 : ndim - 1;
@@ -79,7 +114,11 @@ export function normalizeDim(dim: number, ndim: number, op = 'dim'): number {
   return dim < 0 ? dim + Math.max(ndim, 1) : dim;
 }
 
-/** Strides that broadcast a view of (`shape`, `strides`) to `target` (stride 0 on expanded dims). */
+/**
+ * Strides that broadcast a view of (`shape`, `strides`) to `target` (stride 0 on expanded dims).
+ * @example
+ * broadcastStrides([3, 1], [1, 1], [3, 4]) // [1, 0]: the size-1 dimension repeats
+ */
 export function broadcastStrides(shape: Shape, strides: readonly number[], target: Shape, op = 'expand'): number[] {
   if (target.length < shape.length) {
     throw new Error(`${op}: cannot expand shape ${formatShape(shape)} to fewer dimensions ${formatShape(target)}`);
@@ -104,6 +143,9 @@ export function broadcastStrides(shape: Shape, strides: readonly number[], targe
 /**
  * Strides for viewing (`shape`, `strides`) as `newShape` without copying, or null when the memory
  * layout does not allow it (PyTorch's `computeStride`: then `reshape` copies and `view` throws).
+ * @example
+ * viewStrides([2, 6], [6, 1], [2, 2, 3]) // [6, 3, 1]
+ * viewStrides([3, 2], [1, 3], [6])       // null: a transpose cannot be flattened without a copy
  */
 export function viewStrides(shape: Shape, strides: readonly number[], newShape: Shape): number[] | null {
   if (numel(shape) === 0) return contiguousStrides(newShape);
@@ -140,7 +182,11 @@ export function viewStrides(shape: Shape, strides: readonly number[], newShape: 
   return out;
 }
 
-/** Resolves a single -1 in `newShape` against `total` elements and checks the product. */
+/**
+ * Resolves a single -1 in `newShape` against `total` elements and checks the product.
+ * @example
+ * inferShape([2, -1], 6) // [2, 3]
+ */
 export function inferShape(newShape: Shape, total: number, op = 'reshape', from?: Shape): number[] {
   const out = [...newShape];
   let infer = -1;

@@ -25,7 +25,12 @@ import { smallMatmulShader, tiledMatmulShader, vec4MatmulShader } from './shader
 import { programShader } from './shaders/program.js';
 import { argReduceShader, reduceShader } from './shaders/reduce.js';
 
-/** A tensor's memory on the GPU: 4 bytes per element (bool as u32). */
+/**
+ * A tensor's memory on the GPU: 4 bytes per element (bool as u32).
+ * @example
+ * const x = randn([1024]).to('webgpu');
+ * (x.storage as WebGPUStorage).buffer // the GPUBuffer
+ */
 export class WebGPUStorage implements Storage {
   readonly device = 'webgpu';
   released = false;
@@ -47,13 +52,6 @@ const MAX_PACKED_ITEMS = 512;
 const MAX_PACKED_ELEMENTS = 1 << 24;
 
 
-/**
- * The WebGPU backend: every primitive kernel of the Backend contract in WGSL. Commands are recorded
- * into one encoder and submitted in batches (before any read, any queue write, or every
- * MAX_DISPATCHES_PER_SUBMIT dispatches), so a training step submits a few times and never reads back
- * unless asked. GPU memory comes from a size-class pool; a tensor's buffer returns to it when `free`
- * is called or when the tensor is garbage collected.
- */
 /** The device limits tsgrad checks before dispatching (a subset of `GPUSupportedLimits`). */
 export interface DeviceLimits {
   maxBufferSize: number;
@@ -61,6 +59,16 @@ export interface DeviceLimits {
   maxComputeWorkgroupsPerDimension: number;
 }
 
+/**
+ * The WebGPU backend: every primitive kernel of the Backend contract in WGSL. Commands are recorded
+ * into one encoder and submitted in batches (before any read, any queue write, or every
+ * MAX_DISPATCHES_PER_SUBMIT dispatches), so a training step submits a few times and never reads back
+ * unless asked. GPU memory comes from a size-class pool; a tensor's buffer returns to it when `free`
+ * is called or when the tensor is garbage collected.
+ * @example
+ * const backend = await initWebGPU(); // a WebGPUBackend, registered as 'webgpu'
+ * console.log(backend.adapterInfo, backend.stats());
+ */
 export class WebGPUBackend implements Backend {
   readonly apiVersion = BACKEND_API_VERSION;
   readonly device = 'webgpu';
@@ -117,6 +125,8 @@ export class WebGPUBackend implements Backend {
   /**
    * Memory statistics of the buffer pool (for leak checks and dashboards), and the compute dispatches
    * recorded since the device was created (in total, and those that ran elementwise programs).
+   * @example
+   * const { bytesInUse, dispatches, programDispatches } = backend.stats();
    */
   stats(): PoolStats & { dispatches: number; programDispatches: number } {
     return { ...this.pool.snapshot(), dispatches: this.totalDispatches, programDispatches: this.programDispatches };
@@ -163,7 +173,11 @@ export class WebGPUBackend implements Backend {
     return p;
   }
 
-  /** Submits the recorded commands (keeping queue order with later writes and reads). */
+  /**
+   * Submits the recorded commands (keeping queue order with later writes and reads).
+   * @example
+   * backend.flush(); // submit recorded commands now (reads and writes do it themselves)
+   */
   flush(): void {
     if (this.encoder) {
       this.gpu.queue.submit([this.encoder.finish()]);
@@ -230,6 +244,11 @@ export class WebGPUBackend implements Backend {
   }
 
   // ---- memory -------------------------------------------------------------------------------------
+  /**
+   * Uploads a typed array into a new GPU buffer (what `tensor(...).to('webgpu')` calls).
+   * @example
+   * const storage = backend.fromData(Float32Array.of(1, 2, 3), 'float32');
+   */
   fromData(data: TypedArray, dtype: DType): Storage {
     this.check();
     const storage = this.alloc(dtype, data.length);
@@ -240,6 +259,11 @@ export class WebGPUBackend implements Backend {
     return storage;
   }
 
+  /**
+   * A new buffer of `size` elements set to `value`, written on the GPU.
+   * @example
+   * const ones = backend.full(1024, 1, 'float32');
+   */
   full(size: number, value: number, dtype: DType): Storage {
     const storage = this.alloc(dtype, size);
     if (size === 0) return storage;
@@ -258,6 +282,11 @@ export class WebGPUBackend implements Backend {
     return storage;
   }
 
+  /**
+   * Reads `length` elements from `offset` back to the CPU (waits for the GPU).
+   * @example
+   * const values = await backend.read(storage, 0, 3);
+   */
   async read(storage: Storage, offset: number, length: number): Promise<TypedArray> {
     this.check();
     const src = this.buf(storage);
@@ -284,6 +313,11 @@ export class WebGPUBackend implements Backend {
     return out;
   }
 
+  /**
+   * Returns a storage's buffer to the pool (what `dispose()` and `scope()` call).
+   * @example
+   * backend.free(storage);
+   */
   free(storage: Storage): void {
     if (!(storage instanceof WebGPUStorage) || storage.released) return;
     storage.released = true;
@@ -304,6 +338,11 @@ export class WebGPUBackend implements Backend {
     return { storage: this.alloc(dtype, numel(shape)), dtype, shape, strides: contiguousStrides(shape), offset: 0 };
   }
 
+  /**
+   * An elementwise unary op over a strided view (the Backend contract; tensors call it).
+   * @example
+   * const y = backend.unary('exp', x.toView());
+   */
   unary(op: UnaryOp, x: View): Storage {
     if (FLOAT_ONLY.has(op) && x.dtype !== 'float32') throw new Error(`webgpu: ${op} needs float32 input, got ${x.dtype}`);
     const out = this.fresh(op === 'logicalNot' ? 'bool' : x.dtype, x.shape);
@@ -311,6 +350,11 @@ export class WebGPUBackend implements Backend {
     return out.storage;
   }
 
+  /**
+   * An elementwise binary op over two broadcast views.
+   * @example
+   * const z = backend.binary('add', x.toView(), y.toView());
+   */
   binary(op: BinaryOp, a: View, b: View): Storage {
     if (FLOAT_ONLY.has(op) && a.dtype !== 'float32') throw new Error(`webgpu: ${op} needs float32 inputs, got ${a.dtype}`);
     const out = this.fresh(BINARY_OPS[op].result === 'bool' ? 'bool' : a.dtype, a.shape);
@@ -318,12 +362,22 @@ export class WebGPUBackend implements Backend {
     return out.storage;
   }
 
+  /**
+   * where(cond, a, b) over three broadcast views.
+   * @example
+   * const z = backend.ternary('where', mask.toView(), x.toView(), y.toView());
+   */
   ternary(_op: 'where', cond: View, a: View, b: View): Storage {
     const out = this.fresh(a.dtype, a.shape);
     this.elementwise('select(z, y, x != 0u)', [cond, a, b], out);
     return out.storage;
   }
 
+  /**
+   * sum, max or min over `axes` (keeping them as size 1).
+   * @example
+   * const s = backend.reduce('sum', x.toView(), [1]);
+   */
   reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage {
     const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
     const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
@@ -338,6 +392,11 @@ export class WebGPUBackend implements Backend {
     return out.storage;
   }
 
+  /**
+   * argmax or argmin over one axis, as int32.
+   * @example
+   * const i = backend.argReduce('argmax', logits.toView(), 1);
+   */
   argReduce(op: ArgReduceOp, x: View, axis: number): Storage {
     const size = x.shape[axis];
     if (size === 0) throw new Error(`${op}: cannot take ${op} of an empty dimension ${axis} of shape [${x.shape.join(', ')}]`);
@@ -350,6 +409,11 @@ export class WebGPUBackend implements Backend {
     return out.storage;
   }
 
+  /**
+   * A (batched) matrix product of two views, any transposition.
+   * @example
+   * const c = backend.matmul(a.toView(), b.t().toView());
+   */
   matmul(a: View, b: View): Storage {
     const [B, M, K] = a.shape;
     const N = b.shape[2];
@@ -370,6 +434,11 @@ export class WebGPUBackend implements Backend {
     return out.storage;
   }
 
+  /**
+   * Copies a view into another view of the same shape (in-place ops and `contiguous()` use it).
+   * @example
+   * backend.copy(src.toView(), dst.toView());
+   */
   copy(src: View, dst: View): void {
     // Reading and writing one buffer in one dispatch is not allowed: go through a temporary.
     const from = src.storage === dst.storage ? { ...this.fresh(src.dtype, src.shape) } : src;
@@ -377,12 +446,22 @@ export class WebGPUBackend implements Backend {
     this.elementwise(castExpr(src.dtype, dst.dtype), [from], dst);
   }
 
+  /**
+   * A copy in another dtype (float32, int32 or bool on WebGPU).
+   * @example
+   * const labels = backend.cast(x.toView(), 'int32');
+   */
   cast(x: View, dtype: DType): Storage {
     const out = this.fresh(dtype, x.shape);
     this.elementwise(castExpr(x.dtype, dtype), [x], out);
     return out.storage;
   }
 
+  /**
+   * Values along `dim` at int32 indices (PyTorch's gather).
+   * @example
+   * const g = backend.gather(x.toView(), 1, index.toView());
+   */
   gather(x: View, dim: number, index: View): Storage {
     const out = this.fresh(x.dtype, index.shape);
     const n = numel(index.shape);
@@ -393,6 +472,11 @@ export class WebGPUBackend implements Backend {
     return out.storage;
   }
 
+  /**
+   * Adds `src` into `dst` at int32 indices along `dim` (atomics; float32 by compare-exchange).
+   * @example
+   * backend.scatterAdd(dst.toView(), 0, index.toView(), src.toView());
+   */
   scatterAdd(dst: View, dim: number, index: View, src: View): void {
     if (dst.dtype === 'bool') throw new Error('webgpu: scatterAdd is not defined for bool');
     const n = numel(index.shape);
@@ -409,6 +493,8 @@ export class WebGPUBackend implements Backend {
    * is one dispatch on its own buffers; the small ones (most of a real model's tensors) are gathered by
    * buffer copies into scratch streams, stepped by one dispatch per batch, and copied back. Host work
    * per tensor is a few copy commands, not a dispatch with its bind group and scalars.
+   * @example
+   * backend.runProgram(adamProgram(flags), items); // one dispatch for many small tensors
    */
   runProgram(program: ElementwiseProgram, items: readonly ProgramItem<View>[]): boolean {
     this.check();

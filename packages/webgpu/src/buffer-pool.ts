@@ -15,6 +15,13 @@ export interface PoolStats {
   buffersCreated: number;
 }
 
+/**
+ * GPU buffers in power-of-two size classes, reused after a tensor is freed, so a training step allocates nothing once warm.
+ * @example
+ * const pool = new BufferPool(device, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
+ * const buffer = pool.acquire(4096);
+ * pool.release(buffer);
+ */
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private stats: PoolStats = { bytesInUse: 0, bytesPooled: 0, buffersInUse: 0, buffersPooled: 0, buffersCreated: 0 };
@@ -26,11 +33,21 @@ export class BufferPool {
     private readonly maxBytes = Infinity,
   ) {}
 
+  /**
+   * The byte size of the buffer that serves a request: the next power of two (at least 256), capped at maxBufferSize.
+   * @example
+   * pool.sizeClass(1000) // 1024
+   */
   sizeClass(bytes: number): number {
     const size = Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(bytes, 1))));
     return size <= this.maxBytes ? size : Math.ceil(bytes / 256) * 256;
   }
 
+  /**
+   * A free buffer of the request's size class, or a new one.
+   * @example
+   * const buffer = pool.acquire(4096);
+   */
   acquire(bytes: number): GPUBuffer {
     const size = this.sizeClass(bytes);
     const list = this.free.get(size);
@@ -47,6 +64,11 @@ export class BufferPool {
     return buffer;
   }
 
+  /**
+   * Gives a buffer back for reuse.
+   * @example
+   * pool.release(buffer);
+   */
   release(buffer: GPUBuffer): void {
     const size = buffer.size;
     this.stats.bytesInUse -= size;
@@ -58,7 +80,11 @@ export class BufferPool {
     this.stats.buffersPooled++;
   }
 
-  /** Destroys every pooled buffer (their memory goes back to the driver). */
+  /**
+   * Destroys every pooled buffer (their memory goes back to the driver).
+   * @example
+   * pool.trim(); // after training: free GPU memory for other work
+   */
   trim(): void {
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
@@ -66,6 +92,11 @@ export class BufferPool {
     this.stats.buffersPooled = 0;
   }
 
+  /**
+   * Counts and bytes in use and pooled.
+   * @example
+   * pool.snapshot() // { bytesInUse, bytesPooled, buffersInUse, buffersPooled, buffersCreated }
+   */
   snapshot(): PoolStats {
     return { ...this.stats };
   }

@@ -44,6 +44,9 @@ function combine(higher: DType | null, lower: DType | null): DType | null {
  * PyTorch's result type: dimensioned tensors take priority over 0-d tensors, which take priority over
  * plain numbers; an operand of lower priority changes the dtype only when of a higher category
  * (so `float32Tensor.mul(2.5)` stays float32 and `int32Tensor.mul(2.5)` becomes the default float).
+ * @example
+ * resultType(tensor([1], { dtype: 'int32' }), 2.5) // 'float32'
+ * resultType(tensor([1], { dtype: 'float64' }), tensor([1])) // 'float64'
  */
 export function resultType(...operands: TensorOrScalar[]): DType {
   let dim: DType | null = null;
@@ -127,10 +130,21 @@ export function where(condition: Tensor, a: TensorOrScalar, b: TensorOrScalar): 
   return apply('where', [condition, castTo(at, dtype), castTo(bt, dtype)], {});
 }
 
+/**
+ * Elementwise maximum of a tensor and a tensor or number, broadcasting (PyTorch's `torch.maximum`).
+ * @example
+ * maximum(tensor([1, 5]), tensor([3, 2])).tolist() // [3, 5]
+ * maximum(x, 0) // relu
+ */
 export function maximum(a: Tensor, b: TensorOrScalar): Tensor {
   return binaryOp('maximum', a, b);
 }
 
+/**
+ * Elementwise minimum of a tensor and a tensor or number, broadcasting (PyTorch's `torch.minimum`).
+ * @example
+ * minimum(tensor([1, 5]), 3).tolist() // [1, 3]
+ */
 export function minimum(a: Tensor, b: TensorOrScalar): Tensor {
   return binaryOp('minimum', a, b);
 }

@@ -57,6 +57,9 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
  * Embedding lookup: rows of `weight` for int32 `indices` of any shape -> [...indices.shape, ...rest].
  * `paddingIdx` gets no gradient; `sparse` makes the weight's gradient a `SparseTensor` of the looked-up
  * rows (PyTorch's `Embedding(sparse=True)`).
+ * @example
+ * const weight = randn([1000, 64], { requiresGrad: true });
+ * const vectors = embeddingLookup(weight, tensor([[1, 5, 9]], { dtype: 'int32' })); // [1, 3, 64]
  */
 export function embeddingLookup(weight: Tensor, indices: Tensor, opts: { paddingIdx?: number | null; sparse?: boolean } = {}): Tensor {
   checkIndex('embedding', indices);

@@ -148,7 +148,12 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   return apply('cat', inputs, { dim: d });
 }
 
-/** Stacks equal-shaped tensors along a new dim. */
+/**
+ * Stacks equal-shaped tensors along a new dim.
+ * @example
+ * stack([tensor([1, 2]), tensor([3, 4])]).shape    // [2, 2]
+ * stack([tensor([1, 2]), tensor([3, 4])], 1).shape // [2, 2], columns
+ */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) throw new Error('stack: expected a non-empty list of Tensors');
   const shape = tensors[0].shape;

@@ -14,10 +14,20 @@ export class Sequential extends Module {
     });
   }
 
+  /**
+   * The number of modules.
+   * @example
+   * new Sequential(new Linear(2, 2), new ReLU()).length // 2
+   */
   get length(): number {
     return [...this.children()].length;
   }
 
+  /**
+   * The i-th module (negative i counts from the end).
+   * @example
+   * (model.at(0) as Linear).weight.shape
+   */
   at(i: number): Module {
     const list = [...this.children()];
     const m = list[i < 0 ? i + list.length : i];
@@ -25,6 +35,11 @@ export class Sequential extends Module {
     return m;
   }
 
+  /**
+   * Each module's forward, in order.
+   * @example
+   * new Sequential(new Linear(784, 10), new ReLU()).forward(randn([8, 784])).shape // [8, 10]
+   */
   override forward(x: Tensor): Tensor {
     let y = x;
     for (const m of this.children()) y = m.forward(y);
@@ -32,23 +47,44 @@ export class Sequential extends Module {
   }
 }
 
-/** A list of modules registered as children '0', '1', ... (PyTorch's `nn.ModuleList`); no forward. */
+/**
+ * A list of modules registered as children '0', '1', ... (PyTorch's `nn.ModuleList`); no forward.
+ * @example
+ * const blocks = new ModuleList([new Linear(8, 8), new Linear(8, 8)]);
+ * for (const b of blocks) x = b.forward(x).relu();
+ */
 export class ModuleList extends Module {
   constructor(modules: Iterable<Module> = []) {
     super();
     for (const m of modules) this.append(m);
   }
 
+  /**
+   * Adds a module at the end (registered under its index).
+   * @example
+   * const blocks = new ModuleList();
+   * blocks.append(new Linear(8, 8));
+   */
   append(m: Module): this {
     if (!(m instanceof Module)) throw new Error('ModuleList.append: expected a Module');
     this.registerModule(String(this.length), m);
     return this;
   }
 
+  /**
+   * The number of modules.
+   * @example
+   * new ModuleList([new ReLU(), new ReLU()]).length // 2
+   */
   get length(): number {
     return [...this.children()].length;
   }
 
+  /**
+   * The i-th module (negative i counts from the end).
+   * @example
+   * blocks.at(-1) // the last block
+   */
   at(i: number): Module {
     const list = [...this.children()];
     const m = list[i < 0 ? i + list.length : i];

@@ -57,6 +57,11 @@ export class Conv2d extends Module {
     this.resetParameters();
   }
 
+  /**
+   * Re-draws weight and bias as PyTorch's `reset_parameters` does (Kaiming-uniform).
+   * @example
+   * conv.resetParameters();
+   */
   resetParameters(): void {
     kaimingUniform_(this.weight, { a: Math.sqrt(5) });
     if (this.bias) {
@@ -65,11 +70,21 @@ export class Conv2d extends Module {
     }
   }
 
+  /**
+   * The 2-d cross-correlation of [N, C, H, W] input with the weight, plus bias.
+   * @example
+   * new Conv2d(1, 8, 3, { padding: 1 }).forward(randn([2, 1, 28, 28])).shape // [2, 8, 28, 28]
+   */
   override forward(x: Tensor): Tensor {
     expectTensor(x, this.toString());
     return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups }, this.toString());
   }
 
+  /**
+   * Channels, kernel size, stride, padding, ..., as PyTorch prints them.
+   * @example
+   * new Conv2d(1, 8, 3).extraRepr()
+   */
   override extraRepr(): string {
     return `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize}), stride=(${this.stride}), padding=(${this.padding})`;
   }

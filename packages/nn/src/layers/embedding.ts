@@ -43,11 +43,21 @@ export class Embedding extends Module {
     }
   }
 
+  /**
+   * The rows of the weight at int32 `indices`: shape [...indices.shape, embeddingDim].
+   * @example
+   * new Embedding(1000, 64).forward(tensor([[1, 2]], { dtype: 'int32' })).shape // [1, 2, 64]
+   */
   override forward(indices: Tensor): Tensor {
     expectTensor(indices, this.toString());
     return embedding(indices, this.weight, { paddingIdx: this.paddingIdx, sparse: this.sparse, who: 'Embedding' });
   }
 
+  /**
+   * numEmbeddings, embeddingDim (and paddingIdx, sparse), as printed.
+   * @example
+   * new Embedding(1000, 64).extraRepr()
+   */
   override extraRepr(): string {
     return `${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx !== null ? `, padding_idx=${this.paddingIdx}` : ''}${this.sparse ? ', sparse=True' : ''}`;
   }

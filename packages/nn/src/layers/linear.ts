@@ -31,6 +31,11 @@ export class Linear extends Module {
     this.resetParameters();
   }
 
+  /**
+   * Re-draws weight and bias as PyTorch's `reset_parameters` does (Kaiming-uniform, bound 1/√in).
+   * @example
+   * layer.resetParameters();
+   */
   resetParameters(): void {
     kaimingUniform_(this.weight, { a: Math.sqrt(5) });
     if (this.bias) {
@@ -39,6 +44,11 @@ export class Linear extends Module {
     }
   }
 
+  /**
+   * x · Wᵀ + b over the last dimension.
+   * @example
+   * new Linear(784, 10).forward(randn([8, 784])).shape // [8, 10]
+   */
   override forward(x: Tensor): Tensor {
     expectTensor(x, this.toString());
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
@@ -47,6 +57,11 @@ export class Linear extends Module {
     return linear(x, this.weight, this.bias);
   }
 
+  /**
+   * 'in_features=…, out_features=…, bias=…', as PyTorch prints it.
+   * @example
+   * new Linear(3, 2).extraRepr()
+   */
   override extraRepr(): string {
     return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias !== null}`;
   }

@@ -3,22 +3,41 @@ import { binaryCrossEntropyWithLogits, crossEntropy, l1Loss, mseLoss, nllLoss, t
 import { checkOptionKeys } from '@tsgrad/tensor';
 import { Module } from '../module.js';
 
-/** Mean squared error (PyTorch's `nn.MSELoss`). `forward(input, target)`. */
+/**
+ * Mean squared error (PyTorch's `nn.MSELoss`). `forward(input, target)`.
+ * @example
+ * new MSELoss().forward(tensor([1, 2]), tensor([1, 4])).item() // 2
+ */
 export class MSELoss extends Module {
   constructor(readonly opts: { reduction?: Reduction } = {}) {
     super();
     checkOptionKeys('MSELoss', opts, ['reduction']);
   }
+  /**
+   * Mean (or summed) squared error between input and target.
+   * @example
+   * new MSELoss().forward(tensor([1, 2]), tensor([1, 4])).item() // 2
+   */
   override forward(input: Tensor, target: Tensor): Tensor {
     return mseLoss(input, target, this.opts);
   }
 }
 
+/**
+ * Mean (or summed) absolute error, PyTorch's `nn.L1Loss`.
+ * @example
+ * new L1Loss().forward(tensor([1, 2]), tensor([1, 4])).item() // 1
+ */
 export class L1Loss extends Module {
   constructor(readonly opts: { reduction?: Reduction } = {}) {
     super();
     checkOptionKeys('L1Loss', opts, ['reduction']);
   }
+  /**
+   * Mean (or summed) absolute error between input and target.
+   * @example
+   * new L1Loss().forward(tensor([1, 2]), tensor([1, 4])).item() // 1
+   */
   override forward(input: Tensor, target: Tensor): Tensor {
     return l1Loss(input, target, this.opts);
   }
@@ -34,26 +53,51 @@ export class CrossEntropyLoss extends Module {
     super();
     checkOptionKeys('CrossEntropyLoss', opts, ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing']);
   }
+  /**
+   * Cross entropy of logits [N, C] (or [N, C, ...]) and int32 class indices [N] (or class probabilities).
+   * @example
+   * new CrossEntropyLoss().forward(logits, labels)
+   */
   override forward(input: Tensor, target: Tensor): Tensor {
     return crossEntropy(input, target, this.opts);
   }
 }
 
+/**
+ * Negative log-likelihood of log-probabilities and class indices, PyTorch's `nn.NLLLoss`.
+ * @example
+ * new NLLLoss().forward(logits.logSoftmax(1), labels)
+ */
 export class NLLLoss extends Module {
   constructor(readonly opts: NllOptions = {}) {
     super();
     checkOptionKeys('NLLLoss', opts, ['weight', 'ignoreIndex', 'reduction']);
   }
+  /**
+   * −input[i, target[i]], averaged (or summed), over log-probabilities.
+   * @example
+   * new NLLLoss().forward(logits.logSoftmax(1), labels)
+   */
   override forward(input: Tensor, target: Tensor): Tensor {
     return nllLoss(input, target, this.opts);
   }
 }
 
+/**
+ * Binary cross entropy on logits (the stable log-sum-exp form), PyTorch's `nn.BCEWithLogitsLoss`.
+ * @example
+ * new BCEWithLogitsLoss().forward(tensor([0]), tensor([1])).item() // 0.6931 (ln 2)
+ */
 export class BCEWithLogitsLoss extends Module {
   constructor(readonly opts: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}) {
     super();
     checkOptionKeys('BCEWithLogitsLoss', opts, ['weight', 'posWeight', 'reduction']);
   }
+  /**
+   * Binary cross entropy of logits and targets in [0, 1], stably.
+   * @example
+   * new BCEWithLogitsLoss().forward(tensor([0]), tensor([1])).item() // 0.6931
+   */
   override forward(input: Tensor, target: Tensor): Tensor {
     return binaryCrossEntropyWithLogits(input, target, this.opts);
   }

@@ -22,6 +22,9 @@ export interface BatchNormOptions {
  * The shared body of BatchNorm1d/2d (PyTorch's `_BatchNorm`). Parameters (learned, decayed only if
  * you choose): `weight` (γ), `bias` (β). Buffers (statistics, never optimized): `runningMean`,
  * `runningVar`, `numBatchesTracked`, saved as `running_mean`, `running_var`, `num_batches_tracked`.
+ * @example
+ * // BatchNorm1d and BatchNorm2d share it: param-groups exempts every instance from decay.
+ * const norms = model.modules().filter((m) => m instanceof BatchNormBase);
  */
 export abstract class BatchNormBase extends Module implements NormalizationLayer {
   readonly isNormalization = true as const;
@@ -61,6 +64,11 @@ export abstract class BatchNormBase extends Module implements NormalizationLayer
   /** Throws unless the input's rank is right for this layer. */
   protected abstract checkInput(x: Tensor): void;
 
+  /**
+   * Normalizes with batch statistics in training (updating the running ones), with the running statistics in eval.
+   * @example
+   * new BatchNorm1d(128).forward(randn([64, 128])).shape // [64, 128]
+   */
   override forward(x: Tensor): Tensor {
     expectTensor(x, this.toString());
     this.checkInput(x);
@@ -88,6 +96,11 @@ export abstract class BatchNormBase extends Module implements NormalizationLayer
     );
   }
 
+  /**
+   * numFeatures, eps, momentum, affine, trackRunningStats, as printed.
+   * @example
+   * new BatchNorm1d(8).extraRepr()
+   */
   override extraRepr(): string {
     return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, track_running_stats=${this.trackRunningStats}`;
   }
@@ -103,7 +116,12 @@ export class BatchNorm1d extends BatchNormBase {
   }
 }
 
-/** Batch normalization of [N, C, H, W] input over N, H, W, PyTorch's `nn.BatchNorm2d`. */
+/**
+ * Batch normalization of [N, C, H, W] input over N, H, W, PyTorch's `nn.BatchNorm2d`.
+ * @example
+ * const bn = new BatchNorm2d(16);
+ * bn.forward(randn([8, 16, 28, 28])).shape // [8, 16, 28, 28]
+ */
 export class BatchNorm2d extends BatchNormBase {
   protected checkInput(x: Tensor): void {
     if (x.ndim !== 4) throw new Error(`BatchNorm2d: expected 4D input (got ${x.ndim}D input of shape ${formatShape(x.shape)})`);
@@ -131,11 +149,21 @@ export class LayerNorm extends Module implements NormalizationLayer {
     this.bias = affine && opts.bias !== false ? new Parameter(zeros(this.normalizedShape)) : null;
   }
 
+  /**
+   * Normalizes over the trailing `normalizedShape` dimensions, then scales and shifts.
+   * @example
+   * new LayerNorm([64]).forward(randn([8, 64])).shape // [8, 64]
+   */
   override forward(x: Tensor): Tensor {
     expectTensor(x, this.toString());
     return layerNorm(x, this.normalizedShape, { weight: this.weight, bias: this.bias, eps: this.eps });
   }
 
+  /**
+   * normalizedShape, eps and elementwiseAffine, as printed.
+   * @example
+   * new LayerNorm([64]).extraRepr()
+   */
   override extraRepr(): string {
     return `[${this.normalizedShape.join(', ')}], eps=${this.eps}, elementwise_affine=${this.weight !== null}`;
   }

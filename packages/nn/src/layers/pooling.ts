@@ -19,7 +19,11 @@ function windowArgs(kernelSize: number | Pair, opts: PoolOptions & { dilation?: 
   return { kernel, stride: pair('stride', opts.stride ?? kernel, 1), padding, dilation: pair('dilation', opts.dilation ?? 1, 1), ceilMode: opts.ceilMode ?? false };
 }
 
-/** Max pooling (PyTorch's `nn.MaxPool2d`; stride defaults to the kernel size). */
+/**
+ * Max pooling (PyTorch's `nn.MaxPool2d`; stride defaults to the kernel size).
+ * @example
+ * new MaxPool2d(2).forward(randn([1, 3, 28, 28])).shape // [1, 3, 14, 14]
+ */
 export class MaxPool2d extends Module {
   readonly args: WindowArgs;
   constructor(kernelSize: number | Pair, opts: PoolOptions & { dilation?: number | Pair } = {}) {
@@ -27,15 +31,29 @@ export class MaxPool2d extends Module {
     checkOptionKeys('MaxPool2d', opts, ['stride', 'padding', 'dilation', 'ceilMode']);
     this.args = windowArgs(kernelSize, opts);
   }
+  /**
+   * The maximum over each window.
+   * @example
+   * new MaxPool2d(2).forward(randn([1, 1, 4, 4])).shape // [1, 1, 2, 2]
+   */
   override forward(x: Tensor): Tensor {
     return maxPool2d(x, this.args, 'MaxPool2d');
   }
+  /**
+   * Kernel size, stride and padding, as printed.
+   * @example
+   * new MaxPool2d(2).extraRepr()
+   */
   override extraRepr(): string {
     return `kernel_size=${this.args.kernel}, stride=${this.args.stride}, padding=${this.args.padding}`;
   }
 }
 
-/** Average pooling (PyTorch's `nn.AvgPool2d`; padding counted unless countIncludePad is false). */
+/**
+ * Average pooling (PyTorch's `nn.AvgPool2d`; padding counted unless countIncludePad is false).
+ * @example
+ * new AvgPool2d(2).forward(randn([1, 3, 28, 28])).shape // [1, 3, 14, 14]
+ */
 export class AvgPool2d extends Module {
   readonly args: WindowArgs & { countIncludePad: boolean };
   constructor(kernelSize: number | Pair, opts: PoolOptions & { countIncludePad?: boolean } = {}) {
@@ -43,9 +61,19 @@ export class AvgPool2d extends Module {
     checkOptionKeys('AvgPool2d', opts, ['stride', 'padding', 'ceilMode', 'countIncludePad']);
     this.args = { ...windowArgs(kernelSize, opts), countIncludePad: opts.countIncludePad ?? true };
   }
+  /**
+   * The mean over each window.
+   * @example
+   * new AvgPool2d(2).forward(ones([1, 1, 4, 4])).sum().item() // 4
+   */
   override forward(x: Tensor): Tensor {
     return avgPool2d(x, this.args, 'AvgPool2d');
   }
+  /**
+   * Kernel size, stride and padding, as printed.
+   * @example
+   * new AvgPool2d(2).extraRepr()
+   */
   override extraRepr(): string {
     return `kernel_size=${this.args.kernel}, stride=${this.args.stride}, padding=${this.args.padding}`;
   }

@@ -72,7 +72,12 @@ export function cpuMemoryStats(): CpuMemoryStats {
   return { ...stats, wasmBytes: wasmMemoryBytes() };
 }
 
-/** Drops every pooled array (they become garbage); counters other than the pool's are kept. */
+/**
+ * Drops every pooled array (they become garbage); counters other than the pool's are kept.
+ * @example
+ * scope(() => train(model)); // released buffers wait in the pool for the next step
+ * clearCpuPool();             // hand them back to the JavaScript heap
+ */
 export function clearCpuPool(): void {
   free.clear();
   stats.buffersPooled = 0;

@@ -7,6 +7,12 @@
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 const ONE_OVER_SQRT_PI = 0.5641895835477563;
 
+/**
+ * The error function erf(x) to float64 precision (see the notes above), used by GELU's exact form.
+ * @example
+ * erf(0) // 0
+ * erf(1) // 0.842700792949715
+ */
 export function erf(x: number): number {
   if (Number.isNaN(x)) return NaN;
   const ax = Math.abs(x);

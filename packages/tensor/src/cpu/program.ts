@@ -49,6 +49,9 @@ function js(e: Expr, compact: ReadonlySet<string>): string {
 /**
  * The JavaScript source of a program's loop (exported for tests and for the curious); with `compact`
  * streams, the row-sparse loop (see `ProgramItem.rows`).
+ * @example
+ * renderJs(defineProgram({ name: 'axpy', read: ['x'], write: ['y'], scalars: ['a'], body: 'y = y + a * x' }))
+ * // the loop body the CPU backend compiles, as JavaScript source
  */
 export function renderJs(program: ElementwiseProgram, compact: ReadonlySet<string> = new Set()): string {
   const streams = [...program.read, ...program.write];
@@ -140,7 +143,13 @@ function codegenAllowed(): boolean {
   return codegen;
 }
 
-/** Forces the interpreter (false) or lets the CPU backend generate code where allowed (true). */
+/**
+ * Forces the interpreter (false) or lets the CPU backend generate code where allowed (true).
+ * @example
+ * setProgramCodegen(false); // what a strict Content-Security-Policy page gets: no new Function
+ * // ... steps run through the interpreter, with the same numbers ...
+ * setProgramCodegen(true);
+ */
 export function setProgramCodegen(enabled: boolean): void {
   codegen = enabled ? null : false;
 }

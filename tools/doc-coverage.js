@@ -1,0 +1,74 @@
+// Lists the public API of each package (what its src/index.ts exports) and whether each exported
+// function and class, and each public method of an exported class, has an `@example` in its doc
+// comment. Used by tools/test/doc-coverage.test.js; `node tools/doc-coverage.js` prints the gaps.
+import path from 'node:path';
+import ts from 'typescript';
+
+const root = path.resolve(import.meta.dirname, '..');
+export const PUBLIC_PACKAGES = ['tensor', 'autograd', 'nn', 'optim', 'param-groups', 'webgpu', 'tsgrad'];
+
+const hasExample = (node) => ts.getJSDocTags(node).some((t) => t.tagName.text === 'example');
+const isFunctionLike = (decl) =>
+  ts.isFunctionDeclaration(decl) || (ts.isVariableDeclaration(decl) && decl.initializer && (ts.isArrowFunction(decl.initializer) || ts.isFunctionExpression(decl.initializer)));
+
+/** The file and 1-based line of a declaration, and whether it has a doc comment. */
+function where(node) {
+  const file = node.getSourceFile();
+  const line = file.getLineAndCharacterOfPosition(node.getStart(file, false)).line + 1;
+  return { file: path.relative(root, file.fileName), line, documented: ts.getJSDocCommentsAndTags(node).length > 0 };
+}
+
+/** @returns {{ pkg: string, name: string, kind: 'function' | 'class' | 'method', example: boolean }[]} */
+export function publicApi() {
+  const entries = PUBLIC_PACKAGES.map((p) => path.join(root, 'packages', p, 'src', 'index.ts'));
+  const program = ts.createProgram(entries, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, allowJs: false, noEmit: true, skipLibCheck: true });
+  const checker = program.getTypeChecker();
+  const seen = new Set();
+  const items = [];
+  for (const [i, entry] of entries.entries()) {
+    const pkg = PUBLIC_PACKAGES[i];
+    const source = program.getSourceFile(entry);
+    const moduleSymbol = checker.getSymbolAtLocation(source);
+    for (const exported of checker.getExportsOfModule(moduleSymbol)) {
+      const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      const decls = (symbol.declarations ?? []).filter((d) => !d.getSourceFile().fileName.includes('node_modules'));
+      if (decls.length === 0 || seen.has(symbol)) continue;
+      // Re-exports (tsgrad re-exports every package) count once, under the package that defines them.
+      const home = decls[0].getSourceFile().fileName;
+      if (!home.includes(`/packages/${pkg}/`)) continue;
+      seen.add(symbol);
+      const name = exported.getName();
+      if (decls.some(isFunctionLike)) {
+        const node = ts.isVariableDeclaration(decls[0]) ? decls[0].parent.parent : decls.find((d) => ts.getJSDocCommentsAndTags(d).length > 0) ?? decls[decls.length - 1];
+        items.push({ pkg, name, kind: 'function', example: decls.some((d) => hasExample(ts.isVariableDeclaration(d) ? d.parent.parent : d)), ...where(node) });
+      } else if (decls.some(ts.isClassDeclaration)) {
+        const cls = decls.find(ts.isClassDeclaration);
+        items.push({ pkg, name, kind: 'class', example: hasExample(cls), ...where(cls) });
+        const methods = new Map();
+        for (const m of cls.members) {
+          if (!(ts.isMethodDeclaration(m) || ts.isGetAccessor(m)) || !m.name || !ts.isIdentifier(m.name)) continue;
+          const flags = ts.getCombinedModifierFlags(m);
+          if (flags & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) continue;
+          if (m.name.text.startsWith('_')) continue;
+          const prev = methods.get(m.name.text);
+          // Overloads: one example on any signature documents the method; the first documented one locates it.
+          const here = { example: hasExample(m), ...where(m) };
+          if (!prev) methods.set(m.name.text, here);
+          else methods.set(m.name.text, { ...(prev.documented || !here.documented ? prev : here), example: prev.example || here.example });
+        }
+        for (const [method, info] of methods) items.push({ pkg, name: `${name}.${method}`, kind: 'method', ...info });
+      }
+    }
+  }
+  return items;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
+  const items = publicApi();
+  for (const kind of ['function', 'class', 'method']) {
+    const all = items.filter((i) => i.kind === kind);
+    const missing = all.filter((i) => !i.example);
+    console.log(`${kind}s: ${all.length - missing.length} of ${all.length} have an @example`);
+    if (process.argv.includes('--list')) for (const m of missing) console.log(`  ${m.pkg}: ${m.name}${m.file ? ` ${m.file}:${m.line}${m.documented ? '' : ' (no doc comment)'}` : ''}`);
+  }
+}
