@@ -18,7 +18,7 @@ import {
   type View,
 } from '@tsgrad/tensor';
 import { BufferPool, type PoolStats } from './buffer-pool.js';
-import { WORKGROUP, indexMeta } from './shaders/common.js';
+import { WORKGROUP, elementwiseMeta, indexMeta } from './shaders/common.js';
 import { BINARY_SNIPPETS, FLOAT_ONLY, UNARY_SNIPPETS, castExpr, elementwiseShader } from './shaders/elementwise.js';
 import { gatherShader, scatterAddShader } from './shaders/indexing.js';
 import { smallMatmulShader, tiledMatmulShader, vec4MatmulShader } from './shaders/matmul.js';
@@ -133,6 +133,35 @@ export class WebGPUBackend implements Backend {
   }
 
   private totalDispatches = 0;
+  private profiler: Profiler | null = null;
+
+  /**
+   * Runs `fn` (which may be async) and returns, beside its result, each kernel's GPU time measured
+   * with timestamp queries: one row per op (`matmul`, `add`, `program adam`, ...) with its calls and
+   * total milliseconds, longest first. Needs the adapter's `timestamp-query` feature (initWebGPU asks
+   * for it); an Error says so where it is missing. Every kernel gets its own timed pass while profiling.
+   * @example
+   * const { kernels, totalMs } = await backend.profile(() => { opt.zeroGrad(); loss().backward(); opt.step(); });
+   * console.table(kernels); // [{ op: 'matmul', calls: 9, ms: 4.1 }, { op: 'program adam', calls: 1, ms: 0.3 }, ...]
+   */
+  async profile<T>(fn: () => T | Promise<T>): Promise<{ result: T; kernels: KernelTime[]; totalMs: number }> {
+    if (!this.gpu.features.has('timestamp-query')) {
+      throw new Error(`webgpu profile: this device has no 'timestamp-query' feature (adapter: ${this.adapterInfo}); per-kernel GPU times are unavailable here`);
+    }
+    if (this.profiler) throw new Error('webgpu profile: a profile is already running (profiles do not nest)');
+    this.flush();
+    const profiler = new Profiler(this.gpu);
+    this.profiler = profiler;
+    let result: T;
+    try {
+      result = await fn();
+      this.flush();
+    } finally {
+      this.profiler = null;
+    }
+    const kernels = await profiler.table();
+    return { result, kernels, totalMs: kernels.reduce((t, k) => t + k.ms, 0) };
+  }
 
   private check(): void {
     if (this.lostReason !== null) throw new Error(`WebGPU device was lost (${this.lostReason}); create tensors again after initWebGPU()`);
@@ -180,8 +209,10 @@ export class WebGPUBackend implements Backend {
    */
   flush(): void {
     if (this.encoder) {
+      this.profiler?.resolve(this.encoder);
       this.gpu.queue.submit([this.encoder.finish()]);
       this.encoder = null;
+      this.profiler?.collect();
     }
     this.dispatches = 0;
     this.metaUsed = 0;
@@ -199,7 +230,8 @@ export class WebGPUBackend implements Backend {
     return { buffer: this.meta, offset, size: bytes };
   }
 
-  private dispatch(code: string, buffers: (GPUBuffer | GPUBufferBinding)[], meta: readonly number[] | null, groups: [number, number, number]): void {
+  /** `label` names the kernel in `profile()` tables (the op, e.g. 'matmul', 'add', 'program adam'). */
+  private dispatch(label: string, code: string, buffers: (GPUBuffer | GPUBufferBinding)[], meta: readonly number[] | null, groups: [number, number, number]): void {
     this.check();
     this.checkDispatch(buffers, groups);
     const pipeline = this.pipeline(code);
@@ -208,8 +240,9 @@ export class WebGPUBackend implements Backend {
     const entries = resources.map((r, binding) => ({ binding, resource: 'buffer' in r ? r : { buffer: r } }));
     const layout = pipeline.getBindGroupLayout(0);
     const bindGroup = this.gpu.createBindGroup({ layout, entries });
+    if (this.profiler && this.profiler.used + 2 > PROFILE_QUERIES) this.flush();
     this.encoder ??= this.gpu.createCommandEncoder();
-    const pass = this.encoder.beginComputePass();
+    const pass = this.encoder.beginComputePass(this.profiler ? { timestampWrites: this.profiler.timestamps(label) } : undefined);
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(...groups);
@@ -278,7 +311,11 @@ export class WebGPUBackend implements Backend {
     let i = gid.x + gid.y * nwg.x * ${WORKGROUP}u;
     if (i < md[0]) { out[i] = bitcast<${T}>(md[1]); }
 }`;
-    this.dispatch(code, [storage.buffer], [size, bits.getUint32(0, true)], this.groups(size));
+    const chunk = this.chunkElements();
+    for (let first = 0; first < size; first += chunk) {
+      const count = Math.min(chunk, size - first);
+      this.dispatch('full', code, [{ buffer: storage.buffer, offset: first * 4, size: count * 4 }], [count, bits.getUint32(0, true)], this.groups(count));
+    }
     return storage;
   }
 
@@ -327,11 +364,84 @@ export class WebGPUBackend implements Backend {
   }
 
   // ---- kernels ------------------------------------------------------------------------------------
-  private elementwise(expr: string, inputs: View[], out: View): void {
+  /** Elements from the start of a view's storage to its last element, inclusive (1 for an empty view). */
+  private extent(v: { shape: readonly number[]; strides: readonly number[]; offset: number }): number {
+    if (numel(v.shape) === 0) return 1;
+    return v.offset + v.shape.reduce((e, d, i) => e + (d - 1) * v.strides[i], 0) + 1;
+  }
+
+  /** Elements of a view's window (see `window`): what its binding must hold. */
+  private span(v: View): number {
+    const align = this.gpu.limits.minStorageBufferOffsetAlignment / 4;
+    return this.extent(v) - Math.floor(v.offset / align) * align;
+  }
+
+  /** A view's binding: its buffer up to its last element (not the pooled buffer's whole size class). */
+  private whole(v: View): GPUBufferBinding {
+    return { buffer: this.buf(v.storage), offset: 0, size: this.extent(v) * 4 };
+  }
+
+  /**
+   * The binding of only the elements a view reaches, from its first one rounded down to the binding
+   * alignment, and the view's offset inside that window.
+   */
+  private window(v: View): { binding: GPUBufferBinding; offset: number } {
+    const align = this.gpu.limits.minStorageBufferOffsetAlignment / 4;
+    const start = Math.floor(v.offset / align) * align;
+    return { binding: { buffer: this.buf(v.storage), offset: start * 4, size: (this.extent(v) - start) * 4 }, offset: v.offset - start };
+  }
+
+  /** The limit error for an operand that cannot be split into bindings. */
+  private tooLarge(op: string, v: View, why: string): Error {
+    const bytes = numel(v.shape) * 4;
+    return new Error(
+      `${op}: a ${v.dtype} operand of shape [${v.shape.join(', ')}] (${bytes} bytes) exceeds this device's maxStorageBufferBindingSize ` +
+        `(${this.limits.maxStorageBufferBindingSize} bytes) and ${why}; split it into smaller tensors or compute this op on the CPU`,
+    );
+  }
+
+  /** Elements per chunk when an operand is split: a binding's worth, less the alignment slack. */
+  private chunkElements(): number {
+    const align = this.gpu.limits.minStorageBufferOffsetAlignment / 4;
+    return Math.floor((this.limits.maxStorageBufferBindingSize / 4 - align) / align) * align;
+  }
+
+  /**
+   * One elementwise kernel over strided views. Past the device's binding limit it runs in chunks of
+   * output elements: operands laid out like the output (element = offset + i) are bound a window per
+   * chunk, the others (broadcast scalars, biases) whole; a strided operand past the limit is an Error.
+   */
+  private elementwise(label: string, expr: string, inputs: View[], out: View): void {
     const code = elementwiseShader({ expr, inputs: inputs.map((v) => v.dtype), out: out.dtype, rank: out.shape.length });
     const n = numel(out.shape);
     if (n === 0) return;
-    this.dispatch(code, [...inputs.map((v) => this.buf(v.storage)), this.buf(out.storage)], indexMeta(n, out.shape, [...inputs, out]), this.groups(n));
+    const views = [...inputs, out];
+    const limit = this.limits.maxStorageBufferBindingSize / 4;
+    const fits = views.map((v) => this.span(v) <= limit);
+    if (fits.every(Boolean)) {
+      const windows = views.map((v) => this.window(v));
+      const meta = elementwiseMeta(n, 0, out.shape, views.map((v, k) => ({ strides: v.strides, offset: windows[k].offset })));
+      this.dispatch(label, code, windows.map((w) => w.binding), meta, this.groups(n));
+      return;
+    }
+    const linear = contiguousStrides(out.shape);
+    views.forEach((v, k) => {
+      if (!fits[k] && !v.strides.every((s, d) => s === linear[d] || out.shape[d] === 1)) throw this.tooLarge(label, v, 'is a strided view, which cannot be split into bindings');
+    });
+    const chunk = this.chunkElements();
+    for (let first = 0; first < n; first += chunk) {
+      const count = Math.min(chunk, n - first);
+      const parts = views.map((v, k) => {
+        if (fits[k]) {
+          const w = this.window(v);
+          return { binding: w.binding, view: { strides: v.strides, offset: w.offset } };
+        }
+        // The chunk's elements of a linear view: a window from offset + first, count long.
+        const w = this.window({ ...v, shape: [count], strides: [1], offset: v.offset + first });
+        return { binding: w.binding, view: { strides: v.strides, offset: w.offset - first } };
+      });
+      this.dispatch(label, code, parts.map((p) => p.binding), elementwiseMeta(count, first, out.shape, parts.map((p) => p.view)), this.groups(count));
+    }
   }
 
   private fresh(dtype: DType, shape: readonly number[]): View {
@@ -346,7 +456,7 @@ export class WebGPUBackend implements Backend {
   unary(op: UnaryOp, x: View): Storage {
     if (FLOAT_ONLY.has(op) && x.dtype !== 'float32') throw new Error(`webgpu: ${op} needs float32 input, got ${x.dtype}`);
     const out = this.fresh(op === 'logicalNot' ? 'bool' : x.dtype, x.shape);
-    this.elementwise(UNARY_SNIPPETS[op], [x], out);
+    this.elementwise(op, UNARY_SNIPPETS[op], [x], out);
     return out.storage;
   }
 
@@ -358,7 +468,7 @@ export class WebGPUBackend implements Backend {
   binary(op: BinaryOp, a: View, b: View): Storage {
     if (FLOAT_ONLY.has(op) && a.dtype !== 'float32') throw new Error(`webgpu: ${op} needs float32 inputs, got ${a.dtype}`);
     const out = this.fresh(BINARY_OPS[op].result === 'bool' ? 'bool' : a.dtype, a.shape);
-    this.elementwise(BINARY_SNIPPETS[op], [a, b], out);
+    this.elementwise(op, BINARY_SNIPPETS[op], [a, b], out);
     return out.storage;
   }
 
@@ -369,7 +479,7 @@ export class WebGPUBackend implements Backend {
    */
   ternary(_op: 'where', cond: View, a: View, b: View): Storage {
     const out = this.fresh(a.dtype, a.shape);
-    this.elementwise('select(z, y, x != 0u)', [cond, a, b], out);
+    this.elementwise('where', 'select(z, y, x != 0u)', [cond, a, b], out);
     return out.storage;
   }
 
@@ -386,10 +496,45 @@ export class WebGPUBackend implements Backend {
     const reduceSize = axes.reduce((p, a) => p * x.shape[a], 1);
     if (reduceSize === 0 && op !== 'sum') throw new Error(`${op}: cannot reduce an empty tensor of shape [${x.shape.join(', ')}] (no identity)`);
     if (nOut === 0) return out.storage;
-    const meta = [nOut, reduceSize, ...kept.map((d) => x.shape[d]), ...kept.map((d) => x.strides[d]), ...axes.map((d) => x.shape[d]), ...axes.map((d) => x.strides[d]), x.offset];
-    const buffers = [this.buf(x.storage), this.buf(out.storage), ...(op === 'sum' && x.dtype === 'int32' ? [this.errorFlag] : [])];
-    this.dispatch(reduceShader(op, x.dtype, kept.length, axes.length), buffers, meta, this.groups(nOut, 1));
+    if (this.span(x) > this.limits.maxStorageBufferBindingSize / 4) {
+      this.free(out.storage);
+      return this.reduceInBlocks(op, x, axes, outShape);
+    }
+    const wx = this.window(x);
+    const meta = [nOut, reduceSize, ...kept.map((d) => x.shape[d]), ...kept.map((d) => x.strides[d]), ...axes.map((d) => x.shape[d]), ...axes.map((d) => x.strides[d]), wx.offset];
+    const buffers = [wx.binding, this.whole(out), ...(op === 'sum' && x.dtype === 'int32' ? [this.errorFlag] : [])];
+    this.dispatch(op, reduceShader(op, x.dtype, kept.length, axes.length), buffers, meta, this.groups(nOut, 1));
     return out.storage;
+  }
+
+  /**
+   * A reduction whose input is past the binding limit, in blocks of rows of its first dimension:
+   * each block is reduced alone; when dim 0 is kept the blocks' results are the output's rows, when it
+   * is reduced they are stacked and reduced once more (so an int32 sum still reports overflow).
+   */
+  private reduceInBlocks(op: ReduceOp, x: View, axes: readonly number[], outShape: number[]): Storage {
+    if (!isContiguous(x.shape, x.strides)) throw this.tooLarge(op, x, 'is a strided view, which cannot be split into bindings');
+    const rowElems = numel(x.shape.slice(1));
+    const rows = Math.max(1, Math.floor(this.chunkElements() / Math.max(rowElems, 1)));
+    if (rowElems > this.chunkElements()) throw this.tooLarge(op, x, `one row of its first dimension (${rowElems * 4} bytes) is past the limit alone`);
+    const blocks: { first: number; count: number; part: View }[] = [];
+    for (let first = 0; first < x.shape[0]; first += rows) {
+      const count = Math.min(rows, x.shape[0] - first);
+      const block: View = { ...x, shape: [count, ...x.shape.slice(1)], offset: x.offset + first * rowElems };
+      const shape = axes.includes(0) ? [1, ...outShape.slice(1)] : [count, ...outShape.slice(1)];
+      blocks.push({ first, count, part: { storage: this.reduce(op, block, axes), dtype: x.dtype, shape, strides: contiguousStrides(shape), offset: 0 } });
+    }
+    const restElems = numel(outShape.slice(1));
+    const target = this.fresh(x.dtype, axes.includes(0) ? [blocks.length, ...outShape.slice(1)] : outShape);
+    blocks.forEach(({ first, part }, k) => {
+      const at = (axes.includes(0) ? k : first) * restElems;
+      this.copy(part, { ...target, shape: part.shape, strides: contiguousStrides(part.shape), offset: at });
+      this.free(part.storage);
+    });
+    if (!axes.includes(0)) return target.storage;
+    const result = this.reduce(op, target, [0]);
+    this.free(target.storage);
+    return result;
   }
 
   /**
@@ -404,8 +549,9 @@ export class WebGPUBackend implements Backend {
     const out = this.fresh('int32', x.shape.map((d, i) => (i === axis ? 1 : d)));
     const nOut = numel(kept.map((d) => x.shape[d]));
     if (nOut === 0) return out.storage;
-    const meta = [nOut, size, x.strides[axis], kept.length, ...kept.map((d) => x.shape[d]), ...kept.map((d) => x.strides[d]), x.offset];
-    this.dispatch(argReduceShader(op, x.dtype, kept.length), [this.buf(x.storage), this.buf(out.storage)], meta, this.groups(nOut));
+    const wx = this.window(x);
+    const meta = [nOut, size, x.strides[axis], kept.length, ...kept.map((d) => x.shape[d]), ...kept.map((d) => x.strides[d]), wx.offset];
+    this.dispatch(op, argReduceShader(op, x.dtype, kept.length), [wx.binding, this.whole(out)], meta, this.groups(nOut));
     return out.storage;
   }
 
@@ -421,17 +567,45 @@ export class WebGPUBackend implements Backend {
     const out = this.fresh(a.dtype, [B, M, N]);
     if (B * M * N === 0) return out.storage;
     if (K === 0) return this.full(B * M * N, 0, a.dtype);
-    const meta = [B, M, K, N, ...a.strides, ...b.strides, a.offset, b.offset];
-    const buffers = [this.buf(a.storage), this.buf(b.storage), this.buf(out.storage)];
+    const limit = this.limits.maxStorageBufferBindingSize / 4;
+    if (this.span(a) <= limit && this.span(b) <= limit && B * M * N <= limit) {
+      this.matmulDispatch(a, b, out);
+      return out.storage;
+    }
+    // Past the binding limit: blocks of A's rows (with B whole), each into a temporary copied into
+    // the output's rows.
+    if (this.span(b) > limit) throw this.tooLarge('matmul', b, 'is the right operand, which is bound whole');
+    let rows = M;
+    const align = this.gpu.limits.minStorageBufferOffsetAlignment / 4;
+    const fitsRows = (r: number) => this.extent({ ...a, shape: [B, r, K], offset: 0 }) + align <= limit && B * r * N <= this.chunkElements();
+    while (rows > 1 && !fitsRows(rows)) rows = Math.ceil(rows / 2);
+    if (!fitsRows(rows)) throw this.tooLarge('matmul', a, 'a single row of it is past the limit');
+    for (let first = 0; first < M; first += rows) {
+      const count = Math.min(rows, M - first);
+      const block = this.fresh(a.dtype, [B, count, N]);
+      this.matmulDispatch({ ...a, shape: [B, count, K], offset: a.offset + first * a.strides[1] }, b, block);
+      this.copy(block, { ...out, shape: [B, count, N], offset: first * N });
+      this.free(block.storage);
+    }
+    return out.storage;
+  }
+
+  /** One matmul kernel: A and B bound from their first element (windows), C whole. */
+  private matmulDispatch(a: View, b: View, out: View): void {
+    const [B, M, K] = a.shape;
+    const N = b.shape[2];
+    const wa = this.window(a);
+    const wb = this.window(b);
+    const meta = [B, M, K, N, ...a.strides, ...b.strides, wa.offset, wb.offset];
+    const buffers = [wa.binding, wb.binding, this.whole(out)];
     const tiles: [number, number, number] = [Math.ceil(N / 32), Math.ceil(M / 32), B];
     const by4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
     const vec4 =
       a.dtype === 'float32' && a.strides[2] === 1 && b.strides[2] === 1 &&
-      by4(K, N, a.strides[0], a.strides[1], a.offset, b.strides[0], b.strides[1], b.offset);
-    if (M * N < 32 * 32) this.dispatch(smallMatmulShader(a.dtype), buffers, meta, this.groups(B * M * N));
-    else if (vec4) this.dispatch(vec4MatmulShader(), buffers, meta, tiles);
-    else this.dispatch(tiledMatmulShader(a.dtype), buffers, meta, tiles);
-    return out.storage;
+      by4(K, N, a.strides[0], a.strides[1], wa.offset, b.strides[0], b.strides[1], wb.offset);
+    if (M * N < 32 * 32) this.dispatch('matmul', smallMatmulShader(a.dtype), buffers, meta, this.groups(B * M * N));
+    else if (vec4) this.dispatch('matmul', vec4MatmulShader(), buffers, meta, tiles);
+    else this.dispatch('matmul', tiledMatmulShader(a.dtype), buffers, meta, tiles);
   }
 
   /**
@@ -442,8 +616,8 @@ export class WebGPUBackend implements Backend {
   copy(src: View, dst: View): void {
     // Reading and writing one buffer in one dispatch is not allowed: go through a temporary.
     const from = src.storage === dst.storage ? { ...this.fresh(src.dtype, src.shape) } : src;
-    if (from !== src) this.elementwise('x', [src], from);
-    this.elementwise(castExpr(src.dtype, dst.dtype), [from], dst);
+    if (from !== src) this.elementwise('copy', 'x', [src], from);
+    this.elementwise('copy', castExpr(src.dtype, dst.dtype), [from], dst);
   }
 
   /**
@@ -453,7 +627,7 @@ export class WebGPUBackend implements Backend {
    */
   cast(x: View, dtype: DType): Storage {
     const out = this.fresh(dtype, x.shape);
-    this.elementwise(castExpr(x.dtype, dtype), [x], out);
+    this.elementwise('cast', castExpr(x.dtype, dtype), [x], out);
     return out.storage;
   }
 
@@ -468,7 +642,7 @@ export class WebGPUBackend implements Backend {
     if (n === 0) return out.storage;
     const xAlong = { strides: x.strides.map((s, i) => (i === dim ? 0 : s)), offset: x.offset };
     const meta = [...indexMeta(n, index.shape, [index, xAlong]), x.shape[dim], x.strides[dim]];
-    this.dispatch(gatherShader(x.dtype, index.shape.length), [this.buf(x.storage), this.buf(index.storage), this.buf(out.storage), this.errorFlag], meta, this.groups(n));
+    this.dispatch('gather', gatherShader(x.dtype, index.shape.length), [this.whole(x), this.whole(index), this.whole(out), this.errorFlag], meta, this.groups(n));
     return out.storage;
   }
 
@@ -482,10 +656,10 @@ export class WebGPUBackend implements Backend {
     const n = numel(index.shape);
     if (n === 0) return;
     const source = src.storage === dst.storage ? this.fresh(src.dtype, src.shape) : src;
-    if (source !== src) this.elementwise('x', [src], source);
+    if (source !== src) this.elementwise('copy', 'x', [src], source);
     const dstAlong = { strides: dst.strides.map((s, i) => (i === dim ? 0 : s)), offset: dst.offset };
     const meta = [...indexMeta(n, index.shape, [index, source, dstAlong]), dst.shape[dim], dst.strides[dim]];
-    this.dispatch(scatterAddShader(dst.dtype, index.shape.length), [this.buf(dst.storage), this.buf(index.storage), this.buf(source.storage), this.errorFlag], meta, this.groups(n));
+    this.dispatch('scatterAdd', scatterAddShader(dst.dtype, index.shape.length), [this.whole(dst), this.whole(index), this.whole(source), this.errorFlag], meta, this.groups(n));
   }
 
   /**
@@ -509,7 +683,20 @@ export class WebGPUBackend implements Backend {
       }
     }
     const code = programShader(program);
-    const live = items.filter((item) => numel(item.streams[streams[0]].shape) > 0);
+    // A program is elementwise: an item past the binding limit runs as pieces, each a binding's worth.
+    const chunk = this.chunkElements();
+    const live = items.flatMap((item) => {
+      const n = numel(item.streams[streams[0]].shape);
+      if (n <= chunk) return n > 0 ? [item] : [];
+      const pieces: ProgramItem<View>[] = [];
+      for (let first = 0; first < n; first += chunk) {
+        const count = Math.min(chunk, n - first);
+        const piece = (v: View): View => ({ ...v, shape: [count], strides: [1], offset: v.offset + first });
+        pieces.push({ ...item, streams: Object.fromEntries(Object.entries(item.streams).map(([name, v]) => [name, piece(v)])) });
+      }
+      return pieces;
+    });
+    const packedLimit = Math.min(MAX_PACKED_ELEMENTS, chunk);
     let batch: ProgramItem<View>[] = [];
     let batchSize = 0;
     const flushBatch = () => {
@@ -526,7 +713,7 @@ export class WebGPUBackend implements Backend {
         else this.runPacked(program, code, [item], n);
         continue;
       }
-      if (batch.length === MAX_PACKED_ITEMS || batchSize + n > MAX_PACKED_ELEMENTS) flushBatch();
+      if (batch.length === MAX_PACKED_ITEMS || batchSize + n > packedLimit) flushBatch();
       batch.push(item);
       batchSize += n;
     }
@@ -572,7 +759,7 @@ export class WebGPUBackend implements Backend {
       }),
     );
     const meta = [total, items.length, program.scalars.length, ...starts, ...new Uint32Array(scalars.buffer)];
-    this.dispatch(code, buffers, meta, this.groups(total));
+    this.dispatch(`program ${program.name}`, code, buffers, meta, this.groups(total));
     this.programDispatches++;
   }
 
@@ -582,4 +769,80 @@ export class WebGPUBackend implements Backend {
   }
 
   private programDispatches = 0;
+}
+
+/** One row of a `profile()` table: an op, how many kernels of it ran, their total GPU time. */
+export interface KernelTime {
+  op: string;
+  calls: number;
+  ms: number;
+}
+
+/** Timestamp queries per submitted batch (two per kernel); a full set flushes the batch. */
+const PROFILE_QUERIES = 2 * MAX_DISPATCHES_PER_SUBMIT;
+
+/**
+ * The timestamp bookkeeping of `profile()`: each kernel's pass writes a begin and an end timestamp;
+ * before a batch is submitted its queries are resolved into a buffer and copied to a readable one,
+ * read once the batch has run.
+ */
+class Profiler {
+  used = 0;
+  private labels: string[] = [];
+  private readonly querySet: GPUQuerySet;
+  private readonly resolved: GPUBuffer;
+  private staged: { buffer: GPUBuffer; labels: string[] } | null = null;
+  private readonly reads: Promise<void>[] = [];
+  private readonly totals = new Map<string, { calls: number; ns: number }>();
+
+  constructor(private readonly gpu: GPUDevice) {
+    this.querySet = gpu.createQuerySet({ type: 'timestamp', count: PROFILE_QUERIES });
+    this.resolved = gpu.createBuffer({ size: PROFILE_QUERIES * 8, usage: 0x0200 /* QUERY_RESOLVE */ | 0x04 /* COPY_SRC */ });
+  }
+
+  timestamps(label: string): GPUComputePassTimestampWrites {
+    this.labels.push(label);
+    const at = this.used;
+    this.used += 2;
+    return { querySet: this.querySet, beginningOfPassWriteIndex: at, endOfPassWriteIndex: at + 1 };
+  }
+
+  /** Records the resolve and the copy into the batch about to be submitted. */
+  resolve(encoder: GPUCommandEncoder): void {
+    if (this.used === 0) return;
+    const buffer = this.gpu.createBuffer({ size: this.used * 8, usage: 0x01 /* MAP_READ */ | 0x08 /* COPY_DST */ });
+    encoder.resolveQuerySet(this.querySet, 0, this.used, this.resolved, 0);
+    encoder.copyBufferToBuffer(this.resolved, 0, buffer, 0, this.used * 8);
+    this.staged = { buffer, labels: this.labels };
+    this.labels = [];
+    this.used = 0;
+  }
+
+  /** After the submit: reads the batch's timestamps when it has run. */
+  collect(): void {
+    const staged = this.staged;
+    if (!staged) return;
+    this.staged = null;
+    this.reads.push(
+      staged.buffer.mapAsync(0x0001 /* READ */).then(() => {
+        const times = new BigUint64Array(staged.buffer.getMappedRange());
+        staged.labels.forEach((label, k) => {
+          const row = this.totals.get(label) ?? { calls: 0, ns: 0 };
+          row.calls++;
+          // A kernel the GPU reordered or quantized to zero length counts zero, never negative.
+          row.ns += Math.max(0, Number(times[2 * k + 1] - times[2 * k]));
+          this.totals.set(label, row);
+        });
+        staged.buffer.unmap();
+        staged.buffer.destroy();
+      }),
+    );
+  }
+
+  async table(): Promise<KernelTime[]> {
+    await Promise.all(this.reads);
+    this.querySet.destroy();
+    this.resolved.destroy();
+    return [...this.totals].map(([op, t]) => ({ op, calls: t.calls, ms: t.ns / 1e6 })).sort((a, b) => b.ms - a.ms);
+  }
 }

@@ -11,6 +11,6 @@
  * ```
  */
 export { initWebGPU, type InitWebGPUOptions } from './init.js';
-export { WebGPUBackend, WebGPUStorage, type DeviceLimits } from './backend.js';
+export { WebGPUBackend, WebGPUStorage, type DeviceLimits, type KernelTime } from './backend.js';
 export { BufferPool, type PoolStats } from './buffer-pool.js';
 export { UNARY_SNIPPETS, BINARY_SNIPPETS } from './shaders/elementwise.js';

@@ -70,7 +70,9 @@ export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUBa
   // Ask for what the adapter can do, not WebGPU's small defaults (128 MiB bindings, 256 MiB buffers).
   const wanted = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY'] as const;
   const requiredLimits = Object.fromEntries(wanted.map((k) => [k, adapter.limits[k]]));
-  const device = await adapter.requestDevice({ requiredLimits });
+  // Timestamp queries, where the adapter has them, for backend.profile()'s per-kernel GPU times.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const backend = new WebGPUBackend(device, [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown adapter', { instance: gpu, adapter });
   registerBackend(backend);
   return backend;

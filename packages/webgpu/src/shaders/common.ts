@@ -10,13 +10,13 @@ export const WORKGROUP = 64;
  * shape. `md` holds, from `base`: shape[rank], then per view strides[rank] and offset.
  * Unrolled per rank, so each generated shader has straight-line index math.
  */
-export function indexMath(rank: number, views: string[], base = 1): string {
+export function indexMath(rank: number, views: string[], base = 1, index = 'i'): string {
   const lines: string[] = [];
   const shapeAt = (d: number) => `md[${base + d}]`;
   const strideAt = (v: number, d: number) => `md[${base + rank + v * (rank + 1) + d}]`;
   const offsetAt = (v: number) => `md[${base + rank + v * (rank + 1) + rank}]`;
   views.forEach((v, k) => lines.push(`var ${v} = ${offsetAt(k)};`));
-  if (rank > 0) lines.push('var rem = i;');
+  if (rank > 0) lines.push(`var rem = ${index};`);
   for (let d = rank - 1; d >= 0; d--) {
     lines.push(`{ let c = rem % ${shapeAt(d)}; rem = rem / ${shapeAt(d)};`);
     views.forEach((v, k) => lines.push(`  ${v} = ${v} + c * ${strideAt(k, d)};`));
@@ -28,6 +28,15 @@ export function indexMath(rank: number, views: string[], base = 1): string {
 /** The metadata words `indexMath` reads: [n, shape..., (strides..., offset) per view]. */
 export function indexMeta(n: number, shape: readonly number[], views: { strides: readonly number[]; offset: number }[]): number[] {
   return [n, ...shape, ...views.flatMap((v) => [...v.strides, v.offset])];
+}
+
+/**
+ * The metadata of `elementwiseShader`: [n, first, shape..., (strides..., offset) per view], where the
+ * dispatch computes output elements first..first + n − 1 (a chunk, when operands are split into
+ * bindings below the device's limit; 0 otherwise).
+ */
+export function elementwiseMeta(n: number, first: number, shape: readonly number[], views: { strides: readonly number[]; offset: number }[]): number[] {
+  return [n, first, ...shape, ...views.flatMap((v) => [...v.strides, v.offset])];
 }
 
 /** The linear invocation index for a 2-D dispatch of `WORKGROUP`-wide groups. */

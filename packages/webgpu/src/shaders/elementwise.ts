@@ -58,7 +58,8 @@ ${MATH_HELPERS}
 ${ENTRY} {
     ${LINEAR_INDEX}
     if (i >= md[0]) { return; }
-    ${indexMath(opts.rank, views)}
+    let g = i + md[1];
+    ${indexMath(opts.rank, views, 2, 'g')}
     ${opts.inputs.map((_, k) => `let ${names[k]} = in${k}[p${k}];`).join('\n    ')}
     out[po] = ${opts.expr.replace(/\bT\(/g, `${T}(`)};
 }`;
