@@ -10,26 +10,31 @@ import { timeMedian, type BenchRow } from './timing.js';
  */
 export const CNN = { batch: 64, case: 'BN-CNN b64 1x28x28' } as const;
 
-/** One tsgrad training step of the CNN, in images per second. */
-export function benchTsgradCnn(impl: string): BenchRow {
+/** One tsgrad training step of the CNN on `device` with `batch` images; returns the step's loss (kept out of the scope). */
+export function tsgradCnnStep(batch: number, device: 'cpu' | 'webgpu' = 'cpu'): () => Tensor {
   manualSeed(0);
   const model = new Sequential(
     new Conv2d(1, 8, 3), new BatchNorm2d(8), new ReLU(), new MaxPool2d(2),
     new Conv2d(8, 16, 3), new BatchNorm2d(16), new ReLU(), new MaxPool2d(2),
     new Flatten(), new Linear(16 * 5 * 5, 10),
-  );
+  ).to(device);
   const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  const x: Tensor = randn([CNN.batch, 1, 28, 28]);
-  const y: Tensor = randint(0, 10, [CNN.batch]);
-  const s = timeMedian(
-    () =>
-      scope(() => {
-        opt.zeroGrad();
-        F.crossEntropy(model.forward(x), y).backward();
-        opt.step();
-      }),
-    { runs: 10, warmup: 3 },
-  );
+  const x: Tensor = randn([batch, 1, 28, 28]).to(device);
+  const y: Tensor = randint(0, 10, [batch]).to(device);
+  return () =>
+    scope(() => {
+      opt.zeroGrad();
+      const loss = F.crossEntropy(model.forward(x), y);
+      loss.backward();
+      opt.step();
+      return loss.detach();
+    });
+}
+
+/** One tsgrad training step of the CNN, in images per second. */
+export function benchTsgradCnn(impl: string): BenchRow {
+  const step = tsgradCnnStep(CNN.batch);
+  const s = timeMedian(() => step().dispose(), { runs: 10, warmup: 3 });
   return { suite: 'cnn step', case: CNN.case, impl, value: CNN.batch / s, unit: 'images/s' };
 }
 
@@ -54,8 +59,8 @@ export interface TfCnnLike {
   train: { momentum(lr: number, momentum: number): { minimize(f: () => T, returnCost: boolean): T | null } };
 }
 
-/** The same CNN step in TF.js (BatchNorm from tf.moments + tf.batchNorm, as Keras builds it). */
-export function tfCnnStep(tf: TfCnnLike, impl: string): BenchRow {
+/** The same CNN step in TF.js (BatchNorm from tf.moments + tf.batchNorm, as Keras builds it); returns the cost. */
+export function makeTfCnnStep(tf: TfCnnLike, batch: number): () => T | null {
   const v = (shape: number[], std = 0.1) => tf.variable(tf.randomNormal(shape, 0, std));
   const w1 = v([3, 3, 1, 8]);
   const w2 = v([3, 3, 8, 16]);
@@ -64,8 +69,8 @@ export function tfCnnStep(tf: TfCnnLike, impl: string): BenchRow {
   const b2 = tf.variable(tf.zeros([16]));
   const b3 = tf.variable(tf.zeros([10]));
   const [g1, be1, g2, be2] = [tf.variable(tf.ones([8])), tf.variable(tf.zeros([8])), tf.variable(tf.ones([16])), tf.variable(tf.zeros([16]))];
-  const x = tf.randomNormal([CNN.batch, 28, 28, 1]);
-  const y = tf.oneHot(tf.randomUniformInt([CNN.batch], 0, 10), 10);
+  const x = tf.randomNormal([batch, 28, 28, 1]);
+  const y = tf.oneHot(tf.randomUniformInt([batch], 0, 10), 10);
   const opt = tf.train.momentum(0.01, 0.9);
   const block = (h: T, w: T, b: T, gamma: T, beta: T) => {
     const c = tf.add(tf.conv2d(h, w, 1, 'valid'), b);
@@ -74,8 +79,14 @@ export function tfCnnStep(tf: TfCnnLike, impl: string): BenchRow {
   };
   const loss = () => {
     const h = block(block(x, w1, b1, g1, be1), w2, b2, g2, be2);
-    return tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(tf.reshape(h, [CNN.batch, 400]), w3), b3));
+    return tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(tf.reshape(h, [batch, 400]), w3), b3));
   };
-  const s = timeMedian(() => opt.minimize(loss, true)?.dispose(), { runs: 10, warmup: 2 });
+  return () => opt.minimize(loss, true);
+}
+
+/** TF.js's CNN step on a synchronous backend (cpu, wasm), in images per second. */
+export function tfCnnStep(tf: TfCnnLike, impl: string): BenchRow {
+  const step = makeTfCnnStep(tf, CNN.batch);
+  const s = timeMedian(() => step()?.dispose(), { runs: 10, warmup: 2 });
   return { suite: 'cnn step', case: CNN.case, impl, value: CNN.batch / s, unit: 'images/s' };
 }

@@ -1,10 +1,15 @@
-import { manualSeed, randn, scope, type Tensor } from '@tsgrad/autograd';
+import { manualSeed, randint, randn, scope, type Tensor } from '@tsgrad/autograd';
+import { Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
 import { Adam } from '@tsgrad/optim';
-import { initWebGPU } from '@tsgrad/webgpu';
+import { initWebGPU, type WebGPUBackend } from '@tsgrad/webgpu';
+import { makeTfCnnStep, tsgradCnnStep, type TfCnnLike } from './cnn.js';
 import { benchRows, type BenchRow } from './timing.js';
 
-/** Median seconds of an async `fn` (GPU work is timed until its result is read back). */
-async function timeAsync(fn: () => Promise<unknown>, runs = 3): Promise<number> {
+let quickRuns = false;
+
+/** Median seconds of an async `fn` (GPU work is timed until a result is read back). */
+async function timeAsync(fn: () => Promise<unknown>, runs = 5): Promise<number> {
+  if (quickRuns) runs = 1;
   await fn();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -16,74 +21,216 @@ async function timeAsync(fn: () => Promise<unknown>, runs = 3): Promise<number> 
   return times[Math.floor(times.length / 2)];
 }
 
+type TfT = { data(): Promise<ArrayLike<number>>; dispose(): void; name?: string };
 interface TfLike {
   setBackend(name: string): Promise<boolean>;
   ready(): Promise<void>;
-  randomNormal(shape: number[]): { data(): Promise<ArrayLike<number>>; dispose(): void };
-  matMul(a: unknown, b: unknown): { data(): Promise<ArrayLike<number>>; dispose(): void };
-  variable(t: unknown): unknown;
-  train: { adam(lr: number): { applyGradients(g: Record<string, unknown>): void } };
+  randomNormal(shape: number[], mean?: number, std?: number): TfT;
+  randomUniformInt(shape: number[], min: number, max: number): TfT;
+  zeros(shape: number[]): TfT;
+  oneHot(indices: TfT, depth: number): TfT;
+  matMul(a: TfT, b: TfT): TfT;
+  add(a: TfT, b: TfT): TfT;
+  relu(x: TfT): TfT;
+  slice(x: TfT, begin: number[], size: number[]): TfT;
+  variable(t: TfT): TfT & { name: string };
+  losses: { softmaxCrossEntropy(labels: TfT, logits: TfT): TfT };
+  train: { adam(lr: number): { applyGradients(g: Record<string, TfT>): void; minimize(f: () => TfT, returnCost: boolean): TfT | null } };
   tidy<T>(fn: () => T): T;
-  getBackend(): string;
+  time(f: () => void): Promise<{ wallMs: number; kernelMs: number | { error: string } }>;
 }
 
+/** The sizes of each case: a real GPU's (issue 16's table), or a software adapter's small ones. */
+export function gpuCases(software: boolean, quick = false) {
+  // quick: one small size of each case, for the packed folder's own test on a software adapter.
+  if (quick) return { matmul: [128], adam: [{ total: 100_000, tensors: 10 }, { total: 100_000, tensors: 100 }], mlp: { hidden: 64, batch: 32 }, cnnBatch: 8 };
+  return software
+    ? { matmul: [256, 512], adam: [{ total: 1_000_000, tensors: 10 }, { total: 1_000_000, tensors: 1000 }], mlp: { hidden: 256, batch: 128 }, cnnBatch: 64 }
+    : {
+        matmul: [1024, 2048, 4096, 8192],
+        adam: [{ total: 10_000_000, tensors: 10 }, { total: 100_000_000, tensors: 10 }, { total: 10_000_000, tensors: 1000 }],
+        mlp: { hidden: 4096, batch: 1024 },
+        cnnBatch: 256,
+      };
+}
+
+/** Reads one element: waits for every command recorded before it, moves 4 bytes. */
+const settle = (t: Tensor) => t.reshape([-1]).narrow(0, 0, 1).data();
+
 /**
- * WebGPU matmul and an Adam step: tsgrad beside TF.js's WebGPU backend on the same GPU instance
- * (in Node, Dawn through the `webgpu` package). Software adapters (SwiftShader) get small sizes.
+ * tsgrad's WebGPU backend beside TF.js's WebGPU backend on the same adapter (in Node, Dawn through
+ * the `webgpu` package): matmul, Adam on few large and on many small tensors, an MLP training step
+ * and the BatchNorm CNN step. Each tsgrad row has a twin row with its GPU time alone (timestamp
+ * queries, `backend.profile`) where the adapter has them, and TF.js's kernel time likewise.
  */
-export async function benchWebGPU(): Promise<BenchRow[]> {
-  const { create, globals } = (await import(/* @vite-ignore */ 'webgpu')) as { create(flags: string[]): GPU; globals: object };
-  Object.assign(globalThis, globals);
-  const gpu = create([]);
-  (globalThis as { navigator?: unknown }).navigator = { gpu, userAgent: 'node' };
-  const backend = await initWebGPU({ gpu });
-  const software = /swiftshader/i.test(backend.adapterInfo);
-  const tf = (await import(/* @vite-ignore */ '@tensorflow/tfjs-core')) as unknown as TfLike;
+export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boolean } = {}): Promise<BenchRow[]> {
+  let backend = opts.backend;
+  if (!backend) {
+    const { create, globals } = (await import(/* @vite-ignore */ 'webgpu')) as { create(flags: string[]): GPU; globals: object };
+    Object.assign(globalThis, globals);
+    const gpu = create([]);
+    (globalThis as { navigator?: unknown }).navigator = { gpu, userAgent: 'node' };
+    backend = await initWebGPU({ gpu });
+  }
+  const software = /swiftshader|llvmpipe|lavapipe/i.test(backend.adapterInfo);
+  // The union package registers the gradients that minimize() needs; the backend registers into it.
+  const tf = (await import(/* @vite-ignore */ '@tensorflow/tfjs')) as unknown as TfLike;
   await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-webgpu');
   await tf.setBackend('webgpu');
   await tf.ready();
+  quickRuns = opts.quick ?? false;
   const rows = benchRows();
-  const label = software ? 'webgpu (SwiftShader)' : 'webgpu';
+  const label = software ? 'webgpu (software)' : 'webgpu';
+  const cases = gpuCases(software, opts.quick);
+  const timed = backend.gpu.features.has('timestamp-query');
+  const gpuSeconds = async (fn: () => unknown) => (timed ? (await backend.profile(fn)).totalMs / 1000 : NaN);
+
+  /** Adds tsgrad's and TF.js's rows of one case (value = work / seconds), with GPU-only time where measured. */
+  interface Case {
+    suite: string;
+    name: string;
+    /** The work of one step in `unit`'s numerator (GFLOP, Mparam, steps, images). */
+    work: number;
+    unit: string;
+    /** One tsgrad step, settled; one TF.js step, settled; one tsgrad step to profile. */
+    ours: () => Promise<unknown>;
+    theirs: () => Promise<unknown>;
+    oursGpu: () => unknown;
+  }
+  const report = async ({ suite, name, work, unit, ours, theirs, oursGpu }: Case) => {
+    const s = await timeAsync(ours);
+    const gpuS = await gpuSeconds(oursGpu);
+    const t = await timeAsync(theirs);
+    rows.push({ suite: `${suite} ${label}`, case: name, impl: 'tsgrad webgpu', value: work / s, unit });
+    if (!Number.isNaN(gpuS)) rows.push({ suite: `${suite} ${label}`, case: name, impl: 'tsgrad webgpu (GPU time)', value: work / gpuS, unit });
+    rows.push({ suite: `${suite} ${label}`, case: name, impl: 'TF.js webgpu', value: work / t, unit });
+    rows.push({ suite: 'ratio', case: `webgpu ${name}`, impl: 'tsgrad / TF.js', value: t / s, unit: 'x' });
+  };
+
   manualSeed(0);
-  for (const n of software ? [256, 512] : [256, 512, 1024, 2048]) {
+  for (const n of cases.matmul) {
     const a = randn([n, n]).to('webgpu');
     const b = randn([n, n]).to('webgpu');
-    const flop = 2 * n ** 3;
-    const ours = await timeAsync(async () => {
-      const c = scope(() => a.matmul(b));
-      await c.data();
-      c.dispose();
-    });
     const ta = tf.randomNormal([n, n]);
     const tb = tf.randomNormal([n, n]);
-    const theirs = await timeAsync(async () => {
-      const c = tf.matMul(ta, tb);
-      await c.data();
-      c.dispose();
+    await report({
+      suite: 'matmul',
+      name: `${n}x${n} A·B`,
+      work: 2 * n ** 3 / 1e9,
+      unit: 'GFLOP/s',
+      ours: async () => {
+        const c = scope(() => a.matmul(b));
+        await settle(c);
+        c.dispose();
+      },
+      theirs: async () => {
+        const c = tf.matMul(ta, tb);
+        await tf.slice(c, [0, 0], [1, 1]).data();
+        c.dispose();
+      },
+      oursGpu: () => scope(() => void a.matmul(b)),
     });
-    rows.push({ suite: `matmul ${label}`, case: `${n}x${n} A·B`, impl: 'tsgrad webgpu', value: flop / ours / 1e9, unit: 'GFLOP/s' });
-    rows.push({ suite: `matmul ${label}`, case: `${n}x${n} A·B`, impl: 'TF.js webgpu', value: flop / theirs / 1e9, unit: 'GFLOP/s' });
-    rows.push({ suite: 'ratio', case: `webgpu matmul ${n}`, impl: 'tsgrad / TF.js', value: theirs / ours, unit: 'x' });
+    a.dispose();
+    b.dispose();
+    ta.dispose();
+    tb.dispose();
   }
-  // Adam on `total` float32 parameters in 10 tensors.
-  const total = software ? 1_000_000 : 10_000_000;
-  const per = total / 10;
-  const params: Tensor[] = Array.from({ length: 10 }, () => randn([per]).to('webgpu').requiresGrad_());
-  for (const p of params) p.grad = randn([per]).mul(0.01).to('webgpu');
-  const opt = new Adam(params, { lr: 1e-3 });
-  const ours = await timeAsync(async () => {
-    opt.step();
-    await params[9].sum().data();
-  });
-  const vars = Array.from({ length: 10 }, () => tf.variable(tf.randomNormal([per])));
-  const grads = Object.fromEntries(vars.map((v, i) => [(v as { name: string }).name ?? String(i), tf.randomNormal([per])]));
-  const tfAdam = tf.train.adam(1e-3);
-  const theirs = await timeAsync(async () => {
-    tfAdam.applyGradients(grads);
-    await (vars[9] as { data(): Promise<unknown> }).data();
-  });
-  rows.push({ suite: `optimizer ${label}`, case: `Adam ${total / 1e6}M f32`, impl: 'tsgrad webgpu fused', value: total / ours / 1e6, unit: 'Mparam/s' });
-  rows.push({ suite: `optimizer ${label}`, case: `Adam ${total / 1e6}M f32`, impl: 'TF.js webgpu', value: total / theirs / 1e6, unit: 'Mparam/s' });
-  rows.push({ suite: 'ratio', case: 'webgpu Adam', impl: 'tsgrad / TF.js', value: theirs / ours, unit: 'x' });
+
+  for (const { total, tensors } of cases.adam) {
+    const per = total / tensors;
+    const params: Tensor[] = Array.from({ length: tensors }, () => randn([per]).to('webgpu').requiresGrad_());
+    for (const p of params) p.grad = randn([per]).mul(0.01).to('webgpu');
+    const opt = new Adam(params, { lr: 1e-3 });
+    const vars = Array.from({ length: tensors }, () => tf.variable(tf.randomNormal([per])));
+    const grads = Object.fromEntries(vars.map((v) => [v.name, tf.randomNormal([per])]));
+    const tfAdam = tf.train.adam(1e-3);
+    await report({
+      suite: 'optimizer',
+      name: `Adam ${total / 1e6}M in ${tensors}`,
+      work: total / 1e6,
+      unit: 'Mparam/s',
+      ours: async () => {
+        opt.step();
+        await settle(params[tensors - 1]);
+      },
+      theirs: async () => {
+        tfAdam.applyGradients(grads);
+        await tf.slice(vars[tensors - 1], [0], [1]).data();
+      },
+      oursGpu: () => opt.step(),
+    });
+    for (const p of params) p.dispose();
+    for (const v of [...vars, ...Object.values(grads)]) v.dispose();
+  }
+
+  {
+    const { hidden, batch } = cases.mlp;
+    const sizes = [784, hidden, hidden, 10];
+    manualSeed(0);
+    const model = new Sequential(new Linear(784, hidden), new ReLU(), new Linear(hidden, hidden), new ReLU(), new Linear(hidden, 10)).to('webgpu');
+    const opt = new Adam(model.parameters(), { lr: 1e-3 });
+    const x = randn([batch, 784]).to('webgpu');
+    const y = randint(0, 10, [batch]).to('webgpu');
+    const step = () =>
+      scope(() => {
+        opt.zeroGrad();
+        const loss = F.crossEntropy(model.forward(x), y);
+        loss.backward();
+        opt.step();
+        return loss.detach();
+      });
+    const layers = [0, 1, 2].map((i) => ({ w: tf.variable(tf.randomNormal([sizes[i], sizes[i + 1]], 0, 0.02)), b: tf.variable(tf.zeros([sizes[i + 1]])) }));
+    const tx = tf.randomNormal([batch, 784]);
+    const ty = tf.oneHot(tf.randomUniformInt([batch], 0, 10), 10);
+    const tfOpt = tf.train.adam(1e-3);
+    const tfLoss = () => {
+      let h = tx;
+      layers.forEach(({ w, b }, i) => {
+        h = tf.add(tf.matMul(h, w), b);
+        if (i < layers.length - 1) h = tf.relu(h);
+      });
+      return tf.losses.softmaxCrossEntropy(ty, h);
+    };
+    await report({
+      suite: 'mlp step',
+      name: `784-${hidden}-${hidden}-10 b${batch} Adam`,
+      work: 1,
+      unit: 'steps/s',
+      ours: async () => {
+        const loss = step();
+        await loss.data();
+        loss.dispose();
+      },
+      theirs: async () => {
+        const cost = tfOpt.minimize(tfLoss, true);
+        await cost?.data();
+        cost?.dispose();
+      },
+      oursGpu: () => step().dispose(),
+    });
+  }
+
+  {
+    const batch = cases.cnnBatch;
+    const ours = tsgradCnnStep(batch, 'webgpu');
+    const theirs = makeTfCnnStep(tf as unknown as TfCnnLike, batch);
+    await report({
+      suite: 'cnn step',
+      name: `BN-CNN b${batch} SGD`,
+      work: batch,
+      unit: 'images/s',
+      ours: async () => {
+        const loss = ours();
+        await loss.data();
+        loss.dispose();
+      },
+      theirs: async () => {
+        const cost = theirs() as TfT | null;
+        await cost?.data();
+        cost?.dispose();
+      },
+      oursGpu: () => ours().dispose(),
+    });
+  }
   return rows;
 }
