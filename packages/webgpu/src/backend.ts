@@ -18,7 +18,7 @@ import {
   type View,
 } from '@tsgrad/tensor';
 import { BufferPool, type PoolStats } from './buffer-pool.js';
-import { WORKGROUP, elementwiseMeta, indexMeta } from './shaders/common.js';
+import { WORKGROUP, elementwiseMeta, indexMeta, memoShader } from './shaders/common.js';
 import { BINARY_SNIPPETS, FLOAT_ONLY, UNARY_SNIPPETS, castExpr, elementwiseShader } from './shaders/elementwise.js';
 import { gatherShader, scatterAddShader } from './shaders/indexing.js';
 import { smallMatmulShader, tiledMatmulShader, vec4MatmulShader } from './shaders/matmul.js';
@@ -40,6 +40,16 @@ export class WebGPUStorage implements Storage {
     readonly size: number,
   ) {}
 }
+
+/** `full`'s kernel: every element of `out` set to the bits in md[1]. */
+const fillShader = memoShader(
+  (T: string) => `@group(0) @binding(0) var<storage, read_write> out: array<${T}>;
+@group(0) @binding(1) var<storage, read> md: array<u32>;
+@compute @workgroup_size(${WORKGROUP}) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+    let i = gid.x + gid.y * nwg.x * ${WORKGROUP}u;
+    if (i < md[0]) { out[i] = bitcast<${T}>(md[1]); }
+}`,
+);
 
 const BUFFER_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
 const META_BYTES = 1 << 16;
@@ -76,6 +86,10 @@ export class WebGPUBackend implements Backend {
   readonly pool: BufferPool;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private encoder: GPUCommandEncoder | null = null;
+  /** The compute pass consecutive dispatches share (each dispatch is its own synchronization scope in it). */
+  private pass: GPUComputePassEncoder | null = null;
+  /** Metadata of the batch being recorded, written to `meta` by one writeBuffer at submit. */
+  private readonly metaStage = new Uint32Array(META_BYTES / 4);
   private dispatches = 0;
   private readonly meta: GPUBuffer;
   private metaUsed = 0;
@@ -111,7 +125,7 @@ export class WebGPUBackend implements Backend {
       maxStorageBufferBindingSize: cap('maxStorageBufferBindingSize'),
       maxComputeWorkgroupsPerDimension: cap('maxComputeWorkgroupsPerDimension'),
     };
-    this.pool = new BufferPool(gpu, BUFFER_USAGE, this.limits.maxBufferSize);
+    this.pool = new BufferPool(gpu, BUFFER_USAGE, this.limits.maxBufferSize, () => this.flush());
     this.meta = gpu.createBuffer({ size: META_BYTES, usage: 0x80 | 0x08 });
     this.errorFlag = gpu.createBuffer({ size: 16, usage: BUFFER_USAGE });
     gpu.lost.then((info) => {
@@ -123,14 +137,18 @@ export class WebGPUBackend implements Backend {
   }
 
   /**
-   * Memory statistics of the buffer pool (for leak checks and dashboards), and the compute dispatches
-   * recorded since the device was created (in total, and those that ran elementwise programs).
+   * Memory statistics of the buffer pool (for leak checks and dashboards), the compute dispatches
+   * recorded since the device was created (in total, and those that ran elementwise programs), and
+   * the command buffers submitted (a batch is submitted before a read or a queue write, or every
+   * 128 dispatches).
    * @example
-   * const { bytesInUse, dispatches, programDispatches } = backend.stats();
+   * const { bytesInUse, dispatches, programDispatches, submits } = backend.stats();
    */
-  stats(): PoolStats & { dispatches: number; programDispatches: number } {
-    return { ...this.pool.snapshot(), dispatches: this.totalDispatches, programDispatches: this.programDispatches };
+  stats(): PoolStats & { dispatches: number; programDispatches: number; submits: number } {
+    return { ...this.pool.snapshot(), dispatches: this.totalDispatches, programDispatches: this.programDispatches, submits: this.submits };
   }
+
+  private submits = 0;
 
   private totalDispatches = 0;
   private profiler: Profiler | null = null;
@@ -209,8 +227,12 @@ export class WebGPUBackend implements Backend {
    */
   flush(): void {
     if (this.encoder) {
+      this.pass?.end();
+      this.pass = null;
+      if (this.metaUsed > 0) this.gpu.queue.writeBuffer(this.meta, 0, this.metaStage, 0, this.metaUsed / 4);
       this.profiler?.resolve(this.encoder);
       this.gpu.queue.submit([this.encoder.finish()]);
+      this.submits++;
       this.encoder = null;
       this.profiler?.collect();
     }
@@ -225,8 +247,8 @@ export class WebGPUBackend implements Backend {
     if (this.metaUsed + slot > META_BYTES) this.flush();
     const offset = this.metaUsed;
     this.metaUsed += slot;
-    // Metadata regions are fresh within a batch, so writing them ahead of the pending commands is safe.
-    this.gpu.queue.writeBuffer(this.meta, offset, new Uint32Array(words.length ? words : [0]));
+    // Staged, and written with the rest of the batch's metadata just before the batch is submitted.
+    this.metaStage.set(words, offset / 4);
     return { buffer: this.meta, offset, size: bytes };
   }
 
@@ -241,14 +263,21 @@ export class WebGPUBackend implements Backend {
     const layout = pipeline.getBindGroupLayout(0);
     const bindGroup = this.gpu.createBindGroup({ layout, entries });
     if (this.profiler && this.profiler.used + 2 > PROFILE_QUERIES) this.flush();
-    this.encoder ??= this.gpu.createCommandEncoder();
-    const pass = this.encoder.beginComputePass(this.profiler ? { timestampWrites: this.profiler.timestamps(label) } : undefined);
+    // One pass for consecutive dispatches; while profiling, a timed pass per kernel.
+    const pass = this.profiler ? this.commands().beginComputePass({ timestampWrites: this.profiler.timestamps(label) }) : (this.pass ??= this.commands().beginComputePass());
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(...groups);
-    pass.end();
+    if (this.profiler) pass.end();
     this.totalDispatches++;
     if (++this.dispatches >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  /** The batch's command encoder for a command outside compute passes (copies, clears): ends the open pass. */
+  private commands(): GPUCommandEncoder {
+    this.pass?.end();
+    this.pass = null;
+    return (this.encoder ??= this.gpu.createCommandEncoder());
   }
 
   /** Throws, naming the limit, before a dispatch that the device would reject (see `limits`). */
@@ -305,12 +334,7 @@ export class WebGPUBackend implements Backend {
     if (dtype === 'float32') bits.setFloat32(0, value, true);
     else if (dtype === 'int32') bits.setInt32(0, Math.trunc(value), true);
     else bits.setUint32(0, value ? 1 : 0, true);
-    const code = `@group(0) @binding(0) var<storage, read_write> out: array<${T}>;
-@group(0) @binding(1) var<storage, read> md: array<u32>;
-@compute @workgroup_size(${WORKGROUP}) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-    let i = gid.x + gid.y * nwg.x * ${WORKGROUP}u;
-    if (i < md[0]) { out[i] = bitcast<${T}>(md[1]); }
-}`;
+    const code = fillShader(T);
     const chunk = this.chunkElements();
     for (let first = 0; first < size; first += chunk) {
       const count = Math.min(chunk, size - first);
@@ -328,11 +352,11 @@ export class WebGPUBackend implements Backend {
     this.check();
     const src = this.buf(storage);
     const bytes = Math.max(4, length * 4);
-    this.encoder ??= this.gpu.createCommandEncoder();
+    const encoder = this.commands();
     const staging = this.gpu.createBuffer({ size: Math.ceil(bytes / 4) * 4 + 16, usage: 0x01 /* MAP_READ */ | 0x08 });
-    if (length > 0) this.encoder.copyBufferToBuffer(src, offset * 4, staging, 0, length * 4);
-    this.encoder.copyBufferToBuffer(this.errorFlag, 0, staging, Math.ceil(bytes / 4) * 4, 16);
-    this.encoder.clearBuffer(this.errorFlag);
+    if (length > 0) encoder.copyBufferToBuffer(src, offset * 4, staging, 0, length * 4);
+    encoder.copyBufferToBuffer(this.errorFlag, 0, staging, Math.ceil(bytes / 4) * 4, 16);
+    encoder.clearBuffer(this.errorFlag);
     this.flush();
     await staging.mapAsync(0x0001 /* READ */);
     this.check();
@@ -359,7 +383,8 @@ export class WebGPUBackend implements Backend {
     if (!(storage instanceof WebGPUStorage) || storage.released) return;
     storage.released = true;
     this.finalizer.unregister(storage);
-    this.flush();
+    // No submit needed: a pooled buffer is reused by later commands of this batch (in order) or by a
+    // queue write, which submits the batch first (fromData); trim() submits before destroying.
     this.pool.release(storage.buffer);
   }
 
@@ -727,7 +752,7 @@ export class WebGPUBackend implements Backend {
     const scratch = streams.map(() => this.pool.acquire(total * 4));
     const copy = (toScratch: boolean, names: readonly string[]) => {
       // (The dispatch may have submitted the encoder: take the current one.)
-      const encoder = (this.encoder ??= this.gpu.createCommandEncoder());
+      const encoder = this.commands();
       let start = 0;
       for (const item of items) {
         const n = numel(item.streams[streams[0]].shape);

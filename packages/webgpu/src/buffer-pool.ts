@@ -26,11 +26,16 @@ export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private stats: PoolStats = { bytesInUse: 0, bytesPooled: 0, buffersInUse: 0, buffersPooled: 0, buffersCreated: 0 };
 
-  /** `maxBytes`: the device's maxBufferSize; a class never exceeds it (the largest buffers get their exact size, rounded to 256). */
+  /**
+   * `maxBytes`: the device's maxBufferSize; a class never exceeds it (the largest buffers get their
+   * exact size, rounded to 256). `beforeTrim`: called before pooled buffers are destroyed (the
+   * backend submits its recorded commands there, which may still use them).
+   */
   constructor(
     private readonly device: GPUDevice,
     private readonly usage: number,
     private readonly maxBytes = Infinity,
+    private readonly beforeTrim: () => void = () => {},
   ) {}
 
   /**
@@ -86,6 +91,8 @@ export class BufferPool {
    * pool.trim(); // after training: free GPU memory for other work
    */
   trim(): void {
+    // Recorded commands may still use a pooled buffer: let the owner submit them first.
+    this.beforeTrim();
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
     this.stats.bytesPooled = 0;

@@ -45,6 +45,35 @@ describe('webgpu memory', () => {
     expect(last).toBeLessThan(first / 10);
   }, 300_000);
 
+  it('a training step is recorded into few submits: none per freed tensor, one per 128 dispatches; trim() submits first', async () => {
+    manualSeed(1);
+    const model = new Sequential(new Linear(8, 16), new BatchNorm1d(16), new ReLU(), new Linear(16, 4)).to('webgpu');
+    const opt = new AdamW(model.parameters(), { lr: 1e-2 });
+    const x = randn([16, 8]).to('webgpu');
+    const y = randint(0, 4, [16]).to('webgpu');
+    const step = () =>
+      scope(() => {
+        opt.zeroGrad();
+        const l = F.crossEntropy(model.forward(x), y);
+        l.backward();
+        opt.step();
+        return l;
+      });
+    await step().data(); // warm: optimizer state exists
+    const before = backend.stats();
+    const losses = [step(), step(), step()];
+    const after = backend.stats();
+    const dispatches = after.dispatches - before.dispatches;
+    // Three steps free dozens of temporaries (scope) without a single submit for them.
+    expect(dispatches).toBeGreaterThan(60);
+    expect(after.submits - before.submits).toBeLessThanOrEqual(Math.ceil(dispatches / 128));
+    // Trimming the pool while commands that used its buffers are recorded: they are submitted first.
+    backend.pool.trim();
+    const values = await Promise.all(losses.map((l) => l.data()));
+    for (const v of values) expect(Number.isFinite(v[0])).toBe(true);
+    expect(values[2][0]).toBeLessThan(values[0][0]);
+  });
+
   it('scope keeps what it returns and what is kept, frees the rest; a freed tensor is an error', async () => {
     const a = randn([4]).to('webgpu');
     let inner: Tensor | null = null;

@@ -6,6 +6,24 @@ export const WGSL_TYPE: Record<DType, string> = { float32: 'f32', int32: 'i32', 
 export const WORKGROUP = 64;
 
 /**
+ * A shader builder that builds each variant once: later calls return the same string object, so the
+ * backend's pipeline lookup (keyed by the WGSL source) hashes a cached string instead of a fresh one
+ * of several kilobytes on every dispatch.
+ */
+export function memoShader<A extends unknown[]>(build: (...args: A) => string): (...args: A) => string {
+  const built = new Map<string, string>();
+  return (...args) => {
+    const key = JSON.stringify(args);
+    let code = built.get(key);
+    if (code === undefined) {
+      code = build(...args);
+      built.set(key, code);
+    }
+    return code;
+  };
+}
+
+/**
  * WGSL that turns a linear output index `i` into element offsets of several strided views of one
  * shape. `md` holds, from `base`: shape[rank], then per view strides[rank] and offset.
  * Unrolled per rank, so each generated shader has straight-line index math.

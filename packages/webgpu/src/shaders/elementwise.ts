@@ -1,5 +1,5 @@
 import { UNARY_OPS, type BinaryOp, type DType, type UnaryOp } from '@tsgrad/tensor';
-import { ENTRY, LINEAR_INDEX, MATH_HELPERS, WGSL_TYPE, indexMath } from './common.js';
+import { ENTRY, LINEAR_INDEX, MATH_HELPERS, WGSL_TYPE, indexMath, memoShader } from './common.js';
 
 /**
  * Elementwise ops as WGSL expression snippets (tfjs's unary_op_util, in one table). `x` (and `y`)
@@ -45,7 +45,7 @@ export const FLOAT_ONLY = new Set<string>([...Object.entries(UNARY_OPS).filter((
  * One strided elementwise shader: `inputs` views read through their strides, the result written
  * through the output view's strides (contiguous for fresh results, any window for `copy`).
  */
-export function elementwiseShader(opts: { expr: string; inputs: DType[]; out: DType; rank: number }): string {
+export const elementwiseShader = memoShader(function elementwiseShader(opts: { expr: string; inputs: DType[]; out: DType; rank: number }): string {
   const names = ['x', 'y', 'z'];
   const bindings = opts.inputs.map((d, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${WGSL_TYPE[d]}>;`);
   const outBinding = opts.inputs.length;
@@ -63,7 +63,7 @@ ${ENTRY} {
     ${opts.inputs.map((_, k) => `let ${names[k]} = in${k}[p${k}];`).join('\n    ')}
     out[po] = ${opts.expr.replace(/\bT\(/g, `${T}(`)};
 }`;
-}
+});
 
 /** Conversion expressions between storage types (float -> int truncates toward zero, as PyTorch). */
 export function castExpr(from: DType, to: DType): string {

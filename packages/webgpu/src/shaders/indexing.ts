@@ -1,5 +1,5 @@
 import type { DType } from '@tsgrad/tensor';
-import { ENTRY, LINEAR_INDEX, WGSL_TYPE, indexMath } from './common.js';
+import { ENTRY, LINEAR_INDEX, WGSL_TYPE, indexMath, memoShader } from './common.js';
 
 /**
  * gather / scatter-add over strided views (the metadata binding comes last, as for every kernel). The index view and the "other" view (src for scatter,
@@ -7,7 +7,7 @@ import { ENTRY, LINEAR_INDEX, WGSL_TYPE, indexMath } from './common.js';
  * index value times its dim stride added. Out-of-range indices set the device error flag (binding
  * `err`), which the backend reports on the next read instead of writing garbage.
  */
-export function gatherShader(dtype: DType, rank: number): string {
+export const gatherShader = memoShader(function gatherShader(dtype: DType, rank: number): string {
   const T = WGSL_TYPE[dtype];
   return `@group(0) @binding(0) var<storage, read> x: array<${T}>;
 @group(0) @binding(1) var<storage, read> index: array<i32>;
@@ -23,9 +23,9 @@ ${ENTRY} {
     if (k < 0 || k >= size) { atomicStore(&err[0], 1u); out[i] = ${T}(0); return; }
     out[i] = x[px + u32(k) * md[${2 + rank + 2 * (rank + 1)}]];
 }`;
-}
+});
 
-export function scatterAddShader(dtype: DType, rank: number): string {
+export const scatterAddShader = memoShader(function scatterAddShader(dtype: DType, rank: number): string {
   const atomicAdd =
     dtype === 'float32'
       ? `var old = atomicLoad(&dst[at]);
@@ -52,4 +52,4 @@ ${ENTRY} {
     let v = src[ps];
     ${atomicAdd}
 }`;
-}
+});

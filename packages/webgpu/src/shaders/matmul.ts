@@ -1,5 +1,5 @@
 import type { DType } from '@tsgrad/tensor';
-import { WGSL_TYPE } from './common.js';
+import { WGSL_TYPE, memoShader } from './common.js';
 
 /**
  * The bindings and index helpers of the strided matmul shaders: a, b, c and md = [B, M, K, N, a
@@ -19,7 +19,7 @@ fn bAt(z: u32, r: u32, c: u32) -> u32 { return md[11] + z * md[7] + r * md[8] + 
  * 4x4 outputs per thread, staging 32x32 tiles of A and B in workgroup memory. Operands are read
  * through their strides, so transposed views need no copy.
  */
-export function tiledMatmulShader(dtype: DType): string {
+export const tiledMatmulShader = memoShader(function tiledMatmulShader(dtype: DType): string {
   const T = WGSL_TYPE[dtype];
   return `${stridedHeader(T)}
 var<workgroup> tileA: array<${T}, 1024>;
@@ -64,10 +64,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
         }
     }
 }`;
-}
+});
 
 /** One thread per output: cheaper than tiling for small products (biases, vectors, tiny batches). */
-export function smallMatmulShader(dtype: DType): string {
+export const smallMatmulShader = memoShader(function smallMatmulShader(dtype: DType): string {
   const T = WGSL_TYPE[dtype];
   return `${stridedHeader(T)}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -79,14 +79,14 @@ export function smallMatmulShader(dtype: DType): string {
     for (var k = 0u; k < K; k = k + 1u) { acc = acc + a[aAt(z, r, k)] * b[bAt(z, k, col)]; }
     c[i] = acc;
 }`;
-}
+});
 
 /**
  * The tiled kernel with vec4 loads and accumulators: both operands are read four floats at a time
  * (they must be row-contiguous with K, N, strides and offsets divisible by 4), and each thread keeps
  * its 4x4 outputs as four vec4 rows.
  */
-export function vec4MatmulShader(): string {
+export const vec4MatmulShader = memoShader(function vec4MatmulShader(): string {
   return `@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
@@ -129,4 +129,4 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
         }
     }
 }`;
-}
+});

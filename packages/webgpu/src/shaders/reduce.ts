@@ -1,5 +1,5 @@
 import type { ArgReduceOp, DType, ReduceOp } from '@tsgrad/tensor';
-import { WGSL_TYPE } from './common.js';
+import { WGSL_TYPE, memoShader } from './common.js';
 
 export const REDUCE_GROUP = 64;
 
@@ -22,7 +22,7 @@ const COMBINE: Record<ReduceOp, string> = {
  * Sums accumulate in the storage type (f32 for float32, as PyTorch's float32 sum does); int32 sums
  * bind the error flag after `out` (see `combine`).
  */
-export function reduceShader(op: ReduceOp, dtype: DType, keptRank: number, reducedRank: number): string {
+export const reduceShader = memoShader(function reduceShader(op: ReduceOp, dtype: DType, keptRank: number, reducedRank: number): string {
   const T = WGSL_TYPE[dtype];
   const kShape = (d: number) => `md[${2 + d}]`;
   const kStride = (d: number) => `md[${2 + keptRank + d}]`;
@@ -68,13 +68,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     if (lid == 0u && valid) { out[o] = partial[0]; }
 }`;
-}
+});
 
 /**
  * Index of the first max/min along one axis (NaN wins), one thread per output.
  * md: [nOut, axisSize, axisStride, rank, keptShape[rank], keptStrides[rank], offset].
  */
-export function argReduceShader(op: ArgReduceOp, dtype: DType, rank: number): string {
+export const argReduceShader = memoShader(function argReduceShader(op: ArgReduceOp, dtype: DType, rank: number): string {
   const T = WGSL_TYPE[dtype];
   const better = op === 'argmax' ? 'v > best' : 'v < best';
   const lines: string[] = ['var base = 0u;', 'var rem = i;'];
@@ -98,4 +98,4 @@ export function argReduceShader(op: ArgReduceOp, dtype: DType, rank: number): st
     }
     out[i] = i32(bestIdx);
 }`;
-}
+});
