@@ -55,6 +55,8 @@ const BUFFER_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DS
 const META_BYTES = 1 << 16;
 const META_SLOT = 256; // minStorageBufferOffsetAlignment
 const MAX_DISPATCHES_PER_SUBMIT = 128;
+/** Multiply-adds from which a matmul copies an operand into row-major order to run the vec4 kernel. */
+const MATMUL_COPY_ABOVE = 1 << 22;
 /** Program items below this many elements are packed into scratch streams (see runProgram). */
 const PACK_BELOW = 1 << 20;
 /** A packed dispatch's bounds: its metadata (starts and scalars) fits a metadata slot, its scratch a binding. */
@@ -615,10 +617,31 @@ export class WebGPUBackend implements Backend {
     return out.storage;
   }
 
-  /** One matmul kernel: A and B bound from their first element (windows), C whole. */
+  /**
+   * One matmul kernel: A and B bound from their first element (windows), C whole. A large product
+   * whose operand is laid out for the scalar kernel only (a transposed view, a misaligned offset)
+   * copies that operand into row-major order first: the copy moves K·M (or K·N) elements, the product
+   * does B·M·N·K multiply-adds on the vec4 kernel, several times faster.
+   */
   private matmulDispatch(a: View, b: View, out: View): void {
     const [B, M, K] = a.shape;
     const N = b.shape[2];
+    const vec4Ready = (v: View) => v.strides[2] === 1 && v.strides[1] % 4 === 0 && v.strides[0] % 4 === 0 && v.offset % 4 === 0;
+    if (a.dtype === 'float32' && K % 4 === 0 && N % 4 === 0 && B * M * N * K >= MATMUL_COPY_ABOVE && !(vec4Ready(a) && vec4Ready(b))) {
+      const temps: View[] = [];
+      const rowMajor = (v: View): View => {
+        if (vec4Ready(v)) return v;
+        const [rows, cols] = [v.shape[1], v.shape[2]];
+        const shape = [v.strides[0] === 0 ? 1 : v.shape[0], rows, cols];
+        const copy = this.fresh(v.dtype, shape);
+        this.copy({ ...v, shape }, copy);
+        temps.push(copy);
+        return { ...copy, shape: v.shape, strides: [v.strides[0] === 0 ? 0 : rows * cols, cols, 1] };
+      };
+      this.matmulDispatch(rowMajor(a), rowMajor(b), out);
+      for (const t of temps) this.free(t.storage);
+      return;
+    }
     const wa = this.window(a);
     const wb = this.window(b);
     const meta = [B, M, K, N, ...a.strides, ...b.strides, wa.offset, wb.offset];

@@ -15,15 +15,36 @@ describe('webgpu matmul paths against the CPU float64 reference', () => {
     { name: 'transposed A (strided: scalar tiles)', a: [64, 36], b: [36, 40], ta: true },
     { name: 'batched vec4', a: [3, 33, 64], b: [3, 64, 36] },
     { name: 'broadcast batch', a: [2, 40, 32], b: [32, 48] },
+    { name: 'vec4, every tile interior (no bounds checks)', a: [64, 96], b: [96, 128] },
+    { name: 'vec4, interior tiles and ragged edges, K past one tile', a: [100, 76], b: [76, 68] },
+    { name: 'large transposed A: copied to row-major, then vec4', a: [256, 256], b: [256, 128], ta: true },
+    { name: 'large transposed B broadcast over a batch: copied once', a: [2, 128, 256], b: [128, 256], tb: true },
   ];
-  it.each(cases)('$name', async ({ a, b, ta }) => {
+  it.each(cases)('$name', async ({ a, b, ta, tb }) => {
     manualSeed(5);
     const A = ta ? randn([a[1], a[0]], { dtype: 'float64' }).t() : randn(a, { dtype: 'float64' });
-    const B = randn(b, { dtype: 'float64' });
+    const B = tb ? randn(b, { dtype: 'float64' }).t() : randn(b, { dtype: 'float64' });
     const ref = A.matmul(B);
+    // The same layouts on the GPU: transposed views stay transposed views.
     const gA = ta ? A.t().to('float32').to('webgpu').t() : A.to('float32').to('webgpu');
-    const out = gA.matmul(B.to('float32').to('webgpu'));
+    const gB = tb ? B.t().to('float32').to('webgpu').t() : B.to('float32').to('webgpu');
+    const out = gA.matmul(gB);
     expect(out.shape).toEqual(ref.shape);
     expectClose(await values(out), Array.from(ref.dataSync()), { rtol: 1e-4, atol: 1e-4 });
   }, 60_000);
+});
+
+describe('webgpu matmul kernel choice', () => {
+  it('a large product with a transposed operand copies it once, then runs one vec4 kernel; a small one reads it strided', async () => {
+    const backend = await gpu();
+    const a = randn([256, 256]).to('webgpu').t();
+    const b = randn([256, 128]).to('webgpu');
+    const count = (f: () => unknown) => {
+      const before = backend.stats().dispatches;
+      f();
+      return backend.stats().dispatches - before;
+    };
+    expect(count(() => a.matmul(b))).toBe(2); // copy of Aᵀ + the vec4 kernel
+    expect(count(() => a.narrow(0, 0, 32).matmul(b.narrow(1, 0, 32)))).toBe(1); // 32·32·256 multiply-adds: strided, no copy
+  });
 });

@@ -82,50 +82,80 @@ export const smallMatmulShader = memoShader(function smallMatmulShader(dtype: DT
 });
 
 /**
- * The tiled kernel with vec4 loads and accumulators: both operands are read four floats at a time
- * (they must be row-contiguous with K, N, strides and offsets divisible by 4), and each thread keeps
- * its 4x4 outputs as four vec4 rows.
+ * The tiled kernel with vec4 loads and accumulators (tfjs-backend-webgpu's packed layout): both
+ * operands are read four floats at a time (row-contiguous, with K, N, strides and offsets divisible
+ * by 4) into vec4 tiles of 32x32; each of the 64 threads keeps a 4x4 block of C as four vec4 rows and,
+ * per four steps of k, reads four vec4 of B and one vec4 of A per row, so workgroup-memory reads are
+ * a quarter of the multiply-adds. Tiles wholly inside A, B and C load and store without bounds checks
+ * (a branch uniform across the workgroup); only edge tiles check.
  */
 export const vec4MatmulShader = memoShader(function vec4MatmulShader(): string {
   return `@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<storage, read> md: array<u32>;
-var<workgroup> tileA: array<f32, 1024>;
-var<workgroup> tileB: array<vec4<f32>, 256>;
+var<workgroup> tileA: array<vec4<f32>, 256>; // 32 rows x 8 vec4 along k
+var<workgroup> tileB: array<vec4<f32>, 256>; // 32 k x 8 vec4 along n
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
     let lid = vec2u(li % 8u, li / 8u);
     let M = md[1]; let K = md[2]; let N = md[3];
     let z = wid.z;
+    let aBase = md[10] + z * md[4];
+    let bBase = md[11] + z * md[7];
+    let rowTile = wid.y * 32u;
+    let colTile = wid.x * 32u;
+    // Uniform across the workgroup: the tile's rows and columns are all inside C.
+    let inside = rowTile + 32u <= M && colTile + 32u <= N;
     var acc: array<vec4<f32>, 4>;
     for (var t = 0u; t < K; t = t + 32u) {
-        // 256 vec4 slots per tile, 4 per thread.
+        let full = inside && t + 32u <= K;
+        // 256 vec4 slots per tile, 4 per thread: row r, vec4 k4 of A; row r (a k), vec4 k4 (columns) of B.
         for (var e = 0u; e < 4u; e = e + 1u) {
             let slot = li * 4u + e;
             let r = slot / 8u; let k4 = slot % 8u;
-            let ar = wid.y * 32u + r; let ak = t + k4 * 4u;
-            var av = vec4<f32>(0.0);
-            if (ar < M && ak < K) { av = a[(md[10] + z * md[4] + ar * md[5] + ak) / 4u]; }
-            tileA[r * 32u + k4 * 4u] = av.x; tileA[r * 32u + k4 * 4u + 1u] = av.y;
-            tileA[r * 32u + k4 * 4u + 2u] = av.z; tileA[r * 32u + k4 * 4u + 3u] = av.w;
-            let bk = t + r; let bc = wid.x * 32u + k4 * 4u;
-            var bv = vec4<f32>(0.0);
-            if (bk < K && bc < N) { bv = b[(md[11] + z * md[7] + bk * md[8] + bc) / 4u]; }
-            tileB[r * 8u + k4] = bv;
+            let ar = rowTile + r; let ak = t + k4 * 4u;
+            let bk = t + r; let bc = colTile + k4 * 4u;
+            if (full) {
+                tileA[slot] = a[(aBase + ar * md[5] + ak) / 4u];
+                tileB[slot] = b[(bBase + bk * md[8] + bc) / 4u];
+            } else {
+                var av = vec4<f32>(0.0);
+                if (ar < M && ak < K) { av = a[(aBase + ar * md[5] + ak) / 4u]; }
+                tileA[slot] = av;
+                var bv = vec4<f32>(0.0);
+                if (bk < K && bc < N) { bv = b[(bBase + bk * md[8] + bc) / 4u]; }
+                tileB[slot] = bv;
+            }
         }
         workgroupBarrier();
-        for (var k = 0u; k < 32u; k = k + 1u) {
-            let bv = tileB[k * 8u + lid.x];
-            for (var i = 0u; i < 4u; i = i + 1u) { acc[i] = acc[i] + tileA[(lid.y * 4u + i) * 32u + k] * bv; }
+        for (var k4 = 0u; k4 < 8u; k4 = k4 + 1u) {
+            let b0 = tileB[(k4 * 4u) * 8u + lid.x];
+            let b1 = tileB[(k4 * 4u + 1u) * 8u + lid.x];
+            let b2 = tileB[(k4 * 4u + 2u) * 8u + lid.x];
+            let b3 = tileB[(k4 * 4u + 3u) * 8u + lid.x];
+            for (var i = 0u; i < 4u; i = i + 1u) {
+                let av = tileA[(lid.y * 4u + i) * 8u + k4];
+                var sum = acc[i];
+                sum = fma(vec4<f32>(av.x), b0, sum);
+                sum = fma(vec4<f32>(av.y), b1, sum);
+                sum = fma(vec4<f32>(av.z), b2, sum);
+                acc[i] = fma(vec4<f32>(av.w), b3, sum);
+            }
         }
         workgroupBarrier();
     }
+    let row0 = rowTile + lid.y * 4u;
+    let col0 = colTile + lid.x * 4u;
     for (var i = 0u; i < 4u; i = i + 1u) {
-        let r = wid.y * 32u + lid.y * 4u + i;
-        for (var j = 0u; j < 4u; j = j + 1u) {
-            let col = wid.x * 32u + lid.x * 4u + j;
-            if (r < M && col < N) { c[(z * M + r) * N + col] = acc[i][j]; }
+        let r = row0 + i;
+        let at = (z * M + r) * N + col0;
+        if (inside) {
+            c[at] = acc[i].x; c[at + 1u] = acc[i].y; c[at + 2u] = acc[i].z; c[at + 3u] = acc[i].w;
+        } else {
+            for (var j = 0u; j < 4u; j = j + 1u) {
+                if (r < M && col0 + j < N) { c[at + j] = acc[i][j]; }
+            }
         }
     }
 }`;
