@@ -55,6 +55,8 @@ const BUFFER_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DS
 const META_BYTES = 1 << 16;
 const META_SLOT = 256; // minStorageBufferOffsetAlignment
 const MAX_DISPATCHES_PER_SUBMIT = 128;
+/** Bind groups kept for reuse (see `bindGroup`); past this many the cache starts over. */
+const BIND_GROUP_CACHE = 4096;
 /** Multiply-adds from which a matmul copies an operand into row-major order to run the vec4 kernel. */
 const MATMUL_COPY_ABOVE = 1 << 22;
 /** Program items below this many elements are packed into scratch streams (see runProgram). */
@@ -127,7 +129,11 @@ export class WebGPUBackend implements Backend {
       maxStorageBufferBindingSize: cap('maxStorageBufferBindingSize'),
       maxComputeWorkgroupsPerDimension: cap('maxComputeWorkgroupsPerDimension'),
     };
-    this.pool = new BufferPool(gpu, BUFFER_USAGE, this.limits.maxBufferSize, () => this.flush());
+    this.pool = new BufferPool(gpu, BUFFER_USAGE, this.limits.maxBufferSize, () => {
+      // Recorded commands may use the buffers about to be destroyed, and cached bind groups name them.
+      this.flush();
+      this.bindGroups.clear();
+    });
     this.meta = gpu.createBuffer({ size: META_BYTES, usage: 0x80 | 0x08 });
     this.errorFlag = gpu.createBuffer({ size: 16, usage: BUFFER_USAGE });
     gpu.lost.then((info) => {
@@ -142,12 +148,12 @@ export class WebGPUBackend implements Backend {
    * Memory statistics of the buffer pool (for leak checks and dashboards), the compute dispatches
    * recorded since the device was created (in total, and those that ran elementwise programs), and
    * the command buffers submitted (a batch is submitted before a read or a queue write, or every
-   * 128 dispatches).
+   * 128 dispatches) and the bind groups created (the others were reused).
    * @example
    * const { bytesInUse, dispatches, programDispatches, submits } = backend.stats();
    */
-  stats(): PoolStats & { dispatches: number; programDispatches: number; submits: number } {
-    return { ...this.pool.snapshot(), dispatches: this.totalDispatches, programDispatches: this.programDispatches, submits: this.submits };
+  stats(): PoolStats & { dispatches: number; programDispatches: number; submits: number; bindGroupsCreated: number } {
+    return { ...this.pool.snapshot(), dispatches: this.totalDispatches, programDispatches: this.programDispatches, submits: this.submits, bindGroupsCreated: this.bindGroupsCreated };
   }
 
   private submits = 0;
@@ -213,10 +219,21 @@ export class WebGPUBackend implements Backend {
   }
 
   // ---- submission ---------------------------------------------------------------------------------
+  /**
+   * The pipeline of a WGSL source, with an explicit layout read off its declarations: every
+   * `@binding(k) var<storage, read | read_write>` of group 0, the metadata binding `md` with a
+   * dynamic offset, so one bind group serves a kernel whatever slot its metadata took in the batch.
+   */
   private pipeline(code: string): GPUComputePipeline {
     let p = this.pipelines.get(code);
     if (!p) {
-      p = this.gpu.createComputePipeline({ layout: 'auto', compute: { module: this.gpu.createShaderModule({ code }), entryPoint: 'main' } });
+      const entries: GPUBindGroupLayoutEntry[] = [...code.matchAll(/@group\(0\) @binding\((\d+)\) var<storage, (read|read_write)> (\w+)/g)].map((m) => ({
+        binding: Number(m[1]),
+        visibility: 0x4 /* COMPUTE */,
+        buffer: { type: m[2] === 'read' ? 'read-only-storage' : 'storage', hasDynamicOffset: m[3] === 'md' },
+      }));
+      const layout = this.gpu.createPipelineLayout({ bindGroupLayouts: [this.gpu.createBindGroupLayout({ entries })] });
+      p = this.gpu.createComputePipeline({ layout, compute: { module: this.gpu.createShaderModule({ code }), entryPoint: 'main' } });
       this.pipelines.set(code, p);
     }
     return p;
@@ -242,7 +259,7 @@ export class WebGPUBackend implements Backend {
     this.metaUsed = 0;
   }
 
-  private metaSlot(words: readonly number[]): GPUBufferBinding {
+  private metaSlot(words: readonly number[]): { offset: number; size: number } {
     const bytes = Math.max(16, words.length * 4);
     const slot = Math.ceil(bytes / META_SLOT) * META_SLOT;
     if (slot > META_BYTES) throw new Error(`webgpu backend: kernel metadata of ${words.length} words is too large`);
@@ -251,28 +268,66 @@ export class WebGPUBackend implements Backend {
     this.metaUsed += slot;
     // Staged, and written with the rest of the batch's metadata just before the batch is submitted.
     this.metaStage.set(words, offset / 4);
-    return { buffer: this.meta, offset, size: bytes };
+    return { offset, size: bytes };
   }
 
   /** `label` names the kernel in `profile()` tables (the op, e.g. 'matmul', 'add', 'program adam'). */
   private dispatch(label: string, code: string, buffers: (GPUBuffer | GPUBufferBinding)[], meta: readonly number[] | null, groups: [number, number, number]): void {
     this.check();
     this.checkDispatch(buffers, groups);
+    if (this.profiler && this.profiler.used + 2 > PROFILE_QUERIES) this.flush();
     const pipeline = this.pipeline(code);
     const resources = [...buffers];
-    if (meta) resources.push(this.metaSlot(meta));
-    const entries = resources.map((r, binding) => ({ binding, resource: 'buffer' in r ? r : { buffer: r } }));
-    const layout = pipeline.getBindGroupLayout(0);
-    const bindGroup = this.gpu.createBindGroup({ layout, entries });
-    if (this.profiler && this.profiler.used + 2 > PROFILE_QUERIES) this.flush();
+    // The metadata is bound at offset 0 and placed by a dynamic offset (see `pipeline`).
+    const slot = meta ? this.metaSlot(meta) : null;
+    if (slot) resources.push({ buffer: this.meta, offset: 0, size: slot.size });
+    const bindGroup = this.bindGroup(pipeline, resources);
     // One pass for consecutive dispatches; while profiling, a timed pass per kernel.
     const pass = this.profiler ? this.commands().beginComputePass({ timestampWrites: this.profiler.timestamps(label) }) : (this.pass ??= this.commands().beginComputePass());
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, bindGroup, slot ? [slot.offset] : []);
     pass.dispatchWorkgroups(...groups);
     if (this.profiler) pass.end();
     this.totalDispatches++;
     if (++this.dispatches >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  /**
+   * The bind group of a pipeline and its bindings, reused when the same ones come again: a training
+   * step repeats its kernels over the same pooled buffers and, batch after batch, the same metadata
+   * offsets, so from the second step on most dispatches create no bind group. Cleared when the pool
+   * destroys buffers (trim) and when it grows past BIND_GROUP_CACHE entries.
+   */
+  private bindGroup(pipeline: GPUComputePipeline, resources: (GPUBuffer | GPUBufferBinding)[]): GPUBindGroup {
+    let key = String(this.idOf(pipeline));
+    for (const r of resources) {
+      if ('buffer' in r) key += `|${this.idOf(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`;
+      else key += `|${this.idOf(r)}`;
+    }
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
+      const entries = resources.map((r, binding) => ({ binding, resource: 'buffer' in r ? r : { buffer: r } }));
+      group = this.gpu.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+      this.bindGroups.set(key, group);
+      this.bindGroupsCreated++;
+    }
+    return group;
+  }
+
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private bindGroupsCreated = 0;
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
+
+  /** A small number naming a GPU object for cache keys. */
+  private idOf(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(o, id);
+    }
+    return id;
   }
 
   /** The batch's command encoder for a command outside compute passes (copies, clears): ends the open pass. */
