@@ -57,6 +57,9 @@ const META_SLOT = 256; // minStorageBufferOffsetAlignment
 const MAX_DISPATCHES_PER_SUBMIT = 128;
 /** Bind groups kept for reuse (see `bindGroup`); past this many the cache starts over. */
 const BIND_GROUP_CACHE = 4096;
+/** Split-K aims at this many workgroups for a skinny product, with slices of K at least SPLIT_K_MIN_SLICE long. */
+const SPLIT_K_TARGET_TILES = 256;
+const SPLIT_K_MIN_SLICE = 256;
 /** Multiply-adds from which a matmul copies an operand into row-major order to run the vec4 kernel. */
 const MATMUL_COPY_ABOVE = 1 << 22;
 /** Program items below this many elements are packed into scratch streams (see runProgram). */
@@ -651,6 +654,11 @@ export class WebGPUBackend implements Backend {
     if (K === 0) return this.full(B * M * N, 0, a.dtype);
     const limit = this.limits.maxStorageBufferBindingSize / 4;
     if (this.span(a) <= limit && this.span(b) <= limit && B * M * N <= limit) {
+      const splits = this.splitK(B, M, N, K);
+      if (splits > 1 && splits * M * N <= limit) {
+        this.free(out.storage);
+        return this.matmulSplitK(a, b, splits);
+      }
       this.matmulDispatch(a, b, out);
       return out.storage;
     }
@@ -670,6 +678,38 @@ export class WebGPUBackend implements Backend {
       this.free(block.storage);
     }
     return out.storage;
+  }
+
+  /**
+   * Split-K for skinny products (few 32×32 tiles of C, a long K: a classifier layer, 1024×4096 by
+   * 4096×10): how many slices of K give the GPU enough workgroups, 1 when the product has enough
+   * already. Slices stay at least SPLIT_K_MIN_SLICE long and a multiple of 4 (vec4 loads).
+   */
+  private splitK(B: number, M: number, N: number, K: number): number {
+    const tiles = B * Math.ceil(M / 32) * Math.ceil(N / 32);
+    if (B !== 1 || M * N < 32 * 32 || tiles >= SPLIT_K_TARGET_TILES / 2) return 1;
+    let splits = 1;
+    while (tiles * splits * 2 <= SPLIT_K_TARGET_TILES && K % (splits * 2 * 4) === 0 && K / (splits * 2) >= SPLIT_K_MIN_SLICE) splits *= 2;
+    return splits;
+  }
+
+  /**
+   * C = Σ_s A[:, K_s]·B[K_s, :]: the slices of K as a batch of one kernel (A's slice s is a batch
+   * entry `s·K/S` elements along its rows, B's `s·K/S` rows down), then one sum over the batch.
+   */
+  private matmulSplitK(a: View, b: View, splits: number): Storage {
+    const [, M, K] = a.shape;
+    const N = b.shape[2];
+    const slice = K / splits;
+    const partial = this.fresh(a.dtype, [splits, M, N]);
+    this.matmulDispatch(
+      { ...a, shape: [splits, M, slice], strides: [slice * a.strides[2], a.strides[1], a.strides[2]] },
+      { ...b, shape: [splits, slice, N], strides: [slice * b.strides[1], b.strides[1], b.strides[2]] },
+      partial,
+    );
+    const sum = this.reduce('sum', partial, [0]);
+    this.free(partial.storage);
+    return sum;
   }
 
   /**

@@ -48,3 +48,24 @@ describe('webgpu matmul kernel choice', () => {
     expect(count(() => a.narrow(0, 0, 32).matmul(b.narrow(1, 0, 32)))).toBe(1); // 32·32·256 multiply-adds: strided, no copy
   });
 });
+
+describe('webgpu matmul split-K', () => {
+  it.each([
+    { name: 'classifier layer: 256×8192 by 8192×12', m: 256, k: 8192, n: 12, kernels: 2 },
+    { name: 'vec4 slices: 64×4096 by 4096×64', m: 64, k: 4096, n: 64, kernels: 2 },
+    { name: 'transposed B (a weight used as Wᵀ)', m: 128, k: 4096, n: 16, kernels: 3, tb: true },
+    { name: 'enough tiles already: no split', m: 512, k: 1024, n: 512, kernels: 1 },
+  ])('$name: $kernels kernel(s), CPU float64 to float32 precision', async ({ m, k, n, kernels, tb }) => {
+    const backend = await gpu();
+    manualSeed(7);
+    const A = randn([m, k], { dtype: 'float64' });
+    const B = tb ? randn([n, k], { dtype: 'float64' }).t() : randn([k, n], { dtype: 'float64' });
+    const ref = A.matmul(B);
+    const gA = A.to('float32').to('webgpu');
+    const gB = tb ? B.t().to('float32').to('webgpu').t() : B.to('float32').to('webgpu');
+    const before = backend.stats().dispatches;
+    const out = gA.matmul(gB);
+    expect(backend.stats().dispatches - before).toBe(kernels);
+    expectClose(await values(out), Array.from(ref.dataSync()), { rtol: 1e-4, atol: 1e-3 });
+  }, 60_000);
+});
