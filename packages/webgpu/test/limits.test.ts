@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualSeed, randn, randint, tensor, zeros, type Tensor } from '@tsgrad/autograd';
-import { Adam, SGD } from '@tsgrad/optim';
-import { registerBackend } from '@tsgrad/tensor';
+import * as optim from '@tsgrad/optim';
+import { Adam, SGD, type Optimizer } from '@tsgrad/optim';
+import { BINARY_OPS, UNARY_OPS, registerBackend } from '@tsgrad/tensor';
+import { optimInfos } from '@tsgrad/test-utils';
 import { WebGPUBackend } from '@tsgrad/webgpu';
 import { gpu } from './gpu.js';
 
@@ -124,6 +126,51 @@ describe('webgpu device limits: splitting past maxStorageBufferBindingSize', () 
         og.step();
       }
       for (let i = 0; i < init.length; i++) expect(relative(await onGpu(dev[i]), cpu[i].dataSync()), `${name} parameter ${i}`).toBeLessThan(1e-5);
+    }
+  });
+
+  it('every unary and binary op of the op tables on 400,000 elements (two bindings) equals the CPU', async () => {
+    manualSeed(6);
+    const n = 400_000;
+    // Positive operands keep log, sqrt and pow real; the sign flips exercise relu, abs, sign, comparisons.
+    const x = randn([n]).abs().add(0.1);
+    const signs = randn([n]);
+    const y = randn([n]).abs().add(0.5);
+    const gx = x.to('webgpu');
+    const gs = signs.to('webgpu');
+    const gy = y.to('webgpu');
+    type Op = (a: Tensor, b: Tensor) => Tensor;
+    const call = (name: string, arity: 1 | 2): Op => (a, b) => (arity === 1 ? (a as unknown as Record<string, () => Tensor>)[name]() : (a as unknown as Record<string, (o: Tensor) => Tensor>)[name](b));
+    for (const [name, info] of Object.entries(UNARY_OPS)) {
+      const input = info.floatOnly && name !== 'erf' && name !== 'exp' ? [x, gx] : [signs, gs];
+      const op = call(name, 1);
+      const want = op(input[0], input[0]).to('float32').dataSync();
+      expect(relative(Float64Array.from(await op(input[1], input[1]).to('float32').data()), want), name).toBeLessThan(1e-5);
+    }
+    for (const name of Object.keys(BINARY_OPS)) {
+      const op = call(name, 2);
+      const [a, b, ga, gb] = name === 'pow' ? [x, y, gx, gy] : [signs, y, gs, gy];
+      const want = op(a, b).to('float32').dataSync();
+      expect(relative(Float64Array.from(await op(ga, gb).to('float32').data()), want), name).toBeLessThan(1e-5);
+    }
+  });
+
+  it('every optimizer of the optimizer table steps parameters two bindings long as the CPU does', async () => {
+    const classOf = (name: string) => (optim as unknown as Record<string, new (p: unknown, o?: object) => Optimizer<{ lr: number }>>)[name];
+    for (const info of optimInfos.filter((i) => i.dense && !i.closure)) {
+      manualSeed(7);
+      const init = [randn([400_000]), randn([64, 100])];
+      const cpu = init.map((p) => p.clone().requiresGrad_());
+      const dev = init.map((p) => p.to('webgpu').requiresGrad_());
+      const [oc, og] = [new (classOf(info.name))(cpu, info.options[0]), new (classOf(info.name))(dev, info.options[0])];
+      for (let t = 0; t < 3; t++) {
+        const grads = init.map((p) => randn(p.shape).mul(0.1));
+        cpu.forEach((p, i) => (p.grad = grads[i]));
+        dev.forEach((p, i) => (p.grad = grads[i].to('webgpu')));
+        oc.step();
+        og.step();
+      }
+      for (let i = 0; i < init.length; i++) expect(relative(await onGpu(dev[i]), cpu[i].dataSync()), `${info.name} parameter ${i}`).toBeLessThan(1e-5);
     }
   });
 
