@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PUBLIC_PACKAGES, publicApi } from '../doc-coverage.js';
 
@@ -15,5 +17,10 @@ describe('API documentation', () => {
     expect(api.filter((i) => i.kind === 'method').length).toBeGreaterThan(200);
     const missing = api.filter((i) => !i.example).map((i) => `${i.pkg}: ${i.name} (${i.file}:${i.line})`);
     expect(missing).toEqual([]);
+  });
+
+  it('the API reference (TypeDoc) has an entry for every public package, @tsgrad/webgpu included', () => {
+    const config = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '..', '..', 'typedoc.json'), 'utf8'));
+    expect([...config.entryPoints].sort()).toEqual(PUBLIC_PACKAGES.map((p) => `packages/${p}`).sort());
   });
 });
