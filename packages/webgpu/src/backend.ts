@@ -57,6 +57,8 @@ const META_SLOT = 256; // minStorageBufferOffsetAlignment
 const MAX_DISPATCHES_PER_SUBMIT = 128;
 /** Bind groups kept for reuse (see `bindGroup`); past this many the cache starts over. */
 const BIND_GROUP_CACHE = 4096;
+/** Reductions of at most this many elements per output run a thread per output (see reduceShader). */
+const REDUCE_PER_THREAD_UP_TO = 256;
 /** Split-K aims at this many workgroups for a skinny product, with slices of K at least SPLIT_K_MIN_SLICE long. */
 const SPLIT_K_TARGET_TILES = 256;
 const SPLIT_K_MIN_SLICE = 256;
@@ -588,7 +590,9 @@ export class WebGPUBackend implements Backend {
     const wx = this.window(x);
     const meta = [nOut, reduceSize, ...kept.map((d) => x.shape[d]), ...kept.map((d) => x.strides[d]), ...axes.map((d) => x.shape[d]), ...axes.map((d) => x.strides[d]), wx.offset];
     const buffers = [wx.binding, this.whole(out), ...(op === 'sum' && x.dtype === 'int32' ? [this.errorFlag] : [])];
-    this.dispatch(op, reduceShader(op, x.dtype, kept.length, axes.length), buffers, meta, this.groups(nOut, 1));
+    // Short reductions: a thread per output; long ones: a workgroup per output.
+    const perThread = reduceSize <= REDUCE_PER_THREAD_UP_TO;
+    this.dispatch(op, reduceShader(op, x.dtype, kept.length, axes.length, perThread), buffers, meta, perThread ? this.groups(nOut) : this.groups(nOut, 1));
     return out.storage;
   }
 

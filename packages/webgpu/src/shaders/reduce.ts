@@ -16,13 +16,13 @@ const COMBINE: Record<ReduceOp, string> = {
 };
 
 /**
- * Reduction over a set of axes: one workgroup per output element. Each thread strides over the
+ * Reduction over a set of axes: one workgroup per output element (or, `perThread`, one thread). Each thread strides over the
  * reduced elements, then the workgroup combines its partial results in shared memory as a tree.
  * md: [nOut, reduceSize, keptShape[kr], keptStrides[kr], reducedShape[rr], reducedStrides[rr], offset].
  * Sums accumulate in the storage type (f32 for float32, as PyTorch's float32 sum does); int32 sums
  * bind the error flag after `out` (see `combine`).
  */
-export const reduceShader = memoShader(function reduceShader(op: ReduceOp, dtype: DType, keptRank: number, reducedRank: number): string {
+export const reduceShader = memoShader(function reduceShader(op: ReduceOp, dtype: DType, keptRank: number, reducedRank: number, perThread = false): string {
   const T = WGSL_TYPE[dtype];
   const kShape = (d: number) => `md[${2 + d}]`;
   const kStride = (d: number) => `md[${2 + keptRank + d}]`;
@@ -42,9 +42,30 @@ export const reduceShader = memoShader(function reduceShader(op: ReduceOp, dtype
   const combine = checked
     ? `fn combine(a: i32, b: i32) -> i32 { let r = a + b; if (((a ^ r) & (b ^ r)) < 0) { atomicStore(&err[0], 3u); } return r; }`
     : `fn combine(a: ${T}, b: ${T}) -> ${T} { return ${COMBINE[op]}; }`;
-  return `@group(0) @binding(0) var<storage, read> x: array<${T}>;
+  const bindings = `@group(0) @binding(0) var<storage, read> x: array<${T}>;
 @group(0) @binding(1) var<storage, read_write> out: array<${T}>;
-${checked ? '@group(0) @binding(2) var<storage, read_write> err: array<atomic<u32>>;\n@group(0) @binding(3)' : '@group(0) @binding(2)'} var<storage, read> md: array<u32>;
+${checked ? '@group(0) @binding(2) var<storage, read_write> err: array<atomic<u32>>;\n@group(0) @binding(3)' : '@group(0) @binding(2)'} var<storage, read> md: array<u32>;`;
+  if (perThread) {
+    // One thread per output, looping over its reduced elements: for short reductions with many
+    // outputs (a bias gradient, BatchNorm's statistics, split-K's partial sums), where a workgroup
+    // per output would leave most of its threads idle.
+    return `${bindings}
+fn inf_f() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
+${combine}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+    let o = gid.x + gid.y * nwg.x * 64u;
+    if (o >= md[0]) { return; }
+    ${unravel('o', keptRank, kShape, kStride, 'base')}
+    var acc: ${T} = ${IDENTITY[op][T]};
+    for (var r = 0u; r < md[1]; r = r + 1u) {
+        ${unravel('r', reducedRank, rShape, rStride, 'off')}
+        acc = combine(acc, x[${offset} + base + off]);
+    }
+    out[o] = acc;
+}`;
+  }
+  return `${bindings}
 var<workgroup> partial: array<${T}, ${REDUCE_GROUP}>;
 fn inf_f() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
 ${combine}
