@@ -93,13 +93,14 @@ const rows: BenchRow[] = await benchWebGPU({ backend, quick });
 /** One markdown row per case: tsgrad (wall), tsgrad (GPU time), TF.js, ratio. */
 function markdown(rs: BenchRow[]): string {
   const cases = [...new Set(rs.filter((r) => r.suite !== 'ratio').map((r) => `${r.suite}|${r.case}`))];
-  const out = ['| case | tsgrad webgpu | tsgrad GPU time | TF.js webgpu | tsgrad / TF.js | unit |', '| --- | --- | --- | --- | --- | --- |'];
+  const out = ['| case | tsgrad webgpu | tsgrad GPU time | TF.js webgpu | tsgrad / TF.js | 32×32 / 64×64 tiles | unit |', '| --- | --- | --- | --- | --- | --- | --- |'];
   for (const key of cases) {
     const [suite, name] = key.split('|');
     const get = (impl: string) => rs.find((r) => r.suite === suite && r.case === name && r.impl === impl);
     const fmt = (r?: BenchRow) => (r ? r.value.toPrecision(4) : '—');
     const ratio = rs.find((r) => r.suite === 'ratio' && r.case === `webgpu ${name}`);
-    out.push(`| ${name} | ${fmt(get('tsgrad webgpu'))} | ${fmt(get('tsgrad webgpu (GPU time)'))} | ${fmt(get('TF.js webgpu'))} | ${ratio ? ratio.value.toFixed(2) + '×' : '—'} | ${get('tsgrad webgpu')?.unit ?? ''} |`);
+    const tiles = get('tsgrad webgpu (32×32 tiles)') ? `${fmt(get('tsgrad webgpu (32×32 tiles)'))} / ${fmt(get('tsgrad webgpu (64×64 tiles)'))}` : '—';
+    out.push(`| ${name} | ${fmt(get('tsgrad webgpu'))} | ${fmt(get('tsgrad webgpu (GPU time)'))} | ${fmt(get('TF.js webgpu'))} | ${ratio ? ratio.value.toFixed(2) + '×' : '—'} | ${tiles} | ${get('tsgrad webgpu')?.unit ?? ''} |`);
   }
   return out.join('\n');
 }

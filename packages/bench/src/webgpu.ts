@@ -130,6 +130,17 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
       },
       oursGpu: () => scope(() => void a.matmul(b)),
     });
+    // Both tile sizes of the vec4 kernel, forced, to choose 'auto''s threshold on this GPU.
+    for (const tile of [32, 64] as const) {
+      backend.matmulTile = tile;
+      const s = await timeAsync(async () => {
+        const c = scope(() => a.matmul(b));
+        await settle(c);
+        c.dispose();
+      });
+      rows.push({ suite: `matmul ${label}`, case: `${n}x${n} A·B`, impl: `tsgrad webgpu (${tile}×${tile} tiles)`, value: (2 * n ** 3) / 1e9 / s, unit: 'GFLOP/s' });
+    }
+    backend.matmulTile = 'auto';
     a.dispose();
     b.dispose();
     ta.dispose();

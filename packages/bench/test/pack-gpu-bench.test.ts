@@ -43,8 +43,9 @@ describe('the packed GPU benchmark', () => {
     expect(log).toMatch(/unpacking the Vulkan loader/);
     expect(log).toMatch(/ok {3}matmul 128³ vs float64/);
     expect(log).toMatch(/ok {3}Adafactor: 5 steps/);
-    expect(log).toMatch(/\| case \| tsgrad webgpu \| tsgrad GPU time \| TF\.js webgpu \| tsgrad \/ TF\.js \| unit \|/);
-    expect(log).toMatch(/\| BN-CNN b8 SGD \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+× \| images\/s \|/);
+    expect(log).toMatch(/\| case \| tsgrad webgpu \| tsgrad GPU time \| TF\.js webgpu \| tsgrad \/ TF\.js \| 32×32 \/ 64×64 tiles \| unit \|/);
+    expect(log).toMatch(/\| 128x128 A·B \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+× \| [\d.]+ \/ [\d.]+ \| GFLOP\/s \|/);
+    expect(log).toMatch(/\| BN-CNN b8 SGD \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+× \| — \| images\/s \|/);
     expect(log).toContain('correctness: 16 passed, 0 failed');
     const json = JSON.parse(readFileSync(path.join(results, 'gpu-bench-results.json'), 'utf8')) as { checks: unknown[]; rows: { impl: string }[]; adapter: string };
     expect(json.checks).toHaveLength(16);

@@ -21,7 +21,7 @@ import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { WORKGROUP, elementwiseMeta, indexMeta, memoShader } from './shaders/common.js';
 import { BINARY_SNIPPETS, FLOAT_ONLY, UNARY_SNIPPETS, castExpr, elementwiseShader } from './shaders/elementwise.js';
 import { gatherShader, scatterAddShader } from './shaders/indexing.js';
-import { smallMatmulShader, tiledMatmulShader, vec4MatmulShader } from './shaders/matmul.js';
+import { smallMatmulShader, tiledMatmulShader, vec4Matmul64Shader, vec4MatmulShader } from './shaders/matmul.js';
 import { programShader } from './shaders/program.js';
 import { argReduceShader, reduceShader } from './shaders/reduce.js';
 
@@ -59,6 +59,8 @@ const MAX_DISPATCHES_PER_SUBMIT = 128;
 const BIND_GROUP_CACHE = 4096;
 /** Reductions of at most this many elements per output run a thread per output (see reduceShader). */
 const REDUCE_PER_THREAD_UP_TO = 256;
+/** Products with at least this many 64×64 tiles of C use the 64×64 kernel (when matmulTile is 'auto'). */
+const MATMUL_64_FROM_TILES = 64;
 /** Split-K aims at this many workgroups for a skinny product, with slices of K at least SPLIT_K_MIN_SLICE long. */
 const SPLIT_K_TARGET_TILES = 256;
 const SPLIT_K_MIN_SLICE = 256;
@@ -165,6 +167,15 @@ export class WebGPUBackend implements Backend {
 
   private totalDispatches = 0;
   private profiler: Profiler | null = null;
+
+  /**
+   * The tile of C the vec4 matmul kernel computes per workgroup: 64×64 (8×8 per thread) for products
+   * with at least MATMUL_64_FROM_TILES such tiles, 32×32 (4×4 per thread) otherwise (`'auto'`), or
+   * one of them always (to compare the two on a GPU: the GPU benchmark reports both).
+   * @example
+   * backend.matmulTile = 32; // force the 32×32 kernel
+   */
+  matmulTile: 'auto' | 32 | 64 = 'auto';
 
   /**
    * Runs `fn` (which may be async) and returns, beside its result, each kernel's GPU time measured
@@ -750,7 +761,9 @@ export class WebGPUBackend implements Backend {
     const vec4 =
       a.dtype === 'float32' && a.strides[2] === 1 && b.strides[2] === 1 &&
       by4(K, N, a.strides[0], a.strides[1], wa.offset, b.strides[0], b.strides[1], wb.offset);
+    const big = this.matmulTile === 64 || (this.matmulTile === 'auto' && B * Math.ceil(M / 64) * Math.ceil(N / 64) >= MATMUL_64_FROM_TILES);
     if (M * N < 32 * 32) this.dispatch('matmul', smallMatmulShader(a.dtype), buffers, meta, this.groups(B * M * N));
+    else if (vec4 && big) this.dispatch('matmul', vec4Matmul64Shader(), buffers, meta, [Math.ceil(N / 64), Math.ceil(M / 64), B]);
     else if (vec4) this.dispatch('matmul', vec4MatmulShader(), buffers, meta, tiles);
     else this.dispatch('matmul', tiledMatmulShader(a.dtype), buffers, meta, tiles);
   }

@@ -69,3 +69,36 @@ describe('webgpu matmul split-K', () => {
     expectClose(await values(out), Array.from(ref.dataSync()), { rtol: 1e-4, atol: 1e-3 });
   }, 60_000);
 });
+
+describe('webgpu matmul, 64×64 tiles (8×8 per thread)', () => {
+  it.each([
+    { name: 'interior tiles, K past several k-tiles with a tail', a: [128, 200], b: [200, 192] },
+    { name: 'ragged edges in M, N and K', a: [70, 36], b: [36, 100] },
+    { name: 'batched, broadcast B', a: [3, 80, 64], b: [64, 72] },
+    { name: 'transposed A (copied to row-major)', a: [256, 256], b: [256, 128], ta: true },
+  ])('$name', async ({ a, b, ta }) => {
+    const backend = await gpu();
+    backend.matmulTile = 64;
+    try {
+      manualSeed(9);
+      const A = ta ? randn([a[1], a[0]], { dtype: 'float64' }).t() : randn(a, { dtype: 'float64' });
+      const B = randn(b, { dtype: 'float64' });
+      const gA = ta ? A.t().to('float32').to('webgpu').t() : A.to('float32').to('webgpu');
+      expectClose(await values(gA.matmul(B.to('float32').to('webgpu'))), Array.from(A.matmul(B).dataSync()), { rtol: 1e-4, atol: 1e-4 });
+    } finally {
+      backend.matmulTile = 'auto';
+    }
+  }, 60_000);
+
+  it("is what 'auto' picks for a 512×512 product, and gives the 32×32 kernel's numbers to float32 precision", async () => {
+    const backend = await gpu();
+    manualSeed(10);
+    const A = randn([512, 256]).to('webgpu');
+    const B = randn([256, 512]).to('webgpu');
+    const auto = await values(A.matmul(B));
+    backend.matmulTile = 32;
+    const small = await values(A.matmul(B));
+    backend.matmulTile = 'auto';
+    expectClose(auto, small, { rtol: 1e-5, atol: 1e-4 });
+  }, 60_000);
+});

@@ -160,3 +160,87 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     }
 }`;
 });
+
+/**
+ * The vec4 kernel with 64×64 tiles of C: each of the 64 threads computes an 8×8 block (rows
+ * 8·ty..8·ty+7, columns 4·tx..4·tx+3 and 32+4·tx..32+4·tx+3, so neighbouring threads read
+ * neighbouring vec4 of B), over k-tiles of 16. Per four steps of k a thread reads eight vec4 of B and
+ * eight of A for 64 vec4 multiply-adds: twice the arithmetic per workgroup-memory read of the 32×32
+ * kernel, for products large enough to fill the GPU with 64×64 tiles. Same operand rules as it.
+ */
+export const vec4Matmul64Shader = memoShader(function vec4Matmul64Shader(): string {
+  return `@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<storage, read> md: array<u32>;
+var<workgroup> tileA: array<vec4<f32>, 256>; // 64 rows x 4 vec4 along k
+var<workgroup> tileB: array<vec4<f32>, 256>; // 16 k x 16 vec4 along n
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+    let tx = li % 8u;
+    let ty = li / 8u;
+    let M = md[1]; let K = md[2]; let N = md[3];
+    let z = wid.z;
+    let aBase = md[10] + z * md[4];
+    let bBase = md[11] + z * md[7];
+    let rowTile = wid.y * 64u;
+    let colTile = wid.x * 64u;
+    let inside = rowTile + 64u <= M && colTile + 64u <= N;
+    var acc: array<vec4<f32>, 16>; // row i: acc[2i] columns 4tx.., acc[2i + 1] columns 32 + 4tx..
+    for (var t = 0u; t < K; t = t + 16u) {
+        let full = inside && t + 16u <= K;
+        for (var e = 0u; e < 4u; e = e + 1u) {
+            let slot = li * 4u + e;
+            let ar = rowTile + slot / 4u; let ak = t + (slot % 4u) * 4u;
+            let bk = t + slot / 16u; let bc = colTile + (slot % 16u) * 4u;
+            if (full) {
+                tileA[slot] = a[(aBase + ar * md[5] + ak) / 4u];
+                tileB[slot] = b[(bBase + bk * md[8] + bc) / 4u];
+            } else {
+                var av = vec4<f32>(0.0);
+                if (ar < M && ak < K) { av = a[(aBase + ar * md[5] + ak) / 4u]; }
+                tileA[slot] = av;
+                var bv = vec4<f32>(0.0);
+                if (bk < K && bc < N) { bv = b[(bBase + bk * md[8] + bc) / 4u]; }
+                tileB[slot] = bv;
+            }
+        }
+        workgroupBarrier();
+        for (var k4 = 0u; k4 < 4u; k4 = k4 + 1u) {
+            var lo: array<vec4<f32>, 4>;
+            var hi: array<vec4<f32>, 4>;
+            for (var kk = 0u; kk < 4u; kk = kk + 1u) {
+                lo[kk] = tileB[(k4 * 4u + kk) * 16u + tx];
+                hi[kk] = tileB[(k4 * 4u + kk) * 16u + tx + 8u];
+            }
+            for (var i = 0u; i < 8u; i = i + 1u) {
+                let av = tileA[(ty * 8u + i) * 4u + k4];
+                var l = acc[2u * i];
+                var h = acc[2u * i + 1u];
+                l = fma(vec4<f32>(av.x), lo[0], l); h = fma(vec4<f32>(av.x), hi[0], h);
+                l = fma(vec4<f32>(av.y), lo[1], l); h = fma(vec4<f32>(av.y), hi[1], h);
+                l = fma(vec4<f32>(av.z), lo[2], l); h = fma(vec4<f32>(av.z), hi[2], h);
+                l = fma(vec4<f32>(av.w), lo[3], l); h = fma(vec4<f32>(av.w), hi[3], h);
+                acc[2u * i] = l;
+                acc[2u * i + 1u] = h;
+            }
+        }
+        workgroupBarrier();
+    }
+    for (var i = 0u; i < 8u; i = i + 1u) {
+        let r = rowTile + ty * 8u + i;
+        for (var half = 0u; half < 2u; half = half + 1u) {
+            let col = colTile + half * 32u + tx * 4u;
+            let v = acc[2u * i + half];
+            let at = (z * M + r) * N + col;
+            if (inside) {
+                c[at] = v.x; c[at + 1u] = v.y; c[at + 2u] = v.z; c[at + 3u] = v.w;
+            } else {
+                for (var j = 0u; j < 4u; j = j + 1u) {
+                    if (r < M && col + j < N) { c[at + j] = v[j]; }
+                }
+            }
+        }
+    }
+}`;
+});
