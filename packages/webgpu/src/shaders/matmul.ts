@@ -166,7 +166,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
  * 8·ty..8·ty+7, columns 4·tx..4·tx+3 and 32+4·tx..32+4·tx+3, so neighbouring threads read
  * neighbouring vec4 of B), over k-tiles of 16. Per four steps of k a thread reads eight vec4 of B and
  * eight of A for 64 vec4 multiply-adds: twice the arithmetic per workgroup-memory read of the 32×32
- * kernel, for products large enough to fill the GPU with 64×64 tiles. Same operand rules as it.
+ * kernel, for products large enough to fill the GPU with 64×64 tiles. The next k-tile is loaded into
+ * registers while the current one is multiplied (double buffering). Same operand rules as it.
  */
 export const vec4Matmul64Shader = memoShader(function vec4Matmul64Shader(): string {
   return `@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
@@ -175,6 +176,26 @@ export const vec4Matmul64Shader = memoShader(function vec4Matmul64Shader(): stri
 @group(0) @binding(3) var<storage, read> md: array<u32>;
 var<workgroup> tileA: array<vec4<f32>, 256>; // 64 rows x 4 vec4 along k
 var<workgroup> tileB: array<vec4<f32>, 256>; // 16 k x 16 vec4 along n
+// A k-tile's four vec4 of A and of B for thread li (unchecked when the tile is wholly inside).
+fn loadTiles(t: u32, full: bool, li: u32, rowTile: u32, colTile: u32, aBase: u32, bBase: u32, M: u32, K: u32, N: u32,
+             ra: ptr<function, array<vec4<f32>, 4>>, rb: ptr<function, array<vec4<f32>, 4>>) {
+    for (var e = 0u; e < 4u; e = e + 1u) {
+        let slot = li * 4u + e;
+        let ar = rowTile + slot / 4u; let ak = t + (slot % 4u) * 4u;
+        let bk = t + slot / 16u; let bc = colTile + (slot % 16u) * 4u;
+        if (full) {
+            (*ra)[e] = a[(aBase + ar * md[5] + ak) / 4u];
+            (*rb)[e] = b[(bBase + bk * md[8] + bc) / 4u];
+        } else {
+            var av = vec4<f32>(0.0);
+            if (ar < M && ak < K) { av = a[(aBase + ar * md[5] + ak) / 4u]; }
+            (*ra)[e] = av;
+            var bv = vec4<f32>(0.0);
+            if (bk < K && bc < N) { bv = b[(bBase + bk * md[8] + bc) / 4u]; }
+            (*rb)[e] = bv;
+        }
+    }
+}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
     let tx = li % 8u;
@@ -187,25 +208,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     let colTile = wid.x * 64u;
     let inside = rowTile + 64u <= M && colTile + 64u <= N;
     var acc: array<vec4<f32>, 16>; // row i: acc[2i] columns 4tx.., acc[2i + 1] columns 32 + 4tx..
+    // Register double buffering: the next k-tile's global loads are issued before this tile's
+    // multiply-adds, so memory latency hides behind arithmetic; workgroup memory holds one tile.
+    var nextA: array<vec4<f32>, 4>;
+    var nextB: array<vec4<f32>, 4>;
+    loadTiles(0u, inside && 16u <= K, li, rowTile, colTile, aBase, bBase, M, K, N, &nextA, &nextB);
     for (var t = 0u; t < K; t = t + 16u) {
-        let full = inside && t + 16u <= K;
         for (var e = 0u; e < 4u; e = e + 1u) {
-            let slot = li * 4u + e;
-            let ar = rowTile + slot / 4u; let ak = t + (slot % 4u) * 4u;
-            let bk = t + slot / 16u; let bc = colTile + (slot % 16u) * 4u;
-            if (full) {
-                tileA[slot] = a[(aBase + ar * md[5] + ak) / 4u];
-                tileB[slot] = b[(bBase + bk * md[8] + bc) / 4u];
-            } else {
-                var av = vec4<f32>(0.0);
-                if (ar < M && ak < K) { av = a[(aBase + ar * md[5] + ak) / 4u]; }
-                tileA[slot] = av;
-                var bv = vec4<f32>(0.0);
-                if (bk < K && bc < N) { bv = b[(bBase + bk * md[8] + bc) / 4u]; }
-                tileB[slot] = bv;
-            }
+            tileA[li * 4u + e] = nextA[e];
+            tileB[li * 4u + e] = nextB[e];
         }
         workgroupBarrier();
+        if (t + 16u < K) {
+            loadTiles(t + 16u, inside && t + 32u <= K, li, rowTile, colTile, aBase, bBase, M, K, N, &nextA, &nextB);
+        }
         for (var k4 = 0u; k4 < 4u; k4 = k4 + 1u) {
             var lo: array<vec4<f32>, 4>;
             var hi: array<vec4<f32>, 4>;
