@@ -97,14 +97,24 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
     theirs: () => Promise<unknown>;
     oursGpu: () => unknown;
   }
+  // A failing side (an out-of-memory TF.js, a limit) is reported and the run goes on: a GPU machine's
+  // time is short, one failure must not cost the other cases.
+  const attempt = async (what: string, fn: () => Promise<number>) => {
+    try {
+      return await fn();
+    } catch (e) {
+      console.log(`  ${what} failed: ${(e as Error).message.split('\n')[0]}`);
+      return NaN;
+    }
+  };
   const report = async ({ suite, name, work, unit, ours, theirs, oursGpu }: Case) => {
-    const s = await timeAsync(ours);
-    const gpuS = await gpuSeconds(oursGpu);
-    const t = await timeAsync(theirs);
-    rows.push({ suite: `${suite} ${label}`, case: name, impl: 'tsgrad webgpu', value: work / s, unit });
+    const s = await attempt(`${name}: tsgrad`, () => timeAsync(ours));
+    const gpuS = Number.isNaN(s) ? NaN : await attempt(`${name}: tsgrad profile`, () => gpuSeconds(oursGpu));
+    const t = await attempt(`${name}: TF.js`, () => timeAsync(theirs));
+    if (!Number.isNaN(s)) rows.push({ suite: `${suite} ${label}`, case: name, impl: 'tsgrad webgpu', value: work / s, unit });
     if (!Number.isNaN(gpuS)) rows.push({ suite: `${suite} ${label}`, case: name, impl: 'tsgrad webgpu (GPU time)', value: work / gpuS, unit });
-    rows.push({ suite: `${suite} ${label}`, case: name, impl: 'TF.js webgpu', value: work / t, unit });
-    rows.push({ suite: 'ratio', case: `webgpu ${name}`, impl: 'tsgrad / TF.js', value: t / s, unit: 'x' });
+    if (!Number.isNaN(t)) rows.push({ suite: `${suite} ${label}`, case: name, impl: 'TF.js webgpu', value: work / t, unit });
+    if (!Number.isNaN(s) && !Number.isNaN(t)) rows.push({ suite: 'ratio', case: `webgpu ${name}`, impl: 'tsgrad / TF.js', value: t / s, unit: 'x' });
   };
 
   manualSeed(0);
@@ -133,12 +143,14 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
     // Both tile sizes of the vec4 kernel, forced, to choose 'auto''s threshold on this GPU.
     for (const tile of [32, 64] as const) {
       backend.matmulTile = tile;
-      const s = await timeAsync(async () => {
-        const c = scope(() => a.matmul(b));
-        await settle(c);
-        c.dispose();
-      });
-      rows.push({ suite: `matmul ${label}`, case: `${n}x${n} A·B`, impl: `tsgrad webgpu (${tile}×${tile} tiles)`, value: (2 * n ** 3) / 1e9 / s, unit: 'GFLOP/s' });
+      const s = await attempt(`${n}x${n} with ${tile}×${tile} tiles`, () =>
+        timeAsync(async () => {
+          const c = scope(() => a.matmul(b));
+          await settle(c);
+          c.dispose();
+        }),
+      );
+      if (!Number.isNaN(s)) rows.push({ suite: `matmul ${label}`, case: `${n}x${n} A·B`, impl: `tsgrad webgpu (${tile}×${tile} tiles)`, value: (2 * n ** 3) / 1e9 / s, unit: 'GFLOP/s' });
     }
     backend.matmulTile = 'auto';
     a.dispose();
