@@ -1,7 +1,7 @@
 import { manualSeed, noGrad, randperm, scope, stack, tensor, type Tensor } from '@tsgrad/autograd';
 import { BatchNorm1d, BatchNormBase, Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
 import { Adam, AdamW, SGD, type Optimizer } from '@tsgrad/optim';
-import { describeDecay, explainWeightDecay, paramGroupsWeightDecay, type DecayRow } from '@tsgrad/param-groups';
+import { describeDecay, explainWeightDecay, paramGroupsWeightDecay, type DecayRow, type GroupDecay } from '@tsgrad/param-groups';
 import { cpuKernels, cpuKernelsReady, setCpuKernels, type CpuKernelInfo } from '@tsgrad/tensor';
 import { initWebGPU } from '@tsgrad/webgpu';
 import { LineChart } from './chart.js';
@@ -130,8 +130,7 @@ const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
  * its group, decay and the rule that put it there, the totals of each group, and each group's exact
  * update for the chosen optimizer (describeDecay). Returns the rows for the lesson.
  */
-function renderPlan(): DecayRow[] {
-  const o = options();
+function renderPlan(o: ReturnType<typeof options>, decay: GroupDecay[]): DecayRow[] {
   const rows = explainWeightDecay(model, o.exclude ? { weightDecay: o.weightDecay } : { weightDecay: o.weightDecay, decay: () => true });
   const decayOf = (r: DecayRow) => (r.group === 'decay' ? (r.weightDecay ?? o.weightDecay) : 0);
   const cells = rows.map(
@@ -143,7 +142,7 @@ function renderPlan(): DecayRow[] {
     const n = sel.reduce((a, r) => a + r.numel, 0);
     return `<tr class="total ${g}"><td colspan="2">${label}: ${sel.length} tensors</td><td class="num">${n.toLocaleString('en-US')}</td><td colspan="4"></td></tr>`;
   };
-  const formulas = describeDecay(makeOptimizer(o))
+  const formulas = decay
     .filter((g) => g.params > 0)
     .map((g) => `<tr class="formula"><td colspan="7">group ${g.group} (${g.params} tensors): ${escapeHtml(g.formula)}${g.shrink === null ? '' : ` — ×${g.shrink.toPrecision(6)} per step`}</td></tr>`);
   $('plan').innerHTML = [
@@ -159,10 +158,12 @@ function renderPlan(): DecayRow[] {
 /** Redraws the plan and the lesson that quotes it, and the norms seen so far. */
 function explain(): void {
   const o = options();
-  const rows = renderPlan();
+  // A throwaway optimizer over the model's groups: describeDecay reads its groups' settings.
+  const decay = describeDecay(makeOptimizer(o));
+  const rows = renderPlan(o, decay);
   const last = (s: { points: [number, number][] }) => s.points[s.points.length - 1];
   const norms = decaySeries.points.length ? { step: last(decaySeries)[0], weights: last(decaySeries)[1], others: last(exemptSeries)[1], first: { weights: decaySeries.points[0][1], others: exemptSeries.points[0][1] } } : null;
-  renderLesson($('lesson'), { ...o, rows, decay: describeDecay(makeOptimizer(o)), norms });
+  renderLesson($('lesson'), { ...o, rows, decay, norms });
 }
 
 async function accuracy(test: { x: Tensor; y: Tensor }): Promise<number> {

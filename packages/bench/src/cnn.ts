@@ -1,6 +1,7 @@
-import { manualSeed, randint, randn, scope, type Tensor } from '@tsgrad/autograd';
-import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, functional as F } from '@tsgrad/nn';
-import { SGD } from '@tsgrad/optim';
+import { manualSeed, randint, randn, type Tensor } from '@tsgrad/autograd';
+import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '@tsgrad/nn';
+import { SGD, type Optimizer } from '@tsgrad/optim';
+import { scopedStep } from './mlp.js';
 import { timeMedian, type BenchRow } from './timing.js';
 
 /**
@@ -18,17 +19,8 @@ export function tsgradCnnStep(batch: number, device: 'cpu' | 'webgpu' = 'cpu'): 
     new Conv2d(8, 16, 3), new BatchNorm2d(16), new ReLU(), new MaxPool2d(2),
     new Flatten(), new Linear(16 * 5 * 5, 10),
   ).to(device);
-  const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  const x: Tensor = randn([batch, 1, 28, 28]).to(device);
-  const y: Tensor = randint(0, 10, [batch]).to(device);
-  return () =>
-    scope(() => {
-      opt.zeroGrad();
-      const loss = F.crossEntropy(model.forward(x), y);
-      loss.backward();
-      opt.step();
-      return loss.detach();
-    });
+  const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 }) as unknown as Optimizer<{ lr: number }>;
+  return scopedStep(model, opt, randn([batch, 1, 28, 28]).to(device), randint(0, 10, [batch]).to(device));
 }
 
 /** One tsgrad training step of the CNN, in images per second. */

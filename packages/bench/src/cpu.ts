@@ -1,9 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { manualSeed, randint, randn, scope, type Tensor } from '@tsgrad/autograd';
-import { Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
-import { SGD } from '@tsgrad/optim';
+import { manualSeed, randn, scope } from '@tsgrad/autograd';
 import { cpuKernelsReady, setCpuKernels } from '@tsgrad/tensor';
 import { CNN, benchTsgradCnn, tfCnnStep, type TfCnnLike } from './cnn.js';
+import { makeTfMlpStep, tsgradMlpStep, type MlpCase, type TfMlpLike } from './mlp.js';
 import { timeMedian, type BenchRow, benchRows } from './timing.js';
 
 /** The slice of TF.js's API these benchmarks use (TF.js is a devDependency, loaded at run time). */
@@ -37,7 +36,7 @@ const TRANSPOSES = [
 ] as const;
 
 /** The MLP of issue 9: 784-256-256-10, batch 128, SGD with momentum. */
-const MLP = { sizes: [784, 256, 256, 10], batch: 128 } as const;
+const MLP: MlpCase = { hidden: 256, batch: 128, optimizer: 'sgd' };
 /**
  * Multiply-adds x 2 of one training step: forward and weight gradients for every layer, input
  * gradients for all but the first (the data needs none), as both tsgrad and TF.js compute them.
@@ -87,18 +86,8 @@ function cpuCases(sizes: number[], impl: string, rows: BenchRow[]): void {
       rows.push({ suite: 'matmul f32', case: `${n}x${n} ${label}`, impl, value: (2 * n ** 3) / s / 1e9, unit: 'GFLOP/s' });
     }
   }
-  const model = new Sequential(new Linear(784, 256), new ReLU(), new Linear(256, 256), new ReLU(), new Linear(256, 10));
-  const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  const x: Tensor = randn([MLP.batch, 784]);
-  const y: Tensor = randint(0, 10, [MLP.batch]);
-  const step = () =>
-    scope(() => {
-      opt.zeroGrad();
-      const loss = F.crossEntropy(model.forward(x), y);
-      loss.backward();
-      opt.step();
-    });
-  const s = timeMedian(step, { runs: 20, warmup: 5 });
+  const step = tsgradMlpStep(MLP);
+  const s = timeMedian(() => step().dispose(), { runs: 20, warmup: 5 });
   rows.push({ suite: 'mlp step', case: '784-256-256-10 b128', impl, value: MLP_FLOP / s / 1e9, unit: 'GFLOP/s' });
 }
 
@@ -141,20 +130,8 @@ export async function benchTfjsCpu(sizes: number[], notes: string[]): Promise<Be
 }
 
 function mlpStep(tf: TfCpuLike, impl: string): BenchRow {
-  const [d0, d1, d2, d3] = MLP.sizes;
-  const layers = [[d0, d1], [d1, d2], [d2, d3]].map(([i, o]) => ({ w: tf.variable(tf.randomNormal([i, o])), b: tf.variable(tf.zeros([o])) }));
-  const x = tf.randomNormal([MLP.batch, d0]);
-  const y = tf.oneHot(tf.randomUniformInt([MLP.batch], 0, 10), 10);
-  const opt = tf.train.momentum(0.01, 0.9);
-  const loss = () => {
-    let h = x;
-    layers.forEach(({ w, b }, i) => {
-      h = tf.add(tf.matMul(h, w), b);
-      if (i < layers.length - 1) h = tf.relu(h);
-    });
-    return tf.losses.softmaxCrossEntropy(y, h);
-  };
-  const s = timeMedian(() => opt.minimize(loss, true)?.dispose(), { runs: 10, warmup: 2 });
+  const step = makeTfMlpStep(tf as unknown as TfMlpLike, MLP);
+  const s = timeMedian(() => step()?.dispose(), { runs: 10, warmup: 2 });
   return { suite: 'mlp step', case: '784-256-256-10 b128', impl, value: MLP_FLOP / s / 1e9, unit: 'GFLOP/s' };
 }
 

@@ -1,8 +1,8 @@
-import { manualSeed, randint, randn, scope, type Tensor } from '@tsgrad/autograd';
-import { Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
+import { manualSeed, randn, scope, type Tensor } from '@tsgrad/autograd';
 import { Adam } from '@tsgrad/optim';
 import { initWebGPU, type WebGPUBackend } from '@tsgrad/webgpu';
 import { makeTfCnnStep, tsgradCnnStep, type TfCnnLike } from './cnn.js';
+import { makeTfMlpStep, tsgradMlpStep, type TfMlpLike } from './mlp.js';
 import { benchRows, type BenchRow } from './timing.js';
 
 let quickRuns = false;
@@ -22,22 +22,15 @@ async function timeAsync(fn: () => Promise<unknown>, runs = 5): Promise<number> 
 }
 
 type TfT = { data(): Promise<ArrayLike<number>>; dispose(): void; name?: string };
+/** The slice of TF.js's API this file calls (the MLP and CNN steps bring their own, see mlp.ts and cnn.ts). */
 interface TfLike {
   setBackend(name: string): Promise<boolean>;
   ready(): Promise<void>;
-  randomNormal(shape: number[], mean?: number, std?: number): TfT;
-  randomUniformInt(shape: number[], min: number, max: number): TfT;
-  zeros(shape: number[]): TfT;
-  oneHot(indices: TfT, depth: number): TfT;
+  randomNormal(shape: number[]): TfT;
   matMul(a: TfT, b: TfT): TfT;
-  add(a: TfT, b: TfT): TfT;
-  relu(x: TfT): TfT;
   slice(x: TfT, begin: number[], size: number[]): TfT;
   variable(t: TfT): TfT & { name: string };
-  losses: { softmaxCrossEntropy(labels: TfT, logits: TfT): TfT };
-  train: { adam(lr: number): { applyGradients(g: Record<string, TfT>): void; minimize(f: () => TfT, returnCost: boolean): TfT | null } };
-  tidy<T>(fn: () => T): T;
-  time(f: () => void): Promise<{ wallMs: number; kernelMs: number | { error: string } }>;
+  train: { adam(lr: number): { applyGradients(g: Record<string, TfT>): void } };
 }
 
 /** The sizes of each case: a real GPU's (issue 16's table), or a software adapter's small ones. */
@@ -53,6 +46,13 @@ export function gpuCases(software: boolean, quick = false) {
         cnnBatch: 256,
       };
 }
+
+/** A step that returns its loss, timed to the loss's read (the GPU has finished the step), then freed. */
+const settled = (step: () => { data(): Promise<unknown>; dispose(): void } | null) => async () => {
+  const loss = step();
+  await loss?.data();
+  loss?.dispose();
+};
 
 /** Reads one element: waits for every command recorded before it, moves 4 bytes. */
 const settle = (t: Tensor) => t.reshape([-1]).narrow(0, 0, 1).data();
@@ -187,49 +187,17 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
   }
 
   {
-    const { hidden, batch } = cases.mlp;
-    const sizes = [784, hidden, hidden, 10];
-    manualSeed(0);
-    const model = new Sequential(new Linear(784, hidden), new ReLU(), new Linear(hidden, hidden), new ReLU(), new Linear(hidden, 10)).to('webgpu');
-    const opt = new Adam(model.parameters(), { lr: 1e-3 });
-    const x = randn([batch, 784]).to('webgpu');
-    const y = randint(0, 10, [batch]).to('webgpu');
-    const step = () =>
-      scope(() => {
-        opt.zeroGrad();
-        const loss = F.crossEntropy(model.forward(x), y);
-        loss.backward();
-        opt.step();
-        return loss.detach();
-      });
-    const layers = [0, 1, 2].map((i) => ({ w: tf.variable(tf.randomNormal([sizes[i], sizes[i + 1]], 0, 0.02)), b: tf.variable(tf.zeros([sizes[i + 1]])) }));
-    const tx = tf.randomNormal([batch, 784]);
-    const ty = tf.oneHot(tf.randomUniformInt([batch], 0, 10), 10);
-    const tfOpt = tf.train.adam(1e-3);
-    const tfLoss = () => {
-      let h = tx;
-      layers.forEach(({ w, b }, i) => {
-        h = tf.add(tf.matMul(h, w), b);
-        if (i < layers.length - 1) h = tf.relu(h);
-      });
-      return tf.losses.softmaxCrossEntropy(ty, h);
-    };
+    const mlp = { ...cases.mlp, optimizer: 'adam' } as const;
+    const ours = tsgradMlpStep(mlp, 'webgpu');
+    const theirs = makeTfMlpStep(tf as unknown as TfMlpLike, mlp, 0.02);
     await report({
       suite: 'mlp step',
-      name: `784-${hidden}-${hidden}-10 b${batch} Adam`,
+      name: `784-${mlp.hidden}-${mlp.hidden}-10 b${mlp.batch} Adam`,
       work: 1,
       unit: 'steps/s',
-      ours: async () => {
-        const loss = step();
-        await loss.data();
-        loss.dispose();
-      },
-      theirs: async () => {
-        const cost = tfOpt.minimize(tfLoss, true);
-        await cost?.data();
-        cost?.dispose();
-      },
-      oursGpu: () => step().dispose(),
+      ours: settled(ours),
+      theirs: settled(theirs as () => TfT | null),
+      oursGpu: () => ours().dispose(),
     });
   }
 
@@ -242,16 +210,8 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
       name: `BN-CNN b${batch} SGD`,
       work: batch,
       unit: 'images/s',
-      ours: async () => {
-        const loss = ours();
-        await loss.data();
-        loss.dispose();
-      },
-      theirs: async () => {
-        const cost = theirs() as TfT | null;
-        await cost?.data();
-        cost?.dispose();
-      },
+      ours: settled(ours),
+      theirs: settled(theirs as () => TfT | null),
       oursGpu: () => ours().dispose(),
     });
   }

@@ -52,13 +52,17 @@ export async function quadraticTrajectory(
   return values.flatMap((v) => Array.from(v, Number));
 }
 
-/** Whole-vector relative distance ‖x − ref‖ / ‖ref‖ (the issue's trajectory measure). */
+/**
+ * Whole-vector relative distance ‖x − ref‖ / ‖ref‖ (the issue's trajectory measure); against an
+ * all-zero reference (a comparison that is false everywhere), the absolute distance ‖x‖.
+ */
 export function relativeDistance(x: ArrayLike<number>, ref: ArrayLike<number>): number {
+  if (x.length !== ref.length) throw new Error(`relativeDistance: ${x.length} values against a reference of ${ref.length}`);
   let num = 0;
   let den = 0;
   for (let i = 0; i < ref.length; i++) {
     num += (x[i] - ref[i]) ** 2;
     den += ref[i] ** 2;
   }
-  return Math.sqrt(num / den);
+  return Math.sqrt(den > 0 ? num / den : num);
 }

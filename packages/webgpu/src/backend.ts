@@ -589,15 +589,12 @@ export class WebGPUBackend implements Backend {
   reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage {
     const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
     const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-    const out = this.fresh(x.dtype, outShape);
     const nOut = numel(outShape);
     const reduceSize = axes.reduce((p, a) => p * x.shape[a], 1);
     if (reduceSize === 0 && op !== 'sum') throw new Error(`${op}: cannot reduce an empty tensor of shape [${x.shape.join(', ')}] (no identity)`);
+    if (nOut > 0 && this.span(x) > this.limits.maxStorageBufferBindingSize / 4) return this.reduceInBlocks(op, x, axes, outShape);
+    const out = this.fresh(x.dtype, outShape);
     if (nOut === 0) return out.storage;
-    if (this.span(x) > this.limits.maxStorageBufferBindingSize / 4) {
-      this.free(out.storage);
-      return this.reduceInBlocks(op, x, axes, outShape);
-    }
     const wx = this.window(x);
     const meta = [nOut, reduceSize, ...kept.map((d) => x.shape[d]), ...kept.map((d) => x.strides[d]), ...axes.map((d) => x.shape[d]), ...axes.map((d) => x.strides[d]), wx.offset];
     const buffers = [wx.binding, this.whole(out), ...(op === 'sum' && x.dtype === 'int32' ? [this.errorFlag] : [])];
@@ -664,16 +661,14 @@ export class WebGPUBackend implements Backend {
     const [B, M, K] = a.shape;
     const N = b.shape[2];
     if (a.dtype === 'bool') throw new Error('webgpu: matmul is not defined for bool');
-    const out = this.fresh(a.dtype, [B, M, N]);
-    if (B * M * N === 0) return out.storage;
-    if (K === 0) return this.full(B * M * N, 0, a.dtype);
+    // An empty product is zeros (K = 0) or empty; `full` allocates it.
+    if (B * M * N === 0 || K === 0) return this.full(B * M * N, 0, a.dtype);
     const limit = this.limits.maxStorageBufferBindingSize / 4;
-    if (this.span(a) <= limit && this.span(b) <= limit && B * M * N <= limit) {
-      const splits = this.splitK(B, M, N, K);
-      if (splits > 1 && splits * M * N <= limit) {
-        this.free(out.storage);
-        return this.matmulSplitK(a, b, splits);
-      }
+    const fits = this.span(a) <= limit && this.span(b) <= limit && B * M * N <= limit;
+    const splits = fits ? this.splitK(B, M, N, K) : 1;
+    if (splits > 1 && splits * M * N <= limit) return this.matmulSplitK(a, b, splits);
+    if (fits) {
+      const out = this.fresh(a.dtype, [B, M, N]);
       this.matmulDispatch(a, b, out);
       return out.storage;
     }
@@ -685,6 +680,7 @@ export class WebGPUBackend implements Backend {
     const fitsRows = (r: number) => this.extent({ ...a, shape: [B, r, K], offset: 0 }) + align <= limit && B * r * N <= this.chunkElements();
     while (rows > 1 && !fitsRows(rows)) rows = Math.ceil(rows / 2);
     if (!fitsRows(rows)) throw this.tooLarge('matmul', a, 'a single row of it is past the limit');
+    const out = this.fresh(a.dtype, [B, M, N]);
     for (let first = 0; first < M; first += rows) {
       const count = Math.min(rows, M - first);
       const block = this.fresh(a.dtype, [B, count, N]);

@@ -3,7 +3,7 @@ import { manualSeed, randn, randint, tensor, zeros, type Tensor } from '@tsgrad/
 import * as optim from '@tsgrad/optim';
 import { Adam, SGD, type Optimizer } from '@tsgrad/optim';
 import { BINARY_OPS, UNARY_OPS, registerBackend } from '@tsgrad/tensor';
-import { optimInfos } from '@tsgrad/test-utils';
+import { optimInfos, relativeDistance } from '@tsgrad/test-utils';
 import { WebGPUBackend } from '@tsgrad/webgpu';
 import { gpu } from './gpu.js';
 
@@ -28,15 +28,6 @@ afterAll(() => {
   registerBackend(real);
 });
 
-const relative = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-};
 const onGpu = async (t: Tensor) => Float64Array.from(await t.data());
 
 describe('webgpu device limits: splitting past maxStorageBufferBindingSize', () => {
@@ -67,13 +58,13 @@ describe('webgpu device limits: splitting past maxStorageBufferBindingSize', () 
       ['2-d, broadcast rows', a.narrow(0, 0, 600_000).reshape([1200, 500]).add(b.narrow(0, 0, 500)), ga.narrow(0, 0, 600_000).reshape([1200, 500]).add(gb.narrow(0, 0, 500))],
       ['zeros, then an in-place add (copy)', zeros([n]).add_(a), zeros([n], { device: 'webgpu' }).add_(ga)],
     ];
-    for (const [name, cpu, gpuResult] of cases) expect(relative(await onGpu(gpuResult), cpu.dataSync()), name).toBeLessThan(1e-6);
+    for (const [name, cpu, gpuResult] of cases) expect(relativeDistance(await onGpu(gpuResult), cpu.dataSync()), name).toBeLessThan(1e-6);
     // Split indeed: 600,001 elements are three bindings of 262,080 (1 MiB less the alignment slack).
     const before = capped.stats().dispatches;
     ga.add(gb);
     expect(capped.stats().dispatches - before).toBe(3);
     // Views that start inside a binding: a window not aligned to the binding offset alignment.
-    expect(relative(await onGpu(ga.narrow(0, 3, 500_000).mul(2)), a.narrow(0, 3, 500_000).mul(2).dataSync())).toBeLessThan(1e-6);
+    expect(relativeDistance(await onGpu(ga.narrow(0, 3, 500_000).mul(2)), a.narrow(0, 3, 500_000).mul(2).dataSync())).toBeLessThan(1e-6);
   });
 
   it('reductions in blocks of rows: sum, max, min and mean over each dim and all, int32 sums included', async () => {
@@ -88,7 +79,7 @@ describe('webgpu device limits: splitting past maxStorageBufferBindingSize', () 
       ['min()', x.min(), g.min()],
       ['mean(0)', x.mean(0), g.mean(0)],
     ] as [string, Tensor, Tensor][]) {
-      expect(relative(await onGpu(gpuResult), cpu.dataSync()), name).toBeLessThan(1e-5);
+      expect(relativeDistance(await onGpu(gpuResult), cpu.dataSync()), name).toBeLessThan(1e-5);
     }
     const ints = randint(-100, 100, [700_000]);
     expect((await ints.to('webgpu').sum().data())[0]).toBe(ints.sum().item());
@@ -98,10 +89,10 @@ describe('webgpu device limits: splitting past maxStorageBufferBindingSize', () 
     manualSeed(3);
     const a = randn([1500, 300]); // 1.8 MB
     const b = randn([300, 40]);
-    expect(relative(await onGpu(a.to('webgpu').matmul(b.to('webgpu'))), a.matmul(b).dataSync())).toBeLessThan(1e-5);
+    expect(relativeDistance(await onGpu(a.to('webgpu').matmul(b.to('webgpu'))), a.matmul(b).dataSync())).toBeLessThan(1e-5);
     // Batched, with a transposed A (rows of Aᵀ are strided: blocks still span the right elements).
     const batched = randn([3, 400, 300]);
-    expect(relative(await onGpu(batched.to('webgpu').matmul(b.to('webgpu'))), batched.matmul(b).dataSync())).toBeLessThan(1e-5);
+    expect(relativeDistance(await onGpu(batched.to('webgpu').matmul(b.to('webgpu'))), batched.matmul(b).dataSync())).toBeLessThan(1e-5);
     const wide = randn([300, 1000]); // 1.2 MB
     expect(() => randn([4, 300]).to('webgpu').matmul(wide.to('webgpu'))).toThrow(
       /matmul: a float32 operand of shape \[1, 300, 1000\] \(1200000 bytes\) exceeds this device's maxStorageBufferBindingSize \(1048576 bytes\) and is the right operand/,
@@ -125,7 +116,7 @@ describe('webgpu device limits: splitting past maxStorageBufferBindingSize', () 
         oc.step();
         og.step();
       }
-      for (let i = 0; i < init.length; i++) expect(relative(await onGpu(dev[i]), cpu[i].dataSync()), `${name} parameter ${i}`).toBeLessThan(1e-5);
+      for (let i = 0; i < init.length; i++) expect(relativeDistance(await onGpu(dev[i]), cpu[i].dataSync()), `${name} parameter ${i}`).toBeLessThan(1e-5);
     }
   });
 
@@ -145,13 +136,13 @@ describe('webgpu device limits: splitting past maxStorageBufferBindingSize', () 
       const input = info.floatOnly && name !== 'erf' && name !== 'exp' ? [x, gx] : [signs, gs];
       const op = call(name, 1);
       const want = op(input[0], input[0]).to('float32').dataSync();
-      expect(relative(Float64Array.from(await op(input[1], input[1]).to('float32').data()), want), name).toBeLessThan(1e-5);
+      expect(relativeDistance(Float64Array.from(await op(input[1], input[1]).to('float32').data()), want), name).toBeLessThan(1e-5);
     }
     for (const name of Object.keys(BINARY_OPS)) {
       const op = call(name, 2);
       const [a, b, ga, gb] = name === 'pow' ? [x, y, gx, gy] : [signs, y, gs, gy];
       const want = op(a, b).to('float32').dataSync();
-      expect(relative(Float64Array.from(await op(ga, gb).to('float32').data()), want), name).toBeLessThan(1e-5);
+      expect(relativeDistance(Float64Array.from(await op(ga, gb).to('float32').data()), want), name).toBeLessThan(1e-5);
     }
   });
 
@@ -170,7 +161,7 @@ describe('webgpu device limits: splitting past maxStorageBufferBindingSize', () 
         oc.step();
         og.step();
       }
-      for (let i = 0; i < init.length; i++) expect(relative(await onGpu(dev[i]), cpu[i].dataSync()), `${info.name} parameter ${i}`).toBeLessThan(1e-5);
+      for (let i = 0; i < init.length; i++) expect(relativeDistance(await onGpu(dev[i]), cpu[i].dataSync()), `${info.name} parameter ${i}`).toBeLessThan(1e-5);
     }
   });
 
@@ -196,16 +187,16 @@ describe('webgpu: tensors past the WebGPU default 128 MiB binding, on the adapte
       expect(n * 4).toBeGreaterThan(128 * 1024 * 1024);
       const a = randn([n]);
       const ga = a.to('webgpu');
-      expect(relative(await onGpu(ga.mul(2).add(1)), a.mul(2).add(1).dataSync())).toBeLessThan(1e-6);
+      expect(relativeDistance(await onGpu(ga.mul(2).add(1)), a.mul(2).add(1).dataSync())).toBeLessThan(1e-6);
       expect(Math.abs((await ga.sum().data())[0] - a.to('float64').sum().item())).toBeLessThan(1e-4 * Math.sqrt(n));
       // A [34000, 1000] matrix times [1000, 4].
       const w = randn([1000, 4]);
       const m = ga.reshape([34_000, 1000]);
-      expect(relative(await onGpu(m.matmul(w.to('webgpu'))), a.reshape([34_000, 1000]).matmul(w).dataSync())).toBeLessThan(1e-5);
+      expect(relativeDistance(await onGpu(m.matmul(w.to('webgpu'))), a.reshape([34_000, 1000]).matmul(w).dataSync())).toBeLessThan(1e-5);
       // An embedding table of 48,000 × 700 (134.4 MB): rows looked up anywhere in it.
       const table = a.narrow(0, 0, 33_600_000).reshape([48_000, 700]);
       const ids = tensor([0, 47_999, 12_345], { dtype: 'int32' });
-      expect(relative(await onGpu(table.to('webgpu').indexSelect(0, ids.to('webgpu'))), table.indexSelect(0, ids).dataSync())).toBe(0);
+      expect(relativeDistance(await onGpu(table.to('webgpu').indexSelect(0, ids.to('webgpu'))), table.indexSelect(0, ids).dataSync())).toBe(0);
       // One Adam step on the 136 MB parameter.
       const g = randn([n]).mul(0.1);
       const pc = a.clone().requiresGrad_();
@@ -214,7 +205,7 @@ describe('webgpu: tensors past the WebGPU default 128 MiB binding, on the adapte
       pg.grad = g.to('webgpu');
       new Adam([pc], { lr: 1e-3 }).step();
       new Adam([pg], { lr: 1e-3 }).step();
-      expect(relative(await onGpu(pg), pc.dataSync())).toBeLessThan(1e-6);
+      expect(relativeDistance(await onGpu(pg), pc.dataSync())).toBeLessThan(1e-6);
     } finally {
       registerBackend(capped);
     }

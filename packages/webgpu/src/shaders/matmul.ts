@@ -82,6 +82,33 @@ export const smallMatmulShader = memoShader(function smallMatmulShader(dtype: DT
 });
 
 /**
+ * WGSL of `loadTiles`: thread li's four vec4 of a k-tile of A (`aPerRow` vec4 along k per row of the
+ * tile) and of B (`bPerRow` vec4 along n per k), into registers; unchecked when the tile lies wholly
+ * inside the matrices (`full`), zero-padded at the edges otherwise. Both vec4 kernels use it.
+ */
+function tileLoader(aPerRow: number, bPerRow: number): string {
+  return `fn loadTiles(t: u32, full: bool, li: u32, rowTile: u32, colTile: u32, aBase: u32, bBase: u32, M: u32, K: u32, N: u32,
+             ra: ptr<function, array<vec4<f32>, 4>>, rb: ptr<function, array<vec4<f32>, 4>>) {
+    for (var e = 0u; e < 4u; e = e + 1u) {
+        let slot = li * 4u + e;
+        let ar = rowTile + slot / ${aPerRow}u; let ak = t + (slot % ${aPerRow}u) * 4u;
+        let bk = t + slot / ${bPerRow}u; let bc = colTile + (slot % ${bPerRow}u) * 4u;
+        if (full) {
+            (*ra)[e] = a[(aBase + ar * md[5] + ak) / 4u];
+            (*rb)[e] = b[(bBase + bk * md[8] + bc) / 4u];
+        } else {
+            var av = vec4<f32>(0.0);
+            if (ar < M && ak < K) { av = a[(aBase + ar * md[5] + ak) / 4u]; }
+            (*ra)[e] = av;
+            var bv = vec4<f32>(0.0);
+            if (bk < K && bc < N) { bv = b[(bBase + bk * md[8] + bc) / 4u]; }
+            (*rb)[e] = bv;
+        }
+    }
+}`;
+}
+
+/**
  * The tiled kernel with vec4 loads and accumulators (tfjs-backend-webgpu's packed layout): both
  * operands are read four floats at a time (row-contiguous, with K, N, strides and offsets divisible
  * by 4) into vec4 tiles of 32x32; each of the 64 threads keeps a 4x4 block of C as four vec4 rows and,
@@ -96,6 +123,7 @@ export const vec4MatmulShader = memoShader(function vec4MatmulShader(): string {
 @group(0) @binding(3) var<storage, read> md: array<u32>;
 var<workgroup> tileA: array<vec4<f32>, 256>; // 32 rows x 8 vec4 along k
 var<workgroup> tileB: array<vec4<f32>, 256>; // 32 k x 8 vec4 along n
+${tileLoader(8, 8)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
     let lid = vec2u(li % 8u, li / 8u);
@@ -109,24 +137,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     let inside = rowTile + 32u <= M && colTile + 32u <= N;
     var acc: array<vec4<f32>, 4>;
     for (var t = 0u; t < K; t = t + 32u) {
-        let full = inside && t + 32u <= K;
-        // 256 vec4 slots per tile, 4 per thread: row r, vec4 k4 of A; row r (a k), vec4 k4 (columns) of B.
+        var ra: array<vec4<f32>, 4>;
+        var rb: array<vec4<f32>, 4>;
+        loadTiles(t, inside && t + 32u <= K, li, rowTile, colTile, aBase, bBase, M, K, N, &ra, &rb);
         for (var e = 0u; e < 4u; e = e + 1u) {
-            let slot = li * 4u + e;
-            let r = slot / 8u; let k4 = slot % 8u;
-            let ar = rowTile + r; let ak = t + k4 * 4u;
-            let bk = t + r; let bc = colTile + k4 * 4u;
-            if (full) {
-                tileA[slot] = a[(aBase + ar * md[5] + ak) / 4u];
-                tileB[slot] = b[(bBase + bk * md[8] + bc) / 4u];
-            } else {
-                var av = vec4<f32>(0.0);
-                if (ar < M && ak < K) { av = a[(aBase + ar * md[5] + ak) / 4u]; }
-                tileA[slot] = av;
-                var bv = vec4<f32>(0.0);
-                if (bk < K && bc < N) { bv = b[(bBase + bk * md[8] + bc) / 4u]; }
-                tileB[slot] = bv;
-            }
+            tileA[li * 4u + e] = ra[e];
+            tileB[li * 4u + e] = rb[e];
         }
         workgroupBarrier();
         for (var k4 = 0u; k4 < 8u; k4 = k4 + 1u) {
@@ -176,26 +192,7 @@ export const vec4Matmul64Shader = memoShader(function vec4Matmul64Shader(): stri
 @group(0) @binding(3) var<storage, read> md: array<u32>;
 var<workgroup> tileA: array<vec4<f32>, 256>; // 64 rows x 4 vec4 along k
 var<workgroup> tileB: array<vec4<f32>, 256>; // 16 k x 16 vec4 along n
-// A k-tile's four vec4 of A and of B for thread li (unchecked when the tile is wholly inside).
-fn loadTiles(t: u32, full: bool, li: u32, rowTile: u32, colTile: u32, aBase: u32, bBase: u32, M: u32, K: u32, N: u32,
-             ra: ptr<function, array<vec4<f32>, 4>>, rb: ptr<function, array<vec4<f32>, 4>>) {
-    for (var e = 0u; e < 4u; e = e + 1u) {
-        let slot = li * 4u + e;
-        let ar = rowTile + slot / 4u; let ak = t + (slot % 4u) * 4u;
-        let bk = t + slot / 16u; let bc = colTile + (slot % 16u) * 4u;
-        if (full) {
-            (*ra)[e] = a[(aBase + ar * md[5] + ak) / 4u];
-            (*rb)[e] = b[(bBase + bk * md[8] + bc) / 4u];
-        } else {
-            var av = vec4<f32>(0.0);
-            if (ar < M && ak < K) { av = a[(aBase + ar * md[5] + ak) / 4u]; }
-            (*ra)[e] = av;
-            var bv = vec4<f32>(0.0);
-            if (bk < K && bc < N) { bv = b[(bBase + bk * md[8] + bc) / 4u]; }
-            (*rb)[e] = bv;
-        }
-    }
-}
+${tileLoader(4, 16)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
     let tx = li % 8u;
