@@ -82,12 +82,19 @@ export const smallMatmulShader = memoShader(function smallMatmulShader(dtype: DT
 });
 
 /**
- * WGSL of `loadTiles`: thread li's four vec4 of a k-tile of A (`aPerRow` vec4 along k per row of the
+ * What both vec4 kernels share: their bindings (A and B as vec4, C, metadata), two workgroup tiles
+ * of 256 vec4, and `loadTiles`: thread li's four vec4 of a k-tile of A (`aPerRow` vec4 along k per row of the
  * tile) and of B (`bPerRow` vec4 along n per k), into registers; unchecked when the tile lies wholly
  * inside the matrices (`full`), zero-padded at the edges otherwise. Both vec4 kernels use it.
  */
-function tileLoader(aPerRow: number, bPerRow: number): string {
-  return `fn loadTiles(t: u32, full: bool, li: u32, rowTile: u32, colTile: u32, aBase: u32, bBase: u32, M: u32, K: u32, N: u32,
+function vec4Preamble(aPerRow: number, bPerRow: number): string {
+  return `@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<storage, read> md: array<u32>;
+var<workgroup> tileA: array<vec4<f32>, 256>;
+var<workgroup> tileB: array<vec4<f32>, 256>;
+fn loadTiles(t: u32, full: bool, li: u32, rowTile: u32, colTile: u32, aBase: u32, bBase: u32, M: u32, K: u32, N: u32,
              ra: ptr<function, array<vec4<f32>, 4>>, rb: ptr<function, array<vec4<f32>, 4>>) {
     for (var e = 0u; e < 4u; e = e + 1u) {
         let slot = li * 4u + e;
@@ -117,13 +124,8 @@ function tileLoader(aPerRow: number, bPerRow: number): string {
  * (a branch uniform across the workgroup); only edge tiles check.
  */
 export const vec4MatmulShader = memoShader(function vec4MatmulShader(): string {
-  return `@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<storage, read> md: array<u32>;
-var<workgroup> tileA: array<vec4<f32>, 256>; // 32 rows x 8 vec4 along k
-var<workgroup> tileB: array<vec4<f32>, 256>; // 32 k x 8 vec4 along n
-${tileLoader(8, 8)}
+  // Tiles: 32 rows x 8 vec4 along k of A, 32 k x 8 vec4 along n of B.
+  return `${vec4Preamble(8, 8)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
     let lid = vec2u(li % 8u, li / 8u);
@@ -186,13 +188,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
  * registers while the current one is multiplied (double buffering). Same operand rules as it.
  */
 export const vec4Matmul64Shader = memoShader(function vec4Matmul64Shader(): string {
-  return `@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<storage, read> md: array<u32>;
-var<workgroup> tileA: array<vec4<f32>, 256>; // 64 rows x 4 vec4 along k
-var<workgroup> tileB: array<vec4<f32>, 256>; // 16 k x 16 vec4 along n
-${tileLoader(4, 16)}
+  // Tiles: 64 rows x 4 vec4 along k of A, 16 k x 16 vec4 along n of B.
+  return `${vec4Preamble(4, 16)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
     let tx = li % 8u;
