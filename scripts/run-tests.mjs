@@ -1,19 +1,26 @@
 #!/usr/bin/env node
 /**
- * Runs every vitest project once and ends with the closing line CI reads: `N passed, N failed`
- * (plus `, N skipped` when any), summed over all projects from vitest's JSON report.
- * Exits non-zero when vitest does or any test failed.
+ * Runs vitest once and ends with the closing line CI reads: `N passed, N failed` (plus `, N skipped`
+ * when any), summed over all projects from vitest's JSON report. Exits non-zero when vitest does or
+ * any test failed. From the repository root (`pnpm test`) that is every project once; from a package
+ * folder (each package's `test` script) that package's own vitest.config.ts, its tests alone.
+ * Arguments go to vitest as filters and options (`pnpm test -- lion`, `pnpm test --project optim`).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const vitestBin = fileURLToPath(new URL('../node_modules/.bin/vitest', import.meta.url));
+// `pnpm test -- lion` hands vitest a literal `--`, after which vitest reads no filter: drop it.
+const args = process.argv.slice(2).filter((arg) => arg !== '--');
 
 const report = 'test-results/vitest.json';
 mkdirSync('test-results', { recursive: true });
 rmSync(report, { force: true });
 
 const vitest = spawnSync(
-  'node_modules/.bin/vitest',
-  ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  vitestBin,
+  ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args],
   { stdio: 'inherit' },
 );
 

@@ -23,12 +23,16 @@ const rule = {
     const packageRoot = parts.slice(0, at + 2).join(path.sep);
     const inPackage = parts.slice(at + 2);
     const isTest = inPackage.includes('test') || inPackage.includes('e2e');
+    // A config file at the package's root (vitest.config.ts) may use the repository's own tooling.
+    const isRootConfig = inPackage.length === 1;
+    const toolsDir = parts.slice(0, at).concat('tools').join(path.sep);
 
     function check(node, source) {
       if (typeof source !== 'string') return;
       if (source.startsWith('.')) {
         const target = path.resolve(path.dirname(filename), source);
         const inside = target === packageRoot || target.startsWith(packageRoot + path.sep);
+        if (!inside && isRootConfig && target.startsWith(toolsDir + path.sep)) return;
         if (!inside) {
           context.report({ node, message: `'${source}' reaches into another package's files; import it by its package name instead.` });
         } else if (target.split(path.sep).includes('dist')) {
