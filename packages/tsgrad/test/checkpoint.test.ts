@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -322,6 +322,10 @@ describe('file names and permissions', () => {
     const wide = path.join(dir, 'é'.repeat(127));
     await save(checkpointOf(5), wide);
     expect(valueOf(await load(wide))).toBe(5);
+    const longest = path.join(dir, 'x'.repeat(255)); // the limit itself
+    await save(checkpointOf(7), longest);
+    expect(valueOf(await load(longest))).toBe(7);
+    rmSync(longest);
     expect(readdirSync(dir).sort()).toEqual([path.basename(long), path.basename(wide)].sort());
     // Past the file system's 255 bytes: the Error names the user's file, not a temp file, and leaves none.
     const tooLong = path.join(dir, 'x'.repeat(256));
