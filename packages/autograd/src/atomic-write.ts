@@ -74,7 +74,8 @@ async function removeStaleTemps(fs: NodeFs, path: string, hash: string): Promise
     if (current ? current[1] !== hash : old?.[1] !== basename(path)) continue;
     const full = join(dir, name);
     const stale = pid === process.pid ? !writesInFlight.has(full) : !processIsAlive(pid);
-    if (stale) await fs.rm(full, { force: true });
+    // Best effort: a leftover this process may not delete must not fail the save.
+    if (stale) await fs.rm(full, { force: true }).catch(() => undefined);
   }
 }
 

@@ -39,7 +39,8 @@ function encodeNumber(n: number): unknown {
   return Number.isFinite(n) ? n : { $number: String(n) };
 }
 
-const TAGGED_NUMBERS: Record<string, number> = { NaN, Infinity, '-Infinity': -Infinity, '-0': -0 };
+/** A Map, not an object: a hostile `{ $number: 'constructor' }` must not find Object.prototype's. */
+const TAGGED_NUMBERS = new Map([['NaN', NaN], ['Infinity', Infinity], ['-Infinity', -Infinity], ['-0', -0]]);
 
 /** What a value is, for an Error: `function`, `undefined`, `Date`, `Float32Array`, ... */
 function describe(value: unknown): string {
@@ -104,8 +105,9 @@ function toStructure(value: unknown, path: string, tensors: Map<string, Tensor>,
 }
 
 function decodeNumber(tag: unknown): number {
-  if (typeof tag !== 'string' || !(tag in TAGGED_NUMBERS)) throw new Error(`checkpoint: malformed $number ${JSON.stringify(tag)} in the structure metadata`);
-  return TAGGED_NUMBERS[tag];
+  const n = typeof tag === 'string' ? TAGGED_NUMBERS.get(tag) : undefined;
+  if (n === undefined) throw new Error(`checkpoint: malformed $number ${JSON.stringify(tag)} in the structure metadata`);
+  return n;
 }
 
 function decodeKey(key: unknown): unknown {

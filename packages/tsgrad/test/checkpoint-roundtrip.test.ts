@@ -145,6 +145,18 @@ describe('whatever save() accepts, load() returns', () => {
   });
 });
 
+describe('hostile structure metadata', () => {
+  it.each(['constructor', '__proto__', 'toString', '1e3', ''])("a $number tag %j is an Error, not a value from Object.prototype", async (tag) => {
+    const structure = JSON.stringify({ $object: [['x', { $number: tag }]] });
+    const bytes = await encodeSafetensors(new Map(), { 'tsgrad.structure': structure });
+    expect(() => deserializeCheckpoint(bytes)).toThrow(`checkpoint: malformed $number ${JSON.stringify(tag)} in the structure metadata`);
+  });
+  it('a $map key that is not a primitive or a $number is an Error', async () => {
+    const bytes = await encodeSafetensors(new Map(), { 'tsgrad.structure': JSON.stringify({ $map: [[[1], 2]] }) });
+    expect(() => deserializeCheckpoint(bytes)).toThrow('checkpoint: malformed $map key in the structure metadata');
+  });
+});
+
 describe('what save() cannot store is an Error before anything is written', () => {
   const cases: [string, unknown, RegExp][] = [
     ['a function', { f: () => 1 }, /cannot store function at 'f'/],
