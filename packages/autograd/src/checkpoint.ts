@@ -1,6 +1,5 @@
-import type * as NodeCrypto from 'node:crypto';
 import type * as NodeFsPromises from 'node:fs/promises';
-import type * as NodePath from 'node:path';
+import { nodeModule, writeFileAtomic } from './atomic-write.js';
 import { Tensor } from './tensor.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsReadOptions } from './safetensors.js';
 
@@ -31,23 +30,90 @@ function checkDepth(depth: number, path: string, what: 'save' | 'load'): void {
   }
 }
 
-/** JSON for the non-tensor part: tensors become {$tensor: name}; Maps, NaN and infinities are tagged. */
+/**
+ * A number as JSON: finite numbers as they are; NaN, the infinities and -0 (which JSON would turn
+ * into null, null and 0) tagged as `{ $number: 'NaN' | 'Infinity' | '-Infinity' | '-0' }`.
+ */
+function encodeNumber(n: number): unknown {
+  if (Object.is(n, -0)) return { $number: '-0' };
+  return Number.isFinite(n) ? n : { $number: String(n) };
+}
+
+/** A Map, not an object: a hostile `{ $number: 'constructor' }` must not find Object.prototype's. */
+const TAGGED_NUMBERS = new Map([['NaN', NaN], ['Infinity', Infinity], ['-Infinity', -Infinity], ['-0', -0]]);
+
+/** What a value is, for an Error: `function`, `undefined`, `Date`, `Float32Array`, ... */
+function describe(value: unknown): string {
+  if (value === null || typeof value !== 'object') return typeof value;
+  const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
+  return proto === null ? 'an object with a null prototype' : (proto.constructor?.name ?? 'object');
+}
+
+/**
+ * A Map key as JSON. Keys are the primitives `save` stores (strings, numbers, booleans, null), kept
+ * with their type: a Map keyed by 0 loads keyed by 0, not '0'.
+ */
+function encodeKey(key: unknown, path: string): unknown {
+  if (typeof key === 'string' || typeof key === 'boolean' || key === null) return key;
+  if (typeof key === 'number') return encodeNumber(key);
+  throw new Error(`checkpoint: cannot store a Map key of type ${describe(key)} in '${path || '(root)'}' (strings, numbers, booleans and null only)`);
+}
+
+/**
+ * The name a tensor is stored under: its dotted path (`state.0.exp_avg`, readable and PyTorch-like),
+ * or, where that is taken (a Map with keys 0 and '0', an object key 'a.b' beside a nested a.b) or
+ * reserved (`__metadata__` is the safetensors header's own key), the first free `path#1`, `path#2`...
+ * The structure refers to tensors by this name, so it need only be unique.
+ */
+function tensorName(path: string, taken: Map<string, Tensor>): string {
+  if (path !== '__metadata__' && !taken.has(path)) return path;
+  for (let i = 1; ; i++) if (!taken.has(`${path}#${i}`)) return `${path}#${i}`;
+}
+
+/**
+ * JSON for the non-tensor part: tensors become {$tensor: name}; Maps, plain objects and special
+ * numbers are tagged. Anything that would not come back as it went in (a function, undefined, a
+ * class instance, a sparse array, a symbol key) is an Error naming where it is.
+ */
 function toStructure(value: unknown, path: string, tensors: Map<string, Tensor>, depth = 0): unknown {
   checkDepth(depth, path, 'save');
   if (value instanceof Tensor) {
-    if (tensors.has(path)) throw new Error(`checkpoint: two tensors would be stored under '${path}'`);
-    tensors.set(path, value);
-    return { $tensor: path };
+    const name = tensorName(path, tensors);
+    tensors.set(name, value);
+    return { $tensor: name };
   }
+  const at = path || '(root)';
   const child = (key: string) => (path ? `${path}.${key}` : key);
-  if (value instanceof Map) return { $map: [...value].map(([k, v]) => [k, toStructure(v, child(String(k)), tensors, depth + 1)]) };
-  if (Array.isArray(value)) return value.map((v, i) => toStructure(v, child(String(i)), tensors, depth + 1));
-  if (typeof value === 'number' && !Number.isFinite(value)) return { $number: String(value) };
-  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (value instanceof Map) {
+    return { $map: [...value].map(([k, v]) => [encodeKey(k, path), toStructure(v, child(String(k)), tensors, depth + 1)]) };
+  }
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) throw new Error(`checkpoint: cannot store a sparse array at '${at}' (index ${i} is a hole, which would load as null)`);
+      out.push(toStructure(value[i], child(String(i)), tensors, depth + 1));
+    }
+    return out;
+  }
+  if (typeof value === 'number') return encodeNumber(value);
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    if (Object.getOwnPropertySymbols(value).length > 0) throw new Error(`checkpoint: cannot store an object with symbol keys at '${at}' (string keys only)`);
     return { $object: Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, toStructure(v, child(k), tensors, depth + 1)]) };
   }
-  throw new Error(`checkpoint: cannot store ${typeof value} at '${path || '(root)'}' (tensors, numbers, strings, booleans, null, arrays, plain objects and Maps only)`);
+  throw new Error(`checkpoint: cannot store ${describe(value)} at '${at}' (tensors, numbers, strings, booleans, null, arrays, plain objects and Maps only)`);
+}
+
+function decodeNumber(tag: unknown): number {
+  const n = typeof tag === 'string' ? TAGGED_NUMBERS.get(tag) : undefined;
+  if (n === undefined) throw new Error(`checkpoint: malformed $number ${JSON.stringify(tag)} in the structure metadata`);
+  return n;
+}
+
+function decodeKey(key: unknown): unknown {
+  if (key === null || typeof key === 'string' || typeof key === 'number' || typeof key === 'boolean') return key;
+  if (typeof key === 'object' && '$number' in key) return decodeNumber(key.$number);
+  throw new Error('checkpoint: malformed $map key in the structure metadata');
 }
 
 function fromStructure(node: unknown, tensors: Map<string, Tensor>, depth = 0): unknown {
@@ -60,21 +126,27 @@ function fromStructure(node: unknown, tensors: Map<string, Tensor>, depth = 0): 
     if (!t) throw new Error(`checkpoint: the structure refers to tensor '${n.$tensor}', which the file does not contain`);
     return t;
   }
-  if (typeof n.$number === 'string') return Number(n.$number);
-  const pairs = (key: string): [string, unknown][] => {
+  if ('$number' in n) return decodeNumber(n.$number);
+  const pairs = (key: string): [unknown, unknown][] => {
     const list = n[key];
-    if (!Array.isArray(list) || !list.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string')) {
+    if (!Array.isArray(list) || !list.every((p) => Array.isArray(p) && p.length === 2 && (key === '$map' || typeof p[0] === 'string'))) {
       throw new Error(`checkpoint: malformed ${key} entry in the structure metadata`);
     }
-    return list as [string, unknown][];
+    return list as [unknown, unknown][];
   };
-  if ('$map' in n) return new Map(pairs('$map').map(([k, v]) => [k, fromStructure(v, tensors, depth + 1)]));
+  if ('$map' in n) return new Map(pairs('$map').map(([k, v]) => [decodeKey(k), fromStructure(v, tensors, depth + 1)]));
   // fromEntries defines own properties: a key named __proto__ stays an ordinary key, no prototype is touched.
   if ('$object' in n) return Object.fromEntries(pairs('$object').map(([k, v]) => [k, fromStructure(v, tensors, depth + 1)]));
   throw new Error('checkpoint: unknown node in the structure metadata');
 }
 
-const isFlat = (c: Checkpoint): c is Map<string, Tensor> => c instanceof Map && [...c.values()].every((v) => v instanceof Tensor);
+/**
+ * A Map of tensors under string names is written as a plain safetensors file (PyTorch's
+ * `load_file` reads it). A name the format cannot hold (`__metadata__`) or a non-string key sends it
+ * through the structure instead, so it still loads as it was.
+ */
+const isFlat = (c: Checkpoint): c is Map<string, Tensor> =>
+  c instanceof Map && [...c].every(([k, v]) => typeof k === 'string' && k !== '__metadata__' && v instanceof Tensor);
 
 /**
  * The checkpoint as safetensors bytes (works in browsers: no file system involved).
@@ -82,6 +154,10 @@ const isFlat = (c: Checkpoint): c is Map<string, Tensor> => c instanceof Map && 
  * const bytes = await serializeCheckpoint({ model: model.stateDict(), optimizer: opt.stateDict(), epoch: 3 });
  */
 export async function serializeCheckpoint(checkpoint: Checkpoint, metadata: Record<string, string> = {}): Promise<Uint8Array> {
+  if (STRUCTURE_KEY in metadata) throw new Error(`checkpoint: the metadata key '${STRUCTURE_KEY}' is tsgrad's own (it holds the saved structure)`);
+  if (checkpoint === null || typeof checkpoint !== 'object' || checkpoint instanceof Tensor || !(checkpoint instanceof Map || Array.isArray(checkpoint) || Object.getPrototypeOf(checkpoint) === Object.prototype)) {
+    throw new Error(`checkpoint: expected a Map, a plain object or an array at the top level, got ${describe(checkpoint)}`);
+  }
   if (isFlat(checkpoint)) return encodeSafetensors(checkpoint, { format: 'pt', ...metadata });
   const tensors = new Map<string, Tensor>();
   const structure = toStructure(checkpoint, '', tensors);
@@ -130,85 +206,19 @@ export async function checkpointFromBlob(blob: Blob): Promise<Checkpoint> {
   return deserializeCheckpoint(new Uint8Array(await blob.arrayBuffer()));
 }
 
-type NodeFs = typeof NodeFsPromises;
-
 /**
- * Node's modules, imported through a variable as @tsgrad/tensor does: a bundler then leaves them
- * alone, so browser builds of apps that use tsgrad stay silent (save/load are Node-only; the Blob
- * helpers are the browser's path).
- */
-async function nodeModule<T>(name: 'node:fs/promises' | 'node:path' | 'node:crypto'): Promise<T> {
-  const specifier: string = name;
-  return (await import(/* @vite-ignore */ specifier)) as T;
-}
-
-/** Temp files of saves in flight in this process (a later save must not remove them). */
-const savesInFlight = new Set<string>();
-
-/** `model.safetensors.tmp-<pid>-<random>`: one name per save, so overlapping saves never share a file. */
-const TEMP_NAME = /^(.*)\.tmp-(\d+)-[0-9a-f-]{36}$/;
-
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Removes temp files that a killed save left beside `path`: those of processes that no longer run,
- * and this process's own that no save of it is writing. Another live process's save is left alone.
- */
-async function removeStaleTemps(fs: NodeFs, path: string): Promise<void> {
-  const { dirname, basename, join } = await nodeModule<typeof NodePath>('node:path');
-  const dir = dirname(path);
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = TEMP_NAME.exec(name);
-    if (!m || m[1] !== basename(path)) continue;
-    const full = join(dir, name);
-    const pid = Number(m[2]);
-    const stale = pid === process.pid ? !savesInFlight.has(full) : !processIsAlive(pid);
-    if (stale) await fs.rm(full, { force: true });
-  }
-}
-
-/**
- * Writes a checkpoint atomically: to a temporary file of its own beside the target (a random name:
- * overlapping saves to one path each write their own), flushed to disk, then renamed over it. A crash
- * mid-write leaves the old file or the new one, never a truncated one or a mix; concurrent saves end
- * with one complete file (the last rename). Temp files a killed save left are removed by the next save.
+ * Writes a checkpoint atomically: to a temporary file of its own beside the target (a short random
+ * name: overlapping saves to one path each write their own, and a target name up to the file
+ * system's limit still saves), flushed to disk, then renamed over it. A crash mid-write leaves the
+ * old file or the new one, never a truncated one or a mix; concurrent saves end with one complete
+ * file (the last rename). Temp files a killed save left are removed by the next save. Overwriting
+ * keeps the file's permission bits (a 0600 file stays private); a new file follows the umask.
+ * Whatever `save` accepts, `load` returns; what it cannot store is an Error before anything is written.
  * @example await save(model.stateDict(), 'model.safetensors'); await save(opt.stateDict(), 'opt.safetensors');
  */
 export async function save(checkpoint: Checkpoint, path: string): Promise<void> {
-  const fs = await nodeModule<NodeFs>('node:fs/promises');
   const bytes = await serializeCheckpoint(checkpoint);
-  await removeStaleTemps(fs, path);
-  const { randomUUID } = await nodeModule<typeof NodeCrypto>('node:crypto');
-  const tmp = `${path}.tmp-${process.pid}-${randomUUID()}`;
-  savesInFlight.add(tmp);
-  try {
-    const handle = await fs.open(tmp, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(tmp, path);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  } finally {
-    savesInFlight.delete(tmp);
-  }
+  await writeFileAtomic(path, bytes);
 }
 
 /**
@@ -220,7 +230,7 @@ export async function save(checkpoint: Checkpoint, path: string): Promise<void> 
  * opt.loadStateDict(await load<OptimizerStateDict>('optim.safetensors'));
  */
 export async function load<T = Checkpoint>(path: string, opts: SafetensorsReadOptions = {}): Promise<T> {
-  const fs = await nodeModule<NodeFs>('node:fs/promises');
+  const fs = await nodeModule<typeof NodeFsPromises>('node:fs/promises');
   const buf = await fs.readFile(path);
   return deserializeCheckpoint(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), opts) as T;
 }

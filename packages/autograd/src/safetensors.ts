@@ -82,18 +82,24 @@ function fail(msg: string): never {
 export async function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): Promise<Uint8Array> {
   const entries: { name: string; dtype: DType; shape: number[]; bytes: Uint8Array }[] = [];
   for (const [name, t] of tensors) {
+    // The format reserves this key for the metadata: such a file would not load (save() picks another name).
+    if (name === '__metadata__') fail(`a tensor cannot be named '__metadata__' (the header's key for the metadata)`);
+    if (typeof name !== 'string') fail(`tensor names must be strings, got ${typeof name} ${String(name)}`);
     if (!(t instanceof Tensor)) fail(`'${name}' is not a Tensor`);
     const data = await t.data();
     entries.push({ name, dtype: t.dtype, shape: t.shape, bytes: toLittleEndianBytes(data) });
   }
-  const header: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') fail(`__metadata__ value of '${k}' must be a string, got ${typeof v}`);
+  // The header is written by hand, in the Map's order: an object would move integer-like names
+  // ('0', '1') first, and the Map read back would come out in another order than it went in.
+  const fields = Object.keys(metadata).length > 0 ? [`"__metadata__":${JSON.stringify(metadata)}`] : [];
   let offset = 0;
   for (const e of entries) {
-    header[e.name] = { dtype: WRITE_DTYPE[e.dtype], shape: e.shape, data_offsets: [offset, offset + e.bytes.length] };
+    const spec = { dtype: WRITE_DTYPE[e.dtype], shape: e.shape, data_offsets: [offset, offset + e.bytes.length] };
+    fields.push(`${JSON.stringify(e.name)}:${JSON.stringify(spec)}`);
     offset += e.bytes.length;
   }
-  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
-  let json = JSON.stringify(header);
+  let json = `{${fields.join(',')}}`;
   // Pad the header with spaces so the data starts 8-byte aligned (as the reference writer does).
   const headerBytes = new TextEncoder().encode(json);
   const padded = Math.ceil(headerBytes.length / 8) * 8;
@@ -219,7 +225,10 @@ export function decodeSafetensors(input: Uint8Array | ArrayBuffer, opts: Safeten
   const dataLength = bytes.length - dataStart;
   const metadata = new Map<string, string>();
   const specs: { name: string; dtype: string; shape: number[]; begin: number; end: number }[] = [];
-  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+  // In the file's order (topLevelKeys), not the parsed object's, which moves integer-like names first.
+  const byName = new Map(Object.entries(header as Record<string, unknown>));
+  for (const name of seen) {
+    const raw = byName.get(name);
     if (name === '__metadata__') {
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {

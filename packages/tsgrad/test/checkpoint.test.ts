@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -228,16 +229,17 @@ describe('checkpoint structure limits', () => {
   });
 });
 
+const checkpointOf = (v: number) => new Map([['w', full([64, 64], v)], ['b', full([64], v)]]);
+const valueOf = (c: unknown) => {
+  const m = c as Map<string, Tensor>;
+  const w = Array.from(m.get('w')!.dataSync());
+  const b = Array.from(m.get('b')!.dataSync());
+  const v = w[0];
+  expect(w.every((x) => x === v) && b.every((x) => x === v)).toBe(true); // one save's bytes, never a mix
+  return v;
+};
+
 describe('overlapping and interrupted saves', () => {
-  const checkpointOf = (v: number) => new Map([['w', full([64, 64], v)], ['b', full([64], v)]]);
-  const valueOf = (c: unknown) => {
-    const m = c as Map<string, Tensor>;
-    const w = Array.from(m.get('w')!.dataSync());
-    const b = Array.from(m.get('b')!.dataSync());
-    const v = w[0];
-    expect(w.every((x) => x === v) && b.every((x) => x === v)).toBe(true); // one save's bytes, never a mix
-    return v;
-  };
 
   it('100 tries of four concurrent saves to one path: every file left loads whole, and no temp file remains', async () => {
     const dir = tmp();
@@ -289,17 +291,72 @@ describe('overlapping and interrupted saves', () => {
     expect(leftovers).toBeGreaterThan(0);
   }, 60_000);
 
-  it("a live process's temp file is left alone; a dead one's is removed", async () => {
+  it("a live process's temp file is left alone; a dead one's is removed (the current and the earlier temp names)", async () => {
     const dir = tmp();
     const file = path.join(dir, 'm.safetensors');
     const dead = spawn(process.execPath, ['-e', '0']);
     await new Promise((r) => dead.once('exit', r));
     const uuid = '0123abcd-0000-4000-8000-000000000000';
-    const deadTemp = `m.safetensors.tmp-${dead.pid}-${uuid}`;
-    const liveTemp = `m.safetensors.tmp-${process.ppid}-${uuid}`;
-    const otherFile = `other.safetensors.tmp-${dead.pid}-${uuid}`;
-    for (const n of [deadTemp, liveTemp, otherFile]) writeFileSync(path.join(dir, n), 'partial');
+    // Temp names carry the first 16 hex digits of the SHA-256 of the target's name.
+    const hash = (name: string) => createHash('sha256').update(name).digest('hex').slice(0, 16);
+    const temps = (pid: number | undefined, name: string) => [`${name}.${hash(name)}.tmp-${pid}-${uuid}`, `${name}.tmp-${pid}-${uuid}`];
+    const deadTemps = temps(dead.pid, 'm.safetensors');
+    const liveTemps = temps(process.ppid, 'm.safetensors');
+    const otherFiles = temps(dead.pid, 'other.safetensors');
+    for (const n of [...deadTemps, ...liveTemps, ...otherFiles]) writeFileSync(path.join(dir, n), 'partial');
     await save(checkpointOf(7), file);
-    expect(readdirSync(dir).sort()).toEqual(['m.safetensors', liveTemp, otherFile].sort());
+    expect(readdirSync(dir).sort()).toEqual(['m.safetensors', ...liveTemps, ...otherFiles].sort());
+  });
+});
+
+describe('file names and permissions', () => {
+  it('a file name of 230 characters saves (the temp name is bounded) and loads; a too-long one is an Error naming it', async () => {
+    const dir = tmp();
+    const long = path.join(dir, `${'m'.repeat(218)}.safetensors`);
+    expect(path.basename(long)).toHaveLength(230);
+    await save(checkpointOf(3), long);
+    expect(valueOf(await load(long))).toBe(3);
+    await save(checkpointOf(4), long); // overwrite: the stale-temp scan handles the long name too
+    expect(valueOf(await load(long))).toBe(4);
+    // 254 bytes of UTF-8 (127 two-byte characters): still a valid name.
+    const wide = path.join(dir, 'é'.repeat(127));
+    await save(checkpointOf(5), wide);
+    expect(valueOf(await load(wide))).toBe(5);
+    const longest = path.join(dir, 'x'.repeat(255)); // the limit itself
+    await save(checkpointOf(7), longest);
+    expect(valueOf(await load(longest))).toBe(7);
+    rmSync(longest);
+    expect(readdirSync(dir).sort()).toEqual([path.basename(long), path.basename(wide)].sort());
+    // Past the file system's 255 bytes: the Error names the user's file, not a temp file, and leaves none.
+    const tooLong = path.join(dir, 'x'.repeat(256));
+    const err = await save(checkpointOf(6), tooLong).then(() => null, (e: unknown) => e as Error & { code?: string });
+    expect(err?.message).toBe(`checkpoint: cannot save '${tooLong}': ENAMETOOLONG: name too long`);
+    expect(err?.code).toBe('ENAMETOOLONG');
+    const missing = path.join(dir, 'no-such-dir', 'x.safetensors');
+    await expect(save(checkpointOf(6), missing)).rejects.toThrow(`checkpoint: cannot save '${missing}': ENOENT: no such file or directory`);
+    expect(readdirSync(dir).sort()).toEqual([path.basename(long), path.basename(wide)].sort());
+  });
+
+  it('overwriting keeps the file mode (0600 stays private); a new file follows the umask', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'private.safetensors');
+    const previous = process.umask(0o022); // returns the mask it replaces (the no-argument form is deprecated)
+    try {
+      await save(checkpointOf(1), file);
+      expect((statSync(file).mode & 0o777).toString(8)).toBe('644');
+      for (const mode of [0o600, 0o640, 0o444, 0o666]) {
+        chmodSync(file, mode);
+        await save(checkpointOf(mode), file);
+        // Exactly the old bits, even those the umask would remove from a new file (0o666 under 022).
+        expect((statSync(file).mode & 0o777).toString(8)).toBe(mode.toString(8));
+        expect(valueOf(await load(file))).toBe(mode);
+      }
+      process.umask(0o077);
+      const other = path.join(dir, 'new.safetensors');
+      await save(checkpointOf(2), other);
+      expect((statSync(other).mode & 0o777).toString(8)).toBe('600');
+    } finally {
+      process.umask(previous);
+    }
   });
 });

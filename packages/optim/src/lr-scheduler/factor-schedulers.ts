@@ -12,6 +12,28 @@ function bisectRight(sorted: readonly number[], x: number): number {
   return lo;
 }
 
+type LrLambda = (epoch: number) => number;
+
+/**
+ * `sd` with PyTorch's `lr_lambdas`: code is not state, so a plain function is stored as null; a
+ * function with own enumerable properties (state attached to it, the counterpart of PyTorch's
+ * callable objects, whose `__dict__` it stores) as a copy of those properties.
+ */
+function withLambdasState(sd: Record<string, unknown>, lambdas: readonly LrLambda[]): Record<string, unknown> {
+  const { lrLambdas: _, lr_lambdas: __, ...rest } = sd;
+  return { ...rest, lr_lambdas: lambdas.map((f) => (Object.keys(f).length > 0 ? { ...f } : null)) };
+}
+
+/** Applies `lr_lambdas` of a state dict to the functions (PyTorch: `fn.__dict__.update(state)`); returns the other keys. */
+function loadLambdasState(where: string, lambdas: readonly LrLambda[], sd: Record<string, unknown>): Record<string, unknown> {
+  const { lr_lambdas: state, ...rest } = sd;
+  if (state === undefined) return rest;
+  const ok = Array.isArray(state) && state.length === lambdas.length && state.every((s) => s === null || (typeof s === 'object' && !Array.isArray(s)));
+  if (!ok) throw new Error(`${where}.loadStateDict: 'lr_lambdas' must be ${lambdas.length} entries, each null or an object, got ${JSON.stringify(state)}`);
+  (state as (object | null)[]).forEach((s, i) => s && Object.assign(lambdas[i], s));
+  return rest;
+}
+
 function positiveInt(scheduler: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${scheduler}: Invalid ${name}: ${v} (expected a positive integer)`);
 }
@@ -21,31 +43,59 @@ function positiveInt(scheduler: string, name: string, v: number): void {
  * @example new LambdaLR(opt, { lrLambda: (epoch) => 0.95 ** epoch })
  */
 export class LambdaLR extends LRScheduler {
-  private readonly lambdas: ((epoch: number) => number)[];
-  constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[] }) {
+  private readonly lrLambdas: LrLambda[];
+  constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { lrLambda: LrLambda | LrLambda[] }) {
     super(optimizer, opts, ['lrLambda']);
     const f = opts.lrLambda;
-    this.lambdas = Array.isArray(f) ? f : optimizer.paramGroups.map(() => f);
-    if (this.lambdas.length !== optimizer.paramGroups.length) throw new Error(`LambdaLR: expected ${optimizer.paramGroups.length} lrLambdas, got ${this.lambdas.length}`);
+    this.lrLambdas = Array.isArray(f) ? f : optimizer.paramGroups.map(() => f);
+    if (this.lrLambdas.length !== optimizer.paramGroups.length) throw new Error(`LambdaLR: expected ${optimizer.paramGroups.length} lrLambdas, got ${this.lrLambdas.length}`);
     this.initialStep();
   }
   protected computeValues(): number[] {
-    return this.baseValues.map((b, i) => b * this.lambdas[i](this.lastEpoch));
+    return this.baseValues.map((b, i) => b * this.lrLambdas[i](this.lastEpoch));
+  }
+  /**
+   * PyTorch's state dict: `lr_lambdas` holds null for a plain function, the state of one that carries some.
+   * @example await save(new LambdaLR(opt, { lrLambda: (e) => 0.95 ** e }).stateDict(), 'sched.safetensors');
+   */
+  override stateDict(): Record<string, unknown> {
+    return withLambdasState(super.stateDict(), this.lrLambdas);
+  }
+  /**
+   * Restores `stateDict()` (or PyTorch's); the functions stay the ones given to the constructor.
+   * @example sched.loadStateDict(await load('sched.safetensors'));
+   */
+  override loadStateDict(sd: Record<string, unknown>): void {
+    super.loadStateDict(loadLambdasState('LambdaLR', this.lrLambdas, sd));
   }
 }
 
 /** value ← value · λ(epoch) at every step after the first (PyTorch's `MultiplicativeLR`). */
 export class MultiplicativeLR extends LRScheduler {
-  private readonly lambdas: ((epoch: number) => number)[];
-  constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[] }) {
+  private readonly lrLambdas: LrLambda[];
+  constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { lrLambda: LrLambda | LrLambda[] }) {
     super(optimizer, opts, ['lrLambda']);
     const f = opts.lrLambda;
-    this.lambdas = Array.isArray(f) ? f : optimizer.paramGroups.map(() => f);
+    this.lrLambdas = Array.isArray(f) ? f : optimizer.paramGroups.map(() => f);
     this.initialStep();
   }
   protected computeValues(): number[] {
     const cur = this.current();
-    return this.lastEpoch > 0 ? cur.map((v, i) => v * this.lambdas[i](this.lastEpoch)) : cur;
+    return this.lastEpoch > 0 ? cur.map((v, i) => v * this.lrLambdas[i](this.lastEpoch)) : cur;
+  }
+  /**
+   * PyTorch's state dict: `lr_lambdas` holds null for a plain function, the state of one that carries some.
+   * @example await save(new MultiplicativeLR(opt, { lrLambda: () => 0.95 }).stateDict(), 'sched.safetensors');
+   */
+  override stateDict(): Record<string, unknown> {
+    return withLambdasState(super.stateDict(), this.lrLambdas);
+  }
+  /**
+   * Restores `stateDict()` (or PyTorch's); the functions stay the ones given to the constructor.
+   * @example sched.loadStateDict(await load('sched.safetensors'));
+   */
+  override loadStateDict(sd: Record<string, unknown>): void {
+    super.loadStateDict(loadLambdasState('MultiplicativeLR', this.lrLambdas, sd));
   }
 }
 

@@ -127,11 +127,12 @@ export abstract class LRScheduler {
     return [...this.lastValues];
   }
 
-  /** Every field but the optimizer and functions, with PyTorch's snake_case names. */
+  /** Every field but the optimizer, functions and unset ones, with PyTorch's snake_case names. */
   stateDict(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(this)) {
-      if (k === 'optimizer' || typeof v === 'function' || v instanceof LRScheduler) continue;
+      // undefined: an option not in use (CyclicLR's momentums without cycleMomentum); PyTorch has no such attribute.
+      if (k === 'optimizer' || typeof v === 'function' || v === undefined || v instanceof LRScheduler) continue;
       const name = TO_TORCH[k] ?? toSnake(k);
       out[name] = Array.isArray(v) ? [...v] : v;
     }
