@@ -42,7 +42,10 @@ export function describePromotionCase(c: PromotionCase): string {
   return `${c.op}(${args.join(', ')})`;
 }
 
-/** True when an operand is a float64 tensor (a device without float64 cannot run the case). */
+/**
+ * True when an operand or the result is float64 (a device without float64 cannot run the case).
+ * @example promotionCases().filter((c) => !hasFloat64(c)) // the cases WebGPU runs
+ */
 export function hasFloat64(c: PromotionCase): boolean {
   return [c.a, c.b].some((o) => 'dtype' in o && o.dtype === 'float64') || c.dtype === 'float64';
 }
@@ -88,7 +91,10 @@ export function runPromotionCase(c: PromotionCase, device: Device): Tensor {
   return fn(a, b, c.alpha);
 }
 
-/** The expected values as numbers (bool as 0/1, "nan"/"inf"/"-inf" decoded). */
+/**
+ * The expected values as numbers (bool as 0/1, "nan"/"inf"/"-inf" decoded).
+ * @example expectedValues({ op: 'div', a, b, values: [true, "inf"] }) // [1, Infinity]
+ */
 export function expectedValues(c: PromotionCase): number[] {
   const decode: Record<string, number> = { nan: NaN, inf: Infinity, '-inf': -Infinity };
   return (c.values ?? []).map((v) => (typeof v === 'string' ? decode[v] : Number(v)));

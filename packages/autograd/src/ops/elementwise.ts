@@ -44,9 +44,12 @@ function combine(higher: DType | null, lower: DType | null): DType | null {
  * PyTorch's result type: dimensioned tensors take priority over 0-d tensors, which take priority over
  * plain numbers; an operand of lower priority changes the dtype only when of a higher category
  * (so `float32Tensor.mul(2.5)` stays float32 and `int32Tensor.mul(2.5)` becomes the default float).
+ * An integer number is int32 where PyTorch's Python int is int64 (`boolTensor.mul(2)`: int32), and
+ * `2.0` is an integer (JavaScript cannot tell it from `2`).
  * @example
  * resultType(tensor([1], { dtype: 'int32' }), 2.5) // 'float32'
  * resultType(tensor([1], { dtype: 'float64' }), tensor([1])) // 'float64'
+ * resultType(tensor([true]), 2) // 'int32'
  */
 export function resultType(...operands: TensorOrScalar[]): DType {
   let dim: DType | null = null;
