@@ -159,7 +159,10 @@ function withAlpha(op: 'add' | 'sub', a: Tensor, b: TensorOrScalar, alpha: numbe
   if (!isFloating(dtype) && !Number.isInteger(alpha)) {
     throw new Error(`${op}: for integral input tensors, argument alpha must not be a floating point number (alpha ${alpha}, result dtype ${dtype})`);
   }
-  const scaled = dtype === 'bool' ? binaryOp('mul', asTensor(b, dtype, a.device), alpha !== 0, dtype) : castTo(asTensor(b, dtype, a.device), dtype).mul(alpha);
+  // Scaled in the result dtype, which `dtype` then keeps (2.5·2 is the integer 5, but a float scalar).
+  let scaled: TensorOrScalar;
+  if (!(b instanceof Tensor)) scaled = dtype === 'bool' ? Boolean(b) && alpha !== 0 : Number(b) * alpha;
+  else scaled = dtype === 'bool' ? binaryOp('mul', b, alpha !== 0) : castTo(b, dtype).mul(alpha);
   return binaryOp(op, a, scaled, dtype);
 }
 
