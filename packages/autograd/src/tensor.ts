@@ -453,16 +453,19 @@ export class Tensor {
 
   // ---- elementwise ---------------------------------------------------------------------------
   /**
-   * this + alpha·other, broadcasting (PyTorch's `add`).
+   * this + alpha·other, broadcasting (PyTorch's `add`). On two bools it is logical or (a bool result);
+   * `alpha` never changes the result dtype (a fractional alpha on integers is an Error).
    * @example
    * tensor([1, 2]).add(10).tolist()                      // [11, 12]
    * tensor([1, 2]).add(tensor([1, 1]), { alpha: 2 }).tolist() // [3, 4]
+   * tensor([true, false]).add(tensor([true, true])).tolist()   // [true, true]
    */
   add(other: TensorOrScalar, opts?: { alpha?: number }): Tensor {
     return E.add(this, other, opts?.alpha);
   }
   /**
-   * this − alpha·other, broadcasting.
+   * this − alpha·other, broadcasting. A bool operand (tensor or `true`/`false`) is an Error, as in
+   * PyTorch: invert a mask with `logicalNot()`, take exclusive or with `ne`.
    * @example
    * tensor([5, 5]).sub(tensor([1, 2])).tolist() // [4, 3]
    */
@@ -470,9 +473,10 @@ export class Tensor {
     return E.sub(this, other, opts?.alpha);
   }
   /**
-   * Elementwise product, broadcasting.
+   * Elementwise product, broadcasting. On two bools it is logical and (a bool result).
    * @example
    * randn([8, 3]).mul(tensor([1, 0, 1])) // zero the middle column
+   * tensor([true, false]).mul(true).tolist() // [true, false]
    */
   mul(other: TensorOrScalar): Tensor {
     return E.binaryOp('mul', this, other);
@@ -486,7 +490,8 @@ export class Tensor {
     return E.binaryOp('div', this, other);
   }
   /**
-   * this raised to `exponent` (a number or a tensor), elementwise.
+   * this raised to `exponent` (a number or a tensor), elementwise. Two bools are an Error (PyTorch has
+   * no bool pow); `boolTensor.pow(2)` is int32.
    * @example
    * tensor([1, 2, 3]).pow(2).tolist() // [1, 4, 9]
    */

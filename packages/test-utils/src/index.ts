@@ -11,3 +11,4 @@ export { randomQuadratic, quadraticTrajectory, relativeDistance, type RandomQuad
 export { optimInfos, optimTrajectoryCases, type OptimInfo, type OptimizerName, type ReferenceInfo, type FullOptions } from './optim-infos.js';
 export { errorInputs, type ErrorInput } from './error-inputs.js';
 export { lbfgsProblem, type LbfgsFixture } from './lbfgs-problem.js';
+export { promotionCases, runPromotionCase, checkPromotionCase, describePromotionCase, expectedValues, hasFloat64, type PromotionCase, type PromotionOperand } from './promotion-cases.js';

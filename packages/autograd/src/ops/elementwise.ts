@@ -44,9 +44,12 @@ function combine(higher: DType | null, lower: DType | null): DType | null {
  * PyTorch's result type: dimensioned tensors take priority over 0-d tensors, which take priority over
  * plain numbers; an operand of lower priority changes the dtype only when of a higher category
  * (so `float32Tensor.mul(2.5)` stays float32 and `int32Tensor.mul(2.5)` becomes the default float).
+ * An integer number is int32 where PyTorch's Python int is int64 (`boolTensor.mul(2)`: int32), and
+ * `2.0` is an integer (JavaScript cannot tell it from `2`).
  * @example
  * resultType(tensor([1], { dtype: 'int32' }), 2.5) // 'float32'
  * resultType(tensor([1], { dtype: 'float64' }), tensor([1])) // 'float64'
+ * resultType(tensor([true]), 2) // 'int32'
  */
 export function resultType(...operands: TensorOrScalar[]): DType {
   let dim: DType | null = null;
@@ -77,15 +80,46 @@ export function unaryOp(op: UnaryOp, x: Tensor): Tensor {
   return apply(op, [input], {});
 }
 
-export function binaryOp(op: BinaryOp, a: Tensor, b: TensorOrScalar): Tensor {
+/**
+ * A binary op on tensors (or a tensor and a number) after PyTorch's type promotion (`resultType`):
+ * true division gives floats; on two bools, `add` is logical or and `mul` logical and (bool results,
+ * as in PyTorch, run as `maximum` and `mul` on 0/1 values so that no backend needs a bool kernel),
+ * `maximum`/`minimum` stay bool, and `sub` and `pow` are Errors.
+ */
+export function binaryOp(op: BinaryOp, a: Tensor, b: TensorOrScalar, dtype = resultType(a, b)): Tensor {
   checkTensor(a, op);
-  let dtype = resultType(a, b);
-  // True division and arithmetic on bools: computed in a type that can hold the result.
+  if (op === 'sub') checkBoolSubtraction(a, b);
+  let kernel = op;
   if (op === 'div' && !isFloating(dtype)) dtype = getDefaultDtype();
-  else if (dtype === 'bool' && BINARY_OPS[op].result !== 'bool') dtype = 'int32';
+  else if (dtype === 'bool' && BINARY_OPS[op].result !== 'bool') kernel = boolKernel(op, a, b);
   const bt = asTensor(b, dtype, a.device);
   if (op === 'pow' && dtype === 'int32') checkIntegerExponent(b);
-  return apply(op, [castTo(a, dtype), castTo(bt, dtype)], {});
+  return apply(kernel, [castTo(a, dtype), castTo(bt, dtype)], {});
+}
+
+/** An operand for an error message: "a bool tensor", "the number 2", "the boolean true". */
+const describeOperand = (x: TensorOrScalar): string => (x instanceof Tensor ? `a ${x.dtype} tensor` : `the ${typeof x} ${String(x)}`);
+
+/** The kernel that computes a bool-valued `op` on 0/1 values: or is `maximum`, and is `mul`. */
+function boolKernel(op: BinaryOp, a: Tensor, b: TensorOrScalar): BinaryOp {
+  if (op === 'add') return 'maximum';
+  if (op === 'mul' || op === 'maximum' || op === 'minimum') return op;
+  // PyTorch's pow has no bool kernel ("pow" not implemented for 'Bool'); sub is refused earlier.
+  throw new Error(`${op}: not implemented for bool (${describeOperand(a)} and ${describeOperand(b)} promote to bool); cast the base to int32 or a floating dtype first`);
+}
+
+/**
+ * PyTorch's sub_check: subtraction with a bool operand (tensor or `true`/`false`) is an Error, since
+ * a - b on masks is neither xor nor "and not", and 1 - mask is better written as logicalNot().
+ */
+function checkBoolSubtraction(a: Tensor, b: TensorOrScalar): void {
+  const isBool = (x: TensorOrScalar) => (x instanceof Tensor ? x.dtype === 'bool' : typeof x === 'boolean');
+  if (isBool(a) && isBool(b)) {
+    throw new Error(`sub: subtraction, the \`-\` operator, with two bool operands is not supported (${describeOperand(a)} - ${describeOperand(b)}); for exclusive or use a.ne(b) (PyTorch's ^ or logical_xor())`);
+  }
+  if (isBool(a) || isBool(b)) {
+    throw new Error(`sub: subtraction, the \`-\` operator, with a bool operand is not supported (${describeOperand(a)} - ${describeOperand(b)}); if you are trying to invert a mask, use logicalNot() instead`);
+  }
 }
 
 /**
@@ -104,15 +138,32 @@ function checkIntegerExponent(exponent: TensorOrScalar): void {
 }
 
 export function add(a: Tensor, b: TensorOrScalar, alpha = 1): Tensor {
-  return binaryOp('add', a, alpha === 1 ? b : scaled(b, alpha));
+  return withAlpha('add', a, b, alpha);
 }
 
 export function sub(a: Tensor, b: TensorOrScalar, alpha = 1): Tensor {
-  return binaryOp('sub', a, alpha === 1 ? b : scaled(b, alpha));
+  return withAlpha('sub', a, b, alpha);
 }
 
-function scaled(b: TensorOrScalar, alpha: number): TensorOrScalar {
-  return b instanceof Tensor ? b.mul(alpha) : Number(b) * alpha;
+/**
+ * a ± alpha·b in the dtype of a ± b (PyTorch's alpha_check): alpha never changes the result dtype, a
+ * fractional alpha on an integral or bool result is an Error, and on a bool result any nonzero alpha
+ * is true (a | b; alpha 0 leaves a).
+ */
+function withAlpha(op: 'add' | 'sub', a: Tensor, b: TensorOrScalar, alpha: number): Tensor {
+  if (alpha === 1) return binaryOp(op, a, b);
+  checkTensor(a, op);
+  // Before scaling: alpha·b is no longer bool, but a - alpha·mask is refused all the same.
+  if (op === 'sub') checkBoolSubtraction(a, b);
+  const dtype = resultType(a, b);
+  if (!isFloating(dtype) && !Number.isInteger(alpha)) {
+    throw new Error(`${op}: for integral input tensors, argument alpha must not be a floating point number (alpha ${alpha}, result dtype ${dtype})`);
+  }
+  // Scaled in the result dtype, which `dtype` then keeps (2.5·2 is the integer 5, but a float scalar).
+  let scaled: TensorOrScalar;
+  if (!(b instanceof Tensor)) scaled = dtype === 'bool' ? Boolean(b) && alpha !== 0 : Number(b) * alpha;
+  else scaled = dtype === 'bool' ? binaryOp('mul', b, alpha !== 0) : castTo(b, dtype).mul(alpha);
+  return binaryOp(op, a, scaled, dtype);
 }
 
 /**
