@@ -15,7 +15,7 @@ const proxies = new WeakMap<Module, Module>();
 
 /**
  * Wraps a module so that every assignment to it is checked as PyTorch's `__setattr__` checks it
- * (see `Module.assign`). A `defineProperty` trap sees both `this.x = v` and a subclass's class-field
+ * (see `Module[ASSIGN]`). A `defineProperty` trap sees both `this.x = v` and a subclass's class-field
  * definitions (ES2022 fields are defined, not assigned), so no layer can bypass it. Used by the
  * constructor and by `copyModule` (which builds modules without their constructor).
  */
@@ -35,6 +35,13 @@ export function guardModule<M extends Module>(target: M): M {
   });
   proxies.set(target, proxy);
   return proxy;
+}
+
+/** What an assigned value is, for the errors of `Module[ASSIGN]`: `'Tensor'`, `number 3`, `undefined`. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'object' && value !== null) return `'${value.constructor?.name ?? 'Object'}'`;
+  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return `${typeof value} ${JSON.stringify(value)}`;
+  return String(typeof value === 'function' ? 'a function' : value);
 }
 
 export interface LoadStateDictResult {
@@ -120,7 +127,6 @@ export class Module {
    */
   private [ASSIGN](name: string, value: unknown): void {
     const slot = this[SLOTS].get(name);
-    const given = () => (value === null || value === undefined ? String(value) : `'${(value as object).constructor?.name ?? typeof value}'`);
     if (value instanceof Parameter || value instanceof Module) {
       if (value instanceof Module) this.checkNoCycle(name, value);
       this.checkKeyIsFree(name, value);
@@ -129,11 +135,11 @@ export class Module {
     } else if (value === null || slot === undefined) {
       return;
     } else if (slot === 'parameter') {
-      throw new Error(`${this.constructor.name}: cannot assign ${given()} as parameter '${name}' (Parameter or null expected); wrap it in new Parameter(...), or copy_ into the parameter under noGrad`);
+      throw new Error(`${this.constructor.name}: cannot assign ${describeValue(value)} as parameter '${name}' (Parameter or null expected); wrap it in new Parameter(...), or copy_ into the parameter under noGrad`);
     } else if (slot === 'module') {
-      throw new Error(`${this.constructor.name}: cannot assign ${given()} as child module '${name}' (Module or null expected)`);
+      throw new Error(`${this.constructor.name}: cannot assign ${describeValue(value)} as child module '${name}' (Module or null expected)`);
     } else if (!(value instanceof Tensor)) {
-      throw new Error(`${this.constructor.name}: cannot assign ${given()} as buffer '${name}' (Tensor or null expected)`);
+      throw new Error(`${this.constructor.name}: cannot assign ${describeValue(value)} as buffer '${name}' (Tensor or null expected)`);
     } else {
       this.checkKeyIsFree(name, value);
     }
