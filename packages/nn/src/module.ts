@@ -442,7 +442,8 @@ export class Module {
   /**
    * Moves or casts every parameter and buffer in place (`model.to('float64')`, `model.to('webgpu')`).
    * Tensors keep their identity, so an optimizer built before `to` keeps working. Only floating
-   * parameters and buffers change dtype (`num_batches_tracked` stays an integer).
+   * parameters and buffers change dtype (`num_batches_tracked` stays an integer); the dtype must be
+   * floating, as in PyTorch: `to('int32')` or `to('bool')` is an Error (it would zero every weight).
    * @example
    * const model = new Linear(784, 10).to('webgpu'); // parameters and buffers move, in place
    */
