@@ -5,6 +5,7 @@ import { segmentKey } from './state-dict-keys.js';
 
 const SLOTS = Symbol('slots');
 const NON_PERSISTENT = Symbol('nonPersistent');
+const KEYS = Symbol('keys');
 const ASSIGN = Symbol('assign');
 
 /** What a registered attribute holds: PyTorch's `_parameters`, `_buffers` and `_modules`. */
@@ -95,6 +96,8 @@ export class Module {
   training = true;
   private readonly [SLOTS] = new Map<string, Slot>();
   private readonly [NON_PERSISTENT] = new Set<string>();
+  /** State-dict key -> the attribute last registered under it (checked in O(1) per assignment). */
+  private readonly [KEYS] = new Map<string, string>();
 
   constructor() {
     // The Proxy, not `this`, is what `new` returns: every later assignment goes through its trap.
@@ -129,7 +132,7 @@ export class Module {
     const slot = this[SLOTS].get(name);
     if (value instanceof Parameter || value instanceof Module) {
       if (value instanceof Module) this.checkNoCycle(name, value);
-      this.checkKeyIsFree(name, value);
+      this.checkKeyIsFree(name);
       if (slot === 'buffer') this[NON_PERSISTENT].delete(name);
       this[SLOTS].set(name, value instanceof Parameter ? 'parameter' : 'module');
     } else if (value === null || slot === undefined) {
@@ -141,7 +144,7 @@ export class Module {
     } else if (!(value instanceof Tensor)) {
       throw new Error(`${this.constructor.name}: cannot assign ${describeValue(value)} as buffer '${name}' (Tensor or null expected)`);
     } else {
-      this.checkKeyIsFree(name, value);
+      this.checkKeyIsFree(name);
     }
   }
 
@@ -155,13 +158,14 @@ export class Module {
   }
 
   /** Two attributes with one state-dict key (`fooBar` and `foo_bar`): one of them would never be saved. */
-  private checkKeyIsFree(name: string, value: unknown): void {
+  private checkKeyIsFree(name: string): void {
     const key = this.stateKeyOf(name);
-    for (const [other] of this[SLOTS]) {
-      if (other === name || (this as Record<string, unknown>)[other] == null || this.stateKeyOf(other) !== key) continue;
+    if (key === '' || key.includes('.')) throw new Error(`${this.constructor.name}: the state-dict key of '${name}' must be non-empty and without '.', got ${JSON.stringify(key)} (static stateKeys)`);
+    const other = this[KEYS].get(key);
+    if (other !== undefined && other !== name && this[SLOTS].has(other) && (this as Record<string, unknown>)[other] != null) {
       throw new Error(`${this.constructor.name}: attributes '${other}' and '${name}' would both be saved under the state-dict key '${key}'; rename one, or give it its own key in static stateKeys`);
     }
-    if (value instanceof Module && key === '') throw new Error(`${this.constructor.name}: attribute '${name}' has an empty state-dict key`);
+    this[KEYS].set(key, name);
   }
 
   /** An attribute's state-dict key segment: `static stateKeys`, else the camelCase rule (`stateKey`). */
@@ -201,7 +205,7 @@ export class Module {
     if (name in this && this[SLOTS].get(name) !== 'buffer') {
       throw new Error(`registerBuffer: attribute '${name}' already exists (${this.describeAttribute(name)}); PyTorch's KeyError`);
     }
-    if (tensor !== null) this.checkKeyIsFree(name, tensor);
+    if (tensor !== null) this.checkKeyIsFree(name);
     this[SLOTS].set(name, 'buffer');
     if (persistent) this[NON_PERSISTENT].delete(name);
     else this[NON_PERSISTENT].add(name);

@@ -148,6 +148,14 @@ describe('assignments are checked as PyTorch checks them', () => {
     expect(() => (lin.bias = zeros([2]) as Parameter)).toThrow(/Linear: cannot assign 'Tensor' as parameter 'bias'/);
   });
 
+  it('a parameter declared absent (bias: false, affine: false) refuses a plain Tensor too', () => {
+    expect(() => (new Linear(2, 2, { bias: false }).bias = zeros([2]) as Parameter)).toThrow(/^Linear: cannot assign 'Tensor' as parameter 'bias'/);
+    expect(() => (new Conv2d(1, 1, 1, { bias: false }).bias = zeros([1]) as Parameter)).toThrow(/^Conv2d: cannot assign 'Tensor' as parameter 'bias'/);
+    expect(() => (new BatchNorm1d(2, { affine: false }).weight = ones([2]) as Parameter)).toThrow(/^BatchNorm1d: cannot assign 'Tensor' as parameter 'weight'/);
+    expect(() => (new LayerNorm(2, { elementwiseAffine: false }).weight = ones([2]) as Parameter)).toThrow(/^LayerNorm: cannot assign 'Tensor' as parameter 'weight'/);
+    expect([...new LayerNorm(2, { bias: false }).stateDict().keys()]).toEqual(['weight']);
+  });
+
   it('a buffer takes a Tensor or null; a child module a Module or null', () => {
     const bn = new BatchNorm1d(3);
     expect(() => (bn.runningMean = 3 as never)).toThrow(/^BatchNorm1d: cannot assign number 3 as buffer 'runningMean' \(Tensor or null expected\)/);
@@ -211,6 +219,17 @@ describe('state-dict keys are injective and keep PyTorch names', () => {
       ln_2 = new LayerNorm(2);
     }
     expect(() => new Override()).toThrow(/Override: attributes 'ln1' and 'ln_2' would both be saved under the state-dict key 'ln_2'/);
+    class Dotted extends Module {
+      static override stateKeys = { ln1: 'h.ln_1' };
+      ln1 = new LayerNorm(2);
+    }
+    expect(() => new Dotted()).toThrow(/Dotted: the state-dict key of 'ln1' must be non-empty and without '\.', got "h\.ln_1"/);
+    // A freed name frees its key.
+    const m = new Linear(1, 1);
+    m.registerParameter('scaleW', new Parameter(ones([1])));
+    delete (m as unknown as Record<string, unknown>).scaleW;
+    m.registerParameter('scale_w', new Parameter(ones([1])));
+    expect([...m.stateDict().keys()]).toEqual(['weight', 'bias', 'scale_w']);
   });
 
   it('static stateKeys gives a field its exact PyTorch key, in saving and loading', () => {
