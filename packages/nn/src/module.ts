@@ -220,9 +220,10 @@ export class Module {
   registerModule(name: string, module: Module | null): void {
     this.checkName(name, 'module');
     if (module !== null && !(module instanceof Module)) {
-      throw new Error(`cannot assign '${(module as object)?.constructor?.name ?? typeof module}' object to child module '${name}' (Module or null required)`);
+      throw new Error(`registerModule: cannot assign ${describeValue(module)} as child module '${name}' (Module or null required)`);
     }
-    if (module === null && this[SLOTS].get(name) !== 'module' && (this as Record<string, unknown>)[name] != null) {
+    const existing = (this as Record<string, unknown>)[name];
+    if (name in this && this[SLOTS].get(name) !== 'module' && existing !== null && !(existing instanceof Module)) {
       throw new Error(`registerModule: attribute '${name}' already exists (${this.describeAttribute(name)}); PyTorch's KeyError`);
     }
     (this as Record<string, unknown>)[name] = module;
