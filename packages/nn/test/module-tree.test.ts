@@ -168,6 +168,26 @@ describe('assignments are checked as PyTorch checks them', () => {
     expect(model.head).toBeInstanceOf(Linear);
   });
 
+  it('subclasses keep working through the checks: private fields, accessors, plain attributes', () => {
+    class Scaled extends Module {
+      #calls = 0;
+      lin = new Linear(2, 2);
+      label = 'x';
+      get calls() {
+        return this.#calls;
+      }
+      override forward(x: Tensor): Tensor {
+        this.#calls++;
+        this.label = 'ran';
+        return this.lin.forward(x);
+      }
+    }
+    const m = new Scaled();
+    expect(m.forward(ones([1, 2])).shape).toEqual([1, 2]);
+    expect([m.calls, m.label, m instanceof Scaled]).toEqual([1, 'ran', true]);
+    expect([...m.stateDict().keys()]).toEqual(['lin.weight', 'lin.bias']);
+  });
+
   it('a deep copy (copyModule, AveragedModel) checks assignments too', () => {
     const copy = copyModule(new Linear(2, 2));
     expect(() => (copy.weight = zeros([2, 2]) as Parameter)).toThrow(/Linear: cannot assign 'Tensor' as parameter 'weight'/);
