@@ -1,5 +1,5 @@
 import { Tensor } from '@tsgrad/autograd';
-import { Module } from './module.js';
+import { guardModule, Module } from './module.js';
 import { Parameter } from './parameter.js';
 
 /**
@@ -44,10 +44,13 @@ function copyValue(value: unknown, seen: Map<unknown, unknown>): unknown {
   const proto = Object.getPrototypeOf(value);
   if (!(value instanceof Module) && proto !== Object.prototype) return value; // other class instances are shared
   const copy = Object.create(proto) as Record<string | symbol, unknown>;
-  seen.set(value, copy);
+  // A module copy gets its assignment checks like a constructed one; references to it (a module
+  // shared under two names) are to the guarded one. Its own fields are written straight into it.
+  const result = value instanceof Module ? guardModule(copy as unknown as Module) : copy;
+  seen.set(value, result);
   for (const key of Reflect.ownKeys(value)) {
     const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
     Object.defineProperty(copy, key, 'value' in descriptor ? { ...descriptor, value: copyValue(descriptor.value, seen) } : descriptor);
   }
-  return copy;
+  return result;
 }

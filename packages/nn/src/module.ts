@@ -1,10 +1,49 @@
 import { Tensor, noGrad, type DType, type Device } from '@tsgrad/autograd';
 import { DTYPES, formatShape, shapesEqual, checkOptionKeys } from '@tsgrad/tensor';
 import { Parameter } from './parameter.js';
-import { stateKey } from './state-dict-keys.js';
+import { segmentKey } from './state-dict-keys.js';
 
-const BUFFERS = Symbol('buffers');
+const SLOTS = Symbol('slots');
 const NON_PERSISTENT = Symbol('nonPersistent');
+const KEYS = Symbol('keys');
+const ASSIGN = Symbol('assign');
+
+/** What a registered attribute holds: PyTorch's `_parameters`, `_buffers` and `_modules`. */
+type Slot = 'parameter' | 'buffer' | 'module';
+
+/** Each module's Proxy, by its target: the identity the rest of the program sees. */
+const proxies = new WeakMap<Module, Module>();
+
+/**
+ * Wraps a module so that every assignment to it is checked as PyTorch's `__setattr__` checks it
+ * (see `Module[ASSIGN]`). A `defineProperty` trap sees both `this.x = v` and a subclass's class-field
+ * definitions (ES2022 fields are defined, not assigned), so no layer can bypass it. Used by the
+ * constructor and by `copyModule` (which builds modules without their constructor).
+ */
+export function guardModule<M extends Module>(target: M): M {
+  const proxy = new Proxy(target, {
+    defineProperty(t, key, descriptor) {
+      if (typeof key === 'string' && 'value' in descriptor) t[ASSIGN](key, descriptor.value);
+      return Reflect.defineProperty(t, key, descriptor);
+    },
+    deleteProperty(t, key) {
+      if (typeof key === 'string') {
+        t[SLOTS].delete(key);
+        t[NON_PERSISTENT].delete(key);
+      }
+      return Reflect.deleteProperty(t, key);
+    },
+  });
+  proxies.set(target, proxy);
+  return proxy;
+}
+
+/** What an assigned value is, for the errors of `Module[ASSIGN]`: `'Tensor'`, `number 3`, `undefined`. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'object' && value !== null) return `'${value.constructor?.name ?? 'Object'}'`;
+  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return `${typeof value} ${JSON.stringify(value)}`;
+  return String(typeof value === 'function' ? 'a function' : value);
+}
 
 export interface LoadStateDictResult {
   missingKeys: string[];
@@ -18,7 +57,13 @@ export interface LoadStateDictResult {
  * `this.fc = new Linear(4, 2)` or `this.scale = new Parameter(ones([4]))` in a constructor registers
  * them, as in PyTorch. Buffers (running statistics and other non-learnable state) are registered
  * with `registerBuffer`. Names are camelCase in memory (`runningMean`) and PyTorch's snake_case in
- * state dicts (`running_mean`).
+ * state dicts (`running_mean`); `static stateKeys` gives a field an exact PyTorch key.
+ *
+ * Assignments are checked as PyTorch's `__setattr__` checks them: a parameter attribute takes a
+ * `Parameter` or null (`lin.weight = lin.weight.detach().mul(2)` is an Error: wrap it in a
+ * `Parameter`, or copy into the weight under `noGrad`), a submodule attribute a `Module` or null,
+ * a buffer a `Tensor` or null. A module cannot contain itself, and two attributes cannot share a
+ * state-dict key (`fooBar` and `foo_bar`).
  *
  * @example
  * ```ts
@@ -33,10 +78,31 @@ export interface LoadStateDictResult {
  * ```
  */
 export class Module {
+  /**
+   * Exact state-dict keys for attributes whose PyTorch name the camelCase rule cannot produce
+   * (`stateKey`): attribute name -> key. Inherited by subclasses. Names that already are PyTorch's
+   * need no entry: `W`, `QKV`, `ln_1` and `inProj` (`in_proj`) map as they should.
+   * @example
+   * class Block extends Module {
+   *   static override stateKeys = { ln1: 'ln_1', ln2: 'ln_2' }; // nanoGPT's keys
+   *   ln1 = new LayerNorm(8);
+   *   ln2 = new LayerNorm(8);
+   * }
+   * [...new Block().stateDict().keys()]; // ['ln_1.weight', 'ln_1.bias', 'ln_2.weight', 'ln_2.bias']
+   */
+  static stateKeys: Readonly<Record<string, string>> = {};
+
   /** Training mode (batch statistics, dropout) vs evaluation mode; set with `train()` / `eval()`. */
   training = true;
-  private readonly [BUFFERS] = new Set<string>();
+  private readonly [SLOTS] = new Map<string, Slot>();
   private readonly [NON_PERSISTENT] = new Set<string>();
+  /** State-dict key -> the attribute last registered under it (checked in O(1) per assignment). */
+  private readonly [KEYS] = new Map<string, string>();
+
+  constructor() {
+    // The Proxy, not `this`, is what `new` returns: every later assignment goes through its trap.
+    return guardModule(this);
+  }
 
   /**
    * The computation; layers override it.
@@ -59,6 +125,55 @@ export class Module {
   }
 
   /**
+   * Every assignment to an attribute, checked as PyTorch's `Module.__setattr__` does; called by the
+   * Proxy's trap on the target (so it writes nothing itself).
+   */
+  private [ASSIGN](name: string, value: unknown): void {
+    const slot = this[SLOTS].get(name);
+    if (value instanceof Parameter || value instanceof Module) {
+      if (value instanceof Module) this.checkNoCycle(name, value);
+      this.checkKeyIsFree(name);
+      if (slot === 'buffer') this[NON_PERSISTENT].delete(name);
+      this[SLOTS].set(name, value instanceof Parameter ? 'parameter' : 'module');
+    } else if (value === null || slot === undefined) {
+      return;
+    } else if (slot === 'parameter') {
+      throw new Error(`${this.constructor.name}: cannot assign ${describeValue(value)} as parameter '${name}' (Parameter or null expected); wrap it in new Parameter(...), or copy_ into the parameter under noGrad`);
+    } else if (slot === 'module') {
+      throw new Error(`${this.constructor.name}: cannot assign ${describeValue(value)} as child module '${name}' (Module or null expected)`);
+    } else if (!(value instanceof Tensor)) {
+      throw new Error(`${this.constructor.name}: cannot assign ${describeValue(value)} as buffer '${name}' (Tensor or null expected)`);
+    } else {
+      this.checkKeyIsFree(name);
+    }
+  }
+
+  /** A module inside itself would make every traversal (apply, stateDict, toString) endless. */
+  private checkNoCycle(name: string, child: Module): void {
+    const self = proxies.get(this) ?? this;
+    if (child === self) throw new Error(`${this.constructor.name}: cannot register a module as its own child '${name}'`);
+    if (child.modules().includes(self)) {
+      throw new Error(`${this.constructor.name}: cannot register ${child.constructor.name} as child '${name}': it contains this ${this.constructor.name}, which would make a cycle`);
+    }
+  }
+
+  /** Two attributes with one state-dict key (`fooBar` and `foo_bar`): one of them would never be saved. */
+  private checkKeyIsFree(name: string): void {
+    const key = this.stateKeyOf(name);
+    if (key === '' || key.includes('.')) throw new Error(`${this.constructor.name}: the state-dict key of '${name}' must be non-empty and without '.', got ${JSON.stringify(key)} (static stateKeys)`);
+    const other = this[KEYS].get(key);
+    if (other !== undefined && other !== name && this[SLOTS].has(other) && (this as Record<string, unknown>)[other] != null) {
+      throw new Error(`${this.constructor.name}: attributes '${other}' and '${name}' would both be saved under the state-dict key '${key}'; rename one, or give it its own key in static stateKeys`);
+    }
+    this[KEYS].set(key, name);
+  }
+
+  /** An attribute's state-dict key segment: `static stateKeys`, else the camelCase rule (`stateKey`). */
+  private stateKeyOf(name: string): string {
+    return (this.constructor as typeof Module).stateKeys[name] ?? segmentKey(name);
+  }
+
+  /**
    * Registers a parameter (or `null`, a declared but absent parameter such as a disabled bias).
    * @example
    * this.registerParameter('scale', new Parameter(ones([dim])));
@@ -69,10 +184,11 @@ export class Module {
       throw new Error(`cannot assign '${(param as unknown as object)?.constructor?.name ?? typeof param}' object to parameter '${name}' (Parameter or null required)`);
     }
     const existing = (this as Record<string, unknown>)[name];
-    if (name in this && (this[BUFFERS].has(name) || (existing !== null && !(existing instanceof Parameter)))) {
+    if (name in this && (this[SLOTS].get(name) === 'buffer' || (existing !== null && !(existing instanceof Parameter)))) {
       throw new Error(`registerParameter: attribute '${name}' already exists (${this.describeAttribute(name)}); PyTorch's KeyError`);
     }
     (this as Record<string, unknown>)[name] = param;
+    this[SLOTS].set(name, 'parameter'); // also for null: a later plain Tensor is refused
   }
 
   /**
@@ -86,10 +202,11 @@ export class Module {
     this.checkName(name, 'buffer');
     if (tensor !== null && !(tensor instanceof Tensor)) throw new Error(`cannot assign '${typeof tensor}' object to buffer '${name}' (Tensor or null required)`);
     if (tensor instanceof Parameter) throw new Error(`buffer '${name}' cannot be a Parameter; use registerParameter`);
-    if (name in this && !this[BUFFERS].has(name)) {
+    if (name in this && this[SLOTS].get(name) !== 'buffer') {
       throw new Error(`registerBuffer: attribute '${name}' already exists (${this.describeAttribute(name)}); PyTorch's KeyError`);
     }
-    this[BUFFERS].add(name);
+    if (tensor !== null) this.checkKeyIsFree(name);
+    this[SLOTS].set(name, 'buffer');
     if (persistent) this[NON_PERSISTENT].delete(name);
     else this[NON_PERSISTENT].add(name);
     (this as Record<string, unknown>)[name] = tensor;
@@ -102,13 +219,21 @@ export class Module {
    */
   registerModule(name: string, module: Module | null): void {
     this.checkName(name, 'module');
+    if (module !== null && !(module instanceof Module)) {
+      throw new Error(`registerModule: cannot assign ${describeValue(module)} as child module '${name}' (Module or null required)`);
+    }
+    const existing = (this as Record<string, unknown>)[name];
+    if (name in this && this[SLOTS].get(name) !== 'module' && existing !== null && !(existing instanceof Module)) {
+      throw new Error(`registerModule: attribute '${name}' already exists (${this.describeAttribute(name)}); PyTorch's KeyError`);
+    }
     (this as Record<string, unknown>)[name] = module;
+    this[SLOTS].set(name, 'module'); // also for null: a later non-module is refused
   }
 
   /** What an attribute holds, for the errors above. */
   private describeAttribute(name: string): string {
     const v = (this as Record<string, unknown>)[name];
-    if (this[BUFFERS].has(name)) return 'a buffer';
+    if (this[SLOTS].get(name) === 'buffer') return 'a buffer';
     if (v instanceof Parameter) return 'a parameter';
     if (v instanceof Module) return 'a submodule';
     return `a ${v === null ? 'null' : typeof v} attribute`;
@@ -122,12 +247,26 @@ export class Module {
 
   // ---- traversal ------------------------------------------------------------------------------
   /**
-   * Direct children in registration order, with their field names.
+   * Every child attribute in order, a module held under two names twice: what state dicts, printing
+   * and containers (`Sequential(l, l)` runs `l` twice) walk, where `children()` dedupes.
+   */
+  protected *childAttributes(): Generator<[string, Module]> {
+    for (const [k, v] of this.fields()) if (v instanceof Module) yield [k, v];
+  }
+
+  /**
+   * Direct children in registration order, with their field names; a child held under two names
+   * once, under the first (PyTorch's memo).
    * @example
    * for (const [name, child] of model.namedChildren()) console.log(name, child.constructor.name);
    */
   *namedChildren(): Generator<[string, Module]> {
-    for (const [k, v] of this.fields()) if (v instanceof Module) yield [k, v];
+    const seen = new Set<Module>();
+    for (const [k, m] of this.childAttributes()) {
+      if (seen.has(m)) continue;
+      seen.add(m);
+      yield [k, m];
+    }
   }
 
   /**
@@ -176,7 +315,8 @@ export class Module {
    * [...new BatchNorm1d(8).ownBuffers()].map(([name]) => name) // ['runningMean', 'runningVar', 'numBatchesTracked']
    */
   *ownBuffers(): Generator<[string, Tensor]> {
-    for (const name of this[BUFFERS]) {
+    for (const [name, slot] of this[SLOTS]) {
+      if (slot !== 'buffer') continue;
       const t = (this as Record<string, unknown>)[name];
       if (t instanceof Tensor) yield [name, t];
     }
@@ -262,13 +402,20 @@ export class Module {
   }
 
   /**
-   * Calls `fn` on every descendant, then on this module (PyTorch's order); for custom init.
+   * Calls `fn` on every descendant, then on this module (PyTorch's order: children first); for
+   * custom init. A module shared under two names is visited once, like `modules()` (PyTorch dedupes
+   * only among the children of one module, so a module shared across levels would be visited twice).
    * @example
    * model.apply((m) => { if (m instanceof Linear) init.zeros_(m.bias!); });
    */
   apply(fn: (m: Module) => void): this {
-    for (const child of this.children()) child.apply(fn);
-    fn(this);
+    const seen = new Set<Module>();
+    const visit = (m: Module) => {
+      seen.add(m);
+      for (const child of m.children()) if (!seen.has(child)) visit(child);
+      fn(m);
+    };
+    visit(this);
     return this;
   }
 
@@ -300,12 +447,16 @@ export class Module {
   /**
    * Moves or casts every parameter and buffer in place (`model.to('float64')`, `model.to('webgpu')`).
    * Tensors keep their identity, so an optimizer built before `to` keeps working. Only floating
-   * parameters and buffers change dtype (`num_batches_tracked` stays an integer).
+   * parameters and buffers change dtype (`num_batches_tracked` stays an integer); the dtype must be
+   * floating, as in PyTorch: `to('int32')` or `to('bool')` is an Error (it would zero every weight).
    * @example
    * const model = new Linear(784, 10).to('webgpu'); // parameters and buffers move, in place
    */
   to(target: Device | DType): this {
     const isDtype = (DTYPES as readonly string[]).includes(target);
+    if (isDtype && target !== 'float32' && target !== 'float64') {
+      throw new Error(`${this.constructor.name}.to only accepts floating point dtypes (float32, float64), but got desired dtype=${target}`);
+    }
     const move = (t: Tensor) => {
       if (isDtype && t.dtype !== 'float32' && t.dtype !== 'float64') return;
       const moved = noGrad(() => t.detach().to(target));
@@ -321,20 +472,27 @@ export class Module {
 
   // ---- state dicts ------------------------------------------------------------------------------
   /**
+   * `[key, tensor]` for every parameter and persistent buffer, PyTorch's `state_dict` walk: own
+   * parameters, own buffers, then each child attribute, a module shared under two names under both.
+   */
+  private *stateTensors(prefix: string): Generator<[string, Tensor]> {
+    for (const [name, p] of this.ownParameters()) yield [prefix + this.stateKeyOf(name), p];
+    for (const [name, b] of this.ownBuffers()) if (!this[NON_PERSISTENT].has(name)) yield [prefix + this.stateKeyOf(name), b];
+    for (const [name, m] of this.childAttributes()) yield* m.stateTensors(`${prefix}${this.stateKeyOf(name)}.`);
+  }
+
+  /**
    * Parameters and persistent buffers, keyed as PyTorch keys them (`1.running_mean`), in PyTorch's
-   * order: each module's parameters, then its buffers, then its children. Values share memory with
-   * the module (detached), as in PyTorch.
+   * order: each module's parameters, then its buffers, then its children. A module held under two
+   * names is listed under both (`new Sequential(l, l)`: `0.weight` and `1.weight`), as PyTorch
+   * lists it. Values share memory with the module (detached), as in PyTorch.
    * @example
    * const sd = model.stateDict(); // Map: '0.weight' → Tensor, '1.running_mean' → Tensor, ...
    * await save({ model: sd }, 'model.safetensors');
    */
   stateDict(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
-    for (const [prefix, m] of this.namedModules()) {
-      const pre = prefix ? `${prefix}.` : '';
-      for (const [name, p] of m.ownParameters()) out.set(stateKey(pre + name), p.detach());
-      for (const [name, b] of m.ownBuffers()) if (!m[NON_PERSISTENT].has(name)) out.set(stateKey(pre + name), b.detach());
-    }
+    for (const [key, t] of this.stateTensors('')) out.set(key, t.detach());
     return out;
   }
 
@@ -353,12 +511,7 @@ export class Module {
     checkOptionKeys(`${this.constructor.name}.loadStateDict`, opts, ['strict']);
     const strict = opts.strict ?? true;
     const entries = sd instanceof Map ? sd : new Map(Object.entries(sd));
-    const own = new Map<string, Tensor>();
-    for (const [prefix, m] of this.namedModules()) {
-      const pre = prefix ? `${prefix}.` : '';
-      for (const [name, p] of m.ownParameters()) own.set(stateKey(pre + name), p);
-      for (const [name, b] of m.ownBuffers()) if (!m[NON_PERSISTENT].has(name)) own.set(stateKey(pre + name), b);
-    }
+    const own = new Map(this.stateTensors(''));
     const missingKeys = [...own.keys()].filter((k) => !entries.has(k));
     const unexpectedKeys = [...entries.keys()].filter((k) => !own.has(k));
     const mismatched: string[] = [];
@@ -406,7 +559,7 @@ export class Module {
    * //   ...
    */
   toString(): string {
-    const children = [...this.namedChildren()];
+    const children = [...this.childAttributes()];
     const head = `${this.constructor.name}(${this.extraRepr()}`;
     if (children.length === 0) return `${head})`;
     const body = children.map(([name, m]) => `  (${name}): ${m.toString().split('\n').join('\n  ')}`).join('\n');

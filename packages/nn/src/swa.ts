@@ -6,7 +6,10 @@ import { Module } from './module.js';
 
 /** Combines one averaged tensor with the model's (PyTorch's `avg_fn`): returns the new average. */
 export type AvgFn = (averaged: Tensor, current: Tensor, numAveraged: number) => Tensor;
-/** Updates every averaged tensor in place from the model's (PyTorch 2's `multi_avg_fn`). */
+/**
+ * Updates averaged tensors in place from the model's (PyTorch 2's `multi_avg_fn`); called once per
+ * group of tensors that share a device and a dtype.
+ */
 export type MultiAvgFn = (averaged: Tensor[], current: Tensor[], numAveraged: number) => void;
 
 export interface AveragedModelOptions {
@@ -20,12 +23,20 @@ export interface AveragedModelOptions {
 
 /**
  * An exponential moving average θ̄ ← θ̄ + (1 − decay)(θ − θ̄) (PyTorch 2's `get_ema_multi_avg_fn`).
+ * As in PyTorch 2.x, floating tensors are lerped and integer ones (BatchNorm's `num_batches_tracked`
+ * under `useBuffers`) are set to decay·θ̄ + (1 − decay)·θ computed in float32 and truncated by the
+ * copy; PyTorch 1.13 had no multi-tensor EMA.
  * @example const ema = new AveragedModel(model, { multiAvgFn: getEmaMultiAvgFn(0.999) });
  */
 export function getEmaMultiAvgFn(decay = 0.999): MultiAvgFn {
   if (!(decay >= 0 && decay <= 1)) throw new Error(`getEmaMultiAvgFn: decay must be in [0, 1], got ${decay}`);
   return (averaged, current) => {
-    noGrad(() => averaged.forEach((a, i) => a.add_(current[i].sub(a).mul(1 - decay))));
+    noGrad(() =>
+      averaged.forEach((a, i) => {
+        if (a.dtype === 'float32' || a.dtype === 'float64') a.add_(current[i].sub(a).mul(1 - decay));
+        else a.copy_(a.mul(decay).add(current[i].mul(1 - decay)));
+      }),
+    );
   };
 }
 
@@ -83,7 +94,16 @@ export class AveragedModel<M extends Module = Module> extends Module {
     noGrad(() => {
       const current = theirs.map((t, i) => t.detach().to(mine[i].device));
       if (n === 0) mine.forEach((a, i) => a.copy_(current[i]));
-      else if (this.multiAvgFn) this.multiAvgFn(mine.map((a) => a.detach()), current, n);
+      else if (this.multiAvgFn) {
+        // PyTorch 2 calls multi_avg_fn once per (device, dtype) group, so that one group is all
+        // floating (lerped) or all integer.
+        const groups = new Map<string, number[]>();
+        mine.forEach((a, i) => {
+          const key = `${a.device}:${a.dtype}`;
+          groups.set(key, [...(groups.get(key) ?? []), i]);
+        });
+        for (const idx of groups.values()) this.multiAvgFn(idx.map((i) => mine[i].detach()), idx.map((i) => current[i]), n);
+      }
       else {
         const avg: AvgFn = this.avgFn ?? ((a, c, k) => a.add(c.sub(a).div(k + 1)));
         mine.forEach((a, i) => a.copy_(avg(a.detach(), current[i], n)));

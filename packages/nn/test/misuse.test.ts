@@ -35,6 +35,9 @@ describe('layer misuse', () => {
     const bn = new BatchNorm1d(3);
     expect(() => bn.registerParameter('runningMean', new Parameter(zeros([3])))).toThrow(/registerParameter: attribute 'runningMean' already exists \(a buffer\)/);
     expect(() => bn.registerBuffer('training', zeros([1]))).toThrow(/attribute 'training' already exists \(a boolean attribute\)/);
+    expect(() => bn.registerModule('runningVar', new Linear(1, 1))).toThrow(/registerModule: attribute 'runningVar' already exists \(a buffer\)/);
+    expect(() => bn.registerModule('weight', null)).toThrow(/registerModule: attribute 'weight' already exists \(a parameter\)/);
+    expect(() => bn.registerModule('child', 3 as never)).toThrow(/registerModule: cannot assign number 3 as child module 'child' \(Module or null required\)/);
     // Re-registering the same kind is allowed, as in PyTorch, and the state dict follows.
     bn.registerBuffer('runningMean', ones([3]));
     m.registerParameter('bias', null);

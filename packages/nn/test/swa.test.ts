@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { tensor, type Tensor } from '@tsgrad/autograd';
-import { AveragedModel, BatchNorm1d, getEmaMultiAvgFn, Linear, ReLU, Sequential, updateBn } from '@tsgrad/nn';
+import { manualSeed, noGrad, randn, tensor, type Tensor } from '@tsgrad/autograd';
+import { AveragedModel, BatchNorm1d, getEmaMultiAvgFn, Linear, ReLU, Sequential, updateBn, type Module } from '@tsgrad/nn';
 import { expectClose, loadFixture } from '@tsgrad/test-utils';
 
 /** torch.optim.swa_utils' AveragedModel and update_bn against PyTorch 1.13 (float64, 1e-10). */
@@ -61,6 +61,45 @@ describe('swa_utils (PyTorch fixtures)', () => {
     expect(swa.training).toBe(false);
     expect((swa.module.modules()[2] as BatchNorm1d).momentum).toBe(0.1);
     expectState(swa.stateDict(), f.after_update_bn, (k) => /running_|num_batches/.test(k));
+  });
+
+  // PyTorch's own EMA example. PyTorch 2.x lerps floating tensors and sets integer ones (here
+  // num_batches_tracked) to trunc(decay·avg + (1 − decay)·current); 1.13 had no multi_avg_fn, so the
+  // reference is a naive float64 implementation of 2.x's algorithm, not a fixture.
+  it('EMA with useBuffers averages parameters and buffers, num_batches_tracked included, as PyTorch 2', () => {
+    manualSeed(3);
+    const model = makeModel();
+    const ema = new AveragedModel(model, { multiAvgFn: getEmaMultiAvgFn(0.9), useBuffers: true });
+    const tensors = (m: Module) => [...m.parameters(), ...m.buffers()];
+    const isInt = tensors(model).map((t) => t.dtype === 'int32');
+    expect(isInt.filter(Boolean)).toHaveLength(1);
+    let reference: number[][] | null = null;
+    for (const forwards of [2, 5, 9, 3, 7]) {
+      // A training step's stand-in: new weights, and BatchNorm statistics from a few batches.
+      noGrad(() => {
+        model.parameters().forEach((p) => p.add_(randn(p.shape, { dtype: 'float64' }).mul(0.1)));
+        for (let i = 0; i < forwards; i++) model.forward(randn([6, 3], { dtype: 'float64' }));
+      });
+      const current = tensors(model).map((t) => t.reshape([-1]).tolist() as number[]);
+      reference = reference === null ? current : reference.map((avg, i) => avg.map((a, j) => {
+        if (!isInt[i]) return a + 0.1 * (current[i][j] - a);
+        const raw = 0.9 * a + 0.1 * current[i][j];
+        expect(Math.abs(raw - Math.round(raw))).toBeGreaterThan(0.05); // truncation far from a float32 rounding edge
+        return Math.trunc(raw);
+      }));
+      ema.updateParameters(model);
+      tensors(ema.module).forEach((t, i) => expectClose(t.reshape([-1]), reference![i], { rtol: 1e-12, atol: 1e-14, what: `tensor ${i}` }));
+    }
+    expect(reference![isInt.indexOf(true)]).toEqual([6]); // 2, then trunc(2.5), trunc(3.4), trunc(4.6), trunc(6.2)
+  });
+
+  it('multiAvgFn is called once per dtype group, as in PyTorch 2', () => {
+    const model = makeModel();
+    const calls: string[][] = [];
+    const ema = new AveragedModel(model, { multiAvgFn: (avg) => calls.push(avg.map((t) => t.dtype)), useBuffers: true });
+    ema.updateParameters(model);
+    ema.updateParameters(model);
+    expect(calls).toEqual([Array(8).fill('float64'), ['int32']]);
   });
 
   it('misuse is an Error', () => {

@@ -20,7 +20,7 @@ export class Sequential extends Module {
    * new Sequential(new Linear(2, 2), new ReLU()).length // 2
    */
   get length(): number {
-    return [...this.children()].length;
+    return [...this.childAttributes()].length;
   }
 
   /**
@@ -29,7 +29,7 @@ export class Sequential extends Module {
    * (model.at(0) as Linear).weight.shape
    */
   at(i: number): Module {
-    const list = [...this.children()];
+    const list = [...this.childAttributes()].map(([, m]) => m);
     const m = list[i < 0 ? i + list.length : i];
     if (!m) throw new Error(`Sequential: index ${i} is out of range for ${list.length} modules`);
     return m;
@@ -42,7 +42,7 @@ export class Sequential extends Module {
    */
   override forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.children()) y = m.forward(y);
+    for (const [, m] of this.childAttributes()) y = m.forward(y);
     return y;
   }
 }
@@ -77,7 +77,7 @@ export class ModuleList extends Module {
    * new ModuleList([new ReLU(), new ReLU()]).length // 2
    */
   get length(): number {
-    return [...this.children()].length;
+    return [...this.childAttributes()].length;
   }
 
   /**
@@ -86,13 +86,13 @@ export class ModuleList extends Module {
    * blocks.at(-1) // the last block
    */
   at(i: number): Module {
-    const list = [...this.children()];
+    const list = [...this.childAttributes()].map(([, m]) => m);
     const m = list[i < 0 ? i + list.length : i];
     if (!m) throw new Error(`ModuleList: index ${i} is out of range for ${list.length} modules`);
     return m;
   }
 
-  [Symbol.iterator](): Iterator<Module> {
-    return this.children();
+  *[Symbol.iterator](): Iterator<Module> {
+    for (const [, m] of this.childAttributes()) yield m;
   }
 }

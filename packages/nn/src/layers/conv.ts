@@ -32,7 +32,7 @@ export class Conv2d extends Module {
   readonly dilation: Pair;
   readonly groups: number;
   weight: Parameter;
-  bias: Parameter | null;
+  declare bias: Parameter | null;
 
   constructor(inChannels: number, outChannels: number, kernelSize: number | Pair, opts: Conv2dOptions = {}) {
     super();
@@ -53,7 +53,7 @@ export class Conv2d extends Module {
     this.dilation = pair('dilation', opts.dilation ?? 1, 1);
     this.groups = groups;
     this.weight = new Parameter(empty([outChannels, inChannels / groups, ...this.kernelSize]));
-    this.bias = opts.bias === false ? null : new Parameter(empty([outChannels]));
+    this.registerParameter('bias', opts.bias === false ? null : new Parameter(empty([outChannels]))); // null: declared absent, as PyTorch's
     this.resetParameters();
   }
 

@@ -16,7 +16,7 @@ export class Linear extends Module {
   readonly inFeatures: number;
   readonly outFeatures: number;
   weight: Parameter;
-  bias: Parameter | null;
+  declare bias: Parameter | null;
 
   constructor(inFeatures: number, outFeatures: number, opts: { bias?: boolean } = {}) {
     super();
@@ -27,7 +27,7 @@ export class Linear extends Module {
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     this.weight = new Parameter(empty([outFeatures, inFeatures]));
-    this.bias = opts.bias === false ? null : new Parameter(empty([outFeatures]));
+    this.registerParameter('bias', opts.bias === false ? null : new Parameter(empty([outFeatures]))); // null: declared absent, as PyTorch's
     this.resetParameters();
   }
 

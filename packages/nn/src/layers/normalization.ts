@@ -33,8 +33,8 @@ export abstract class BatchNormBase extends Module implements NormalizationLayer
   readonly momentum: number | null;
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
-  weight: Parameter | null;
-  bias: Parameter | null;
+  declare weight: Parameter | null;
+  declare bias: Parameter | null;
   declare runningMean: Tensor | null;
   declare runningVar: Tensor | null;
   declare numBatchesTracked: Tensor | null;
@@ -48,8 +48,8 @@ export abstract class BatchNormBase extends Module implements NormalizationLayer
     this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
     this.affine = opts.affine ?? true;
     this.trackRunningStats = opts.trackRunningStats ?? true;
-    this.weight = this.affine ? new Parameter(ones([numFeatures])) : null;
-    this.bias = this.affine ? new Parameter(zeros([numFeatures])) : null;
+    this.registerParameter('weight', this.affine ? new Parameter(ones([numFeatures])) : null);
+    this.registerParameter('bias', this.affine ? new Parameter(zeros([numFeatures])) : null);
     if (this.trackRunningStats) {
       this.registerBuffer('runningMean', zeros([numFeatures]));
       this.registerBuffer('runningVar', ones([numFeatures]));
@@ -136,8 +136,8 @@ export class LayerNorm extends Module implements NormalizationLayer {
   readonly isNormalization = true as const;
   readonly normalizedShape: number[];
   readonly eps: number;
-  weight: Parameter | null;
-  bias: Parameter | null;
+  declare weight: Parameter | null;
+  declare bias: Parameter | null;
 
   constructor(normalizedShape: number | number[], opts: { eps?: number; elementwiseAffine?: boolean; bias?: boolean } = {}) {
     super();
@@ -145,8 +145,8 @@ export class LayerNorm extends Module implements NormalizationLayer {
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
     this.eps = opts.eps ?? 1e-5;
     const affine = opts.elementwiseAffine ?? true;
-    this.weight = affine ? new Parameter(ones(this.normalizedShape)) : null;
-    this.bias = affine && opts.bias !== false ? new Parameter(zeros(this.normalizedShape)) : null;
+    this.registerParameter('weight', affine ? new Parameter(ones(this.normalizedShape)) : null);
+    this.registerParameter('bias', affine && opts.bias !== false ? new Parameter(zeros(this.normalizedShape)) : null);
   }
 
   /**
