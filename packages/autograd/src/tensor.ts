@@ -18,6 +18,18 @@ export type Device = string;
 export type Scalar = number | boolean;
 export type TensorOrScalar = Tensor | Scalar;
 
+// The option names of the methods that take a bag: a misspelled one is an Error, not a no-op.
+const ALPHA = ['alpha'];
+const VARIANCE = ['correction', 'keepdim'];
+
+/** `clamp(0, 1)` (PyTorch's positional form) would silently clamp nothing: the bounds go in a bag. */
+function checkClampOptions(who: string, opts: unknown): void {
+  if (opts === null || typeof opts !== 'object' || opts instanceof Tensor) {
+    throw new Error(`${who}: expected { min?, max? }, got ${opts instanceof Tensor ? 'a Tensor' : String(opts)} (write ${who}({ min: 0, max: 1 }))`);
+  }
+  checkOptionKeys(who, opts, ['min', 'max']);
+}
+
 /** Shared by a tensor and its views; bumped by every in-place write so stale saved values are caught. */
 export interface VersionCounter {
   value: number;
@@ -459,6 +471,7 @@ export class Tensor {
    * tensor([1, 2]).add(tensor([1, 1]), { alpha: 2 }).tolist() // [3, 4]
    */
   add(other: TensorOrScalar, opts?: { alpha?: number }): Tensor {
+    checkOptionKeys('add', opts, ALPHA);
     return E.add(this, other, opts?.alpha);
   }
   /**
@@ -467,6 +480,7 @@ export class Tensor {
    * tensor([5, 5]).sub(tensor([1, 2])).tolist() // [4, 3]
    */
   sub(other: TensorOrScalar, opts?: { alpha?: number }): Tensor {
+    checkOptionKeys('sub', opts, ALPHA);
     return E.sub(this, other, opts?.alpha);
   }
   /**
@@ -619,6 +633,7 @@ export class Tensor {
    * tensor([-2, 0.5, 3]).clamp({ min: 0, max: 1 }).tolist() // [0, 0.5, 1]
    */
   clamp(opts: { min?: number | Tensor; max?: number | Tensor }): Tensor {
+    checkClampOptions('clamp', opts);
     return E.clamp(this, opts.min, opts.max);
   }
   /**
@@ -732,6 +747,7 @@ export class Tensor {
    * tensor([1, 2, 3, 4]).var(null, { correction: 0 }).item() // 1.25
    */
   var(dim?: number | number[] | null, opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
+    checkOptionKeys('var', opts, VARIANCE);
     return R.variance(this, dim, opts.correction ?? 1, opts.keepdim ?? false);
   }
   /**
@@ -740,6 +756,7 @@ export class Tensor {
    * tensor([1, 2, 3, 4]).std(null, { correction: 0 }).item() // 1.118
    */
   std(dim?: number | number[] | null, opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
+    checkOptionKeys('std', opts, VARIANCE);
     return R.variance(this, dim, opts.correction ?? 1, opts.keepdim ?? false).sqrt();
   }
   /**
@@ -962,6 +979,7 @@ export class Tensor {
    * noGrad(() => p.add_(p.grad!, { alpha: -0.1 })); // a hand-written SGD step
    */
   add_(other: TensorOrScalar, opts?: { alpha?: number }): this {
+    checkOptionKeys('add_', opts, ALPHA);
     return this.inplace('add_', () => this.add(other, opts));
   }
   /**
@@ -970,6 +988,7 @@ export class Tensor {
    * noGrad(() => p.sub_(p.grad!.mul(0.1)));
    */
   sub_(other: TensorOrScalar, opts?: { alpha?: number }): this {
+    checkOptionKeys('sub_', opts, ALPHA);
     return this.inplace('sub_', () => this.sub(other, opts));
   }
   /**
@@ -994,6 +1013,7 @@ export class Tensor {
    * noGrad(() => w.clamp_({ min: -1, max: 1 }));
    */
   clamp_(opts: { min?: number; max?: number }): this {
+    checkClampOptions('clamp_', opts);
     return this.inplace('clamp_', () => this.clamp(opts));
   }
 

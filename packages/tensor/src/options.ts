@@ -19,19 +19,28 @@ function distance(a: string, b: string): number {
   return prev[y.length];
 }
 
+/** One name starts the other, the shorter at least 3 letters: `epsilon` for `eps`, `approx` for `approximate`. */
+function isAbbreviation(a: string, b: string): boolean {
+  const [x, y] = [a, b].map((s) => s.replace(/_/g, '').toLowerCase()).sort((p, q) => p.length - q.length);
+  return x.length >= 3 && y.startsWith(x);
+}
+
 /**
- * The valid name closest to `name`, when it is close enough to be a plausible typo or a snake_case
- * spelling (at most a third of its length away); null otherwise.
- * @example nearestName('weight_decay', ['lr', 'weightDecay']) // 'weightDecay'
+ * The valid name closest to `name`, when it is close enough to be a plausible typo, a snake_case
+ * spelling (at most a third of its length away) or a longer or shorter form of it; null otherwise.
+ * @example
+ * nearestName('weight_decay', ['lr', 'weightDecay']) // 'weightDecay'
+ * nearestName('epsilon', ['weight', 'bias', 'eps'])  // 'eps'
  */
 export function nearestName(name: string, valid: Iterable<string>): string | null {
   let best: string | null = null;
   let bestDistance = Infinity;
+  const limit = Math.max(2, Math.floor(name.length / 3));
   for (const candidate of valid) {
     const d = distance(name, candidate);
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+    if ((d <= limit || isAbbreviation(name, candidate)) && d < bestDistance) [best, bestDistance] = [candidate, d];
   }
-  return best !== null && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
+  return best;
 }
 
 /**
