@@ -100,15 +100,25 @@ export function optionsApi() {
       for (const d of decls) {
         if (ts.isFunctionDeclaration(d)) visitSignature(pkg, `${pkg}.${name}`, d);
         else if (ts.isVariableDeclaration(d) && d.initializer && (ts.isArrowFunction(d.initializer) || ts.isFunctionExpression(d.initializer))) visitSignature(pkg, `${pkg}.${name}`, d.initializer);
-        else if (ts.isClassDeclaration(d)) {
-          for (const m of d.members) {
-            if (ts.isConstructorDeclaration(m)) visitSignature(pkg, `${pkg}.new ${name}`, m);
-            else if (ts.isMethodDeclaration(m) && m.name && ts.isIdentifier(m.name) && !m.name.text.startsWith('_') && !(ts.getCombinedModifierFlags(m) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected))) {
-              visitSignature(pkg, `${pkg}.${name}.${m.name.text}`, m);
-            }
-          }
-        }
+        else if (ts.isClassDeclaration(d)) visitClass(pkg, d, name);
       }
+    }
+  };
+  const visitClass = (pkg, d, name) => {
+    for (const m of d.members) {
+      if (ts.isConstructorDeclaration(m)) visitSignature(pkg, `${pkg}.new ${name}`, m);
+      else if (ts.isMethodDeclaration(m) && m.name && ts.isIdentifier(m.name) && !m.name.text.startsWith('_') && !(ts.getCombinedModifierFlags(m) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected))) {
+        visitSignature(pkg, `${pkg}.${name}.${m.name.text}`, m);
+      }
+    }
+    // A base class that is not exported still lends its public methods and constructor to this one.
+    const type = checker.getTypeAtLocation(d);
+    for (const base of checker.getBaseTypes(type)) {
+      const symbol = base.getSymbol();
+      const decl = symbol?.declarations?.find(ts.isClassDeclaration);
+      if (!decl || seen.has(symbol) || decl.getSourceFile().fileName.includes('node_modules')) continue;
+      seen.add(symbol);
+      visitClass(pkg, decl, symbol.getName());
     }
   };
   for (const [i, entry] of entries.entries()) visitModule(PUBLIC_PACKAGES[i], checker.getSymbolAtLocation(program.getSourceFile(entry)), '');

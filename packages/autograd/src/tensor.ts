@@ -22,11 +22,9 @@ export type TensorOrScalar = Tensor | Scalar;
 const ALPHA = ['alpha'];
 const VARIANCE = ['correction', 'keepdim'];
 
-/** `clamp(0, 1)` (PyTorch's positional form) would silently clamp nothing: the bounds go in a bag. */
+/** `clamp(0, 1)` or `clamp(lo, hi)` (PyTorch's positional forms) would silently clamp nothing: the bounds go in a bag. */
 function checkClampOptions(who: string, opts: unknown): void {
-  if (opts === null || typeof opts !== 'object' || opts instanceof Tensor) {
-    throw new Error(`${who}: expected { min?, max? }, got ${opts instanceof Tensor ? 'a Tensor' : String(opts)} (write ${who}({ min: 0, max: 1 }))`);
-  }
+  if (opts instanceof Tensor) throw new Error(`${who}: expected an options object { min, max }, got a Tensor (write ${who}({ min: lo, max: hi }))`);
   checkOptionKeys(who, opts, ['min', 'max']);
 }
 

@@ -120,8 +120,8 @@ describe('paramGroupsWeightDecay', () => {
     );
     const [noDecay, decay] = paramGroupsWeightDecay(mlp, { noWeightDecay: ['0.weight'] });
     const names = new Map<unknown, string>(mlp.namedParameters().map(([n, p]) => [p, n]));
-    expect([...noDecay.params].map((p) => names.get(p))).toEqual(['0.weight', '0.bias', '1.bias']);
-    expect([...decay.params].map((p) => names.get(p))).toEqual(['1.weight']);
+    expect([...(noDecay.params as Iterable<Tensor>)].map((p) => names.get(p))).toEqual(['0.weight', '0.bias', '1.bias']);
+    expect([...(decay.params as Iterable<Tensor>)].map((p) => names.get(p))).toEqual(['1.weight']);
     expect(() => explainWeightDecay(mlp, { noWeightDecay: /bias/ } as never)).toThrow(/^explainWeightDecay: noWeightDecay must be an array of names, globs or RegExps, got \/bias\//);
     expect(() => paramGroupsWeightDecay(mlp, { decay: true } as never)).toThrow(/^paramGroupsWeightDecay: decay must be a function/);
     expect(() => paramGroupsWeightDecay(mlp, { excludeBias: 'no' } as never)).toThrow(/^paramGroupsWeightDecay: excludeBias must be a boolean, got no/);

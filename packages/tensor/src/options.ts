@@ -56,14 +56,20 @@ export function unknownOptionMessage(where: string, key: string, valid: readonly
 }
 
 /**
- * Throws when `options` holds a key outside `valid`, naming the key and the nearest valid name.
- * `undefined` and non-object option bags are left to the caller's own checks.
+ * Throws when `options` holds a key outside `valid`, naming the key and the nearest valid name, or is
+ * not an object at all: PyTorch's positional habits (`x.add(y, 2)` for alpha, `new Linear(2, 3, false)`)
+ * would otherwise be ignored. `undefined` (no options) passes.
  * @example
  * checkOptionKeys('Linear', { bias: false }, ['bias']);       // fine
  * checkOptionKeys('Linear', { baias: false }, ['bias']);      // Error: Linear: unknown option 'baias'; did you mean 'bias'?
+ * checkOptionKeys('add', 2, ['alpha']);                       // Error: add: expected an options object { alpha }, got 2
  */
-export function checkOptionKeys(where: string, options: object | null | undefined, valid: readonly string[]): void {
-  if (options === null || options === undefined || typeof options !== 'object') return;
+export function checkOptionKeys(where: string, options: unknown, valid: readonly string[]): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const got = Array.isArray(options) ? 'an array' : typeof options === 'string' ? JSON.stringify(options) : String(options);
+    throw new Error(`${where}: expected an options object { ${valid.join(', ')} }, got ${got}`);
+  }
   for (const key of Object.keys(options)) {
     if (!valid.includes(key)) throw new Error(unknownOptionMessage(where, key, valid));
   }

@@ -22,5 +22,13 @@ describe('option names', () => {
   it('checkOptionKeys throws for the first unknown key, naming the function', () => {
     expect(() => checkOptionKeys('layer_norm', { eps: 1e-5, epsilon: 1e-3 }, ['weight', 'bias', 'eps'])).toThrow("layer_norm: unknown option 'epsilon'; did you mean 'eps'?");
     expect(() => checkOptionKeys('layer_norm', { eps: 1e-5 }, ['weight', 'bias', 'eps'])).not.toThrow();
+    expect(() => checkOptionKeys('layer_norm', undefined, ['eps'])).not.toThrow();
+  });
+
+  it('checkOptionKeys rejects a bag that is not an object: a positional habit from PyTorch would be ignored', () => {
+    expect(() => checkOptionKeys('Linear', false, ['bias'])).toThrow("Linear: expected an options object { bias }, got false");
+    expect(() => checkOptionKeys('mse_loss', 'sum', ['reduction'])).toThrow('mse_loss: expected an options object { reduction }, got "sum"');
+    expect(() => checkOptionKeys('layer_norm', null, ['eps'])).toThrow('layer_norm: expected an options object { eps }, got null');
+    expect(() => checkOptionKeys('Conv2d', [1, 1], ['stride'])).toThrow('Conv2d: expected an options object { stride }, got an array');
   });
 });
