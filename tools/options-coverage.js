@@ -15,8 +15,6 @@ const root = path.resolve(import.meta.dirname, '..');
  * `api#parameter`; each needs its reason.
  */
 export const NOT_OPTION_BAGS = {
-  'tensor.defineProgram#source': 'a program description (validated by defineProgram itself), not settings',
-  'tensor.renderJs#program': 'a program that defineProgram built',
   'optim.new Optimizer#defaults': "a subclass's option schema (every optimizer's constructor checks the user's bag against it)",
   'optim.LBFGS.addParamGroup#group': 'LBFGS takes no parameter groups: addParamGroup always throws',
   'autograd.new Tensor#version': 'the version counter a view shares with its base (the constructor is the backends\' seam)',
@@ -28,6 +26,14 @@ export const NOT_OPTION_BAGS = {
   'webgpu.new WebGPUBackend#owners': 'the device that initWebGPU acquired (initWebGPU is the public door)',
   'webgpu.new WebGPUBackend#limits': "the adapter's limits, read by initWebGPU",
 };
+/** Object types that are data wherever they appear: the backend contract's tensors and programs. */
+export const NOT_OPTION_TYPES = {
+  View: "a tensor's storage, shape and strides (the Backend contract)",
+  Storage: "a device buffer's handle (the Backend contract)",
+  ProgramSource: 'an optimizer program as written (validated by defineProgram itself)',
+  ElementwiseProgram: 'a program that defineProgram built',
+};
+
 // Reference update loops take the parameter's state record and the step's resolved hyperparameters:
 // data, not settings (`sgdReference(p, g, state, h)`).
 const isReferenceStep = (api, param) => /^optim\.[a-z]+Reference$/.test(api) && ['s', 'h', '__2'].includes(param);
@@ -61,27 +67,31 @@ function bagKeys(checker, type) {
 }
 
 /**
- * @returns {{ pkg: string, api: string, param: string, keys: string[], exempt?: string }[]} one entry
+ * @returns {{ pkg: string, api: string, param: string, type?: string, keys: string[], exempt?: string }[]} one entry
  * per object parameter; `api` is `pkg.name`, `pkg.Class.method`, `pkg.new Class` or
- * `pkg.namespace.name`; `exempt` holds the reason when it is not an option bag (NOT_OPTION_BAGS).
+ * `pkg.namespace.name`; `exempt` holds the reason when it is not an option bag (NOT_OPTION_BAGS, NOT_OPTION_TYPES).
  */
 export function optionsApi() {
   const entries = PUBLIC_PACKAGES.map((p) => path.join(root, 'packages', p, 'src', 'index.ts'));
-  const program = ts.createProgram(entries, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, skipLibCheck: true, strict: true });
+  // Packages resolve to their sources (as in tsconfig.test.base.json), whether or not dist/ is built.
+  const paths = { '@tsgrad/*': [path.join(root, 'packages/*/src/index.ts')], tsgrad: [path.join(root, 'packages/tsgrad/src/index.ts')] };
+  const program = ts.createProgram(entries, { target: ts.ScriptTarget.ES2022, lib: ['lib.es2022.d.ts'], types: ['node'], module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, paths, noEmit: true, skipLibCheck: true, strict: true });
   const checker = program.getTypeChecker();
   const items = [];
   const seen = new Set();
   const visitSignature = (pkg, api, decl) => {
     const signature = checker.getSignatureFromDeclaration(decl);
     for (const param of signature?.parameters ?? []) {
-      const keys = bagKeys(checker, checker.getTypeOfSymbolAtLocation(param, decl));
+      const type = checker.getTypeOfSymbolAtLocation(param, decl);
+      const keys = bagKeys(checker, type);
       const name = param.getName();
       if (keys === null) continue;
-      const exempt = NOT_OPTION_BAGS[`${api}#${name}`] ?? (isReferenceStep(api, name) ? 'a reference step\'s state or hyperparameters' : undefined);
+      const typeName = (checker.getNonNullableType(type).aliasSymbol ?? checker.getNonNullableType(type).getSymbol())?.getName();
+      const exempt = NOT_OPTION_BAGS[`${api}#${name}`] ?? NOT_OPTION_TYPES[typeName] ?? (isReferenceStep(api, name) ? 'a reference step\'s state or hyperparameters' : undefined);
       // Overloads list one parameter once, with the keys of all of them.
       const known = items.find((i) => i.api === api && i.param === name);
       if (known) known.keys = [...new Set([...known.keys, ...keys])];
-      else items.push({ pkg, api, param: name, keys, ...(exempt ? { exempt } : {}) });
+      else items.push({ pkg, api, param: name, type: typeName, keys, ...(exempt ? { exempt } : {}) });
     }
   };
   const visitModule = (pkg, moduleSymbol, prefix) => {

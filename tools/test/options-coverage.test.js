@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NOT_OPTION_BAGS, optionsApi } from '../options-coverage.js';
+import { NOT_OPTION_BAGS, NOT_OPTION_TYPES, optionsApi } from '../options-coverage.js';
 import { optionInputs } from '../../packages/tsgrad/test/option-inputs.ts';
 
 /**
@@ -49,6 +49,8 @@ describe('option bags', () => {
     // A stale entry hides nothing today, but would hide a real option bag that later takes its name.
     const exempted = all.filter((i) => i.exempt).map((i) => `${i.api}#${i.param}`);
     expect(Object.keys(NOT_OPTION_BAGS).filter((k) => !exempted.includes(k))).toEqual([]);
+    const types = all.map((i) => i.type);
+    expect(Object.keys(NOT_OPTION_TYPES).filter((t) => !types.includes(t))).toEqual([]);
   });
 
   it('each row is a well-formed call: with an empty bag it runs, so the Errors below come from the option check', async () => {
