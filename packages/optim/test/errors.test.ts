@@ -34,6 +34,7 @@ const cases: [string, () => unknown, RegExp][] = [
   ['zeroGrad with PyTorch spelling', () => new Adam([w()]).zeroGrad({ set_to_none: false } as never), /Adam.zeroGrad: unknown option 'set_to_none'; did you mean 'setToNone'\?/],
   ['near-miss of initialLr', () => new Adam([{ params: [w()], initialLR: 0.1 }]), /unknown option 'initialLR'/],
   ['unknown scheduler option', () => new StepLR(new SGD([w()]), { stepSize: 2, gama: 0.5 } as never), /StepLR: unknown option 'gama'; did you mean 'gamma'\?/],
+  ["StepLR with PyTorch's positional stepSize", () => new StepLR(new SGD([w()]), 30 as never), /StepLR: expected an options object \{ lastEpoch, key, stepSize, gamma \}, got 30/],
   ['unknown plateau option', () => new ReduceLROnPlateau(new SGD([w()]), { patient: 3 } as object), /ReduceLROnPlateau: unknown option 'patient'; did you mean 'patience'\?/],
   ['empty parameter list', () => new SGD([]), /optimizer got an empty parameter list/],
   ['a Tensor instead of a list', () => new SGD(w() as unknown as []), /should be an iterable of Tensors or param groups, but got a Tensor/],

@@ -7,7 +7,7 @@ import { checkOptionKeys, formatShape } from '@tsgrad/tensor';
  * `sparse` makes the weight's gradient a `SparseTensor` of the looked-up rows.
  */
 export function embedding(indices: Tensor, weight: Tensor, opts: { paddingIdx?: number | null; sparse?: boolean; who?: string } = {}): Tensor {
-  const who = opts.who ?? 'embedding';
+  const who = opts?.who ?? 'embedding';
   checkOptionKeys(who, opts, ['paddingIdx', 'sparse', 'who']);
   if (indices.dtype !== 'int32') throw new Error(`${who}: expected int32 indices, got ${indices.dtype} of shape ${formatShape(indices.shape)}`);
   const num = weight.shape[0];
