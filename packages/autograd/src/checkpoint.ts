@@ -1,4 +1,5 @@
 import type * as NodeFsPromises from 'node:fs/promises';
+import { checkOptionKeys } from '@tsgrad/tensor';
 import { nodeModule, writeFileAtomic } from './atomic-write.js';
 import { Tensor } from './tensor.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsReadOptions } from './safetensors.js';
@@ -170,6 +171,7 @@ export async function serializeCheckpoint(checkpoint: Checkpoint, metadata: Reco
  * const { model: weights } = deserializeCheckpoint(bytes) as { model: Map<string, Tensor> };
  */
 export function deserializeCheckpoint(bytes: Uint8Array | ArrayBuffer, opts: SafetensorsReadOptions = {}): Checkpoint {
+  checkOptionKeys('deserializeCheckpoint', opts, ['maxHeaderBytes']);
   const { tensors, metadata } = decodeSafetensors(bytes, opts);
   const structure = metadata.get(STRUCTURE_KEY);
   if (structure === undefined) return tensors;
@@ -230,6 +232,7 @@ export async function save(checkpoint: Checkpoint, path: string): Promise<void> 
  * opt.loadStateDict(await load<OptimizerStateDict>('optim.safetensors'));
  */
 export async function load<T = Checkpoint>(path: string, opts: SafetensorsReadOptions = {}): Promise<T> {
+  checkOptionKeys('load', opts, ['maxHeaderBytes']);
   const fs = await nodeModule<typeof NodeFsPromises>('node:fs/promises');
   const buf = await fs.readFile(path);
   return deserializeCheckpoint(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), opts) as T;

@@ -19,6 +19,8 @@ function sizeText(shape: readonly number[], dtype: DType): string {
 
 /** The keys of `TensorOptions`: `{ requires_grad: true }` is an Error naming `requiresGrad`, not a silent no-op. */
 const TENSOR_OPTIONS = ['dtype', 'requiresGrad', 'device'];
+/** randint's and randperm's: integer samples never require grad. */
+const INT_SAMPLE_OPTIONS = ['dtype', 'device'];
 
 function finish(t: Tensor, opts: TensorOptions): Tensor {
   if (opts.requiresGrad) t.requiresGrad_(true);
@@ -89,6 +91,7 @@ export function full(shape: readonly number[], value: number, opts: TensorOption
  * zerosLike(randn([2, 3])).shape // [2, 3]
  */
 export function zerosLike(like: Tensor, opts: TensorOptions = {}): Tensor {
+  checkOptionKeys('zerosLike', opts, TENSOR_OPTIONS);
   return zeros(like.shape, { dtype: like.dtype, device: like.device, ...opts });
 }
 
@@ -98,6 +101,7 @@ export function zerosLike(like: Tensor, opts: TensorOptions = {}): Tensor {
  * onesLike(x, { dtype: 'float64' })
  */
 export function onesLike(like: Tensor, opts: TensorOptions = {}): Tensor {
+  checkOptionKeys('onesLike', opts, TENSOR_OPTIONS);
   return ones(like.shape, { dtype: like.dtype, device: like.device, ...opts });
 }
 
@@ -107,6 +111,7 @@ export function onesLike(like: Tensor, opts: TensorOptions = {}): Tensor {
  * @example arange(0, 1, 0.25).tolist() // [0, 0.25, 0.5, 0.75]
  */
 export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
+  checkOptionKeys('arange', opts, TENSOR_OPTIONS);
   const [lo, hi] = end === undefined ? [0, start] : [start, end];
   if (step === 0 || !Number.isFinite(step)) throw new Error(`arange: step must be nonzero and finite, got ${step}`);
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new Error(`arange: bounds must be finite, got ${lo} and ${hi}`);
@@ -154,6 +159,7 @@ export function randn(shape: readonly number[], opts: TensorOptions = {}): Tenso
  * randint(0, 10, [4]) // int32 labels in 0..9
  */
 export function randint(low: number, high: number, shape: readonly number[], opts: Omit<TensorOptions, 'requiresGrad'> = {}): Tensor {
+  checkOptionKeys('randint', opts, INT_SAMPLE_OPTIONS);
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new Error(`randint: expected integers low < high, got low=${low}, high=${high}`);
   }
@@ -169,6 +175,7 @@ export function randint(low: number, high: number, shape: readonly number[], opt
  * const order = randperm(100); // shuffle a data set: x.indexSelect(0, order)
  */
 export function randperm(n: number, opts: Omit<TensorOptions, 'requiresGrad'> = {}): Tensor {
+  checkOptionKeys('randperm', opts, INT_SAMPLE_OPTIONS);
   if (!Number.isInteger(n) || n < 0) throw new Error(`randperm: n must be a non-negative integer, got ${n}`);
   const values = new Int32Array(n);
   for (let i = 0; i < n; i++) values[i] = i;

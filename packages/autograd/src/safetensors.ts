@@ -1,4 +1,4 @@
-import { formatShape, numel, type DType, type TypedArray } from '@tsgrad/tensor';
+import { checkOptionKeys, formatShape, numel, type DType, type TypedArray } from '@tsgrad/tensor';
 import { tensor } from './creation.js';
 import { Tensor } from './tensor.js';
 
@@ -192,6 +192,7 @@ function decodeValues(dtype: string, view: DataView, n: number, name: string): T
  * file.tensors.get('weight')?.shape // [2, 3]
  */
 export function decodeSafetensors(input: Uint8Array | ArrayBuffer, opts: SafetensorsReadOptions = {}): SafetensorsFile {
+  checkOptionKeys('decodeSafetensors', opts, ['maxHeaderBytes']);
   const maxHeader = opts.maxHeaderBytes ?? MAX_HEADER_BYTES;
   const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
   if (bytes.length < 8) fail(`file of ${bytes.length} bytes is too short for the 8-byte header length`);

@@ -18,6 +18,16 @@ export type Device = string;
 export type Scalar = number | boolean;
 export type TensorOrScalar = Tensor | Scalar;
 
+// The option names of the methods that take a bag: a misspelled one is an Error, not a no-op.
+const ALPHA = ['alpha'];
+const VARIANCE = ['correction', 'keepdim'];
+
+/** `clamp(0, 1)` or `clamp(lo, hi)` (PyTorch's positional forms) would silently clamp nothing: the bounds go in a bag. */
+function checkClampOptions(who: string, opts: unknown): void {
+  if (opts instanceof Tensor) throw new Error(`${who}: expected an options object { min, max }, got a Tensor (write ${who}({ min: lo, max: hi }))`);
+  checkOptionKeys(who, opts, ['min', 'max']);
+}
+
 /** Shared by a tensor and its views; bumped by every in-place write so stale saved values are caught. */
 export interface VersionCounter {
   value: number;
@@ -461,6 +471,7 @@ export class Tensor {
    * tensor([true, false]).add(tensor([true, true])).tolist()   // [true, true]
    */
   add(other: TensorOrScalar, opts?: { alpha?: number }): Tensor {
+    checkOptionKeys('add', opts, ALPHA);
     return E.add(this, other, opts?.alpha);
   }
   /**
@@ -470,6 +481,7 @@ export class Tensor {
    * tensor([5, 5]).sub(tensor([1, 2])).tolist() // [4, 3]
    */
   sub(other: TensorOrScalar, opts?: { alpha?: number }): Tensor {
+    checkOptionKeys('sub', opts, ALPHA);
     return E.sub(this, other, opts?.alpha);
   }
   /**
@@ -624,6 +636,7 @@ export class Tensor {
    * tensor([-2, 0.5, 3]).clamp({ min: 0, max: 1 }).tolist() // [0, 0.5, 1]
    */
   clamp(opts: { min?: number | Tensor; max?: number | Tensor }): Tensor {
+    checkClampOptions('clamp', opts);
     return E.clamp(this, opts.min, opts.max);
   }
   /**
@@ -737,6 +750,7 @@ export class Tensor {
    * tensor([1, 2, 3, 4]).var(null, { correction: 0 }).item() // 1.25
    */
   var(dim?: number | number[] | null, opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
+    checkOptionKeys('var', opts, VARIANCE);
     return R.variance(this, dim, opts.correction ?? 1, opts.keepdim ?? false);
   }
   /**
@@ -745,6 +759,7 @@ export class Tensor {
    * tensor([1, 2, 3, 4]).std(null, { correction: 0 }).item() // 1.118
    */
   std(dim?: number | number[] | null, opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
+    checkOptionKeys('std', opts, VARIANCE);
     return R.variance(this, dim, opts.correction ?? 1, opts.keepdim ?? false).sqrt();
   }
   /**
@@ -967,6 +982,7 @@ export class Tensor {
    * noGrad(() => p.add_(p.grad!, { alpha: -0.1 })); // a hand-written SGD step
    */
   add_(other: TensorOrScalar, opts?: { alpha?: number }): this {
+    checkOptionKeys('add_', opts, ALPHA);
     return this.inplace('add_', () => this.add(other, opts));
   }
   /**
@@ -975,6 +991,7 @@ export class Tensor {
    * noGrad(() => p.sub_(p.grad!.mul(0.1)));
    */
   sub_(other: TensorOrScalar, opts?: { alpha?: number }): this {
+    checkOptionKeys('sub_', opts, ALPHA);
     return this.inplace('sub_', () => this.sub(other, opts));
   }
   /**
@@ -999,6 +1016,7 @@ export class Tensor {
    * noGrad(() => w.clamp_({ min: -1, max: 1 }));
    */
   clamp_(opts: { min?: number; max?: number }): this {
+    checkClampOptions('clamp_', opts);
     return this.inplace('clamp_', () => this.clamp(opts));
   }
 

@@ -5,6 +5,13 @@ import { arange, cat, noGrad, ones, randn, tensor, where, zeros } from '@tsgrad/
 describe('error messages', () => {
   const cases: [string, () => unknown, RegExp][] = [
     ['add of unbroadcastable shapes', () => ones([2, 3]).add(ones([4])), /add: shapes \[2, 3\] and \[4\] are not broadcastable/],
+    // Option bags of methods: PyTorch's positional clamp(min, max) used to clamp nothing.
+    ['clamp with positional bounds', () => tensor([-2, 3]).clamp(0 as never), /clamp: expected an options object \{ min, max \}, got 0/],
+    ['clamp with a tensor bound', () => tensor([-2, 3]).clamp(tensor([0]) as never), /clamp: expected an options object \{ min, max \}, got a Tensor \(write clamp\(\{ min: lo, max: hi \}\)\)/],
+    ["add with PyTorch's positional alpha", () => ones([2]).add(ones([2]), 2 as never), /add: expected an options object \{ alpha \}, got 2/],
+    ['clamp_ with a misspelled bound', () => tensor([-2, 3]).clamp_({ mx: 1 } as never), /clamp_: unknown option 'mx'; did you mean 'max'\?/],
+    ['add with a misspelled alpha', () => ones([2]).add(1, { alpah: 2 } as never), /add: unknown option 'alpah'; did you mean 'alpha'\?/],
+    ['var with keepDim', () => ones([2, 2]).var(0, { keepDim: true } as never), /var: unknown option 'keepDim'; did you mean 'keepdim'\?/],
     ['matmul inner sizes', () => ones([3, 4]).matmul(ones([5, 6])), /matmul: shapes \[3, 4\] and \[5, 6\] cannot be multiplied \(3x4 and 5x6\)/],
     ['matmul dtypes', () => ones([2, 2]).matmul(ones([2, 2], { dtype: 'float64' })), /matmul: .*float32 and float64/],
     ['matmul 0-d', () => ones([]).matmul(ones([2])), /matmul: both arguments need at least 1 dimension/],

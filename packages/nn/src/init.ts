@@ -1,5 +1,5 @@
 import { noGrad, rand, randn, type Tensor } from '@tsgrad/autograd';
-import { numel } from '@tsgrad/tensor';
+import { checkOptionKeys, numel } from '@tsgrad/tensor';
 
 /**
  * PyTorch's `nn.init`, in place (trailing underscore kept) and drawing from the global generator
@@ -67,25 +67,31 @@ export function ones_(t: Tensor): Tensor {
 export interface KaimingOptions {
   /** Negative slope of the rectifier after this layer (`leaky_relu`); Linear uses a = sqrt(5). */
   a?: number;
-  mode?: 'fanIn' | 'fanOut';
+  /** Which fan keeps the variance: PyTorch's `'fan_in'` (default) or `'fan_out'`; `'fanIn'`/`'fanOut'` also work. */
+  mode?: 'fan_in' | 'fan_out' | 'fanIn' | 'fanOut';
   nonlinearity?: Nonlinearity;
 }
 
-function kaimingStd(t: Tensor, opts: KaimingOptions): number {
-  const { a = 0, mode = 'fanIn', nonlinearity = 'leaky_relu' } = opts;
+const FAN_MODES = ['fan_in', 'fan_out', 'fanIn', 'fanOut'];
+
+function kaimingStd(t: Tensor, opts: KaimingOptions, who: string): number {
+  checkOptionKeys(who, opts, ['a', 'mode', 'nonlinearity']);
+  const { a = 0, mode = 'fan_in', nonlinearity = 'leaky_relu' } = opts;
+  // Any other string used to mean fan_out silently.
+  if (!FAN_MODES.includes(mode)) throw new Error(`${who}: mode must be 'fan_in' or 'fan_out', got ${JSON.stringify(mode)}`);
   const f = fans(t);
-  return calculateGain(nonlinearity, a) / Math.sqrt(mode === 'fanIn' ? f.fanIn : f.fanOut);
+  return calculateGain(nonlinearity, a) / Math.sqrt(mode === 'fan_in' || mode === 'fanIn' ? f.fanIn : f.fanOut);
 }
 
 /** U(−bound, bound) with bound = gain · sqrt(3 / fan). */
 export function kaimingUniform_(t: Tensor, opts: KaimingOptions = {}): Tensor {
-  const bound = Math.sqrt(3) * kaimingStd(t, opts);
+  const bound = Math.sqrt(3) * kaimingStd(t, opts, 'kaimingUniform_');
   return uniform_(t, -bound, bound);
 }
 
 /** N(0, std²) with std = gain / sqrt(fan). */
 export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
-  return normal_(t, 0, kaimingStd(t, opts));
+  return normal_(t, 0, kaimingStd(t, opts, 'kaimingNormal_'));
 }
 
 /** U(−a, a) with a = gain · sqrt(6 / (fan_in + fan_out)). */

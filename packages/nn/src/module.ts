@@ -328,6 +328,7 @@ export class Module {
    * new Sequential(new Linear(3, 2)).namedParameters().map(([n]) => n) // ['0.weight', '0.bias']
    */
   namedParameters(opts: { recurse?: boolean } = {}): [string, Parameter][] {
+    checkOptionKeys(`${this.constructor.name}.namedParameters`, opts, ['recurse']);
     const seen = new Set<Tensor>();
     const out: [string, Parameter][] = [];
     const mods = opts.recurse === false ? ([['', this]] as [string, Module][]) : this.namedModules();
@@ -347,6 +348,7 @@ export class Module {
    * const opt = new AdamW(model.parameters(), { lr: 1e-3 });
    */
   parameters(opts: { recurse?: boolean } = {}): Parameter[] {
+    checkOptionKeys(`${this.constructor.name}.parameters`, opts, ['recurse']);
     return this.namedParameters(opts).map(([, p]) => p);
   }
 
@@ -356,6 +358,7 @@ export class Module {
    * new Sequential(new BatchNorm1d(8)).namedBuffers().map(([n]) => n) // ['0.runningMean', '0.runningVar', '0.numBatchesTracked']
    */
   namedBuffers(opts: { recurse?: boolean } = {}): [string, Tensor][] {
+    checkOptionKeys(`${this.constructor.name}.namedBuffers`, opts, ['recurse']);
     const seen = new Set<Tensor>();
     const out: [string, Tensor][] = [];
     const mods = opts.recurse === false ? ([['', this]] as [string, Module][]) : this.namedModules();
@@ -375,6 +378,7 @@ export class Module {
    * model.buffers().length
    */
   buffers(opts: { recurse?: boolean } = {}): Tensor[] {
+    checkOptionKeys(`${this.constructor.name}.buffers`, opts, ['recurse']);
     return this.namedBuffers(opts).map(([, b]) => b);
   }
 
@@ -424,7 +428,9 @@ export class Module {
    * @example
    * model.zeroGrad(); // every parameter's grad set to null (setToNone, PyTorch's default)
    */
-  zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
+  zeroGrad(opts: { setToNone?: boolean } = {}): void {
+    checkOptionKeys(`${this.constructor.name}.zeroGrad`, opts, ['setToNone']);
+    const { setToNone = true } = opts;
     for (const p of this.parameters()) {
       if (setToNone) p._releaseGrad();
       else if (p.grad) {

@@ -7,6 +7,7 @@ import {
 /** Layer misuse is an Error naming the layer, the option and the nearest valid name: never a silently ignored setting. */
 const cases: [string, () => unknown, RegExp][] = [
   ['Linear with a typo', () => new Linear(2, 3, { baias: false } as object), /Linear: unknown option 'baias'; did you mean 'bias'\?/],
+  ["Linear with PyTorch's positional bias", () => new Linear(2, 3, false as never), /Linear: expected an options object \{ bias \}, got false/],
   ['Conv2d with PyTorch spelling', () => new Conv2d(1, 2, 3, { padding_mode: 'zeros' } as object), /Conv2d: unknown option 'padding_mode'; did you mean 'paddingMode'\?/],
   ["Conv2d paddingMode 'reflect'", () => new Conv2d(1, 2, 3, { paddingMode: 'reflect' as 'zeros' }), /Conv2d: paddingMode 'reflect' is not supported: tsgrad pads with zeros only/],
   ['BatchNorm1d with PyTorch spelling', () => new BatchNorm1d(4, { track_running_stats: false } as object), /BatchNorm1d: unknown option 'track_running_stats'; did you mean 'trackRunningStats'\?/],

@@ -133,7 +133,8 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   addParamGroup(group: ParamGroupInput): void {
     const name = this.constructor.name;
     if (typeof group !== 'object' || group === null || !('params' in group)) {
-      throw new Error(`${name}.addParamGroup: expected { params, ...options }, got ${String(group)}`);
+      const got = typeof group === 'object' && group !== null ? `an object with keys ${Object.keys(group).join(', ') || '(none)'}` : String(group);
+      throw new Error(`${name}.addParamGroup: expected { params, ...options }, got ${got}`);
     }
     const raw = group.params instanceof Tensor ? [group.params] : [...group.params];
     const params: Tensor[] = [];
@@ -166,7 +167,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     const initials = options.map((o) => `initial${o[0].toUpperCase()}${o.slice(1)}`);
     for (const key of keys) {
       if (key === 'params' || options.includes(key) || GROUP_EXTRA_KEYS.includes(key) || initials.includes(key)) continue;
-      throw new Error(unknownOptionMessage(where, key, options));
+      throw new Error(unknownOptionMessage(where, key, ['params', ...options]));
     }
   }
 
@@ -177,7 +178,9 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
    * loss.backward();
    * opt.step();
    */
-  zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
+  zeroGrad(opts: { setToNone?: boolean } = {}): void {
+    checkOptionKeys(`${this.constructor.name}.zeroGrad`, opts, ['setToNone']);
+    const { setToNone = true } = opts;
     for (const g of this.paramGroups) {
       for (const p of g.params) {
         // Releases the memory of gradients backward created (never one the user assigned).

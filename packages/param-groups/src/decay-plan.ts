@@ -48,8 +48,18 @@ export function isNormalizationLayer(m: Module): boolean {
 export function checkOptions(opts: object, who: string): void {
   if (opts === null || typeof opts !== 'object') throw new Error(`${who}: options must be an object, got ${String(opts)}`);
   checkOptionKeys(who, opts, [...KNOWN_OPTIONS]);
-  const wd = (opts as WeightDecayOptions).weightDecay;
+  const { weightDecay: wd, noWeightDecay: patterns, decay } = opts as WeightDecayOptions;
   if (wd !== undefined && !(typeof wd === 'number' && wd >= 0)) throw new Error(`${who}: Invalid weightDecay: ${String(wd)} (expected a number >= 0)`);
+  // A lone string would otherwise be iterated as an array (or crash with a TypeError).
+  if (patterns !== undefined && !Array.isArray(patterns)) {
+    const got = typeof patterns === 'string' ? `the string ${JSON.stringify(patterns)} (write [${JSON.stringify(patterns)}])` : String(patterns);
+    throw new Error(`${who}: noWeightDecay must be an array of names, globs or RegExps, got ${got}`);
+  }
+  if (decay !== undefined && typeof decay !== 'function') throw new Error(`${who}: decay must be a function (name, param, module) => boolean | undefined, got ${String(decay)}`);
+  for (const flag of ['excludeBias', 'excludeNdimLe1', 'excludeNorm'] as const) {
+    const v = (opts as WeightDecayOptions)[flag];
+    if (v !== undefined && typeof v !== 'boolean') throw new Error(`${who}: ${flag} must be a boolean, got ${String(v)}`);
+  }
 }
 
 /** The owning module of every parameter (the first that holds it, in namedModules order). */

@@ -1,6 +1,7 @@
 import type { Tensor } from '@tsgrad/autograd';
 import type { Module } from '@tsgrad/nn';
 import type { Optimizer } from '@tsgrad/optim';
+import { checkOptionKeys } from '@tsgrad/tensor';
 import { isNormalizationLayer } from './decay-plan.js';
 
 export type FindingKind = 'norm-decayed' | 'bias-decayed' | 'not-in-any-group' | 'in-two-groups' | 'twice-in-group' | 'not-in-model';
@@ -20,6 +21,7 @@ export interface Finding {
  * @example for (const f of checkParamGroups(opt, model)) console.warn(f.message);
  */
 export function checkParamGroups(optimizer: Optimizer<{ lr: number }>, model: Module, opts: { throwOnFindings?: boolean } = {}): Finding[] {
+  checkOptionKeys('checkParamGroups', opts, ['throwOnFindings']);
   const names = new Map<Tensor, string>();
   const owner = new Map<Tensor, Module>();
   for (const [prefix, m] of model.namedModules()) {

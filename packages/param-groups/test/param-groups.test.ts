@@ -113,6 +113,18 @@ describe('paramGroupsWeightDecay', () => {
     const model = new TinyResNet();
     expect(() => paramGroupsWeightDecay(model, { weightDecy: 0.1 } as never)).toThrow(/paramGroupsWeightDecay: unknown option 'weightDecy'; did you mean 'weightDecay'\?/);
     expect(() => paramGroupsWeightDecay(model, { weightDecay: -1 })).toThrow(/Invalid weightDecay: -1/);
+    // A lone string used to crash with a TypeError; the array form is what it meant.
+    const mlp = new Sequential(new Linear(2, 3), new Linear(3, 1));
+    expect(() => paramGroupsWeightDecay(mlp, { noWeightDecay: '0.weight' } as never)).toThrow(
+      /^paramGroupsWeightDecay: noWeightDecay must be an array of names, globs or RegExps, got the string "0.weight" \(write \["0.weight"\]\)/,
+    );
+    const [noDecay, decay] = paramGroupsWeightDecay(mlp, { noWeightDecay: ['0.weight'] });
+    const names = new Map<unknown, string>(mlp.namedParameters().map(([n, p]) => [p, n]));
+    expect([...(noDecay.params as Iterable<Tensor>)].map((p) => names.get(p))).toEqual(['0.weight', '0.bias', '1.bias']);
+    expect([...(decay.params as Iterable<Tensor>)].map((p) => names.get(p))).toEqual(['1.weight']);
+    expect(() => explainWeightDecay(mlp, { noWeightDecay: /bias/ } as never)).toThrow(/^explainWeightDecay: noWeightDecay must be an array of names, globs or RegExps, got \/bias\//);
+    expect(() => paramGroupsWeightDecay(mlp, { decay: true } as never)).toThrow(/^paramGroupsWeightDecay: decay must be a function/);
+    expect(() => paramGroupsWeightDecay(mlp, { excludeBias: 'no' } as never)).toThrow(/^paramGroupsWeightDecay: excludeBias must be a boolean, got no/);
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     paramGroupsWeightDecay(model, { noWeightDecay: ['nope.*', 'head.bias'] });
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/noWeightDecay pattern\(s\) matched no parameter: nope\.\*$/));

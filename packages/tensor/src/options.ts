@@ -19,19 +19,28 @@ function distance(a: string, b: string): number {
   return prev[y.length];
 }
 
+/** One name starts the other, the shorter at least 3 letters: `epsilon` for `eps`, `approx` for `approximate`. */
+function isAbbreviation(a: string, b: string): boolean {
+  const [x, y] = [a, b].map((s) => s.replace(/_/g, '').toLowerCase()).sort((p, q) => p.length - q.length);
+  return x.length >= 3 && y.startsWith(x);
+}
+
 /**
- * The valid name closest to `name`, when it is close enough to be a plausible typo or a snake_case
- * spelling (at most a third of its length away); null otherwise.
- * @example nearestName('weight_decay', ['lr', 'weightDecay']) // 'weightDecay'
+ * The valid name closest to `name`, when it is close enough to be a plausible typo, a snake_case
+ * spelling (at most a third of its length away) or a longer or shorter form of it; null otherwise.
+ * @example
+ * nearestName('weight_decay', ['lr', 'weightDecay']) // 'weightDecay'
+ * nearestName('epsilon', ['weight', 'bias', 'eps'])  // 'eps'
  */
 export function nearestName(name: string, valid: Iterable<string>): string | null {
   let best: string | null = null;
   let bestDistance = Infinity;
+  const limit = Math.max(2, Math.floor(name.length / 3));
   for (const candidate of valid) {
     const d = distance(name, candidate);
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+    if ((d <= limit || isAbbreviation(name, candidate)) && d < bestDistance) [best, bestDistance] = [candidate, d];
   }
-  return best !== null && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
+  return best;
 }
 
 /**
@@ -47,14 +56,20 @@ export function unknownOptionMessage(where: string, key: string, valid: readonly
 }
 
 /**
- * Throws when `options` holds a key outside `valid`, naming the key and the nearest valid name.
- * `undefined` and non-object option bags are left to the caller's own checks.
+ * Throws when `options` holds a key outside `valid`, naming the key and the nearest valid name, or is
+ * not an object at all: PyTorch's positional habits (`x.add(y, 2)` for alpha, `new Linear(2, 3, false)`)
+ * would otherwise be ignored. `undefined` (no options) passes.
  * @example
  * checkOptionKeys('Linear', { bias: false }, ['bias']);       // fine
  * checkOptionKeys('Linear', { baias: false }, ['bias']);      // Error: Linear: unknown option 'baias'; did you mean 'bias'?
+ * checkOptionKeys('add', 2, ['alpha']);                       // Error: add: expected an options object { alpha }, got 2
  */
-export function checkOptionKeys(where: string, options: object | null | undefined, valid: readonly string[]): void {
-  if (options === null || options === undefined || typeof options !== 'object') return;
+export function checkOptionKeys(where: string, options: unknown, valid: readonly string[]): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const got = Array.isArray(options) ? 'an array' : typeof options === 'string' ? JSON.stringify(options) : String(options);
+    throw new Error(`${where}: expected an options object { ${valid.join(', ')} }, got ${got}`);
+  }
   for (const key of Object.keys(options)) {
     if (!valid.includes(key)) throw new Error(unknownOptionMessage(where, key, valid));
   }

@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" preserve="true" />
-import { registerBackend } from '@tsgrad/tensor';
+import { checkOptionKeys, registerBackend } from '@tsgrad/tensor';
 import { WebGPUBackend } from './backend.js';
 
 export interface InitWebGPUOptions {
@@ -57,6 +57,8 @@ async function findGpu(opts: InitWebGPUOptions): Promise<GPU> {
  * ```
  */
 export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUBackend> {
+  // Before any adapter is requested: `{ power_preference }` would otherwise be dropped silently.
+  checkOptionKeys('initWebGPU', opts, ['gpu', 'powerPreference', 'dawnFlags']);
   const gpu = await findGpu(opts);
   const adapter = (await gpu.requestAdapter({ powerPreference: opts.powerPreference })) ?? (await gpu.requestAdapter({ forceFallbackAdapter: true }));
   if (!adapter) {

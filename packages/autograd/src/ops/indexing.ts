@@ -1,4 +1,4 @@
-import { formatShape, normalizeDim } from '@tsgrad/tensor';
+import { checkOptionKeys, formatShape, normalizeDim } from '@tsgrad/tensor';
 import { apply } from '../primitives.js';
 import { Tensor } from '../tensor.js';
 
@@ -62,6 +62,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
  * const vectors = embeddingLookup(weight, tensor([[1, 5, 9]], { dtype: 'int32' })); // [1, 3, 64]
  */
 export function embeddingLookup(weight: Tensor, indices: Tensor, opts: { paddingIdx?: number | null; sparse?: boolean } = {}): Tensor {
+  checkOptionKeys('embeddingLookup', opts, ['paddingIdx', 'sparse']);
   checkIndex('embedding', indices);
   const flat = indices.reshape([-1]);
   const rows = apply('embeddingRows', [weight, flat], { sparse: opts.sparse ?? false, paddingIdx: opts.paddingIdx ?? null });

@@ -1,16 +1,30 @@
 import { noGrad, rand, type Tensor } from '@tsgrad/autograd';
+import { checkOptionKeys } from '@tsgrad/tensor';
 
 export function relu(x: Tensor): Tensor {
   return x.relu();
 }
 
-/** GELU: exact x·Φ(x) = x/2 · (1 + erf(x/√2)) (PyTorch's default), or the tanh approximation. */
-export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+/** GELU's two forms: exact (`'none'`, PyTorch's default) or the tanh approximation. */
+export type GeluApproximate = 'none' | 'tanh';
+
+/**
+ * GELU: exact x·Φ(x) = x/2 · (1 + erf(x/√2)) (PyTorch's default), or the tanh approximation.
+ * The form is PyTorch's keyword as a bag, `{ approximate: 'tanh' }`, or the bare string.
+ * @example
+ * gelu(x, { approximate: 'tanh' }) // also gelu(x, 'tanh')
+ */
+export function gelu(x: Tensor, approximate: GeluApproximate | { approximate?: GeluApproximate } = 'none'): Tensor {
+  // PyTorch's keyword (`approximate='tanh'`) as a bag, or the bare string.
+  if (approximate !== null && typeof approximate === 'object') {
+    checkOptionKeys('gelu', approximate, ['approximate']);
+    approximate = approximate.approximate ?? 'none';
+  }
   if (approximate === 'tanh') {
     const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
     return x.mul(0.5).mul(inner.tanh().add(1));
   }
-  if (approximate !== 'none') throw new Error(`gelu: approximate must be 'none' or 'tanh', got ${String(approximate)}`);
+  if (approximate !== 'none') throw new Error(`gelu: approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate) ?? String(approximate)}`);
   return x.mul(0.5).mul(x.mul(Math.SQRT1_2).erf().add(1));
 }
 

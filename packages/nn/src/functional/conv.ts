@@ -1,4 +1,4 @@
-import { formatShape } from '@tsgrad/tensor';
+import { checkOptionKeys, formatShape } from '@tsgrad/tensor';
 import type { Tensor } from '@tsgrad/autograd';
 import { unfold, type Pair } from './im2col.js';
 
@@ -14,6 +14,8 @@ export interface Conv2dArgs {
  * input [N, C, H, W], weight [O, C/groups, kh, kw], bias [O].
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, a: Conv2dArgs, who = 'conv2d'): Tensor {
+  checkOptionKeys(who, a, ['stride', 'padding', 'dilation', 'groups']);
+  if (!Number.isInteger(a.groups) || a.groups < 1) throw new Error(`${who}: groups must be a positive integer, got ${String(a.groups)}`);
   if (x.ndim !== 4) throw new Error(`${who}: expected 4-D input [N, C, H, W], got shape ${formatShape(x.shape)}`);
   const [N, C] = x.shape;
   const [O, Cg, kh, kw] = weight.shape;

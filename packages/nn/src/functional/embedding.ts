@@ -1,5 +1,5 @@
 import { embeddingLookup, type Tensor } from '@tsgrad/autograd';
-import { formatShape } from '@tsgrad/tensor';
+import { checkOptionKeys, formatShape } from '@tsgrad/tensor';
 
 /**
  * Rows of `weight` picked by int32 `indices` (any shape): output [...indices.shape, dim]. The row
@@ -7,7 +7,8 @@ import { formatShape } from '@tsgrad/tensor';
  * `sparse` makes the weight's gradient a `SparseTensor` of the looked-up rows.
  */
 export function embedding(indices: Tensor, weight: Tensor, opts: { paddingIdx?: number | null; sparse?: boolean; who?: string } = {}): Tensor {
-  const who = opts.who ?? 'embedding';
+  const who = opts?.who ?? 'embedding';
+  checkOptionKeys(who, opts, ['paddingIdx', 'sparse', 'who']);
   if (indices.dtype !== 'int32') throw new Error(`${who}: expected int32 indices, got ${indices.dtype} of shape ${formatShape(indices.shape)}`);
   const num = weight.shape[0];
   if (indices.device === 'cpu') {

@@ -1,4 +1,5 @@
 import { cat, full, tensor, unscoped, type Tensor } from '@tsgrad/autograd';
+import { checkOptionKeys } from '@tsgrad/tensor';
 
 export type Pair = [number, number];
 
@@ -9,6 +10,23 @@ export interface WindowArgs {
   dilation: Pair;
   /** Output size rounds up (pooling's `ceil_mode`): extra bottom/right padding, windows must start inside. */
   ceilMode?: boolean;
+}
+
+const WINDOW_KEYS = ['kernel', 'stride', 'padding', 'dilation'] as const;
+
+/**
+ * The checks of a window bag that a user may pass to `unfold` or the functional pooling: known keys
+ * (`extra` adds a function's own) and four integer pairs, so `{ ceil_mode: true }` or `{ kernel: 2 }`
+ * is an Error naming the option instead of a silent default or a TypeError.
+ */
+export function checkWindowArgs(who: string, a: WindowArgs, extra: readonly string[] = []): void {
+  checkOptionKeys(who, a, [...WINDOW_KEYS, 'ceilMode', ...extra]);
+  for (const key of WINDOW_KEYS) {
+    const v: unknown = a[key];
+    if (!Array.isArray(v) || v.length !== 2 || !v.every(Number.isInteger)) {
+      throw new Error(`${who}: ${key} must be a pair of integers [h, w], got ${JSON.stringify(v) ?? String(v)}`);
+    }
+  }
 }
 
 /** `n` or `[a, b]` as a pair, validated (PyTorch's `_pair`). */
@@ -22,6 +40,7 @@ export function pair(name: string, v: number | readonly number[], min: number): 
 
 /** Constant padding of the last two dims, differentiable (built with `cat`). */
 export function pad2d(x: Tensor, pads: { top: number; bottom: number; left: number; right: number }, value = 0): Tensor {
+  checkOptionKeys('pad2d', pads, ['top', 'bottom', 'left', 'right']);
   const [N, C, H] = x.shape;
   const opts = { dtype: x.dtype, device: x.device };
   let y = x;
@@ -56,6 +75,7 @@ const indexCache = new Map<string, Tensor>();
  * op from a cached index so the backward pass is a single scatter-add.
  */
 export function unfold(x: Tensor, a: WindowArgs, padValue = 0, who = 'unfold'): { cols: Tensor; outH: number; outW: number } {
+  checkWindowArgs(who, a);
   if (x.ndim !== 4) throw new Error(`${who}: expected a 4-D input [N, C, H, W], got shape [${x.shape.join(', ')}]`);
   const [N, C, H, W] = x.shape;
   const [kh, kw] = a.kernel;

@@ -1,7 +1,24 @@
 import { maximum, onesLike, where, type Tensor } from '@tsgrad/autograd';
-import { formatShape, isFloating } from '@tsgrad/tensor';
+import { checkOptionKeys, formatShape, isFloating } from '@tsgrad/tensor';
 
 export type Reduction = 'mean' | 'sum' | 'none';
+
+const REDUCTIONS: readonly unknown[] = ['mean', 'sum', 'none'];
+
+/**
+ * A loss's option bag: known keys only (`{ ignore_index: -1 }` would silently keep -100), a valid
+ * `reduction` (nll_loss used to treat any other string as 'mean'), an integer `ignoreIndex`. The
+ * loss modules run it at construction, the functions at each call.
+ */
+export function checkLossOptions(who: string, opts: { reduction?: unknown; ignoreIndex?: unknown }, valid: readonly string[]): void {
+  checkOptionKeys(who, opts, valid);
+  if (opts.reduction !== undefined && !REDUCTIONS.includes(opts.reduction)) {
+    throw new Error(`${who}: ${JSON.stringify(opts.reduction) ?? String(opts.reduction)} is not a valid value for reduction (expected 'mean', 'sum' or 'none')`);
+  }
+  if (opts.ignoreIndex !== undefined && !Number.isInteger(opts.ignoreIndex)) {
+    throw new Error(`${who}: ignoreIndex must be an integer, got ${String(opts.ignoreIndex)}`);
+  }
+}
 
 function reduce(loss: Tensor, reduction: Reduction, who: string): Tensor {
   if (reduction === 'mean') return loss.mean();
@@ -18,12 +35,14 @@ function sameShape(input: Tensor, target: Tensor, who: string): void {
 
 /** Mean squared error. @example mseLoss(pred, target) */
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkLossOptions('mse_loss', opts, ['reduction']);
   sameShape(input, target, 'mse_loss');
   const d = input.sub(target);
   return reduce(d.mul(d), opts.reduction ?? 'mean', 'mse_loss');
 }
 
 export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkLossOptions('l1_loss', opts, ['reduction']);
   sameShape(input, target, 'l1_loss');
   return reduce(input.sub(target).abs(), opts.reduction ?? 'mean', 'l1_loss');
 }
@@ -68,6 +87,7 @@ function checkRange(target: Tensor, classes: number, ignoreIndex: number, who: s
  */
 export function nllLoss(logp: Tensor, target: Tensor, opts: NllOptions = {}): Tensor {
   const who = 'nll_loss';
+  checkLossOptions(who, opts, ['weight', 'ignoreIndex', 'reduction']);
   checkClassTarget(logp, target, who);
   const { ignoreIndex = -100, reduction = 'mean', weight = null } = opts;
   const { logits, target: flat, keptShape } = flattenClasses(logp, target);
@@ -95,6 +115,7 @@ export interface CrossEntropyOptions extends NllOptions {
  */
 export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const who = 'cross_entropy';
+  checkLossOptions(who, opts, ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing']);
   const { ignoreIndex = -100, reduction = 'mean', weight = null, labelSmoothing: eps = 0 } = opts;
   if (!(eps >= 0 && eps <= 1)) throw new Error(`${who}: labelSmoothing must be between 0.0 and 1.0, got ${eps}`);
   if (!isFloating(input.dtype)) throw new Error(`${who}: expected floating logits, got ${input.dtype}`);
@@ -136,6 +157,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
  */
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
   const who = 'binary_cross_entropy_with_logits';
+  checkLossOptions(who, opts, ['weight', 'posWeight', 'reduction']);
   sameShape(input, target, who);
   const m = maximum(input.neg(), 0);
   const softplus = m.neg().exp().add(input.neg().sub(m).exp()).log().add(m);

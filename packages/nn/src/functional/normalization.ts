@@ -1,5 +1,5 @@
 import { noGrad, type Tensor } from '@tsgrad/autograd';
-import { formatShape } from '@tsgrad/tensor';
+import { checkOptionKeys, formatShape } from '@tsgrad/tensor';
 
 export interface BatchNormArgs {
   runningMean: Tensor | null;
@@ -18,6 +18,7 @@ export interface BatchNormArgs {
  * *unbiased* variance (PyTorch's rule); in evaluation it uses the running stats.
  */
 export function batchNorm(x: Tensor, a: BatchNormArgs, who = 'batch_norm'): Tensor {
+  checkOptionKeys(who, a, ['runningMean', 'runningVar', 'weight', 'bias', 'training', 'momentum', 'eps']);
   const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
   const channels = x.shape[1];
   const statShape = x.shape.map((d, i) => (i === 1 ? d : 1));
@@ -57,6 +58,7 @@ function affine(normalized: Tensor, a: { weight: Tensor | null; bias: Tensor | n
 
 /** Layer normalization over the trailing `normalizedShape` dims (biased variance). */
 export function layerNorm(x: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
+  checkOptionKeys('layer_norm', opts, ['weight', 'bias', 'eps']);
   const k = normalizedShape.length;
   const tail = x.shape.slice(x.ndim - k);
   if (x.ndim < k || tail.some((d, i) => d !== normalizedShape[i])) {

@@ -1,5 +1,5 @@
 import type { Tensor } from '@tsgrad/autograd';
-import { unfold, type WindowArgs } from './im2col.js';
+import { checkWindowArgs, unfold, type WindowArgs } from './im2col.js';
 
 /**
  * Max pooling. The gradient goes to the first maximal element of each window (argmax + gather),
@@ -14,12 +14,14 @@ export function maxPool2d(x: Tensor, a: WindowArgs, who = 'max_pool2d'): Tensor 
 
 /** Average pooling; padding counts toward the average unless `countIncludePad` is false. */
 export function avgPool2d(x: Tensor, a: WindowArgs & { countIncludePad?: boolean }, who = 'avg_pool2d'): Tensor {
+  checkWindowArgs(who, a, ['countIncludePad']);
   if (a.ceilMode) throw new Error(`${who}: ceilMode is not supported for average pooling`);
-  const { cols, outH, outW } = unfold(x, a, 0, who);
+  const { countIncludePad = true, ...window } = a;
+  const { cols, outH, outW } = unfold(x, window, 0, who);
   const [N, C] = x.shape;
   const sum = cols.sum(2);
-  if (a.countIncludePad ?? true) return sum.div(a.kernel[0] * a.kernel[1]).reshape([N, C, outH, outW]);
+  if (countIncludePad) return sum.div(a.kernel[0] * a.kernel[1]).reshape([N, C, outH, outW]);
   const ones = x.detach().mul(0).add(1);
-  const counts = unfold(ones, a, 0, who).cols.sum(2);
+  const counts = unfold(ones, window, 0, who).cols.sum(2);
   return sum.div(counts).reshape([N, C, outH, outW]);
 }

@@ -1,6 +1,5 @@
 import type { Tensor } from '@tsgrad/autograd';
-import { binaryCrossEntropyWithLogits, crossEntropy, l1Loss, mseLoss, nllLoss, type CrossEntropyOptions, type NllOptions, type Reduction } from '../functional/losses.js';
-import { checkOptionKeys } from '@tsgrad/tensor';
+import { binaryCrossEntropyWithLogits, checkLossOptions, crossEntropy, l1Loss, mseLoss, nllLoss, type CrossEntropyOptions, type NllOptions, type Reduction } from '../functional/losses.js';
 import { Module } from '../module.js';
 
 /**
@@ -11,7 +10,7 @@ import { Module } from '../module.js';
 export class MSELoss extends Module {
   constructor(readonly opts: { reduction?: Reduction } = {}) {
     super();
-    checkOptionKeys('MSELoss', opts, ['reduction']);
+    checkLossOptions('MSELoss', opts, ['reduction']);
   }
   /**
    * Mean (or summed) squared error between input and target.
@@ -31,7 +30,7 @@ export class MSELoss extends Module {
 export class L1Loss extends Module {
   constructor(readonly opts: { reduction?: Reduction } = {}) {
     super();
-    checkOptionKeys('L1Loss', opts, ['reduction']);
+    checkLossOptions('L1Loss', opts, ['reduction']);
   }
   /**
    * Mean (or summed) absolute error between input and target.
@@ -51,7 +50,7 @@ export class L1Loss extends Module {
 export class CrossEntropyLoss extends Module {
   constructor(readonly opts: CrossEntropyOptions = {}) {
     super();
-    checkOptionKeys('CrossEntropyLoss', opts, ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing']);
+    checkLossOptions('CrossEntropyLoss', opts, ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing']);
   }
   /**
    * Cross entropy of logits [N, C] (or [N, C, ...]) and int32 class indices [N] (or class probabilities).
@@ -71,7 +70,7 @@ export class CrossEntropyLoss extends Module {
 export class NLLLoss extends Module {
   constructor(readonly opts: NllOptions = {}) {
     super();
-    checkOptionKeys('NLLLoss', opts, ['weight', 'ignoreIndex', 'reduction']);
+    checkLossOptions('NLLLoss', opts, ['weight', 'ignoreIndex', 'reduction']);
   }
   /**
    * −input[i, target[i]], averaged (or summed), over log-probabilities.
@@ -91,7 +90,7 @@ export class NLLLoss extends Module {
 export class BCEWithLogitsLoss extends Module {
   constructor(readonly opts: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}) {
     super();
-    checkOptionKeys('BCEWithLogitsLoss', opts, ['weight', 'posWeight', 'reduction']);
+    checkLossOptions('BCEWithLogitsLoss', opts, ['weight', 'posWeight', 'reduction']);
   }
   /**
    * Binary cross entropy of logits and targets in [0, 1], stably.

@@ -1,5 +1,6 @@
 import { kernelsSharedWasmBase64, kernelsWasmBase64 } from './binary.js';
 import { ThreadPool, type ThreadHost } from './threads.js';
+import { checkOptionKeys } from '../../options.js';
 
 // The slice of the WebAssembly JS API used here, typed locally: the package compiles against lib
 // ES2022 without DOM, and its published .d.ts must not depend on either.
@@ -212,9 +213,7 @@ export interface CpuKernelOptions {
  * ```
  */
 export function setCpuKernels(options: CpuKernelOptions): void {
-  for (const key of Object.keys(options)) {
-    if (key !== 'wasm' && key !== 'threads') throw new Error(`setCpuKernels: unknown option '${key}' (known: wasm, threads)`);
-  }
+  checkOptionKeys('setCpuKernels', options, ['wasm', 'threads']);
   const { wasm, threads } = options;
   if (wasm !== undefined && typeof wasm !== 'boolean') throw new Error(`setCpuKernels: option 'wasm' must be a boolean, got ${String(wasm)}`);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
