@@ -10,7 +10,7 @@ fixtures/special-values.json, one case per line:
   inputs     the reductions' inputs: `table` (the values as one row), `short` (rows of special values),
              `long` (rows of LONG_ROW elements: `longBase(k)` with one or two special values placed at
              various positions; src/special-values.ts rebuilds them by the same rule)
-  cases      unary ops on `values`; binary ops on every pair (a = values[i], b = values[j], output
+  cases      unary ops on `values`, and its cast to bool; binary ops on every pair (a = values[i], b = values[j], output
              [n, n] row-major); reductions of an input along `dim` (null: every dim), of its transpose
              when `t`.
 Each case holds `out` (PyTorch's float32 result), `ftz` where a device that flushes subnormals to zero
@@ -209,6 +209,8 @@ def cases():
     out = []
     for name, fn in UNARY.items():
         out.append(case({"kind": "unary", "op": name}, fn(x), ftz(fn(ftz(x)))))
+    # A cast to bool is a comparison with 0 too: NaN is true, ±0 false.
+    out.append(case({"kind": "cast", "op": "bool"}, x.bool(), ftz(ftz(x).bool())))
     a, b = x.reshape(-1, 1), x.reshape(1, -1)
     for name, fn in BINARY.items():
         out.append(case({"kind": "binary", "op": name}, fn(a, b), ftz(fn(ftz(a), ftz(b)))))

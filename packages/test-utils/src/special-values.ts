@@ -13,7 +13,7 @@ import { loadFixture } from './fixtures.js';
 type Encoded = number | boolean | 'NaN' | 'Infinity' | '-Infinity';
 
 interface FixtureCase {
-  kind: 'unary' | 'binary' | 'reduce';
+  kind: 'unary' | 'cast' | 'binary' | 'reduce';
   op: string;
   input?: InputName;
   dim?: number | null;
@@ -171,6 +171,13 @@ export function specialValueCases(): SpecialCase[] {
       mismatches: (actual, { rtol }) => differences(c, actual, rtol, (i) => `${op}(${show(values[i])})`),
     });
   }
+  const [toBool] = find('cast', 'bool');
+  cases.push({
+    name: "to('bool')",
+    shape: toBool.shape,
+    run: (device) => tensor(values, { dtype: 'float32', device }).to('bool'),
+    mismatches: (actual, { rtol }) => differences(toBool, actual, rtol, (i) => `bool(${show(values[i])})`),
+  });
   for (const op of Object.keys(BINARY_OPS) as (keyof typeof BINARY_OPS)[]) {
     const [c] = find('binary', op);
     const label = (i: number) => `${op}(${show(values[Math.floor(i / n)])}, ${show(values[i % n])})`;
