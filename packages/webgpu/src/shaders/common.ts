@@ -280,7 +280,10 @@ const LIBRARY = new Map<string, string>();
   for (const line of (SPECIAL_F32 + specialInt('i32') + specialInt('u32') + MATH).split('\n')) {
     if (open) {
       open.lines.push(line);
-      if (line === '}') [LIBRARY.set(open.name, open.lines.join('\n')), (open = null)];
+      if (line === '}') {
+        LIBRARY.set(open.name, open.lines.join('\n'));
+        open = null;
+      }
       continue;
     }
     const fn = /^fn (\w+)\(/.exec(line);
