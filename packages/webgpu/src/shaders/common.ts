@@ -121,9 +121,15 @@ export function withType(snippet: string, T: string): string {
  * 1 − e^−2|x| cancels for small |x|). Finite arguments in range take the built-in after one test.
  */
 const MATH = `
+// f 2^n for n in [-152, 128], as two normal powers of two built from their bits (cheaper than ldexp;
+// a result below the normal range rounds once, or is flushed where the device has no subnormals).
+fn scale2_f32(f: f32, n: i32) -> f32 {
+  let h = n >> 1u;
+  return f * bitcast<f32>(u32(h + 127) << 23u) * bitcast<f32>(u32(n - h + 127) << 23u);
+}
 // e^x = 2^k e^r with r = x − k ln2 (Cody and Waite's two-part ln2; k·ln2hi is exact), |r| <= ln2/2:
 // the built-in's error grows with |x| (WGSL allows 3 + 2|x| ulp), on r it stays about 1 ulp. Two
-// ldexp steps keep each power of two representable (2^k alone overflows at k = 128).
+// powers of two keep each representable (2^k alone overflows at k = 128).
 fn exp_f32(x: f32) -> f32 {
   if (is_nan_f32(x)) { return x; }
   if (x >= 88.72283935546875) { return inf_f32(); }
@@ -131,7 +137,7 @@ fn exp_f32(x: f32) -> f32 {
   let k = round(x * 1.4426950408889634);
   let r = (x - k * 0.693359375) + k * 2.12194440e-4;
   let n = i32(k);
-  return ldexp(ldexp(exp(r), n >> 1u), n - (n >> 1u));
+  return scale2_f32(exp(r), n);
 }
 // A finite x > 0 as m 2^e, m in [√½, √2), from its bits (subnormals too, which a device may flush):
 // (m, e).
@@ -235,7 +241,7 @@ fn pow_pos_f32(x: f32, y: f32) -> f32 {
   let k = round(t);
   let n = i32(k);
   let f = exp_f32(((a - k) + c) * 0.6931471805599453);
-  return ldexp(ldexp(f, n >> 1u), n - (n >> 1u));
+  return scale2_f32(f, n);
 }
 // pow as C and PyTorch define it on special values (WGSL's pow is exp2(y log2 x), undefined for
 // x <= 0 and on NaN and infinities): x^0 = 1 and 1^y = 1 for every x and y, NaN included; a negative
