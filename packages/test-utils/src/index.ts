@@ -12,3 +12,4 @@ export { optimInfos, optimTrajectoryCases, type OptimInfo, type OptimizerName, t
 export { errorInputs, type ErrorInput } from './error-inputs.js';
 export { lbfgsProblem, type LbfgsFixture } from './lbfgs-problem.js';
 export { promotionCases, runPromotionCase, checkPromotionCase, describePromotionCase, expectedValues, hasFloat64, type PromotionCase, type PromotionOperand } from './promotion-cases.js';
+export { specialValueCases, specialValues, SPECIAL_REDUCTIONS, type SpecialCase } from './special-values.js';

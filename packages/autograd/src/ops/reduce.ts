@@ -60,12 +60,17 @@ export function argExtreme(op: 'argmax' | 'argmin', x: Tensor, dim: number | nul
   return apply(op, [x], { axis: normalizeDim(dim, x.ndim, op), keepdim });
 }
 
-/** A per-slice shift that makes exp() safe; its value cancels, so it carries no gradient. */
-function stabilizer(x: Tensor, axes: number[]): Tensor {
+/**
+ * A per-slice shift that makes exp() safe: the slice's max. Its value cancels, so it carries no
+ * gradient. An infinite max is kept for softmax, as PyTorch's: x − max is then NaN where x = max = +inf
+ * and −inf − (−inf) = NaN for an all −inf slice, so such a row is NaN. logsumexp (`finite`) shifts by
+ * 0 instead, as PyTorch's does: logsumexp of a row holding +inf is +inf, of an all −inf row −inf.
+ */
+function stabilizer(x: Tensor, axes: number[], finite: boolean): Tensor {
   // Over an empty dim there is nothing to shift (and no max): logsumexp is then log 0 = -inf.
   if (axes.some((a) => x.shape[a] === 0)) return zeros(x.shape.map((d, i) => (axes.includes(i) ? 1 : d)), { dtype: x.dtype, device: x.device });
   const m = extreme('max', x, axes, true).detach();
-  return where(m.abs().eq(Infinity), 0, m);
+  return finite ? where(m.abs().eq(Infinity), 0, m) : m;
 }
 
 function floatOrDefault(x: Tensor): Tensor {
@@ -75,7 +80,7 @@ function floatOrDefault(x: Tensor): Tensor {
 export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim: boolean): Tensor {
   const input = floatOrDefault(x);
   const axes = normAxes(dim, x.ndim, 'logsumexp');
-  const m = stabilizer(input, axes);
+  const m = stabilizer(input, axes, true);
   const out = sum(input.sub(m).exp(), axes, true).log().add(m);
   return keepdim ? out : sum(out, axes, false);
 }
@@ -83,13 +88,13 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim: b
 export function softmax(x: Tensor, dim: number): Tensor {
   const input = floatOrDefault(x);
   const axes = normAxes(dim, x.ndim, 'softmax');
-  const e = input.sub(stabilizer(input, axes)).exp();
+  const e = input.sub(stabilizer(input, axes, false)).exp();
   return e.div(sum(e, axes, true));
 }
 
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const input = floatOrDefault(x);
   const axes = normAxes(dim, x.ndim, 'logSoftmax');
-  const shifted = input.sub(stabilizer(input, axes));
+  const shifted = input.sub(stabilizer(input, axes, false));
   return shifted.sub(sum(shifted.exp(), axes, true).log());
 }

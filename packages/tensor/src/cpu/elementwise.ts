@@ -13,7 +13,7 @@ export const UNARY_FNS = {
   log: Math.log,
   sqrt: Math.sqrt,
   abs: Math.abs,
-  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN),
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0), // sign(NaN) is 0, as PyTorch's (0 < x) - (x < 0)
   relu: (x) => (x <= 0 ? 0 : x), // NaN stays NaN, as in PyTorch
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
   tanh: Math.tanh,
@@ -26,7 +26,9 @@ export const BINARY_FNS = {
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
-  pow: Math.pow,
+  // IEEE 754 (and C, and PyTorch): 1^y = 1 for every y, NaN included, and (−1)^±inf = 1, where
+  // JavaScript's Math.pow gives NaN.
+  pow: (a, b) => (a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b)),
   maximum: (a, b) => (a > b || a !== a ? a : b), // NaN propagates from either side
   minimum: (a, b) => (a < b || a !== a ? a : b),
   eq: (a, b) => (a === b ? 1 : 0),

@@ -61,37 +61,266 @@ export function elementwiseMeta(n: number, first: number, shape: readonly number
 export const LINEAR_INDEX = `let i = gid.x + gid.y * nwg.x * ${WORKGROUP}u;`;
 export const ENTRY = `@compute @workgroup_size(${WORKGROUP}) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u)`;
 
-/** Helpers every elementwise shader may call: erf, PyTorch-compatible pow, NaN-propagating max/min. */
-export const MATH_HELPERS = `
+/**
+ * Special values, tested by their bits: WGSL lets a compiler assume that floats are finite, so `x != x`
+ * may fold to false, comparisons with NaN may be ordered or not, and built-ins (exp, log, pow, sign,
+ * max, ...) are undefined on NaN and infinities. Every kernel tests NaN and infinities through these
+ * (a few integer ops) and compares and combines floats through the guarded forms below. Each has an
+ * i32 and a u32 twin (no special values there), so a snippet names `max_T(x, y)` for any dtype.
+ */
+const SPECIAL_F32 = `
 // NaN and infinity cannot be constants in WGSL: build them from runtime bits.
 fn nan_f32() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }
 fn inf_f32() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
+fn is_nan_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn is_inf_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
+fn unordered_f32(a: f32, b: f32) -> bool { return is_nan_f32(a) || is_nan_f32(b); }
+fn abs_f32(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) & 0x7fffffffu); }
+// NaN from either side, as torch.maximum/minimum and torch.max/min.
+fn max_f32(a: f32, b: f32) -> f32 { return select(select(select(b, a, a > b), b, is_nan_f32(b)), a, is_nan_f32(a)); }
+fn min_f32(a: f32, b: f32) -> f32 { return select(select(select(b, a, a < b), b, is_nan_f32(b)), a, is_nan_f32(a)); }
+// IEEE comparisons: false with a NaN operand, except ne.
+fn eq_f32(a: f32, b: f32) -> bool { return !unordered_f32(a, b) && a == b; }
+fn ne_f32(a: f32, b: f32) -> bool { return unordered_f32(a, b) || a != b; }
+fn lt_f32(a: f32, b: f32) -> bool { return !unordered_f32(a, b) && a < b; }
+fn le_f32(a: f32, b: f32) -> bool { return !unordered_f32(a, b) && a <= b; }
+fn gt_f32(a: f32, b: f32) -> bool { return !unordered_f32(a, b) && a > b; }
+fn ge_f32(a: f32, b: f32) -> bool { return !unordered_f32(a, b) && a >= b; }
+// PyTorch's sign: (0 < x) - (x < 0), so sign(NaN) = 0.
+fn sign_f32(x: f32) -> f32 { return select(select(0.0, -1.0, lt_f32(x, 0.0)), 1.0, gt_f32(x, 0.0)); }
+// The program language's sign keeps NaN, as its CPU rendering (Math.sign) does.
+fn sign_nan_f32(x: f32) -> f32 { return select(sign_f32(x), x, is_nan_f32(x)); }
+`;
+
+const specialInt = (T: 'i32' | 'u32') => `
+fn is_nan_${T}(x: ${T}) -> bool { return false; }
+fn abs_${T}(x: ${T}) -> ${T} { return ${T === 'i32' ? 'abs(x)' : 'x'}; }
+fn max_${T}(a: ${T}, b: ${T}) -> ${T} { return max(a, b); }
+fn min_${T}(a: ${T}, b: ${T}) -> ${T} { return min(a, b); }
+fn eq_${T}(a: ${T}, b: ${T}) -> bool { return a == b; }
+fn ne_${T}(a: ${T}, b: ${T}) -> bool { return a != b; }
+fn lt_${T}(a: ${T}, b: ${T}) -> bool { return a < b; }
+fn le_${T}(a: ${T}, b: ${T}) -> bool { return a <= b; }
+fn gt_${T}(a: ${T}, b: ${T}) -> bool { return a > b; }
+fn ge_${T}(a: ${T}, b: ${T}) -> bool { return a >= b; }
+fn sign_${T}(x: ${T}) -> ${T} { return ${T === 'i32' ? 'sign(x)' : 'select(0u, 1u, x != 0u)'}; }
+`;
+
+
+/**
+ * Replaces the dtype placeholder of a snippet: `T(` (a conversion) and `_T(` (a helper, e.g.
+ * `max_T(x, y)`) become the WGSL type's.
+ */
+export function withType(snippet: string, T: string): string {
+  return snippet.replace(/(\b|_)T\(/g, `$1${T}(`);
+}
+
+/**
+ * Math every elementwise shader may call, guarded where WGSL's built-ins are undefined (NaN,
+ * infinities, zero and negative arguments) or inaccurate (exp's error grows with |x|; tanh by
+ * 1 − e^−2|x| cancels for small |x|). Finite arguments in range take the built-in after one test.
+ */
+const MATH = `
+// f 2^n for n in [-152, 128], as two normal powers of two built from their bits (cheaper than ldexp;
+// a result below the normal range rounds once, or is flushed where the device has no subnormals).
+fn scale2_f32(f: f32, n: i32) -> f32 {
+  let h = n >> 1u;
+  return f * bitcast<f32>(u32(h + 127) << 23u) * bitcast<f32>(u32(n - h + 127) << 23u);
+}
+// e^x = 2^k e^r with r = x − k ln2 (Cody and Waite's two-part ln2; k·ln2hi is exact), |r| <= ln2/2:
+// the built-in's error grows with |x| (WGSL allows 3 + 2|x| ulp), on r it stays about 1 ulp. Two
+// powers of two keep each representable (2^k alone overflows at k = 128).
+fn exp_f32(x: f32) -> f32 {
+  if (is_nan_f32(x)) { return x; }
+  if (x >= 88.72283935546875) { return inf_f32(); }
+  if (x < -104.0) { return 0.0; }
+  let k = round(x * 1.4426950408889634);
+  let r = (x - k * 0.693359375) + k * 2.12194440e-4;
+  let n = i32(k);
+  return scale2_f32(exp(r), n);
+}
+// A finite x > 0 as m 2^e, m in [√½, √2), from its bits (subnormals too, which a device may flush):
+// (m, e).
+fn split_f32(x: f32) -> vec2f {
+  let b = bitcast<u32>(x);
+  var e: i32;
+  var mb: u32;
+  if (b < 0x00800000u) {
+    let sh = countLeadingZeros(b) - 8u;
+    mb = (b << sh) & 0x007fffffu;
+    e = -126 - i32(sh);
+  } else {
+    mb = b & 0x007fffffu;
+    e = i32(b >> 23u) - 127;
+  }
+  let m = bitcast<f32>(mb | 0x3f800000u);
+  return select(vec2f(m, f32(e)), vec2f(m * 0.5, f32(e + 1)), m > 1.4142135623730951);
+}
+// ln m for m in [√½, √2): 2 atanh(s), s = (m − 1)/(m + 1), |s| <= 0.172 (truncation < 1e-9 relative).
+// Accurate relative to ln m near m = 1, where the built-in log is only accurate to 2^-21 absolute.
+fn log_mantissa_f32(m: f32) -> f32 {
+  let s = (m - 1.0) / (m + 1.0);
+  let z = s * s;
+  return 2.0 * s * (1.0 + z * (0.3333333333333333 + z * (0.2 + z * (0.14285714285714285 + z * 0.1111111111111111))));
+}
+// log: NaN below 0 (and for NaN), -inf at ±0, +inf at +inf; else e ln2 + ln m (ln2 in two parts,
+// e·ln2hi exact).
+fn log_f32(x: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  if (b >= 0x7f800000u) { return select(nan_f32(), select(x, -inf_f32(), b == 0x80000000u), b == 0x7f800000u || b == 0x80000000u); }
+  if (b == 0u) { return -inf_f32(); }
+  let p = split_f32(x);
+  return p.y * 0.693359375 + (p.y * -2.12194440e-4 + log_mantissa_f32(p.x));
+}
+// sqrt: NaN below 0 (and for NaN); +inf and ±0 are their own roots.
+fn sqrt_f32(x: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  if (b >= 0x7f800000u) { return select(nan_f32(), x, b == 0x7f800000u || b == 0x80000000u); }
+  return sqrt(x);
+}
+// sigmoid from e^−|x|, which never overflows: 1/(1 + e) for x >= 0, e/(1 + e) below.
+fn sigmoid_f32(x: f32) -> f32 {
+  if (is_nan_f32(x)) { return x; }
+  let e = exp_f32(-abs_f32(x));
+  return select(e, 1.0, x >= 0.0) / (1.0 + e);
+}
+// tanh: the odd Taylor polynomial below |x| = 0.3 (truncation < 2e-9 relative; tanh(1e-8) = 1e-8),
+// (1 − e)/(1 + e) with e = e^−2|x| above (no overflow; cancellation costs at most a factor 1.6 there).
+fn tanh_f32(x: f32) -> f32 {
+  if (is_nan_f32(x)) { return x; }
+  let a = abs_f32(x);
+  if (a < 0.3) {
+    let z = x * x;
+    return x + x * z * (-0.3333333333333333 + z * (0.13333333333333333 + z * (-0.05396825396825397 + z * (0.021869488536155203 + z * -0.008863235529902197))));
+  }
+  let e = exp_f32(-2.0 * a);
+  let t = (1.0 - e) / (1.0 + e);
+  return select(t, -t, x < 0.0);
+}
 // erf: Taylor series near 0 (relative accuracy), Abramowitz & Stegun 7.1.26 elsewhere (|err| < 1.5e-7).
 fn erf_f32(x: f32) -> f32 {
-  let a = abs(x);
+  if (is_nan_f32(x)) { return x; }
+  let a = abs_f32(x);
   if (a < 0.5) {
     let x2 = x * x;
     return 1.1283791670955126 * x * (1.0 - x2 / 3.0 + x2 * x2 / 10.0 - x2 * x2 * x2 / 42.0 + x2 * x2 * x2 * x2 / 216.0);
   }
   let t = 1.0 / (1.0 + 0.3275911 * a);
   let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  return sign(x) * (1.0 - poly * exp(-a * a));
+  let r = 1.0 - poly * exp_f32(-a * a);
+  return select(r, -r, x < 0.0);
 }
-// pow as PyTorch defines it for negative bases with integral exponents (WGSL's pow is undefined there).
-fn pow_f32(x: f32, y: f32) -> f32 {
-  if (y == 0.0) { return 1.0; }
-  if (x != x || y != y) { return nan_f32(); }
-  if (x == 0.0) { return select(0.0, inf_f32(), y < 0.0); }
-  if (x < 0.0) {
-    if (y != floor(y)) { return nan_f32(); }
-    let r = pow(-x, y);
-    return select(r, -r, (i32(y) & 1) != 0);
+// x^n by squaring: at most 2 log2(n) roundings, where exp2(n log2 x) loses |n log2 x| ulps of the
+// exponent (x^30 off by 1.5e-6, and (3.4e38)^1 = inf).
+fn powi_f32(x: f32, n: u32) -> f32 {
+  var r = 1.0;
+  var b = x;
+  var k = n;
+  loop {
+    if ((k & 1u) != 0u) { r = r * b; }
+    k = k >> 1u;
+    if (k == 0u) { break; }
+    b = b * b;
   }
-  return pow(x, y);
+  return r;
 }
-fn tanh_f32(x: f32) -> f32 {
-  // tanh via exp of -2|x|: no overflow for large |x|.
-  let e = exp(-2.0 * abs(x));
-  return sign(x) * (1.0 - e) / (1.0 + e);
+// x^y for finite x > 0 (subnormals included) and |y| <= 64: 2^(y log2 x) with log2 x = e + log2 m
+// (m in [√½, √2), log m by its atanh series) and y e split exactly (y = yh + yl, yh with 12 bits), so
+// the exponent keeps the bits that exp2(y log2 x) rounds away (the built-in's error grows with
+// |y log2 x|: 1e-8^2.5 is off by 1.1e-6); here it grows with |y log2 m| <= |y|/2.
+fn pow_pos_f32(x: f32, y: f32) -> f32 {
+  let p = split_f32(x);
+  let log2m = 1.4426950408889634 * log_mantissa_f32(p.x);
+  let fe = p.y;
+  let yh = bitcast<f32>(bitcast<u32>(y) & 0xfffff000u);
+  let a = yh * fe;
+  let c = (y - yh) * fe + y * log2m;
+  let t = a + c;
+  if (t >= 128.0) { return inf_f32(); }
+  if (t < -152.0) { return 0.0; }
+  let k = round(t);
+  let n = i32(k);
+  let f = exp_f32(((a - k) + c) * 0.6931471805599453);
+  return scale2_f32(f, n);
+}
+// pow as C and PyTorch define it on special values (WGSL's pow is exp2(y log2 x), undefined for
+// x <= 0 and on NaN and infinities): x^0 = 1 and 1^y = 1 for every x and y, NaN included; a negative
+// base takes integral exponents only, odd ones keeping its sign. Exponents up to 64 take powi_f32
+// (integral: x^2, x^3, ...) or pow_pos_f32; larger ones the built-in on |x|.
+fn pow_f32(x: f32, y: f32) -> f32 {
+  if (abs_f32(y) == 0.0 || bitcast<u32>(x) == 0x3f800000u) { return 1.0; }
+  if (unordered_f32(x, y)) { return nan_f32(); }
+  let ax = abs_f32(x);
+  if (is_inf_f32(y)) {
+    if (ax == 1.0) { return 1.0; }
+    return select(0.0, inf_f32(), (ax > 1.0) == (y > 0.0));
+  }
+  // Every float32 from 2^24 up is even.
+  let integral = floor(y) == y;
+  let odd = integral && abs_f32(y) < 16777216.0 && (i32(y) & 1) != 0;
+  let negative = (bitcast<u32>(x) & 0x80000000u) != 0u;
+  var r: f32;
+  if (is_inf_f32(x) || ax == 0.0) {
+    r = select(0.0, inf_f32(), is_inf_f32(x) == (y > 0.0));
+  } else {
+    if (negative && !integral) { return nan_f32(); }
+    if (integral && abs_f32(y) <= 64.0) {
+      r = powi_f32(ax, u32(abs_f32(y)));
+      // 1/x^n, unless x^n left the normal range (a device may flush it to 0, where 1/x^n is finite).
+      if (y < 0.0) { r = select(1.0 / r, pow_pos_f32(ax, y), r < 1.1754943508222875e-38); }
+    } else if (abs_f32(y) <= 64.0) {
+      r = pow_pos_f32(ax, y);
+    } else {
+      r = pow(ax, y);
+    }
+  }
+  return select(r, -r, negative && odd);
 }
 `;
+
+/** Every helper by name: its WGSL (with the comment above it), in the order written. */
+const LIBRARY = new Map<string, string>();
+{
+  let comment: string[] = [];
+  let open: { name: string; lines: string[] } | null = null;
+  for (const line of (SPECIAL_F32 + specialInt('i32') + specialInt('u32') + MATH).split('\n')) {
+    if (open) {
+      open.lines.push(line);
+      if (line === '}') {
+        LIBRARY.set(open.name, open.lines.join('\n'));
+        open = null;
+      }
+      continue;
+    }
+    const fn = /^fn (\w+)\(/.exec(line);
+    if (!fn) {
+      comment = line.startsWith('//') ? [...comment, line] : [];
+      continue;
+    }
+    const lines = [...comment, line];
+    comment = [];
+    if (line.endsWith('}')) LIBRARY.set(fn[1], lines.join('\n'));
+    else open = { name: fn[1], lines };
+  }
+}
+
+/**
+ * The helpers `code` calls, and those they call: a kernel carries only what it uses (a shorter
+ * shader compiles faster). Special values go through these in every kernel: `is_nan_f32`, `max_f32`,
+ * `eq_f32`, ... (NaN and infinities by their bits), `exp_f32`, `log_f32`, `pow_f32`, ... (guarded math).
+ * @example
+ * helpersFor('out[i] = max_f32(a, b);') // the WGSL of max_f32 and is_nan_f32
+ */
+export function helpersFor(code: string): string {
+  const needed = new Set<string>();
+  const visit = (text: string) => {
+    for (const [, name] of text.matchAll(/\b(\w+)\(/g)) {
+      const helper = LIBRARY.get(name);
+      if (helper === undefined || needed.has(name)) continue;
+      needed.add(name);
+      visit(helper);
+    }
+  };
+  visit(code);
+  return [...LIBRARY].filter(([name]) => needed.has(name)).map(([, helper]) => helper).join('\n');
+}

@@ -1,18 +1,19 @@
 import type { ArgReduceOp, DType, ReduceOp } from '@tsgrad/tensor';
-import { WGSL_TYPE, memoShader } from './common.js';
+import { WGSL_TYPE, helpersFor, memoShader } from './common.js';
 
 export const REDUCE_GROUP = 64;
 
 const IDENTITY: Record<ReduceOp, Record<string, string>> = {
   sum: { f32: '0.0', i32: '0', u32: '0u' },
-  max: { f32: '-inf_f()', i32: '-2147483647 - 1', u32: '0u' },
-  min: { f32: 'inf_f()', i32: '2147483647', u32: '4294967295u' },
+  max: { f32: '-inf_f32()', i32: '-2147483647 - 1', u32: '0u' },
+  min: { f32: 'inf_f32()', i32: '2147483647', u32: '4294967295u' },
 };
 
-const COMBINE: Record<ReduceOp, string> = {
-  sum: 'a + b',
-  max: 'select(b, a, a > b || a != a)',
-  min: 'select(b, a, a < b || a != a)',
+/** NaN wins max and min from either side (common.ts's helpers), at any place in the row or the tree. */
+const COMBINE: Record<ReduceOp, (T: string) => string> = {
+  sum: () => 'a + b',
+  max: (T) => `max_${T}(a, b)`,
+  min: (T) => `min_${T}(a, b)`,
 };
 
 /**
@@ -41,7 +42,7 @@ export const reduceShader = memoShader(function reduceShader(op: ReduceOp, dtype
   const checked = op === 'sum' && T === 'i32';
   const combine = checked
     ? `fn combine(a: i32, b: i32) -> i32 { let r = a + b; if (((a ^ r) & (b ^ r)) < 0) { atomicStore(&err[0], 3u); } return r; }`
-    : `fn combine(a: ${T}, b: ${T}) -> ${T} { return ${COMBINE[op]}; }`;
+    : `fn combine(a: ${T}, b: ${T}) -> ${T} { return ${COMBINE[op](T)}; }`;
   const bindings = `@group(0) @binding(0) var<storage, read> x: array<${T}>;
 @group(0) @binding(1) var<storage, read_write> out: array<${T}>;
 ${checked ? '@group(0) @binding(2) var<storage, read_write> err: array<atomic<u32>>;\n@group(0) @binding(3)' : '@group(0) @binding(2)'} var<storage, read> md: array<u32>;`;
@@ -50,7 +51,7 @@ ${checked ? '@group(0) @binding(2) var<storage, read_write> err: array<atomic<u3
     // outputs (a bias gradient, BatchNorm's statistics, split-K's partial sums), where a workgroup
     // per output would leave most of its threads idle.
     return `${bindings}
-fn inf_f() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
+${helpersFor(combine + IDENTITY[op][T])}
 ${combine}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -67,7 +68,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   }
   return `${bindings}
 var<workgroup> partial: array<${T}, ${REDUCE_GROUP}>;
-fn inf_f() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
+${helpersFor(combine + IDENTITY[op][T])}
 ${combine}
 @compute @workgroup_size(${REDUCE_GROUP})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -97,12 +98,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
  */
 export const argReduceShader = memoShader(function argReduceShader(op: ArgReduceOp, dtype: DType, rank: number): string {
   const T = WGSL_TYPE[dtype];
+  // Neither operand is NaN here (tested by its bits first), so a plain comparison is exact.
   const better = op === 'argmax' ? 'v > best' : 'v < best';
   const lines: string[] = ['var base = 0u;', 'var rem = i;'];
   for (let d = rank - 1; d >= 0; d--) lines.push(`{ let c = rem % md[${4 + d}]; rem = rem / md[${4 + d}]; base = base + c * md[${4 + rank + d}]; }`);
   return `@group(0) @binding(0) var<storage, read> x: array<${T}>;
 @group(0) @binding(1) var<storage, read_write> out: array<i32>;
 @group(0) @binding(2) var<storage, read> md: array<u32>;
+${helpersFor(`is_nan_${T}(`)}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
     let i = gid.x + gid.y * nwg.x * 64u;
     if (i >= md[0]) { return; }
@@ -110,10 +113,10 @@ export const argReduceShader = memoShader(function argReduceShader(op: ArgReduce
     let start = md[${4 + 2 * rank}] + base;
     var best = x[start];
     var bestIdx = 0u;
-    if (best == best) {
+    if (!is_nan_${T}(best)) {
         for (var k = 1u; k < md[1]; k = k + 1u) {
             let v = x[start + k * md[2]];
-            if (v != v) { bestIdx = k; break; }
+            if (is_nan_${T}(v)) { bestIdx = k; break; }
             if (${better}) { best = v; bestIdx = k; }
         }
     }
