@@ -36,6 +36,8 @@ describe('error messages', () => {
     ['unknown device', () => ones([2]).to('tpu'), /Unknown device 'tpu'; registered devices: cpu/],
     ['unknown dtype', () => zeros([2], { dtype: 'float16' as 'float32' }), /dtype: expected one of float32, float64, int32, bool, got "float16"/],
     ['neg of bool', () => tensor([true]).neg(), /neg: negation on a bool tensor is not supported/],
+    ['abs of bool', () => tensor([true]).abs(), /abs: not implemented for a bool tensor/],
+    ['relu of bool', () => tensor([true]).relu(), /relu: bool inputs are not supported/],
     ['grad of wrong shape', () => (ones([2], { requiresGrad: true }).grad = ones([3])), /grad: assigned grad has shape \[3\] but the tensor has shape \[2\]/],
     ['grad of wrong dtype', () => (ones([2], { requiresGrad: true }).grad = ones([2], { dtype: 'float64' })), /assigned grad has dtype float64 but the tensor has dtype float32/],
   ];

@@ -70,11 +70,21 @@ function castTo(x: Tensor, dtype: DType): Tensor {
   return x.dtype === dtype ? x : apply('cast', [x], { dtype });
 }
 
+/**
+ * Unary ops PyTorch refuses on a bool tensor (`abs_cpu not implemented for 'Bool'`, "Boolean inputs
+ * not supported for relu", the `-` operator): running them on 0/1 values would return a bool that
+ * looks right and hides the mistake. `sign` of a bool is the bool itself, as in PyTorch.
+ */
+const BOOL_UNARY_ERRORS: Partial<Record<UnaryOp, string>> = {
+  neg: 'negation on a bool tensor is not supported; use logicalNot() instead',
+  abs: 'not implemented for a bool tensor (PyTorch: "abs_cpu" not implemented for \'Bool\')',
+  relu: 'bool inputs are not supported (PyTorch: "Boolean inputs not supported for relu")',
+};
+
 export function unaryOp(op: UnaryOp, x: Tensor): Tensor {
   checkTensor(x, op);
-  if (op === 'neg' && x.dtype === 'bool') {
-    throw new Error('neg: negation on a bool tensor is not supported; use logicalNot() instead');
-  }
+  const boolError = x.dtype === 'bool' ? BOOL_UNARY_ERRORS[op] : undefined;
+  if (boolError !== undefined) throw new Error(`${op}: ${boolError}`);
   // Ops defined on floats only (UNARY_OPS, @tsgrad/tensor): integer inputs go to the default float dtype.
   const input = UNARY_OPS[op].floatOnly && !isFloating(x.dtype) ? castTo(x, getDefaultDtype()) : x;
   return apply(op, [input], {});
