@@ -11,6 +11,9 @@
  * ```
  */
 export { initWebGPU, type InitWebGPUOptions } from './init.js';
-export { WebGPUBackend, WebGPUStorage, type DeviceLimits, type KernelTime } from './backend.js';
+export { WebGPUBackend } from './backend.js';
+export { WebGPUStorage } from './storage.js';
+export type { DeviceLimits } from './bindings.js';
+export type { KernelTime } from './profiler.js';
 export { BufferPool, type PoolStats } from './buffer-pool.js';
 export { UNARY_SNIPPETS, BINARY_SNIPPETS } from './shaders/elementwise.js';

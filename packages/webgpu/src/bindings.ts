@@ -1,0 +1,74 @@
+/// <reference types="@webgpu/types" preserve="true" />
+/**
+ * How a strided view becomes a buffer binding within the device's limits: the elements it reaches,
+ * its window from an aligned offset, the chunk size when an operand must be split, and the Error for
+ * one that cannot be. Every kernel plan (elementwise, reduce, matmul, programs) binds views this way,
+ * so the arithmetic lives once, apart from any of them.
+ */
+import { numel, type View } from '@tsgrad/tensor';
+import { bufferOf } from './storage.js';
+
+/** The device limits tsgrad checks before dispatching (a subset of `GPUSupportedLimits`). */
+export interface DeviceLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+  maxComputeWorkgroupsPerDimension: number;
+}
+
+export class Bindings {
+  /**
+   * `limits`: what the backend checks against (the device's, or lower ones); `alignment`: the
+   * device's minStorageBufferOffsetAlignment in bytes (a binding's offset is a multiple of it).
+   */
+  constructor(
+    readonly limits: DeviceLimits,
+    readonly alignment: number,
+  ) {}
+
+  /** Elements from the start of a view's storage to its last element, inclusive (1 for an empty view). */
+  extent(v: { shape: readonly number[]; strides: readonly number[]; offset: number }): number {
+    if (numel(v.shape) === 0) return 1;
+    return v.offset + v.shape.reduce((e, d, i) => e + (d - 1) * v.strides[i], 0) + 1;
+  }
+
+  /** Elements of a view's window (see `window`): what its binding must hold. */
+  span(v: View): number {
+    const align = this.alignment / 4;
+    return this.extent(v) - Math.floor(v.offset / align) * align;
+  }
+
+  /** A view's binding: its buffer up to its last element (not the pooled buffer's whole size class). */
+  whole(v: View): GPUBufferBinding {
+    return { buffer: bufferOf(v.storage), offset: 0, size: this.extent(v) * 4 };
+  }
+
+  /**
+   * The binding of only the elements a view reaches, from its first one rounded down to the binding
+   * alignment, and the view's offset inside that window.
+   */
+  window(v: View): { binding: GPUBufferBinding; offset: number } {
+    const align = this.alignment / 4;
+    const start = Math.floor(v.offset / align) * align;
+    return { binding: { buffer: bufferOf(v.storage), offset: start * 4, size: (this.extent(v) - start) * 4 }, offset: v.offset - start };
+  }
+
+  /** A view's elements as a binding (its own buffer, from its offset). */
+  elements(v: View, n: number): GPUBufferBinding {
+    return { buffer: bufferOf(v.storage), offset: v.offset * 4, size: n * 4 };
+  }
+
+  /** Elements per chunk when an operand is split: a binding's worth, less the alignment slack. */
+  chunkElements(): number {
+    const align = this.alignment / 4;
+    return Math.floor((this.limits.maxStorageBufferBindingSize / 4 - align) / align) * align;
+  }
+
+  /** The limit error for an operand that cannot be split into bindings. */
+  tooLarge(op: string, v: View, why: string): Error {
+    const bytes = numel(v.shape) * 4;
+    return new Error(
+      `${op}: a ${v.dtype} operand of shape [${v.shape.join(', ')}] (${bytes} bytes) exceeds this device's maxStorageBufferBindingSize ` +
+        `(${this.limits.maxStorageBufferBindingSize} bytes) and ${why}; split it into smaller tensors or compute this op on the CPU`,
+    );
+  }
+}
