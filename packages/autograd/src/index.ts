@@ -21,7 +21,7 @@ export type { DType, TypedArray } from '@tsgrad/tensor';
 export type { NestedArray } from './nested.js';
 export { noGrad, enableGrad, isGradEnabled } from './grad-mode.js';
 export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from './anomaly.js';
-export { scope, keep, unscoped } from './scope.js';
+export { scope, keep, unscope, unscoped } from './scope.js';
 export { setDefaultDtype, getDefaultDtype } from './defaults.js';
 export { manualSeed, Generator, defaultGenerator } from './random.js';
 export {

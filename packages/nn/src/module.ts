@@ -2,6 +2,7 @@ import { Tensor, noGrad, type DType, type Device } from '@tsgrad/autograd';
 import { DTYPES, formatShape, shapesEqual, checkOptionKeys } from '@tsgrad/tensor';
 import { Parameter } from './parameter.js';
 import { stateKey } from './state-dict-keys.js';
+import { unscope } from '@tsgrad/autograd';
 
 const BUFFERS = Symbol('buffers');
 const NON_PERSISTENT = Symbol('nonPersistent');
@@ -90,6 +91,7 @@ export class Module {
       throw new Error(`registerBuffer: attribute '${name}' already exists (${this.describeAttribute(name)}); PyTorch's KeyError`);
     }
     this[BUFFERS].add(name);
+    if (tensor) unscope(tensor); // a module's buffers outlive the scope that registers them
     if (persistent) this[NON_PERSISTENT].delete(name);
     else this[NON_PERSISTENT].add(name);
     (this as Record<string, unknown>)[name] = tensor;

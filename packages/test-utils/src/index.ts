@@ -11,3 +11,4 @@ export { randomQuadratic, quadraticTrajectory, relativeDistance, type RandomQuad
 export { optimInfos, optimTrajectoryCases, type OptimInfo, type OptimizerName, type ReferenceInfo, type FullOptions } from './optim-infos.js';
 export { errorInputs, type ErrorInput } from './error-inputs.js';
 export { lbfgsProblem, type LbfgsFixture } from './lbfgs-problem.js';
+export { ownershipCases, type OwnershipCase, type OwnershipEnv, type OwnedModule } from './ownership-cases.js';
