@@ -1,4 +1,4 @@
-import { checkOptionKeys, formatShape, getBackend, isContiguous, isFloating, numel, shapesEqual, type DType, type Storage, type TypedArray, type View } from '@tsgrad/tensor';
+import { checkNoInternalOverlap, checkOptionKeys, formatShape, getBackend, isContiguous, isFloating, numel, shapesEqual, type DType, type Storage, type TypedArray, type View } from '@tsgrad/tensor';
 import { backward as runBackward } from './engine.js';
 import { isGradEnabled, noGrad } from './grad-mode.js';
 import { nest, type NestedArray } from './nested.js';
@@ -245,11 +245,12 @@ export class Tensor {
     if (g !== null) {
       if (!(g instanceof Tensor)) throw new Error(`grad: expected a Tensor or null, got ${typeof g}`);
       if (g === this) throw new Error("grad: can't assign Variable as its own grad");
+      // PyTorch's checks and messages (THPVariable_set_grad), with the values named.
+      if (g.dtype !== this.dtype) throw new Error(`grad: assigned grad has data of a different type: dtype ${g.dtype}, but the tensor has dtype ${this.dtype}`);
+      if (g.device !== this.device) throw new Error(`grad: assigned grad has data located on a different device: ${g.device}, but the tensor is on ${this.device}`);
       if (!shapesEqual(g.shape, this._view.shape)) {
-        throw new Error(`grad: assigned grad has shape ${formatShape(g.shape)} but the tensor has shape ${formatShape(this.shape)}`);
+        throw new Error(`grad: assigned grad has data of a different size: shape ${formatShape(g.shape)}, but the tensor has shape ${formatShape(this.shape)}`);
       }
-      if (g.dtype !== this.dtype) throw new Error(`grad: assigned grad has dtype ${g.dtype} but the tensor has dtype ${this.dtype}`);
-      if (g.device !== this.device) throw new Error(`grad: assigned grad is on ${g.device} but the tensor is on ${this.device}`);
     }
     // The tensor holds its grad (as a PyTorch tensor references it): a scope that created `g`, or
     // a dispose() of `g`, does not free the memory while it is this tensor's grad.
@@ -994,7 +995,7 @@ export class Tensor {
    * p.grad?.zero_();
    */
   zero_(): this {
-    return this.fill_(0);
+    return this.inplace('zero_', () => E.scalarLike(this, 0));
   }
   /**
    * Sets every element to `value`, in place.
@@ -1058,8 +1059,10 @@ export class Tensor {
           : `${name}: in-place operations on tensors that are part of the autograd graph are not supported; use the out-of-place op`,
       );
     }
+    // Every in-place op lands here: a write into an expanded view would keep one of many values.
+    checkNoInternalOverlap(name, this._view.shape, this._view.strides);
     const value = noGrad(compute);
-    if (name !== 'copy_' && name !== 'fill_' && !E.canCast(value.dtype, this.dtype)) {
+    if (name !== 'copy_' && name !== 'fill_' && name !== 'zero_' && !E.canCast(value.dtype, this.dtype)) {
       throw new Error(`${name}: result type ${value.dtype} can't be cast to the desired output type ${this.dtype} (in-place ops keep the destination's dtype; use the out-of-place op)`);
     }
     const src = S.expand(value.dtype === this.dtype ? value : value.to(this.dtype), this.shape);

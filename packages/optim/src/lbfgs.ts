@@ -261,6 +261,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
 
   /** PyTorch's `step` as a generator of the reads and evaluations it needs (see `Request`). */
   private *run(): Algorithm<void> {
+    this.params.forEach((p, i) => this.checkWritable(p, i));
     const group = this.paramGroups[0] as ParamGroup<LBFGSOptions>;
     const { lr, maxIter, toleranceGrad, toleranceChange, lineSearchFn, historySize } = group;
     const maxEval = group.maxEval ?? Math.floor((maxIter * 5) / 4);
