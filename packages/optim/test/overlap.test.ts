@@ -4,7 +4,7 @@ import * as optim from '@tsgrad/optim';
 import { defineProgram } from '@tsgrad/tensor';
 import { optimInfos } from '@tsgrad/test-utils';
 
-type Ctor = new (params: Tensor[], opts?: Record<string, unknown>) => optim.Optimizer<object>;
+type Ctor = new (params: Tensor[], opts?: Record<string, unknown>) => optim.Optimizer<{ lr: number }>;
 
 /**
  * An optimizer step writes each parameter in place; into an expanded parameter (three rows on one
