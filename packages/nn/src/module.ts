@@ -310,10 +310,11 @@ export class Module {
     const isDtype = (DTYPES as readonly string[]).includes(target);
     const move = (t: Tensor) => {
       if (isDtype && t.dtype !== 'float32' && t.dtype !== 'float64') return;
-      const moved = noGrad(() => t.detach().to(target));
+      const moved = noGrad(() => t.to(target));
       if (moved === t || moved.storage === t.storage) return;
       const grad = t.grad;
-      t.setData(moved);
+      t.setData(moved); // frees the old memory unless another tensor holds it
+      moved.dispose(); // the temporary lets go: t alone holds the new memory
       if (grad) t.grad = noGrad(() => grad.to(target));
     };
     for (const p of this.parameters()) move(p);

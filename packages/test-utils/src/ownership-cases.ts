@@ -161,6 +161,17 @@ export const ownershipCases: OwnershipCase[] = [
     },
   },
   {
+    name: "after module.to(...), disposing the module's parameters gives back one buffer each",
+    async run({ moveTarget, pooled, makeModule }) {
+      const module = makeModule();
+      module.to(moveTarget);
+      const params = module.parameters();
+      const before = pooled();
+      for (const p of params) p.dispose();
+      expectEqual(pooled() - before, params.length, 'buffers given back');
+    },
+  },
+  {
     name: 'a buffer registered inside a scope outlives it',
     async run({ device, makeModule }) {
       const module = makeModule();
