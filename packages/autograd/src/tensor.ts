@@ -312,8 +312,9 @@ export class Tensor {
    * array pool) once no other tensor holds it. Views, `detach()` aliases (a `stateDict()` value), a
    * module's parameter and a tensor's `.grad` each hold their storage, so disposing one never frees
    * memory another still uses; disposing twice is the same as once. Using a tensor whose memory was
-   * freed is an Error. Prefer `scope()` for training loops; outside one, views that ops make
-   * internally (matmul's batched view of its result) also hold the memory, until they are garbage.
+   * freed is an Error. Prefer `scope()` for training loops: outside one, views that some ops make for
+   * their own use (a layer's transposed weight, conv2d's windows of its input) also hold the memory,
+   * until they are garbage.
    * @example
    * const big = randn([4096, 4096]).to('webgpu');
    * big.dispose(); // its GPU buffer goes back to the pool now, not at garbage collection
