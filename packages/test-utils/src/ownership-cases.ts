@@ -14,8 +14,10 @@ export interface OwnershipEnv {
   device: string;
   /** Freed buffers waiting in the device's pool: +1 for each storage given back. */
   pooled(): number;
-  /** A fresh module on the CPU in float32 (a `Linear`). */
+  /** A fresh module on the CPU in float32 (a `Linear(4, 3)`). */
   makeModule(): OwnedModule;
+  /** A deep copy of a module (nn's `copyModule`, which `AveragedModel` uses). */
+  copyModule(m: OwnedModule): OwnedModule;
   /** What `scope(() => module.to(target))` moves a CPU float32 module to on this device. */
   moveTarget: string;
 }
@@ -178,6 +180,17 @@ export const ownershipCases: OwnershipCase[] = [
       module.to(device);
       scope(() => module.registerBuffer('counts', tensor([1, 2, 3], { device }).mul(2)));
       expectEqual(await Promise.all(module.buffers().map(values)), [[2, 4, 6]], 'the buffer');
+    },
+  },
+  {
+    name: 'a module deep-copied inside a scope keeps its parameters and buffers',
+    async run({ device, makeModule, copyModule }) {
+      const module = makeModule();
+      module.to(device);
+      module.registerBuffer('counts', tensor([1, 2, 3], { device }));
+      const copy = scope(() => copyModule(module));
+      expectEqual(await Promise.all(copy.parameters().map(values)), await Promise.all(module.parameters().map(values)), 'the copied parameters');
+      expectEqual(await Promise.all(copy.buffers().map(values)), [[1, 2, 3]], 'the copied buffer');
     },
   },
   {
