@@ -11,7 +11,7 @@ import * as S from './ops/shape.js';
 import { formatTensor } from './format.js';
 import { fromStorage } from './primitives.js';
 import { forgetStorage, releaseStorage, retainStorage } from './ownership.js';
-import { keep, trackTensor } from './scope.js';
+import { trackTensor, unscope } from './scope.js';
 
 /** A device name: `'cpu'`, or one a backend registered (`'webgpu'`). */
 export type Device = string;
@@ -297,8 +297,9 @@ export class Tensor {
       const [dense, sparse] = this._grad.isSparse ? [owned, this._grad] : [this._grad, owned];
       this._grad = dense.add((sparse as unknown as { toDense(): Tensor }).toDense());
     }
-    // The gradient outlives the step's scope; an accumulated-over one is autograd's own and can go.
-    if (!this._grad.isSparse) keep(this._grad);
+    // The gradient is this tensor's, never a scope's (nested scopes included); an accumulated-over one
+    // is autograd's own and can go.
+    if (!this._grad.isSparse) unscope(this._grad);
     if (previous && previous !== this._grad && this._ownsGrad) previous.dispose();
     this.dropHeldGrad(); // an assigned grad that was accumulated over is no longer this tensor's
     this._ownsGrad = true;

@@ -1,4 +1,4 @@
-import { enableGrad, keep, noGrad, Tensor } from '@tsgrad/autograd';
+import { enableGrad, noGrad, Tensor, unscope } from '@tsgrad/autograd';
 import { checkNoInternalOverlap, checkOptionKeys, formatShape, isFloating, shapesEqual, unknownOptionMessage } from '@tsgrad/tensor';
 import { copyValue, toCamel, toSnake } from './serialization.js';
 import { runProgramParts, type ProgramPart } from './program-step.js';
@@ -227,8 +227,8 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
         runProgramParts(parts);
       }
     });
-    // Optimizer state outlives the step: keep it out of any enclosing scope().
-    for (const s of this.state.values()) for (const v of Object.values(s)) if (v instanceof Tensor) keep(v);
+    // Optimizer state outlives the step: no enclosing scope() owns it, however deeply nested.
+    for (const s of this.state.values()) for (const v of Object.values(s)) if (v instanceof Tensor) unscope(v);
     return loss;
   }
 

@@ -194,6 +194,18 @@ export const ownershipCases: OwnershipCase[] = [
     },
   },
   {
+    name: "gradients from backward inside nested scopes outlive the outer one (they are the tensor's)",
+    async run({ device }) {
+      const w = tensor([1, 2, 3], { device }).requiresGrad_();
+      const x = tensor([2, 3, 4], { device });
+      scope(() => {
+        for (let step = 0; step < 2; step++) scope(() => w.mul(x).sum().backward());
+      });
+      // Two backward passes accumulate d/dw Σ w·x = x twice.
+      expectEqual(await values(w.grad!), [4, 6, 8], 'the accumulated gradient');
+    },
+  },
+  {
     name: 'a gradient assigned inside a scope outlives it; the gradient it replaces is freed',
     async run({ device, pooled }) {
       const p = randn([64], { device }).requiresGrad_();
