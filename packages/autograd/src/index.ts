@@ -20,8 +20,8 @@ export { Tensor, type Device, type Scalar, type TensorOrScalar, type VersionCoun
 export type { DType, TypedArray } from '@tsgrad/tensor';
 export type { NestedArray } from './nested.js';
 export { noGrad, enableGrad, isGradEnabled } from './grad-mode.js';
-export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from './anomaly.js';
-export { scope, keep, unscoped } from './scope.js';
+export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled, type AnomalyOptions } from './anomaly.js';
+export { scope, keep, unscope, unscoped } from './scope.js';
 export { setDefaultDtype, getDefaultDtype } from './defaults.js';
 export { manualSeed, Generator, defaultGenerator } from './random.js';
 export {

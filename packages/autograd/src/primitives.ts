@@ -15,7 +15,6 @@ import {
 import { GRADIENTS } from './gradients.js';
 import { isGradEnabled } from './grad-mode.js';
 import { Node } from './node.js';
-import { trackStorage } from './scope.js';
 import { Tensor } from './tensor.js';
 
 /**
@@ -58,7 +57,6 @@ const backend = (t: Tensor) => getBackend(t.device);
 
 /** A fresh contiguous tensor around newly computed storage. */
 export function fromStorage(storage: Storage, shape: readonly number[]): Tensor {
-  trackStorage(storage);
   return new Tensor({ storage, dtype: storage.dtype, shape: [...shape], strides: contiguousStrides(shape), offset: 0 });
 }
 

@@ -1,23 +1,26 @@
-import { getBackend, type Storage } from '@tsgrad/tensor';
 import type { Tensor } from './tensor.js';
 
 /**
  * Deterministic memory release for devices whose memory JavaScript's garbage collector does not
- * see (WebGPU): `scope(fn)` frees every storage allocated while `fn` runs, except those of the
- * tensors it returns and of tensors passed to `keep()`. Gradients that backward stores in leaves and
- * optimizer state are kept automatically. On the CPU freeing is a no-op, so code written with scopes
- * runs everywhere. Using a freed tensor is an Error, never garbage.
+ * see (WebGPU): `scope(fn)` drops the references (see ownership.ts) of every tensor created while
+ * `fn` runs, except the tensors it returns and those passed to `keep()`; memory that nothing else
+ * holds goes back to the device. Memory another owner holds survives: a module's parameters and
+ * buffers (`Module.to`, `registerBuffer` inside a scope), a gradient assigned to `.grad`, what
+ * `unscope()` took out. Gradients that backward stores in leaves and optimizer state are kept
+ * automatically. On the CPU the arrays go back to a pool, so code written with scopes runs
+ * everywhere. Using a freed tensor is an Error, never garbage.
  */
 interface ScopeFrame {
-  created: Set<Storage>;
-  kept: Set<Storage>;
+  /** Tensor handles created while the scope ran (or returned to it by a nested scope). */
+  created: Tensor[];
+  kept: Set<Tensor>;
 }
 
 const frames: ScopeFrame[] = [];
 
-/** @internal Called by `fromStorage` for every newly allocated storage. */
-export function trackStorage(storage: Storage): void {
-  frames[frames.length - 1]?.created.add(storage);
+/** @internal Called by the Tensor constructor for every new handle. */
+export function trackTensor(t: Tensor): void {
+  frames[frames.length - 1]?.created.push(t);
 }
 
 /**
@@ -30,22 +33,56 @@ export function trackStorage(storage: Storage): void {
  * });
  */
 export function keep<T extends Tensor>(t: T): T {
-  const frame = frames[frames.length - 1];
-  if (frame && !t.isSparse) frame.kept.add(t.storage);
+  frames[frames.length - 1]?.kept.add(t);
   return t;
 }
 
-function collect(value: unknown, out: Set<Storage>, seen = new Set<unknown>()): void {
+/**
+ * Takes a tensor out of every enclosing scope: no scope frees it, it lives until `dispose()` (or,
+ * on the CPU, until it is garbage). For state that outlives the step that made it; modules do it
+ * for the buffers they register, and `Parameter` for itself.
+ * @example
+ * scope(() => {
+ *   cache = unscope(tensor(indices)); // still valid after the scope
+ * });
+ */
+export function unscope<T extends Tensor>(t: T): T {
+  t._unscoped = true;
+  return t;
+}
+
+function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): void {
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);
   const t = value as Partial<Tensor>;
   if (typeof t.toView === 'function' && typeof t.isSparse === 'boolean') {
-    if (!t.isSparse) out.add((value as Tensor).storage);
+    out.add(value as Tensor);
     return;
   }
   if (Array.isArray(value)) for (const v of value) collect(v, out, seen);
   else if (value instanceof Map) for (const v of value.values()) collect(v, out, seen);
   else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, out, seen);
+}
+
+/**
+ * @internal Runs the body of an op that makes views for its own use (matmul's batched views of its
+ * operands and of its result). Outside every scope, those handles let go of their references when
+ * the op returns, without freeing anything (its graph may still read them), so that disposing the
+ * operands or the result frees their memory as if the op had made no views. Inside a scope, the
+ * scope releases them.
+ */
+export function releasingOwnViews<T extends Tensor>(fn: () => T): T {
+  if (frames.length > 0) return fn();
+  const frame: ScopeFrame = { created: [], kept: new Set() };
+  frames.push(frame);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    frames.pop();
+  }
+  for (const t of frame.created) if (t !== result && !t._unscoped && !frame.kept.has(t)) t._forget();
+  return result;
 }
 
 /**
@@ -65,14 +102,15 @@ export function unscoped<T>(fn: () => T): T {
 
 /**
  * Runs `fn`, then frees the memory of the tensors it created and does not return (arrays, Maps and
- * plain objects of tensors count as returned).
+ * plain objects of tensors count as returned). A returned view keeps its whole storage; memory that
+ * another owner holds (a module's parameter moved by `Module.to`, an assigned `.grad`) is not freed.
  * @example
  * for (let step = 0; step < 1000; step++) {
  *   const loss = scope(() => { opt.zeroGrad(); const l = lossOf(model); l.backward(); opt.step(); return l; });
  * }
  */
 export function scope<T>(fn: () => T): T {
-  const frame: ScopeFrame = { created: new Set(), kept: new Set() };
+  const frame: ScopeFrame = { created: [], kept: new Set() };
   frames.push(frame);
   let result: T;
   try {
@@ -83,12 +121,13 @@ export function scope<T>(fn: () => T): T {
   }
   frames.pop();
   if (result instanceof Promise) throw new Error('scope: fn returned a Promise; scopes are synchronous (await outside, or inside a nested scope)');
-  const survivors = new Set(frame.kept);
+  const survivors = frame.kept;
   collect(result, survivors);
   const outer = frames[frames.length - 1];
-  for (const storage of frame.created) {
-    if (survivors.has(storage)) outer?.created.add(storage);
-    else getBackend(storage.device).free(storage);
+  for (const t of frame.created) {
+    if (t._unscoped) continue;
+    if (survivors.has(t)) outer?.created.push(t);
+    else t._release();
   }
   return result;
 }

@@ -1,4 +1,4 @@
-import { checkOptionKeys, formatShape, getBackend, isContiguous, isFloating, numel, shapesEqual, type DType, type Storage, type TypedArray, type View } from '@tsgrad/tensor';
+import { checkNoInternalOverlap, checkOptionKeys, formatShape, getBackend, isContiguous, isFloating, numel, shapesEqual, type DType, type Storage, type TypedArray, type View } from '@tsgrad/tensor';
 import { backward as runBackward } from './engine.js';
 import { isGradEnabled, noGrad } from './grad-mode.js';
 import { nest, type NestedArray } from './nested.js';
@@ -10,7 +10,8 @@ import * as R from './ops/reduce.js';
 import * as S from './ops/shape.js';
 import { formatTensor } from './format.js';
 import { fromStorage } from './primitives.js';
-import { keep } from './scope.js';
+import { forgetStorage, releaseStorage, retainStorage } from './ownership.js';
+import { trackTensor, unscope } from './scope.js';
 
 /** A device name: `'cpu'`, or one a backend registered (`'webgpu'`). */
 export type Device = string;
@@ -54,10 +55,19 @@ export class Tensor {
   private _retainsGrad = false;
   /** @internal In-place writes bump it; shared with views. */
   readonly _version: VersionCounter;
+  /** @internal Whether this handle still holds its reference to the storage (see ownership.ts). */
+  _holds = true;
+  /** @internal Set by `unscope()`: no scope releases this handle. */
+  _unscoped = false;
+  /** @internal The storage of a `.grad` the user assigned, which this tensor holds a reference to. */
+  private _gradHeld: Storage | null = null;
 
   constructor(view: View, version: VersionCounter = { value: 0 }) {
     this._view = { ...view, shape: [...view.shape], strides: [...view.strides] };
     this._version = version;
+    // Every handle (a result, a view, a detach() alias) holds its storage until it lets go.
+    retainStorage(view.storage);
+    trackTensor(this);
   }
 
   // ---- metadata -------------------------------------------------------------------------------
@@ -244,14 +254,27 @@ export class Tensor {
   set grad(g: Tensor | null) {
     if (g !== null) {
       if (!(g instanceof Tensor)) throw new Error(`grad: expected a Tensor or null, got ${typeof g}`);
+      if (g === this) throw new Error("grad: can't assign Variable as its own grad");
+      // PyTorch's checks and messages (THPVariable_set_grad), with the values named.
+      if (g.dtype !== this.dtype) throw new Error(`grad: assigned grad has data of a different type: dtype ${g.dtype}, but the tensor has dtype ${this.dtype}`);
+      if (g.device !== this.device) throw new Error(`grad: assigned grad has data located on a different device: ${g.device}, but the tensor is on ${this.device}`);
       if (!shapesEqual(g.shape, this._view.shape)) {
-        throw new Error(`grad: assigned grad has shape ${formatShape(g.shape)} but the tensor has shape ${formatShape(this.shape)}`);
+        throw new Error(`grad: assigned grad has data of a different size: shape ${formatShape(g.shape)}, but the tensor has shape ${formatShape(this.shape)}`);
       }
-      if (g.dtype !== this.dtype) throw new Error(`grad: assigned grad has dtype ${g.dtype} but the tensor has dtype ${this.dtype}`);
-      if (g.device !== this.device) throw new Error(`grad: assigned grad is on ${g.device} but the tensor is on ${this.device}`);
     }
+    // The tensor holds its grad (as a PyTorch tensor references it): a scope that created `g`, or
+    // a dispose() of `g`, does not free the memory while it is this tensor's grad.
+    const held = g !== null && !g.isSparse ? g.storage : null;
+    if (held) retainStorage(held);
+    this.dropHeldGrad();
     this._grad = g;
+    this._gradHeld = held;
     this._ownsGrad = false;
+  }
+  /** Drops the reference this tensor held to a grad the user assigned. */
+  private dropHeldGrad(): void {
+    if (this._gradHeld) releaseStorage(this._gradHeld);
+    this._gradHeld = null;
   }
   /**
    * Keeps `.grad` for this non-leaf tensor during backward.
@@ -284,9 +307,11 @@ export class Tensor {
       const [dense, sparse] = this._grad.isSparse ? [owned, this._grad] : [this._grad, owned];
       this._grad = dense.add((sparse as unknown as { toDense(): Tensor }).toDense());
     }
-    // The gradient outlives the step's scope; an accumulated-over one is autograd's own and can go.
-    if (!this._grad.isSparse) keep(this._grad);
+    // The gradient is this tensor's, never a scope's (nested scopes included); an accumulated-over one
+    // is autograd's own and can go.
+    if (!this._grad.isSparse) unscope(this._grad);
     if (previous && previous !== this._grad && this._ownsGrad) previous.dispose();
+    this.dropHeldGrad(); // an assigned grad that was accumulated over is no longer this tensor's
     this._ownsGrad = true;
   }
 
@@ -294,15 +319,34 @@ export class Tensor {
   private _ownsGrad = false;
 
   /**
-   * Releases this tensor's device memory now (WebGPU; a no-op on the CPU). Using it, or a view of it,
-   * afterwards is an Error. Prefer `scope()` for training loops.
+   * Lets go of this tensor's memory: the memory goes back to the device (WebGPU's pool, the CPU's
+   * array pool) once no other tensor holds it. Views, `detach()` aliases (a `stateDict()` value), a
+   * module's parameter and a tensor's `.grad` each hold their storage, so disposing one never frees
+   * memory another still uses; disposing twice is the same as once. Using a tensor whose memory was
+   * freed is an Error. Prefer `scope()` for training loops: outside one, views that some ops make for
+   * their own use (a layer's transposed weight, conv2d's windows of its input) also hold the memory,
+   * until they are garbage.
    * @example
    * const big = randn([4096, 4096]).to('webgpu');
    * big.dispose(); // its GPU buffer goes back to the pool now, not at garbage collection
+   * for (const t of model.stateDict().values()) t.dispose(); // drops the aliases; the weights stay
    */
   dispose(): void {
     if (this.isSparse) return;
-    getBackend(this.device).free(this.storage);
+    this._release();
+  }
+
+  /** @internal Drops this handle's reference to its storage, once (dispose, the end of a scope). */
+  _release(): void {
+    if (!this._holds) return;
+    this._holds = false;
+    releaseStorage(this._view.storage);
+  }
+  /** @internal Drops this handle's reference without freeing (a view an op made for itself). */
+  _forget(): void {
+    if (!this._holds) return;
+    this._holds = false;
+    forgetStorage(this._view.storage);
   }
 
   /**
@@ -311,6 +355,7 @@ export class Tensor {
    */
   _releaseGrad(): void {
     if (this._grad && this._ownsGrad) this._grad.dispose();
+    this.dropHeldGrad();
     this._grad = null;
     this._ownsGrad = false;
   }
@@ -352,10 +397,16 @@ export class Tensor {
    * noGrad(() => layer.weight.setData(pretrained)); // swap a parameter's values, keep its identity
    */
   setData(source: Tensor): this {
+    // This tensor now holds the source's memory (which survives the scope that made it) and lets
+    // go of its old memory, freed if it held the last reference.
+    retainStorage(source._view.storage);
+    this._release();
+    this._holds = true;
     this._view = source._view;
     (this as { _version: VersionCounter })._version = source._version;
     if (this._requiresGrad && !isFloating(this.dtype)) this._requiresGrad = false;
     if (this._grad && (this._grad.dtype !== this.dtype || this._grad.device !== this.device || !shapesEqual(this._grad._view.shape, this._view.shape))) {
+      this.dropHeldGrad();
       this._grad = null;
     }
     return this;
@@ -966,7 +1017,7 @@ export class Tensor {
    * p.grad?.zero_();
    */
   zero_(): this {
-    return this.fill_(0);
+    return this.inplace('zero_', () => E.scalarLike(this, 0));
   }
   /**
    * Sets every element to `value`, in place.
@@ -1033,8 +1084,10 @@ export class Tensor {
           : `${name}: in-place operations on tensors that are part of the autograd graph are not supported; use the out-of-place op`,
       );
     }
+    // Every in-place op lands here: a write into an expanded view would keep one of many values.
+    checkNoInternalOverlap(name, this._view.shape, this._view.strides);
     const value = noGrad(compute);
-    if (name !== 'copy_' && name !== 'fill_' && !E.canCast(value.dtype, this.dtype)) {
+    if (name !== 'copy_' && name !== 'fill_' && name !== 'zero_' && !E.canCast(value.dtype, this.dtype)) {
       throw new Error(`${name}: result type ${value.dtype} can't be cast to the desired output type ${this.dtype} (in-place ops keep the destination's dtype; use the out-of-place op)`);
     }
     const src = S.expand(value.dtype === this.dtype ? value : value.to(this.dtype), this.shape);

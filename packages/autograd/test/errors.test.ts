@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { arange, cat, noGrad, ones, randn, tensor, where, zeros } from '@tsgrad/autograd';
+import { arange, cat, noGrad, ones, randn, tensor, where, zeros, type Tensor } from '@tsgrad/autograd';
 
 /** Bad input gets an Error naming the op and the culprit, never a silent wrong answer. */
 describe('error messages', () => {
@@ -38,8 +38,12 @@ describe('error messages', () => {
     ['neg of bool', () => tensor([true]).neg(), /neg: negation on a bool tensor is not supported/],
     ['abs of bool', () => tensor([true]).abs(), /abs: not implemented for a bool tensor/],
     ['relu of bool', () => tensor([true]).relu(), /relu: bool inputs are not supported/],
-    ['grad of wrong shape', () => (ones([2], { requiresGrad: true }).grad = ones([3])), /grad: assigned grad has shape \[3\] but the tensor has shape \[2\]/],
-    ['grad of wrong dtype', () => (ones([2], { requiresGrad: true }).grad = ones([2], { dtype: 'float64' })), /assigned grad has dtype float64 but the tensor has dtype float32/],
+    // PyTorch's set_grad checks, in its order: itself, then type, device, size.
+    ['grad of wrong shape', () => (ones([2], { requiresGrad: true }).grad = ones([3])), /grad: assigned grad has data of a different size: shape \[3\], but the tensor has shape \[2\]/],
+    ['grad of wrong dtype', () => (ones([2], { requiresGrad: true }).grad = ones([2], { dtype: 'float64' })), /assigned grad has data of a different type: dtype float64, but the tensor has dtype float32/],
+    ['grad of an integer dtype', () => (ones([2], { requiresGrad: true }).grad = ones([2], { dtype: 'int32' })), /assigned grad has data of a different type: dtype int32/],
+    ['grad that is the tensor itself', () => { const a = ones([2], { requiresGrad: true }); a.grad = a; }, /grad: can't assign Variable as its own grad/],
+    ['grad that is not a tensor', () => (ones([2], { requiresGrad: true }).grad = [1, 1] as never), /grad: expected a Tensor or null, got object/],
   ];
   it.each(cases)('%s', (_, f, pattern) => {
     expect(f).toThrow(pattern);
@@ -81,5 +85,41 @@ describe('backward errors (PyTorch messages)', () => {
   it('changing requiresGrad of a non-leaf', () => {
     const y = randn([3], { requiresGrad: true }).mul(2);
     expect(() => y.requiresGrad_(false)).toThrow(/only change requiresGrad flags of leaf variables/);
+  });
+});
+
+describe('in-place writes into an expanded view are an Error (PyTorch: internal overlap)', () => {
+  const OVERLAP = /unsupported operation: more than one element of the written-to tensor refers to a single memory location \(shape \[3, 2\], strides \[0, 1\]: an expanded view\)\. Please clone\(\) the tensor before performing the operation/;
+  const writes: [string, (t: Tensor) => unknown][] = [
+    ['copy_', (t) => t.copy_(tensor([[1, 2], [3, 4], [5, 6]]))],
+    ['fill_', (t) => t.fill_(7)],
+    ['zero_', (t) => t.zero_()],
+    ['add_', (t) => t.add_(1)],
+    ['sub_', (t) => t.sub_(tensor([1, 2]), { alpha: 2 })],
+    ['mul_', (t) => t.mul_(2)],
+    ['div_', (t) => t.div_(2)],
+    ['clamp_', (t) => t.clamp_({ min: 0, max: 1 })],
+  ];
+  it.each(writes)('%s names itself and writes nothing', (name, write) => {
+    const base = tensor([[4, 5]]);
+    expect(() => write(base.expand(3, 2))).toThrow(new RegExp(`^${name}: ${OVERLAP.source}`));
+    expect(base.tolist()).toEqual([[4, 5]]);
+  });
+
+  it('a size-1 or empty expanded dimension is no overlap, and a clone() is writable (as in PyTorch)', () => {
+    const base = tensor([[4, 5]]);
+    base.expand(1, 2).add_(1);
+    expect(base.tolist()).toEqual([[5, 6]]);
+    expect(tensor([[4, 5]]).expand(0, 2).fill_(1).shape).toEqual([0, 2]);
+    const rows = tensor([[4, 5]]).expand(3, 2).clone().copy_(tensor([[1, 2], [3, 4], [5, 6]]));
+    expect(rows.tolist()).toEqual([[1, 2], [3, 4], [5, 6]]);
+  });
+
+  it('a view of an expanded view still overlaps; a transposed or sliced view does not', () => {
+    expect(() => tensor([[4, 5]]).expand(3, 2).t().mul_(2)).toThrow(/^mul_: unsupported operation/);
+    expect(() => tensor([4]).expand(3).unsqueeze(0).fill_(0)).toThrow(/^fill_: unsupported operation: .*\(shape \[1, 3\], strides \[0, 0\]/);
+    const x = tensor([[1, 2], [3, 4]]);
+    x.t().slice(0, 0, 1).mul_(10);
+    expect(x.tolist()).toEqual([[10, 2], [30, 4]]);
   });
 });

@@ -1,4 +1,4 @@
-import { Tensor } from '@tsgrad/autograd';
+import { Tensor, unscope } from '@tsgrad/autograd';
 import { guardModule, Module } from './module.js';
 import { Parameter } from './parameter.js';
 
@@ -21,7 +21,7 @@ function copyValue(value: unknown, seen: Map<unknown, unknown>): unknown {
     return copy;
   }
   if (value instanceof Tensor) {
-    const copy = value.detach().clone();
+    const copy = unscope(value.detach().clone()); // a module's buffer outlives the scope that copies it
     seen.set(value, copy);
     return copy;
   }

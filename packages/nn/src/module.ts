@@ -2,6 +2,7 @@ import { Tensor, noGrad, type DType, type Device } from '@tsgrad/autograd';
 import { DTYPES, formatShape, shapesEqual, checkOptionKeys } from '@tsgrad/tensor';
 import { Parameter } from './parameter.js';
 import { segmentKey } from './state-dict-keys.js';
+import { unscope } from '@tsgrad/autograd';
 
 const SLOTS = Symbol('slots');
 const NON_PERSISTENT = Symbol('nonPersistent');
@@ -207,6 +208,7 @@ export class Module {
     }
     if (tensor !== null) this.checkKeyIsFree(name);
     this[SLOTS].set(name, 'buffer');
+    if (tensor) unscope(tensor); // a module's buffers outlive the scope that registers them
     if (persistent) this[NON_PERSISTENT].delete(name);
     else this[NON_PERSISTENT].add(name);
     (this as Record<string, unknown>)[name] = tensor;
@@ -465,10 +467,11 @@ export class Module {
     }
     const move = (t: Tensor) => {
       if (isDtype && t.dtype !== 'float32' && t.dtype !== 'float64') return;
-      const moved = noGrad(() => t.detach().to(target));
+      const moved = noGrad(() => t.to(target));
       if (moved === t || moved.storage === t.storage) return;
       const grad = t.grad;
-      t.setData(moved);
+      t.setData(moved); // frees the old memory unless another tensor holds it
+      moved.dispose(); // the temporary lets go: t alone holds the new memory
       if (grad) t.grad = noGrad(() => grad.to(target));
     };
     for (const p of this.parameters()) move(p);

@@ -1,4 +1,4 @@
-import { Tensor } from '@tsgrad/autograd';
+import { Tensor, unscope } from '@tsgrad/autograd';
 
 /**
  * A tensor that is a module's learnable state (PyTorch's `nn.Parameter`). Assigning one to a field of
@@ -8,7 +8,9 @@ import { Tensor } from '@tsgrad/autograd';
 export class Parameter extends Tensor {
   constructor(data: Tensor, requiresGrad = true) {
     if (!(data instanceof Tensor)) throw new Error(`Parameter: expected a Tensor, got ${typeof data}`);
-    super(data.detach().toView(), data._version);
+    super(data.toView(), data._version);
+    // A module's state is never a scope's: a Parameter made inside a scope outlives it.
+    unscope(this);
     if (requiresGrad) this.requiresGrad_(true);
   }
 

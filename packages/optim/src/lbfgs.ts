@@ -1,4 +1,4 @@
-import { cat, enableGrad, keep, noGrad, Tensor, zeros } from '@tsgrad/autograd';
+import { cat, enableGrad, noGrad, Tensor, unscope, zeros } from '@tsgrad/autograd';
 import { getBackend } from '@tsgrad/tensor';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec } from './optimizer.js';
 import { nonNegative } from './validation.js';
@@ -261,6 +261,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
 
   /** PyTorch's `step` as a generator of the reads and evaluations it needs (see `Request`). */
   private *run(): Algorithm<void> {
+    this.params.forEach((p, i) => this.checkWritable(p, i));
     const group = this.paramGroups[0] as ParamGroup<LBFGSOptions>;
     const { lr, maxIter, toleranceGrad, toleranceChange, lineSearchFn, historySize } = group;
     const maxEval = group.maxEval ?? Math.floor((maxIter * 5) / 4);
@@ -351,8 +352,8 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
       if (Math.abs(loss - prevLoss) < toleranceChange) break;
     }
     Object.assign(state, { d, t, oldDirs, oldStps, ro, hDiag, prevFlatGrad, prevLoss });
-    // The history outlives the step: keep it out of any enclosing scope().
-    for (const v of [d, prevFlatGrad, ...oldDirs, ...oldStps]) if (v instanceof Tensor) keep(v);
+    // The history outlives the step: no enclosing scope() owns it, however deeply nested.
+    for (const v of [d, prevFlatGrad, ...oldDirs, ...oldStps]) if (v instanceof Tensor) unscope(v);
   }
 
   private stateOf(p: Tensor): ParamState {

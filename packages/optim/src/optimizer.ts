@@ -1,5 +1,5 @@
-import { enableGrad, keep, noGrad, Tensor } from '@tsgrad/autograd';
-import { checkOptionKeys, formatShape, isFloating, shapesEqual, unknownOptionMessage } from '@tsgrad/tensor';
+import { enableGrad, noGrad, Tensor, unscope } from '@tsgrad/autograd';
+import { checkNoInternalOverlap, checkOptionKeys, formatShape, isFloating, shapesEqual, unknownOptionMessage } from '@tsgrad/tensor';
 import { copyValue, toCamel, toSnake } from './serialization.js';
 import { runProgramParts, type ProgramPart } from './program-step.js';
 
@@ -203,6 +203,8 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
    */
   step(closure?: () => Tensor | number): Tensor | number | undefined {
     const loss = closure ? enableGrad(closure) : undefined;
+    // Before any parameter moves (Adafactor updates some during prepare), as one step is all or nothing.
+    this.paramGroups.flatMap((g) => g.params).forEach((p, index) => p.grad !== null && this.checkWritable(p, index));
     noGrad(() => {
       for (const group of this.paramGroups) {
         const parts: ProgramPart[] = [];
@@ -228,9 +230,18 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
         runProgramParts(parts);
       }
     });
-    // Optimizer state outlives the step: keep it out of any enclosing scope().
-    for (const s of this.state.values()) for (const v of Object.values(s)) if (v instanceof Tensor) keep(v);
+    // Optimizer state outlives the step: no enclosing scope() owns it, however deeply nested.
+    for (const s of this.state.values()) for (const v of Object.values(s)) if (v instanceof Tensor) unscope(v);
     return loss;
+  }
+
+  /**
+   * A step writes every parameter in place: an expanded one (stride 0, many elements on one memory
+   * location) would take one of many updates, so it is PyTorch's in-place error, naming the parameter
+   * by its id in `stateDict()` (its position counted over every group).
+   */
+  protected checkWritable(p: Tensor, index: number): void {
+    checkNoInternalOverlap(`${this.constructor.name}.step: parameter ${index} (shape ${formatShape(p.shape)})`, p.shape, p.stride());
   }
 
   /**

@@ -1,4 +1,4 @@
-import { getBackend, type ElementwiseProgram, type ProgramItem, type View } from '@tsgrad/tensor';
+import { checkNoInternalOverlap, getBackend, type ElementwiseProgram, type ProgramItem, type View } from '@tsgrad/tensor';
 import type { Tensor } from '@tsgrad/autograd';
 
 /** One parameter's part of a step: its program, the tensors bound to the program's streams, its scalars. */
@@ -59,6 +59,7 @@ export function runProgramParts(parts: readonly ProgramPart[]): void {
       const views: Record<string, View> = {};
       for (const [name, t] of Object.entries(streams)) {
         if (t.device !== device) throw new Error(`${program.name}: '${name}' is on ${t.device}, the parameter on ${device}; keep a parameter, its gradient and its state on one device`);
+        if (program.write.includes(name)) checkNoInternalOverlap(`${program.name}: '${name}'`, t.shape, t.stride());
         let target = t;
         if (!t.isContiguous()) {
           target = t.contiguous();

@@ -45,6 +45,34 @@ export function isContiguous(shape: Shape, strides: readonly number[]): boolean 
 }
 
 /**
+ * PyTorch's `has_internal_overlap`: true when two elements of the view share one memory location,
+ * which with strided views means a dimension of size > 1 with stride 0 (an `expand()`). Conservative
+ * as PyTorch's: other layouts count as not overlapping.
+ * @example
+ * hasInternalOverlap([3, 2], [0, 1]) // true: expand(3, 2) of a [1, 2] row
+ * hasInternalOverlap([1, 2], [0, 1]) // false: a size-1 dim may have any stride
+ */
+export function hasInternalOverlap(shape: Shape, strides: readonly number[]): boolean {
+  if (numel(shape) === 0) return false;
+  return shape.some((d, i) => d > 1 && strides[i] === 0);
+}
+
+/**
+ * Throws PyTorch's error for a write into a view with internal overlap (see `hasInternalOverlap`):
+ * every element written there would land on the same memory, so the result would keep whichever
+ * write came last. Called by every in-place op and optimizer step.
+ * @example
+ * checkNoInternalOverlap('copy_', [3, 2], [0, 1]); // Error: copy_: unsupported operation: more than one element ...
+ */
+export function checkNoInternalOverlap(what: string, shape: Shape, strides: readonly number[]): void {
+  if (!hasInternalOverlap(shape, strides)) return;
+  throw new Error(
+    `${what}: unsupported operation: more than one element of the written-to tensor refers to a single memory location ` +
+      `(shape ${formatShape(shape)}, strides ${formatShape(strides)}: an expanded view). Please clone() the tensor before performing the operation.`,
+  );
+}
+
+/**
  * A shape as error messages print it.
  * @example
  * formatShape([2, 3]) // '[2, 3]'

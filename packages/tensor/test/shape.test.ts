@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { broadcastShapes, contiguousStrides, inferShape, isContiguous, normalizeDim, promoteTypes, viewStrides } from '@tsgrad/tensor';
+import { broadcastShapes, broadcastStrides, checkNoInternalOverlap, contiguousStrides, hasInternalOverlap, inferShape, isContiguous, normalizeDim, promoteTypes, viewStrides } from '@tsgrad/tensor';
 
 describe('shapes and strides', () => {
   it('broadcasts like PyTorch and names both shapes on failure', () => {
@@ -41,5 +41,52 @@ describe('shapes and strides', () => {
     expect(promoteTypes('int32', 'float32')).toBe('float32');
     expect(promoteTypes('float64', 'float32')).toBe('float64');
     expect(promoteTypes('bool', 'int32')).toBe('int32');
+  });
+});
+
+describe('internal overlap (PyTorch has_internal_overlap)', () => {
+  /** The naive reference: some memory location is reached by two index tuples. */
+  const bruteForce = (shape: number[], strides: number[]): boolean => {
+    const seen = new Set<number>();
+    const walk = (d: number, offset: number): boolean => {
+      if (d === shape.length) {
+        if (seen.has(offset)) return true;
+        seen.add(offset);
+        return false;
+      }
+      for (let i = 0; i < shape[d]; i++) if (walk(d + 1, offset + i * strides[d])) return true;
+      return false;
+    };
+    return walk(0, 0);
+  };
+
+  it('agrees with a brute-force walk over views made by expand, permute and strided slices', () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let trial = 0; trial < 300; trial++) {
+      const base = Array.from({ length: 1 + rand(3) }, () => 1 + rand(3));
+      let shape = [...base];
+      let strides = contiguousStrides(base);
+      // expand: size-1 dims grow (stride 0), a new leading dim may appear.
+      const target = [...(rand(2) ? [1 + rand(3)] : []), ...shape.map((d) => (d === 1 ? 1 + rand(3) : d))];
+      strides = broadcastStrides(shape, strides, target);
+      shape = target;
+      // permute, then slice one dim with a step.
+      const order = shape.map((_, i) => i).sort(() => rand(3) - 1);
+      [shape, strides] = [order.map((i) => shape[i]), order.map((i) => strides[i])];
+      const d = rand(shape.length);
+      const step = 1 + rand(2);
+      [shape[d], strides[d]] = [Math.ceil(shape[d] / step), strides[d] * step];
+      expect(hasInternalOverlap(shape, strides), `shape ${JSON.stringify(shape)} strides ${JSON.stringify(strides)}`).toBe(bruteForce(shape, strides));
+    }
+  });
+
+  it('is conservative like PyTorch: an empty view never overlaps; the error names op, shape and strides', () => {
+    expect(hasInternalOverlap([0, 3], [0, 0])).toBe(false);
+    expect(hasInternalOverlap([1, 3], [0, 1])).toBe(false);
+    expect(() => checkNoInternalOverlap('copy_', [3, 2], [0, 1])).toThrow(
+      'copy_: unsupported operation: more than one element of the written-to tensor refers to a single memory location (shape [3, 2], strides [0, 1]: an expanded view). Please clone() the tensor before performing the operation.',
+    );
+    expect(() => checkNoInternalOverlap('copy_', [2, 3], [3, 1])).not.toThrow();
   });
 });

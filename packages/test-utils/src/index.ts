@@ -13,3 +13,4 @@ export { errorInputs, type ErrorInput } from './error-inputs.js';
 export { lbfgsProblem, type LbfgsFixture } from './lbfgs-problem.js';
 export { promotionCases, runPromotionCase, checkPromotionCase, describePromotionCase, expectedValues, hasFloat64, type PromotionCase, type PromotionOperand } from './promotion-cases.js';
 export { specialValueCases, specialValues, SPECIAL_REDUCTIONS, type SpecialCase } from './special-values.js';
+export { ownershipCases, type OwnershipCase, type OwnershipEnv, type OwnedModule } from './ownership-cases.js';

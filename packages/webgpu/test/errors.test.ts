@@ -50,6 +50,31 @@ describe('webgpu errors are clear, never silent', () => {
     (await onGpu.detach().contiguous().array() as number[][]).flat().forEach((v, k) => expect(v).toBeCloseTo(cpu[k], 5));
   });
 
+  it('an in-place write into an expanded view is an Error on the GPU too; nothing is written', async () => {
+    const base = tensor([[4, 5]]).to('webgpu');
+    expect(() => base.expand(3, 2).copy_(tensor([[1, 2], [3, 4], [5, 6]]).to('webgpu'))).toThrow(
+      /^copy_: unsupported operation: more than one element of the written-to tensor refers to a single memory location \(shape \[3, 2\], strides \[0, 1\]/,
+    );
+    expect(() => base.expand(3, 2).add_(1)).toThrow(/^add_: unsupported operation/);
+    expect(await base.array()).toEqual([[4, 5]]);
+  });
+
+  it('an optimizer step on an expanded parameter is an Error naming it; no parameter moves', async () => {
+    const plain = tensor([1, 2]).to('webgpu').requiresGrad_();
+    const expanded = tensor([[4, 5]]).to('webgpu').expand(3, 2).requiresGrad_();
+    plain.grad = ones([2]).to('webgpu');
+    expanded.grad = ones([3, 2]).to('webgpu');
+    expect(() => new NAdam([plain, expanded], { lr: 0.1 }).step()).toThrow(/^NAdam\.step: parameter 1 \(shape \[3, 2\]\): unsupported operation: more than one element/);
+    expect(await plain.array()).toEqual([1, 2]);
+    expect(await expanded.array()).toEqual([[4, 5], [4, 5], [4, 5]]);
+  });
+
+  it("a .grad on another device is PyTorch's error", () => {
+    const p = ones([2], { requiresGrad: true });
+    expect(() => (p.grad = ones([2]).to('webgpu'))).toThrow(/^grad: assigned grad has data located on a different device: webgpu, but the tensor is on cpu/);
+    expect(p.grad).toBeNull();
+  });
+
   it('no adapter: a clear error, not a hang', async () => {
     const noAdapter = { requestAdapter: async () => null } as unknown as GPU;
     await expect(initWebGPU({ gpu: noAdapter })).rejects.toThrow(/WebGPU: no adapter found\. Without a GPU on Linux/);

@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keep, manualSeed, randint, randn, scope, type Tensor } from '@tsgrad/autograd';
-import { BatchNorm1d, Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
+import { BatchNorm1d, Linear, ReLU, Sequential, copyModule, functional as F, type Module } from '@tsgrad/nn';
 import { AdamW } from '@tsgrad/optim';
 import type { WebGPUBackend } from '@tsgrad/webgpu';
+import { ownershipCases } from '@tsgrad/test-utils';
 import { gpu } from './gpu.js';
 
 let backend: WebGPUBackend;
@@ -103,4 +104,9 @@ describe('webgpu memory', () => {
     scope(() => a.reshape([2, 2]).t());
     expect(Array.from(await a.data())).toHaveLength(4);
   });
+});
+
+describe('webgpu memory ownership (dispose, scope, modules)', () => {
+  const env = { device: 'webgpu', pooled: () => backend.stats().buffersPooled, makeModule: () => new Linear(4, 3), copyModule: (m: Module) => copyModule(m), moveTarget: 'webgpu' };
+  it.each(ownershipCases.map((c) => [c.name, c] as const))('%s', async (_, c) => c.run(env));
 });

@@ -1,5 +1,6 @@
 import { broadcastShapes, formatShape } from '@tsgrad/tensor';
 import { apply } from '../primitives.js';
+import { releasingOwnViews } from '../scope.js';
 import { Tensor } from '../tensor.js';
 
 /**
@@ -9,6 +10,10 @@ import { Tensor } from '../tensor.js';
  * @example randn([8, 3, 4]).matmul(randn([4, 5])).shape // [8, 3, 5]
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  return releasingOwnViews(() => batchedMatmul(a, b));
+}
+
+function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   if (!(a instanceof Tensor) || !(b instanceof Tensor)) throw new Error('matmul: expected two Tensors');
   if (a.ndim === 0 || b.ndim === 0) {
     throw new Error(`matmul: both arguments need at least 1 dimension, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
