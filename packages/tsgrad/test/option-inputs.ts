@@ -37,6 +37,7 @@ import {
   clipGradNorm_,
   decodeSafetensors,
   deserializeCheckpoint,
+  detectAnomaly,
   embeddingLookup,
   encodeSafetensors,
   explainWeightDecay,
@@ -59,6 +60,7 @@ import {
   randperm,
   serializeCheckpoint,
   setCpuKernels,
+  setDetectAnomaly,
   tensor,
   zeros,
   zerosLike,
@@ -121,6 +123,17 @@ export const optionInputs: Record<string, OptionInput> = {
   'autograd.Tensor.var': { who: 'var', run: (o) => x().var(null, o) },
   'autograd.Tensor.std': { who: 'std', run: (o) => x().std(null, o) },
   'autograd.embeddingLookup': { who: 'embeddingLookup', run: (o) => embeddingLookup(x(), tensor([1], { dtype: 'int32' }), o) },
+  'autograd.detectAnomaly': { who: 'detectAnomaly', run: (o) => detectAnomaly(() => withGrad(), o) },
+  'autograd.setDetectAnomaly': {
+    who: 'setDetectAnomaly',
+    run: (o) => {
+      try {
+        setDetectAnomaly(true, o);
+      } finally {
+        setDetectAnomaly(false);
+      }
+    },
+  },
   // autograd: checkpoints
   'autograd.decodeSafetensors': { who: 'decodeSafetensors', run: async (o) => decodeSafetensors(await encodeSafetensors(new Map([['w', x()]])), o) },
   'autograd.deserializeCheckpoint': { who: 'deserializeCheckpoint', run: async (o) => deserializeCheckpoint(await serializeCheckpoint({ w: x() }), o) },
