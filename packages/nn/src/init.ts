@@ -103,20 +103,21 @@ export function ones_(t: Tensor): Tensor {
 export interface KaimingOptions {
   /** Negative slope of the rectifier after this layer (`leaky_relu`); Linear uses a = sqrt(5). */
   a?: number;
-  /** Which fan keeps the variance: PyTorch's `'fan_in'` (default) or `'fan_out'`; `'fanIn'`/`'fanOut'` also work. */
-  mode?: 'fan_in' | 'fan_out' | 'fanIn' | 'fanOut';
+  /** Which fan keeps the variance: PyTorch's `'fan_in'` (default) or `'fan_out'`. */
+  mode?: 'fan_in' | 'fan_out';
   nonlinearity?: Nonlinearity;
 }
 
-const FAN_MODES = ['fan_in', 'fan_out', 'fanIn', 'fanOut'];
+// Each mode's fan. String values are PyTorch's (DEVELOPERS.md, Conventions); 'fanIn'/'fanOut' were
+// this option's public spellings before, so they still run, with the same meaning, but left the type.
+const FAN_OF: Record<string, 'fanIn' | 'fanOut'> = { fan_in: 'fanIn', fan_out: 'fanOut', fanIn: 'fanIn', fanOut: 'fanOut' };
 
 function kaimingStd(t: Tensor, opts: KaimingOptions, who: string): number {
   checkOptionKeys(who, opts, ['a', 'mode', 'nonlinearity']);
   const { a = 0, mode = 'fan_in', nonlinearity = 'leaky_relu' } = opts;
   // Any other string used to mean fan_out silently.
-  if (!FAN_MODES.includes(mode)) throw new Error(`${who}: mode must be 'fan_in' or 'fan_out', got ${JSON.stringify(mode)}`);
-  const f = fans(t);
-  return calculateGain(nonlinearity, a) / Math.sqrt(mode === 'fan_in' || mode === 'fanIn' ? f.fanIn : f.fanOut);
+  if (!Object.hasOwn(FAN_OF, mode)) throw new Error(`${who}: mode must be 'fan_in' or 'fan_out', got ${JSON.stringify(mode)}`);
+  return calculateGain(nonlinearity, a) / Math.sqrt(fans(t)[FAN_OF[mode]]);
 }
 
 /**
