@@ -66,7 +66,7 @@ export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
 /**
  * Fills `t` from N(mean, std²) (PyTorch's `nn.init.normal_`) and returns it.
  * @example
- * init.normal_(zeros([10000]), 2, 0.5) // mean ≈ 2, std ≈ 0.5
+ * init.normal_(zeros([10000]), 2, 0.5) // drawn from N(2, 0.5²): sample mean ≈ 2, std ≈ 0.5
  */
 export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
   return fill(t, noGrad(() => randn(t.shape, { dtype: 'float64' }).mul(std).add(mean)));
@@ -123,7 +123,7 @@ function kaimingStd(t: Tensor, opts: KaimingOptions, who: string): number {
 /**
  * U(−bound, bound) with bound = gain · sqrt(3 / fan) (PyTorch's `nn.init.kaiming_uniform_`).
  * @example
- * init.kaimingUniform_(zeros([64, 600]), { nonlinearity: 'relu' }) // values within ±0.1: √2 · √(3 / 600)
+ * init.kaimingUniform_(zeros([64, 600]), { nonlinearity: 'relu' }) // values within ±√2 · √(3 / 600) = ±0.1
  */
 export function kaimingUniform_(t: Tensor, opts: KaimingOptions = {}): Tensor {
   const bound = Math.sqrt(3) * kaimingStd(t, opts, 'kaimingUniform_');
@@ -133,7 +133,7 @@ export function kaimingUniform_(t: Tensor, opts: KaimingOptions = {}): Tensor {
 /**
  * N(0, std²) with std = gain / sqrt(fan) (PyTorch's `nn.init.kaiming_normal_`).
  * @example
- * init.kaimingNormal_(zeros([64, 600]), { mode: 'fan_out', nonlinearity: 'relu' }) // std ≈ 0.177: √2 / √64
+ * init.kaimingNormal_(zeros([64, 600]), { mode: 'fan_out', nonlinearity: 'relu' }) // drawn with std √2 / √64 ≈ 0.177
  */
 export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
   return normal_(t, 0, kaimingStd(t, opts, 'kaimingNormal_'));
@@ -142,7 +142,7 @@ export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
 /**
  * U(−a, a) with a = gain · sqrt(6 / (fan_in + fan_out)) (PyTorch's `nn.init.xavier_uniform_`).
  * @example
- * init.xavierUniform_(zeros([100, 200])) // values within ±0.1414: √(6 / 300)
+ * init.xavierUniform_(zeros([100, 200])) // values within ±√(6 / 300) ≈ ±0.1414
  */
 export function xavierUniform_(t: Tensor, gain = 1): Tensor {
   const { fanIn, fanOut } = fans(t);
@@ -153,7 +153,7 @@ export function xavierUniform_(t: Tensor, gain = 1): Tensor {
 /**
  * N(0, std²) with std = gain · sqrt(2 / (fan_in + fan_out)) (PyTorch's `nn.init.xavier_normal_`).
  * @example
- * init.xavierNormal_(zeros([100, 200])) // std ≈ 0.0816: √(2 / 300)
+ * init.xavierNormal_(zeros([100, 200])) // drawn with std √(2 / 300) ≈ 0.0816
  */
 export function xavierNormal_(t: Tensor, gain = 1): Tensor {
   const { fanIn, fanOut } = fans(t);
