@@ -1,6 +1,7 @@
 // Lists the public API of each package (what its src/index.ts exports) and whether each exported
 // function and class, and each public method of an exported class, has an `@example` in its doc
-// comment. Used by tools/test/doc-coverage.test.js; `node tools/doc-coverage.js` prints the gaps.
+// comment, namespaces (`export * as functional`) included. Used by tools/test/doc-coverage.test.js;
+// `node tools/doc-coverage.js` prints the gaps.
 import path from 'node:path';
 import ts from 'typescript';
 
@@ -18,17 +19,19 @@ function where(node) {
   return { file: path.relative(root, file.fileName), line, documented: ts.getJSDocCommentsAndTags(node).length > 0 };
 }
 
-/** @returns {{ pkg: string, name: string, kind: 'function' | 'class' | 'method', example: boolean }[]} */
+/**
+ * @returns {{ pkg: string, name: string, kind: 'function' | 'class' | 'method', example: boolean }[]} `name` is
+ * `fn`, `Class`, `Class.method`, or with a namespace's prefix (`functional.relu`, `lrScheduler.StepLR.step`).
+ */
 export function publicApi() {
   const entries = PUBLIC_PACKAGES.map((p) => path.join(root, 'packages', p, 'src', 'index.ts'));
-  const program = ts.createProgram(entries, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, allowJs: false, noEmit: true, skipLibCheck: true });
+  // Packages resolve to their sources (as in tsconfig.test.base.json), whether or not dist/ is built.
+  const paths = { '@tsgrad/*': [path.join(root, 'packages/*/src/index.ts')], tsgrad: [path.join(root, 'packages/tsgrad/src/index.ts')] };
+  const program = ts.createProgram(entries, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, paths, allowJs: false, noEmit: true, skipLibCheck: true });
   const checker = program.getTypeChecker();
   const seen = new Set();
   const items = [];
-  for (const [i, entry] of entries.entries()) {
-    const pkg = PUBLIC_PACKAGES[i];
-    const source = program.getSourceFile(entry);
-    const moduleSymbol = checker.getSymbolAtLocation(source);
+  const visitModule = (pkg, moduleSymbol, prefix) => {
     for (const exported of checker.getExportsOfModule(moduleSymbol)) {
       const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
       const decls = (symbol.declarations ?? []).filter((d) => !d.getSourceFile().fileName.includes('node_modules'));
@@ -37,7 +40,11 @@ export function publicApi() {
       const home = decls[0].getSourceFile().fileName;
       if (!home.includes(`/packages/${pkg}/`)) continue;
       seen.add(symbol);
-      const name = exported.getName();
+      const name = `${prefix}${exported.getName()}`;
+      if (decls.some(ts.isSourceFile)) {
+        visitModule(pkg, symbol, `${name}.`); // `export * as functional from ...`: each of its exports is public API
+        continue;
+      }
       if (decls.some(isFunctionLike)) {
         const node = ts.isVariableDeclaration(decls[0]) ? decls[0].parent.parent : decls.find((d) => ts.getJSDocCommentsAndTags(d).length > 0) ?? decls[decls.length - 1];
         items.push({ pkg, name, kind: 'function', example: decls.some((d) => hasExample(ts.isVariableDeclaration(d) ? d.parent.parent : d)), ...where(node) });
@@ -59,7 +66,8 @@ export function publicApi() {
         for (const [method, info] of methods) items.push({ pkg, name: `${name}.${method}`, kind: 'method', ...info });
       }
     }
-  }
+  };
+  for (const [i, entry] of entries.entries()) visitModule(PUBLIC_PACKAGES[i], checker.getSymbolAtLocation(program.getSourceFile(entry)), '');
   return items;
 }
 

@@ -38,6 +38,36 @@ export const NOT_OPTION_TYPES = {
 // data, not settings (`sgdReference(p, g, state, h)`).
 const isReferenceStep = (api, param) => /^optim\.[a-z]+Reference$/.test(api) && ['s', 'h', '__2'].includes(param);
 
+/** The string literals a key's type allows (`'fan_in' | 'fan_out'`, null and undefined aside); empty for any other type. */
+function stringValues(checker, symbol, at) {
+  const type = checker.getNonNullableType(checker.getTypeOfSymbolAtLocation(symbol, at));
+  const parts = type.isUnion() ? type.types : [type];
+  const literals = parts.filter((t) => t.isStringLiteral()).map((t) => t.value);
+  // `'lr' | 'schedule'` is a choice of values; `'tanh' | { approximate }` or `string` is not one (the bag's own keys are read apart).
+  return literals.length > 0 && parts.every((t) => t.isStringLiteral() || t.flags & ts.TypeFlags.BooleanLiteral) ? literals : [];
+}
+
+/** The object types a bag's type is made of (through a generic's constraint, unions and intersections). */
+function bagParts(checker, type) {
+  const constraint = type.flags & ts.TypeFlags.TypeParameter ? checker.getBaseConstraintOfType(type) : type;
+  if (!constraint) return [];
+  const t = checker.getNonNullableType(constraint);
+  if (t.isUnion() || t.isIntersection()) return t.types.flatMap((u) => bagParts(checker, u));
+  return t.flags & ts.TypeFlags.Object ? [t] : [];
+}
+
+/** For each key of a bag whose type is a choice of strings, those strings: `{ mode: ['fan_in', 'fan_out'] }`. */
+function bagValues(checker, type, at) {
+  const values = {};
+  for (const part of bagParts(checker, type)) {
+    for (const p of checker.getPropertiesOfType(part)) {
+      const v = stringValues(checker, p, at);
+      if (v.length > 0) values[p.getName()] = [...new Set([...(values[p.getName()] ?? []), ...v])];
+    }
+  }
+  return values;
+}
+
 /** A parameter type that is an option bag: a type literal or interface of ours holding data (no methods). */
 function bagKeys(checker, type) {
   // A generic parameter (`opts: O`) is read through its constraint.
@@ -67,8 +97,8 @@ function bagKeys(checker, type) {
 }
 
 /**
- * @returns {{ pkg: string, api: string, param: string, type?: string, keys: string[], exempt?: string }[]} one entry
- * per object parameter; `api` is `pkg.name`, `pkg.Class.method`, `pkg.new Class` or
+ * @returns {{ pkg: string, api: string, param: string, type?: string, keys: string[], values: Record<string, string[]>, exempt?: string }[]}
+ * one entry per object parameter; `values` holds, for each key typed as a choice of strings, those strings; `api` is `pkg.name`, `pkg.Class.method`, `pkg.new Class` or
  * `pkg.namespace.name`; `exempt` holds the reason when it is not an option bag (NOT_OPTION_BAGS, NOT_OPTION_TYPES).
  */
 export function optionsApi() {
@@ -89,9 +119,12 @@ export function optionsApi() {
       const typeName = (checker.getNonNullableType(type).aliasSymbol ?? checker.getNonNullableType(type).getSymbol())?.getName();
       const exempt = NOT_OPTION_BAGS[`${api}#${name}`] ?? NOT_OPTION_TYPES[typeName] ?? (isReferenceStep(api, name) ? 'a reference step\'s state or hyperparameters' : undefined);
       // Overloads list one parameter once, with the keys of all of them.
+      const values = bagValues(checker, type, decl);
       const known = items.find((i) => i.api === api && i.param === name);
-      if (known) known.keys = [...new Set([...known.keys, ...keys])];
-      else items.push({ pkg, api, param: name, type: typeName, keys, ...(exempt ? { exempt } : {}) });
+      if (known) {
+        known.keys = [...new Set([...known.keys, ...keys])];
+        for (const [k, v] of Object.entries(values)) known.values[k] = [...new Set([...(known.values[k] ?? []), ...v])];
+      } else items.push({ pkg, api, param: name, type: typeName, keys, values, ...(exempt ? { exempt } : {}) });
     }
   };
   const visitModule = (pkg, moduleSymbol, prefix) => {
@@ -137,6 +170,6 @@ export function optionsApi() {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   const items = optionsApi();
-  for (const i of items) console.log(`${i.api}(${i.param}): ${i.keys.join(', ')}${i.exempt ? `  [not an option bag: ${i.exempt}]` : ''}`);
+  for (const i of items) console.log(`${i.api}(${i.param}): ${i.keys.map((k) => (i.values[k] ? `${k} ${i.values[k].map((v) => `'${v}'`).join('|')}` : k)).join(', ')}${i.exempt ? `  [not an option bag: ${i.exempt}]` : ''}`);
   console.log(`${items.filter((i) => !i.exempt).length} option bags`);
 }

@@ -12,6 +12,35 @@ export function misspell(key) {
   return key.length > 3 ? key.slice(0, -1) : `${key}${key.slice(-1)}`;
 }
 
+/**
+ * Every string an option takes, spelled as PyTorch spells it (users copy them from PyTorch's docs:
+ * identifiers are camelCased, values never are). Keyed by option name, or `api#key` where one name
+ * means different things (`mode`).
+ */
+export const PYTORCH_STRINGS = {
+  dtype: ['bool', 'float32', 'float64', 'int32'], // torch.float32's name
+  reduction: ['mean', 'none', 'sum'],
+  approximate: ['none', 'tanh'],
+  paddingMode: ['zeros'],
+  nonlinearity: ['conv1d', 'conv2d', 'leaky_relu', 'linear', 'relu', 'selu', 'sigmoid', 'tanh'],
+  'nn.init.kaimingUniform_#mode': ['fan_in', 'fan_out'],
+  'nn.init.kaimingNormal_#mode': ['fan_in', 'fan_out'],
+  lineSearchFn: ['strong_wolfe'],
+  'optim.new lrScheduler.CyclicLR#mode': ['exp_range', 'triangular', 'triangular2'],
+  scaleMode: ['cycle', 'iterations'],
+  annealStrategy: ['cos', 'linear'],
+  'optim.new lrScheduler.ReduceLROnPlateau#mode': ['max', 'min'],
+  thresholdMode: ['abs', 'rel'],
+};
+/** String options PyTorch has no counterpart for, each with its source. */
+export const OWN_STRINGS = {
+  decayScale: { values: ['lr', 'schedule'], source: "tsgrad's own (PyTorch always scales decoupled decay by the lr)" },
+  powerPreference: { values: ['high-performance', 'low-power'], source: "WebGPU's GPUPowerPreference, verbatim" },
+};
+
+/** Values an API rejects as PyTorch does (an integer `torch.rand` is an error there too): its Error must name the value. */
+const REJECTED_AS_IN_PYTORCH = { 'autograd.rand#dtype': ['bool', 'int32'], 'autograd.randn#dtype': ['bool', 'int32'] };
+
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The Error `run` throws (or its promise rejects with), or null. */
@@ -62,6 +91,41 @@ describe('option bags', () => {
       if (error !== null && !tolerated) failures.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
     }
     expect(failures).toEqual([]);
+  });
+
+  it("every string option value is PyTorch's spelling (PYTORCH_STRINGS) or a documented exception (OWN_STRINGS)", () => {
+    const failures = [];
+    let checked = 0;
+    for (const { api: name, values } of api) {
+      for (const [key, typed] of Object.entries(values)) {
+        const expected = PYTORCH_STRINGS[`${name}#${key}`] ?? PYTORCH_STRINGS[key] ?? OWN_STRINGS[key]?.values;
+        checked++;
+        if (!expected) failures.push(`${name} ${key}: ${typed.join('|')} has no row in PYTORCH_STRINGS`);
+        else if ([...typed].sort().join('|') !== expected.join('|')) failures.push(`${name} ${key}: typed ${[...typed].sort().join('|')}, PyTorch's ${expected.join('|')}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(checked).toBeGreaterThan(40);
+    // Values are never camelCased: that is how 'fanIn' once sat beside 'leaky_relu'.
+    expect(Object.values(PYTORCH_STRINGS).flat().filter((v) => /[A-Z]/.test(v))).toEqual([]);
+  });
+
+  it("each option takes each of PyTorch's values: a call with it raises no Error", async () => {
+    const failures = [];
+    let checked = 0;
+    for (const { api: name, values } of api) {
+      const row = optionInputs[name];
+      for (const key of Object.keys(values)) {
+        for (const value of PYTORCH_STRINGS[`${name}#${key}`] ?? PYTORCH_STRINGS[key] ?? []) {
+          const error = await errorOf(() => row.run({ [key]: value }));
+          checked++;
+          const rejected = REJECTED_AS_IN_PYTORCH[`${name}#${key}`]?.includes(value) && error instanceof Error && error.message.includes(`'${value}'`);
+          if (error !== null && !rejected) failures.push(`${name} { ${key}: '${value}' }: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(checked).toBeGreaterThan(80);
   });
 
   it('misspells each key of each option bag and gets an Error naming the function and the key', async () => {

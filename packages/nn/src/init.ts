@@ -8,7 +8,14 @@ import { checkOptionKeys, numel } from '@tsgrad/tensor';
  */
 export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
 
-/** PyTorch's `calculate_gain`. */
+/**
+ * PyTorch's `calculate_gain`: the gain that keeps activations' variance through `nonlinearity`
+ * (`param`: leaky_relu's negative slope, 0.01 by default).
+ * @example
+ * init.calculateGain('relu') // Math.SQRT2
+ * init.calculateGain('tanh') // 5 / 3
+ * init.calculateGain('leaky_relu', 0.2) // Math.sqrt(2 / 1.04) ≈ 1.3868
+ */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
   switch (nonlinearity) {
     case 'linear':
@@ -31,7 +38,11 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
   }
 }
 
-/** fan_in and fan_out of a weight: [out, in, ...kernel] (PyTorch's `_calculate_fan_in_and_fan_out`). */
+/**
+ * fan_in and fan_out of a weight: [out, in, ...kernel] (PyTorch's `_calculate_fan_in_and_fan_out`).
+ * @example
+ * init.fans(zeros([8, 3, 5, 5])) // { fanIn: 75, fanOut: 200 }
+ */
 export function fans(t: Tensor): { fanIn: number; fanOut: number } {
   if (t.ndim < 2) throw new Error(`Fan in and fan out can not be computed for tensor with fewer than 2 dimensions (shape [${t.shape.join(', ')}])`);
   const receptive = numel(t.shape.slice(2));
@@ -43,23 +54,48 @@ function fill(t: Tensor, values: Tensor): Tensor {
   return t;
 }
 
+/**
+ * Fills `t` from U(a, b) (PyTorch's `nn.init.uniform_`) and returns it.
+ * @example
+ * init.uniform_(zeros([1000]), -1, 1) // every value in [-1, 1)
+ */
 export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
   return fill(t, noGrad(() => rand(t.shape, { dtype: 'float64' }).mul(b - a).add(a)));
 }
 
+/**
+ * Fills `t` from N(mean, std²) (PyTorch's `nn.init.normal_`) and returns it.
+ * @example
+ * init.normal_(zeros([10000]), 2, 0.5) // drawn from N(2, 0.5²): sample mean ≈ 2, std ≈ 0.5
+ */
 export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
   return fill(t, noGrad(() => randn(t.shape, { dtype: 'float64' }).mul(std).add(mean)));
 }
 
+/**
+ * Fills `t` with `value` (PyTorch's `nn.init.constant_`) and returns it.
+ * @example
+ * init.constant_(zeros([2]), 0.5).tolist() // [0.5, 0.5]
+ */
 export function constant_(t: Tensor, value: number): Tensor {
   noGrad(() => t.fill_(value));
   return t;
 }
 
+/**
+ * Fills `t` with zeros (PyTorch's `nn.init.zeros_`) and returns it.
+ * @example
+ * init.zeros_(ones([2])).tolist() // [0, 0]
+ */
 export function zeros_(t: Tensor): Tensor {
   return constant_(t, 0);
 }
 
+/**
+ * Fills `t` with ones (PyTorch's `nn.init.ones_`) and returns it, e.g. a norm layer's weight.
+ * @example
+ * init.ones_(zeros([2])).tolist() // [1, 1]
+ */
 export function ones_(t: Tensor): Tensor {
   return constant_(t, 1);
 }
@@ -67,41 +103,58 @@ export function ones_(t: Tensor): Tensor {
 export interface KaimingOptions {
   /** Negative slope of the rectifier after this layer (`leaky_relu`); Linear uses a = sqrt(5). */
   a?: number;
-  /** Which fan keeps the variance: PyTorch's `'fan_in'` (default) or `'fan_out'`; `'fanIn'`/`'fanOut'` also work. */
-  mode?: 'fan_in' | 'fan_out' | 'fanIn' | 'fanOut';
+  /** Which fan keeps the variance: PyTorch's `'fan_in'` (default) or `'fan_out'`. */
+  mode?: 'fan_in' | 'fan_out';
   nonlinearity?: Nonlinearity;
 }
 
-const FAN_MODES = ['fan_in', 'fan_out', 'fanIn', 'fanOut'];
+// Each mode's fan. String values are PyTorch's (DEVELOPERS.md, Conventions); 'fanIn'/'fanOut' were
+// this option's public spellings before, so they still run, with the same meaning, but left the type.
+const FAN_OF: Record<string, 'fanIn' | 'fanOut'> = { fan_in: 'fanIn', fan_out: 'fanOut', fanIn: 'fanIn', fanOut: 'fanOut' };
 
 function kaimingStd(t: Tensor, opts: KaimingOptions, who: string): number {
   checkOptionKeys(who, opts, ['a', 'mode', 'nonlinearity']);
   const { a = 0, mode = 'fan_in', nonlinearity = 'leaky_relu' } = opts;
   // Any other string used to mean fan_out silently.
-  if (!FAN_MODES.includes(mode)) throw new Error(`${who}: mode must be 'fan_in' or 'fan_out', got ${JSON.stringify(mode)}`);
-  const f = fans(t);
-  return calculateGain(nonlinearity, a) / Math.sqrt(mode === 'fan_in' || mode === 'fanIn' ? f.fanIn : f.fanOut);
+  if (!Object.hasOwn(FAN_OF, mode)) throw new Error(`${who}: mode must be 'fan_in' or 'fan_out', got ${JSON.stringify(mode)}`);
+  return calculateGain(nonlinearity, a) / Math.sqrt(fans(t)[FAN_OF[mode]]);
 }
 
-/** U(−bound, bound) with bound = gain · sqrt(3 / fan). */
+/**
+ * U(−bound, bound) with bound = gain · sqrt(3 / fan) (PyTorch's `nn.init.kaiming_uniform_`).
+ * @example
+ * init.kaimingUniform_(zeros([64, 600]), { nonlinearity: 'relu' }) // values within ±√2 · √(3 / 600) = ±0.1
+ */
 export function kaimingUniform_(t: Tensor, opts: KaimingOptions = {}): Tensor {
   const bound = Math.sqrt(3) * kaimingStd(t, opts, 'kaimingUniform_');
   return uniform_(t, -bound, bound);
 }
 
-/** N(0, std²) with std = gain / sqrt(fan). */
+/**
+ * N(0, std²) with std = gain / sqrt(fan) (PyTorch's `nn.init.kaiming_normal_`).
+ * @example
+ * init.kaimingNormal_(zeros([64, 600]), { mode: 'fan_out', nonlinearity: 'relu' }) // drawn with std √2 / √64 ≈ 0.177
+ */
 export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
   return normal_(t, 0, kaimingStd(t, opts, 'kaimingNormal_'));
 }
 
-/** U(−a, a) with a = gain · sqrt(6 / (fan_in + fan_out)). */
+/**
+ * U(−a, a) with a = gain · sqrt(6 / (fan_in + fan_out)) (PyTorch's `nn.init.xavier_uniform_`).
+ * @example
+ * init.xavierUniform_(zeros([100, 200])) // values within ±√(6 / 300) ≈ ±0.1414
+ */
 export function xavierUniform_(t: Tensor, gain = 1): Tensor {
   const { fanIn, fanOut } = fans(t);
   const a = gain * Math.sqrt(6 / (fanIn + fanOut));
   return uniform_(t, -a, a);
 }
 
-/** N(0, std²) with std = gain · sqrt(2 / (fan_in + fan_out)). */
+/**
+ * N(0, std²) with std = gain · sqrt(2 / (fan_in + fan_out)) (PyTorch's `nn.init.xavier_normal_`).
+ * @example
+ * init.xavierNormal_(zeros([100, 200])) // drawn with std √(2 / 300) ≈ 0.0816
+ */
 export function xavierNormal_(t: Tensor, gain = 1): Tensor {
   const { fanIn, fanOut } = fans(t);
   return normal_(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)));

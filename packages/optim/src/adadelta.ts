@@ -70,8 +70,7 @@ export const adadeltaReference: ReferenceStep<'squareAvg' | 'accDelta', Adadelta
  *   u ← ρ u + (1 − ρ) Δ²
  *   θ ← θ − γ Δ
  * ```
- * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
- * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
+ * What scales decoupled decay (`decayScale`, the lr by default): see {@link DecayScale}.
  * @example const opt = new Adadelta(model.parameters(), { lr: 1.0, rho: 0.9 });
  */
 export class Adadelta extends Optimizer<AdadeltaOptions> {

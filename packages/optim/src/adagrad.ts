@@ -97,8 +97,7 @@ const adagradSparseProgram = defineProgram({
  * group, each group's own `initialAccumulatorValue` is used.
  * Sparse gradients are not supported (tsgrad has no sparse tensors).
  *
- * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
- * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
+ * What scales decoupled decay (`decayScale`, the lr by default): see {@link DecayScale}.
  * @example const opt = new Adagrad(model.parameters(), { lr: 0.01, lrDecay: 1e-4 });
  */
 export class Adagrad extends Optimizer<AdagradOptions> {

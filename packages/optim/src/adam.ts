@@ -103,8 +103,7 @@ export const adamProgram = programVariants((f: DecayFlags & { amsgrad: boolean }
  * factor 1 − γλ, independent of the gradient history (Loshchilov & Hutter). Note the decoupled decay
  * is multiplied by the learning rate, as in PyTorch and optax.
  *
- * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
- * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
+ * What scales decoupled decay (`decayScale`, the lr by default): see {@link DecayScale}.
  * @example
  * ```ts
  * const opt = new Adam(model.parameters(), { lr: 1e-3, amsgrad: true });
@@ -143,8 +142,7 @@ export class Adam extends Optimizer<AdamOptions> {
  * AdamW: Adam with decoupled weight decay (`θ ← θ (1 − γ λ)` before the update), PyTorch's
  * `torch.optim.AdamW`; weightDecay defaults to 1e-2. Exactly `new Adam(params, { ...options,
  * decoupledWeightDecay: true })`.
- * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
- * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
+ * What scales decoupled decay (`decayScale`, the lr by default): see {@link DecayScale}.
  * @example const opt = new AdamW(model.parameters(), { lr: 3e-4, weightDecay: 0.1 });
  */
 export class AdamW extends Adam {

@@ -60,8 +60,7 @@ export const adamaxReference: ReferenceStep<'expAvg' | 'expInf', AdamaxHyper> = 
  *   u ← max(β2 u, |g| + ε)
  *   θ ← θ − γ / (1 − β1^t) · m / u
  * ```
- * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
- * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
+ * What scales decoupled decay (`decayScale`, the lr by default): see {@link DecayScale}.
  * @example const opt = new Adamax(model.parameters(), { lr: 2e-3 });
  */
 export class Adamax extends Optimizer<AdamaxOptions> {

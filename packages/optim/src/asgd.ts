@@ -74,8 +74,7 @@ export const asgdProgram = programVariants((f: DecayFlags & { averaging: boolean
  *   ā ← ā + μ(θ − ā)  if μ ≠ 1, else ā ← θ
  *   η ← γ / (1 + λγt)^α;  μ ← 1 / max(1, t − t0)
  * ```
- * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
- * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
+ * What scales decoupled decay (`decayScale`, the lr by default): see {@link DecayScale}.
  * @example const opt = new ASGD(model.parameters(), { lr: 1e-2, t0: 100 }); // then evaluate with opt.state.get(p).ax
  */
 export class ASGD extends Optimizer<ASGDOptions> {

@@ -22,13 +22,18 @@ export interface DecayHyper {
 }
 
 /**
- * What multiplies decoupled weight decay, every optimizer that decouples has this one setting:
+ * What multiplies decoupled weight decay (γ_t the lr at step t, λ `weightDecay`); every optimizer
+ * that decouples (`decoupledWeightDecay: true`, AdamW, Lion) has this one setting, `decayScale`:
  *
  * - `'lr'` (default; PyTorch's AdamW, optax): θ ← θ(1 − γ_t λ). Changing the learning rate changes
  *   the effective decay.
  * - `'schedule'` (Loshchilov & Hutter's AdamW): θ ← θ(1 − η_t λ), with η_t = γ_t / γ_0 the schedule
  *   multiplier (γ_0 the group's `initialLr`, which LR schedulers record; η_t = 1 without a
  *   scheduler), so λ is independent of the learning rate and follows only its schedule.
+ *
+ * @example
+ * const opt = new AdamW([p], { lr: 1e-3, weightDecay: 0.05, decayScale: 'schedule' });
+ * opt.step(); // p = 1 with a zero gradient becomes 0.95 (with 'lr': 0.99995)
  */
 export type DecayScale = 'lr' | 'schedule';
 

@@ -69,8 +69,7 @@ export const lionProgram = programVariants((f: DecayFlags) =>
  * ```
  * Use a learning rate 3–10× smaller than AdamW's and a weight decay 3–10× larger (the paper's advice).
  * PyTorch has no Lion; its state is saved as `exp_avg`, the name of the popular lion-pytorch.
- * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
- * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
+ * What scales decoupled decay (`decayScale`, the lr by default): see {@link DecayScale}.
  * @example const opt = new Lion(model.parameters(), { lr: 1e-4, weightDecay: 1e-2 });
  */
 export class Lion extends Optimizer<LionOptions> {

@@ -72,8 +72,7 @@ export const nadamReference: ReferenceStep<'expAvg' | 'expAvgSq', NAdamHyper> = 
  *   d ← √(v / (1 − β2^t)) + ε
  *   θ ← θ − γ (1 − μ_t) / (1 − Π_{i≤t} μ_i) · g / d − γ μ_{t+1} / (1 − Π_{i≤t+1} μ_i) · m / d
  * ```
- * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
- * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
+ * What scales decoupled decay (`decayScale`, the lr by default): see {@link DecayScale}.
  * @example const opt = new NAdam(model.parameters(), { lr: 2e-3, weightDecay: 1e-2, decoupledWeightDecay: true });
  */
 export class NAdam extends Optimizer<NAdamOptions> {

@@ -90,8 +90,7 @@ export const radamReference: ReferenceStep<'expAvg' | 'expAvgSq', RAdamHyper> = 
  *                θ ← θ − γ m̂ r √(1 − β2^t) / (√v + ε)
  *   else:        θ ← θ − γ m̂
  * ```
- * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
- * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
+ * What scales decoupled decay (`decayScale`, the lr by default): see {@link DecayScale}.
  * @example const opt = new RAdam(model.parameters(), { lr: 1e-3 });
  */
 export class RAdam extends Optimizer<RAdamOptions> {

@@ -107,8 +107,7 @@ export const rmspropReference: ReferenceStep<'squareAvg' | 'gradAvg' | 'momentum
  * Coupled decay is normalized by √ṽ like the gradient (so it is not a uniform shrink); the
  * decoupled form is.
  *
- * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
- * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
+ * What scales decoupled decay (`decayScale`, the lr by default): see {@link DecayScale}.
  * @example const opt = new RMSprop(model.parameters(), { lr: 1e-3, centered: true, momentum: 0.9 });
  */
 export class RMSprop extends Optimizer<RMSpropOptions> {

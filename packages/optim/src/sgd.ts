@@ -101,8 +101,7 @@ const sgdSparseProgram = defineProgram({ name: 'sgd-sparse', read: ['g'], write:
  * buffer while decoupled decay does not, so the two differ. The gradient `p.grad` is never modified
  * (old PyTorch added λθ into `p.grad` in place; seed 000's forum thread printed that).
  *
- * Decoupled decay is θ ← θ(1 − γ_t λ) with `decayScale: 'lr'` (the default, PyTorch's) and θ ← θ(1 − η_t λ),
- * η_t = γ_t / γ_0 the schedule multiplier, with `decayScale: 'schedule'` (Loshchilov & Hutter).
+ * What scales decoupled decay (`decayScale`, the lr by default): see {@link DecayScale}.
  * @example
  * ```ts
  * const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });

@@ -1,6 +1,11 @@
 import { noGrad, rand, type Tensor } from '@tsgrad/autograd';
 import { checkOptionKeys } from '@tsgrad/tensor';
 
+/**
+ * max(x, 0), elementwise (PyTorch's `F.relu`; the same as `x.relu()`).
+ * @example
+ * F.relu(tensor([-1, 0, 2])).tolist() // [0, 0, 2]
+ */
 export function relu(x: Tensor): Tensor {
   return x.relu();
 }
@@ -31,6 +36,10 @@ export function gelu(x: Tensor, approximate: GeluApproximate | { approximate?: G
 /**
  * Inverted dropout: in training, zeroes each element with probability `p` (from the global
  * generator) and scales the rest by 1/(1−p); the identity in evaluation.
+ * @example
+ * F.dropout(ones([4]), 1).tolist() // [0, 0, 0, 0]
+ * const x = ones([4]);
+ * F.dropout(x, 0.5, false) === x // true: the identity when not training
  */
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (!(p >= 0 && p <= 1)) throw new Error(`dropout probability has to be between 0 and 1, but got ${p}`);

@@ -12,6 +12,9 @@ export interface Conv2dArgs {
 /**
  * 2-D cross-correlation (PyTorch's `conv2d`): im2col, then one batched matmul per group.
  * input [N, C, H, W], weight [O, C/groups, kh, kw], bias [O].
+ * @example
+ * const y = F.conv2d(ones([1, 1, 3, 3]), ones([1, 1, 2, 2]), null, { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 });
+ * y.tolist() // [[[[4, 4], [4, 4]]]]
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, a: Conv2dArgs, who = 'conv2d'): Tensor {
   checkOptionKeys(who, a, ['stride', 'padding', 'dilation', 'groups']);

@@ -29,7 +29,12 @@ export function checkWindowArgs(who: string, a: WindowArgs, extra: readonly stri
   }
 }
 
-/** `n` or `[a, b]` as a pair, validated (PyTorch's `_pair`). */
+/**
+ * `n` or `[a, b]` as a pair, validated (PyTorch's `_pair`): integers of at least `min`, else an Error naming `name`.
+ * @example
+ * F.pair('stride', 2, 1) // [2, 2]
+ * F.pair('padding', [1, 0], 0) // [1, 0]
+ */
 export function pair(name: string, v: number | readonly number[], min: number): Pair {
   const p = (typeof v === 'number' ? [v, v] : [...v]) as Pair;
   if (p.length !== 2 || !p.every((x) => Number.isInteger(x) && x >= min)) {
@@ -38,7 +43,11 @@ export function pair(name: string, v: number | readonly number[], min: number): 
   return p;
 }
 
-/** Constant padding of the last two dims, differentiable (built with `cat`). */
+/**
+ * Constant padding of the last two dims of [N, C, H, W], differentiable (built with `cat`).
+ * @example
+ * F.pad2d(tensor([[[[1]]]]), { top: 1, bottom: 0, left: 0, right: 1 }).tolist() // [[[[0, 0], [1, 0]]]]
+ */
 export function pad2d(x: Tensor, pads: { top: number; bottom: number; left: number; right: number }, value = 0): Tensor {
   checkOptionKeys('pad2d', pads, ['top', 'bottom', 'left', 'right']);
   const [N, C, H] = x.shape;
@@ -73,6 +82,9 @@ const indexCache = new Map<string, Tensor>();
 /**
  * im2col: [N, C, H, W] -> [N, C, kh*kw, Ho*Wo], every window of the (padded) input, gathered in one
  * op from a cached index so the backward pass is a single scatter-add.
+ * @example
+ * const { cols, outH, outW } = F.unfold(tensor([[[[1, 2], [3, 4]]]]), { kernel: [2, 2], stride: [1, 1], padding: [0, 0], dilation: [1, 1] });
+ * cols.tolist() // [[[[1], [2], [3], [4]]]], with outH = outW = 1
  */
 export function unfold(x: Tensor, a: WindowArgs, padValue = 0, who = 'unfold'): { cols: Tensor; outH: number; outW: number } {
   checkWindowArgs(who, a);

@@ -9,24 +9,48 @@ export { unfold, pad2d, pair, type WindowArgs, type Pair } from './im2col.js';
 export { embedding } from './embedding.js';
 export { mseLoss, l1Loss, nllLoss, crossEntropy, binaryCrossEntropyWithLogits, type Reduction, type NllOptions, type CrossEntropyOptions } from './losses.js';
 
-/** y = x Wᵀ + b, weight [out, in]. */
+/**
+ * y = x Wᵀ + b, weight [out, in] (PyTorch's `F.linear`).
+ * @example
+ * F.linear(tensor([[1, 2]]), tensor([[1, 1]]), tensor([0.5])).tolist() // [[3.5]]
+ */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
   const y = x.matmul(weight.t());
   return bias ? y.add(bias) : y;
 }
 
+/**
+ * 1 / (1 + e^−x), elementwise (PyTorch's `F.sigmoid`; the same as `x.sigmoid()`).
+ * @example
+ * F.sigmoid(tensor([0])).tolist() // [0.5]
+ */
 export function sigmoid(x: Tensor): Tensor {
   return x.sigmoid();
 }
 
+/**
+ * Hyperbolic tangent, elementwise (PyTorch's `F.tanh`; the same as `x.tanh()`).
+ * @example
+ * F.tanh(tensor([0, 0])).tolist() // [0, 0]
+ */
 export function tanh(x: Tensor): Tensor {
   return x.tanh();
 }
 
+/**
+ * e^x / Σ e^x along `dim` (PyTorch's `F.softmax`; the same as `x.softmax(dim)`).
+ * @example
+ * F.softmax(tensor([[0, 0], [1, 1]]), 1).tolist() // [[0.5, 0.5], [0.5, 0.5]]
+ */
 export function softmax(x: Tensor, dim: number): Tensor {
   return x.softmax(dim);
 }
 
+/**
+ * log(softmax(x)) along `dim`, computed stably (PyTorch's `F.log_softmax`; the same as `x.logSoftmax(dim)`).
+ * @example
+ * F.logSoftmax(tensor([0, 0]), 0).tolist() // both ≈ -0.6931 (log ½)
+ */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   return x.logSoftmax(dim);
 }

@@ -41,6 +41,12 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
   return reduce(d.mul(d), opts.reduction ?? 'mean', 'mse_loss');
 }
 
+/**
+ * Mean absolute error (PyTorch's `F.l1_loss`); `reduction: 'sum'` or `'none'` as in PyTorch.
+ * @example
+ * F.l1Loss(tensor([1, 2]), tensor([0, 4])).item() // 1.5
+ * F.l1Loss(tensor([1, 2]), tensor([0, 4]), { reduction: 'sum' }).item() // 3
+ */
 export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   checkLossOptions('l1_loss', opts, ['reduction']);
   sameShape(input, target, 'l1_loss');
@@ -84,6 +90,8 @@ function checkRange(target: Tensor, classes: number, ignoreIndex: number, who: s
 /**
  * Negative log-likelihood over log-probabilities [N, C] or [N, C, d...] and int32 class indices;
  * `mean` divides by the summed weights of the non-ignored targets (PyTorch's rule).
+ * @example
+ * F.nllLoss(tensor([[-1, -2], [-3, -4]]), tensor([0, 1], { dtype: 'int32' })).item() // 2.5: (1 + 4) / 2
  */
 export function nllLoss(logp: Tensor, target: Tensor, opts: NllOptions = {}): Tensor {
   const who = 'nll_loss';
@@ -154,6 +162,8 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
 /**
  * Binary cross entropy on logits, in PyTorch's stable form
  * (1 − t)·x + w_p·(log(e^−m + e^(−x−m)) + m) with m = max(−x, 0) and w_p = 1 + (posWeight − 1)·t.
+ * @example
+ * F.binaryCrossEntropyWithLogits(tensor([0]), tensor([1])).item() // ≈ 0.6931 (log 2)
  */
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
   const who = 'binary_cross_entropy_with_logits';

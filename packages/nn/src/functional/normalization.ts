@@ -16,6 +16,9 @@ export interface BatchNormArgs {
  * Batch normalization over every dim but 1 (channels). In training (or without running stats) it
  * normalizes with the batch mean and the *biased* variance and updates the running stats with the
  * *unbiased* variance (PyTorch's rule); in evaluation it uses the running stats.
+ * @example
+ * const args = { runningMean: null, runningVar: null, weight: null, bias: null, training: true, momentum: 0.1, eps: 0 };
+ * F.batchNorm(tensor([[1], [3]]), args).tolist() // [[-1], [1]]
  */
 export function batchNorm(x: Tensor, a: BatchNormArgs, who = 'batch_norm'): Tensor {
   checkOptionKeys(who, a, ['runningMean', 'runningVar', 'weight', 'bias', 'training', 'momentum', 'eps']);
@@ -56,7 +59,11 @@ function affine(normalized: Tensor, a: { weight: Tensor | null; bias: Tensor | n
   return y;
 }
 
-/** Layer normalization over the trailing `normalizedShape` dims (biased variance). */
+/**
+ * Layer normalization over the trailing `normalizedShape` dims (biased variance).
+ * @example
+ * F.layerNorm(tensor([[1, 3]]), [2], { eps: 0 }).tolist() // [[-1, 1]]
+ */
 export function layerNorm(x: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
   checkOptionKeys('layer_norm', opts, ['weight', 'bias', 'eps']);
   const k = normalizedShape.length;

@@ -41,6 +41,12 @@ export class SequentialLR {
     this.lastValues = schedulers[0].getLastLr();
   }
 
+  /**
+   * Advances one epoch: the scheduler whose milestones cover it steps (restarting at its milestone).
+   * @example
+   * const sched = new SequentialLR(opt, { schedulers: [new ConstantLR(opt, { factor: 0.1, totalIters: 2 }), new ExponentialLR(opt, { gamma: 0.9 })], milestones: [2] });
+   * sched.step(); sched.step(); // from lr 0.1: ≈0.01 at epochs 0 and 1; the milestone (epoch 2) sets 0.1
+   */
   step(): void {
     this.lastEpoch++;
     const idx = bisectRight(this.milestones, this.lastEpoch);
@@ -50,14 +56,29 @@ export class SequentialLR {
     this.lastValues = s.getLastLr();
   }
 
+  /**
+   * The values the last step set, one per group.
+   * @example
+   * sched.getLastLr() // [0.1] right after the milestone in step()'s example
+   */
   getLastLr(): number[] {
     return [...this.lastValues];
   }
 
+  /**
+   * PyTorch's keys: `last_epoch`, `_milestones`, `_last_lr` and each scheduler's state in `_schedulers`.
+   * @example
+   * await save(sched.stateDict(), 'sched.safetensors');
+   */
   stateDict(): Record<string, unknown> {
     return { last_epoch: this.lastEpoch, _milestones: [...this.milestones], _last_lr: this.getLastLr(), _schedulers: this.schedulers.map((s) => s.stateDict()) };
   }
 
+  /**
+   * Restores `stateDict()` (or PyTorch's), each inner scheduler included.
+   * @example
+   * sched.loadStateDict(await load('sched.safetensors'));
+   */
   loadStateDict(sd: Record<string, unknown>): void {
     this.lastEpoch = sd.last_epoch as number;
     this.lastValues = [...(sd._last_lr as number[])];
@@ -65,7 +86,12 @@ export class SequentialLR {
   }
 }
 
-/** Steps every scheduler each epoch, so their factors multiply (PyTorch's `ChainedScheduler`). */
+/**
+ * Steps every scheduler each epoch, so their factors multiply (PyTorch's `ChainedScheduler`).
+ * @example
+ * new ChainedScheduler([new ConstantLR(opt, { factor: 0.1, totalIters: 2 }), new ExponentialLR(opt, { gamma: 0.9 })])
+ * // from lr 1: 0.1, then ≈0.09, ≈0.81, ≈0.729, ... one per step
+ */
 export class ChainedScheduler {
   readonly optimizer: AnyOptimizer;
   readonly schedulers: LRScheduler[];
@@ -79,19 +105,39 @@ export class ChainedScheduler {
     this.lastValues = this.optimizer.paramGroups.map((g) => g.lr);
   }
 
+  /**
+   * Steps every scheduler once, in order.
+   * @example
+   * sched.step(); // in the class example: lr 0.1 -> ≈0.09
+   */
   step(): void {
     for (const s of this.schedulers) s.step();
     this.lastValues = this.optimizer.paramGroups.map((g) => g.lr);
   }
 
+  /**
+   * The values the last step set, one per group.
+   * @example
+   * sched.getLastLr() // [≈0.09] after one step of the class example
+   */
   getLastLr(): number[] {
     return [...this.lastValues];
   }
 
+  /**
+   * PyTorch's keys: `_last_lr` and each scheduler's state in `_schedulers`.
+   * @example
+   * await save(sched.stateDict(), 'sched.safetensors');
+   */
   stateDict(): Record<string, unknown> {
     return { _last_lr: this.getLastLr(), _schedulers: this.schedulers.map((s) => s.stateDict()) };
   }
 
+  /**
+   * Restores `stateDict()` (or PyTorch's), each inner scheduler included.
+   * @example
+   * sched.loadStateDict(await load('sched.safetensors'));
+   */
   loadStateDict(sd: Record<string, unknown>): void {
     this.lastValues = [...(sd._last_lr as number[])];
     (sd._schedulers as Record<string, unknown>[]).forEach((s, i) => this.schedulers[i].loadStateDict(s));

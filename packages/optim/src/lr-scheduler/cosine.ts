@@ -34,6 +34,8 @@ export class CosineAnnealingLR extends LRScheduler {
 /**
  * SGDR: cosine annealing restarted every `T0` epochs, periods growing by `TMult` (PyTorch's
  * `CosineAnnealingWarmRestarts`). `step(epoch)` accepts fractional epochs, as PyTorch's does.
+ * @example
+ * new CosineAnnealingWarmRestarts(opt, { T0: 10, TMult: 2 }) // back at the base lr at epochs 10, 30, 70
  */
 export class CosineAnnealingWarmRestarts extends LRScheduler {
   readonly T0: number;
@@ -56,6 +58,12 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
   protected computeValues(): number[] {
     return this.baseValues.map((b) => this.etaMin + ((b - this.etaMin) * (1 + Math.cos((Math.PI * this.TCur) / this.Ti))) / 2);
   }
+  /**
+   * One epoch, or a jump to `epoch`, which may be fractional (a step per batch, as in PyTorch's docs).
+   * @example
+   * for (let i = 0; i < iters; i++) sched.step(epoch + i / iters);
+   * // with { T0: 10 } and base lr 0.1, step(5.5) sets 0.05 · (1 + cos(0.55π)) ≈ 0.0422
+   */
   override step(epoch?: number): void {
     let e = epoch;
     if (e === undefined && this.lastEpoch < 0) e = 0;

@@ -70,7 +70,11 @@ export class LambdaLR extends LRScheduler {
   }
 }
 
-/** value ← value · λ(epoch) at every step after the first (PyTorch's `MultiplicativeLR`). */
+/**
+ * value ← value · λ(epoch) at every step after the first (PyTorch's `MultiplicativeLR`).
+ * @example
+ * new MultiplicativeLR(opt, { lrLambda: () => 0.95 }) // lr 0.1, then 0.095, 0.09025, ... one per step
+ */
 export class MultiplicativeLR extends LRScheduler {
   private readonly lrLambdas: LrLambda[];
   constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { lrLambda: LrLambda | LrLambda[] }) {
@@ -120,7 +124,11 @@ export class StepLR extends LRScheduler {
   }
 }
 
-/** Multiplies by `gamma` at each milestone epoch (PyTorch's `MultiStepLR`). */
+/**
+ * Multiplies by `gamma` at each milestone epoch (PyTorch's `MultiStepLR`).
+ * @example
+ * new MultiStepLR(opt, { milestones: [30, 80], gamma: 0.1 }) // lr 0.1 for epochs 0–29, ≈0.01 for 30–79, ≈0.001 from 80
+ */
 export class MultiStepLR extends LRScheduler {
   readonly milestones: number[];
   readonly gamma: number;
@@ -140,7 +148,11 @@ export class MultiStepLR extends LRScheduler {
   }
 }
 
-/** value = base · factor until `totalIters`, then base (PyTorch's `ConstantLR`, a warmup). */
+/**
+ * value = base · factor until `totalIters`, then base (PyTorch's `ConstantLR`, a warmup).
+ * @example
+ * new ConstantLR(opt, { factor: 0.5, totalIters: 4 }) // from lr 0.1: 0.05 for epochs 0–3, 0.1 from epoch 4
+ */
 export class ConstantLR extends LRScheduler {
   readonly factor: number;
   readonly totalIters: number;
@@ -162,7 +174,11 @@ export class ConstantLR extends LRScheduler {
   }
 }
 
-/** value moves linearly from base · startFactor to base · endFactor over `totalIters` (PyTorch's `LinearLR`). */
+/**
+ * value moves linearly from base · startFactor to base · endFactor over `totalIters` (PyTorch's `LinearLR`).
+ * @example
+ * new LinearLR(opt, { startFactor: 0.1, totalIters: 10 }) // from lr 0.1: ≈0.01, 0.019, 0.028, ... ≈0.1 at epoch 10
+ */
 export class LinearLR extends LRScheduler {
   readonly startFactor: number;
   readonly endFactor: number;
@@ -189,7 +205,11 @@ export class LinearLR extends LRScheduler {
   }
 }
 
-/** Multiplies by `gamma` every epoch (PyTorch's `ExponentialLR`). */
+/**
+ * Multiplies by `gamma` every epoch (PyTorch's `ExponentialLR`).
+ * @example
+ * new ExponentialLR(opt, { gamma: 0.9 }) // from lr 0.1: 0.1, ≈0.09, ≈0.081, ...
+ */
 export class ExponentialLR extends LRScheduler {
   readonly gamma: number;
   constructor(optimizer: AnyOptimizer, opts: SchedulerOptions & { gamma: number }) {
@@ -206,7 +226,11 @@ export class ExponentialLR extends LRScheduler {
   }
 }
 
-/** value = base · (1 − epoch / totalIters)^power until `totalIters` (PyTorch's `PolynomialLR`). */
+/**
+ * value = base · (1 − epoch / totalIters)^power until `totalIters` (PyTorch's `PolynomialLR`).
+ * @example
+ * new PolynomialLR(opt, { totalIters: 4, power: 1 }) // from lr 0.1: 0.1, ≈0.075, 0.05, 0.025, then 0
+ */
 export class PolynomialLR extends LRScheduler {
   readonly totalIters: number;
   readonly power: number;

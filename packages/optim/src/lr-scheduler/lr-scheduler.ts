@@ -28,7 +28,11 @@ const TO_TORCH: Record<string, string> = {
 };
 const FROM_TORCH = Object.fromEntries(Object.entries(TO_TORCH).map(([a, b]) => [b, a]));
 
-/** One value per parameter group, or one for all. */
+/**
+ * One value per parameter group, or one for all; an array of the wrong length is an Error naming `name`.
+ * @example
+ * lrScheduler.perGroup('minLr', opt, 0.01) // [0.01, 0.01] for an optimizer with two groups
+ */
 export function perGroup(name: string, optimizer: AnyOptimizer, value: number | number[]): number[] {
   if (Array.isArray(value)) {
     if (value.length !== optimizer.paramGroups.length) {
@@ -46,6 +50,11 @@ export function perGroup(name: string, optimizer: AnyOptimizer, value: number | 
  *
  * Subclasses set their fields, then call `this.initialStep()` at the end of their constructor
  * (PyTorch's `_initial_step`), which applies the value for epoch 0.
+ * @example
+ * class HalveLR extends lrScheduler.LRScheduler {
+ *   constructor(opt: lrScheduler.AnyOptimizer) { super(opt); this.initialStep(); }
+ *   protected computeValues() { return this.current().map((v) => (this.lastEpoch > 0 ? v / 2 : v)); }
+ * } // from lr 0.1, each step: 0.05, 0.025, 0.0125
  */
 export abstract class LRScheduler {
   readonly optimizer: AnyOptimizer;
@@ -76,7 +85,11 @@ export abstract class LRScheduler {
     this.lastEpoch = lastEpoch;
   }
 
-  /** `'lr'` -> `'initialLr'` (PyTorch's `initial_lr` once serialized). */
+  /**
+   * `'lr'` -> `'initialLr'` (PyTorch's `initial_lr` once serialized): the group option that keeps the start value.
+   * @example
+   * lrScheduler.LRScheduler.initialKey('weightDecay') // 'initialWeightDecay'
+   */
   static initialKey(key: string): string {
     return `initial${key[0].toUpperCase()}${key.slice(1)}`;
   }
@@ -103,7 +116,12 @@ export abstract class LRScheduler {
     this.step();
   }
 
-  /** Advances one epoch (or jumps to `epoch`, PyTorch's deprecated form) and writes the values. */
+  /**
+   * Advances one epoch (or jumps to `epoch`, PyTorch's deprecated form) and writes the values.
+   * @example
+   * const sched = new ExponentialLR(opt, { gamma: 0.5 }); // opt's lr: 0.1
+   * sched.step(); // opt.paramGroups[0].lr is now 0.05
+   */
   step(epoch?: number): void {
     this.stepCount++;
     let values: number[];
@@ -122,12 +140,22 @@ export abstract class LRScheduler {
     this.lastValues = this.current();
   }
 
-  /** The values the last step set, one per group. */
+  /**
+   * The values the last step set, one per group.
+   * @example
+   * const sched = new ExponentialLR(opt, { gamma: 0.5 }); // opt's lr: 0.1
+   * sched.step();
+   * sched.getLastLr() // [0.05]
+   */
   getLastLr(): number[] {
     return [...this.lastValues];
   }
 
-  /** Every field but the optimizer, functions and unset ones, with PyTorch's snake_case names. */
+  /**
+   * Every field but the optimizer, functions and unset ones, with PyTorch's snake_case names.
+   * @example
+   * new StepLR(opt, { stepSize: 30 }).stateDict() // opt's lr 0.1: { key: 'lr', base_lrs: [0.1], last_epoch: 0, ..., step_size: 30, gamma: 0.1 }
+   */
   stateDict(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(this)) {
@@ -139,6 +167,11 @@ export abstract class LRScheduler {
     return out;
   }
 
+  /**
+   * Restores `stateDict()` (or PyTorch's, snake_case keys): the schedule resumes where it was saved.
+   * @example
+   * sched.loadStateDict(saved.stateDict()); // sched.lastEpoch is now saved.lastEpoch
+   */
   loadStateDict(sd: Record<string, unknown>): void {
     for (const [k, v] of Object.entries(sd)) {
       const name = FROM_TORCH[k] ?? toCamel(k);

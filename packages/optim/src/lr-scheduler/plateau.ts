@@ -84,7 +84,11 @@ export class ReduceLROnPlateau {
     this.lastValues = optimizer.paramGroups.map((g) => g.lr);
   }
 
-  /** The metric's worst value, where `best` starts: +Infinity in 'min' mode, -Infinity in 'max'. */
+  /**
+   * The metric's worst value, where `best` starts: +Infinity in 'min' mode, -Infinity in 'max'.
+   * @example
+   * new ReduceLROnPlateau(opt, { mode: 'max' }).modeWorse // -Infinity
+   */
   get modeWorse(): number {
     return this.mode === 'min' ? Infinity : -Infinity;
   }
@@ -95,7 +99,12 @@ export class ReduceLROnPlateau {
     return this.thresholdMode === 'rel' ? a > best * (threshold + 1) : a > best + threshold;
   }
 
-  /** One epoch's metric: a number, or a one-element tensor (anything with `item()`). */
+  /**
+   * One epoch's metric: a number, or a one-element tensor (anything with `item()`).
+   * @example
+   * const sched = new ReduceLROnPlateau(opt, { patience: 2 }); // opt's lr: 0.1
+   * for (const loss of [1, 1, 1, 1]) sched.step(loss); // the 3rd epoch without improvement (4th step): lr ≈ 0.01
+   */
   step(metric: number | { item(): number }): void {
     const current = typeof metric === 'number' ? metric : typeof metric?.item === 'function' ? metric.item() : NaN;
     if (typeof metric !== 'number' && typeof metric?.item !== 'function') {
@@ -132,6 +141,11 @@ export class ReduceLROnPlateau {
     });
   }
 
+  /**
+   * Each group's lr after the last step.
+   * @example
+   * sched.getLastLr() // [≈0.01] after step()'s example
+   */
   getLastLr(): number[] {
     return [...this.lastValues];
   }
