@@ -11,15 +11,12 @@ fixtures/seed000.json  the forum example of shared/seeds/000 (numpy seed 123, x 
 Tests read the committed JSON; CI never needs torch. Python's float repr round-trips exactly, so the
 JSON holds the exact float64 values.
 """
-import json
-import os
-
 import numpy as np
 import torch
 
+from fixture_io import enc, write_fixture
+
 torch.manual_seed(0)
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "fixtures")
 
 
 def S(*shape, kind="randn", t=False, high=None):
@@ -220,19 +217,6 @@ CASES += [
 ]
 
 
-def dtype_name(t):
-    return {torch.float64: "float64", torch.int32: "int32", torch.bool: "bool", torch.int64: "int32"}[t.dtype]
-
-
-def encode(t):
-    flat = t.detach().contiguous().reshape(-1)
-    if t.dtype == torch.bool:
-        data = [bool(v) for v in flat.tolist()]
-    else:
-        data = flat.tolist()
-    return {"shape": list(t.shape), "dtype": dtype_name(t), "data": data}
-
-
 def op_cases():
     cases = []
     for op, note, specs, args in CASES:
@@ -244,9 +228,9 @@ def op_cases():
         case = {
             "op": op,
             "note": note,
-            "inputs": [dict(encode(x), t=s["t"]) for x, s in zip(inputs, specs)],
+            "inputs": [dict(enc(x), t=s["t"]) for x, s in zip(inputs, specs)],
             "args": args,
-            "output": encode(out),
+            "output": enc(out),
         }
         if out.is_floating_point() and out.requires_grad:
             v = torch.randn(out.shape, dtype=torch.float64)
@@ -285,15 +269,8 @@ def seed000():
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
-    meta = {"generator": "packages/test-utils/scripts/gen_fixtures.py", "torch": torch.__version__}
-    with open(os.path.join(OUT, "ops.json"), "w") as f:
-        json.dump(dict(meta, cases=op_cases()), f)
-        f.write("\n")
-    with open(os.path.join(OUT, "seed000.json"), "w") as f:
-        json.dump(dict(meta, **seed000()), f, indent=1)
-        f.write("\n")
-    print("wrote", OUT)
+    print("wrote", write_fixture("ops.json", __file__, {"cases": op_cases()}))
+    print("wrote", write_fixture("seed000.json", __file__, seed000()))
 
 
 if __name__ == "__main__":

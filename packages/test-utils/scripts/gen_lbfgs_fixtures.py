@@ -8,12 +8,10 @@ fixed. Each case runs three `step(closure)` calls of torch.optim.LBFGS with tsgr
 (converted here) and records the loss each step returned, the parameters after each step, and the
 state's n_iter and func_evals at the end.
 """
-import json
-import os
-
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from fixture_io import snake, write_fixture
+
 torch.set_default_dtype(torch.float64)
 
 CASES = [
@@ -22,10 +20,6 @@ CASES = [
     {"lr": 0.5, "maxIter": 5, "historySize": 3},
     {"lr": 1.0, "lineSearchFn": "strong_wolfe", "maxIter": 4, "toleranceGrad": 1e-3},
 ]
-
-
-def snake(k):
-    return "".join("_" + c.lower() if c.isupper() else c for c in k)
 
 
 def main():
@@ -52,11 +46,7 @@ def main():
             params.append([W.detach().reshape(-1).tolist(), v.detach().tolist()])
         st = opt.state[W]
         cases.append({"options": options, "losses": losses, "params": params, "nIter": st["n_iter"], "funcEvals": st["func_evals"]})
-    out = {"generator": "packages/test-utils/scripts/gen_lbfgs_fixtures.py", "torch": torch.__version__, "X": X.tolist(), "Y": Y.tolist(), "W0": W0.tolist(), "v0": v0.tolist(), "cases": cases}
-    path = os.path.join(HERE, "..", "fixtures", "lbfgs.json")
-    with open(path, "w") as f:
-        json.dump(out, f)
-        f.write("\n")
+    path = write_fixture("lbfgs.json", __file__, {"X": X.tolist(), "Y": Y.tolist(), "W0": W0.tolist(), "v0": v0.tolist(), "cases": cases})
     print("wrote", path, len(cases), "cases")
 
 

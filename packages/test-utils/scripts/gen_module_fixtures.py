@@ -14,21 +14,13 @@ shared_attributes:        one block held as `block` and `again`, and inside `wra
 pytorch_names:            attributes tsgrad's camelCase rule must keep or can only reach through
                           static stateKeys: `W`, `QKV`, `ln_1`, `in_proj_weight`, `running_mean`.
 """
-import json
-import os
-
 import torch
 import torch.nn as nn
 
+from fixture_io import enc, write_fixture
+
 torch.manual_seed(0)
 torch.set_default_dtype(torch.float64)
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def enc(t):
-    t = t.detach()
-    dtype = {torch.float64: "float64", torch.int64: "int32"}[t.dtype]
-    return {"shape": list(t.shape), "dtype": dtype, "data": t.reshape(-1).tolist()}
 
 
 def randomize(m):
@@ -98,13 +90,8 @@ def cases():
 
 
 def main():
-    rows = [json.dumps(c, separators=(",", ":")) for c in cases()]
-    path = os.path.join(HERE, "..", "fixtures", "modules.json")
-    with open(path, "w") as f:
-        f.write('{"generator":"packages/test-utils/scripts/gen_module_fixtures.py","torch":%s,"cases":[\n' % json.dumps(torch.__version__))
-        f.write(",\n".join(rows))
-        f.write("\n]}\n")
-    print("wrote", path, len(rows), "cases")
+    rows = list(cases())
+    print("wrote", write_fixture("modules.json", __file__, {"cases": rows}), len(rows), "cases")
 
 
 if __name__ == "__main__":

@@ -12,27 +12,14 @@ batchnorm_running: running statistics after several training batches (momentum 0
 nested:   the state-dict keys of a nested model and, after a few PyTorch training steps, its state
           dict and eval output (for load-and-reproduce).
 """
-import json
-import os
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from fixture_io import enc, snake, write_fixture
+
 torch.manual_seed(0)
 torch.set_default_dtype(torch.float64)
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def enc(t):
-    t = t.detach()
-    dtype = {torch.float64: "float64", torch.int64: "int32", torch.int32: "int32", torch.bool: "bool"}[t.dtype]
-    data = t.reshape(-1).tolist()
-    return {"shape": list(t.shape), "dtype": dtype, "data": data}
-
-
-def snake(k):
-    return "".join("_" + c.lower() if c.isupper() else c for c in k)
 
 
 def build(name, args, opts):
@@ -237,14 +224,8 @@ def nested_case():
 
 
 def main():
-    out = {
-        "generator": "packages/test-utils/scripts/gen_nn_fixtures.py", "torch": torch.__version__,
-        "layers": layer_cases(), "losses": loss_cases(), "batchnormRunning": running_cases(), "nested": nested_case(),
-    }
-    path = os.path.join(HERE, "..", "fixtures", "nn.json")
-    with open(path, "w") as f:
-        json.dump(out, f)
-        f.write("\n")
+    out = {"layers": layer_cases(), "losses": loss_cases(), "batchnormRunning": running_cases(), "nested": nested_case()}
+    path = write_fixture("nn.json", __file__, out)
     print("wrote", path, len(out["layers"]), "layers", len(out["losses"]), "losses")
 
 

@@ -21,12 +21,11 @@ Rprop has no weight decay (its second group overrides the lr only); ASGD runs wi
 default dtype, so its eta and mu state are float64 as PyTorch 2 keeps them under that default.
 """
 import json
-import math
-import os
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from fixture_io import enc, snake, write_fixture
+
 STEPS = 20
 LR_CHANGE_AT = 10
 SHAPES = [[3, 4], [4], [2, 3]]
@@ -87,10 +86,6 @@ CASES = [
 ]
 
 
-def snake(k):
-    return "".join("_" + c.lower() if c.isupper() else c for c in k)
-
-
 def second_group(name, options):
     """The second group's overrides: another lr and another weight decay (none where there is no decay)."""
     extra = {"lr": options["lr"] * 2}
@@ -141,17 +136,15 @@ def nadam_v2_step(params, group, state):
 
 
 def encode_state_dict(sd):
-    def enc(v):
+    def value(v):
         if isinstance(v, torch.Tensor):
-            if v.ndim == 0:
-                return v.item()
-            return {"__tensor__": True, "shape": list(v.shape), "dtype": "float64", "data": v.reshape(-1).tolist()}
+            return v.item() if v.ndim == 0 else {"__tensor__": True, **enc(v)}
         if isinstance(v, tuple):
             return list(v)
         return v
     return {
-        "state": {str(k): {kk: enc(vv) for kk, vv in s.items()} for k, s in sd["state"].items()},
-        "param_groups": [{k: enc(v) for k, v in g.items()} for g in sd["param_groups"]],
+        "state": {str(k): {kk: value(vv) for kk, vv in s.items()} for k, s in sd["state"].items()},
+        "param_groups": [{k: value(v) for k, v in g.items()} for g in sd["param_groups"]],
     }
 
 
@@ -226,11 +219,7 @@ def run_case(index, name, options, extra):
 def main():
     cases = [run_case(i, c[0], c[1], c[2] if len(c) > 2 else {}) for i, c in enumerate(CASES)]
     torch.set_default_dtype(torch.float32)
-    out = {"generator": "packages/test-utils/scripts/gen_optim_fixtures.py", "torch": torch.__version__, "steps": STEPS, "cases": cases}
-    path = os.path.join(HERE, "..", "fixtures", "optim.json")
-    with open(path, "w") as f:
-        json.dump(out, f)
-        f.write("\n")
+    path = write_fixture("optim.json", __file__, {"steps": STEPS, "cases": cases})
     print("wrote", path, len(cases), "cases")
 
 

@@ -9,21 +9,14 @@ tsgrad's paramGroupsWeightDecay applies by default (and timm's): biases, 1-d par
 normalization layers get weight_decay 0, the rest weight_decay 0.1; groups are [no_decay, decay].
 Records the initial state dict, the data, every step's loss and the final state dict.
 """
-import json
-import os
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from fixture_io import enc, write_fixture
+
 torch.manual_seed(5)
 torch.set_default_dtype(torch.float64)
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def enc(t):
-    t = t.detach()
-    return {"shape": list(t.shape), "dtype": "float64" if t.is_floating_point() else "int32", "data": t.reshape(-1).tolist()}
 
 
 def main():
@@ -47,16 +40,11 @@ def main():
         opt.step()
         losses.append(loss.item())
     out = {
-        "generator": "packages/test-utils/scripts/gen_param_groups_fixtures.py", "torch": torch.__version__,
         "init": init, "x": enc(x), "y": enc(y), "losses": losses,
         "final": {k: enc(v) for k, v in model.state_dict().items()},
         "groups": {"noDecay": [n for n, p in model.named_parameters() if any(p is q for q in no_decay)], "decay": [n for n, p in model.named_parameters() if any(p is q for q in decay)]},
     }
-    path = os.path.join(HERE, "..", "fixtures", "param-groups.json")
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
-    print("wrote", path)
+    print("wrote", write_fixture("param-groups.json", __file__, out))
 
 
 if __name__ == "__main__":

@@ -22,13 +22,10 @@ PyTorch 1.13 and 2.x agree on every case here: the promotion rules (categories, 
 wrapped numbers, `where`'s promotion) and the bool errors of sub (`sub_check`) and pow are the same
 in both.
 """
-import json
-import math
-import os
-
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from fixture_io import PY_NAMES, special, write_fixture
+
 torch.set_default_dtype(torch.float32)
 
 TORCH_DTYPE = {"bool": torch.bool, "int32": torch.int32, "float32": torch.float32, "float64": torch.float64}
@@ -64,20 +61,12 @@ def scalars():
     return [({"scalar": s}, s) for s in SCALARS]
 
 
-def num(v):
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, float) and not math.isfinite(v):
-        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    return v
-
-
 def outcome(fn):
     try:
         r = fn()
     except RuntimeError as e:
         return {"error": str(e).split("\n")[0]}
-    return {"dtype": OUR_DTYPE[r.dtype], "shape": list(r.shape), "values": [num(v) for v in r.reshape(-1).tolist()]}
+    return {"dtype": OUR_DTYPE[r.dtype], "shape": list(r.shape), "values": [special(v, PY_NAMES) for v in r.reshape(-1).tolist()]}
 
 
 def binary(op, a, b):
@@ -109,13 +98,8 @@ def cases():
 
 
 def main():
-    rows = [json.dumps(c, separators=(",", ":")) for c in cases()]
-    path = os.path.join(HERE, "..", "fixtures", "promotion.json")
-    with open(path, "w") as f:
-        f.write('{"generator":"packages/test-utils/scripts/gen_promotion_fixtures.py","torch":%s,"cases":[\n' % json.dumps(torch.__version__))
-        f.write(",\n".join(rows))
-        f.write("\n]}\n")
-    print("wrote", path, len(rows), "cases")
+    rows = list(cases())
+    print("wrote", write_fixture("promotion.json", __file__, {"cases": rows}), len(rows), "cases")
 
 
 if __name__ == "__main__":

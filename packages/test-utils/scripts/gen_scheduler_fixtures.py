@@ -8,20 +8,18 @@ tsgrad's option names (converted to PyTorch's here), and records every group's l
 beta1 where a scheduler cycles it) after construction and after each of STEPS steps.
 Lambdas are named; src/... tests hold the same table (LAMBDAS).
 """
-import json
-import os
-
 import torch
 from torch.optim import lr_scheduler as S
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from fixture_io import snake, write_fixture
+
 STEPS = 60
 LAMBDAS = {"pow095": lambda e: 0.95 ** e, "every3": lambda e: 0.9 if e % 3 == 0 else 1.0}
 RENAME = {"TMax": "T_max", "T0": "T_0", "TMult": "T_mult"}
 
 
-def snake(k):
-    return RENAME.get(k) or "".join("_" + c.lower() if c.isupper() else c for c in k)
+def torch_name(k):
+    return RENAME.get(k) or snake(k)
 
 
 def build(opt, spec):
@@ -29,7 +27,7 @@ def build(opt, spec):
     for k, v in spec.get("options", {}).items():
         if k == "lrLambda":
             v = LAMBDAS[v]
-        kw[snake(k)] = v
+        kw[torch_name(k)] = v
     if spec["scheduler"] == "SequentialLR":
         return S.SequentialLR(opt, [build(opt, s) for s in spec["schedulers"]], milestones=spec["milestones"])
     if spec["scheduler"] == "ChainedScheduler":
@@ -106,11 +104,8 @@ def run(case):
 
 
 def main():
-    out = {"generator": "packages/test-utils/scripts/gen_scheduler_fixtures.py", "torch": torch.__version__, "steps": STEPS, "cases": [run(c) for c in CASES]}
-    path = os.path.join(HERE, "..", "fixtures", "schedulers.json")
-    with open(path, "w") as f:
-        json.dump(out, f)
-        f.write("\n")
+    out = {"steps": STEPS, "cases": [run(c) for c in CASES]}
+    path = write_fixture("schedulers.json", __file__, out)
     print("wrote", path, len(out["cases"]), "cases")
 
 

@@ -10,15 +10,11 @@ resume from PyTorch's own state. One case per line. Infinities (ReduceLROnPlatea
 start, `mode_worse`) are written as the strings "Infinity" / "-Infinity" (JSON has no infinity).
 Scheduler options and lambdas are gen_scheduler_fixtures.py's (tsgrad's option names).
 """
-import json
-import math
-import os
-
 import torch
 
+from fixture_io import special, write_fixture
 from gen_scheduler_fixtures import LAMBDAS, build, metric
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 STEPS = 30
 
 CASES = [
@@ -36,13 +32,11 @@ CASES = [
 
 def encode(v):
     """JSON-safe: infinities as strings, tuples as lists."""
-    if isinstance(v, float) and math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
     if isinstance(v, (list, tuple)):
         return [encode(x) for x in v]
     if isinstance(v, dict):
         return {k: encode(x) for k, x in v.items()}
-    return v
+    return special(v)
 
 
 def run(case):
@@ -79,12 +73,7 @@ def main():
     cases = [run(c) for c in CASES]
     assert any(c["state_dict"].get("num_bad_epochs", 0) > 0 for c in cases), "no case saves with bad epochs counted"
     assert any(c["state_dict"].get("cooldown_counter", 0) > 0 for c in cases), "no case saves mid-cooldown"
-    head = {"generator": "packages/test-utils/scripts/gen_scheduler_state_fixtures.py", "torch": torch.__version__, "steps": STEPS}
-    path = os.path.join(HERE, "..", "fixtures", "scheduler-states.json")
-    with open(path, "w") as f:
-        f.write(json.dumps(head)[:-1] + ', "cases": [\n')
-        f.write(",\n".join(json.dumps(c) for c in cases))
-        f.write("\n]}\n")
+    path = write_fixture("scheduler-states.json", __file__, {"steps": STEPS, "cases": cases})
     print("wrote", path, len(cases), "cases")
 
 

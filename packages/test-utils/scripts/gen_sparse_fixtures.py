@@ -9,12 +9,12 @@ gradient (indices and values) and the weight after the optimizer step, for Adagr
 branch), SparseAdam and plain SGD. A dense copy records the dense gradient for the same lookups.
 """
 import json
-import os
 
 import torch
 
+from fixture_io import write_fixture
+
 torch.set_default_dtype(torch.float64)
-HERE = os.path.dirname(os.path.abspath(__file__))
 STEPS = 20
 
 CASES = [
@@ -53,11 +53,7 @@ def main():
             })
         cases.append({"name": f"{name} {json.dumps({CAMEL.get(k, k): v for k, v in options.items()}, sort_keys=True)}", "optimizer": name,
                       "options": {CAMEL.get(k, k): (list(v) if isinstance(v, tuple) else v) for k, v in options.items()}, "init": init, "steps": steps})
-    out = {"generator": "packages/test-utils/scripts/gen_sparse_fixtures.py", "torch": torch.__version__, "shape": [10, 4], "paddingIdx": 0, "cases": cases}
-    path = os.path.join(HERE, "..", "fixtures", "sparse.json")
-    with open(path, "w") as f:
-        json.dump(out, f)
-        f.write("\n")
+    path = write_fixture("sparse.json", __file__, {"shape": [10, 4], "paddingIdx": 0, "cases": cases})
     print("wrote", path, len(cases), "cases")
 
 

@@ -21,15 +21,12 @@ the size of rounding error a float32 sum may make.
 JSON has no NaN or infinities: they are written as the strings "NaN", "Infinity", "-Infinity". Finite
 values are written in float32's shortest round-trip form. The tests read the committed JSON.
 """
-import json
 import math
-import os
 
 import numpy as np
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "fixtures", "special-values.json")
+from fixture_io import special, write_fixture
 
 NAN, INF = float("nan"), float("inf")
 F32_MAX = float(np.finfo(np.float32).max)
@@ -163,12 +160,8 @@ def ftz(t):
 
 
 def number(v):
-    if isinstance(v, bool):
-        return v
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
+    if isinstance(v, bool) or not math.isfinite(v):
+        return special(v)
     if v == 0:
         return -0.0 if math.copysign(1, v) < 0 else 0
     if float(v).is_integer() and abs(v) < 2**53:
@@ -223,8 +216,6 @@ def cases():
 
 def main():
     head = {
-        "generator": "packages/test-utils/scripts/gen_special_values.py",
-        "torch": torch.__version__,
         "values": encode(torch.tensor(VALUES, dtype=torch.float32)),
         "inputs": {
             "short": [encode(torch.tensor(r, dtype=torch.float32)) for r in SHORT],
@@ -232,13 +223,8 @@ def main():
             "longSoftmax": LONG_SOFTMAX_ROWS,
         },
     }
-    lines = [json.dumps(head)[:-1] + ', "cases": [']
     all_cases = cases()
-    lines += [json.dumps(c) + ("," if i < len(all_cases) - 1 else "") for i, c in enumerate(all_cases)]
-    lines.append("]}")
-    with open(OUT, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("wrote", OUT, len(all_cases), "cases")
+    print("wrote", write_fixture("special-values.json", __file__, dict(head, cases=all_cases)), len(all_cases), "cases")
 
 
 if __name__ == "__main__":

@@ -12,13 +12,12 @@ swa: a Linear-BatchNorm1d-ReLU-Linear model at three snapshots (state dicts), an
   (decay 0.9, as PyTorch 2's get_ema_multi_avg_fn: avg + (1 - decay)(p - avg)); then update_bn over
   three batches on the SWA model: its running statistics.
 """
-import json
 import math
-import os
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from fixture_io import PY_NAMES, special, write_fixture
+
 torch.manual_seed(7)
 torch.set_default_dtype(torch.float64)
 
@@ -79,8 +78,6 @@ def swa_fixture():
 def main():
     params = params_with_grads()
     out = {
-        "generator": "packages/test-utils/scripts/gen_utils_fixtures.py",
-        "torch": torch.__version__,
         "shapes": SHAPES,
         "params": flat([p.detach() for p in params]),
         "grads": flat([p.grad for p in params]),
@@ -92,7 +89,7 @@ def main():
         total = torch.nn.utils.clip_grad_norm_(ps, max_norm, norm_type=norm_type)
         out["clip_grad_norm"].append({
             "maxNorm": max_norm,
-            "normType": "inf" if math.isinf(norm_type) else norm_type,
+            "normType": special(norm_type, PY_NAMES),
             "total": total.item(),
             "grads": flat([p.grad for p in ps]),
         })
@@ -102,11 +99,7 @@ def main():
         out["clip_grad_value"].append({"clipValue": clip, "grads": flat([p.grad for p in ps])})
     out["parameters_to_vector"] = torch.nn.utils.parameters_to_vector(params).detach().tolist()
     out["swa"] = swa_fixture()
-    path = os.path.join(HERE, "..", "fixtures", "utils.json")
-    with open(path, "w") as f:
-        json.dump(out, f)
-        f.write("\n")
-    print("wrote", path)
+    print("wrote", write_fixture("utils.json", __file__, out))
 
 
 if __name__ == "__main__":

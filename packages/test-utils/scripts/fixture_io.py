@@ -1,0 +1,77 @@
+"""Helpers every gen_*.py fixture script shares: option names, tensor and float encoding, the writer.
+
+The writer lays a fixture out one case per line, so a regeneration is a readable diff:
+
+    {
+    "generator":"packages/test-utils/scripts/gen_x.py",
+    "torch":"1.13.0",
+    "cases":[
+    {...one case...},
+    {...one case...}
+    ]
+    }
+
+The top-level object has one key per line; a top-level value that is a collection of cases (a
+non-empty list or object whose every element is itself a list or object) has one element per line.
+Everything else stays on its key's line. Tests parse the files as JSON, so the layout is free.
+"""
+import json
+import math
+import os
+
+import torch
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+
+DTYPE_NAMES = {torch.float64: "float64", torch.int64: "int32", torch.int32: "int32", torch.bool: "bool"}
+
+# How a non-finite float is spelled in JSON (which has no NaN or Infinity): as JavaScript's String(x)
+# writes it by default; a fixture whose reader expects Python's repr ("nan", "inf") passes PY_NAMES.
+JS_NAMES = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+PY_NAMES = {"nan": "nan", "inf": "inf", "-inf": "-inf"}
+
+
+def snake(k):
+    """tsgrad's camelCase option name as PyTorch's snake_case keyword (weightDecay -> weight_decay)."""
+    return "".join("_" + c.lower() if c.isupper() else c for c in k)
+
+
+def enc(t):
+    """A tensor as {shape, dtype, data}: data flat and row-major; int64 is written as tsgrad's int32."""
+    t = t.detach()
+    return {"shape": list(t.shape), "dtype": DTYPE_NAMES[t.dtype], "data": t.reshape(-1).tolist()}
+
+
+def special(v, names=JS_NAMES):
+    """A non-finite float as a string JSON can hold; any other value as it is."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return names[repr(v)]
+    return v
+
+
+def _dumps(v):
+    # allow_nan=False: a stray NaN would be written as the bare token NaN, which JSON.parse rejects.
+    return json.dumps(v, separators=(",", ":"), allow_nan=False)
+
+
+def _is_collection(v):
+    elements = v.values() if isinstance(v, dict) else v
+    return isinstance(v, (list, dict)) and len(v) > 0 and all(isinstance(e, (list, dict)) for e in elements)
+
+
+def _value(v):
+    if not _is_collection(v):
+        return _dumps(v)
+    if isinstance(v, dict):
+        return "{\n" + ",\n".join(_dumps(k) + ":" + _dumps(e) for k, e in v.items()) + "\n}"
+    return "[\n" + ",\n".join(_dumps(e) for e in v) + "\n]"
+
+
+def write_fixture(name, script, body):
+    """Writes fixtures/<name>: {generator, torch, **body}, one case per line. `script` is the caller's __file__."""
+    out = {"generator": "packages/test-utils/scripts/" + os.path.basename(script), "torch": torch.__version__, **body}
+    path = os.path.join(FIXTURES, name)
+    os.makedirs(FIXTURES, exist_ok=True)
+    with open(path, "w") as f:
+        f.write("{\n" + ",\n".join(_dumps(k) + ":" + _value(v) for k, v in out.items()) + "\n}\n")
+    return os.path.normpath(path)
