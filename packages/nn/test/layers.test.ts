@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { noGrad } from '@tsgrad/autograd';
 import { expectClose } from '@tsgrad/test-utils';
 import { functional as F } from '@tsgrad/nn';
-import { buildLayer, decode, decodeStateDict, fixture, flat } from './fixtures.js';
+import { buildLayer, decode, fixture, flat } from './fixtures.js';
 
 const tol = { rtol: 1e-10, atol: 1e-12 };
 

@@ -58,10 +58,8 @@ export interface LayerInfo {
 }
 
 /** A fixture case of nn-modules.json: named, its inputs possibly absent (no forward). */
-export interface ModuleCase extends Omit<LayerCase, 'inputs' | 'output' | 'cotangent' | 'inputGrads' | 'paramGrads' | 'buffersAfter'>, Partial<LayerCase> {
-  name: string;
-  tensorOptions: Record<string, EncodedTensor>;
-}
+export type ModuleCase = Omit<LayerCase, ForwardFields> & Partial<Pick<LayerCase, ForwardFields>> & { name: string; tensorOptions: Record<string, EncodedTensor> };
+type ForwardFields = 'inputs' | 'output' | 'cotangent' | 'inputGrads' | 'paramGrads' | 'buffersAfter';
 
 const x = (...shape: number[]): LayerInput => ({ shape });
 const affine = ['weight', 'bias'];
