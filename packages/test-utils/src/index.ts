@@ -1,6 +1,7 @@
 /**
  * Private test helpers for tsgrad: `expectClose` (allclose), `gradcheck` (float64 central
- * differences), the `opInfos` op table with seeded samples, and the PyTorch fixtures.
+ * differences), the `opInfos` op table with seeded samples, the `layerInfos` layer table, and the
+ * PyTorch fixtures.
  */
 export { expectClose, type CloseOptions, type Numeric } from './expect-close.js';
 export { gradcheck, type GradcheckOptions } from './gradcheck.js';
