@@ -1,32 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { noGrad } from '@tsgrad/autograd';
 import { expectClose } from '@tsgrad/test-utils';
-import { functional as F, stateKey } from '@tsgrad/nn';
-import { buildLayer, decode, decodeStateDict, fixture, flat } from './fixtures.js';
+import { functional as F } from '@tsgrad/nn';
+import { buildLayer, decode, fixture, flat } from './fixtures.js';
 
 const tol = { rtol: 1e-10, atol: 1e-12 };
 
-describe('layers match PyTorch in float64 (output and gradients, 1e-10)', () => {
-  it.each(fixture.layers.map((c) => [`${c.layer}(${JSON.stringify(c.args)}, ${JSON.stringify(c.options)}) ${c.mode}`, c] as const))('%s', (_, c) => {
-    const m = buildLayer(c.layer, c.args, c.options).to('float64');
-    m.loadStateDict(decodeStateDict(c.stateDict));
-    m.train(c.mode === 'train');
-    const inputs = c.inputs.map((e) => {
-      const x = decode(e);
-      return x.dtype === 'float64' ? x.requiresGrad_() : x;
-    });
-    const out = m.forward(...inputs);
-    expect(out.shape).toEqual(c.output.shape);
-    expectClose(out.detach().reshape([-1]), flat(c.output), { ...tol, what: 'output' });
-    out.backward(decode(c.cotangent));
-    c.inputGrads.forEach((g, i) => g && expectClose(inputs[i].grad!.reshape([-1]), flat(g), { ...tol, what: `input ${i} grad` }));
-    const grads = new Map(m.namedParameters().map(([name, p]) => [stateKey(name), p.grad]));
-    expect([...grads.keys()].sort()).toEqual(Object.keys(c.paramGrads).sort());
-    for (const [k, g] of Object.entries(c.paramGrads)) expectClose(grads.get(k)!.reshape([-1]), flat(g), { ...tol, what: `grad of ${k}` });
-    const sd = m.stateDict();
-    for (const [k, b] of Object.entries(c.buffersAfter)) expectClose(sd.get(k)!.to('float64').reshape([-1]), flat(b), { ...tol, what: `buffer ${k}` });
-  });
-});
+// Each layer's fixture cases (output, gradients, buffers, state-dict keys) run from the layer table
+// in layer-table.test.ts.
 
 describe('losses match PyTorch in float64', () => {
   it.each(fixture.losses.map((c) => [`${c.loss} ${JSON.stringify(c.options)} ${Object.keys(c.tensorOptions)} target ${c.target.dtype}`, c] as const))('%s', (_, c) => {

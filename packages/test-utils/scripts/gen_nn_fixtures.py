@@ -229,5 +229,94 @@ def main():
     print("wrote", path, len(out["layers"]), "layers", len(out["losses"]), "losses")
 
 
+# --- Cases for the layer table (test-utils layerInfos) that nn.json's LAYERS cannot express: containers
+# (arguments that are layers), AveragedModel, and the loss modules (two inputs, tensor options). They go
+# to their own file, nn-modules.json, one case per line, each named as its layerInfos row names it.
+
+MODULE_CASES = [
+    # (name, layer, args, options, tensor options, input specs, inputs that require grad, mode)
+    ("Sequential(Linear, BatchNorm1d, ReLU, Linear) train [5,4]", "Sequential",
+     [{"layer": "Linear", "args": [4, 3]}, {"layer": "BatchNorm1d", "args": [3]}, {"layer": "ReLU"}, {"layer": "Linear", "args": [3, 2]}],
+     {}, {}, [[5, 4]], [0], "train"),
+    ("Sequential(Linear, BatchNorm1d, ReLU, Linear) eval [5,4]", "Sequential",
+     [{"layer": "Linear", "args": [4, 3]}, {"layer": "BatchNorm1d", "args": [3]}, {"layer": "ReLU"}, {"layer": "Linear", "args": [3, 2]}],
+     {}, {}, [[5, 4]], [0], "eval"),
+    ("ModuleList(Linear, LayerNorm)", "ModuleList",
+     [[{"layer": "Linear", "args": [4, 3]}, {"layer": "LayerNorm", "args": [[3]]}]], {}, {}, [], [], "train"),
+    ("AveragedModel(Linear) train [5,4]", "AveragedModel", [{"layer": "Linear", "args": [4, 3]}], {}, {}, [[5, 4]], [0], "train"),
+    ("MSELoss() [4,3] [4,3]", "MSELoss", [], {}, {}, [[4, 3], [4, 3]], [0], "train"),
+    ("L1Loss({\"reduction\":\"sum\"}) [4,3] [4,3]", "L1Loss", [], {"reduction": "sum"}, {}, [[4, 3], [4, 3]], [0], "train"),
+    ("CrossEntropyLoss({\"labelSmoothing\":0.1}, weight) [5,4] index", "CrossEntropyLoss", [], {"labelSmoothing": 0.1}, {"weight": [4]},
+     [[5, 4], ["int", [5], 4]], [0], "train"),
+    ("NLLLoss({\"ignoreIndex\":1}, weight) [6,4] index", "NLLLoss", [], {"ignoreIndex": 1}, {"weight": [4]}, [[6, 4], ["int", [6], 4]], [0], "train"),
+    ("BCEWithLogitsLoss(posWeight) [4,3] binary", "BCEWithLogitsLoss", [], {}, {"posWeight": [3]}, [[4, 3], ["binary", [4, 3]]], [0], "train"),
+]
+
+
+def build_module(spec_layer, args, opts):
+    """build() with nested layer specs ({"layer", "args", "options"}) as arguments, and AveragedModel."""
+    def arg(a):
+        if isinstance(a, dict) and "layer" in a:
+            return build_module(a["layer"], a.get("args", []), a.get("options", {}))
+        if isinstance(a, list) and a and isinstance(a[0], dict):
+            return [arg(x) for x in a]
+        return a
+    args = [arg(a) for a in args]
+    if spec_layer == "AveragedModel":
+        return torch.optim.swa_utils.AveragedModel(*args, **{snake(k): v for k, v in opts.items()})
+    if spec_layer in ("Sequential", "ModuleList"):
+        return getattr(nn, spec_layer)(*args)
+    return build(spec_layer, args, opts)
+
+
+def module_input(spec):
+    if spec[0] == "int":
+        return torch.randint(0, spec[2], spec[1])
+    if spec[0] == "binary":
+        return (torch.rand(spec[1]) > 0.5).double()
+    return torch.randn(spec)
+
+
+def module_cases():
+    # Its own seed, so these cases do not depend on how many numbers the cases above draw.
+    torch.manual_seed(22)
+    cases = []
+    for name, layer, args, opts, tensor_opts, input_specs, grad_inputs, mode in MODULE_CASES:
+        m = build_module(layer, args, {**opts, **{k: torch.rand(s) + 0.5 for k, s in tensor_opts.items()}})
+        randomize(m)
+        if layer == "AveragedModel":
+            m.n_averaged.fill_(3)
+        m.train(mode == "train")
+        case = {"name": name, "layer": layer, "args": args, "options": opts, "mode": mode,
+                "tensorOptions": {k: enc(getattr(m, snake(k))) for k in tensor_opts},
+                "stateDict": {k: enc(v) for k, v in m.state_dict().items()}}
+        if input_specs:
+            xs = [module_input(s) for s in input_specs]
+            for i in grad_inputs:
+                xs[i].requires_grad_(True)
+            out = m(*xs)
+            v = torch.randn_like(out)
+            (out * v).sum().backward()
+            case.update({
+                "inputs": [enc(x) for x in xs], "output": enc(out), "cotangent": enc(v),
+                "inputGrads": [enc(x.grad) if i in grad_inputs else None for i, x in enumerate(xs)],
+                "paramGrads": {k: enc(p.grad) for k, p in m.named_parameters() if p.grad is not None},
+                "buffersAfter": {k: enc(b) for k, b in m.state_dict().items() if "running" in k or "num_batches" in k},
+            })
+        cases.append(case)
+    return cases
+
+
+def write_module_cases():
+    path = os.path.join(HERE, "..", "fixtures", "nn-modules.json")
+    cases = module_cases()
+    with open(path, "w") as f:
+        f.write('{"generator": "packages/test-utils/scripts/gen_nn_fixtures.py", "torch": %s, "cases": [\n' % json.dumps(torch.__version__))
+        f.write(",\n".join(json.dumps(c) for c in cases))
+        f.write("\n]}\n")
+    print("wrote", path, len(cases), "module cases")
+
+
 if __name__ == "__main__":
     main()
+    write_module_cases()

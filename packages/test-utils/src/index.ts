@@ -1,6 +1,7 @@
 /**
  * Private test helpers for tsgrad: `expectClose` (allclose), `gradcheck` (float64 central
- * differences), the `opInfos` op table with seeded samples, and the PyTorch fixtures.
+ * differences), the `opInfos` op table with seeded samples, the `layerInfos` layer table, and the
+ * PyTorch fixtures.
  */
 export { expectClose, type CloseOptions, type Numeric } from './expect-close.js';
 export { gradcheck, type GradcheckOptions } from './gradcheck.js';
@@ -14,3 +15,4 @@ export { lbfgsProblem, type LbfgsFixture } from './lbfgs-problem.js';
 export { promotionCases, runPromotionCase, checkPromotionCase, describePromotionCase, expectedValues, hasFloat64, type PromotionCase, type PromotionOperand } from './promotion-cases.js';
 export { specialValueCases, specialValues, SPECIAL_REDUCTIONS, type SpecialCase } from './special-values.js';
 export { ownershipCases, type OwnershipCase, type OwnershipEnv, type OwnedModule } from './ownership-cases.js';
+export { layerInfos, layerFixtureCases, layerCaseName, constructLayer, type LayerInfo, type LayerConfig, type LayerInput, type LayerName, type LayerSpec, type ModuleCase } from './layer-infos.js';

@@ -48,9 +48,13 @@ export class L1Loss extends Module {
  * @example new CrossEntropyLoss({ labelSmoothing: 0.1 }).forward(logits, labels)
  */
 export class CrossEntropyLoss extends Module {
+  /** The class weights (a buffer, key `weight`), or null. */
+  declare weight: Tensor | null;
   constructor(readonly opts: CrossEntropyOptions = {}) {
     super();
     checkLossOptions('CrossEntropyLoss', opts, ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing']);
+    // A buffer, as PyTorch's _WeightedLoss registers it: saved under 'weight', moved by to().
+    this.registerBuffer('weight', opts.weight ?? null);
   }
   /**
    * Cross entropy of logits [N, C] (or [N, C, ...]) and int32 class indices [N] (or class probabilities).
@@ -58,7 +62,7 @@ export class CrossEntropyLoss extends Module {
    * new CrossEntropyLoss().forward(logits, labels)
    */
   override forward(input: Tensor, target: Tensor): Tensor {
-    return crossEntropy(input, target, this.opts);
+    return crossEntropy(input, target, { ...this.opts, weight: this.weight });
   }
 }
 
@@ -68,9 +72,13 @@ export class CrossEntropyLoss extends Module {
  * new NLLLoss().forward(logits.logSoftmax(1), labels)
  */
 export class NLLLoss extends Module {
+  /** The class weights (a buffer, key `weight`), or null. */
+  declare weight: Tensor | null;
   constructor(readonly opts: NllOptions = {}) {
     super();
     checkLossOptions('NLLLoss', opts, ['weight', 'ignoreIndex', 'reduction']);
+    // A buffer, as PyTorch's _WeightedLoss registers it: saved under 'weight', moved by to().
+    this.registerBuffer('weight', opts.weight ?? null);
   }
   /**
    * −input[i, target[i]], averaged (or summed), over log-probabilities.
@@ -78,7 +86,7 @@ export class NLLLoss extends Module {
    * new NLLLoss().forward(logits.logSoftmax(1), labels)
    */
   override forward(input: Tensor, target: Tensor): Tensor {
-    return nllLoss(input, target, this.opts);
+    return nllLoss(input, target, { ...this.opts, weight: this.weight });
   }
 }
 
@@ -88,9 +96,16 @@ export class NLLLoss extends Module {
  * new BCEWithLogitsLoss().forward(tensor([0]), tensor([1])).item() // 0.6931 (ln 2)
  */
 export class BCEWithLogitsLoss extends Module {
+  /** The element weights (a buffer, key `weight`), or null. */
+  declare weight: Tensor | null;
+  /** The positive-class weights (a buffer, key `pos_weight`), or null. */
+  declare posWeight: Tensor | null;
   constructor(readonly opts: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}) {
     super();
     checkLossOptions('BCEWithLogitsLoss', opts, ['weight', 'posWeight', 'reduction']);
+    // Buffers, as PyTorch registers them: saved under 'weight' and 'pos_weight', moved by to().
+    this.registerBuffer('weight', opts.weight ?? null);
+    this.registerBuffer('posWeight', opts.posWeight ?? null);
   }
   /**
    * Binary cross entropy of logits and targets in [0, 1], stably.
@@ -98,6 +113,6 @@ export class BCEWithLogitsLoss extends Module {
    * new BCEWithLogitsLoss().forward(tensor([0]), tensor([1])).item() // 0.6931
    */
   override forward(input: Tensor, target: Tensor): Tensor {
-    return binaryCrossEntropyWithLogits(input, target, this.opts);
+    return binaryCrossEntropyWithLogits(input, target, { ...this.opts, weight: this.weight, posWeight: this.posWeight });
   }
 }

@@ -1,0 +1,212 @@
+/**
+ * The layer table (like `optimInfos`): one row per Module subclass that @tsgrad/nn exports, which the
+ * layer tests iterate — each configuration's constructor arguments, its sample inputs, the mode it runs
+ * in, PyTorch's state-dict keys, and the name of its PyTorch fixture case. A test enumerates nn's
+ * exports and fails for a layer without a row; another runs every configuration against its fixture
+ * (output, input and parameter gradients, buffers after the forward, state-dict keys). Rows name the
+ * class in @tsgrad/nn (test-utils does not depend on nn; tests look classes up by name). Adding a
+ * layer: its class and export in nn, its row here, its case in scripts/gen_nn_fixtures.py.
+ */
+import { loadFixture, type EncodedTensor, type LayerCase } from './fixtures.js';
+
+export type LayerName =
+  | 'Linear' | 'BatchNorm1d' | 'BatchNorm2d' | 'BatchNormBase' | 'LayerNorm' | 'Conv2d' | 'MaxPool2d' | 'AvgPool2d'
+  | 'ReLU' | 'GELU' | 'Sigmoid' | 'Tanh' | 'Dropout' | 'Flatten' | 'Embedding' | 'Sequential' | 'ModuleList'
+  | 'MSELoss' | 'L1Loss' | 'CrossEntropyLoss' | 'NLLLoss' | 'BCEWithLogitsLoss' | 'AveragedModel';
+
+/**
+ * One sample input. Its values are drawn by the fixture generator (seeded: `torch.manual_seed`), so
+ * the table gives its shape and kind, and the test checks the fixture's input against them.
+ */
+export interface LayerInput {
+  shape: number[];
+  /** `randn` float64 (default), `index` int32 in [0, high), `binary` float64 0/1 targets. */
+  kind?: 'randn' | 'index' | 'binary';
+  high?: number;
+  /** Whether the input requires grad (and the fixture holds its gradient): default, `randn` only. */
+  grad?: boolean;
+}
+
+/** A nested layer as a constructor argument (a container's child, AveragedModel's model). */
+export interface LayerSpec {
+  layer: string;
+  args?: unknown[];
+  options?: Record<string, unknown>;
+}
+
+export interface LayerConfig {
+  /** The fixture case (`layerFixtureCases()` key): nn.json's layers, or nn-modules.json's named cases. */
+  fixture: string;
+  /** Constructor arguments in tsgrad's spelling, before the options bag; a `LayerSpec` is a child layer. */
+  args: unknown[];
+  /** The options bag (absent: the constructor gets none). */
+  options?: Record<string, unknown>;
+  /** Tensor-valued options (a loss's `weight`), whose values the fixture holds. */
+  tensorOptions?: string[];
+  /** The forward's inputs; empty for a layer without a forward (ModuleList). */
+  inputs: LayerInput[];
+  mode: 'train' | 'eval';
+  /** PyTorch's state-dict keys, in PyTorch's order. */
+  stateDictKeys: string[];
+}
+
+export interface LayerInfo {
+  name: LayerName;
+  configs: LayerConfig[];
+  /** Why a row has no configuration (an abstract base class, tested through its subclasses). */
+  noFixture?: string;
+}
+
+/** A fixture case of nn-modules.json: named, its inputs possibly absent (no forward). */
+export type ModuleCase = Omit<LayerCase, ForwardFields> & Partial<Pick<LayerCase, ForwardFields>> & { name: string; tensorOptions: Record<string, EncodedTensor> };
+type ForwardFields = 'inputs' | 'output' | 'cotangent' | 'inputGrads' | 'paramGrads' | 'buffersAfter';
+
+const x = (...shape: number[]): LayerInput => ({ shape });
+const affine = ['weight', 'bias'];
+const bnKeys = ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'];
+/** One configuration of a layer that has no state and takes one float input. */
+const plain = (fixture: string, args: unknown[], shape: number[], options?: Record<string, unknown>): LayerConfig => ({
+  fixture, args, ...(options ? { options } : {}), inputs: [x(...shape)], mode: 'train', stateDictKeys: [],
+});
+
+const mlp: LayerSpec[] = [{ layer: 'Linear', args: [4, 3] }, { layer: 'BatchNorm1d', args: [3] }, { layer: 'ReLU' }, { layer: 'Linear', args: [3, 2] }];
+const mlpKeys = ['0.weight', '0.bias', ...bnKeys.map((k) => `1.${k}`), '3.weight', '3.bias'];
+/** A regression loss's input and target (the target takes no gradient). */
+const pair: LayerInput[] = [x(4, 3), { shape: [4, 3], grad: false }];
+
+export const layerInfos: LayerInfo[] = [
+  {
+    name: 'Linear',
+    configs: [
+      { fixture: 'Linear(4, 3) train [5,4]', args: [4, 3], inputs: [x(5, 4)], mode: 'train', stateDictKeys: affine },
+      { fixture: 'Linear(4, 3, {"bias":false}) train [2,3,4]', args: [4, 3], options: { bias: false }, inputs: [x(2, 3, 4)], mode: 'train', stateDictKeys: ['weight'] },
+    ],
+  },
+  {
+    name: 'BatchNorm1d',
+    configs: [
+      { fixture: 'BatchNorm1d(3) train [6,3]', args: [3], inputs: [x(6, 3)], mode: 'train', stateDictKeys: bnKeys },
+      { fixture: 'BatchNorm1d(3) eval [6,3]', args: [3], inputs: [x(6, 3)], mode: 'eval', stateDictKeys: bnKeys },
+      { fixture: 'BatchNorm1d(3) train [4,3,5]', args: [3], inputs: [x(4, 3, 5)], mode: 'train', stateDictKeys: bnKeys },
+      { fixture: 'BatchNorm1d(3, {"affine":false}) train [5,3]', args: [3], options: { affine: false }, inputs: [x(5, 3)], mode: 'train', stateDictKeys: bnKeys.slice(2) },
+      { fixture: 'BatchNorm1d(3, {"trackRunningStats":false}) eval [5,3]', args: [3], options: { trackRunningStats: false }, inputs: [x(5, 3)], mode: 'eval', stateDictKeys: affine },
+    ],
+  },
+  {
+    name: 'BatchNorm2d',
+    configs: [
+      { fixture: 'BatchNorm2d(3) train [4,3,5,5]', args: [3], inputs: [x(4, 3, 5, 5)], mode: 'train', stateDictKeys: bnKeys },
+      { fixture: 'BatchNorm2d(3, {"momentum":null}) eval [2,3,4,4]', args: [3], options: { momentum: null }, inputs: [x(2, 3, 4, 4)], mode: 'eval', stateDictKeys: bnKeys },
+    ],
+  },
+  { name: 'BatchNormBase', configs: [], noFixture: 'abstract base of BatchNorm1d and BatchNorm2d, which run its forward' },
+  {
+    name: 'LayerNorm',
+    configs: [
+      { fixture: 'LayerNorm([5]) train [4,5]', args: [[5]], inputs: [x(4, 5)], mode: 'train', stateDictKeys: affine },
+      { fixture: 'LayerNorm([3,4], {"elementwiseAffine":false}) train [2,3,4]', args: [[3, 4]], options: { elementwiseAffine: false }, inputs: [x(2, 3, 4)], mode: 'train', stateDictKeys: [] },
+    ],
+  },
+  {
+    name: 'Conv2d',
+    configs: [
+      { fixture: 'Conv2d(3, 4, 3) train [2,3,6,6]', args: [3, 4, 3], inputs: [x(2, 3, 6, 6)], mode: 'train', stateDictKeys: affine },
+      { fixture: 'Conv2d(3, 4, 3, {"stride":2,"padding":1}) train [2,3,7,7]', args: [3, 4, 3], options: { stride: 2, padding: 1 }, inputs: [x(2, 3, 7, 7)], mode: 'train', stateDictKeys: affine },
+      { fixture: 'Conv2d(2, 3, [2,3], {"dilation":2,"bias":false}) train [1,2,7,8]', args: [2, 3, [2, 3]], options: { dilation: 2, bias: false }, inputs: [x(1, 2, 7, 8)], mode: 'train', stateDictKeys: ['weight'] },
+      { fixture: 'Conv2d(4, 6, 3, {"groups":2,"padding":[1,0]}) train [2,4,5,5]', args: [4, 6, 3], options: { groups: 2, padding: [1, 0] }, inputs: [x(2, 4, 5, 5)], mode: 'train', stateDictKeys: affine },
+    ],
+  },
+  {
+    name: 'MaxPool2d',
+    configs: [
+      plain('MaxPool2d(2) train [2,3,6,6]', [2], [2, 3, 6, 6]),
+      plain('MaxPool2d(3, {"stride":2,"padding":1}) train [1,2,7,7]', [3], [1, 2, 7, 7], { stride: 2, padding: 1 }),
+      plain('MaxPool2d(3, {"stride":2,"ceilMode":true}) train [1,2,8,8]', [3], [1, 2, 8, 8], { stride: 2, ceilMode: true }),
+    ],
+  },
+  {
+    name: 'AvgPool2d',
+    configs: [
+      plain('AvgPool2d(2) train [2,3,6,6]', [2], [2, 3, 6, 6]),
+      plain('AvgPool2d(3, {"stride":2,"padding":1}) train [1,2,7,7]', [3], [1, 2, 7, 7], { stride: 2, padding: 1 }),
+      plain('AvgPool2d(3, {"stride":2,"padding":1,"countIncludePad":false}) train [1,2,7,7]', [3], [1, 2, 7, 7], { stride: 2, padding: 1, countIncludePad: false }),
+    ],
+  },
+  {
+    name: 'Embedding',
+    configs: [{ fixture: 'Embedding(10, 4, {"paddingIdx":0}) train [2,5]', args: [10, 4], options: { paddingIdx: 0 }, inputs: [{ shape: [2, 5], kind: 'index', high: 10 }], mode: 'train', stateDictKeys: ['weight'] }],
+  },
+  { name: 'ReLU', configs: [plain('ReLU() train [3,4]', [], [3, 4])] },
+  { name: 'GELU', configs: [plain('GELU() train [3,4]', [], [3, 4]), plain('GELU({"approximate":"tanh"}) train [3,4]', [], [3, 4], { approximate: 'tanh' })] },
+  { name: 'Sigmoid', configs: [plain('Sigmoid() train [3,4]', [], [3, 4])] },
+  { name: 'Tanh', configs: [plain('Tanh() train [3,4]', [], [3, 4])] },
+  { name: 'Flatten', configs: [plain('Flatten() train [2,3,4]', [], [2, 3, 4])] },
+  // Training-mode dropout draws its mask from tsgrad's generator, not PyTorch's: no fixture can hold
+  // its output; nn's functional tests check its statistics.
+  { name: 'Dropout', configs: [{ ...plain('Dropout(0.3) eval [3,4]', [0.3], [3, 4]), mode: 'eval' }] },
+  {
+    name: 'Sequential',
+    configs: [
+      { fixture: 'Sequential(Linear, BatchNorm1d, ReLU, Linear) train [5,4]', args: mlp, inputs: [x(5, 4)], mode: 'train', stateDictKeys: mlpKeys },
+      { fixture: 'Sequential(Linear, BatchNorm1d, ReLU, Linear) eval [5,4]', args: mlp, inputs: [x(5, 4)], mode: 'eval', stateDictKeys: mlpKeys },
+    ],
+  },
+  {
+    name: 'ModuleList',
+    // PyTorch's ModuleList has no forward either: the row checks construction, keys and loading.
+    configs: [{ fixture: 'ModuleList(Linear, LayerNorm)', args: [[{ layer: 'Linear', args: [4, 3] }, { layer: 'LayerNorm', args: [[3]] }]], inputs: [], mode: 'train', stateDictKeys: ['0.weight', '0.bias', '1.weight', '1.bias'] }],
+  },
+  {
+    name: 'AveragedModel',
+    // PyTorch's class is torch.optim.swa_utils.AveragedModel; its averaging is tested in nn's swa tests.
+    configs: [{ fixture: 'AveragedModel(Linear) train [5,4]', args: [{ layer: 'Linear', args: [4, 3] }], inputs: [x(5, 4)], mode: 'train', stateDictKeys: ['n_averaged', 'module.weight', 'module.bias'] }],
+  },
+  { name: 'MSELoss', configs: [{ fixture: 'MSELoss() [4,3] [4,3]', args: [], inputs: pair, mode: 'train', stateDictKeys: [] }] },
+  { name: 'L1Loss', configs: [{ fixture: 'L1Loss({"reduction":"sum"}) [4,3] [4,3]', args: [], options: { reduction: 'sum' }, inputs: pair, mode: 'train', stateDictKeys: [] }] },
+  {
+    name: 'CrossEntropyLoss',
+    configs: [{ fixture: 'CrossEntropyLoss({"labelSmoothing":0.1}, weight) [5,4] index', args: [], options: { labelSmoothing: 0.1 }, tensorOptions: ['weight'], inputs: [x(5, 4), { shape: [5], kind: 'index', high: 4 }], mode: 'train', stateDictKeys: ['weight'] }],
+  },
+  {
+    name: 'NLLLoss',
+    configs: [{ fixture: 'NLLLoss({"ignoreIndex":1}, weight) [6,4] index', args: [], options: { ignoreIndex: 1 }, tensorOptions: ['weight'], inputs: [x(6, 4), { shape: [6], kind: 'index', high: 4 }], mode: 'train', stateDictKeys: ['weight'] }],
+  },
+  {
+    name: 'BCEWithLogitsLoss',
+    configs: [{ fixture: 'BCEWithLogitsLoss(posWeight) [4,3] binary', args: [], tensorOptions: ['posWeight'], inputs: [x(4, 3), { shape: [4, 3], kind: 'binary', grad: false }], mode: 'train', stateDictKeys: ['pos_weight'] }],
+  },
+];
+
+/** nn.json's unnamed layer cases are named by their call, mode and input shapes: `Linear(4, 3) train [5,4]`. */
+export function layerCaseName(c: LayerCase): string {
+  const parts = [...c.args, ...(Object.keys(c.options).length ? [c.options] : [])].map((a) => JSON.stringify(a));
+  return `${c.layer}(${parts.join(', ')}) ${c.mode} ${c.inputs.map((i) => JSON.stringify(i.shape)).join(' ')}`;
+}
+
+/** Every layer fixture case by name: nn.json's `layers` and nn-modules.json's `cases`. */
+export function layerFixtureCases(): Map<string, ModuleCase> {
+  const { layers } = loadFixture<{ layers: LayerCase[] }>('nn.json');
+  const { cases } = loadFixture<{ cases: ModuleCase[] }>('nn-modules.json');
+  const named: ModuleCase[] = [...layers.map((c) => ({ ...c, name: layerCaseName(c), tensorOptions: {} })), ...cases];
+  const byName = new Map<string, ModuleCase>();
+  for (const c of named) {
+    if (byName.has(c.name)) throw new Error(`layerFixtureCases: two cases named ${c.name}`);
+    byName.set(c.name, c);
+  }
+  return byName;
+}
+
+const isSpec = (a: unknown): a is LayerSpec => typeof a === 'object' && a !== null && !Array.isArray(a) && typeof (a as LayerSpec).layer === 'string';
+
+/**
+ * Constructs a layer from a row's (or a fixture's) call: `classes` is @tsgrad/nn's namespace (test-utils
+ * does not depend on nn), `LayerSpec` arguments (and arrays of them) become child layers, and the
+ * options bag is passed only when there is one.
+ */
+export function constructLayer<M>(classes: object, layer: string, args: readonly unknown[] = [], options: Record<string, unknown> = {}): M {
+  const Ctor = (classes as Record<string, (new (...a: unknown[]) => M) | undefined>)[layer];
+  if (typeof Ctor !== 'function') throw new Error(`constructLayer: @tsgrad/nn exports no class ${layer}`);
+  const arg = (a: unknown): unknown => (isSpec(a) ? constructLayer(classes, a.layer, a.args, a.options) : Array.isArray(a) && a.some(isSpec) ? a.map(arg) : a);
+  const built = args.map(arg);
+  return Object.keys(options).length ? new Ctor(...built, options) : new Ctor(...built);
+}
