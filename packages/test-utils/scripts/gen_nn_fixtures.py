@@ -308,12 +308,8 @@ def module_cases():
 
 
 def write_module_cases():
-    path = os.path.join(HERE, "..", "fixtures", "nn-modules.json")
     cases = module_cases()
-    with open(path, "w") as f:
-        f.write('{"generator": "packages/test-utils/scripts/gen_nn_fixtures.py", "torch": %s, "cases": [\n' % json.dumps(torch.__version__))
-        f.write(",\n".join(json.dumps(c) for c in cases))
-        f.write("\n]}\n")
+    path = write_fixture("nn-modules.json", __file__, {"cases": cases})
     print("wrote", path, len(cases), "module cases")
 
 
