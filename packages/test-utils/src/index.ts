@@ -15,3 +15,4 @@ export { promotionCases, runPromotionCase, checkPromotionCase, describePromotion
 export { specialValueCases, specialValues, SPECIAL_REDUCTIONS, type SpecialCase } from './special-values.js';
 export { ownershipCases, type OwnershipCase, type OwnershipEnv, type OwnedModule } from './ownership-cases.js';
 export { programOperatorCases, programOperatorsOf, programSpecialValues, programOf, programCaseInputs, runProgramCase, programCaseMismatches, type ProgramOperator, type ProgramOperatorCase, type ProgramCaseTolerance } from './program-cases.js';
+export { degenerateInputs, runDegenerate, degenerateMismatches, type DegenerateInput, type DegenerateRun } from './optim-degenerate.js';
