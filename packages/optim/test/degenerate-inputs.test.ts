@@ -17,10 +17,10 @@ describe('every optimizer on degenerate inputs (zero parameters, zero gradients,
   // float32 step does, the WebAssembly kernels compute in float32 arithmetic: float32 precision. NaN-ness
   // is exact in both: the reference defines where a NaN goes.
   const cases = rows.flatMap((r) => degenerateInputs.flatMap((input) => (['float64', 'float32'] as const).flatMap((dtype) => (['generated', 'interpreter', 'wasm'] as const).filter((how) => dtype === 'float32' || how !== 'wasm').map((how) => [`${r.info.name} ${JSON.stringify(r.options)} ${input.name} ${dtype} ${how}`, r, input, dtype, how] as const))));
-  it.each(cases)('%s', async (_, { info, options }, input, dtype, how) => {
+  it.each(cases)('%s', async (_, row, input, dtype, how) => {
     setCpuKernels({ wasm: how === 'wasm' });
     setProgramCodegen(how !== 'interpreter');
-    const run = await runDegenerate(exported, info, options, input, dtype, 'cpu');
+    const run = await runDegenerate(exported, row, input, dtype, 'cpu');
     const [rtol, atol] = dtype === 'float64' ? [1e-10, 1e-12] : [2e-6, 1e-7];
     expect(degenerateMismatches(run, rtol, atol)).toBe('');
   });

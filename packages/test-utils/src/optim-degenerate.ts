@@ -43,10 +43,16 @@ export interface DegenerateRun {
 }
 
 /**
- * Three steps of `info`'s optimizer (looked up by name in `exported`, @tsgrad/optim's exports) on
- * `device` and of its reference on typed arrays of `dtype`.
+ * Three steps of a row's optimizer (looked up by name in `exported`, @tsgrad/optim's exports) under
+ * `options` on `device`, and of its reference on typed arrays of `dtype`.
  */
-export async function runDegenerate(exported: Record<string, unknown>, info: OptimInfo, options: Record<string, unknown>, input: DegenerateInput, dtype: 'float32' | 'float64', device: string): Promise<DegenerateRun> {
+export async function runDegenerate(
+  exported: Record<string, unknown>,
+  { info, options }: { info: OptimInfo; options: Record<string, unknown> },
+  input: DegenerateInput,
+  dtype: 'float32' | 'float64',
+  device: string,
+): Promise<DegenerateRun> {
   const reference = info.reference as ReferenceInfo;
   const Class = exported[info.name] as new (p: Tensor[], o: object) => { defaults: object; step(): unknown; state: Map<Tensor, Record<string, unknown>> };
   const p = tensor(input.param, { dtype }).to(device).requiresGrad_();

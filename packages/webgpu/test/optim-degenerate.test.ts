@@ -15,8 +15,8 @@ describe('every optimizer on degenerate inputs against its float32 reference, on
   // WGSL's float32 arithmetic (`/` and sqrt within a few ulp) against the reference's float32 rounding:
   // float32 precision; NaN-ness exact.
   const cases = rows.flatMap((r) => degenerateInputs.map((input) => [`${r.info.name} ${JSON.stringify(r.options)} ${input.name}`, r, input] as const));
-  it.each(cases)('%s', async (_, { info, options }, input) => {
-    const run = await runDegenerate(exported, info, options, input, 'float32', 'webgpu');
+  it.each(cases)('%s', async (_, row, input) => {
+    const run = await runDegenerate(exported, row, input, 'float32', 'webgpu');
     expect(degenerateMismatches(run, 1e-5, 1e-6)).toBe('');
   }, 60_000);
 });
