@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { manualSeed, randn, type Tensor } from '@tsgrad/autograd';
+import { manualSeed, randn, tensor, type Tensor } from '@tsgrad/autograd';
 import { Adafactor } from '@tsgrad/optim';
+import { degenerateInputs } from '@tsgrad/test-utils';
 
 /**
  * A naive float64 transcription of PyTorch 2.5's `_single_tensor_adafactor` on plain arrays (Debian's
@@ -88,5 +89,23 @@ describe('Adafactor (PyTorch 2.5 semantics, against a naive float64 transcriptio
     expect(other.state.get(p)!.step).toBe(1);
     sd.state[0].row_var = randn([3, 4], { dtype: 'float64' });
     expect(() => other.loadStateDict(sd)).toThrow(/state 'row_var' has shape \[3, 4\] but the parameter has shape \[3, 4\] \(expected \[3, 1\]\)/);
+  });
+});
+
+describe('Adafactor on degenerate inputs (zero parameters, zero gradients, a NaN gradient, one element) against the transcription', () => {
+  const o = { lr: 0.5, beta2Decay: -0.5, eps: [1e-30, 1e-3] as [number, number], d: 2, weightDecay: 0.1, maximize: false };
+  // Six elements as a factored [2, 3] matrix and as a vector; NaN-ness exactly as the transcription's.
+  const cases = degenerateInputs.flatMap((input) => (input.param.length === 6 ? [[2, 3], [6]] : [[1]]).map((shape) => [`${input.name} shape [${shape}]`, input, shape] as const));
+  it.each(cases)('%s', (_, input, shape) => {
+    const p = tensor(input.param, { dtype: 'float64' }).reshape(shape).requiresGrad_();
+    const opt = new Adafactor([p], o);
+    const grads = [1, 2, 3].map((t) => input.grad(t));
+    for (const g of grads) {
+      p.grad = tensor(g, { dtype: 'float64' }).reshape(shape);
+      opt.step();
+    }
+    const expected = naiveAdafactor(input.param, shape, grads, { ...o, eps1: o.eps[0], eps2: o.eps[1] });
+    const got = Array.from(p.dataSync());
+    expected.forEach((x, i) => (x !== x ? expect(got[i], `param[${i}]`).toBeNaN() : expect(Math.abs(got[i] - x), `param[${i}]`).toBeLessThanOrEqual(1e-10 * Math.max(1, Math.abs(x)))));
   });
 });

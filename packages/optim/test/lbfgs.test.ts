@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tensor, type Tensor } from '@tsgrad/autograd';
 import { LBFGS, type LBFGSOptions } from '@tsgrad/optim';
-import { expectClose, lbfgsProblem, relativeDistance } from '@tsgrad/test-utils';
+import { expectClose, lbfgsProblem, lbfgsWolfeCases, relativeDistance } from '@tsgrad/test-utils';
 
 /** torch.optim.LBFGS against PyTorch 1.13 (float64, 1e-10): fixed steps and the strong-Wolfe line search. */
 const f = lbfgsProblem().fixture;
@@ -64,5 +64,25 @@ describe('LBFGS (PyTorch fixtures)', () => {
     expect(() => new LBFGS([W], { lineSearchFn: 'backtracking' as 'strong_wolfe' })).toThrow(/Invalid lineSearchFn: "backtracking"/);
     expect(() => new LBFGS([W], { max_iter: 5 } as object)).toThrow(/LBFGS: unknown option 'max_iter'; did you mean 'maxIter'\?/);
     expect(() => new LBFGS([W]).step()).toThrow(/LBFGS.step needs a closure/);
+  });
+});
+
+describe('LBFGS strong-Wolfe line search: each constant decides a case (PyTorch fixtures)', () => {
+  // One line search from x0 on a double well; with the other value of the constant PyTorch accepts
+  // another step (`changed`), so c1 or c2 changed here fails the case it decides.
+  it.each(lbfgsWolfeCases().map((w) => [`${w.case.decides} (x0 ${w.case.x0}, a ${w.case.a}, lr ${w.case.options.lr})`, w] as const))('%s', (_, { case: c, problem }) => {
+    const { x, loss } = problem();
+    const opt = new LBFGS([x], c.options);
+    const returned = opt.step(() => {
+      opt.zeroGrad();
+      const l = loss();
+      l.backward();
+      return l;
+    }) as Tensor;
+    expect(Math.abs(x.item() - c.changed)).toBeGreaterThan(1e-3);
+    expect(Math.abs(x.item() - c.x)).toBeLessThanOrEqual(1e-10 * Math.abs(c.x));
+    // step returns the loss it started from (PyTorch's orig_loss).
+    expect(Math.abs(returned.item() - c.loss)).toBeLessThanOrEqual(1e-10 * Math.abs(c.loss));
+    expect(opt.state.get(x)!.funcEvals).toBe(c.funcEvals);
   });
 });

@@ -17,7 +17,8 @@
  * Names are streams (one element of each tensor; written streams are read back after a write, so a
  * float32 tensor rounds where PyTorch's float32 step does), scalars (one float64 number per tensor,
  * computed by the caller) or earlier locals. Operators `+ - * /`, unary `-`, parentheses, numbers, and
- * `sqrt(x)`, `abs(x)`, `sign(x)` (−1, 0 or 1; NaN stays NaN), `nanmax(a, b)` (a if a > b or a is NaN, else b: `torch.maximum` with a's NaN) and
+ * `sqrt(x)`, `abs(x)`, `sign(x)` (−1, +0 or 1; NaN stays NaN: `torch.sign`), `nanmax(a, b)` (`torch.maximum`: a NaN on
+ * either side is the result; b if a < b, else a, so nanmax(+0, −0) is +0) and
  * `select(cond, a, b)` (a where cond holds) with conditions `a < b`, `a > b`, `a <= b`, `a >= b`,
  * `a == b`, `a != b`.
  *

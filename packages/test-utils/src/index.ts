@@ -11,8 +11,10 @@ export { loadFixture, fixturePath, decodeTensor, type EncodedTensor, type OpFixt
 export { randomQuadratic, quadraticTrajectory, relativeDistance, type RandomQuadratic, type Steppable } from './quadratic.js';
 export { optimInfos, optimTrajectoryCases, type OptimInfo, type OptimizerName, type ReferenceInfo, type FullOptions } from './optim-infos.js';
 export { errorInputs, type ErrorInput } from './error-inputs.js';
-export { lbfgsProblem, type LbfgsFixture } from './lbfgs-problem.js';
+export { lbfgsProblem, lbfgsWolfeCases, type LbfgsFixture, type LbfgsWolfeCase } from './lbfgs-problem.js';
 export { promotionCases, runPromotionCase, checkPromotionCase, describePromotionCase, expectedValues, hasFloat64, type PromotionCase, type PromotionOperand } from './promotion-cases.js';
 export { specialValueCases, specialValues, SPECIAL_REDUCTIONS, type SpecialCase } from './special-values.js';
 export { ownershipCases, type OwnershipCase, type OwnershipEnv, type OwnedModule } from './ownership-cases.js';
 export { layerInfos, layerFixtureCases, layerCaseName, constructLayer, type LayerInfo, type LayerConfig, type LayerInput, type LayerName, type LayerSpec, type ModuleCase } from './layer-infos.js';
+export { programOperatorCases, programOperatorsOf, programSpecialValues, programOf, programCaseInputs, runProgramCase, programCaseMismatches, type ProgramOperator, type ProgramOperatorCase, type ProgramCaseTolerance } from './program-cases.js';
+export { degenerateInputs, runDegenerate, degenerateMismatches, type DegenerateInput, type DegenerateRun } from './optim-degenerate.js';

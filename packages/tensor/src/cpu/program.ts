@@ -38,7 +38,8 @@ function js(e: Expr, compact: ReadonlySet<string>): string {
     case 'neg':
       return `(-${r(e.a)})`;
     case 'call':
-      return `Math.${e.fn}(${r(e.a)})`;
+      // sign(−0) is +0 (torch.sign): `+ 0` turns Math.sign's −0 into +0 and keeps NaN.
+      return e.fn === 'sign' ? `(Math.sign(${r(e.a)}) + 0)` : `Math.${e.fn}(${r(e.a)})`;
     case 'nanmax':
       return `nanmax(${r(e.a)}, ${r(e.b)})`;
     case 'select':
@@ -67,7 +68,7 @@ export function renderJs(program: ElementwiseProgram, compact: ReadonlySet<strin
           `  }`,
           `}`,
         ];
-  return [`const nanmax = (a, b) => (a > b || a !== a ? a : b);`, ...streams.map((s, k) => `const a_${s} = arrays[${k}];`), ...program.scalars.map((s, k) => `const k_${s} = scalars[${k}];`), ...loop].join('\n');
+  return [`const nanmax = (a, b) => (a < b || b !== b ? b : a);`, ...streams.map((s, k) => `const a_${s} = arrays[${k}];`), ...program.scalars.map((s, k) => `const k_${s} = scalars[${k}];`), ...loop].join('\n');
 }
 
 /** The closure interpreter: the same tree, the same operations in the same order. */
@@ -98,11 +99,11 @@ function interpret(program: ElementwiseProgram, compact: ReadonlySet<string>): L
         case 'neg':
           return -ev(e.a);
         case 'call':
-          return Math[e.fn](ev(e.a));
+          return e.fn === 'sign' ? Math.sign(ev(e.a)) + 0 : Math[e.fn](ev(e.a));
         case 'nanmax': {
           const a = ev(e.a);
           const b = ev(e.b);
-          return a > b || a !== a ? a : b;
+          return a < b || b !== b ? b : a;
         }
         case 'select': {
           const x = ev(e.cond.a);

@@ -90,6 +90,8 @@ fn ge_f32(a: f32, b: f32) -> bool { return !unordered_f32(a, b) && a >= b; }
 fn sign_f32(x: f32) -> f32 { return select(select(0.0, -1.0, lt_f32(x, 0.0)), 1.0, gt_f32(x, 0.0)); }
 // The program language's sign keeps NaN, as its CPU rendering (Math.sign) does.
 fn sign_nan_f32(x: f32) -> f32 { return select(sign_f32(x), x, is_nan_f32(x)); }
+// The program language's nanmax is torch.maximum: NaN from either side; b if a < b, else a (so +0 before −0).
+fn nanmax_f32(a: f32, b: f32) -> f32 { return select(select(select(a, b, a < b), b, is_nan_f32(b)), a, is_nan_f32(a)); }
 `;
 
 const specialInt = (T: 'i32' | 'u32') => `

@@ -27,7 +27,7 @@ function wgsl(e: Expr): string {
     case 'call':
       return `${CALLS[e.fn]}(${wgsl(e.a)})`;
     case 'nanmax':
-      return `max_f32(${wgsl(e.a)}, ${wgsl(e.b)})`;
+      return `nanmax_f32(${wgsl(e.a)}, ${wgsl(e.b)})`;
     case 'select':
       return `select(${wgsl(e.b)}, ${wgsl(e.a)}, ${cond(e.cond)})`;
   }
@@ -36,7 +36,7 @@ function wgsl(e: Expr): string {
 /**
  * The language's functions and comparisons through the guarded helpers (common.ts), so a program
  * treats NaN and infinities as the CPU's JavaScript rendering does: comparisons with NaN are false
- * (but !=), nanmax keeps a NaN from either side, sign(NaN) is NaN (Math.sign), sqrt(+inf) is +inf.
+ * (but !=), nanmax keeps a NaN from either side (torch.maximum), sign(NaN) is NaN and sign(−0) is +0 (torch.sign), sqrt(+inf) is +inf.
  */
 const CALLS: Record<Extract<Expr, { kind: 'call' }>['fn'], string> = { sqrt: 'sqrt_f32', abs: 'abs_f32', sign: 'sign_nan_f32' };
 const COMPARE: Record<Condition['op'], string> = { '<': 'lt_f32', '>': 'gt_f32', '<=': 'le_f32', '>=': 'ge_f32', '==': 'eq_f32', '!=': 'ne_f32' };

@@ -1,0 +1,18 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { programCaseMismatches, programOperatorCases, runProgramCase, type ProgramOperator } from '@tsgrad/test-utils';
+import { gpu } from './gpu.js';
+
+beforeAll(async () => {
+  await gpu();
+}, 60_000);
+
+describe('the program language on webgpu: every operator against its float64 reference, special values included', () => {
+  // WGSL computes in float32: exactly rounded for + - * and abs/neg/sign/nanmax/select; `/` and sqrt
+  // within 2.5 and 1 ulp (WGSL's accuracy), hence rtol 3e-7; a GPU may flush subnormals (WGSL allows
+  // it), so its tiny value is the smallest normal one. NaN-ness and zeros' signs are exact.
+  it.each(Object.keys(programOperatorCases) as ProgramOperator[])('%s', async (op) => {
+    await gpu();
+    const got = await runProgramCase(op, 'float32', 'webgpu', true);
+    expect(programCaseMismatches(op, 'float32', got, { rtol: 3e-7, flushSubnormals: true })).toBe('');
+  }, 60_000);
+});
