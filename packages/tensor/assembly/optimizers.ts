@@ -9,22 +9,12 @@
 // computes in float32 instead (see adamStep).
 // Scalars the optimizer derives once per step (bias corrections, signs) come in precomputed.
 //
-// Arguments are named, not positional: each kernel takes one pointer to a block of float64 slots,
-// and its exported enum `<kernel>Args` gives each slot's name and index (AssemblyScript exports
-// every member as a global, e.g. `adamStepArgs.beta1`). The TypeScript side (src/cpu/wasm/program.ts)
-// reads that layout from the module and writes each slot by name from the program's `native.args`,
-// so the layout is written once, here, and a program naming a slot the kernel lacks, or missing
-// one, is an Error. Pointers, counts and flags travel as float64 (exact below 2^53).
-
-@inline
-function arg(args: usize, slot: i32): f64 {
-  return load<f64>(args + (<usize>slot << 3));
-}
-
-@inline
-function ptrArg(args: usize, slot: i32): usize {
-  return <usize>arg(args, slot);
-}
+// Each kernel's parameters are also declared by name, in order, in its exported enum `<kernel>Args`
+// (AssemblyScript exports every member as a global: `adamStepArgs.beta1` is 6). The TypeScript side
+// (src/cpu/wasm/program.ts) places each of a program's named `native.args` at the position the enum
+// gives it, so a program cannot pass its arguments in the wrong order; keep each enum in the order of
+// its function's parameters, right above it. (The parameters stay wasm parameters: reading them from
+// an argument block in memory made the Adam loop twice as slow in V8, measured.)
 
 @inline
 function ld(p: usize): v128 {
@@ -60,11 +50,11 @@ function direction(g: v128, w: v128, sign: v128, coupled: v128): v128 {
  */
 export enum sgdStepArgs { p, g, buf, n, lr, momentum, keep, coupled, shrink, sign, plain, firstStep, nesterov, count }
 
-export function sgdStep(a: usize): void {
-  const p = ptrArg(a, sgdStepArgs.p), g = ptrArg(a, sgdStepArgs.g), buf = ptrArg(a, sgdStepArgs.buf), n = <i32>arg(a, sgdStepArgs.n);
-  const lr = arg(a, sgdStepArgs.lr), momentum = arg(a, sgdStepArgs.momentum), keep = arg(a, sgdStepArgs.keep);
-  const coupled = arg(a, sgdStepArgs.coupled), shrink = arg(a, sgdStepArgs.shrink), sign = arg(a, sgdStepArgs.sign);
-  const plain = arg(a, sgdStepArgs.plain) != 0, firstStep = arg(a, sgdStepArgs.firstStep) != 0, nesterov = arg(a, sgdStepArgs.nesterov) != 0;
+export function sgdStep(
+  p: usize, g: usize, buf: usize, n: i32,
+  lr: f64, momentum: f64, keep: f64, coupled: f64, shrink: f64, sign: f64,
+  plain: bool, firstStep: bool, nesterov: bool,
+): void {
   const vlr = splat(lr), vmom = splat(momentum), vkeep = splat(keep);
   const vcoupled = splat(coupled), vshrink = splat(shrink), vsign = splat(sign);
   const decays = shrink != 1;
@@ -97,13 +87,11 @@ export function sgdStep(a: usize): void {
  */
 export enum adamStepArgs { p, g, m, v, vmax, n, beta1, beta2, eps, stepSize, bc2Sqrt, coupled, shrink, sign, plain, count }
 
-export function adamStep(a: usize): void {
-  const p = ptrArg(a, adamStepArgs.p), g = ptrArg(a, adamStepArgs.g), m = ptrArg(a, adamStepArgs.m), v = ptrArg(a, adamStepArgs.v);
-  const vmax = ptrArg(a, adamStepArgs.vmax), n = <i32>arg(a, adamStepArgs.n);
-  const beta1 = arg(a, adamStepArgs.beta1), beta2 = arg(a, adamStepArgs.beta2), eps = arg(a, adamStepArgs.eps);
-  const stepSize = arg(a, adamStepArgs.stepSize), bc2Sqrt = arg(a, adamStepArgs.bc2Sqrt);
-  const coupled = arg(a, adamStepArgs.coupled), shrink = arg(a, adamStepArgs.shrink), sign = arg(a, adamStepArgs.sign);
-  const plain = arg(a, adamStepArgs.plain) != 0;
+export function adamStep(
+  p: usize, g: usize, m: usize, v: usize, vmax: usize, n: i32,
+  beta1: f64, beta2: f64, eps: f64, stepSize: f64, bc2Sqrt: f64,
+  coupled: f64, shrink: f64, sign: f64, plain: bool,
+): void {
   const vb1 = f32x4.splat(<f32>beta1), vb2 = f32x4.splat(<f32>beta2);
   const va1 = f32x4.splat(<f32>(1 - beta1)), va2 = f32x4.splat(<f32>(1 - beta2));
   const veps = f32x4.splat(<f32>eps), vstep = f32x4.splat(<f32>-stepSize), vbc2 = f32x4.splat(<f32>bc2Sqrt);
@@ -133,11 +121,10 @@ export function adamStep(a: usize): void {
 /** RMSprop, optionally centered (`ga` != 0) and with momentum (`buf` != 0). */
 export enum rmspropStepArgs { p, g, sq, ga, buf, n, lr, alpha, eps, momentum, coupled, shrink, sign, count }
 
-export function rmspropStep(a: usize): void {
-  const p = ptrArg(a, rmspropStepArgs.p), g = ptrArg(a, rmspropStepArgs.g), sq = ptrArg(a, rmspropStepArgs.sq);
-  const ga = ptrArg(a, rmspropStepArgs.ga), buf = ptrArg(a, rmspropStepArgs.buf), n = <i32>arg(a, rmspropStepArgs.n);
-  const lr = arg(a, rmspropStepArgs.lr), alpha = arg(a, rmspropStepArgs.alpha), eps = arg(a, rmspropStepArgs.eps);
-  const momentum = arg(a, rmspropStepArgs.momentum), coupled = arg(a, rmspropStepArgs.coupled), shrink = arg(a, rmspropStepArgs.shrink), sign = arg(a, rmspropStepArgs.sign);
+export function rmspropStep(
+  p: usize, g: usize, sq: usize, ga: usize, buf: usize, n: i32,
+  lr: f64, alpha: f64, eps: f64, momentum: f64, coupled: f64, shrink: f64, sign: f64,
+): void {
   const vlr = splat(lr), valpha = splat(alpha), va = splat(1 - alpha), veps = splat(eps), vmom = splat(momentum);
   const vcoupled = splat(coupled), vshrink = splat(shrink), vsign = splat(sign);
   const decays = shrink != 1;

@@ -12,10 +12,10 @@ import { wasmKernels, type WasmExports } from './runtime.js';
  */
 const CHUNK = 8192;
 
-/** A native kernel: one argument, the byte offset of its float64 argument block. */
-type NativeKernel = (args: number) => void;
+/** A native kernel: its parameters in the order of its `<kernel>Args` enum. */
+type NativeKernel = (...args: number[]) => void;
 
-/** Where each of a program's native arguments goes: its slot in the kernel's block, and its value. */
+/** Where each of a program's native arguments goes: its position among the kernel's parameters, and its value. */
 interface Layout {
   kernel: NativeKernel;
   count: number;
@@ -26,9 +26,10 @@ interface Layout {
 const layouts = new WeakMap<WasmExports, WeakMap<ElementwiseProgram, Layout>>();
 
 /**
- * The kernel's argument layout as the module exports it (enum `<kernel>Args` in assembly/optimizers.ts:
- * a global per slot, plus `count`), matched by name against the program's `native.args`: a slot the
- * program leaves out, or an argument the kernel has no slot for, is an Error naming it.
+ * The kernel's parameters as the module names them (enum `<kernel>Args` in assembly/optimizers.ts: a
+ * global per parameter holding its position, plus `count`), matched by name against the program's
+ * `native.args`: a parameter the program leaves out, or an argument the kernel has no parameter for,
+ * is an Error naming it.
  */
 function layoutOf(k: WasmExports, program: ElementwiseProgram, native: NonNullable<ElementwiseProgram['native']>): Layout {
   const where = `program ${program.name}: kernel '${native.kernel}'`;
@@ -41,6 +42,7 @@ function layoutOf(k: WasmExports, program: ElementwiseProgram, native: NonNullab
   const count = slotOf.get('count');
   if (count === undefined) throw new Error(`${where} exports no argument layout ('${prefix}count')`);
   slotOf.delete('count');
+  if ((kernel as NativeKernel).length !== count) throw new Error(`${where} takes ${(kernel as NativeKernel).length} arguments, its layout names ${count}`);
   const names = [...slotOf.keys()];
   for (const name of Object.keys(native.args)) if (!slotOf.has(name)) throw new Error(unknownOptionMessage(where, name, names, 'argument'));
   const missing = names.filter((name) => !(name in native.args));
@@ -50,8 +52,8 @@ function layoutOf(k: WasmExports, program: ElementwiseProgram, native: NonNullab
 
 /**
  * Runs a float32 program's hand-tuned WebAssembly kernel (`program.native`). Arguments are named:
- * each is written into the kernel's argument block at the slot the module's layout gives its name
- * (see `layoutOf`), so a program and the AssemblyScript it names cannot disagree on an order.
+ * each goes to the position the module's layout gives its name (see `layoutOf`), so a program cannot
+ * pass the AssemblyScript kernel its arguments in the wrong order.
  * Returns false when WebAssembly is unavailable or off (the caller runs the generated loop).
  */
 export function runNativeProgram(program: ElementwiseProgram, names: readonly string[], arrays: TypedArray[], scalars: Record<string, number>): boolean {
@@ -64,36 +66,35 @@ export function runNativeProgram(program: ElementwiseProgram, names: readonly st
   if (!layout) byProgram.set(program, (layout = layoutOf(k, program, native)));
   const { kernel, count, slots } = layout;
   const streams = new Map(names.map((s, i) => [s, arrays[i] as Float32Array]));
-  run(k, streams, program.write, count, (ptr, n, block, args) => {
+  const args = new Array<number>(count).fill(0);
+  run(k, streams, program.write, (ptr, n) => {
     for (const { slot, value } of slots) {
-      if (typeof value === 'number') block[slot] = value;
-      else if (value === '#n') block[slot] = n;
-      else if (value.startsWith('@')) block[slot] = ptr(value.slice(1));
+      if (typeof value === 'number') args[slot] = value;
+      else if (value === '#n') args[slot] = n;
+      else if (value.startsWith('@')) args[slot] = ptr(value.slice(1));
       else {
         const v = scalars[value];
         if (typeof v !== 'number') throw new Error(`program ${program.name}: native argument '${value}' is not a scalar of the item`);
-        block[slot] = v;
+        args[slot] = v;
       }
     }
-    kernel(args);
+    kernel(...args);
   });
   return true;
 }
 
-function run(k: WasmExports, streams: Map<string, Float32Array>, written: readonly string[], slots: number, step: (ptr: (name: string) => number, n: number, block: Float64Array, args: number) => void): void {
+function run(k: WasmExports, streams: Map<string, Float32Array>, written: readonly string[], step: (ptr: (name: string) => number, n: number) => void): void {
   const names = [...streams.keys()];
   const arena = new Arena(k);
   const at = new Map(names.map((s) => [s, arena.alloc((CHUNK + 4) * 4)]));
-  const args = arena.alloc(slots * 8);
   const mem = arena.f32();
-  const block = new Float64Array(mem.buffer, args, slots);
   // A stream the program does not have (an absent optional state) is the null pointer.
   const ptr = (name: string) => at.get(name) ?? 0;
   const n = streams.get(names[0])!.length;
   for (let off = 0; off < n; off += CHUNK) {
     const len = Math.min(CHUNK, n - off);
     for (const s of names) mem.set(streams.get(s)!.subarray(off, off + len), ptr(s) / 4);
-    step(ptr, Math.ceil(len / 4) * 4, block, args);
+    step(ptr, Math.ceil(len / 4) * 4);
     for (const s of written) streams.get(s)!.set(mem.subarray(ptr(s) / 4, ptr(s) / 4 + len), off);
   }
 }
