@@ -24,7 +24,7 @@ function unreduce(g: Tensor, inputShape: readonly number[], axes: readonly numbe
 function extremeGrad<K extends 'max' | 'min'>(): GradRule<K> {
   return ({ inputs: [x], output, attrs: { axes, keepdim } }, g) => {
     const hit = x.eq(unreduce(output, x.shape, axes, keepdim));
-    const count = hit.sum(axes, true);
+    const count = hit.sum(axes, { keepdim: true });
     return [where(hit, unreduce(g, x.shape, axes, keepdim), 0).div(count)];
   };
 }

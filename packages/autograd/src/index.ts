@@ -16,7 +16,7 @@
 // `SparseTensor extends Tensor`; evaluating sparse.js first makes the module graph define Tensor
 // before SparseTensor, with no registration at import time (the package has no side effects).
 export { SparseTensor } from './sparse.js';
-export { Tensor, type Device, type Scalar, type TensorOrScalar, type VersionCounter } from './tensor.js';
+export { Tensor, type Device, type Scalar, type TensorOrScalar, type VersionCounter, type ReduceOptions, type VarianceOptions } from './tensor.js';
 export type { DType, TypedArray } from '@tsgrad/tensor';
 export type { NestedArray } from './nested.js';
 export { noGrad, enableGrad, isGradEnabled } from './grad-mode.js';

@@ -21,7 +21,38 @@ export type TensorOrScalar = Tensor | Scalar;
 
 // The option names of the methods that take a bag: a misspelled one is an Error, not a no-op.
 const ALPHA = ['alpha'];
+const KEEPDIM = ['keepdim'];
 const VARIANCE = ['correction', 'keepdim'];
+
+/**
+ * The options of every reduction (`sum`, `mean`, `max`, `min`, `argmax`, `argmin`, `logsumexp`, and
+ * with `correction`, `var` and `std`): PyTorch's keyword `keepdim=True` is `{ keepdim: true }`.
+ * @example
+ * tensor([[1, 2], [3, 4]]).sum(1, { keepdim: true }).shape // [2, 1]
+ */
+export interface ReduceOptions {
+  /** Keep each reduced dimension as size 1 (default false). */
+  keepdim?: boolean;
+}
+
+/**
+ * `var` and `std`'s options: `correction` (1, Bessel's, by default; 0 the biased estimator) and `keepdim`.
+ * @example
+ * tensor([1, 2, 3, 4]).var(null, { correction: 0, keepdim: true }).tolist() // [1.25]
+ */
+export interface VarianceOptions extends ReduceOptions {
+  correction?: number;
+}
+
+/**
+ * A reduction's `keepdim`, its bag's keys checked. PyTorch's positional boolean (`x.sum(1, true)`,
+ * tsgrad's form before reductions took a bag) still works at run time, out of the type.
+ */
+function keepdimOf(who: string, opts: ReduceOptions | undefined): boolean {
+  if (typeof opts === 'boolean') return opts;
+  checkOptionKeys(who, opts, KEEPDIM);
+  return opts?.keepdim ?? false;
+}
 
 /** `clamp(0, 1)` or `clamp(lo, hi)` (PyTorch's positional forms) would silently clamp nothing: the bounds go in a bag. */
 function checkClampOptions(who: string, opts: unknown): void {
@@ -764,35 +795,37 @@ export class Tensor {
    * const x = tensor([[1, 2], [3, 4]]);
    * x.sum().item()      // 10
    * x.sum(0).tolist()   // [4, 6]
-   * x.sum(1, true).shape // [2, 1]
+   * x.sum(1, { keepdim: true }).shape // [2, 1]
    */
-  sum(dim?: number | number[] | null, keepdim = false): Tensor {
-    return R.sum(this, dim, keepdim);
+  sum(dim?: number | number[] | null, opts?: ReduceOptions): Tensor {
+    return R.sum(this, dim, keepdimOf('sum', opts));
   }
   /**
-   * The mean over `dim` (all when omitted).
+   * The mean over `dim` (all when omitted); `keepdim` keeps reduced dimensions as size 1.
    * @example
    * tensor([[1, 2], [3, 4]]).mean(1).tolist() // [1.5, 3.5]
+   * tensor([[1, 2], [3, 4]]).mean(1, { keepdim: true }).tolist() // [[1.5], [3.5]]
    */
-  mean(dim?: number | number[] | null, keepdim = false): Tensor {
-    return R.mean(this, dim, keepdim);
+  mean(dim?: number | number[] | null, opts?: ReduceOptions): Tensor {
+    return R.mean(this, dim, keepdimOf('mean', opts));
   }
   /**
    * Max over all elements or along dims (values only; ties share the gradient, as `torch.amax`).
    * @example
    * tensor([[1, 5], [3, 2]]).max().item()    // 5
    * tensor([[1, 5], [3, 2]]).max(0).tolist() // [3, 5]
+   * tensor([[1, 5], [3, 2]]).max(1, { keepdim: true }).tolist() // [[5], [3]]
    */
-  max(dim?: number | number[] | null, keepdim = false): Tensor {
-    return R.extreme('max', this, dim, keepdim);
+  max(dim?: number | number[] | null, opts?: ReduceOptions): Tensor {
+    return R.extreme('max', this, dim, keepdimOf('max', opts));
   }
   /**
    * The minimum over `dim` (all when omitted); the gradient goes to the minimal elements, split evenly on ties.
    * @example
    * tensor([[1, 5], [3, 2]]).min(1).tolist() // [1, 2]
    */
-  min(dim?: number | number[] | null, keepdim = false): Tensor {
-    return R.extreme('min', this, dim, keepdim);
+  min(dim?: number | number[] | null, opts?: ReduceOptions): Tensor {
+    return R.extreme('min', this, dim, keepdimOf('min', opts));
   }
   /**
    * Variance; `correction` 1 (default) is the unbiased estimator, 0 the biased one.
@@ -800,7 +833,7 @@ export class Tensor {
    * tensor([1, 2, 3, 4]).var().item()                     // 1.6667 (unbiased, correction 1)
    * tensor([1, 2, 3, 4]).var(null, { correction: 0 }).item() // 1.25
    */
-  var(dim?: number | number[] | null, opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
+  var(dim?: number | number[] | null, opts: VarianceOptions = {}): Tensor {
     checkOptionKeys('var', opts, VARIANCE);
     return R.variance(this, dim, opts.correction ?? 1, opts.keepdim ?? false);
   }
@@ -809,7 +842,7 @@ export class Tensor {
    * @example
    * tensor([1, 2, 3, 4]).std(null, { correction: 0 }).item() // 1.118
    */
-  std(dim?: number | number[] | null, opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
+  std(dim?: number | number[] | null, opts: VarianceOptions = {}): Tensor {
     checkOptionKeys('std', opts, VARIANCE);
     return R.variance(this, dim, opts.correction ?? 1, opts.keepdim ?? false).sqrt();
   }
@@ -819,24 +852,24 @@ export class Tensor {
    * logits.argmax(1) // predicted classes
    * tensor([1, 5, 3]).argmax().item() // 1
    */
-  argmax(dim?: number | null, keepdim = false): Tensor {
-    return R.argExtreme('argmax', this, dim, keepdim);
+  argmax(dim?: number | null, opts?: ReduceOptions): Tensor {
+    return R.argExtreme('argmax', this, dim, keepdimOf('argmax', opts));
   }
   /**
    * The index of the minimum over `dim` (of the flattened tensor when omitted), as int32.
    * @example
    * tensor([4, 1, 3]).argmin().item() // 1
    */
-  argmin(dim?: number | null, keepdim = false): Tensor {
-    return R.argExtreme('argmin', this, dim, keepdim);
+  argmin(dim?: number | null, opts?: ReduceOptions): Tensor {
+    return R.argExtreme('argmin', this, dim, keepdimOf('argmin', opts));
   }
   /**
    * log Σ exp(x) over `dim`, computed stably (max subtracted first).
    * @example
    * tensor([0, 0]).logsumexp(0).item() // 0.6931 (ln 2)
    */
-  logsumexp(dim: number | number[], keepdim = false): Tensor {
-    return R.logsumexp(this, dim, keepdim);
+  logsumexp(dim: number | number[], opts?: ReduceOptions): Tensor {
+    return R.logsumexp(this, dim, keepdimOf('logsumexp', opts));
   }
   /**
    * exp(x) / Σ exp(x) over `dim`, computed stably.

@@ -12,6 +12,10 @@ describe('error messages', () => {
     ['clamp_ with a misspelled bound', () => tensor([-2, 3]).clamp_({ mx: 1 } as never), /clamp_: unknown option 'mx'; did you mean 'max'\?/],
     ['add with a misspelled alpha', () => ones([2]).add(1, { alpah: 2 } as never), /add: unknown option 'alpah'; did you mean 'alpha'\?/],
     ['var with keepDim', () => ones([2, 2]).var(0, { keepDim: true } as never), /var: unknown option 'keepDim'; did you mean 'keepdim'\?/],
+    // Every reduction takes keepdim in a bag, as var and std do.
+    ['sum with keepDim', () => ones([2, 2]).sum(0, { keepDim: true } as never), /sum: unknown option 'keepDim'; did you mean 'keepdim'\?/],
+    ['logsumexp with keep_dim', () => ones([2, 2]).logsumexp(0, { keep_dim: true } as never), /logsumexp: unknown option 'keep_dim'; did you mean 'keepdim'\?/],
+    ['argmax with a second dim', () => ones([2, 2]).argmax(0, 1 as never), /argmax: expected an options object \{ keepdim \}, got 1/],
     ['matmul inner sizes', () => ones([3, 4]).matmul(ones([5, 6])), /matmul: shapes \[3, 4\] and \[5, 6\] cannot be multiplied \(3x4 and 5x6\)/],
     ['matmul dtypes', () => ones([2, 2]).matmul(ones([2, 2], { dtype: 'float64' })), /matmul: .*float32 and float64/],
     ['matmul 0-d', () => ones([]).matmul(ones([2])), /matmul: both arguments need at least 1 dimension/],
@@ -121,5 +125,23 @@ describe('in-place writes into an expanded view are an Error (PyTorch: internal 
     const x = tensor([[1, 2], [3, 4]]);
     x.t().slice(0, 0, 1).mul_(10);
     expect(x.tolist()).toEqual([[10, 2], [30, 4]]);
+  });
+});
+
+/**
+ * PyTorch's positional keepdim (`x.sum(1, True)`), the form reductions took before the bag, still
+ * runs (out of the type): the same result as `{ keepdim }`, which the op fixtures check against PyTorch.
+ */
+describe('reductions: positional keepdim at run time', () => {
+  const x = tensor([[0.5, -1, 2], [1, 0, -0.5]]);
+  const ops = ['sum', 'mean', 'max', 'min', 'argmax', 'argmin', 'logsumexp'] as const;
+  it.each(ops)('%s(1, true) is %s(1, { keepdim: true })', (op) => {
+    const call = x[op] as (dim: number, opts?: unknown) => Tensor;
+    for (const keepdim of [true, false]) {
+      const legacy = call.call(x, 1, keepdim);
+      const bag = call.call(x, 1, { keepdim });
+      expect(legacy.shape).toEqual(keepdim ? [2, 1] : [2]);
+      expect(legacy.tolist()).toEqual(bag.tolist());
+    }
   });
 });

@@ -167,7 +167,7 @@ describe('properties against a naive float64 model', () => {
         const axes = dims.length === 0 ? shape.map((_, i) => i) : dims;
         const reduceSize = axes.reduce((p, a) => p * shape[a], 1);
         const dimArg = dims.length === 0 ? null : dims;
-        const run = () => (op === 'sum' ? x.sum(dimArg, keepdim) : op === 'mean' ? x.mean(dimArg, keepdim) : x[op](dimArg, keepdim));
+        const run = () => (op === 'sum' ? x.sum(dimArg, { keepdim }) : op === 'mean' ? x.mean(dimArg, { keepdim }) : x[op](dimArg, { keepdim }));
         if (op === 'mean' && dtype === 'int32') {
           expect(run).toThrow(/mean\(\): could not infer output dtype/);
           return;

@@ -43,7 +43,7 @@ class PytorchNames extends Module {
   }
   override forward(x: Tensor): Tensor {
     const q = this.QKV.forward(this.ln1.forward(x)).reshape([-1, 3, 3]).sum(1);
-    return q.matmul(this.W.transpose(0, 1)).add(x.mul(this.inProjWeight).sum(-1, true)).sub(this.runningMean);
+    return q.matmul(this.W.transpose(0, 1)).add(x.mul(this.inProjWeight).sum(-1, { keepdim: true })).sub(this.runningMean);
   }
 }
 

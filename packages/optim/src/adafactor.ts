@@ -29,7 +29,7 @@ function lerp_(start: Tensor, end: Tensor, w: number): void {
 
 /** ‖x‖₂ along `dim` kept, squared and divided by its size: (g·g).mean(dim), as PyTorch computes it. */
 function meanSquare(g: Tensor, dim: number): Tensor {
-  const norm = g.mul(g).sum(dim, true).sqrt();
+  const norm = g.mul(g).sum(dim, { keepdim: true }).sqrt();
   return norm.mul(norm).div(g.shape[g.ndim + dim]);
 }
 
@@ -99,7 +99,7 @@ export class Adafactor extends Optimizer<AdafactorOptions> {
         const col = state.colVar as Tensor;
         lerp_(row, meanSquare(d, -1), w);
         lerp_(col, meanSquare(d, -2), w);
-        variance = row.matmul(col).div(row.mean(-2, true).clamp({ min: eps1 }));
+        variance = row.matmul(col).div(row.mean(-2, { keepdim: true }).clamp({ min: eps1 }));
       } else {
         const v = state.variance as Tensor;
         lerp_(v, d.mul(d), w);

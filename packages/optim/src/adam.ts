@@ -75,9 +75,11 @@ export const adamProgram = programVariants((f: DecayFlags & { amsgrad: boolean }
       p = p - stepSize * (expAvg / (sqrt(${f.amsgrad ? 'maxExpAvgSq' : 'expAvgSq'}) / bc2Sqrt + eps))`,
     native: {
       kernel: 'adamStep',
-      // (p, g, m, v, vmax, n, beta1, beta2, eps, stepSize, bc2Sqrt, coupled, shrink, sign, plain)
-      args: ['@p', '@g', '@expAvg', '@expAvgSq', f.amsgrad ? '@maxExpAvgSq' : 0, '#n', 'beta1', 'beta2', 'eps', 'stepSize', 'bc2Sqrt',
-        f.coupled ? 'coupled' : 0, f.decoupled ? 'shrink' : 1, f.maximize ? -1 : 1, +(!f.coupled && !f.maximize && !f.amsgrad)],
+      args: {
+        p: '@p', g: '@g', m: '@expAvg', v: '@expAvgSq', vmax: f.amsgrad ? '@maxExpAvgSq' : 0, n: '#n',
+        beta1: 'beta1', beta2: 'beta2', eps: 'eps', stepSize: 'stepSize', bc2Sqrt: 'bc2Sqrt',
+        coupled: f.coupled ? 'coupled' : 0, shrink: f.decoupled ? 'shrink' : 1, sign: f.maximize ? -1 : 1, plain: +(!f.coupled && !f.maximize && !f.amsgrad),
+      },
     },
   }),
 );

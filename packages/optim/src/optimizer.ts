@@ -77,7 +77,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, defaults: O, options: object = {}) {
     checkOptionKeys(this.constructor.name, options, Object.keys(defaults));
     this.defaults = Object.freeze({ ...defaults, ...options });
-    this.validate(this.defaults, this.constructor.name);
+    this.checkOptions(this.defaults, 'defaults');
     if (params instanceof Tensor) {
       throw new Error(`${this.constructor.name}: params argument given to the optimizer should be an iterable of Tensors or param groups, but got a Tensor`);
     }
@@ -85,10 +85,32 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     if (list.length === 0) throw new Error(`${this.constructor.name}: optimizer got an empty parameter list`);
     const groups = list.every((x) => x instanceof Tensor) ? [{ params: list as Tensor[] }] : (list as ParamGroupInput[]);
     for (const g of groups) this.addParamGroup(g);
+    this.constructing = false;
   }
 
-  /** Checks options (the defaults or a group's), throwing an Error that names the option and value. */
-  protected abstract validate(options: Readonly<O>, where: string): void;
+  /** True while the constructor adds its groups (so a bad group is "param group i", not "addParamGroup"). */
+  private constructing = true;
+
+  /**
+   * Checks options (the defaults or a group's), throwing an Error that names the option and value
+   * (PyTorch's wording, "Invalid lr: -1"). The base prefixes the optimizer and where the options
+   * came from, so a subclass never builds that context itself.
+   */
+  protected abstract validate(options: Readonly<O>): void;
+
+  /**
+   * Runs `validate`, naming the optimizer and the options' origin in its Error:
+   * "Adam (param group 1): Invalid lr: -1". `where` is 'defaults', 'param group i',
+   * 'addParamGroup, param group i' or 'loadStateDict, param group i'.
+   */
+  private checkOptions(options: Readonly<O>, where: string): void {
+    try {
+      this.validate(options);
+    } catch (e) {
+      if (!(e instanceof Error)) throw e;
+      throw new Error(`${this.constructor.name} (${where}): ${e.message}`, { cause: e });
+    }
+  }
 
   /** The entries of one parameter's state (what `loadStateDict` checks a loaded state against). */
   protected abstract readonly stateSpec: StateSpec;
@@ -149,7 +171,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     });
     this.checkGroupKeys(Object.keys(group), `${name}: parameter group ${this.paramGroups.length}`);
     const filled = { ...this.defaults, ...group, params } as ParamGroup<O>;
-    this.validate(filled, `${name} param group ${this.paramGroups.length}`);
+    this.checkOptions(filled, `${this.constructing ? '' : 'addParamGroup, '}param group ${this.paramGroups.length}`);
     for (const existing of this.paramGroups) {
       const shared = params.findIndex((p) => existing.params.includes(p));
       if (shared >= 0) throw new Error(`${name}: some parameters appear in more than one parameter group (params[${shared}] of the new group)`);
@@ -304,7 +326,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
       for (const [k, v] of Object.entries(saved)) if (k !== 'params') options[toCamel(k)] = copyValue(v);
       this.checkGroupKeys(Object.keys(options), `${where}: param group ${i}`);
       const merged = { ...this.paramGroups[i], ...options, params: this.paramGroups[i].params } as ParamGroup<O>;
-      this.validate(merged, `${where} param group ${i}`);
+      this.checkOptions(merged, `loadStateDict, param group ${i}`);
       return merged;
     });
     const state = new Map<Tensor, ParamState>();

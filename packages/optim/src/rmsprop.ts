@@ -50,9 +50,10 @@ export const rmspropProgram = programVariants((f: DecayFlags & { centered: boole
       p = p - lr * ${f.momentum ? 'momentumBuffer' : '(d / avg)'}`,
     native: {
       kernel: 'rmspropStep',
-      // (p, g, sq, ga, buf, n, lr, alpha, eps, momentum, coupled, shrink, sign)
-      args: ['@p', '@g', '@squareAvg', f.centered ? '@gradAvg' : 0, f.momentum ? '@momentumBuffer' : 0, '#n', 'lr', 'alpha', 'eps',
-        f.momentum ? 'momentum' : 0, f.coupled ? 'coupled' : 0, f.decoupled ? 'shrink' : 1, f.maximize ? -1 : 1],
+      args: {
+        p: '@p', g: '@g', sq: '@squareAvg', ga: f.centered ? '@gradAvg' : 0, buf: f.momentum ? '@momentumBuffer' : 0, n: '#n', lr: 'lr', alpha: 'alpha', eps: 'eps',
+        momentum: f.momentum ? 'momentum' : 0, coupled: f.coupled ? 'coupled' : 0, shrink: f.decoupled ? 'shrink' : 1, sign: f.maximize ? -1 : 1,
+      },
     },
   }),
 );

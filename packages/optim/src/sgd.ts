@@ -48,9 +48,11 @@ export const sgdProgram = programVariants((f: DecayFlags & { buffer: boolean; fi
       ${!f.buffer ? '' : f.nesterov ? 'p = p - lr * (d + momentum * momentumBuffer)' : 'p = p - lr * momentumBuffer'}`,
     native: {
       kernel: 'sgdStep',
-      // (p, g, buf, n, lr, momentum, keep, coupled, shrink, sign, plain, firstStep, nesterov)
-      args: ['@p', '@g', f.buffer ? '@momentumBuffer' : 0, '#n', 'lr', f.buffer ? 'momentum' : 0, f.buffer ? 'keep' : 1, f.coupled ? 'coupled' : 0,
-        f.decoupled ? 'shrink' : 1, f.maximize ? -1 : 1, +(f.buffer && !f.firstStep && !f.nesterov && !f.coupled && !f.maximize && !f.decoupled), +f.firstStep, +f.nesterov],
+      args: {
+        p: '@p', g: '@g', buf: f.buffer ? '@momentumBuffer' : 0, n: '#n', lr: 'lr', momentum: f.buffer ? 'momentum' : 0, keep: f.buffer ? 'keep' : 1,
+        coupled: f.coupled ? 'coupled' : 0, shrink: f.decoupled ? 'shrink' : 1, sign: f.maximize ? -1 : 1,
+        plain: +(f.buffer && !f.firstStep && !f.nesterov && !f.coupled && !f.maximize && !f.decoupled), firstStep: +f.firstStep, nesterov: +f.nesterov,
+      },
     },
   }),
 );

@@ -125,6 +125,31 @@ describe('optimInfos', () => {
   it.each(optimInfos.flatMap((i) => i.errors.map((e) => [`${i.name} ${JSON.stringify(e.options)}`, i.name, e] as const)))('%s is an Error', (_, name, e) => {
     expect(() => new (classOf(name))([w()], e.options)).toThrow(e.error);
   });
+  /**
+   * Every row's invalid options (its own error rows, plus a negative lr, which every optimizer
+   * rejects) from each place options come from: the Error names the class and the origin, then
+   * PyTorch's wording. Rows of unknown keys are left out: checkOptionKeys names those already.
+   */
+  const invalid = optimInfos.flatMap((i) =>
+    [{ options: { lr: -1 }, error: /Invalid lr: -1/ }, ...i.errors.filter((e) => !/unknown option/.test(e.error.source))].map((e) => [`${i.name} ${JSON.stringify(e.options)}`, i, e] as const),
+  );
+  const snakeKeys = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [optim.toSnake(k), v]));
+  const named = (prefix: string, error: RegExp) => new RegExp(`^${prefix.replace(/[.()]/g, '\\$&')}: ${error.source}`);
+  it.each(invalid)('%s names the optimizer and where the options came from', (_, info, e) => {
+    const C = classOf(info.name);
+    expect(() => new C([w()], e.options)).toThrow(named(`${info.name} (defaults)`, e.error));
+    expect(() => new C([{ params: [w()], ...e.options }])).toThrow(named(`${info.name} (param group 0)`, e.error));
+    if (!info.closure) {
+      // LBFGS takes one group only (its own Error for a second one, tested in lbfgs.test.ts).
+      expect(() => new C([{ params: [w()] }, { params: [w()], ...e.options }])).toThrow(named(`${info.name} (param group 1)`, e.error));
+      expect(() => new C([w()]).addParamGroup({ params: [w()], ...e.options })).toThrow(named(`${info.name} (addParamGroup, param group 1)`, e.error));
+    }
+    const opt = new C([w()]);
+    const sd = opt.stateDict();
+    sd.param_groups[0] = { ...sd.param_groups[0], ...snakeKeys(e.options) };
+    expect(() => opt.loadStateDict(sd)).toThrow(named(`${info.name} (loadStateDict, param group 0)`, e.error));
+  });
+
   it('every optimizer with fixtures has PyTorch cases, and every fixture optimizer has a row', () => {
     const fixtureNames = new Set(loadFixture<{ cases: { optimizer: string }[] }>('optim.json').cases.map((c) => c.optimizer));
     for (const info of optimInfos) if (info.fixture) expect(fixtureNames, info.name).toContain(info.fixture);

@@ -3,7 +3,7 @@
 export { MR, NR, packA, packB, gemmPacked, unpadRows } from './matmul';
 // The fused optimizer steps where hand-tuned SIMD measurably beats the generated JavaScript (a
 // program's `native` names them: Adam 1.5-2.4x, RMSprop 1.2-1.6x, SGD ~1.1x; Adagrad's was not faster and went).
-export { sgdStep, adamStep, rmspropStep } from './optimizers';
+export { sgdStep, sgdStepArgs, adamStep, adamStepArgs, rmspropStep, rmspropStepArgs } from './optimizers';
 export { binaryRow, unaryRow, whereRow } from './elementwise';
 export { foldRow, accumulateRow, argRow } from './reduce';
 export { gatherRow, scatterAddRow } from './gather';

@@ -8,6 +8,13 @@
 // kernels are bit-identical to the reference. Each processes an even count: the caller pads. Adam
 // computes in float32 instead (see adamStep).
 // Scalars the optimizer derives once per step (bias corrections, signs) come in precomputed.
+//
+// Each kernel's parameters are also declared by name, in order, in its exported enum `<kernel>Args`
+// (AssemblyScript exports every member as a global: `adamStepArgs.beta1` is 6). The TypeScript side
+// (src/cpu/wasm/program.ts) places each of a program's named `native.args` at the position the enum
+// gives it, so a program cannot pass its arguments in the wrong order; keep each enum in the order of
+// its function's parameters, right above it. (The parameters stay wasm parameters: reading them from
+// an argument block in memory made the Adam loop twice as slow in V8, measured.)
 
 @inline
 function ld(p: usize): v128 {
@@ -41,6 +48,8 @@ function direction(g: v128, w: v128, sign: v128, coupled: v128): v128 {
  * SGD. `plain`: heavy-ball momentum without decay or maximize (the TypeScript kernel's branch-free
  * loop: buf = buf * momentum + keep * g; p = p - lr * buf). Otherwise the general step.
  */
+export enum sgdStepArgs { p, g, buf, n, lr, momentum, keep, coupled, shrink, sign, plain, firstStep, nesterov, count }
+
 export function sgdStep(
   p: usize, g: usize, buf: usize, n: i32,
   lr: f64, momentum: f64, keep: f64, coupled: f64, shrink: f64, sign: f64,
@@ -76,6 +85,8 @@ export function sgdStep(
  * float64 square roots and divisions made it compute-bound at a third of memory speed. It matches the
  * float64 reference to float32 precision, as PyTorch's float32 Adam does. Processes a multiple of 4.
  */
+export enum adamStepArgs { p, g, m, v, vmax, n, beta1, beta2, eps, stepSize, bc2Sqrt, coupled, shrink, sign, plain, count }
+
 export function adamStep(
   p: usize, g: usize, m: usize, v: usize, vmax: usize, n: i32,
   beta1: f64, beta2: f64, eps: f64, stepSize: f64, bc2Sqrt: f64,
@@ -108,6 +119,8 @@ export function adamStep(
 }
 
 /** RMSprop, optionally centered (`ga` != 0) and with momentum (`buf` != 0). */
+export enum rmspropStepArgs { p, g, sq, ga, buf, n, lr, alpha, eps, momentum, coupled, shrink, sign, count }
+
 export function rmspropStep(
   p: usize, g: usize, sq: usize, ga: usize, buf: usize, n: i32,
   lr: f64, alpha: f64, eps: f64, momentum: f64, coupled: f64, shrink: f64, sign: f64,

@@ -61,10 +61,12 @@ export interface ProgramSource {
   body: string;
   /**
    * A hand-tuned kernel a backend may run instead (the CPU's WebAssembly SIMD steps), with its
-   * positional arguments: `@stream` (the stream's memory), `#n` (the element count), a scalar's name,
-   * or a number. The generated code stays the reference it is tested against.
+   * arguments by the kernel's own names (its `<kernel>Args` layout in assembly/optimizers.ts; a name
+   * the kernel lacks, or one left out, is an Error): each `@stream` (the stream's memory), `#n` (the
+   * element count), a scalar's name, or a number. The generated code stays the reference it is
+   * tested against.
    */
-  native?: { kernel: string; args: readonly (string | number)[] };
+  native?: { kernel: string; args: Readonly<Record<string, string | number>> };
 }
 
 /** A parsed program: what backends render and run. */

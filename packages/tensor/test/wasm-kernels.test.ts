@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { contiguousStrides, cpuKernels, cpuKernelsReady, getBackend, setCpuKernels, type View } from '@tsgrad/tensor';
+import { contiguousStrides, cpuKernels, cpuKernelsReady, defineProgram, getBackend, setCpuKernels, type View } from '@tsgrad/tensor';
 
 // The WebAssembly SIMD kernels against independent float64 references. (The fused optimizer steps
 // are checked in @tsgrad/optim's tests, against the per-element reference steps and PyTorch.)
@@ -283,6 +283,43 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     const b = f32View(mixed(7, 5), [5, 7], [0, 1]);
     const [wasm, ts] = both(() => cpu.ternary('where', cond, a, b));
     expect(wasm).toEqual(ts);
+  });
+});
+
+describe('native program kernels take their arguments by name', () => {
+  // Plain SGD (p = p - lr * g) through the WebAssembly kernel `sgdStep`, its arguments named as the
+  // kernel's exported layout (`sgdStepArgs.*`) names them; `args` changes one entry per case.
+  const sgdArgs = { p: '@p', g: '@g', buf: 0, n: '#n', lr: 'lr', momentum: 0, keep: 1, coupled: 0, shrink: 1, sign: 1, plain: 0, firstStep: 0, nesterov: 0 };
+  function step(args: Record<string, string | number>): number[] {
+    const program = defineProgram({ name: 'named-sgd', read: ['g'], write: ['p'], scalars: ['lr'], body: 'p = p - lr * g', native: { kernel: 'sgdStep', args } });
+    const p = f32View(values(37, 1), [37]);
+    cpu.runProgram(program, [{ streams: { p, g: f32View(values(37, 2), [37]) }, scalars: { lr: 0.1 } }]);
+    return Array.from(cpu.readSync!(p.storage, 0, 37));
+  }
+
+  it('equals the generated loop bit for bit', () => {
+    const wasm = step(sgdArgs);
+    setCpuKernels({ wasm: false });
+    expect(wasm).toEqual(step(sgdArgs));
+  });
+
+  it('a name the kernel lacks is an Error naming the nearest slot', () => {
+    const { lr, ...rest } = sgdArgs;
+    expect(() => step({ ...rest, Lr: lr })).toThrow(/program named-sgd: kernel 'sgdStep': unknown argument 'Lr'; did you mean 'lr'\?/);
+  });
+
+  it('a slot left out is an Error naming it', () => {
+    const { keep: _keep, nesterov: _nesterov, ...rest } = sgdArgs;
+    expect(() => step(rest)).toThrow(/program named-sgd: kernel 'sgdStep': the program gives no value for arguments keep, nesterov/);
+  });
+
+  it('each slot reaches the kernel under its own name (a value moved to another name changes the step)', () => {
+    // keep and shrink are both 1 here; sign = -1 (maximize) must flip the step, coupled must add decay.
+    const base = step(sgdArgs);
+    const p0 = values(37, 1), g = values(37, 2);
+    expect(step({ ...sgdArgs, sign: -1 })).toEqual(Array.from(p0, (x, i) => Math.fround(x + 0.1 * g[i])));
+    expect(step({ ...sgdArgs, coupled: 0.5 })).toEqual(Array.from(p0, (x, i) => Math.fround(x - 0.1 * (g[i] + 0.5 * x))));
+    expect(base).toEqual(Array.from(p0, (x, i) => Math.fround(x - 0.1 * g[i])));
   });
 });
 

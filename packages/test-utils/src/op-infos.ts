@@ -173,15 +173,15 @@ export const opInfos: OpInfo[] = [
       ];
     },
   },
-  reduction('sum', (x, a) => x.sum(dimArg(a), keep(a))),
-  reduction('mean', (x, a) => x.mean(dimArg(a), keep(a))),
-  reduction('max', (x, a) => x.max(dimArg(a), keep(a))),
-  reduction('min', (x, a) => x.min(dimArg(a), keep(a))),
+  reduction('sum', (x, a) => x.sum(dimArg(a), { keepdim: keep(a) })),
+  reduction('mean', (x, a) => x.mean(dimArg(a), { keepdim: keep(a) })),
+  reduction('max', (x, a) => x.max(dimArg(a), { keepdim: keep(a) })),
+  reduction('min', (x, a) => x.min(dimArg(a), { keepdim: keep(a) })),
   reduction('var', (x, a) => x.var(dimArg(a), { correction: (a.correction as number) ?? 1, keepdim: keep(a) })),
   reduction('std', (x, a) => x.std(dimArg(a), { correction: (a.correction as number) ?? 1, keepdim: keep(a) })),
   {
     name: 'logsumexp',
-    fn: ([x], a) => x.logsumexp(a.dim as number, keep(a)),
+    fn: ([x], a) => x.logsumexp(a.dim as number, { keepdim: keep(a) }),
     differentiable: true,
     samples: (m) => [
       { inputs: [m.make([3, 4])], args: { dim: 1 }, note: 'dim 1' },
@@ -322,7 +322,7 @@ export const opInfos: OpInfo[] = [
   ...(['argmax', 'argmin'] as const).map(
     (name): OpInfo => ({
       name,
-      fn: ([x], a) => (name === 'argmax' ? x.argmax(a.dim as number | undefined, keep(a)) : x.argmin(a.dim as number | undefined, keep(a))),
+      fn: ([x], a) => (name === 'argmax' ? x.argmax(a.dim as number | undefined, { keepdim: keep(a) }) : x.argmin(a.dim as number | undefined, { keepdim: keep(a) })),
       differentiable: false,
       samples: (m) => [
         { inputs: [m.make([3, 5])], args: { dim: 1 }, note: 'dim 1' },

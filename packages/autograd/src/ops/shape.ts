@@ -174,6 +174,6 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   g.shape.forEach((s, i) => {
     if (i < lead || (shape[i - lead] === 1 && s !== 1)) axes.push(i);
   });
-  const summed = axes.length ? g.sum(axes, true) : g;
+  const summed = axes.length ? g.sum(axes, { keepdim: true }) : g;
   return reshape(summed, shape);
 }

@@ -31,9 +31,9 @@ export function batchNorm(x: Tensor, a: BatchNormArgs, who = 'batch_norm'): Tens
     if (a.training && n <= 1) {
       throw new Error(`${who}: Expected more than 1 value per channel when training, got input size ${formatShape(x.shape)}`);
     }
-    const mean = x.mean(axes, true);
+    const mean = x.mean(axes, { keepdim: true });
     const centered = x.sub(mean);
-    const variance = centered.mul(centered).mean(axes, true);
+    const variance = centered.mul(centered).mean(axes, { keepdim: true });
     if (a.training && a.runningMean && a.runningVar) {
       const rm = a.runningMean;
       const rv = a.runningVar;
@@ -74,9 +74,9 @@ export function layerNorm(x: Tensor, normalizedShape: number[], opts: { weight?:
     );
   }
   const axes = normalizedShape.map((_, i) => x.ndim - k + i);
-  const mean = x.mean(axes, true);
+  const mean = x.mean(axes, { keepdim: true });
   const centered = x.sub(mean);
-  const variance = centered.mul(centered).mean(axes, true);
+  const variance = centered.mul(centered).mean(axes, { keepdim: true });
   let y = centered.div(variance.add(opts.eps ?? 1e-5).sqrt());
   if (opts.weight) y = y.mul(opts.weight);
   if (opts.bias) y = y.add(opts.bias);

@@ -11,7 +11,7 @@ import { checkWindowArgs, unfold, type WindowArgs } from './im2col.js';
 export function maxPool2d(x: Tensor, a: WindowArgs, who = 'max_pool2d'): Tensor {
   const { cols, outH, outW } = unfold(x, a, -Infinity, who);
   const [N, C] = x.shape;
-  const pick = cols.argmax(2, true);
+  const pick = cols.argmax(2, { keepdim: true });
   return cols.gather(2, pick).reshape([N, C, outH, outW]);
 }
 

@@ -1,6 +1,7 @@
 import type { TypedArray } from '../../dtype.js';
 import type { ElementwiseProgram } from '../../program.js';
 import { Arena } from './arena.js';
+import { unknownOptionMessage } from '../../options.js';
 import { wasmKernels, type WasmExports } from './runtime.js';
 
 /**
@@ -11,37 +12,74 @@ import { wasmKernels, type WasmExports } from './runtime.js';
  */
 const CHUNK = 8192;
 
-/** A native kernel: its stream pointers, element count and scalars, in the order `native.args` gives. */
+/** A native kernel: its parameters in the order of its `<kernel>Args` enum. */
 type NativeKernel = (...args: number[]) => void;
 
+/** Where each of a program's native arguments goes: its position among the kernel's parameters, and its value. */
+interface Layout {
+  kernel: NativeKernel;
+  count: number;
+  slots: { slot: number; value: string | number }[];
+}
+
+/** Layouts by program, per loaded module (the exports are read once, not per call). */
+const layouts = new WeakMap<WasmExports, WeakMap<ElementwiseProgram, Layout>>();
+
 /**
- * Runs a float32 program's hand-tuned WebAssembly kernel (`program.native`): the kernel is looked up
- * by export name and its arity checked against the declared arguments, so a mismatch between a
- * program and the AssemblyScript it names is an Error, never a misread argument. Returns false when
- * WebAssembly is unavailable or off (the caller runs the generated loop).
+ * The kernel's parameters as the module names them (enum `<kernel>Args` in assembly/optimizers.ts: a
+ * global per parameter holding its position, plus `count`), matched by name against the program's
+ * `native.args`: a parameter the program leaves out, or an argument the kernel has no parameter for,
+ * is an Error naming it.
+ */
+function layoutOf(k: WasmExports, program: ElementwiseProgram, native: NonNullable<ElementwiseProgram['native']>): Layout {
+  const where = `program ${program.name}: kernel '${native.kernel}'`;
+  const exports = k as unknown as Record<string, unknown>;
+  const kernel = exports[native.kernel];
+  if (typeof kernel !== 'function') throw new Error(`program ${program.name}: no WebAssembly kernel '${native.kernel}'`);
+  const prefix = `${native.kernel}Args.`;
+  const named = Object.keys(exports).filter((e) => e.startsWith(prefix));
+  const slotOf = new Map(named.map((e) => [e.slice(prefix.length), (exports[e] as { value: number }).value]));
+  const count = slotOf.get('count');
+  if (count === undefined) throw new Error(`${where} exports no argument layout ('${prefix}count')`);
+  slotOf.delete('count');
+  if ((kernel as NativeKernel).length !== count) throw new Error(`${where} takes ${(kernel as NativeKernel).length} arguments, its layout names ${count}`);
+  const names = [...slotOf.keys()];
+  for (const name of Object.keys(native.args)) if (!slotOf.has(name)) throw new Error(unknownOptionMessage(where, name, names, 'argument'));
+  const missing = names.filter((name) => !(name in native.args));
+  if (missing.length > 0) throw new Error(`${where}: the program gives no value for argument${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  return { kernel: kernel as NativeKernel, count, slots: Object.entries(native.args).map(([name, value]) => ({ slot: slotOf.get(name)!, value })) };
+}
+
+/**
+ * Runs a float32 program's hand-tuned WebAssembly kernel (`program.native`). Arguments are named:
+ * each goes to the position the module's layout gives its name (see `layoutOf`), so a program cannot
+ * pass the AssemblyScript kernel its arguments in the wrong order.
+ * Returns false when WebAssembly is unavailable or off (the caller runs the generated loop).
  */
 export function runNativeProgram(program: ElementwiseProgram, names: readonly string[], arrays: TypedArray[], scalars: Record<string, number>): boolean {
   const native = program.native;
   const k = native ? wasmKernels() : null;
   if (!native || !k) return false;
-  const kernel = (k as unknown as Record<string, NativeKernel | undefined>)[native.kernel];
-  if (typeof kernel !== 'function') throw new Error(`program ${program.name}: no WebAssembly kernel '${native.kernel}'`);
-  if (kernel.length !== native.args.length) {
-    throw new Error(`program ${program.name}: kernel '${native.kernel}' takes ${kernel.length} arguments, the program gives ${native.args.length}`);
-  }
+  let byProgram = layouts.get(k);
+  if (!byProgram) layouts.set(k, (byProgram = new WeakMap()));
+  let layout = byProgram.get(program);
+  if (!layout) byProgram.set(program, (layout = layoutOf(k, program, native)));
+  const { kernel, count, slots } = layout;
   const streams = new Map(names.map((s, i) => [s, arrays[i] as Float32Array]));
-  run(k, streams, program.write, (ptr, n) =>
-    kernel(
-      ...native.args.map((a) => {
-        if (typeof a === 'number') return a;
-        if (a === '#n') return n;
-        if (a.startsWith('@')) return ptr(a.slice(1));
-        const v = scalars[a];
-        if (typeof v !== 'number') throw new Error(`program ${program.name}: native argument '${a}' is not a scalar of the item`);
-        return v;
-      }),
-    ),
-  );
+  const args = new Array<number>(count).fill(0);
+  run(k, streams, program.write, (ptr, n) => {
+    for (const { slot, value } of slots) {
+      if (typeof value === 'number') args[slot] = value;
+      else if (value === '#n') args[slot] = n;
+      else if (value.startsWith('@')) args[slot] = ptr(value.slice(1));
+      else {
+        const v = scalars[value];
+        if (typeof v !== 'number') throw new Error(`program ${program.name}: native argument '${value}' is not a scalar of the item`);
+        args[slot] = v;
+      }
+    }
+    kernel(...args);
+  });
   return true;
 }
 

@@ -27,7 +27,8 @@ export interface WasmExports {
   gemmPacked(a: number, b: number, c: number, M: number, N: number, K: number, panelFrom: number, panelTo: number): void;
   unpadRows(c: number, M: number, N: number, dst: number): void;
   // The fused optimizer steps (sgdStep, adamStep, ...) are reached by name from a program's
-  // `native` declaration (see program.ts), their arity checked there.
+  // `native` declaration (see program.ts), their arguments written by name into the slots of the
+  // layout each exports (`adamStepArgs.beta1`, ...).
   binaryRow(op: number, a: number, sa: number, b: number, sb: number, out: number, len: number): void;
   unaryRow(op: number, x: number, sx: number, out: number, len: number): void;
   whereRow(...args: number[]): void;
