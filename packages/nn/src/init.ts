@@ -1,5 +1,5 @@
 import { noGrad, rand, randn, type Tensor } from '@tsgrad/autograd';
-import { checkOptionKeys, numel } from '@tsgrad/tensor';
+import { checkOptionKeys, isFloating, numel } from '@tsgrad/tensor';
 
 /**
  * PyTorch's `nn.init`, in place (trailing underscore kept) and drawing from the global generator
@@ -43,11 +43,31 @@ function fill(t: Tensor, values: Tensor): Tensor {
   return t;
 }
 
+/**
+ * PyTorch's random fills refuse integer tensors ("not implemented for 'Int'"); a copy into one
+ * silently truncated every sample.
+ */
+function floatTarget(t: Tensor, who: string): void {
+  if (!isFloating(t.dtype)) throw new Error(`${who}: expected a floating tensor, got ${t.dtype} (random fills are not implemented for integer tensors)`);
+}
+
+/**
+ * U(a, b) in place. `a > b` (or NaN) is an Error, as in PyTorch: it used to draw from (b, a] silently.
+ * @example uniform_(zeros([3]), -0.1, 0.1)
+ */
 export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
+  floatTarget(t, 'uniform_');
+  if (!(a <= b)) throw new Error(`uniform_: expects to return a [from, to) range, but found from=${a} > to=${b}`);
   return fill(t, noGrad(() => rand(t.shape, { dtype: 'float64' }).mul(b - a).add(a)));
 }
 
+/**
+ * N(mean, std²) in place. A negative (or NaN) `std` is an Error, as in PyTorch.
+ * @example normal_(zeros([3]), 0, 0.02)
+ */
 export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
+  floatTarget(t, 'normal_');
+  if (!(std >= 0)) throw new Error(`normal_: expects std >= 0.0, but found std ${std}`);
   return fill(t, noGrad(() => randn(t.shape, { dtype: 'float64' }).mul(std).add(mean)));
 }
 
