@@ -66,7 +66,8 @@ export const GRADIENTS = {
   ],
   div: ({ inputs: [a, b], needsGrad }, g) => [
     needsGrad[0] ? sumToShape(g.div(b), a.shape) : null,
-    needsGrad[1] ? sumToShape(g.neg().mul(a).div(b.mul(b)), b.shape) : null,
+    // PyTorch's −g · ((a / b) / b): b · b under- or overflows (b = 1e-23 in float32 gave a / 0 = ∞).
+    needsGrad[1] ? sumToShape(g.neg().mul(a.div(b).div(b)), b.shape) : null,
   ],
   // PyTorch's pow_backward: exponent 0 gives 0 (not 0 * x^-1 = NaN at x = 0); for the exponent's
   // gradient, x = 0 with exponent >= 0 gives 0 (not 0 * log 0).
