@@ -41,18 +41,33 @@ function make(values: ArrayLike<number>, shape: readonly number[], dtype: DType,
 }
 
 /**
+ * A Uint8Array is bool storage, but PyTorch reads one (`torch.from_numpy`) as uint8, which tsgrad
+ * lacks: bytes such as image pixels silently became `true`. Only 0 and 1 pass without a dtype.
+ */
+function checkBoolBytes(data: Uint8Array): void {
+  const i = data.findIndex((v) => v > 1);
+  if (i >= 0) {
+    throw new Error(
+      `tensor: a Uint8Array makes a bool tensor, but it holds ${data[i]} at index ${i}; tsgrad has no uint8 dtype: pass { dtype: 'int32' } or { dtype: 'float32' } to keep the values`,
+    );
+  }
+}
+
+/**
  * A tensor from a number, nested arrays or a typed array (PyTorch's `torch.tensor`). Numbers become the
- * default dtype (JavaScript cannot tell `1` from `1.0`), booleans `bool`, typed arrays keep their dtype.
+ * default dtype (JavaScript cannot tell `1` from `1.0`), booleans `bool` (when every element is one),
+ * typed arrays keep their dtype (a Uint8Array is bool: 0 and 1 only, unless `dtype` says otherwise).
  * @example tensor([[1, 2], [3, 4]], { dtype: 'float64' }).shape // [2, 2]
  */
 export function tensor(data: NestedArray | TypedArray, opts: TensorOptions = {}): Tensor {
   const typedDtype = ArrayBuffer.isView(data) ? dtypeOfTyped(data) : null;
   if (ArrayBuffer.isView(data)) {
     if (!typedDtype) throw new Error(`tensor: unsupported typed array ${data.constructor.name}; use Float32Array, Float64Array, Int32Array or Uint8Array`);
+    if (typedDtype === 'bool' && opts.dtype === undefined) checkBoolBytes(data as Uint8Array);
     return make(data as TypedArray, [(data as TypedArray).length], opts.dtype ?? typedDtype, opts);
   }
-  const { shape, values, hasBool } = flattenNested(data);
-  return make(values, shape, opts.dtype ?? (hasBool ? 'bool' : getDefaultDtype()), opts);
+  const { shape, values, allBool } = flattenNested(data);
+  return make(values, shape, opts.dtype ?? (allBool ? 'bool' : getDefaultDtype()), opts);
 }
 
 function filled(shape: readonly number[], value: number, opts: TensorOptions, what: string): Tensor {

@@ -29,14 +29,18 @@ function extremeGrad<K extends 'max' | 'min'>(): GradRule<K> {
   };
 }
 
-/** Gradient of maximum (`pick` = gt) or minimum (`pick` = lt): ties split the gradient in half. */
-function pairwiseExtremeGrad<K extends 'maximum' | 'minimum'>(pick: 'gt' | 'lt'): GradRule<K> {
+/**
+ * Gradient of maximum (`lose` = lt) or minimum (`lose` = gt): ties split the gradient in half. As in
+ * PyTorch, an operand is zeroed only where it lost, so where either is NaN (the result is NaN) both
+ * receive the gradient: a NaN is not hidden behind a zero gradient.
+ */
+function pairwiseExtremeGrad<K extends 'maximum' | 'minimum'>(lose: 'gt' | 'lt'): GradRule<K> {
   return ({ inputs: [a, b], needsGrad }, g) => {
     const half = g.div(2);
     const tie = a.eq(b);
     return [
-      needsGrad[0] ? sumToShape(where(tie, half, where(a[pick](b), g, 0)), a.shape) : null,
-      needsGrad[1] ? sumToShape(where(tie, half, where(b[pick](a), g, 0)), b.shape) : null,
+      needsGrad[0] ? sumToShape(where(tie, half, where(a[lose](b), 0, g)), a.shape) : null,
+      needsGrad[1] ? sumToShape(where(tie, half, where(b[lose](a), 0, g)), b.shape) : null,
     ];
   };
 }
@@ -48,7 +52,8 @@ export const GRADIENTS = {
   sqrt: ({ output }, g) => [g.div(output.mul(2))],
   abs: ({ inputs: [x] }, g) => [g.mul(x.sign())],
   sign: ({ inputs: [x] }) => [zeros(x.shape, { dtype: x.dtype, device: x.device })],
-  relu: ({ output }, g) => [where(output.gt(0), g, 0)],
+  // PyTorch's threshold_backward: zero where the output is <= 0, so a NaN output passes its gradient on.
+  relu: ({ output }, g) => [where(output.le(0), 0, g)],
   sigmoid: ({ output }, g) => [g.mul(output.neg().add(1)).mul(output)],
   tanh: ({ output }, g) => [g.mul(output.mul(output).neg().add(1))],
   erf: ({ inputs: [x] }, g) => [g.mul(x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI)))],
@@ -61,7 +66,8 @@ export const GRADIENTS = {
   ],
   div: ({ inputs: [a, b], needsGrad }, g) => [
     needsGrad[0] ? sumToShape(g.div(b), a.shape) : null,
-    needsGrad[1] ? sumToShape(g.neg().mul(a).div(b.mul(b)), b.shape) : null,
+    // PyTorch's −g · ((a / b) / b): b · b under- or overflows (b = 1e-23 in float32 gave a / 0 = ∞).
+    needsGrad[1] ? sumToShape(g.neg().mul(a.div(b).div(b)), b.shape) : null,
   ],
   // PyTorch's pow_backward: exponent 0 gives 0 (not 0 * x^-1 = NaN at x = 0); for the exponent's
   // gradient, x = 0 with exponent >= 0 gives 0 (not 0 * log 0).
@@ -73,8 +79,8 @@ export const GRADIENTS = {
       ctx.needsGrad[1] ? sumToShape(where(a.eq(0), where(b.ge(0), 0, g.mul(ctx.output.mul(a.log()))), g.mul(ctx.output.mul(a.log()))), b.shape) : null,
     ];
   },
-  maximum: pairwiseExtremeGrad('gt'),
-  minimum: pairwiseExtremeGrad('lt'),
+  maximum: pairwiseExtremeGrad('lt'),
+  minimum: pairwiseExtremeGrad('gt'),
   eq: null,
   ne: null,
   lt: null,

@@ -3,8 +3,12 @@ import { formatShape } from '@tsgrad/tensor';
 /** Arbitrarily nested arrays of numbers or booleans, as `tolist()` returns and `tensor()` accepts. */
 export type NestedArray = number | boolean | NestedArray[];
 
-/** Infers the shape of a nested array and flattens it, rejecting ragged input with the culprit's path. */
-export function flattenNested(data: NestedArray): { shape: number[]; values: number[]; hasBool: boolean } {
+/**
+ * Infers the shape of a nested array and flattens it, rejecting ragged input with the culprit's path.
+ * `allBool`: every leaf is a boolean (then the tensor is bool). A mix of booleans and numbers is
+ * numeric, as in PyTorch (`torch.tensor([True, 2])` is [1, 2]); it used to become bool, so 2 read true.
+ */
+export function flattenNested(data: NestedArray): { shape: number[]; values: number[]; allBool: boolean } {
   const shape: number[] = [];
   for (let cur: NestedArray = data; Array.isArray(cur); cur = cur[0]) {
     shape.push(cur.length);
@@ -12,13 +16,16 @@ export function flattenNested(data: NestedArray): { shape: number[]; values: num
   }
   const values: number[] = [];
   let hasBool = false;
+  let hasNumber = false;
   const walk = (node: NestedArray, depth: number, path: string): void => {
     if (depth === shape.length) {
       if (typeof node === 'boolean') {
         hasBool = true;
         values.push(node ? 1 : 0);
-      } else if (typeof node === 'number') values.push(node);
-      else {
+      } else if (typeof node === 'number') {
+        hasNumber = true;
+        values.push(node);
+      } else {
         throw new Error(`tensor: expected a number at ${path || 'the top level'} for shape ${formatShape(shape)}, got ${describe(node)}`);
       }
       return;
@@ -31,7 +38,7 @@ export function flattenNested(data: NestedArray): { shape: number[]; values: num
     node.forEach((child, i) => walk(child, depth + 1, `${path}[${i}]`));
   };
   walk(data, 0, '');
-  return { shape, values, hasBool };
+  return { shape, values, allBool: hasBool && !hasNumber };
 }
 
 function describe(x: unknown): string {

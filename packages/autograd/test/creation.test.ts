@@ -15,6 +15,17 @@ describe('creation', () => {
     expect(tensor([]).shape).toEqual([0]);
   });
 
+  it('mixes of booleans and numbers are numeric; bytes other than 0 and 1 need a dtype', () => {
+    // torch.tensor([True, 2]) -> [1, 2] (int64); torch.tensor([[True], [2.5]]) -> [[1.], [2.5]]
+    expect(tensor([true, 2]).tolist()).toEqual([1, 2]);
+    expect(tensor([[true], [2.5]]).tolist()).toEqual([[1], [2.5]]);
+    expect(tensor([[true], [false]]).dtype).toBe('bool');
+    // torch.from_numpy(np.array([255, 2, 0], dtype=np.uint8)) keeps the bytes; tsgrad has no uint8.
+    expect(() => tensor(new Uint8Array([0, 255, 2]))).toThrow(/tensor: a Uint8Array makes a bool tensor, but it holds 255 at index 1; .*dtype: 'int32'/);
+    expect(tensor(new Uint8Array([255, 2, 0]), { dtype: 'int32' }).tolist()).toEqual([255, 2, 0]);
+    expect(tensor(new Uint8Array([1, 0])).tolist()).toEqual([true, false]);
+  });
+
   it('zeros, ones, full, arange', () => {
     expect(zeros([2, 2]).tolist()).toEqual([[0, 0], [0, 0]]);
     expect(ones([2], { dtype: 'int32' }).tolist()).toEqual([1, 1]);

@@ -17,8 +17,8 @@ const cases: Record<string, () => Tensor> = {
   tanh: () => x().tanh(),
   // The exponent's gradient b·ln(a)·a^b reads the result; the base's does not (below).
   pow: () => tensor([2, 3, 0.5, 1], { dtype: 'float64' }).pow(x()),
-  max: () => x().max(0, true),
-  min: () => x().min(0, true),
+  max: () => x().max(0, { keepdim: true }),
+  min: () => x().min(0, { keepdim: true }),
 };
 
 /** The rules whose source reads `output` (destructured or `ctx.output`). */

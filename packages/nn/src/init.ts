@@ -1,5 +1,5 @@
 import { noGrad, rand, randn, type Tensor } from '@tsgrad/autograd';
-import { checkOptionKeys, numel } from '@tsgrad/tensor';
+import { checkOptionKeys, isFloating, numel } from '@tsgrad/tensor';
 
 /**
  * PyTorch's `nn.init`, in place (trailing underscore kept) and drawing from the global generator
@@ -55,20 +55,34 @@ function fill(t: Tensor, values: Tensor): Tensor {
 }
 
 /**
- * Fills `t` from U(a, b) (PyTorch's `nn.init.uniform_`) and returns it.
+ * PyTorch's random fills refuse integer tensors ("not implemented for 'Int'"); a copy into one
+ * silently truncated every sample.
+ */
+function floatTarget(t: Tensor, who: string): void {
+  if (!isFloating(t.dtype)) throw new Error(`${who}: expected a floating tensor, got ${t.dtype} (random fills are not implemented for integer tensors)`);
+}
+
+/**
+ * Fills `t` from U(a, b) (PyTorch's `nn.init.uniform_`) and returns it. `a > b` (or NaN) is an Error,
+ * as in PyTorch: it used to draw from (b, a] silently.
  * @example
  * init.uniform_(zeros([1000]), -1, 1) // every value in [-1, 1)
  */
 export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
+  floatTarget(t, 'uniform_');
+  if (!(a <= b)) throw new Error(`uniform_: expects to return a [from, to) range, but found from=${a} > to=${b}`);
   return fill(t, noGrad(() => rand(t.shape, { dtype: 'float64' }).mul(b - a).add(a)));
 }
 
 /**
- * Fills `t` from N(mean, std²) (PyTorch's `nn.init.normal_`) and returns it.
+ * Fills `t` from N(mean, std²) (PyTorch's `nn.init.normal_`) and returns it. A negative (or NaN)
+ * `std` is an Error, as in PyTorch.
  * @example
  * init.normal_(zeros([10000]), 2, 0.5) // drawn from N(2, 0.5²): sample mean ≈ 2, std ≈ 0.5
  */
 export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
+  floatTarget(t, 'normal_');
+  if (!(std >= 0)) throw new Error(`normal_: expects std >= 0.0, but found std ${std}`);
   return fill(t, noGrad(() => randn(t.shape, { dtype: 'float64' }).mul(std).add(mean)));
 }
 

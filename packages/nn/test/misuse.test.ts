@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ones, tensor, zeros } from '@tsgrad/autograd';
 import {
-  AvgPool2d, BatchNorm1d, BCEWithLogitsLoss, Conv2d, CrossEntropyLoss, Embedding, GELU, LayerNorm, Linear, MaxPool2d, Module, MSELoss, Parameter,
+  AvgPool2d, BatchNorm1d, BCEWithLogitsLoss, Conv2d, CrossEntropyLoss, Dropout, Embedding, functional as F, GELU, init, LayerNorm, Linear, MaxPool2d, Module, MSELoss, Parameter,
 } from '@tsgrad/nn';
 
 /** Layer misuse is an Error naming the layer, the option and the nearest valid name: never a silently ignored setting. */
@@ -22,6 +22,15 @@ const cases: [string, () => unknown, RegExp][] = [
   ['Linear.forward of a plain array', () => new Linear(2, 1).forward([1, 2] as never), /Linear\(in_features=2, out_features=1, bias=true\): expected a Tensor input, got a plain array; wrap it with tensor\(\.\.\.\)/],
   ['Conv2d.forward of null', () => new Conv2d(1, 1, 1).forward(null as never), /Conv2d\(.*\): expected a Tensor input, got null/],
   ['loadStateDict(null)', () => new Linear(2, 1).loadStateDict(null as never), /Linear.loadStateDict: expected a Map or an object of tensors \(a state dict\), got null/],
+  // PyTorch 2.x: "uniform_ expects to return a [from, to) range, but found from=1 > to=0", "normal expects
+  // std >= 0.0, but found std -1", "check_uniform_bounds" / "normal_kernel_cpu" not implemented for 'Int'.
+  ['init.uniform_ with from > to', () => init.uniform_(zeros([3]), 1, 0), /uniform_: expects to return a \[from, to\) range, but found from=1 > to=0/],
+  ['init.normal_ with a negative std', () => init.normal_(zeros([3]), 0, -1), /normal_: expects std >= 0.0, but found std -1/],
+  ['init.uniform_ of an int32 tensor', () => init.uniform_(zeros([3], { dtype: 'int32' }), 0, 10), /uniform_: expected a floating tensor, got int32/],
+  ['init.kaimingNormal_ of an int32 tensor', () => init.kaimingNormal_(zeros([3, 3], { dtype: 'int32' })), /normal_: expected a floating tensor, got int32/],
+  // PyTorch: "result type Float can't be cast to the desired output type Int" (0 < p < 1, training).
+  ['F.dropout of an int32 tensor', () => F.dropout(tensor([1, 2], { dtype: 'int32' }), 0.5), /dropout: expected a floating input, got int32 \(the kept values are scaled by 1\/\(1 - p\) = 2\)/],
+  ['Dropout.forward of an int32 tensor', () => new Dropout(0.25).forward(tensor([1, 2], { dtype: 'int32' })), /dropout: expected a floating input, got int32/],
   ['loadStateDict with an unknown option', () => new Linear(2, 1).loadStateDict(new Linear(2, 1).stateDict(), { stict: false } as object), /Linear.loadStateDict: unknown option 'stict'; did you mean 'strict'\?/],
 ];
 

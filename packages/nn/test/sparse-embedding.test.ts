@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { tensor, type SparseTensor } from '@tsgrad/autograd';
+import { embeddingLookup, ones, tensor, type SparseTensor } from '@tsgrad/autograd';
 import { expectClose, loadFixture } from '@tsgrad/test-utils';
-import { Embedding } from '@tsgrad/nn';
+import { Embedding, functional as F } from '@tsgrad/nn';
 
 interface Step {
   lookup: number[];
@@ -37,5 +37,24 @@ describe('Embedding({ sparse: true })', () => {
     const sparse = make(true) as SparseTensor;
     expect(sparse.toDense().tolist()).toEqual(make(false).tolist());
     expect(sparse.indices().tolist()).toEqual([1, 1, 5, 0]);
+  });
+});
+
+describe('a negative paddingIdx counts from the end, as in PyTorch', () => {
+  // torch: w = torch.ones(3, 2, requires_grad=True)
+  //        F.embedding(torch.tensor([2, 0, 2]), w, padding_idx=-1).sum().backward(); w.grad
+  const pytorchGrad = [[1, 1], [0, 0], [0, 0]];
+  it.each([false, true])('F.embedding with paddingIdx -1 gives the last row no gradient (sparse: %s)', (sparse) => {
+    const w = ones([3, 2], { requiresGrad: true });
+    F.embedding(tensor([2, 0, 2], { dtype: 'int32' }), w, { paddingIdx: -1, sparse }).sum().backward();
+    const g = sparse ? (w.grad as SparseTensor).toDense() : w.grad!;
+    expect(g.tolist()).toEqual(pytorchGrad);
+  });
+
+  it('the layer and the function agree, and a padding index outside [-num, num) is an Error', () => {
+    expect(new Embedding(3, 2, { paddingIdx: -1 }).paddingIdx).toBe(2);
+    expect(() => F.embedding(tensor([0], { dtype: 'int32' }), ones([3, 2]), { paddingIdx: 3 })).toThrow(/embedding: paddingIdx must be within num_embeddings \(3\), got 3/);
+    expect(() => embeddingLookup(ones([3, 2]), tensor([0], { dtype: 'int32' }), { paddingIdx: -4 })).toThrow(/paddingIdx must be within num_embeddings \(3\), got -4/);
+    expect(() => embeddingLookup(ones([3, 2]), tensor([0], { dtype: 'int32' }), { paddingIdx: 0.5 })).toThrow(/got 0.5/);
   });
 });

@@ -96,6 +96,8 @@ describe('scheduler state and options', () => {
     expect(() => new lrScheduler.StepLR(opt, { stepSize: 0 })).toThrow(/StepLR: Invalid stepSize: 0/);
     expect(() => new lrScheduler.OneCycleLR(opt, { maxLr: 0.1 })).toThrow(/define either totalSteps OR \(epochs AND stepsPerEpoch\)/);
     expect(() => new lrScheduler.ReduceLROnPlateau(opt, { factor: 1.5 })).toThrow(/Invalid factor: 1.5/);
+    // PyTorch 2.x raises ZeroDivisionError at totalIters; tsgrad's learning rate became NaN there.
+    expect(() => new lrScheduler.ConstantLR(makeOptimizer('SGD'), { factor: 0, totalIters: 3 })).toThrow(/ConstantLR: factor 0 cannot be undone at totalIters \(3\)/);
     expect(() => new lrScheduler.StepLR(makeOptimizer('SGD'), { stepSize: 3, lastEpoch: 4 })).toThrow(/'initialLr' is not specified in paramGroups\[0\] when resuming/);
     expect(() => new lrScheduler.CosineAnnealingLR(opt, { TMax: 5, key: 'nope' })).toThrow(/param group 0 has no numeric option 'nope'/);
     const adam = new Adam([zeros([1], { requiresGrad: true })]);

@@ -210,12 +210,24 @@ export function minimum(a: Tensor, b: TensorOrScalar): Tensor {
   return binaryOp('minimum', a, b);
 }
 
+/**
+ * NaN bounds follow PyTorch 2.x (`TensorCompare.cpp`): a NaN in a tensor bound propagates (its
+ * `maximum`/`minimum` kernels); two number bounds of which one is NaN fill the result with NaN
+ * (`clamp_out`); a single NaN number bound leaves `x` as it is (`std::max(x, NaN)` is x). A plain
+ * `x < NaN` test is false, so a NaN tensor bound used to be ignored.
+ */
 export function clamp(x: Tensor, min?: number | Tensor, max?: number | Tensor): Tensor {
   if (min === undefined && max === undefined) throw new Error("clamp: at least one of 'min' or 'max' must be given");
   let out = x;
-  if (min !== undefined) out = where(out.lt(min), min, out);
-  if (max !== undefined) out = where(out.gt(max), max, out);
+  if (min !== undefined) out = where(orNanBound(out.lt(min), min), min, out);
+  if (max !== undefined) out = where(orNanBound(out.gt(max), max), max, out);
+  if (typeof min === 'number' && typeof max === 'number' && (Number.isNaN(min) || Number.isNaN(max))) out = out.mul(0).add(Number.NaN);
   return out;
+}
+
+/** `beyond` or, for a floating tensor bound, where the bound is NaN (bool + bool is logical or). */
+function orNanBound(beyond: Tensor, bound: number | Tensor): Tensor {
+  return bound instanceof Tensor && isFloating(bound.dtype) ? beyond.add(bound.ne(bound)) : beyond;
 }
 
 /** PyTorch dtype names (and their aliases) tsgrad lacks: `to()` says so instead of "unknown device". */

@@ -54,8 +54,21 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
 }
 
 /**
+ * The padding row as a non-negative index: PyTorch's `F.embedding` counts a negative `padding_idx`
+ * from the end and refuses one outside [−num, num). Left negative, it matched no index and the
+ * last row silently kept receiving gradient.
+ */
+function paddingRow(paddingIdx: number | null, num: number): number | null {
+  if (paddingIdx === null) return null;
+  if (!Number.isInteger(paddingIdx) || paddingIdx >= num || paddingIdx < -num) {
+    throw new Error(`embedding: paddingIdx must be within num_embeddings (${num}), got ${String(paddingIdx)}`);
+  }
+  return paddingIdx < 0 ? paddingIdx + num : paddingIdx;
+}
+
+/**
  * Embedding lookup: rows of `weight` for int32 `indices` of any shape -> [...indices.shape, ...rest].
- * `paddingIdx` gets no gradient; `sparse` makes the weight's gradient a `SparseTensor` of the looked-up
+ * `paddingIdx` (negative counts from the end, as in PyTorch) gets no gradient; `sparse` makes the weight's gradient a `SparseTensor` of the looked-up
  * rows (PyTorch's `Embedding(sparse=True)`).
  * @example
  * const weight = randn([1000, 64], { requiresGrad: true });
@@ -64,7 +77,8 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
 export function embeddingLookup(weight: Tensor, indices: Tensor, opts: { paddingIdx?: number | null; sparse?: boolean } = {}): Tensor {
   checkOptionKeys('embeddingLookup', opts, ['paddingIdx', 'sparse']);
   checkIndex('embedding', indices);
+  const paddingIdx = paddingRow(opts.paddingIdx ?? null, weight.shape[0]);
   const flat = indices.reshape([-1]);
-  const rows = apply('embeddingRows', [weight, flat], { sparse: opts.sparse ?? false, paddingIdx: opts.paddingIdx ?? null });
+  const rows = apply('embeddingRows', [weight, flat], { sparse: opts.sparse ?? false, paddingIdx });
   return rows.reshape([...indices.shape, ...weight.shape.slice(1)]);
 }

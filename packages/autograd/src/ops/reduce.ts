@@ -5,9 +5,13 @@ import type { Tensor } from '../tensor.js';
 import { where } from './elementwise.js';
 import { zeros } from '../creation.js';
 
-/** Normalizes a `dim` argument: undefined/null means every dim. */
+/**
+ * Normalizes a `dim` argument: undefined/null, and an empty list too, mean every dim. PyTorch 2.x's
+ * `make_dim_mask` reduces over all dims for `dim=[]` (only `all`/`any` opt out); read as "no dims",
+ * `x.sum([])` returned `x` unreduced and `x.var([])` all NaN.
+ */
 export function normAxes(dim: number | readonly number[] | null | undefined, ndim: number, op: string): number[] {
-  if (dim === undefined || dim === null) return Array.from({ length: ndim }, (_, i) => i);
+  if (dim === undefined || dim === null || (typeof dim !== 'number' && dim.length === 0)) return Array.from({ length: ndim }, (_, i) => i);
   const list = typeof dim === 'number' ? [dim] : [...dim];
   const axes = list.map((d) => normalizeDim(d, ndim, op));
   if (new Set(axes).size !== axes.length) throw new Error(`${op}: dim ${formatShape(list)} appears multiple times in the list of dims`);

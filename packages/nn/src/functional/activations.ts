@@ -1,5 +1,5 @@
 import { noGrad, rand, type Tensor } from '@tsgrad/autograd';
-import { checkOptionKeys } from '@tsgrad/tensor';
+import { checkOptionKeys, isFloating } from '@tsgrad/tensor';
 
 /**
  * max(x, 0), elementwise (PyTorch's `F.relu`; the same as `x.relu()`).
@@ -45,6 +45,9 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (!(p >= 0 && p <= 1)) throw new Error(`dropout probability has to be between 0 and 1, but got ${p}`);
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
+  // The kept values are scaled by 1/(1 − p), which an integer tensor cannot hold: PyTorch refuses
+  // ("result type Float can't be cast to the desired output type Int"); a float result came back.
+  if (!isFloating(x.dtype)) throw new Error(`dropout: expected a floating input, got ${x.dtype} (the kept values are scaled by 1/(1 - p) = ${1 / (1 - p)})`);
   const keep = noGrad(() => rand(x.shape, { dtype: 'float64' }).ge(p).to(x.dtype).div(1 - p));
   return x.mul(keep.to(x.device));
 }

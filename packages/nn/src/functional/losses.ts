@@ -105,7 +105,10 @@ export function nllLoss(logp: Tensor, target: Tensor, opts: NllOptions = {}): Te
   const safe = where(keep, flat!, 0);
   const picked = logits.gather(1, safe.unsqueeze(1)).squeeze(1);
   const w = (weight ? weight.gather(0, safe) : onesLike(picked)).mul(keep.to(picked.dtype));
-  const losses = picked.neg().mul(w);
+  // An ignored target contributes an exact 0, as in PyTorch, not −logp · 0: that is NaN where logp is
+  // −inf (a masked logit at a padded position), and its gradient w / Σw is 0 / 0 when every target of
+  // the batch is ignored (PyTorch: loss NaN, gradient 0; a NaN gradient would wreck the next step).
+  const losses = where(keep, picked.neg().mul(w), 0);
   if (reduction === 'none') return losses.reshape(keptShape);
   if (reduction === 'sum') return losses.sum();
   return losses.sum().div(w.sum());
@@ -132,6 +135,8 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   if (weight && (weight.ndim !== 1 || weight.shape[0] !== C)) throw new Error(`${who}: weight should be a 1-D tensor of ${C} elements, got shape ${formatShape(weight.shape)}`);
   if (isFloating(target.dtype) && target.ndim === input.ndim) {
     sameShape(input, target, who);
+    // PyTorch 2.x refuses it (`ignore_index < 0` check); it used to be silently ignored.
+    if (opts.ignoreIndex !== undefined && opts.ignoreIndex >= 0) throw new Error(`${who}: ignoreIndex is not supported for class-probability (floating) targets, got ${opts.ignoreIndex}`);
     const { logits, keptShape } = flattenClasses(logp, null);
     const probs = flattenClasses(target, null).logits;
     const smoothed = eps > 0 ? probs.mul(1 - eps).add(eps / C) : probs;

@@ -1,4 +1,4 @@
-import { noGrad, type Tensor } from '@tsgrad/autograd';
+import { noGrad, where, type Tensor } from '@tsgrad/autograd';
 import { checkOptionKeys, formatShape } from '@tsgrad/tensor';
 
 export interface BatchNormArgs {
@@ -45,11 +45,21 @@ export function batchNorm(x: Tensor, a: BatchNormArgs, who = 'batch_norm'): Tens
         rv.copy_(unbiased.mul(f).add(rv.mul(1 - f)));
       });
     }
-    return affine(centered.div(variance.add(a.eps).sqrt()), a, statShape);
+    return affine(a.eps === 0 ? zeroVarianceSafe(centered, variance) : centered.div(variance.add(a.eps).sqrt()), a, statShape);
   }
   const mean = a.runningMean!.reshape(statShape);
   const variance = a.runningVar!.reshape(statShape);
   return affine(x.sub(mean).div(variance.add(a.eps).sqrt()), a, statShape);
+}
+
+/**
+ * centered / √variance with eps 0, as PyTorch's training-mode `InvStd`: a channel of zero variance gets
+ * invstd 0, so its output is the bias and its gradient 0, not 0 / 0 = NaN. The zero channels divide
+ * by 1 instead of 0, so no NaN reaches the gradient either.
+ */
+function zeroVarianceSafe(centered: Tensor, variance: Tensor): Tensor {
+  const zero = variance.eq(0);
+  return where(zero, 0, centered.div(where(zero, 1, variance).sqrt()));
 }
 
 function affine(normalized: Tensor, a: { weight: Tensor | null; bias: Tensor | null }, shape: number[]): Tensor {

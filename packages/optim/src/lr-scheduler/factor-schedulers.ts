@@ -161,6 +161,9 @@ export class ConstantLR extends LRScheduler {
     this.factor = opts.factor ?? 1 / 3;
     this.totalIters = opts.totalIters ?? 5;
     if (!(this.factor >= 0 && this.factor <= 1)) throw new Error(`ConstantLR: Invalid factor: ${this.factor} (expected a number in [0, 1])`);
+    // At totalIters the value is divided by factor: 0 gave 0 · ∞ = NaN, a NaN learning rate that
+    // silently turned every weight into NaN (PyTorch 2.x raises ZeroDivisionError at that step).
+    if (this.factor === 0) throw new Error(`ConstantLR: factor 0 cannot be undone at totalIters (${this.totalIters}): the value is divided by factor there; use a small positive factor`);
     this.initialStep();
   }
   protected computeValues(): number[] {
