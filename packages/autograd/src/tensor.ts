@@ -844,7 +844,7 @@ export class Tensor {
    */
   std(dim?: number | number[] | null, opts: VarianceOptions = {}): Tensor {
     checkOptionKeys('std', opts, VARIANCE);
-    return R.variance(this, dim, opts.correction ?? 1, opts.keepdim ?? false).sqrt();
+    return R.std(this, dim, opts.correction ?? 1, opts.keepdim ?? false);
   }
   /**
    * The index of the maximum over `dim` (of the flattened tensor when omitted), as int32.

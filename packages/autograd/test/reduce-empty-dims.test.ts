@@ -28,7 +28,7 @@ describe('an empty dim list reduces over every dim, as in PyTorch', () => {
   });
 
   it('keepdim keeps every dim as size 1, and the gradient of sum([]) is all ones', () => {
-    expect(x().sum([], true).shape).toEqual([1, 1]);
+    expect(x().sum([], { keepdim: true }).shape).toEqual([1, 1]);
     const w = x().requiresGrad_();
     w.sum([]).backward();
     expect(w.grad!.tolist()).toEqual([[1, 1, 1], [1, 1, 1]]);

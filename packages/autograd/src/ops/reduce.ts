@@ -53,6 +53,17 @@ export function variance(x: Tensor, dim: number | readonly number[] | null | und
   return sum(centered.mul(centered), axes, keepdim).div(Math.max(n - correction, 0));
 }
 
+/**
+ * The standard deviation, sqrt(var), with PyTorch's gradient at zero spread: 0, not the NaN of
+ * sqrt'(0) · 0. The inner `where` keeps sqrt away from 0 so no inf reaches the chain rule; a NaN
+ * variance is not 0 and stays NaN.
+ */
+export function std(x: Tensor, dim: number | readonly number[] | null | undefined, correction: number, keepdim: boolean): Tensor {
+  const v = variance(x, dim, correction, keepdim);
+  const flat = v.eq(0);
+  return where(flat, 0, where(flat, 1, v).sqrt());
+}
+
 export function argExtreme(op: 'argmax' | 'argmin', x: Tensor, dim: number | null | undefined, keepdim: boolean): Tensor {
   if (dim === undefined || dim === null) {
     if (x.numel() === 0) throw new Error(`${op}(): expected a non-empty tensor`);
