@@ -36,3 +36,19 @@ describe('clamp with NaN bounds follows PyTorch 2.x', () => {
     expect(lo.grad!.tolist()).toEqual([0, 0, 1]);
   });
 });
+
+// PyTorch 1.13 and 2.x (clamp_backward masks x >= min && x <= max):
+//   x = [nan, 0.5, 5] -> x.clamp(0, 1) grad [0, 1, 0]; x.clamp(min=0) grad [0, 1, 1]
+describe('clamp of a NaN input: the value stays NaN, the gradient is 0 (PyTorch)', () => {
+  it.each([
+    ['min and max', { min: 0, max: 1 }, [0, 1, 0]],
+    ['min only', { min: 0 }, [0, 1, 1]],
+    ['max only', { max: 1 }, [0, 1, 0]],
+  ] as const)('%s', (_, bounds, grad) => {
+    const x = tensor([Number.NaN, 0.5, 5], { dtype: 'float64', requiresGrad: true });
+    const y = x.clamp(bounds);
+    expect(Number.isNaN((y.tolist() as number[])[0])).toBe(true);
+    y.sum().backward();
+    expect(x.grad!.tolist()).toEqual(grad);
+  });
+});

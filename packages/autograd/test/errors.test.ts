@@ -42,6 +42,9 @@ describe('error messages', () => {
     ['neg of bool', () => tensor([true]).neg(), /neg: negation on a bool tensor is not supported/],
     ['abs of bool', () => tensor([true]).abs(), /abs: not implemented for a bool tensor/],
     ['relu of bool', () => tensor([true]).relu(), /relu: bool inputs are not supported/],
+    ['softmax of int32', () => tensor([1, 3], { dtype: 'int32' }).softmax(0), /softmax\(\): could not infer output dtype.*got int32/],
+    ['logSoftmax of bool', () => tensor([true, false]).logSoftmax(0), /logSoftmax\(\): could not infer output dtype.*got bool/],
+    ['argmax of bool', () => tensor([true, false]).argmax(), /argmax\(\): not implemented for a bool tensor/],
     // PyTorch's set_grad checks, in its order: itself, then type, device, size.
     ['grad of wrong shape', () => (ones([2], { requiresGrad: true }).grad = ones([3])), /grad: assigned grad has data of a different size: shape \[3\], but the tensor has shape \[2\]/],
     ['grad of wrong dtype', () => (ones([2], { requiresGrad: true }).grad = ones([2], { dtype: 'float64' })), /assigned grad has data of a different type: dtype float64, but the tensor has dtype float32/],

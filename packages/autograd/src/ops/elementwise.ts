@@ -221,6 +221,8 @@ export function clamp(x: Tensor, min?: number | Tensor, max?: number | Tensor): 
   let out = x;
   if (min !== undefined) out = where(orNanBound(out.lt(min), min), min, out);
   if (max !== undefined) out = where(orNanBound(out.gt(max), max), max, out);
+  // A NaN input stays NaN with gradient 0, as PyTorch's clamp_backward (its mask x >= min && x <= max is false).
+  if (isFloating(x.dtype)) out = where(x.ne(x), x.detach(), out);
   if (typeof min === 'number' && typeof max === 'number' && (Number.isNaN(min) || Number.isNaN(max))) out = out.mul(0).add(Number.NaN);
   return out;
 }

@@ -65,6 +65,8 @@ export function std(x: Tensor, dim: number | readonly number[] | null | undefine
 }
 
 export function argExtreme(op: 'argmax' | 'argmin', x: Tensor, dim: number | null | undefined, keepdim: boolean): Tensor {
+  // PyTorch: "argmax_cpu" not implemented for 'Bool'.
+  if (x.dtype === 'bool') throw new Error(`${op}(): not implemented for a bool tensor (convert it first, e.g. x.to('int32'))`);
   if (dim === undefined || dim === null) {
     if (x.numel() === 0) throw new Error(`${op}(): expected a non-empty tensor`);
     const flat = x.reshape([-1]);
@@ -100,15 +102,17 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim: b
   return keepdim ? out : sum(out, axes, false);
 }
 
+// softmax and logSoftmax of an integer or bool tensor are Errors, as PyTorch's ("softmax_lastdim_kernel_impl"
+// not implemented for 'Long'): a silent cast would hide a tensor of class indices passed by mistake.
 export function softmax(x: Tensor, dim: number): Tensor {
-  const input = floatOrDefault(x);
+  const input = floatInput(x, 'softmax');
   const axes = normAxes(dim, x.ndim, 'softmax');
   const e = input.sub(stabilizer(input, axes, false)).exp();
   return e.div(sum(e, axes, true));
 }
 
 export function logSoftmax(x: Tensor, dim: number): Tensor {
-  const input = floatOrDefault(x);
+  const input = floatInput(x, 'logSoftmax');
   const axes = normAxes(dim, x.ndim, 'logSoftmax');
   const shifted = input.sub(stabilizer(input, axes, false));
   return shifted.sub(sum(shifted.exp(), axes, true).log());
