@@ -32,6 +32,8 @@ export const NOT_OPTION_TYPES = {
   Storage: "a device buffer's handle (the Backend contract)",
   ProgramSource: 'an optimizer program as written (validated by defineProgram itself)',
   ElementwiseProgram: 'a program that defineProgram built',
+  ElementwiseKernel: "a declared op's kernel that forwardKernel or gradKernel built",
+  Expr: 'an expression tree of the expression language',
 };
 
 // Reference update loops take the parameter's state record and the step's resolved hyperparameters:

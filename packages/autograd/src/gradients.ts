@@ -3,7 +3,8 @@ import { SparseTensor } from './sparse.js';
 import type { SavedContext } from './node.js';
 import { where } from './ops/elementwise.js';
 import { sumToShape } from './ops/shape.js';
-import type { PrimitiveOp } from './primitives.js';
+import { runKernel, type PrimitiveOp } from './primitives.js';
+import { ELEMENTWISE_OPS, gradKernel, opInfo, type ElementwiseOp } from '@tsgrad/tensor';
 import type { Tensor } from './tensor.js';
 
 /**
@@ -30,63 +31,24 @@ function extremeGrad<K extends 'max' | 'min'>(): GradRule<K> {
 }
 
 /**
- * Gradient of maximum (`lose` = lt) or minimum (`lose` = gt): ties split the gradient in half. As in
- * PyTorch, an operand is zeroed only where it lost, so where either is NaN (the result is NaN) both
- * receive the gradient: a NaN is not hidden behind a zero gradient.
+ * The rule of a declared elementwise op (@tsgrad/tensor's ops/elementwise-ops.ts): each operand's
+ * gradient is one kernel over g and whichever of the operands and the output its derivative reads
+ * (the output only then: reading it checks that it was not modified in place), broadcast to g's
+ * shape, then summed back to the operand's shape.
  */
-function pairwiseExtremeGrad<K extends 'maximum' | 'minimum'>(lose: 'gt' | 'lt'): GradRule<K> {
-  return ({ inputs: [a, b], needsGrad }, g) => {
-    const half = g.div(2);
-    const tie = a.eq(b);
-    return [
-      needsGrad[0] ? sumToShape(where(tie, half, where(a[lose](b), 0, g)), a.shape) : null,
-      needsGrad[1] ? sumToShape(where(tie, half, where(b[lose](a), 0, g)), b.shape) : null,
-    ];
-  };
+function elementwiseGrad<K extends ElementwiseOp>(op: K): GradRule<K> | null {
+  if (opInfo(op).grad === null) return null;
+  return (ctx, g) =>
+    ctx.inputs.map((operand, i) => {
+      if (!ctx.needsGrad[i]) return null;
+      const kernel = gradKernel(op, i, ctx.attrs)!;
+      const streams: Record<string, () => Tensor> = { g: () => g, x: () => ctx.inputs[0], y: () => ctx.inputs[1], out: () => ctx.output };
+      return sumToShape(runKernel(kernel, kernel.inputs.map((name) => streams[name]()), g.shape), operand.shape);
+    });
 }
 
 export const GRADIENTS = {
-  neg: (_, g) => [g.neg()],
-  exp: ({ output }, g) => [g.mul(output)],
-  log: ({ inputs: [x] }, g) => [g.div(x)],
-  sqrt: ({ output }, g) => [g.div(output.mul(2))],
-  abs: ({ inputs: [x] }, g) => [g.mul(x.sign())],
-  sign: ({ inputs: [x] }) => [zeros(x.shape, { dtype: x.dtype, device: x.device })],
-  // PyTorch's threshold_backward: zero where the output is <= 0, so a NaN output passes its gradient on.
-  relu: ({ output }, g) => [where(output.le(0), 0, g)],
-  sigmoid: ({ output }, g) => [g.mul(output.neg().add(1)).mul(output)],
-  tanh: ({ output }, g) => [g.mul(output.mul(output).neg().add(1))],
-  erf: ({ inputs: [x] }, g) => [g.mul(x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI)))],
-  logicalNot: null,
-  add: ({ inputs: [a, b] }, g) => [sumToShape(g, a.shape), sumToShape(g, b.shape)],
-  sub: ({ inputs: [a, b], needsGrad }, g) => [sumToShape(g, a.shape), needsGrad[1] ? sumToShape(g.neg(), b.shape) : null],
-  mul: ({ inputs: [a, b], needsGrad }, g) => [
-    needsGrad[0] ? sumToShape(g.mul(b), a.shape) : null,
-    needsGrad[1] ? sumToShape(g.mul(a), b.shape) : null,
-  ],
-  div: ({ inputs: [a, b], needsGrad }, g) => [
-    needsGrad[0] ? sumToShape(g.div(b), a.shape) : null,
-    // PyTorch's −g · ((a / b) / b): b · b under- or overflows (b = 1e-23 in float32 gave a / 0 = ∞).
-    needsGrad[1] ? sumToShape(g.neg().mul(a.div(b).div(b)), b.shape) : null,
-  ],
-  // PyTorch's pow_backward: exponent 0 gives 0 (not 0 * x^-1 = NaN at x = 0); for the exponent's
-  // gradient, x = 0 with exponent >= 0 gives 0 (not 0 * log 0).
-  // The output is read only for the exponent's gradient (as PyTorch saves the result only then).
-  pow: (ctx, g) => {
-    const [a, b] = ctx.inputs;
-    return [
-      ctx.needsGrad[0] ? sumToShape(where(b.eq(0), 0, g.mul(b.mul(a.pow(b.sub(1))))), a.shape) : null,
-      ctx.needsGrad[1] ? sumToShape(where(a.eq(0), where(b.ge(0), 0, g.mul(ctx.output.mul(a.log()))), g.mul(ctx.output.mul(a.log()))), b.shape) : null,
-    ];
-  },
-  maximum: pairwiseExtremeGrad('lt'),
-  minimum: pairwiseExtremeGrad('gt'),
-  eq: null,
-  ne: null,
-  lt: null,
-  le: null,
-  gt: null,
-  ge: null,
+  ...(Object.fromEntries(ELEMENTWISE_OPS.map((op) => [op, elementwiseGrad(op)])) as { [K in ElementwiseOp]: GradRule<K> | null }),
   where: ({ inputs: [cond, a, b], needsGrad }, g) => [
     null,
     needsGrad[1] ? sumToShape(where(cond, g, 0), a.shape) : null,

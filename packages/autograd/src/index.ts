@@ -38,7 +38,7 @@ export {
   randperm,
   type TensorOptions,
 } from './creation.js';
-export { where, maximum, minimum, resultType } from './ops/elementwise.js';
+export { where, maximum, minimum, resultType, unaryOp, binaryOp } from './ops/elementwise.js';
 export { cat, stack } from './ops/shape.js';
 export { matmul } from './ops/linalg.js';
 export { embeddingLookup } from './ops/indexing.js';

@@ -6,10 +6,13 @@ import {
   getBackend,
   numel,
   viewStrides,
-  type BinaryOp,
+  ELEMENTWISE_OPS,
+  forwardKernel,
   type DType,
+  type ElementwiseKernel,
+  type ElementwiseOp,
+  type OpParams,
   type Storage,
-  type UnaryOp,
   type View,
 } from '@tsgrad/tensor';
 import { GRADIENTS } from './gradients.js';
@@ -23,7 +26,8 @@ import { Tensor } from './tensor.js';
  */
 type NoAttrs = Record<string, never>;
 type Reduce = { axes: number[]; keepdim: boolean };
-export interface PrimitiveAttrs extends Record<UnaryOp | BinaryOp, NoAttrs> {
+/** A declared elementwise op's attributes are its parameters (`leakyRelu`'s negativeSlope; most have none). */
+export interface PrimitiveAttrs extends Record<ElementwiseOp, OpParams> {
   where: NoAttrs;
   sum: Reduce;
   max: Reduce;
@@ -70,17 +74,18 @@ function broadcastView(t: Tensor, shape: readonly number[]): View {
   return { ...v, shape, strides: broadcastStrides(v.shape, v.strides, shape) };
 }
 
-const unary =
-  <K extends UnaryOp>(op: K): Forward<K> =>
-  ([x]) =>
-    fromStorage(backend(x).unary(op, x.toView()), x.shape);
+/**
+ * Runs an elementwise kernel over `tensors` (one per `kernel.inputs` name, each broadcast to `shape`)
+ * into a fresh tensor: a declared op's forward here, an operand's gradient in gradients.ts.
+ */
+export function runKernel(kernel: ElementwiseKernel, tensors: readonly Tensor[], shape: readonly number[]): Tensor {
+  return fromStorage(backend(tensors[0]).elementwise(kernel, tensors.map((t) => broadcastView(t, shape))), shape);
+}
 
-const binary =
-  <K extends BinaryOp>(op: K): Forward<K> =>
-  ([a, b]) => {
-    const shape = broadcastShapes(a.shape, b.shape, op);
-    return fromStorage(backend(a).binary(op, broadcastView(a, shape), broadcastView(b, shape)), shape);
-  };
+const elementwise =
+  <K extends ElementwiseOp>(op: K): Forward<K> =>
+  (inputs, params) =>
+    runKernel(forwardKernel(op, params), inputs, inputs.length === 1 ? inputs[0].shape : broadcastShapes(inputs[0].shape, inputs[1].shape, op));
 
 const reduce =
   <K extends 'sum' | 'max' | 'min'>(op: K): Forward<K> =>
@@ -105,30 +110,7 @@ function copyOf(x: Tensor): Tensor {
 }
 
 const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
-  neg: unary('neg'),
-  exp: unary('exp'),
-  log: unary('log'),
-  sqrt: unary('sqrt'),
-  abs: unary('abs'),
-  sign: unary('sign'),
-  relu: unary('relu'),
-  sigmoid: unary('sigmoid'),
-  tanh: unary('tanh'),
-  erf: unary('erf'),
-  logicalNot: unary('logicalNot'),
-  add: binary('add'),
-  sub: binary('sub'),
-  mul: binary('mul'),
-  div: binary('div'),
-  pow: binary('pow'),
-  maximum: binary('maximum'),
-  minimum: binary('minimum'),
-  eq: binary('eq'),
-  ne: binary('ne'),
-  lt: binary('lt'),
-  le: binary('le'),
-  gt: binary('gt'),
-  ge: binary('ge'),
+  ...(Object.fromEntries(ELEMENTWISE_OPS.map((op) => [op, elementwise(op)])) as { [K in ElementwiseOp]: Forward<K> }),
   where: ([cond, a, b]) => {
     const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape, 'where'), b.shape, 'where');
     const s = backend(a).ternary('where', broadcastView(cond, shape), broadcastView(a, shape), broadcastView(b, shape));

@@ -713,6 +713,22 @@ export class Tensor {
     return E.unaryOp('erf', this);
   }
   /**
+   * log(1 + x), elementwise, accurate where x is tiny (`torch.log1p`).
+   * @example
+   * tensor([1e-10], { dtype: 'float64' }).log1p().item() // 9.9999999995e-11 (naively, log(1 + 1e-10) = 1.000000082740371e-10)
+   */
+  log1p(): Tensor {
+    return E.unaryOp('log1p', this);
+  }
+  /**
+   * e^x − 1, elementwise, accurate where x is tiny (`torch.expm1`).
+   * @example
+   * tensor([1e-10], { dtype: 'float64' }).expm1().item() // 1.00000000005e-10
+   */
+  expm1(): Tensor {
+    return E.unaryOp('expm1', this);
+  }
+  /**
    * Limits values to [min, max]; the gradient is 1 inside and on the bounds, 0 outside (PyTorch's).
    * @example
    * tensor([-2, 0.5, 3]).clamp({ min: 0, max: 1 }).tolist() // [0, 0.5, 1]

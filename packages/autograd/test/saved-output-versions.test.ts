@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GRADIENTS, noGrad, onesLike, tensor, type Tensor } from '@tsgrad/autograd';
+import { arityOf, gradKernel, isElementwiseOp, type ElementwiseOp } from '@tsgrad/tensor';
 
 /**
  * Every primitive whose gradient rule reads its output (PyTorch saves the result: exp, sqrt, relu,
@@ -11,6 +12,7 @@ import { GRADIENTS, noGrad, onesLike, tensor, type Tensor } from '@tsgrad/autogr
 const x = () => tensor([0.5, 1.5, 2, 1.5], { dtype: 'float64', requiresGrad: true });
 const cases: Record<string, () => Tensor> = {
   exp: () => x().exp(),
+  expm1: () => x().expm1(),
   sqrt: () => x().sqrt(),
   relu: () => x().relu(),
   sigmoid: () => x().sigmoid(),
@@ -21,9 +23,14 @@ const cases: Record<string, () => Tensor> = {
   min: () => x().min(0, { keepdim: true }),
 };
 
-/** The rules whose source reads `output` (destructured or `ctx.output`). */
+/**
+ * The rules that read their output: a declared elementwise op's where a derivative kernel reads `out`
+ * (@tsgrad/tensor's gradKernel), any other rule where its source reads `output` (destructured or
+ * `ctx.output`).
+ */
+const readsOut = (op: ElementwiseOp) => [0, 1].slice(0, arityOf(op)).some((i) => gradKernel(op, i)?.inputs.includes('out') ?? false);
 const readers = Object.entries(GRADIENTS)
-  .filter(([, rule]) => rule !== null && /\boutput\b/.test(String(rule)))
+  .filter(([op, rule]) => rule !== null && (isElementwiseOp(op) ? readsOut(op) : /\boutput\b/.test(String(rule))))
   .map(([op]) => op)
   .sort();
 

@@ -48,7 +48,9 @@ export const lionProgram = programVariants((f: DecayFlags) =>
     write: ['p', 'expAvg'],
     scalars: ['lr', 'beta1', 'beta2', ...decayScalarNames(f)],
     body: `${decayPrologue(f)}
-      p = p - lr * sign(beta1 * expAvg + (1 - beta1) * d)
+      let c = beta1 * expAvg + (1 - beta1) * d
+      // optax's jnp.sign keeps a NaN (the language's sign is torch.sign, which gives 0)
+      p = p - lr * select(c != c, c, sign(c))
       expAvg = beta2 * expAvg + (1 - beta2) * d`,
   }),
 );

@@ -35,7 +35,8 @@ export const rpropReference: ReferenceStep<'prev' | 'stepSize', RpropHyper> = (p
     const grown = stepSize[i] * factor;
     stepSize[i] = grown < h.stepMin ? h.stepMin : grown > h.stepMax ? h.stepMax : grown;
     if (factor === h.etaminus) grad = 0; // PyTorch: grad[sign.eq(etaminus)] = 0
-    p[i] = p[i] - Math.sign(grad) * stepSize[i];
+    // torch.sign: a NaN gradient has sign 0, so PyTorch leaves that element where it was.
+    p[i] = p[i] - (grad > 0 ? 1 : grad < 0 ? -1 : 0) * stepSize[i];
     prev[i] = grad;
   }
 };

@@ -16,9 +16,10 @@ function arith(op: i32, a: v128, b: v128): v128 {
     case SUB: return f32x4.sub(a, b);
     case MUL: return f32x4.mul(a, b);
     case DIV: return f32x4.div(a, b);
-    // NaN-propagating, and on ties the second operand (so maximum(+0, -0) is -0), as the reference.
-    case MAXIMUM: return v128.bitselect(a, b, v128.or(f32x4.gt(a, b), f32x4.ne(a, a)));
-    default: return v128.bitselect(a, b, v128.or(f32x4.lt(a, b), f32x4.ne(a, a)));
+    // torch.maximum/minimum (the `nanmax`/`nanmin` of the expression language): b where a < b (a > b)
+    // or b is NaN, else a, so a NaN on either side wins and a tie (+0, -0) gives the first operand.
+    case MAXIMUM: return v128.bitselect(b, a, v128.or(f32x4.lt(a, b), f32x4.ne(b, b)));
+    default: return v128.bitselect(b, a, v128.or(f32x4.gt(a, b), f32x4.ne(b, b)));
   }
 }
 
@@ -29,8 +30,8 @@ function arith1(op: i32, a: f32, b: f32): f32 {
     case SUB: return a - b;
     case MUL: return a * b;
     case DIV: return a / b;
-    case MAXIMUM: return a > b || a != a ? a : b;
-    default: return a < b || a != a ? a : b;
+    case MAXIMUM: return a < b || b != b ? b : a;
+    default: return a > b || b != b ? b : a;
   }
 }
 

@@ -1,46 +1,22 @@
 import type { DType, TypedArray } from './dtype.js';
 import type { ElementwiseProgram, ProgramItem } from './program.js';
+import type { BinaryOp, UnaryOp } from './ops/elementwise-ops.js';
+import type { ElementwiseKernel } from './ops/kernel.js';
 
 /**
  * The contract a device implements. Deliberately small (tinygrad's lesson): a dozen primitive kernels
- * that every tsgrad op lowers to. The op sets are string-literal unions and each backend's kernel table
- * is checked with `satisfies Record<UnaryOp, ...>`, so a backend that forgets one fails to compile.
+ * that every tsgrad op lowers to. Elementwise ops are not kernels of their own: each is declared once
+ * (ops/elementwise-ops.ts) as expressions, and a backend runs any of them through `elementwise` by
+ * rendering the expression (a backend maps every function of the language, `satisfies
+ * Record<Builtin, ...>`, so one that lacks a function fails to compile).
  *
  * Storage is opaque: the autograd layer never touches memory, it passes {@link View}s (a storage handle
  * plus shape, strides and offset in elements) to kernels and gets fresh contiguous storage back.
  * Reads are asynchronous because a GPU's are; `readSync` exists only where `capabilities.syncRead`.
  */
-export const BACKEND_API_VERSION = 2;
+export const BACKEND_API_VERSION = 3;
 
-/** Elementwise ops of one operand. Output dtype equals the input's, except `logicalNot` (bool). */
-export type UnaryOp =
-  | 'neg'
-  | 'exp'
-  | 'log'
-  | 'sqrt'
-  | 'abs'
-  | 'sign'
-  | 'relu'
-  | 'sigmoid'
-  | 'tanh'
-  | 'erf'
-  | 'logicalNot';
-
-/** Elementwise ops of two same-dtype operands. Comparisons produce `bool`, the rest the operands' dtype. */
-export type BinaryOp =
-  | 'add'
-  | 'sub'
-  | 'mul'
-  | 'div'
-  | 'pow'
-  | 'maximum'
-  | 'minimum'
-  | 'eq'
-  | 'ne'
-  | 'lt'
-  | 'le'
-  | 'gt'
-  | 'ge';
+export type { UnaryOp, BinaryOp, ElementwiseOp } from './ops/elementwise-ops.js';
 
 export type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 
@@ -60,6 +36,7 @@ export type KernelName =
   | TernaryOp
   | ReduceOp
   | ArgReduceOp
+  | 'elementwise'
   | 'matmul'
   | 'copy'
   | 'cast'
@@ -109,9 +86,12 @@ export interface Backend {
   /** Releases device memory early; using the storage afterwards is an error. CPU: no-op. */
   free(storage: Storage): void;
 
-  unary(op: UnaryOp, x: View): Storage;
-  /** `a` and `b` have the same shape (broadcast by the caller with stride-0 views) and dtype. */
-  binary(op: BinaryOp, a: View, b: View): Storage;
+  /**
+   * An elementwise kernel (a declared op's forward or an operand's gradient: `forwardKernel`,
+   * `gradKernel`) over `inputs`, one view per `kernel.inputs` name, all of one shape (broadcast by the
+   * caller with stride-0 views) and dtype; the result is contiguous, of that dtype or bool.
+   */
+  elementwise(kernel: ElementwiseKernel, inputs: readonly View[]): Storage;
   ternary(op: TernaryOp, cond: View, a: View, b: View): Storage;
   reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage;
   argReduce(op: ArgReduceOp, x: View, axis: number): Storage;

@@ -4,24 +4,28 @@
  *
  * @example
  * ```ts
- * import { getBackend } from '@tsgrad/tensor';
+ * import { forwardKernel, getBackend } from '@tsgrad/tensor';
  * const cpu = getBackend('cpu');
  * const a = cpu.fromData(new Float64Array([1, 2, 3, 4]), 'float64');
  * const view = { storage: a, dtype: 'float64', shape: [2, 2], strides: [1, 2], offset: 0 } as const; // a transpose
- * const out = cpu.unary('neg', view);
+ * const out = cpu.elementwise(forwardKernel('neg'), [view]);
  * console.log(cpu.readSync!(out, 0, 4)); // Float64Array [-1, -3, -2, -4]
  * ```
  */
 export * from './dtype.js';
 export * from './shape.js';
 export * from './backend.js';
-export { UNARY_OPS, BINARY_OPS, opInfo, type OpInfo } from './op-info.js';
+export { UNARY_OPS, BINARY_OPS, opInfo, isElementwiseOp, arityOf, type ElementwiseOpDecl, type Domain } from './ops/elementwise-ops.js';
+export { forwardKernel, gradKernel, completeParams, ELEMENTWISE_OPS, type ElementwiseKernel, type OpParams } from './ops/kernel.js';
+export { BUILTINS, type Builtin, type BuiltinInfo } from './expr/builtins.js';
+export { walk, jsDialect, type Dialect } from './expr/walk.js';
 export { checkOptionKeys, nearestName, unknownOptionMessage } from './options.js';
 export { defineProgram, type ElementwiseProgram, type ProgramSource, type ProgramItem, type Expr, type Condition, type Statement } from './program.js';
-export { renderJs, setProgramCodegen } from './cpu/program.js';
+export { renderJs } from './cpu/program.js';
+export { setProgramCodegen } from './cpu/codegen.js';
+export { renderKernelJs } from './cpu/elementwise.js';
 export { registerBackend, unregisterBackend, getBackend, hasBackend, listDevices } from './registry.js';
 export { CpuStorage, createCpuBackend } from './cpu/cpu-backend.js';
 export { cpuMemoryStats, clearCpuPool, type CpuMemoryStats } from './cpu/buffer-pool.js';
 export { cpuKernels, cpuKernelsReady, setCpuKernels, type CpuKernelInfo, type CpuKernelOptions } from './cpu/wasm/runtime.js';
 export { erf } from './cpu/erf.js';
-export { UNARY_FNS, BINARY_FNS } from './cpu/elementwise.js';

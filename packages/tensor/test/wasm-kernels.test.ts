@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { contiguousStrides, cpuKernels, cpuKernelsReady, defineProgram, getBackend, setCpuKernels, type View } from '@tsgrad/tensor';
+import { contiguousStrides, cpuKernels, cpuKernelsReady, defineProgram, forwardKernel, getBackend, setCpuKernels, type View } from '@tsgrad/tensor';
 
 // The WebAssembly SIMD kernels against independent float64 references. (The fused optimizer steps
 // are checked in @tsgrad/optim's tests, against the per-element reference steps and PyTorch.)
@@ -190,8 +190,8 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     return out;
   }
   /** Runs `fn` under both kernel sets and returns both results' bits. */
-  function both(fn: () => ReturnType<typeof cpu.unary>): [number[], number[]] {
-    const bits = (s: ReturnType<typeof cpu.unary>) => {
+  function both(fn: () => ReturnType<typeof cpu.elementwise>): [number[], number[]] {
+    const bits = (s: ReturnType<typeof cpu.elementwise>) => {
       const d = cpu.readSync!(s, 0, s.size);
       return d instanceof Float32Array ? Array.from(new Uint32Array(d.buffer, d.byteOffset, d.length)) : Array.from(d);
     };
@@ -213,14 +213,14 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     const n = l.shape[0] * l.shape[1 % l.shape.length];
     const a = f32View(mixed(n, 1), l.shape, l.aStrides);
     const b = f32View(mixed(n, 2), l.shape, l.bStrides);
-    const [wasm, ts] = both(() => cpu.binary(op, a, b));
+    const [wasm, ts] = both(() => cpu.elementwise(forwardKernel(op), [a, b]));
     expect(wasm).toEqual(ts);
   });
 
   it.each(['neg', 'relu', 'abs', 'sqrt'] as const)('unary %s, contiguous and strided', (op) => {
     for (const [shape, strides] of [[[45], [1]], [[6, 7], [1, 6]]] as const) {
       const x = f32View(mixed(45, 3), [...shape], [...strides]);
-      const [wasm, ts] = both(() => cpu.unary(op, x));
+      const [wasm, ts] = both(() => cpu.elementwise(forwardKernel(op), [x]));
       expect(wasm).toEqual(ts);
     }
   });
@@ -330,13 +330,13 @@ describe('recycled arrays (the CPU buffer pool) never leak old values into resul
     const y = f32View(values(4 * 6, 22), [4, 6], [1, 4]);
     const idx: View = { storage: cpu.fromData(Int32Array.from([5, 0, 2, 2, 1, 4]), 'int32'), dtype: 'int32', shape: [4, 6], strides: [0, 1], offset: 0 };
     const cond: View = { storage: cpu.fromData(Uint8Array.from([1, 0, 1, 1, 0, 0]), 'bool'), dtype: 'bool', shape: [4, 6], strides: [0, 1], offset: 0 };
-    const read = (s: ReturnType<typeof cpu.unary>) => Array.from(cpu.readSync!(s, 0, s.size));
+    const read = (s: ReturnType<typeof cpu.elementwise>) => Array.from(cpu.readSync!(s, 0, s.size));
     const ops = () => [
-      read(cpu.binary('add', x, y)),
-      read(cpu.binary('lt', x, y)),
-      read(cpu.binary('pow', x, y)),
-      read(cpu.unary('relu', y)),
-      read(cpu.unary('exp', y)),
+      read(cpu.elementwise(forwardKernel('add'), [x, y])),
+      read(cpu.elementwise(forwardKernel('lt'), [x, y])),
+      read(cpu.elementwise(forwardKernel('pow'), [x, y])),
+      read(cpu.elementwise(forwardKernel('relu'), [y])),
+      read(cpu.elementwise(forwardKernel('exp'), [y])),
       read(cpu.ternary('where', cond, x, y)),
       read(cpu.reduce('sum', y, [0])),
       read(cpu.argReduce('argmax', y, 1)),

@@ -36,6 +36,22 @@ def snake(k):
     return "".join("_" + c.lower() if c.isupper() else c for c in k)
 
 
+def elementwise_ops():
+    """The declared elementwise ops, as @tsgrad/tensor's table declares them (fixtures/elementwise-ops.json,
+    written from it by `pnpm fixtures`): each a dict with `name`, `arity`, `domain` (per operand: "real"
+    or "positive"), `params`, `differentiable`, and `fn(*tensors)`, PyTorch's function with the op's
+    keyword arguments and its default parameters (camelCase names as PyTorch's snake_case)."""
+    with open(os.path.join(FIXTURES, "elementwise-ops.json")) as f:
+        ops = json.load(f)["ops"]
+    for op in ops:
+        fn = torch
+        for part in op["torch"].split(".")[1:]:
+            fn = getattr(fn, part)
+        kwargs = {**op["torchArgs"], **{snake(k): v for k, v in op["params"].items()}}
+        op["fn"] = (lambda f, kw: lambda *xs: f(*xs, **kw))(fn, kwargs)
+    return ops
+
+
 def enc(t):
     """A tensor as {shape, dtype, data}: data flat and row-major; int64 is written as tsgrad's int32."""
     t = t.detach()

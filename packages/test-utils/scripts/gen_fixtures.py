@@ -5,7 +5,8 @@
 
 fixtures/ops.json    one case per (op, sample): float64 inputs, args, PyTorch's output, a cotangent v
                      and PyTorch's gradient of sum(output * v) w.r.t. every floating input.
-                     Op names and args mirror the opInfos table in src/op-infos.ts.
+                     Op names and args mirror the opInfos table in src/op-infos.ts; the declared
+                     elementwise ops come from fixtures/elementwise-ops.json (@tsgrad/tensor's table).
 fixtures/seed000.json  the forum example of shared/seeds/000 (numpy seed 123, x 3x4 @ w 4x5).
 
 Tests read the committed JSON; CI never needs torch. Python's float repr round-trips exactly, so the
@@ -14,7 +15,7 @@ JSON holds the exact float64 values.
 import numpy as np
 import torch
 
-from fixture_io import enc, write_fixture
+from fixture_io import elementwise_ops, enc, write_fixture
 
 torch.manual_seed(0)
 
@@ -128,6 +129,12 @@ OPS = {
 
 UNARY = ["neg", "exp", "abs", "relu", "sigmoid", "tanh", "erf", "square"]
 POSITIVE_UNARY = ["log", "sqrt", "rsqrt", "reciprocal"]
+# Every other declared differentiable unary op (the table's order), cased after everything else so that
+# a new op adds cases without changing the random inputs of the others.
+DECLARED = [op for op in elementwise_ops() if op["arity"] == 1 and op["differentiable"]]
+for op in DECLARED:
+    OPS.setdefault(op["name"], (lambda f: lambda x, a: f(x[0]))(op["fn"]))
+NEW_UNARY = [op for op in DECLARED if op["name"] not in UNARY + POSITIVE_UNARY]
 
 CASES = []
 for op in UNARY:
@@ -215,6 +222,12 @@ CASES += [
     ("argmax", "all", [S(3, 5)], {}),
     ("argmin", "dim 0 keepdim", [S(3, 5, t=True)], {"dim": 0, "keepdim": True}),
 ]
+for op in NEW_UNARY:
+    kind = "pos" if op["domain"] == ["positive"] else "randn"
+    CASES += [(op["name"], "contiguous", [S(3, 4, kind=kind)], {}), (op["name"], "transposed view", [S(2, 3, kind=kind, t=True)], {})]
+    if kind == "randn":
+        # Both sides of every branch (softplus's threshold is 20, beyond this grid: see special-values).
+        CASES += [(op["name"], "grid -7..7", [S(141, kind="grid")], {})]
 
 
 def op_cases():

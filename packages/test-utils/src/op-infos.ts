@@ -1,4 +1,5 @@
-import { cat, maximum, minimum, stack, where, type Tensor } from '@tsgrad/autograd';
+import { cat, maximum, minimum, stack, unaryOp, where, type Tensor } from '@tsgrad/autograd';
+import { UNARY_OPS, type UnaryOp } from '@tsgrad/tensor';
 import type { SampleMaker } from './sample-maker.js';
 
 /** Op arguments, named as in PyTorch (and in the fixture generator's table). */
@@ -91,19 +92,24 @@ const comparison = (name: string, f: (a: Tensor, b: Tensor) => Tensor): OpInfo =
   samples: binarySamples(),
 });
 
+/**
+ * A row per declared differentiable unary op (@tsgrad/tensor's UNARY_OPS), generated: called as its
+ * `api` says where that is a Tensor method (`x.exp()`), else by name through `unaryOp` (the
+ * functional forms live in @tsgrad/nn; its elementwise-api test checks that each exists and agrees).
+ */
+const declaredUnary = (Object.keys(UNARY_OPS) as UnaryOp[])
+  .filter((name) => UNARY_OPS[name].grad !== null)
+  .map((name) => {
+    const method = /^x\.(\w+)\(\)$/.exec(UNARY_OPS[name].api)?.[1] as keyof Tensor | undefined;
+    const call = method ? (x: Tensor) => (x[method] as () => Tensor)() : (x: Tensor) => unaryOp(name, x);
+    return unary(name, call, UNARY_OPS[name].domain[0] === 'positive' ? 'pos' : 'randn');
+  });
+
 export const opInfos: OpInfo[] = [
-  unary('neg', (x) => x.neg()),
-  unary('exp', (x) => x.exp()),
-  unary('log', (x) => x.log(), 'pos'),
-  unary('sqrt', (x) => x.sqrt(), 'pos'),
+  ...declaredUnary,
   unary('rsqrt', (x) => x.rsqrt(), 'pos'),
   unary('reciprocal', (x) => x.reciprocal(), 'pos'),
   unary('square', (x) => x.square()),
-  unary('abs', (x) => x.abs()),
-  unary('relu', (x) => x.relu()),
-  unary('sigmoid', (x) => x.sigmoid()),
-  unary('tanh', (x) => x.tanh()),
-  unary('erf', (x) => x.erf()),
   binary('add', (a, b) => a.add(b)),
   {
     name: 'add_alpha',

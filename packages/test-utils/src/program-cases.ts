@@ -14,14 +14,13 @@ export type ProgramOperator =
   | Extract<Expr, { kind: 'binary' }>['op']
   | 'neg'
   | Extract<Expr, { kind: 'call' }>['fn']
-  | 'nanmax'
   | `select ${Condition['op']}`;
 
 /** The Expr kinds that are leaves, not operators; any other kind must map to a `ProgramOperator`. */
 type Leaf = 'number' | 'stream' | 'scalar' | 'local';
 type Operators = Exclude<Expr['kind'], Leaf>;
 // A new Expr kind that is neither a leaf nor handled by `programOperatorsOf` fails to compile here.
-const KINDS: Record<Operators, true> = { binary: true, neg: true, call: true, nanmax: true, select: true };
+const KINDS: Record<Operators, true> = { binary: true, neg: true, call: true, select: true };
 
 export interface ProgramOperatorCase {
   /** The statement, over read streams `a` and `b`, writing `out`. */
@@ -30,6 +29,8 @@ export interface ProgramOperatorCase {
   ref: (a: number, b: number) => number;
   /** Whether it takes `b` (every pair of special values) or only `a`. */
   binary: boolean;
+  /** The reference's own relative error, where it is not the exactly rounded value (erf's series). */
+  rtol?: number;
 }
 
 const CMP: Record<Condition['op'], (a: number, b: number) => boolean> = {
@@ -42,6 +43,26 @@ const CMP: Record<Condition['op'], (a: number, b: number) => boolean> = {
   '!=': (a, b) => a !== b,
 };
 
+/** erf by its Maclaurin series (|x| < 2.5) and its asymptotic continued fraction (beyond): an independent float64 reference. */
+function erfReference(x: number): number {
+  if (x !== x) return x;
+  const a = Math.abs(x);
+  if (a === 0) return x;
+  if (a < 2.5) {
+    let term = a;
+    let sum = a;
+    for (let n = 1; n < 80; n++) {
+      term *= (-a * a) / n;
+      sum += term / (2 * n + 1);
+    }
+    return Math.sign(x) * sum * (2 / Math.sqrt(Math.PI));
+  }
+  // erfc(a) = e^(−a²)/√π · 1/(a + 1/2/(a + 1/(a + 3/2/(a + 2/(a + ...))))), evaluated bottom-up.
+  let f = a;
+  for (let k = 60; k >= 1; k--) f = a + k / 2 / f;
+  return Math.sign(x) * (1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / f);
+}
+
 const select = (op: Condition['op']): ProgramOperatorCase => ({ body: `out = select(a ${op} b, a, b - 1)`, ref: (a, b) => (CMP[op](a, b) ? a : b - 1), binary: true });
 
 export const programOperatorCases: Record<ProgramOperator, ProgramOperatorCase> = {
@@ -53,10 +74,21 @@ export const programOperatorCases: Record<ProgramOperator, ProgramOperatorCase> 
   // torch.sqrt: NaN below 0, sqrt(−0) = −0, sqrt(+inf) = +inf.
   sqrt: { body: 'out = sqrt(a)', ref: (a) => (a < 0 ? NaN : a === 0 ? a : Math.sqrt(a)), binary: false },
   abs: { body: 'out = abs(a)', ref: (a) => (a < 0 ? -a : a === 0 ? 0 : a), binary: false },
-  // torch.sign: NaN stays NaN, both zeros give +0.
-  sign: { body: 'out = sign(a)', ref: (a) => (a !== a ? NaN : a > 0 ? 1 : a < 0 ? -1 : 0), binary: false },
+  // torch.sign: (0 < x) − (x < 0), so NaN gives 0 and both zeros give +0.
+  sign: { body: 'out = sign(a)', ref: (a) => (a > 0 ? 1 : a < 0 ? -1 : 0), binary: false },
   // torch.maximum: a NaN on either side is the result; between equal values (±0) the first operand.
   nanmax: { body: 'out = nanmax(a, b)', ref: (a, b) => (a !== a || b !== b ? NaN : a < b ? b : a), binary: true },
+  nanmin: { body: 'out = nanmin(a, b)', ref: (a, b) => (a !== a || b !== b ? NaN : a > b ? b : a), binary: true },
+  exp: { body: 'out = exp(a)', ref: (a) => Math.exp(a), binary: false },
+  expm1: { body: 'out = expm1(a)', ref: (a) => Math.expm1(a), binary: false },
+  log: { body: 'out = log(a)', ref: (a) => Math.log(a), binary: false },
+  log1p: { body: 'out = log1p(a)', ref: (a) => Math.log1p(a), binary: false },
+  tanh: { body: 'out = tanh(a)', ref: (a) => Math.tanh(a), binary: false },
+  // 1 / (1 + e^−x) with e^−x overflowing to +inf: 0 below about −709 (float64), −88.7 (float32).
+  sigmoid: { body: 'out = sigmoid(a)', ref: (a) => 1 / (1 + Math.exp(-a)), binary: false },
+  erf: { body: 'out = erf(a)', ref: (a) => erfReference(a), binary: false, rtol: 1e-15 },
+  // C's pow (PyTorch's): 1^y = 1 for every y, NaN included; (−1)^±inf = 1.
+  pow: { body: 'out = pow(a, b)', ref: (a, b) => (a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b)), binary: true },
   'select <': select('<'),
   'select >': select('>'),
   'select <=': select('<='),
@@ -74,9 +106,7 @@ export function programOperatorsOf(e: Expr): ProgramOperator[] {
     case 'neg':
       return ['neg', ...programOperatorsOf(e.a)];
     case 'call':
-      return [e.fn, ...programOperatorsOf(e.a)];
-    case 'nanmax':
-      return ['nanmax', ...programOperatorsOf(e.a), ...programOperatorsOf(e.b)];
+      return [e.fn, ...e.args.flatMap(programOperatorsOf)];
     case 'select':
       return [`select ${e.cond.op}`, ...[e.cond.a, e.cond.b, e.a, e.b].flatMap(programOperatorsOf)];
     default:
@@ -130,6 +160,7 @@ export async function runProgramCase(op: ProgramOperator, dtype: 'float32' | 'fl
 /** Where `got` differs from `expected`: NaN-ness, a zero's sign, or a value beyond `rtol`; '' when none. */
 export function programCaseMismatches(op: ProgramOperator, dtype: 'float32' | 'float64', got: readonly number[], { rtol = 0, flushSubnormals = false }: ProgramCaseTolerance = {}): string {
   const { a, b, expected } = programCaseInputs(op, dtype, flushSubnormals);
+  rtol = Math.max(rtol, programOperatorCases[op].rtol ?? 0);
   const bad: string[] = [];
   expected.forEach((want, i) => {
     const g = got[i];

@@ -1,4 +1,4 @@
-import { tensor, type Tensor } from '@tsgrad/autograd';
+import { tensor, unaryOp, type Tensor } from '@tsgrad/autograd';
 import { BINARY_OPS, UNARY_OPS } from '@tsgrad/tensor';
 import { loadFixture } from './fixtures.js';
 
@@ -21,6 +21,12 @@ interface FixtureCase {
   shape: number[];
   out: Encoded[];
   ftz?: Record<string, Encoded>;
+  /**
+   * Floating unary ops: `out` is PyTorch's float64 result rounded to float32; where PyTorch's float32
+   * kernel differs (GELU's 1 + erf(x) near −1 loses digits), its value: an answer at least as close
+   * to `out` as PyTorch's float32 one passes too.
+   */
+  torch32?: Record<string, Encoded>;
   scale?: Encoded[];
 }
 
@@ -111,6 +117,9 @@ function reduce(x: Tensor, op: string, dim: number | null): Tensor {
 const show = (v: number) => (Object.is(v, -0) ? '-0' : String(v));
 
 /** Compares `actual` with the case's PyTorch result: NaN stays NaN, ±inf exact, finite to `rtol`. */
+/** Whether `a` is at least as close to `expected` as PyTorch's float32 answer `theirs` (all finite). */
+const noFurther = (a: number, expected: number, theirs: number) => [a, expected, theirs].every(Number.isFinite) && Math.abs(a - expected) <= Math.abs(theirs - expected);
+
 function differences(c: FixtureCase, actual: ArrayLike<number>, rtol: number, label: (i: number) => string): string[] {
   if (actual.length !== c.out.length) return [`${c.op}: ${actual.length} elements, PyTorch ${c.out.length}`];
   const agrees = (a: number, e: Encoded, i: number): boolean => {
@@ -130,6 +139,8 @@ function differences(c: FixtureCase, actual: ArrayLike<number>, rtol: number, la
     // A device without subnormals (inputs and outputs flushed to zero) may give the flushed answer.
     const flushed = c.ftz?.[i];
     if (flushed !== undefined && agrees(a, flushed, i)) continue;
+    const torch32 = c.torch32?.[i];
+    if (torch32 !== undefined && (agrees(a, torch32, i) || noFurther(a, decode(c.out[i]), decode(torch32)))) continue;
     out.push(`${label(i)} = ${show(a)}, PyTorch ${show(decode(c.out[i]))}`);
   }
   // The first few say what is wrong; a whole row of them would drown it.
@@ -167,7 +178,7 @@ export function specialValueCases(): SpecialCase[] {
     cases.push({
       name: op,
       shape: c.shape,
-      run: (device) => tensor(values, { dtype: 'float32', device })[op](),
+      run: (device) => unaryOp(op, tensor(values, { dtype: 'float32', device })),
       mismatches: (actual, { rtol }) => differences(c, actual, rtol, (i) => `${op}(${show(values[i])})`),
     });
   }

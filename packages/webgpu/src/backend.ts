@@ -8,20 +8,18 @@
  * program-runs.ts and profiler.ts. None of them imports this class: it passes each what it needs.
  */
 import {
-  BINARY_OPS,
   BACKEND_API_VERSION,
   contiguousStrides,
   numel,
   type ArgReduceOp,
   type Backend,
-  type BinaryOp,
   type DType,
+  type ElementwiseKernel,
   type ElementwiseProgram,
   type ProgramItem,
   type ReduceOp,
   type Storage,
   type TypedArray,
-  type UnaryOp,
   type View,
 } from '@tsgrad/tensor';
 import { Bindings, type DeviceLimits } from './bindings.js';
@@ -33,7 +31,7 @@ import { ProgramRuns } from './program-runs.js';
 import { Recorder } from './recorder.js';
 import { ReducePlan } from './reduce-plan.js';
 import { WORKGROUP, indexMeta, memoShader } from './shaders/common.js';
-import { BINARY_SNIPPETS, FLOAT_ONLY, UNARY_SNIPPETS, castExpr } from './shaders/elementwise.js';
+import { castExpr, kernelWgsl } from './shaders/elementwise.js';
 import { gatherShader, scatterAddShader } from './shaders/indexing.js';
 import { WebGPUStorage, bufferOf } from './storage.js';
 
@@ -66,7 +64,7 @@ export class WebGPUBackend implements Backend {
   readonly pool: BufferPool;
   private readonly recorder: Recorder;
   private readonly bindings: Bindings;
-  private readonly elementwise: ElementwiseRuns;
+  private readonly elementwiseRuns: ElementwiseRuns;
   private readonly reducePlan: ReducePlan;
   private readonly matmulPlan: MatmulPlan;
   private readonly programs: ProgramRuns;
@@ -126,7 +124,7 @@ export class WebGPUBackend implements Backend {
       reduce: (op: ReduceOp, x: View, axes: readonly number[]) => this.reduce(op, x, axes),
       full: (size: number, value: number, dtype: DType) => this.full(size, value, dtype),
     };
-    this.elementwise = new ElementwiseRuns(this.recorder, this.bindings);
+    this.elementwiseRuns = new ElementwiseRuns(this.recorder, this.bindings);
     this.reducePlan = new ReducePlan(ops);
     this.matmulPlan = new MatmulPlan(ops);
     this.programs = new ProgramRuns(this.recorder, this.bindings, this.pool);
@@ -286,26 +284,19 @@ export class WebGPUBackend implements Backend {
 
   // ---- kernels ------------------------------------------------------------------------------------
   /**
-   * An elementwise unary op over a strided view (the Backend contract; tensors call it).
+   * An elementwise kernel (a declared op's forward or an operand's gradient) over broadcast views,
+   * rendered to WGSL from its expressions (the Backend contract; tensors call it).
    * @example
-   * const y = backend.unary('exp', x.toView());
+   * const y = backend.elementwise(forwardKernel('exp'), [x.toView()]);
    */
-  unary(op: UnaryOp, x: View): Storage {
-    if (FLOAT_ONLY.has(op) && x.dtype !== 'float32') throw new Error(`webgpu: ${op} needs float32 input, got ${x.dtype}`);
-    const out = this.fresh(op === 'logicalNot' ? 'bool' : x.dtype, x.shape);
-    this.elementwise.run(op, UNARY_SNIPPETS[op], [x], out);
-    return out.storage;
-  }
-
-  /**
-   * An elementwise binary op over two broadcast views.
-   * @example
-   * const z = backend.binary('add', x.toView(), y.toView());
-   */
-  binary(op: BinaryOp, a: View, b: View): Storage {
-    if (FLOAT_ONLY.has(op) && a.dtype !== 'float32') throw new Error(`webgpu: ${op} needs float32 inputs, got ${a.dtype}`);
-    const out = this.fresh(BINARY_OPS[op].result === 'bool' ? 'bool' : a.dtype, a.shape);
-    this.elementwise.run(op, BINARY_SNIPPETS[op], [a, b], out);
+  elementwise(kernel: ElementwiseKernel, inputs: readonly View[]): Storage {
+    const dtype = inputs[0].dtype;
+    if (kernel.floatOnly && dtype !== 'float32') throw new Error(`webgpu: ${kernel.name} needs float32 input, got ${dtype}`);
+    // WGSL's pow is float32 only; the integer power runs on the CPU.
+    if (kernel.name === 'pow' && dtype !== 'float32') throw new Error(`webgpu: pow needs float32 inputs, got ${dtype}`);
+    const out = this.fresh(kernel.resultDtype === 'bool' ? 'bool' : dtype, inputs[0].shape);
+    const { locals, expr, names } = kernelWgsl(kernel);
+    this.elementwiseRuns.run(kernel.name, expr, [...inputs], out, { names, locals });
     return out.storage;
   }
 
@@ -316,7 +307,7 @@ export class WebGPUBackend implements Backend {
    */
   ternary(_op: 'where', cond: View, a: View, b: View): Storage {
     const out = this.fresh(a.dtype, a.shape);
-    this.elementwise.run('where', 'select(z, y, x != 0u)', [cond, a, b], out);
+    this.elementwiseRuns.run('where', 'select(z, y, x != 0u)', [cond, a, b], out);
     return out.storage;
   }
 
@@ -356,8 +347,8 @@ export class WebGPUBackend implements Backend {
   copy(src: View, dst: View): void {
     // Reading and writing one buffer in one dispatch is not allowed: go through a temporary.
     const from = src.storage === dst.storage ? { ...this.fresh(src.dtype, src.shape) } : src;
-    if (from !== src) this.elementwise.run('copy', 'x', [src], from);
-    this.elementwise.run('copy', castExpr(src.dtype, dst.dtype), [from], dst);
+    if (from !== src) this.elementwiseRuns.run('copy', 'x', [src], from);
+    this.elementwiseRuns.run('copy', castExpr(src.dtype, dst.dtype), [from], dst);
   }
 
   /**
@@ -367,7 +358,7 @@ export class WebGPUBackend implements Backend {
    */
   cast(x: View, dtype: DType): Storage {
     const out = this.fresh(dtype, x.shape);
-    this.elementwise.run('cast', castExpr(x.dtype, dtype), [x], out);
+    this.elementwiseRuns.run('cast', castExpr(x.dtype, dtype), [x], out);
     return out.storage;
   }
 
@@ -396,7 +387,7 @@ export class WebGPUBackend implements Backend {
     const n = numel(index.shape);
     if (n === 0) return;
     const source = src.storage === dst.storage ? this.fresh(src.dtype, src.shape) : src;
-    if (source !== src) this.elementwise.run('copy', 'x', [src], source);
+    if (source !== src) this.elementwiseRuns.run('copy', 'x', [src], source);
     const dstAlong = { strides: dst.strides.map((s, i) => (i === dim ? 0 : s)), offset: dst.offset };
     const meta = [...indexMeta(n, index.shape, [index, source, dstAlong]), dst.shape[dim], dst.strides[dim]];
     this.recorder.dispatch('scatterAdd', scatterAddShader(dst.dtype, index.shape.length), [this.bindings.whole(dst), this.bindings.whole(index), this.bindings.whole(source), this.errorFlag], meta, this.recorder.groups(n));

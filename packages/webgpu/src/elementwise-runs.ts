@@ -2,7 +2,7 @@
 /**
  * Elementwise runs: one elementwise WGSL kernel over strided views, bound as windows, and split into
  * chunks of output elements when an operand is past the device's binding limit. Every elementwise op
- * of the backend (unary, binary, where, copy, cast) runs through it; separate from the backend because
+ * of the backend (declared ops' kernels, where, copy, cast) runs through it; separate from the backend because
  * the chunking is a plan over the recorder and the bindings alone, not a contract method.
  */
 import { contiguousStrides, numel, type View } from '@tsgrad/tensor';
@@ -22,8 +22,8 @@ export class ElementwiseRuns {
    * output elements: operands laid out like the output (element = offset + i) are bound a window per
    * chunk, the others (broadcast scalars, biases) whole; a strided operand past the limit is an Error.
    */
-  run(label: string, expr: string, inputs: View[], out: View): void {
-    const code = elementwiseShader({ expr, inputs: inputs.map((v) => v.dtype), out: out.dtype, rank: out.shape.length });
+  run(label: string, expr: string, inputs: View[], out: View, kernel: { names?: string[]; locals?: string } = {}): void {
+    const code = elementwiseShader({ expr, inputs: inputs.map((v) => v.dtype), out: out.dtype, rank: out.shape.length, ...kernel });
     const n = numel(out.shape);
     if (n === 0) return;
     const views = [...inputs, out];

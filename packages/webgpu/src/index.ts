@@ -16,4 +16,4 @@ export { WebGPUStorage } from './storage.js';
 export type { DeviceLimits } from './bindings.js';
 export type { KernelTime } from './profiler.js';
 export { BufferPool, type PoolStats } from './buffer-pool.js';
-export { UNARY_SNIPPETS, BINARY_SNIPPETS } from './shaders/elementwise.js';
+export { WGSL_BUILTINS, kernelWgsl } from './shaders/elementwise.js';

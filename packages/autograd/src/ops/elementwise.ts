@@ -1,4 +1,4 @@
-import { BINARY_OPS, checkRepresentable, DTYPES, getBackend, UNARY_OPS, isFloating, promoteTypes, type BinaryOp, type DType, type UnaryOp } from '@tsgrad/tensor';
+import { BINARY_OPS, checkRepresentable, completeParams, DTYPES, getBackend, UNARY_OPS, isFloating, promoteTypes, type BinaryOp, type DType, type OpParams, type UnaryOp } from '@tsgrad/tensor';
 import { getDefaultDtype } from '../defaults.js';
 import { apply, fromStorage } from '../primitives.js';
 import { Tensor, type Device, type TensorOrScalar } from '../tensor.js';
@@ -71,23 +71,21 @@ function castTo(x: Tensor, dtype: DType): Tensor {
 }
 
 /**
- * Unary ops PyTorch refuses on a bool tensor (`abs_cpu not implemented for 'Bool'`, "Boolean inputs
- * not supported for relu", the `-` operator): running them on 0/1 values would return a bool that
- * looks right and hides the mistake. `sign` of a bool is the bool itself, as in PyTorch.
+ * A declared unary op (@tsgrad/tensor's UNARY_OPS) on a tensor, with its parameters (defaults filled
+ * in; an unknown one is an Error). Ops PyTorch refuses on a bool tensor are Errors (`boolError`):
+ * running them on 0/1 values would return a bool that looks right and hides the mistake. Ops defined
+ * on floats only take integer inputs in the default float dtype. Every public elementwise function
+ * comes here; a declared op without one of its own can be called by name.
+ * @example
+ * unaryOp('silu', x) // F.silu(x)
+ * unaryOp('leakyRelu', x, { negativeSlope: 0.2 })
  */
-const BOOL_UNARY_ERRORS: Partial<Record<UnaryOp, string>> = {
-  neg: 'negation on a bool tensor is not supported; use logicalNot() instead',
-  abs: 'not implemented for a bool tensor (PyTorch: "abs_cpu" not implemented for \'Bool\')',
-  relu: 'bool inputs are not supported (PyTorch: "Boolean inputs not supported for relu")',
-};
-
-export function unaryOp(op: UnaryOp, x: Tensor): Tensor {
+export function unaryOp(op: UnaryOp, x: Tensor, params: OpParams = {}): Tensor {
   checkTensor(x, op);
-  const boolError = x.dtype === 'bool' ? BOOL_UNARY_ERRORS[op] : undefined;
-  if (boolError !== undefined) throw new Error(`${op}: ${boolError}`);
-  // Ops defined on floats only (UNARY_OPS, @tsgrad/tensor): integer inputs go to the default float dtype.
-  const input = UNARY_OPS[op].floatOnly && !isFloating(x.dtype) ? castTo(x, getDefaultDtype()) : x;
-  return apply(op, [input], {});
+  const decl = UNARY_OPS[op] as (typeof UNARY_OPS)[UnaryOp];
+  if (x.dtype === 'bool' && 'boolError' in decl) throw new Error(`${op}: ${decl.boolError}`);
+  const input = decl.dtypes === 'float' && !isFloating(x.dtype) ? castTo(x, getDefaultDtype()) : x;
+  return apply(op, [input], completeParams(op, params));
 }
 
 /**
@@ -95,6 +93,8 @@ export function unaryOp(op: UnaryOp, x: Tensor): Tensor {
  * true division gives floats; on two bools, `add` is logical or and `mul` logical and (bool results,
  * as in PyTorch, run as `maximum` and `mul` on 0/1 values so that no backend needs a bool kernel),
  * `maximum`/`minimum` stay bool, and `sub` and `pow` are Errors.
+ * @example
+ * binaryOp('add', tensor([1, 2]), 3).tolist() // [4, 5]
  */
 export function binaryOp(op: BinaryOp, a: Tensor, b: TensorOrScalar, dtype = resultType(a, b)): Tensor {
   checkTensor(a, op);

@@ -1,4 +1,4 @@
-import { noGrad, rand, type Tensor } from '@tsgrad/autograd';
+import { noGrad, rand, unaryOp, type Tensor } from '@tsgrad/autograd';
 import { checkOptionKeys, isFloating } from '@tsgrad/tensor';
 
 /**
@@ -25,12 +25,81 @@ export function gelu(x: Tensor, approximate: GeluApproximate | { approximate?: G
     checkOptionKeys('gelu', approximate, ['approximate']);
     approximate = approximate.approximate ?? 'none';
   }
-  if (approximate === 'tanh') {
-    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-    return x.mul(0.5).mul(inner.tanh().add(1));
+  if (approximate !== 'none' && approximate !== 'tanh') throw new Error(`gelu: approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate) ?? String(approximate)}`);
+  return unaryOp(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+}
+
+/**
+ * SiLU (swish): x · sigmoid(x), one kernel each way (PyTorch's `F.silu`).
+ * @example
+ * F.silu(tensor([0, 1])).tolist() // [0, 0.7310585786300049]
+ */
+export function silu(x: Tensor): Tensor {
+  return unaryOp('silu', x);
+}
+
+/**
+ * Mish: x · tanh(softplus(x)) (PyTorch's `F.mish`).
+ * @example
+ * F.mish(tensor([0])).item() // 0
+ */
+export function mish(x: Tensor): Tensor {
+  return unaryOp('mish', x);
+}
+
+/**
+ * Softplus: log(1 + e^(βx)) / β, and x itself where βx > threshold (PyTorch's `F.softplus`, whose
+ * defaults are β = 1, threshold = 20).
+ * @example
+ * F.softplus(tensor([0])).item() // 0.6931471805599453 (float64)
+ * F.softplus(x, { beta: 2, threshold: 10 })
+ */
+export function softplus(x: Tensor, opts: { beta?: number; threshold?: number } = {}): Tensor {
+  checkOptionKeys('softplus', opts, ['beta', 'threshold']);
+  return unaryOp('softplus', x, opts as Record<string, number>);
+}
+
+/**
+ * HardTanh: x clamped to [minVal, maxVal] (defaults −1, 1), gradient 0 on and beyond the bounds
+ * (PyTorch's `F.hardtanh`).
+ * @example
+ * F.hardtanh(tensor([-2, 0.5, 3])).tolist() // [-1, 0.5, 1]
+ * F.hardtanh(x, { minVal: 0, maxVal: 6 }) // ReLU6
+ */
+export function hardtanh(x: Tensor, opts: { minVal?: number; maxVal?: number } = {}): Tensor {
+  checkOptionKeys('hardtanh', opts, ['minVal', 'maxVal']);
+  const { minVal = -1, maxVal = 1 } = opts;
+  if (!(maxVal >= minVal)) throw new Error(`hardtanh: maxVal (${maxVal}) must be greater than or equal to minVal (${minVal})`);
+  return unaryOp('hardtanh', x, { minVal, maxVal });
+}
+
+/**
+ * Leaky ReLU: x where x > 0, else negativeSlope · x (default 0.01; PyTorch's `F.leaky_relu`). The
+ * slope as a number or as PyTorch's keyword in a bag.
+ * @example
+ * F.leakyRelu(tensor([-1, 2])).tolist() // [-0.01, 2]
+ * F.leakyRelu(x, 0.2) // also F.leakyRelu(x, { negativeSlope: 0.2 })
+ */
+export function leakyRelu(x: Tensor, negativeSlope: number | { negativeSlope?: number } = 0.01): Tensor {
+  if (typeof negativeSlope === 'object' && negativeSlope !== null) {
+    checkOptionKeys('leakyRelu', negativeSlope, ['negativeSlope']);
+    negativeSlope = negativeSlope.negativeSlope ?? 0.01;
   }
-  if (approximate !== 'none') throw new Error(`gelu: approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate) ?? String(approximate)}`);
-  return x.mul(0.5).mul(x.mul(Math.SQRT1_2).erf().add(1));
+  return unaryOp('leakyRelu', x, { negativeSlope });
+}
+
+/**
+ * ELU: x where x > 0, else α(e^x − 1) (default α = 1; PyTorch's `F.elu`). α as a number or in a bag.
+ * @example
+ * F.elu(tensor([0, 1])).tolist() // [0, 1]
+ * F.elu(x, { alpha: 0.5 })
+ */
+export function elu(x: Tensor, alpha: number | { alpha?: number } = 1): Tensor {
+  if (typeof alpha === 'object' && alpha !== null) {
+    checkOptionKeys('elu', alpha, ['alpha']);
+    alpha = alpha.alpha ?? 1;
+  }
+  return unaryOp('elu', x, { alpha });
 }
 
 /**

@@ -2,11 +2,11 @@ import { BACKEND_API_VERSION, type Backend, type Storage, type View } from '../b
 import { dtypeOfTyped, toTyped, type DType, type TypedArray } from '../dtype.js';
 import { giveArray, takeArray } from './buffer-pool.js';
 import { contiguousStrides, numel } from '../shape.js';
-import { binaryKernel, copyKernel, unaryKernel, whereKernel } from './elementwise.js';
+import { copyKernel, elementwiseKernel, whereKernel } from './elementwise.js';
 import { gatherKernel, scatterAddKernel } from './gather.js';
 import { matmulKernel } from './matmul.js';
 import { runProgramKernel } from './program.js';
-import { binaryWasm, unaryWasm, whereWasm } from './wasm/elementwise.js';
+import { elementwiseWasm, whereWasm } from './wasm/elementwise.js';
 import { gatherWasm, scatterAddWasm } from './wasm/gather.js';
 import { matmulWasm } from './wasm/matmul.js';
 import { argReduceWasm, reduceWasm } from './wasm/reduce.js';
@@ -110,13 +110,9 @@ export function createCpuBackend(): Backend {
       const a = storage.release();
       if (a) giveArray(storage.dtype, a);
     },
-    unary(op, x) {
-      const out = unaryWasm(op, x, dataOf) ?? unaryKernel(op, x, dataOf);
-      return wrap(out, op === 'logicalNot' ? 'bool' : x.dtype);
-    },
-    binary(op, a, b) {
-      const out = binaryWasm(op, a, b, dataOf) ?? binaryKernel(op, a, b, dataOf);
-      return wrap(out, dtypeOfTyped(out) ?? a.dtype);
+    elementwise(kernel, inputs) {
+      const out = elementwiseWasm(kernel, inputs, dataOf) ?? elementwiseKernel(kernel, inputs, dataOf);
+      return wrap(out, kernel.resultDtype === 'bool' ? 'bool' : inputs[0].dtype);
     },
     ternary(_op, cond, a, b) {
       return wrap(whereWasm(cond, a, b, dataOf) ?? whereKernel(cond, a, b, dataOf), a.dtype);

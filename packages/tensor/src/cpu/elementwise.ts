@@ -1,115 +1,93 @@
-import type { BinaryOp, UnaryOp, View } from '../backend.js';
+import type { View } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
+import { BUILTIN_FNS } from '../expr/builtins.js';
+import { INTERPRETER, jsDialect, walk, type Env } from '../expr/walk.js';
+import type { ElementwiseKernel } from '../ops/kernel.js';
 import { takeArray } from './buffer-pool.js';
 import { numel } from '../shape.js';
-import { opInfo } from '../op-info.js';
-import { erf } from './erf.js';
+import { codegenAllowed } from './codegen.js';
 import { forEachRow, planRows } from './strided.js';
-
-/** Scalar definitions of the elementwise ops: the single source of truth for the CPU backend. */
-export const UNARY_FNS = {
-  neg: (x) => -x,
-  exp: Math.exp,
-  log: Math.log,
-  sqrt: Math.sqrt,
-  abs: Math.abs,
-  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0), // sign(NaN) is 0, as PyTorch's (0 < x) - (x < 0)
-  relu: (x) => (x <= 0 ? 0 : x), // NaN stays NaN, as in PyTorch
-  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
-  tanh: Math.tanh,
-  erf,
-  logicalNot: (x) => (x === 0 ? 1 : 0),
-} satisfies Record<UnaryOp, (x: number) => number>;
-
-export const BINARY_FNS = {
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-  // IEEE 754 (and C, and PyTorch): 1^y = 1 for every y, NaN included, and (−1)^±inf = 1, where
-  // JavaScript's Math.pow gives NaN.
-  pow: (a, b) => (a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b)),
-  maximum: (a, b) => (a > b || a !== a ? a : b), // NaN propagates from either side
-  minimum: (a, b) => (a < b || a !== a ? a : b),
-  eq: (a, b) => (a === b ? 1 : 0),
-  ne: (a, b) => (a !== b ? 1 : 0),
-  lt: (a, b) => (a < b ? 1 : 0),
-  le: (a, b) => (a <= b ? 1 : 0),
-  gt: (a, b) => (a > b ? 1 : 0),
-  ge: (a, b) => (a >= b ? 1 : 0),
-} satisfies Record<BinaryOp, (a: number, b: number) => number>;
-
 
 type Data = (v: View) => TypedArray;
 
-export function unaryKernel(op: UnaryOp, x: View, data: Data): TypedArray {
-  const f: (x: number) => number = UNARY_FNS[op];
-  const out = takeArray(opInfo(op).result === 'bool' ? 'bool' : x.dtype, numel(x.shape), { zero: false });
-  const src = data(x);
-  const plan = planRows(x.shape, [x]);
-  const len = plan.rowLength;
-  const s = plan.inner[0];
-  let o = 0;
-  forEachRow(plan, [x], (b) => {
-    let p = b[0];
-    let k = o;
-    // The hottest ops get loops of their own: a call through `f` per element is megamorphic and
-    // several times slower. The others share the generic loop.
-    switch (op) {
-      case 'neg':
-        for (let i = 0; i < len; i++, p += s) out[k++] = -src[p];
-        break;
-      case 'relu':
-        for (let i = 0; i < len; i++, p += s) {
-          const v = src[p];
-          out[k++] = v <= 0 ? 0 : v;
-        }
-        break;
-      case 'sqrt':
-        for (let i = 0; i < len; i++, p += s) out[k++] = Math.sqrt(src[p]);
-        break;
-      case 'exp':
-        for (let i = 0; i < len; i++, p += s) out[k++] = Math.exp(src[p]);
-        break;
-      default:
-        for (let i = 0; i < len; i++, p += s) out[k++] = f(src[p]);
-    }
-    o = k;
-  });
-  return out;
+/** A run's inputs: input k is read from `arrays[k]`, stepping `inner[k]` along a row. */
+interface Operands {
+  arrays: TypedArray[];
+  inner: readonly number[];
 }
 
-export function binaryKernel(op: BinaryOp, a: View, b: View, data: Data): TypedArray {
-  const f: (a: number, b: number) => number = BINARY_FNS[op];
-  const out = takeArray(opInfo(op).result === 'bool' ? 'bool' : a.dtype, numel(a.shape), { zero: false });
-  const da = data(a);
-  const db = data(b);
-  const plan = planRows(a.shape, [a, b]);
-  const len = plan.rowLength;
-  const [sa, sb] = plan.inner;
-  let o = 0;
-  forEachRow(plan, [a, b], (base) => {
-    let pa = base[0];
-    let pb = base[1];
-    let k = o;
-    // Arithmetic gets loops of its own (see unaryKernel); the rest share the generic loop.
-    switch (op) {
-      case 'add':
-        for (let i = 0; i < len; i++, pa += sa, pb += sb) out[k++] = da[pa] + db[pb];
-        break;
-      case 'sub':
-        for (let i = 0; i < len; i++, pa += sa, pb += sb) out[k++] = da[pa] - db[pb];
-        break;
-      case 'mul':
-        for (let i = 0; i < len; i++, pa += sa, pb += sb) out[k++] = da[pa] * db[pb];
-        break;
-      case 'div':
-        for (let i = 0; i < len; i++, pa += sa, pb += sb) out[k++] = da[pa] / db[pb];
-        break;
-      default:
-        for (let i = 0; i < len; i++, pa += sa, pb += sb) out[k++] = f(da[pa], db[pb]);
+/** One row of a kernel: `len` elements, input k from `base[k]` on, written to `out` from `o`. */
+type RowLoop = (out: TypedArray, o: number, operands: Operands, base: number[], len: number) => void;
+
+/**
+ * The JavaScript source of a kernel's row loop (exported for tests and for the curious): one loop per
+ * kernel, so each op's loop is monomorphic (a call through a shared function per element was several
+ * times slower), arithmetic in float64 and one rounding at the store.
+ * @example
+ * renderKernelJs(forwardKernel('silu')) // '... out[o++] = (v_x / ((1) + Math.exp((-v_x)))); ...'
+ */
+export function renderKernelJs(kernel: ElementwiseKernel): string {
+  const d = jsDialect((kind, name) => (kind === 'stream' ? `v_${name}` : `l_${name}`));
+  const ks = kernel.inputs.map((_, k) => k);
+  return [
+    ...ks.map((k) => `const a${k} = operands.arrays[${k}], s${k} = operands.inner[${k}]; let p${k} = base[${k}];`),
+    `for (let i = 0; i < len; i++${ks.map((k) => `, p${k} += s${k}`).join('')}) {`,
+    ...kernel.inputs.map((name, k) => `  const v_${name} = a${k}[p${k}];`),
+    ...kernel.locals.map((st) => `  const l_${st.target} = ${walk(st.e, d)};`),
+    `  out[o++] = ${walk(kernel.result, d)};`,
+    `}`,
+  ].join('\n');
+}
+
+/** The interpreter's row loop (no `new Function`): the same tree, the same operations in the same order. */
+function interpretedRow(kernel: ElementwiseKernel): RowLoop {
+  const locals = kernel.locals.map((st) => ({ name: st.target, run: walk(st.e, INTERPRETER) }));
+  const result = walk(kernel.result, INTERPRETER);
+  const index = new Map(kernel.inputs.map((name, k) => [name, k]));
+  return (out, o, { arrays, inner }, base, len) => {
+    const values = new Array<number>(arrays.length);
+    const localValues = new Map<string, number>();
+    const env: Env = (kind, name) => (kind === 'stream' ? values[index.get(name)!] : localValues.get(name)!);
+    const p = [...base];
+    for (let i = 0; i < len; i++) {
+      for (let k = 0; k < arrays.length; k++) {
+        values[k] = arrays[k][p[k]];
+        p[k] += inner[k];
+      }
+      for (const l of locals) localValues.set(l.name, l.run(env));
+      out[o++] = result(env);
     }
-    o = k;
+  };
+}
+
+const rowLoops = new Map<string, RowLoop>();
+
+function rowLoop(kernel: ElementwiseKernel): RowLoop {
+  const key = `${codegenAllowed() ? 'js' : 'interp'}\n${kernel.key}`;
+  let loop = rowLoops.get(key);
+  if (!loop) {
+    if (codegenAllowed()) {
+      const make = new Function('F', `return (out, o, operands, base, len) => {\n${renderKernelJs(kernel)}\n};`) as (f: typeof BUILTIN_FNS) => RowLoop;
+      loop = make(BUILTIN_FNS);
+    } else loop = interpretedRow(kernel);
+    rowLoops.set(key, loop);
+  }
+  return loop;
+}
+
+/** Runs `kernel` over same-shaped views (any strides) into a fresh contiguous array. */
+export function elementwiseKernel(kernel: ElementwiseKernel, views: readonly View[], data: Data): TypedArray {
+  if (views.length !== kernel.inputs.length) throw new Error(`${kernel.name}: expected ${kernel.inputs.length} inputs (${kernel.inputs.join(', ')}), got ${views.length}`);
+  const shape = views[0].shape;
+  const out = takeArray(kernel.resultDtype === 'bool' ? 'bool' : views[0].dtype, numel(shape), { zero: false });
+  const plan = planRows(shape, views);
+  const operands: Operands = { arrays: views.map(data), inner: plan.inner };
+  const len = plan.rowLength;
+  const loop = rowLoop(kernel);
+  let o = 0;
+  forEachRow(plan, views, (base) => {
+    loop(out, o, operands, base, len);
+    o += len;
   });
   return out;
 }

@@ -1,6 +1,9 @@
 import type { View } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
-import type { Condition, ElementwiseProgram, Expr, ProgramItem } from '../program.js';
+import type { ElementwiseProgram, ProgramItem } from '../program.js';
+import { BUILTIN_FNS } from '../expr/builtins.js';
+import { INTERPRETER, jsDialect, walk, type Env } from '../expr/walk.js';
+import { codegenAllowed } from './codegen.js';
 import { isContiguous, numel } from '../shape.js';
 import { runNativeProgram } from './wasm/program.js';
 
@@ -20,33 +23,6 @@ interface RowPlan {
   width: number;
 }
 
-const JS_CMP: Record<Condition['op'], string> = { '<': '<', '>': '>', '<=': '<=', '>=': '>=', '==': '===', '!=': '!==' };
-
-function js(e: Expr, compact: ReadonlySet<string>): string {
-  const r = (x: Expr) => js(x, compact);
-  switch (e.kind) {
-    case 'number':
-      return `(${e.value})`;
-    case 'stream':
-      return `a_${e.name}[${compact.has(e.name) ? 'c' : 'i'}]`;
-    case 'scalar':
-      return `k_${e.name}`;
-    case 'local':
-      return `v_${e.name}`;
-    case 'binary':
-      return `(${r(e.a)} ${e.op} ${r(e.b)})`;
-    case 'neg':
-      return `(-${r(e.a)})`;
-    case 'call':
-      // sign(−0) is +0 (torch.sign): `+ 0` turns Math.sign's −0 into +0 and keeps NaN.
-      return e.fn === 'sign' ? `(Math.sign(${r(e.a)}) + 0)` : `Math.${e.fn}(${r(e.a)})`;
-    case 'nanmax':
-      return `nanmax(${r(e.a)}, ${r(e.b)})`;
-    case 'select':
-      return `(${r(e.cond.a)} ${JS_CMP[e.cond.op]} ${r(e.cond.b)} ? ${r(e.a)} : ${r(e.b)})`;
-  }
-}
-
 /**
  * The JavaScript source of a program's loop (exported for tests and for the curious); with `compact`
  * streams, the row-sparse loop (see `ProgramItem.rows`).
@@ -56,7 +32,9 @@ function js(e: Expr, compact: ReadonlySet<string>): string {
  */
 export function renderJs(program: ElementwiseProgram, compact: ReadonlySet<string> = new Set()): string {
   const streams = [...program.read, ...program.write];
-  const body = program.statements.map((st) => (st.local ? `const v_${st.target} = ${js(st.e, compact)};` : `a_${st.target}[${compact.has(st.target) ? 'c' : 'i'}] = ${js(st.e, compact)};`));
+  const at = (name: string) => `a_${name}[${compact.has(name) ? 'c' : 'i'}]`;
+  const d = jsDialect((kind, name) => (kind === 'stream' ? at(name) : kind === 'scalar' ? `k_${name}` : `v_${name}`));
+  const body = program.statements.map((st) => (st.local ? `const v_${st.target} = ${walk(st.e, d)};` : `${at(st.target)} = ${walk(st.e, d)};`));
   const loop =
     compact.size === 0
       ? [`for (let i = 0; i < n; i++) {`, ...body.map((l) => `  ${l}`), `}`]
@@ -68,12 +46,13 @@ export function renderJs(program: ElementwiseProgram, compact: ReadonlySet<strin
           `  }`,
           `}`,
         ];
-  return [`const nanmax = (a, b) => (a < b || b !== b ? b : a);`, ...streams.map((s, k) => `const a_${s} = arrays[${k}];`), ...program.scalars.map((s, k) => `const k_${s} = scalars[${k}];`), ...loop].join('\n');
+  return [...streams.map((s, k) => `const a_${s} = arrays[${k}];`), ...program.scalars.map((s, k) => `const k_${s} = scalars[${k}];`), ...loop].join('\n');
 }
 
 /** The closure interpreter: the same tree, the same operations in the same order. */
 function interpret(program: ElementwiseProgram, compact: ReadonlySet<string>): Loop {
   const streams = [...program.read, ...program.write];
+  const statements = program.statements.map((st) => ({ ...st, run: walk(st.e, INTERPRETER) }));
   return (n, arrays, scalars, rows) => {
     const array = new Map(streams.map((s, k) => [s, arrays[k]]));
     const scalar = new Map(program.scalars.map((s, k) => [s, scalars[k]]));
@@ -81,42 +60,10 @@ function interpret(program: ElementwiseProgram, compact: ReadonlySet<string>): L
     let i = 0;
     let c = 0;
     const at = (name: string) => (compact.has(name) ? c : i);
-    const ev = (e: Expr): number => {
-      switch (e.kind) {
-        case 'number':
-          return e.value;
-        case 'stream':
-          return array.get(e.name)![at(e.name)];
-        case 'scalar':
-          return scalar.get(e.name)!;
-        case 'local':
-          return locals.get(e.name)!;
-        case 'binary': {
-          const a = ev(e.a);
-          const b = ev(e.b);
-          return e.op === '+' ? a + b : e.op === '-' ? a - b : e.op === '*' ? a * b : a / b;
-        }
-        case 'neg':
-          return -ev(e.a);
-        case 'call':
-          return e.fn === 'sign' ? Math.sign(ev(e.a)) + 0 : Math[e.fn](ev(e.a));
-        case 'nanmax': {
-          const a = ev(e.a);
-          const b = ev(e.b);
-          return a < b || b !== b ? b : a;
-        }
-        case 'select': {
-          const x = ev(e.cond.a);
-          const y = ev(e.cond.b);
-          const { op } = e.cond;
-          const holds = op === '<' ? x < y : op === '>' ? x > y : op === '<=' ? x <= y : op === '>=' ? x >= y : op === '==' ? x === y : x !== y;
-          return holds ? ev(e.a) : ev(e.b);
-        }
-      }
-    };
+    const env: Env = (kind, name) => (kind === 'stream' ? array.get(name)![at(name)] : kind === 'scalar' ? scalar.get(name)! : locals.get(name)!);
     const visit = () => {
-      for (const st of program.statements) {
-        const v = ev(st.e);
+      for (const st of statements) {
+        const v = st.run(env);
         if (st.local) locals.set(st.target, v);
         else array.get(st.target)![at(st.target)] = v;
       }
@@ -130,38 +77,13 @@ function interpret(program: ElementwiseProgram, compact: ReadonlySet<string>): L
   };
 }
 
-let codegen: boolean | null = null;
-
-/** Whether this page allows `new Function` (a strict Content-Security-Policy does not). */
-function codegenAllowed(): boolean {
-  if (codegen === null) {
-    try {
-      codegen = new Function('return 1')() === 1;
-    } catch {
-      codegen = false;
-    }
-  }
-  return codegen;
-}
-
-/**
- * Forces the interpreter (false) or lets the CPU backend generate code where allowed (true).
- * @example
- * setProgramCodegen(false); // what a strict Content-Security-Policy page gets: no new Function
- * // ... steps run through the interpreter, with the same numbers ...
- * setProgramCodegen(true);
- */
-export function setProgramCodegen(enabled: boolean): void {
-  codegen = enabled ? null : false;
-}
-
 const compiled = new Map<string, Loop>();
 
 function loopFor(program: ElementwiseProgram, compact: ReadonlySet<string>): Loop {
   const key = `${codegenAllowed() ? 'js' : 'interp'}\n${[...compact].join(',')}\n${program.key}`;
   let loop = compiled.get(key);
   if (!loop) {
-    loop = codegenAllowed() ? (new Function('n', 'arrays', 'scalars', 'rows', renderJs(program, compact)) as Loop) : interpret(program, compact);
+    loop = codegenAllowed() ? (new Function('F', `return (n, arrays, scalars, rows) => {\n${renderJs(program, compact)}\n};`) as (f: typeof BUILTIN_FNS) => Loop)(BUILTIN_FNS) : interpret(program, compact);
     compiled.set(key, loop);
   }
   return loop;

@@ -76,9 +76,10 @@ fn is_nan_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800
 fn is_inf_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
 fn unordered_f32(a: f32, b: f32) -> bool { return is_nan_f32(a) || is_nan_f32(b); }
 fn abs_f32(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) & 0x7fffffffu); }
-// NaN from either side, as torch.maximum/minimum and torch.max/min.
-fn max_f32(a: f32, b: f32) -> f32 { return select(select(select(b, a, a > b), b, is_nan_f32(b)), a, is_nan_f32(a)); }
-fn min_f32(a: f32, b: f32) -> f32 { return select(select(select(b, a, a < b), b, is_nan_f32(b)), a, is_nan_f32(a)); }
+// NaN from either side, as torch.maximum/minimum and torch.max/min; b if a < b (a > b), else a, so a
+// tie (+0, −0) gives the first operand, as torch.maximum.
+fn max_f32(a: f32, b: f32) -> f32 { return select(select(select(a, b, a < b), b, is_nan_f32(b)), a, is_nan_f32(a)); }
+fn min_f32(a: f32, b: f32) -> f32 { return select(select(select(a, b, a > b), b, is_nan_f32(b)), a, is_nan_f32(a)); }
 // IEEE comparisons: false with a NaN operand, except ne.
 fn eq_f32(a: f32, b: f32) -> bool { return !unordered_f32(a, b) && a == b; }
 fn ne_f32(a: f32, b: f32) -> bool { return unordered_f32(a, b) || a != b; }
@@ -88,10 +89,6 @@ fn gt_f32(a: f32, b: f32) -> bool { return !unordered_f32(a, b) && a > b; }
 fn ge_f32(a: f32, b: f32) -> bool { return !unordered_f32(a, b) && a >= b; }
 // PyTorch's sign: (0 < x) - (x < 0), so sign(NaN) = 0.
 fn sign_f32(x: f32) -> f32 { return select(select(0.0, -1.0, lt_f32(x, 0.0)), 1.0, gt_f32(x, 0.0)); }
-// The program language's sign keeps NaN, as its CPU rendering (Math.sign) does.
-fn sign_nan_f32(x: f32) -> f32 { return select(sign_f32(x), x, is_nan_f32(x)); }
-// The program language's nanmax is torch.maximum: NaN from either side; b if a < b, else a (so +0 before −0).
-fn nanmax_f32(a: f32, b: f32) -> f32 { return select(select(select(a, b, a < b), b, is_nan_f32(b)), a, is_nan_f32(a)); }
 `;
 
 const specialInt = (T: 'i32' | 'u32') => `
@@ -174,6 +171,29 @@ fn log_f32(x: f32) -> f32 {
   let p = split_f32(x);
   return p.y * 0.693359375 + (p.y * -2.12194440e-4 + log_mantissa_f32(p.x));
 }
+// log1p: for |x| < 0.4, 2 atanh(s) with s = x / (2 + x) (|s| <= 0.25: eight odd terms reach float32
+// precision, and nothing cancels, so x's digits are kept down to subnormals, −0 included); beyond,
+// log(1 + x), where rounding 1 + x costs less than an ulp of the result. (Goldberg's
+// log(u)·x/(u − 1) needs u − 1 computed as written, which a shader compiler may simplify to x.)
+fn log1p_f32(x: f32) -> f32 {
+  if (is_nan_f32(x)) { return x; }
+  if (abs_f32(x) >= 0.4) { return log_f32(1.0 + x); }
+  // Below 1e-8, log1p(x) = x − x²/2 rounds to x (and s = x/2 could be flushed as a subnormal).
+  if (abs_f32(x) < 1e-8) { return x; }
+  let s = x / (2.0 + x);
+  let z = s * s;
+  return 2.0 * s + 2.0 * s * z * (0.3333333333333333 + z * (0.2 + z * (0.14285714285714285 + z * (0.1111111111111111 + z * (0.09090909090909091 + z * (0.07692307692307693 + z * 0.06666666666666667))))));
+}
+// expm1: e^x − 1 without the cancellation near 0: (u − 1) · x / log u with u = e^x (Kahan); x itself
+// where u = 1 (tiny x, −0 kept), −1 where u − 1 = −1, +inf where u overflows.
+fn expm1_f32(x: f32) -> f32 {
+  if (is_nan_f32(x)) { return x; }
+  let u = exp_f32(x);
+  if (u == 1.0) { return x; }
+  let um1 = u - 1.0;
+  if (um1 == -1.0 || is_inf_f32(u)) { return um1; }
+  return um1 * (x / log_f32(u));
+}
 // sqrt: NaN below 0 (and for NaN); +inf and ±0 are their own roots.
 fn sqrt_f32(x: f32) -> f32 {
   let b = bitcast<u32>(x);
@@ -189,7 +209,8 @@ fn sigmoid_f32(x: f32) -> f32 {
 // tanh: the odd Taylor polynomial below |x| = 0.3 (truncation < 2e-9 relative; tanh(1e-8) = 1e-8),
 // (1 − e)/(1 + e) with e = e^−2|x| above (no overflow; cancellation costs at most a factor 1.6 there).
 fn tanh_f32(x: f32) -> f32 {
-  if (is_nan_f32(x)) { return x; }
+  // NaN and ±0 are their own tanh (the polynomial would turn −0 into +0).
+  if (is_nan_f32(x) || x == 0.0) { return x; }
   let a = abs_f32(x);
   if (a < 0.3) {
     let z = x * x;

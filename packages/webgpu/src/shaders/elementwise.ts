@@ -1,69 +1,92 @@
-import { UNARY_OPS, type BinaryOp, type DType, type UnaryOp } from '@tsgrad/tensor';
+import { walk, type Builtin, type Condition, type Dialect, type DType, type ElementwiseKernel } from '@tsgrad/tensor';
 import { ENTRY, LINEAR_INDEX, WGSL_TYPE, helpersFor, indexMath, memoShader, withType } from './common.js';
 
 /**
- * Elementwise ops as WGSL expression snippets (tfjs's unary_op_util, in one table). `x` (and `y`)
- * are the operand values in their storage type; `T` is replaced by that type (`T(0)`, `max_T(x, y)`).
- * Comparisons, max/min and the math go through the guarded helpers of common.ts (`helpersFor`): WGSL
- * may assume values are finite, and its built-ins are undefined on NaN and ±inf.
+ * The functions of the expression language (@tsgrad/tensor's BUILTINS) in WGSL: each through a
+ * guarded helper of common.ts (`helpersFor`), since WGSL may assume values are finite and its
+ * built-ins are undefined on NaN and ±inf. `_T` helpers exist for every storage type (`max_T`, `abs_T`,
+ * `sign_T`); the others are float32 only. A function added to the language without a WGSL form fails
+ * to compile here.
  */
-export const UNARY_SNIPPETS = {
-  neg: '-x',
-  exp: 'exp_f32(x)',
-  log: 'log_f32(x)',
-  sqrt: 'sqrt_f32(x)',
-  abs: 'abs_T(x)',
-  sign: 'sign_T(x)',
-  relu: 'select(x, T(0), le_T(x, T(0)))',
-  sigmoid: 'sigmoid_f32(x)',
-  tanh: 'tanh_f32(x)',
-  erf: 'erf_f32(x)',
-  logicalNot: 'select(0u, 1u, eq_T(x, T(0)))',
-} satisfies Record<UnaryOp, string>;
+export const WGSL_BUILTINS = {
+  sqrt: 'sqrt_f32',
+  abs: 'abs_T',
+  sign: 'sign_T',
+  exp: 'exp_f32',
+  expm1: 'expm1_f32',
+  log: 'log_f32',
+  log1p: 'log1p_f32',
+  tanh: 'tanh_f32',
+  sigmoid: 'sigmoid_f32',
+  erf: 'erf_f32',
+  pow: 'pow_f32',
+  nanmax: 'max_T',
+  nanmin: 'min_T',
+} as const satisfies Record<Builtin, string>;
 
-export const BINARY_SNIPPETS = {
-  add: 'x + y',
-  sub: 'x - y',
-  mul: 'x * y',
-  div: 'x / y',
-  pow: 'pow_f32(x, y)',
-  maximum: 'max_T(x, y)',
-  minimum: 'min_T(x, y)',
-  eq: 'select(0u, 1u, eq_T(x, y))',
-  ne: 'select(0u, 1u, ne_T(x, y))',
-  lt: 'select(0u, 1u, lt_T(x, y))',
-  le: 'select(0u, 1u, le_T(x, y))',
-  gt: 'select(0u, 1u, gt_T(x, y))',
-  ge: 'select(0u, 1u, ge_T(x, y))',
-} satisfies Record<BinaryOp, string>;
+const COMPARE: Record<Condition['op'], string> = { '<': 'lt_T', '>': 'gt_T', '<=': 'le_T', '>=': 'ge_T', '==': 'eq_T', '!=': 'ne_T' };
 
 /**
- * Ops this backend runs on float32 only: those defined on floats (UNARY_OPS in @tsgrad/tensor; the
- * autograd layer casts integer inputs first), and `pow`, whose integer form WGSL lacks.
+ * WGSL source of the expression language, typed by the placeholder `T` (see `withType`): numbers are
+ * `T(...)` conversions, comparisons the IEEE helpers (false with a NaN operand, except `!=`), `select`
+ * WGSL's (whose operands come in the opposite order).
  */
-export const FLOAT_ONLY = new Set<string>([...Object.entries(UNARY_OPS).filter(([, info]) => info.floatOnly).map(([name]) => name), 'pow']);
+export function wgslDialect(leafName: (kind: 'stream' | 'scalar' | 'local', name: string) => string): Dialect<string> {
+  return {
+    number: (v) => {
+      if (!Number.isFinite(v)) throw new Error(`WGSL has no literal for ${v}`);
+      const lit = Number.isInteger(v) && Math.abs(v) < 2 ** 53 ? `${v}.0` : `${v}`;
+      return `T(${lit})`;
+    },
+    leaf: leafName,
+    binary: (op, a, b) => `(${a} ${op} ${b})`,
+    neg: (a) => `(-${a})`,
+    call: (fn, args) => `${WGSL_BUILTINS[fn]}(${args.join(', ')})`,
+    compare: (op, a, b) => `${COMPARE[op]}(${a}, ${b})`,
+    select: (c, a, b) => `select(${b}, ${a}, ${c})`,
+  };
+}
+
+const KERNEL_DIALECT = wgslDialect((kind, name) => (kind === 'stream' ? `v_${name}` : `l_${name}`));
+
+/**
+ * A kernel's WGSL: its locals as `let` lines and its result expression, streams named `v_<name>`.
+ * @example
+ * kernelWgsl(forwardKernel('silu')).expr // '(v_x / (T(1.0) + exp_f32((-v_x))))'
+ */
+export function kernelWgsl(kernel: ElementwiseKernel): { locals: string; expr: string; names: string[] } {
+  return {
+    locals: kernel.locals.map((st) => `let l_${st.target} = ${walk(st.e, KERNEL_DIALECT)};`).join('\n    '),
+    expr: walk(kernel.result, KERNEL_DIALECT),
+    names: kernel.inputs.map((name) => `v_${name}`),
+  };
+}
 
 /**
  * One strided elementwise shader: `inputs` views read through their strides, the result written
  * through the output view's strides (contiguous for fresh results, any window for `copy`).
  */
-export const elementwiseShader = memoShader(function elementwiseShader(opts: { expr: string; inputs: DType[]; out: DType; rank: number }): string {
-  const names = ['x', 'y', 'z'];
+export const elementwiseShader = memoShader(function elementwiseShader(opts: { expr: string; inputs: DType[]; out: DType; rank: number; names?: string[]; locals?: string }): string {
+  const names = opts.names ?? ['x', 'y', 'z'];
   const bindings = opts.inputs.map((d, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${WGSL_TYPE[d]}>;`);
   const outBinding = opts.inputs.length;
   const T = WGSL_TYPE[opts.inputs[opts.inputs.length - 1] ?? opts.out];
   const views = [...opts.inputs.map((_, k) => `p${k}`), 'po'];
-  const expr = withType(opts.expr, T);
+  const OUT = WGSL_TYPE[opts.out];
+  // A kernel computes in its operands' type; a bool result (a comparison's 0 or 1) is stored as u32.
+  const expr = withType(opts.names && OUT !== T ? `${OUT}(${opts.expr})` : opts.expr, T);
+  const locals = withType(opts.locals ?? '', T);
   return `${bindings.join('\n')}
 @group(0) @binding(${outBinding}) var<storage, read_write> out: array<${WGSL_TYPE[opts.out]}>;
 @group(0) @binding(${outBinding + 1}) var<storage, read> md: array<u32>;
-${helpersFor(expr)}
+${helpersFor(`${locals}\n${expr}`)}
 ${ENTRY} {
     ${LINEAR_INDEX}
     if (i >= md[0]) { return; }
     let g = i + md[1];
     ${indexMath(opts.rank, views, 2, 'g')}
     ${opts.inputs.map((_, k) => `let ${names[k]} = in${k}[p${k}];`).join('\n    ')}
+    ${locals}
     out[po] = ${expr};
 }`;
 });

@@ -1,5 +1,6 @@
-import type { Condition, ElementwiseProgram, Expr } from '@tsgrad/tensor';
-import { helpersFor } from './common.js';
+import { walk, type ElementwiseProgram, type Expr } from '@tsgrad/tensor';
+import { helpersFor, withType } from './common.js';
+import { wgslDialect } from './elementwise.js';
 
 /**
  * WGSL for an elementwise program (see @tsgrad/tensor's `defineProgram`), over *packed* items: every
@@ -10,37 +11,13 @@ import { helpersFor } from './common.js';
  *
  * md: [N, items, scalarsPerItem, starts[items + 1], scalar bits (f32) [items * scalarsPerItem]].
  */
-function wgsl(e: Expr): string {
-  switch (e.kind) {
-    case 'number':
-      return Number.isInteger(e.value) ? `${e.value}.0` : `${e.value}`;
-    case 'stream':
-      return `s_${e.name}[i]`;
-    case 'scalar':
-      return `k_${e.name}`;
-    case 'local':
-      return `v_${e.name}`;
-    case 'binary':
-      return `(${wgsl(e.a)} ${e.op} ${wgsl(e.b)})`;
-    case 'neg':
-      return `(-${wgsl(e.a)})`;
-    case 'call':
-      return `${CALLS[e.fn]}(${wgsl(e.a)})`;
-    case 'nanmax':
-      return `nanmax_f32(${wgsl(e.a)}, ${wgsl(e.b)})`;
-    case 'select':
-      return `select(${wgsl(e.b)}, ${wgsl(e.a)}, ${cond(e.cond)})`;
-  }
-}
-
 /**
- * The language's functions and comparisons through the guarded helpers (common.ts), so a program
- * treats NaN and infinities as the CPU's JavaScript rendering does: comparisons with NaN are false
- * (but !=), nanmax keeps a NaN from either side (torch.maximum), sign(NaN) is NaN and sign(−0) is +0 (torch.sign), sqrt(+inf) is +inf.
+ * The expression language's WGSL (shaders/elementwise.ts: the same dialect as elementwise ops, in
+ * f32), with streams read from their buffers: a program treats NaN and infinities as the CPU's
+ * JavaScript rendering does.
  */
-const CALLS: Record<Extract<Expr, { kind: 'call' }>['fn'], string> = { sqrt: 'sqrt_f32', abs: 'abs_f32', sign: 'sign_nan_f32' };
-const COMPARE: Record<Condition['op'], string> = { '<': 'lt_f32', '>': 'gt_f32', '<=': 'le_f32', '>=': 'ge_f32', '==': 'eq_f32', '!=': 'ne_f32' };
-const cond = (c: Condition) => `${COMPARE[c.op]}(${wgsl(c.a)}, ${wgsl(c.b)})`;
+const PROGRAM_DIALECT = wgslDialect((kind, name) => (kind === 'stream' ? `s_${name}[i]` : kind === 'scalar' ? `k_${name}` : `v_${name}`));
+const wgsl = (e: Expr) => withType(walk(e, PROGRAM_DIALECT), 'f32');
 
 const rendered = new Map<string, string>();
 

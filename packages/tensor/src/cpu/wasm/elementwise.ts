@@ -1,7 +1,7 @@
-import type { BinaryOp, UnaryOp, View } from '../../backend.js';
+import type { View } from '../../backend.js';
+import type { ElementwiseKernel } from '../../ops/kernel.js';
 import type { TypedArray } from '../../dtype.js';
 import { numel } from '../../shape.js';
-import { BINARY_OPS, UNARY_OPS } from '../../op-info.js';
 import { takeArray } from '../buffer-pool.js';
 import { forEachRow, planRows } from '../strided.js';
 import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
@@ -9,23 +9,19 @@ import { wasmKernels } from './runtime.js';
 
 
 /**
- * float32 elementwise ops in WebAssembly SIMD, bit-identical to the TypeScript kernels (see
- * assembly/elementwise.ts), or null when they do not apply: other ops or dtypes, no WebAssembly, or a
- * view that touches little of a large storage. Inputs are copied into the kernels' memory (their
- * storage span, one memcpy each), walked row by row with the shared row plan, and the result is
- * copied out with one more memcpy.
+ * float32 elementwise ops in WebAssembly SIMD, for a declared op whose `wasm` names a kernel
+ * (assembly/elementwise.ts: the same values as the generated JavaScript, bit for bit where the
+ * op is correctly rounded in both), or null when they do not apply: other ops or dtypes, no
+ * WebAssembly, or a view that touches little of a large storage. Inputs are copied into the
+ * kernels' memory (their storage span, one memcpy each), walked row by row with the shared row plan,
+ * and the result is copied out with one more memcpy.
  */
-export function binaryWasm(op: BinaryOp, a: View, b: View, data: (v: View) => TypedArray): TypedArray | null {
-  const { wasm: code, result } = BINARY_OPS[op];
-  if (code === null || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
-  const bool = result === 'bool';
-  return rows({ views: [a, b], data, outBytes: bool ? 1 : 4 }, (k, p, len) => k.binaryRow(code, p[0], p[1], p[2], p[3], p[4], len));
-}
-
-export function unaryWasm(op: UnaryOp, x: View, data: (v: View) => TypedArray): TypedArray | null {
-  const code = UNARY_OPS[op].wasm;
-  if (code === null || x.dtype !== 'float32') return null;
-  return rows({ views: [x], data, outBytes: 4 }, (k, p, len) => k.unaryRow(code, p[0], p[1], p[2], len));
+export function elementwiseWasm(kernel: ElementwiseKernel, views: readonly View[], data: (v: View) => TypedArray): TypedArray | null {
+  const code = kernel.wasm;
+  if (code === null || views.some((v) => v.dtype !== 'float32')) return null;
+  if (views.length === 1) return rows({ views: [...views], data, outBytes: 4 }, (k, p, len) => k.unaryRow(code, p[0], p[1], p[2], len));
+  const outBytes = kernel.resultDtype === 'bool' ? 1 : 4;
+  return rows({ views: [...views], data, outBytes }, (k, p, len) => k.binaryRow(code, p[0], p[1], p[2], p[3], p[4], len));
 }
 
 export function whereWasm(cond: View, a: View, b: View, data: (v: View) => TypedArray): TypedArray | null {

@@ -1,0 +1,136 @@
+import { unknownOptionMessage } from '../options.js';
+import { parseBody, substitute, type Expr, type Scope, type Statement } from '../expr/expr.js';
+import { streamsOf } from '../expr/walk.js';
+import { BINARY_OPS, OPERANDS, UNARY_OPS, arityOf, opInfo, type ElementwiseOp, type ElementwiseOpDecl } from './elementwise-ops.js';
+
+/**
+ * One elementwise computation a backend runs (`Backend.elementwise`): an op's forward, or the
+ * gradient of one of its operands, with its parameters baked in. Its streams are read element by
+ * element from same-shaped views (the caller broadcasts) of one dtype; `locals` run first, then
+ * `result` is the element of the output, of that dtype or `bool`.
+ */
+export interface ElementwiseKernel {
+  /** Names it in errors and statistics: `exp`, `silu.grad`, `pow.grad.y`. */
+  readonly name: string;
+  /** The streams, in the order of the views passed to the backend. */
+  readonly inputs: readonly string[];
+  readonly locals: readonly Statement[];
+  readonly result: Expr;
+  readonly resultDtype: 'same' | 'bool';
+  /** Defined on floats only (WebGPU: float32 only). */
+  readonly floatOnly: boolean;
+  /** A float32 WebAssembly SIMD kernel computing the same (forward kernels of ops that have one). */
+  readonly wasm: number | null;
+  /** Identifies the computation in caches (name, parameters, body). */
+  readonly key: string;
+}
+
+/** Parameter values by name (an op's `params`, completed from its defaults). */
+export type OpParams = Readonly<Record<string, number>>;
+
+/** The declared ops callable by name in any expression (`silu(x)`), with their default parameters. */
+export const OP_MACROS: ReadonlyMap<string, (args: Expr[]) => Expr> = new Map(
+  Object.keys(UNARY_OPS).map((name) => [name, ([a]: Expr[]) => substitute(parsedForward(name as ElementwiseOp, {}), { x: a })]),
+);
+
+function scopeFor(name: string, names: readonly string[], params: OpParams): Scope {
+  return {
+    resolve: (n) => (names.includes(n) ? { kind: 'stream', name: n } : n in params ? { kind: 'number', value: params[n] } : null),
+    known: `${name} reads ${[...names, ...Object.keys(params)].join(', ')}`,
+  };
+}
+
+/**
+ * The op's parameters with defaults filled in; an unknown one is an Error naming the op's.
+ * @example
+ * completeParams('softplus', { beta: 2 }) // { beta: 2, threshold: 20 }
+ * completeParams('softplus', { betta: 2 }) // Error: softplus: unknown parameter 'betta'; did you mean 'beta'?
+ */
+export function completeParams(op: ElementwiseOp, given: OpParams): OpParams {
+  const defaults = opInfo(op).params ?? {};
+  for (const k of Object.keys(given)) {
+    if (!(k in defaults)) throw new Error(unknownOptionMessage(op, k, Object.keys(defaults), 'parameter'));
+    if (typeof given[k] !== 'number' || Number.isNaN(given[k])) throw new Error(`${op}: parameter ${k} must be a number, got ${String(given[k])}`);
+  }
+  return { ...defaults, ...given };
+}
+
+const forwards = new Map<string, Expr>();
+
+function parsedForward(op: ElementwiseOp, params: OpParams): Expr {
+  const full = completeParams(op, params);
+  const key = `${op}${JSON.stringify(full)}`;
+  let e = forwards.get(key);
+  if (!e) {
+    const [st] = parseBody(opInfo(op).forward, `${op} forward`, scopeFor(op, OPERANDS[arityOf(op) - 1], full), { result: true });
+    e = st.e;
+    forwards.set(key, e);
+  }
+  return e;
+}
+
+/** A kernel from parsed statements: `leading` streams come first (an op's operands, or `g`), then the others it reads. */
+function kernel(name: string, decl: ElementwiseOpDecl, statements: Statement[], { params, wasm, leading }: { params: OpParams; wasm: number | null; leading: readonly string[] }): ElementwiseKernel {
+  const locals = statements.slice(0, -1);
+  const result = statements[statements.length - 1].e;
+  const read = streamsOf([...locals.map((s) => s.e), result]);
+  const inputs = [...leading, ...read.filter((s) => !leading.includes(s))];
+  const body = [...locals.map((s) => `${s.target}=${JSON.stringify(s.e)}`), JSON.stringify(result)].join(';');
+  return {
+    name,
+    inputs,
+    locals,
+    result,
+    resultDtype: decl.result,
+    floatOnly: decl.dtypes === 'float',
+    wasm,
+    key: `${name}|${inputs.join(',')}|${JSON.stringify(params)}|${body}`,
+  };
+}
+
+const cache = new Map<string, ElementwiseKernel>();
+
+/**
+ * The forward kernel of a declared op: reads `x` (and `y`).
+ * @example
+ * getBackend('cpu').elementwise(forwardKernel('exp'), [view]) // e^x
+ * forwardKernel('leakyRelu', { negativeSlope: 0.2 })
+ */
+export function forwardKernel(op: ElementwiseOp, params: OpParams = {}): ElementwiseKernel {
+  const full = completeParams(op, params);
+  const id = `fwd ${op} ${JSON.stringify(full)}`;
+  let k = cache.get(id);
+  if (!k) {
+    const decl = opInfo(op);
+    const operands = OPERANDS[arityOf(op) - 1];
+    // Every operand is an input (in order), read or not: the views line up with the op's operands.
+    k = kernel(op, decl, [{ target: '', local: false, e: parsedForward(op, full) }], { params: full, wasm: decl.wasm ?? null, leading: operands });
+    cache.set(id, k);
+  }
+  return k;
+}
+
+/**
+ * The kernel of the gradient of operand `index` of a declared op: reads `g` first, then whichever
+ * of `x`, `y`, `out` its derivative uses (`inputs` says which). Null for ops without a derivative.
+ * @example
+ * gradKernel('tanh', 0).inputs // ['g', 'out']
+ */
+export function gradKernel(op: ElementwiseOp, index: number, params: OpParams = {}): ElementwiseKernel | null {
+  const decl = opInfo(op);
+  if (decl.grad === null) return null;
+  const full = completeParams(op, params);
+  const id = `grad ${op} ${index} ${JSON.stringify(full)}`;
+  let k = cache.get(id);
+  if (!k) {
+    const arity = arityOf(op);
+    const name = arity === 1 ? `${op}.grad` : `${op}.grad.${OPERANDS[1][index]}`;
+    const statements = parseBody(decl.grad[index], name, scopeFor(name, [...OPERANDS[arity - 1], 'g', 'out'], full), { result: true });
+    k = kernel(name, { ...decl, result: 'same' }, statements, { params: full, wasm: null, leading: ['g'] });
+    cache.set(id, k);
+  }
+  return k;
+}
+
+/** Every declared op's name, unary first. */
+export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [...Object.keys(UNARY_OPS), ...Object.keys(BINARY_OPS)] as ElementwiseOp[];
