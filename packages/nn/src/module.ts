@@ -169,8 +169,11 @@ export class Module {
     this[KEYS].set(key, name);
   }
 
-  /** An attribute's state-dict key segment: `static stateKeys`, else the camelCase rule (`stateKey`). */
-  private stateKeyOf(name: string): string {
+  /**
+   * An attribute's state-dict key segment: `static stateKeys`, else the camelCase rule (`stateKey`).
+   * Protected so that the dict containers can keep their keys verbatim, as PyTorch does.
+   */
+  protected stateKeyOf(name: string): string {
     return (this.constructor as typeof Module).stateKeys[name] ?? segmentKey(name);
   }
 
