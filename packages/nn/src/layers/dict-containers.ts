@@ -74,6 +74,7 @@ abstract class DictContainer<V extends Module | Parameter, In> extends Module {
     if (typeof key !== 'string') throw new Error(`${who}: ${this.itemKind} name should be a string. Got ${describeItem(key)}`);
     if (key.includes('.')) throw new Error(`${who}: ${this.itemKind} name can't contain ".", got: ${key}`);
     if (key === '') throw new Error(`${who}: ${this.itemKind} name can't be empty string ""`);
+    if (!this[ORDER].has(key) && key in this) throw new Error(`${who}: attribute '${key}' already exists (a key cannot name a method or field of ${who}; PyTorch's KeyError)`);
     const added = !this[ORDER].has(key);
     // In the order before registering: the key check of the registration reads it (keys verbatim).
     this[ORDER].add(key);
