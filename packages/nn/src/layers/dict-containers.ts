@@ -191,8 +191,8 @@ abstract class DictContainer<V extends Module | Parameter, In> extends Module {
  * [...transformer.stateDict().keys()] // ['wte.weight', 'ln_f.weight', 'ln_f.bias']
  * (transformer.get('wte') as Embedding).forward(idx)
  */
-export class ModuleDict<M extends Module = Module> extends DictContainer<M, M> {
-  constructor(modules?: DictInput<M>) {
+export class ModuleDict extends DictContainer<Module, Module> {
+  constructor(modules?: DictInput<Module>) {
     super();
     if (modules !== undefined) this.update(modules);
   }
@@ -201,7 +201,7 @@ export class ModuleDict<M extends Module = Module> extends DictContainer<M, M> {
     return 'module';
   }
 
-  protected store(key: string, module: M): void {
+  protected store(key: string, module: Module): void {
     if (!(module instanceof Module)) throw new Error(`${this.constructor.name}: the value for key '${key}' must be a Module, got ${describeItem(module)}`);
     this.registerModule(key, module);
   }
@@ -235,6 +235,11 @@ export class ParameterDict extends DictContainer<Parameter, Tensor> {
     this.registerParameter(key, asParameter(`${this.constructor.name}: the value for key '${key}'`, value));
   }
 
+  /**
+   * The parameters in insertion order (JavaScript alone would list integer-like keys first).
+   * @example
+   * [...new ParameterDict([['b', ones([1])], ['0', ones([1])]]).ownParameters()].map(([k]) => k) // ['b', '0']
+   */
   override *ownParameters(): Generator<[string, Parameter]> {
     yield* this.ordered(super.ownParameters());
   }
