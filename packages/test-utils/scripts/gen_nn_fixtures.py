@@ -230,8 +230,10 @@ def main():
 
 
 # --- Cases for the layer table (test-utils layerInfos) that nn.json's LAYERS cannot express: containers
-# (arguments that are layers), AveragedModel, and the loss modules (two inputs, tensor options). They go
-# to their own file, nn-modules.json, one case per line, each named as its layerInfos row names it.
+# (arguments that are layers or [key, layer] pairs), AveragedModel, and the loss modules (two inputs,
+# tensor options); and layers added since (GroupNorm, RMSNorm), appended here with this file's own seed
+# because a new case in LAYERS would shift the random draws of every case after it. They go to their own
+# file, nn-modules.json, one case per line, each named as its layerInfos row names it.
 
 MODULE_CASES = [
     # (name, layer, args, options, tensor options, input specs, inputs that require grad, mode)
