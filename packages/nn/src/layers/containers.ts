@@ -1,7 +1,7 @@
 import type { Tensor } from '@tsgrad/autograd';
-import { Module } from '../module.js';
+import { describeValue, Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
-import { asParameter, describeItem } from './dict-containers.js';
+import { asParameter } from './dict-containers.js';
 
 const COUNT = Symbol('count');
 
@@ -137,7 +137,7 @@ export class ParameterList extends Module {
    */
   extend(values: Iterable<Tensor>): this {
     if (values === null || typeof values !== 'object' || !(Symbol.iterator in values)) {
-      throw new Error(`ParameterList.extend should be called with an iterable of tensors, but got ${describeItem(values)}`);
+      throw new Error(`ParameterList.extend should be called with an iterable of tensors, but got ${describeValue(values)}`);
     }
     for (const v of values) this.append(v);
     return this;

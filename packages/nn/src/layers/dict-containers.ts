@@ -1,6 +1,6 @@
 import { Tensor } from '@tsgrad/autograd';
 import { unknownOptionMessage } from '@tsgrad/tensor';
-import { Module } from '../module.js';
+import { describeValue, Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 
 /** What a dict container takes: a Map, a plain object, another dict container, or [key, value] pairs. */
@@ -8,19 +8,13 @@ export type DictInput<V> = ReadonlyMap<string, V> | Readonly<Record<string, V>> 
 
 const ORDER = Symbol('order');
 
-/** How a value that is not what a container holds is named in its Error: `'Tensor'`, `number 3`. */
-export function describeItem(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  return typeof value === 'object' ? `'${value.constructor?.name ?? 'Object'}'` : `${typeof value} ${String(value)}`;
-}
-
 /**
  * The [key, value] pairs of a `DictInput`, in its order (PyTorch's `update`: a mapping's items, or a
  * sequence of pairs). A plain object lists integer-like keys first, as JavaScript orders its keys;
  * a Map or pairs keep any order.
  */
 function dictEntries(who: string, input: unknown): [unknown, unknown][] {
-  const expected = () => new Error(`${who}: expected a Map, an object or an iterable of [key, value] pairs, got ${describeItem(input)}`);
+  const expected = () => new Error(`${who}: expected a Map, an object or an iterable of [key, value] pairs, got ${describeValue(input)}`);
   if (input === null || typeof input !== 'object') throw expected();
   const proto: unknown = Object.getPrototypeOf(input);
   if (proto === Object.prototype || proto === null) return Object.entries(input);
@@ -31,7 +25,7 @@ function dictEntries(who: string, input: unknown): [unknown, unknown][] {
   else if (Symbol.iterator in input) pairs = [...(input as Iterable<unknown>)];
   else throw expected();
   return pairs.map((pair, j) => {
-    if (!Array.isArray(pair)) throw new Error(`${who}: sequence element #${j} should be a [key, value] pair; is ${describeItem(pair)}`);
+    if (!Array.isArray(pair)) throw new Error(`${who}: sequence element #${j} should be a [key, value] pair; is ${describeValue(pair)}`);
     if (pair.length !== 2) throw new Error(`${who}: sequence element #${j} has length ${pair.length}; 2 is required`);
     return pair as [unknown, unknown];
   });
@@ -71,7 +65,7 @@ abstract class DictContainer<V extends Module | Parameter, In> extends Module {
    */
   set(key: string, value: In): this {
     const who = this.constructor.name;
-    if (typeof key !== 'string') throw new Error(`${who}: ${this.itemKind} name should be a string. Got ${describeItem(key)}`);
+    if (typeof key !== 'string') throw new Error(`${who}: ${this.itemKind} name should be a string. Got ${describeValue(key)}`);
     if (key.includes('.')) throw new Error(`${who}: ${this.itemKind} name can't contain ".", got: ${key}`);
     if (key === '') throw new Error(`${who}: ${this.itemKind} name can't be empty string ""`);
     if (!this[ORDER].has(key) && key in this) throw new Error(`${who}: attribute '${key}' already exists (a key cannot name a method or field of ${who}; PyTorch's KeyError)`);
@@ -202,7 +196,7 @@ export class ModuleDict extends DictContainer<Module, Module> {
   }
 
   protected store(key: string, module: Module): void {
-    if (!(module instanceof Module)) throw new Error(`${this.constructor.name}: the value for key '${key}' must be a Module, got ${describeItem(module)}`);
+    if (!(module instanceof Module)) throw new Error(`${this.constructor.name}: the value for key '${key}' must be a Module, got ${describeValue(module)}`);
     this.registerModule(key, module);
   }
 
@@ -249,5 +243,5 @@ export class ParameterDict extends DictContainer<Parameter, Tensor> {
 export function asParameter(what: string, value: unknown): Parameter {
   if (value instanceof Parameter) return value;
   if (value instanceof Tensor) return new Parameter(value);
-  throw new Error(`${what} must be a Tensor or a Parameter, got ${describeItem(value)}`);
+  throw new Error(`${what} must be a Tensor or a Parameter, got ${describeValue(value)}`);
 }
