@@ -39,8 +39,8 @@ export function guardModule<M extends Module>(target: M): M {
   return proxy;
 }
 
-/** What an assigned value is, for the errors of `Module[ASSIGN]`: `'Tensor'`, `number 3`, `undefined`. */
-function describeValue(value: unknown): string {
+/** What an assigned value is, for the errors of `Module[ASSIGN]` and the containers: `'Tensor'`, `number 3`, `undefined`. */
+export function describeValue(value: unknown): string {
   if (typeof value === 'object' && value !== null) return `'${value.constructor?.name ?? 'Object'}'`;
   if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return `${typeof value} ${JSON.stringify(value)}`;
   return String(typeof value === 'function' ? 'a function' : value);
@@ -169,8 +169,11 @@ export class Module {
     this[KEYS].set(key, name);
   }
 
-  /** An attribute's state-dict key segment: `static stateKeys`, else the camelCase rule (`stateKey`). */
-  private stateKeyOf(name: string): string {
+  /**
+   * An attribute's state-dict key segment: `static stateKeys`, else the camelCase rule (`stateKey`).
+   * Protected so that the dict containers can keep their keys verbatim, as PyTorch does.
+   */
+  protected stateKeyOf(name: string): string {
     return (this.constructor as typeof Module).stateKeys[name] ?? segmentKey(name);
   }
 

@@ -1,6 +1,6 @@
 import type { Tensor } from '@tsgrad/autograd';
 import { checkOptionKeys } from '@tsgrad/tensor';
-import { BatchNormBase, LayerNorm, type Module, type Parameter } from '@tsgrad/nn';
+import { BatchNormBase, GroupNorm, LayerNorm, RMSNorm, type Module, type Parameter } from '@tsgrad/nn';
 import { compilePattern, describePattern, type NamePattern } from './patterns.js';
 
 export interface WeightDecayOptions {
@@ -35,15 +35,20 @@ export interface DecayRow {
 
 const KNOWN_OPTIONS = new Set(['weightDecay', 'noWeightDecay', 'decay', 'excludeBias', 'excludeNdimLe1', 'excludeNorm', 'lrScale', 'layerDecay', 'mergeGroups', 'warnUnmatched']);
 
+/** nn's normalization layers, by class: a subclass that shadowed `isNormalization` would still be one. */
+const NORM_LAYERS = [BatchNormBase, LayerNorm, RMSNorm, GroupNorm];
+
 /**
- * True for BatchNorm1d/2d, LayerNorm, and any module declaring `isNormalization: true` (GroupNorm, RMSNorm, ...).
+ * True for nn's normalization layers (BatchNorm1d/2d, LayerNorm, RMSNorm, GroupNorm) and any module
+ * declaring `isNormalization: true`: their parameters are exempt from decay by the rule `norm layer`.
  * @example
- * isNormalizationLayer(new BatchNorm1d(8)) // true
+ * isNormalizationLayer(new RMSNorm(8))    // true
  * isNormalizationLayer(new Linear(8, 8))  // false
  */
 export function isNormalizationLayer(m: Module): boolean {
-  return m instanceof BatchNormBase || m instanceof LayerNorm || (m as Partial<{ isNormalization: boolean }>).isNormalization === true;
+  return NORM_LAYERS.some((C) => m instanceof C) || (m as Partial<{ isNormalization: boolean }>).isNormalization === true;
 }
+
 
 export function checkOptions(opts: object, who: string): void {
   if (opts === null || typeof opts !== 'object') throw new Error(`${who}: options must be an object, got ${String(opts)}`);

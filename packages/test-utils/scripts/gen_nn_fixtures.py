@@ -230,8 +230,10 @@ def main():
 
 
 # --- Cases for the layer table (test-utils layerInfos) that nn.json's LAYERS cannot express: containers
-# (arguments that are layers), AveragedModel, and the loss modules (two inputs, tensor options). They go
-# to their own file, nn-modules.json, one case per line, each named as its layerInfos row names it.
+# (arguments that are layers or [key, layer] pairs), AveragedModel, and the loss modules (two inputs,
+# tensor options); and layers added since (GroupNorm, RMSNorm), appended here with this file's own seed
+# because a new case in LAYERS would shift the random draws of every case after it. They go to their own
+# file, nn-modules.json, one case per line, each named as its layerInfos row names it.
 
 MODULE_CASES = [
     # (name, layer, args, options, tensor options, input specs, inputs that require grad, mode)
@@ -250,7 +252,40 @@ MODULE_CASES = [
      [[5, 4], ["int", [5], 4]], [0], "train"),
     ("NLLLoss({\"ignoreIndex\":1}, weight) [6,4] index", "NLLLoss", [], {"ignoreIndex": 1}, {"weight": [4]}, [[6, 4], ["int", [6], 4]], [0], "train"),
     ("BCEWithLogitsLoss(posWeight) [4,3] binary", "BCEWithLogitsLoss", [], {}, {"posWeight": [3]}, [[4, 3], ["binary", [4, 3]]], [0], "train"),
+    # issue 23's layers. RMSNorm: PyTorch >= 2.4's class when present, else NaiveRMSNorm below.
+    ("GroupNorm(2, 4) train [3,4,5]", "GroupNorm", [2, 4], {}, {}, [[3, 4, 5]], [0], "train"),
+    ("GroupNorm(3, 6, {\"eps\":0.001}) eval [2,6,2,3]", "GroupNorm", [3, 6], {"eps": 0.001}, {}, [[2, 6, 2, 3]], [0], "eval"),
+    ("GroupNorm(1, 3, {\"affine\":false}) train [4,3]", "GroupNorm", [1, 3], {"affine": False}, {}, [[4, 3]], [0], "train"),
+    ("RMSNorm([5]) train [4,5]", "RMSNorm", [[5]], {}, {}, [[4, 5]], [0], "train"),
+    ("RMSNorm([3,4], {\"eps\":0.01}) train [2,3,4]", "RMSNorm", [[3, 4]], {"eps": 0.01}, {}, [[2, 3, 4]], [0], "train"),
+    ("RMSNorm(4, {\"elementwiseAffine\":false}) train [2,3,4]", "RMSNorm", [4], {"elementwiseAffine": False}, {}, [[2, 3, 4]], [0], "train"),
+    # Containers have no forward: their rows check keys, order and a strict load. '1' among string
+    # keys: insertion order, where JavaScript would list an integer-like key first.
+    ("ModuleDict(head: Linear, 1: LayerNorm, emb: Embedding)", "ModuleDict",
+     [[["head", {"layer": "Linear", "args": [4, 3]}], ["1", {"layer": "LayerNorm", "args": [[3]]}], ["emb", {"layer": "Embedding", "args": [5, 2]}]]],
+     {}, {}, [], [], "train"),
+    ("ParameterList([3], [2,2])", "ParameterList", [[{"tensor": [3]}, {"tensor": [2, 2]}]], {}, {}, [], [], "train"),
+    ("ParameterDict(scale: [3], proj: [2,2], shift: [3])", "ParameterDict",
+     [[["scale", {"tensor": [3]}], ["proj", {"tensor": [2, 2]}], ["shift", {"tensor": [3]}]]], {}, {}, [], [], "train"),
 ]
+
+
+class NaiveRMSNorm(nn.Module):
+    """PyTorch >= 2.4's nn.RMSNorm written out from its documented formula, for PyTorch 1.13, which has
+    none: y = x / sqrt(mean(x^2 over the normalized dims) + eps) * weight, eps None meaning
+    torch.finfo(x.dtype).eps. torch's autograd differentiates it, in float64."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True):
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(self.normalized_shape)) if elementwise_affine else None
+
+    def forward(self, x):
+        dims = tuple(range(-len(self.normalized_shape), 0))
+        eps = torch.finfo(x.dtype).eps if self.eps is None else self.eps
+        y = x * torch.rsqrt(x.pow(2).mean(dims, keepdim=True) + eps)
+        return y if self.weight is None else y * self.weight
 
 
 def build_module(spec_layer, args, opts):
@@ -258,14 +293,18 @@ def build_module(spec_layer, args, opts):
     def arg(a):
         if isinstance(a, dict) and "layer" in a:
             return build_module(a["layer"], a.get("args", []), a.get("options", {}))
-        if isinstance(a, list) and a and isinstance(a[0], dict):
-            return [arg(x) for x in a]
+        if isinstance(a, dict) and "tensor" in a:
+            return torch.zeros(a["tensor"])  # a parameter container's element; randomize() fills it
+        if isinstance(a, list):
+            return [arg(x) for x in a]  # lists of layers, [key, layer] pairs
         return a
     args = [arg(a) for a in args]
     if spec_layer == "AveragedModel":
         return torch.optim.swa_utils.AveragedModel(*args, **{snake(k): v for k, v in opts.items()})
-    if spec_layer in ("Sequential", "ModuleList"):
+    if spec_layer in ("Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"):
         return getattr(nn, spec_layer)(*args)
+    if spec_layer == "RMSNorm" and not hasattr(nn, "RMSNorm"):
+        return NaiveRMSNorm(*args, **{snake(k): v for k, v in opts.items()})
     return build(spec_layer, args, opts)
 
 
@@ -307,9 +346,29 @@ def module_cases():
     return cases
 
 
+class ContainerHolder(nn.Module):
+    """A module holding each container of issue 23 beside plain layers (mirrored in nn's containers test)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(6, 4)
+        self.blocks = nn.ModuleDict([("attn", nn.Linear(4, 4)), ("ln_f", build_module("RMSNorm", [4], {})), ("0", nn.GroupNorm(2, 4))])
+        self.scales = nn.ParameterList([torch.zeros(4), torch.zeros(2, 2)])
+        self.extra = nn.ParameterDict([("alpha", torch.zeros(4)), ("1", torch.zeros(3)), ("beta", torch.zeros(1))])
+        self.head = nn.Linear(4, 2, bias=False)
+
+
+def container_checkpoint():
+    """A PyTorch checkpoint of ContainerHolder: its keys in order and its randomized state dict."""
+    torch.manual_seed(23)
+    m = ContainerHolder()
+    randomize(m)
+    return {"keys": list(m.state_dict().keys()), "stateDict": {k: enc(v) for k, v in m.state_dict().items()}}
+
+
 def write_module_cases():
     cases = module_cases()
-    path = write_fixture("nn-modules.json", __file__, {"cases": cases})
+    path = write_fixture("nn-modules.json", __file__, {"cases": cases, "containerCheckpoint": container_checkpoint()})
     print("wrote", path, len(cases), "module cases")
 
 

@@ -15,6 +15,6 @@ export { lbfgsProblem, lbfgsWolfeCases, type LbfgsFixture, type LbfgsWolfeCase }
 export { promotionCases, runPromotionCase, checkPromotionCase, describePromotionCase, expectedValues, hasFloat64, type PromotionCase, type PromotionOperand } from './promotion-cases.js';
 export { specialValueCases, specialValues, SPECIAL_REDUCTIONS, type SpecialCase } from './special-values.js';
 export { ownershipCases, type OwnershipCase, type OwnershipEnv, type OwnedModule } from './ownership-cases.js';
-export { layerInfos, layerFixtureCases, layerCaseName, constructLayer, type LayerInfo, type LayerConfig, type LayerInput, type LayerName, type LayerSpec, type ModuleCase } from './layer-infos.js';
+export { layerInfos, layerFixtureCases, layerCaseName, constructLayer, type LayerInfo, type LayerConfig, type LayerInput, type LayerName, type LayerSpec, type TensorSpec, type ModuleCase } from './layer-infos.js';
 export { programOperatorCases, programOperatorsOf, programSpecialValues, programOf, programCaseInputs, runProgramCase, programCaseMismatches, type ProgramOperator, type ProgramOperatorCase, type ProgramCaseTolerance } from './program-cases.js';
 export { degenerateInputs, runDegenerate, degenerateMismatches, type DegenerateInput, type DegenerateRun } from './optim-degenerate.js';

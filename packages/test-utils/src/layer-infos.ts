@@ -7,12 +7,14 @@
  * class in @tsgrad/nn (test-utils does not depend on nn; tests look classes up by name). Adding a
  * layer: its class and export in nn, its row here, its case in scripts/gen_nn_fixtures.py.
  */
+import { zeros } from '@tsgrad/autograd';
 import { loadFixture, type EncodedTensor, type LayerCase } from './fixtures.js';
 
 export type LayerName =
   | 'Linear' | 'BatchNorm1d' | 'BatchNorm2d' | 'BatchNormBase' | 'LayerNorm' | 'Conv2d' | 'MaxPool2d' | 'AvgPool2d'
   | 'ReLU' | 'GELU' | 'Sigmoid' | 'Tanh' | 'Dropout' | 'Flatten' | 'Embedding' | 'Sequential' | 'ModuleList'
-  | 'MSELoss' | 'L1Loss' | 'CrossEntropyLoss' | 'NLLLoss' | 'BCEWithLogitsLoss' | 'AveragedModel';
+  | 'MSELoss' | 'L1Loss' | 'CrossEntropyLoss' | 'NLLLoss' | 'BCEWithLogitsLoss' | 'AveragedModel'
+  | 'RMSNorm' | 'GroupNorm' | 'ModuleDict' | 'ParameterList' | 'ParameterDict';
 
 /**
  * One sample input. Its values are drawn by the fixture generator (seeded: `torch.manual_seed`), so
@@ -34,10 +36,15 @@ export interface LayerSpec {
   options?: Record<string, unknown>;
 }
 
+/** A tensor as a constructor argument (a parameter container's element), zeros of a shape: the fixture's state dict gives its values. */
+export interface TensorSpec {
+  tensor: number[];
+}
+
 export interface LayerConfig {
   /** The fixture case (`layerFixtureCases()` key): nn.json's layers, or nn-modules.json's named cases. */
   fixture: string;
-  /** Constructor arguments in tsgrad's spelling, before the options bag; a `LayerSpec` is a child layer. */
+  /** Constructor arguments in tsgrad's spelling, before the options bag; a `LayerSpec` is a child layer, a `TensorSpec` a tensor. */
   args: unknown[];
   /** The options bag (absent: the constructor gets none). */
   options?: Record<string, unknown>;
@@ -161,6 +168,43 @@ export const layerInfos: LayerInfo[] = [
     // PyTorch's class is torch.optim.swa_utils.AveragedModel; its averaging is tested in nn's swa tests.
     configs: [{ fixture: 'AveragedModel(Linear) train [5,4]', args: [{ layer: 'Linear', args: [4, 3] }], inputs: [x(5, 4)], mode: 'train', stateDictKeys: ['n_averaged', 'module.weight', 'module.bias'] }],
   },
+  {
+    name: 'GroupNorm',
+    configs: [
+      { fixture: 'GroupNorm(2, 4) train [3,4,5]', args: [2, 4], inputs: [x(3, 4, 5)], mode: 'train', stateDictKeys: affine },
+      { fixture: 'GroupNorm(3, 6, {"eps":0.001}) eval [2,6,2,3]', args: [3, 6], options: { eps: 0.001 }, inputs: [x(2, 6, 2, 3)], mode: 'eval', stateDictKeys: affine },
+      { fixture: 'GroupNorm(1, 3, {"affine":false}) train [4,3]', args: [1, 3], options: { affine: false }, inputs: [x(4, 3)], mode: 'train', stateDictKeys: [] },
+    ],
+  },
+  {
+    name: 'RMSNorm',
+    // PyTorch >= 2.4's class; under 1.13 the generator's fixture is a naive float64 implementation of its formula.
+    configs: [
+      { fixture: 'RMSNorm([5]) train [4,5]', args: [[5]], inputs: [x(4, 5)], mode: 'train', stateDictKeys: ['weight'] },
+      { fixture: 'RMSNorm([3,4], {"eps":0.01}) train [2,3,4]', args: [[3, 4]], options: { eps: 0.01 }, inputs: [x(2, 3, 4)], mode: 'train', stateDictKeys: ['weight'] },
+      { fixture: 'RMSNorm(4, {"elementwiseAffine":false}) train [2,3,4]', args: [4], options: { elementwiseAffine: false }, inputs: [x(2, 3, 4)], mode: 'train', stateDictKeys: [] },
+    ],
+  },
+  {
+    name: 'ModuleDict',
+    // No forward, as in PyTorch. The key '1' among string keys checks insertion order (JavaScript lists integer-like keys first).
+    configs: [{
+      fixture: 'ModuleDict(head: Linear, 1: LayerNorm, emb: Embedding)',
+      args: [[['head', { layer: 'Linear', args: [4, 3] }], ['1', { layer: 'LayerNorm', args: [[3]] }], ['emb', { layer: 'Embedding', args: [5, 2] }]]],
+      inputs: [], mode: 'train', stateDictKeys: ['head.weight', 'head.bias', '1.weight', '1.bias', 'emb.weight'],
+    }],
+  },
+  {
+    name: 'ParameterList',
+    configs: [{ fixture: 'ParameterList([3], [2,2])', args: [[{ tensor: [3] }, { tensor: [2, 2] }]], inputs: [], mode: 'train', stateDictKeys: ['0', '1'] }],
+  },
+  {
+    name: 'ParameterDict',
+    configs: [{
+      fixture: 'ParameterDict(scale: [3], proj: [2,2], shift: [3])', args: [[['scale', { tensor: [3] }], ['proj', { tensor: [2, 2] }], ['shift', { tensor: [3] }]]],
+      inputs: [], mode: 'train', stateDictKeys: ['scale', 'proj', 'shift'],
+    }],
+  },
   { name: 'MSELoss', configs: [{ fixture: 'MSELoss() [4,3] [4,3]', args: [], inputs: pair, mode: 'train', stateDictKeys: [] }] },
   { name: 'L1Loss', configs: [{ fixture: 'L1Loss({"reduction":"sum"}) [4,3] [4,3]', args: [], options: { reduction: 'sum' }, inputs: pair, mode: 'train', stateDictKeys: [] }] },
   {
@@ -197,16 +241,19 @@ export function layerFixtureCases(): Map<string, ModuleCase> {
 }
 
 const isSpec = (a: unknown): a is LayerSpec => typeof a === 'object' && a !== null && !Array.isArray(a) && typeof (a as LayerSpec).layer === 'string';
+const isTensorSpec = (a: unknown): a is TensorSpec => typeof a === 'object' && a !== null && !Array.isArray(a) && Array.isArray((a as TensorSpec).tensor);
 
 /**
  * Constructs a layer from a row's (or a fixture's) call: `classes` is @tsgrad/nn's namespace (test-utils
- * does not depend on nn), `LayerSpec` arguments (and arrays of them) become child layers, and the
+ * does not depend on nn), `LayerSpec` arguments (also inside arrays) become child layers, `TensorSpec`s
+ * tensors of zeros, and the
  * options bag is passed only when there is one.
  */
 export function constructLayer<M>(classes: object, layer: string, args: readonly unknown[] = [], options: Record<string, unknown> = {}): M {
   const Ctor = (classes as Record<string, (new (...a: unknown[]) => M) | undefined>)[layer];
   if (typeof Ctor !== 'function') throw new Error(`constructLayer: @tsgrad/nn exports no class ${layer}`);
-  const arg = (a: unknown): unknown => (isSpec(a) ? constructLayer(classes, a.layer, a.args, a.options) : Array.isArray(a) && a.some(isSpec) ? a.map(arg) : a);
+  // Lists of layers and [key, layer] pairs are mapped element by element.
+  const arg = (a: unknown): unknown => (isSpec(a) ? constructLayer(classes, a.layer, a.args, a.options) : isTensorSpec(a) ? zeros(a.tensor) : Array.isArray(a) ? a.map(arg) : a);
   const built = args.map(arg);
   return Object.keys(options).length ? new Ctor(...built, options) : new Ctor(...built);
 }

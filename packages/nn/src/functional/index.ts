@@ -2,7 +2,7 @@
 import type { Tensor } from '@tsgrad/autograd';
 
 export { relu, gelu, silu, mish, softplus, hardtanh, leakyRelu, elu, dropout, type GeluApproximate } from './activations.js';
-export { batchNorm, layerNorm, type BatchNormArgs } from './normalization.js';
+export { batchNorm, layerNorm, rmsNorm, groupNorm, type BatchNormArgs } from './normalization.js';
 export { conv2d, type Conv2dArgs } from './conv.js';
 export { maxPool2d, avgPool2d } from './pooling.js';
 export { unfold, pad2d, pair, type WindowArgs, type Pair } from './im2col.js';

@@ -70,20 +70,28 @@ function affine(normalized: Tensor, a: { weight: Tensor | null; bias: Tensor | n
 }
 
 /**
+ * Throws unless `x` ends in `normalizedShape` (PyTorch's `_check_layer_norm_inputs`, shared by layer_norm
+ * and rms_norm); returns the dims to normalize over.
+ */
+function normalizedAxes(who: string, x: Tensor, normalizedShape: number[]): number[] {
+  const k = normalizedShape.length;
+  const tail = x.shape.slice(x.ndim - k);
+  if (x.ndim < k || tail.some((d, i) => d !== normalizedShape[i])) {
+    throw new Error(
+      `${who}: given normalized_shape=${formatShape(normalizedShape)}, expected input with shape [*, ${normalizedShape.join(', ')}], but got input of size ${formatShape(x.shape)}`,
+    );
+  }
+  return normalizedShape.map((_, i) => x.ndim - k + i);
+}
+
+/**
  * Layer normalization over the trailing `normalizedShape` dims (biased variance).
  * @example
  * F.layerNorm(tensor([[1, 3]]), [2], { eps: 0 }).tolist() // [[-1, 1]]
  */
 export function layerNorm(x: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
   checkOptionKeys('layer_norm', opts, ['weight', 'bias', 'eps']);
-  const k = normalizedShape.length;
-  const tail = x.shape.slice(x.ndim - k);
-  if (x.ndim < k || tail.some((d, i) => d !== normalizedShape[i])) {
-    throw new Error(
-      `layer_norm: given normalized_shape=${formatShape(normalizedShape)}, expected input with shape [*, ${normalizedShape.join(', ')}], but got input of size ${formatShape(x.shape)}`,
-    );
-  }
-  const axes = normalizedShape.map((_, i) => x.ndim - k + i);
+  const axes = normalizedAxes('layer_norm', x, normalizedShape);
   const mean = x.mean(axes, { keepdim: true });
   const centered = x.sub(mean);
   const variance = centered.mul(centered).mean(axes, { keepdim: true });
@@ -91,4 +99,52 @@ export function layerNorm(x: Tensor, normalizedShape: number[], opts: { weight?:
   if (opts.weight) y = y.mul(opts.weight);
   if (opts.bias) y = y.add(opts.bias);
   return y;
+}
+
+/** The machine epsilon of a floating dtype (PyTorch's `torch.finfo(dtype).eps`): RMSNorm's default eps. */
+function finfoEps(dtype: string, who: string): number {
+  if (dtype === 'float32') return 2 ** -23;
+  if (dtype === 'float64') return 2 ** -52;
+  throw new Error(`${who}: expected a floating point input (float32 or float64), got dtype ${dtype}`);
+}
+
+/**
+ * Root-mean-square normalization over the trailing `normalizedShape` dims (PyTorch ≥ 2.4's
+ * `F.rms_norm`): y = x / √(mean(x²) + eps) · weight, with no centering and no bias. `eps` defaults to
+ * the machine epsilon of x's dtype (`torch.finfo(x.dtype).eps`: 2⁻²³ for float32, 2⁻⁵² for float64).
+ * PyTorch 1.13 has no rms_norm: the tests check it against a naive float64 implementation of this formula.
+ * @example
+ * F.rmsNorm(tensor([[3, 4]]), [2], { eps: 0 }).tolist() // [[0.8485…, 1.1313…]] (rms = √12.5)
+ */
+export function rmsNorm(x: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; eps?: number | null } = {}): Tensor {
+  checkOptionKeys('rms_norm', opts, ['weight', 'eps']);
+  const axes = normalizedAxes('rms_norm', x, normalizedShape);
+  const eps = opts.eps ?? finfoEps(x.dtype, 'rms_norm');
+  const y = x.mul(x.square().mean(axes, { keepdim: true }).add(eps).rsqrt());
+  return opts.weight ? y.mul(opts.weight) : y;
+}
+
+/**
+ * Group normalization (PyTorch's `F.group_norm`): the channels (dim 1) of [N, C, *] input are split
+ * into `numGroups` groups, each sample's group is normalized over its channels and spatial positions
+ * (biased variance), then `weight` and `bias` ([C]) scale and shift each channel.
+ * @example
+ * F.groupNorm(tensor([[1, 3, 5, 9]]), 2, { eps: 0 }).tolist() // [[-1, 1, -1, 1]]
+ */
+export function groupNorm(x: Tensor, numGroups: number, opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
+  checkOptionKeys('group_norm', opts, ['weight', 'bias', 'eps']);
+  if (x.ndim < 2) throw new Error(`group_norm: Expected at least 2 dimensions for input tensor but received ${x.ndim}`);
+  const [n, channels] = x.shape;
+  if (!Number.isInteger(numGroups) || numGroups <= 0 || channels % numGroups !== 0) {
+    throw new Error(`group_norm: Expected number of channels in input to be divisible by num_groups, but got input of shape ${formatShape(x.shape)} and num_groups=${numGroups}`);
+  }
+  for (const [name, t] of [['weight', opts.weight], ['bias', opts.bias]] as const) {
+    if (t && (t.ndim !== 1 || t.shape[0] !== channels)) {
+      throw new Error(`group_norm: Expected ${name} to be a vector of size equal to the number of channels in input, but got ${name} of shape ${formatShape(t.shape)} and input of shape ${formatShape(x.shape)}`);
+    }
+  }
+  const perGroup = x.numel() / Math.max(n * numGroups, 1);
+  // A group of one sample is a row of [N, G, C/G · spatial]: layer normalization of that row.
+  const normalized = layerNorm(x.reshape([n, numGroups, perGroup]), [perGroup], { eps: opts.eps ?? 1e-5 }).reshape(x.shape);
+  return affine(normalized, { weight: opts.weight ?? null, bias: opts.bias ?? null }, x.shape.map((d, i) => (i === 1 ? d : 1)));
 }

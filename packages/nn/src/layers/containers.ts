@@ -1,5 +1,9 @@
 import type { Tensor } from '@tsgrad/autograd';
-import { Module } from '../module.js';
+import { describeValue, Module } from '../module.js';
+import type { Parameter } from '../parameter.js';
+import { asParameter } from './dict-containers.js';
+
+const COUNT = Symbol('count');
 
 /**
  * Modules applied in order, children named '0', '1', ... (PyTorch's `nn.Sequential`).
@@ -94,5 +98,84 @@ export class ModuleList extends Module {
 
   *[Symbol.iterator](): Iterator<Module> {
     for (const [, m] of this.childAttributes()) yield m;
+  }
+}
+
+/**
+ * A list of parameters registered as '0', '1', ... (PyTorch's `nn.ParameterList`), saved under those
+ * keys. A plain Tensor is wrapped in a `Parameter` (sharing its memory), as PyTorch wraps it; any
+ * other value is an Error (PyTorch ≥ 1.12 also stores non-tensor values). No forward.
+ * @example
+ * const scales = new ParameterList([ones([4]), ones([4])]);
+ * [...scales.stateDict().keys()] // ['0', '1']
+ * for (const s of scales) x = x.mul(s);
+ */
+export class ParameterList extends Module {
+  private [COUNT] = 0;
+
+  constructor(values: Iterable<Tensor> = []) {
+    super();
+    this.extend(values);
+  }
+
+  /**
+   * Adds a parameter at the end (a plain Tensor is wrapped in a Parameter).
+   * @example
+   * scales.append(ones([4]));
+   */
+  append(value: Tensor): this {
+    const i = this[COUNT];
+    this.registerParameter(String(i), asParameter(`ParameterList.append: element ${i}`, value));
+    this[COUNT] = i + 1;
+    return this;
+  }
+
+  /**
+   * Appends every tensor of an iterable, in order.
+   * @example
+   * scales.extend([ones([4]), ones([4])]);
+   */
+  extend(values: Iterable<Tensor>): this {
+    if (values === null || typeof values !== 'object' || !(Symbol.iterator in values)) {
+      throw new Error(`ParameterList.extend should be called with an iterable of tensors, but got ${describeValue(values)}`);
+    }
+    for (const v of values) this.append(v);
+    return this;
+  }
+
+  /**
+   * The number of parameters.
+   * @example
+   * new ParameterList([ones([2])]).length // 1
+   */
+  get length(): number {
+    return this[COUNT];
+  }
+
+  /**
+   * The i-th parameter (negative i counts from the end).
+   * @example
+   * scales.at(-1) // the last parameter
+   */
+  at(i: number): Parameter {
+    const k = i < 0 ? i + this[COUNT] : i;
+    if (!Number.isInteger(k) || k < 0 || k >= this[COUNT]) throw new Error(`ParameterList: index ${i} is out of range for ${this[COUNT]} parameters`);
+    return (this as unknown as Record<string, Parameter>)[String(k)];
+  }
+
+  /**
+   * Replaces the i-th parameter (negative i counts from the end; a plain Tensor is wrapped).
+   * @example
+   * scales.set(0, zeros([4]));
+   */
+  set(i: number, value: Tensor): this {
+    this.at(i); // the range check
+    const k = i < 0 ? i + this[COUNT] : i;
+    this.registerParameter(String(k), asParameter(`ParameterList.set: element ${k}`, value));
+    return this;
+  }
+
+  *[Symbol.iterator](): Iterator<Parameter> {
+    for (let i = 0; i < this[COUNT]; i++) yield this.at(i);
   }
 }

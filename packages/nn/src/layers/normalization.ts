@@ -1,6 +1,6 @@
 import { ones, tensor, zeros, noGrad, type Tensor } from '@tsgrad/autograd';
 import { formatShape, checkOptionKeys } from '@tsgrad/tensor';
-import { batchNorm, layerNorm } from '../functional/index.js';
+import { batchNorm, groupNorm, layerNorm, rmsNorm } from '../functional/index.js';
 import { expectTensor } from '../input.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
@@ -166,5 +166,118 @@ export class LayerNorm extends Module implements NormalizationLayer {
    */
   override extraRepr(): string {
     return `[${this.normalizedShape.join(', ')}], eps=${this.eps}, elementwise_affine=${this.weight !== null}`;
+  }
+}
+
+/** `normalizedShape` as an array of non-negative integers, or an Error naming the layer and the value. */
+function shapeArg(who: string, normalizedShape: number | number[]): number[] {
+  const shape = typeof normalizedShape === 'number' ? [normalizedShape] : Array.isArray(normalizedShape) ? [...normalizedShape] : null;
+  if (shape === null || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(`${who}: Invalid normalizedShape: ${JSON.stringify(normalizedShape)} (expected a non-negative integer or an array of them)`);
+  }
+  return shape;
+}
+
+/**
+ * Root-mean-square normalization over the trailing `normalizedShape` dims, PyTorch ≥ 2.4's
+ * `nn.RMSNorm`: y = x / √(mean(x²) + eps) · weight. No centering and no bias; `weight` starts at
+ * ones (`elementwiseAffine: false` drops it). `eps` defaults to null, which means the machine
+ * epsilon of the input's dtype (`torch.finfo(x.dtype).eps`). PyTorch 1.13, the reference installed
+ * here, has no RMSNorm: its fixtures come from a naive float64 implementation of this formula
+ * (scripts/gen_nn_fixtures.py), which torch's own differentiates.
+ * @example
+ * const norm = new RMSNorm(64);             // as in LLaMA's blocks
+ * norm.forward(randn([8, 16, 64])).shape    // [8, 16, 64]
+ * [...norm.stateDict().keys()]              // ['weight']
+ */
+export class RMSNorm extends Module implements NormalizationLayer {
+  readonly isNormalization = true as const;
+  readonly normalizedShape: number[];
+  /** null: the machine epsilon of the input's dtype. */
+  readonly eps: number | null;
+  readonly elementwiseAffine: boolean;
+  declare weight: Parameter | null;
+
+  constructor(normalizedShape: number | number[], opts: { eps?: number | null; elementwiseAffine?: boolean } = {}) {
+    super();
+    checkOptionKeys('RMSNorm', opts, ['eps', 'elementwiseAffine']);
+    this.normalizedShape = shapeArg('RMSNorm', normalizedShape);
+    const eps = opts.eps ?? null;
+    if (eps !== null && !(typeof eps === 'number' && eps >= 0)) throw new Error(`RMSNorm: Invalid eps: ${String(eps)} (expected a number >= 0, or null for the dtype's machine epsilon)`);
+    this.eps = eps;
+    this.elementwiseAffine = opts.elementwiseAffine ?? true;
+    this.registerParameter('weight', this.elementwiseAffine ? new Parameter(ones(this.normalizedShape)) : null);
+  }
+
+  /**
+   * Divides by the root mean square over the trailing `normalizedShape` dims, then scales.
+   * @example
+   * new RMSNorm([4]).forward(tensor([[1, 1, 1, 1]])).tolist() // [[1, 1, 1, 1]] (up to eps)
+   */
+  override forward(x: Tensor): Tensor {
+    expectTensor(x, this.toString());
+    return rmsNorm(x, this.normalizedShape, { weight: this.weight, eps: this.eps });
+  }
+
+  /**
+   * normalizedShape, eps and elementwiseAffine, as printed.
+   * @example
+   * new RMSNorm(8).extraRepr() // '[8], eps=null, elementwise_affine=true'
+   */
+  override extraRepr(): string {
+    return `[${this.normalizedShape.join(', ')}], eps=${this.eps}, elementwise_affine=${this.elementwiseAffine}`;
+  }
+}
+
+/**
+ * Group normalization, PyTorch's `nn.GroupNorm`: the `numChannels` channels (dim 1) of [N, C, *]
+ * input are split into `numGroups` groups, and each sample's group is normalized over its channels
+ * and positions (biased variance), independently of the batch; then a per-channel `weight` (ones)
+ * and `bias` (zeros) scale and shift (`affine: false` drops both).
+ * @example
+ * const gn = new GroupNorm(4, 16);            // 4 groups of 4 channels
+ * gn.forward(randn([2, 16, 8, 8])).shape      // [2, 16, 8, 8]
+ */
+export class GroupNorm extends Module implements NormalizationLayer {
+  readonly isNormalization = true as const;
+  readonly numGroups: number;
+  readonly numChannels: number;
+  readonly eps: number;
+  readonly affine: boolean;
+  declare weight: Parameter | null;
+  declare bias: Parameter | null;
+
+  constructor(numGroups: number, numChannels: number, opts: { eps?: number; affine?: boolean } = {}) {
+    super();
+    checkOptionKeys('GroupNorm', opts, ['eps', 'affine']);
+    for (const [name, v] of [['numGroups', numGroups], ['numChannels', numChannels]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw new Error(`GroupNorm: Invalid ${name}: ${v} (expected a positive integer)`);
+    }
+    if (numChannels % numGroups !== 0) throw new Error(`GroupNorm: numChannels must be divisible by numGroups (got numChannels=${numChannels}, numGroups=${numGroups})`);
+    this.numGroups = numGroups;
+    this.numChannels = numChannels;
+    this.eps = opts.eps ?? 1e-5;
+    this.affine = opts.affine ?? true;
+    this.registerParameter('weight', this.affine ? new Parameter(ones([numChannels])) : null);
+    this.registerParameter('bias', this.affine ? new Parameter(zeros([numChannels])) : null);
+  }
+
+  /**
+   * Normalizes each sample's channel groups, then scales and shifts each channel.
+   * @example
+   * new GroupNorm(1, 2).forward(tensor([[[1, 3], [5, 7]]])).tolist() // ≈ [[[-1.34, -0.45], [0.45, 1.34]]]
+   */
+  override forward(x: Tensor): Tensor {
+    expectTensor(x, this.toString());
+    return groupNorm(x, this.numGroups, { weight: this.weight, bias: this.bias, eps: this.eps });
+  }
+
+  /**
+   * numGroups, numChannels, eps and affine, as printed.
+   * @example
+   * new GroupNorm(2, 4).extraRepr() // '2, 4, eps=0.00001, affine=true'
+   */
+  override extraRepr(): string {
+    return `${this.numGroups}, ${this.numChannels}, eps=${this.eps}, affine=${this.affine}`;
   }
 }
