@@ -25,12 +25,12 @@ export const UNARY_OPS = {
   relu: op(false, 'same', 1),
   abs: op(false, 'same', 2),
   sqrt: op(true, 'same', 3),
-  exp: op(true, 'same', null),
-  log: op(true, 'same', null),
+  exp: op(true, 'same', 4),
+  log: op(true, 'same', 5),
   sign: op(false, 'same', null),
-  sigmoid: op(true, 'same', null),
-  tanh: op(true, 'same', null),
-  erf: op(true, 'same', null),
+  sigmoid: op(true, 'same', 7),
+  tanh: op(true, 'same', 6),
+  erf: op(true, 'same', 8),
   logicalNot: op(false, 'bool', null),
 } as const satisfies Record<UnaryOp, OpInfo>;
 

@@ -10,8 +10,9 @@ import { wasmKernels } from './runtime.js';
 
 /**
  * float32 elementwise ops in WebAssembly SIMD, bit-identical to the TypeScript kernels (see
- * assembly/elementwise.ts), or null when they do not apply: other ops or dtypes, no WebAssembly, or a
- * view that touches little of a large storage. Inputs are copied into the kernels' memory (their
+ * assembly/elementwise.ts) except exp, log, tanh, sigmoid and erf, which are within an ulp or two of
+ * them (float32 range reduction and polynomials, assembly/transcendental.ts), or null when they do not
+ * apply: other ops or dtypes, no WebAssembly, or a view that touches little of a large storage. Inputs are copied into the kernels' memory (their
  * storage span, one memcpy each), walked row by row with the shared row plan, and the result is
  * copied out with one more memcpy.
  */
