@@ -7,7 +7,7 @@
 // through the same code, so every element of a tensor gets the same function whatever its layout.
 //
 // The exp, log and tanh polynomials are Cephes's (expf.c, logf.c, tanhf.c, S. L. Moshier); erf's were
-// fitted here (Lawson's iteratively reweighted least squares against mpmath, float64 coefficients).
+// fitted by scripts/fit-erf.py (near-minimax, against mpmath).
 
 // Operation codes, continuing elementwise.ts's unary codes (NEG = 0 ... SQRT = 3); mirrored in
 // src/op-info.ts.
