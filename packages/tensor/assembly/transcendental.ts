@@ -33,12 +33,16 @@ function copysign(x: v128, s: v128): v128 {
  * e^x. n = round(x / ln 2) and r = x - n ln 2 (ln 2 in two parts, the first with few bits, so n ln2hi
  * is exact), e^r by Cephes's polynomial on |r| <= ln2 / 2, then times 2^n as two factors 2^(n/2), so that
  * results below FLT_MIN round once into the subnormals and e^x above FLT_MAX overflows to +inf. x is
- * clamped first (min and max keep NaN): below -104 the result rounds to 0, above 88.8 to +inf.
+ * clamped first: below -104 the result rounds to 0, above 88.8 to +inf. (pmin/pmax, one instruction
+ * each on x86 where min/max take several, return their first operand when it is NaN.)
  */
 @inline
 function expv(x: v128): v128 {
-  const c = f32x4.max(f32x4.min(x, splat(88.8)), splat(-104.0));
-  const n = f32x4.nearest(f32x4.mul(c, splat(1.44269504)));
+  const c = f32x4.pmax(f32x4.pmin(x, splat(88.8)), splat(-104.0));
+  // Adding 1.5 * 2^23 rounds x / ln 2 to an integer k held in the sum's low mantissa bits.
+  const big = f32x4.add(f32x4.mul(c, splat(1.44269504)), splat(12582912.0));
+  const k = i32x4.sub(big, i32x4.splat(0x4b400000));
+  const n = f32x4.sub(big, splat(12582912.0));
   const r = f32x4.add(f32x4.sub(c, f32x4.mul(n, splat(0.693359375))), f32x4.mul(n, splat(2.12194440e-4)));
   let p = madd(r, splat(1.9875691500e-4), 1.3981999507e-3);
   p = madd(p, r, 8.3334519073e-3);
@@ -46,7 +50,6 @@ function expv(x: v128): v128 {
   p = madd(p, r, 1.6666665459e-1);
   p = madd(p, r, 5.0000001201e-1);
   p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), splat(1));
-  const k = i32x4.trunc_sat_f32x4_s(n);
   const k1 = i32x4.shr_s(k, 1);
   const s1 = i32x4.shl(i32x4.add(k1, i32x4.splat(127)), 23);
   const s2 = i32x4.shl(i32x4.add(i32x4.sub(k, k1), i32x4.splat(127)), 23);
@@ -125,7 +128,7 @@ function sigmoidv(x: v128): v128 {
  */
 @inline
 function erfv(x: v128): v128 {
-  const z = f32x4.min(f32x4.abs(x), splat(4));
+  const z = f32x4.pmin(f32x4.abs(x), splat(4));
   const t = f32x4.mul(z, z);
   let p = madd(t, splat(7.85385765284391e-5), -8.010192503095925e-4);
   p = madd(p, t, 5.188327557768324e-3);
