@@ -4,6 +4,7 @@ import { cpuKernelsReady, setCpuKernels } from '@tsgrad/tensor';
 import { CNN, benchTsgradCnn, tfCnnStep, type TfCnnLike } from './cnn.js';
 import { makeTfMlpStep, tsgradMlpStep, type MlpCase, type TfMlpLike } from './mlp.js';
 import { timeMedian, type BenchRow, benchRows } from './timing.js';
+import { tfUnaryRows, tsgradUnaryRows, type TfUnaryLike } from './unary.js';
 
 /** The slice of TF.js's API these benchmarks use (TF.js is a devDependency, loaded at run time). */
 interface TfTensor {
@@ -51,8 +52,9 @@ export function threadLabel(threads: number): string {
 }
 
 /**
- * tsgrad's CPU backend: matmul in every transpose layout and the MLP step, on 1 and 2 threads (WASM
- * SIMD kernels), then the TypeScript reference kernels on a subset, and a memory ceiling.
+ * tsgrad's CPU backend: matmul in every transpose layout, the MLP and CNN steps and the transcendental
+ * elementwise ops, on 1 and 2 threads (WASM SIMD kernels), then the TypeScript reference kernels on a
+ * subset, and a memory ceiling.
  */
 export async function benchTsgradCpu(sizes: number[]): Promise<BenchRow[]> {
   const rows = benchRows();
@@ -62,10 +64,13 @@ export async function benchTsgradCpu(sizes: number[]): Promise<BenchRow[]> {
     if (info.threads !== threads) throw new Error(`could not start ${threads} CPU threads: ${info.reason ?? 'unknown'}`);
     cpuCases(sizes, threadLabel(threads), rows);
     rows.push(benchTsgradCnn(threadLabel(threads)));
+    // Elementwise kernels run on one thread: timed once.
+    if (threads === 1) rows.push(...tsgradUnaryRows(threadLabel(threads)));
   }
   setCpuKernels({ wasm: false, threads: 1 });
   cpuCases([512], 'tsgrad cpu TS kernels', rows);
   rows.push(benchTsgradCnn('tsgrad cpu TS kernels'));
+  rows.push(...tsgradUnaryRows('tsgrad cpu TS kernels'));
   setCpuKernels({ wasm: true, threads: THREAD_COUNTS[THREAD_COUNTS.length - 1] });
   // Ceiling for memory-bound kernels: copying 100 MB (25M float32) with the engine's own memmove.
   const src = new Float32Array(25_000_000).fill(1);
@@ -119,6 +124,7 @@ export async function benchTfjsCpu(sizes: number[], notes: string[]): Promise<Be
       b.dispose();
     }
     rows.push(mlpStep(tf, impl), adamStep(tf, impl, backend === 'cpu' ? 1_000_000 : 10_000_000));
+    rows.push(...tfUnaryRows(tf as unknown as TfUnaryLike, impl));
     try {
       rows.push(tfCnnStep(tf as unknown as TfCnnLike, impl));
     } catch (e) {

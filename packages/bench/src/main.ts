@@ -12,12 +12,13 @@ import { benchOptimizers } from './optimizers.js';
 import { benchPyTorch } from './pytorch.js';
 import { benchWebGPU } from './webgpu.js';
 import { printTable, stage, type BenchRow } from './timing.js';
+import { UNARY_BENCH_OPS, unaryCase } from './unary.js';
 
 const SIZES = [256, 512, 1024];
 const STAGES = 6;
 const rows: BenchRow[] = [];
 const notes: string[] = [];
-stage(1, STAGES, 'tsgrad on the CPU (matmul, MLP and BN-CNN steps; 1 and more threads, TS kernels)');
+stage(1, STAGES, 'tsgrad on the CPU (matmul, MLP and BN-CNN steps, exp/log/tanh/sigmoid/erf; 1 and more threads, TS kernels)');
 rows.push(...(await benchTsgradCpu(SIZES)));
 stage(2, STAGES, 'the plain JavaScript matmul loop');
 rows.push(...benchPlainJsMatmul(SIZES));
@@ -68,6 +69,10 @@ for (const peer of ['TF.js wasm', 'TF.js cpu (1M)']) {
 // The WebAssembly kernels against tsgrad's own TypeScript reference kernels.
 ratio('matmul 512 A·B', `${one} / TS kernels`, value(one, '512x512 A·B') / value('tsgrad cpu TS kernels', '512x512 A·B'));
 ratio('MLP step', `${one} / TS kernels`, value(one, '784-256-256-10 b128') / value('tsgrad cpu TS kernels', '784-256-256-10 b128'));
+// Issue 22: the transcendental ops' WebAssembly kernels are faster than the TypeScript ones.
+for (const op of UNARY_BENCH_OPS) {
+  ratio(unaryCase(op), `${one} / TS kernels`, value(one, unaryCase(op)) / value('tsgrad cpu TS kernels', unaryCase(op)));
+}
 // Native, for scale (reported, not a target).
 for (const r of torch.rows.filter((t) => t.case === '1024x1024 A·B' || t.suite === 'mlp step' || t.suite === 'cnn step' || t.suite === 'optimizer')) {
   const threads = r.impl.endsWith('1 thread') ? 1 : 2;

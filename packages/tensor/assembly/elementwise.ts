@@ -4,7 +4,9 @@
 // and computing them in float64 then rounding (the TypeScript kernels) gives the same float32 (double
 // rounding is harmless when 53 >= 2 * 24 + 2), so both kernel sets agree bit for bit.
 
-// Operation codes, mirrored in src/cpu/wasm/elementwise.ts.
+import { EXP, transcendentalRow } from './transcendental';
+
+// Operation codes, mirrored in src/op-info.ts (exp, log, tanh, sigmoid and erf: transcendental.ts).
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, MINIMUM = 5;
 const EQ = 6, NE = 7, LT = 8, LE = 9, GT = 10, GE = 11;
 const NEG = 0, RELU = 1, ABS = 2, SQRT = 3;
@@ -95,6 +97,10 @@ export function binaryRow(op: i32, a: usize, sa: i32, b: usize, sb: i32, out: us
 
 /** One row of a unary op (float32 in and out). relu(NaN) is NaN and relu(-0) is +0, as the reference. */
 export function unaryRow(op: i32, x: usize, sx: i32, out: usize, len: i32): void {
+  if (op >= EXP) {
+    transcendentalRow(op, x, sx, out, len);
+    return;
+  }
   let i = 0;
   if (sx == 1) {
     const zero = f32x4.splat(0);

@@ -225,6 +225,32 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     }
   });
 
+  // The transcendental kernels cannot equal the TypeScript ones bit for bit: those compute Math.exp
+  // (...) in float64 and round once (correctly rounded, nearly always), the WebAssembly ones evaluate a
+  // float32 polynomial, within 2 ulps of that (test/transcendental-accuracy.test.ts sweeps the whole
+  // range). So: NaN where it has NaN, the same infinities and signed zeros, other values within 2 ulps,
+  // and strided rows and tails (elements gathered into a vector) give the contiguous SIMD loop's bits.
+  it.each(['exp', 'log', 'tanh', 'sigmoid', 'erf'] as const)('unary %s, contiguous and strided, within 2 ulps', (op) => {
+    const scaled = mixed(45, 3).map((v) => v * 20); // beyond ±1 too: exp's and erf's outer intervals
+    const key = (bits: number) => (bits | 0) < 0 ? -(bits & 0x7fffffff) : bits;
+    const f32 = (bits: number) => new Float32Array(Uint32Array.of(bits).buffer)[0];
+    const runs = [];
+    for (const [shape, strides] of [[[45], [1]], [[6, 7], [1, 6]]] as const) {
+      const x = f32View(scaled, [...shape], [...strides]);
+      const [wasm, ts] = both(() => cpu.elementwise(forwardKernel(op), [x]));
+      wasm.forEach((w, i) => {
+        const [a, b] = [f32(w), f32(ts[i])];
+        if (Number.isNaN(b) || Number.isNaN(a) || !Number.isFinite(b) || b === 0) expect(Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)), `${op}: ${a} vs ${b}`).toBe(true);
+        else expect(Math.abs(key(w) - key(ts[i])), `${op}: ${a} vs ${b}`).toBeLessThanOrEqual(2);
+      });
+      runs.push(wasm);
+    }
+    // The strided [6, 7] view reads the same 42 elements in another order.
+    const contiguous = runs[0];
+    const strided = runs[1];
+    for (let i = 0; i < 6; i++) for (let j = 0; j < 7; j++) expect(strided[i * 7 + j]).toBe(contiguous[i + j * 6]);
+  });
+
   const reductions = [
     { name: 'all of a vector', shape: [301], strides: [1], axes: [0] },
     { name: 'rows (last axis)', shape: [7, 45], strides: [45, 1], axes: [1] },

@@ -10,8 +10,9 @@ import { wasmKernels } from './runtime.js';
 
 /**
  * float32 elementwise ops in WebAssembly SIMD, for a declared op whose `wasm` names a kernel
- * (assembly/elementwise.ts: the same values as the generated JavaScript, bit for bit where the
- * op is correctly rounded in both), or null when they do not apply: other ops or dtypes, no
+ * (assembly/elementwise.ts: bit-identical to the generated JavaScript where the op is correctly
+ * rounded in both; exp, log, tanh, sigmoid and erf within an ulp or two, float32 range reduction and
+ * polynomials in assembly/transcendental.ts), or null when they do not apply: other ops or dtypes, no
  * WebAssembly, or a view that touches little of a large storage. Inputs are copied into the
  * kernels' memory (their storage span, one memcpy each), walked row by row with the shared row plan,
  * and the result is copied out with one more memcpy.
