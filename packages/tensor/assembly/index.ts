@@ -5,5 +5,7 @@ export { MR, NR, packA, packB, gemmPacked, unpadRows } from './matmul';
 // program's `native` names them: Adam 1.5-2.4x, RMSprop 1.2-1.6x, SGD ~1.1x; Adagrad's was not faster and went).
 export { sgdStep, sgdStepArgs, adamStep, adamStepArgs, rmspropStep, rmspropStepArgs } from './optimizers';
 export { binaryRow, unaryRow, whereRow } from './elementwise';
+// Every other float32 elementwise kernel (fused gradients, composite activations): a block interpreter.
+export { expressionRow } from './expression';
 export { foldRow, accumulateRow, argRow } from './reduce';
 export { gatherRow, scatterAddRow } from './gather';

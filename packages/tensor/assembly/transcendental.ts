@@ -37,7 +37,7 @@ function copysign(x: v128, s: v128): v128 {
  * each on x86 where min/max take several, return their first operand when it is NaN.)
  */
 @inline
-function expv(x: v128): v128 {
+export function expv(x: v128): v128 {
   const c = f32x4.pmax(f32x4.pmin(x, splat(88.8)), splat(-104.0));
   // Adding 1.5 * 2^23 rounds x / ln 2 to an integer k held in the sum's low mantissa bits.
   const big = f32x4.add(f32x4.mul(c, splat(1.44269504)), splat(12582912.0));
@@ -62,7 +62,7 @@ function expv(x: v128): v128 {
  * are set at the end.
  */
 @inline
-function logv(x: v128): v128 {
+export function logv(x: v128): v128 {
   const sub = f32x4.lt(x, splat(1.17549435e-38));
   const xs = v128.bitselect(f32x4.mul(x, splat(8388608.0)), x, sub);
   // Exponent of m in [0.5, 1), less 23 for the scaled subnormals.
@@ -97,7 +97,7 @@ function logv(x: v128): v128 {
  * x), 1 - 2 / (e^2|x| + 1) above (1 at +inf), then the sign of x (tanh(-0) = -0).
  */
 @inline
-function tanhv(x: v128): v128 {
+export function tanhv(x: v128): v128 {
   const z = f32x4.abs(x);
   const big = f32x4.sub(splat(1), f32x4.div(splat(2), f32x4.add(expv(f32x4.add(z, z)), splat(1))));
   const t = f32x4.mul(x, x);
@@ -115,7 +115,7 @@ function tanhv(x: v128): v128 {
  * (sigmoid(-inf) = 0, sigmoid(-100) = 3.7e-44).
  */
 @inline
-function sigmoidv(x: v128): v128 {
+export function sigmoidv(x: v128): v128 {
   const e = expv(f32x4.neg(f32x4.abs(x)));
   const num = v128.bitselect(e, splat(1), f32x4.lt(x, splat(0)));
   return f32x4.div(num, f32x4.add(e, splat(1)));
@@ -127,7 +127,7 @@ function sigmoidv(x: v128): v128 {
  * to 4, where 1 - erfc rounds to 1. The sign of x is copied last (erf(-0) = -0).
  */
 @inline
-function erfv(x: v128): v128 {
+export function erfv(x: v128): v128 {
   const z = f32x4.pmin(f32x4.abs(x), splat(4));
   const t = f32x4.mul(z, z);
   let p = madd(t, splat(7.85385765284391e-5), -8.010192503095925e-4);

@@ -24,6 +24,11 @@ export class Arena {
   f32(): Float32Array {
     return new Float32Array(this.k.memory.buffer);
   }
+
+  /** An int32 view of all memory (the same caveat). */
+  i32(): Int32Array {
+    return new Int32Array(this.k.memory.buffer);
+  }
 }
 
 /** The lowest and highest storage index a non-empty view touches (its span, to copy in one go). */

@@ -6,6 +6,7 @@ import { takeArray } from '../buffer-pool.js';
 import { forEachRow, planRows } from '../strided.js';
 import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
 import { wasmKernels } from './runtime.js';
+import { EXPRESSION_BLOCK, compileExpression } from './expression.js';
 
 
 /**
@@ -19,7 +20,8 @@ import { wasmKernels } from './runtime.js';
  */
 export function elementwiseWasm(kernel: ElementwiseKernel, views: readonly View[], data: (v: View) => TypedArray): TypedArray | null {
   const code = kernel.wasm;
-  if (code === null || views.some((v) => v.dtype !== 'float32')) return null;
+  if (views.some((v) => v.dtype !== 'float32')) return null;
+  if (code === null) return expressionWasm(kernel, views, data);
   if (views.length === 1) return rows({ views: [...views], data, outBytes: 4 }, (k, p, len) => k.unaryRow(code, p[0], p[1], p[2], len));
   const outBytes = kernel.resultDtype === 'bool' ? 1 : 4;
   return rows({ views: [...views], data, outBytes }, (k, p, len) => k.binaryRow(code, p[0], p[1], p[2], p[3], p[4], len));
@@ -28,6 +30,29 @@ export function elementwiseWasm(kernel: ElementwiseKernel, views: readonly View[
 export function whereWasm(cond: View, a: View, b: View, data: (v: View) => TypedArray): TypedArray | null {
   if (cond.dtype !== 'bool' || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
   return rows({ views: [cond, a, b], data, outBytes: 4 }, (k, p, len) => k.whereRow(p[0], p[1], p[2], p[3], p[4], p[5], p[6], len));
+}
+
+/**
+ * Any other float32 kernel, compiled to the block interpreter's instructions (expression.ts), when
+ * every function it calls has a SIMD form; null otherwise (the generated JavaScript runs it).
+ */
+function expressionWasm(kernel: ElementwiseKernel, views: readonly View[], data: (v: View) => TypedArray): TypedArray | null {
+  const compiled = compileExpression(kernel);
+  if (!compiled) return null;
+  let at = { code: 0, regs: 0, table: 0 };
+  const prepare = (arena: Arena) => {
+    at = { code: arena.alloc(compiled.code.length * 4), regs: arena.alloc(compiled.registers * EXPRESSION_BLOCK * 4), table: arena.alloc(views.length * 8) };
+    arena.i32().set(compiled.code, at.code / 4);
+  };
+  const outBytes = kernel.resultDtype === 'bool' ? 1 : 4;
+  return rows({ views: [...views], data, outBytes, prepare }, (k, p, len) => {
+    const words = new Int32Array(k.memory.buffer);
+    for (let i = 0; i < views.length; i++) {
+      words[at.table / 4 + 2 * i] = p[2 * i];
+      words[at.table / 4 + 2 * i + 1] = p[2 * i + 1];
+    }
+    k.expressionRow(at.code, compiled.code.length / 5, at.regs, at.table, compiled.result, p[2 * views.length], outBytes === 1 ? 1 : 0, len);
+  });
 }
 
 type Kernels = NonNullable<ReturnType<typeof wasmKernels>>;
@@ -39,6 +64,8 @@ interface Job {
   data: (v: View) => TypedArray;
   /** Bytes per output element: 4 (float32) or 1 (bool). */
   outBytes: 1 | 4;
+  /** Allocates what the row calls need besides the operands (after them, before memory is viewed). */
+  prepare?: (arena: Arena) => void;
 }
 
 function rows(job: Job, call: RowCall): TypedArray | null {
@@ -49,10 +76,11 @@ function rows(job: Job, call: RowCall): TypedArray | null {
   return unlessOutOfMemory(() => runRows(k, { ...job, n, spans: job.views.map(span) }, call));
 }
 
-function runRows(k: Kernels, { views, data, outBytes, n, spans }: Job & { n: number; spans: { lo: number; hi: number }[] }, call: RowCall): TypedArray {
+function runRows(k: Kernels, { views, data, outBytes, n, spans, prepare }: Job & { n: number; spans: { lo: number; hi: number }[] }, call: RowCall): TypedArray {
   const arena = new Arena(k);
   const ptrs = spans.map((s, i) => arena.alloc((s.hi - s.lo + 1) * bytesOf(views[i])));
   const out = arena.alloc(n * outBytes);
+  prepare?.(arena);
   const buffer = k.memory.buffer;
   views.forEach((v, i) => {
     const src = data(v);

@@ -32,6 +32,7 @@ export interface WasmExports {
   binaryRow(op: number, a: number, sa: number, b: number, sb: number, out: number, len: number): void;
   unaryRow(op: number, x: number, sx: number, out: number, len: number): void;
   whereRow(...args: number[]): void;
+  expressionRow(code: number, count: number, regs: number, table: number, result: number, out: number, bytes: number, len: number): void;
   foldRow(op: number, x: number, sx: number, len: number, acc: number): void;
   accumulateRow(op: number, x: number, sx: number, len: number, acc: number): void;
   argRow(op: number, x: number, step: number, len: number, size: number, sAxis: number, out: number): void;
