@@ -146,8 +146,9 @@ function* strongWolfe(evaluate: Evaluate, start: LineStart, toleranceChange = 1e
       [bracket[low], bracketF[low], bracketG[low], bracketGtd[low]] = [t, fNew, gNew, gtdNew];
     }
   }
-  // A bracket of one point (the first trial met both conditions) whose loss is NaN: `NaN <= NaN` made
-  // `low` 1, past its end, where PyTorch fails with an IndexError. An Error that says why instead.
+  // A bracket of one point (a trial met the curvature condition while bracketing) whose loss is NaN:
+  // `NaN <= NaN` made `low` 1, past its end, where PyTorch fails with an IndexError. An Error that says
+  // why instead.
   if (low >= bracket.length) throw new Error(`LBFGS: the strong-Wolfe line search accepted step t = ${bracket[0]} whose loss is NaN (PyTorch raises an IndexError here); check the closure's loss for NaN`);
   return [bracketF[low], bracketG[low], bracket[low], evals];
 }
