@@ -39,6 +39,19 @@ function* absMax(a: Tensor): Algorithm<number> {
 /** A point of the line search: step x, loss f, directional derivative g. */
 type Probe = [x: number, f: number, g: number];
 
+/**
+ * Python's `min` and `max` builtins, which PyTorch's LBFGS calls on its scalars: the first argument
+ * unless a later one compares smaller (larger). A NaN wins only in first place, where `Math.min`
+ * returns NaN wherever it is: PyTorch's first step length min(1, 1/‖g‖₁)·lr is lr, not NaN, when
+ * the gradient holds a NaN, so only that element of the parameters goes NaN.
+ */
+function pyMin(...xs: number[]): number {
+  return xs.reduce((m, x) => (x < m ? x : m));
+}
+function pyMax(...xs: number[]): number {
+  return xs.reduce((m, x) => (x > m ? x : m));
+}
+
 /** The minimizer of the cubic through two probes, clamped to `bounds` (PyTorch's `_cubic_interpolate`). */
 function cubicInterpolate([x1, f1, g1]: Probe, [x2, f2, g2]: Probe, bounds?: [number, number]): number {
   const [lo, hi] = bounds ?? (x1 <= x2 ? [x1, x2] : [x2, x1]);
@@ -47,7 +60,7 @@ function cubicInterpolate([x1, f1, g1]: Probe, [x2, f2, g2]: Probe, bounds?: [nu
   if (d2Square >= 0) {
     const d2 = Math.sqrt(d2Square);
     const minPos = x1 <= x2 ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2)) : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
-    return Math.min(Math.max(minPos, lo), hi);
+    return pyMin(pyMax(minPos, lo), hi);
   }
   return (lo + hi) / 2;
 }
@@ -109,10 +122,10 @@ function* strongWolfe(evaluate: Evaluate, start: LineStart, toleranceChange = 1e
   while (!done && lsIter < maxLs) {
     if (Math.abs(bracket[1] - bracket[0]) * dNorm < toleranceChange) break;
     t = cubicInterpolate([bracket[0], bracketF[0], bracketGtd[0]], [bracket[1], bracketF[1], bracketGtd[1]]);
-    const bMax = Math.max(...bracket);
-    const bMin = Math.min(...bracket);
+    const bMax = pyMax(...bracket);
+    const bMin = pyMin(...bracket);
     const eps = 0.1 * (bMax - bMin);
-    if (Math.min(bMax - t, t - bMin) < eps) {
+    if (pyMin(bMax - t, t - bMin) < eps) {
       if (insufProgress || t >= bMax || t <= bMin) {
         t = Math.abs(t - bMax) < Math.abs(t - bMin) ? bMax - eps : bMin + eps;
         insufProgress = false;
@@ -133,6 +146,10 @@ function* strongWolfe(evaluate: Evaluate, start: LineStart, toleranceChange = 1e
       [bracket[low], bracketF[low], bracketG[low], bracketGtd[low]] = [t, fNew, gNew, gtdNew];
     }
   }
+  // A bracket of one point (a trial met the curvature condition while bracketing) whose loss is NaN:
+  // `NaN <= NaN` made `low` 1, past its end, where PyTorch fails with an IndexError. An Error that says
+  // why instead.
+  if (low >= bracket.length) throw new Error(`LBFGS: the strong-Wolfe line search accepted step t = ${bracket[0]} whose loss is NaN (PyTorch raises an IndexError here); check the closure's loss for NaN`);
   return [bracketF[low], bracketG[low], bracket[low], evals];
 }
 
@@ -315,7 +332,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
       }
       prevFlatGrad = flatGrad.clone();
       prevLoss = loss;
-      t = state.nIter === 1 ? Math.min(1, 1 / (yield { read: flatGrad.abs().sum() })) * lr : lr;
+      t = state.nIter === 1 ? pyMin(1, 1 / (yield { read: flatGrad.abs().sum() })) * lr : lr;
       const gtd = yield* dot(flatGrad, d!);
       if (gtd > -toleranceChange) break;
       let lsEvals = 0;

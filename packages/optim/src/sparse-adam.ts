@@ -38,7 +38,8 @@ const sparseAdamProgram = defineProgram({
  *   m_r ← m_r + (1 − β1)(g_r − m_r);  v_r ← v_r + (1 − β2)(g_r² − v_r)
  *   θ_r ← θ_r − γ √(1 − β2^t) / (1 − β1^t) · m_r / (√v_r + ε)
  * ```
- * Dense gradients are an error (use Adam). No weight decay, as in PyTorch.
+ * Dense gradients are an error (use Adam). No weight decay, as in PyTorch. Sparse gradients live on
+ * the CPU (Embedding's sparse gradient is CPU only): on another device the step is an Error.
  * @example const opt = new SparseAdam([embedding.weight], { lr: 1e-2 });
  */
 export class SparseAdam extends Optimizer<SparseAdamOptions> {
@@ -62,11 +63,12 @@ export class SparseAdam extends Optimizer<SparseAdamOptions> {
   }
 
   protected override prepareSparse(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<SparseAdamOptions>): ProgramPart {
+    // The rows first: a gradient they refuse (not on the CPU) leaves the state as it was.
+    const { index, values, width } = sparseRows(g.maximize ? grad.neg() : grad, 'SparseAdam');
     if (state.step === undefined) Object.assign(state, { step: 0, expAvg: zerosLike(param), expAvgSq: zerosLike(param) });
     const step = (state.step as number) + 1;
     state.step = step;
     const [beta1, beta2] = g.betas;
-    const { index, values, width } = sparseRows(g.maximize ? grad.neg() : grad, 'SparseAdam');
     return {
       program: sparseAdamProgram,
       streams: { p: param, g: values, expAvg: state.expAvg as Tensor, expAvgSq: state.expAvgSq as Tensor },

@@ -16,7 +16,7 @@ export class Embedding extends Module {
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
   readonly paddingIdx: number | null;
-  /** Gradients of `weight` as `SparseTensor`s of the looked-up rows (for Adagrad, SparseAdam, SGD). */
+  /** Gradients of `weight` as `SparseTensor`s of the looked-up rows (for Adagrad, SparseAdam, SGD); CPU only, backward on another device is an Error. */
   readonly sparse: boolean;
   weight: Parameter;
 
