@@ -42,6 +42,8 @@ function elementwiseGrad<K extends ElementwiseOp>(op: K): GradRule<K> | null {
     ctx.inputs.map((operand, i) => {
       if (!ctx.needsGrad[i]) return null;
       const kernel = gradKernel(op, i, ctx.attrs)!;
+      // The gradient passes through unchanged (add's, sub's first operand): no kernel, as before.
+      if (kernel.locals.length === 0 && kernel.result.kind === 'stream' && kernel.result.name === 'g') return sumToShape(g, operand.shape);
       const streams: Record<string, () => Tensor> = { g: () => g, x: () => ctx.inputs[0], y: () => ctx.inputs[1], out: () => ctx.output };
       return sumToShape(runKernel(kernel, kernel.inputs.map((name) => streams[name]()), g.shape), operand.shape);
     });

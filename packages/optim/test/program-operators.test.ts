@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { programCaseMismatches, programOf, programOperatorCases, programOperatorsOf, runProgramCase, type ProgramOperator } from '@tsgrad/test-utils';
-import { setProgramCodegen } from '@tsgrad/tensor';
+import { programCaseMismatches, programOpMismatches, programOf, programOperatorCases, programOperatorsOf, runProgramCase, type ProgramOperator } from '@tsgrad/test-utils';
+import { UNARY_OPS, setProgramCodegen, type UnaryOp } from '@tsgrad/tensor';
 
 const operators = Object.keys(programOperatorCases) as ProgramOperator[];
 
@@ -19,5 +19,11 @@ describe('the program language: every operator against its float64 reference, sp
     setProgramCodegen(how === 'generated');
     const got = await runProgramCase(op, dtype, 'cpu');
     expect(programCaseMismatches(op, dtype, got)).toBe('');
+  });
+});
+
+describe('every declared unary op, called by name in a program, computes the op (CPU)', () => {
+  it.each(Object.keys(UNARY_OPS) as UnaryOp[])('%s', async (op) => {
+    expect(await programOpMismatches(op, 'cpu', 2e-6)).toBe('');
   });
 });

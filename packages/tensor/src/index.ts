@@ -16,7 +16,7 @@ export * from './dtype.js';
 export * from './shape.js';
 export * from './backend.js';
 export { UNARY_OPS, BINARY_OPS, opInfo, isElementwiseOp, arityOf, type ElementwiseOpDecl, type Domain } from './ops/elementwise-ops.js';
-export { forwardKernel, gradKernel, completeParams, ELEMENTWISE_OPS, type ElementwiseKernel, type OpParams } from './ops/kernel.js';
+export { forwardKernel, gradKernel, completeParams, NO_PARAMS, ELEMENTWISE_OPS, type ElementwiseKernel, type OpParams } from './ops/kernel.js';
 export { BUILTINS, type Builtin, type BuiltinInfo } from './expr/builtins.js';
 export { walk, jsDialect, type Dialect } from './expr/walk.js';
 export { checkOptionKeys, nearestName, unknownOptionMessage } from './options.js';

@@ -16,6 +16,6 @@ export { promotionCases, runPromotionCase, checkPromotionCase, describePromotion
 export { specialValueCases, specialValues, SPECIAL_REDUCTIONS, type SpecialCase } from './special-values.js';
 export { ownershipCases, type OwnershipCase, type OwnershipEnv, type OwnedModule } from './ownership-cases.js';
 export { layerInfos, layerFixtureCases, layerCaseName, constructLayer, type LayerInfo, type LayerConfig, type LayerInput, type LayerName, type LayerSpec, type TensorSpec, type ModuleCase } from './layer-infos.js';
-export { programOperatorCases, programOperatorsOf, programSpecialValues, programOf, programCaseInputs, runProgramCase, programCaseMismatches, type ProgramOperator, type ProgramOperatorCase, type ProgramCaseTolerance } from './program-cases.js';
+export { programOperatorCases, programOperatorsOf, programSpecialValues, programOf, programCaseInputs, runProgramCase, programCaseMismatches, programOpMismatches, type ProgramOperator, type ProgramOperatorCase, type ProgramCaseTolerance } from './program-cases.js';
 export { degenerateInputs, runDegenerate, degenerateMismatches, type DegenerateInput, type DegenerateRun } from './optim-degenerate.js';
 export { lbfgsDegenerateCases, lbfgsDegenerateLoss, runLbfgsDegenerate, lbfgsDegenerateMismatches, type LbfgsDegenerateCase, type LbfgsDegenerateStep, type LbfgsTerm } from './lbfgs-degenerate.js';

@@ -1,5 +1,5 @@
-import { tensor } from '@tsgrad/autograd';
-import { defineProgram, getBackend, type Condition, type ElementwiseProgram, type Expr } from '@tsgrad/tensor';
+import { tensor, unaryOp } from '@tsgrad/autograd';
+import { UNARY_OPS, defineProgram, getBackend, type Condition, type ElementwiseProgram, type Expr, type UnaryOp } from '@tsgrad/tensor';
 
 /**
  * A table of cases for every operator of the program language (`defineProgram`), special values
@@ -170,4 +170,28 @@ export function programCaseMismatches(op: ProgramOperator, dtype: 'float32' | 'f
     if (!same) bad.push(`${op}(${show(a[i])}${programOperatorCases[op].binary ? `, ${show(b[i])}` : ''}) = ${show(g)}, expected ${show(want)}`);
   });
   return bad.slice(0, 8).join('\n') + (bad.length > 8 ? `\n... ${bad.length - 8} more` : '');
+}
+
+/**
+ * Every declared unary op called by name in a program (`out = silu(a)`, its default parameters)
+ * against the op itself on the same device: a program inlines the op's declared forward, so the two
+ * agree, to `rtol` and an absolute 1e-7: the CPU runs the op's float32 SIMD kernel in float32
+ * arithmetic and the program's generated loop in float64, so where the declared formula cancels (GELU's
+ * 1 + erf(x) below x ≈ −4, which PyTorch's float32 kernel also rounds to 0) they differ by that much.
+ * Values: the program special values and a grid over [−6, 6]. Returns '' or what differs.
+ */
+export async function programOpMismatches(op: UnaryOp, device: string, rtol: number): Promise<string> {
+  const values = [...programSpecialValues('float32', device !== 'cpu'), ...Array.from({ length: 49 }, (_, i) => -6 + i / 4)].filter((v) => UNARY_OPS[op].domain[0] === 'real' || !(v < 0));
+  const a = tensor(values, { dtype: 'float32' }).to(device);
+  const out = tensor(values.map(() => 7), { dtype: 'float32' }).to(device);
+  const program = defineProgram({ name: `op ${op}`, read: ['a'], write: ['out'], scalars: [], body: `out = ${op}(a)` });
+  if (!getBackend(device).runProgram(program, [{ streams: { a: a.toView(), out: out.toView() }, scalars: {} }])) throw new Error(`program op ${op}: ${device} did not run it`);
+  const got = Array.from(await out.data(), Number);
+  const want = Array.from(await unaryOp(op, a).to('float32').data(), Number);
+  const bad = got.flatMap((g, i) => {
+    const w = want[i];
+    const same = Number.isNaN(w) ? Number.isNaN(g) : !Number.isFinite(w) ? g === w : Math.abs(g - w) <= rtol * Math.abs(w) + 1e-7;
+    return same ? [] : [`${op}(${values[i]}) = ${g} in a program, ${w} as the op`];
+  });
+  return bad.slice(0, 6).join('\n');
 }

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { programCaseMismatches, programOperatorCases, runProgramCase, type ProgramOperator } from '@tsgrad/test-utils';
+import { programCaseMismatches, programOpMismatches, programOperatorCases, runProgramCase, type ProgramOperator } from '@tsgrad/test-utils';
+import { UNARY_OPS, type UnaryOp } from '@tsgrad/tensor';
 import { gpu } from './gpu.js';
 
 beforeAll(async () => {
@@ -14,5 +15,14 @@ describe('the program language on webgpu: every operator against its float64 ref
     await gpu();
     const got = await runProgramCase(op, 'float32', 'webgpu', true);
     expect(programCaseMismatches(op, 'float32', got, { rtol: 3e-7, flushSubnormals: true })).toBe('');
+  }, 60_000);
+});
+
+describe('every declared unary op, called by name in a program, computes the op (webgpu)', () => {
+  // Program and op render the same declared forward to WGSL; the program reads and writes through
+  // its packed buffers, the op through strided views: the same float32 operations.
+  it.each(Object.keys(UNARY_OPS) as UnaryOp[])('%s', async (op) => {
+    await gpu();
+    expect(await programOpMismatches(op, 'webgpu', 1e-6)).toBe('');
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { BINARY_OPS, checkRepresentable, completeParams, DTYPES, getBackend, UNARY_OPS, isFloating, promoteTypes, type BinaryOp, type DType, type OpParams, type UnaryOp } from '@tsgrad/tensor';
+import { BINARY_OPS, checkRepresentable, completeParams, NO_PARAMS, DTYPES, getBackend, UNARY_OPS, isFloating, promoteTypes, type BinaryOp, type DType, type OpParams, type UnaryOp } from '@tsgrad/tensor';
 import { getDefaultDtype } from '../defaults.js';
 import { apply, fromStorage } from '../primitives.js';
 import { Tensor, type Device, type TensorOrScalar } from '../tensor.js';
@@ -80,12 +80,12 @@ function castTo(x: Tensor, dtype: DType): Tensor {
  * unaryOp('silu', x) // F.silu(x)
  * unaryOp('leakyRelu', x, { negativeSlope: 0.2 })
  */
-export function unaryOp(op: UnaryOp, x: Tensor, params: OpParams = {}): Tensor {
+export function unaryOp(op: UnaryOp, x: Tensor, params: OpParams = NO_PARAMS): Tensor {
   checkTensor(x, op);
   const decl = UNARY_OPS[op] as (typeof UNARY_OPS)[UnaryOp];
   if (x.dtype === 'bool' && 'boolError' in decl) throw new Error(`${op}: ${decl.boolError}`);
   const input = decl.dtypes === 'float' && !isFloating(x.dtype) ? castTo(x, getDefaultDtype()) : x;
-  return apply(op, [input], completeParams(op, params));
+  return apply(op, [input], params === NO_PARAMS ? NO_PARAMS : completeParams(op, params));
 }
 
 /**
@@ -104,7 +104,7 @@ export function binaryOp(op: BinaryOp, a: Tensor, b: TensorOrScalar, dtype = res
   else if (dtype === 'bool' && BINARY_OPS[op].result !== 'bool') kernel = boolKernel(op, a, b);
   const bt = asTensor(b, dtype, a.device);
   if (op === 'pow' && dtype === 'int32') checkIntegerExponent(b);
-  return apply(kernel, [castTo(a, dtype), castTo(bt, dtype)], {});
+  return apply(kernel, [castTo(a, dtype), castTo(bt, dtype)], NO_PARAMS);
 }
 
 /** An operand for an error message: "a bool tensor", "the number 2", "the boolean true". */

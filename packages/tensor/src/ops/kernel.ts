@@ -88,7 +88,23 @@ function kernel(name: string, decl: ElementwiseOpDecl, statements: Statement[], 
   };
 }
 
+/**
+ * A gradient that is one arithmetic operation on two streams (`g * y`, `g / y`) or a negation (`-g`)
+ * runs the dedicated SIMD kernel of that op (its declared `wasm` code), faster than the general one.
+ */
+function dedicatedCode(statements: Statement[]): number | null {
+  if (statements.length !== 1) return null;
+  const e = statements[0].e;
+  if (e.kind === 'neg' && e.a.kind === 'stream') return UNARY_OPS.neg.wasm ?? null;
+  if (e.kind !== 'binary' || e.a.kind !== 'stream' || e.b.kind !== 'stream') return null;
+  return { '+': BINARY_OPS.add.wasm, '-': BINARY_OPS.sub.wasm, '*': BINARY_OPS.mul.wasm, '/': BINARY_OPS.div.wasm }[e.op] ?? null;
+}
+
 const cache = new Map<string, ElementwiseKernel>();
+const plainForwards = new Map<ElementwiseOp, ElementwiseKernel>();
+
+/** No parameters (the default argument: recognized by identity). */
+export const NO_PARAMS: OpParams = Object.freeze({});
 
 /**
  * The forward kernel of a declared op: reads `x` (and `y`).
@@ -96,10 +112,14 @@ const cache = new Map<string, ElementwiseKernel>();
  * getBackend('cpu').elementwise(forwardKernel('exp'), [view]) // e^x
  * forwardKernel('leakyRelu', { negativeSlope: 0.2 })
  */
-export function forwardKernel(op: ElementwiseOp, params: OpParams = {}): ElementwiseKernel {
+export function forwardKernel(op: ElementwiseOp, params: OpParams = NO_PARAMS): ElementwiseKernel {
+  // Most ops have no parameters: one kernel each, found without building a key (every op call asks).
+  const plain = params === NO_PARAMS || (opInfo(op).params === undefined && Object.keys(params).length === 0);
+  let k = plain ? plainForwards.get(op) : undefined;
+  if (k) return k;
   const full = completeParams(op, params);
   const id = `fwd ${op} ${JSON.stringify(full)}`;
-  let k = cache.get(id);
+  k = cache.get(id);
   if (!k) {
     const decl = opInfo(op);
     const operands = OPERANDS[arityOf(op) - 1];
@@ -107,6 +127,7 @@ export function forwardKernel(op: ElementwiseOp, params: OpParams = {}): Element
     k = kernel(op, decl, [{ target: '', local: false, e: parsedForward(op, full) }], { params: full, wasm: decl.wasm ?? null, leading: operands });
     cache.set(id, k);
   }
+  if (plain) plainForwards.set(op, k);
   return k;
 }
 
@@ -116,17 +137,17 @@ export function forwardKernel(op: ElementwiseOp, params: OpParams = {}): Element
  * @example
  * gradKernel('tanh', 0).inputs // ['g', 'out']
  */
-export function gradKernel(op: ElementwiseOp, index: number, params: OpParams = {}): ElementwiseKernel | null {
+export function gradKernel(op: ElementwiseOp, index: number, params: OpParams = NO_PARAMS): ElementwiseKernel | null {
   const decl = opInfo(op);
   if (decl.grad === null) return null;
-  const full = completeParams(op, params);
-  const id = `grad ${op} ${index} ${JSON.stringify(full)}`;
+  const full = decl.params === undefined ? NO_PARAMS : completeParams(op, params);
+  const id = `grad ${op} ${index} ${full === NO_PARAMS ? '' : JSON.stringify(full)}`;
   let k = cache.get(id);
   if (!k) {
     const arity = arityOf(op);
     const name = arity === 1 ? `${op}.grad` : `${op}.grad.${OPERANDS[1][index]}`;
     const statements = parseBody(decl.grad[index], name, scopeFor(name, [...OPERANDS[arity - 1], 'g', 'out'], full), { result: true });
-    k = kernel(name, { ...decl, result: 'same' }, statements, { params: full, wasm: null, leading: ['g'] });
+    k = kernel(name, { ...decl, result: 'same' }, statements, { params: full, wasm: dedicatedCode(statements), leading: ['g'] });
     cache.set(id, k);
   }
   return k;
