@@ -14,6 +14,7 @@ interface SdpaCase {
   attnMask: EncodedTensor | null;
   isCausal: boolean;
   scale: number | null;
+  enableGqa: boolean;
   output: EncodedTensor;
   cotangent: EncodedTensor;
   grads: EncodedTensor[];
@@ -71,7 +72,7 @@ describe('F.scaledDotProductAttention matches the float64 reference (PyTorch 2.x
   it.each(fx.sdpa.map((c) => [c.name, c] as const))('%s', (_, c) => {
     const [q, k, v] = [c.query, c.key, c.value].map((e) => decodeTensor(e, { requiresGrad: true }));
     const attnMask = c.attnMask ? decodeTensor(c.attnMask) : null;
-    const out = F.scaledDotProductAttention(q, k, v, { attnMask, isCausal: c.isCausal, scale: c.scale });
+    const out = F.scaledDotProductAttention(q, k, v, { attnMask, isCausal: c.isCausal, scale: c.scale, enableGqa: c.enableGqa });
     expect(out.shape).toEqual(c.output.shape);
     expectClose(out.detach().reshape([-1]), flat(c.output), { ...tol, what: 'output' });
     out.backward(decodeTensor(c.cotangent));
@@ -134,6 +135,10 @@ describe('F.scaledDotProductAttention matches the float64 reference (PyTorch 2.x
     expect(() => F.scaledDotProductAttention(q, k, v, { attnMask: ones([3, 5], { dtype: 'int32' }) })).toThrow(/attn_mask.dtype: int32 and query.dtype: float32/);
     expect(() => F.scaledDotProductAttention(q, k, v, { dropoutP: 1.5 })).toThrow('dropout probability has to be between 0 and 1, but got 1.5');
     expect(() => F.scaledDotProductAttention(q, k, v, { is_causal: true } as never)).toThrow(/is_causal.*isCausal/);
+    const [q4, kv3] = [randn([1, 4, 3, 2]), randn([1, 3, 5, 2])];
+    expect(() => F.scaledDotProductAttention(q4, kv3, kv3, { enableGqa: true })).toThrow(/Number of heads in key and value must divide the number of heads in query, got 4 query heads, 3 key heads/);
+    expect(() => F.scaledDotProductAttention(q4, randn([1, 2, 5, 2]), randn([1, 2, 5, 2]))).toThrow(/batch dims of query and key/);
+    expect(() => F.scaledDotProductAttention(randn([3, 2]), randn([5, 2]), randn([5, 2]), { enableGqa: true })).toThrow(/enableGqa needs .* heads dimension/);
   });
 });
 

@@ -35,9 +35,12 @@ def enc_mask(t):
     return {**e, "data": [special(x) for x in e["data"]]}
 
 
-def sdpa_ref(q, k, v, attn_mask=None, is_causal=False, scale=None):
+def sdpa_ref(q, k, v, attn_mask=None, is_causal=False, scale=None, enable_gqa=False):
     """PyTorch 2.x's documented reference, with ATen's _safe_softmax (a row of -inf scores gives 0
     and a zero gradient: it is zeroed before the softmax so no NaN reaches the backward)."""
+    if enable_gqa:
+        k = k.repeat_interleave(q.size(-3) // k.size(-3), -3)
+        v = v.repeat_interleave(q.size(-3) // v.size(-3), -3)
     L, S = q.size(-2), k.size(-2)
     s = 1 / math.sqrt(q.size(-1)) if scale is None else scale
     scores = q @ k.transpose(-2, -1) * s
@@ -51,7 +54,7 @@ def sdpa_ref(q, k, v, attn_mask=None, is_causal=False, scale=None):
     return w @ v
 
 
-# (name, q shape, k shape, v shape, mask, isCausal, scale); mask: None, ("bool"|"float", shape), or ("dead", shape): a bool mask with fully masked rows.
+# (name, q shape, k shape, v shape, mask, isCausal, scale or "gqa": enable_gqa); mask: None, ("bool"|"float", shape), or ("dead", shape): a bool mask with fully masked rows.
 SDPA = [
     ("plain [2,3,4,8]", [2, 3, 4, 8], [2, 3, 6, 8], [2, 3, 6, 5], None, False, None),
     ("3-D, scale 0.3", [2, 5, 4], [2, 7, 4], [2, 7, 3], None, False, 0.3),
@@ -64,6 +67,8 @@ SDPA = [
     ("float mask [L,S], scale 0.5", [3, 4, 4], [3, 6, 4], [3, 6, 2], ("float", [4, 6]), False, 0.5),
     ("broadcast batch: q [2,1,4,4], k v [3,5,4]", [2, 1, 4, 4], [3, 5, 4], [3, 5, 3], ("bool", [1, 5]), False, None),
     ("fully masked rows give 0", [2, 2, 4, 4], [2, 2, 5, 4], [2, 2, 5, 3], ("dead", [2, 1, 4, 5]), False, None),
+    ("grouped-query (enableGqa), causal", [2, 4, 3, 4], [2, 2, 5, 4], [2, 2, 5, 3], None, True, "gqa"),
+    ("grouped-query (enableGqa), one key head, bool mask", [1, 3, 4, 4], [1, 1, 6, 4], [1, 1, 6, 2], ("bool", [4, 6]), False, "gqa"),
 ]
 
 
@@ -83,10 +88,12 @@ def make_mask(kind, shape):
 def sdpa_cases():
     cases = []
     for name, qs, ks, vs, mask, is_causal, scale in SDPA:
+        gqa = scale == "gqa"  # PyTorch >= 2.5's enable_gqa, with the default scale
+        scale = None if gqa else scale
         q, k, v = (torch.randn(s).requires_grad_(True) for s in (qs, ks, vs))
         m = make_mask(*mask) if mask else None
-        out = sdpa_ref(q, k, v, m, is_causal, scale)
-        if scale is None and (mask is None or mask[0] != "dead") and q.dim() >= 3 and q.shape[:-2] == k.shape[:-2]:
+        out = sdpa_ref(q, k, v, m, is_causal, scale, gqa)
+        if scale is None and not gqa and (mask is None or mask[0] != "dead") and q.dim() >= 3 and q.shape[:-2] == k.shape[:-2]:
             proto, _ = F._scaled_dot_product_attention(q, k, v, attn_mask=m, is_causal=is_causal)
             assert torch.allclose(proto, out, rtol=1e-12, atol=1e-12), name
         cot = torch.randn_like(out)
@@ -94,7 +101,7 @@ def sdpa_cases():
         assert all(torch.isfinite(g).all() for g in (out, gq, gk, gv)), name
         cases.append({
             "name": name, "query": enc(q), "key": enc(k), "value": enc(v), "attnMask": enc_mask(m) if m is not None else None,
-            "isCausal": is_causal, "scale": scale, "output": enc(out), "cotangent": enc(cot),
+            "isCausal": is_causal, "scale": scale, "enableGqa": gqa, "output": enc(out), "cotangent": enc(cot),
             "grads": [enc(gq), enc(gk), enc(gv)],
         })
     return cases

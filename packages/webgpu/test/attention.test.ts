@@ -14,6 +14,7 @@ interface SdpaCase {
   attnMask: EncodedTensor | null;
   isCausal: boolean;
   scale: number | null;
+  enableGqa: boolean;
   output: EncodedTensor;
   cotangent: EncodedTensor;
   grads: EncodedTensor[];
@@ -51,7 +52,7 @@ beforeAll(async () => {
 describe('F.scaledDotProductAttention on webgpu (float32)', () => {
   it.each(fx.sdpa.map((c) => [c.name, c] as const))('%s', async (_, c) => {
     const [q, k, v] = [c.query, c.key, c.value].map((e) => onGpu(e, true));
-    const out = F.scaledDotProductAttention(q, k, v, { attnMask: c.attnMask ? onGpu(c.attnMask) : null, isCausal: c.isCausal, scale: c.scale });
+    const out = F.scaledDotProductAttention(q, k, v, { attnMask: c.attnMask ? onGpu(c.attnMask) : null, isCausal: c.isCausal, scale: c.scale, enableGqa: c.enableGqa });
     expect(out.device).toBe('webgpu');
     expectClose(await values(out), flat(c.output), { ...tol, what: 'output' });
     out.backward(onGpu(c.cotangent));

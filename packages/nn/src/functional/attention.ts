@@ -20,11 +20,16 @@ export interface ScaledDotProductAttentionOptions {
   isCausal?: boolean;
   /** The factor on q·kᵀ; default (null) 1/√E, E the query's last dimension. */
   scale?: number | null;
+  /**
+   * Grouped-query attention (PyTorch ≥ 2.5): key and value may have fewer heads (dim −3) than the
+   * query, a divisor of its count; each key/value head serves that many consecutive query heads.
+   */
+  enableGqa?: boolean;
   /** The generator dropout draws its mask from (default: the global one, `manualSeed`). */
   generator?: Generator | null;
 }
 
-const OPTION_KEYS = ['attnMask', 'dropoutP', 'isCausal', 'scale', 'generator'];
+const OPTION_KEYS = ['attnMask', 'dropoutP', 'isCausal', 'scale', 'enableGqa', 'generator'];
 const WHO = 'scaled_dot_product_attention';
 
 /**
@@ -35,6 +40,7 @@ const WHO = 'scaled_dot_product_attention';
  * - `attnMask` bool (true = take part) or float (added to the scores), broadcast to [..., L, S];
  * - `isCausal`: query i attends to keys j ≤ i; combined with `attnMask` it is an Error, as in PyTorch;
  * - `scale` defaults to 1/√E; `dropoutP` drops attention weights (always, when > 0);
+ * - `enableGqa` (PyTorch ≥ 2.5): key/value heads shared by groups of query heads;
  * - a fully masked row (every score −∞) gives zeros and a zero gradient: PyTorch ≥ 2.5's
  *   `_safe_softmax` (earlier versions, and plain softmax, give NaN there).
  *
@@ -47,7 +53,8 @@ const WHO = 'scaled_dot_product_attention';
  */
 export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, opts: ScaledDotProductAttentionOptions = {}): Tensor {
   checkOptionKeys(WHO, opts, OPTION_KEYS);
-  const { attnMask = null, dropoutP = 0, isCausal = false, scale = null, generator = null } = opts;
+  const { attnMask = null, dropoutP = 0, isCausal = false, scale = null, enableGqa = false, generator = null } = opts;
+  if (enableGqa) [key, value] = groupedHeads(query, key, value);
   checkInputs(query, key, value);
   if (isCausal && attnMask !== null) throw new Error(`${WHO}: Explicit attn_mask should not be set when is_causal=True`);
   const L = query.shape[query.ndim - 2];
@@ -55,6 +62,28 @@ export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Ten
   if (attnMask !== null) checkMask(attnMask, query, [L, S], 'attn_mask');
   const masks = isCausal ? [causalMask(L, S, query.device)] : attnMask !== null ? [attnMask] : [];
   return attend(query, key, value, { masks, scale: scaleOf(query, scale), dropoutP, generator, needWeights: false }).output;
+}
+
+/**
+ * Key and value with their heads repeated to the query's count (PyTorch's `repeat_interleave` on dim
+ * −3, as ATen's `pre_process_group_query_attention_input`), as expanded views reshaped.
+ */
+function groupedHeads(q: Tensor, k: Tensor, v: Tensor): [Tensor, Tensor] {
+  if (q.ndim < 3 || k.ndim < 3 || v.ndim < 3) {
+    throw new Error(`${WHO}: enableGqa needs query, key and value with a heads dimension (-3), got query ${formatShape(q.shape)}, key ${formatShape(k.shape)} and value ${formatShape(v.shape)}`);
+  }
+  const heads = (t: Tensor) => t.shape[t.ndim - 3];
+  const [hq, hk, hv] = [heads(q), heads(k), heads(v)];
+  if (hq % hk !== 0 || hq % hv !== 0) {
+    throw new Error(`${WHO}: Number of heads in key and value must divide the number of heads in query, got ${hq} query heads, ${hk} key heads and ${hv} value heads`);
+  }
+  const repeat = (t: Tensor, g: number) => {
+    if (g === 1) return t;
+    const s = t.shape;
+    const n = s.length;
+    return t.unsqueeze(n - 2).expand([...s.slice(0, n - 2), g, ...s.slice(n - 2)]).reshape([...s.slice(0, n - 3), s[n - 3] * g, s[n - 2], s[n - 1]]);
+  };
+  return [repeat(k, hq / hk), repeat(v, hq / hv)];
 }
 
 /** What `attend` computes with: masks (bool: true = take part; float: added), the scale, dropout. */
