@@ -194,6 +194,19 @@ describe('MultiheadAttention matches torch 1.13 (float64, 1e-10)', () => {
     expect((x.grad!.tolist() as number[][][]).flat(2).every(Number.isFinite)).toBe(true);
   });
 
+  it('drops attention weights in training only: each returned weight is 0 or the evaluation weight / (1 − p)', () => {
+    const m = new MultiheadAttention(4, 2, { dropout: 0.5 }).to('float64');
+    const x = randn([6, 2, 4], { dtype: 'float64' });
+    const noDrop = new MultiheadAttention(4, 2).to('float64');
+    noDrop.loadStateDict(m.stateDict());
+    const [yEval, wEval] = m.eval().forward(x, x, x, { averageAttnWeights: false });
+    expectClose(yEval, noDrop.forward(x, x, x)[0], tol);
+    const [, wTrain] = m.train().forward(x, x, x, { averageAttnWeights: false });
+    const [e, t] = [(wEval!.tolist() as number[][][][]).flat(3), (wTrain!.tolist() as number[][][][]).flat(3)];
+    expect(t.every((w, i) => w === 0 || Math.abs(w - 2 * e[i]) <= 1e-12 * Math.abs(e[i]))).toBe(true);
+    expect(t.some((w) => w === 0) && t.some((w) => w !== 0)).toBe(true);
+  });
+
   it('takes isCausal as a hint that requires attnMask, which it applies as given', () => {
     const m = new MultiheadAttention(4, 2).to('float64');
     const x = randn([3, 2, 4], { dtype: 'float64' });
