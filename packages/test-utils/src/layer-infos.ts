@@ -5,7 +5,8 @@
  * exports and fails for a layer without a row; another runs every configuration against its fixture
  * (output, input and parameter gradients, buffers after the forward, state-dict keys). Rows name the
  * class in @tsgrad/nn (test-utils does not depend on nn; tests look classes up by name). Adding a
- * layer: its class and export in nn, its row here, its case in scripts/gen_nn_fixtures.py.
+ * layer: its class and export in nn, its row here, its case in scripts/gen_nn_fixtures.py (attention layers:
+ * scripts/gen_attention_fixtures.py).
  */
 import { zeros } from '@tsgrad/autograd';
 import { loadFixture, type EncodedTensor, type LayerCase } from './fixtures.js';

@@ -148,12 +148,8 @@ export class MultiheadAttention extends Module {
     const kpm = keyPaddingMask === null ? null : batched ? keyPaddingMask : keyPaddingMask.unsqueeze(0);
     this.checkMasks(kpm, attnMask, [L, N, S], query);
 
+    let [q, k, v] = this.inProjection(query === key && key === value, q0, k0, v0);
     const E = this.embedDim;
-    const w = (i: number, own: Parameter | null) => own ?? this.inProjWeight!.narrow(0, i * E, E);
-    const b = (i: number) => (this.inProjBias ? this.inProjBias.narrow(0, i * E, E) : null);
-    let q = linear(q0, w(0, this.qProjWeight), b(0));
-    let k = linear(k0, w(1, this.kProjWeight), b(1));
-    let v = linear(v0, w(2, this.vProjWeight), b(2));
     // Masks in attend's form: bool true = take part (PyTorch's MHA bool means the opposite), float added; [.., L, S] against [N, H, L, S].
     let masks: Tensor[] = [];
     if (attnMask !== null) masks.push(keepForm(attnMask.ndim === 3 ? attnMask.reshape([N, this.numHeads, L, S]) : attnMask));
@@ -179,6 +175,21 @@ export class MultiheadAttention extends Module {
       if (!batched) weights = weights.squeeze(0);
     }
     return [out, weights];
+  }
+
+  /**
+   * q, k, v projected: self-attention with the packed weight is one matmul against all of
+   * in_proj_weight (PyTorch's `_in_projection_packed`), otherwise one per input.
+   */
+  private inProjection(same: boolean, q: Tensor, k: Tensor, v: Tensor): [Tensor, Tensor, Tensor] {
+    const E = this.embedDim;
+    if (same && this.inProjWeight) {
+      const qkv = linear(q, this.inProjWeight, this.inProjBias);
+      return [0, 1, 2].map((i) => qkv.narrow(-1, i * E, E)) as [Tensor, Tensor, Tensor];
+    }
+    const w = (i: number, own: Parameter | null) => own ?? this.inProjWeight!.narrow(0, i * E, E);
+    const b = (i: number) => (this.inProjBias ? this.inProjBias.narrow(0, i * E, E) : null);
+    return [linear(q, w(0, this.qProjWeight), b(0)), linear(k, w(1, this.kProjWeight), b(1)), linear(v, w(2, this.vProjWeight), b(2))];
   }
 
   /** PyTorch's `_mha_shape_check` and the embedding checks of `multi_head_attention_forward`; returns whether the input is batched. */
