@@ -31,6 +31,7 @@ export const PYTORCH_STRINGS = {
   annealStrategy: ['cos', 'linear'],
   'optim.new lrScheduler.ReduceLROnPlateau#mode': ['max', 'min'],
   thresholdMode: ['abs', 'rel'],
+  activation: ['gelu', 'relu'],
 };
 /** String options PyTorch has no counterpart for, each with its source. */
 export const OWN_STRINGS = {

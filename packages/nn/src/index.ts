@@ -21,6 +21,8 @@ export { Conv2d, type Conv2dOptions } from './layers/conv.js';
 export { MaxPool2d, AvgPool2d } from './layers/pooling.js';
 export { ReLU, GELU, Sigmoid, Tanh, Dropout, Flatten } from './layers/simple.js';
 export { Embedding } from './layers/embedding.js';
+export { MultiheadAttention, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions } from './layers/multihead-attention.js';
+export { TransformerEncoderLayer, type TransformerEncoderLayerOptions, type TransformerEncoderLayerForwardOptions } from './layers/transformer.js';
 export { Sequential, ModuleList, ParameterList } from './layers/containers.js';
 export { ModuleDict, ParameterDict, type DictInput } from './layers/dict-containers.js';
 export { MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss } from './layers/losses.js';

@@ -5,7 +5,8 @@
  * exports and fails for a layer without a row; another runs every configuration against its fixture
  * (output, input and parameter gradients, buffers after the forward, state-dict keys). Rows name the
  * class in @tsgrad/nn (test-utils does not depend on nn; tests look classes up by name). Adding a
- * layer: its class and export in nn, its row here, its case in scripts/gen_nn_fixtures.py.
+ * layer: its class and export in nn, its row here, its case in scripts/gen_nn_fixtures.py (attention layers:
+ * scripts/gen_attention_fixtures.py).
  */
 import { zeros } from '@tsgrad/autograd';
 import { loadFixture, type EncodedTensor, type LayerCase } from './fixtures.js';
@@ -14,7 +15,7 @@ export type LayerName =
   | 'Linear' | 'BatchNorm1d' | 'BatchNorm2d' | 'BatchNormBase' | 'LayerNorm' | 'Conv2d' | 'MaxPool2d' | 'AvgPool2d'
   | 'ReLU' | 'GELU' | 'Sigmoid' | 'Tanh' | 'Dropout' | 'Flatten' | 'Embedding' | 'Sequential' | 'ModuleList'
   | 'MSELoss' | 'L1Loss' | 'CrossEntropyLoss' | 'NLLLoss' | 'BCEWithLogitsLoss' | 'AveragedModel'
-  | 'RMSNorm' | 'GroupNorm' | 'ModuleDict' | 'ParameterList' | 'ParameterDict';
+  | 'RMSNorm' | 'GroupNorm' | 'ModuleDict' | 'ParameterList' | 'ParameterDict' | 'MultiheadAttention' | 'TransformerEncoderLayer';
 
 /**
  * One sample input. Its values are drawn by the fixture generator (seeded: `torch.manual_seed`), so
@@ -42,7 +43,7 @@ export interface TensorSpec {
 }
 
 export interface LayerConfig {
-  /** The fixture case (`layerFixtureCases()` key): nn.json's layers, or nn-modules.json's named cases. */
+  /** The fixture case (`layerFixtureCases()` key): nn.json's layers, or the named cases of nn-modules.json and attention.json. */
   fixture: string;
   /** Constructor arguments in tsgrad's spelling, before the options bag; a `LayerSpec` is a child layer, a `TensorSpec` a tensor. */
   args: unknown[];
@@ -50,7 +51,11 @@ export interface LayerConfig {
   options?: Record<string, unknown>;
   /** Tensor-valued options (a loss's `weight`), whose values the fixture holds. */
   tensorOptions?: string[];
-  /** The forward's inputs; empty for a layer without a forward (ModuleList). */
+  /**
+   * The forward's inputs; empty for a layer without a forward (ModuleList). A forward returning a
+   * tuple (MultiheadAttention's [output, weights]) is checked on its first element; the layer's own
+   * tests check the rest.
+   */
   inputs: LayerInput[];
   mode: 'train' | 'eval';
   /** PyTorch's state-dict keys, in PyTorch's order. */
@@ -78,6 +83,8 @@ const plain = (fixture: string, args: unknown[], shape: number[], options?: Reco
 
 const mlp: LayerSpec[] = [{ layer: 'Linear', args: [4, 3] }, { layer: 'BatchNorm1d', args: [3] }, { layer: 'ReLU' }, { layer: 'Linear', args: [3, 2] }];
 const mlpKeys = ['0.weight', '0.bias', ...bnKeys.map((k) => `1.${k}`), '3.weight', '3.bias'];
+const mhaKeys = ['in_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias'];
+const encoderKeys = [...mhaKeys.map((k) => `self_attn.${k}`), ...['linear1', 'linear2', 'norm1', 'norm2'].flatMap((m) => affine.map((k) => `${m}.${k}`))];
 /** A regression loss's input and target (the target takes no gradient). */
 const pair: LayerInput[] = [x(4, 3), { shape: [4, 3], grad: false }];
 
@@ -205,6 +212,27 @@ export const layerInfos: LayerInfo[] = [
       inputs: [], mode: 'train', stateDictKeys: ['scale', 'proj', 'shift'],
     }],
   },
+  {
+    name: 'MultiheadAttention',
+    // scripts/gen_attention_fixtures.py (attention.json); masks, weights and the other options: nn's attention tests.
+    configs: [
+      { fixture: 'MultiheadAttention(8, 2) train [5,3,8] [4,3,8] [4,3,8]', args: [8, 2], inputs: [x(5, 3, 8), x(4, 3, 8), x(4, 3, 8)], mode: 'train', stateDictKeys: mhaKeys },
+      {
+        fixture: 'MultiheadAttention(6, 3, {"batchFirst":true,"kdim":4,"vdim":5}) eval [2,5,6] [2,4,4] [2,4,5]', args: [6, 3], options: { batchFirst: true, kdim: 4, vdim: 5 },
+        inputs: [x(2, 5, 6), x(2, 4, 4), x(2, 4, 5)], mode: 'eval', stateDictKeys: ['q_proj_weight', 'k_proj_weight', 'v_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias'],
+      },
+    ],
+  },
+  {
+    name: 'TransformerEncoderLayer',
+    configs: [
+      { fixture: 'TransformerEncoderLayer(8, 2, {"dimFeedforward":16,"dropout":0}) train [5,3,8]', args: [8, 2], options: { dimFeedforward: 16, dropout: 0 }, inputs: [x(5, 3, 8)], mode: 'train', stateDictKeys: encoderKeys },
+      {
+        fixture: 'TransformerEncoderLayer(8, 2, {"dimFeedforward":12,"activation":"gelu","normFirst":true,"batchFirst":true}) eval [3,5,8]', args: [8, 2],
+        options: { dimFeedforward: 12, activation: 'gelu', normFirst: true, batchFirst: true }, inputs: [x(3, 5, 8)], mode: 'eval', stateDictKeys: encoderKeys,
+      },
+    ],
+  },
   { name: 'MSELoss', configs: [{ fixture: 'MSELoss() [4,3] [4,3]', args: [], inputs: pair, mode: 'train', stateDictKeys: [] }] },
   { name: 'L1Loss', configs: [{ fixture: 'L1Loss({"reduction":"sum"}) [4,3] [4,3]', args: [], options: { reduction: 'sum' }, inputs: pair, mode: 'train', stateDictKeys: [] }] },
   {
@@ -227,11 +255,12 @@ export function layerCaseName(c: LayerCase): string {
   return `${c.layer}(${parts.join(', ')}) ${c.mode} ${c.inputs.map((i) => JSON.stringify(i.shape)).join(' ')}`;
 }
 
-/** Every layer fixture case by name: nn.json's `layers` and nn-modules.json's `cases`. */
+/** Every layer fixture case by name: nn.json's `layers`, nn-modules.json's `cases` and attention.json's `layers`. */
 export function layerFixtureCases(): Map<string, ModuleCase> {
   const { layers } = loadFixture<{ layers: LayerCase[] }>('nn.json');
   const { cases } = loadFixture<{ cases: ModuleCase[] }>('nn-modules.json');
-  const named: ModuleCase[] = [...layers.map((c) => ({ ...c, name: layerCaseName(c), tensorOptions: {} })), ...cases];
+  const attention = loadFixture<{ layers: ModuleCase[] }>('attention.json').layers;
+  const named: ModuleCase[] = [...layers.map((c) => ({ ...c, name: layerCaseName(c), tensorOptions: {} })), ...cases, ...attention];
   const byName = new Map<string, ModuleCase>();
   for (const c of named) {
     if (byName.has(c.name)) throw new Error(`layerFixtureCases: two cases named ${c.name}`);

@@ -20,6 +20,8 @@ import {
   MaxPool2d,
   AvgPool2d,
   MSELoss,
+  MultiheadAttention,
+  TransformerEncoderLayer,
   NLLLoss,
   SGD,
   Sequential,
@@ -90,6 +92,8 @@ const classes = () => tensor([2, 0], { dtype: 'int32' });
 const model = () => new Sequential(new Linear(3, 4), new BatchNorm1d(4), new Linear(4, 2));
 const sgd = (): Optimizer<{ lr: number }> => new SGD(new Linear(2, 2).parameters(), { lr: 0.1, momentum: 0.9 }) as unknown as Optimizer<{ lr: number }>;
 const image = () => rand([1, 1, 4, 4]);
+/** A [seq, batch, feature] input of attention. */
+const seq = () => rand([3, 2, 4]);
 const window = { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] } as { kernel: [number, number]; stride: [number, number]; padding: [number, number]; dilation: [number, number] };
 const withGrad = (): Tensor => {
   const p = tensor([1, 2], { requiresGrad: true });
@@ -182,6 +186,10 @@ export const optionInputs: Record<string, OptionInput> = {
   'nn.new NLLLoss': { who: 'NLLLoss', run: (o) => new NLLLoss(o) },
   'nn.new BCEWithLogitsLoss': { who: 'BCEWithLogitsLoss', run: (o) => new BCEWithLogitsLoss(o) },
   'nn.new AveragedModel': { who: 'AveragedModel', run: (o) => new AveragedModel(model(), o) },
+  'nn.new MultiheadAttention': { who: 'MultiheadAttention', run: (o) => new MultiheadAttention(4, 2, o) },
+  'nn.MultiheadAttention.forward': { who: 'MultiheadAttention.forward', run: (o) => new MultiheadAttention(4, 2).forward(seq(), seq(), seq(), o) },
+  'nn.new TransformerEncoderLayer': { who: 'TransformerEncoderLayer', run: (o) => new TransformerEncoderLayer(4, 2, { dimFeedforward: 8, ...o }) },
+  'nn.TransformerEncoderLayer.forward': { who: 'TransformerEncoderLayer.forward', run: (o) => new TransformerEncoderLayer(4, 2, { dimFeedforward: 8 }).forward(seq(), o) },
   'nn.clipGradNorm_': { who: 'clipGradNorm_', run: (o) => clipGradNorm_([withGrad()], 1, o) },
   // nn: init and functional
   'nn.init.kaimingUniform_': { who: 'kaimingUniform_', run: (o) => init.kaimingUniform_(zeros([2, 2]), o) },
@@ -203,6 +211,7 @@ export const optionInputs: Record<string, OptionInput> = {
     who: 'batch_norm',
     run: (o) => F.batchNorm(x(), { runningMean: null, runningVar: null, weight: null, bias: null, training: true, momentum: 0.1, eps: 1e-5, ...o }),
   },
+  'nn.functional.scaledDotProductAttention': { who: 'scaled_dot_product_attention', run: (o) => F.scaledDotProductAttention(seq(), seq(), seq(), o) },
   'nn.functional.embedding': { who: 'embedding', run: (o) => F.embedding(tensor([1], { dtype: 'int32' }), x(), o) },
   'nn.functional.mseLoss': { who: 'mse_loss', run: (o) => F.mseLoss(x(), x(), o) },
   'nn.functional.l1Loss': { who: 'l1_loss', run: (o) => F.l1Loss(x(), x(), o) },

@@ -1,4 +1,4 @@
-import { noGrad, rand, unaryOp, type Tensor } from '@tsgrad/autograd';
+import { noGrad, rand, tensor, unaryOp, type Generator, type Tensor } from '@tsgrad/autograd';
 import { checkOptionKeys, isFloating } from '@tsgrad/tensor';
 
 /**
@@ -111,12 +111,33 @@ export function elu(x: Tensor, alpha: number | { alpha?: number } = 1): Tensor {
  * F.dropout(x, 0.5, false) === x // true: the identity when not training
  */
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  return training ? dropoutWith(x, p, null) : checkDropoutP(x, p);
+}
+
+function checkDropoutP(x: Tensor, p: number): Tensor {
   if (!(p >= 0 && p <= 1)) throw new Error(`dropout probability has to be between 0 and 1, but got ${p}`);
-  if (!training || p === 0) return x;
+  return x;
+}
+
+/**
+ * Training-mode dropout with its mask drawn from `generator` (null: the global generator, as
+ * `F.dropout`): scaledDotProductAttention's `generator` option reaches it.
+ */
+export function dropoutWith(x: Tensor, p: number, generator: Generator | null): Tensor {
+  checkDropoutP(x, p);
+  if (p === 0) return x;
   if (p === 1) return x.mul(0);
   // The kept values are scaled by 1/(1 − p), which an integer tensor cannot hold: PyTorch refuses
   // ("result type Float can't be cast to the desired output type Int"); a float result came back.
   if (!isFloating(x.dtype)) throw new Error(`dropout: expected a floating input, got ${x.dtype} (the kept values are scaled by 1/(1 - p) = ${1 / (1 - p)})`);
-  const keep = noGrad(() => rand(x.shape, { dtype: 'float64' }).ge(p).to(x.dtype).div(1 - p));
+  const keep = noGrad(() => uniform(x.shape, generator).ge(p).to(x.dtype).div(1 - p));
   return x.mul(keep.to(x.device));
+}
+
+/** Uniform float64 samples in [0, 1) from `generator`, or from the global one (`rand`). */
+function uniform(shape: number[], generator: Generator | null): Tensor {
+  if (generator === null) return rand(shape, { dtype: 'float64' });
+  const values = new Float64Array(shape.reduce((n, d) => n * d, 1));
+  for (let i = 0; i < values.length; i++) values[i] = generator.random();
+  return tensor(values, { dtype: 'float64' }).reshape(shape);
 }

@@ -7,6 +7,7 @@ export { conv2d, type Conv2dArgs } from './conv.js';
 export { maxPool2d, avgPool2d } from './pooling.js';
 export { unfold, pad2d, pair, type WindowArgs, type Pair } from './im2col.js';
 export { embedding } from './embedding.js';
+export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from './attention.js';
 export { mseLoss, l1Loss, nllLoss, crossEntropy, binaryCrossEntropyWithLogits, type Reduction, type NllOptions, type CrossEntropyOptions } from './losses.js';
 
 /**
