@@ -15,7 +15,7 @@ export interface WeightDecayOptions {
   recipe?: Recipe;
   /** Names, globs (`'*.bias'`, `'encoder.*'`) or RegExps of parameters never decayed. */
   noWeightDecay?: NamePattern[];
-  /** Decide per parameter: true = decay, false = no decay, undefined = let the other rules decide. */
+  /** Decide per parameter: true = decay, false = no decay, undefined = let the other rules decide (called for each name of a tied parameter). */
   decay?: (name: string, param: Parameter, module: Module) => boolean | undefined;
   /** Exempt parameters named `bias` (default true; not with a `recipe`). */
   excludeBias?: boolean;
