@@ -36,6 +36,7 @@ export const PYTORCH_STRINGS = {
 /** String options PyTorch has no counterpart for, each with its source. */
 export const OWN_STRINGS = {
   decayScale: { values: ['lr', 'schedule'], source: "tsgrad's own (PyTorch always scales decoupled decay by the lr)" },
+  recipe: { values: ['matmul_weights', 'nanogpt'], source: "param-groups' own: nanoGPT's and minGPT's configure_optimizers (PyTorch has no such helper)" },
   powerPreference: { values: ['high-performance', 'low-power'], source: "WebGPU's GPUPowerPreference, verbatim" },
 };
 

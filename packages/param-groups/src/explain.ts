@@ -7,10 +7,12 @@ import { planWeightDecay, type DecayRow, type WeightDecayOptions } from './decay
 /**
  * One row per parameter (frozen ones included, marked `frozen`): name, shape, numel, owning module,
  * group, weight decay and the rule that decided it (`bias`, `ndim<=1`, `norm layer`,
- * `matched <pattern>`, `predicate`, `default`).
+ * `matched <pattern>`, `predicate`, `default`; with a recipe `dim >= 2`, `dim < 2`, `matmul weight`,
+ * `embedding`, `not a matmul weight`). A tied parameter is one row listing all its names (`tied`).
  * @example
  * for (const r of explainWeightDecay(model, { weightDecay: 0.1 })) console.log(r.name, r.group, r.rule);
  * // 0.weight decay default / 0.bias no_decay bias / 1.weight no_decay norm layer ...
+ * explainWeightDecay(gpt, { recipe: 'nanogpt' }).map((r) => r.rule) // ['dim >= 2', 'dim >= 2', 'dim < 2', ...]
  */
 export function explainWeightDecay(model: Module, opts: WeightDecayOptions = {}): DecayRow[] {
   return planWeightDecay(model, opts, 'explainWeightDecay').rows;
@@ -19,19 +21,21 @@ export function explainWeightDecay(model: Module, opts: WeightDecayOptions = {})
 const thousands = (n: number) => n.toLocaleString('en-US');
 
 /**
- * The decay plan as an aligned text table with totals (nanoGPT's printout, complete). Given the
- * optimizer, it ends with each group's exact decay formula for that optimizer and decay mode and its
- * per-step shrink factor at the current lr (`describeDecay`).
+ * The decay plan as an aligned text table with totals (nanoGPT's printout, complete). A tied
+ * parameter is one row named `a = b`, counted once, with a note saying which name's rule won. Given
+ * the optimizer, it ends with each of its groups' exact decay formula for that optimizer and decay
+ * mode (AdamW's, SGD's, Lion's, LAMB's, ...), the group's tensors and parameters, and its per-step
+ * shrink factor at the current lr (`describeDecay`).
  * @example console.log(formatDecayPlan(explainWeightDecay(model, { weightDecay: 0.1 }), { optimizer: opt }))
  */
 export function formatDecayPlan(rows: readonly DecayRow[], opts: { optimizer?: Optimizer<{ lr: number }> } = {}): string {
   checkOptionKeys('formatDecayPlan', opts, ['optimizer']);
   const header = ['parameter', 'shape', 'numel', 'module', 'group', 'decay', 'rule'];
   const cells = rows.map((r) => [
-    r.name,
+    r.tied ? r.tied.map((t) => t.name).join(' = ') : r.name,
     `[${r.shape.join(', ')}]`,
     thousands(r.numel),
-    r.module,
+    r.tied ? r.tied.map((t) => t.module).join(' = ') : r.module,
     r.group,
     r.weightDecay === null ? (r.group === 'frozen' ? '-' : 'default') : String(r.weightDecay),
     r.rule,
@@ -45,6 +49,21 @@ export function formatDecayPlan(rows: readonly DecayRow[], opts: { optimizer?: O
   };
   const totals = [`decayed:     ${total('decay')}`, `not decayed: ${total('no_decay')}`];
   if (rows.some((r) => r.group === 'frozen')) totals.push(`frozen:      ${total('frozen')} (in no group)`);
+  const tied = rows.filter((r) => r.tied).map(tiedNote);
+  if (tied.length > 0) totals.push('', ...tied);
   const formulas = opts.optimizer ? ['', `decay per group (${opts.optimizer.constructor.name}):`, formatDecayFormulas(describeDecay(opts.optimizer))] : [];
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line), '', ...totals, ...formulas].join('\n');
+}
+
+/** `tied: a = b (one tensor, counted once): embedding (a, no decay) wins over matmul weight (b, decay)`. */
+function tiedNote(r: DecayRow): string {
+  const names = r.tied!;
+  const head = `tied: ${names.map((t) => t.name).join(' = ')} (one tensor, counted once)`;
+  const others = names.filter((t) => t.rule !== r.rule || t.group !== r.group);
+  const winner = names.find((t) => t.rule === r.rule && t.group === r.group)!;
+  if (others.length === 0) return `${head}: ${r.rule} under every name`;
+  const verdict = (t: (typeof names)[number]) => `${t.rule} (${t.name}, ${t.group === 'decay' ? 'decay' : t.group === 'frozen' ? 'frozen' : 'no decay'})`;
+  const chosen = (rule: string) => rule === 'predicate' || rule.startsWith('matched ');
+  const why = chosen(winner.rule) && !others.every((t) => chosen(t.rule)) ? "a rule you chose outranks the recipe's" : 'a tied parameter is decayed only when every name decays it';
+  return `${head}: ${verdict(winner)} wins over ${others.map(verdict).join(', ')}; ${why}`;
 }

@@ -1,6 +1,6 @@
 import type { Module, Parameter } from '@tsgrad/nn';
 import type { ParamGroupInput } from '@tsgrad/optim';
-import { planWeightDecay, type WeightDecayOptions } from './decay-plan.js';
+import { planWeightDecay, type DecayRow, type WeightDecayOptions } from './decay-plan.js';
 
 export interface GroupOptions extends WeightDecayOptions {
   /**
@@ -19,13 +19,20 @@ export interface GroupOptions extends WeightDecayOptions {
 /**
  * Parameter groups that exempt biases, 1-d parameters and normalization layers from weight decay:
  * `[{ params: noDecay, weightDecay: 0 }, { params: decay, weightDecay }]` in `namedParameters()`
- * order, ready for any tsgrad optimizer. Frozen parameters (requiresGrad false) are left out.
+ * order, ready for any tsgrad optimizer. Frozen parameters (requiresGrad false) are left out; a
+ * parameter with two names (a tied embedding and head) is in one group, once.
+ * With a `recipe`, the recipe's rules and its group order, `[decay, noDecay]`, both in
+ * `namedParameters()` order: exactly nanoGPT's groups, so an optimizer's state dict lines up with
+ * nanoGPT's; minGPT sorts each group by name (`sorted(list(decay))`, an artifact of its name sets),
+ * which only reorders a group.
  * With `layerDecay` or `lrScale`, groups are split further by lr (and merged when identical).
  *
  * @example
  * ```ts
  * const opt = new AdamW(paramGroupsWeightDecay(model, { weightDecay: 0.05, noWeightDecay: ['posEmbed'] }), { lr: 1e-3 });
  * console.log(formatDecayPlan(explainWeightDecay(model, { weightDecay: 0.05 })));
+ * // nanoGPT's groups: every parameter with dim >= 2 decays (the tied wte/lm_head weight included)
+ * const gptOpt = new AdamW(paramGroupsWeightDecay(gpt, { recipe: 'nanogpt', weightDecay: 0.1 }), { lr: 6e-4, betas: [0.9, 0.95] });
  * ```
  */
 export function paramGroupsWeightDecay(model: Module, opts: GroupOptions = {}): ParamGroupInput[] {
@@ -48,16 +55,19 @@ export function paramGroupsWeightDecay(model: Module, opts: GroupOptions = {}): 
     if (opts.lrScale) return opts.lrScale.lr * opts.lrScale.scale(name);
     return undefined;
   };
+  const order = recipeOrder(rows, opts);
   if (!opts.layerDecay && !opts.lrScale) {
-    const pick = (g: 'decay' | 'no_decay') => rows.flatMap((r, i) => (r.group === g ? [params[i]] : []));
+    const pick = (g: 'decay' | 'no_decay') => order.flatMap((i) => (rows[i].group === g ? [params[i]] : []));
     const decayGroup: ParamGroupInput = { params: pick('decay') };
     if (opts.weightDecay !== undefined) decayGroup.weightDecay = opts.weightDecay;
-    return [{ params: pick('no_decay'), weightDecay: 0 }, decayGroup];
+    const noDecayGroup: ParamGroupInput = { params: pick('no_decay'), weightDecay: 0 };
+    return opts.recipe === undefined ? [noDecayGroup, decayGroup] : [decayGroup, noDecayGroup];
   }
   // Split by (decay?, lr), in order of first appearance; merge identical option sets.
   const groups = new Map<string, { params: Parameter[]; options: Record<string, number> }>();
-  rows.forEach((r, i) => {
-    if (r.group === 'frozen') return;
+  for (const i of order) {
+    const r = rows[i];
+    if (r.group === 'frozen') continue;
     const options: Record<string, number> = {};
     if (r.group === 'no_decay') options.weightDecay = 0;
     else if (opts.weightDecay !== undefined) options.weightDecay = opts.weightDecay;
@@ -67,6 +77,14 @@ export function paramGroupsWeightDecay(model: Module, opts: GroupOptions = {}): 
     const g = groups.get(key) ?? { params: [], options };
     g.params.push(params[i]);
     groups.set(key, g);
-  });
+  }
   return [...groups.values()].map((g) => ({ params: g.params, ...g.options }));
+}
+
+/** The rows' indices in the order the groups list them: with a recipe the decayed first, as its groups are. */
+function recipeOrder(rows: readonly DecayRow[], opts: GroupOptions): number[] {
+  const order = rows.map((_, i) => i);
+  if (opts.recipe === undefined) return order;
+  const decayed = (i: number) => (rows[i].group === 'decay' ? 0 : 1);
+  return order.sort((a, b) => decayed(a) - decayed(b)); // stable: namedParameters() order within each part
 }

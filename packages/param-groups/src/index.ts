@@ -12,7 +12,8 @@
  * ```
  */
 export { paramGroupsWeightDecay, type GroupOptions } from './groups.js';
-export { planWeightDecay, isNormalizationLayer, type WeightDecayOptions, type DecayRow, type DecayRule } from './decay-plan.js';
+export { planWeightDecay, type WeightDecayOptions, type DecayRow, type TiedName } from './decay-plan.js';
+export { isNormalizationLayer, type DecayRule, type Recipe } from './recipes.js';
 export { explainWeightDecay, formatDecayPlan } from './explain.js';
 export { describeDecay, formatDecayFormulas, type GroupDecay } from './decay-formula.js';
 export { checkParamGroups, type Finding, type FindingKind } from './lint.js';

@@ -2,7 +2,7 @@ import type { Tensor } from '@tsgrad/autograd';
 import type { Module } from '@tsgrad/nn';
 import type { Optimizer } from '@tsgrad/optim';
 import { checkOptionKeys } from '@tsgrad/tensor';
-import { isNormalizationLayer } from './decay-plan.js';
+import { isNormalizationLayer } from './recipes.js';
 
 export type FindingKind = 'norm-decayed' | 'bias-decayed' | 'not-in-any-group' | 'in-two-groups' | 'twice-in-group' | 'not-in-model';
 

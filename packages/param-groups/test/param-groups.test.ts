@@ -240,10 +240,10 @@ describe('describeDecay: each group\'s exact decay formula and per-step shrink',
     expect(describeDecay(new Lion([w()], { lr: 1e-3, weightDecay: 0.5 }))[0]).toMatchObject({ kind: 'lion', shrink: 1 - 1e-3 * 0.5 });
     const model = new Sequential(new Linear(2, 2));
     expect(formatDecayPlan(explainWeightDecay(model, { weightDecay: 0.1 }), { optimizer: new AdamW(paramGroupsWeightDecay(model, { weightDecay: 0.1 }), { lr: 0.01 }) })).toMatch(
-      /not decayed: 1 tensors, 2 parameters\n\ndecay per group \(AdamW\):\ngroup 0 \(1 tensors, λ = 0\): no decay\ngroup 1 \(1 tensors, λ = 0.1\): θ ← θ \(1 − γ_t λ\)/,
+      /not decayed: 1 tensors, 2 parameters\n\ndecay per group \(AdamW\):\ngroup 0 \(1 tensors, 2 parameters, λ = 0\): no decay\ngroup 1 \(1 tensors, 4 parameters, λ = 0.1\): θ ← θ \(1 − γ_t λ\)/,
     );
     expect(formatDecayFormulas(describeDecay(adamw))).toBe(
-      'group 0 (1 tensors, λ = 0.1): θ ← θ (1 − γ_t λ)   (decoupled, ×lr: PyTorch AdamW); per step now ×0.999000\ngroup 1 (1 tensors, λ = 0): no decay',
+      'group 0 (1 tensors, 2 parameters, λ = 0.1): θ ← θ (1 − γ_t λ)   (decoupled, ×lr: PyTorch AdamW); per step now ×0.999000\ngroup 1 (1 tensors, 2 parameters, λ = 0): no decay',
     );
   });
 
