@@ -39,6 +39,15 @@ export function silu(x: Tensor): Tensor {
 }
 
 /**
+ * log σ(x), computed without overflow (PyTorch's `F.logsigmoid`).
+ * @example
+ * F.logsigmoid(tensor([0])).item() // -0.6931471805599453 (float64)
+ */
+export function logsigmoid(x: Tensor): Tensor {
+  return unaryOp('logsigmoid', x);
+}
+
+/**
  * Mish: x · tanh(softplus(x)) (PyTorch's `F.mish`).
  * @example
  * F.mish(tensor([0])).item() // 0

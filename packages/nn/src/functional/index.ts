@@ -1,7 +1,7 @@
 /** Stateless versions of the layers and losses (PyTorch's `torch.nn.functional`). */
 import type { Tensor } from '@tsgrad/autograd';
 
-export { relu, gelu, silu, mish, softplus, hardtanh, leakyRelu, elu, dropout, type GeluApproximate } from './activations.js';
+export { relu, gelu, silu, mish, logsigmoid, softplus, hardtanh, leakyRelu, elu, dropout, type GeluApproximate } from './activations.js';
 export { batchNorm, layerNorm, rmsNorm, groupNorm, type BatchNormArgs } from './normalization.js';
 export { conv2d, type Conv2dArgs } from './conv.js';
 export { maxPool2d, avgPool2d } from './pooling.js';

@@ -119,6 +119,13 @@ export const UNARY_OPS = {
     forward: 'select(x <= 0, alpha * expm1(x), x)',
     grad: ['select(x <= 0, g * alpha * exp(x), g)'],
   }),
+  // log σ(x) = min(x, 0) − log1p(e^−|x|): no overflow either way (PyTorch's log_sigmoid kernel).
+  logsigmoid: unary({
+    torch: 'torch.nn.functional.logsigmoid',
+    api: 'F.logsigmoid(x)',
+    forward: 'nanmin(x, 0) - log1p(exp(-abs(x)))',
+    grad: ['let z = exp(-abs(x)); select(x < 0, g * (1 - z / (1 + z)), g * (z / (1 + z)))'],
+  }),
   mish: unary({
     torch: 'torch.nn.functional.mish',
     api: 'F.mish(x)',
