@@ -291,11 +291,10 @@ export class WebGPUBackend implements Backend {
    */
   elementwise(kernel: ElementwiseKernel, inputs: readonly View[]): Storage {
     const dtype = inputs[0].dtype;
-    if (kernel.floatOnly && dtype !== 'float32') throw new Error(`webgpu: ${kernel.name} needs float32 input, got ${dtype}`);
-    // WGSL's pow is float32 only; the integer power runs on the CPU.
-    if (kernel.name === 'pow' && dtype !== 'float32') throw new Error(`webgpu: pow needs float32 inputs, got ${dtype}`);
+    const { locals, expr, names, floatOnly } = kernelWgsl(kernel);
+    // Ops on floats only, and those whose WGSL is float32 only (pow: the integer power runs on the CPU).
+    if ((kernel.floatOnly || floatOnly) && dtype !== 'float32') throw new Error(`webgpu: ${kernel.name} needs float32 input${inputs.length > 1 ? 's' : ''}, got ${dtype}`);
     const out = this.fresh(kernel.resultDtype === 'bool' ? 'bool' : dtype, inputs[0].shape);
-    const { locals, expr, names } = kernelWgsl(kernel);
     this.elementwiseRuns.run(kernel.name, expr, [...inputs], out, { names, locals });
     return out.storage;
   }

@@ -60,17 +60,19 @@ function interpretedRow(kernel: ElementwiseKernel): RowLoop {
   };
 }
 
-const rowLoops = new Map<string, RowLoop>();
+// Kernels are built once per op and parameters (ops/kernel.ts caches them): one loop each, per mode.
+const generated = new WeakMap<ElementwiseKernel, RowLoop>();
+const interpreted = new WeakMap<ElementwiseKernel, RowLoop>();
 
 function rowLoop(kernel: ElementwiseKernel): RowLoop {
-  const key = `${codegenAllowed() ? 'js' : 'interp'}\n${kernel.key}`;
-  let loop = rowLoops.get(key);
+  const loops = codegenAllowed() ? generated : interpreted;
+  let loop = loops.get(kernel);
   if (!loop) {
     if (codegenAllowed()) {
       const make = new Function('F', `return (out, o, operands, base, len) => {\n${renderKernelJs(kernel)}\n};`) as (f: typeof BUILTIN_FNS) => RowLoop;
       loop = make(BUILTIN_FNS);
     } else loop = interpretedRow(kernel);
-    rowLoops.set(key, loop);
+    loops.set(kernel, loop);
   }
   return loop;
 }

@@ -50,12 +50,37 @@ export function wgslDialect(leafName: (kind: 'stream' | 'scalar' | 'local', name
 const KERNEL_DIALECT = wgslDialect((kind, name) => (kind === 'stream' ? `v_${name}` : `l_${name}`));
 
 /**
- * A kernel's WGSL: its locals as `let` lines and its result expression, streams named `v_<name>`.
+ * A kernel's WGSL: its locals as `let` lines and its result expression, streams named `v_<name>`, and
+ * whether it calls a float32-only helper (`pow_f32`: WGSL has no integer pow).
  * @example
  * kernelWgsl(forwardKernel('silu')).expr // '(v_x / (T(1.0) + exp_f32((-v_x))))'
  */
-export function kernelWgsl(kernel: ElementwiseKernel): { locals: string; expr: string; names: string[] } {
+export function kernelWgsl(kernel: ElementwiseKernel): KernelWgsl {
+  let done = rendered.get(kernel);
+  if (!done) {
+    done = renderKernel(kernel);
+    rendered.set(kernel, done);
+  }
+  return done;
+}
+
+interface KernelWgsl {
+  locals: string;
+  expr: string;
+  names: string[];
+  floatOnly: boolean;
+}
+
+// Kernels are built once per op and parameters (@tsgrad/tensor caches them): render each once too.
+const rendered = new WeakMap<ElementwiseKernel, KernelWgsl>();
+
+function renderKernel(kernel: ElementwiseKernel): KernelWgsl {
+  let floatOnly = false;
+  const calls: Dialect<string> = { ...KERNEL_DIALECT, call: (fn, args) => ((floatOnly ||= WGSL_BUILTINS[fn].endsWith('_f32')), KERNEL_DIALECT.call(fn, args)) };
+  for (const st of kernel.locals) walk(st.e, calls);
+  walk(kernel.result, calls);
   return {
+    floatOnly,
     locals: kernel.locals.map((st) => `let l_${st.target} = ${walk(st.e, KERNEL_DIALECT)};`).join('\n    '),
     expr: walk(kernel.result, KERNEL_DIALECT),
     names: kernel.inputs.map((name) => `v_${name}`),

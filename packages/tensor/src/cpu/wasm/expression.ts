@@ -83,18 +83,18 @@ function compile(kernel: ElementwiseKernel): CompiledExpression | null {
   }
 }
 
-const compiled = new Map<string, CompiledExpression | null>();
+const compiled = new WeakMap<ElementwiseKernel, CompiledExpression | null>();
 
 /**
- * The kernel's instructions (cached by its key), or null when it calls a function the interpreter lacks.
+ * The kernel's instructions (cached per kernel), or null when it calls a function the interpreter lacks.
  * @example
  * compileExpression(gradKernel('relu', 0)!)?.code // LOAD out, CONST 0, LE, LOAD g, SELECT ...
  */
 export function compileExpression(kernel: ElementwiseKernel): CompiledExpression | null {
-  let c = compiled.get(kernel.key);
+  let c = compiled.get(kernel);
   if (c === undefined) {
     c = compile(kernel);
-    compiled.set(kernel.key, c);
+    compiled.set(kernel, c);
   }
   return c;
 }
