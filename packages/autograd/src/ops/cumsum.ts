@@ -18,6 +18,7 @@ export interface CumsumOptions {
 export function cumsum(x: Tensor, dim: number, opts: CumsumOptions = {}): Tensor {
   checkOptionKeys('cumsum', opts, ['dtype']);
   const dtype = opts.dtype ?? (x.dtype === 'bool' ? 'int32' : x.dtype);
+  if (dtype === 'bool') throw new Error(`cumsum: "cumsum_out_cpu" not implemented for 'bool' (a bool result, as PyTorch's; use dtype 'int32')`);
   const input = x.dtype === dtype ? x : x.to(dtype);
   if (x.ndim === 0) {
     normalizeDim(dim, 1, 'cumsum');
