@@ -71,9 +71,9 @@ describe('maskedFill', () => {
     const scores = tensor([[0.3, 1.2, -0.4], [0.1, 0.2, 0.3], [2, -1, 0.5]], { dtype: 'float64', requiresGrad: true });
     const causal = tril(ones([3, 3])).eq(0);
     const p = scores.maskedFill(causal, -Infinity).softmax(-1);
-    expect(p.tolist()[0]).toEqual([1, 0, 0]);
+    expect((p.tolist() as number[][])[0]).toEqual([1, 0, 0]);
     p.select(1, 0).sum().backward();
-    expect(scores.grad!.tolist()[0]).toEqual([0, 0, 0]);
+    expect((scores.grad!.tolist() as number[][])[0]).toEqual([0, 0, 0]);
   });
 });
 
