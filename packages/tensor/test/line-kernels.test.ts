@@ -13,7 +13,7 @@ function view(data: Float64Array, shape: number[], strides: number[], offset: nu
 }
 
 /** Every coordinate of `shape`, row-major. */
-function coords(shape: number[]): number[][] {
+function coords(shape: readonly number[]): number[][] {
   const out: number[][] = [];
   const walk = (prefix: number[]) => {
     if (prefix.length === shape.length) out.push(prefix);
