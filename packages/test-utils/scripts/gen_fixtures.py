@@ -135,6 +135,7 @@ OPS = {
     "cumsum": lambda x, a: torch.cumsum(x[0], a["dim"]),
     "sort": lambda x, a: torch.sort(x[0], dim=a["dim"], descending=a["descending"]).values,
     "topk": lambda x, a: torch.topk(x[0], a["k"], dim=a["dim"], largest=a["largest"]).values,
+    "argsort": lambda x, a: torch.argsort(x[0], dim=a["dim"], descending=a["descending"]).int(),
 }
 
 UNARY = ["neg", "exp", "abs", "relu", "sigmoid", "tanh", "erf", "square"]
@@ -255,6 +256,8 @@ CASES += [
     ("sort", "descending, dim 0 of a transposed view", [S(5, 3, t=True)], {"dim": 0, "descending": True}),
     ("topk", "k 2 largest", [S(3, 6)], {"k": 2, "dim": 1, "largest": True}),
     ("topk", "k 3 smallest, dim 0", [S(5, 3, t=True)], {"k": 3, "dim": 0, "largest": False}),
+    ("argsort", "last dim", [S(3, 6)], {"dim": -1, "descending": False}),
+    ("argsort", "descending, dim 0 of a transposed view", [S(5, 3, t=True)], {"dim": 0, "descending": True}),
 ]
 
 

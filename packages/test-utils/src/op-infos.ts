@@ -394,6 +394,15 @@ export const opInfos: OpInfo[] = [
   comparison('eq', (a, b) => a.eq(b)),
   comparison('lt', (a, b) => a.lt(b)),
   comparison('ge', (a, b) => a.ge(b)),
+  {
+    name: 'argsort',
+    fn: ([x], a) => x.argsort(num(a, 'dim'), { descending: Boolean(a.descending) }),
+    differentiable: false,
+    samples: (m) => [
+      { inputs: [m.make([3, 6])], args: { dim: -1, descending: false }, note: 'last dim' },
+      { inputs: [m.make([5, 3], { t: true })], args: { dim: 0, descending: true }, note: 'descending, dim 0 of a transposed view' },
+    ],
+  },
   ...(['argmax', 'argmin'] as const).map(
     (name): OpInfo => ({
       name,

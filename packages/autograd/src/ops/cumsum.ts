@@ -1,5 +1,6 @@
 import { checkOptionKeys, normalizeDim, type DType } from '@tsgrad/tensor';
 import { apply } from '../primitives.js';
+import { checkDimArg } from './sort.js';
 import type { Tensor } from '../tensor.js';
 
 /** cumsum's keyword arguments (PyTorch's `dtype`: the input is cast to it first). */
@@ -16,6 +17,7 @@ export interface CumsumOptions {
  * cumsum(tensor([[true, true]]), 1).tolist()         // [[1, 2]] (int32)
  */
 export function cumsum(x: Tensor, dim: number, opts: CumsumOptions = {}): Tensor {
+  checkDimArg('cumsum', dim, "x.cumsum(0, { dtype: 'float64' })");
   checkOptionKeys('cumsum', opts, ['dtype']);
   const dtype = opts.dtype ?? (x.dtype === 'bool' ? 'int32' : x.dtype);
   if (dtype === 'bool') throw new Error(`cumsum: "cumsum_out_cpu" not implemented for 'bool' (a bool result, as PyTorch's; use dtype 'int32')`);

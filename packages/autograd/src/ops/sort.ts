@@ -30,8 +30,19 @@ export interface ValuesIndices {
   indices: Tensor;
 }
 
+/**
+ * PyTorch's `x.sort(descending=True)` ported as `x.sort({ descending: true })` passes the options where
+ * dim goes: say so, instead of "dimension out of range ... got [object Object]".
+ */
+export function checkDimArg(op: string, dim: unknown, example: string): void {
+  if (dim !== null && typeof dim === 'object') {
+    throw new Error(`${op}: expected dim to be a number, got an options object; options come after dim: ${example}`);
+  }
+}
+
 /** The sorting indices of x along `dim` as a primitive needs them: a 0-d tensor sorts as [1]. */
 function sortIndices(op: string, x: Tensor, dim: number, descending: boolean): { input: Tensor; indices: Tensor; axis: number } {
+  checkDimArg(op, dim, `x.${op}(-1, { ${op === 'topk' ? 'largest: false' : 'descending: true'} })`);
   const input = x.ndim === 0 ? x.reshape([1]) : x;
   const axis = normalizeDim(dim, input.ndim, op);
   return { input, indices: apply('argsort', [input], { axis, descending }), axis };
@@ -74,6 +85,7 @@ export function argsort(x: Tensor, dim = -1, opts: SortOptions = {}): Tensor {
  */
 export function topk(x: Tensor, k: number, dim = -1, opts: TopkOptions = {}): ValuesIndices {
   checkOptionKeys('topk', opts, ['largest', 'sorted']);
+  if (typeof k !== 'number') throw new Error(`topk: expected k to be a number, got ${typeof k}: x.topk(5, -1, { largest: true })`);
   const { input, indices, axis } = sortIndices('topk', x, dim, opts.largest ?? true);
   if (!Number.isInteger(k) || k < 0 || k > input.shape[axis]) {
     throw new Error(`topk: selected index k out of range (k = ${k} for dimension ${axis} of size ${input.shape[axis]}, shape ${formatShape(x.shape)})`);
