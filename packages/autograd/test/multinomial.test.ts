@@ -112,3 +112,23 @@ describe("multinomial's value checks (PyTorch's messages)", () => {
     expect(() => multinomial(tensor([1, 2]), 1, { generator: 42 as unknown as Generator })).toThrow(/multinomial: generator must be a Generator, got number/);
   });
 });
+
+describe('multinomial in blocks', () => {
+  it('many samples of many categories are drawn in blocks, each sample as if drawn alone', () => {
+    // 3 rows × 2000 samples × 1000 categories is past the 2^22 flags of one block.
+    const g = new Generator(8);
+    const w = tensor(Array.from({ length: 3 * 1000 }, () => g.random()), { dtype: 'float64' }).reshape([3, 1000]);
+    const out = multinomial(w, 2000, { replacement: true, generator: new Generator(12) });
+    expect(out.shape).toEqual([3, 2000]);
+    // The same uniform numbers, one sample at a time: the first category whose running sum reaches u·total.
+    const u = new Generator(12);
+    const rows = w.tolist() as number[][];
+    const cdfs = rows.map((r) => r.reduce<number[]>((acc, v) => [...acc, (acc.at(-1) ?? 0) + v], []));
+    const draws = Array.from({ length: 3 * 2000 }, () => 1 - u.random());
+    const want = draws.map((d, k) => {
+      const cdf = cdfs[Math.floor(k / 2000)];
+      return cdf.filter((c) => c < d * cdf[cdf.length - 1]).length;
+    });
+    expect(Array.from(out.dataSync())).toEqual(want);
+  });
+});

@@ -5,7 +5,7 @@
  * method checks its dtypes, allocates its output and records its kernel, or delegates to the module
  * holding that concept: recorder.ts (caches, metadata, dispatch, flush), bindings.ts (views as
  * bindings within the device's limits), elementwise-runs.ts, reduce-plan.ts, matmul-plan.ts,
- * program-runs.ts and profiler.ts. None of them imports this class: it passes each what it needs.
+ * line-runs.ts (cumsum and sort), program-runs.ts and profiler.ts. None of them imports this class: it passes each what it needs.
  */
 import {
   BACKEND_API_VERSION,

@@ -4,6 +4,7 @@ import { noGrad } from '../grad-mode.js';
 import { defaultGenerator, Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { cumsum } from './cumsum.js';
+import { cat } from './shape.js';
 import { topk } from './sort.js';
 
 /** multinomial's keyword arguments, PyTorch's. */
@@ -40,6 +41,9 @@ function check(probs: Tensor, numSamples: number, replacement: boolean): void {
     if (!(total > 0)) throw new Error(`multinomial: invalid multinomial distribution (sum of probabilities <= 0) in row ${row}`);
   }
 }
+
+/** The most comparison flags one block of samples holds (with replacement). */
+const COMPARE_LIMIT = 2 ** 22;
 
 /** `count` numbers from the generator in (0, 1] (never 0: a category of probability 0 is never drawn). */
 function uniforms(gen: Generator, count: number): Float64Array {
@@ -90,6 +94,9 @@ export function multinomial(probs: Tensor, numSamples: number, opts: Multinomial
     }
     const cdf = cumsum(p, 1);
     const threshold = tensor(uniforms(gen, rows * numSamples), on).reshape([rows, numSamples]).mul(cdf.narrow(1, categories - 1, 1));
-    return cdf.unsqueeze(1).lt(threshold.unsqueeze(2)).sum(2).reshape(outShape);
+    // The comparison holds rows × samples × categories flags: in blocks of samples past COMPARE_LIMIT.
+    const block = Math.max(1, Math.floor(COMPARE_LIMIT / (rows * categories)));
+    const parts = threshold.split(block, 1).map((t) => cdf.unsqueeze(1).lt(t.unsqueeze(2)).sum(2));
+    return (parts.length === 1 ? parts[0] : cat(parts, 1)).reshape(outShape);
   });
 }
