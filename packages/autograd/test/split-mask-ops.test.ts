@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { arange, chunk, cumsum, noGrad, ones, sort, split, tensor, topk, tril, zeros } from '@tsgrad/autograd';
+import { arange, chunk, cumsum, noGrad, ones, scope, sort, split, tensor, topk, tril, zeros } from '@tsgrad/autograd';
 
 /**
  * What the PyTorch fixtures cannot show: split and chunk return views (writes go through, versions
@@ -74,6 +74,17 @@ describe('maskedFill', () => {
     expect((p.tolist() as number[][])[0]).toEqual([1, 0, 0]);
     p.select(1, 0).sum().backward();
     expect((scores.grad!.tolist() as number[][])[0]).toEqual([0, 0, 0]);
+  });
+});
+
+describe('tril and triu masks', () => {
+  it('a mask cached during one scope still works in the next, and past the cache size', () => {
+    const x = tensor([[1, 2], [3, 4]], { dtype: 'float64' });
+    expect(scope(() => x.tril().tolist())).toEqual([[1, 0], [3, 4]]);
+    expect(scope(() => x.tril().tolist())).toEqual([[1, 0], [3, 4]]);
+    for (let n = 1; n <= 20; n++) expect(ones([n, n]).triu(1).sum().item()).toBe((n * (n - 1)) / 2);
+    expect(x.triu(1).tolist()).toEqual([[0, 2], [0, 0]]);
+    expect(x.tril(-1).tolist()).toEqual([[0, 0], [3, 0]]);
   });
 });
 

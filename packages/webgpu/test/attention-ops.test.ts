@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Generator, multinomial } from '@tsgrad/autograd';
+import { Generator, keep, multinomial, scope } from '@tsgrad/autograd';
 import { attentionOpCases, checkAttentionOpCase, expectClose } from '@tsgrad/test-utils';
 import { gpu, tensor, values } from './gpu.js';
 
@@ -63,6 +63,16 @@ describe('multinomial on WebGPU', () => {
       const got = multinomial(weights.to('webgpu'), 25, { replacement, generator: new Generator(31) });
       expect(got.device).toBe('webgpu');
       expect(await got.array()).toEqual(want.tolist());
+    }
+  });
+});
+
+describe('tril on WebGPU inside scopes', () => {
+  it('the cached mask outlives the scope that made it', async () => {
+    const x = tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float32' }).to('webgpu');
+    for (let step = 0; step < 3; step++) {
+      const y = scope(() => keep(x.tril(1).mul(2)));
+      expect(await y.array()).toEqual([[2, 4, 0], [8, 10, 12]]);
     }
   });
 });
