@@ -41,7 +41,12 @@ export const OWN_STRINGS = {
 };
 
 /** Values an API rejects as PyTorch does (an integer `torch.rand` is an error there too): its Error must name the value. */
-const REJECTED_AS_IN_PYTORCH = { 'autograd.rand#dtype': ['bool', 'int32'], 'autograd.randn#dtype': ['bool', 'int32'] };
+const REJECTED_AS_IN_PYTORCH = {
+  'autograd.rand#dtype': ['bool', 'int32'],
+  'autograd.randn#dtype': ['bool', 'int32'],
+  'autograd.cumsum#dtype': ['bool'],
+  'autograd.Tensor.cumsum#dtype': ['bool'],
+};
 
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

@@ -84,7 +84,9 @@ export function creationStack(): string {
   Error.stackTraceLimit = 40;
   const stack = new Error().stack ?? '';
   Error.stackTraceLimit = limit;
-  const internal = /[/\\](anomaly|primitives|node|tensor)\.(ts|js)|[/\\]ops[/\\]/;
+  // This package's ops folder (autograd/src/ops, autograd/dist/ops), not any path with an `ops`
+  // folder in it: a project checked out under .../ops/ lost every frame, the caller's too.
+  const internal = /[/\\](anomaly|primitives|node|tensor)\.(ts|js)|autograd[/\\](src|dist)[/\\]ops[/\\]/;
   return stack.split('\n').slice(1).filter((l) => !internal.test(l)).slice(0, 12).join('\n');
 }
 

@@ -3,7 +3,7 @@ import { SparseTensor } from './sparse.js';
 import type { SavedContext } from './node.js';
 import { where } from './ops/elementwise.js';
 import { sumToShape } from './ops/shape.js';
-import { runKernel, type PrimitiveOp } from './primitives.js';
+import { apply, runKernel, type PrimitiveOp } from './primitives.js';
 import { ELEMENTWISE_OPS, gradKernel, opInfo, type ElementwiseOp } from '@tsgrad/tensor';
 import type { Tensor } from './tensor.js';
 
@@ -103,6 +103,10 @@ export const GRADIENTS = {
     const index = indices.reshape([indices.numel(), ...weight.shape.slice(1).map(() => 1)]).expand(g.shape);
     return [zeros(weight.shape, { dtype: g.dtype, device: g.device }).scatterAdd(0, index, masked), null];
   },
+  // The gradient of a prefix sum is the suffix sum of g (each input feeds every later output).
+  cumsum: ({ attrs: { axis, reverse } }, g) => [apply('cumsum', [g], { axis, reverse: !reverse })],
+  // sort/topk values are a gather by these indices: gather's rule scatters g back through them.
+  argsort: null,
   cat: ({ inputs, attrs: { dim } }, g) => {
     let start = 0;
     return inputs.map((t) => {

@@ -39,7 +39,12 @@ export {
   type TensorOptions,
 } from './creation.js';
 export { where, maximum, minimum, resultType, unaryOp, binaryOp } from './ops/elementwise.js';
-export { cat, stack } from './ops/shape.js';
+export { cat, stack, split, chunk } from './ops/shape.js';
+export { tril, triu } from './ops/triangular.js';
+export { maskedFill } from './ops/masked-fill.js';
+export { cumsum, type CumsumOptions } from './ops/cumsum.js';
+export { sort, argsort, topk, type SortOptions, type TopkOptions, type ValuesIndices } from './ops/sort.js';
+export { multinomial, type MultinomialOptions } from './ops/multinomial.js';
 export { matmul } from './ops/linalg.js';
 export { embeddingLookup } from './ops/indexing.js';
 export { Node, type SavedContext } from './node.js';

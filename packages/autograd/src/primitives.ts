@@ -50,6 +50,10 @@ export interface PrimitiveAttrs extends Record<ElementwiseOp, OpParams> {
   /** Inputs (base, index, src): base with src added at index along dim, out of place. */
   scatterAdd: { dim: number };
   cat: { dim: number };
+  /** Inclusive prefix sums along `axis`, from the end when `reverse` (cumsum's gradient). */
+  cumsum: { axis: number; reverse: boolean };
+  /** The int32 indices that sort along `axis` (stable, NaN above every number): sort, argsort, topk. */
+  argsort: { axis: number; descending: boolean };
   /** Rows of a weight [num, ...] picked by 1-D int32 indices (embeddings): inputs (weight, indices). */
   embeddingRows: { sparse: boolean; paddingIdx: number | null };
 }
@@ -171,6 +175,8 @@ const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
     const index = indices.reshape([indices.numel(), ...weight.shape.slice(1).map(() => 1)]).expand(rowShape);
     return fromStorage(backend(weight).gather(weight.toView(), 0, index.toView()), rowShape);
   },
+  cumsum: ([x], { axis, reverse }) => fromStorage(backend(x).cumsum(x.toView(), axis, reverse), x.shape),
+  argsort: ([x], { axis, descending }) => fromStorage(backend(x).sort(x.toView(), axis, descending), x.shape),
   cat: (inputs, { dim }) => {
     const shape = inputs[0].shape;
     shape[dim] = inputs.reduce((n, t) => n + t.shape[dim], 0);

@@ -1,4 +1,4 @@
-import { checkNoInternalOverlap, checkOptionKeys, formatShape, getBackend, isContiguous, isFloating, numel, shapesEqual, type DType, type Storage, type TypedArray, type View } from '@tsgrad/tensor';
+import { broadcastShapes, checkNoInternalOverlap, checkOptionKeys, formatShape, getBackend, isContiguous, isFloating, numel, shapesEqual, type DType, type Storage, type TypedArray, type View } from '@tsgrad/tensor';
 import { backward as runBackward } from './engine.js';
 import { isGradEnabled, noGrad } from './grad-mode.js';
 import { nest, type NestedArray } from './nested.js';
@@ -8,6 +8,11 @@ import * as I from './ops/indexing.js';
 import * as L from './ops/linalg.js';
 import * as R from './ops/reduce.js';
 import * as S from './ops/shape.js';
+import { cumsum, type CumsumOptions } from './ops/cumsum.js';
+import { checkMaskAndValue, maskedFill } from './ops/masked-fill.js';
+import { multinomial, type MultinomialOptions } from './ops/multinomial.js';
+import { argsort, sort, topk, type SortOptions, type TopkOptions, type ValuesIndices } from './ops/sort.js';
+import { tril, triu } from './ops/triangular.js';
 import { formatTensor } from './format.js';
 import { fromStorage } from './primitives.js';
 import { forgetStorage, releaseStorage, retainStorage } from './ownership.js';
@@ -1025,6 +1030,41 @@ export class Tensor {
     return S.select(this, dim, index);
   }
 
+  /**
+   * Views of consecutive pieces along `dim` (`torch.split`): each `splitSize` long (the last shorter),
+   * or of the listed lengths, which must sum to the dim's size.
+   * @example
+   * arange(5).split(2).map((p) => p.tolist()) // [[0, 1], [2, 3], [4]]
+   * const [a, b] = x.split([1, 3], 1);
+   */
+  split(splitSize: number | number[], dim = 0): Tensor[] {
+    return S.split(this, splitSize, dim);
+  }
+  /**
+   * At most `chunks` views of equal size along `dim` (`torch.chunk`; the last may be smaller).
+   * @example
+   * const [q, k, v] = qkv.chunk(3, -1);
+   */
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return S.chunk(this, chunks, dim);
+  }
+  /**
+   * The lower triangle (col − row ≤ diagonal) of the last two dims, the rest zeroed (`torch.tril`).
+   * @example
+   * ones([3, 3]).tril().tolist() // [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
+   */
+  tril(diagonal = 0): Tensor {
+    return tril(this, diagonal);
+  }
+  /**
+   * The upper triangle (col − row ≥ diagonal) of the last two dims, the rest zeroed (`torch.triu`).
+   * @example
+   * ones([3, 3]).triu(1).tolist() // [[0, 1, 1], [0, 0, 1], [0, 0, 0]]
+   */
+  triu(diagonal = 0): Tensor {
+    return triu(this, diagonal);
+  }
+
   // ---- indexing ------------------------------------------------------------------------------
   /**
    * Values picked along `dim` by an int32 index tensor (PyTorch's `gather`).
@@ -1049,6 +1089,58 @@ export class Tensor {
    */
   indexSelect(dim: number, index: Tensor): Tensor {
     return I.indexSelect(this, dim, index);
+  }
+
+  /**
+   * `value` where the bool `mask` (broadcast with this) is true, else this (`masked_fill`).
+   * @example
+   * scores.maskedFill(causal.logicalNot(), -Infinity).softmax(-1);
+   * tensor([1, 2, 3]).maskedFill(tensor([true, false, true]), 0).tolist() // [0, 2, 0]
+   */
+  maskedFill(mask: Tensor, value: number | boolean | Tensor): Tensor {
+    return maskedFill(this, mask, value);
+  }
+  /**
+   * Inclusive prefix sums along `dim` (`torch.cumsum`; int32 and bool give int32, `dtype` casts first).
+   * @example
+   * tensor([1, 2, 3]).cumsum(0).tolist() // [1, 3, 6]
+   */
+  cumsum(dim: number, opts?: CumsumOptions): Tensor {
+    return cumsum(this, dim, opts);
+  }
+  /**
+   * Sorted values along `dim` and their int32 indices (`torch.sort`: stable, NaN last ascending).
+   * @example
+   * const { values, indices } = tensor([3, 1, 2]).sort(); // [1, 2, 3], [1, 2, 0]
+   * x.sort(0, { descending: true });
+   */
+  sort(dim = -1, opts?: SortOptions): ValuesIndices {
+    return sort(this, dim, opts);
+  }
+  /**
+   * The int32 indices that sort along `dim` (`torch.argsort`).
+   * @example
+   * tensor([3, 1, 2]).argsort().tolist() // [1, 2, 0]
+   */
+  argsort(dim = -1, opts?: SortOptions): Tensor {
+    return argsort(this, dim, opts);
+  }
+  /**
+   * The k largest (or smallest) values along `dim`, sorted, with their int32 indices (`torch.topk`).
+   * @example
+   * const { values, indices } = logits.topk(5);
+   * tensor([1, 5, 3]).topk(2, 0, { largest: false }).values.tolist() // [1, 3]
+   */
+  topk(k: number, dim = -1, opts?: TopkOptions): ValuesIndices {
+    return topk(this, k, dim, opts);
+  }
+  /**
+   * `numSamples` int32 category indices per row, weighted by this tensor's values (`torch.multinomial`).
+   * @example
+   * probs.multinomial(1, { generator: new Generator(0) }) // one sample per row
+   */
+  multinomial(numSamples: number, opts?: MultinomialOptions): Tensor {
+    return multinomial(this, numSamples, opts);
   }
 
   // ---- in place (values only; see `inplace`) --------------------------------------------------
@@ -1118,6 +1210,21 @@ export class Tensor {
   clamp_(opts: { min?: number; max?: number }): this {
     checkClampOptions('clamp_', opts);
     return this.inplace('clamp_', () => this.clamp(opts));
+  }
+
+  /**
+   * Writes `value` where the bool `mask` is true, in place (`masked_fill_`); the mask broadcasts to
+   * this tensor's shape.
+   * @example
+   * noGrad(() => scores.maskedFill_(padding, -Infinity));
+   */
+  maskedFill_(mask: Tensor, value: number | boolean | Tensor): this {
+    checkMaskAndValue('masked_fill_', mask, value);
+    const shape = broadcastShapes(this.shape, mask.shape, 'masked_fill_');
+    if (shape.length !== this.ndim || shape.some((d, i) => d !== this._view.shape[i])) {
+      throw new Error(`masked_fill_: output with shape ${formatShape(this.shape)} doesn't match the broadcast shape ${formatShape(shape)}`);
+    }
+    return this.inplace('masked_fill_', () => maskedFill(this, mask, value));
   }
 
   /**

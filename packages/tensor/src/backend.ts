@@ -14,7 +14,7 @@ import type { ElementwiseKernel } from './ops/kernel.js';
  * plus shape, strides and offset in elements) to kernels and gets fresh contiguous storage back.
  * Reads are asynchronous because a GPU's are; `readSync` exists only where `capabilities.syncRead`.
  */
-export const BACKEND_API_VERSION = 3;
+export const BACKEND_API_VERSION = 4;
 
 export type { UnaryOp, BinaryOp, ElementwiseOp } from './ops/elementwise-ops.js';
 
@@ -42,6 +42,8 @@ export type KernelName =
   | 'cast'
   | 'gather'
   | 'scatterAdd'
+  | 'cumsum'
+  | 'sort'
   | 'full'
   | 'fromData'
   | 'runProgram';
@@ -105,6 +107,18 @@ export interface Backend {
   gather(x: View, dim: number, index: View): Storage;
   /** PyTorch's `scatter_add_` into `dst` in place: dst[index[i][j]][j] += src[i][j] for dim 0. */
   scatterAdd(dst: View, dim: number, index: View, src: View): void;
+  /**
+   * Inclusive prefix sums along `axis` (from the last element backwards when `reverse`: the gradient
+   * of a cumsum): a contiguous result of x's shape and dtype (float32 accumulates as the device can;
+   * the CPU in float64, as PyTorch's CPU kernel).
+   */
+  cumsum(x: View, axis: number, reverse: boolean): Storage;
+  /**
+   * The int32 indices (contiguous, x's shape) that sort `x` along `axis`: stable (equal values keep
+   * their order), NaN above every number (last ascending, first descending, as PyTorch's sort), −0 equal
+   * to +0. Values are a gather of x by them.
+   */
+  sort(x: View, axis: number, descending: boolean): Storage;
   /**
    * Runs a fused elementwise program (see `defineProgram`) over several tensors in one pass each,
    * updating the written streams in place: how optimizers step a whole parameter group. Every view

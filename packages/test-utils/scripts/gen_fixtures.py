@@ -125,6 +125,17 @@ OPS = {
     "ge": lambda x, a: x[0] >= x[1],
     "argmax": lambda x, a: x[0].argmax(dim=a.get("dim"), keepdim=a.get("keepdim", False)).int(),
     "argmin": lambda x, a: x[0].argmin(dim=a.get("dim"), keepdim=a.get("keepdim", False)).int(),
+    # Multi-output ops as one tensor (the op table's shape): split's pieces concatenated in reverse,
+    # chunk's stacked, sort's and topk's values (their indices: fixtures/attention-ops.json).
+    "split": lambda x, a: torch.cat(list(reversed(torch.split(x[0], a["splitSize"], a["dim"]))), a["dim"]),
+    "chunk": lambda x, a: torch.stack(torch.chunk(x[0], a["chunks"], a["dim"])),
+    "tril": lambda x, a: torch.tril(x[0], a["diagonal"]),
+    "triu": lambda x, a: torch.triu(x[0], a["diagonal"]),
+    "masked_fill": lambda x, a: x[0].masked_fill(x[1], a["value"]),
+    "cumsum": lambda x, a: torch.cumsum(x[0], a["dim"]),
+    "sort": lambda x, a: torch.sort(x[0], dim=a["dim"], descending=a["descending"]).values,
+    "topk": lambda x, a: torch.topk(x[0], a["k"], dim=a["dim"], largest=a["largest"]).values,
+    "argsort": lambda x, a: torch.argsort(x[0], dim=a["dim"], descending=a["descending"]).int(),
 }
 
 UNARY = ["neg", "exp", "abs", "relu", "sigmoid", "tanh", "erf", "square"]
@@ -228,6 +239,26 @@ for op in NEW_UNARY:
     if kind == "randn":
         # Both sides of every branch (softplus's threshold is 20, beyond this grid: see special-values).
         CASES += [(op["name"], "grid -7..7", [S(141, kind="grid")], {})]
+
+# The ops of attention and sampling (after the declared ops' cases, so their inputs stay as they were).
+CASES += [
+    ("split", "sizes [1, 3] along dim 1 of a transposed view", [S(3, 4, t=True)], {"splitSize": [1, 3], "dim": 1}),
+    ("split", "size 2 along dim 0", [S(5, 3)], {"splitSize": 2, "dim": 0}),
+    ("chunk", "3 along the last dim", [S(2, 3, 6)], {"chunks": 3, "dim": -1}),
+    ("tril", "batched, diagonal -1", [S(2, 4, 3)], {"diagonal": -1}),
+    ("tril", "transposed view", [S(4, 4, t=True)], {"diagonal": 0}),
+    ("triu", "diagonal 1", [S(3, 5)], {"diagonal": 1}),
+    ("masked_fill", "broadcast mask", [S(3, 4), S(1, 4, kind="bool")], {"value": -1.5}),
+    ("masked_fill", "transposed input", [S(3, 4, t=True), S(3, 4, kind="bool")], {"value": 0.0}),
+    ("cumsum", "dim 1", [S(3, 5)], {"dim": 1}),
+    ("cumsum", "dim 0 of a transposed view", [S(4, 3, t=True)], {"dim": 0}),
+    ("sort", "last dim", [S(3, 6)], {"dim": -1, "descending": False}),
+    ("sort", "descending, dim 0 of a transposed view", [S(5, 3, t=True)], {"dim": 0, "descending": True}),
+    ("topk", "k 2 largest", [S(3, 6)], {"k": 2, "dim": 1, "largest": True}),
+    ("topk", "k 3 smallest, dim 0", [S(5, 3, t=True)], {"k": 3, "dim": 0, "largest": False}),
+    ("argsort", "last dim", [S(3, 6)], {"dim": -1, "descending": False}),
+    ("argsort", "descending, dim 0 of a transposed view", [S(5, 3, t=True)], {"dim": 0, "descending": True}),
+]
 
 
 def op_cases():

@@ -19,3 +19,4 @@ export { layerInfos, layerFixtureCases, layerCaseName, constructLayer, type Laye
 export { programOperatorCases, programOperatorsOf, programSpecialValues, programOf, programCaseInputs, runProgramCase, programCaseMismatches, programOpMismatches, type ProgramOperator, type ProgramOperatorCase, type ProgramCaseTolerance } from './program-cases.js';
 export { degenerateInputs, runDegenerate, degenerateMismatches, type DegenerateInput, type DegenerateRun } from './optim-degenerate.js';
 export { lbfgsDegenerateCases, lbfgsDegenerateLoss, runLbfgsDegenerate, lbfgsDegenerateMismatches, type LbfgsDegenerateCase, type LbfgsDegenerateStep, type LbfgsTerm } from './lbfgs-degenerate.js';
+export { ATTENTION_OPS, attentionOpCases, checkAttentionOpCase, type AttentionOpCase, type AttentionOpRun } from './attention-ops.js';

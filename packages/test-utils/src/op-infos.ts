@@ -1,4 +1,4 @@
-import { cat, maximum, minimum, stack, unaryOp, where, type Tensor } from '@tsgrad/autograd';
+import { cat, chunk, cumsum, maskedFill, maximum, minimum, sort, split, stack, topk, tril, triu, unaryOp, where, type Tensor } from '@tsgrad/autograd';
 import { UNARY_OPS, type UnaryOp } from '@tsgrad/tensor';
 import type { SampleMaker } from './sample-maker.js';
 
@@ -320,11 +320,89 @@ export const opInfos: OpInfo[] = [
       { inputs: [m.make([4, 3]), m.make([6, 3], { kind: 'index', high: 4 }), m.make([6, 3])], args: { dim: 0 }, note: 'dim 0' },
     ],
   },
+  // Multi-output ops as one tensor: split's pieces concatenated in reverse (each piece a view, so the
+  // gradient crosses every slice), chunk's stacked, sort's and topk's values (indices are checked
+  // against PyTorch in attention-ops.json).
+  {
+    name: 'split',
+    fn: ([x], a) => cat(split(x, a.splitSize as number | number[], num(a, 'dim')).reverse(), num(a, 'dim')),
+    differentiable: true,
+    samples: (m) => [
+      { inputs: [m.make([3, 4], { t: true })], args: { splitSize: [1, 3], dim: 1 }, note: 'sizes [1, 3] along dim 1 of a transposed view' },
+      { inputs: [m.make([5, 3])], args: { splitSize: 2, dim: 0 }, note: 'size 2 along dim 0' },
+    ],
+  },
+  {
+    name: 'chunk',
+    fn: ([x], a) => stack(chunk(x, num(a, 'chunks'), num(a, 'dim'))),
+    differentiable: true,
+    samples: (m) => [{ inputs: [m.make([2, 3, 6])], args: { chunks: 3, dim: -1 }, note: '3 along the last dim' }],
+  },
+  {
+    name: 'tril',
+    fn: ([x], a) => tril(x, num(a, 'diagonal')),
+    differentiable: true,
+    samples: (m) => [
+      { inputs: [m.make([2, 4, 3])], args: { diagonal: -1 }, note: 'batched, diagonal -1' },
+      { inputs: [m.make([4, 4], { t: true })], args: { diagonal: 0 }, note: 'transposed view' },
+    ],
+  },
+  {
+    name: 'triu',
+    fn: ([x], a) => triu(x, num(a, 'diagonal')),
+    differentiable: true,
+    samples: (m) => [{ inputs: [m.make([3, 5])], args: { diagonal: 1 }, note: 'diagonal 1' }],
+  },
+  {
+    name: 'masked_fill',
+    fn: ([x, mask], a) => maskedFill(x, mask, num(a, 'value')),
+    differentiable: true,
+    samples: (m) => [
+      { inputs: [m.make([3, 4]), m.make([1, 4], { kind: 'bool' })], args: { value: -1.5 }, note: 'broadcast mask' },
+      { inputs: [m.make([3, 4], { t: true }), m.make([3, 4], { kind: 'bool' })], args: { value: 0 }, note: 'transposed input' },
+    ],
+  },
+  {
+    name: 'cumsum',
+    fn: ([x], a) => cumsum(x, num(a, 'dim')),
+    differentiable: true,
+    samples: (m) => [
+      { inputs: [m.make([3, 5])], args: { dim: 1 }, note: 'dim 1' },
+      { inputs: [m.make([4, 3], { t: true })], args: { dim: 0 }, note: 'dim 0 of a transposed view' },
+    ],
+  },
+  {
+    name: 'sort',
+    fn: ([x], a) => sort(x, num(a, 'dim'), { descending: Boolean(a.descending) }).values,
+    differentiable: true,
+    samples: (m) => [
+      { inputs: [m.make([3, 6])], args: { dim: -1, descending: false }, note: 'last dim' },
+      { inputs: [m.make([5, 3], { t: true })], args: { dim: 0, descending: true }, note: 'descending, dim 0 of a transposed view' },
+    ],
+  },
+  {
+    name: 'topk',
+    fn: ([x], a) => topk(x, num(a, 'k'), num(a, 'dim'), { largest: Boolean(a.largest) }).values,
+    differentiable: true,
+    samples: (m) => [
+      { inputs: [m.make([3, 6])], args: { k: 2, dim: 1, largest: true }, note: 'k 2 largest' },
+      { inputs: [m.make([5, 3], { t: true })], args: { k: 3, dim: 0, largest: false }, note: 'k 3 smallest, dim 0' },
+    ],
+  },
   unary('contiguous', (x) => x.contiguous()),
   unary('clone', (x) => x.clone()),
   comparison('eq', (a, b) => a.eq(b)),
   comparison('lt', (a, b) => a.lt(b)),
   comparison('ge', (a, b) => a.ge(b)),
+  {
+    name: 'argsort',
+    fn: ([x], a) => x.argsort(num(a, 'dim'), { descending: Boolean(a.descending) }),
+    differentiable: false,
+    samples: (m) => [
+      { inputs: [m.make([3, 6])], args: { dim: -1, descending: false }, note: 'last dim' },
+      { inputs: [m.make([5, 3], { t: true })], args: { dim: 0, descending: true }, note: 'descending, dim 0 of a transposed view' },
+    ],
+  },
   ...(['argmax', 'argmin'] as const).map(
     (name): OpInfo => ({
       name,

@@ -5,7 +5,7 @@
  * method checks its dtypes, allocates its output and records its kernel, or delegates to the module
  * holding that concept: recorder.ts (caches, metadata, dispatch, flush), bindings.ts (views as
  * bindings within the device's limits), elementwise-runs.ts, reduce-plan.ts, matmul-plan.ts,
- * program-runs.ts and profiler.ts. None of them imports this class: it passes each what it needs.
+ * line-runs.ts (cumsum and sort), program-runs.ts and profiler.ts. None of them imports this class: it passes each what it needs.
  */
 import {
   BACKEND_API_VERSION,
@@ -25,6 +25,7 @@ import {
 import { Bindings, type DeviceLimits } from './bindings.js';
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { ElementwiseRuns } from './elementwise-runs.js';
+import { LineRuns } from './line-runs.js';
 import { MatmulPlan } from './matmul-plan.js';
 import { profile, type KernelTime } from './profiler.js';
 import { ProgramRuns } from './program-runs.js';
@@ -65,6 +66,7 @@ export class WebGPUBackend implements Backend {
   private readonly recorder: Recorder;
   private readonly bindings: Bindings;
   private readonly elementwiseRuns: ElementwiseRuns;
+  private readonly lineRuns: LineRuns;
   private readonly reducePlan: ReducePlan;
   private readonly matmulPlan: MatmulPlan;
   private readonly programs: ProgramRuns;
@@ -125,6 +127,7 @@ export class WebGPUBackend implements Backend {
       full: (size: number, value: number, dtype: DType) => this.full(size, value, dtype),
     };
     this.elementwiseRuns = new ElementwiseRuns(this.recorder, this.bindings);
+    this.lineRuns = new LineRuns(this.recorder, this.bindings);
     this.reducePlan = new ReducePlan(ops);
     this.matmulPlan = new MatmulPlan(ops);
     this.programs = new ProgramRuns(this.recorder, this.bindings, this.pool);
@@ -390,6 +393,29 @@ export class WebGPUBackend implements Backend {
     const dstAlong = { strides: dst.strides.map((s, i) => (i === dim ? 0 : s)), offset: dst.offset };
     const meta = [...indexMeta(n, index.shape, [index, source, dstAlong]), dst.shape[dim], dst.strides[dim]];
     this.recorder.dispatch('scatterAdd', scatterAddShader(dst.dtype, index.shape.length), [this.bindings.whole(dst), this.bindings.whole(index), this.bindings.whole(source), this.errorFlag], meta, this.recorder.groups(n));
+  }
+
+  /**
+   * Inclusive prefix sums along `axis`, one invocation per line (line-runs.ts); float32 accumulates in f32.
+   * @example
+   * const c = backend.cumsum(x.toView(), 1, false);
+   */
+  cumsum(x: View, axis: number, reverse: boolean): Storage {
+    if (x.dtype === 'bool') throw new Error('webgpu: cumsum is not defined for bool (cast to int32 first)');
+    const out = this.fresh(x.dtype, x.shape);
+    this.lineRuns.cumsum(x, axis, reverse, out);
+    return out.storage;
+  }
+
+  /**
+   * The int32 indices sorting `x` along `axis`, stable, NaN above every number (line-runs.ts).
+   * @example
+   * const order = backend.sort(x.toView(), 1, true);
+   */
+  sort(x: View, axis: number, descending: boolean): Storage {
+    const out = this.fresh('int32', x.shape);
+    this.lineRuns.sort(x, axis, descending, out);
+    return out.storage;
   }
 
   /**

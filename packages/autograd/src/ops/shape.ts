@@ -177,3 +177,56 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   const summed = axes.length ? g.sum(axes, { keepdim: true }) : g;
   return reshape(summed, shape);
 }
+
+/**
+ * `torch.split`: views (narrow) of consecutive pieces along `dim`, each `splitSize` long (the last one
+ * shorter), or of the lengths listed, which must sum to the dim's size.
+ * @example
+ * split(arange(5), 2).map((p) => p.tolist())      // [[0, 1], [2, 3], [4]]
+ * split(arange(5), [1, 4]).map((p) => p.shape)     // [[1], [4]]
+ */
+export function split(x: Tensor, splitSize: number | readonly number[], dim = 0): Tensor[] {
+  if (x.ndim === 0) throw new Error('split: cannot be applied to a 0-dim tensor');
+  const d = normalizeDim(dim, x.ndim, 'split');
+  const size = x.shape[d];
+  let sizes: number[];
+  if (typeof splitSize === 'number') {
+    if (!Number.isInteger(splitSize) || splitSize < 0) throw new Error(`split expects split_size be non-negative, but got split_size=${splitSize}`);
+    if (splitSize === 0 && size !== 0) throw new Error(`split: split_size can only be 0 if dimension size is 0, but got dimension size of ${size}`);
+    const count = splitSize === 0 ? 1 : Math.max(1, Math.ceil(size / splitSize));
+    sizes = Array.from({ length: count }, (_, i) => Math.min(splitSize, size - i * splitSize));
+  } else {
+    if (!Array.isArray(splitSize)) throw new Error(`split: expected split_size to be a number or a list of numbers, got ${typeof splitSize}`);
+    sizes = [...splitSize];
+    if (sizes.some((s) => !Number.isInteger(s) || s < 0)) {
+      throw new Error(`split_with_sizes expects split_sizes have only non-negative entries, but got split_sizes=${formatShape(sizes)}`);
+    }
+    if (sizes.reduce((a, b) => a + b, 0) !== size) {
+      throw new Error(
+        `split_with_sizes expects split_sizes to sum exactly to ${size} (input tensor's size at dimension ${d}), but got split_sizes=${formatShape(sizes)}`,
+      );
+    }
+  }
+  let start = 0;
+  return sizes.map((n) => {
+    const piece = apply('slice', [x], { dim: d, start, end: start + n, step: 1 });
+    start += n;
+    return piece;
+  });
+}
+
+/**
+ * `torch.chunk`: at most `chunks` views of ⌈size / chunks⌉ along `dim` (fewer when the size runs out).
+ * @example
+ * chunk(arange(6), 4).map((p) => p.tolist()) // [[0, 1], [2, 3], [4, 5]] (three, as PyTorch)
+ * const [q, k, v] = qkv.chunk(3, -1);
+ */
+export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+  if (!Number.isInteger(chunks) || chunks <= 0) throw new Error(`chunk expects \`chunks\` to be greater than 0, got: ${chunks}`);
+  if (x.ndim === 0) throw new Error('chunk: cannot be applied to a 0-dim tensor');
+  const d = normalizeDim(dim, x.ndim, 'chunk');
+  const size = x.shape[d];
+  // PyTorch: an empty dim gives `chunks` empty pieces, not one.
+  if (size === 0) return split(x, new Array<number>(chunks).fill(0), d);
+  return split(x, Math.ceil(size / chunks), d);
+}

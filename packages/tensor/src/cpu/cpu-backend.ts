@@ -6,6 +6,8 @@ import { copyKernel, elementwiseKernel, whereKernel } from './elementwise.js';
 import { gatherKernel, scatterAddKernel } from './gather.js';
 import { matmulKernel } from './matmul.js';
 import { runProgramKernel } from './program.js';
+import { cumsumKernel } from './scan.js';
+import { sortKernel } from './sort.js';
 import { elementwiseWasm, whereWasm } from './wasm/elementwise.js';
 import { gatherWasm, scatterAddWasm } from './wasm/gather.js';
 import { matmulWasm } from './wasm/matmul.js';
@@ -141,6 +143,12 @@ export function createCpuBackend(): Backend {
     },
     scatterAdd(dst, dim, index, src) {
       if (!scatterAddWasm(dst, dim, index, src, dataOf)) scatterAddKernel(dst, dim, index, src, dataOf);
+    },
+    cumsum(x, axis, reverse) {
+      return wrap(cumsumKernel(x, axis, reverse, dataOf), x.dtype);
+    },
+    sort(x, axis, descending) {
+      return wrap(sortKernel(x, axis, descending, dataOf), 'int32');
     },
     runProgram(program, items) {
       return runProgramKernel(program, items, dataOf);

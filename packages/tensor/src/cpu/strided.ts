@@ -1,3 +1,5 @@
+import { contiguousStrides } from '../shape.js';
+
 /**
  * Iteration over several strided views of one shape, a row (the innermost dim) at a time.
  * Dims that are laid out back-to-back in every view are merged first, so a contiguous tensor is a
@@ -64,4 +66,22 @@ export function forEachRow(plan: RowPlan, views: readonly StridedLike[], row: (b
     }
     if (d < 0) return;
   }
+}
+
+/**
+ * Calls `line(start, outStart)` once per line along `axis` of `x` (every coordinate but `axis` fixed):
+ * `start` is the line's first element in `x`, `outStart` in a contiguous array of x's shape. Scans
+ * and sorts walk each line from there with `x.strides[axis]` and the contiguous stride.
+ */
+export function forEachLine(x: StridedLike & { shape: readonly number[] }, axis: number, line: (start: number, outStart: number) => void): void {
+  if (x.shape.some((d) => d === 0)) return;
+  const outStrides = contiguousStrides(x.shape);
+  const lines = x.shape.map((d, i) => (i === axis ? 1 : d));
+  const views = [x, { strides: outStrides, offset: 0 }];
+  const plan = planRows(lines, views);
+  const len = plan.rowLength;
+  const [sx, so] = plan.inner;
+  forEachRow(plan, views, (base) => {
+    for (let i = 0, px = base[0], po = base[1]; i < len; i++, px += sx, po += so) line(px, po);
+  });
 }
