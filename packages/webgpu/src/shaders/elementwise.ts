@@ -34,7 +34,9 @@ const COMPARE: Record<Condition['op'], string> = { '<': 'lt_T', '>': 'gt_T', '<=
 export function wgslDialect(leafName: (kind: 'stream' | 'scalar' | 'local', name: string) => string): Dialect<string> {
   return {
     number: (v) => {
-      if (!Number.isFinite(v)) throw new Error(`WGSL has no literal for ${v}`);
+      // WGSL has no literal for NaN or infinities: the helpers build them from their bits (float ops only).
+      if (Number.isNaN(v)) return 'nan_f32()';
+      if (!Number.isFinite(v)) return v > 0 ? 'inf_f32()' : '(-inf_f32())';
       const lit = Number.isInteger(v) && Math.abs(v) < 2 ** 53 ? `${v}.0` : `${v}`;
       return `T(${lit})`;
     },
