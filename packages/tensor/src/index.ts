@@ -28,4 +28,4 @@ export { registerBackend, unregisterBackend, getBackend, hasBackend, listDevices
 export { CpuStorage, createCpuBackend } from './cpu/cpu-backend.js';
 export { cpuMemoryStats, clearCpuPool, type CpuMemoryStats } from './cpu/buffer-pool.js';
 export { cpuKernels, cpuKernelsReady, setCpuKernels, type CpuKernelInfo, type CpuKernelOptions } from './cpu/wasm/runtime.js';
-export { erf } from './cpu/erf.js';
+export { erf } from './expr/erf.js';

@@ -20,7 +20,7 @@ const REFERENCE: Record<Op, (x: number) => number> = {
   log: Math.log,
   tanh: Math.tanh,
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
-  // float64 erf (a positive series and erfc's continued fraction, src/cpu/erf.ts), not the kernel's fit.
+  // float64 erf (a positive series and erfc's continued fraction, src/expr/erf.ts), not the kernel's fit.
   erf,
 };
 type Op = 'exp' | 'log' | 'tanh' | 'sigmoid' | 'erf';

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { contiguousStrides, cpuKernels, cpuKernelsReady, defineProgram, forwardKernel, getBackend, setCpuKernels, type View } from '@tsgrad/tensor';
+import { BINARY_OPS, UNARY_OPS, contiguousStrides, cpuKernels, cpuKernelsReady, defineProgram, forwardKernel, getBackend, setCpuKernels, type BinaryOp, type UnaryOp, type View } from '@tsgrad/tensor';
 
 // The WebAssembly SIMD kernels against independent float64 references. (The fused optimizer steps
 // are checked in @tsgrad/optim's tests, against the per-element reference steps and PyTorch.)
@@ -208,7 +208,8 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     { name: 'scalar on the left', shape: [5, 19], aStrides: [0, 0], bStrides: [19, 1] },
     { name: 'transposed', shape: [13, 11], aStrides: [1, 13], bStrides: [11, 1] },
   ];
-  const ops = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+  // Every binary op whose declaration names a dedicated SIMD kernel (@tsgrad/tensor's BINARY_OPS).
+  const ops = (Object.keys(BINARY_OPS) as BinaryOp[]).filter((op) => BINARY_OPS[op].wasm !== undefined);
   it.each(layouts.flatMap((l) => ops.map((op) => [`${op} ${l.name}`, op, l] as const)))('binary %s', (_, op, l) => {
     const n = l.shape[0] * l.shape[1 % l.shape.length];
     const a = f32View(mixed(n, 1), l.shape, l.aStrides);
@@ -217,7 +218,13 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     expect(wasm).toEqual(ts);
   });
 
-  it.each(['neg', 'relu', 'abs', 'sqrt'] as const)('unary %s, contiguous and strided', (op) => {
+  // Every unary op with a dedicated kernel that is correctly rounded in float32 (the transcendental ones are below).
+  const transcendental = ['exp', 'log', 'tanh', 'sigmoid', 'erf'] as const;
+  const exact = (Object.keys(UNARY_OPS) as UnaryOp[]).filter((op) => UNARY_OPS[op].wasm !== undefined && !(transcendental as readonly string[]).includes(op));
+  it('the transcendental list is exactly the other unary ops with a dedicated kernel', () => {
+    expect((Object.keys(UNARY_OPS) as UnaryOp[]).filter((op) => UNARY_OPS[op].wasm !== undefined && !exact.includes(op)).sort()).toEqual([...transcendental].sort());
+  });
+  it.each(exact)('unary %s, contiguous and strided', (op) => {
     for (const [shape, strides] of [[[45], [1]], [[6, 7], [1, 6]]] as const) {
       const x = f32View(mixed(45, 3), [...shape], [...strides]);
       const [wasm, ts] = both(() => cpu.elementwise(forwardKernel(op), [x]));
@@ -230,7 +237,7 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
   // float32 polynomial, within 2 ulps of that (test/transcendental-accuracy.test.ts sweeps the whole
   // range). So: NaN where it has NaN, the same infinities and signed zeros, other values within 2 ulps,
   // and strided rows and tails (elements gathered into a vector) give the contiguous SIMD loop's bits.
-  it.each(['exp', 'log', 'tanh', 'sigmoid', 'erf'] as const)('unary %s, contiguous and strided, within 2 ulps', (op) => {
+  it.each(transcendental)('unary %s, contiguous and strided, within 2 ulps', (op) => {
     const scaled = mixed(45, 3).map((v) => v * 20); // beyond ±1 too: exp's and erf's outer intervals
     const key = (bits: number) => (bits | 0) < 0 ? -(bits & 0x7fffffff) : bits;
     const f32 = (bits: number) => new Float32Array(Uint32Array.of(bits).buffer)[0];

@@ -24,3 +24,15 @@ describe('parameters that are infinities render on webgpu', () => {
     expect(want.slice(0, 5)).toEqual([minVal === 0 ? 0 : -3, minVal === 0 ? 0 : -0.5, 0, 0.5, maxVal === 1 ? 1 : 3]);
   }, 60_000);
 });
+
+describe('parameters of any size render as WGSL literals', () => {
+  // 1e20 prints without a point (an abstract-int literal WGSL cannot hold); 1e39 exceeds float32 and
+  // becomes inf, as PyTorch's float32 kernels convert their scalar parameters (so a threshold of 1e39
+  // is never reached on either device).
+  it.each([1e20, 1e39, 0.1])('softplus(x, { threshold: %s }) equals the CPU', async (threshold) => {
+    const x = tensor([-30, -1, -0, 0, 0.5, 30]);
+    const want = Array.from(F.softplus(x, { threshold }).dataSync());
+    const got = Array.from(await F.softplus(x.to('webgpu'), { threshold }).data());
+    expect(got.map((g, i) => `${i}: ${Math.abs(g - want[i]) <= 1e-6 * Math.abs(want[i]) ? 'ok' : `${g} vs ${want[i]}`}`)).toEqual(want.map((_, i) => `${i}: ok`));
+  }, 60_000);
+});

@@ -3,7 +3,6 @@ import { getDefaultDtype } from '../defaults.js';
 import { apply, fromStorage } from '../primitives.js';
 import { Tensor, type Device, type TensorOrScalar } from '../tensor.js';
 
-
 function checkTensor(x: unknown, op: string, what = 'input'): asserts x is Tensor {
   if (!(x instanceof Tensor)) throw new Error(`${op}: expected ${what} to be a Tensor, got ${typeof x}`);
 }

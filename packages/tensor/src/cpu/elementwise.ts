@@ -1,7 +1,7 @@
 import type { View } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
 import { BUILTIN_FNS } from '../expr/builtins.js';
-import { INTERPRETER, jsDialect, walk, type Env } from '../expr/walk.js';
+import { INTERPRETER, jsDialect, walk, type Closure, type Env } from '../expr/walk.js';
 import type { ElementwiseKernel } from '../ops/kernel.js';
 import { takeArray } from './buffer-pool.js';
 import { numel } from '../shape.js';
@@ -26,8 +26,11 @@ type RowLoop = (out: TypedArray, o: number, operands: Operands, base: number[], 
  * @example
  * renderKernelJs(forwardKernel('silu')) // '... out[o++] = (v_x / ((1) + Math.exp((-v_x)))); ...'
  */
-export function renderKernelJs(kernel: ElementwiseKernel): string {
-  const d = jsDialect((kind, name) => (kind === 'stream' ? `v_${name}` : `l_${name}`));
+export function renderKernelJs(kernel: ElementwiseKernel, { integer = false }: { integer?: boolean } = {}): string {
+  const float = jsDialect((kind, name) => (kind === 'stream' ? `v_${name}` : `l_${name}`));
+  // int32 wraps as PyTorch's (C's) integer product does: a float64 product of two int32 values loses
+  // the low bits past 2^53 before the store would wrap it. + and − are exact in float64 and wrap at the store.
+  const d = integer ? { ...float, binary: (op: '+' | '-' | '*' | '/', a: string, b: string) => (op === '*' ? `Math.imul(${a}, ${b})` : float.binary(op, a, b)) } : float;
   const ks = kernel.inputs.map((_, k) => k);
   return [
     ...ks.map((k) => `const a${k} = operands.arrays[${k}], s${k} = operands.inner[${k}]; let p${k} = base[${k}];`),
@@ -40,9 +43,10 @@ export function renderKernelJs(kernel: ElementwiseKernel): string {
 }
 
 /** The interpreter's row loop (no `new Function`): the same tree, the same operations in the same order. */
-function interpretedRow(kernel: ElementwiseKernel): RowLoop {
-  const locals = kernel.locals.map((st) => ({ name: st.target, run: walk(st.e, INTERPRETER) }));
-  const result = walk(kernel.result, INTERPRETER);
+function interpretedRow(kernel: ElementwiseKernel, integer: boolean): RowLoop {
+  const dialect = integer ? { ...INTERPRETER, binary: (op: '+' | '-' | '*' | '/', a: Closure, b: Closure): Closure => (op === '*' ? (env) => Math.imul(a(env), b(env)) : INTERPRETER.binary(op, a, b)) } : INTERPRETER;
+  const locals = kernel.locals.map((st) => ({ name: st.target, run: walk(st.e, dialect) }));
+  const result = walk(kernel.result, dialect);
   const index = new Map(kernel.inputs.map((name, k) => [name, k]));
   return (out, o, { arrays, inner }, base, len) => {
     const values = new Array<number>(arrays.length);
@@ -60,18 +64,18 @@ function interpretedRow(kernel: ElementwiseKernel): RowLoop {
   };
 }
 
-// Kernels are built once per op and parameters (ops/kernel.ts caches them): one loop each, per mode.
-const generated = new WeakMap<ElementwiseKernel, RowLoop>();
-const interpreted = new WeakMap<ElementwiseKernel, RowLoop>();
+// Kernels are built once per op and parameters (ops/kernel.ts caches them): one loop each, per mode
+// (generated or interpreted) and arithmetic (float64, or int32's wrapping product).
+const loopCaches = { generated: [new WeakMap<ElementwiseKernel, RowLoop>(), new WeakMap<ElementwiseKernel, RowLoop>()], interpreted: [new WeakMap<ElementwiseKernel, RowLoop>(), new WeakMap<ElementwiseKernel, RowLoop>()] };
 
-function rowLoop(kernel: ElementwiseKernel): RowLoop {
-  const loops = codegenAllowed() ? generated : interpreted;
+function rowLoop(kernel: ElementwiseKernel, integer: boolean): RowLoop {
+  const loops = loopCaches[codegenAllowed() ? 'generated' : 'interpreted'][integer ? 1 : 0];
   let loop = loops.get(kernel);
   if (!loop) {
     if (codegenAllowed()) {
-      const make = new Function('F', `return (out, o, operands, base, len) => {\n${renderKernelJs(kernel)}\n};`) as (f: typeof BUILTIN_FNS) => RowLoop;
+      const make = new Function('F', `return (out, o, operands, base, len) => {\n${renderKernelJs(kernel, { integer })}\n};`) as (f: typeof BUILTIN_FNS) => RowLoop;
       loop = make(BUILTIN_FNS);
-    } else loop = interpretedRow(kernel);
+    } else loop = interpretedRow(kernel, integer);
     loops.set(kernel, loop);
   }
   return loop;
@@ -85,7 +89,7 @@ export function elementwiseKernel(kernel: ElementwiseKernel, views: readonly Vie
   const plan = planRows(shape, views);
   const operands: Operands = { arrays: views.map(data), inner: plan.inner };
   const len = plan.rowLength;
-  const loop = rowLoop(kernel);
+  const loop = rowLoop(kernel, views[0].dtype === 'int32');
   let o = 0;
   forEachRow(plan, views, (base) => {
     loop(out, o, operands, base, len);

@@ -1,4 +1,4 @@
-import { erf } from '../cpu/erf.js';
+import { erf } from './erf.js';
 
 /**
  * The functions of the expression language (see expr.ts): the atoms every elementwise op and every

@@ -48,7 +48,7 @@ export interface Scope {
   macros?: ReadonlyMap<string, (args: Expr[]) => Expr>;
 }
 
-const TOKEN = /\s*(?:(\d+(?:\.\d*)?(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?)|([A-Za-z_]\w*)|(<=|>=|==|!=|[-+*/(),=<>]))/y;
+const TOKEN = /\s*(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|([A-Za-z_]\w*)|(<=|>=|==|!=|[-+*/(),=<>]))/y;
 
 function tokenize(line: string, where: string): string[] {
   const tokens: string[] = [];
@@ -77,9 +77,9 @@ export function parseBody(body: string, what: string, scope: Scope, opts: { isTa
   const locals = new Map<string, Expr>();
   const statements: Statement[] = [];
   const inner: Scope = { ...scope, resolve: (name) => locals.get(name) ?? scope.resolve(name) };
-  const lines = body.split(/\n|;/);
-  lines.forEach((raw, lineNo) => {
-    const line = raw.replace(/\/\/.*$/, '').trim();
+  // Comments first (a `;` in one separates nothing), then statements: a line, or `;`-separated pieces of one.
+  const pieces = body.split('\n').flatMap((raw, lineNo) => raw.replace(/\/\/.*$/, '').split(';').map((text) => ({ text: text.trim(), lineNo })));
+  pieces.forEach(({ text: line, lineNo }) => {
     if (!line) return;
     const where = `${what}, line ${lineNo + 1}`;
     const tokens = tokenize(line, where);

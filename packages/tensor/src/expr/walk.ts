@@ -66,7 +66,8 @@ export function jsDialect(leafName: (kind: 'stream' | 'scalar' | 'local', name: 
 
 /** Evaluation environment of the interpreter: the current value of each leaf. */
 export type Env = (kind: 'stream' | 'scalar' | 'local', name: string) => number;
-type Closure = (env: Env) => number;
+/** A compiled node of the interpreter. */
+export type Closure = (env: Env) => number;
 
 /**
  * The interpreter, for pages whose Content-Security-Policy forbids `new Function`: the same tree as

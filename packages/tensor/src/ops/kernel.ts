@@ -21,8 +21,6 @@ export interface ElementwiseKernel {
   readonly floatOnly: boolean;
   /** A float32 WebAssembly SIMD kernel computing the same (forward kernels of ops that have one). */
   readonly wasm: number | null;
-  /** Identifies the computation in caches (name, parameters, body). */
-  readonly key: string;
 }
 
 /** Parameter values by name (an op's `params`, completed from its defaults). */
@@ -55,11 +53,21 @@ export function completeParams(op: ElementwiseOp, given: OpParams): OpParams {
   return { ...defaults, ...given };
 }
 
+/**
+ * A cache key for parameter values: every value as `String` writes it, −0 apart (JSON.stringify
+ * writes ±Infinity as null and −0 as 0, so a threshold of +inf and one of −inf shared a kernel).
+ */
+function paramsKey(params: OpParams): string {
+  return Object.entries(params)
+    .map(([k, v]) => `${k}=${Object.is(v, -0) ? '-0' : String(v)}`)
+    .join(',');
+}
+
 const forwards = new Map<string, Expr>();
 
 function parsedForward(op: ElementwiseOp, params: OpParams): Expr {
   const full = completeParams(op, params);
-  const key = `${op}${JSON.stringify(full)}`;
+  const key = `${op} ${paramsKey(full)}`;
   let e = forwards.get(key);
   if (!e) {
     const [st] = parseBody(opInfo(op).forward, `${op} forward`, scopeFor(op, OPERANDS[arityOf(op) - 1], full), { result: true });
@@ -70,12 +78,11 @@ function parsedForward(op: ElementwiseOp, params: OpParams): Expr {
 }
 
 /** A kernel from parsed statements: `leading` streams come first (an op's operands, or `g`), then the others it reads. */
-function kernel(name: string, decl: ElementwiseOpDecl, statements: Statement[], { params, wasm, leading }: { params: OpParams; wasm: number | null; leading: readonly string[] }): ElementwiseKernel {
+function kernel(name: string, decl: ElementwiseOpDecl, statements: Statement[], { wasm, leading }: { wasm: number | null; leading: readonly string[] }): ElementwiseKernel {
   const locals = statements.slice(0, -1);
   const result = statements[statements.length - 1].e;
   const read = streamsOf([...locals.map((s) => s.e), result]);
   const inputs = [...leading, ...read.filter((s) => !leading.includes(s))];
-  const body = [...locals.map((s) => `${s.target}=${JSON.stringify(s.e)}`), JSON.stringify(result)].join(';');
   return {
     name,
     inputs,
@@ -84,7 +91,6 @@ function kernel(name: string, decl: ElementwiseOpDecl, statements: Statement[], 
     resultDtype: decl.result,
     floatOnly: decl.dtypes === 'float',
     wasm,
-    key: `${name}|${inputs.join(',')}|${JSON.stringify(params)}|${body}`,
   };
 }
 
@@ -95,8 +101,10 @@ function kernel(name: string, decl: ElementwiseOpDecl, statements: Statement[], 
 function dedicatedCode(statements: Statement[]): number | null {
   if (statements.length !== 1) return null;
   const e = statements[0].e;
-  if (e.kind === 'neg' && e.a.kind === 'stream') return UNARY_OPS.neg.wasm ?? null;
-  if (e.kind !== 'binary' || e.a.kind !== 'stream' || e.b.kind !== 'stream') return null;
+  // The kernel's inputs are g, then the other streams in first-use order: the dedicated kernels read
+  // their operands in that order, so only `-g` and `g op s` (s another stream) qualify.
+  if (e.kind === 'neg') return e.a.kind === 'stream' && e.a.name === 'g' ? (UNARY_OPS.neg.wasm ?? null) : null;
+  if (e.kind !== 'binary' || e.a.kind !== 'stream' || e.b.kind !== 'stream' || e.a.name !== 'g' || e.b.name === 'g') return null;
   return { '+': BINARY_OPS.add.wasm, '-': BINARY_OPS.sub.wasm, '*': BINARY_OPS.mul.wasm, '/': BINARY_OPS.div.wasm }[e.op] ?? null;
 }
 
@@ -118,13 +126,13 @@ export function forwardKernel(op: ElementwiseOp, params: OpParams = NO_PARAMS): 
   let k = plain ? plainForwards.get(op) : undefined;
   if (k) return k;
   const full = completeParams(op, params);
-  const id = `fwd ${op} ${JSON.stringify(full)}`;
+  const id = `fwd ${op} ${paramsKey(full)}`;
   k = cache.get(id);
   if (!k) {
     const decl = opInfo(op);
     const operands = OPERANDS[arityOf(op) - 1];
     // Every operand is an input (in order), read or not: the views line up with the op's operands.
-    k = kernel(op, decl, [{ target: '', local: false, e: parsedForward(op, full) }], { params: full, wasm: decl.wasm ?? null, leading: operands });
+    k = kernel(op, decl, [{ target: '', local: false, e: parsedForward(op, full) }], { wasm: decl.wasm ?? null, leading: operands });
     cache.set(id, k);
   }
   if (plain) plainForwards.set(op, k);
@@ -141,13 +149,13 @@ export function gradKernel(op: ElementwiseOp, index: number, params: OpParams = 
   const decl = opInfo(op);
   if (decl.grad === null) return null;
   const full = decl.params === undefined ? NO_PARAMS : completeParams(op, params);
-  const id = `grad ${op} ${index} ${full === NO_PARAMS ? '' : JSON.stringify(full)}`;
+  const id = `grad ${op} ${index} ${paramsKey(full)}`;
   let k = cache.get(id);
   if (!k) {
     const arity = arityOf(op);
     const name = arity === 1 ? `${op}.grad` : `${op}.grad.${OPERANDS[1][index]}`;
     const statements = parseBody(decl.grad[index], name, scopeFor(name, [...OPERANDS[arity - 1], 'g', 'out'], full), { result: true });
-    k = kernel(name, { ...decl, result: 'same' }, statements, { params: full, wasm: dedicatedCode(statements), leading: ['g'] });
+    k = kernel(name, { ...decl, result: 'same' }, statements, { wasm: dedicatedCode(statements), leading: ['g'] });
     cache.set(id, k);
   }
   return k;

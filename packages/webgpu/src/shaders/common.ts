@@ -105,7 +105,6 @@ fn ge_${T}(a: ${T}, b: ${T}) -> bool { return a >= b; }
 fn sign_${T}(x: ${T}) -> ${T} { return ${T === 'i32' ? 'sign(x)' : 'select(0u, 1u, x != 0u)'}; }
 `;
 
-
 /**
  * Replaces the dtype placeholder of a snippet: `T(` (a conversion) and `_T(` (a helper, e.g.
  * `max_T(x, y)`) become the WGSL type's.

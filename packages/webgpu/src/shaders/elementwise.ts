@@ -34,11 +34,14 @@ const COMPARE: Record<Condition['op'], string> = { '<': 'lt_T', '>': 'gt_T', '<=
 export function wgslDialect(leafName: (kind: 'stream' | 'scalar' | 'local', name: string) => string): Dialect<string> {
   return {
     number: (v) => {
-      // WGSL has no literal for NaN or infinities: the helpers build them from their bits (float ops only).
+      // WGSL has no literal for NaN or infinities: the helpers build them from their bits (float ops
+      // only); a value beyond float32's range is the infinity float32 rounding makes of it.
       if (Number.isNaN(v)) return 'nan_f32()';
-      if (!Number.isFinite(v)) return v > 0 ? 'inf_f32()' : '(-inf_f32())';
-      const lit = Number.isInteger(v) && Math.abs(v) < 2 ** 53 ? `${v}.0` : `${v}`;
-      return `T(${lit})`;
+      if (Math.abs(v) > 3.4028235677973366e38) return v > 0 ? 'inf_f32()' : '(-inf_f32())';
+      if (Object.is(v, -0)) return 'T(-0.0)';
+      // An abstract-float literal: digits with a point or an exponent (1e20 is not an abstract-int).
+      const lit = String(v);
+      return `T(${/[.e]/.test(lit) ? lit : `${lit}.0`})`;
     },
     leaf: leafName,
     binary: (op, a, b) => `(${a} ${op} ${b})`,

@@ -8,7 +8,6 @@ import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
 import { wasmKernels } from './runtime.js';
 import { EXPRESSION_BLOCK, compileExpression } from './expression.js';
 
-
 /**
  * float32 elementwise ops in WebAssembly SIMD, for a declared op whose `wasm` names a kernel
  * (assembly/elementwise.ts: bit-identical to the generated JavaScript where the op is correctly
@@ -45,8 +44,10 @@ function expressionWasm(kernel: ElementwiseKernel, views: readonly View[], data:
     arena.i32().set(compiled.code, at.code / 4);
   };
   const outBytes = kernel.resultDtype === 'bool' ? 1 : 4;
+  let words: Int32Array | null = null;
   return rows({ views: [...views], data, outBytes, prepare }, (k, p, len) => {
-    const words = new Int32Array(k.memory.buffer);
+    // Memory no longer grows once the rows run: one view for every row's operand table.
+    words ??= new Int32Array(k.memory.buffer);
     for (let i = 0; i < views.length; i++) {
       words[at.table / 4 + 2 * i] = p[2 * i];
       words[at.table / 4 + 2 * i + 1] = p[2 * i + 1];
