@@ -84,6 +84,9 @@ function checkKeys(got: Trained, variant: string): void {
 }
 
 describe.each(fx.cases)('GPT of nanoGPT structure, attention $variant: 30 AdamW steps as nanoGPT trains', (c) => {
+  // Measured: the losses and gradient norms agree to 6e-16 relative; the parameters to 1e-14 of each
+  // parameter's largest value (6e-12 element by element), but for the key biases (below), whose values
+  // of ~1e-14 agree to 3e-14 absolute.
   it('float64 on the CPU matches PyTorch at 1e-9: every loss, lr and gradient norm, every final parameter', async () => {
     const got = await train(c.variant, 'float64', 'cpu');
     checkKeys(got, c.variant);

@@ -48,7 +48,8 @@ export function groupingOptions(grouping: GptGrouping, weightDecay: number): Wei
 function groupsOf(model: GPT, grouping: GptGrouping, weightDecay: number): ParamGroupInput[] {
   // nanoGPT's groups are built by hand, as its configure_optimizers builds them.
   if (grouping === 'nanoGPT: dim >= 2') return nanoGptGroups(model, weightDecay);
-  return paramGroupsWeightDecay(model, groupingOptions(grouping, weightDecay));
+  // Without the empty no-decay group of "decay everything", which the plan would list as a group of 0 tensors.
+  return paramGroupsWeightDecay(model, groupingOptions(grouping, weightDecay)).filter((g) => Array.isArray(g.params) && g.params.length > 0);
 }
 
 /** Norms by role, recorded during training. */
