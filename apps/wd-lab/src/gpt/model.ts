@@ -3,7 +3,7 @@ import { Embedding, LayerNorm, Linear, Module, ModuleList, functional as F, init
 import type { ParamGroupInput } from '@tsgrad/optim';
 
 /**
- * A GPT of nanoGPT's structure (karpathy/nanoGPT's model.py, dropout 0): token and position
+ * The sizes of a GPT of nanoGPT's structure (karpathy/nanoGPT's model.py, dropout 0): token and position
  * embeddings, pre-LayerNorm blocks of causal self-attention and a GELU MLP, a final LayerNorm, and a
  * head tied to the token embedding. Attribute names give nanoGPT's state-dict keys
  * (`transformer.h.0.attn.c_attn.weight`), so its checkpoints load. The wd-lab `gpt` command trains it
