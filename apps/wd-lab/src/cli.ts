@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { adamVsAdamw, adamVsAdamwFlags } from './commands/adam-vs-adamw.js';
 import { bnDecay, bnDecayFlags } from './commands/bn-decay.js';
 import { decayScale, decayScaleFlags } from './commands/decay-scale.js';
+import { gpt, gptFlags } from './commands/gpt.js';
 import { l2VsDecay, l2VsDecayFlags } from './commands/l2-vs-decay.js';
 import { sgdCheck, sgdCheckFlags } from './commands/sgd-check.js';
 import { trainToy, toyFlags } from './commands/toy.js';
@@ -43,6 +44,11 @@ export const commands: Record<string, Command> = {
     summary: "AdamW's decay multiplied by the learning rate (PyTorch's way) vs by the schedule alone (the AdamW paper's way) as the learning rate falls: weight size per epoch",
     flags: decayScaleFlags,
     run: (argv) => decayScale(parseFlags(argv, decayScaleFlags), console.log),
+  },
+  gpt: {
+    summary: 'train a small GPT (a transformer language model) to spell English words, three times with AdamW: decay every parameter, only the matrix weights of its layers, or everything with two or more dimensions (nanoGPT); compare the decay plans, losses and weight sizes, and print words each model invents',
+    flags: gptFlags,
+    run: (argv) => gpt(parseFlags(argv, gptFlags), console.log),
   },
   toy: {
     summary: 'train a tiny two-layer network with a hand-written training loop and watch its loss fall',

@@ -10,6 +10,11 @@ export interface Series {
  */
 export type YScale = 'linear' | 'log' | 'auto';
 
+/** The mean of each value and the up to k − 1 values before it (a trailing moving average, for noisy step losses). */
+export function movingAverage(xs: readonly number[], k: number): number[] {
+  return xs.map((_, i) => xs.slice(Math.max(0, i - k + 1), i + 1).reduce((a, b) => a + b, 0) / Math.min(k, i + 1));
+}
+
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
 
 /** Ticks at 1, 2 or 5 × a power of ten, about `count` of them over [lo, hi]. */

@@ -1,11 +1,12 @@
-import { accessSync, constants, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { manualSeed } from '@tsgrad/autograd';
 import { SGD, lrScheduler, type Optimizer } from '@tsgrad/optim';
 import { explainWeightDecay, formatDecayPlan, paramGroupsWeightDecay } from '@tsgrad/param-groups';
 import { UsageError, type FlagSpec, type Flags } from '../flags.js';
 import { loadMnist } from '../mnist.js';
-import { lineChart, type YScale } from '../svg.js';
+import { lineChart, movingAverage, type YScale } from '../svg.js';
+import { reportFolder, writeAtomic } from '../report.js';
 import { table } from '../table.js';
 import { selectDevice } from '../device.js';
 import { mnistCnn, mnistMlp, trainClassifier, type RunResult } from '../trainer.js';
@@ -33,13 +34,6 @@ export interface BnDecayReport {
 
 type Setting = 'decay everything' | 'exclude norm & bias' | 'no decay';
 
-/** Writes through a temporary file and a rename, so a crash never leaves a truncated report file. */
-function writeAtomic(file: string, content: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, file);
-}
-
 /**
  * The main experiment (seed 003): real MNIST, an MLP with BatchNorm, three runs from one seed with
  * SGD momentum: weight decay on everything, decay excluding norm layers and biases (param-groups),
@@ -50,8 +44,6 @@ const MNIST_DIGITS = 10000;
 
 export async function bnDecay(flags: Flags<typeof bnDecayFlags>, log: (s: string) => void = () => {}): Promise<BnDecayReport> {
   const { epochs, batchSize, lr, weightDecay, seed, hidden, train, test } = flags;
-  // Relative to where the user ran the command (pnpm runs package scripts inside the package).
-  const out = path.resolve(process.env.INIT_CWD ?? process.cwd(), flags.out);
   const makeModel = () => (flags.model === 'cnn' ? mnistCnn(Math.max(1, Math.round(hidden / 16))) : mnistMlp(hidden));
   if (!Number.isInteger(epochs) || epochs < 1) throw new UsageError(`--epochs must be a positive integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < 2) throw new UsageError(`--batch-size must be an integer >= 2, got ${batchSize}`);
@@ -59,12 +51,7 @@ export async function bnDecay(flags: Flags<typeof bnDecayFlags>, log: (s: string
     throw new UsageError(`--train ${train} plus --test ${test} asks for ${train + test} digits; the mnist package has ${MNIST_DIGITS}`);
   }
   // The report folder is checked before three runs of training, not after.
-  try {
-    mkdirSync(out, { recursive: true });
-    accessSync(out, constants.W_OK);
-  } catch (e) {
-    throw new UsageError(`--out: cannot write the report folder ${out} (${(e as Error).message})`);
-  }
+  const out = reportFolder(flags.out);
   const device = await selectDevice(flags.device);
   const loaded = loadMnist({ seed, train, test });
   const data = { train: { x: loaded.train.x.to(device), y: loaded.train.y.to(device) }, test: { x: loaded.test.x.to(device), y: loaded.test.y.to(device) } };
@@ -107,8 +94,7 @@ export async function bnDecay(flags: Flags<typeof bnDecayFlags>, log: (s: string
     writeAtomic(file, content);
     files.push(file);
   };
-  const smooth = (xs: number[], k = 10) => xs.map((_, i) => xs.slice(Math.max(0, i - k + 1), i + 1).reduce((a, b) => a + b, 0) / Math.min(k, i + 1));
-  write('loss.svg', lineChart({ title: 'Training loss (moving average of 10 steps)', xLabel: 'step', yLabel: 'cross entropy', yScale: flags.lossScale as YScale, series: runs.map((r) => ({ name: r.label, points: smooth(r.losses).map((v, i) => [i + 1, v] as [number, number]) })) }));
+  write('loss.svg', lineChart({ title: 'Training loss (moving average of 10 steps)', xLabel: 'step', yLabel: 'cross entropy', yScale: flags.lossScale as YScale, series: runs.map((r) => ({ name: r.label, points: movingAverage(r.losses, 10).map((v, i) => [i + 1, v] as [number, number]) })) }));
   write('accuracy.svg', lineChart({ title: 'Test accuracy', xLabel: 'epoch', yLabel: 'accuracy (%)', series: runs.map((r) => ({ name: r.label, points: r.epochs.map((e) => [e.epoch, e.testAccuracy * 100] as [number, number]) })) }));
   write('gamma-norm.svg', lineChart({ title: '‖γ‖ of the BatchNorm layers', xLabel: 'epoch', yLabel: 'L2 norm', series: runs.map((r) => ({ name: r.label, points: r.epochs.map((e) => [e.epoch, e.bnGamma] as [number, number]) })) }));
   write('weight-norm.svg', lineChart({ title: '‖W‖ of the Linear/Conv weights', xLabel: 'epoch', yLabel: 'L2 norm', series: runs.map((r) => ({ name: r.label, points: r.epochs.map((e) => [e.epoch, e.weights] as [number, number]) })) }));
