@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { stack, type Device, type DType, type Tensor } from '@tsgrad/autograd';
 import { decodeTensor, expectClose, loadFixture, type EncodedTensor } from '@tsgrad/test-utils';
 import { initWebGPU } from '@tsgrad/webgpu';
-import { GPT, nanoGptGroups, type GptConfig } from '../src/gpt/model.js';
+import { GPT, type GptConfig } from '../src/gpt/model.js';
+import { paramGroupsWeightDecay } from '@tsgrad/param-groups';
 import { gptTrainer } from '../src/gpt/train.js';
 
 /** fixtures/gpt.json (scripts/gen_gpt_fixtures.py): nanoGPT's model.py and train.py run by PyTorch in float64. */
@@ -36,7 +37,7 @@ async function train(variant: GptConfig['attention'], dtype: DType, device: Devi
   model.to(dtype).loadStateDict(init);
   model.to(device);
   const t = fx.train;
-  const { optimizer, step } = gptTrainer(model, nanoGptGroups(model, t.weight_decay), {
+  const { optimizer, step } = gptTrainer(model, paramGroupsWeightDecay(model, { recipe: 'nanogpt', weightDecay: t.weight_decay }), {
     learningRate: t.learning_rate, minLr: t.min_lr, warmupIters: t.warmup_iters, lrDecayIters: t.lr_decay_iters, betas: [t.beta1, t.beta2], gradClip: t.grad_clip,
   });
   const losses: Tensor[] = [];

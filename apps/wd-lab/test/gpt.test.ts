@@ -21,10 +21,11 @@ describe('wd-lab gpt (tiny settings)', () => {
     const text = lines.join('\n');
     expect(runs.map((r) => r.grouping)).toEqual([...GPT_GROUPINGS]);
     for (const g of GPT_GROUPINGS) expect(text).toContain(`The decay plan of "${g}":`);
-    // The plan printer's table and totals, and its rules: nanoGPT's exempts dim < 2 (ndim<=1), matmul-only the embeddings (predicate).
+    // The plan printer's table and totals, and its rules: minGPT's recipe exempts the tied embedding
+    // (rule `embedding`, both names on one row), nanoGPT's what has fewer than 2 dimensions (`dim < 2`).
     expect(text).toMatch(/parameter\s+shape\s+numel\s+module\s+group\s+decay\s+rule/);
-    expect(text).toMatch(/transformer\.wte\.weight\s+\[27, 16\][\s\S]*Embedding\s+no_decay\s+0\s+predicate/);
-    expect(text).toMatch(/transformer\.h\.0\.ln1\.weight\s+\[16\][\s\S]*ndim<=1/);
+    expect(text).toMatch(/transformer\.wte\.weight = lmHead\.weight\s+\[27, 16\]\s+432\s+Embedding = Linear\s+no_decay\s+0\s+embedding/);
+    expect(text).toMatch(/transformer\.h\.0\.ln1\.weight\s+\[16\][\s\S]*dim < 2/);
     expect(text).toMatch(/decay per group \(AdamW\)/);
     for (const f of ['loss.svg', 'weight-norm.svg', 'embedding-norm.svg', 'gain-norm.svg', 'results.json']) expect(existsSync(path.join(out, f)), f).toBe(true);
     expect(files).toHaveLength(5);

@@ -1,11 +1,10 @@
 import path from 'node:path';
 import { Generator, manualSeed, noGrad, stack, type Tensor } from '@tsgrad/autograd';
-import { Embedding, type Module } from '@tsgrad/nn';
 import type { ParamGroupInput } from '@tsgrad/optim';
 import { explainWeightDecay, formatDecayPlan, paramGroupsWeightDecay, type WeightDecayOptions } from '@tsgrad/param-groups';
 import { selectDevice } from '../device.js';
 import { UsageError, type FlagSpec, type Flags } from '../flags.js';
-import { GPT, nanoGptGroups, type GptConfig } from '../gpt/model.js';
+import { GPT, type GptConfig } from '../gpt/model.js';
 import { sampleWords } from '../gpt/sample.js';
 import { gptTrainer } from '../gpt/train.js';
 import { ALPHABET, drawWords, encodeWords, englishWords, windowBatch } from '../gpt/words.js';
@@ -35,19 +34,17 @@ export const GPT_GROUPINGS = ['decay everything', 'matmul weights only', 'nanoGP
 export type GptGrouping = (typeof GPT_GROUPINGS)[number];
 
 /**
- * Each grouping as param-groups options, for the plan it prints: every parameter; the default rules
- * (no biases, no norm layers) and no embeddings, the tied head included since it is the token
- * embedding; nanoGPT's rule, which exempts only what has fewer than 2 dimensions.
+ * Each grouping as param-groups options, for the plan it prints: every parameter; minGPT's recipe
+ * (only matmul weights: not biases, norms or embeddings, so not the tied head either, which is the
+ * token embedding); nanoGPT's recipe, which exempts only what has fewer than 2 dimensions.
  */
 export function groupingOptions(grouping: GptGrouping, weightDecay: number): WeightDecayOptions {
   if (grouping === 'decay everything') return { weightDecay, excludeBias: false, excludeNdimLe1: false, excludeNorm: false };
-  if (grouping === 'matmul weights only') return { weightDecay, decay: (_name, _p, m: Module) => (m instanceof Embedding ? false : undefined) };
-  return { weightDecay, excludeBias: false, excludeNorm: false };
+  if (grouping === 'matmul weights only') return { weightDecay, recipe: 'matmul_weights' };
+  return { weightDecay, recipe: 'nanogpt' };
 }
 
 function groupsOf(model: GPT, grouping: GptGrouping, weightDecay: number): ParamGroupInput[] {
-  // nanoGPT's groups are built by hand, as its configure_optimizers builds them.
-  if (grouping === 'nanoGPT: dim >= 2') return nanoGptGroups(model, weightDecay);
   // Without the empty no-decay group of "decay everything", which the plan would list as a group of 0 tensors.
   return paramGroupsWeightDecay(model, groupingOptions(grouping, weightDecay)).filter((g) => Array.isArray(g.params) && g.params.length > 0);
 }
