@@ -1,6 +1,7 @@
 import { tensor, zeros } from './creation.js';
 import { SparseTensor } from './sparse.js';
 import type { SavedContext } from './node.js';
+import { attentionGrads } from './ops/attention.js';
 import { where } from './ops/elementwise.js';
 import { sumToShape } from './ops/shape.js';
 import { runKernel, type PrimitiveOp } from './primitives.js';
@@ -103,6 +104,8 @@ export const GRADIENTS = {
     const index = indices.reshape([indices.numel(), ...weight.shape.slice(1).map(() => 1)]).expand(g.shape);
     return [zeros(weight.shape, { dtype: g.dtype, device: g.device }).scatterAdd(0, index, masked), null];
   },
+  // FlashAttention-2's backward in the backend: the weights recomputed from the saved logsumexp.
+  attention: ({ inputs, output, attrs }, g) => attentionGrads(inputs, output, g, attrs),
   cat: ({ inputs, attrs: { dim } }, g) => {
     let start = 0;
     return inputs.map((t) => {

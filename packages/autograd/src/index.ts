@@ -42,6 +42,7 @@ export { where, maximum, minimum, resultType, unaryOp, binaryOp } from './ops/el
 export { cat, stack } from './ops/shape.js';
 export { matmul } from './ops/linalg.js';
 export { embeddingLookup } from './ops/indexing.js';
+export { fusedAttention, fusedAttentionAvailable, type FusedAttentionOptions } from './ops/attention.js';
 export { Node, type SavedContext } from './node.js';
 export type { PrimitiveOp, PrimitiveAttrs } from './primitives.js';
 export { GRADIENTS, type GradRule } from './gradients.js';
