@@ -92,6 +92,13 @@ export interface AttentionInputs {
   readonly mask: View | null;
 }
 
+/** What `attentionBackward` reads besides the inputs: the forward's output and logsumexp, the output's gradient. */
+export interface AttentionSaved {
+  readonly output: View;
+  readonly logsumexp: View;
+  readonly gradOutput: View;
+}
+
 export interface Backend {
   readonly apiVersion: typeof BACKEND_API_VERSION;
   /** The device name tensors carry, e.g. `'cpu'`, `'webgpu'`. */
@@ -150,5 +157,5 @@ export interface Backend {
    * `output` and `logsumexp` are the forward's; `gradOutput` is a [B, H, L, Ev] view of any strides.
    * Results contiguous, of the shapes of query, key and value.
    */
-  attentionBackward?(inputs: AttentionInputs, saved: { output: View; logsumexp: View; gradOutput: View }, opts: AttentionOptions): { query: Storage; key: Storage; value: Storage };
+  attentionBackward?(inputs: AttentionInputs, saved: AttentionSaved, opts: AttentionOptions): { query: Storage; key: Storage; value: Storage };
 }

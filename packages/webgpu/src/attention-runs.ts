@@ -5,7 +5,7 @@
  * inputs and results is O(rows): the logsumexp, and in the backward (logsumexp, D) per query row and
  * one [B·H, S, E + Ev] buffer for dk and dv, split into the two results. No [L, S] buffer is made.
  */
-import { numel, type AttentionInputs, type AttentionOptions, type DType, type Storage, type View } from '@tsgrad/tensor';
+import { numel, type AttentionInputs, type AttentionOptions, type AttentionSaved, type DType, type Storage, type View } from '@tsgrad/tensor';
 import type { Bindings } from './bindings.js';
 import type { Recorder } from './recorder.js';
 import { ATTENTION_ROWS, attentionForwardShader, attentionKeyGradShader, attentionQueryGradShader, attentionStatsShader } from './shaders/attention.js';
@@ -37,7 +37,7 @@ export class AttentionRuns {
     return { output: output.storage, logsumexp: logsumexp.storage };
   }
 
-  backward(inputs: AttentionInputs, saved: { output: View; logsumexp: View; gradOutput: View }, opts: AttentionOptions): { query: Storage; key: Storage; value: Storage } {
+  backward(inputs: AttentionInputs, saved: AttentionSaved, opts: AttentionOptions): { query: Storage; key: Storage; value: Storage } {
     const { B, H, L, S, E, Ev } = this.check('attention backward', inputs);
     const { bindings, recorder } = this.ops;
     if (B * H * L * S === 0) {

@@ -13,6 +13,7 @@ import {
   numel,
   type ArgReduceOp,
   type AttentionInputs,
+  type AttentionSaved,
   type AttentionOptions,
   type Backend,
   type DType,
@@ -428,7 +429,7 @@ export class WebGPUBackend implements Backend {
    * @example
    * const { query, key, value } = backend.attentionBackward(inputs, { output, logsumexp, gradOutput }, { scale: 0.125, isCausal: true });
    */
-  attentionBackward(inputs: AttentionInputs, saved: { output: View; logsumexp: View; gradOutput: View }, opts: AttentionOptions): { query: Storage; key: Storage; value: Storage } {
+  attentionBackward(inputs: AttentionInputs, saved: AttentionSaved, opts: AttentionOptions): { query: Storage; key: Storage; value: Storage } {
     this.check();
     return this.attentionRuns.backward(inputs, saved, opts);
   }

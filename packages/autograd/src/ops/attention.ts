@@ -1,4 +1,4 @@
-import { getBackend, formatShape, type AttentionInputs } from '@tsgrad/tensor';
+import { checkOptionKeys, getBackend, formatShape, type AttentionInputs } from '@tsgrad/tensor';
 import { apply, fromStorage, type PrimitiveAttrs } from '../primitives.js';
 import type { Tensor } from '../tensor.js';
 
@@ -40,6 +40,7 @@ export function fusedAttentionAvailable(query: Tensor, value: Tensor): boolean {
  * const out = fusedAttention(q, k, v, { scale: 1 / 8, isCausal: true }); // webgpu q, k, v [2, 4, 128, 64]
  */
 export function fusedAttention(query: Tensor, key: Tensor, value: Tensor, opts: FusedAttentionOptions): Tensor {
+  checkOptionKeys('fusedAttention', opts, ['scale', 'isCausal', 'attnMask']);
   const { scale, isCausal = false, attnMask = null } = opts;
   if (!fusedAttentionAvailable(query, value)) {
     throw new Error(`fusedAttention: no fused attention on ${query.device} for a ${query.dtype} query ${formatShape(query.shape)} and value ${formatShape(value.shape)}; use F.scaledDotProductAttention`);

@@ -45,6 +45,10 @@ const WHO = 'scaled_dot_product_attention';
  * - a fully masked row (every score −∞) gives zeros and a zero gradient: PyTorch ≥ 2.5's
  *   `_safe_softmax` (earlier versions, and plain softmax, give NaN there).
  *
+ * On a device with fused attention (WebGPU) a FlashAttention-style kernel computes it without the
+ * [L, S] scores, forward and backward, wherever it applies (float32, head dims up to 128, no dropout,
+ * at most two batch dims): see `fusedAttend`. Elsewhere, and on the CPU, it is composed from ops.
+ *
  * PyTorch 1.13 (the fixtures' reference) has no public SDPA: the tests compare against a float64
  * implementation of the documented algorithm, cross-checked with 1.13's private prototype.
  * @example
