@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { manualSeed, rand, randn, scope, tensor, type Tensor } from '@tsgrad/autograd';
+import { manualSeed, noGrad, rand, randn, scope, tensor, type Tensor } from '@tsgrad/autograd';
 import { functional as F } from '@tsgrad/nn';
 import { expectClose } from '@tsgrad/test-utils';
 import type { WebGPUBackend } from '@tsgrad/webgpu';
@@ -90,6 +90,14 @@ describe('fused attention on webgpu (float32) against the composed float64 refer
     expect(nanOut.slice(0, 2).every(Number.isNaN)).toBe(true);
     expect(nanOut.slice(2).every(Number.isFinite)).toBe(true);
   }, 60_000);
+
+  it('its backward reads the output: modified in place, it raises the version error', async () => {
+    const q = randn([1, 1, 4, 16]).to('webgpu').requiresGrad_();
+    const out = F.scaledDotProductAttention(q, q, q);
+    expect(out.gradFn?.op).toBe('attention');
+    noGrad(() => out.detach().mul_(2));
+    expect(() => out.sum().backward()).toThrow(/modified by an inplace operation: output 0 of attention \(shape \[1, 1, 4, 16\], dtype float32\) is at version 1/);
+  });
 
   it('falls back to the composed path for dropout, a mask that requires grad, and head dims past the limit', async () => {
     const fused = vi.spyOn(backend, 'attention');

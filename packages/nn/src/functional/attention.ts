@@ -141,14 +141,18 @@ function fusedAttend(q: Tensor, k: Tensor, v: Tensor, a: AttendArgs): Tensor | n
   const [L, E] = q.shape.slice(-2);
   const [S, Ev] = v.shape.slice(-2);
   const [B, H] = [...[1, 1].slice(batch.length), ...batch];
-  const to4 = (t: Tensor, rows: number, cols: number) => t.reshape([...[1, 1, 1, 1].slice(t.ndim), ...t.shape]).expand([B, H, rows, cols]);
+  const to4 = (t: Tensor, rows: number, cols: number) => {
+    const padded = t.ndim < 4 ? t.reshape([...[1, 1, 1, 1].slice(t.ndim), ...t.shape]) : t;
+    const shape = [B, H, rows, cols];
+    return padded.shape.every((d, i) => d === shape[i]) ? padded : padded.expand(shape);
+  };
   let attnMask: Tensor | null = null;
   if (mask) {
     const additive = mask.dtype === 'bool' ? noGrad(() => zeros(mask.shape, { dtype: q.dtype, device: q.device }).where(mask, -Infinity)) : mask;
     attnMask = to4(additive, L, S);
   }
   const out = fusedAttention(to4(q, L, E), to4(k, S, E), to4(v, S, Ev), { scale: a.scale, isCausal: a.isCausal ?? false, attnMask });
-  return out.reshape([...batch, L, Ev]);
+  return batch.length === 2 ? out : out.reshape([...batch, L, Ev]);
 }
 
 /**
