@@ -37,6 +37,7 @@ const CASES: Case[] = [
   { name: 'causal, L = 80 > S = 9 (rows past the keys see them all)', q: [1, 1, 80, 16], k: [1, 1, 9, 16], v: [1, 1, 9, 16], isCausal: true },
   { name: 'bool mask [L, S] broadcast over batch and heads, fully masked rows', q: [2, 2, 33, 16], k: [2, 2, 41, 16], v: [2, 2, 41, 16], mask: { shape: [33, 41], kind: 'bool' } },
   { name: 'float mask [1, H, L, S] with −∞ entries, head dim 32', q: [2, 3, 17, 32], k: [2, 3, 66, 32], v: [2, 3, 66, 32], mask: { shape: [1, 3, 17, 66], kind: 'float' } },
+  { name: 'no keys (S = 0): zeros, and zero gradients', q: [1, 2, 5, 16], k: [1, 2, 0, 16], v: [1, 2, 0, 16] },
   { name: 'key and value broadcast over the batch, 3-D query, value dim 8', q: [4, 65, 16], k: [1, 65, 16], v: [1, 65, 8] },
 ];
 
