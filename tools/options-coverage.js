@@ -25,6 +25,7 @@ export const NOT_OPTION_BAGS = {
   'optim.decayPrologue#f': 'flags that decayFlags returned',
   'webgpu.new WebGPUBackend#owners': 'the device that initWebGPU acquired (initWebGPU is the public door)',
   'webgpu.new WebGPUBackend#limits': "the adapter's limits, read by initWebGPU",
+  'autograd.fusedAttention#opts': "the fused kernel's settings, resolved by F.scaledDotProductAttention (the public door); keys checked, but it runs only where a device has fused attention",
 };
 /** Object types that are data wherever they appear: the backend contract's tensors and programs. */
 export const NOT_OPTION_TYPES = {
@@ -34,6 +35,9 @@ export const NOT_OPTION_TYPES = {
   ElementwiseProgram: 'a program that defineProgram built',
   ElementwiseKernel: "a declared op's kernel that forwardKernel or gradKernel built",
   Expr: 'an expression tree of the expression language',
+  AttentionInputs: "the fused attention's operand views (the Backend contract)",
+  AttentionOptions: "the fused attention's resolved scale and causal flag (the Backend contract)",
+  AttentionSaved: "what the fused attention's backward reads (the Backend contract)",
 };
 
 // Reference update loops take the parameter's state record and the step's resolved hyperparameters:

@@ -1,6 +1,7 @@
 import { tensor, zeros } from './creation.js';
 import { SparseTensor } from './sparse.js';
 import type { SavedContext } from './node.js';
+import { attentionGrads } from './ops/attention.js';
 import { where } from './ops/elementwise.js';
 import { sumToShape } from './ops/shape.js';
 import { apply, runKernel, type PrimitiveOp } from './primitives.js';
@@ -107,6 +108,8 @@ export const GRADIENTS = {
   cumsum: ({ attrs: { axis, reverse } }, g) => [apply('cumsum', [g], { axis, reverse: !reverse })],
   // sort/topk values are a gather by these indices: gather's rule scatters g back through them.
   argsort: null,
+  // FlashAttention-2's backward in the backend: the weights recomputed from the saved logsumexp.
+  attention: ({ inputs, output, attrs }, g) => attentionGrads(inputs, output, g, attrs),
   cat: ({ inputs, attrs: { dim } }, g) => {
     let start = 0;
     return inputs.map((t) => {

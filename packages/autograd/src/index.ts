@@ -47,6 +47,7 @@ export { sort, argsort, topk, type SortOptions, type TopkOptions, type ValuesInd
 export { multinomial, type MultinomialOptions } from './ops/multinomial.js';
 export { matmul } from './ops/linalg.js';
 export { embeddingLookup } from './ops/indexing.js';
+export { fusedAttention, fusedAttentionAvailable, type FusedAttentionOptions } from './ops/attention.js';
 export { Node, type SavedContext } from './node.js';
 export type { PrimitiveOp, PrimitiveAttrs } from './primitives.js';
 export { GRADIENTS, type GradRule } from './gradients.js';

@@ -16,6 +16,7 @@ import {
   type View,
 } from '@tsgrad/tensor';
 import { GRADIENTS } from './gradients.js';
+import { attentionForward } from './ops/attention.js';
 import { isGradEnabled } from './grad-mode.js';
 import { Node } from './node.js';
 import { Tensor } from './tensor.js';
@@ -56,6 +57,12 @@ export interface PrimitiveAttrs extends Record<ElementwiseOp, OpParams> {
   argsort: { axis: number; descending: boolean };
   /** Rows of a weight [num, ...] picked by 1-D int32 indices (embeddings): inputs (weight, indices). */
   embeddingRows: { sparse: boolean; paddingIdx: number | null };
+  /**
+   * The fused attention (ops/attention.ts, a backend's `attention`): inputs query [B, H, L, E], key,
+   * value and an optional additive mask [B, H, L, S]. `saved.logsumexp` receives the forward's per-row
+   * logsumexp for the backward (a second output in PyTorch's flash kernel; a primitive here has one).
+   */
+  attention: { scale: number; isCausal: boolean; saved: { logsumexp: Tensor | null } };
 }
 export type PrimitiveOp = keyof PrimitiveAttrs;
 
@@ -177,6 +184,7 @@ const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
   },
   cumsum: ([x], { axis, reverse }) => fromStorage(backend(x).cumsum(x.toView(), axis, reverse), x.shape),
   argsort: ([x], { axis, descending }) => fromStorage(backend(x).sort(x.toView(), axis, descending), x.shape),
+  attention: (inputs, attrs) => attentionForward(inputs, attrs),
   cat: (inputs, { dim }) => {
     const shape = inputs[0].shape;
     shape[dim] = inputs.reduce((n, t) => n + t.shape[dim], 0);

@@ -69,6 +69,36 @@ export interface BackendCapabilities {
   readonly float64: boolean;
   /** Whether `readSync` works (CPU: yes; GPU: no, use `read`). */
   readonly syncRead: boolean;
+  /**
+   * The largest head dimension (query/key's and value's last) the fused `attention` runs; absent
+   * where the backend has no fused attention.
+   */
+  readonly fusedAttentionMaxHeadDim?: number;
+}
+
+/** What the fused attention computes with: the factor on q·kᵀ, and whether key j > query i is masked out. */
+export interface AttentionOptions {
+  readonly scale: number;
+  readonly isCausal: boolean;
+}
+
+/**
+ * The fused attention's operands, all float32 4-D views of any strides (a stride 0 broadcasts):
+ * query [B, H, L, E], key [B, H, S, E], value [B, H, S, Ev], and an optional additive mask
+ * [B, H, L, S] (−∞ masks a score out; a bool mask is converted by the caller).
+ */
+export interface AttentionInputs {
+  readonly query: View;
+  readonly key: View;
+  readonly value: View;
+  readonly mask: View | null;
+}
+
+/** What `attentionBackward` reads besides the inputs: the forward's output and logsumexp, the output's gradient. */
+export interface AttentionSaved {
+  readonly output: View;
+  readonly logsumexp: View;
+  readonly gradOutput: View;
 }
 
 export interface Backend {
@@ -126,4 +156,20 @@ export interface Backend {
    * these views as given (non-contiguous ones); the caller then runs it on contiguous copies.
    */
   runProgram(program: ElementwiseProgram, items: readonly ProgramItem<View>[]): boolean;
+
+  /**
+   * Optional, FlashAttention-style: softmax(q·kᵀ·scale + mask)·v in one pass with an online softmax,
+   * never holding the [L, S] scores. Returns the output (contiguous [B, H, L, Ev]) and each row's
+   * logsumexp of the masked scores (contiguous [B, H, L], what the backward recomputes the weights
+   * from). A row whose every score is −∞ gives zeros and logsumexp −∞ (PyTorch's `_safe_softmax`); a
+   * NaN or +∞ score makes its row NaN. Head dims up to `capabilities.fusedAttentionMaxHeadDim`.
+   */
+  attention?(inputs: AttentionInputs, opts: AttentionOptions): { output: Storage; logsumexp: Storage };
+  /**
+   * The gradients of `attention` (FlashAttention-2's backward, the scores recomputed tile by tile):
+   * with D = rowsum(dO∘O), dS = P∘(dO·vᵀ − D); dq = dS·k·scale, dk = dSᵀ·q·scale, dv = Pᵀ·dO.
+   * `output` and `logsumexp` are the forward's; `gradOutput` is a [B, H, L, Ev] view of any strides.
+   * Results contiguous, of the shapes of query, key and value.
+   */
+  attentionBackward?(inputs: AttentionInputs, saved: AttentionSaved, opts: AttentionOptions): { query: Storage; key: Storage; value: Storage };
 }

@@ -12,6 +12,9 @@ import {
   contiguousStrides,
   numel,
   type ArgReduceOp,
+  type AttentionInputs,
+  type AttentionSaved,
+  type AttentionOptions,
   type Backend,
   type DType,
   type ElementwiseKernel,
@@ -22,6 +25,7 @@ import {
   type TypedArray,
   type View,
 } from '@tsgrad/tensor';
+import { ATTENTION_MAX_HEAD_DIM, AttentionRuns } from './attention-runs.js';
 import { Bindings, type DeviceLimits } from './bindings.js';
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { ElementwiseRuns } from './elementwise-runs.js';
@@ -61,7 +65,7 @@ const BUFFER_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DS
 export class WebGPUBackend implements Backend {
   readonly apiVersion = BACKEND_API_VERSION;
   readonly device = 'webgpu';
-  readonly capabilities = { float64: false, syncRead: false };
+  readonly capabilities = { float64: false, syncRead: false, fusedAttentionMaxHeadDim: ATTENTION_MAX_HEAD_DIM };
   readonly pool: BufferPool;
   private readonly recorder: Recorder;
   private readonly bindings: Bindings;
@@ -70,6 +74,7 @@ export class WebGPUBackend implements Backend {
   private readonly reducePlan: ReducePlan;
   private readonly matmulPlan: MatmulPlan;
   private readonly programs: ProgramRuns;
+  private readonly attentionRuns: AttentionRuns;
   private readonly errorFlag: GPUBuffer;
   private lostReason: string | null = null;
   private uncaptured: string | null = null;
@@ -131,6 +136,7 @@ export class WebGPUBackend implements Backend {
     this.reducePlan = new ReducePlan(ops);
     this.matmulPlan = new MatmulPlan(ops);
     this.programs = new ProgramRuns(this.recorder, this.bindings, this.pool);
+    this.attentionRuns = new AttentionRuns(ops);
     gpu.lost.then((info) => {
       this.lostReason = `${info.reason ?? 'unknown'}: ${info.message}`;
     });
@@ -429,5 +435,27 @@ export class WebGPUBackend implements Backend {
   runProgram(program: ElementwiseProgram, items: readonly ProgramItem<View>[]): boolean {
     this.check();
     return this.programs.run(program, items);
+  }
+
+  /**
+   * FlashAttention-style fused attention (attention-runs.ts, shaders/attention.ts): one pass with an
+   * online softmax, the [L, S] scores never in memory. What `F.scaledDotProductAttention` runs on
+   * WebGPU when it can (see there).
+   * @example
+   * const { output, logsumexp } = backend.attention({ query: q.toView(), key: k.toView(), value: v.toView(), mask: null }, { scale: 0.125, isCausal: true });
+   */
+  attention(inputs: AttentionInputs, opts: AttentionOptions): { output: Storage; logsumexp: Storage } {
+    this.check();
+    return this.attentionRuns.forward(inputs, opts);
+  }
+
+  /**
+   * The fused attention's gradients, the scores recomputed tile by tile (FlashAttention-2's backward).
+   * @example
+   * const { query, key, value } = backend.attentionBackward(inputs, { output, logsumexp, gradOutput }, { scale: 0.125, isCausal: true });
+   */
+  attentionBackward(inputs: AttentionInputs, saved: AttentionSaved, opts: AttentionOptions): { query: Storage; key: Storage; value: Storage } {
+    this.check();
+    return this.attentionRuns.backward(inputs, saved, opts);
   }
 }

@@ -7,6 +7,8 @@
 export interface PoolStats {
   /** Bytes in buffers held by live tensors. */
   bytesInUse: number;
+  /** The most `bytesInUse` has been since the pool was created or `resetPeak()` was last called. */
+  peakBytesInUse: number;
   /** Bytes in free buffers waiting for reuse. */
   bytesPooled: number;
   buffersInUse: number;
@@ -24,7 +26,7 @@ export interface PoolStats {
  */
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
-  private stats: PoolStats = { bytesInUse: 0, bytesPooled: 0, buffersInUse: 0, buffersPooled: 0, buffersCreated: 0 };
+  private stats: PoolStats = { bytesInUse: 0, peakBytesInUse: 0, bytesPooled: 0, buffersInUse: 0, buffersPooled: 0, buffersCreated: 0 };
 
   /**
    * `maxBytes`: the device's maxBufferSize; a class never exceeds it (the largest buffers get their
@@ -65,6 +67,7 @@ export class BufferPool {
       this.stats.buffersCreated++;
     }
     this.stats.bytesInUse += size;
+    this.stats.peakBytesInUse = Math.max(this.stats.peakBytesInUse, this.stats.bytesInUse);
     this.stats.buffersInUse++;
     return buffer;
   }
@@ -100,9 +103,20 @@ export class BufferPool {
   }
 
   /**
+   * Starts a new peak: `peakBytesInUse` becomes the bytes in use now (to measure one computation's peak).
+   * @example
+   * pool.resetPeak();
+   * run();
+   * pool.snapshot().peakBytesInUse // the most bytes live tensors held while run() ran
+   */
+  resetPeak(): void {
+    this.stats.peakBytesInUse = this.stats.bytesInUse;
+  }
+
+  /**
    * Counts and bytes in use and pooled.
    * @example
-   * pool.snapshot() // { bytesInUse, bytesPooled, buffersInUse, buffersPooled, buffersCreated }
+   * pool.snapshot() // { bytesInUse, peakBytesInUse, bytesPooled, buffersInUse, buffersPooled, buffersCreated }
    */
   snapshot(): PoolStats {
     return { ...this.stats };

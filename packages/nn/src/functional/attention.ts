@@ -1,9 +1,10 @@
 /**
  * Scaled dot-product attention (PyTorch 2.x's `F.scaled_dot_product_attention`), composed from
  * matmul, softmax, where and dropout. The validation and the masks are separate from `attend`, the
- * inner computation, so a fused kernel (FlashAttention-style on WebGPU) can replace `attend` alone.
+ * inner computation, which runs the device's fused kernel (FlashAttention-style on WebGPU) where it
+ * can: see `fusedAttend`.
  */
-import { arange, noGrad, type Generator, type Tensor } from '@tsgrad/autograd';
+import { arange, fusedAttention, fusedAttentionAvailable, noGrad, zeros, type Generator, type Tensor } from '@tsgrad/autograd';
 import { broadcastShapes, checkOptionKeys, formatShape, isFloating } from '@tsgrad/tensor';
 import { dropoutWith } from './activations.js';
 
@@ -44,6 +45,10 @@ const WHO = 'scaled_dot_product_attention';
  * - a fully masked row (every score −∞) gives zeros and a zero gradient: PyTorch ≥ 2.5's
  *   `_safe_softmax` (earlier versions, and plain softmax, give NaN there).
  *
+ * On a device with fused attention (WebGPU) a FlashAttention-style kernel computes it without the
+ * [L, S] scores, forward and backward, wherever it applies (float32, head dims up to 128, no dropout,
+ * at most two batch dims): see `fusedAttend`. Elsewhere, and on the CPU, it is composed from ops.
+ *
  * PyTorch 1.13 (the fixtures' reference) has no public SDPA: the tests compare against a float64
  * implementation of the documented algorithm, cross-checked with 1.13's private prototype.
  * @example
@@ -60,8 +65,8 @@ export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Ten
   const L = query.shape[query.ndim - 2];
   const S = key.shape[key.ndim - 2];
   if (attnMask !== null) checkMask(attnMask, query, [L, S], 'attn_mask');
-  const masks = isCausal ? [causalMask(L, S, query.device)] : attnMask !== null ? [attnMask] : [];
-  return attend(query, key, value, { masks, scale: scaleOf(query, scale), dropoutP, generator, needWeights: false }).output;
+  const masks = attnMask !== null ? [attnMask] : [];
+  return attend(query, key, value, { masks, isCausal, scale: scaleOf(query, scale), dropoutP, generator, needWeights: false }).output;
 }
 
 /**
@@ -94,20 +99,60 @@ export interface AttendArgs {
   generator: Generator | null;
   /** Whether the caller reads the weights (MultiheadAttention's needWeights). */
   needWeights: boolean;
+  /** A causal mask besides `masks` (key j > query i masked out; top-left aligned), which a fused kernel applies without building it. */
+  isCausal?: boolean;
 }
 
 /**
  * The inner computation, inputs already checked: weights = safeSoftmax(q·kᵀ · scale, masked),
- * dropped out, output = weights · v. The part a fused kernel replaces.
+ * dropped out, output = weights · v. The device's fused kernel runs it where it can (`fusedAttend`);
+ * otherwise, and always on the CPU, it is composed from ops (the reference).
  * @example
  * attend(q, k, v, { masks: [], scale: 1 / Math.sqrt(8), dropoutP: 0, generator: null, needWeights: true }).weights
  */
 export function attend(q: Tensor, k: Tensor, v: Tensor, a: AttendArgs): { output: Tensor; weights: Tensor | null } {
+  const fused = fusedAttend(q, k, v, a);
+  if (fused !== null) return { output: fused, weights: null };
+  const masks = a.isCausal ? [...a.masks, causalMask(q.shape[q.ndim - 2], k.shape[k.ndim - 2], q.device)] : a.masks;
   let scores = q.matmul(k.transpose(-2, -1)).mul(a.scale);
-  for (const m of a.masks) scores = m.dtype === 'bool' ? scores.where(m, -Infinity) : scores.add(m);
-  let weights = a.masks.length > 0 ? safeSoftmax(scores) : scores.softmax(-1);
+  for (const m of masks) scores = m.dtype === 'bool' ? scores.where(m, -Infinity) : scores.add(m);
+  let weights = masks.length > 0 ? safeSoftmax(scores) : scores.softmax(-1);
   if (a.dropoutP > 0) weights = dropoutWith(weights, a.dropoutP, a.generator);
   return { output: weights.matmul(v), weights: a.needWeights ? weights : null };
+}
+
+/**
+ * The fused kernel's form of `attend` (`fusedAttention`: FlashAttention-style on WebGPU, the [L, S]
+ * scores never in memory, the backward recomputing them), or null where it does not apply and the
+ * composed path runs: no fused kernel on the device (the CPU) or head dims past its limit, dropout,
+ * the weights asked for, more than one mask (MultiheadAttention's key padding and attention masks
+ * together), a float mask that requires grad (the kernel gives the mask none), or more than two
+ * batch dims (or a mask adding batch dims the operands lack). A bool mask becomes an additive one
+ * (0 / −∞) of its own shape; operands and mask are broadcast to [B, H, ...] as expanded views.
+ * One difference from the composed path: without masks, a row whose every score is −∞ (infinite
+ * inputs) gives zeros here (PyTorch ≥ 2.5's `_safe_softmax`), NaN there.
+ */
+function fusedAttend(q: Tensor, k: Tensor, v: Tensor, a: AttendArgs): Tensor | null {
+  if (a.dropoutP > 0 || a.needWeights || a.masks.length > 1 || !fusedAttentionAvailable(q, v)) return null;
+  const mask = a.masks[0] ?? null;
+  if (mask?.requiresGrad) return null;
+  const batch = broadcastShapes(broadcastShapes(q.shape.slice(0, -2), k.shape.slice(0, -2)), v.shape.slice(0, -2));
+  if (batch.length > 2 || (mask && broadcastShapes(batch, mask.shape.slice(0, -2)).length !== batch.length)) return null;
+  const [L, E] = q.shape.slice(-2);
+  const [S, Ev] = v.shape.slice(-2);
+  const [B, H] = [...[1, 1].slice(batch.length), ...batch];
+  const to4 = (t: Tensor, rows: number, cols: number) => {
+    const padded = t.ndim < 4 ? t.reshape([...[1, 1, 1, 1].slice(t.ndim), ...t.shape]) : t;
+    const shape = [B, H, rows, cols];
+    return padded.shape.every((d, i) => d === shape[i]) ? padded : padded.expand(shape);
+  };
+  let attnMask: Tensor | null = null;
+  if (mask) {
+    const additive = mask.dtype === 'bool' ? noGrad(() => zeros(mask.shape, { dtype: q.dtype, device: q.device }).where(mask, -Infinity)) : mask;
+    attnMask = to4(additive, L, S);
+  }
+  const out = fusedAttention(to4(q, L, E), to4(k, S, E), to4(v, S, Ev), { scale: a.scale, isCausal: a.isCausal ?? false, attnMask });
+  return batch.length === 2 ? out : out.reshape([...batch, L, Ev]);
 }
 
 /**

@@ -1,0 +1,174 @@
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { manualSeed, noGrad, rand, randn, scope, tensor, type Tensor } from '@tsgrad/autograd';
+import { functional as F } from '@tsgrad/nn';
+import { expectClose } from '@tsgrad/test-utils';
+import type { WebGPUBackend } from '@tsgrad/webgpu';
+import { gpu, values } from './gpu.js';
+
+// The fused (FlashAttention-style) attention of the WebGPU backend, run by F.scaledDotProductAttention
+// wherever it applies, against the composed path in float64 on the CPU (the reference: matmul,
+// _safe_softmax, matmul), forward and gradients, to float32 precision.
+let backend: WebGPUBackend;
+beforeAll(async () => {
+  backend = await gpu();
+}, 60_000);
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const tol = { rtol: 1e-5, atol: 2e-5 };
+const gpuLeaf = (t: Tensor) => t.to('float32').to('webgpu').detach().requiresGrad_();
+
+interface Case {
+  name: string;
+  q: number[];
+  k: number[];
+  v: number[];
+  /** A bool (true = take part) or float mask's shape, with its values drawn below. */
+  mask?: { shape: number[]; kind: 'bool' | 'float' };
+  isCausal?: boolean;
+  scale?: number;
+}
+
+const CASES: Case[] = [
+  { name: 'no mask, T = 37 (not a multiple of the tiles), head dim 16', q: [2, 3, 37, 16], k: [2, 3, 37, 16], v: [2, 3, 37, 16] },
+  { name: 'causal, T = 70, head dim 32', q: [1, 2, 70, 32], k: [1, 2, 70, 32], v: [1, 2, 70, 32], isCausal: true },
+  { name: 'causal, L = 20 < S = 45, head dim 64, explicit scale', q: [2, 1, 20, 64], k: [2, 1, 45, 64], v: [2, 1, 45, 64], isCausal: true, scale: 0.3 },
+  { name: 'causal, L = 80 > S = 9 (rows past the keys see them all)', q: [1, 1, 80, 16], k: [1, 1, 9, 16], v: [1, 1, 9, 16], isCausal: true },
+  { name: 'bool mask [L, S] broadcast over batch and heads, fully masked rows', q: [2, 2, 33, 16], k: [2, 2, 41, 16], v: [2, 2, 41, 16], mask: { shape: [33, 41], kind: 'bool' } },
+  { name: 'float mask [1, H, L, S] with −∞ entries, head dim 32', q: [2, 3, 17, 32], k: [2, 3, 66, 32], v: [2, 3, 66, 32], mask: { shape: [1, 3, 17, 66], kind: 'float' } },
+  { name: 'no keys (S = 0): zeros, and zero gradients', q: [1, 2, 5, 16], k: [1, 2, 0, 16], v: [1, 2, 0, 16] },
+  { name: 'key and value broadcast over the batch, 3-D query, value dim 8', q: [4, 65, 16], k: [1, 65, 16], v: [1, 65, 8] },
+];
+
+/** The mask's values: bool with every fifth row fully masked out; float with −∞ at about a third, and a row all −∞. */
+function maskOf(spec: NonNullable<Case['mask']>): Tensor {
+  const rows = spec.shape[spec.shape.length - 2];
+  const alive = tensor(Array.from({ length: rows }, (_, i) => [i % 5 !== 3]));
+  // Uniform in [0, 1), 0 on the dead rows: kept where above a threshold.
+  const u = rand(spec.shape, { dtype: 'float64' }).where(alive, 0);
+  if (spec.kind === 'bool') return u.gt(0.4);
+  return u.mul(2).sub(1).where(u.gt(0.33), -Infinity);
+}
+
+describe('fused attention on webgpu (float32) against the composed float64 reference', () => {
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_, c) => {
+    manualSeed(23);
+    const [q, k, v] = [c.q, c.k, c.v].map((s) => randn(s, { dtype: 'float64', requiresGrad: true }));
+    const mask = c.mask ? maskOf(c.mask) : null;
+    const opts = { attnMask: mask, isCausal: c.isCausal ?? false, scale: c.scale ?? null };
+    const ref = F.scaledDotProductAttention(q, k, v, opts);
+    const cot = randn(ref.shape, { dtype: 'float64' });
+    ref.backward(cot);
+
+    const fused = vi.spyOn(backend, 'attention');
+    const fusedBackward = vi.spyOn(backend, 'attentionBackward');
+    const [gq, gk, gv] = [q, k, v].map((t) => gpuLeaf(t.detach()));
+    const out = F.scaledDotProductAttention(gq, gk, gv, { ...opts, attnMask: mask ? (mask.dtype === 'bool' ? mask : mask.to('float32')).to('webgpu') : null });
+    expect(fused).toHaveBeenCalledTimes(1);
+    expectClose(await values(out), Array.from(ref.dataSync(), Number), { ...tol, what: 'output' });
+    out.backward(cot.to('float32').to('webgpu'));
+    expect(fusedBackward).toHaveBeenCalledTimes(1);
+    for (const [i, [g, r]] of [[gq, q], [gk, k], [gv, v]].entries()) {
+      expectClose(await values(g.grad!), Array.from(r.grad!.dataSync(), Number), { ...tol, what: `grad ${'qkv'[i]}` });
+    }
+  }, 60_000);
+
+  it('a fully masked row gives zeros and zero gradients (PyTorch ≥ 2.5), a NaN score a NaN row', async () => {
+    const q = tensor([[[1, 2], [3, 4], [5, 6]]]).to('webgpu').requiresGrad_();
+    const kv = tensor([[[1, 0], [0, 1], [1, 1]]]).to('webgpu').requiresGrad_();
+    const keep = tensor([[true, false, true], [false, false, false], [true, true, true]]).to('webgpu');
+    const out = F.scaledDotProductAttention(q, kv, kv, { attnMask: keep });
+    const got = await values(out);
+    expect(got.slice(2, 4)).toEqual([0, 0]);
+    out.sum().backward();
+    const dq = await values(q.grad!);
+    expect(dq.slice(2, 4)).toEqual([0, 0]);
+    for (const t of [q, kv]) expect((await values(t.grad!)).every(Number.isFinite)).toBe(true);
+
+    const bad = tensor([[[NaN, 1], [1, 1]]]).to('webgpu');
+    const nanOut = await values(F.scaledDotProductAttention(bad, kv, kv, {}));
+    expect(nanOut.slice(0, 2).every(Number.isNaN)).toBe(true);
+    expect(nanOut.slice(2).every(Number.isFinite)).toBe(true);
+  }, 60_000);
+
+  it('its backward reads the output: modified in place, it raises the version error', async () => {
+    const q = randn([1, 1, 4, 16]).to('webgpu').requiresGrad_();
+    const out = F.scaledDotProductAttention(q, q, q);
+    expect(out.gradFn?.op).toBe('attention');
+    noGrad(() => out.detach().mul_(2));
+    expect(() => out.sum().backward()).toThrow(/modified by an inplace operation: output 0 of attention \(shape \[1, 1, 4, 16\], dtype float32\) is at version 1/);
+  });
+
+  it('falls back to the composed path for dropout, a mask that requires grad, and head dims past the limit', async () => {
+    const fused = vi.spyOn(backend, 'attention');
+    manualSeed(1);
+    const q = randn([1, 2, 8, 16]).to('webgpu');
+    const bias = randn([8, 8]).to('webgpu').requiresGrad_();
+    const out = F.scaledDotProductAttention(q, q, q, { attnMask: bias });
+    out.sum().backward();
+    expect(bias.grad).not.toBeNull();
+    F.scaledDotProductAttention(q, q, q, { dropoutP: 0.5 });
+    const wide = randn([1, 1, 4, 160]).to('webgpu');
+    F.scaledDotProductAttention(wide, wide, wide);
+    expect(fused).not.toHaveBeenCalled();
+    F.scaledDotProductAttention(q, q, q);
+    expect(fused).toHaveBeenCalledTimes(1);
+  }, 60_000);
+});
+
+describe('fused attention memory (the buffer pool’s peak bytes)', () => {
+  // At B = 8, H = 8, T = 1024, head dim 64 in float32, q, k, v, the output and each gradient are
+  // 16 MiB; the scores a composed forward holds are 8·8·1024·1024·4 bytes = 256 MiB (the weights as
+  // much again). SwiftShader needs over a second per (batch, head) pair for one pass at T = 1024
+  // (minutes for all 64), so this measures forward and backward at B = 8, H = 8, D = 64 for T = 32
+  // and 64, where the peak is linear in T (it exactly doubles; a [T, T] buffer would quadruple it)
+  // and at most 8 tensors of [8, 8, T, 64]: at T = 1024 that is 128 MiB for forward and backward
+  // together and 16 MiB (plus the 256 KiB logsumexp) for the forward, against 256 MiB for the scores
+  // alone. And at T = 1024 itself for one (batch, head) pair, where the scores would be 4 MiB.
+  const SCORES_1024 = 8 * 8 * 1024 * 1024 * 4;
+  const tensorBytes = (BH: number, T: number) => BH * T * 64 * 4;
+
+  /** Peak bytes above those in use before: after the forward, and after forward and backward. */
+  const peaksAt = async (B: number, H: number, T: number) => {
+    manualSeed(3);
+    const [q, k, v] = [0, 1, 2].map(() => randn([B, H, T, 64]).to('webgpu').requiresGrad_());
+    const cot = randn([B, H, T, 64]).to('webgpu');
+    const fused = vi.spyOn(backend, 'attention');
+    // Synchronous from here to the end of the scope: no finalizer can release a buffer in between.
+    backend.pool.resetPeak();
+    const before = backend.stats().bytesInUse;
+    let forward = 0;
+    scope(() => {
+      const out = F.scaledDotProductAttention(q, k, v, { isCausal: true });
+      forward = backend.stats().peakBytesInUse - before;
+      out.backward(cot);
+    });
+    const total = backend.stats().peakBytesInUse - before;
+    await q.grad!.data();
+    expect(fused).toHaveBeenCalledTimes(1);
+    vi.restoreAllMocks();
+    return { forward, total };
+  };
+
+  it('forward and backward at B = 8, H = 8, D = 64: peak bytes linear in T, far below the T = 1024 scores', async () => {
+    const p32 = await peaksAt(8, 8, 32);
+    const p64 = await peaksAt(8, 8, 64);
+    // The forward: its output and the logsumexp (8·8·T floats), nothing else.
+    expect(p64.forward).toBe(tensorBytes(64, 64) + 8 * 8 * 64 * 4);
+    // Forward and backward: the output, the logsumexp, three gradients, the backward's dk/dv buffer
+    // and (logsumexp, D) per row.
+    expect(p64.total).toBe(2 * p32.total);
+    expect(p64.total).toBeLessThanOrEqual(8 * tensorBytes(64, 64));
+    // Linear in T: at T = 1024 sixteen times p64.
+    expect(16 * p64.total).toBeLessThan(SCORES_1024 / 2);
+    expect(16 * p64.forward).toBeLessThan(SCORES_1024 / 10);
+  }, 120_000);
+
+  it('at T = 1024 (one batch and head, D = 64): the output and logsumexp forward, no 1024 × 1024 buffer in the backward', async () => {
+    const p = await peaksAt(1, 1, 1024);
+    expect(p.forward).toBe(tensorBytes(1, 1024) + 1024 * 4);
+    expect(p.total).toBeLessThanOrEqual(8 * tensorBytes(1, 1024));
+    expect(p.total).toBeLessThan(1024 * 1024 * 4);
+  }, 120_000);
+});
