@@ -86,9 +86,9 @@ export function checkSettings(raw: RawSettings): Checked {
 
   if (typeof lr === 'number' && typeof wd === 'number' && !errors.lr && !errors.weightDecay && !errors.optimizer && !errors.decayScale) {
     const factor = shrinkFactor({ optimizer, lr, weightDecay: wd, decayScale });
-    const product = optimizer === 'AdamW' && decayScale === 'schedule' ? `λ = ${wd}` : `γλ = ${lr}·${wd} = ${Number((lr * wd).toPrecision(6))}`;
+    const product = optimizer === 'AdamW' && decayScale === 'schedule' ? `λ = ${wd}` : `γλ = ${lr}·${wd} = ${Number((lr * wd).toPrecision(10))}`;
     if (factor !== null && factor <= 0) {
-      errors.weightDecay = `weight decay ${wd} is too large: ${product} makes the shrink factor per step ${Number(factor.toPrecision(6))}, which ${factor < 0 ? 'flips every weight’s sign' : 'zeroes every weight'} each step; the factor must stay above 0 (${product.startsWith('λ') ? 'λ < 1' : `λ < ${Number((1 / lr).toPrecision(6))}`})`;
+      errors.weightDecay = `weight decay ${wd} is too large: ${product} makes the shrink factor per step ${Number(factor.toPrecision(10))}, which ${factor < 0 ? 'flips every weight’s sign' : 'zeroes every weight'} each step; the factor must stay above 0 (${product.startsWith('λ') ? 'λ < 1' : `λ < ${Number((1 / lr).toPrecision(6))}`})`;
     } else if (factor !== null && halfLife(factor) < 20) {
       warnings.weightDecay = `strong: ×${factor.toPrecision(4)} per step halves the decayed weights every ${halfLife(factor).toFixed(1)} steps`;
     } else if (factor === null && wd > 1) {
