@@ -188,7 +188,7 @@ let device: 'webgpu' | 'cpu' = 'cpu';
 let runCount = 0;
 
 /** A fresh run at step 0: the same seeded initialization for every run, so runs differ only in their settings. */
-function newRun(settings: Settings): Run {
+function newRun(settings: Settings, tag = String.fromCharCode(65 + (runCount++ % 26))): Run {
   manualSeed(0);
   const model = makeModel().to(device);
   const opt = makeOptimizer(model, settings);
@@ -197,7 +197,6 @@ function newRun(settings: Settings): Run {
   // The chart's two lines are fixed sets, whatever this run decays: the weights, and the BatchNorm
   // parameters and biases (param-groups' exemptions), so runs with different settings compare.
   const weights = new Set<Tensor>(paramGroupsWeightDecay(model, { weightDecay: 1 }).filter((g) => g.weightDecay === 1).flatMap((g) => [...(g.params as Iterable<Tensor>)]));
-  const tag = String.fromCharCode(65 + (runCount++ % 26));
   return { tag, settings, model, opt, scheduler, weights, step: 0, order: null, cursor: 0, pending: [], loss: [], accuracy: [], weightNorm: [], otherNorm: [], shrinkStart: shrinkFactor(settings), diverged: null };
 }
 
@@ -208,11 +207,14 @@ let comparison: { preset: Preset; text: string } | null = null;
 /** Moves the current run onto the faded history (when it trained at all) and starts a fresh one. */
 function replaceRun(settings: Settings): void {
   for (const t of run.pending.splice(0)) t.dispose();
-  if (run.step > 0) {
+  if (run.step === 0) {
+    // Nothing trained yet: the run takes the new settings and keeps its tag.
+    run = newRun(settings, run.tag);
+  } else {
     earlier.push(run);
     while (earlier.length > MAX_EARLIER) earlier.shift();
+    run = newRun(settings);
   }
-  run = newRun(settings);
   redraw();
 }
 
