@@ -67,13 +67,13 @@ export function renderLesson(el: HTMLElement, x: LessonInput): void {
         `${exempt.map((r) => `<code>${r.name}</code>`).join(', ')} (BatchNorm's scale and shift are its <code>weight</code> and <code>bias</code>). ` +
         "The first Linear's weight feeds BatchNorm, which divides its scale out: shrinking it changes nothing the network computes, only how fast it learns. " +
         "BatchNorm's scale and shift and the biases are the opposite: few numbers that set each unit's scale and offset directly, so decaying them pulls the network's outputs toward zero for little regularization. " +
-        'Untick “exclude norm &amp; bias” to decay them too (the plan updates).</p>',
+        'Untick “exempt BatchNorm &amp; biases” to decay them too (the plan updates).</p>',
     );
   } else {
     parts.push(
       `<p><b>Everything is decayed.</b> All ${count(x.rows)} are in one group, including ${normOrBias.map((r) => `<code>${r.name}</code>`).join(', ')}: ` +
         "BatchNorm's scale is pulled toward 0, shrinking the features BatchNorm hands on, and the biases toward 0, with no benefit a weight's decay would give. " +
-        'Tick “exclude norm &amp; bias” to exempt them, as param-groups does by default.</p>',
+        'Tick “exempt BatchNorm &amp; biases” to exempt them, as param-groups does by default.</p>',
     );
   }
 

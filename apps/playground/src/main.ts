@@ -438,7 +438,7 @@ async function runPreset(p: Preset, data: Data, steps: number): Promise<void> {
   comparison = { preset: p, text: p.compare(first, summary(run)) };
   state.comparison = { preset: p.id, text: comparison.text };
   explain();
-  showRunMessage(`${p.question} Runs ${earlier[earlier.length - 1].tag} and ${run.tag} compared at step ${steps}: see the lesson below. Play continues ${run.tag}.`);
+  showRunMessage(`“${p.question}”: runs ${earlier[earlier.length - 1].tag} and ${run.tag} compared at step ${steps}: see the lesson below. Play continues ${run.tag}.`);
 }
 
 /** Resolves after the page has handled pending input events (a message, not a 4 ms-clamped timeout). */

@@ -89,7 +89,7 @@ export function checkSettings(raw: RawSettings): Checked {
     const product = optimizer === 'AdamW' && decayScale === 'schedule' ? `λ = ${wd}` : `γλ = ${lr}·${wd} = ${Number((lr * wd).toPrecision(10))}`;
     if (factor !== null && factor <= 0) {
       errors.weightDecay = `weight decay ${wd} is too large: ${product} makes the shrink factor per step ${Number(factor.toPrecision(10))}, which ${factor < 0 ? 'flips every weight’s sign' : 'zeroes every weight'} each step; the factor must stay above 0 (${product.startsWith('λ') ? 'λ < 1' : `λ < ${Number((1 / lr).toPrecision(6))}`})`;
-    } else if (factor !== null && halfLife(factor) < 20) {
+    } else if (factor !== null && factor < 1 && halfLife(factor) < 20) {
       warnings.weightDecay = `strong: ×${factor.toPrecision(4)} per step halves the decayed weights every ${halfLife(factor).toFixed(1)} steps`;
     } else if (factor === null && wd > 1) {
       warnings.weightDecay = `strong: λθ outweighs the gradient, so Adam’s normalized step pulls most weights toward 0 by about γ = ${lr} per step`;

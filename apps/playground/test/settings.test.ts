@@ -43,6 +43,8 @@ describe('checkSettings: every field checked where it is typed', () => {
     expect(c.settings).not.toBeNull();
     expect(c.warnings.weightDecay).toBe(`strong: ×0.7000 per step halves the decayed weights every ${(Math.log(0.5) / Math.log(0.7)).toFixed(1)} steps`);
     expect(halfLife(0.5)).toBeCloseTo(1, 12);
+    // No decay (factor 1): nothing to warn about.
+    expect(checkSettings(raw({ weightDecay: '0' })).warnings).toEqual({});
     // Adam's coupled decay has no fixed factor: a large λ is explained, not refused.
     const adam = checkSettings(raw({ optimizer: 'Adam', weightDecay: '1e9' }));
     expect(adam.settings).not.toBeNull();
