@@ -90,6 +90,15 @@ async function classify(page: Page): Promise<string> {
   return (await page.textContent('#prediction'))!;
 }
 
+/** Pixels of a chart drawn in the accuracy line's green (#16a34a): a lone point must show as a dot. */
+const greenPixels = (page: Page, id: string) =>
+  page.evaluate((id) => {
+    const c = document.getElementById(id) as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && d[i] < 60 && d[i + 1] > 130 && d[i + 2] < 110) n++;
+    return n;
+  }, id);
 const points = async (page: Page, id: string) => Number(await page.getAttribute(`#${id}`, 'data-points'));
 const runsOn = async (page: Page, id: string) => Number(await page.getAttribute(`#${id}`, 'data-runs'));
 const message = (page: Page, id: string) => page.textContent(`#${id}-msg`);
@@ -154,6 +163,7 @@ describe('playground (Chromium)', () => {
 
     // Before data: no points, and no made-up axes.
     for (const id of ['loss-chart', 'acc-chart', 'norm-chart']) expect(await points(page, id)).toBe(0);
+    expect(await greenPixels(page, 'acc-chart')).toBe(0);
 
     // Bad input, checked where it is typed: the message beside the field, Play and Step refused, nothing wedged.
     await page.fill('#lr', '-1');
@@ -183,6 +193,7 @@ describe('playground (Chromium)', () => {
     await waitFor(page, 's.steps === 1 && s.accuracies.length === 1');
     expect(await page.textContent('#step-count')).toBe('step 1');
     expect(await points(page, 'acc-chart')).toBe(1);
+    expect(await greenPixels(page, 'acc-chart')).toBeGreaterThan(60); // the dot (radius 3) and the legend's swatch
     await page.click('#step');
     await waitFor(page, 's.steps === 2 && s.accuracies.length === 2');
     // Play and pause (the valid run starts after the refused inputs above), then play on from where it paused.
