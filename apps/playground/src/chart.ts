@@ -1,12 +1,16 @@
 /**
  * A small live line chart on a canvas: axis titles, 1-2-5 ticks on both axes, a legend, padded
- * ranges. Hand-drawn (about 100 lines) rather than a charting library: it is redrawn every few
- * training steps and needs nothing else.
+ * ranges, earlier runs faded and tagged. Hand-drawn rather than a charting library: it is redrawn
+ * every few training steps and needs nothing else.
  */
 export interface Series {
   name: string;
   color: string;
   points: [number, number][];
+  /** An earlier run: drawn faded and dashed, tagged at its end, left out of the legend. */
+  faded?: boolean;
+  /** The run's tag (A, B, …) drawn at the line's last point. */
+  tag?: string;
 }
 
 /** About `count` ticks at 1, 2 or 5 × a power of ten over [lo, hi]. */
@@ -20,10 +24,14 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   return ticks;
 }
 
+const FONT = '11px system-ui, -apple-system, "Segoe UI", sans-serif';
+const TAG_FONT = '600 11px system-ui, -apple-system, "Segoe UI", sans-serif';
+
 const format = (t: number) => (Math.abs(t) >= 1e4 ? t.toExponential(0) : String(Number(t.toPrecision(4))));
 
 export class LineChart {
-  readonly series: Series[] = [];
+  /** What is drawn: set by the page (earlier runs first, so the current run draws on top). */
+  series: Series[] = [];
   /**
    * @param canvas where to draw (its width/height attributes are the drawing size)
    * @param axes the x and y axis titles
@@ -33,25 +41,25 @@ export class LineChart {
     private readonly axes: { x: string; y: string },
   ) {}
 
-  add(name: string, color: string): Series {
-    const s = { name, color, points: [] };
-    this.series.push(s);
-    return s;
-  }
-
-  clear(): void {
-    for (const s of this.series) s.points.length = 0;
-    this.draw();
-  }
-
   draw(): void {
     const ctx = this.canvas.getContext('2d');
     if (!ctx) return;
     const { width, height } = this.canvas;
     const all = this.series.flatMap((s) => s.points);
-    this.canvas.dataset.points = String(all.length);
+    this.canvas.dataset.points = String(this.series.filter((s) => !s.faded).reduce((n, s) => n + s.points.length, 0));
+    this.canvas.dataset.runs = String(new Set(this.series.filter((s) => s.points.length).map((s) => s.tag ?? '')).size);
     ctx.clearRect(0, 0, width, height);
-    ctx.font = '11px system-ui, sans-serif';
+    ctx.font = FONT;
+    if (all.length === 0) {
+      // Before data: the frame and a hint, no made-up axes.
+      ctx.strokeStyle = '#d5d9e0';
+      ctx.strokeRect(0.5, 0.5, width - 1, height - 1);
+      ctx.fillStyle = '#6b7280';
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'middle';
+      ctx.fillText(`${this.axes.y} by ${this.axes.x}: press Play or Step`, width / 2, height / 2);
+      return;
+    }
     const m = { left: 46, right: 10, top: 24, bottom: 34 };
     const pw = width - m.left - m.right;
     const ph = height - m.top - m.bottom;
@@ -65,7 +73,7 @@ export class LineChart {
       if (lo === hi) return [lo - 1, hi + 1];
       return [lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo)];
     };
-    const [x0, x1] = range(xs, [0, 100]);
+    const [x0, x1] = range(xs, [0, 1]);
     const [y0, y1] = range(ys, [0, 1]);
     const sx = (x: number) => m.left + ((x - x0) / (x1 - x0)) * pw;
     const sy = (y: number) => m.top + ph - ((y - y0) / (y1 - y0)) * ph;
@@ -85,7 +93,7 @@ export class LineChart {
     }
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
-    for (const t of niceTicks(x0, x1, 5).filter((t) => xs.length === 0 || Number.isInteger(t))) {
+    for (const t of niceTicks(x0, x1, 5).filter((t) => Number.isInteger(t))) {
       ctx.fillText(format(t), sx(t), m.top + ph + 4);
     }
     ctx.strokeStyle = '#999';
@@ -101,18 +109,35 @@ export class LineChart {
     ctx.fillText(this.axes.y, 0, 0);
     ctx.restore();
 
-    // Lines, then the legend (top, left to right).
-    ctx.lineWidth = 1.5;
+    // Lines (a lone point as a dot), earlier runs faded and tagged, then the legend (top, left to right).
     for (const s of this.series) {
-      ctx.strokeStyle = s.color;
+      ctx.save();
+      ctx.globalAlpha = s.faded ? 0.45 : 1;
+      ctx.setLineDash(s.faded ? [4, 3] : []);
+      ctx.strokeStyle = ctx.fillStyle = s.color;
+      ctx.lineWidth = s.faded ? 1.25 : 2;
       ctx.beginPath();
       s.points.forEach(([x, y], i) => (i ? ctx.lineTo(sx(x), sy(y)) : ctx.moveTo(sx(x), sy(y))));
       ctx.stroke();
+      for (const [x, y] of s.points.length < 3 ? s.points : []) {
+        ctx.beginPath();
+        ctx.arc(sx(x), sy(y), 3, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+      const end = s.points[s.points.length - 1];
+      if (s.tag && end) {
+        ctx.font = TAG_FONT;
+        ctx.textAlign = 'right';
+        ctx.textBaseline = 'bottom';
+        ctx.fillText(s.tag, Math.min(sx(end[0]), m.left + pw - 2) - 3, sy(end[1]) - 2);
+      }
+      ctx.restore();
     }
+    ctx.font = FONT;
     ctx.textAlign = 'left';
     ctx.textBaseline = 'middle';
     let lx = m.left;
-    for (const s of this.series) {
+    for (const s of this.series.filter((s) => !s.faded)) {
       ctx.fillStyle = s.color;
       ctx.fillRect(lx, 8, 14, 3);
       ctx.fillStyle = '#333';

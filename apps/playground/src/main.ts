@@ -1,23 +1,53 @@
 import { manualSeed, noGrad, randperm, scope, stack, tensor, type Tensor } from '@tsgrad/autograd';
-import { BatchNorm1d, BatchNormBase, Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
-import { Adam, AdamW, SGD, type Optimizer } from '@tsgrad/optim';
+import { BatchNorm1d, Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
+import { Adam, AdamW, SGD, lrScheduler, type Optimizer } from '@tsgrad/optim';
 import { describeDecay, explainWeightDecay, paramGroupsWeightDecay, type DecayRow, type GroupDecay } from '@tsgrad/param-groups';
 import { cpuKernels, cpuKernelsReady, setCpuKernels, type CpuKernelInfo } from '@tsgrad/tensor';
 import { initWebGPU } from '@tsgrad/webgpu';
-import { LineChart } from './chart.js';
+import { LineChart, type Series } from './chart.js';
 import { renderLesson } from './lesson.js';
 import { DrawingPad } from './pad.js';
+import { PRESETS, type Preset, type RunSummary } from './presets.js';
+import { checkSettings, label, shrinkFactor, type Field, type RawSettings, type Settings } from './settings.js';
+
+/** One training run: its model and optimizer, where it is in the data, and what the charts show of it. */
+interface Run {
+  tag: string;
+  settings: Settings;
+  model: Sequential;
+  opt: Optimizer<{ lr: number }>;
+  scheduler: lrScheduler.LRScheduler | null;
+  /** The two Linear weights (the norm chart's red line); the rest is BatchNorm and biases (purple). */
+  weights: Set<Tensor>;
+  step: number;
+  order: Tensor | null;
+  cursor: number;
+  /** Losses not read back yet (one read per 10 steps: the GPU keeps working meanwhile). */
+  pending: Tensor[];
+  loss: [number, number][];
+  accuracy: [number, number][];
+  weightNorm: [number, number][];
+  otherNorm: [number, number][];
+  shrinkStart: number | null;
+  /** The step whose loss was not finite, if any. */
+  diverged: number | null;
+}
 
 /** What the end-to-end test (and the curious) can read: `window.__playground`. */
 interface PlaygroundState {
   device: 'webgpu' | 'cpu';
   adapter: string;
+  /** The current run's step. */
   steps: number;
-  /** Steps taken after Stop was clicked (0 or 1: Stop acts between steps). */
+  /** Steps taken after Pause was clicked (0: Pause acts between steps). */
   stepsAfterStop: number;
   losses: number[];
   accuracies: number[];
   running: boolean;
+  /** Every run on the charts, earlier ones first. */
+  runs: { tag: string; label: string; step: number; weights: number; others: number; accuracy: number | null; shrinkStart: number | null; shrinkNow: number | null }[];
+  /** The last preset's comparison, as the lesson states it (null before one ran). */
+  comparison: { preset: string; text: string } | null;
   /** The CPU backend's kernels here: WebAssembly SIMD, and worker threads when the page is isolated. */
   cpu: CpuKernelInfo | null;
   /**
@@ -26,25 +56,24 @@ interface PlaygroundState {
    */
   checkCpuThreads(): Promise<{ threads: number; identical: boolean; chunksOnWorkers: number }>;
 }
-const state: PlaygroundState = { device: 'cpu', adapter: '', steps: 0, stepsAfterStop: 0, losses: [], accuracies: [], running: false, cpu: null, checkCpuThreads };
+const state: PlaygroundState = { device: 'cpu', adapter: '', steps: 0, stepsAfterStop: 0, losses: [], accuracies: [], running: false, runs: [], comparison: null, cpu: null, checkCpuThreads };
 (window as unknown as { __playground: PlaygroundState }).__playground = state;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = $('status');
 const lossChart = new LineChart($('loss-chart'), { x: 'step', y: 'cross entropy' });
-const accChart = new LineChart($('acc-chart'), { x: 'step', y: 'accuracy (%)' });
+const accChart = new LineChart($('acc-chart'), { x: 'step', y: 'test accuracy (%)' });
 const normChart = new LineChart($('norm-chart'), { x: 'step', y: 'L2 norm' });
-const lossSeries = lossChart.add('training loss', '#1f77b4');
-const accSeries = accChart.add('test accuracy', '#2ca02c');
-const decaySeries = normChart.add('weights', '#d62728');
-const exemptSeries = normChart.add('BatchNorm & biases', '#9467bd');
 for (const c of [lossChart, accChart, normChart]) c.draw();
 const pad = new DrawingPad($('pad'));
+const COLORS = { loss: '#2563eb', accuracy: '#16a34a', weights: '#dc2626', others: '#7c3aed' };
+/** Earlier runs kept on the charts besides the current one. */
+const MAX_EARLIER = 3;
+const BATCH = 64;
 
 function makeModel(): Sequential {
   return new Sequential(new Linear(784, 128), new BatchNorm1d(128), new ReLU(), new Linear(128, 10));
 }
-let model = makeModel();
 
 async function checkCpuThreads(): Promise<{ threads: number; identical: boolean; chunksOnWorkers: number }> {
   const { threads } = await cpuKernelsReady();
@@ -103,24 +132,98 @@ async function loadData(): Promise<{ train: { x: Tensor; y: Tensor }; test: { x:
   };
 }
 
-function options() {
+type Data = Awaited<ReturnType<typeof loadData>>;
+
+/** The fields as typed. */
+function rawSettings(): RawSettings {
   return {
-    optimizer: $<HTMLSelectElement>('optimizer').value as 'SGD' | 'Adam' | 'AdamW',
-    lr: Number($<HTMLInputElement>('lr').value),
-    weightDecay: Number($<HTMLInputElement>('wd').value),
+    optimizer: $<HTMLSelectElement>('optimizer').value,
+    lr: $<HTMLInputElement>('lr').value,
+    weightDecay: $<HTMLInputElement>('wd').value,
     exclude: $<HTMLInputElement>('exclude').checked,
+    decayScale: $<HTMLSelectElement>('decay-scale').value,
+    schedule: $<HTMLSelectElement>('schedule').value,
   };
 }
 
-/** The parameter groups the chosen settings give: decay everything, or exempt norm layers and biases. */
-function groupsFor(o: ReturnType<typeof options>) {
-  return o.exclude ? paramGroupsWeightDecay(model, { weightDecay: o.weightDecay }) : [{ params: model.parameters(), weightDecay: o.weightDecay }];
+function setFields(s: Settings): void {
+  $<HTMLSelectElement>('optimizer').value = s.optimizer;
+  $<HTMLInputElement>('lr').value = String(s.lr);
+  $<HTMLInputElement>('wd').value = String(s.weightDecay);
+  $<HTMLInputElement>('exclude').checked = s.exclude;
+  $<HTMLSelectElement>('decay-scale').value = s.decayScale;
+  $<HTMLSelectElement>('schedule').value = s.schedule;
 }
 
-function makeOptimizer(o: ReturnType<typeof options>): Optimizer<{ lr: number }> {
-  const Ctor = { SGD, Adam, AdamW }[o.optimizer] as new (g: unknown, d: unknown) => Optimizer<{ lr: number }>;
-  // The lr field is what trains (SGD's default there is 10x Adam's: see DEFAULT_LR).
-  return new Ctor(groupsFor(o), o.optimizer === 'SGD' ? { lr: o.lr, momentum: 0.9 } : { lr: o.lr });
+const FIELD_IDS: Record<Field, string> = { optimizer: 'optimizer', lr: 'lr', weightDecay: 'wd', decayScale: 'decay-scale', schedule: 'schedule' };
+
+/** Checks the fields, writes each message beside its field, and returns the settings when all are valid. */
+function checkFields(): Settings | null {
+  const { settings, errors, warnings } = checkSettings(rawSettings());
+  for (const [field, id] of Object.entries(FIELD_IDS) as [Field, string][]) {
+    const msg = $(`${id}-msg`);
+    const error = errors[field];
+    msg.textContent = error ?? warnings[field] ?? '';
+    msg.className = error ? 'msg error' : warnings[field] ? 'msg warning' : 'msg';
+    $(id).setAttribute('aria-invalid', String(Boolean(error)));
+  }
+  $<HTMLSelectElement>('decay-scale').disabled = $<HTMLSelectElement>('optimizer').value !== 'AdamW';
+  return settings;
+}
+
+/** The parameter groups the chosen settings give: decay everything, or exempt norm layers and biases. */
+function groupsFor(model: Sequential, s: Settings) {
+  return s.exclude ? paramGroupsWeightDecay(model, { weightDecay: s.weightDecay }) : [{ params: model.parameters(), weightDecay: s.weightDecay }];
+}
+
+function makeOptimizer(model: Sequential, s: Settings): Optimizer<{ lr: number }> {
+  const groups = groupsFor(model, s);
+  // SGD with momentum 0.9 (what people train with); decayScale is AdamW's alone.
+  if (s.optimizer === 'SGD') return new SGD(groups, { lr: s.lr, momentum: 0.9 }) as unknown as Optimizer<{ lr: number }>;
+  if (s.optimizer === 'Adam') return new Adam(groups, { lr: s.lr }) as unknown as Optimizer<{ lr: number }>;
+  return new AdamW(groups, { lr: s.lr, decayScale: s.decayScale }) as unknown as Optimizer<{ lr: number }>;
+}
+
+let device: 'webgpu' | 'cpu' = 'cpu';
+let runCount = 0;
+
+/** A fresh run at step 0: the same seeded initialization for every run, so runs differ only in their settings. */
+function newRun(settings: Settings, tag = String.fromCharCode(65 + (runCount++ % 26))): Run {
+  manualSeed(0);
+  const model = makeModel().to(device);
+  const opt = makeOptimizer(model, settings);
+  // ExponentialLR with γ = 0.5^(1/50): the lr halves every 50 steps, and records initialLr for decayScale 'schedule'.
+  const scheduler = settings.schedule === 'halve50' ? new lrScheduler.ExponentialLR(opt, { gamma: 0.5 ** (1 / 50) }) : null;
+  // The chart's two lines are fixed sets, whatever this run decays: the weights, and the BatchNorm
+  // parameters and biases (param-groups' exemptions), so runs with different settings compare.
+  const weights = new Set<Tensor>(paramGroupsWeightDecay(model, { weightDecay: 1 }).filter((g) => g.weightDecay === 1).flatMap((g) => [...(g.params as Iterable<Tensor>)]));
+  return { tag, settings, model, opt, scheduler, weights, step: 0, order: null, cursor: 0, pending: [], loss: [], accuracy: [], weightNorm: [], otherNorm: [], shrinkStart: shrinkFactor(settings), diverged: null };
+}
+
+let run: Run;
+const earlier: Run[] = [];
+let comparison: { preset: Preset; text: string } | null = null;
+
+/** Moves the current run onto the faded history (when it trained at all) and starts a fresh one. */
+function replaceRun(settings: Settings): void {
+  for (const t of run.pending.splice(0)) t.dispose();
+  if (run.step === 0) {
+    // Nothing trained yet: the run takes the new settings and keeps its tag.
+    run = newRun(settings, run.tag);
+  } else {
+    earlier.push(run);
+    while (earlier.length > MAX_EARLIER) earlier.shift();
+    run = newRun(settings);
+  }
+  redraw();
+}
+
+/** The decayed group's factor per step now (it follows the lr schedule), from the optimizer's own groups. */
+const shrinkNow = (r: Run) => describeDecay(r.opt).find((g) => g.weightDecay > 0)?.shrink ?? null;
+const lastY = (pts: [number, number][]) => (pts.length ? pts[pts.length - 1][1] : NaN);
+
+function summary(r: Run): RunSummary {
+  return { settings: r.settings, step: r.step, accuracy: r.accuracy.length ? lastY(r.accuracy) : null, weights: lastY(r.weightNorm), others: lastY(r.otherNorm), shrinkStart: r.shrinkStart, shrinkNow: shrinkNow(r) };
 }
 
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -130,120 +233,212 @@ const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
  * its group, decay and the rule that put it there, the totals of each group, and each group's exact
  * update for the chosen optimizer (describeDecay). Returns the rows for the lesson.
  */
-function renderPlan(o: ReturnType<typeof options>, decay: GroupDecay[]): DecayRow[] {
-  const rows = explainWeightDecay(model, o.exclude ? { weightDecay: o.weightDecay } : { weightDecay: o.weightDecay, decay: () => true });
-  const decayOf = (r: DecayRow) => (r.group === 'decay' ? (r.weightDecay ?? o.weightDecay) : 0);
+function renderPlan(r: Run, decay: GroupDecay[]): DecayRow[] {
+  const s = r.settings;
+  const rows = explainWeightDecay(r.model, s.exclude ? { weightDecay: s.weightDecay } : { weightDecay: s.weightDecay, decay: () => true });
+  const decayOf = (row: DecayRow) => (row.group === 'decay' ? (row.weightDecay ?? s.weightDecay) : 0);
+  // Unticked, the page passes `decay: () => true`; explainWeightDecay names that rule "predicate": say what it is.
+  const ruleOf = (row: DecayRow) => (s.exclude ? row.rule : 'exemption off: all decayed');
   const cells = rows.map(
-    (r) =>
-      `<tr class="${r.group}"><td>${r.name}</td><td>[${r.shape.join(', ')}]</td><td class="num">${r.numel.toLocaleString('en-US')}</td><td>${r.module}</td><td>${r.group}</td><td class="num">${decayOf(r)}</td><td>${r.rule}</td></tr>`,
+    (row) =>
+      `<tr class="${row.group}"><td>${row.name}</td><td>[${row.shape.join(', ')}]</td><td class="num">${row.numel.toLocaleString('en-US')}</td><td>${row.module}</td><td>${row.group}</td><td class="num">${decayOf(row)}</td><td>${ruleOf(row)}</td></tr>`,
   );
-  const total = (g: DecayRow['group'], label: string) => {
-    const sel = rows.filter((r) => r.group === g);
-    const n = sel.reduce((a, r) => a + r.numel, 0);
-    return `<tr class="total ${g}"><td colspan="2">${label}: ${sel.length} tensors</td><td class="num">${n.toLocaleString('en-US')}</td><td colspan="4"></td></tr>`;
+  const total = (g: DecayRow['group'], text: string) => {
+    const sel = rows.filter((row) => row.group === g);
+    const n = sel.reduce((a, row) => a + row.numel, 0);
+    return `<tr class="total ${g}"><td colspan="2">${text}: ${sel.length} tensors</td><td class="num">${n.toLocaleString('en-US')}</td><td colspan="4"></td></tr>`;
   };
+  // describeDecay's coupled formula speaks of Adam's moments; SGD's coupled decay enters its momentum buffer.
+  const formulaOf = (g: GroupDecay) => (s.optimizer === 'SGD' && g.kind === 'coupled' ? 'g ← g + λ θ   (coupled L2: added to the gradient, so it accumulates in the momentum buffer with it)' : g.formula);
   const formulas = decay
     .filter((g) => g.params > 0)
-    .map((g) => `<tr class="formula"><td colspan="7">group ${g.group} (${g.params} tensors): ${escapeHtml(g.formula)}${g.shrink === null ? '' : ` — ×${g.shrink.toPrecision(6)} per step`}</td></tr>`);
+    .map((g) => `<tr class="formula"><td colspan="7">group ${g.group} (${g.params} tensors): ${escapeHtml(formulaOf(g))}${g.shrink === null ? '' : ` — ×${g.shrink.toPrecision(6)} per step now`}</td></tr>`);
   $('plan').innerHTML = [
     '<tr><th>parameter</th><th>shape</th><th>numel</th><th>module</th><th>group</th><th>decay</th><th>rule</th></tr>',
     ...cells,
     total('decay', 'decayed'),
     total('no_decay', 'not decayed'),
     ...formulas,
+    '<tr class="formula"><td colspan="7">θ a parameter, g its gradient, γ_t the learning rate at step t (γ_0 at the start), λ the weight decay</td></tr>',
   ].join('');
   return rows;
 }
 
 /** Redraws the plan and the lesson that quotes it, and the norms seen so far. */
 function explain(): void {
-  const o = options();
-  // A throwaway optimizer over the model's groups: describeDecay reads its groups' settings.
-  const decay = describeDecay(makeOptimizer(o));
-  const rows = renderPlan(o, decay);
-  const last = (s: { points: [number, number][] }) => s.points[s.points.length - 1];
-  const norms = decaySeries.points.length ? { step: last(decaySeries)[0], weights: last(decaySeries)[1], others: last(exemptSeries)[1], first: { weights: decaySeries.points[0][1], others: exemptSeries.points[0][1] } } : null;
-  renderLesson($('lesson'), { ...o, rows, decay, norms });
+  const decay = describeDecay(run.opt);
+  const rows = renderPlan(run, decay);
+  const norms = run.weightNorm.length
+    ? { step: run.weightNorm[run.weightNorm.length - 1][0], weights: lastY(run.weightNorm), others: lastY(run.otherNorm), first: { step: run.weightNorm[0][0], weights: run.weightNorm[0][1], others: run.otherNorm[0][1] } }
+    : null;
+  renderLesson($('lesson'), { ...run.settings, rows, decay, norms, comparison: comparison && { question: comparison.preset.question, look: comparison.preset.look, text: comparison.text } });
 }
 
-async function accuracy(test: { x: Tensor; y: Tensor }): Promise<number> {
-  model.eval();
-  const hits = noGrad(() => model.forward(test.x).argmax(1).eq(test.y).sum());
-  model.train();
+/** The charts (earlier runs faded and tagged), the runs list, the step counter and the test's state. */
+function redraw(): void {
+  const all = [...earlier, run];
+  const tagged = all.length > 1;
+  const series = (r: Run, name: string, color: string, points: [number, number][]): Series => ({ name, color, points, faded: r !== run, tag: tagged ? r.tag : undefined });
+  lossChart.series = all.map((r) => series(r, 'training loss', COLORS.loss, r.loss));
+  accChart.series = all.map((r) => series(r, 'test accuracy', COLORS.accuracy, r.accuracy));
+  normChart.series = all.flatMap((r) => [series(r, 'weights', COLORS.weights, r.weightNorm), series(r, 'BatchNorm & biases', COLORS.others, r.otherNorm)]);
+  for (const c of [lossChart, accChart, normChart]) c.draw();
+  $('runs').innerHTML = all
+    .map((r) => {
+      const acc = r.accuracy.length ? `, ${lastY(r.accuracy).toFixed(1)}%` : '';
+      const norms = r.weightNorm.length ? `, norms ${lastY(r.weightNorm).toFixed(2)} / ${lastY(r.otherNorm).toFixed(2)}` : '';
+      return `<li class="${r === run ? 'current' : 'earlier'}"><span class="swatch"></span><b>${r.tag}</b> ${escapeHtml(label(r.settings))} — step ${r.step}${norms}${acc}${r === run ? ' <em>(current)</em>' : ''}</li>`;
+    })
+    .join('');
+  $('step-count').textContent = `step ${run.step}`;
+  Object.assign(state, {
+    steps: run.step,
+    losses: run.loss.map((p) => p[1]),
+    accuracies: run.accuracy.map((p) => p[1]),
+    runs: all.map((r) => ({ tag: r.tag, label: label(r.settings), ...summary(r) })),
+  });
+  explain();
+}
+
+async function accuracy(r: Run, test: { x: Tensor; y: Tensor }): Promise<number> {
+  r.model.eval();
+  const hits = noGrad(() => r.model.forward(test.x).argmax(1).eq(test.y).sum());
+  r.model.train();
   return ((await hits.data())[0] / test.x.shape[0]) * 100;
 }
 
-/** ‖θ‖ over the weights and over the other parameters (BatchNorm's γ and β, biases). */
-async function groupNorms(weights: Set<Tensor>): Promise<[number, number]> {
+/** ‖θ‖ over the weights and over the other parameters (BatchNorm's scale and shift, biases). */
+async function groupNorms(r: Run): Promise<[number, number]> {
   const sq = (ps: Tensor[]) => noGrad(() => stack(ps.map((p) => p.pow(2).sum())).sum());
-  const all = model.parameters();
-  const [a, b] = await Promise.all([sq(all.filter((p) => weights.has(p))).data(), sq(all.filter((p) => !weights.has(p))).data()]);
+  const all = r.model.parameters();
+  const [a, b] = await Promise.all([sq(all.filter((p) => r.weights.has(p))).data(), sq(all.filter((p) => !r.weights.has(p))).data()]);
   return [Math.sqrt(a[0]), Math.sqrt(b[0])];
 }
 
-/** Which training run is current: a stopped run that is still finishing its last step sees it change. */
-let currentRun = 0;
-
-async function train(data: Awaited<ReturnType<typeof loadData>>, run: number): Promise<void> {
-  const alive = () => state.running && run === currentRun;
-  const o = options();
-  manualSeed(0);
-  model = makeModel().to(state.device);
-  const opt = makeOptimizer(o);
-  // The chart's two lines are fixed sets, whatever this run decays: the weights, and the BatchNorm
-  // parameters and biases (param-groups' exemptions), so runs with different settings compare.
-  const weights = new Set<Tensor>(paramGroupsWeightDecay(model, { weightDecay: 1 }).filter((g) => g.weightDecay === 1).flatMap((g) => [...(g.params as Iterable<Tensor>)]));
-  for (const c of [lossChart, accChart, normChart]) c.clear();
-  explain();
-  Object.assign(state, { steps: 0, stepsAfterStop: 0, losses: [], accuracies: [] });
+/** One optimizer step on the next batch (a new shuffled epoch when the last one is used up). */
+function trainStep(r: Run, data: Data): void {
   const n = data.train.x.shape[0];
-  const batch = 64;
-  const pending: Tensor[] = [];
-  for (let epoch = 0; alive() && epoch < 4; epoch++) {
-    const order = randperm(n).to(state.device);
-    for (let b = 0; alive() && b + batch <= n; b += batch) {
-      const idx = order.narrow(0, b, batch);
-      // scope(): the step's activations and temporary gradients go back to the buffer pool at its end.
-      const loss = scope(() => {
-        opt.zeroGrad();
-        const l = F.crossEntropy(model.forward(data.train.x.indexSelect(0, idx)), data.train.y.indexSelect(0, idx));
-        l.backward();
-        opt.step();
-        return l.detach();
-      });
-      pending.push(loss);
-      state.steps++;
-      if (!alive()) state.stepsAfterStop++;
-      // Let the page handle a click between any two steps: Stop acts at once, not after a batch of steps.
-      await yieldToPage();
-      if (!alive()) break;
-      if (state.steps % 10 === 0) {
-        // One read per 10 steps: the GPU keeps working while the page updates.
-        const values = Array.from(await noGrad(() => stack(pending.splice(0))).data());
-        values.forEach((v, i) => lossSeries.points.push([state.steps - values.length + i + 1, v]));
-        state.losses.push(...values);
-        const [dn, en] = await groupNorms(weights);
-        decaySeries.points.push([state.steps, dn]);
-        exemptSeries.points.push([state.steps, en]);
-        lossChart.draw();
-        normChart.draw();
-        if (state.steps % 50 === 0) explain();
-        $('progress').textContent = `step ${state.steps}, loss ${values[values.length - 1].toFixed(3)}`;
-      }
-      if (alive() && state.steps % 25 === 0) {
-        const acc = await accuracy(data.test);
-        state.accuracies.push(acc);
-        accSeries.points.push([state.steps, acc]);
-        accChart.draw();
-      }
-    }
+  if (!r.order || r.cursor + BATCH > n) {
+    r.order?.dispose();
+    r.order = randperm(n).to(device);
+    r.cursor = 0;
   }
-  for (const t of pending) t.dispose();
-  if (run !== currentRun) return; // a newer run owns the page
-  state.running = false;
-  $('start').textContent = 'Start training';
+  const idx = r.order.narrow(0, r.cursor, BATCH);
+  r.cursor += BATCH;
+  // scope(): the step's activations and temporary gradients go back to the buffer pool at its end.
+  const loss = scope(() => {
+    r.opt.zeroGrad();
+    const l = F.crossEntropy(r.model.forward(data.train.x.indexSelect(0, idx)), data.train.y.indexSelect(0, idx));
+    l.backward();
+    r.opt.step();
+    return l.detach();
+  });
+  r.scheduler?.step();
+  r.pending.push(loss);
+  r.step++;
+}
+
+/** Reads the pending losses and the norms onto the charts, and the test accuracy when asked. */
+async function record(r: Run, data: Data, withAccuracy: boolean): Promise<void> {
+  if (r.pending.length) {
+    const values = Array.from(await noGrad(() => stack(r.pending.splice(0))).data());
+    values.forEach((v, i) => r.loss.push([r.step - values.length + i + 1, v]));
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0 && r.diverged === null) r.diverged = r.step - values.length + bad + 1;
+  }
+  if (r.weightNorm[r.weightNorm.length - 1]?.[0] !== r.step) {
+    const [w, o] = await groupNorms(r);
+    r.weightNorm.push([r.step, w]);
+    r.otherNorm.push([r.step, o]);
+  }
+  if (withAccuracy && r.accuracy[r.accuracy.length - 1]?.[0] !== r.step && r.diverged === null) r.accuracy.push([r.step, await accuracy(r, data.test)]);
+}
+
+let playing = false;
+/** Every action (play, step, reset, a preset) runs after the one before; an error is shown, and the queue goes on. */
+let queue: Promise<void> = Promise.resolve();
+function enqueue(action: () => Promise<void>): Promise<void> {
+  queue = queue.then(action).catch((e: unknown) => {
+    playing = false;
+    showRunMessage(`Training stopped: ${(e as Error).message}`, 'error');
+    updateButtons();
+  });
+  return queue;
+}
+
+function showRunMessage(text: string, kind: '' | 'error' | 'warning' = ''): void {
+  const el = $('run-msg');
+  el.textContent = text;
+  el.className = `msg ${kind}`;
+}
+
+function updateButtons(): void {
+  const valid = checkSettings(rawSettings()).settings !== null;
+  const play = $<HTMLButtonElement>('play');
+  play.textContent = playing ? 'Pause' : 'Play';
+  play.disabled = !playing && (!valid || run.diverged !== null);
+  $<HTMLButtonElement>('step').disabled = playing || !valid || run.diverged !== null;
+  $<HTMLButtonElement>('reset').disabled = playing || !valid;
+  state.running = playing;
+  for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('#presets button'))) b.disabled = playing;
+  $<HTMLFieldSetElement>('settings').disabled = playing;
+}
+
+/** Trains until Pause (or `until` steps), recording every 10 steps and testing every 25. */
+async function playLoop(data: Data, until = Infinity): Promise<void> {
+  const r = run;
+  playing = true;
+  updateButtons();
+  showRunMessage('');
+  try {
+    while (playing && r === run && r.step < until && r.diverged === null) {
+      trainStep(r, data);
+      if (!playing) state.stepsAfterStop++;
+      if (r.step % 10 === 0) {
+        await record(r, data, r.step % 25 === 0);
+        redraw();
+      } else if (r.step % 25 === 0) {
+        await record(r, data, true);
+        redraw();
+      }
+      // Let the page handle a click between any two steps: Pause acts at once.
+      await yieldToPage();
+    }
+    await record(r, data, true);
+  } finally {
+    playing = false;
+    afterAction(r);
+  }
+}
+
+function afterAction(r: Run): void {
+  if (r.diverged !== null) showRunMessage(`The loss is not finite from step ${r.diverged}: this run diverged. Lower the learning rate (or the weight decay), then Reset.`, 'error');
+  redraw();
+  updateButtons();
+}
+
+/** Runs both settings of a preset to the same step, one after the other, and states the comparison. */
+async function runPreset(p: Preset, data: Data, steps: number): Promise<void> {
+  earlier.length = 0;
+  comparison = null;
+  const [a, b] = p.runs;
+  runCount = 0; // the pair is tagged A and B
+  setFields(a);
+  checkFields();
+  run = newRun(a);
+  redraw();
+  await playLoop(data, steps);
+  if (run.step < steps) return; // paused: the preset stops with the run
+  const first = summary(run);
+  setFields(b);
+  checkFields();
+  replaceRun(b);
+  await playLoop(data, steps);
+  if (run.step < steps) return;
+  comparison = { preset: p, text: p.compare(first, summary(run)) };
+  state.comparison = { preset: p.id, text: comparison.text };
   explain();
-  $('progress').textContent = `stopped at step ${state.steps}`;
+  showRunMessage(`“${p.question}”: runs ${earlier[earlier.length - 1].tag} and ${run.tag} compared at step ${steps}: see the lesson below. Play continues ${run.tag}.`);
 }
 
 /** Resolves after the page has handled pending input events (a message, not a 4 ms-clamped timeout). */
@@ -255,40 +450,80 @@ function yieldToPage(): Promise<void> {
   });
 }
 
-/** Each optimizer's starting learning rate, shown in the lr field when it is chosen (SGD momentum wants ~10x Adam's). */
-const DEFAULT_LR: Record<string, number> = { SGD: 0.03, Adam: 0.003, AdamW: 0.003 };
-
 async function start(): Promise<void> {
   await selectDevice();
+  device = state.device;
+  const initial = checkFields()!;
   // The untrained model lives where training will, so Classify works before training on any device.
-  manualSeed(0);
-  model = makeModel().to(state.device);
-  $('optimizer').addEventListener('change', () => {
+  run = newRun(initial);
+  const data = await loadData();
+  redraw();
+  // How many steps a preset trains each of its runs (?compare=30 shortens them, as the end-to-end test does).
+  const compareSteps = Math.max(1, Math.min(5000, Math.floor(Number(new URLSearchParams(location.search).get('compare') ?? 100)) || 100));
+  $('presets').innerHTML = PRESETS.map((p) => `<button type="button" data-preset="${p.id}">${p.question}</button>`).join('');
+  for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('#presets button'))) {
+    b.addEventListener('click', () => {
+      const p = PRESETS.find((x) => x.id === b.dataset.preset)!;
+      void enqueue(() => runPreset(p, data, compareSteps));
+    });
+  }
+
+  // Every field is checked as it is typed; valid new settings start a fresh run (the old one stays on the charts, faded).
+  const onEdit = () => {
+    const settings = checkFields();
+    if (settings && JSON.stringify(settings) !== JSON.stringify(run.settings)) {
+      comparison = null;
+      replaceRun(settings);
+    }
+    updateButtons();
+  };
+  $('optimizer').addEventListener('input', () => {
+    // The lr field shows what trains: SGD with momentum wants about 10x Adam's.
     $<HTMLInputElement>('lr').value = String(DEFAULT_LR[$<HTMLSelectElement>('optimizer').value] ?? 0.003);
   });
-  const data = await loadData();
-  explain();
-  for (const id of ['optimizer', 'lr', 'wd', 'exclude']) $(id).addEventListener('change', explain);
-  const startButton = $<HTMLButtonElement>('start');
-  startButton.disabled = false;
-  $<HTMLButtonElement>('classify').disabled = false;
-  let training: Promise<void> = Promise.resolve();
-  startButton.addEventListener('click', () => {
-    if (state.running) {
-      // Stop: the loop sees this before its next step; the button answers now.
-      state.running = false;
-      startButton.textContent = 'Start training';
+  for (const id of ['optimizer', 'lr', 'wd', 'exclude', 'decay-scale', 'schedule']) {
+    $(id).addEventListener('input', onEdit);
+    $(id).addEventListener('change', onEdit);
+  }
+
+  $('play').addEventListener('click', () => {
+    if (playing) {
+      // Pause: the loop sees this before its next step; the button answers now.
+      playing = false;
+      $('play').textContent = 'Play';
       return;
     }
-    startButton.textContent = 'Stop';
-    state.running = true;
-    const run = ++currentRun;
-    // A new run starts once the stopped one has finished its last step.
-    training = training.then(() => train(data, run));
+    void enqueue(() => playLoop(data));
   });
+  $('step').addEventListener('click', () =>
+    void enqueue(async () => {
+      trainStep(run, data);
+      await record(run, data, true);
+      afterAction(run);
+    }),
+  );
+  $('reset').addEventListener('click', () =>
+    void enqueue(async () => {
+      const settings = checkFields();
+      if (!settings) return;
+      comparison = null;
+      showRunMessage('');
+      replaceRun(settings);
+      updateButtons();
+    }),
+  );
+  $('clear-history').addEventListener('click', () => {
+    earlier.length = 0;
+    comparison = null;
+    redraw();
+  });
+  updateButtons();
+  $<HTMLButtonElement>('classify').disabled = false;
   $('clear').addEventListener('click', () => pad.clear());
   $('classify').addEventListener('click', async () => {
-    const x = tensor(Float32Array.from(pad.pixels(), (v) => (v - 0.1307) / 0.3081)).reshape([1, 784]).to(state.device);
+    const x = tensor(Float32Array.from(pad.pixels(), (v) => (v - 0.1307) / 0.3081)).reshape([1, 784]).to(device);
+    // eval(): BatchNorm uses its running statistics, so one digit (and the untrained model) classifies.
+    const model = run.model;
     model.eval();
     const probs = noGrad(() => model.forward(x).softmax(1));
     model.train();
@@ -296,8 +531,12 @@ async function start(): Promise<void> {
     const best = p.indexOf(Math.max(...p));
     $('prediction').textContent = `it's a ${best} (${(p[best] * 100).toFixed(0)}%)`;
   });
-  // BatchNorm needs batches: make sure the untrained model can still classify one digit.
-  for (const m of model.modules()) if (m instanceof BatchNormBase) m.eval();
 }
 
-void start();
+/** Each optimizer's starting learning rate, shown in the lr field when it is chosen (SGD momentum wants ~10x Adam's). */
+const DEFAULT_LR: Record<string, number> = { SGD: 0.03, Adam: 0.003, AdamW: 0.003 };
+
+void start().catch((e: unknown) => {
+  status.className = 'cpu';
+  status.textContent = `The playground could not start: ${(e as Error).message}`;
+});

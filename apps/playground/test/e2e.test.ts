@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 /**
  * The built playground, served by Vite's own `preview()` with the app's vite.config.ts (what users
  * get, COOP/COEP headers included), in Debian's Chromium, headless, driven by playwright-core (which
- * never downloads a browser): once with WebGPU (SwiftShader without a GPU), once on the CPU.
+ * never downloads a browser): with WebGPU (SwiftShader without a GPU), on the CPU, and without WebGPU.
+ * Screenshots go to test-results/ (copies are committed in apps/playground/screenshots/).
  */
 const app = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const shots = path.resolve(app, '..', '..', 'test-results');
@@ -39,6 +40,16 @@ afterAll(async () => {
   await server?.close();
 });
 
+interface RunState {
+  tag: string;
+  label: string;
+  step: number;
+  weights: number;
+  others: number;
+  accuracy: number | null;
+  shrinkStart: number | null;
+  shrinkNow: number | null;
+}
 interface PageState {
   device: string;
   steps: number;
@@ -46,19 +57,22 @@ interface PageState {
   running: boolean;
   losses: number[];
   accuracies: number[];
+  runs: RunState[];
+  comparison: { preset: string; text: string } | null;
   cpu: { wasm: boolean; threads: number };
 }
 const playground = (page: Page) => page.evaluate(() => (window as unknown as { __playground: PageState }).__playground);
+const waitFor = (page: Page, predicate: string, timeout = 60_000) => page.waitForFunction(`(() => { const s = window.__playground; return ${predicate}; })()`, undefined, { timeout });
 
 /** Opens the page and collects every console error, page error and 4xx/5xx response (the favicon included). */
-async function open(browser: Browser, query = ''): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 1100 } });
+async function open(browser: Browser, query = '', viewport = { width: 1200, height: 1100 }): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
   await page.goto(url + query);
-  await page.waitForFunction(() => !document.getElementById('start')!.hasAttribute('disabled'), undefined, { timeout: 60_000 });
+  await page.waitForFunction(() => !document.getElementById('play')!.hasAttribute('disabled'), undefined, { timeout: 60_000 });
   return { page, errors };
 }
 
@@ -76,101 +90,208 @@ async function classify(page: Page): Promise<string> {
   return (await page.textContent('#prediction'))!;
 }
 
-/**
- * Trains until `steps` steps and 3 accuracy points, stops, and checks: Stop acted between two steps
- * (no step ran after it), the loss fell, the charts filled, and the lesson quotes the run.
- */
-async function trainAndStop(page: Page, steps: number): Promise<PageState> {
-  await page.click('#start');
-  await page.waitForFunction((n) => {
-    const s = (window as unknown as { __playground: { steps: number; accuracies: number[] } }).__playground;
-    return s.steps >= n && s.accuracies.length >= 3;
-  }, steps, { timeout: 240_000 });
-  // Stop, and read the button in the same task as the click: it answers at once.
+/** Pixels of a chart drawn in the accuracy line's green (#16a34a): a lone point must show as a dot. */
+const greenPixels = (page: Page, id: string) =>
+  page.evaluate((id) => {
+    const c = document.getElementById(id) as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && d[i] < 60 && d[i + 1] > 130 && d[i + 2] < 110) n++;
+    return n;
+  }, id);
+const points = async (page: Page, id: string) => Number(await page.getAttribute(`#${id}`, 'data-points'));
+const runsOn = async (page: Page, id: string) => Number(await page.getAttribute(`#${id}`, 'data-runs'));
+const message = (page: Page, id: string) => page.textContent(`#${id}-msg`);
+const enabled = async (page: Page, id: string) => !(await page.locator(`#${id}`).isDisabled());
+
+/** Plays until `steps`, pauses (the button answers in the same task), and checks that no step ran after Pause. */
+async function playTo(page: Page, steps: number): Promise<PageState> {
+  await page.click('#play');
+  await waitFor(page, `s.steps >= ${steps}`, 120_000);
   const label = await page.evaluate(() => {
-    document.getElementById('start')!.click();
-    return document.getElementById('start')!.textContent;
+    document.getElementById('play')!.click();
+    return document.getElementById('play')!.textContent;
   });
-  expect(label).toBe('Start training');
-  await page.waitForFunction(() => /stopped at step \d+/.test(document.getElementById('progress')!.textContent ?? ''), undefined, { timeout: 60_000 });
+  expect(label).toBe('Play');
+  await waitFor(page, '!s.running && !document.getElementById("step").disabled');
   const s = await playground(page);
-  expect(s.running).toBe(false);
   expect(s.stepsAfterStop).toBe(0);
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  expect(mean(s.losses.slice(-10))).toBeLessThan(0.6 * mean(s.losses.slice(0, 10)));
-  expect(s.accuracies[s.accuracies.length - 1]).toBeGreaterThan(60);
-  for (const id of ['loss-chart', 'acc-chart', 'norm-chart']) expect(Number(await page.getAttribute(`#${id}`, 'data-points'))).toBeGreaterThan(2);
-  expect(await page.textContent('#lesson')).toMatch(/At step \d+ of the last run the weights’ norm is \d+\.\d\d/);
+  await page.waitForTimeout(200);
+  expect((await playground(page)).steps).toBe(s.steps); // paused means paused
+  expect(await page.textContent('#step-count')).toBe(`step ${s.steps}`);
   return s;
 }
 
 describe('playground (Chromium)', () => {
-  it('on WebGPU: classifies before and after training, teaches, plans, stops at once', async () => {
+  it('on WebGPU: checks inputs where typed and recovers; step, play, pause, reset; two runs overlaid; plan and lesson', async () => {
     const { page, errors } = await open(await launch(['--enable-unsafe-webgpu']));
-    const status = await page.textContent('#status');
-    expect(status).toMatch(/^Training on WebGPU/);
+    expect(await page.textContent('#status')).toMatch(/^Training on WebGPU/);
     expect((await playground(page)).device).toBe('webgpu');
 
-    // The decay plan: 6 parameters, a decay column, the totals of both groups, and each group's formula.
+    // The decay plan: 6 parameters, a decay column, the totals of both groups, each group's formula, and what γ and λ are.
     const plan = await page.locator('#plan tr').allTextContents();
     expect(plan[0]).toBe('parametershapenumelmodulegroupdecayrule');
     expect(plan.filter((r) => r.startsWith('0.weight') || r.startsWith('3.weight')).every((r) => r.includes('decay0.05'))).toBe(true);
     expect(plan.find((r) => r.startsWith('1.weight'))).toContain('no_decay0norm layer');
     expect(plan).toContain('decayed: 2 tensors101,632');
     expect(plan).toContain('not decayed: 4 tensors394');
-    expect(plan.some((r) => /θ ← θ \(1 − γ_t λ\).*×0\.999850 per step/.test(r))).toBe(true);
-    // The lesson quotes the plan and the settings, and follows them.
+    expect(plan.some((r) => /θ ← θ \(1 − γ_t λ\).*×0\.999850 per step now/.test(r))).toBe(true);
+    expect(plan.some((r) => r.includes('γ_t the learning rate at step t'))).toBe(true);
+    // The lesson quotes the plan and the settings, follows them, and keeps γ for the learning rate alone.
     const lesson = () => page.textContent('#lesson');
     expect(await lesson()).toContain('Decoupled decay (AdamW, chosen)');
-    expect(await lesson()).toContain('(1 − 0.003·0.05) = 0.999850');
+    expect(await lesson()).toContain('(1 − γλ), γ the learning rate: (1 − 0.003·0.05) = 0.999850');
     expect(await lesson()).toContain('2 tensors (101,632 parameters) are decayed and 4 tensors (394 parameters) are not');
+    expect(await lesson()).not.toMatch(/BatchNorm[’']s γ/);
     await page.selectOption('#optimizer', 'Adam');
     expect(await lesson()).toContain('Coupled (L2) decay (Adam, chosen)');
     await page.uncheck('#exclude');
     expect(await lesson()).toContain('Everything is decayed. All 6 tensors (102,026 parameters)');
-    expect(await page.locator('#plan tr').allTextContents()).toContain('decayed: 6 tensors102,026');
+    const unticked = await page.locator('#plan tr').allTextContents();
+    expect(unticked).toContain('decayed: 6 tensors102,026');
+    expect(unticked.filter((r) => r.endsWith('exemption off: all decayed'))).toHaveLength(6);
+    expect(unticked.join('\n')).not.toContain('predicate');
     await page.check('#exclude');
-    // The lr field shows what trains: SGD's default appears when SGD is chosen, and back for AdamW.
+    // SGD's coupled decay enters its momentum buffer (no "moments"); its lr default appears when chosen.
     await page.selectOption('#optimizer', 'SGD');
     expect(await page.inputValue('#lr')).toBe('0.03');
+    const sgdPlan = (await page.locator('#plan tr').allTextContents()).join('\n');
+    expect(sgdPlan).toContain('accumulates in the momentum buffer');
+    expect(sgdPlan).not.toContain('moments');
     await page.selectOption('#optimizer', 'AdamW');
     expect(await page.inputValue('#lr')).toBe('0.003');
+
+    // Before data: no points, and no made-up axes.
+    for (const id of ['loss-chart', 'acc-chart', 'norm-chart']) expect(await points(page, id)).toBe(0);
+    expect(await greenPixels(page, 'acc-chart')).toBe(0);
+
+    // Bad input, checked where it is typed: the message beside the field, Play and Step refused, nothing wedged.
+    await page.fill('#lr', '-1');
+    expect(await message(page, 'lr')).toBe('lr -1 is not allowed: the learning rate must be above 0 (a step against the gradient)');
+    expect(await page.getAttribute('#lr', 'aria-invalid')).toBe('true');
+    expect(await enabled(page, 'play')).toBe(false);
+    expect(await enabled(page, 'step')).toBe(false);
+    await page.fill('#lr', '');
+    expect(await message(page, 'lr')).toBe('enter a number');
+    await page.fill('#lr', '0.003');
+    expect(await message(page, 'lr')).toBe('');
+    await page.fill('#wd', '1e9');
+    expect(await message(page, 'wd')).toContain('makes the shrink factor per step -2999999, which flips every weight’s sign each step');
+    expect(await enabled(page, 'play')).toBe(false);
+    await page.fill('#wd', '100');
+    expect(await message(page, 'wd')).toMatch(/^strong: ×0\.7000 per step halves the decayed weights every 1\.9 steps/);
+    expect(await enabled(page, 'play')).toBe(true);
+    await page.fill('#wd', '0.05');
+    expect(await message(page, 'wd')).toBe('');
 
     // Classify before training: the untrained model lives on the GPU too.
     expect(await classify(page)).toMatch(/it's a \d \(\d+%\)/);
     await page.screenshot({ path: path.join(shots, 'playground-before.png'), fullPage: true });
 
-    await trainAndStop(page, 100);
+    // Step: one step at a time, each on the charts; the accuracy chart draws its first single point.
+    await page.click('#step');
+    await waitFor(page, 's.steps === 1 && s.accuracies.length === 1');
+    expect(await page.textContent('#step-count')).toBe('step 1');
+    expect(await points(page, 'acc-chart')).toBe(1);
+    expect(await greenPixels(page, 'acc-chart')).toBeGreaterThan(60); // the dot (radius 3) and the legend's swatch
+    await page.click('#step');
+    await waitFor(page, 's.steps === 2 && s.accuracies.length === 2');
+    // Play and pause (the valid run starts after the refused inputs above), then play on from where it paused.
+    let s = await playTo(page, 20);
+    s = await playTo(page, s.steps + 10);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(s.losses.slice(-5))).toBeLessThan(0.6 * mean(s.losses.slice(0, 5)));
+    for (const id of ['loss-chart', 'acc-chart', 'norm-chart']) expect(await points(page, id)).toBeGreaterThan(2);
+    expect(await lesson()).toMatch(/At step \d+ of the current run the weights’ norm is \d+\.\d\d/);
     expect(await classify(page)).toMatch(/it's a \d \(\d+%\)/);
+
+    // Reset: step 0 again, the run just trained stays on the charts, faded and labelled with its settings.
+    await page.click('#reset');
+    await waitFor(page, 's.steps === 0 && s.runs.length === 2');
+    expect(await page.textContent('#step-count')).toBe('step 0');
+    // A second run with other settings (typed: a new run starts), overlaid on the first.
+    await page.fill('#wd', '0');
+    await playTo(page, 20);
+    s = await playground(page);
+    expect(s.runs.map((r) => r.label)).toEqual(['AdamW, lr 0.003, λ 0.05, norm & bias exempt', 'AdamW, lr 0.003, λ 0, norm & bias exempt']);
+    for (const id of ['loss-chart', 'acc-chart', 'norm-chart']) expect(await runsOn(page, id)).toBe(2);
+    const runs = await page.locator('#runs li').allTextContents();
+    expect(runs[0]).toMatch(/^A AdamW, lr 0\.003, λ 0\.05, norm & bias exempt — step \d+/);
+    expect(runs[1]).toMatch(/^B AdamW, lr 0\.003, λ 0, norm & bias exempt — step \d+.*\(current\)$/);
     await page.screenshot({ path: path.join(shots, 'playground-after.png'), fullPage: true });
-
-    // Start again after a stop: a fresh run from step 0.
-    await page.click('#start');
-    await page.waitForFunction(() => (window as unknown as { __playground: { steps: number } }).__playground.steps >= 5, undefined, { timeout: 60_000 });
-    await page.click('#start');
-    await page.waitForFunction(() => /stopped at step \d+/.test(document.getElementById('progress')!.textContent ?? ''), undefined, { timeout: 60_000 });
     expect(errors).toEqual([]);
-  }, 400_000);
+  }, 240_000);
 
-  it('on the CPU (?device=cpu): WebAssembly SIMD kernels on Web Worker threads; classifies before and after training', async () => {
-    const { page, errors } = await open(await launch([]), '?device=cpu');
+  it('on the CPU (?device=cpu): threads; each seed question as a preset, its comparison computed from its two runs', async () => {
+    const browser = await launch([]);
+    const { page, errors } = await open(browser, '?device=cpu');
     expect(await page.textContent('#status')).toMatch(/^Training on the CPU, as asked/);
-    const s = await playground(page);
-    expect(s.device).toBe('cpu');
+    const s0 = await playground(page);
+    expect(s0.device).toBe('cpu');
     // The page is cross-origin isolated (preview sends COOP/COEP): threads, whose matmul equals the
     // single-threaded one bit for bit.
-    expect(s.cpu.wasm).toBe(true);
-    expect(s.cpu.threads).toBeGreaterThanOrEqual(2);
+    expect(s0.cpu.wasm).toBe(true);
+    expect(s0.cpu.threads).toBeGreaterThanOrEqual(2);
     const check = await page.evaluate(() => (window as unknown as { __playground: { checkCpuThreads(): Promise<{ threads: number; identical: boolean; chunksOnWorkers: number }> } }).__playground.checkCpuThreads());
-    expect(check).toMatchObject({ threads: s.cpu.threads, identical: true });
+    expect(check).toMatchObject({ threads: s0.cpu.threads, identical: true });
     expect(check.chunksOnWorkers).toBeGreaterThan(0);
 
-    expect(await classify(page)).toMatch(/it's a \d \(\d+%\)/);
-    await trainAndStop(page, 100);
-    expect(await classify(page)).toMatch(/it's a \d \(\d+%\)/);
-    await page.screenshot({ path: path.join(shots, 'playground-cpu-after.png'), fullPage: true });
+    const padTop = (await page.locator('#pad').boundingBox())!.y;
+    const preset = async (id: string) => {
+      await page.click(`[data-preset=${id}]`);
+      await waitFor(page, `s.comparison !== null && s.comparison.preset === '${id}' && !s.running`, 120_000);
+      const s = await playground(page);
+      expect(s.runs.map((r) => [r.tag, r.step])).toEqual([['A', 100], ['B', 100]]);
+      const lessonHtml = (await page.innerHTML('#lesson'))!;
+      expect(lessonHtml).toContain(s.comparison!.text);
+      for (const chart of ['loss-chart', 'acc-chart', 'norm-chart']) expect(await runsOn(page, chart)).toBe(2);
+      await page.screenshot({ path: path.join(shots, `playground-preset-${id}.png`), fullPage: true });
+      return { s, text: s.comparison!.text, a: s.runs[0], b: s.runs[1] };
+    };
+    const pct = (v: number | null) => `${v!.toFixed(1)}%`;
+
+    // Decay BatchNorm and biases? SGD with momentum: decayed, BatchNorm & biases' norm falls well below the exempt run's.
+    let p = await preset('exempt');
+    expect(p.s.runs.map((r) => r.label)).toEqual(['SGD, lr 0.03, λ 0.05, norm & bias exempt', 'SGD, lr 0.03, λ 0.05, all decayed']);
+    expect(p.b.others).toBeLessThan(0.5 * p.a.others);
+    expect(p.text).toContain(`At step 100, BatchNorm &amp; biases’ norm is <b>${p.a.others.toFixed(2)}</b> with the exemption and <b>${p.b.others.toFixed(2)}</b> with everything decayed`);
+    expect(p.text).toContain(`${pct(p.a.accuracy)} (exempt) vs ${pct(p.b.accuracy)} (all decayed)`);
+    expect(p.a.accuracy!).toBeGreaterThan(p.b.accuracy!);
+    // The pad stays put when the lesson grows (it sits beside it).
+    expect((await page.locator('#pad').boundingBox())!.y).toBe(padTop);
+
+    // L2 or decoupled? Same λ: Adam's L2 crushes the weights' norm, AdamW's shrink barely moves it, and AdamW is ahead.
+    p = await preset('decoupled');
+    expect(p.b.weights).toBeGreaterThan(2 * p.a.weights);
+    expect(p.text).toContain(`the weights’ norm is <b>${p.a.weights.toFixed(2)}</b> with Adam (L2) and <b>${p.b.weights.toFixed(2)}</b> with AdamW (decoupled)`);
+    expect(p.text).toContain(`AdamW is ahead of Adam by`);
+
+    // Decay that follows the schedule: the shrink factor follows the lr's halving, and 'schedule' decays far harder at the same λ.
+    p = await preset('schedule');
+    expect(p.b.shrinkStart).toBeCloseTo(0.99, 12);
+    expect(p.b.shrinkNow).toBeCloseTo(1 - 0.01 * 0.5 ** 2, 5); // two halvings by step 100
+    expect(p.a.shrinkStart).toBeCloseTo(1 - 0.003 * 0.01, 12);
+    expect(p.b.weights).toBeLessThan(0.8 * p.a.weights);
+    expect(p.text).toContain('with “schedule” ×0.99000 → ×0.99750');
+    expect(p.text).toContain(`<b>${p.a.weights.toFixed(2)}</b> (“lr”) vs <b>${p.b.weights.toFixed(2)}</b> (“schedule”`);
+    // Play goes on past the preset's 100 steps: no step cap.
+    await playTo(page, 130);
     expect(errors).toEqual([]);
-  }, 400_000);
+
+    // A phone (390 px): one column, nothing wider than the screen, the pad above the lesson, controls usable.
+    const phone = await open(browser, '?device=cpu', { width: 390, height: 844 });
+    expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const [pad, lessonBox, chart] = await Promise.all(['#pad', '#lesson', '#loss-chart'].map(async (sel) => (await phone.page.locator(sel).boundingBox())!));
+    expect(pad.y).toBeLessThan(lessonBox.y);
+    expect(chart.width).toBeGreaterThan(300);
+    expect(chart.x + chart.width).toBeLessThanOrEqual(390);
+    await phone.page.fill('#lr', '-1');
+    expect(await message(phone.page, 'lr')).toMatch(/^lr -1 is not allowed/);
+    await phone.page.fill('#lr', '0.003');
+    await playTo(phone.page, 10);
+    await phone.page.screenshot({ path: path.join(shots, 'playground-mobile.png'), fullPage: true });
+    expect(phone.errors).toEqual([]);
+  }, 240_000);
 
   it('without WebGPU: the page says so in browser terms and trains on the CPU', async () => {
     const { page, errors } = await open(await launch(['--disable-features=WebGPU']));
