@@ -29,7 +29,7 @@ export function formatTensor(t: Tensor): string {
   if (t.device !== 'cpu') suffixes.push(`device='${t.device}'`);
   let body: string;
   if (!getBackend(t.device).readSync) {
-    body = `<shape [${t.shape.join(', ')}]; values on ${t.device}: read them with await t.data()>`;
+    body = `<shape [${t.shape.join(', ')}]; read with await t.data()>`;
     if (t.dtype !== getDefaultDtype()) suffixes.push(`dtype=${t.dtype}`);
   } else if (t.numel() === 0) {
     // PyTorch shows the size of an empty tensor unless it is (0,), and always a non-default dtype.
