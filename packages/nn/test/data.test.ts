@@ -24,7 +24,7 @@ describe("DataLoader without shuffle: PyTorch's batches (fixtures/data.json)", (
   it.each(fx.loaders.map((c) => [`n=${c.n} batchSize=${c.batchSize} dropLast=${c.dropLast}`, c] as const))('%s', (_, c) => {
     const loader = new DataLoader(pairs(c.n), { batchSize: c.batchSize, dropLast: c.dropLast });
     expect(loader.length).toBe(c.length);
-    const batches = [...loader] as Tensor[][];
+    const batches = [...loader];
     expect(batches.map(([xb]) => xb.tolist())).toEqual(c.batches);
     for (const [xb, yb] of batches) expect(yb.tolist()).toEqual((xb.tolist() as number[]).map((v) => v * 10));
   });
@@ -57,7 +57,7 @@ describe("DataLoader without shuffle: PyTorch's batches (fixtures/data.json)", (
 });
 
 describe('DataLoader with shuffle', () => {
-  const epoch = (loader: DataLoader): number[] => (([...loader] as Tensor[][]).flatMap(([xb]) => xb.tolist() as number[]));
+  const epoch = (loader: DataLoader<Tensor[]>): number[] => ([...loader].flatMap(([xb]) => xb.tolist() as number[]));
 
   it('each epoch is a permutation; a seeded generator repeats the order; epochs differ', () => {
     const loader = new DataLoader(pairs(50), { batchSize: 7, shuffle: true, generator: new Generator(3) });
@@ -67,7 +67,7 @@ describe('DataLoader with shuffle', () => {
     expect(a).not.toEqual(b);
     expect(epoch(new DataLoader(pairs(50), { batchSize: 7, shuffle: true, generator: new Generator(3) }))).toEqual(a);
     // x and y stay paired under the shuffle.
-    for (const [xb, yb] of [...loader] as Tensor[][]) expect(yb.tolist()).toEqual((xb.tolist() as number[]).map((v) => v * 10));
+    for (const [xb, yb] of loader) expect(yb.tolist()).toEqual((xb.tolist() as number[]).map((v) => v * 10));
   });
 
   it('every sample is equally likely at every position (chi-square over 4,000 epochs)', () => {

@@ -1,6 +1,6 @@
 import { defaultGenerator, Tensor, type Device, type Generator } from '@tsgrad/autograd';
 import { checkOptionKeys } from '@tsgrad/tensor';
-import { defaultCollate, type Dataset } from './dataset.js';
+import { defaultCollate, type Collated, type Dataset } from './dataset.js';
 
 /** `DataLoader`'s options, PyTorch's keywords camelCased. */
 export interface DataLoaderOptions<T, B> {
@@ -18,6 +18,9 @@ export interface DataLoaderOptions<T, B> {
   device?: Device;
 }
 
+/** What `defaultCollate` makes of a list of samples of type T (a TensorDataset's `Tensor[]` gives `Tensor[]`). */
+export type DefaultBatch<T> = T extends Tensor | number | boolean ? Tensor : T extends Tensor[] ? Tensor[] : T extends readonly unknown[] ? Collated[] : Collated;
+
 const OPTION_KEYS = ['batchSize', 'shuffle', 'generator', 'dropLast', 'collateFn', 'device'] as const;
 
 /**
@@ -31,7 +34,7 @@ const OPTION_KEYS = ['batchSize', 'shuffle', 'generator', 'dropLast', 'collateFn
  *   // xb: [32, ...x.shape.slice(1)], yb: [32]
  * }
  */
-export class DataLoader<T = unknown, B = unknown> implements Iterable<B> {
+export class DataLoader<T = unknown, B = DefaultBatch<T>> implements Iterable<B> {
   readonly dataset: Dataset<T>;
   readonly batchSize: number;
   readonly shuffle: boolean;
