@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { setDefaultDtype, tensor, type DType, type Tensor } from '@tsgrad/autograd';
+import { arange, setDefaultDtype, tensor, type DType, type Tensor } from '@tsgrad/autograd';
 import { loadFixture } from '@tsgrad/test-utils';
 
 interface PrintCase {
@@ -54,6 +54,11 @@ describe('printing: what PyTorch shows differently, by design', () => {
     } finally {
       setDefaultDtype('float32');
     }
+  });
+
+  it("the README's examples", () => {
+    expect(inspect(tensor([1, 2], { requiresGrad: true }))).toBe('tensor([1., 2.], requires_grad=True)');
+    expect(inspect(arange(2000))).toBe('tensor([   0,    1,    2,  ..., 1997, 1998, 1999], dtype=int32)');
   });
 
   it('a summarized print reads only the shown items (a 20M-element tensor prints at once)', () => {
