@@ -575,7 +575,8 @@ export class Module {
    * // )
    */
   toString(): string {
-    return moduleRepr(this.constructor.name, this.extraRepr(), [...this.childAttributes()].map(([name, m]) => `(${name}): ${m.toString()}`));
+    // Children under their state-dict names (`out_proj`), the names PyTorch prints.
+    return moduleRepr(this.constructor.name, this.extraRepr(), [...this.childAttributes()].map(([name, m]) => `(${this.stateKeyOf(name)}): ${m.toString()}`));
   }
 
   /**

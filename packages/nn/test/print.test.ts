@@ -18,6 +18,7 @@ import {
   ModuleDict,
   ModuleList,
   MSELoss,
+  MultiheadAttention,
   ReLU,
   RMSNorm,
   Sequential,
@@ -94,6 +95,12 @@ describe('printing modules: PyTorch 2 forms the 1.13 fixtures cannot show', () =
     const list = new ModuleList([new Linear(2, 2), new Linear(2, 2), new Linear(2, 2), new ReLU(), new Linear(2, 2)]);
     expect(String(list)).toBe(
       'ModuleList(\n  (0-2): 3 x Linear(in_features=2, out_features=2, bias=True)\n  (3): ReLU()\n  (4): Linear(in_features=2, out_features=2, bias=True)\n)',
+    );
+  });
+
+  it("MultiheadAttention shows its sizes, in Python's spelling (tsgrad's addition: PyTorch prints only out_proj)", () => {
+    expect(String(new MultiheadAttention(4, 2))).toBe(
+      'MultiheadAttention(\n  embed_dim=4, num_heads=2, dropout=0.0, batch_first=False\n  (out_proj): Linear(in_features=4, out_features=4, bias=True)\n)',
     );
   });
 

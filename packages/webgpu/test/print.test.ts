@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tensor } from '@tsgrad/autograd';
-import { Linear } from '@tsgrad/nn';
+import { arange, tensor } from '@tsgrad/autograd';
+import { DataLoader, Linear, TensorDataset } from '@tsgrad/nn';
 import { gpu } from './gpu.js';
 
 beforeAll(async () => {
@@ -25,5 +25,18 @@ describe('printing WebGPU tensors and modules', () => {
 
   it('a module on WebGPU prints the same tree (PyTorch prints no device for modules)', () => {
     expect(inspect(new Linear(3, 4).to('webgpu'))).toBe('Linear(in_features=3, out_features=4, bias=True)');
+  });
+});
+
+describe('data loading onto WebGPU', () => {
+  it("DataLoader's device puts every batch on WebGPU; a TensorDataset on WebGPU batches there", async () => {
+    const x = arange(12).mul(0.5).reshape([6, 2]);
+    const y = arange(6);
+    const onGpu = [...new DataLoader(new TensorDataset(x, y), { batchSize: 4, device: 'webgpu' })];
+    expect(onGpu.flat().map((t) => t.device)).toEqual(['webgpu', 'webgpu', 'webgpu', 'webgpu']);
+    expect(await onGpu[1][0].array()).toEqual([[4, 4.5], [5, 5.5]]);
+    const gpuData = new TensorDataset(x.to('webgpu'), y.to('webgpu'));
+    const [xb, yb] = [...new DataLoader(gpuData, { batchSize: 3 })][1];
+    expect([xb.device, await xb.array(), await yb.array()]).toEqual(['webgpu', [[3, 3.5], [4, 4.5], [5, 5.5]], [3, 4, 5]]);
   });
 });
