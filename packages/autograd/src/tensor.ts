@@ -528,7 +528,8 @@ export class Tensor {
    * console.log(tensor([1, 2])) // tensor([1., 2.])
    */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return formatTensor(this);
+    // toString, not formatTensor: subclasses print their own way (a Parameter says so).
+    return this.toString();
   }
 
   // ---- conversion ----------------------------------------------------------------------------

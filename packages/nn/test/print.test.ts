@@ -15,6 +15,7 @@ import {
   Linear,
   MaxPool2d,
   Module,
+  Parameter,
   ModuleDict,
   ModuleList,
   MSELoss,
@@ -26,6 +27,7 @@ import {
   Tanh,
 } from '@tsgrad/nn';
 import { loadFixture } from '@tsgrad/test-utils';
+import { tensor } from '@tsgrad/autograd';
 
 /** A user-defined module: printed by class name and children, as PyTorch prints `Block`. */
 class Block extends Module {
@@ -75,7 +77,24 @@ const BUILD: Record<string, () => Module> = {
   'empty Sequential': () => new Sequential(),
 };
 
-const { modules } = loadFixture<{ modules: { name: string; repr: string }[] }>('print.json');
+interface ParameterCase {
+  name: string;
+  data?: number[];
+  arange?: [number, number];
+  numel?: number;
+  requiresGrad: boolean;
+  repr: string;
+}
+const { modules, parameters } = loadFixture<{ modules: { name: string; repr: string }[]; parameters: ParameterCase[] }>('print.json');
+
+describe("printing a Parameter matches PyTorch's repr", () => {
+  it.each(parameters.map((c) => [c.name, c] as const))('%s', (_, c) => {
+    const values = c.data ?? Array.from({ length: c.numel! }, (_, i) => c.arange![0] + i * c.arange![1]);
+    const p = new Parameter(tensor(values), c.requiresGrad);
+    expect(String(p)).toBe(c.repr);
+    expect(inspect(p)).toBe(c.repr);
+  });
+});
 
 describe("printing a module matches PyTorch's repr (fixtures/print.json)", () => {
   it('has a builder for every fixture case and a case for every builder', () => {

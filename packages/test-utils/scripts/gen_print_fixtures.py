@@ -7,6 +7,7 @@ tensors: each case's values (`data`, or `arange`: [start, step] for start + i * 
   float64 then cast), shape, dtype (tsgrad's name), requires_grad, and repr(tensor): integer mode,
   fixed and scientific mode, NaN/inf, -0, exact ties, rows wrapped at 80 columns, empty tensors,
   and tensors over 1,000 elements (summarized with `...`).
+parameters: repr(nn.Parameter(...)), values as for tensors (float32).
 modules: repr(module) of layers and containers, by case name (the test builds the same module).
 """
 import torch
@@ -139,8 +140,15 @@ MODULES = {
     "empty Sequential": nn.Sequential(),
 }
 
+PARAMETERS = [
+    {"name": "parameter", "data": [1.0, 2.0], "requiresGrad": True, "repr": repr(nn.Parameter(torch.tensor([1.0, 2.0])))},
+    {"name": "frozen parameter", "data": [1.0, 2.0], "requiresGrad": False, "repr": repr(nn.Parameter(torch.tensor([1.0, 2.0]), requires_grad=False))},
+    {"name": "summarized parameter", "arange": [0.0, 1.0], "numel": 2000, "requiresGrad": True, "repr": repr(nn.Parameter(torch.arange(2000.0)))},
+]
+
 path = write_fixture("print.json", __file__, {
     "tensors": TENSORS,
+    "parameters": PARAMETERS,
     "modules": [{"name": k, "repr": repr(m)} for k, m in MODULES.items()],
 })
 print("wrote", path)
