@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { arange, tensor } from '@tsgrad/autograd';
-import { DataLoader, Linear, TensorDataset } from '@tsgrad/nn';
+import { BatchNorm1d, copyModule, DataLoader, Linear, ReLU, Sequential, summary, TensorDataset } from '@tsgrad/nn';
 import { gpu } from './gpu.js';
 
 beforeAll(async () => {
@@ -38,5 +38,15 @@ describe('data loading onto WebGPU', () => {
     const gpuData = new TensorDataset(x.to('webgpu'), y.to('webgpu'));
     const [xb, yb] = [...new DataLoader(gpuData, { batchSize: 3 })][1];
     expect([xb.device, await xb.array(), await yb.array()]).toEqual(['webgpu', [[3, 3.5], [4, 4.5], [5, 5.5]], [3, 4, 5]]);
+  });
+});
+
+describe('summary of a WebGPU model', () => {
+  it('runs its forward on WebGPU zeros and counts as on the CPU', () => {
+    const cpu = new Sequential(new Linear(3, 4), new BatchNorm1d(4), new ReLU(), new Linear(4, 2));
+    const s = summary(copyModule(cpu).to('webgpu'), { inputShape: [2, 3] });
+    const ref = summary(cpu, { inputShape: [2, 3] });
+    expect(s.rows).toEqual(ref.rows);
+    expect([s.totalParams, s.totalBuffers]).toEqual([16 + 8 + 10, 9]);
   });
 });
