@@ -512,12 +512,24 @@ export class Tensor {
     return nest(await this.data(), this._view.shape, this.dtype === 'bool');
   }
   /**
-   * PyTorch-style printing; over 1,000 elements it summarizes with `...`, reading only the shown items.
+   * PyTorch's `repr`: `tensor([1., 2.], requires_grad=True)`; over 1,000 elements it summarizes with
+   * `...`, reading only the shown items (see `formatTensor` for the few deliberate differences).
    * @example
-   * String(tensor([1, 2])) // 'tensor([1.0000, 2.0000])'
+   * String(tensor([1, 2.5])) // 'tensor([1.0000, 2.5000])'
    */
   toString(): string {
     return formatTensor(this);
+  }
+
+  /**
+   * What `console.log(t)` prints in Node (its `util.inspect` hook, found through the global symbol
+   * so that the library imports nothing from `node:util` and still bundles for browsers).
+   * @example
+   * console.log(tensor([1, 2])) // tensor([1., 2.])
+   */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    // toString, not formatTensor: subclasses print their own way (a Parameter says so).
+    return this.toString();
   }
 
   // ---- conversion ----------------------------------------------------------------------------

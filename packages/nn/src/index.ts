@@ -29,6 +29,8 @@ export { MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss } from '.
 export { clipGradNorm_, clipGradValue_, type ClipGradNormOptions } from './utils/clip-grad.js';
 export { parametersToVector, vectorToParameters } from './utils/parameters-vector.js';
 export { copyModule } from './copy.js';
+export { TensorDataset, Subset, DataLoader, randomSplit, defaultCollate, type Dataset, type Collated, type DataLoaderOptions, type DefaultBatch } from './data/index.js';
+export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './summary.js';
 export { AveragedModel, getEmaMultiAvgFn, updateBn, type AveragedModelOptions, type AvgFn, type MultiAvgFn } from './swa.js';
 export * as init from './init.js';
 export * as functional from './functional/index.js';

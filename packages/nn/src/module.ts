@@ -559,25 +559,44 @@ export class Module {
   /**
    * The constructor arguments shown by `toString()` (PyTorch's `extra_repr`).
    * @example
-   * new Linear(3, 2).extraRepr() // 'in_features=3, out_features=2, bias=true'
+   * new Linear(3, 2).extraRepr() // 'in_features=3, out_features=2, bias=True'
    */
   extraRepr(): string {
     return '';
   }
 
   /**
-   * PyTorch-style printing of the module tree.
+   * PyTorch's `repr(module)`: the class name, `extraRepr()` and each child, indented by two spaces.
    * @example
-   * console.log(String(model));
+   * String(new Sequential(new Linear(3, 4), new ReLU()));
    * // Sequential(
-   * //   (0): Linear(in_features=784, out_features=128, bias=true)
-   * //   ...
+   * //   (0): Linear(in_features=3, out_features=4, bias=True)
+   * //   (1): ReLU()
+   * // )
    */
   toString(): string {
-    const children = [...this.childAttributes()];
-    const head = `${this.constructor.name}(${this.extraRepr()}`;
-    if (children.length === 0) return `${head})`;
-    const body = children.map(([name, m]) => `  (${name}): ${m.toString().split('\n').join('\n  ')}`).join('\n');
-    return `${head}\n${body}\n)`;
+    // Children under their state-dict names (`out_proj`), the names PyTorch prints.
+    return moduleRepr(this.constructor.name, this.extraRepr(), [...this.childAttributes()].map(([name, m]) => `(${this.stateKeyOf(name)}): ${m.toString()}`));
   }
+
+  /**
+   * What `console.log(model)` prints in Node: the module tree of `toString()` (Node's `util.inspect`
+   * hook, found through the global symbol so that nothing imports `node:util`).
+   * @example
+   * console.log(new Linear(3, 4)) // Linear(in_features=3, out_features=4, bias=True)
+   */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+/**
+ * PyTorch's `Module.__repr__` layout: a one-line extra_repr stays on the head line; otherwise every
+ * line of the extra_repr and of each child goes on its own line, indented by two spaces.
+ */
+export function moduleRepr(name: string, extra: string, children: string[]): string {
+  const lines = [...(extra ? extra.split('\n') : []), ...children.map((c) => c.split('\n').join('\n  '))];
+  if (lines.length === 0) return `${name}()`;
+  if (children.length === 0 && lines.length === 1) return `${name}(${lines[0]})`;
+  return `${name}(\n  ${lines.join('\n  ')}\n)`;
 }

@@ -46,7 +46,7 @@ describe('ModuleDict', () => {
     d.set('2', popped);
     expect(d.keys()).toEqual(['b', 'fooBar', '2']);
     expect([d.size, d.has('fooBar'), d.has('x')]).toEqual([3, true, false]);
-    expect(String(d)).toBe('ModuleDict(\n  (b): ReLU()\n  (fooBar): LayerNorm([2], eps=0.00001, elementwise_affine=true)\n  (2): ReLU()\n)');
+    expect(String(d)).toBe('ModuleDict(\n  (b): ReLU()\n  (fooBar): LayerNorm((2,), eps=1e-05, elementwise_affine=True)\n  (2): ReLU()\n)');
     d.clear();
     expect([d.size, d.parameters().length, [...d.stateDict().keys()]]).toEqual([0, 0, []]);
   });

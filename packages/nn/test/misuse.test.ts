@@ -19,7 +19,7 @@ const cases: [string, () => unknown, RegExp][] = [
   ['MSELoss with a typo', () => new MSELoss({ reducton: 'sum' } as object), /MSELoss: unknown option 'reducton'; did you mean 'reduction'\?/],
   ['BCEWithLogitsLoss with PyTorch spelling', () => new BCEWithLogitsLoss({ pos_weight: null } as object), /BCEWithLogitsLoss: unknown option 'pos_weight'; did you mean 'posWeight'\?/],
   ["GELU approximate 'fast'", () => new GELU({ approximate: 'fast' as 'tanh' }), /GELU: approximate must be 'none' or 'tanh', got fast/],
-  ['Linear.forward of a plain array', () => new Linear(2, 1).forward([1, 2] as never), /Linear\(in_features=2, out_features=1, bias=true\): expected a Tensor input, got a plain array; wrap it with tensor\(\.\.\.\)/],
+  ['Linear.forward of a plain array', () => new Linear(2, 1).forward([1, 2] as never), /Linear\(in_features=2, out_features=1, bias=True\): expected a Tensor input, got a plain array; wrap it with tensor\(\.\.\.\)/],
   ['Conv2d.forward of null', () => new Conv2d(1, 1, 1).forward(null as never), /Conv2d\(.*\): expected a Tensor input, got null/],
   ['loadStateDict(null)', () => new Linear(2, 1).loadStateDict(null as never), /Linear.loadStateDict: expected a Map or an object of tensors \(a state dict\), got null/],
   // PyTorch 2.x: "uniform_ expects to return a [from, to) range, but found from=1 > to=0", "normal expects

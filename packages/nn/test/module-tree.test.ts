@@ -107,7 +107,7 @@ describe('a module shared under two names', () => {
     expect([...seq.children()]).toEqual([l]);
     expect(seq.parameters()).toEqual([l.weight, l.bias]);
     expect(seq.length).toBe(2);
-    expect(String(seq)).toBe('Sequential(\n  (0): Linear(in_features=3, out_features=3, bias=true)\n  (1): Linear(in_features=3, out_features=3, bias=true)\n)');
+    expect(String(seq)).toBe('Sequential(\n  (0): Linear(in_features=3, out_features=3, bias=True)\n  (1): Linear(in_features=3, out_features=3, bias=True)\n)');
     // The same module across levels too: apply still visits each module once, children first.
     const model = new SharedAttributes();
     const order: Module[] = [];

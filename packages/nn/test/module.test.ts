@@ -188,7 +188,7 @@ describe('Module', () => {
 
 describe('bad input gets an Error naming the layer and the shapes or keys', () => {
   const cases: [string, () => unknown, RegExp][] = [
-    ['Linear input size', () => new Linear(4, 3).forward(ones([2, 5])), /Linear\(in_features=4, out_features=3, bias=true\): expected input with last dimension 4, got shape \[2, 5\]/],
+    ['Linear input size', () => new Linear(4, 3).forward(ones([2, 5])), /Linear\(in_features=4, out_features=3, bias=True\): expected input with last dimension 4, got shape \[2, 5\]/],
     ['BatchNorm1d rank', () => new BatchNorm1d(3).forward(ones([2, 3, 4, 5])), /BatchNorm1d: expected 2D or 3D input \(got 4D input of shape \[2, 3, 4, 5\]\)/],
     ['BatchNorm2d rank', () => new BatchNorm2d(3).forward(ones([2, 3, 4])), /BatchNorm2d: expected 4D input \(got 3D input of shape \[2, 3, 4\]\)/],
     ['BatchNorm channels', () => new BatchNorm1d(3).forward(ones([2, 4])), /BatchNorm1d\(3, .*\): expected input with 3 channels \(dim 1\), got shape \[2, 4\]/],

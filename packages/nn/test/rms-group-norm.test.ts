@@ -45,7 +45,7 @@ describe('F.rmsNorm and RMSNorm', () => {
     expect(norm.isNormalization).toBe(true);
     expect(norm.namedParameters().map(([n, p]) => [n, p.shape])).toEqual([['weight', [2, 3]]]);
     expect(norm.weight!.tolist()).toEqual([[1, 1, 1], [1, 1, 1]]);
-    expect(String(norm)).toBe('RMSNorm([2, 3], eps=null, elementwise_affine=true)');
+    expect(String(norm)).toBe('RMSNorm((2, 3), eps=None, elementwise_affine=True)');
     expect(new RMSNorm(4, { elementwiseAffine: false }).parameters()).toEqual([]);
   });
 
@@ -95,7 +95,7 @@ describe('F.groupNorm and GroupNorm', () => {
     const gn = new GroupNorm(2, 4);
     expect(gn.isNormalization).toBe(true);
     expect(gn.namedParameters().map(([n, p]) => [n, p.tolist()])).toEqual([['weight', [1, 1, 1, 1]], ['bias', [0, 0, 0, 0]]]);
-    expect(String(gn)).toBe('GroupNorm(2, 4, eps=0.00001, affine=true)');
+    expect(String(gn)).toBe('GroupNorm(2, 4, eps=1e-05, affine=True)');
     expect(new GroupNorm(1, 3, { affine: false }).parameters()).toEqual([]);
   });
 

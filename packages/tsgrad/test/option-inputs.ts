@@ -73,6 +73,10 @@ import {
   tensor,
   zeros,
   zerosLike,
+  DataLoader,
+  TensorDataset,
+  randomSplit,
+  summary,
   type Optimizer,
   type Tensor,
 } from 'tsgrad';
@@ -206,6 +210,10 @@ export const optionInputs: Record<string, OptionInput> = {
   'nn.new TransformerEncoderLayer': { who: 'TransformerEncoderLayer', run: (o) => new TransformerEncoderLayer(4, 2, { dimFeedforward: 8, ...o }) },
   'nn.TransformerEncoderLayer.forward': { who: 'TransformerEncoderLayer.forward', run: (o) => new TransformerEncoderLayer(4, 2, { dimFeedforward: 8 }).forward(seq(), o) },
   'nn.clipGradNorm_': { who: 'clipGradNorm_', run: (o) => clipGradNorm_([withGrad()], 1, o) },
+  // nn: data loading and the model summary
+  'nn.new DataLoader': { who: 'DataLoader', run: (o) => [...new DataLoader(new TensorDataset(x()), o)] },
+  'nn.randomSplit': { who: 'randomSplit', run: (o) => randomSplit(new TensorDataset(x()), [1, 1], o) },
+  'nn.summary': { who: 'summary', run: (o) => summary(model(), o) },
   // nn: init and functional
   'nn.init.kaimingUniform_': { who: 'kaimingUniform_', run: (o) => init.kaimingUniform_(zeros([2, 2]), o) },
   'nn.init.kaimingNormal_': { who: 'kaimingNormal_', run: (o) => init.kaimingNormal_(zeros([2, 2]), o) },

@@ -1,5 +1,5 @@
 import type { Tensor } from '@tsgrad/autograd';
-import { describeValue, Module } from '../module.js';
+import { describeValue, Module, moduleRepr } from '../module.js';
 import type { Parameter } from '../parameter.js';
 import { asParameter } from './dict-containers.js';
 
@@ -98,6 +98,24 @@ export class ModuleList extends Module {
 
   *[Symbol.iterator](): Iterator<Module> {
     for (const [, m] of this.childAttributes()) yield m;
+  }
+
+  /**
+   * PyTorch 2's ModuleList repr: runs of modules that print the same are folded into one line
+   * `(0-11): 12 x Block(...)` (PyTorch 1.13 listed each one).
+   * @example
+   * String(new ModuleList([new ReLU(), new ReLU()])) // 'ModuleList(\n  (0-1): 2 x ReLU()\n)'
+   */
+  override toString(): string {
+    const runs: { start: number; end: number; repr: string }[] = [];
+    [...this].forEach((m, i) => {
+      const repr = m.toString();
+      const last = runs.at(-1);
+      if (last && last.repr === repr) last.end = i;
+      else runs.push({ start: i, end: i, repr });
+    });
+    const lines = runs.map((r) => (r.start === r.end ? `(${r.start}): ${r.repr}` : `(${r.start}-${r.end}): ${r.end - r.start + 1} x ${r.repr}`));
+    return moduleRepr(this.constructor.name, '', lines);
   }
 }
 

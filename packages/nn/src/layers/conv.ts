@@ -7,6 +7,7 @@ import { kaimingUniform_, uniform_, fans } from '../init.js';
 import { expectTensor } from '../input.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
+import { pyRepr } from '../repr.js';
 
 export interface Conv2dOptions {
   stride?: number | Pair;
@@ -83,9 +84,15 @@ export class Conv2d extends Module {
   /**
    * Channels, kernel size, stride, padding, ..., as PyTorch prints them.
    * @example
-   * new Conv2d(1, 8, 3).extraRepr()
+   * new Conv2d(1, 8, 3).extraRepr() // '1, 8, kernel_size=(3, 3), stride=(1, 1)'
    */
   override extraRepr(): string {
-    return `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize}), stride=(${this.stride}), padding=(${this.padding})`;
+    // PyTorch's Conv2d.extra_repr: options at their defaults are left out.
+    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${pyRepr(this.kernelSize)}, stride=${pyRepr(this.stride)}`;
+    if (this.padding.some((p) => p !== 0)) s += `, padding=${pyRepr(this.padding)}`;
+    if (this.dilation.some((d) => d !== 1)) s += `, dilation=${pyRepr(this.dilation)}`;
+    if (this.groups !== 1) s += `, groups=${this.groups}`;
+    if (this.bias === null) s += ', bias=False';
+    return s;
   }
 }

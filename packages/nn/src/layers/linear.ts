@@ -6,6 +6,7 @@ import { kaimingUniform_, uniform_ } from '../init.js';
 import { expectTensor } from '../input.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
+import { pyRepr } from '../repr.js';
 
 /**
  * y = x Wᵀ + b (PyTorch's `nn.Linear`). weight [out, in] from kaiming-uniform with a = √5, which is
@@ -63,6 +64,6 @@ export class Linear extends Module {
    * new Linear(3, 2).extraRepr()
    */
   override extraRepr(): string {
-    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias !== null}`;
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pyRepr(this.bias !== null)}`;
   }
 }

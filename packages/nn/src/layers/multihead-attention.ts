@@ -6,6 +6,7 @@ import { linear } from '../functional/index.js';
 import { constant_, xavierNormal_, xavierUniform_ } from '../init.js';
 import { expectTensor } from '../input.js';
 import { Module } from '../module.js';
+import { pyFloat, pyRepr } from '../repr.js';
 import { Parameter } from '../parameter.js';
 import { Linear } from './linear.js';
 
@@ -241,12 +242,13 @@ export class MultiheadAttention extends Module {
   }
 
   /**
-   * 'embed_dim=…, num_heads=…, …' (tsgrad's summary; PyTorch prints only the out-projection).
+   * 'embed_dim=…, num_heads=…, …' in Python's spelling (tsgrad's addition: PyTorch prints only the
+   * out-projection, so its repr does not show the head count).
    * @example
-   * new MultiheadAttention(64, 8).extraRepr() // 'embed_dim=64, num_heads=8, dropout=0, batch_first=false'
+   * new MultiheadAttention(64, 8).extraRepr() // 'embed_dim=64, num_heads=8, dropout=0.0, batch_first=False'
    */
   override extraRepr(): string {
-    return `embed_dim=${this.embedDim}, num_heads=${this.numHeads}, dropout=${this.dropout}, batch_first=${this.batchFirst}`;
+    return `embed_dim=${this.embedDim}, num_heads=${this.numHeads}, dropout=${pyFloat(this.dropout)}, batch_first=${pyRepr(this.batchFirst)}`;
   }
 }
 

@@ -4,6 +4,7 @@ import { batchNorm, groupNorm, layerNorm, rmsNorm } from '../functional/index.js
 import { expectTensor } from '../input.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
+import { pyFloat, pyRepr } from '../repr.js';
 
 /** Modules that normalize activations: param-groups exempts their parameters from weight decay. */
 export interface NormalizationLayer {
@@ -99,10 +100,10 @@ export abstract class BatchNormBase extends Module implements NormalizationLayer
   /**
    * numFeatures, eps, momentum, affine, trackRunningStats, as printed.
    * @example
-   * new BatchNorm1d(8).extraRepr()
+   * new BatchNorm1d(8).extraRepr() // '8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True'
    */
   override extraRepr(): string {
-    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, track_running_stats=${this.trackRunningStats}`;
+    return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${pyFloat(this.momentum)}, affine=${pyRepr(this.affine)}, track_running_stats=${pyRepr(this.trackRunningStats)}`;
   }
 }
 
@@ -162,10 +163,10 @@ export class LayerNorm extends Module implements NormalizationLayer {
   /**
    * normalizedShape, eps and elementwiseAffine, as printed.
    * @example
-   * new LayerNorm([64]).extraRepr()
+   * new LayerNorm([64]).extraRepr() // '(64,), eps=1e-05, elementwise_affine=True'
    */
   override extraRepr(): string {
-    return `[${this.normalizedShape.join(', ')}], eps=${this.eps}, elementwise_affine=${this.weight !== null}`;
+    return `${pyRepr(this.normalizedShape)}, eps=${pyFloat(this.eps)}, elementwise_affine=${pyRepr(this.weight !== null)}`;
   }
 }
 
@@ -222,10 +223,10 @@ export class RMSNorm extends Module implements NormalizationLayer {
   /**
    * normalizedShape, eps and elementwiseAffine, as printed.
    * @example
-   * new RMSNorm(8).extraRepr() // '[8], eps=null, elementwise_affine=true'
+   * new RMSNorm(8).extraRepr() // '(8,), eps=None, elementwise_affine=True'
    */
   override extraRepr(): string {
-    return `[${this.normalizedShape.join(', ')}], eps=${this.eps}, elementwise_affine=${this.elementwiseAffine}`;
+    return `${pyRepr(this.normalizedShape)}, eps=${pyFloat(this.eps)}, elementwise_affine=${pyRepr(this.elementwiseAffine)}`;
   }
 }
 
@@ -275,9 +276,9 @@ export class GroupNorm extends Module implements NormalizationLayer {
   /**
    * numGroups, numChannels, eps and affine, as printed.
    * @example
-   * new GroupNorm(2, 4).extraRepr() // '2, 4, eps=0.00001, affine=true'
+   * new GroupNorm(2, 4).extraRepr() // '2, 4, eps=1e-05, affine=True'
    */
   override extraRepr(): string {
-    return `${this.numGroups}, ${this.numChannels}, eps=${this.eps}, affine=${this.affine}`;
+    return `${this.numGroups}, ${this.numChannels}, eps=${pyFloat(this.eps)}, affine=${pyRepr(this.affine)}`;
   }
 }

@@ -3,11 +3,25 @@ import type { Tensor } from '@tsgrad/autograd';
 import { pair, type Pair, type WindowArgs } from '../functional/im2col.js';
 import { avgPool2d, maxPool2d } from '../functional/pooling.js';
 import { Module } from '../module.js';
+import { pyRepr } from '../repr.js';
 
 interface PoolOptions {
   stride?: number | Pair;
   padding?: number | Pair;
   ceilMode?: boolean;
+}
+
+interface ShownArgs {
+  kernelSize: number | Pair;
+  stride?: number | Pair;
+  padding?: number | Pair;
+}
+
+const shownArg = (v: number | Pair): string => (typeof v === 'number' ? String(v) : pyRepr(v));
+
+/** PyTorch's pooling extra_repr: the arguments as given, stride defaulting to the kernel size. */
+function poolRepr(a: ShownArgs): string {
+  return `kernel_size=${shownArg(a.kernelSize)}, stride=${shownArg(a.stride ?? a.kernelSize)}, padding=${shownArg(a.padding ?? 0)}`;
 }
 
 function windowArgs(kernelSize: number | Pair, opts: PoolOptions & { dilation?: number | Pair }): WindowArgs {
@@ -26,10 +40,13 @@ function windowArgs(kernelSize: number | Pair, opts: PoolOptions & { dilation?: 
  */
 export class MaxPool2d extends Module {
   readonly args: WindowArgs;
+  /** The arguments as given, printed as given (PyTorch prints `kernel_size=2`, not `(2, 2)`). */
+  private readonly shown: ShownArgs & { dilation?: number | Pair; ceilMode?: boolean };
   constructor(kernelSize: number | Pair, opts: PoolOptions & { dilation?: number | Pair } = {}) {
     super();
     checkOptionKeys('MaxPool2d', opts, ['stride', 'padding', 'dilation', 'ceilMode']);
     this.args = windowArgs(kernelSize, opts);
+    this.shown = { kernelSize, ...opts };
   }
   /**
    * The maximum over each window.
@@ -42,10 +59,10 @@ export class MaxPool2d extends Module {
   /**
    * Kernel size, stride and padding, as printed.
    * @example
-   * new MaxPool2d(2).extraRepr()
+   * new MaxPool2d(2).extraRepr() // 'kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False'
    */
   override extraRepr(): string {
-    return `kernel_size=${this.args.kernel}, stride=${this.args.stride}, padding=${this.args.padding}`;
+    return `${poolRepr(this.shown)}, dilation=${shownArg(this.shown.dilation ?? 1)}, ceil_mode=${pyRepr(this.shown.ceilMode ?? false)}`;
   }
 }
 
@@ -56,10 +73,12 @@ export class MaxPool2d extends Module {
  */
 export class AvgPool2d extends Module {
   readonly args: WindowArgs & { countIncludePad: boolean };
+  private readonly shown: ShownArgs;
   constructor(kernelSize: number | Pair, opts: PoolOptions & { countIncludePad?: boolean } = {}) {
     super();
     checkOptionKeys('AvgPool2d', opts, ['stride', 'padding', 'ceilMode', 'countIncludePad']);
     this.args = { ...windowArgs(kernelSize, opts), countIncludePad: opts.countIncludePad ?? true };
+    this.shown = { kernelSize, ...opts };
   }
   /**
    * The mean over each window.
@@ -72,9 +91,9 @@ export class AvgPool2d extends Module {
   /**
    * Kernel size, stride and padding, as printed.
    * @example
-   * new AvgPool2d(2).extraRepr()
+   * new AvgPool2d(2).extraRepr() // 'kernel_size=2, stride=2, padding=0'
    */
   override extraRepr(): string {
-    return `kernel_size=${this.args.kernel}, stride=${this.args.stride}, padding=${this.args.padding}`;
+    return poolRepr(this.shown);
   }
 }

@@ -2,6 +2,7 @@ import { checkOptionKeys } from '@tsgrad/tensor';
 import type { Tensor } from '@tsgrad/autograd';
 import { dropout, gelu } from '../functional/activations.js';
 import { Module } from '../module.js';
+import { pyFloat, pyRepr } from '../repr.js';
 
 /**
  * max(x, 0).
@@ -39,6 +40,14 @@ export class GELU extends Module {
    */
   override forward(x: Tensor): Tensor {
     return gelu(x, this.opts.approximate ?? 'none');
+  }
+  /**
+   * The approximation, as PyTorch prints it.
+   * @example
+   * new GELU({ approximate: 'tanh' }).extraRepr() // "approximate='tanh'"
+   */
+  override extraRepr(): string {
+    return `approximate=${pyRepr(this.opts.approximate ?? 'none')}`;
   }
 }
 
@@ -99,10 +108,10 @@ export class Dropout extends Module {
   /**
    * 'p=…', as printed.
    * @example
-   * new Dropout(0.1).extraRepr() // 'p=0.1'
+   * new Dropout(0.1).extraRepr() // 'p=0.1, inplace=False'
    */
   override extraRepr(): string {
-    return `p=${this.p}`;
+    return `p=${pyFloat(this.p)}, inplace=False`;
   }
 }
 
@@ -125,5 +134,13 @@ export class Flatten extends Module {
    */
   override forward(x: Tensor): Tensor {
     return x.flatten(this.startDim, this.endDim);
+  }
+  /**
+   * The flattened dims, as PyTorch prints them.
+   * @example
+   * new Flatten().extraRepr() // 'start_dim=1, end_dim=-1'
+   */
+  override extraRepr(): string {
+    return `start_dim=${this.startDim}, end_dim=${this.endDim}`;
   }
 }
