@@ -69,6 +69,8 @@ import {
   randperm,
   serializeCheckpoint,
   setCpuKernels,
+  renderKernelJs,
+  forwardKernel,
   setDetectAnomaly,
   tensor,
   zeros,
@@ -116,6 +118,7 @@ const loose = (o: object) => o as Loose;
 export const optionInputs: Record<string, OptionInput> = {
   // tensor
   'tensor.setCpuKernels': { who: 'setCpuKernels', run: (o) => setCpuKernels(o) },
+  'tensor.renderKernelJs': { who: 'renderKernelJs', run: (o) => renderKernelJs(forwardKernel('mul'), o) },
   // autograd: tensors and their methods
   'autograd.tensor': { who: 'tensor', run: (o) => tensor([1], o) },
   'autograd.zeros': { who: 'zeros', run: (o) => zeros([2], o) },

@@ -6,6 +6,7 @@ import type { ElementwiseKernel } from '../ops/kernel.js';
 import { takeArray } from './buffer-pool.js';
 import { numel } from '../shape.js';
 import { codegenAllowed } from './codegen.js';
+import { checkOptionKeys } from '../options.js';
 import { forEachRow, planRows } from './strided.js';
 
 type Data = (v: View) => TypedArray;
@@ -25,8 +26,11 @@ type RowLoop = (out: TypedArray, o: number, operands: Operands, base: number[], 
  * times slower), arithmetic in float64 and one rounding at the store.
  * @example
  * renderKernelJs(forwardKernel('silu')) // '... out[o++] = (v_x / ((1) + Math.exp((-v_x)))); ...'
+ * renderKernelJs(forwardKernel('mul'), { integer: true }) // '... out[o++] = Math.imul(v_x, v_y); ...'
  */
-export function renderKernelJs(kernel: ElementwiseKernel, { integer = false }: { integer?: boolean } = {}): string {
+export function renderKernelJs(kernel: ElementwiseKernel, options: { integer?: boolean } = {}): string {
+  checkOptionKeys('renderKernelJs', options, ['integer']);
+  const { integer = false } = options;
   const float = jsDialect((kind, name) => (kind === 'stream' ? `v_${name}` : `l_${name}`));
   // int32 wraps as PyTorch's (C's) integer product does: a float64 product of two int32 values loses
   // the low bits past 2^53 before the store would wrap it. + and − are exact in float64 and wrap at the store.
