@@ -26,7 +26,7 @@ import { Tensor } from './tensor.js';
  */
 type NoAttrs = Record<string, never>;
 type Reduce = { axes: number[]; keepdim: boolean };
-/** A declared elementwise op's attributes are its parameters (`leakyRelu`'s negativeSlope; most have none). */
+/** A declared elementwise op's attributes are its parameters (`leakyRelu`'s negativeSlope; most have none). @internal */
 export interface PrimitiveAttrs extends Record<ElementwiseOp, OpParams> {
   where: NoAttrs;
   sum: Reduce;
@@ -57,6 +57,7 @@ export interface PrimitiveAttrs extends Record<ElementwiseOp, OpParams> {
   /** Rows of a weight [num, ...] picked by 1-D int32 indices (embeddings): inputs (weight, indices). */
   embeddingRows: { sparse: boolean; paddingIdx: number | null };
 }
+/** @internal */
 export type PrimitiveOp = keyof PrimitiveAttrs;
 
 type Forward<K extends PrimitiveOp> = (inputs: readonly Tensor[], attrs: PrimitiveAttrs[K]) => Tensor;

@@ -21,7 +21,7 @@ export const ADADELTA_DEFAULTS: AdadeltaOptions = { lr: 1, rho: 0.9, eps: 1e-6, 
 
 export type AdadeltaHyper = AdadeltaOptions;
 
-/** Adadelta's per-element update for every backend. */
+/** Adadelta's per-element update for every backend. @internal */
 export const adadeltaProgram = programVariants((f: DecayFlags) =>
   defineProgram({
     name: 'adadelta',
@@ -41,6 +41,7 @@ export const adadeltaProgram = programVariants((f: DecayFlags) =>
  * @example
  * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
  * adadeltaReference(p, g, { squareAvg: new Float64Array(2), accDelta: new Float64Array(2) }, { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false, decoupledWeightDecay: false, decayScale: 'lr' });
+ * @internal
  */
 export const adadeltaReference: ReferenceStep<'squareAvg' | 'accDelta', AdadeltaHyper> = (p, g, { squareAvg: sq, accDelta: acc }, h) => {
   if (!sq || !acc) throw new Error('adadeltaReference: squareAvg and accDelta are required');

@@ -34,6 +34,7 @@ export type AdagradHyper = DecayHyper & { lrDecay: number; eps: number; step: nu
 /**
  * Adagrad's per-element update for every backend; `clr` = γ / (1 + (t − 1) η) per tensor. (A
  * hand-tuned WebAssembly kernel was no faster than the generated loop here, so there is none.)
+ * @internal
  */
 export const adagradProgram = programVariants((f: DecayFlags) =>
   defineProgram({
@@ -52,6 +53,7 @@ export const adagradProgram = programVariants((f: DecayFlags) =>
  * @example
  * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
  * adagradReference(p, g, { sum: new Float64Array(2) }, { lr: 0.01, lrDecay: 0, eps: 1e-10, step: 1, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ * @internal
  */
 export const adagradReference: ReferenceStep<'sum', AdagradHyper> = (p, g, { sum }, h) => {
   if (!sum) throw new Error('adagradReference: sum is required');

@@ -30,6 +30,7 @@ export type ASGDHyper = DecayHyper & { lambd: number; eta: number; mu: number };
  * @example
  * // η and μ are the state's at this step (see ASGD.prepare):
  * asgdReference(p, g, { ax }, { lr: 0.01, lambd: 1e-4, eta: 0.01, mu: 1, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ * @internal
  */
 export const asgdReference: ReferenceStep<'ax', ASGDHyper> = (p, g, { ax }, h) => {
   if (!ax) throw new Error('asgdReference: ax is required');
@@ -45,7 +46,7 @@ export const asgdReference: ReferenceStep<'ax', ASGDHyper> = (p, g, { ax }, h) =
   }
 };
 
-/** ASGD's per-element update for every backend; η and μ are per-tensor state scalars. */
+/** ASGD's per-element update for every backend; η and μ are per-tensor state scalars. @internal */
 export const asgdProgram = programVariants((f: DecayFlags & { averaging: boolean }) =>
   defineProgram({
     name: 'asgd',

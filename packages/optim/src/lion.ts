@@ -28,6 +28,7 @@ export type LionHyper = DecayHyper & { beta1: number; beta2: number };
  * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, -0.25);
  * lionReference(p, g, { expAvg: new Float64Array(2) }, { lr: 1e-4, beta1: 0.9, beta2: 0.99, weightDecay: 0, maximize: false, decoupledWeightDecay: true });
  * // p = [0.9999, -1.9999]: every element moves by exactly lr
+ * @internal
  */
 export const lionReference: ReferenceStep<'expAvg', LionHyper> = (p, g, { expAvg: m }, h) => {
   if (!m) throw new Error('lionReference: expAvg is required');
@@ -40,7 +41,7 @@ export const lionReference: ReferenceStep<'expAvg', LionHyper> = (p, g, { expAvg
   }
 };
 
-/** Lion's per-element update for every backend: the sign of the interpolated momentum. */
+/** Lion's per-element update for every backend: the sign of the interpolated momentum. @internal */
 export const lionProgram = programVariants((f: DecayFlags) =>
   defineProgram({
     name: 'lion',

@@ -35,6 +35,7 @@ export type RMSpropHyper = DecayHyper & { alpha: number; eps: number; momentum: 
 /**
  * RMSprop's per-element update for every backend (centered or not, with momentum or not). Float32 on
  * the CPU runs the WebAssembly `rmspropStep` (float64 arithmetic, bit-identical to the generated loop).
+ * @internal
  */
 export const rmspropProgram = programVariants((f: DecayFlags & { centered: boolean; momentum: boolean }) =>
   defineProgram({
@@ -63,6 +64,7 @@ export const rmspropProgram = programVariants((f: DecayFlags & { centered: boole
  * @example
  * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
  * rmspropReference(p, g, { squareAvg: new Float64Array(2) }, { lr: 0.01, alpha: 0.99, eps: 1e-8, momentum: 0, centered: false, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ * @internal
  */
 export const rmspropReference: ReferenceStep<'squareAvg' | 'gradAvg' | 'momentumBuffer', RMSpropHyper> = (p, g, s, h) => {
   const { squareAvg, gradAvg, momentumBuffer } = s;

@@ -36,6 +36,7 @@ export type SGDHyper = DecayHyper & { momentum: number; dampening: number; neste
  * SGD's per-element update for every backend. Variants: with a momentum buffer or not, its first step
  * (the buffer starts as the gradient), Nesterov. Float32 on the CPU runs the WebAssembly `sgdStep`
  * (float64 arithmetic, bit-identical to the generated loop).
+ * @internal
  */
 export const sgdProgram = programVariants((f: DecayFlags & { buffer: boolean; firstStep: boolean; nesterov: boolean }) =>
   defineProgram({
@@ -65,6 +66,7 @@ export const sgdProgram = programVariants((f: DecayFlags & { buffer: boolean; fi
  * const momentumBuffer = new Float64Array(2);
  * sgdReference(p, g, { momentumBuffer }, { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: false, firstStep: true, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
  * // p = [0.95, -2.025]
+ * @internal
  */
 export const sgdReference: ReferenceStep<'momentumBuffer', SGDHyper> = (p, g, { momentumBuffer: buf }, h) => {
   for (let i = 0; i < p.length; i++) {

@@ -28,7 +28,7 @@ export interface TransformerEncoderLayerOptions {
 export interface TransformerEncoderLayerForwardOptions {
   /** The attention mask ([L, L] or [N·nhead, L, L]; bool true = not allowed to attend, or float added). */
   srcMask?: Tensor | null;
-  /** [N, L]: bool true = padding, or float added. */
+  /** Which keys are padding, shape [N, L]: bool true = padding, or float added. */
   srcKeyPaddingMask?: Tensor | null;
   /** A hint that `srcMask` is causal (requires `srcMask`, as in PyTorch). */
   isCausal?: boolean;
