@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PUBLIC_PACKAGES, publicApi } from '../doc-coverage.js';
+import { PUBLIC_PACKAGES, optionFieldGap, optionFields, publicApi } from '../doc-coverage.js';
 
 describe('API documentation', () => {
   const api = publicApi();
@@ -28,6 +28,34 @@ describe('API documentation', () => {
     expect(api.filter((i) => i.kind === 'method').length).toBeGreaterThan(200);
     const missing = api.filter((i) => !i.example).map((i) => `${i.pkg}: ${i.name} (${i.file}:${i.line})`);
     expect(missing).toEqual([]);
+  });
+
+  describe('options bags: every field has a description and a @defaultValue (node tools/doc-coverage.js --options lists gaps)', () => {
+    const fields = optionFields();
+    const bag = (f) => f.name.slice(0, f.name.lastIndexOf('.'));
+    // Bags whose fields are not documented yet (issue 24 did the optimizers' first). Remove a bag once
+    // it is done: the second test fails while a listed bag has no gap left, so the list only shrinks.
+    const PENDING = new Set([
+      'AnomalyOptions', 'AveragedModelOptions', 'BatchNormOptions', 'ClipGradNormOptions', 'Conv2dOptions', 'CpuKernelOptions', 'CumsumOptions', 'GroupOptions', 'InitWebGPUOptions', 'MultiheadAttentionForwardOptions', 'MultiheadAttentionOptions', 'MultinomialOptions', 'ReduceOptions', 'SafetensorsReadOptions', 'SortOptions', 'TensorOptions', 'TopkOptions', 'TransformerEncoderLayerForwardOptions', 'TransformerEncoderLayerOptions', 'VarianceOptions', 'WeightDecayOptions', 'functional.CrossEntropyOptions', 'functional.NllOptions', 'functional.ScaledDotProductAttentionOptions', 'init.KaimingOptions', 'lrScheduler.CyclicLROptions', 'lrScheduler.OneCycleLROptions', 'lrScheduler.ReduceLROnPlateauOptions', 'lrScheduler.SWALROptions', 'lrScheduler.SchedulerOptions',
+    ]);
+
+    it('reads the fields of every exported options bag, inherited bags and type aliases included', () => {
+      const names = new Set(fields.map((f) => f.name));
+      for (const n of ['AdamFamilyOptions.lr', 'AdamFamilyOptions.betas', 'AdamOptions.amsgrad', 'SGDOptions.momentum', 'PoolOptions.stride', 'lrScheduler.CyclicLROptions.baseLr']) expect(names, n).toContain(n);
+      expect(fields.length).toBeGreaterThan(150);
+    });
+
+    it('has no gap outside the pending bags, and every pending bag still has one', () => {
+      const gaps = fields.filter((f) => !PENDING.has(bag(f))).map(optionFieldGap).filter(Boolean);
+      expect(gaps).toEqual([]);
+      const stillPending = new Set(fields.filter((f) => optionFieldGap(f)).map(bag));
+      expect([...PENDING].filter((b) => !stillPending.has(b))).toEqual([]);
+    });
+
+    it("Adam's options (the optimizers' shared ones) say what each does and its default", () => {
+      const adam = Object.fromEntries(fields.filter((f) => f.name.startsWith('AdamFamilyOptions.')).map((f) => [f.name.split('.')[1], f]));
+      for (const k of ['lr', 'betas', 'eps', 'weightDecay']) expect(adam[k], k).toMatchObject({ description: true, default: true });
+    });
   });
 
   it('the API reference (TypeDoc) has an entry for every public package, @tsgrad/webgpu included', () => {

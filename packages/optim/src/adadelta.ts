@@ -7,13 +7,40 @@ import type { ReferenceStep } from './reference.js';
 import { boolean, nonNegative, unitInterval } from './validation.js';
 
 export interface AdadeltaOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1`
+   */
   lr: number;
+  /**
+   * Decay rate ρ of the running averages of squared gradients and of squared updates.
+   * @defaultValue `0.9`
+   */
   rho: number;
+  /**
+   * ε added to the denominator for numerical stability.
+   * @defaultValue `1e-6`
+   */
   eps: number;
+  /**
+   * Weight decay λ: coupled by default (λθ added to the gradient, L2 regularization), decoupled with `decoupledWeightDecay`.
+   * @defaultValue `0`
+   */
   weightDecay: number;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
+  /**
+   * Apply the decay as θ ← θ(1 − γλ) before the update instead of adding λθ to the gradient.
+   * @defaultValue `false`
+   */
   decoupledWeightDecay: boolean;
-  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  /**
+   * What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`.
+   * @defaultValue `'lr'`
+   */
   decayScale: DecayScale;
 }
 

@@ -8,14 +8,45 @@ import { sparseRows } from './sparse-rows.js';
 import { boolean, nonNegative } from './validation.js';
 
 export interface AdagradOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1e-2`
+   */
   lr: number;
+  /**
+   * Learning-rate decay: step t uses γ / (1 + (t − 1) · lrDecay).
+   * @defaultValue `0`
+   */
   lrDecay: number;
+  /**
+   * Weight decay λ: coupled by default (λθ added to the gradient, L2 regularization), decoupled with `decoupledWeightDecay`.
+   * @defaultValue `0`
+   */
   weightDecay: number;
+  /**
+   * Starting value of the per-element sum of squared gradients.
+   * @defaultValue `0`
+   */
   initialAccumulatorValue: number;
+  /**
+   * ε added to the denominator for numerical stability.
+   * @defaultValue `1e-10`
+   */
   eps: number;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
+  /**
+   * Apply the decay as θ ← θ(1 − γλ) before the update instead of adding λθ to the gradient.
+   * @defaultValue `false`
+   */
   decoupledWeightDecay: boolean;
-  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  /**
+   * What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`.
+   * @defaultValue `'lr'`
+   */
   decayScale: DecayScale;
 }
 

@@ -8,7 +8,10 @@ import type { ReferenceStep } from './reference.js';
 import { boolean } from './validation.js';
 
 export interface AdamOptions extends AdamFamilyOptions {
-  /** Normalize by the running maximum of v (Reddi et al. 2018) instead of v itself. */
+  /**
+   * Normalize by the running maximum of v (Reddi et al. 2018) instead of v itself.
+   * @defaultValue `false`
+   */
   amsgrad: boolean;
 }
 

@@ -6,14 +6,35 @@ import type { ReferenceStep } from './reference.js';
 import { betaPair, boolean, nonNegative } from './validation.js';
 
 export interface LAMBOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1e-3`
+   */
   lr: number;
+  /**
+   * (β1, β2): decay rates of the running averages of the gradient and of its square.
+   * @defaultValue `[0.9, 0.999]`
+   */
   betas: [number, number];
-  /** ε added to √v̂. */
+  /**
+   * ε added to √v̂.
+   * @defaultValue `1e-6`
+   */
   eps: number;
-  /** ε inside the square root, √(v̂ + ε_root) (optax's `eps_root`). */
+  /**
+   * ε inside the square root, √(v̂ + ε_root) (optax's `eps_root`).
+   * @defaultValue `0`
+   */
   epsRoot: number;
-  /** λ, added to the update before the trust ratio: u ← u + λθ (LAMB's own decay). */
+  /**
+   * λ, added to the update before the trust ratio: u ← u + λθ (LAMB's own decay).
+   * @defaultValue `0`
+   */
   weightDecay: number;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
 }
 

@@ -7,13 +7,30 @@ import type { ReferenceStep } from './reference.js';
 import { betaPair, boolean, nonNegative } from './validation.js';
 
 export interface LionOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1e-4`
+   */
   lr: number;
-  /** β1 interpolates the momentum and the gradient for the sign; β2 is the momentum's decay. */
+  /**
+   * β1 interpolates the momentum and the gradient for the sign; β2 is the momentum's decay.
+   * @defaultValue `[0.9, 0.99]`
+   */
   betas: [number, number];
-  /** Decoupled, as Lion's own: θ ← θ − γ(sign(c) + λθ). */
+  /**
+   * Decoupled, as Lion's own: θ ← θ − γ(sign(c) + λθ).
+   * @defaultValue `1e-3`
+   */
   weightDecay: number;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
-  /** What multiplies the decay: the lr ('lr', optax) or the schedule multiplier ('schedule'); see `DecayScale`. */
+  /**
+   * What multiplies the decay: the lr ('lr', optax) or the schedule multiplier ('schedule'); see `DecayScale`.
+   * @defaultValue `'lr'`
+   */
   decayScale: DecayScale;
 }
 

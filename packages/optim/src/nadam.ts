@@ -8,7 +8,10 @@ import type { ReferenceStep } from './reference.js';
 import { nonNegative } from './validation.js';
 
 export interface NAdamOptions extends AdamFamilyOptions {
-  /** ψ in μ_t = β1 (1 − ½ · 0.96^(t ψ)). */
+  /**
+   * ψ in μ_t = β1 (1 − ½ · 0.96^(t ψ)).
+   * @defaultValue `4e-3`
+   */
   momentumDecay: number;
 }
 

@@ -7,15 +7,50 @@ import type { ReferenceStep } from './reference.js';
 import { boolean, nonNegative } from './validation.js';
 
 export interface RMSpropOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1e-2`
+   */
   lr: number;
+  /**
+   * Smoothing constant α of the running average of squared gradients.
+   * @defaultValue `0.99`
+   */
   alpha: number;
+  /**
+   * ε added to the denominator for numerical stability.
+   * @defaultValue `1e-8`
+   */
   eps: number;
+  /**
+   * Weight decay λ: coupled by default (λθ added to the gradient, L2 regularization), decoupled with `decoupledWeightDecay`.
+   * @defaultValue `0`
+   */
   weightDecay: number;
+  /**
+   * Momentum factor of the step (0: none).
+   * @defaultValue `0`
+   */
   momentum: number;
+  /**
+   * Normalize by an estimate of the gradient's variance (square average minus squared average) instead of its uncentered second moment.
+   * @defaultValue `false`
+   */
   centered: boolean;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
+  /**
+   * Apply the decay as θ ← θ(1 − γλ) before the update instead of adding λθ to the gradient.
+   * @defaultValue `false`
+   */
   decoupledWeightDecay: boolean;
-  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  /**
+   * What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`.
+   * @defaultValue `'lr'`
+   */
   decayScale: DecayScale;
 }
 

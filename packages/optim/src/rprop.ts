@@ -6,11 +6,25 @@ import type { ReferenceStep } from './reference.js';
 import { boolean, nonNegative } from './validation.js';
 
 export interface RpropOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1e-2`
+   */
   lr: number;
-  /** (η−, η+): the step size shrinks by η− when the gradient's sign flips and grows by η+ when it holds. */
+  /**
+   * (η−, η+): the step size shrinks by η− when the gradient's sign flips and grows by η+ when it holds.
+   * @defaultValue `[0.5, 1.2]`
+   */
   etas: [number, number];
-  /** (min, max) of the per-element step sizes. */
+  /**
+   * (min, max) of the per-element step sizes.
+   * @defaultValue `[1e-6, 50]`
+   */
   stepSizes: [number, number];
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
 }
 
