@@ -14,7 +14,10 @@ export interface InitWebGPUOptions {
    * @defaultValue none: the browser's or Dawn's choice
    */
   powerPreference?: 'low-power' | 'high-performance';
-  /** Flags for Dawn when the `webgpu` package provides the GPU (e.g. 'enable-dawn-features=...'). */
+  /**
+   * Flags for Dawn when the `webgpu` package provides the GPU (e.g. 'enable-dawn-features=...').
+   * @defaultValue none
+   */
   dawnFlags?: string[];
 }
 
