@@ -71,7 +71,73 @@ export function publicApi() {
   return items;
 }
 
+const DEFAULT_TAGS = new Set(['defaultValue', 'default']);
+
+/** An options bag's fields: an interface's properties, or a type literal's (`type X = A & { ... }` included). */
+function optionMembers(decl) {
+  if (ts.isInterfaceDeclaration(decl)) return decl.members;
+  if (!ts.isTypeAliasDeclaration(decl)) return [];
+  const literals = (t) => (ts.isTypeLiteralNode(t) ? [t] : ts.isIntersectionTypeNode(t) ? t.types.flatMap(literals) : []);
+  return literals(decl.type).flatMap((t) => t.members);
+}
+
+/**
+ * Every field of every exported options bag (an interface or type named `...Options`), with whether it
+ * has a description and, when optional, its default (`@defaultValue`, which TypeDoc shows). Counted
+ * once, under the package that defines it, as in `publicApi`.
+ * @returns {{ pkg: string, name: string, file: string, line: number, description: boolean, optional: boolean, required: boolean, default: boolean }[]}
+ */
+export function optionFields() {
+  const entries = PUBLIC_PACKAGES.map((p) => path.join(root, 'packages', p, 'src', 'index.ts'));
+  const paths = { '@tsgrad/*': [path.join(root, 'packages/*/src/index.ts')], tsgrad: [path.join(root, 'packages/tsgrad/src/index.ts')] };
+  const program = ts.createProgram(entries, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, paths, noEmit: true, skipLibCheck: true });
+  const checker = program.getTypeChecker();
+  const seen = new Set();
+  const fields = [];
+  const visit = (pkg, moduleSymbol, prefix) => {
+    for (const exported of checker.getExportsOfModule(moduleSymbol)) {
+      const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      const decls = (symbol.declarations ?? []).filter((d) => !d.getSourceFile().fileName.includes('node_modules'));
+      if (decls.length === 0 || seen.has(symbol) || !decls[0].getSourceFile().fileName.includes(`/packages/${pkg}/`)) continue;
+      seen.add(symbol);
+      const name = `${prefix}${exported.getName()}`;
+      if (decls.some(ts.isSourceFile)) {
+        visit(pkg, symbol, `${name}.`);
+        continue;
+      }
+      if (!name.endsWith('Options')) continue;
+      for (const m of decls.flatMap(optionMembers)) {
+        if (!ts.isPropertySignature(m) || !m.name) continue;
+        const docs = ts.getJSDocCommentsAndTags(m).filter(ts.isJSDoc);
+        const text = docs.map((d) => (typeof d.comment === 'string' ? d.comment : ts.getTextOfJSDocComment(d.comment) ?? '')).join(' ').trim();
+        const description = text !== '';
+        const hasDefault = ts.getJSDocTags(m).some((t) => DEFAULT_TAGS.has(t.tagName.text));
+        const { file, line } = where(m);
+        fields.push({ pkg, name: `${name}.${m.name.getText()}`, file, line, description, optional: Boolean(m.questionToken), required: /^Required\b/.test(text), default: hasDefault });
+      }
+    }
+  };
+  for (const [i, entry] of entries.entries()) visit(PUBLIC_PACKAGES[i], checker.getSymbolAtLocation(program.getSourceFile(entry)), '');
+  return fields;
+}
+
+/**
+ * A field's documentation gap, or null: every field needs a description and a `@defaultValue`, except
+ * a required field whose description starts with "Required" (it has no default).
+ */
+export function optionFieldGap(f) {
+  const gaps = [!f.description && 'no description', !f.default && !(!f.optional && f.required) && 'no @defaultValue'].filter(Boolean);
+  return gaps.length ? `${f.pkg}: ${f.name} (${f.file}:${f.line}): ${gaps.join(', ')}` : null;
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
+  if (process.argv.includes('--options')) {
+    const fields = optionFields();
+    const gaps = fields.map(optionFieldGap).filter(Boolean);
+    console.log(`option fields: ${fields.length - gaps.length} of ${fields.length} have a description and (optional ones) a @defaultValue`);
+    for (const g of gaps) console.log(`  ${g}`);
+    process.exit(0);
+  }
   const items = publicApi();
   for (const kind of ['function', 'class', 'method']) {
     const all = items.filter((i) => i.kind === kind);

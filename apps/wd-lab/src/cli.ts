@@ -8,6 +8,7 @@ import { gpt, gptFlags } from './commands/gpt.js';
 import { l2VsDecay, l2VsDecayFlags } from './commands/l2-vs-decay.js';
 import { sgdCheck, sgdCheckFlags } from './commands/sgd-check.js';
 import { trainToy, toyFlags } from './commands/toy.js';
+import { DivergedError } from './diverged.js';
 import { formatFlags, parseFlags, UsageError, type FlagSpec } from './flags.js';
 
 /** The app's version, from its package.json (one level above both src/ and dist/). */
@@ -72,7 +73,7 @@ function usage(): string {
   return `wd-lab: weight decay, answered by running code\n\nusage: wd-lab <command> [flags]\n\ncommands:\n${rows.join('\n')}\n\nwd-lab <command> --help lists a command's flags; wd-lab --version prints the version.`;
 }
 
-/** Runs the CLI; resolves to the exit code (2 for usage errors). */
+/** Runs the CLI; resolves to the exit code (2 for usage errors, 1 for a run that diverged). */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-v') {
@@ -99,6 +100,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError) {
       console.error(`wd-lab ${name}: ${e.message}\n\nflags:\n${formatFlags(command.flags)}`);
       return 2;
+    }
+    if (e instanceof DivergedError) {
+      console.error(`wd-lab ${name}: ${e.message}`);
+      return 1;
     }
     throw e;
   }

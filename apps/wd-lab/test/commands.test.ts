@@ -64,16 +64,22 @@ describe('wd-lab MNIST experiments (small settings)', () => {
     // Well above chance (10%) after two short epochs.
     for (const r of runs) expect(r.testAccuracy).toBeGreaterThan(0.6);
     expect(lines.join('\n')).toMatch(/norm layer/);
+    // The conclusion quotes this run's measured norms, not canned text.
+    expect(lines.join('\n')).toContain(`(‖γ‖ ${runs[0].bnGamma.toFixed(2)} vs ${runs[1].bnGamma.toFixed(2)})`);
   });
 
   it('adam-vs-adamw: identical at λ = 0, different at λ > 0, and AdamW shrinks weights as λ grows', async () => {
-    const rows = await adamVsAdamw({ decays: '0,0.1', epochs: 1, batchSize: 64, lr: 2e-3, train: 500, seed: 0 }, quiet);
+    const lines: string[] = [];
+    const rows = await adamVsAdamw({ decays: '0,0.1', epochs: 1, batchSize: 64, lr: 2e-3, train: 500, seed: 0 }, (s) => lines.push(s));
     expect(rows.map((r) => r.weightDecay)).toEqual([0, 0.1]);
     // λ = 0: the same algorithm, the same numbers.
     expect(rows[0].adamW.weights).toBe(rows[0].adamL2.weights);
     expect(rows[0].adamW.losses).toEqual(rows[0].adamL2.losses);
     expect(Math.abs(rows[1].adamW.weights - rows[1].adamL2.weights)).toBeGreaterThan(0.1);
     expect(rows[1].adamW.weights).toBeLessThan(rows[0].adamW.weights);
+    // The conclusion for λ = 0.1 quotes the measured norms, from the run.
+    const direction = rows[1].adamW.weights < rows[1].adamL2.weights ? 'smaller' : 'larger';
+    expect(lines.join('\n')).toContain(`At λ = 0.1 AdamW ended with ${direction} weights than Adam+L2 (‖W‖ ${rows[1].adamW.weights.toFixed(2)} vs ${rows[1].adamL2.weights.toFixed(2)})`);
   });
 });
 

@@ -11,9 +11,15 @@ import type { Tensor } from './tensor.js';
  * only the stacks. Slow (a stack per op, a read per gradient): for debugging.
  */
 export interface AnomalyOptions {
-  /** Raise on a NaN gradient (default true; PyTorch's `check_nan`). */
+  /**
+   * Raise on a NaN gradient (PyTorch's `check_nan`).
+   * @defaultValue `true`
+   */
   checkNan?: boolean;
-  /** Raise on a ±∞ gradient too (default false: PyTorch checks NaN only). */
+  /**
+   * Raise on a ±∞ gradient too (PyTorch checks NaN only).
+   * @defaultValue `false`
+   */
   checkInf?: boolean;
 }
 

@@ -187,13 +187,20 @@ export function deserializeCheckpoint(bytes: Uint8Array | ArrayBuffer, opts: Saf
 }
 
 /**
+ * The platform's Blob: the DOM's in a browser project, Node's where `@types/node` is loaded, and for a
+ * project with neither (`lib: ["es2022"]` alone) the part of a Blob these functions use, so that the
+ * published .d.ts names no type that project's libraries lack.
+ */
+export type BlobLike = typeof globalThis extends { Blob: { prototype: infer B } } ? B : { readonly size: number; readonly type: string; arrayBuffer(): Promise<ArrayBuffer> };
+
+/**
  * A Blob for downloads in the browser.
  * @example
  * // In the browser: download a checkpoint.
  * const blob = await checkpointToBlob({ model: model.stateDict() });
  * link.href = URL.createObjectURL(blob);
  */
-export async function checkpointToBlob(checkpoint: Checkpoint): Promise<Blob> {
+export async function checkpointToBlob(checkpoint: Checkpoint): Promise<BlobLike> {
   // A fresh Uint8Array is backed by an ArrayBuffer, which every lib's BlobPart accepts.
   return new Blob([new Uint8Array(await serializeCheckpoint(checkpoint))], { type: 'application/octet-stream' });
 }
@@ -204,7 +211,7 @@ export async function checkpointToBlob(checkpoint: Checkpoint): Promise<Blob> {
  * // In the browser: an <input type="file"> upload.
  * const checkpoint = await checkpointFromBlob(input.files![0]);
  */
-export async function checkpointFromBlob(blob: Blob): Promise<Checkpoint> {
+export async function checkpointFromBlob(blob: BlobLike): Promise<Checkpoint> {
   return deserializeCheckpoint(new Uint8Array(await blob.arrayBuffer()));
 }
 

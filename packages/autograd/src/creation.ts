@@ -6,8 +6,20 @@ import { defaultGenerator } from './random.js';
 import type { Device, Tensor } from './tensor.js';
 
 export interface TensorOptions {
+  /**
+   * The element type.
+   * @defaultValue inferred from the data (`'bool'` for booleans, a typed array's own type), else the default dtype (`'float32'`, see `setDefaultDtype`)
+   */
   dtype?: DType;
+  /**
+   * Record operations on this tensor for `backward()`.
+   * @defaultValue `false`
+   */
   requiresGrad?: boolean;
+  /**
+   * Where the tensor lives: `'cpu'`, or `'webgpu'` after `initWebGPU()`.
+   * @defaultValue `'cpu'`
+   */
   device?: Device;
 }
 

@@ -52,4 +52,4 @@ export { Node, type SavedContext } from './node.js';
 export type { PrimitiveOp, PrimitiveAttrs } from './primitives.js';
 export { GRADIENTS, type GradRule } from './gradients.js';
 export { encodeSafetensors, decodeSafetensors, MAX_HEADER_BYTES, type SafetensorsFile, type SafetensorsReadOptions } from './safetensors.js';
-export { save, load, MAX_CHECKPOINT_DEPTH, serializeCheckpoint, deserializeCheckpoint, checkpointToBlob, checkpointFromBlob, type Checkpoint } from './checkpoint.js';
+export { save, load, MAX_CHECKPOINT_DEPTH, serializeCheckpoint, deserializeCheckpoint, checkpointToBlob, checkpointFromBlob, type Checkpoint, type BlobLike } from './checkpoint.js';

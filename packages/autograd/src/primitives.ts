@@ -27,7 +27,7 @@ import { Tensor } from './tensor.js';
  */
 type NoAttrs = Record<string, never>;
 type Reduce = { axes: number[]; keepdim: boolean };
-/** A declared elementwise op's attributes are its parameters (`leakyRelu`'s negativeSlope; most have none). */
+/** A declared elementwise op's attributes are its parameters (`leakyRelu`'s negativeSlope; most have none). @internal */
 export interface PrimitiveAttrs extends Record<ElementwiseOp, OpParams> {
   where: NoAttrs;
   sum: Reduce;
@@ -64,6 +64,7 @@ export interface PrimitiveAttrs extends Record<ElementwiseOp, OpParams> {
    */
   attention: { scale: number; isCausal: boolean; saved: { logsumexp: Tensor | null } };
 }
+/** @internal */
 export type PrimitiveOp = keyof PrimitiveAttrs;
 
 type Forward<K extends PrimitiveOp> = (inputs: readonly Tensor[], attrs: PrimitiveAttrs[K]) => Tensor;

@@ -34,7 +34,10 @@ export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 
 /** Options of `decodeSafetensors` (and of `load` / `deserializeCheckpoint`, which pass them on). */
 export interface SafetensorsReadOptions {
-  /** The largest header accepted, in bytes (default `MAX_HEADER_BYTES`, 16 MiB). */
+  /**
+   * The largest header accepted, in bytes.
+   * @defaultValue `MAX_HEADER_BYTES` (16 MiB)
+   */
   maxHeaderBytes?: number;
 }
 

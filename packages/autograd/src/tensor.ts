@@ -36,7 +36,10 @@ const VARIANCE = ['correction', 'keepdim'];
  * tensor([[1, 2], [3, 4]]).sum(1, { keepdim: true }).shape // [2, 1]
  */
 export interface ReduceOptions {
-  /** Keep each reduced dimension as size 1 (default false). */
+  /**
+   * Keep each reduced dimension as size 1.
+   * @defaultValue `false`
+   */
   keepdim?: boolean;
 }
 
@@ -46,6 +49,10 @@ export interface ReduceOptions {
  * tensor([1, 2, 3, 4]).var(null, { correction: 0, keepdim: true }).tolist() // [1.25]
  */
 export interface VarianceOptions extends ReduceOptions {
+  /**
+   * Subtracted from the element count in the denominator: 1 is Bessel's correction (the unbiased estimator), 0 the biased one.
+   * @defaultValue `1`
+   */
   correction?: number;
 }
 

@@ -18,7 +18,7 @@ export { stateKey } from './state-dict-keys.js';
 export { Linear } from './layers/linear.js';
 export { BatchNorm1d, BatchNorm2d, BatchNormBase, LayerNorm, RMSNorm, GroupNorm, type BatchNormOptions, type NormalizationLayer } from './layers/normalization.js';
 export { Conv2d, type Conv2dOptions } from './layers/conv.js';
-export { MaxPool2d, AvgPool2d } from './layers/pooling.js';
+export { MaxPool2d, AvgPool2d, type PoolOptions } from './layers/pooling.js';
 export { ReLU, GELU, Sigmoid, Tanh, Dropout, Flatten } from './layers/simple.js';
 export { Embedding } from './layers/embedding.js';
 export { MultiheadAttention, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions } from './layers/multihead-attention.js';

@@ -115,10 +115,20 @@ export function ones_(t: Tensor): Tensor {
 }
 
 export interface KaimingOptions {
-  /** Negative slope of the rectifier after this layer (`leaky_relu`); Linear uses a = sqrt(5). */
+  /**
+   * Negative slope of the rectifier after this layer (`leaky_relu`); Linear uses a = sqrt(5).
+   * @defaultValue `0`
+   */
   a?: number;
-  /** Which fan keeps the variance: PyTorch's `'fan_in'` (default) or `'fan_out'`. */
+  /**
+   * Which fan keeps the variance: `'fan_in'` (the forward pass's) or `'fan_out'` (the backward pass's).
+   * @defaultValue `'fan_in'`
+   */
   mode?: 'fan_in' | 'fan_out';
+  /**
+   * The nonlinearity after this layer, which sets the gain (PyTorch's names: `'relu'`, `'leaky_relu'`, `'tanh'`, ...).
+   * @defaultValue `'leaky_relu'`
+   */
   nonlinearity?: Nonlinearity;
 }
 

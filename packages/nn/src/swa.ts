@@ -13,11 +13,20 @@ export type AvgFn = (averaged: Tensor, current: Tensor, numAveraged: number) => 
 export type MultiAvgFn = (averaged: Tensor[], current: Tensor[], numAveraged: number) => void;
 
 export interface AveragedModelOptions {
-  /** How to average (default: the equal-weight running mean of SWA). */
+  /**
+   * How to average one tensor.
+   * @defaultValue the equal-weight running mean of SWA
+   */
   avgFn?: AvgFn;
-  /** An in-place average over all tensors at once, e.g. `getEmaMultiAvgFn(0.999)`. */
+  /**
+   * An in-place average over all tensors at once, e.g. `getEmaMultiAvgFn(0.999)`; used instead of `avgFn`.
+   * @defaultValue none
+   */
   multiAvgFn?: MultiAvgFn;
-  /** Average the buffers too (BatchNorm statistics); otherwise they are copied from the model. */
+  /**
+   * Average the buffers too (BatchNorm statistics); otherwise they are copied from the model.
+   * @defaultValue `false`
+   */
   useBuffers?: boolean;
 }
 

@@ -7,13 +7,40 @@ import type { ReferenceStep } from './reference.js';
 import { boolean, nonNegative, unitInterval } from './validation.js';
 
 export interface AdadeltaOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1`
+   */
   lr: number;
+  /**
+   * Decay rate ρ of the running averages of squared gradients and of squared updates.
+   * @defaultValue `0.9`
+   */
   rho: number;
+  /**
+   * ε added to the denominator for numerical stability.
+   * @defaultValue `1e-6`
+   */
   eps: number;
+  /**
+   * Weight decay λ: coupled by default (λθ added to the gradient, L2 regularization), decoupled with `decoupledWeightDecay`.
+   * @defaultValue `0`
+   */
   weightDecay: number;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
+  /**
+   * Apply the decay as θ ← θ(1 − γλ) before the update instead of adding λθ to the gradient.
+   * @defaultValue `false`
+   */
   decoupledWeightDecay: boolean;
-  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  /**
+   * What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`.
+   * @defaultValue `'lr'`
+   */
   decayScale: DecayScale;
 }
 
@@ -21,7 +48,7 @@ export const ADADELTA_DEFAULTS: AdadeltaOptions = { lr: 1, rho: 0.9, eps: 1e-6, 
 
 export type AdadeltaHyper = AdadeltaOptions;
 
-/** Adadelta's per-element update for every backend. */
+/** Adadelta's per-element update for every backend. @internal */
 export const adadeltaProgram = programVariants((f: DecayFlags) =>
   defineProgram({
     name: 'adadelta',
@@ -41,6 +68,7 @@ export const adadeltaProgram = programVariants((f: DecayFlags) =>
  * @example
  * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
  * adadeltaReference(p, g, { squareAvg: new Float64Array(2), accDelta: new Float64Array(2) }, { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false, decoupledWeightDecay: false, decayScale: 'lr' });
+ * @internal
  */
 export const adadeltaReference: ReferenceStep<'squareAvg' | 'accDelta', AdadeltaHyper> = (p, g, { squareAvg: sq, accDelta: acc }, h) => {
   if (!sq || !acc) throw new Error('adadeltaReference: squareAvg and accDelta are required');

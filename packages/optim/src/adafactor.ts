@@ -3,16 +3,35 @@ import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type
 import { boolean, nonNegative } from './validation.js';
 
 export interface AdafactorOptions {
-  /** The maximum relative step size ρ_t = min(γ, 1/√t), and the decay's coefficient. */
+  /**
+   * The maximum relative step size ρ_t = min(γ, 1/√t), and the decay's coefficient.
+   * @defaultValue `1e-2`
+   */
   lr: number;
-  /** τ in β̂2_t = 1 − t^τ (≤ 0). */
+  /**
+   * τ in β̂2_t = 1 − t^τ (≤ 0).
+   * @defaultValue `-0.8`
+   */
   beta2Decay: number;
-  /** (ε1, ε2): ε1 floors the variance estimate (null: the dtype's machine epsilon), ε2 the parameter scale. */
+  /**
+   * (ε1, ε2): ε1 floors the variance estimate (null: the dtype's machine epsilon), ε2 the parameter scale.
+   * @defaultValue `[null, 1e-3]`
+   */
   eps: [number | null, number];
-  /** The update clipping threshold d (≥ 1). */
+  /**
+   * The update clipping threshold d (≥ 1).
+   * @defaultValue `1`
+   */
   d: number;
-  /** λ, decoupled: θ ← θ(1 − γλ). */
+  /**
+   * λ, decoupled: θ ← θ(1 − γλ).
+   * @defaultValue `0`
+   */
   weightDecay: number;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
 }
 

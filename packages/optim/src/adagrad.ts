@@ -8,14 +8,45 @@ import { sparseRows } from './sparse-rows.js';
 import { boolean, nonNegative } from './validation.js';
 
 export interface AdagradOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1e-2`
+   */
   lr: number;
+  /**
+   * Learning-rate decay: step t uses γ / (1 + (t − 1) · lrDecay).
+   * @defaultValue `0`
+   */
   lrDecay: number;
+  /**
+   * Weight decay λ: coupled by default (λθ added to the gradient, L2 regularization), decoupled with `decoupledWeightDecay`.
+   * @defaultValue `0`
+   */
   weightDecay: number;
+  /**
+   * Starting value of the per-element sum of squared gradients.
+   * @defaultValue `0`
+   */
   initialAccumulatorValue: number;
+  /**
+   * ε added to the denominator for numerical stability.
+   * @defaultValue `1e-10`
+   */
   eps: number;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
+  /**
+   * Apply the decay as θ ← θ(1 − γλ) before the update instead of adding λθ to the gradient.
+   * @defaultValue `false`
+   */
   decoupledWeightDecay: boolean;
-  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  /**
+   * What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`.
+   * @defaultValue `'lr'`
+   */
   decayScale: DecayScale;
 }
 
@@ -34,6 +65,7 @@ export type AdagradHyper = DecayHyper & { lrDecay: number; eps: number; step: nu
 /**
  * Adagrad's per-element update for every backend; `clr` = γ / (1 + (t − 1) η) per tensor. (A
  * hand-tuned WebAssembly kernel was no faster than the generated loop here, so there is none.)
+ * @internal
  */
 export const adagradProgram = programVariants((f: DecayFlags) =>
   defineProgram({
@@ -52,6 +84,7 @@ export const adagradProgram = programVariants((f: DecayFlags) =>
  * @example
  * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
  * adagradReference(p, g, { sum: new Float64Array(2) }, { lr: 0.01, lrDecay: 0, eps: 1e-10, step: 1, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ * @internal
  */
 export const adagradReference: ReferenceStep<'sum', AdagradHyper> = (p, g, { sum }, h) => {
   if (!sum) throw new Error('adagradReference: sum is required');

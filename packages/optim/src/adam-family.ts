@@ -3,14 +3,40 @@ import { betaPair, boolean, nonNegative } from './validation.js';
 
 /** The options Adam, AdamW, Adamax, NAdam and RAdam share (PyTorch's names in camelCase). */
 export interface AdamFamilyOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1e-3` (Adam, AdamW, RAdam), `2e-3` (Adamax, NAdam)
+   */
   lr: number;
+  /**
+   * (β1, β2): decay rates of the running averages of the gradient and of its square.
+   * @defaultValue `[0.9, 0.999]`
+   */
   betas: [number, number];
+  /**
+   * ε added to the denominator for numerical stability.
+   * @defaultValue `1e-8`
+   */
   eps: number;
+  /**
+   * Weight decay λ: coupled by default (λθ added to the gradient, L2 regularization), decoupled with `decoupledWeightDecay`.
+   * @defaultValue `0`; `1e-2` for AdamW
+   */
   weightDecay: number;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
-  /** AdamW's decay: `p *= 1 - lr * weightDecay` before the update, outside the moments. */
+  /**
+   * AdamW's decay: `p *= 1 - lr * weightDecay` before the update, outside the moments.
+   * @defaultValue `false`; always `true` for AdamW
+   */
   decoupledWeightDecay: boolean;
-  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  /**
+   * What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`.
+   * @defaultValue `'lr'`
+   */
   decayScale: DecayScale;
 }
 

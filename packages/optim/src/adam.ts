@@ -8,7 +8,10 @@ import type { ReferenceStep } from './reference.js';
 import { boolean } from './validation.js';
 
 export interface AdamOptions extends AdamFamilyOptions {
-  /** Normalize by the running maximum of v (Reddi et al. 2018) instead of v itself. */
+  /**
+   * Normalize by the running maximum of v (Reddi et al. 2018) instead of v itself.
+   * @defaultValue `false`
+   */
   amsgrad: boolean;
 }
 
@@ -31,6 +34,7 @@ export type AdamHyper = AdamFamilyHyper & { amsgrad: boolean };
  * const state = { expAvg: new Float64Array(2), expAvgSq: new Float64Array(2) };
  * adamReference(p, g, state, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, amsgrad: false, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
  * // p ≈ [0.999, -2.001]: Adam's first step moves each element by lr
+ * @internal
  */
 export const adamReference: ReferenceStep<'expAvg' | 'expAvgSq' | 'maxExpAvgSq', AdamHyper> = (p, g, s, h) => {
   const { expAvg: m, expAvgSq: v, maxExpAvgSq: vMax } = s;
@@ -61,6 +65,7 @@ export const adamReference: ReferenceStep<'expAvg' | 'expAvgSq' | 'maxExpAvgSq',
  * the optional running max, the bias-corrected step. The per-step scalars (`stepSize` = γ / (1 − β1^t),
  * `bc2Sqrt` = √(1 − β2^t)) are computed once per tensor in float64 by `prepare`. Float32 on the CPU
  * runs the hand-tuned WebAssembly kernel `adamStep` (float32 arithmetic, as PyTorch's float32 step).
+ * @internal
  */
 export const adamProgram = programVariants((f: DecayFlags & { amsgrad: boolean }) =>
   defineProgram({

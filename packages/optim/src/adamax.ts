@@ -12,7 +12,7 @@ export const ADAMAX_DEFAULTS: AdamaxOptions = { lr: 2e-3, betas: [0.9, 0.999], e
 
 export type AdamaxHyper = AdamFamilyHyper;
 
-/** Adamax's per-element update for every backend; `clr` = γ / (1 − β1^t) per tensor. */
+/** Adamax's per-element update for every backend; `clr` = γ / (1 − β1^t) per tensor. @internal */
 export const adamaxProgram = programVariants((f: DecayFlags) =>
   defineProgram({
     name: 'adamax',
@@ -31,6 +31,7 @@ export const adamaxProgram = programVariants((f: DecayFlags) =>
  * @example
  * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
  * adamaxReference(p, g, { expAvg: new Float64Array(2), expInf: new Float64Array(2) }, { lr: 2e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ * @internal
  */
 export const adamaxReference: ReferenceStep<'expAvg' | 'expInf', AdamaxHyper> = (p, g, { expAvg: m, expInf: u }, h) => {
   if (!m || !u) throw new Error('adamaxReference: expAvg and expInf are required');

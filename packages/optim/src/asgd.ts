@@ -7,17 +7,45 @@ import type { ReferenceStep } from './reference.js';
 import { boolean, nonNegative } from './validation.js';
 
 export interface ASGDOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1e-2`
+   */
   lr: number;
-  /** λ, the decay term of η's schedule and of the step: θ ← θ(1 − λη). */
+  /**
+   * λ, the decay term of η's schedule and of the step: θ ← θ(1 − λη).
+   * @defaultValue `1e-4`
+   */
   lambd: number;
-  /** α, the power of η's decay: η_t = γ / (1 + λγt)^α. */
+  /**
+   * α, the power of η's decay: η_t = γ / (1 + λγt)^α.
+   * @defaultValue `0.75`
+   */
   alpha: number;
-  /** The step after which averaging starts (μ_t = 1 / max(1, t − t0)). */
+  /**
+   * The step after which averaging starts (μ_t = 1 / max(1, t − t0)).
+   * @defaultValue `1e6`
+   */
   t0: number;
+  /**
+   * Weight decay λ: coupled by default (λθ added to the gradient, L2 regularization), decoupled with `decoupledWeightDecay`.
+   * @defaultValue `0`
+   */
   weightDecay: number;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
+  /**
+   * Apply the decay as θ ← θ(1 − γλ) before the update instead of adding λθ to the gradient.
+   * @defaultValue `false`
+   */
   decoupledWeightDecay: boolean;
-  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  /**
+   * What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`.
+   * @defaultValue `'lr'`
+   */
   decayScale: DecayScale;
 }
 
@@ -30,6 +58,7 @@ export type ASGDHyper = DecayHyper & { lambd: number; eta: number; mu: number };
  * @example
  * // η and μ are the state's at this step (see ASGD.prepare):
  * asgdReference(p, g, { ax }, { lr: 0.01, lambd: 1e-4, eta: 0.01, mu: 1, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ * @internal
  */
 export const asgdReference: ReferenceStep<'ax', ASGDHyper> = (p, g, { ax }, h) => {
   if (!ax) throw new Error('asgdReference: ax is required');
@@ -45,7 +74,7 @@ export const asgdReference: ReferenceStep<'ax', ASGDHyper> = (p, g, { ax }, h) =
   }
 };
 
-/** ASGD's per-element update for every backend; η and μ are per-tensor state scalars. */
+/** ASGD's per-element update for every backend; η and μ are per-tensor state scalars. @internal */
 export const asgdProgram = programVariants((f: DecayFlags & { averaging: boolean }) =>
   defineProgram({
     name: 'asgd',

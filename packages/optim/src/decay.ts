@@ -9,6 +9,7 @@
  *
  * The lines below open every program; `maximize` negates the gradient there too. Each is emitted only
  * when it does something, so a step without decay runs a program without decay arithmetic.
+ * @internal
  */
 export interface DecayHyper {
   lr: number;
@@ -45,7 +46,7 @@ export function validateDecayScale(o: { decayScale?: unknown; decoupledWeightDec
   }
 }
 
-/** Which prologue lines a step needs (part of its program's variant). */
+/** Which prologue lines a step needs (part of its program's variant). @internal */
 export interface DecayFlags {
   maximize: boolean;
   /** L2 decay in the gradient. */
@@ -58,6 +59,7 @@ export interface DecayFlags {
  * Which decay lines a step's program needs: none, coupled (λθ added to the gradient) or decoupled (θ shrunk before the step), and whether `maximize` negates the gradient.
  * @example
  * decayFlags({ lr: 1e-3, weightDecay: 0.01, maximize: false, decoupledWeightDecay: true }) // { maximize: false, coupled: false, decoupled: true }
+ * @internal
  */
 export function decayFlags(h: DecayHyper): DecayFlags {
   const decays = h.weightDecay !== 0;
@@ -69,6 +71,7 @@ export function decayFlags(h: DecayHyper): DecayFlags {
  * @example
  * decayMultiplier({ lr: 1e-3, weightDecay: 0.1, maximize: false, decoupledWeightDecay: true }) // 1e-3: θ ← θ(1 − 1e-3·0.1)
  * decayMultiplier({ lr: 5e-4, weightDecay: 0.1, maximize: false, decoupledWeightDecay: true, decayScale: 'schedule', initialLr: 1e-3 }) // 0.5
+ * @internal
  */
 export function decayMultiplier(h: DecayHyper): number {
   if (h.decayScale !== 'schedule') return h.lr;
@@ -80,6 +83,7 @@ export function decayMultiplier(h: DecayHyper): number {
  * The scalars the prologue reads: `shrink` = 1 − γλ (or 1 − ηλ, see `DecayScale`), `coupled` = λ.
  * @example
  * decayScalars({ lr: 1e-3, weightDecay: 0.1, maximize: false, decoupledWeightDecay: true }) // { shrink: 0.9999, coupled: 0.1 }: the program uses the one its flags name
+ * @internal
  */
 export function decayScalars(h: DecayHyper): { shrink: number; coupled: number } {
   return { shrink: 1 - decayMultiplier(h) * h.weightDecay, coupled: h.weightDecay };
@@ -95,6 +99,7 @@ export function decayScalarNames(f: DecayFlags): string[] {
  * @example
  * const body = `${decayPrologue(flags)}
  *   p = p - lr * d`; // d: the gradient after decay and maximize
+ * @internal
  */
 export function decayPrologue(f: DecayFlags): string {
   const g = f.maximize ? '-g' : 'g';

@@ -6,14 +6,35 @@ import type { ReferenceStep } from './reference.js';
 import { betaPair, boolean, nonNegative } from './validation.js';
 
 export interface LAMBOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1e-3`
+   */
   lr: number;
+  /**
+   * (β1, β2): decay rates of the running averages of the gradient and of its square.
+   * @defaultValue `[0.9, 0.999]`
+   */
   betas: [number, number];
-  /** ε added to √v̂. */
+  /**
+   * ε added to √v̂.
+   * @defaultValue `1e-6`
+   */
   eps: number;
-  /** ε inside the square root, √(v̂ + ε_root) (optax's `eps_root`). */
+  /**
+   * ε inside the square root, √(v̂ + ε_root) (optax's `eps_root`).
+   * @defaultValue `0`
+   */
   epsRoot: number;
-  /** λ, added to the update before the trust ratio: u ← u + λθ (LAMB's own decay). */
+  /**
+   * λ, added to the update before the trust ratio: u ← u + λθ (LAMB's own decay).
+   * @defaultValue `0`
+   */
   weightDecay: number;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
 }
 
@@ -28,6 +49,7 @@ export type LAMBHyper = { lr: number; beta1: number; beta2: number; eps: number;
  * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
  * lambReference(p, g, { expAvg: new Float64Array(2), expAvgSq: new Float64Array(2) }, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-6, epsRoot: 0, weightDecay: 0, maximize: false, step: 1 });
  * // the step's norm is lr·‖p‖ (the trust ratio)
+ * @internal
  */
 export const lambReference: ReferenceStep<'expAvg' | 'expAvgSq', LAMBHyper> = (p, g, { expAvg: m, expAvgSq: v }, h) => {
   if (!m || !v) throw new Error('lambReference: expAvg and expAvgSq are required');
@@ -48,7 +70,7 @@ export const lambReference: ReferenceStep<'expAvg' | 'expAvgSq', LAMBHyper> = (p
   for (let i = 0; i < p.length; i++) p[i] = p[i] - h.lr * trust * u[i];
 };
 
-/** LAMB's elementwise part for every backend: the moments and the decayed update u (its trust ratio follows). */
+/** LAMB's elementwise part for every backend: the moments and the decayed update u (its trust ratio follows). @internal */
 export const lambProgram = programVariants((f: { maximize: boolean }) =>
   defineProgram({
     name: 'lamb',

@@ -4,18 +4,40 @@ import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type
 import { nonNegative } from './validation.js';
 
 export interface LBFGSOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1`
+   */
   lr: number;
-  /** Iterations per `step` (default 20). */
+  /**
+   * Iterations per `step` (default 20).
+   * @defaultValue `20`
+   */
   maxIter: number;
-  /** Function evaluations per `step` (default null: maxIter × 5/4, rounded down). */
+  /**
+   * Function evaluations per `step` (default null: maxIter × 5/4, rounded down).
+   * @defaultValue `null`
+   */
   maxEval: number | null;
-  /** Stop when the gradient's largest element is at most this (first-order optimality). */
+  /**
+   * Stop when the gradient's largest element is at most this (first-order optimality).
+   * @defaultValue `1e-7`
+   */
   toleranceGrad: number;
-  /** Stop when the loss or the step changes less than this. */
+  /**
+   * Stop when the loss or the step changes less than this.
+   * @defaultValue `1e-9`
+   */
   toleranceChange: number;
-  /** Update pairs kept (default 100). */
+  /**
+   * Update pairs kept (default 100).
+   * @defaultValue `100`
+   */
   historySize: number;
-  /** null (fixed step lr) or 'strong_wolfe' (a line search satisfying the strong Wolfe conditions). */
+  /**
+   * null (fixed step lr) or 'strong_wolfe' (a line search satisfying the strong Wolfe conditions).
+   * @defaultValue `null`
+   */
   lineSearchFn: 'strong_wolfe' | null;
 }
 

@@ -7,13 +7,30 @@ import type { ReferenceStep } from './reference.js';
 import { betaPair, boolean, nonNegative } from './validation.js';
 
 export interface LionOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1e-4`
+   */
   lr: number;
-  /** β1 interpolates the momentum and the gradient for the sign; β2 is the momentum's decay. */
+  /**
+   * β1 interpolates the momentum and the gradient for the sign; β2 is the momentum's decay.
+   * @defaultValue `[0.9, 0.99]`
+   */
   betas: [number, number];
-  /** Decoupled, as Lion's own: θ ← θ − γ(sign(c) + λθ). */
+  /**
+   * Decoupled, as Lion's own: θ ← θ − γ(sign(c) + λθ).
+   * @defaultValue `1e-3`
+   */
   weightDecay: number;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
-  /** What multiplies the decay: the lr ('lr', optax) or the schedule multiplier ('schedule'); see `DecayScale`. */
+  /**
+   * What multiplies the decay: the lr ('lr', optax) or the schedule multiplier ('schedule'); see `DecayScale`.
+   * @defaultValue `'lr'`
+   */
   decayScale: DecayScale;
 }
 
@@ -28,6 +45,7 @@ export type LionHyper = DecayHyper & { beta1: number; beta2: number };
  * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, -0.25);
  * lionReference(p, g, { expAvg: new Float64Array(2) }, { lr: 1e-4, beta1: 0.9, beta2: 0.99, weightDecay: 0, maximize: false, decoupledWeightDecay: true });
  * // p = [0.9999, -1.9999]: every element moves by exactly lr
+ * @internal
  */
 export const lionReference: ReferenceStep<'expAvg', LionHyper> = (p, g, { expAvg: m }, h) => {
   if (!m) throw new Error('lionReference: expAvg is required');
@@ -40,7 +58,7 @@ export const lionReference: ReferenceStep<'expAvg', LionHyper> = (p, g, { expAvg
   }
 };
 
-/** Lion's per-element update for every backend: the sign of the interpolated momentum. */
+/** Lion's per-element update for every backend: the sign of the interpolated momentum. @internal */
 export const lionProgram = programVariants((f: DecayFlags) =>
   defineProgram({
     name: 'lion',

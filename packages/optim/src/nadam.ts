@@ -8,7 +8,10 @@ import type { ReferenceStep } from './reference.js';
 import { nonNegative } from './validation.js';
 
 export interface NAdamOptions extends AdamFamilyOptions {
-  /** ψ in μ_t = β1 (1 − ½ · 0.96^(t ψ)). */
+  /**
+   * ψ in μ_t = β1 (1 − ½ · 0.96^(t ψ)).
+   * @defaultValue `4e-3`
+   */
   momentumDecay: number;
 }
 
@@ -19,6 +22,7 @@ export type NAdamHyper = AdamFamilyHyper & { mu: number; muNext: number; muProdu
 /**
  * NAdam's per-element update for every backend. Its per-step scalars (μ_t, μ_{t+1}, their products,
  * and from them `gradScale` and `momentumScale`) are computed once per tensor in float64 by `prepare`.
+ * @internal
  */
 export const nadamProgram = programVariants((f: DecayFlags) =>
   defineProgram({
@@ -40,6 +44,7 @@ export const nadamProgram = programVariants((f: DecayFlags) =>
  * @example
  * // μ_t and its products come from the optimizer's per-step scalars (see NAdam.prepare):
  * nadamReference(p, g, { expAvg: m, expAvgSq: v }, { lr: 2e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, mu, muNext, muProduct, muProductNext, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ * @internal
  */
 export const nadamReference: ReferenceStep<'expAvg' | 'expAvgSq', NAdamHyper> = (p, g, { expAvg: m, expAvgSq: v }, h) => {
   if (!m || !v) throw new Error('nadamReference: expAvg and expAvgSq are required');

@@ -23,6 +23,7 @@ export interface OptimizerStateDict {
  * near-miss of an option is still an error): a user's label, what LR schedulers record in a group
  * (also `initialLr`, `initialWeightDecay`, ...: `initial` + each option's name), and PyTorch's
  * implementation flags, which its state dicts carry and which change no number here.
+ * @internal
  */
 export const GROUP_EXTRA_KEYS: readonly string[] = [
   'name',
@@ -44,6 +45,7 @@ export const GROUP_EXTRA_KEYS: readonly string[] = [
  * are optional factored statistics, the parameter's shape with its last (row) or second-to-last
  * (column) dim reduced to 1 (Adafactor's `row_var`, `col_var`); `value` entries are kept as loaded
  * (LBFGS's history lists), tensors in them copied.
+ * @internal
  */
 export type StateSpec = Record<string, 'scalar' | 'tensor' | 'optional' | 'rowFactor' | 'colFactor' | 'value'>;
 

@@ -1,7 +1,7 @@
 import { checkNoInternalOverlap, getBackend, type ElementwiseProgram, type ProgramItem, type View } from '@tsgrad/tensor';
 import type { Tensor } from '@tsgrad/autograd';
 
-/** One parameter's part of a step: its program, the tensors bound to the program's streams, its scalars. */
+/** One parameter's part of a step: its program, the tensors bound to the program's streams, its scalars. @internal */
 export interface ProgramPart {
   program: ElementwiseProgram;
   /** `p` is the parameter (updated in place), `g` its gradient, the rest state tensors. */
@@ -19,6 +19,7 @@ export interface ProgramPart {
  *   defineProgram({ name: 'axpy', read: ['x'], write: ['y'], scalars: ['a'], body: f.negate ? 'y = y - a * x' : 'y = y + a * x' }),
  * );
  * axpy({ negate: true }) === axpy({ negate: true }) // true: built once
+ * @internal
  */
 export function programVariants<F extends object>(build: (flags: F) => ElementwiseProgram): (flags: F) => ElementwiseProgram {
   const cache = new Map<string, ElementwiseProgram>();
@@ -42,6 +43,7 @@ export function programVariants<F extends object>(build: (flags: F) => Elementwi
  * // Inside an optimizer's step: one call for every parameter that has a gradient.
  * const plainSgd = defineProgram({ name: 'plain-sgd', read: ['g'], write: ['p'], scalars: ['lr'], body: 'p = p - lr * g' });
  * runProgramParts(params.map((p) => ({ program: plainSgd, streams: { p, g: p.grad! }, scalars: { lr: 0.1 } })));
+ * @internal
  */
 export function runProgramParts(parts: readonly ProgramPart[]): void {
   const buckets = new Map<string, { program: ElementwiseProgram; device: string; parts: ProgramPart[] }>();

@@ -15,6 +15,7 @@ export type RAdamHyper = AdamFamilyHyper;
 /**
  * RAdam's per-element update for every backend. The rectification (ρ_t, r) is computed once per
  * tensor in float64 by `prepare` (`radamRectification`); whether the step is rectified picks the variant.
+ * @internal
  */
 export const radamProgram = programVariants((f: DecayFlags & { rectified: boolean }) =>
   defineProgram({
@@ -35,6 +36,7 @@ export const radamProgram = programVariants((f: DecayFlags & { rectified: boolea
  * @example
  * radamRectification(0.999, 1) // { rectified: false, ... }: ρ_t ≤ 5, no adaptive step yet
  * radamRectification(0.999, 10).rectified // true
+ * @internal
  */
 export function radamRectification(beta2: number, step: number): { rectified: boolean; rect: number } {
   const bc2 = 1 - beta2 ** step;
@@ -50,6 +52,7 @@ export function radamRectification(beta2: number, step: number): { rectified: bo
  * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
  * radamReference(p, g, { expAvg: new Float64Array(2), expAvgSq: new Float64Array(2) }, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
  * // the first steps are unrectified: p ← p − lr·m̂ (SGD with momentum)
+ * @internal
  */
 export const radamReference: ReferenceStep<'expAvg' | 'expAvgSq', RAdamHyper> = (p, g, { expAvg: m, expAvgSq: v }, h) => {
   if (!m || !v) throw new Error('radamReference: expAvg and expAvgSq are required');

@@ -7,15 +7,50 @@ import type { ReferenceStep } from './reference.js';
 import { boolean, nonNegative } from './validation.js';
 
 export interface RMSpropOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1e-2`
+   */
   lr: number;
+  /**
+   * Smoothing constant α of the running average of squared gradients.
+   * @defaultValue `0.99`
+   */
   alpha: number;
+  /**
+   * ε added to the denominator for numerical stability.
+   * @defaultValue `1e-8`
+   */
   eps: number;
+  /**
+   * Weight decay λ: coupled by default (λθ added to the gradient, L2 regularization), decoupled with `decoupledWeightDecay`.
+   * @defaultValue `0`
+   */
   weightDecay: number;
+  /**
+   * Momentum factor of the step (0: none).
+   * @defaultValue `0`
+   */
   momentum: number;
+  /**
+   * Normalize by an estimate of the gradient's variance (square average minus squared average) instead of its uncentered second moment.
+   * @defaultValue `false`
+   */
   centered: boolean;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
+  /**
+   * Apply the decay as θ ← θ(1 − γλ) before the update instead of adding λθ to the gradient.
+   * @defaultValue `false`
+   */
   decoupledWeightDecay: boolean;
-  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  /**
+   * What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`.
+   * @defaultValue `'lr'`
+   */
   decayScale: DecayScale;
 }
 
@@ -35,6 +70,7 @@ export type RMSpropHyper = DecayHyper & { alpha: number; eps: number; momentum: 
 /**
  * RMSprop's per-element update for every backend (centered or not, with momentum or not). Float32 on
  * the CPU runs the WebAssembly `rmspropStep` (float64 arithmetic, bit-identical to the generated loop).
+ * @internal
  */
 export const rmspropProgram = programVariants((f: DecayFlags & { centered: boolean; momentum: boolean }) =>
   defineProgram({
@@ -63,6 +99,7 @@ export const rmspropProgram = programVariants((f: DecayFlags & { centered: boole
  * @example
  * const p = Float64Array.of(1, -2), g = Float64Array.of(0.5, 0.25);
  * rmspropReference(p, g, { squareAvg: new Float64Array(2) }, { lr: 0.01, alpha: 0.99, eps: 1e-8, momentum: 0, centered: false, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+ * @internal
  */
 export const rmspropReference: ReferenceStep<'squareAvg' | 'gradAvg' | 'momentumBuffer', RMSpropHyper> = (p, g, s, h) => {
   const { squareAvg, gradAvg, momentumBuffer } = s;

@@ -6,11 +6,25 @@ import type { ReferenceStep } from './reference.js';
 import { boolean, nonNegative } from './validation.js';
 
 export interface RpropOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1e-2`
+   */
   lr: number;
-  /** (η−, η+): the step size shrinks by η− when the gradient's sign flips and grows by η+ when it holds. */
+  /**
+   * (η−, η+): the step size shrinks by η− when the gradient's sign flips and grows by η+ when it holds.
+   * @defaultValue `[0.5, 1.2]`
+   */
   etas: [number, number];
-  /** (min, max) of the per-element step sizes. */
+  /**
+   * (min, max) of the per-element step sizes.
+   * @defaultValue `[1e-6, 50]`
+   */
   stepSizes: [number, number];
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
 }
 
@@ -25,6 +39,7 @@ export type RpropHyper = { etaminus: number; etaplus: number; stepMin: number; s
  * const state = { prev: new Float64Array(2), stepSize: Float64Array.of(0.01, 0.01) };
  * rpropReference(p, g, state, { etaminus: 0.5, etaplus: 1.2, stepMin: 1e-6, stepMax: 50, maximize: false });
  * // p = [0.99, -1.99]: each element moves by its step size against its gradient's sign
+ * @internal
  */
 export const rpropReference: ReferenceStep<'prev' | 'stepSize', RpropHyper> = (p, g, { prev, stepSize }, h) => {
   if (!prev || !stepSize) throw new Error('rpropReference: prev and stepSize are required');
@@ -41,7 +56,7 @@ export const rpropReference: ReferenceStep<'prev' | 'stepSize', RpropHyper> = (p
   }
 };
 
-/** Rprop's per-element update for every backend (sign agreement, clamped step sizes). */
+/** Rprop's per-element update for every backend (sign agreement, clamped step sizes). @internal */
 export const rpropProgram = programVariants((f: { maximize: boolean }) =>
   defineProgram({
     name: 'rprop',

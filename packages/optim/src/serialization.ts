@@ -12,6 +12,7 @@ const CAMEL_NAMES = Object.fromEntries(Object.entries(TORCH_NAMES).map(([a, b]) 
  * tsgrad's camelCase option name as PyTorch spells it in a state dict.
  * @example
  * toSnake('weightDecay') // 'weight_decay'
+ * @internal
  */
 export function toSnake(key: string): string {
   return TORCH_NAMES[key] ?? key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -21,6 +22,7 @@ export function toSnake(key: string): string {
  * A PyTorch state-dict key in tsgrad's camelCase.
  * @example
  * toCamel('max_exp_avg_sq') // 'maxExpAvgSq'
+ * @internal
  */
 export function toCamel(key: string): string {
   return CAMEL_NAMES[key] ?? key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());

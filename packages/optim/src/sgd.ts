@@ -8,15 +8,45 @@ import { sparseRows } from './sparse-rows.js';
 import { boolean, nonNegative } from './validation.js';
 
 export interface SGDOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1e-3`
+   */
   lr: number;
+  /**
+   * Momentum factor μ: the step follows the buffer b ← μb + (1 − dampening) g (0: plain SGD).
+   * @defaultValue `0`
+   */
   momentum: number;
+  /**
+   * Dampening for momentum: each gradient enters the buffer scaled by 1 − dampening.
+   * @defaultValue `0`
+   */
   dampening: number;
+  /**
+   * Weight decay λ: coupled by default (λθ added to the gradient, L2 regularization), decoupled with `decoupledWeightDecay`.
+   * @defaultValue `0`
+   */
   weightDecay: number;
+  /**
+   * Nesterov momentum: step along g + μb instead of the buffer b (needs momentum > 0 and dampening 0).
+   * @defaultValue `false`
+   */
   nesterov: boolean;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
-  /** Apply `p *= 1 - lr * weightDecay` before the update instead of adding `weightDecay * p` to the gradient. */
+  /**
+   * Apply `p *= 1 - lr * weightDecay` before the update instead of adding `weightDecay * p` to the gradient.
+   * @defaultValue `false`
+   */
   decoupledWeightDecay: boolean;
-  /** What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`. */
+  /**
+   * What multiplies decoupled decay: the lr ('lr', PyTorch) or the schedule multiplier ('schedule', Loshchilov & Hutter); see `DecayScale`.
+   * @defaultValue `'lr'`
+   */
   decayScale: DecayScale;
 }
 
@@ -36,6 +66,7 @@ export type SGDHyper = DecayHyper & { momentum: number; dampening: number; neste
  * SGD's per-element update for every backend. Variants: with a momentum buffer or not, its first step
  * (the buffer starts as the gradient), Nesterov. Float32 on the CPU runs the WebAssembly `sgdStep`
  * (float64 arithmetic, bit-identical to the generated loop).
+ * @internal
  */
 export const sgdProgram = programVariants((f: DecayFlags & { buffer: boolean; firstStep: boolean; nesterov: boolean }) =>
   defineProgram({
@@ -65,6 +96,7 @@ export const sgdProgram = programVariants((f: DecayFlags & { buffer: boolean; fi
  * const momentumBuffer = new Float64Array(2);
  * sgdReference(p, g, { momentumBuffer }, { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: false, firstStep: true, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
  * // p = [0.95, -2.025]
+ * @internal
  */
 export const sgdReference: ReferenceStep<'momentumBuffer', SGDHyper> = (p, g, { momentumBuffer: buf }, h) => {
   for (let i = 0; i < p.length; i++) {

@@ -6,9 +6,25 @@ import { defineProgram } from '@tsgrad/tensor';
 import { betaPair, boolean, nonNegative } from './validation.js';
 
 export interface SparseAdamOptions {
+  /**
+   * The learning rate γ.
+   * @defaultValue `1e-3`
+   */
   lr: number;
+  /**
+   * (β1, β2): decay rates of the running averages of the gradient and of its square.
+   * @defaultValue `[0.9, 0.999]`
+   */
   betas: [number, number];
+  /**
+   * ε added to the denominator for numerical stability.
+   * @defaultValue `1e-8`
+   */
   eps: number;
+  /**
+   * Maximize the objective instead of minimizing it (step along the gradient).
+   * @defaultValue `false`
+   */
   maximize: boolean;
 }
 

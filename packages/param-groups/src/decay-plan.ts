@@ -5,23 +5,40 @@ import { compilePattern, describePattern, type NamePattern } from './patterns.js
 import { recipeRule, type DecayRule, type Recipe } from './recipes.js';
 
 export interface WeightDecayOptions {
-  /** Decay of the decay group; omitted: the group leaves it to the optimizer's default. */
+  /**
+   * Decay of the decay group; omitted: the group leaves it to the optimizer's default.
+   * @defaultValue none (the optimizer's)
+   */
   weightDecay?: number;
   /**
-   * A well-known recipe instead of the default rules: `'nanogpt'` (every parameter with dim >= 2
-   * decays) or `'matmul_weights'` (minGPT's: only matmul weights decay, never biases, norms or
-   * embeddings); see `Recipe`. `noWeightDecay`, `decay` and a model's `noWeightDecay()` still come first.
+   * A well-known recipe instead of the default rules: `'nanogpt'` (every parameter with dim >= 2 decays) or `'matmul_weights'` (minGPT's: only matmul weights decay, never biases, norms or embeddings); see `Recipe`. `noWeightDecay`, `decay` and a model's `noWeightDecay()` still come first.
+   * @defaultValue none: the default rules (`excludeBias`, `excludeNdimLe1`, `excludeNorm`)
    */
   recipe?: Recipe;
-  /** Names, globs (`'*.bias'`, `'encoder.*'`) or RegExps of parameters never decayed. */
+  /**
+   * Names, globs (`'*.bias'`, `'encoder.*'`) or RegExps of parameters never decayed.
+   * @defaultValue `[]`
+   */
   noWeightDecay?: NamePattern[];
-  /** Decide per parameter: true = decay, false = no decay, undefined = let the other rules decide (called for each name of a tied parameter). */
+  /**
+   * Decide per parameter: true = decay, false = no decay, undefined = let the other rules decide (called for each name of a tied parameter).
+   * @defaultValue none
+   */
   decay?: (name: string, param: Parameter, module: Module) => boolean | undefined;
-  /** Exempt parameters named `bias` (default true; not with a `recipe`). */
+  /**
+   * Exempt parameters named `bias` (not with a `recipe`).
+   * @defaultValue `true`
+   */
   excludeBias?: boolean;
-  /** Exempt every parameter with ndim <= 1: biases, gains, scalars (default true; not with a `recipe`). */
+  /**
+   * Exempt every parameter with ndim <= 1: biases, gains, scalars (not with a `recipe`).
+   * @defaultValue `true`
+   */
   excludeNdimLe1?: boolean;
-  /** Exempt every parameter of a normalization layer, weights included (default true; not with a `recipe`). */
+  /**
+   * Exempt every parameter of a normalization layer, weights included (not with a `recipe`).
+   * @defaultValue `true`
+   */
   excludeNorm?: boolean;
 }
 

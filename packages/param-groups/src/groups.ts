@@ -4,15 +4,24 @@ import { planWeightDecay, type DecayRow, type WeightDecayOptions } from './decay
 
 export interface GroupOptions extends WeightDecayOptions {
   /**
-   * Layer-wise lr decay (timm's `param_groups_layer_decay`): parameters of layer i get
-   * lr · rate^(numLayers − i). `layerOf` maps a parameter name to its layer (0 = embeddings/stem).
+   * Layer-wise lr decay (timm's `param_groups_layer_decay`): parameters of layer i get lr · rate^(numLayers − i). `layerOf` maps a parameter name to its layer (0 = embeddings/stem).
+   * @defaultValue none
    */
   layerDecay?: { lr: number; rate: number; numLayers: number; layerOf: (name: string) => number };
-  /** Per-parameter lr: `lr · scale(name)` (e.g. a scale of 0.1 for a pretrained backbone). */
+  /**
+   * Per-parameter lr: `lr · scale(name)` (e.g. a scale of 0.1 for a pretrained backbone).
+   * @defaultValue none
+   */
   lrScale?: { lr: number; scale: (name: string) => number };
-  /** Merge groups whose options are identical (default true). */
+  /**
+   * Merge groups whose options are identical.
+   * @defaultValue `true`
+   */
   mergeGroups?: boolean;
-  /** Warn (console.warn) about `noWeightDecay` patterns that match no parameter (default true). */
+  /**
+   * Warn (console.warn) about `noWeightDecay` patterns that match no parameter.
+   * @defaultValue `true`
+   */
   warnUnmatched?: boolean;
 }
 

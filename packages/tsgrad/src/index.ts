@@ -1,5 +1,7 @@
 /**
  * tsgrad: every package in one import.
+ * The API reference documents each symbol once, on the page of the package that defines it
+ * (`@tsgrad/tensor`, `@tsgrad/autograd`, `@tsgrad/nn`, `@tsgrad/optim`, `@tsgrad/param-groups`, `@tsgrad/webgpu`).
  *
  * @example
  * ```ts

@@ -28,6 +28,14 @@ function readmeExample(dir: string): string {
   return m[1];
 }
 
+/** A fenced block of the root README, found by its first line (the README promises it runs as shown). */
+function rootReadmeBlock(lang: string, firstLine: string): string {
+  const text = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const block = [...text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]).find((b) => b.startsWith(firstLine));
+  if (!block) throw new Error(`README.md has no \`\`\`${lang} block starting with '${firstLine}'`);
+  return block;
+}
+
 function project(name: string, deps: string[], extra: Record<string, string> = {}): string {
   const dir = path.join(work, name);
   mkdirSync(dir);
@@ -135,6 +143,8 @@ describe('packed packages install and work without the workspace', () => {
       "document.getElementById('out')!.textContent = String([device, typeof save, typeof load]);",
       '',
     ].join('\n'));
+    // The root README's Vite setup (isolation headers, kept class names), as a user copies it.
+    writeFileSync(path.join(dir, 'vite.config.ts'), rootReadmeBlock('ts', '// vite.config.ts'));
     // vite prints warnings on stdout and stderr: gather both.
     const result = spawnSync(process.execPath, [path.join(dir, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     const log = `${result.stdout}${result.stderr}`;
@@ -142,6 +152,21 @@ describe('packed packages install and work without the workspace', () => {
     expect(log).toContain('built in');
     expect(log).not.toMatch(/warn|externalized|\(!\)/i);
     expect(existsSync(path.join(dir, 'dist', 'index.html'))).toBe(true);
+  }, 240_000);
+
+  it("the root README's install (every tarball in one npm install) and its train.mjs, run from a fresh folder", () => {
+    // No overrides here: exactly the README's `npm install ~/tsgrad-packs/*.tgz`, in a folder outside the repository.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tsgrad-readme-'));
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'my-project', private: true }));
+    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs.values()], dir);
+    writeFileSync(path.join(dir, 'train.mjs'), rootReadmeBlock('js', '// train.mjs'));
+    const out = run('node', ['train.mjs'], dir);
+    const losses = [...out.matchAll(/^step (\d+) loss (\d+\.\d{4})$/gm)].map((m) => [Number(m[1]), Number(m[2])]);
+    expect(losses.map(([step]) => step)).toEqual([50, 100, 150, 200]);
+    // The loss falls at every report, to what the README promises (the same seed, the same numbers).
+    for (let i = 1; i < losses.length; i++) expect(losses[i][1]).toBeLessThan(losses[i - 1][1]);
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    expect(readme).toContain(`${losses[0][1].toFixed(4)} at step 50, ${losses[3][1].toFixed(4)} at step 200`);
   }, 240_000);
 
   it('the umbrella tsgrad alone: every README example compiles and runs', () => {

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" preserve="true" />
+/// <reference types="@webgpu/types" />
 /**
  * The WebGPU backend: the class implementing the Backend contract, and the device's memory (the
  * buffer pool, allocation, uploads, reads, frees, the device-lost and error checks). Each contract
@@ -26,12 +26,15 @@ import {
   type View,
 } from '@tsgrad/tensor';
 import { ATTENTION_MAX_HEAD_DIM, AttentionRuns } from './attention-runs.js';
-import { Bindings, type DeviceLimits } from './bindings.js';
+import { Bindings } from './bindings.js';
+import type { DeviceLimits } from './device-limits.js';
+import type { GPUAdapterHandle, GPUDeviceHandle, GPUEntry } from './gpu-types.js';
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { ElementwiseRuns } from './elementwise-runs.js';
 import { LineRuns } from './line-runs.js';
 import { MatmulPlan } from './matmul-plan.js';
-import { profile, type KernelTime } from './profiler.js';
+import type { KernelTime } from './kernel-time.js';
+import { profile } from './profiler.js';
 import { ProgramRuns } from './program-runs.js';
 import { Recorder } from './recorder.js';
 import { ReducePlan } from './reduce-plan.js';
@@ -103,9 +106,9 @@ export class WebGPUBackend implements Backend {
   // `owners` keeps the GPU instance and adapter alive as long as the device: in Node, Dawn's instance
   // is an ordinary JS object, and collecting it while the device still runs work crashes the process.
   constructor(
-    readonly gpu: GPUDevice,
+    readonly gpu: GPUDeviceHandle,
     readonly adapterInfo: string,
-    private readonly owners: { instance?: GPU; adapter?: GPUAdapter } = {},
+    private readonly owners: { instance?: GPUEntry; adapter?: GPUAdapterHandle } = {},
     limits: Partial<DeviceLimits> = {},
   ) {
     const cap = (name: keyof DeviceLimits) => Math.min(gpu.limits[name], limits[name] ?? Infinity);

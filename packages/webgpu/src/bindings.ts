@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" preserve="true" />
+/// <reference types="@webgpu/types" />
 /**
  * How a strided view becomes a buffer binding within the device's limits: the elements it reaches,
  * its window from an aligned offset, the chunk size when an operand must be split, and the Error for
@@ -8,12 +8,10 @@
 import { numel, type View } from '@tsgrad/tensor';
 import { bufferOf } from './storage.js';
 
-/** The device limits tsgrad checks before dispatching (a subset of `GPUSupportedLimits`). */
-export interface DeviceLimits {
-  maxBufferSize: number;
-  maxStorageBufferBindingSize: number;
-  maxComputeWorkgroupsPerDimension: number;
-}
+import type { DeviceLimits } from './device-limits.js';
+
+// In its own file so that the public declarations reach it without this file's WebGPU types.
+export type { DeviceLimits } from './device-limits.js';
 
 export class Bindings {
   /**

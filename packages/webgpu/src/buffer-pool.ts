@@ -1,9 +1,11 @@
-/// <reference types="@webgpu/types" preserve="true" />
+/// <reference types="@webgpu/types" />
 /**
  * GPU buffers reused by size class (powers of two from 256 bytes): a freed tensor's buffer serves
  * the next allocation of its class instead of a fresh `createBuffer`, so a training loop reaches a
  * steady state where it allocates nothing.
  */
+import type { GPUBufferHandle, GPUDeviceHandle } from './gpu-types.js';
+
 export interface PoolStats {
   /** Bytes in buffers held by live tensors. */
   bytesInUse: number;
@@ -34,7 +36,7 @@ export class BufferPool {
    * backend submits its recorded commands there, which may still use them).
    */
   constructor(
-    private readonly device: GPUDevice,
+    private readonly device: GPUDeviceHandle,
     private readonly usage: number,
     private readonly maxBytes = Infinity,
     private readonly beforeTrim: () => void = () => {},
@@ -55,7 +57,7 @@ export class BufferPool {
    * @example
    * const buffer = pool.acquire(4096);
    */
-  acquire(bytes: number): GPUBuffer {
+  acquire(bytes: number): GPUBufferHandle {
     const size = this.sizeClass(bytes);
     const list = this.free.get(size);
     let buffer = list?.pop();
@@ -77,7 +79,7 @@ export class BufferPool {
    * @example
    * pool.release(buffer);
    */
-  release(buffer: GPUBuffer): void {
+  release(buffer: GPUBufferHandle): void {
     const size = buffer.size;
     this.stats.bytesInUse -= size;
     this.stats.buffersInUse--;

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" preserve="true" />
+/// <reference types="@webgpu/types" />
 /**
  * Elementwise runs: one elementwise WGSL kernel over strided views, bound as windows, and split into
  * chunks of output elements when an operand is past the device's binding limit. Every elementwise op

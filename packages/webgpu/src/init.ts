@@ -1,12 +1,23 @@
-/// <reference types="@webgpu/types" preserve="true" />
+/// <reference types="@webgpu/types" />
 import { checkOptionKeys, registerBackend } from '@tsgrad/tensor';
 import { WebGPUBackend } from './backend.js';
+import type { GPUEntry } from './gpu-types.js';
 
 export interface InitWebGPUOptions {
-  /** A GPU object to use (default: `navigator.gpu`, or the `webgpu` package in Node). */
-  gpu?: GPU;
-  powerPreference?: GPUPowerPreference;
-  /** Flags for Dawn when the `webgpu` package provides the GPU (e.g. 'enable-dawn-features=...'). */
+  /**
+   * A GPU object to use.
+   * @defaultValue `navigator.gpu`, or the `webgpu` package's in Node
+   */
+  gpu?: GPUEntry;
+  /**
+   * Which adapter to ask for first: WebGPU's `powerPreference` (a software adapter is the fallback).
+   * @defaultValue none: the browser's or Dawn's choice
+   */
+  powerPreference?: 'low-power' | 'high-performance';
+  /**
+   * Flags for Dawn when the `webgpu` package provides the GPU (e.g. 'enable-dawn-features=...').
+   * @defaultValue none
+   */
   dawnFlags?: string[];
 }
 

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" preserve="true" />
+/// <reference types="@webgpu/types" />
 /**
  * The matmul plan: which kernel computes a product (one thread per element for a tiny C, the vec4
  * kernel with a 32×32 or 64×64 tile, or the scalar tiled kernel), when K is split across workgroups

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" preserve="true" />
+/// <reference types="@webgpu/types" />
 /**
  * `profile()`'s per-kernel GPU times: timestamp queries around each kernel's pass, resolved with each
  * submitted batch and summed per op once the batches have run. Separate from the recorder because it
@@ -6,12 +6,10 @@
  * batch before and after the submit, and knows nothing of queries or their read-back.
  */
 
-/** One row of a `profile()` table: an op, how many kernels of it ran, their total GPU time. */
-export interface KernelTime {
-  op: string;
-  calls: number;
-  ms: number;
-}
+import type { KernelTime } from './kernel-time.js';
+
+// In its own file so that the public declarations reach it without this file's WebGPU types.
+export type { KernelTime } from './kernel-time.js';
 
 /** What `profile` needs of the recorder: its device, its batch size, its profiler slot, and its flush. */
 export interface Profiled {

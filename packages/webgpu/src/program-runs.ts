@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" preserve="true" />
+/// <reference types="@webgpu/types" />
 /**
  * Program runs: an optimizer's elementwise program over a whole parameter group in a few dispatches.
  * Large tensors are stepped in place (as pieces past the binding limit); the small ones, most of a

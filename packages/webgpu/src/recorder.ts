@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" preserve="true" />
+/// <reference types="@webgpu/types" />
 /**
  * The recorder: every GPU command of the backend goes through it. It keeps the pipeline cache (one per
  * WGSL source) and the bind-group cache, stages each kernel's metadata into a slot of one shared

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" preserve="true" />
+/// <reference types="@webgpu/types" />
 /**
  * The reduce plan: sum, max and min over a set of axes (a thread per output for short reductions, a
  * workgroup per output for long ones, blocks of rows past the binding limit), and argmax/argmin over

@@ -1,13 +1,15 @@
 import { manualSeed, randn, type Tensor } from '@tsgrad/autograd';
 import { Adam, SGD, type Optimizer } from '@tsgrad/optim';
+import { DivergedError, firstNonFinite } from '../diverged.js';
 import type { FlagSpec, Flags } from '../flags.js';
+import { formatNumber } from '../format.js';
 import { table } from '../table.js';
 
 export const l2VsDecayFlags = {
-  lambda: { type: 'number', default: 0.1, help: 'weight decay (the loss penalty is this / 2 × the sum of squared weights)', range: 'non-negative' },
-  steps: { type: 'number', default: 20, help: 'optimizer steps', range: 'count' },
-  lr: { type: 'number', default: 0.05, help: 'learning rate', range: 'positive' },
-  seed: { type: 'number', default: 0, help: 'random seed', range: 'index' },
+  lambda: { type: 'number', default: 0.1, help: 'weight decay (the loss penalty is this / 2 × the sum of squared weights)', range: 'non-negative', max: 100 },
+  steps: { type: 'number', default: 20, help: 'optimizer steps', range: 'count', max: 10000 },
+  lr: { type: 'number', default: 0.05, help: 'learning rate', range: 'positive', max: 100 },
+  seed: { type: 'number', default: 0, help: 'random seed', range: 'index', max: 1e9 },
 } satisfies FlagSpec;
 
 type Make = (w: Tensor[], wd: number) => Optimizer<{ lr: number }>;
@@ -60,10 +62,32 @@ export function l2VsDecay(flags: Flags<typeof l2VsDecayFlags>, log: (s: string) 
     return { optimizer, decay, maxDiffPerStep };
   });
   const shown = [0, 1, 4, 9, steps - 1].filter((t, i, a) => t < steps && a.indexOf(t) === i);
-  log(`weightDecay: ${lambda} in the optimizer vs ${lambda}/2·‖w‖² added to the loss (max |Δw| after step t, float64)\n`);
+  log(`weightDecay: ${formatNumber(lambda)} in the optimizer vs ${formatNumber(lambda)}/2·‖w‖² added to the loss (max |Δw| after step t, float64)\n`);
   log(table(['optimizer', 'decay', ...shown.map((t) => `t=${t + 1}`)], rows.map((r) => [r.optimizer, r.decay, ...shown.map((t) => r.maxDiffPerStep[t].toExponential(1))])));
-  log('\nCoupled decay is L2 regularization, whatever the optimizer. Decoupled decay (AdamW) equals it only for');
-  log('plain SGD: with momentum the L2 term would also pass through the momentum buffer, and with Adam it would');
-  log('be divided by √v, so weights with large gradients would be decayed less.');
+  log('');
+  for (const line of l2VsDecayConclusions(rows)) log(line);
+  log('\nWhy: decoupled decay equals L2 only for plain SGD: with momentum the L2 term would also pass through the');
+  log('momentum buffer, and with Adam it would be divided by √v, so weights with large gradients would be decayed less.');
+  const diverged = rows.flatMap((r) => {
+    const at = firstNonFinite(r.maxDiffPerStep);
+    return at < 0 ? [] : [`${r.optimizer} ${r.decay} (weights not finite from step ${at + 1})`];
+  });
+  if (diverged.length) throw new DivergedError(`training diverged: ${diverged.join(', ')}; its numbers mean nothing. Try a smaller --lr or --lambda.`);
   return rows;
+}
+
+/** Differences below this (float64, weights of order 1) are rounding: the two ways computed the same thing. */
+const ROUNDING = 1e-9;
+
+/** Which optimizers' decay matched the loss penalty to rounding and which parted from it, from the last step. */
+export function l2VsDecayConclusions(rows: readonly L2Row[]): string[] {
+  const last = (r: L2Row) => r.maxDiffPerStep[r.maxDiffPerStep.length - 1];
+  const name = (r: L2Row) => `${r.optimizer} (${r.decay})`;
+  if (rows.some((r) => !Number.isFinite(last(r)))) return ['A run diverged (its weights are not finite numbers): nothing to compare.'];
+  const same = rows.filter((r) => last(r) < ROUNDING);
+  const parted = rows.filter((r) => last(r) >= ROUNDING);
+  return [
+    same.length ? `Equal to the loss penalty up to rounding (max |Δw| < ${ROUNDING}): ${same.map(name).join(', ')}.` : 'No optimizer matched the loss penalty.',
+    parted.length ? `Different from it: ${parted.map((r) => `${name(r)} by ${last(r).toExponential(1)}`).join(', ')}.` : 'No clear difference for any optimizer.',
+  ];
 }

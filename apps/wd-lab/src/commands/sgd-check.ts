@@ -1,10 +1,12 @@
 import { tensor } from '@tsgrad/autograd';
 import { SGD } from '@tsgrad/optim';
+import { DivergedError } from '../diverged.js';
 import type { FlagSpec, Flags } from '../flags.js';
+import { formatNumber } from '../format.js';
 
 export const sgdCheckFlags = {
-  lr: { type: 'number', default: 0.1, help: 'learning rate', range: 'positive' },
-  weightDecay: { type: 'number', default: 0.9, help: 'weight decay', range: 'non-negative' },
+  lr: { type: 'number', default: 0.1, help: 'learning rate', range: 'positive', max: 100 },
+  weightDecay: { type: 'number', default: 0.9, help: 'weight decay', range: 'non-negative', max: 100 },
 } satisfies FlagSpec;
 
 /** The forum's inputs (shared/seeds/000): numpy seed 123, np.random.random((3, 4)) and ((4, 5)), float64. */
@@ -53,11 +55,17 @@ export function sgdCheck(flags: Flags<typeof sgdCheckFlags>, log: (s: string) =>
   const maxDiff = Math.max(...after.flatMap((r, i) => r.map((v, j) => Math.abs(v - manual[i][j]))));
   log('w before SGD');
   log(formatLikeNumpy(before));
-  log(`w after SGD(lr=${flags.lr}, weightDecay=${flags.weightDecay})`);
+  log(`w after SGD(lr=${formatNumber(flags.lr)}, weightDecay=${formatNumber(flags.weightDecay)})`);
   log(formatLikeNumpy(after));
   log('check_weight_decay: w - lr * (grad + weightDecay * w)');
   log(formatLikeNumpy(manual));
-  log(`\nmax |difference| = ${maxDiff.toExponential(2)}: the optimizer's weightDecay adds λ·w to the gradient.`);
+  if (!after.flat().every(Number.isFinite) || !Number.isFinite(maxDiff)) {
+    log(`\nmax |difference| = ${maxDiff}`);
+    throw new DivergedError(`the step diverged: w after SGD(lr=${formatNumber(flags.lr)}, weightDecay=${formatNumber(flags.weightDecay)}) is not finite, so nothing is checked. Try a smaller --lr or --weight-decay.`);
+  }
+  // Both sides compute the same float64 expression; anything above rounding would be a real disagreement.
+  const agree = maxDiff <= 1e-12 * Math.max(1, ...after.flat().map(Math.abs));
+  log(`\nmax |difference| = ${maxDiff.toExponential(2)}: ${agree ? "they agree, the optimizer's weightDecay adds λ·w to the gradient." : 'they DISAGREE: the optimizer is not w - lr × (gradient + weightDecay × w).'}`);
   log('w.grad is not modified by the step (the forum used PyTorch 1.0, which added λ·w into p.grad in place).');
   return { before, after, manual, maxDiff };
 }

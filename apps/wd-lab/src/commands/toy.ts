@@ -1,12 +1,13 @@
 import { manualSeed, noGrad, rand, randn, zeros, type Tensor } from '@tsgrad/autograd';
+import { throwIfDiverged } from '../diverged.js';
 import type { FlagSpec, Flags } from '../flags.js';
 
 export const toyFlags = {
-  steps: { type: 'number', default: 300, help: 'SGD steps', range: 'count' },
-  lr: { type: 'number', default: 0.5, help: 'learning rate', range: 'positive' },
-  hidden: { type: 'number', default: 16, help: 'hidden units', range: 'count' },
-  seed: { type: 'number', default: 0, help: 'random seed', range: 'index' },
-  every: { type: 'number', default: 50, help: 'print the loss every N steps', range: 'count' },
+  steps: { type: 'number', default: 300, help: 'SGD steps', range: 'count', max: 100000 },
+  lr: { type: 'number', default: 0.5, help: 'learning rate', range: 'positive', max: 100 },
+  hidden: { type: 'number', default: 16, help: 'hidden units', range: 'count', max: 4096 },
+  seed: { type: 'number', default: 0, help: 'random seed', range: 'index', max: 1e9 },
+  every: { type: 'number', default: 50, help: 'print the loss every N steps', range: 'count', max: 100000 },
 } satisfies FlagSpec;
 
 export interface ToyResult {
@@ -36,6 +37,8 @@ export function trainToy(flags: Flags<typeof toyFlags>, log: (line: string) => v
     const logp = forward(x).logSoftmax(1);
     const loss = logp.gather(1, labels.unsqueeze(1)).mean().neg();
     losses.push(loss.item());
+    // A diverged loop stays NaN: stop at once rather than run the remaining steps.
+    if (!Number.isFinite(losses[step])) break;
     if (step % flags.every === 0 || step === flags.steps) log(`step ${String(step).padStart(4)}  loss ${loss.item().toFixed(4)}`);
     if (step === flags.steps) break;
     params.forEach((p) => (p.grad = null));
@@ -45,5 +48,6 @@ export function trainToy(flags: Flags<typeof toyFlags>, log: (line: string) => v
   const predicted = noGrad(() => forward(x).argmax(1));
   const accuracy = predicted.eq(labels).sum().item() / n;
   log(`train accuracy ${(accuracy * 100).toFixed(1)}%  (loss ${losses[0].toFixed(4)} -> ${losses[losses.length - 1].toFixed(4)})`);
+  throwIfDiverged([{ label: 'toy', losses }], '--lr');
   return { losses, accuracy };
 }

@@ -5,6 +5,10 @@ import type { Tensor } from '../tensor.js';
 
 /** cumsum's keyword arguments (PyTorch's `dtype`: the input is cast to it first). */
 export interface CumsumOptions {
+  /**
+   * The dtype to cast the input to before summing (PyTorch's `dtype`).
+   * @defaultValue none: floats keep their dtype, int32 and bool give int32
+   */
   dtype?: DType;
 }
 

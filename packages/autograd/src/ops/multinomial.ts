@@ -9,9 +9,15 @@ import { topk } from './sort.js';
 
 /** multinomial's keyword arguments, PyTorch's. */
 export interface MultinomialOptions {
-  /** Draw with replacement (default false: each category at most once per row). */
+  /**
+   * Draw with replacement; false: each category at most once per row.
+   * @defaultValue `false`
+   */
   replacement?: boolean;
-  /** Where the uniform numbers come from (default: the global generator, `manualSeed`). */
+  /**
+   * Where the uniform numbers come from.
+   * @defaultValue the global generator (`manualSeed`)
+   */
   generator?: Generator;
 }
 

@@ -4,22 +4,28 @@ import type { Tensor } from '../tensor.js';
 
 /** sort's and argsort's keyword arguments, PyTorch's. */
 export interface SortOptions {
-  /** Largest first (default false). */
+  /**
+   * Largest first.
+   * @defaultValue `false`
+   */
   descending?: boolean;
   /**
-   * Keep equal values in their original order. tsgrad's sort is always stable, so false (PyTorch's
-   * default, "any order of ties") gives the same order.
+   * Keep equal values in their original order. tsgrad's sort is always stable, so false (PyTorch's default, "any order of ties") gives the same order.
+   * @defaultValue `false`
    */
   stable?: boolean;
 }
 
 /** topk's keyword arguments, PyTorch's. */
 export interface TopkOptions {
-  /** The k largest (default) or the k smallest. */
+  /**
+   * The k largest; false: the k smallest.
+   * @defaultValue `true`
+   */
   largest?: boolean;
   /**
-   * Return them in sorted order (default true). tsgrad always does: PyTorch leaves the order
-   * unspecified when false, and sorted is one such order.
+   * Return them in sorted order (default true). tsgrad always does: PyTorch leaves the order unspecified when false, and sorted is one such order.
+   * @defaultValue `true`
    */
   sorted?: boolean;
 }

@@ -10,23 +10,34 @@ import { dropoutWith } from './activations.js';
 
 export interface ScaledDotProductAttentionOptions {
   /**
-   * Broadcastable to [..., L, S]: a bool mask says which keys each query may attend to (true = take
-   * part, PyTorch 2.x's convention; note that `MultiheadAttention`'s bool masks mean the opposite),
-   * a float mask (query's dtype) is added to the scores.
+   * Broadcastable to [..., L, S]: a bool mask says which keys each query may attend to (true = take part, PyTorch 2.x's convention; note that `MultiheadAttention`'s bool masks mean the opposite), a float mask (query's dtype) is added to the scores.
+   * @defaultValue `null`
    */
   attnMask?: Tensor | null;
-  /** Dropout probability on the attention weights (default 0). Applied whenever > 0, as PyTorch's: pass 0 in evaluation. */
+  /**
+   * Dropout probability on the attention weights. Applied whenever > 0, as PyTorch's: pass 0 in evaluation.
+   * @defaultValue `0`
+   */
   dropoutP?: number;
-  /** A causal mask (query i attends to keys 0..i, top-left aligned: PyTorch's `tril` of [L, S]); not with `attnMask`. */
+  /**
+   * A causal mask (query i attends to keys 0..i, top-left aligned: PyTorch's `tril` of [L, S]); not with `attnMask`.
+   * @defaultValue `false`
+   */
   isCausal?: boolean;
-  /** The factor on q·kᵀ; default (null) 1/√E, E the query's last dimension. */
+  /**
+   * The factor on q·kᵀ; null: 1/√E, E the query's last dimension.
+   * @defaultValue `null`
+   */
   scale?: number | null;
   /**
-   * Grouped-query attention (PyTorch ≥ 2.5): key and value may have fewer heads (dim −3) than the
-   * query, a divisor of its count; each key/value head serves that many consecutive query heads.
+   * Grouped-query attention (PyTorch ≥ 2.5): key and value may have fewer heads (dim −3) than the query, a divisor of its count; each key/value head serves that many consecutive query heads.
+   * @defaultValue `false`
    */
   enableGqa?: boolean;
-  /** The generator dropout draws its mask from (default: the global one, `manualSeed`). */
+  /**
+   * The generator dropout draws its mask from.
+   * @defaultValue `null` (the global one, `manualSeed`)
+   */
   generator?: Generator | null;
 }
 

@@ -54,8 +54,20 @@ export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduct
 }
 
 export interface NllOptions {
+  /**
+   * A rescaling weight per class, shape [C].
+   * @defaultValue `null` (every class weighs 1)
+   */
   weight?: Tensor | null;
+  /**
+   * A target value that is ignored and adds nothing to the loss or the mean's denominator.
+   * @defaultValue `-100`
+   */
   ignoreIndex?: number;
+  /**
+   * `'mean'` (weighted mean over non-ignored targets), `'sum'`, or `'none'` (one loss per sample).
+   * @defaultValue `'mean'`
+   */
   reduction?: Reduction;
 }
 
@@ -115,6 +127,10 @@ export function nllLoss(logp: Tensor, target: Tensor, opts: NllOptions = {}): Te
 }
 
 export interface CrossEntropyOptions extends NllOptions {
+  /**
+   * ε in [0, 1]: the target becomes (1 − ε) on its class plus ε spread evenly over all classes.
+   * @defaultValue `0`
+   */
   labelSmoothing?: number;
 }
 

@@ -10,12 +10,35 @@ import { Parameter } from '../parameter.js';
 import { pyRepr } from '../repr.js';
 
 export interface Conv2dOptions {
+  /**
+   * The kernel's step, one number or [height, width].
+   * @defaultValue `1`
+   */
   stride?: number | Pair;
+  /**
+   * Implicit zero padding on both sides, one number or [height, width].
+   * @defaultValue `0`
+   */
   padding?: number | Pair;
+  /**
+   * Spacing between the kernel's elements, one number or [height, width].
+   * @defaultValue `1`
+   */
   dilation?: number | Pair;
+  /**
+   * Blocked connections: inChannels and outChannels are split into this many groups, each convolved separately.
+   * @defaultValue `1`
+   */
   groups?: number;
+  /**
+   * Add a learnable bias (false: the layer has no `bias` parameter).
+   * @defaultValue `true`
+   */
   bias?: boolean;
-  /** Only `'zeros'` (the default) is supported; `'reflect'`, `'replicate'` and `'circular'` are Errors, never zero padding in disguise. */
+  /**
+   * Only `'zeros'` is supported; `'reflect'`, `'replicate'` and `'circular'` are Errors, never zero padding in disguise.
+   * @defaultValue `'zeros'`
+   */
   paddingMode?: 'zeros';
 }
 

@@ -11,34 +11,68 @@ import { Parameter } from '../parameter.js';
 import { Linear } from './linear.js';
 
 export interface MultiheadAttentionOptions {
-  /** Dropout on the attention weights in training (default 0). */
+  /**
+   * Dropout on the attention weights in training.
+   * @defaultValue `0`
+   */
   dropout?: number;
-  /** Biases of the in- and out-projections (default true). */
+  /**
+   * Biases of the in- and out-projections.
+   * @defaultValue `true`
+   */
   bias?: boolean;
-  /** Inputs and output as [batch, seq, feature] (default false: [seq, batch, feature], PyTorch's default). */
+  /**
+   * Inputs and output as [batch, seq, feature]; false: [seq, batch, feature], PyTorch's default.
+   * @defaultValue `false`
+   */
   batchFirst?: boolean;
-  /** Features of key and value (default embedDim); when either differs, q/k/v get separate projection weights. */
+  /**
+   * Features of the key; when it or vdim differs from embedDim, q/k/v get separate projection weights.
+   * @defaultValue `embedDim`
+   */
   kdim?: number;
+  /**
+   * Features of the value (see kdim).
+   * @defaultValue `embedDim`
+   */
   vdim?: number;
-  /** A learned key and value appended to the sequence (`bias_k`, `bias_v`). */
+  /**
+   * A learned key and value appended to the sequence (`bias_k`, `bias_v`).
+   * @defaultValue `false`
+   */
   addBiasKV?: boolean;
-  /** A zero key and value appended to the sequence (after the heads are split). */
+  /**
+   * A zero key and value appended to the sequence (after the heads are split).
+   * @defaultValue `false`
+   */
   addZeroAttn?: boolean;
 }
 
 export interface MultiheadAttentionForwardOptions {
   /**
-   * [N, S] ([S] unbatched): bool, true = this key is padding and ignored (PyTorch's MHA convention,
-   * the opposite of scaledDotProductAttention's), or float, added to the scores.
+   * [N, S] ([S] unbatched): bool, true = this key is padding and ignored (PyTorch's MHA convention, the opposite of scaledDotProductAttention's), or float, added to the scores.
+   * @defaultValue `null`
    */
   keyPaddingMask?: Tensor | null;
-  /** Return the attention weights (default true). */
+  /**
+   * Return the attention weights.
+   * @defaultValue `true`
+   */
   needWeights?: boolean;
-  /** [L, S] or [N·numHeads, L, S]: bool, true = not allowed to attend, or float, added to the scores. */
+  /**
+   * [L, S] or [N·numHeads, L, S]: bool, true = not allowed to attend, or float, added to the scores.
+   * @defaultValue `null`
+   */
   attnMask?: Tensor | null;
-  /** Average the returned weights over the heads (default true): [N, L, S], else [N, numHeads, L, S]. */
+  /**
+   * Average the returned weights over the heads: [N, L, S], else [N, numHeads, L, S].
+   * @defaultValue `true`
+   */
   averageAttnWeights?: boolean;
-  /** A hint that `attnMask` is the causal mask (PyTorch's; it requires `attnMask`, which is applied as given). */
+  /**
+   * A hint that `attnMask` is the causal mask (PyTorch's; it requires `attnMask`, which is applied as given).
+   * @defaultValue `false`
+   */
   isCausal?: boolean;
 }
 

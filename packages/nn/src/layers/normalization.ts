@@ -12,10 +12,25 @@ export interface NormalizationLayer {
 }
 
 export interface BatchNormOptions {
+  /**
+   * ε added to the variance for numerical stability.
+   * @defaultValue `1e-5`
+   */
   eps?: number;
-  /** Running-average factor; `null` for a cumulative moving average (1 / numBatchesTracked). */
+  /**
+   * Running-average factor; `null` for a cumulative moving average (1 / numBatchesTracked).
+   * @defaultValue `0.1`
+   */
   momentum?: number | null;
+  /**
+   * Learnable per-channel scale γ (weight) and shift β (bias).
+   * @defaultValue `true`
+   */
   affine?: boolean;
+  /**
+   * Keep running mean and variance (buffers) for eval mode; without them eval mode normalizes with the batch statistics.
+   * @defaultValue `true`
+   */
   trackRunningStats?: boolean;
 }
 

@@ -5,9 +5,13 @@ import { avgPool2d, maxPool2d } from '../functional/pooling.js';
 import { Module } from '../module.js';
 import { pyRepr } from '../repr.js';
 
-interface PoolOptions {
+/** Options of `MaxPool2d` and `AvgPool2d` (PyTorch's keywords). */
+export interface PoolOptions {
+  /** The window's step, one number or [height, width]. @defaultValue `kernelSize` */
   stride?: number | Pair;
+  /** Implicit padding on both sides, one number or [height, width]. @defaultValue 0 */
   padding?: number | Pair;
+  /** Round the output size up instead of down. @defaultValue false */
   ceilMode?: boolean;
 }
 

@@ -9,28 +9,58 @@ import { LayerNorm } from './normalization.js';
 import { Dropout } from './simple.js';
 
 export interface TransformerEncoderLayerOptions {
-  /** Hidden features of the feed-forward block (default 2048). */
+  /**
+   * Hidden features of the feed-forward block.
+   * @defaultValue `2048`
+   */
   dimFeedforward?: number;
-  /** Dropout in attention, after it, and in the feed-forward block (default 0.1). */
+  /**
+   * Dropout in attention, after it, and in the feed-forward block.
+   * @defaultValue `0.1`
+   */
   dropout?: number;
-  /** The feed-forward activation: `'relu'` (default), `'gelu'` (exact), or a function. */
+  /**
+   * The feed-forward activation: `'relu'`, `'gelu'` (exact), or a function.
+   * @defaultValue `'relu'`
+   */
   activation?: 'relu' | 'gelu' | ((x: Tensor) => Tensor);
-  /** LayerNorm's eps (default 1e-5). */
+  /**
+   * LayerNorm's eps.
+   * @defaultValue `1e-5`
+   */
   layerNormEps?: number;
-  /** [batch, seq, feature] input (default false: [seq, batch, feature]). */
+  /**
+   * [batch, seq, feature] input; false: [seq, batch, feature].
+   * @defaultValue `false`
+   */
   batchFirst?: boolean;
-  /** Pre-LN (normalize before attention and feed-forward, as GPT-2) instead of post-LN (default false). */
+  /**
+   * Pre-LN (normalize before attention and feed-forward, as GPT-2) instead of post-LN.
+   * @defaultValue `false`
+   */
   normFirst?: boolean;
-  /** Biases in the linear layers, attention and LayerNorms (default true; PyTorch ≥ 2.1). */
+  /**
+   * Biases in the linear layers, attention and LayerNorms (PyTorch ≥ 2.1).
+   * @defaultValue `true`
+   */
   bias?: boolean;
 }
 
 export interface TransformerEncoderLayerForwardOptions {
-  /** The attention mask ([L, L] or [N·nhead, L, L]; bool true = not allowed to attend, or float added). */
+  /**
+   * The attention mask ([L, L] or [N·nhead, L, L]; bool true = not allowed to attend, or float added).
+   * @defaultValue `null`
+   */
   srcMask?: Tensor | null;
-  /** [N, L]: bool true = padding, or float added. */
+  /**
+   * Which keys are padding, shape [N, L]: bool true = padding, or float added.
+   * @defaultValue `null`
+   */
   srcKeyPaddingMask?: Tensor | null;
-  /** A hint that `srcMask` is causal (requires `srcMask`, as in PyTorch). */
+  /**
+   * A hint that `srcMask` is causal (requires `srcMask`, as in PyTorch).
+   * @defaultValue `false`
+   */
   isCausal?: boolean;
 }
 

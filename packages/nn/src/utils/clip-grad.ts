@@ -25,9 +25,15 @@ function norm(g: Tensor, p: number): Tensor {
 }
 
 export interface ClipGradNormOptions {
-  /** The order of the norm: 2 (default), 1, Infinity or any p > 0. */
+  /**
+   * The order of the norm: 2, 1, Infinity or any p > 0.
+   * @defaultValue `2`
+   */
   normType?: number;
-  /** Throw when the total norm is NaN or infinite instead of scaling by it (PyTorch's default is false; CPU only: a GPU norm is read asynchronously). */
+  /**
+   * Throw when the total norm is NaN or infinite instead of scaling by it (CPU only: a GPU norm is read asynchronously).
+   * @defaultValue `false` (PyTorch's default)
+   */
   errorIfNonfinite?: boolean;
 }
 

@@ -3,16 +3,58 @@ import { LRScheduler, perGroup, type AnyOptimizer, type SchedulerOptions } from 
 export type CyclicMode = 'triangular' | 'triangular2' | 'exp_range';
 
 export interface CyclicLROptions extends SchedulerOptions {
+  /**
+   * Required. The lower bound of the cycle, one for all groups or one per group.
+   */
   baseLr: number | number[];
+  /**
+   * Required. The upper bound of the cycle, one for all groups or one per group.
+   */
   maxLr: number | number[];
+  /**
+   * Steps (batches) from baseLr up to maxLr.
+   * @defaultValue `2000`
+   */
   stepSizeUp?: number;
+  /**
+   * Steps from maxLr back down to baseLr.
+   * @defaultValue `stepSizeUp`
+   */
   stepSizeDown?: number;
+  /**
+   * The amplitude's policy: 'triangular' (constant), 'triangular2' (halved every cycle), 'exp_range' (× gamma^step). Ignored when `scaleFn` is given.
+   * @defaultValue `'triangular'`
+   */
   mode?: CyclicMode;
+  /**
+   * The per-step factor of 'exp_range'.
+   * @defaultValue `1`
+   */
   gamma?: number;
+  /**
+   * A custom amplitude scale in [0, 1], of the cycle or of the step (see `scaleMode`); replaces `mode`.
+   * @defaultValue none: `mode` decides
+   */
   scaleFn?: (x: number) => number;
+  /**
+   * What `scaleFn` reads: the cycle number ('cycle') or the step ('iterations').
+   * @defaultValue `'cycle'` (`'iterations'` for 'exp_range')
+   */
   scaleMode?: 'cycle' | 'iterations';
+  /**
+   * Cycle the momentum (or Adam's β1) inversely to the lr, between maxMomentum and baseMomentum.
+   * @defaultValue `true`
+   */
   cycleMomentum?: boolean;
+  /**
+   * The momentum at the peak lr, one for all groups or one per group.
+   * @defaultValue `0.8`
+   */
   baseMomentum?: number | number[];
+  /**
+   * The momentum at the lowest lr, one for all groups or one per group.
+   * @defaultValue `0.9`
+   */
   maxMomentum?: number | number[];
 }
 
@@ -87,17 +129,64 @@ export class CyclicLR extends LRScheduler {
 }
 
 export interface OneCycleLROptions extends SchedulerOptions {
+  /**
+   * Required. The peak learning rate, one for all groups or one per group.
+   */
   maxLr: number | number[];
+  /**
+   * Steps in the cycle; or give `epochs` and `stepsPerEpoch`.
+   * @defaultValue epochs × stepsPerEpoch
+   */
   totalSteps?: number;
+  /**
+   * Epochs of training, with `stepsPerEpoch`, when `totalSteps` is not given.
+   * @defaultValue none
+   */
   epochs?: number;
+  /**
+   * Steps per epoch, with `epochs`, when `totalSteps` is not given.
+   * @defaultValue none
+   */
   stepsPerEpoch?: number;
+  /**
+   * The share of the cycle spent raising the lr.
+   * @defaultValue `0.3`
+   */
   pctStart?: number;
+  /**
+   * How the lr moves between phases: 'cos' or 'linear'.
+   * @defaultValue `'cos'`
+   */
   annealStrategy?: 'cos' | 'linear';
+  /**
+   * Cycle the momentum (or Adam's β1) inversely to the lr.
+   * @defaultValue `true`
+   */
   cycleMomentum?: boolean;
+  /**
+   * The momentum at the peak lr, one for all groups or one per group.
+   * @defaultValue `0.85`
+   */
   baseMomentum?: number | number[];
+  /**
+   * The momentum at the start and the end, one for all groups or one per group.
+   * @defaultValue `0.95`
+   */
   maxMomentum?: number | number[];
+  /**
+   * The starting lr is maxLr / divFactor.
+   * @defaultValue `25`
+   */
   divFactor?: number;
+  /**
+   * The final lr is the starting lr / finalDivFactor.
+   * @defaultValue `1e4`
+   */
   finalDivFactor?: number;
+  /**
+   * A third phase: the lr goes up, back down to the starting lr symmetrically, then to the final lr (fast.ai's schedule when false).
+   * @defaultValue `false`
+   */
   threePhase?: boolean;
 }
 

@@ -12,7 +12,8 @@ function bisectRight(sorted: readonly number[], x: number): number {
   return lo;
 }
 
-type LrLambda = (epoch: number) => number;
+/** `LambdaLR`'s and `MultiplicativeLR`'s function: the epoch to a factor of the learning rate. */
+export type LrLambda = (epoch: number) => number;
 
 /**
  * `sd` with PyTorch's `lr_lambdas`: code is not state, so a plain function is stored as null; a

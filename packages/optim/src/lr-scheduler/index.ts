@@ -1,6 +1,6 @@
 /** PyTorch's `torch.optim.lr_scheduler`, camelCased. */
 export { LRScheduler, perGroup, type SchedulerOptions, type AnyOptimizer } from './lr-scheduler.js';
-export { LambdaLR, MultiplicativeLR, StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR } from './factor-schedulers.js';
+export { LambdaLR, MultiplicativeLR, StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR, type LrLambda } from './factor-schedulers.js';
 export { CosineAnnealingLR, CosineAnnealingWarmRestarts } from './cosine.js';
 export { CyclicLR, OneCycleLR, type CyclicLROptions, type OneCycleLROptions, type CyclicMode } from './cyclic.js';
 export { SequentialLR, ChainedScheduler } from './composite.js';

@@ -6,11 +6,14 @@ import { toCamel, toSnake } from '../serialization.js';
 export type AnyOptimizer = Optimizer<{ lr: number }>;
 
 export interface SchedulerOptions {
-  /** Index of the last epoch; -1 (default) starts fresh. Resuming requires `initialLr` in every group. */
+  /**
+   * Index of the last epoch; -1 (default) starts fresh. Resuming requires `initialLr` in every group.
+   * @defaultValue `-1`
+   */
   lastEpoch?: number;
   /**
-   * The group option to schedule: `'lr'` (default) or any other numeric option, e.g. `'weightDecay'`
-   * (seed 002: the best decay depends on the run length, so it may follow the lr's schedule).
+   * The group option to schedule: `'lr'` (default) or any other numeric option, e.g. `'weightDecay'` (seed 002: the best decay depends on the run length, so it may follow the lr's schedule).
+   * @defaultValue `'lr'`
    */
   key?: string;
 }

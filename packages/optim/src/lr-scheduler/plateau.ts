@@ -2,13 +2,45 @@ import { checkOptionKeys, unknownOptionMessage } from '@tsgrad/tensor';
 import { perGroup, type AnyOptimizer } from './lr-scheduler.js';
 
 export interface ReduceLROnPlateauOptions {
+  /**
+   * 'min': the metric should fall (a loss); 'max': it should rise (an accuracy).
+   * @defaultValue `'min'`
+   */
   mode?: 'min' | 'max';
+  /**
+   * What the lr is multiplied by when the metric stops improving (< 1).
+   * @defaultValue `0.1`
+   */
   factor?: number;
+  /**
+   * Epochs without improvement tolerated before the lr is reduced.
+   * @defaultValue `10`
+   */
   patience?: number;
+  /**
+   * The smallest change that counts as an improvement (see `thresholdMode`).
+   * @defaultValue `1e-4`
+   */
   threshold?: number;
+  /**
+   * 'rel': better than best × (1 ∓ threshold); 'abs': better than best ∓ threshold.
+   * @defaultValue `'rel'`
+   */
   thresholdMode?: 'rel' | 'abs';
+  /**
+   * Epochs to wait after a reduction before counting bad epochs again.
+   * @defaultValue `0`
+   */
   cooldown?: number;
+  /**
+   * The lr never goes below this, one for all groups or one per group.
+   * @defaultValue `0`
+   */
   minLr?: number | number[];
+  /**
+   * A reduction smaller than this is skipped.
+   * @defaultValue `1e-8`
+   */
   eps?: number;
 }
 

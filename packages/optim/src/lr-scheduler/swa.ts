@@ -1,11 +1,19 @@
 import { LRScheduler, perGroup, type AnyOptimizer, type SchedulerOptions } from './lr-scheduler.js';
 
 export interface SWALROptions extends SchedulerOptions {
-  /** The learning rate to anneal to, one for all groups or one per group (recorded in each group as `swaLr`). */
+  /**
+   * Required. The learning rate to anneal to, one for all groups or one per group (recorded in each group as `swaLr`).
+   */
   swaLr: number | number[];
-  /** Epochs of annealing (default 10; 0 jumps to swaLr at once). */
+  /**
+   * Epochs of annealing (0 jumps to swaLr at once).
+   * @defaultValue `10`
+   */
   annealEpochs?: number;
-  /** 'cos' (default) or 'linear'. */
+  /**
+   * How the lr moves from its value to swaLr: 'cos' (half a cosine) or 'linear'.
+   * @defaultValue `'cos'`
+   */
   annealStrategy?: 'cos' | 'linear';
 }
 

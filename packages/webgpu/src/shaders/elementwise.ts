@@ -7,6 +7,7 @@ import { ENTRY, LINEAR_INDEX, WGSL_TYPE, helpersFor, indexMath, memoShader, with
  * built-ins are undefined on NaN and ±inf. `_T` helpers exist for every storage type (`max_T`, `abs_T`,
  * `sign_T`); the others are float32 only. A function added to the language without a WGSL form fails
  * to compile here.
+ * @internal
  */
 export const WGSL_BUILTINS = {
   sqrt: 'sqrt_f32',
@@ -59,6 +60,7 @@ const KERNEL_DIALECT = wgslDialect((kind, name) => (kind === 'stream' ? `v_${nam
  * whether it calls a float32-only helper (`pow_f32`: WGSL has no integer pow).
  * @example
  * kernelWgsl(forwardKernel('silu')).expr // '(v_x / (T(1.0) + exp_f32((-v_x))))'
+ * @internal
  */
 export function kernelWgsl(kernel: ElementwiseKernel): KernelWgsl {
   let done = rendered.get(kernel);

@@ -188,12 +188,14 @@ export function threadPool(): ThreadPool | null {
 
 /** Options of `setCpuKernels`. */
 export interface CpuKernelOptions {
-  /** WebAssembly SIMD kernels (default true); false selects the TypeScript reference kernels. */
+  /**
+   * WebAssembly SIMD kernels; false selects the TypeScript reference kernels.
+   * @defaultValue `true`
+   */
   wasm?: boolean;
   /**
    * Threads for large float32 matmuls, the calling thread included: 1 turns worker threads off.
-   * Default: the machine's parallelism (up to 8) in Node and in cross-origin isolated pages (the
-   * only pages with SharedArrayBuffer); elsewhere one thread.
+   * @defaultValue the machine's parallelism (up to 8) in Node and in cross-origin isolated pages (the only pages with SharedArrayBuffer); elsewhere 1
    */
   threads?: number;
 }
