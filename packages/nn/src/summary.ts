@@ -37,11 +37,20 @@ export interface ModelSummary {
 
 /** `summary`'s options. */
 export interface SummaryOptions {
-  /** Run one forward pass (eval mode, no grad) on `zeros(inputShape)` to record every module's output shape. */
+  /**
+   * Run one forward pass (eval mode, no grad) on `zeros(inputShape)` to record every module's output shape.
+   * @defaultValue none (no forward pass: no output shapes)
+   */
   inputShape?: number[];
-  /** The dtype of that input (default the model's first parameter's). */
+  /**
+   * The dtype of that input (default the model's first parameter's).
+   * @defaultValue the model's first parameter's
+   */
   dtype?: DType;
-  /** The device of that input (default the model's first parameter's). */
+  /**
+   * The device of that input (default the model's first parameter's).
+   * @defaultValue the model's first parameter's
+   */
   device?: Device;
 }
 

@@ -78,7 +78,15 @@ export interface BackendCapabilities {
 
 /** What the fused attention computes with: the factor on q·kᵀ, and whether key j > query i is masked out. */
 export interface AttentionOptions {
+  /**
+   * The factor on q·kᵀ (SDPA's `scale`; the caller passes 1/√E when the user gives none).
+   * @defaultValue required
+   */
   readonly scale: number;
+  /**
+   * Mask out key j > query i (aligned to the top left, as PyTorch's `is_causal`).
+   * @defaultValue required
+   */
   readonly isCausal: boolean;
 }
 

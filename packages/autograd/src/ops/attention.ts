@@ -4,9 +4,20 @@ import type { Tensor } from '../tensor.js';
 
 /** The fused attention's options: the factor on q·kᵀ, a causal mask, an additive float mask. */
 export interface FusedAttentionOptions {
+  /**
+   * The factor on q·kᵀ.
+   * @defaultValue required (`F.scaledDotProductAttention` passes 1/√E by default)
+   */
   scale: number;
+  /**
+   * Mask out key j > query i.
+   * @defaultValue `false`
+   */
   isCausal?: boolean;
-  /** Additive, the query's dtype, [B, H, L, S] (views with stride 0 broadcast); −∞ masks a score out. */
+  /**
+   * Additive, the query's dtype, [B, H, L, S] (views with stride 0 broadcast); −∞ masks a score out.
+   * @defaultValue `null` (no mask)
+   */
   attnMask?: Tensor | null;
 }
 

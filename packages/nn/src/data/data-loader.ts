@@ -4,17 +4,35 @@ import { defaultCollate, type Collated, type Dataset } from './dataset.js';
 
 /** `DataLoader`'s options, PyTorch's keywords camelCased. */
 export interface DataLoaderOptions<T, B> {
-  /** Samples per batch (default 1). */
+  /**
+   * Samples per batch (default 1).
+   * @defaultValue `1`
+   */
   batchSize?: number;
-  /** Draw a new order of the samples every epoch (default false). */
+  /**
+   * Draw a new order of the samples every epoch (default false).
+   * @defaultValue `false`
+   */
   shuffle?: boolean;
-  /** The generator the shuffled order is drawn from (default the global one, seeded by `manualSeed`). */
+  /**
+   * The generator the shuffled order is drawn from (default the global one, seeded by `manualSeed`).
+   * @defaultValue the global generator
+   */
   generator?: Generator;
-  /** Leave out the last batch when it is short (default false). */
+  /**
+   * Leave out the last batch when it is short (default false).
+   * @defaultValue `false`
+   */
   dropLast?: boolean;
-  /** Turns a list of samples into a batch (default `defaultCollate`: stacks tensors, keeps the samples' structure). */
+  /**
+   * Turns a list of samples into a batch (default `defaultCollate`: stacks tensors, keeps the samples' structure).
+   * @defaultValue `defaultCollate`
+   */
   collateFn?: (samples: T[]) => B;
-  /** Where every tensor of a batch is put (default: where the data set holds it). */
+  /**
+   * Where every tensor of a batch is put (default: where the data set holds it).
+   * @defaultValue where the data set holds the tensors
+   */
   device?: Device;
 }
 
