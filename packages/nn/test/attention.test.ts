@@ -1,54 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Generator, noGrad, ones, randn, tensor, zeros, type Tensor } from '@tsgrad/autograd';
 import { functional as F, MultiheadAttention, TransformerEncoderLayer, stateKey } from '@tsgrad/nn';
-import { decodeTensor, expectClose, gradcheck, loadFixture, type EncodedTensor } from '@tsgrad/test-utils';
+import { attentionFixture, decodeTensor, expectClose, gradcheck, type EncodedTensor } from '@tsgrad/test-utils';
 
 // References: fixtures/attention.json (scripts/gen_attention_fixtures.py): SDPA from PyTorch 2.x's
 // documented algorithm in float64 (1.13 has no public SDPA; the script cross-checks its private
 // prototype), MultiheadAttention and TransformerEncoderLayer from torch 1.13's modules.
-interface SdpaCase {
-  name: string;
-  query: EncodedTensor;
-  key: EncodedTensor;
-  value: EncodedTensor;
-  attnMask: EncodedTensor | null;
-  isCausal: boolean;
-  scale: number | null;
-  enableGqa: boolean;
-  output: EncodedTensor;
-  cotangent: EncodedTensor;
-  grads: EncodedTensor[];
-}
-interface MhaCase {
-  name: string;
-  args: [number, number];
-  options: Record<string, unknown>;
-  selfAttention: boolean;
-  forward: { needWeights?: boolean; averageAttnWeights?: boolean };
-  masks: { keyPaddingMask?: EncodedTensor; attnMask?: EncodedTensor };
-  stateDict: Record<string, EncodedTensor>;
-  inputs: EncodedTensor[];
-  output: EncodedTensor;
-  weights: EncodedTensor | null;
-  cotangent: EncodedTensor;
-  weightsCotangent: EncodedTensor | null;
-  inputGrads: EncodedTensor[];
-  paramGrads: Record<string, EncodedTensor>;
-}
-interface EncoderCase {
-  name: string;
-  args: [number, number];
-  options: Record<string, unknown>;
-  mode: 'train' | 'eval';
-  masks: { srcMask?: EncodedTensor; srcKeyPaddingMask?: EncodedTensor };
-  stateDict: Record<string, EncodedTensor>;
-  input: EncodedTensor;
-  output: EncodedTensor;
-  cotangent: EncodedTensor;
-  inputGrad: EncodedTensor;
-  paramGrads: Record<string, EncodedTensor>;
-}
-const fx = loadFixture<{ sdpa: SdpaCase[]; mha: MhaCase[]; encoder: EncoderCase[] }>('attention.json');
+const fx = attentionFixture();
 const tol = { rtol: 1e-10, atol: 1e-12 };
 const flat = (e: EncodedTensor) => e.data.map(Number);
 const f64grad = { dtype: 'float64' as const, requiresGrad: true };

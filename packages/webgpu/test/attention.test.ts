@@ -1,41 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tensor, type Tensor } from '@tsgrad/autograd';
 import { functional as F, MultiheadAttention, stateKey } from '@tsgrad/nn';
-import { decodeTensor, expectClose, loadFixture, type EncodedTensor } from '@tsgrad/test-utils';
+import { attentionFixture, decodeTensor, expectClose, type EncodedTensor } from '@tsgrad/test-utils';
 import { gpu, values } from './gpu.js';
 
 // The composed attention (matmul, softmax, where, dropout) on WebGPU in float32, against the float64
 // references of fixtures/attention.json (scripts/gen_attention_fixtures.py), to float32 precision.
-interface SdpaCase {
-  name: string;
-  query: EncodedTensor;
-  key: EncodedTensor;
-  value: EncodedTensor;
-  attnMask: EncodedTensor | null;
-  isCausal: boolean;
-  scale: number | null;
-  enableGqa: boolean;
-  output: EncodedTensor;
-  cotangent: EncodedTensor;
-  grads: EncodedTensor[];
-}
-interface MhaCase {
-  name: string;
-  args: [number, number];
-  options: Record<string, unknown>;
-  selfAttention: boolean;
-  forward: { needWeights?: boolean; averageAttnWeights?: boolean };
-  masks: Record<string, EncodedTensor>;
-  stateDict: Record<string, EncodedTensor>;
-  inputs: EncodedTensor[];
-  output: EncodedTensor;
-  weights: EncodedTensor | null;
-  cotangent: EncodedTensor;
-  weightsCotangent: EncodedTensor | null;
-  inputGrads: EncodedTensor[];
-  paramGrads: Record<string, EncodedTensor>;
-}
-const fx = loadFixture<{ sdpa: SdpaCase[]; mha: MhaCase[] }>('attention.json');
+const fx = attentionFixture();
 const tol = { rtol: 1e-5, atol: 1e-5 };
 const flat = (e: EncodedTensor) => e.data.map(Number);
 /** A fixture tensor on the GPU: float64 as float32, bool as bool. */
