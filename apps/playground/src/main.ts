@@ -1,5 +1,5 @@
-import { manualSeed, noGrad, randperm, scope, stack, tensor, type Tensor } from '@tsgrad/autograd';
-import { BatchNorm1d, Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
+import { defaultGenerator, manualSeed, noGrad, scope, stack, tensor, type Tensor } from '@tsgrad/autograd';
+import { BatchNorm1d, DataLoader, Linear, ReLU, Sequential, TensorDataset, functional as F } from '@tsgrad/nn';
 import { Adam, AdamW, SGD, lrScheduler, type Optimizer } from '@tsgrad/optim';
 import { describeDecay, explainWeightDecay, paramGroupsWeightDecay, type DecayRow, type GroupDecay } from '@tsgrad/param-groups';
 import { cpuKernels, cpuKernelsReady, setCpuKernels, type CpuKernelInfo } from '@tsgrad/tensor';
@@ -20,8 +20,8 @@ interface Run {
   /** The two Linear weights (the norm chart's red line); the rest is BatchNorm and biases (purple). */
   weights: Set<Tensor>;
   step: number;
-  order: Tensor | null;
-  cursor: number;
+  /** The current epoch's batches (a new shuffled epoch when they are used up). */
+  batches: Iterator<Tensor[]> | null;
   /** Losses not read back yet (one read per 10 steps: the GPU keeps working meanwhile). */
   pending: Tensor[];
   loss: [number, number][];
@@ -118,7 +118,12 @@ async function selectDevice(): Promise<void> {
   }
 }
 
-async function loadData(): Promise<{ train: { x: Tensor; y: Tensor }; test: { x: Tensor; y: Tensor } }> {
+/**
+ * The digits: the training set stays in CPU memory behind a DataLoader (batches of 64 in a new shuffled
+ * order each epoch, drawn from the global generator that `manualSeed` resets, as `randperm` draws; the
+ * last short batch dropped; each batch moved to the training device), the test set on that device whole.
+ */
+async function loadData(): Promise<{ train: DataLoader<Tensor[]>; test: { x: Tensor; y: Tensor } }> {
   const bytes = new Uint8Array(await (await fetch('mnist.bin')).arrayBuffer());
   const count = new DataView(bytes.buffer).getUint32(4, true);
   const pixels = Float32Array.from(bytes.subarray(8, 8 + count * 784), (v) => (v / 255 - 0.1307) / 0.3081);
@@ -126,8 +131,9 @@ async function loadData(): Promise<{ train: { x: Tensor; y: Tensor }; test: { x:
   const split = Math.floor(count * 0.8);
   const x = tensor(pixels).reshape([count, 784]);
   const y = tensor(labels);
+  const train = new TensorDataset(x.narrow(0, 0, split).contiguous(), y.narrow(0, 0, split).contiguous());
   return {
-    train: { x: x.narrow(0, 0, split).contiguous().to(state.device), y: y.narrow(0, 0, split).contiguous().to(state.device) },
+    train: new DataLoader(train, { batchSize: BATCH, shuffle: true, dropLast: true, generator: defaultGenerator, device: state.device }),
     test: { x: x.narrow(0, split, count - split).contiguous().to(state.device), y: y.narrow(0, split, count - split).contiguous().to(state.device) },
   };
 }
@@ -197,7 +203,7 @@ function newRun(settings: Settings, tag = String.fromCharCode(65 + (runCount++ %
   // The chart's two lines are fixed sets, whatever this run decays: the weights, and the BatchNorm
   // parameters and biases (param-groups' exemptions), so runs with different settings compare.
   const weights = new Set<Tensor>(paramGroupsWeightDecay(model, { weightDecay: 1 }).filter((g) => g.weightDecay === 1).flatMap((g) => [...(g.params as Iterable<Tensor>)]));
-  return { tag, settings, model, opt, scheduler, weights, step: 0, order: null, cursor: 0, pending: [], loss: [], accuracy: [], weightNorm: [], otherNorm: [], shrinkStart: shrinkFactor(settings), diverged: null };
+  return { tag, settings, model, opt, scheduler, weights, step: 0, batches: null, pending: [], loss: [], accuracy: [], weightNorm: [], otherNorm: [], shrinkStart: shrinkFactor(settings), diverged: null };
 }
 
 let run: Run;
@@ -317,22 +323,23 @@ async function groupNorms(r: Run): Promise<[number, number]> {
 
 /** One optimizer step on the next batch (a new shuffled epoch when the last one is used up). */
 function trainStep(r: Run, data: Data): void {
-  const n = data.train.x.shape[0];
-  if (!r.order || r.cursor + BATCH > n) {
-    r.order?.dispose();
-    r.order = randperm(n).to(device);
-    r.cursor = 0;
+  let next = r.batches?.next();
+  if (!next || next.done) {
+    r.batches = data.train[Symbol.iterator]();
+    next = r.batches.next();
   }
-  const idx = r.order.narrow(0, r.cursor, BATCH);
-  r.cursor += BATCH;
+  const [x, y] = next.value as Tensor[];
   // scope(): the step's activations and temporary gradients go back to the buffer pool at its end.
   const loss = scope(() => {
     r.opt.zeroGrad();
-    const l = F.crossEntropy(r.model.forward(data.train.x.indexSelect(0, idx)), data.train.y.indexSelect(0, idx));
+    const l = F.crossEntropy(r.model.forward(x), y);
     l.backward();
     r.opt.step();
     return l.detach();
   });
+  // The batch was gathered by the loader, outside the scope: its memory goes back to the pool now.
+  x.dispose();
+  y.dispose();
   r.scheduler?.step();
   r.pending.push(loss);
   r.step++;

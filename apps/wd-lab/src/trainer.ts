@@ -1,5 +1,5 @@
-import { noGrad, randperm, scope, stack, type Tensor } from '@tsgrad/autograd';
-import { BatchNorm1d, BatchNorm2d, BatchNormBase, Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential, functional as F } from '@tsgrad/nn';
+import { defaultGenerator, noGrad, scope, stack, type Generator, type Tensor } from '@tsgrad/autograd';
+import { BatchNorm1d, BatchNorm2d, BatchNormBase, Conv2d, DataLoader, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential, TensorDataset, functional as F } from '@tsgrad/nn';
 import type { Optimizer } from '@tsgrad/optim';
 import type { Split } from './mnist.js';
 import { progress } from './progress.js';
@@ -100,8 +100,10 @@ export interface RunResult {
 }
 
 /**
- * Mini-batch training with cross entropy, shuffling each epoch with the global generator. Step losses
- * stay on the device and are read once per epoch, so no step waits for a GPU read.
+ * Mini-batch training with cross entropy: a `DataLoader` over the training set draws a new order each
+ * epoch from `generator` (the global one by default, so `manualSeed` fixes the batches too, in the order
+ * `randperm` would draw them) and hands out batches on the data's device. Step losses stay on the device
+ * and are read once per epoch, so no step waits for a GPU read.
  */
 export async function trainClassifier(run: {
   label: string;
@@ -113,32 +115,34 @@ export async function trainClassifier(run: {
   batchSize: number;
   /** Stepped after every optimizer step (a per-batch LR schedule). */
   scheduler?: { step(): void };
+  /** Where each epoch's order is drawn from (default: the global generator). */
+  generator?: Generator;
 }): Promise<RunResult> {
   const { model, optimizer, train, test, epochs, batchSize } = run;
   const device = train.x.device;
-  const n = train.x.shape[0];
-  const perEpoch = Math.ceil(n / batchSize);
-  const bar = progress(run.label.padEnd(22), epochs * perEpoch);
+  const loader = new DataLoader(new TensorDataset(train.x, train.y), { batchSize, shuffle: true, generator: run.generator ?? defaultGenerator, device });
+  const bar = progress(run.label.padEnd(22), epochs * loader.length);
   const start = Date.now();
   const losses: number[] = [];
   const records: EpochRecord[] = [];
   model.train();
   let step = 0;
   for (let epoch = 1; epoch <= epochs; epoch++) {
-    const order = randperm(n).to(device);
     const stepLosses: Tensor[] = [];
-    for (let b = 0; b < perEpoch; b++) {
-      const idx = order.narrow(0, b * batchSize, Math.min(batchSize, n - b * batchSize));
-      if (idx.shape[0] < 2) continue; // BatchNorm needs two samples
+    for (const [x, y] of loader) {
+      if (x.shape[0] < 2) continue; // BatchNorm needs two samples (so a last batch of one is skipped)
       // scope(): the step's activations and temporary gradients are released when it ends, so the
       // next step reuses their memory (CPU buffer pool, GPU buffer pool) instead of allocating.
       const loss = scope(() => {
         optimizer.zeroGrad();
-        const l = F.crossEntropy(model.forward(train.x.indexSelect(0, idx)), train.y.indexSelect(0, idx));
+        const l = F.crossEntropy(model.forward(x), y);
         l.backward();
         optimizer.step();
         return l.detach();
       });
+      // The batch was gathered outside the scope (by the loader): its memory goes back to the pool now.
+      x.dispose();
+      y.dispose();
       run.scheduler?.step();
       stepLosses.push(loss);
       step++;
