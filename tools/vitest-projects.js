@@ -17,6 +17,8 @@ const packagesDir = path.join(repoRoot, 'packages');
  */
 const resolve = {
   alias: [
+    // wd-lab, an app, exports its GPT for the playground's GPT view.
+    { find: /^@tsgrad\/wd-lab$/, replacement: `${repoRoot}/apps/wd-lab/src/index.ts` },
     { find: /^@tsgrad\/([a-z0-9-]+)$/, replacement: `${packagesDir}/$1/src/index.ts` },
     { find: /^tsgrad$/, replacement: `${packagesDir}/tsgrad/src/index.ts` },
   ],

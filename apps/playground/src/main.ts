@@ -6,8 +6,10 @@ import { cpuKernels, cpuKernelsReady, setCpuKernels, type CpuKernelInfo } from '
 import { initWebGPU } from '@tsgrad/webgpu';
 import { LineChart, type Series } from './chart.js';
 import { renderLesson } from './lesson.js';
+import { escapeHtml, planRowsHtml } from './plan.js';
 import { DrawingPad } from './pad.js';
 import { PRESETS, type Preset, type RunSummary } from './presets.js';
+import { yieldToPage } from './yield.js';
 import { checkSettings, label, shrinkFactor, type Field, type RawSettings, type Settings } from './settings.js';
 
 /** One training run: its model and optimizer, where it is in the data, and what the charts show of it. */
@@ -232,41 +234,20 @@ function summary(r: Run): RunSummary {
   return { settings: r.settings, step: r.step, accuracy: r.accuracy.length ? lastY(r.accuracy) : null, weights: lastY(r.weightNorm), others: lastY(r.otherNorm), shrinkStart: r.shrinkStart, shrinkNow: shrinkNow(r) };
 }
 
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-
 /**
- * The decay plan (param-groups' explainWeightDecay, as the CLI prints it): one row per parameter with
- * its group, decay and the rule that put it there, the totals of each group, and each group's exact
- * update for the chosen optimizer (describeDecay). Returns the rows for the lesson.
+ * The decay plan of the current settings (planRowsHtml), with the exemption's wording; returns the rows
+ * for the lesson.
  */
 function renderPlan(r: Run, decay: GroupDecay[]): DecayRow[] {
   const s = r.settings;
   const rows = explainWeightDecay(r.model, s.exclude ? { weightDecay: s.weightDecay } : { weightDecay: s.weightDecay, decay: () => true });
-  const decayOf = (row: DecayRow) => (row.group === 'decay' ? (row.weightDecay ?? s.weightDecay) : 0);
-  // Unticked, the page passes `decay: () => true`; explainWeightDecay names that rule "predicate": say what it is.
-  const ruleOf = (row: DecayRow) => (s.exclude ? row.rule : 'exemption off: all decayed');
-  const cells = rows.map(
-    (row) =>
-      `<tr class="${row.group}"><td>${row.name}</td><td>[${row.shape.join(', ')}]</td><td class="num">${row.numel.toLocaleString('en-US')}</td><td>${row.module}</td><td>${row.group}</td><td class="num">${decayOf(row)}</td><td>${ruleOf(row)}</td></tr>`,
-  );
-  const total = (g: DecayRow['group'], text: string) => {
-    const sel = rows.filter((row) => row.group === g);
-    const n = sel.reduce((a, row) => a + row.numel, 0);
-    return `<tr class="total ${g}"><td colspan="2">${text}: ${sel.length} tensors</td><td class="num">${n.toLocaleString('en-US')}</td><td colspan="4"></td></tr>`;
-  };
-  // describeDecay's coupled formula speaks of Adam's moments; SGD's coupled decay enters its momentum buffer.
-  const formulaOf = (g: GroupDecay) => (s.optimizer === 'SGD' && g.kind === 'coupled' ? 'g ← g + λ θ   (coupled L2: added to the gradient, so it accumulates in the momentum buffer with it)' : g.formula);
-  const formulas = decay
-    .filter((g) => g.params > 0)
-    .map((g) => `<tr class="formula"><td colspan="7">group ${g.group} (${g.params} tensors): ${escapeHtml(formulaOf(g))}${g.shrink === null ? '' : ` — ×${g.shrink.toPrecision(6)} per step now`}</td></tr>`);
-  $('plan').innerHTML = [
-    '<tr><th>parameter</th><th>shape</th><th>numel</th><th>module</th><th>group</th><th>decay</th><th>rule</th></tr>',
-    ...cells,
-    total('decay', 'decayed'),
-    total('no_decay', 'not decayed'),
-    ...formulas,
-    '<tr class="formula"><td colspan="7">θ a parameter, g its gradient, γ_t the learning rate at step t (γ_0 at the start), λ the weight decay</td></tr>',
-  ].join('');
+  $('plan').innerHTML = planRowsHtml(rows, decay, {
+    weightDecay: s.weightDecay,
+    // Unticked, the page passes `decay: () => true`; explainWeightDecay names that rule "predicate": say what it is.
+    ruleOf: (row) => (s.exclude ? row.rule : 'exemption off: all decayed'),
+    // describeDecay's coupled formula speaks of Adam's moments; SGD's coupled decay enters its momentum buffer.
+    formulaOf: (g) => (s.optimizer === 'SGD' && g.kind === 'coupled' ? 'g ← g + λ θ   (coupled L2: added to the gradient, so it accumulates in the momentum buffer with it)' : g.formula),
+  });
   return rows;
 }
 
@@ -448,17 +429,38 @@ async function runPreset(p: Preset, data: Data, steps: number): Promise<void> {
   showRunMessage(`“${p.question}”: runs ${earlier[earlier.length - 1].tag} and ${run.tag} compared at step ${steps}: see the lesson below. Play continues ${run.tag}.`);
 }
 
-/** Resolves after the page has handled pending input events (a message, not a 4 ms-clamped timeout). */
-function yieldToPage(): Promise<void> {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve();
-    channel.port2.postMessage(null);
+/** Device selection, once for both views. */
+const deviceReady = selectDevice();
+let gptView: Promise<{ pause(): void }> | null = null;
+
+/**
+ * Shows the view the address names: `#gpt` the tiny GPT (its code and words load the first time it
+ * opens), anything else this MNIST view. The hidden view pauses.
+ */
+function route(): void {
+  const gpt = location.hash === '#gpt';
+  $('view-mnist').hidden = gpt;
+  $('view-gpt').hidden = !gpt;
+  $(gpt ? 'tab-gpt' : 'tab-mnist').setAttribute('aria-current', 'page');
+  $(gpt ? 'tab-mnist' : 'tab-gpt').removeAttribute('aria-current');
+  document.title = gpt ? 'tsgrad playground: a tiny GPT learns words' : 'tsgrad playground: weight decay on MNIST';
+  if (!gpt) {
+    void gptView?.then((v) => v.pause());
+    return;
+  }
+  if (playing) {
+    playing = false;
+    updateButtons();
+  }
+  gptView ??= deviceReady.then(() => import('./gpt-view.js')).then((m) => m.startGptView(state.device));
+  gptView.catch((e: unknown) => {
+    $('gpt-run-msg').textContent = `The GPT view could not start: ${(e as Error).message}`;
+    $('gpt-run-msg').className = 'msg error';
   });
 }
 
 async function start(): Promise<void> {
-  await selectDevice();
+  await deviceReady;
   device = state.device;
   const initial = checkFields()!;
   // The untrained model lives where training will, so Classify works before training on any device.
@@ -543,6 +545,8 @@ async function start(): Promise<void> {
 /** Each optimizer's starting learning rate, shown in the lr field when it is chosen (SGD momentum wants ~10x Adam's). */
 const DEFAULT_LR: Record<string, number> = { SGD: 0.03, Adam: 0.003, AdamW: 0.003 };
 
+window.addEventListener('hashchange', route);
+route();
 void start().catch((e: unknown) => {
   status.className = 'cpu';
   status.textContent = `The playground could not start: ${(e as Error).message}`;

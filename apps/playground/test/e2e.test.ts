@@ -65,14 +65,14 @@ const playground = (page: Page) => page.evaluate(() => (window as unknown as { _
 const waitFor = (page: Page, predicate: string, timeout = 60_000) => page.waitForFunction(`(() => { const s = window.__playground; return ${predicate}; })()`, undefined, { timeout });
 
 /** Opens the page and collects every console error, page error and 4xx/5xx response (the favicon included). */
-async function open(browser: Browser, query = '', viewport = { width: 1200, height: 1100 }): Promise<{ page: Page; errors: string[] }> {
+async function open(browser: Browser, query = '', viewport = { width: 1200, height: 1100 }, ready = 'play'): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
   await page.goto(url + query);
-  await page.waitForFunction(() => !document.getElementById('play')!.hasAttribute('disabled'), undefined, { timeout: 60_000 });
+  await page.waitForFunction((id) => !document.getElementById(id)!.hasAttribute('disabled'), ready, { timeout: 60_000 });
   return { page, errors };
 }
 
@@ -290,6 +290,96 @@ describe('playground (Chromium)', () => {
     await phone.page.fill('#lr', '0.003');
     await playTo(phone.page, 10);
     await phone.page.screenshot({ path: path.join(shots, 'playground-mobile.png'), fullPage: true });
+    expect(phone.errors).toEqual([]);
+  }, 240_000);
+
+  it('the tiny GPT view on WebGPU: trains while it samples words, the loss falls from ln 27, the plan follows the grouping; at 390 px', async () => {
+    interface GptState { device: string; steps: number; running: boolean; losses: number[]; heldOut: number[]; samples: string[]; sampledAt: number[]; runs: { tag: string; label: string; step: number }[] }
+    const gpt = (page: Page) => page.evaluate(() => (window as unknown as { __gpt: GptState }).__gpt);
+    const waitForGpt = (page: Page, predicate: string, timeout = 120_000) => page.waitForFunction(`(() => { const s = window.__gpt; return ${predicate}; })()`, undefined, { timeout });
+    const browser = await launch(['--enable-unsafe-webgpu']);
+    // ?batch=4: SwiftShader takes seconds per step at the default 32 windows.
+    const { page, errors } = await open(browser, '?batch=4#gpt', undefined, 'gpt-play');
+    expect(await page.textContent('#status')).toMatch(/^Training on WebGPU/);
+    expect((await gpt(page)).device).toBe('webgpu');
+    expect(await page.getAttribute('#tab-gpt', 'aria-current')).toBe('page');
+    expect(await page.locator('#view-mnist').isHidden()).toBe(true);
+    expect(await page.textContent('#gpt-data')).toMatch(/^18,000 English words to learn from .* and 2,000 held out; 4 windows of 16 characters per step$/);
+
+    // nanoGPT's grouping: every dim >= 2 tensor decays, the tied embedding/head once, under both names.
+    // Sizes from the config (vocabulary 27, block 16, width 32, 2 blocks): per block the matmul weights
+    // 96x32 + 32x32 + 128x32 + 32x128, and the vectors 2x32 (ln_1) + 96 + 32 + 2x32 (ln_2) + 128 + 32.
+    const matmul = 2 * (96 * 32 + 32 * 32 + 128 * 32 + 32 * 128);
+    const vectors = 2 * (64 + 96 + 32 + 64 + 128 + 32) + 64;
+    const embeddings = 27 * 32 + 16 * 32;
+    let plan = await page.locator('#gpt-plan tr').allTextContents();
+    expect(plan[0]).toBe('parametershapenumelmodulegroupdecayrule');
+    expect(plan[1]).toBe('transformer.wte.weight = lmHead.weight[27, 32]864Embeddingdecay0.1dim >= 2; tied: lmHead.weight alone: decay, dim >= 2');
+    expect(plan).toContain(`decayed: 10 tensors${(matmul + embeddings).toLocaleString('en-US')}`);
+    expect(plan).toContain(`not decayed: 18 tensors${vectors}`);
+    expect(plan.some((r) => /^group 0 \(10 tensors\): θ ← θ \(1 − γ_t λ\).*×0\.9999\d+ per step now$/.test(r))).toBe(true);
+    expect(await page.textContent('#gpt-lesson')).toContain('every tensor with two or more dimensions decays');
+    expect(await page.textContent('#gpt-samples')).toBe('words appear here once it trains');
+
+    // Bad input is refused where it is typed, and recovers.
+    await page.fill('#gpt-lr', '-1');
+    expect(await page.textContent('#gpt-lr-msg')).toMatch(/^lr -1 is not allowed/);
+    expect(await enabled(page, 'gpt-play')).toBe(false);
+    await page.fill('#gpt-lr', '0.005');
+    expect(await enabled(page, 'gpt-play')).toBe(true);
+
+    // Play: it trains one step between page events, samples words at step 25, and Pause stops it.
+    await page.click('#gpt-play');
+    await waitForGpt(page, 's.steps >= 30 && s.sampledAt.length >= 1');
+    expect(await page.evaluate(() => {
+      document.getElementById('gpt-play')!.click();
+      return document.getElementById('gpt-play')!.textContent;
+    })).toBe('Play');
+    await waitForGpt(page, '!s.running', 60_000);
+    let s = await gpt(page);
+    await page.waitForTimeout(300);
+    expect((await gpt(page)).steps).toBe(s.steps);
+    expect(await page.textContent('#gpt-step-count')).toBe(`step ${s.steps}`);
+    // The loss starts at ln 27 (near-uniform logits from N(0, 0.02) weights) and falls; so does the held-out loss.
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(Math.abs(mean(s.losses.slice(0, 3)) - Math.log(27))).toBeLessThan(0.05);
+    expect(mean(s.losses.slice(-5))).toBeLessThan(mean(s.losses.slice(0, 5)) - 0.15);
+    expect(s.heldOut[0]).toBeLessThan(Math.log(27) - 0.2);
+    // Words: 8 samples of a-z, listed.
+    expect(s.samples).toHaveLength(8);
+    for (const w of s.samples) expect(w).toMatch(/^[a-z]*$/);
+    expect(await page.locator('#gpt-samples li').count()).toBe(8);
+    expect(await page.textContent('#gpt-sampled-at')).toBe(`sampled at step ${s.sampledAt[s.sampledAt.length - 1]}`);
+    for (const id of ['gpt-loss-chart', 'gpt-norm-chart']) expect(await points(page, id)).toBeGreaterThan(2);
+    await page.screenshot({ path: path.join(shots, 'playground-gpt.png'), fullPage: true });
+
+    // Another grouping: a new run from the same start, the trained one kept (faded); the plan follows.
+    await page.selectOption('#gpt-grouping', 'matmul weights only');
+    plan = await page.locator('#gpt-plan tr').allTextContents();
+    expect(plan[1]).toMatch(/^transformer\.wte\.weight = lmHead\.weight\[27, 32\]864Embeddingno_decay0embedding/);
+    expect(plan).toContain(`decayed: 8 tensors${matmul.toLocaleString('en-US')}`);
+    expect(plan).toContain(`not decayed: 20 tensors${(vectors + embeddings).toLocaleString('en-US')}`);
+    await page.selectOption('#gpt-grouping', 'decay everything');
+    plan = await page.locator('#gpt-plan tr').allTextContents();
+    expect(plan).toContain(`decayed: 28 tensors${(matmul + vectors + embeddings).toLocaleString('en-US')}`);
+    expect(await page.textContent('#gpt-lesson')).toContain('the gains, which start at 1, are pulled toward 0 too');
+    s = await gpt(page);
+    expect(s.runs.map((r) => [r.tag, r.label])).toEqual([['A', 'nanoGPT: dim >= 2, lr 0.005, λ 0.1'], ['B', 'decay everything, lr 0.005, λ 0.1']]);
+    expect(s.steps).toBe(0);
+    expect(await runsOn(page, 'gpt-loss-chart')).toBe(1); // only A has points yet
+    // Back to the MNIST view: the tab switches, the GPT view hides.
+    await page.click('#tab-mnist');
+    await page.waitForFunction(() => document.getElementById('view-gpt')!.hidden);
+    expect(await page.locator('#view-mnist').isVisible()).toBe(true);
+    expect(errors).toEqual([]);
+
+    // A phone (390 px): nothing wider than the screen, the charts full width.
+    const phone = await open(browser, '?batch=4#gpt', { width: 390, height: 844 }, 'gpt-play');
+    expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const chart = (await phone.page.locator('#gpt-loss-chart').boundingBox())!;
+    expect(chart.width).toBeGreaterThan(300);
+    expect(chart.x + chart.width).toBeLessThanOrEqual(390);
+    await phone.page.screenshot({ path: path.join(shots, 'playground-gpt-mobile.png'), fullPage: true });
     expect(phone.errors).toEqual([]);
   }, 240_000);
 

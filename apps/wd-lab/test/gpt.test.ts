@@ -8,7 +8,8 @@ import { main } from '../src/cli.js';
 import { GPT_GROUPINGS, gpt, gptFlags, groupingOptions } from '../src/commands/gpt.js';
 import { GPT, nanoGptGroups } from '../src/gpt/model.js';
 import { drawIndex } from '../src/gpt/sample.js';
-import { ALPHABET, encodeWords, englishWords } from '../src/gpt/words.js';
+import { englishWords } from '../src/gpt/english-words.js';
+import { ALPHABET, encodeWords } from '../src/gpt/words.js';
 
 const defaults = Object.fromEntries(Object.entries(gptFlags).map(([k, v]) => [k, v.default])) as Parameters<typeof gpt>[0];
 const tiny = { ...defaults, steps: 12, batchSize: 8, blockSize: 8, width: 16, words: 400, samples: 5 };

@@ -1,16 +1,20 @@
 import path from 'node:path';
 import { Generator, manualSeed, noGrad, stack, type Tensor } from '@tsgrad/autograd';
-import type { ParamGroupInput } from '@tsgrad/optim';
-import { explainWeightDecay, formatDecayPlan, paramGroupsWeightDecay, type WeightDecayOptions } from '@tsgrad/param-groups';
+import { explainWeightDecay, formatDecayPlan } from '@tsgrad/param-groups';
 import { selectDevice } from '../device.js';
 import { UsageError, type FlagSpec, type Flags } from '../flags.js';
 import { GPT, type GptConfig } from '../gpt/model.js';
+import { normsOf, type GptNorms } from '../gpt/norms.js';
 import { sampleWords } from '../gpt/sample.js';
 import { gptTrainer } from '../gpt/train.js';
-import { ALPHABET, drawWords, encodeWords, englishWords, windowBatch } from '../gpt/words.js';
+import { englishWords } from '../gpt/english-words.js';
+import { GPT_GROUPINGS, groupingOptions, groupsOf, type GptGrouping } from '../gpt/groupings.js';
+import { ALPHABET, drawWords, encodeWords, windowBatch } from '../gpt/words.js';
 import { reportFolder, writeAtomic } from '../report.js';
 import { lineChart, movingAverage } from '../svg.js';
 import { table } from '../table.js';
+
+export { GPT_GROUPINGS, groupingOptions, type GptGrouping, type GptNorms };
 
 export const gptFlags = {
   steps: { type: 'number', default: 300, help: 'training steps per run', range: 'count', max: 100000 },
@@ -29,37 +33,6 @@ export const gptFlags = {
   out: { type: 'string', default: 'wd-lab-gpt', help: 'report folder' },
 } satisfies FlagSpec;
 
-/** The three ways of choosing which parameters AdamW decays. */
-export const GPT_GROUPINGS = ['decay everything', 'matmul weights only', 'nanoGPT: dim >= 2'] as const;
-export type GptGrouping = (typeof GPT_GROUPINGS)[number];
-
-/**
- * Each grouping as param-groups options, for the plan it prints: every parameter; minGPT's recipe
- * (only matmul weights: not biases, norms or embeddings, so not the tied head either, which is the
- * token embedding); nanoGPT's recipe, which exempts only what has fewer than 2 dimensions.
- */
-export function groupingOptions(grouping: GptGrouping, weightDecay: number): WeightDecayOptions {
-  if (grouping === 'decay everything') return { weightDecay, excludeBias: false, excludeNdimLe1: false, excludeNorm: false };
-  if (grouping === 'matmul weights only') return { weightDecay, recipe: 'matmul_weights' };
-  return { weightDecay, recipe: 'nanogpt' };
-}
-
-function groupsOf(model: GPT, grouping: GptGrouping, weightDecay: number): ParamGroupInput[] {
-  // Without the empty no-decay group of "decay everything", which the plan would list as a group of 0 tensors.
-  return paramGroupsWeightDecay(model, groupingOptions(grouping, weightDecay)).filter((g) => Array.isArray(g.params) && g.params.length > 0);
-}
-
-/** Norms by role, recorded during training. */
-export interface GptNorms {
-  step: number;
-  /** ‖W‖ of the Linear weights inside the blocks. */
-  matmul: number;
-  /** ‖·‖ of the token and position embeddings (the token embedding is also the output layer). */
-  embedding: number;
-  /** ‖·‖ of the LayerNorm gains. */
-  gain: number;
-}
-
 export interface GptRun {
   grouping: GptGrouping;
   /** Training loss of every step. */
@@ -74,17 +47,6 @@ export interface GptRun {
 export interface GptReport {
   runs: GptRun[];
   files: string[];
-}
-
-/** Sums of squares by role (see GptNorms), read from the device. */
-async function normsOf(model: GPT, step: number): Promise<GptNorms> {
-  const sq = { matmul: [] as Tensor[], embedding: [] as Tensor[], gain: [] as Tensor[] };
-  for (const [name, p] of model.namedParameters()) {
-    const role = name.startsWith('transformer.w') ? 'embedding' : name.endsWith('bias') ? null : p.ndim >= 2 ? 'matmul' : 'gain';
-    if (role) sq[role].push(noGrad(() => p.pow(2).sum()));
-  }
-  const norm = async (ts: Tensor[]) => Math.sqrt((await noGrad(() => stack(ts).sum()).data())[0]);
-  return { step, matmul: await norm(sq.matmul), embedding: await norm(sq.embedding), gain: await norm(sq.gain) };
 }
 
 /**

@@ -1,16 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { tensor, type Device, type Generator, type Tensor } from '@tsgrad/autograd';
-import wordListPath from 'word-list';
 
 /** The end of a word (and the start of the next): token 0, printed as '.'. */
 export const BOUNDARY = '.';
 /** '.', then a to z: the vocabulary of the character-level model. */
 export const ALPHABET = BOUNDARY + 'abcdefghijklmnopqrstuvwxyz';
-
-/** Every word of the `word-list` package (Sindre Sorhus, MIT; 274k English words) made only of a to z. */
-export function englishWords(): string[] {
-  return readFileSync(wordListPath, 'utf8').split('\n').filter((w) => /^[a-z]+$/.test(w));
-}
 
 /** `n` of `words` drawn without replacement (a Fisher–Yates shuffle by `generator`), split into train and validation. */
 export function drawWords(words: readonly string[], n: number, generator: Generator): { train: string[]; val: string[] } {
