@@ -383,13 +383,31 @@ describe('playground (Chromium)', () => {
     expect(phone.errors).toEqual([]);
   }, 240_000);
 
-  it('without WebGPU: the page says so in browser terms and trains on the CPU', async () => {
-    const { page, errors } = await open(await launch(['--disable-features=WebGPU']));
+  it('without WebGPU: the page says so in browser terms and trains on the CPU; so does the tiny GPT view', async () => {
+    const browser = await launch(['--disable-features=WebGPU']);
+    const { page, errors } = await open(browser);
     const status = (await page.textContent('#status'))!;
     expect(status).toMatch(/^WebGPU is not available here/);
     expect(status).not.toMatch(/VK_ICD_FILENAMES|apt-get|Debian/);
     expect((await playground(page)).device).toBe('cpu');
     expect(await classify(page)).toMatch(/it's a \d/);
     expect(errors).toEqual([]);
-  }, 120_000);
+
+    // The GPT view on the CPU, at its default 32 windows per step: 100 steps, new words every 25.
+    const gpt = await open(browser, '#gpt', undefined, 'gpt-play');
+    const state = () => gpt.page.evaluate(() => (window as unknown as { __gpt: { device: string; steps: number; running: boolean; losses: number[]; heldOut: number[]; sampledAt: number[] } }).__gpt);
+    expect(await gpt.page.textContent('#status')).toMatch(/^WebGPU is not available here .*training on the CPU/);
+    expect((await state()).device).toBe('cpu');
+    await gpt.page.click('#gpt-play');
+    await gpt.page.waitForFunction(() => (window as unknown as { __gpt: { steps: number; sampledAt: number[] } }).__gpt.sampledAt.includes(100), undefined, { timeout: 120_000 });
+    await gpt.page.click('#gpt-play');
+    await gpt.page.waitForFunction(() => !(window as unknown as { __gpt: { running: boolean } }).__gpt.running);
+    const s = await state();
+    expect(s.sampledAt.slice(0, 4)).toEqual([25, 50, 75, 100]);
+    // Held-out loss (one fixed batch of 64 windows) falls from near ln 27 as it learns.
+    expect(s.heldOut[3]).toBeLessThan(s.heldOut[0]);
+    expect(s.heldOut[3]).toBeLessThan(Math.log(27) - 0.6);
+    await gpt.page.screenshot({ path: path.join(shots, 'playground-gpt-cpu.png'), fullPage: true });
+    expect(gpt.errors).toEqual([]);
+  }, 180_000);
 });
