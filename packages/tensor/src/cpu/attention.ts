@@ -17,8 +17,8 @@ function reader(v: View, data: (v: View) => TypedArray): (b: number, h: number, 
   return (b, h, r, c) => d[v.offset + b * sb + h * sh + r * sr + c * sc];
 }
 
-/** The masked, scaled scores of query row i against keys 0..S−1, into `s`. */
-function scoreRow(s: Float64Array, at: Readers, b: number, h: number, i: number, { scale, isCausal }: AttentionOptions, [E, S]: number[]): void {
+/** The masked, scaled scores of query row i of batch b, head h against keys 0..S−1, into `s`. */
+function scoreRow(s: Float64Array, at: Readers, [b, h, i]: number[], { scale, isCausal }: AttentionOptions, [E, S]: number[]): void {
   for (let j = 0; j < S; j++) {
     if (isCausal && j > i) {
       s[j] = -Infinity;
@@ -58,7 +58,7 @@ export function attentionKernel(inputs: AttentionInputs, opts: AttentionOptions,
   for (let b = 0, row = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       for (let i = 0; i < L; i++, row++) {
-        scoreRow(s, at, b, h, i, opts, [E, S]);
+        scoreRow(s, at, [b, h, i], opts, [E, S]);
         const m = s.reduce((a, x) => (Number.isNaN(a) || Number.isNaN(x) ? NaN : Math.max(a, x)), -Infinity);
         if (Number.isNaN(m) || m === Infinity || m === -Infinity) {
           logsumexp[row] = m === -Infinity ? -Infinity : NaN;
@@ -100,7 +100,7 @@ export function attentionBackwardKernel(inputs: AttentionInputs, saved: Attentio
         const m = lseAt(b, h, i);
         // A fully masked row is _safe_softmax's zeros: no gradient.
         if (m === -Infinity) continue;
-        scoreRow(s, at, b, h, i, opts, [E, S]);
+        scoreRow(s, at, [b, h, i], opts, [E, S]);
         let D = 0;
         for (let c = 0; c < Ev; c++) D += dO(b, h, i, c) * o(b, h, i, c);
         // Keys past a causal row take no part (the composed path's `where` passes them no gradient).
