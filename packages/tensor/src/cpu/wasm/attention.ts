@@ -6,8 +6,9 @@ import { Arena, span, unlessOutOfMemory } from './arena.js';
 import { wasmKernels, type WasmExports } from './runtime.js';
 
 /**
- * The largest head dim the CPU's fused attention takes: past it the scratch tiles (which grow with
- * the head dim) stop fitting the caches, and the composed path is as good.
+ * The largest head dim the CPU's fused attention takes. The kernel has no limit of its own; this
+ * bounds its scratch per call (the packed operands grow with the head dim) and is not tuned: the
+ * benchmarks measure head dims 32 and 64.
  */
 export const CPU_ATTENTION_MAX_HEAD_DIM = 1024;
 
@@ -90,8 +91,9 @@ function describe(table: Int32Array, placed: readonly (Placed | null)[], b: numb
 
 /**
  * The fused attention forward in WebAssembly SIMD (assembly/attention.ts), one (batch, head) at a
- * time on the calling thread; null when the kernels are unavailable, an operand is not float32, or
- * the kernels' memory cannot hold the operands (the caller then uses the composed path's reference).
+ * time on the calling thread (the worker pool runs GEMM jobs only: threads.ts); null when the kernels
+ * are unavailable, an operand is not float32, or the kernels' memory cannot hold the operands (the
+ * backend then runs the float64 reference kernel, src/cpu/attention.ts).
  */
 export function attentionWasm({ query, key, value, mask }: AttentionInputs, { scale, isCausal }: AttentionOptions, data: (v: View) => TypedArray): { output: Float32Array; logsumexp: Float32Array } | null {
   const k = [query, key, value, mask].every((v) => v === null || v.dtype === 'float32') ? wasmKernels() : null;
