@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { benchAttention } from './attention.js';
 import { THREAD_COUNTS, benchTsgradCpu, benchTfjsCpu, threadLabel } from './cpu.js';
 import { CNN } from './cnn.js';
 import { benchPlainJsMatmul } from './matmul.js';
@@ -20,6 +21,7 @@ const rows: BenchRow[] = [];
 const notes: string[] = [];
 stage(1, STAGES, 'tsgrad on the CPU (matmul, MLP and BN-CNN steps, exp/log/tanh/sigmoid/erf; 1 and more threads, TS kernels)');
 rows.push(...(await benchTsgradCpu(SIZES)));
+rows.push(...(await benchAttention()));
 stage(2, STAGES, 'the plain JavaScript matmul loop');
 rows.push(...benchPlainJsMatmul(SIZES));
 stage(3, STAGES, 'optimizer steps on 10M parameters (tsgrad fused, plain fused JS loops)');

@@ -9,3 +9,5 @@ export { binaryRow, unaryRow, whereRow } from './elementwise';
 export { expressionRow } from './expression';
 export { foldRow, accumulateRow, argRow } from './reduce';
 export { gatherRow, scatterAddRow } from './gather';
+// Fused scaled dot-product attention (the Backend's optional `attention`), on the GEMM above.
+export { attentionForward, attentionBackward, attentionScratchBytes } from './attention';

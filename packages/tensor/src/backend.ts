@@ -71,7 +71,8 @@ export interface BackendCapabilities {
   readonly syncRead: boolean;
   /**
    * The largest head dimension (query/key's and value's last) the fused `attention` runs; absent
-   * where the backend has no fused attention.
+   * where the backend has no fused attention (the CPU: while its WebAssembly kernels are not loaded,
+   * so it is read at each call, not once).
    */
   readonly fusedAttentionMaxHeadDim?: number;
 }

@@ -388,3 +388,64 @@ describe('recycled arrays (the CPU buffer pool) never leak old values into resul
     expect(ops()).toEqual(fresh);
   });
 });
+
+describe('the fused attention kernels against the float64 reference kernel (src/cpu/attention.ts)', () => {
+  const read = (s: ReturnType<typeof cpu.elementwise>) => Array.from(cpu.readSync!(s, 0, s.size));
+  /** Each result of the WebAssembly kernels, then of the reference kernel (WebAssembly off), as arrays. */
+  const bothKernels = (run: () => ReturnType<typeof cpu.elementwise>[]) => {
+    const wasm = run().map(read);
+    setCpuKernels({ wasm: false });
+    const ref = run().map(read);
+    setCpuKernels({ wasm: true });
+    return { wasm, ref };
+  };
+  const close = (got: number[], want: number[], what: string) => {
+    expect(got.length, what).toBe(want.length);
+    got.forEach((g, i) => {
+      if (Number.isNaN(want[i]) || !Number.isFinite(want[i])) expect(g, `${what}[${i}]`).toBe(want[i]);
+      else expect(Math.abs(g - want[i]), `${what}[${i}]: ${g} vs ${want[i]}`).toBeLessThanOrEqual(2e-5 + 1e-5 * Math.abs(want[i]));
+    });
+  };
+
+  it('agree on transposed, broadcast and sparse views, a mask with −∞ and fully masked rows, causal with L ≠ S, forward and backward', () => {
+    const [B, H, L, S, E, Ev] = [2, 3, 70, 45, 20, 12];
+    // q transposed in its last two dims; k three columns blocks of a wide storage (sparse: gathered);
+    // v broadcast over the batch; the mask [L, S] broadcast over batch and heads, row 3 all −∞.
+    const q = f32View(values(B * H * L * E, 31), [B, H, L, E], [H * L * E, L * E, 1, L]);
+    const k: View = { storage: cpu.fromData(values(B * H * S * 400, 32), 'float32'), dtype: 'float32', shape: [B, H, S, E], strides: [H * S * 400, S * 400, 400, 1], offset: 7 };
+    const v = f32View(values(H * S * Ev, 33), [B, H, S, Ev], [0, S * Ev, Ev, 1]);
+    const md = values(L * S, 34).map((x, i) => (x < -0.2 || Math.floor(i / S) === 3 ? -Infinity : x));
+    const mask = f32View(md, [B, H, L, S], [0, 0, S, 1]);
+    const dout = f32View(values(B * H * L * Ev, 35), [B, H, L, Ev]);
+    for (const isCausal of [false, true]) {
+      const opts = { scale: 0.37, isCausal };
+      const inputs = { query: q, key: k, value: v, mask: isCausal ? null : mask };
+      const { wasm, ref } = bothKernels(() => {
+        const { output, logsumexp } = cpu.attention!(inputs, opts);
+        const saved = { output: f32View(cpu.readSync!(output, 0, output.size) as Float32Array, [B, H, L, Ev]), logsumexp: f32View(cpu.readSync!(logsumexp, 0, logsumexp.size) as Float32Array, [B, H, L]), gradOutput: dout };
+        const g = cpu.attentionBackward!(inputs, saved, opts);
+        return [output, logsumexp, g.query, g.key, g.value];
+      });
+      ['output', 'logsumexp', 'dq', 'dk', 'dv'].forEach((what, i) => close(wasm[i], ref[i], `${what} (causal ${isCausal})`));
+      if (!isCausal) expect(wasm[0].slice(3 * Ev, 4 * Ev)).toEqual(new Array(Ev).fill(0));
+    }
+  });
+
+  it('give a NaN row (and logsumexp) for a NaN or +∞ score, zeros and −∞ for a row without keys', () => {
+    const k = f32View(values(6 * 4, 41), [1, 1, 6, 4]);
+    const qd = values(3 * 4, 42);
+    qd[0] = NaN;
+    qd[4] = Infinity;
+    const q = f32View(qd, [1, 1, 3, 4]);
+    const mask = f32View(Float32Array.from({ length: 18 }, (_, i) => (i >= 12 ? -Infinity : 0)), [1, 1, 3, 6]);
+    const { wasm, ref } = bothKernels(() => {
+      const { output, logsumexp } = cpu.attention!({ query: q, key: k, value: k, mask }, { scale: 0.5, isCausal: false });
+      return [output, logsumexp];
+    });
+    expect(wasm[1][0]).toBeNaN();
+    expect(wasm[1][2]).toBe(-Infinity);
+    expect(wasm[0].slice(8)).toEqual([0, 0, 0, 0]);
+    close(wasm[0], ref[0], 'output');
+    close(wasm[1], ref[1], 'logsumexp');
+  });
+});

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { manualSeed, noGrad, rand, randn, scope, tensor, type Tensor } from '@tsgrad/autograd';
+import { manualSeed, noGrad, randn, scope, tensor, type Tensor } from '@tsgrad/autograd';
 import { functional as F } from '@tsgrad/nn';
-import { expectClose } from '@tsgrad/test-utils';
+import { FUSED_ATTENTION_CASES, expectClose, fusedAttentionMask } from '@tsgrad/test-utils';
 import type { WebGPUBackend } from '@tsgrad/webgpu';
 import { gpu, values } from './gpu.js';
 
@@ -19,43 +19,11 @@ afterEach(() => {
 const tol = { rtol: 1e-5, atol: 2e-5 };
 const gpuLeaf = (t: Tensor) => t.to('float32').to('webgpu').detach().requiresGrad_();
 
-interface Case {
-  name: string;
-  q: number[];
-  k: number[];
-  v: number[];
-  /** A bool (true = take part) or float mask's shape, with its values drawn below. */
-  mask?: { shape: number[]; kind: 'bool' | 'float' };
-  isCausal?: boolean;
-  scale?: number;
-}
-
-const CASES: Case[] = [
-  { name: 'no mask, T = 37 (not a multiple of the tiles), head dim 16', q: [2, 3, 37, 16], k: [2, 3, 37, 16], v: [2, 3, 37, 16] },
-  { name: 'causal, T = 70, head dim 32', q: [1, 2, 70, 32], k: [1, 2, 70, 32], v: [1, 2, 70, 32], isCausal: true },
-  { name: 'causal, L = 20 < S = 45, head dim 64, explicit scale', q: [2, 1, 20, 64], k: [2, 1, 45, 64], v: [2, 1, 45, 64], isCausal: true, scale: 0.3 },
-  { name: 'causal, L = 80 > S = 9 (rows past the keys see them all)', q: [1, 1, 80, 16], k: [1, 1, 9, 16], v: [1, 1, 9, 16], isCausal: true },
-  { name: 'bool mask [L, S] broadcast over batch and heads, fully masked rows', q: [2, 2, 33, 16], k: [2, 2, 41, 16], v: [2, 2, 41, 16], mask: { shape: [33, 41], kind: 'bool' } },
-  { name: 'float mask [1, H, L, S] with −∞ entries, head dim 32', q: [2, 3, 17, 32], k: [2, 3, 66, 32], v: [2, 3, 66, 32], mask: { shape: [1, 3, 17, 66], kind: 'float' } },
-  { name: 'no keys (S = 0): zeros, and zero gradients', q: [1, 2, 5, 16], k: [1, 2, 0, 16], v: [1, 2, 0, 16] },
-  { name: 'key and value broadcast over the batch, 3-D query, value dim 8', q: [4, 65, 16], k: [1, 65, 16], v: [1, 65, 8] },
-];
-
-/** The mask's values: bool with every fifth row fully masked out; float with −∞ at about a third, and a row all −∞. */
-function maskOf(spec: NonNullable<Case['mask']>): Tensor {
-  const rows = spec.shape[spec.shape.length - 2];
-  const alive = tensor(Array.from({ length: rows }, (_, i) => [i % 5 !== 3]));
-  // Uniform in [0, 1), 0 on the dead rows: kept where above a threshold.
-  const u = rand(spec.shape, { dtype: 'float64' }).where(alive, 0);
-  if (spec.kind === 'bool') return u.gt(0.4);
-  return u.mul(2).sub(1).where(u.gt(0.33), -Infinity);
-}
-
 describe('fused attention on webgpu (float32) against the composed float64 reference', () => {
-  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_, c) => {
+  it.each(FUSED_ATTENTION_CASES.map((c) => [c.name, c] as const))('%s', async (_, c) => {
     manualSeed(23);
     const [q, k, v] = [c.q, c.k, c.v].map((s) => randn(s, { dtype: 'float64', requiresGrad: true }));
-    const mask = c.mask ? maskOf(c.mask) : null;
+    const mask = c.mask ? fusedAttentionMask(c.mask) : null;
     const opts = { attnMask: mask, isCausal: c.isCausal ?? false, scale: c.scale ?? null };
     const ref = F.scaledDotProductAttention(q, k, v, opts);
     const cot = randn(ref.shape, { dtype: 'float64' });

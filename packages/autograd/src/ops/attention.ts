@@ -23,10 +23,11 @@ export interface FusedAttentionOptions {
 
 /**
  * Whether `fusedAttention` runs on this device for these head dims: the backend has the fused
- * kernels (WebGPU) and the dims are within its limit, float32. The CPU has none: the composed
- * path (`F.scaledDotProductAttention`) stays the reference there.
+ * kernels and the dims are within its limit, float32. WebGPU has them; the CPU while its WebAssembly
+ * kernels are loaded (not after `setCpuKernels({ wasm: false })`). In float64 the composed path
+ * (`F.scaledDotProductAttention`) stays the reference.
  * @example
- * fusedAttentionAvailable(q, v) // true for float32 webgpu tensors with head dims up to 128
+ * fusedAttentionAvailable(q, v) // true for float32 webgpu tensors with head dims up to 128, and float32 cpu ones up to 1024
  */
 export function fusedAttentionAvailable(query: Tensor, value: Tensor): boolean {
   const backend = getBackend(query.device);

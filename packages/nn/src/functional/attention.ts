@@ -1,8 +1,8 @@
 /**
  * Scaled dot-product attention (PyTorch 2.x's `F.scaled_dot_product_attention`), composed from
  * matmul, softmax, where and dropout. The validation and the masks are separate from `attend`, the
- * inner computation, which runs the device's fused kernel (FlashAttention-style on WebGPU) where it
- * can: see `fusedAttend`.
+ * inner computation, which runs the device's fused kernel (FlashAttention-style on WebGPU, WebAssembly
+ * SIMD on the CPU) where it can: see `fusedAttend`.
  */
 import { arange, fusedAttention, fusedAttentionAvailable, noGrad, zeros, type Generator, type Tensor } from '@tsgrad/autograd';
 import { broadcastShapes, checkOptionKeys, formatShape, isFloating } from '@tsgrad/tensor';
@@ -56,9 +56,13 @@ const WHO = 'scaled_dot_product_attention';
  * - a fully masked row (every score −∞) gives zeros and a zero gradient: PyTorch ≥ 2.5's
  *   `_safe_softmax` (earlier versions, and plain softmax, give NaN there).
  *
- * On a device with fused attention (WebGPU) a FlashAttention-style kernel computes it without the
- * [L, S] scores, forward and backward, wherever it applies (float32, head dims up to 128, no dropout,
- * at most two batch dims): see `fusedAttend`. Elsewhere, and on the CPU, it is composed from ops.
+ * Where the device has fused attention a FlashAttention-style kernel computes it without the [L, S]
+ * scores, forward and backward, wherever it applies (float32, no dropout, at most two batch dims, head
+ * dims up to the device's limit): on WebGPU (head dims up to 128), and on the CPU while its WebAssembly
+ * kernels are loaded (the default in Node and browsers with SIMD; head dims up to 1024), where it runs
+ * query blocks against the keys on the SIMD matmul and is several times faster than the composed ops
+ * (`pnpm bench`, "attention" rows). Elsewhere (float64, `setCpuKernels({ wasm: false })`, dropout,
+ * `needWeights`) it is composed from ops: see `fusedAttend`.
  *
  * PyTorch 1.13 (the fixtures' reference) has no public SDPA: the tests compare against a float64
  * implementation of the documented algorithm, cross-checked with 1.13's private prototype.
@@ -117,7 +121,7 @@ export interface AttendArgs {
 /**
  * The inner computation, inputs already checked: weights = safeSoftmax(q·kᵀ · scale, masked),
  * dropped out, output = weights · v. The device's fused kernel runs it where it can (`fusedAttend`);
- * otherwise, and always on the CPU, it is composed from ops (the reference).
+ * otherwise it is composed from ops (the reference; float64 on the CPU always takes it).
  * @example
  * attend(q, k, v, { masks: [], scale: 1 / Math.sqrt(8), dropoutP: 0, generator: null, needWeights: true }).weights
  */
@@ -133,9 +137,10 @@ export function attend(q: Tensor, k: Tensor, v: Tensor, a: AttendArgs): { output
 }
 
 /**
- * The fused kernel's form of `attend` (`fusedAttention`: FlashAttention-style on WebGPU, the [L, S]
- * scores never in memory, the backward recomputing them), or null where it does not apply and the
- * composed path runs: no fused kernel on the device (the CPU) or head dims past its limit, dropout,
+ * The fused kernel's form of `attend` (`fusedAttention`: FlashAttention-style on WebGPU, WebAssembly
+ * SIMD on the CPU; the [L, S] scores never in memory, the backward recomputing them), or null where it
+ * does not apply and the composed path runs: no fused kernel on the device (the CPU without its
+ * WebAssembly kernels, or in float64) or head dims past its limit, dropout,
  * the weights asked for, more than one mask (MultiheadAttention's key padding and attention masks
  * together), a float mask that requires grad (the kernel gives the mask none), or more than two
  * batch dims (or a mask adding batch dims the operands lack). A bool mask becomes an additive one

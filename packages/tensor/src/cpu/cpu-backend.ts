@@ -1,5 +1,6 @@
 import { BACKEND_API_VERSION, type Backend, type Storage, type View } from '../backend.js';
 import { dtypeOfTyped, toTyped, type DType, type TypedArray } from '../dtype.js';
+import { attentionBackwardKernel, attentionKernel } from './attention.js';
 import { giveArray, takeArray } from './buffer-pool.js';
 import { contiguousStrides, numel } from '../shape.js';
 import { copyKernel, elementwiseKernel, whereKernel } from './elementwise.js';
@@ -8,10 +9,12 @@ import { matmulKernel } from './matmul.js';
 import { runProgramKernel } from './program.js';
 import { cumsumKernel } from './scan.js';
 import { sortKernel } from './sort.js';
+import { CPU_ATTENTION_MAX_HEAD_DIM, attentionBackwardWasm, attentionWasm } from './wasm/attention.js';
 import { elementwiseWasm, whereWasm } from './wasm/elementwise.js';
 import { gatherWasm, scatterAddWasm } from './wasm/gather.js';
 import { matmulWasm } from './wasm/matmul.js';
 import { argReduceWasm, reduceWasm } from './wasm/reduce.js';
+import { wasmKernels } from './wasm/runtime.js';
 import { argReduceKernel, reduceKernel } from './reduce.js';
 
 /**
@@ -80,6 +83,8 @@ function wrap(data: TypedArray, dtype: DType): CpuStorage {
  * float32 matmul, the common elementwise ops, sum/max/min/argmax/argmin, gather/scatter-add and the
  * native kernels programs name run in WebAssembly SIMD where the engine has it (see `setCpuKernels`);
  * the TypeScript kernels and the programs' generated loops are the reference and the fallback.
+ * The fused attention is offered (`capabilities.fusedAttentionMaxHeadDim`) only while the WebAssembly
+ * kernels are loaded: without them, and in float64, `F.scaledDotProductAttention` composes it from ops.
  * @example
  * const cpu = createCpuBackend();
  * cpu.capabilities.float64 // true
@@ -88,7 +93,14 @@ export function createCpuBackend(): Backend {
   return {
     apiVersion: BACKEND_API_VERSION,
     device: 'cpu',
-    capabilities: { float64: true, syncRead: true },
+    capabilities: {
+      float64: true,
+      syncRead: true,
+      // A getter: `setCpuKernels({ wasm })` switches the fused attention with the kernels.
+      get fusedAttentionMaxHeadDim() {
+        return wasmKernels() ? CPU_ATTENTION_MAX_HEAD_DIM : undefined;
+      },
+    },
     fromData(data, dtype) {
       if (dtypeOfTyped(data) !== dtype) return wrap(toTyped(dtype, data), dtype);
       const copy = takeArray(dtype, data.length, { zero: false });
@@ -152,6 +164,18 @@ export function createCpuBackend(): Backend {
     },
     runProgram(program, items) {
       return runProgramKernel(program, items, dataOf);
+    },
+    // The float64 reference kernels run only where the WebAssembly ones cannot: turned off between a
+    // forward and its backward, or out of memory.
+    attention(inputs, opts) {
+      const { output, logsumexp } = attentionWasm(inputs, opts, dataOf) ?? attentionKernel(inputs, opts, dataOf);
+      const dtype = inputs.query.dtype;
+      return { output: wrap(output, dtype), logsumexp: wrap(logsumexp, dtype) };
+    },
+    attentionBackward(inputs, saved, opts) {
+      const g = attentionBackwardWasm(inputs, saved, opts, dataOf) ?? attentionBackwardKernel(inputs, saved, opts, dataOf);
+      const dtype = inputs.query.dtype;
+      return { query: wrap(g.query, dtype), key: wrap(g.key, dtype), value: wrap(g.value, dtype) };
     },
   };
 }

@@ -38,6 +38,9 @@ export interface WasmExports {
   argRow(op: number, x: number, step: number, len: number, size: number, sAxis: number, out: number): void;
   gatherRow(x: number, sx: number, sDim: number, idx: number, si: number, out: number, len: number, size: number): number;
   scatterAddRow(...args: number[]): number;
+  attentionScratchBytes(S: number, E: number, Ev: number, backward: boolean): number;
+  attentionForward(views: number, L: number, S: number, E: number, Ev: number, scale: number, causal: boolean, out: number, lse: number, scratch: number): void;
+  attentionBackward(views: number, L: number, S: number, E: number, Ev: number, scale: number, causal: boolean, lse: number, dq: number, dk: number, dv: number, scratch: number): void;
 }
 
 /** Which kernels the CPU backend uses, for `cpuKernels()`. */
