@@ -1,4 +1,4 @@
-import { assertDType, isHalf, checkOptionKeys, checkRepresentable, checkShape, formatShape, itemSize, dtypeOfTyped, getBackend, isFloating, numel, toTyped, type DType, type TypedArray } from '@tsgrad/tensor';
+import { assertDType, isHalf, checkOptionKeys, checkRepresentable, checkShape, formatShape, itemSize, dtypeOfTyped, getBackend, isFloating, numel, toTyped, type Backend, type DType, type TypedArray } from '@tsgrad/tensor';
 import { getDefaultDtype } from './defaults.js';
 import { flattenNested, type NestedArray } from './nested.js';
 import { allocating, fromStorage } from './primitives.js';
@@ -39,9 +39,8 @@ function finish(t: Tensor, opts: TensorOptions): Tensor {
   return t;
 }
 
-function make(values: ArrayLike<number>, shape: readonly number[], dtype: DType, opts: TensorOptions): Tensor {
-  checkOptionKeys('tensor', opts, TENSOR_OPTIONS);
-  assertDType(dtype);
+/** The backend of `opts.device`, or an Error naming the dtype and device when it cannot hold `dtype`. */
+function deviceFor(dtype: DType, opts: TensorOptions): Backend {
   const backend = getBackend(opts.device ?? 'cpu');
   if (dtype === 'float64' && !backend.capabilities.float64) {
     throw new Error(`float64 is not supported on device '${backend.device}'; use dtype 'float32'`);
@@ -49,6 +48,13 @@ function make(values: ArrayLike<number>, shape: readonly number[], dtype: DType,
   if (isHalf(dtype) && !backend.capabilities.half) {
     throw new Error(`${dtype} is not supported on device '${backend.device}' yet; use dtype 'float32'`);
   }
+  return backend;
+}
+
+function make(values: ArrayLike<number>, shape: readonly number[], dtype: DType, opts: TensorOptions): Tensor {
+  checkOptionKeys('tensor', opts, TENSOR_OPTIONS);
+  assertDType(dtype);
+  const backend = deviceFor(dtype, opts);
   if (dtype === 'int32' && !(values instanceof Int32Array)) {
     for (let i = 0; i < values.length; i++) checkRepresentable(dtype, values[i], 'tensor', i);
   }
@@ -100,7 +106,7 @@ function filled(shape: readonly number[], value: number, opts: TensorOptions, wh
   const dtype = opts.dtype ?? getDefaultDtype();
   assertDType(dtype);
   checkRepresentable(dtype, value, what);
-  const backend = getBackend(opts.device ?? 'cpu');
+  const backend = deviceFor(dtype, opts);
   return allocating(what, () => sizeText(dims, dtype), () => finish(fromStorage(backend.full(numel(dims), value, dtype), dims), opts));
 }
 
