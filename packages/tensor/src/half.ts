@@ -117,23 +117,20 @@ export function isHalf(dtype: string): dtype is HalfDType {
 }
 
 /**
- * Widens `bits[start, start + length)` of a half dtype into `out` (float32 numbers) from `outStart`.
+ * Widens every element of `bits` (a half dtype's patterns) into `out` from index 0, as float32 numbers.
  * @example
- * decodeHalf('float16', Uint16Array.of(0x3c00, 0xc000), 0, 2, new Float32Array(2), 0) // [1, -2]
+ * decodeHalf('float16', Uint16Array.of(0x3c00, 0xc000), new Float32Array(2)) // out = [1, -2]
  */
-export function decodeHalf(dtype: HalfDType, bits: Uint16Array, start: number, length: number, out: Float32Array | Float64Array, outStart: number): void {
+export function decodeHalf(dtype: HalfDType, bits: Uint16Array, out: Float32Array): void {
+  const n = bits.length;
   if (dtype === 'float16') {
     const t = float16Table();
-    for (let i = 0; i < length; i++) out[outStart + i] = t[bits[start + i]];
+    for (let i = 0; i < n; i++) out[i] = t[bits[i]];
     return;
   }
-  if (out instanceof Float32Array) {
-    // bfloat16 is float32's upper half: shift the bits into place in the output's own memory.
-    const wide = new Uint32Array(out.buffer, out.byteOffset, out.length);
-    for (let i = 0; i < length; i++) wide[outStart + i] = bits[start + i] << 16;
-    return;
-  }
-  for (let i = 0; i < length; i++) out[outStart + i] = bfloat16Value(bits[start + i]);
+  // bfloat16 is float32's upper half: shift the bits into place in the output's own memory.
+  const wide = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < n; i++) wide[i] = bits[i] << 16;
 }
 
 /**
@@ -155,6 +152,6 @@ export function encodeHalf(dtype: HalfDType, values: ArrayLike<number>, bits: Ui
  */
 export function halfValues(dtype: HalfDType, bits: Uint16Array): Float32Array {
   const out = new Float32Array(bits.length);
-  decodeHalf(dtype, bits, 0, bits.length, out, 0);
+  decodeHalf(dtype, bits, out);
   return out;
 }

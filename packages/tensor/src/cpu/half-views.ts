@@ -31,7 +31,7 @@ export function widenView(v: View, data: (v: View) => TypedArray, temps: Float32
   }
   const length = empty ? 0 : hi - lo + 1;
   const wide = takeArray('float32', length, { zero: false });
-  if (length > 0) decodeHalf(v.dtype, data(v) as Uint16Array, lo, length, wide, 0);
+  if (length > 0) decodeHalf(v.dtype, (data(v) as Uint16Array).subarray(lo, lo + length), wide);
   temps.push(wide);
   return { storage: new CpuStorage(wide, 'float32'), dtype: 'float32', shape: v.shape, strides: v.strides, offset: empty ? 0 : v.offset - lo };
 }
