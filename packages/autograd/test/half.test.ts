@@ -97,6 +97,11 @@ function runCase(c: HalfOpCase): Tensor {
     min: (t) => t.min(dim!),
     argmax: (t) => t.argmax(dim!),
     argmin: (t) => t.argmin(dim!),
+    var: (t) => t.var(dim!),
+    std: (t) => t.std(dim!),
+    logsumexp: (t) => t.logsumexp(dim!),
+    softmax: (t) => t.softmax(dim!),
+    logSoftmax: (t) => t.logSoftmax(dim!),
   };
   return reductions[c.op!](x());
 }
