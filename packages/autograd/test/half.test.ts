@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { arange, binaryOp, full, matmul, ones, rand, randn, tensor, unaryOp, zeros, type Tensor } from '@tsgrad/autograd';
+import { arange, binaryOp, cat, full, matmul, ones, rand, randn, tensor, unaryOp, where, zeros, type Tensor } from '@tsgrad/autograd';
 import { BINARY_OPS, HALF_CODECS, UNARY_OPS, type BinaryOp, type HalfDType, type UnaryOp } from '@tsgrad/tensor';
 import {
   checkPromotionCase,
@@ -214,6 +214,27 @@ describe('creation, views and printing', () => {
     expect(tensor(Uint16Array.of(0x3c00, 0xc000), { dtype: 'float16' }).tolist()).toEqual([1, -2]);
     expect(tensor(Uint16Array.of(0x3f80), { dtype: 'bfloat16' }).tolist()).toEqual([1]);
     expect(() => tensor(Uint16Array.of(1))).toThrow(/unsupported typed array Uint16Array.*float16 or bfloat16 bits/);
+  });
+});
+
+describe('moves, selections and scans on half tensors (naive float64 reference, rounded once)', () => {
+  const round = (dtype: HalfDType, v: number) => HALF_CODECS[dtype].decode(HALF_CODECS[dtype].encode(v));
+  it.each(HALVES)('%s: gather, where, cat, sort move the bits; scatterAdd and cumsum sum in float32 and round once', (dtype) => {
+    const values = [2049, -0.1, 1 / 3, 7, -0, 1000.5];
+    const x = tensor(values, { dtype });
+    const held = values.map((v) => round(dtype, v));
+    const idx = tensor([5, 0, 0, 2], { dtype: 'int32' });
+    expect(x.gather(0, idx).tolist()).toEqual([5, 0, 0, 2].map((i) => held[i]));
+    expect(where(tensor([true, false, true, false, true, false]), x, x.neg()).tolist()).toEqual(held.map((v, i) => (i % 2 ? -v : v)));
+    expect(cat([x, x.slice(0, 1, 3)]).tolist()).toEqual([...held, held[1], held[2]]);
+    const { values: sorted, indices } = x.sort(0);
+    expect(sorted.tolist()).toEqual([...held].sort((a, b) => a - b));
+    expect((indices.tolist() as number[]).map((i) => held[i])).toEqual(sorted.tolist());
+    // Sums of half values are exact in float32 here (few terms of moderate range), rounded once at the end.
+    const into = zeros([3], { dtype }).scatterAdd(0, tensor([0, 2, 0, 1, 2, 0], { dtype: 'int32' }), x);
+    expect(into.tolist()).toEqual([held[0] + held[2] + held[5], held[3], held[1] + held[4]].map((v) => round(dtype, v)));
+    let acc = 0;
+    expect(x.cumsum(0).tolist()).toEqual(held.map((v) => round(dtype, (acc += v))));
   });
 });
 

@@ -1,5 +1,4 @@
 import { BACKEND_API_VERSION, type Backend, type Storage, type View } from '../backend.js';
-
 import { storesDType, toTyped, type DType, type TypedArray } from '../dtype.js';
 import { HALF_CODECS, isHalf } from '../half.js';
 import { CpuStorage } from './storage.js';
@@ -38,7 +37,8 @@ function inFloat32(views: readonly View[], kernel: (views: readonly View[]) => T
 }
 
 /**
- * The CPU backend: typed arrays, float64 everywhere, float32 results rounded to float32 at every store.
+ * The CPU backend: typed arrays, float64 everywhere, float32 results rounded to float32 at every store;
+ * float16 and bfloat16 computed in float32 and rounded once per result (see half-views.ts).
  * float32 matmul, the common elementwise ops, sum/max/min/argmax/argmin, gather/scatter-add and the
  * native kernels programs name run in WebAssembly SIMD where the engine has it (see `setCpuKernels`);
  * the TypeScript kernels and the programs' generated loops are the reference and the fallback.
