@@ -248,6 +248,15 @@ describe('autograd through half tensors', () => {
       // d/dx 3x² = 6x: exact in half for these values.
       expect(x.grad!.tolist()).toEqual(values.map((v) => 6 * v));
       // Pre-activations away from saturation: there 1 - sigmoid cancels, and no half arithmetic is close.
+      // softmax runs in float32 inside (a cast each way): its gradient still arrives in the half dtype.
+      const logits = tensor([0.5, -1, 2], { dtype, requiresGrad: true });
+      logits.softmax(0).mul(tensor([1, 2, 3], { dtype })).sum().backward();
+      expect(logits.grad!.dtype).toBe(dtype);
+      const e = [0.5, -1, 2].map(Math.exp);
+      const p = e.map((v) => v / (e[0] + e[1] + e[2]));
+      const dot = p[0] * 1 + p[1] * 2 + p[2] * 3;
+      const eps0 = dtype === 'float16' ? 2 ** -10 : 2 ** -7;
+      (logits.grad!.tolist() as number[]).forEach((g, i) => expect(Math.abs(g - p[i] * (i + 1 - dot))).toBeLessThanOrEqual(eps0 * Math.abs(p[i] * (i + 1 - dot))));
       const w = tensor([[0.5, -1], [-0.125, 0.25]], { dtype, requiresGrad: true });
       const y = tensor([[1, 2]], { dtype }).matmul(w).sigmoid().sum();
       y.backward();
