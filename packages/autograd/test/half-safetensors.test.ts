@@ -26,7 +26,7 @@ function ours(): Map<string, Tensor> {
 
 describe('safetensors F16 and BF16 with PyTorch', () => {
   it('reads torch-written F16 and BF16 into float16 and bfloat16 tensors, bits unchanged', () => {
-    const file = decodeSafetensors(readFileSync(fixturePath('half-from-torch.safetensors')));
+    const file = decodeSafetensors(new Uint8Array(readFileSync(fixturePath('half-from-torch.safetensors'))));
     expect([...file.tensors.keys()]).toEqual(Object.keys(fixture.fromTorch));
     for (const [name, want] of Object.entries(fixture.fromTorch)) {
       const t = file.tensors.get(name)!;
@@ -41,7 +41,7 @@ describe('safetensors F16 and BF16 with PyTorch', () => {
     const bytes = await encodeSafetensors(ours(), { format: 'pt' });
     const path = fixturePath('half-from-tsgrad.safetensors');
     if (process.env.UPDATE_HALF_SAFETENSORS) writeFileSync(path, bytes);
-    expect(Buffer.from(bytes).equals(readFileSync(path)), 'half-from-tsgrad.safetensors is stale: UPDATE_HALF_SAFETENSORS=1, then pnpm fixtures').toBe(true);
+    expect(Buffer.from(bytes).equals(new Uint8Array(readFileSync(path))), 'half-from-tsgrad.safetensors is stale: UPDATE_HALF_SAFETENSORS=1, then pnpm fixtures').toBe(true);
   });
 
   it('torch reads that file back as float16 and bfloat16 with the same bits and values (readBack)', () => {

@@ -112,5 +112,5 @@ export function halfBits(t: Tensor): number[] {
  * @example halfFromBits([0x3c00], 'float16').item() // 1
  */
 export function halfFromBits(bits: readonly number[], dtype: HalfDType, shape: readonly number[] = [bits.length]): Tensor {
-  return tensor(Uint16Array.from(bits), { dtype }).reshape(shape);
+  return tensor(Uint16Array.from(bits), { dtype }).reshape([...shape]);
 }
