@@ -18,7 +18,7 @@ export function misspell(key) {
  * means different things (`mode`).
  */
 export const PYTORCH_STRINGS = {
-  dtype: ['bool', 'float32', 'float64', 'int32'], // torch.float32's name
+  dtype: ['bfloat16', 'bool', 'float16', 'float32', 'float64', 'int32'], // torch.float32's name
   reduction: ['mean', 'none', 'sum'],
   approximate: ['none', 'tanh'],
   paddingMode: ['zeros'],

@@ -1,4 +1,4 @@
-import { assertDType, checkOptionKeys, checkRepresentable, checkShape, formatShape, itemSize, dtypeOfTyped, getBackend, isFloating, numel, toTyped, type DType, type TypedArray } from '@tsgrad/tensor';
+import { assertDType, isHalf, checkOptionKeys, checkRepresentable, checkShape, formatShape, itemSize, dtypeOfTyped, getBackend, isFloating, numel, toTyped, type Backend, type DType, type TypedArray } from '@tsgrad/tensor';
 import { getDefaultDtype } from './defaults.js';
 import { flattenNested, type NestedArray } from './nested.js';
 import { allocating, fromStorage } from './primitives.js';
@@ -39,13 +39,22 @@ function finish(t: Tensor, opts: TensorOptions): Tensor {
   return t;
 }
 
-function make(values: ArrayLike<number>, shape: readonly number[], dtype: DType, opts: TensorOptions): Tensor {
-  checkOptionKeys('tensor', opts, TENSOR_OPTIONS);
-  assertDType(dtype);
+/** The backend of `opts.device`, or an Error naming the dtype and device when it cannot hold `dtype`. */
+function deviceFor(dtype: DType, opts: TensorOptions): Backend {
   const backend = getBackend(opts.device ?? 'cpu');
   if (dtype === 'float64' && !backend.capabilities.float64) {
     throw new Error(`float64 is not supported on device '${backend.device}'; use dtype 'float32'`);
   }
+  if (isHalf(dtype) && !backend.capabilities.half) {
+    throw new Error(`${dtype} is not supported on device '${backend.device}' yet; use dtype 'float32'`);
+  }
+  return backend;
+}
+
+function make(values: ArrayLike<number>, shape: readonly number[], dtype: DType, opts: TensorOptions): Tensor {
+  checkOptionKeys('tensor', opts, TENSOR_OPTIONS);
+  assertDType(dtype);
+  const backend = deviceFor(dtype, opts);
   if (dtype === 'int32' && !(values instanceof Int32Array)) {
     for (let i = 0; i < values.length; i++) checkRepresentable(dtype, values[i], 'tensor', i);
   }
@@ -69,12 +78,21 @@ function checkBoolBytes(data: Uint8Array): void {
  * A tensor from a number, nested arrays or a typed array (PyTorch's `torch.tensor`). Numbers become the
  * default dtype (JavaScript cannot tell `1` from `1.0`), booleans `bool` (when every element is one),
  * typed arrays keep their dtype (a Uint8Array is bool: 0 and 1 only, unless `dtype` says otherwise).
- * @example tensor([[1, 2], [3, 4]], { dtype: 'float64' }).shape // [2, 2]
+ * Numbers given for `float16` or `bfloat16` are rounded as PyTorch rounds (to nearest even); a
+ * Uint16Array with one of those dtypes is taken as the raw bits.
+ * @example
+ * tensor([[1, 2], [3, 4]], { dtype: 'float64' }).shape // [2, 2]
+ * tensor([1 / 3], { dtype: 'bfloat16' }).item()      // 0.333984375
+ * tensor(Uint16Array.of(0x3c00), { dtype: 'float16' }).item() // 1 (raw bits)
  */
 export function tensor(data: NestedArray | TypedArray, opts: TensorOptions = {}): Tensor {
   const typedDtype = ArrayBuffer.isView(data) ? dtypeOfTyped(data) : null;
   if (ArrayBuffer.isView(data)) {
-    if (!typedDtype) throw new Error(`tensor: unsupported typed array ${data.constructor.name}; use Float32Array, Float64Array, Int32Array or Uint8Array`);
+    // A Uint16Array holds float16 or bfloat16 bits: only the dtype can say which.
+    if (data instanceof Uint16Array && opts.dtype !== undefined && isHalf(opts.dtype)) return make(data, [data.length], opts.dtype, opts);
+    if (!typedDtype) {
+      throw new Error(`tensor: unsupported typed array ${data.constructor.name}; use Float32Array, Float64Array, Int32Array or Uint8Array (a Uint16Array of float16 or bfloat16 bits with { dtype: 'float16' } or 'bfloat16')`);
+    }
     if (typedDtype === 'bool' && opts.dtype === undefined) checkBoolBytes(data as Uint8Array);
     return make(data as TypedArray, [(data as TypedArray).length], opts.dtype ?? typedDtype, opts);
   }
@@ -88,7 +106,7 @@ function filled(shape: readonly number[], value: number, opts: TensorOptions, wh
   const dtype = opts.dtype ?? getDefaultDtype();
   assertDType(dtype);
   checkRepresentable(dtype, value, what);
-  const backend = getBackend(opts.device ?? 'cpu');
+  const backend = deviceFor(dtype, opts);
   return allocating(what, () => sizeText(dims, dtype), () => finish(fromStorage(backend.full(numel(dims), value, dtype), dims), opts));
 }
 

@@ -4,6 +4,7 @@ import {
   contiguousStrides,
   formatShape,
   getBackend,
+  isHalf,
   numel,
   viewStrides,
   ELEMENTWISE_OPS,
@@ -169,6 +170,9 @@ const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
     const dst = getBackend(device);
     if (x.dtype === 'float64' && !dst.capabilities.float64) {
       throw new Error(`to('${device}'): float64 is not supported on ${device}; cast first with t.to('float32')`);
+    }
+    if (isHalf(x.dtype) && !dst.capabilities.half) {
+      throw new Error(`to('${device}'): ${x.dtype} is not supported on ${device} yet; cast first with t.to('float32')`);
     }
     return fromStorage(dst.fromData(data, x.dtype), x.shape);
   },

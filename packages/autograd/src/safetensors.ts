@@ -1,18 +1,20 @@
 import { checkOptionKeys, formatShape, numel, type DType, type TypedArray } from '@tsgrad/tensor';
 import { tensor } from './creation.js';
 import { Tensor } from './tensor.js';
+import { readStored } from './stored.js';
 
 /**
  * The safetensors format (https://huggingface.co/docs/safetensors): an 8-byte little-endian header
  * length N, N bytes of JSON `{ name: { dtype, shape, data_offsets: [begin, end] }, __metadata__ }`,
- * then the raw little-endian tensor bytes. Written with PyTorch's dtype names (F32, F64, I32, BOOL);
- * read also from I64, F16 and BF16 files (converted to int32 / float32).
+ * then the raw little-endian tensor bytes. Written with PyTorch's dtype names (F32, F64, F16, BF16,
+ * I32, BOOL); F16 and BF16 are read into float16 and bfloat16 tensors bit for bit (no widening), and
+ * U8, I8, I16 and I64 into int32.
  *
  * The parser trusts nothing: every length, offset, dtype and shape is checked against the file,
  * names go into a Map (a tensor called `__proto__` is just a name), and each problem is an Error
  * naming the entry and the value.
  */
-const WRITE_DTYPE: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
+const WRITE_DTYPE: Record<DType, string> = { float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int32: 'I32', bool: 'BOOL' };
 const READ_DTYPE: Record<string, { size: number; as: DType }> = {
   F32: { size: 4, as: 'float32' },
   F64: { size: 8, as: 'float64' },
@@ -22,8 +24,8 @@ const READ_DTYPE: Record<string, { size: number; as: DType }> = {
   I8: { size: 1, as: 'int32' },
   I16: { size: 2, as: 'int32' },
   I64: { size: 8, as: 'int32' },
-  F16: { size: 2, as: 'float32' },
-  BF16: { size: 2, as: 'float32' },
+  F16: { size: 2, as: 'float16' },
+  BF16: { size: 2, as: 'bfloat16' },
 };
 /**
  * The default cap on a header's size: 16 MiB, about 150,000 tensor entries, far above any model's
@@ -89,7 +91,8 @@ export async function encodeSafetensors(tensors: Map<string, Tensor>, metadata: 
     if (name === '__metadata__') fail(`a tensor cannot be named '__metadata__' (the header's key for the metadata)`);
     if (typeof name !== 'string') fail(`tensor names must be strings, got ${typeof name} ${String(name)}`);
     if (!(t instanceof Tensor)) fail(`'${name}' is not a Tensor`);
-    const data = await t.data();
+    // Stored elements: float16 and bfloat16 as their bits, the file's F16 and BF16 as they are.
+    const data = await readStored(t);
     entries.push({ name, dtype: t.dtype, shape: t.shape, bytes: toLittleEndianBytes(data) });
   }
   for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') fail(`__metadata__ value of '${k}' must be a string, got ${typeof v}`);
@@ -128,15 +131,6 @@ function toLittleEndianBytes(a: TypedArray): Uint8Array {
   return bytes;
 }
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}
-
 function decodeValues(dtype: string, view: DataView, n: number, name: string): TypedArray {
   switch (dtype) {
     case 'F32': {
@@ -156,16 +150,9 @@ function decodeValues(dtype: string, view: DataView, n: number, name: string): T
     }
     case 'F16':
     case 'BF16': {
-      const out = new Float32Array(n);
-      const scratch = new DataView(new ArrayBuffer(4));
-      for (let i = 0; i < n; i++) {
-        const h = view.getUint16(i * 2, true);
-        if (dtype === 'F16') out[i] = halfToFloat(h);
-        else {
-          scratch.setUint32(0, h << 16);
-          out[i] = scratch.getFloat32(0);
-        }
-      }
+      // The bits, which tensor() takes as they are for a half dtype.
+      const out = new Uint16Array(n);
+      for (let i = 0; i < n; i++) out[i] = view.getUint16(i * 2, true);
       return out;
     }
     default: {

@@ -1,4 +1,4 @@
-import { contiguousStrides, formatShape, getBackend, numel, shapesEqual, type View } from '@tsgrad/tensor';
+import { DTYPES, contiguousStrides, formatShape, getBackend, numel, shapesEqual, type View } from '@tsgrad/tensor';
 import { zeros } from './creation.js';
 import { cat } from './ops/shape.js';
 import { Tensor } from './tensor.js';
@@ -194,7 +194,7 @@ export class SparseTensor extends Tensor {
    */
   override to(target: string): SparseTensor {
     const values = this.rowValues.to(target);
-    const indices = target === 'float32' || target === 'float64' || target === 'int32' || target === 'bool' ? this.rows : this.rows.to(target);
+    const indices = (DTYPES as readonly string[]).includes(target) ? this.rows : this.rows.to(target);
     return new SparseTensor(indices, values, this.denseShape);
   }
 

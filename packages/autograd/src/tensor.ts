@@ -15,6 +15,7 @@ import { argsort, sort, topk, type SortOptions, type TopkOptions, type ValuesInd
 import { tril, triu } from './ops/triangular.js';
 import { formatTensor } from './format.js';
 import { fromStorage } from './primitives.js';
+import { readStored, widenHalf } from './stored.js';
 import { forgetStorage, releaseStorage, retainStorage } from './ownership.js';
 import { trackTensor, unscope } from './scope.js';
 
@@ -476,9 +477,11 @@ export class Tensor {
     return this.dataSync()[0];
   }
   /**
-   * A contiguous copy of the values (synchronous; CPU and other sync-read devices only).
+   * A contiguous copy of the values (synchronous; CPU and other sync-read devices only). float16 and
+   * bfloat16 values come widened into a Float32Array (exactly: float32 holds every half value).
    * @example
    * tensor([1, 2]).dataSync() // Float32Array [1, 2] (CPU tensors; on WebGPU use await data())
+   * tensor([0.1], { dtype: 'float16' }).dataSync() // Float32Array [0.0999755859375]
    */
   dataSync(): TypedArray {
     const b = getBackend(this.device);
@@ -488,16 +491,15 @@ export class Tensor {
       );
     }
     const c = this.contiguous();
-    return b.readSync(c.storage, c.storageOffset(), c.numel());
+    return widenHalf(this.dtype, b.readSync(c.storage, c.storageOffset(), c.numel()));
   }
   /**
-   * A contiguous copy of the values, on every device.
+   * A contiguous copy of the values, on every device (float16 and bfloat16 widened to a Float32Array).
    * @example
    * const values = await x.to('webgpu').exp().data(); // a Float32Array, read back from the GPU
    */
   async data(): Promise<TypedArray> {
-    const c = this.contiguous();
-    return getBackend(this.device).read(c.storage, c.storageOffset(), c.numel());
+    return widenHalf(this.dtype, await readStored(this));
   }
   /**
    * This tensor's values as a new CPU tensor, on every device (PyTorch's `t.cpu()`, asynchronous here
@@ -507,7 +509,7 @@ export class Tensor {
    */
   async cpu(): Promise<Tensor> {
     if (this.device === 'cpu') return this.detach();
-    const values = await this.data();
+    const values = await readStored(this);
     return fromStorage(getBackend('cpu').fromData(values, this.dtype), this.shape);
   }
   /**

@@ -1,5 +1,5 @@
 import { Tensor, noGrad, type DType, type Device } from '@tsgrad/autograd';
-import { DTYPES, formatShape, shapesEqual, checkOptionKeys } from '@tsgrad/tensor';
+import { DTYPES, isFloating, formatShape, shapesEqual, checkOptionKeys } from '@tsgrad/tensor';
 import { Parameter } from './parameter.js';
 import { segmentKey } from './state-dict-keys.js';
 import { unscope } from '@tsgrad/autograd';
@@ -468,11 +468,11 @@ export class Module {
    */
   to(target: Device | DType): this {
     const isDtype = (DTYPES as readonly string[]).includes(target);
-    if (isDtype && target !== 'float32' && target !== 'float64') {
-      throw new Error(`${this.constructor.name}.to only accepts floating point dtypes (float32, float64), but got desired dtype=${target}`);
+    if (isDtype && !isFloating(target as DType)) {
+      throw new Error(`${this.constructor.name}.to only accepts floating point dtypes (float32, float64, float16, bfloat16), but got desired dtype=${target}`);
     }
     const move = (t: Tensor) => {
-      if (isDtype && t.dtype !== 'float32' && t.dtype !== 'float64') return;
+      if (isDtype && !isFloating(t.dtype)) return;
       const moved = noGrad(() => t.to(target));
       if (moved === t || moved.storage === t.storage) return;
       const grad = t.grad;

@@ -1,5 +1,5 @@
 import { noGrad, Tensor, zeros, type Device, type DType } from '@tsgrad/autograd';
-import { checkOptionKeys } from '@tsgrad/tensor';
+import { checkOptionKeys, itemSize } from '@tsgrad/tensor';
 import { Module } from './module.js';
 
 /** One row of a model summary: a module and the parameters and buffers of its subtree. */
@@ -54,7 +54,6 @@ export interface SummaryOptions {
   device?: Device;
 }
 
-const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
 
 /**
  * A model's summary, what `torchinfo.summary` reports: parameter counts per module and in total,
@@ -93,7 +92,7 @@ export function summary(model: Module, opts: SummaryOptions = {}): ModelSummary 
     trainableParams: count(all.filter((p) => p.requiresGrad)),
     nonTrainableParams: count(all.filter((p) => !p.requiresGrad)),
     totalBuffers: count(buffers),
-    bytes: [...all, ...buffers].reduce((n, t) => n + t.numel() * BYTES[t.dtype], 0),
+    bytes: [...all, ...buffers].reduce((n, t) => n + t.numel() * itemSize(t.dtype), 0),
     toString: () => formatSummary(result, opts.inputShape !== undefined),
   };
   Object.defineProperty(result, Symbol.for('nodejs.util.inspect.custom'), { value: () => result.toString(), enumerable: false });

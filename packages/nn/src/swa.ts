@@ -1,5 +1,5 @@
 import { noGrad, tensor, type Tensor } from '@tsgrad/autograd';
-import { checkOptionKeys } from '@tsgrad/tensor';
+import { checkOptionKeys, isFloating } from '@tsgrad/tensor';
 import { copyModule } from './copy.js';
 import { BatchNormBase } from './layers/normalization.js';
 import { Module } from './module.js';
@@ -42,7 +42,7 @@ export function getEmaMultiAvgFn(decay = 0.999): MultiAvgFn {
   return (averaged, current) => {
     noGrad(() =>
       averaged.forEach((a, i) => {
-        if (a.dtype === 'float32' || a.dtype === 'float64') a.add_(current[i].sub(a).mul(1 - decay));
+        if (isFloating(a.dtype)) a.add_(current[i].sub(a).mul(1 - decay));
         else a.copy_(a.mul(decay).add(current[i].mul(1 - decay)));
       }),
     );

@@ -272,7 +272,7 @@ describe('Module.to', () => {
   it.each(['int32', 'bool'] as const)('to(%s) is an Error and changes nothing (PyTorch accepts floating dtypes only)', (dtype) => {
     const m = new Sequential(new Linear(2, 2), new BatchNorm1d(2));
     const before = m.stateDict().get('0.weight')!.clone();
-    expect(() => m.to(dtype)).toThrow(new RegExp(`^Sequential.to only accepts floating point dtypes \\(float32, float64\\), but got desired dtype=${dtype}`));
+    expect(() => m.to(dtype)).toThrow(new RegExp(`^Sequential.to only accepts floating point dtypes \\(float32, float64, float16, bfloat16\\), but got desired dtype=${dtype}`));
     const w = (m.at(0) as Linear).weight;
     expect(w.dtype).toBe('float32');
     expect(w.requiresGrad).toBe(true);

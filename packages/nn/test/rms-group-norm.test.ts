@@ -52,7 +52,7 @@ describe('F.rmsNorm and RMSNorm', () => {
   it('misuse is an Error naming the culprit', () => {
     expect(() => F.rmsNorm(randn([4, 3]), [4])).toThrow(/^rms_norm: given normalized_shape=\[4\], expected input with shape \[\*, 4\], but got input of size \[4, 3\]/);
     expect(() => new RMSNorm(3).forward(randn([2, 4]))).toThrow(/^rms_norm: given normalized_shape=\[3\]/);
-    expect(() => F.rmsNorm(tensor([[1, 2]], { dtype: 'int32' }), [2])).toThrow(/^rms_norm: expected a floating point input \(float32 or float64\), got dtype int32/);
+    expect(() => F.rmsNorm(tensor([[1, 2]], { dtype: 'int32' }), [2])).toThrow(/^rms_norm: expected a floating point input \(float16, bfloat16, float32, float64\), got dtype int32/);
     expect(() => F.rmsNorm(randn([2]), [2], { epsilon: 1 } as object)).toThrow(/^rms_norm: unknown option 'epsilon'; did you mean 'eps'\?/);
     expect(() => new RMSNorm(3, { elementwise_affine: false } as object)).toThrow(/^RMSNorm: unknown option 'elementwise_affine'; did you mean 'elementwiseAffine'\?/);
     expect(() => new RMSNorm(3, { eps: -1 })).toThrow(/^RMSNorm: Invalid eps: -1/);

@@ -1,5 +1,5 @@
 import { enableGrad, noGrad, Tensor, unscope } from '@tsgrad/autograd';
-import { checkNoInternalOverlap, checkOptionKeys, formatShape, isFloating, shapesEqual, unknownOptionMessage } from '@tsgrad/tensor';
+import { checkNoInternalOverlap, checkOptionKeys, formatShape, isFloating, isHalf, shapesEqual, unknownOptionMessage } from '@tsgrad/tensor';
 import { copyValue, toCamel, toSnake } from './serialization.js';
 import { runProgramParts, type ProgramPart } from './program-step.js';
 
@@ -165,6 +165,11 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     raw.forEach((p, i) => {
       if (!(p instanceof Tensor)) throw new Error(`${name}: optimizer can only optimize Tensors, but params[${i}] is ${typeof p}`);
       if (!p.isLeaf && !p.retainsGrad) throw new Error(`${name}: can't optimize a non-leaf Tensor (params[${i}], shape [${p.shape.join(', ')}])`);
+      if (isHalf(p.dtype)) {
+        // The fused programs compute in the parameter's dtype; half state and float32 state for half
+        // parameters (PyTorch's fused optimizers) come with autocast. Refuse rather than step in half.
+        throw new Error(`${name}: params[${i}] is ${p.dtype}; optimizers step float32 and float64 parameters for now: keep the parameters in float32 (master weights) and cast a copy to ${p.dtype} for the forward`);
+      }
       if (params.includes(p)) {
         console.warn(`${name}: params[${i}] appears more than once in a parameter group; it is kept once`);
         return;

@@ -23,6 +23,8 @@ const cases: [string, () => unknown, RegExp][] = [
   ['negative lrDecay', () => new Adagrad([w()], { lrDecay: -1 }), /Invalid lrDecay: -1/],
   ['rho above 1', () => new Adadelta([w()], { rho: 1.5 }), /Invalid rho: 1.5 \(expected a number in \[0, 1\]\)/],
   ['amsgrad not boolean', () => new Adam([w()], { amsgrad: 1 as unknown as boolean }), /Invalid amsgrad: 1 \(expected true or false\)/],
+  ['float16 parameter', () => new AdamW([tensor([1, 2], { dtype: 'float16', requiresGrad: true })]), /AdamW: params\[0\] is float16; optimizers step float32 and float64 parameters for now/],
+  ['bfloat16 parameter in a group', () => new SGD([{ params: [w(), tensor([1], { dtype: 'bfloat16', requiresGrad: true })] }]), /SGD: params\[1\] is bfloat16/],
   ['bad option in a group', () => new SGD([{ params: [w()], lr: -1 }]), /Invalid lr: -1/],
   ['unknown option in a group', () => new SGD([{ params: [w()], weightDecy: 0.1 }]), /SGD: parameter group 0: unknown option 'weightDecy'; did you mean 'weightDecay'\?/],
   ['PyTorch spelling in the constructor', () => new AdamW([w()], { weight_decay: 0.1 } as object), /AdamW: unknown option 'weight_decay'; did you mean 'weightDecay'\?/],

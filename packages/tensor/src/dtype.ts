@@ -1,25 +1,35 @@
+import { encodeHalf, isHalf } from './half.js';
+
 /**
  * Element types. Names follow PyTorch (`torch.float32` -> `'float32'`). `bool` is stored one byte per
- * element (0 or 1), `int32` is the only integer type (JavaScript has no fast int64).
+ * element (0 or 1), `int32` is the only integer type (JavaScript has no fast int64). `float16` and
+ * `bfloat16` are stored as their 16 bits in a Uint16Array (see half.ts); the CPU computes with them in
+ * float32 and rounds each result, as PyTorch's CPU kernels do.
  */
-export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int32' | 'bool';
 
-export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'bool'];
 
 /** The typed array that stores each dtype on the CPU. */
 export interface TypedArrayFor {
   float32: Float32Array;
   float64: Float64Array;
+  /** The raw float16 bits. */
+  float16: Uint16Array;
+  /** The raw bfloat16 bits. */
+  bfloat16: Uint16Array;
   int32: Int32Array;
   bool: Uint8Array;
 }
-export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+export type TypedArray = Float32Array | Float64Array | Uint16Array | Int32Array | Uint8Array;
 
 type TypedArrayCtor = { new (n: number): TypedArray; new (src: ArrayLike<number>): TypedArray; BYTES_PER_ELEMENT: number };
 
 const CTORS: Record<DType, TypedArrayCtor> = {
   float32: Float32Array,
   float64: Float64Array,
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
   int32: Int32Array,
   bool: Uint8Array,
 };
@@ -52,11 +62,17 @@ export function checkRepresentable(dtype: DType, value: number, who: string, ind
 }
 
 /**
- * Copies `src` into a fresh typed array of `dtype`, converting values (bool: x != 0; int32: truncation).
+ * Copies `src` into a fresh typed array of `dtype`, converting values (bool: x != 0; int32: truncation;
+ * float16 and bfloat16: their bits, rounded as PyTorch rounds; a Uint16Array given for a half dtype is
+ * taken as bits).
  * @example
  * toTyped('int32', [1, 2, 3]) // Int32Array [1, 2, 3]
+ * toTyped('float16', [1])     // Uint16Array [0x3c00]
+ * toTyped('float16', Uint16Array.of(0x3c00)) // a copy of the bits
  */
 export function toTyped<D extends DType>(dtype: D, src: ArrayLike<number>): TypedArrayFor[D] {
+  // A Uint16Array for a half dtype is already its bits (a copy); numbers are rounded into bits.
+  if (isHalf(dtype) && !(src instanceof Uint16Array)) return encodeHalf(dtype, src, new Uint16Array(src.length)) as TypedArrayFor[D];
   if (dtype === 'bool') {
     const out = new Uint8Array(src.length);
     for (let i = 0; i < src.length; i++) out[i] = src[i] !== 0 ? 1 : 0;
@@ -66,9 +82,20 @@ export function toTyped<D extends DType>(dtype: D, src: ArrayLike<number>): Type
 }
 
 /**
+ * True when `array` is the storage type of `dtype` (for float16 and bfloat16 a Uint16Array of bits).
+ * @example
+ * storesDType(new Uint16Array(2), 'bfloat16') // true
+ * storesDType(new Float32Array(2), 'float16') // false (numbers, to be rounded)
+ */
+export function storesDType(array: ArrayLike<number>, dtype: DType): boolean {
+  return array instanceof CTORS[dtype];
+}
+
+/**
  * Bytes per element of `dtype` on the CPU (bool is one byte).
  * @example
  * itemSize('float64') // 8
+ * itemSize('float16') // 2
  * itemSize('bool')    // 1
  */
 export function itemSize(dtype: DType): number {
@@ -76,7 +103,8 @@ export function itemSize(dtype: DType): number {
 }
 
 /**
- * The dtype a typed array stores, or null for array types tsgrad does not use.
+ * The dtype a typed array stores, or null for array types tsgrad does not use (a Uint16Array, whose
+ * bits could be float16 or bfloat16, says nothing by itself).
  * @example
  * dtypeOfTyped(new Float32Array(2)) // 'float32'
  * dtypeOfTyped([1, 2])              // null
@@ -89,20 +117,23 @@ export function dtypeOfTyped(a: unknown): DType | null {
   return null;
 }
 
+/** Which kind of number each dtype holds: the facts promotion and validation read. */
+const KIND: Record<DType, 'bool' | 'int' | 'float'> = { bool: 'bool', int32: 'int', float16: 'float', bfloat16: 'float', float32: 'float', float64: 'float' };
+
 /**
- * True for float32 and float64.
+ * True for the floating dtypes (float16, bfloat16, float32, float64).
  * @example
  * isFloating('float32') // true
  * isFloating('int32')   // false
  */
-export function isFloating(dtype: DType): dtype is 'float32' | 'float64' {
-  return dtype === 'float32' || dtype === 'float64';
+export function isFloating(dtype: DType): dtype is 'float16' | 'bfloat16' | 'float32' | 'float64' {
+  return KIND[dtype] === 'float';
 }
 
 /**
  * Throws unless `value` is one of tsgrad's dtypes, naming what was given.
  * @example
- * assertDType("float16") // Error: dtype: expected one of float32, float64, int32, bool, got "float16"
+ * assertDType('int64') // Error: dtype: expected one of float32, float64, float16, bfloat16, int32, bool, got "int64"
  */
 export function assertDType(value: unknown, what = 'dtype'): asserts value is DType {
   if (typeof value !== 'string' || !(DTYPES as readonly string[]).includes(value)) {
@@ -110,12 +141,32 @@ export function assertDType(value: unknown, what = 'dtype'): asserts value is DT
   }
 }
 
-const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+/** PyTorch's promotion order; float16 and bfloat16 share a rank (neither holds the other). */
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float16: 2, bfloat16: 2, float32: 3, float64: 4 };
 
 /**
- * PyTorch's type promotion for two tensor operands: bool < int32 < float32 < float64.
- * @example promoteTypes('float32', 'float64') // 'float64'
+ * PyTorch's type promotion for two tensor operands: bool < int32 < float16, bfloat16 < float32 <
+ * float64, where float16 with bfloat16 gives float32 (the smallest type holding both ranges).
+ * @example
+ * promoteTypes('float32', 'float64')  // 'float64'
+ * promoteTypes('float16', 'int32')    // 'float16'
+ * promoteTypes('float16', 'bfloat16') // 'float32'
  */
 export function promoteTypes(a: DType, b: DType): DType {
+  if (RANK[a] === RANK[b] && a !== b) return 'float32';
   return RANK[a] >= RANK[b] ? a : b;
+}
+
+/** `torch.finfo(dtype).eps`: the gap between 1 and the next number, per floating dtype. */
+const EPS: Record<'float16' | 'bfloat16' | 'float32' | 'float64', number> = { float16: 2 ** -10, bfloat16: 2 ** -7, float32: 2 ** -23, float64: 2 ** -52 };
+
+/**
+ * PyTorch's `torch.finfo(dtype).eps` (an Error naming `who` for a non-floating dtype).
+ * @example
+ * finfoEps('float32')  // 1.1920928955078125e-7
+ * finfoEps('bfloat16') // 0.0078125
+ */
+export function finfoEps(dtype: DType, who = 'finfoEps'): number {
+  if (!isFloating(dtype)) throw new Error(`${who}: expected a floating point input (${Object.keys(EPS).join(', ')}), got dtype ${dtype}`);
+  return EPS[dtype];
 }

@@ -13,6 +13,7 @@
  * ```
  */
 export * from './dtype.js';
+export * from './half.js';
 export * from './shape.js';
 export * from './backend.js';
 export { UNARY_OPS, BINARY_OPS, opInfo, isElementwiseOp, arityOf, type ElementwiseOpDecl, type Domain } from './ops/elementwise-ops.js';

@@ -32,7 +32,7 @@ export const errorInputs: ErrorInput[] = [
   { name: 'zeros() with a typo', run: (d) => zeros([2], { device: d, dtpye: 'float32' } as object), error: /zeros: unknown option 'dtpye'; did you mean 'dtype'\?/ },
   { name: 'backward with a plain array', run: (d) => (f32([1, 2], d, true).mul(2).backward as (g: unknown) => void)([1, 1]), error: /backward: gradient must be a Tensor of shape \[2\], got a plain array; wrap it/ },
   { name: 'backward with an unknown option', run: (d) => f32([1], d, true).sum().backward(undefined, { retain_graph: true } as object), error: /backward: unknown option 'retain_graph'; did you mean 'retainGraph'\?/ },
-  { name: "to('float16')", run: (d) => ones([2], { device: d }).to('float16'), error: /to\('float16'\): 'float16' is a dtype tsgrad does not support, not a device/ },
+  { name: "to('int64')", run: (d) => ones([2], { device: d }).to('int64'), error: /to\('int64'\): 'int64' is a dtype tsgrad does not support, not a device/ },
   { name: 'a huge allocation', run: (d) => zeros([100000, 100000], { device: d }), error: /zeros: cannot allocate memory for a float32 tensor of shape \[100000, 100000\] \(10000000000 elements, 40.0 GB\)/ },
   { name: 'noGrad of an async function', run: () => noGrad(async () => 0), error: /noGrad: fn returned a Promise/ },
   { name: 'enableGrad of an async function', run: () => enableGrad(async () => 0), error: /enableGrad: fn returned a Promise/ },

@@ -22,3 +22,4 @@ export { programOperatorCases, programOperatorsOf, programSpecialValues, program
 export { degenerateInputs, runDegenerate, degenerateMismatches, type DegenerateInput, type DegenerateRun } from './optim-degenerate.js';
 export { lbfgsDegenerateCases, lbfgsDegenerateLoss, runLbfgsDegenerate, lbfgsDegenerateMismatches, type LbfgsDegenerateCase, type LbfgsDegenerateStep, type LbfgsTerm } from './lbfgs-degenerate.js';
 export { ATTENTION_OPS, attentionOpCases, checkAttentionOpCase, type AttentionOpCase, type AttentionOpRun } from './attention-ops.js';
+export * from './half-cases.js';

@@ -114,7 +114,8 @@ function thrown(fn: () => unknown): string | null {
  * Runs a case on `device` and checks it against PyTorch, throwing an Error that names the case and
  * what differs. Where PyTorch raises, tsgrad must throw an Error naming the op (and "bool" for bool
  * subtraction and pow). Otherwise dtype, shape and values must agree: exactly for bool and int32,
- * float32 to 1e-6 relative and float64 to 1e-12 (the CPU computes `pow` in float64 and rounds once).
+ * float32 to 1e-6 relative, float16 and bfloat16 to one unit in the last place, and float64 to 1e-12
+ * (the CPU computes `pow` in float64 and rounds once).
  * `read` gets the result's values (`dataSync` on the CPU, `await data()` on WebGPU).
  * @example await checkPromotionCase(c, 'cpu', (t) => Array.from(t.dataSync(), Number));
  */
@@ -137,7 +138,9 @@ export async function checkPromotionCase(c: PromotionCase, device: Device, read:
   const got = await read(out);
   const want = expectedValues(c);
   const exact = c.dtype === 'bool' || c.dtype === 'int32';
-  const rtol = c.dtype === 'float32' ? 1e-6 : 1e-12;
+  // Half results: one unit in the last place (the operands here are exact, so the results agree exactly
+  // unless an op rounds twice).
+  const rtol = { float32: 1e-6, float16: 2 ** -10, bfloat16: 2 ** -7 }[c.dtype as string] ?? 1e-12;
   want.forEach((w, i) => {
     const g = got[i];
     const close = Object.is(g, w) || g === w || (!exact && Number.isFinite(w) && Math.abs(g - w) <= rtol * Math.abs(w));

@@ -82,7 +82,7 @@ describe('interop with an independent reader/writer (numpy)', () => {
     const file = path.join(dir, 'from-tsgrad.safetensors');
     await save(tensors, file);
     const expected = {
-      tensors: Object.fromEntries([...tensors].map(([k, t]) => [k, { dtype: ({ float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' } as const)[t.dtype], shape: t.shape, data: Array.from(t.dataSync()).map((v) => (t.dtype === 'bool' ? v === 1 : v)) }])),
+      tensors: Object.fromEntries([...tensors].map(([k, t]) => [k, { dtype: ({ float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int32: 'I32', bool: 'BOOL' } as const)[t.dtype], shape: t.shape, data: Array.from(t.dataSync()).map((v) => (t.dtype === 'bool' ? v === 1 : v)) }])),
       metadata: { format: 'pt' },
     };
     writeFileSync(path.join(dir, 'expected.json'), JSON.stringify(expected));

@@ -14,6 +14,15 @@ describe('webgpu errors are clear, never silent', () => {
     expect(() => ones([2], { dtype: 'float64', device: 'webgpu' })).toThrow(/float64 is not supported on device 'webgpu'|float64 is not supported on webgpu/);
   });
 
+  it('float16 and bfloat16 cannot move to or be created on webgpu yet (an Error naming dtype and device)', () => {
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      expect(() => ones([2], { dtype }).to('webgpu')).toThrow(new RegExp(`to\\('webgpu'\\): ${dtype} is not supported on webgpu yet; cast first with t.to\\('float32'\\)`));
+      expect(() => ones([2], { dtype, device: 'webgpu' })).toThrow(new RegExp(`${dtype} is not supported on device 'webgpu' yet`));
+      // A cast on the device itself reaches the backend's allocation, which refuses too.
+      expect(() => ones([2]).to('webgpu').to(dtype)).toThrow(new RegExp(`${dtype} is not supported on webgpu yet`));
+    }
+  });
+
   it("a GPU tensor comes back to the CPU with await t.cpu(); to('cpu') points to it", async () => {
     const x = tensor([[1, 2], [3, 4]], { dtype: 'int32' }).to('webgpu');
     expect(() => x.to('cpu')).toThrow(/to\('cpu'\): reading a webgpu tensor is asynchronous; use `await t.cpu\(\)`/);

@@ -24,7 +24,7 @@ export function asTensor(x: TensorOrScalar, dtype: DType, device: Device): Tenso
   return scalarTensor(x, dtype, device);
 }
 
-const CATEGORY: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 2 };
+const CATEGORY: Record<DType, number> = { bool: 0, int32: 1, float16: 2, bfloat16: 2, float32: 2, float64: 2 };
 
 /** PyTorch's `can_cast` for in-place results: never to a lower category (float -> int, int -> bool). */
 export function canCast(from: DType, to: DType): boolean {
@@ -232,7 +232,7 @@ function orNanBound(beyond: Tensor, bound: number | Tensor): Tensor {
 }
 
 /** PyTorch dtype names (and their aliases) tsgrad lacks: `to()` says so instead of "unknown device". */
-const UNSUPPORTED_DTYPES = new Set(['float16', 'half', 'bfloat16', 'float', 'double', 'int64', 'long', 'int16', 'short', 'int8', 'uint8', 'int', 'complex64', 'complex128', 'uint16', 'uint32', 'uint64', 'float8_e4m3fn', 'float8_e5m2']);
+const UNSUPPORTED_DTYPES = new Set(['half', 'float', 'double', 'int64', 'long', 'int16', 'short', 'int8', 'uint8', 'int', 'complex64', 'complex128', 'uint16', 'uint32', 'uint64', 'float8_e4m3fn', 'float8_e5m2']);
 
 export function to(x: Tensor, target: Device | DType): Tensor {
   if ((DTYPES as readonly string[]).includes(target)) return castTo(x, target as DType);

@@ -1,4 +1,4 @@
-import { formatShape, isFloating, normalizeDim } from '@tsgrad/tensor';
+import { formatShape, isFloating, isHalf, normalizeDim } from '@tsgrad/tensor';
 import { getDefaultDtype } from '../defaults.js';
 import { apply } from '../primitives.js';
 import type { Tensor } from '../tensor.js';
@@ -45,12 +45,23 @@ export function extreme(op: 'max' | 'min', x: Tensor, dim: number | readonly num
   return apply(op, [x], { axes, keepdim });
 }
 
+/**
+ * `fn(x)` computed in float32 and rounded once when `x` is float16 or bfloat16, as PyTorch's fused CPU
+ * kernels compute softmax, logsumexp and var of half tensors: a composite rounding every step in half
+ * would lose the bits PyTorch keeps. The casts are differentiable, so gradients arrive in x's dtype.
+ */
+function inFloat32(x: Tensor, fn: (x: Tensor) => Tensor): Tensor {
+  return isHalf(x.dtype) ? fn(x.to('float32')).to(x.dtype) : fn(x);
+}
+
 export function variance(x: Tensor, dim: number | readonly number[] | null | undefined, correction: number, keepdim: boolean): Tensor {
   floatInput(x, 'var');
   const axes = normAxes(dim, x.ndim, 'var');
   const n = axes.reduce((p, a) => p * x.shape[a], 1);
-  const centered = x.sub(mean(x, axes, true));
-  return sum(centered.mul(centered), axes, keepdim).div(Math.max(n - correction, 0));
+  return inFloat32(x, (x) => {
+    const centered = x.sub(mean(x, axes, true));
+    return sum(centered.mul(centered), axes, keepdim).div(Math.max(n - correction, 0));
+  });
 }
 
 /**
@@ -59,9 +70,11 @@ export function variance(x: Tensor, dim: number | readonly number[] | null | und
  * variance is not 0 and stays NaN.
  */
 export function std(x: Tensor, dim: number | readonly number[] | null | undefined, correction: number, keepdim: boolean): Tensor {
-  const v = variance(x, dim, correction, keepdim);
-  const flat = v.eq(0);
-  return where(flat, 0, where(flat, 1, v).sqrt());
+  return inFloat32(x, (x) => {
+    const v = variance(x, dim, correction, keepdim);
+    const flat = v.eq(0);
+    return where(flat, 0, where(flat, 1, v).sqrt());
+  });
 }
 
 export function argExtreme(op: 'argmax' | 'argmin', x: Tensor, dim: number | null | undefined, keepdim: boolean): Tensor {
@@ -97,9 +110,11 @@ function floatOrDefault(x: Tensor): Tensor {
 export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim: boolean): Tensor {
   const input = floatOrDefault(x);
   const axes = normAxes(dim, x.ndim, 'logsumexp');
-  const m = stabilizer(input, axes, true);
-  const out = sum(input.sub(m).exp(), axes, true).log().add(m);
-  return keepdim ? out : sum(out, axes, false);
+  return inFloat32(input, (input) => {
+    const m = stabilizer(input, axes, true);
+    const out = sum(input.sub(m).exp(), axes, true).log().add(m);
+    return keepdim ? out : sum(out, axes, false);
+  });
 }
 
 // softmax and logSoftmax of an integer or bool tensor are Errors, as PyTorch's ("softmax_lastdim_kernel_impl"
@@ -107,13 +122,17 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim: b
 export function softmax(x: Tensor, dim: number): Tensor {
   const input = floatInput(x, 'softmax');
   const axes = normAxes(dim, x.ndim, 'softmax');
-  const e = input.sub(stabilizer(input, axes, false)).exp();
-  return e.div(sum(e, axes, true));
+  return inFloat32(input, (input) => {
+    const e = input.sub(stabilizer(input, axes, false)).exp();
+    return e.div(sum(e, axes, true));
+  });
 }
 
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const input = floatInput(x, 'logSoftmax');
   const axes = normAxes(dim, x.ndim, 'logSoftmax');
-  const shifted = input.sub(stabilizer(input, axes, false));
-  return shifted.sub(sum(shifted.exp(), axes, true).log());
+  return inFloat32(input, (input) => {
+    const shifted = input.sub(stabilizer(input, axes, false));
+    return shifted.sub(sum(shifted.exp(), axes, true).log());
+  });
 }

@@ -1,5 +1,5 @@
 import { noGrad, where, type Tensor } from '@tsgrad/autograd';
-import { checkOptionKeys, formatShape } from '@tsgrad/tensor';
+import { checkOptionKeys, finfoEps, formatShape } from '@tsgrad/tensor';
 
 export interface BatchNormArgs {
   runningMean: Tensor | null;
@@ -101,12 +101,6 @@ export function layerNorm(x: Tensor, normalizedShape: number[], opts: { weight?:
   return y;
 }
 
-/** The machine epsilon of a floating dtype (PyTorch's `torch.finfo(dtype).eps`): RMSNorm's default eps. */
-function finfoEps(dtype: string, who: string): number {
-  if (dtype === 'float32') return 2 ** -23;
-  if (dtype === 'float64') return 2 ** -52;
-  throw new Error(`${who}: expected a floating point input (float32 or float64), got dtype ${dtype}`);
-}
 
 /**
  * Root-mean-square normalization over the trailing `normalizedShape` dims (PyTorch ≥ 2.4's

@@ -1,6 +1,9 @@
 import { BACKEND_API_VERSION, type Backend, type Storage, type View } from '../backend.js';
-import { dtypeOfTyped, toTyped, type DType, type TypedArray } from '../dtype.js';
+import { dtypeOfTyped, storesDType, toTyped, type DType, type TypedArray } from '../dtype.js';
+import { HALF_CODECS, isHalf } from '../half.js';
 import { attentionBackwardKernel, attentionKernel } from './attention.js';
+import { CpuStorage } from './storage.js';
+import { widened, widenView } from './half-views.js';
 import { giveArray, takeArray } from './buffer-pool.js';
 import { contiguousStrides, numel } from '../shape.js';
 import { copyKernel, elementwiseKernel, whereKernel } from './elementwise.js';
@@ -17,54 +20,7 @@ import { argReduceWasm, reduceWasm } from './wasm/reduce.js';
 import { wasmKernels } from './wasm/runtime.js';
 import { argReduceKernel, reduceKernel } from './reduce.js';
 
-/**
- * CPU storage: a typed array of the storage's dtype, which the storage owns. Once released (`free`,
- * from `dispose()` or a `scope()`), its array goes back to the buffer pool and any use is an Error.
- * @example
- * const s = new CpuStorage(Float32Array.of(1, 2, 3), 'float32');
- * s.data // Float32Array [1, 2, 3]
- */
-export class CpuStorage implements Storage {
-  readonly device = 'cpu';
-  private array: TypedArray | null;
-  readonly size: number;
-  constructor(
-    data: TypedArray,
-    readonly dtype: DType,
-  ) {
-    this.array = data;
-    this.size = data.length;
-  }
-  /**
-   * The typed array (an Error once the storage is released).
-   * @example
-   * (randn([3]).storage as CpuStorage).data // Float32Array(3)
-   */
-  get data(): TypedArray {
-    if (!this.array) throw new Error('cpu backend: this tensor was freed (dispose) and cannot be used');
-    return this.array;
-  }
-  /**
-   * True after `release()` (from `dispose()` or a `scope()`).
-   * @example
-   * const x = randn([3]);
-   * x.dispose();
-   * (x.storage as CpuStorage).released // true
-   */
-  get released(): boolean {
-    return this.array === null;
-  }
-  /**
-   * Marks the storage freed and returns its array (for the pool), or null if already freed.
-   * @example
-   * const array = storage.release(); // the pool takes the array; the storage is now unusable
-   */
-  release(): TypedArray | null {
-    const a = this.array;
-    this.array = null;
-    return a;
-  }
-}
+export { CpuStorage } from './storage.js';
 
 function dataOf(v: View | Storage): TypedArray {
   const s = 'storage' in v ? v.storage : v;
@@ -78,8 +34,14 @@ function wrap(data: TypedArray, dtype: DType): CpuStorage {
   return new CpuStorage(data, dtype);
 }
 
+/** `kernel` over `views` as they are, or in float32 when they are half (see `widened`). */
+function inFloat32(views: readonly View[], kernel: (views: readonly View[]) => TypedArray): TypedArray {
+  return views.some((v) => isHalf(v.dtype)) ? widened(views, kernel, dataOf) : kernel(views);
+}
+
 /**
- * The CPU backend: typed arrays, float64 everywhere, float32 results rounded to float32 at every store.
+ * The CPU backend: typed arrays, float64 everywhere, float32 results rounded to float32 at every store;
+ * float16 and bfloat16 computed in float32 and rounded once per result (see half-views.ts).
  * float32 matmul, the common elementwise ops, sum/max/min/argmax/argmin, gather/scatter-add and the
  * native kernels programs name run in WebAssembly SIMD where the engine has it (see `setCpuKernels`);
  * the TypeScript kernels and the programs' generated loops are the reference and the fallback.
@@ -95,6 +57,7 @@ export function createCpuBackend(): Backend {
     device: 'cpu',
     capabilities: {
       float64: true,
+      half: true,
       syncRead: true,
       // A getter: `setCpuKernels({ wasm })` switches the fused attention with the kernels.
       get fusedAttentionMaxHeadDim() {
@@ -102,14 +65,15 @@ export function createCpuBackend(): Backend {
       },
     },
     fromData(data, dtype) {
-      if (dtypeOfTyped(data) !== dtype) return wrap(toTyped(dtype, data), dtype);
+      // A Uint16Array for a half dtype is its bits; any other array holds numbers to convert.
+      if (!storesDType(data, dtype)) return wrap(toTyped(dtype, data), dtype);
       const copy = takeArray(dtype, data.length, { zero: false });
       copy.set(data as ArrayLike<number>);
       return wrap(copy, dtype);
     },
     full(size, value, dtype) {
       const a = takeArray(dtype, size);
-      if (value !== 0) a.fill(dtype === 'bool' ? (value ? 1 : 0) : value);
+      if (value !== 0) a.fill(dtype === 'bool' ? (value ? 1 : 0) : isHalf(dtype) ? HALF_CODECS[dtype].encode(value) : value);
       return wrap(a, dtype);
     },
     read(storage, offset, length) {
@@ -125,20 +89,21 @@ export function createCpuBackend(): Backend {
       if (a) giveArray(storage.dtype, a);
     },
     elementwise(kernel, inputs) {
-      const out = elementwiseWasm(kernel, inputs, dataOf) ?? elementwiseKernel(kernel, inputs, dataOf);
-      return wrap(out, kernel.resultDtype === 'bool' ? 'bool' : inputs[0].dtype);
+      const run = (views: readonly View[]) => elementwiseWasm(kernel, views, dataOf) ?? elementwiseKernel(kernel, views, dataOf);
+      return wrap(inFloat32(inputs, run), kernel.resultDtype === 'bool' ? 'bool' : inputs[0].dtype);
     },
     ternary(_op, cond, a, b) {
       return wrap(whereWasm(cond, a, b, dataOf) ?? whereKernel(cond, a, b, dataOf), a.dtype);
     },
     reduce(op, x, axes) {
-      return wrap(reduceWasm(op, x, axes, dataOf) ?? reduceKernel(op, x, axes, dataOf), x.dtype);
+      return wrap(inFloat32([x], ([v]) => reduceWasm(op, v, axes, dataOf) ?? reduceKernel(op, v, axes, dataOf)), x.dtype);
     },
     argReduce(op, x, axis) {
-      return wrap(argReduceWasm(op, x, axis, dataOf) ?? argReduceKernel(op, x, axis, dataOf), 'int32');
+      return wrap(inFloat32([x], ([v]) => argReduceWasm(op, v, axis, dataOf) ?? argReduceKernel(op, v, axis, dataOf)), 'int32');
     },
     matmul(a, b) {
-      return wrap(matmulWasm(a, b, dataOf) ?? matmulKernel(a, b, dataOf), a.dtype);
+      // Half operands: float32 products and sums (the float32 kernels), one rounding per output element.
+      return wrap(inFloat32([a, b], ([va, vb]) => matmulWasm(va, vb, dataOf) ?? matmulKernel(va, vb, dataOf)), a.dtype);
     },
     copy(src, dst) {
       copyKernel(src, dst, dataOf);
@@ -146,7 +111,8 @@ export function createCpuBackend(): Backend {
     cast(x, dtype) {
       const out = takeArray(dtype, numel(x.shape), { zero: false });
       const storage = wrap(out, dtype);
-      // Stores into an Int32Array truncate toward zero, as PyTorch's float -> int cast does.
+      // Stores into an Int32Array truncate toward zero, as PyTorch's float -> int cast does; copyKernel
+      // rounds into and widens out of float16 and bfloat16.
       copyKernel(x, { storage, dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 }, dataOf);
       return storage;
     },
@@ -154,15 +120,31 @@ export function createCpuBackend(): Backend {
       return wrap(gatherWasm(x, dim, index, dataOf) ?? gatherKernel(x, dim, index, dataOf), x.dtype);
     },
     scatterAdd(dst, dim, index, src) {
-      if (!scatterAddWasm(dst, dim, index, src, dataOf)) scatterAddKernel(dst, dim, index, src, dataOf);
+      const add = (d: View, s: View) => {
+        if (!scatterAddWasm(d, dim, index, s, dataOf)) scatterAddKernel(d, dim, index, s, dataOf);
+      };
+      if (!isHalf(dst.dtype)) return add(dst, src);
+      // Sums in float32, then each destination element rounded once, as PyTorch's CPU scatter_add_.
+      const temps: Float32Array[] = [];
+      try {
+        const wide = widenView(dst, dataOf, temps);
+        add(wide, widenView(src, dataOf, temps));
+        copyKernel(wide, dst, dataOf);
+      } finally {
+        for (const t of temps) giveArray('float32', t);
+      }
     },
     cumsum(x, axis, reverse) {
-      return wrap(cumsumKernel(x, axis, reverse, dataOf), x.dtype);
+      return wrap(inFloat32([x], ([v]) => cumsumKernel(v, axis, reverse, dataOf)), x.dtype);
     },
     sort(x, axis, descending) {
-      return wrap(sortKernel(x, axis, descending, dataOf), 'int32');
+      return wrap(inFloat32([x], ([v]) => sortKernel(v, axis, descending, dataOf)), 'int32');
     },
     runProgram(program, items) {
+      const half = items.flatMap((item) => Object.values(item.streams)).find((v) => isHalf(v.dtype));
+      if (half) {
+        throw new Error(`runProgram (${program.name}): ${half.dtype} tensors are not supported by fused programs (optimizer steps) yet; keep parameters in float32`);
+      }
       return runProgramKernel(program, items, dataOf);
     },
     // The float64 reference kernels run only where the WebAssembly ones cannot: turned off between a

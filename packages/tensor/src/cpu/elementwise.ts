@@ -1,5 +1,6 @@
 import type { View } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
+import { HALF_CODECS, isHalf } from '../half.js';
 import { BUILTIN_FNS } from '../expr/builtins.js';
 import { INTERPRETER, jsDialect, walk, type Closure, type Env } from '../expr/walk.js';
 import type { ElementwiseKernel } from '../ops/kernel.js';
@@ -123,7 +124,7 @@ export function whereKernel(cond: View, a: View, b: View, data: Data): TypedArra
   return out;
 }
 
-/** Strided copy from `src` into `dst`'s window, converting through JavaScript numbers. */
+/** Strided copy from `src` into `dst`'s window, converting through JavaScript numbers (half dtypes through their codecs). */
 export function copyKernel(src: View, dst: View, data: Data): void {
   // An empty view may carry an offset past its storage (a select of an empty dim): nothing to copy.
   if (numel(dst.shape) === 0) return;
@@ -137,6 +138,15 @@ export function copyKernel(src: View, dst: View, data: Data): void {
   if (plan.shape.length === 1 && ss === 1 && sd === 1 && src.dtype === dst.dtype) {
     // Both contiguous (a clone, a cat of whole blocks): the engine's memcpy.
     dd.set(ds.subarray(src.offset, src.offset + len), dst.offset);
+    return;
+  }
+  if (src.dtype !== dst.dtype && (isHalf(src.dtype) || isHalf(dst.dtype))) {
+    // Through the number the bits hold: widen from a half source, round into a half destination.
+    const read = isHalf(src.dtype) ? HALF_CODECS[src.dtype].decode : (v: number) => v;
+    const write = isHalf(dst.dtype) ? HALF_CODECS[dst.dtype].encode : toBool ? (v: number) => (v !== 0 ? 1 : 0) : (v: number) => v;
+    forEachRow(plan, views, (base) => {
+      for (let i = 0, ps = base[0], pd = base[1]; i < len; i++, ps += ss, pd += sd) dd[pd] = write(read(ds[ps]));
+    });
     return;
   }
   forEachRow(plan, views, (base) => {

@@ -1,0 +1,55 @@
+import type { View } from '../backend.js';
+import type { TypedArray } from '../dtype.js';
+import { decodeHalf, encodeHalf, isHalf, type HalfDType } from '../half.js';
+import { giveArray, takeArray } from './buffer-pool.js';
+import { numel } from '../shape.js';
+import { CpuStorage } from './storage.js';
+
+/**
+ * How the CPU computes with float16 and bfloat16: as PyTorch's CPU kernels do, in float32, rounding
+ * each result once. A half view is widened into a float32 copy of the storage span it reads (strides
+ * and shape kept, offset rebased, so transposes and broadcasts cost no more than the span), the float32
+ * kernel runs on that, and a float32 result is rounded to the half dtype. The float32 kernels stay
+ * the only arithmetic (WebAssembly SIMD included); half adds one decode and one encode per element.
+ */
+
+/**
+ * `v` itself, or when it is half, a float32 view over a widened copy of the span it reads; the copy
+ * is pushed on `temps` for the caller to give back to the pool.
+ */
+export function widenView(v: View, data: (v: View) => TypedArray, temps: Float32Array[]): View {
+  if (!isHalf(v.dtype)) return v;
+  let lo = v.offset;
+  let hi = v.offset;
+  const empty = numel(v.shape) === 0;
+  if (!empty) {
+    v.shape.forEach((n, d) => {
+      const reach = (n - 1) * v.strides[d];
+      if (reach < 0) lo += reach;
+      else hi += reach;
+    });
+  }
+  const length = empty ? 0 : hi - lo + 1;
+  const wide = takeArray('float32', length, { zero: false });
+  if (length > 0) decodeHalf(v.dtype, (data(v) as Uint16Array).subarray(lo, lo + length), wide);
+  temps.push(wide);
+  return { storage: new CpuStorage(wide, 'float32'), dtype: 'float32', shape: v.shape, strides: v.strides, offset: empty ? 0 : v.offset - lo };
+}
+
+/**
+ * Runs `kernel` on `views` widened to float32 and rounds a float32 result to the half dtype of the
+ * first half view (other results, bool or int32, are returned as they are).
+ */
+export function widened(views: readonly View[], kernel: (views: readonly View[]) => TypedArray, data: (v: View) => TypedArray): TypedArray {
+  const dtype = views.find((v) => isHalf(v.dtype))?.dtype as HalfDType;
+  const temps: Float32Array[] = [];
+  try {
+    const out = kernel(views.map((v) => widenView(v, data, temps)));
+    if (!(out instanceof Float32Array)) return out;
+    const bits = encodeHalf(dtype, out, takeArray(dtype, out.length, { zero: false }));
+    giveArray('float32', out);
+    return bits;
+  } finally {
+    for (const t of temps) giveArray('float32', t);
+  }
+}

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { bfloat16Bits, bfloat16Value, contiguousStrides, float16Bits, float16Value, getBackend, promoteTypes, toTyped, type HalfDType, type View } from '@tsgrad/tensor';
+
+/**
+ * The float16 / bfloat16 codecs against a naive float64 reference: decoding by the IEEE formula for every
+ * one of the 65,536 patterns, encoding as the nearest value with ties to even (found by searching the
+ * decoded table), for float32 inputs. PyTorch's casts themselves are checked in autograd's half.test.ts.
+ */
+
+/** The IEEE-754 value of `bits` for `exp` exponent bits and `man` significand bits, in float64. */
+function naiveDecode(bits: number, exp: number, man: number): number {
+  const sign = bits >> (exp + man) ? -1 : 1;
+  const e = (bits >> man) & ((1 << exp) - 1);
+  const m = bits & ((1 << man) - 1);
+  const bias = (1 << (exp - 1)) - 1;
+  if (e === (1 << exp) - 1) return m ? NaN : sign * Infinity;
+  if (e === 0) return sign * m * 2 ** (1 - bias - man);
+  return sign * (1 + m / 2 ** man) * 2 ** (e - bias);
+}
+const LAYOUT: Record<HalfDType, [number, number]> = { float16: [5, 10], bfloat16: [8, 7] };
+const CODEC = { float16: { encode: float16Bits, decode: float16Value }, bfloat16: { encode: bfloat16Bits, decode: bfloat16Value } };
+
+/** The nearest half value to a float32 `v` (ties to the even pattern, overflow past max + half an ulp to inf), by search. */
+function naiveEncode(dtype: HalfDType, v: number): number {
+  const [exp, man] = LAYOUT[dtype];
+  const sign = v < 0 || Object.is(v, -0) ? 1 << (exp + man) : 0;
+  const a = Math.abs(v);
+  const inf = ((1 << exp) - 1) << man;
+  // Positive finite patterns 0..inf-1 are increasing: binary search for the last one <= a.
+  let lo = 0;
+  let hi = inf - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (naiveDecode(mid, exp, man) <= a) lo = mid;
+    else hi = mid - 1;
+  }
+  const below = naiveDecode(lo, exp, man);
+  // Past the largest finite value, the next "value" is max + one ulp (IEEE rounding to infinity).
+  const above = lo + 1 === inf ? below + (below - naiveDecode(lo - 1, exp, man)) : naiveDecode(lo + 1, exp, man);
+  let r = lo;
+  if (a - below > above - a || (a - below === above - a && (lo & 1) === 1)) r = lo + 1;
+  return sign | r;
+}
+
+describe('half codecs (naive float64 reference)', () => {
+  it.each(['float16', 'bfloat16'] as const)('%s decodes every pattern as the IEEE formula says', (dtype) => {
+    const [exp, man] = LAYOUT[dtype];
+    for (let b = 0; b < 65536; b++) {
+      const want = naiveDecode(b, exp, man);
+      const got = CODEC[dtype].decode(b);
+      if (!(Object.is(got, want) || (Number.isNaN(got) && Number.isNaN(want)))) throw new Error(`${dtype} 0x${b.toString(16)}: ${got}, expected ${want}`);
+    }
+  });
+
+  it.each(['float16', 'bfloat16'] as const)('%s encodes every non-NaN pattern back to itself, and NaN to a quiet NaN', (dtype) => {
+    for (let b = 0; b < 65536; b++) {
+      const v = CODEC[dtype].decode(b);
+      if (Number.isNaN(v)) expect(Number.isNaN(CODEC[dtype].decode(CODEC[dtype].encode(v)))).toBe(true);
+      else if (CODEC[dtype].encode(v) !== b) throw new Error(`${dtype} 0x${b.toString(16)} (${v}) encodes to 0x${CODEC[dtype].encode(v).toString(16)}`);
+    }
+  });
+
+  it.each(['float16', 'bfloat16'] as const)('%s rounds float32 values to nearest even: halfway points, their neighbours and random values', (dtype) => {
+    const f32 = new Float32Array(1);
+    const u32 = new Uint32Array(f32.buffer);
+    const values: number[] = [];
+    // Every halfway point between neighbours (and one float32 ulp either side) over a sweep of patterns.
+    for (let b = 0; b < 65535; b += 7) {
+      const [x, y] = [CODEC[dtype].decode(b), CODEC[dtype].decode(b + 1)];
+      if (!Number.isFinite(x) || !Number.isFinite(y) || Math.sign(x) !== Math.sign(y)) continue;
+      f32[0] = (x + y) / 2;
+      values.push(f32[0]);
+      u32[0] += 1;
+      values.push(f32[0]);
+      u32[0] -= 2;
+      values.push(f32[0]);
+    }
+    let seed = 1;
+    for (let i = 0; i < 20000; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      u32[0] = seed ^ (seed << 7);
+      if (!Number.isNaN(f32[0])) values.push(f32[0]);
+    }
+    values.push(65519.99609375, 65520, 3.4028234663852886e38, 1e-45, -1e-45, 2 ** -25, 2 ** -24 * 1.5);
+    for (const v of values) {
+      const got = CODEC[dtype].encode(v);
+      const want = naiveEncode(dtype, v);
+      if (got !== want) throw new Error(`${dtype}(${v}): 0x${got.toString(16)}, expected 0x${want.toString(16)}`);
+    }
+  });
+});
+
+describe('half storage on the CPU backend', () => {
+  it('stores bits, casts through copy, and computes in float32 with one rounding', () => {
+    const cpu = getBackend('cpu');
+    const view = (s: ReturnType<typeof cpu.fromData>, dtype: View['dtype'], shape: number[]): View => ({ storage: s, dtype, shape, strides: contiguousStrides(shape), offset: 0 });
+    const x = cpu.fromData(toTyped('float16', [1, 2049, -0.5]), 'float16');
+    expect(Array.from(cpu.readSync!(x, 0, 3))).toEqual([0x3c00, 0x6800, 0xb800]); // 2049 rounds to 2048 (even)
+    const wide = cpu.cast(view(x, 'float16', [3]), 'float64');
+    expect(Array.from(cpu.readSync!(wide, 0, 3))).toEqual([1, 2048, -0.5]);
+    const bf = cpu.cast(view(x, 'float16', [3]), 'bfloat16');
+    expect(Array.from(cpu.readSync!(bf, 0, 3))).toEqual([0x3f80, 0x4500, 0xbf00]);
+    const filled = cpu.full(2, 1 / 3, 'bfloat16');
+    expect(Array.from(cpu.readSync!(filled, 0, 2))).toEqual([0x3eab, 0x3eab]);
+    // 2048 + 1 in float32 is 2049, rounded once to float16: 2048 (ties to even).
+    const sum = cpu.matmul({ storage: x, dtype: 'float16', shape: [1, 1, 2], strides: [3, 2, 1], offset: 0 }, { storage: cpu.fromData(toTyped('float16', [1, 1]), 'float16'), dtype: 'float16', shape: [1, 2, 1], strides: [2, 1, 1], offset: 0 });
+    expect(Array.from(cpu.readSync!(sum, 0, 1))).toEqual([0x6800]);
+  });
+
+  it('promotes as PyTorch: float16 with bfloat16 is float32, half beats int and bool, loses to float32 and float64', () => {
+    expect(promoteTypes('float16', 'bfloat16')).toBe('float32');
+    expect(promoteTypes('bfloat16', 'float16')).toBe('float32');
+    expect(promoteTypes('int32', 'float16')).toBe('float16');
+    expect(promoteTypes('bool', 'bfloat16')).toBe('bfloat16');
+    expect(promoteTypes('float16', 'float32')).toBe('float32');
+    expect(promoteTypes('bfloat16', 'float64')).toBe('float64');
+    expect(promoteTypes('float16', 'float16')).toBe('float16');
+  });
+});
