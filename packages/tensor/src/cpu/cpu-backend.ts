@@ -1,5 +1,5 @@
 import { BACKEND_API_VERSION, type Backend, type Storage, type View } from '../backend.js';
-import { dtypeOfTyped, storesDType, toTyped, type DType, type TypedArray } from '../dtype.js';
+import { storesDType, toTyped, type DType, type TypedArray } from '../dtype.js';
 import { HALF_CODECS, isHalf } from '../half.js';
 import { attentionBackwardKernel, attentionKernel } from './attention.js';
 import { CpuStorage } from './storage.js';
