@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { BINARY_OPS, UNARY_OPS, contiguousStrides, cpuKernels, cpuKernelsReady, defineProgram, forwardKernel, getBackend, setCpuKernels, type BinaryOp, type UnaryOp, type View } from '@tsgrad/tensor';
+import { BINARY_OPS, UNARY_OPS, contiguousStrides, cpuKernels, cpuKernelsReady, defineProgram, forwardKernel, getBackend, gradKernel, setCpuKernels, type BinaryOp, type UnaryOp, type View } from '@tsgrad/tensor';
 
 // The WebAssembly SIMD kernels against independent float64 references. (The fused optimizer steps
 // are checked in @tsgrad/optim's tests, against the per-element reference steps and PyTorch.)
@@ -316,6 +316,29 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     const b = f32View(mixed(7, 5), [5, 7], [0, 1]);
     const [wasm, ts] = both(() => cpu.ternary('where', cond, a, b));
     expect(wasm).toEqual(ts);
+  });
+
+  // The kernels walk blocks of rows (the two innermost dims of the row plan); JavaScript the rest.
+  // Here a [3, 5, 7] result over operands broadcast in every pattern, as an attention mask [B, H, T, 1]
+  // and a layer norm's statistics are: per block, each operand's row stride differs.
+  it('blocks of rows: binary, where (a condition per row: copy and fill) and the block interpreter over [3, 5, 7]', () => {
+    const full = f32View(mixed(105, 6), [3, 5, 7]);
+    const perRow = f32View(mixed(15, 7), [3, 5, 7], [5, 1, 0]);
+    const transposed = f32View(mixed(105, 8), [3, 5, 7], [35, 1, 5]);
+    const scalar = f32View(mixed(1, 9), [3, 5, 7], [0, 0, 0]);
+    const rowCond = { storage: cpu.fromData(Uint8Array.from({ length: 15 }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0), 'bool'), dtype: 'bool' as const, shape: [3, 5, 7], strides: [5, 1, 0], offset: 0 };
+    const pairs = [[full, perRow], [perRow, transposed], [transposed, scalar], [scalar, full]] as const;
+    for (const [a, b] of pairs) {
+      for (const op of ['add', 'sub', 'mul', 'div', 'lt'] as const) {
+        const [wasm, ts] = both(() => cpu.elementwise(forwardKernel(op), [a, b]));
+        expect(wasm).toEqual(ts);
+      }
+      const [wasm, ts] = both(() => cpu.ternary('where', rowCond, a, b));
+      expect(wasm).toEqual(ts);
+      // mul's gradient g * y runs in the block interpreter (no dedicated kernel); exact in both.
+      const [gw, gt] = both(() => cpu.elementwise(gradKernel('mul', 0)!, [a, b]));
+      expect(gw).toEqual(gt);
+    }
   });
 });
 
