@@ -264,6 +264,10 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     { name: 'over the batch (bias gradient)', shape: [33, 21], strides: [21, 1], axes: [0] },
     { name: 'middle axis of 3-D', shape: [3, 5, 7], strides: [35, 7, 1], axes: [1] },
     { name: 'a transposed view, both axes', shape: [9, 13], strides: [1, 9], axes: [0, 1] },
+    // Blocks of rows: rows that fold into one accumulator each, and rows that fold in turn into one.
+    { name: 'blocks of rows, [4, 3, 5, 7] over axes 1 and 3', shape: [4, 3, 5, 7], strides: [105, 35, 7, 1], axes: [1, 3] },
+    { name: 'blocks of rows, [4, 3, 5, 7] over axes 0 and 2', shape: [4, 3, 5, 7], strides: [105, 35, 7, 1], axes: [0, 2] },
+    { name: 'blocks of rows, a permuted [5, 4, 7, 3] over axis 2', shape: [5, 4, 7, 3], strides: [7, 105, 1, 35], axes: [2] },
   ];
   it.each(reductions.flatMap((r) => (['sum', 'max', 'min'] as const).map((op) => [`${op} ${r.name}`, op, r] as const)))('reduce %s', (_, op, r) => {
     const n = r.shape.reduce((a, b) => a * b, 1);

@@ -3,7 +3,7 @@ import type { ElementwiseKernel } from '../../ops/kernel.js';
 import type { TypedArray } from '../../dtype.js';
 import { numel } from '../../shape.js';
 import { takeArray } from '../buffer-pool.js';
-import { forEachRow, planRows, type RowPlan } from '../strided.js';
+import { forEachRow, outerPlan, planRows } from '../strided.js';
 import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
 import { wasmKernels } from './runtime.js';
 import { EXPRESSION_BLOCK, compileExpression } from './expression.js';
@@ -121,14 +121,6 @@ function runRows(k: Kernels, { views, data, outBytes, n, spans, prepare }: Job &
   const result = takeArray('float32', n, { zero: false });
   result.set(new Float32Array(buffer, out, n));
   return result;
-}
-
-/** The plan of `plan`'s rows: its dims but the innermost, so each "row" of it is a block of rows. */
-export function outerPlan(plan: RowPlan): RowPlan {
-  const n = plan.shape.length;
-  if (n === 1) return { shape: [1], strides: plan.strides.map(() => [0]), rowLength: 1, inner: plan.strides.map(() => 0) };
-  const strides = plan.strides.map((s) => s.slice(0, -1));
-  return { shape: plan.shape.slice(0, -1), strides, rowLength: plan.shape[n - 2], inner: strides.map((s) => s[n - 2]) };
 }
 
 function bytesOf(v: View): 1 | 4 {

@@ -62,7 +62,8 @@ function gemm(k: WasmExports, { a, b, da, db, out }: Gemm): void {
     if (pool && M * N * K >= PARALLEL_MIN_WORK && panels >= 2 * pool.threads) {
       pool.gemm({ a: pa, b: pb, c: pc, M, N, K, panels }, k);
     } else k.gemmPacked(pa, pb, pc, M, N, K, 0, panels);
-    k.unpadRows(pc, M, N, pc);
+    // With N a multiple of NR the padded grid is already the dense result (most layer widths).
+    if (ldc !== N) k.unpadRows(pc, M, N, pc);
     out.set(mem.subarray(pc / 4, pc / 4 + M * N), batch * M * N);
   }
 }

@@ -35,8 +35,9 @@ export interface WasmExports {
   unaryRow(op: number, x: number, sx: number, ox: number, out: number, len: number, rows: number): void;
   whereRow(...args: number[]): void;
   expressionRow(code: number, count: number, regs: number, table: number, result: number, out: number, bytes: number, len: number, rows: number, outer: number, inputs: number): void;
-  foldRow(op: number, x: number, sx: number, len: number, acc: number): void;
-  accumulateRow(op: number, x: number, sx: number, len: number, acc: number): void;
+  // Reductions too take a block of rows: the row count, then x's and the accumulators' row strides.
+  foldRow(op: number, x: number, sx: number, len: number, acc: number, rows: number, ox: number, oacc: number): void;
+  accumulateRow(op: number, x: number, sx: number, len: number, acc: number, rows: number, ox: number, oacc: number): void;
   argRow(op: number, x: number, step: number, len: number, size: number, sAxis: number, out: number): void;
   gatherRow(x: number, sx: number, sDim: number, idx: number, si: number, out: number, len: number, size: number): number;
   scatterAddRow(...args: number[]): number;
