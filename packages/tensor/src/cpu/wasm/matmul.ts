@@ -21,7 +21,8 @@ export function matmulWasm(a: View, b: View, data: (v: View) => TypedArray): Flo
   if (!k) return null;
   const [B, M, K] = a.shape;
   const N = b.shape[2];
-  const out = takeArray('float32', B * M * N);
+  // Every element is written below, except for K = 0, where the product is zeros.
+  const out = takeArray('float32', B * M * N, { zero: K === 0 });
   if (out.length === 0 || K === 0) return out;
   return unlessOutOfMemory(() => {
     gemm(k, { a, b, da: data(a) as Float32Array, db: data(b) as Float32Array, out });
