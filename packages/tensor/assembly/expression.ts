@@ -92,11 +92,23 @@ function binaryLoop(op: i32, d: usize, a: usize, b: usize, vecs: i32): void {
 }
 
 /**
- * One row of a compiled kernel: `count` instructions at `code`, registers at `regs`, the inputs'
+ * Rows of a compiled kernel: `count` instructions at `code`, registers at `regs`, the inputs'
  * (pointer, element stride) pairs at `table`, `len` results from register `result` to `out` (float32,
  * or one byte 0/1 per element when `bytes`).
  */
-export function expressionRow(code: usize, count: i32, regs: usize, table: usize, result: i32, out: usize, bytes: i32, len: i32): void {
+export function expressionRow(code: usize, count: i32, regs: usize, table: usize, result: i32, out: usize, bytes: i32, len: i32, rows: i32, outer: usize, inputs: i32): void {
+  // `rows` rows (see elementwise.ts): after each, every input's pointer in the table moves on by its
+  // row stride, an int32 count of elements at `outer`.
+  for (let r = 0; r < rows; r++) {
+    expressionLine(code, count, regs, table, result, out + <usize>(r * len * (bytes ? 1 : 4)), bytes, len);
+    for (let i = 0; i < inputs; i++) {
+      const at = table + <usize>i * 8;
+      store<i32>(at, load<i32>(at) + load<i32>(outer + <usize>i * 4) * 4);
+    }
+  }
+}
+
+function expressionLine(code: usize, count: i32, regs: usize, table: usize, result: i32, out: usize, bytes: i32, len: i32): void {
   for (let start = 0; start < len; start += BLOCK) {
     const n = min(BLOCK, len - start);
     const vecs = (n + 3) >> 2;

@@ -20,11 +20,43 @@ const MC: i32 = 64;
  */
 export function packA(src: usize, rs: i32, cs: i32, rows: i32, cols: i32, dst: usize): void {
   const panels = (rows + MR - 1) / MR;
-  for (let p = 0; p < panels; p++) {
+  let p = 0;
+  if (rs == 1 && cs != 1) {
+    // Aᵀ (a weight gradient's xᵀ): a panel's two elements sit side by side, one 64-bit move per k.
+    // Eight k at a time across all panels, so the eight source lines stay in L1 while every panel
+    // takes its 64 bytes of them (k-major order missed the cache on every load).
+    const full = rows / MR;
+    for (let k0 = 0; k0 < cols; k0 += 8) {
+      const k1 = min(k0 + 8, cols);
+      for (let q = 0; q < full; q++) {
+        let out = dst + <usize>((q * cols + k0) * MR) * 4;
+        for (let k = k0; k < k1; k++) {
+          store<u64>(out, load<u64>(src + <usize>(q * MR + k * cs) * 4));
+          out += <usize>MR * 4;
+        }
+      }
+    }
+    p = full;
+  }
+  for (; p < panels; p++) {
     const r0 = p * MR;
     const live = min(MR, rows - r0);
     let out = dst + <usize>(p * cols * MR) * 4;
-    for (let k = 0; k < cols; k++) {
+    let k = 0;
+    if (live == MR && cs == 1) {
+      // Row-major A: four k of each row in one load, interleaved by two shuffles (the scalar loop
+      // below cost as much as a tenth of the product it feeds).
+      const row0 = src + <usize>(r0 * rs) * 4;
+      const row1 = row0 + <usize>rs * 4;
+      for (; k + 4 <= cols; k += 4) {
+        const x = v128.load(row0 + <usize>k * 4);
+        const y = v128.load(row1 + <usize>k * 4);
+        v128.store(out, i32x4.shuffle(x, y, 0, 4, 1, 5));
+        v128.store(out, i32x4.shuffle(x, y, 2, 6, 3, 7), 16);
+        out += <usize>(4 * MR) * 4;
+      }
+    }
+    for (; k < cols; k++) {
       let at = src + <usize>(r0 * rs + k * cs) * 4;
       let r = 0;
       for (; r < live; r++) {

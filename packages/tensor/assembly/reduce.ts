@@ -5,8 +5,22 @@
 
 const SUM = 0, MAX = 1;
 
+// Both take a block of `rows` rows, row r at x + r·ox elements folding into acc + r·oacc float64
+// slots (oacc may be 0: the rows then fold in turn into one accumulator, in the same order as
+// before): one call a block, not a row (see elementwise.ts).
+
+/** Folds each row of the block into its accumulator (sum, max or min). */
+export function foldRow(op: i32, x: usize, sx: i32, len: i32, acc: usize, rows: i32, ox: i32, oacc: i32): void {
+  for (let r = 0; r < rows; r++) foldLine(op, x + <usize>(r * ox) * 4, sx, len, acc + <usize>(r * oacc) * 8);
+}
+
+/** Adds (or max/min's) each row of the block elementwise into its row of accumulators. */
+export function accumulateRow(op: i32, x: usize, sx: i32, len: i32, acc: usize, rows: i32, ox: i32, oacc: i32): void {
+  for (let r = 0; r < rows; r++) accumulateLine(op, x + <usize>(r * ox) * 4, sx, len, acc + <usize>(r * oacc) * 8);
+}
+
 /** acc[0] (float64) += sum of the row, or max/min folded in; `x` has element stride sx. */
-export function foldRow(op: i32, x: usize, sx: i32, len: i32, acc: usize): void {
+function foldLine(op: i32, x: usize, sx: i32, len: i32, acc: usize): void {
   let a = load<f64>(acc);
   if (op == SUM) {
     // Sequential, in the TypeScript kernel's order: the float64 sum is then the same number.
@@ -24,7 +38,7 @@ export function foldRow(op: i32, x: usize, sx: i32, len: i32, acc: usize): void 
 }
 
 /** acc[i] (float64, stride 1) += x[i] for a row, or max/min elementwise; two lanes at a time. */
-export function accumulateRow(op: i32, x: usize, sx: i32, len: i32, acc: usize): void {
+function accumulateLine(op: i32, x: usize, sx: i32, len: i32, acc: usize): void {
   let i = 0;
   if (sx == 1) {
     for (; i + 2 <= len; i += 2) {

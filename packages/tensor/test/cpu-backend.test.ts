@@ -97,6 +97,31 @@ describe('CPU kernels on strided views', () => {
     expect(read(dst.storage)).toEqual([0, 7, 0, 0, 8, 0]);
   });
 
+  // Rows of 32 or more contiguous elements are copied with one memcpy each; shorter ones element by
+  // element. Both against index arithmetic: a permute of [2, 3, 5, L] to [2, 5, 3, L] into a
+  // contiguous array, and into every other row of a larger one (a strided destination).
+  it.each(['float32', 'float64', 'int32'] as const)('copies permuted rows of 31, 32 and 40 elements (%s)', (dtype) => {
+    for (const L of [31, 32, 40]) {
+      const n = 2 * 3 * 5 * L;
+      const data = Array.from({ length: n }, (_, i) => i - 100);
+      const src = view(data, [2, 5, 3, L], dtype, [15 * L, L, 5 * L, 1]);
+      const want = new Array<number>(n);
+      for (let a = 0; a < 2; a++) for (let b = 0; b < 5; b++) for (let c = 0; c < 3; c++) for (let l = 0; l < L; l++) {
+        want[((a * 5 + b) * 3 + c) * L + l] = data[a * 15 * L + c * 5 * L + b * L + l];
+      }
+      const dense = view(new Array<number>(n).fill(0), [2, 5, 3, L], dtype);
+      cpu.copy(src, dense);
+      expect(read(dense.storage)).toEqual(want);
+      const wide = view(new Array<number>(2 * n).fill(0), [2, 5, 3, 2 * L], dtype);
+      cpu.copy(src, { ...wide, shape: [2, 5, 3, L], offset: L });
+      const got = read(wide.storage);
+      for (let r = 0; r < 30; r++) {
+        expect(got.slice(2 * r * L, 2 * r * L + L)).toEqual(new Array<number>(L).fill(0));
+        expect(got.slice(2 * r * L + L, 2 * r * L + 2 * L)).toEqual(want.slice(r * L, r * L + L));
+      }
+    }
+  });
+
   it('gathers and scatter-adds with bounds checks', () => {
     const x = view([10, 20, 30], [3]);
     const idx = view([2, 0, 2], [3], 'int32');

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { BINARY_OPS, UNARY_OPS, contiguousStrides, cpuKernels, cpuKernelsReady, defineProgram, forwardKernel, getBackend, setCpuKernels, type BinaryOp, type UnaryOp, type View } from '@tsgrad/tensor';
+import { BINARY_OPS, UNARY_OPS, contiguousStrides, cpuKernels, cpuKernelsReady, defineProgram, forwardKernel, getBackend, gradKernel, setCpuKernels, type BinaryOp, type UnaryOp, type View } from '@tsgrad/tensor';
 
 // The WebAssembly SIMD kernels against independent float64 references. (The fused optimizer steps
 // are checked in @tsgrad/optim's tests, against the per-element reference steps and PyTorch.)
@@ -137,6 +137,8 @@ describe('WebAssembly SIMD kernels', () => {
   });
 
   it('handles empty dimensions (K = 0 gives zeros, M = 0 gives nothing)', () => {
+    // Every other product overwrites its output array; K = 0 must zero it (the pool holds NaNs here).
+    for (let i = 0; i < 3; i++) cpu.free(cpu.full(6, NaN, 'float32'));
     const k0 = cpu.matmul(f32View(new Float32Array(0), [1, 2, 0]), f32View(new Float32Array(0), [1, 0, 3]));
     expect(Array.from(cpu.readSync!(k0, 0, k0.size))).toEqual([0, 0, 0, 0, 0, 0]);
     expect(cpu.matmul(f32View(new Float32Array(0), [1, 0, 4]), f32View(values(8, 5), [1, 4, 2])).size).toBe(0);
@@ -264,6 +266,10 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     { name: 'over the batch (bias gradient)', shape: [33, 21], strides: [21, 1], axes: [0] },
     { name: 'middle axis of 3-D', shape: [3, 5, 7], strides: [35, 7, 1], axes: [1] },
     { name: 'a transposed view, both axes', shape: [9, 13], strides: [1, 9], axes: [0, 1] },
+    // Blocks of rows: rows that fold into one accumulator each, and rows that fold in turn into one.
+    { name: 'blocks of rows, [4, 3, 5, 7] over axes 1 and 3', shape: [4, 3, 5, 7], strides: [105, 35, 7, 1], axes: [1, 3] },
+    { name: 'blocks of rows, [4, 3, 5, 7] over axes 0 and 2', shape: [4, 3, 5, 7], strides: [105, 35, 7, 1], axes: [0, 2] },
+    { name: 'blocks of rows, a permuted [5, 4, 7, 3] over axis 2', shape: [5, 4, 7, 3], strides: [7, 105, 1, 35], axes: [2] },
   ];
   it.each(reductions.flatMap((r) => (['sum', 'max', 'min'] as const).map((op) => [`${op} ${r.name}`, op, r] as const)))('reduce %s', (_, op, r) => {
     const n = r.shape.reduce((a, b) => a * b, 1);
@@ -316,6 +322,29 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     const b = f32View(mixed(7, 5), [5, 7], [0, 1]);
     const [wasm, ts] = both(() => cpu.ternary('where', cond, a, b));
     expect(wasm).toEqual(ts);
+  });
+
+  // The kernels walk blocks of rows (the two innermost dims of the row plan); JavaScript the rest.
+  // Here a [3, 5, 7] result over operands broadcast in every pattern, as an attention mask [B, H, T, 1]
+  // and a layer norm's statistics are: per block, each operand's row stride differs.
+  it('blocks of rows: binary, where (a condition per row: copy and fill) and the block interpreter over [3, 5, 7]', () => {
+    const full = f32View(mixed(105, 6), [3, 5, 7]);
+    const perRow = f32View(mixed(15, 7), [3, 5, 7], [5, 1, 0]);
+    const transposed = f32View(mixed(105, 8), [3, 5, 7], [35, 1, 5]);
+    const scalar = f32View(mixed(1, 9), [3, 5, 7], [0, 0, 0]);
+    const rowCond = { storage: cpu.fromData(Uint8Array.from({ length: 15 }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0), 'bool'), dtype: 'bool' as const, shape: [3, 5, 7], strides: [5, 1, 0], offset: 0 };
+    const pairs = [[full, perRow], [perRow, transposed], [transposed, scalar], [scalar, full]] as const;
+    for (const [a, b] of pairs) {
+      for (const op of ['add', 'sub', 'mul', 'div', 'lt'] as const) {
+        const [wasm, ts] = both(() => cpu.elementwise(forwardKernel(op), [a, b]));
+        expect(wasm).toEqual(ts);
+      }
+      const [wasm, ts] = both(() => cpu.ternary('where', rowCond, a, b));
+      expect(wasm).toEqual(ts);
+      // mul's gradient g * y runs in the block interpreter (no dedicated kernel); exact in both.
+      const [gw, gt] = both(() => cpu.elementwise(gradKernel('mul', 0)!, [a, b]));
+      expect(gw).toEqual(gt);
+    }
   });
 });
 

@@ -176,6 +176,10 @@ export const opInfos: OpInfo[] = [
         { inputs: [m.make([K]), m.make([2, K, N])], args: {}, note: 'vector x batch' },
         { inputs: [m.make([M, K]), m.make([K])], args: {}, note: 'matrix-vector' },
         { inputs: [m.make([K]), m.make([K])], args: {}, note: 'dot' },
+        // A batch times one matrix folds the batch into the rows (a view, or a copy when transposed).
+        { inputs: [m.make([2, 3, M, K]), m.make([K, N], { t: true })], args: {}, note: 'batch x shared matrix' },
+        { inputs: [m.make([3, M, K], { t: true }), m.make([K, N])], args: {}, note: 'transposed batch x shared matrix' },
+        { inputs: [m.make([2, M, K]), m.make([K])], args: {}, note: 'batch x vector' },
       ];
     },
   },

@@ -31,6 +31,15 @@ function batchedMatmul(a: Tensor, b: Tensor): Tensor {
       `matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} cannot be multiplied (${M}x${K} and ${K2}x${N})`,
     );
   }
+  if (a2.ndim > 2 && b2.ndim === 2) {
+    // A matrix shared by every batch (a Linear's weight): fold the batch into the rows, as PyTorch
+    // does, so it is one [B*M, K] x [K, N] product. The batched form would repack the shared matrix
+    // once per batch, and its gradient would be B products summed afterwards.
+    const lead = a2.shape.slice(0, -1);
+    let out = apply('matmul', [a2.reshape([1, lead.reduce((p, d) => p * d, 1), K]), b2.reshape([1, K, N])], {}).reshape([...lead, N]);
+    if (b.ndim === 1) out = out.squeeze(-1);
+    return out;
+  }
   const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), 'matmul (batch dims)');
   const B = batch.reduce((p, d) => p * d, 1);
   const a3 = a2.expand([...batch, M, K]).reshape([B, M, K]);

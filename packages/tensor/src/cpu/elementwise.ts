@@ -149,6 +149,13 @@ export function copyKernel(src: View, dst: View, data: Data): void {
     });
     return;
   }
+  if (src.dtype === dst.dtype && ss === 1 && sd === 1 && len >= 32) {
+    // Contiguous rows (a permute that keeps the last dim: attention's head split and merge): one
+    // memcpy a row. Measured against the element loop: 1.6x faster at 32 elements a row, 2.2x at
+    // 128, no faster at 16 (making the subarray costs as much as copying it).
+    forEachRow(plan, views, (base) => dd.set(ds.subarray(base[0], base[0] + len), base[1]));
+    return;
+  }
   forEachRow(plan, views, (base) => {
     let ps = base[0];
     let pd = base[1];

@@ -45,6 +45,17 @@ export function planRows(shape: readonly number[], views: readonly StridedLike[]
 }
 
 /**
+ * The plan of `plan`'s rows: its dims but the innermost, so that each of its rows is a block of
+ * `plan`'s rows, for kernels that walk the two innermost dims themselves (the WebAssembly ones).
+ */
+export function outerPlan(plan: RowPlan): RowPlan {
+  const n = plan.shape.length;
+  if (n === 1) return { shape: [1], strides: plan.strides.map(() => [0]), rowLength: 1, inner: plan.strides.map(() => 0) };
+  const strides = plan.strides.map((s) => s.slice(0, -1));
+  return { shape: plan.shape.slice(0, -1), strides, rowLength: plan.shape[n - 2], inner: strides.map((s) => s[n - 2]) };
+}
+
+/**
  * Calls `row(bases)` once per row, where `bases[k]` is view k's element offset at the row start.
  * `bases` is reused between calls: read it, do not keep it.
  */

@@ -3,7 +3,7 @@ import type { ElementwiseKernel } from '../../ops/kernel.js';
 import type { TypedArray } from '../../dtype.js';
 import { numel } from '../../shape.js';
 import { takeArray } from '../buffer-pool.js';
-import { forEachRow, planRows } from '../strided.js';
+import { forEachRow, outerPlan, planRows } from '../strided.js';
 import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
 import { wasmKernels } from './runtime.js';
 import { EXPRESSION_BLOCK, compileExpression } from './expression.js';
@@ -21,14 +21,14 @@ export function elementwiseWasm(kernel: ElementwiseKernel, views: readonly View[
   const code = kernel.wasm;
   if (views.some((v) => v.dtype !== 'float32')) return null;
   if (code === null) return expressionWasm(kernel, views, data);
-  if (views.length === 1) return rows({ views: [...views], data, outBytes: 4 }, (k, p, len) => k.unaryRow(code, p[0], p[1], p[2], len));
+  if (views.length === 1) return rows({ views: [...views], data, outBytes: 4 }, (k, p, o, len, n) => k.unaryRow(code, p[0], p[1], o[0], p[2], len, n));
   const outBytes = kernel.resultDtype === 'bool' ? 1 : 4;
-  return rows({ views: [...views], data, outBytes }, (k, p, len) => k.binaryRow(code, p[0], p[1], p[2], p[3], p[4], len));
+  return rows({ views: [...views], data, outBytes }, (k, p, o, len, n) => k.binaryRow(code, p[0], p[1], o[0], p[2], p[3], o[1], p[4], len, n));
 }
 
 export function whereWasm(cond: View, a: View, b: View, data: (v: View) => TypedArray): TypedArray | null {
   if (cond.dtype !== 'bool' || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
-  return rows({ views: [cond, a, b], data, outBytes: 4 }, (k, p, len) => k.whereRow(p[0], p[1], p[2], p[3], p[4], p[5], p[6], len));
+  return rows({ views: [cond, a, b], data, outBytes: 4 }, (k, p, o, len, n) => k.whereRow(p[0], p[1], o[0], p[2], p[3], o[1], p[4], p[5], o[2], p[6], len, n));
 }
 
 /**
@@ -38,27 +38,36 @@ export function whereWasm(cond: View, a: View, b: View, data: (v: View) => Typed
 function expressionWasm(kernel: ElementwiseKernel, views: readonly View[], data: (v: View) => TypedArray): TypedArray | null {
   const compiled = compileExpression(kernel);
   if (!compiled) return null;
-  let at = { code: 0, regs: 0, table: 0 };
+  let at = { code: 0, regs: 0, table: 0, outer: 0 };
   const prepare = (arena: Arena) => {
-    at = { code: arena.alloc(compiled.code.length * 4), regs: arena.alloc(compiled.registers * EXPRESSION_BLOCK * 4), table: arena.alloc(views.length * 8) };
+    at = {
+      code: arena.alloc(compiled.code.length * 4),
+      regs: arena.alloc(compiled.registers * EXPRESSION_BLOCK * 4),
+      table: arena.alloc(views.length * 8),
+      outer: arena.alloc(views.length * 4),
+    };
     arena.i32().set(compiled.code, at.code / 4);
   };
   const outBytes = kernel.resultDtype === 'bool' ? 1 : 4;
   let words: Int32Array | null = null;
-  return rows({ views: [...views], data, outBytes, prepare }, (k, p, len) => {
-    // Memory no longer grows once the rows run: one view for every row's operand table.
+  return rows({ views: [...views], data, outBytes, prepare }, (k, p, o, len, n) => {
+    // Memory no longer grows once the rows run: one view for every block's operand table.
     words ??= new Int32Array(k.memory.buffer);
     for (let i = 0; i < views.length; i++) {
       words[at.table / 4 + 2 * i] = p[2 * i];
       words[at.table / 4 + 2 * i + 1] = p[2 * i + 1];
+      words[at.outer / 4 + i] = o[i];
     }
-    k.expressionRow(at.code, compiled.code.length / 5, at.regs, at.table, compiled.result, p[2 * views.length], outBytes === 1 ? 1 : 0, len);
+    k.expressionRow(at.code, compiled.code.length / 5, at.regs, at.table, compiled.result, p[2 * views.length], outBytes === 1 ? 1 : 0, len, n, at.outer, views.length);
   });
 }
 
 type Kernels = NonNullable<ReturnType<typeof wasmKernels>>;
-/** Calls one row's kernel: `p` holds (pointer, stride) per input, then the output pointer. */
-type RowCall = (k: Kernels, p: number[], len: number) => void;
+/**
+ * Calls a kernel on a block of `rows` rows of `len`: `p` holds (pointer, element stride) per input,
+ * then the output pointer; `outer` each input's stride from one row to the next.
+ */
+type RowCall = (k: Kernels, p: number[], outer: number[], len: number, rows: number) => void;
 
 interface Job {
   views: View[];
@@ -90,16 +99,19 @@ function runRows(k: Kernels, { views, data, outBytes, n, spans, prepare }: Job &
   });
   const plan = planRows(views[0].shape, views);
   const len = plan.rowLength;
+  // The kernels walk the two innermost dims; JavaScript walks the rest, a block of rows at a time.
+  const blocks = outerPlan(plan);
+  const rowCount = blocks.rowLength;
   const args = new Array<number>(2 * views.length + 1);
   let o = 0;
-  forEachRow(plan, views, (base) => {
+  forEachRow(blocks, views, (base) => {
     for (let i = 0; i < views.length; i++) {
       args[2 * i] = ptrs[i] + (base[i] - spans[i].lo) * bytesOf(views[i]);
       args[2 * i + 1] = plan.inner[i];
     }
     args[2 * views.length] = out + o * outBytes;
-    call(k, args, len);
-    o += len;
+    call(k, args, blocks.inner, len, rowCount);
+    o += len * rowCount;
   });
   if (outBytes === 1) {
     const result = takeArray('bool', n, { zero: false });

@@ -21,7 +21,8 @@ export function matmulWasm(a: View, b: View, data: (v: View) => TypedArray): Flo
   if (!k) return null;
   const [B, M, K] = a.shape;
   const N = b.shape[2];
-  const out = takeArray('float32', B * M * N);
+  // Every element is written below, except for K = 0, where the product is zeros.
+  const out = takeArray('float32', B * M * N, { zero: K === 0 });
   if (out.length === 0 || K === 0) return out;
   return unlessOutOfMemory(() => {
     gemm(k, { a, b, da: data(a) as Float32Array, db: data(b) as Float32Array, out });
@@ -62,7 +63,8 @@ function gemm(k: WasmExports, { a, b, da, db, out }: Gemm): void {
     if (pool && M * N * K >= PARALLEL_MIN_WORK && panels >= 2 * pool.threads) {
       pool.gemm({ a: pa, b: pb, c: pc, M, N, K, panels }, k);
     } else k.gemmPacked(pa, pb, pc, M, N, K, 0, panels);
-    k.unpadRows(pc, M, N, pc);
+    // With N a multiple of NR the padded grid is already the dense result (most layer widths).
+    if (ldc !== N) k.unpadRows(pc, M, N, pc);
     out.set(mem.subarray(pc / 4, pc / 4 + M * N), batch * M * N);
   }
 }

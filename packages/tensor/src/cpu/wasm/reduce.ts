@@ -2,7 +2,7 @@ import type { ArgReduceOp, ReduceOp, View } from '../../backend.js';
 import type { TypedArray } from '../../dtype.js';
 import { contiguousStrides, numel } from '../../shape.js';
 import { takeArray } from '../buffer-pool.js';
-import { forEachRow, planRows, type RowPlan } from '../strided.js';
+import { forEachRow, outerPlan, planRows, type RowPlan } from '../strided.js';
 import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
 import { wasmKernels, type WasmExports } from './runtime.js';
 
@@ -48,11 +48,14 @@ function fold(k: WasmExports, { op, x, data, plan, outView, n, lo, hi }: Fold): 
   new Float64Array(k.memory.buffer, acc, n).fill(op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity);
   const code = OPS[op];
   const len = plan.rowLength;
-  forEachRow(plan, [x, outView], (base) => {
+  // A block of rows a call (the kernels walk the two innermost dims), rows in the same order.
+  const blocks = outerPlan(plan);
+  const [ox, oacc] = blocks.inner;
+  forEachRow(blocks, [x, outView], (base) => {
     const px = src + (base[0] - lo) * 4;
     const pa = acc + base[1] * 8;
-    if (so === 0) k.foldRow(code, px, sx, len, pa);
-    else k.accumulateRow(code, px, sx, len, pa);
+    if (so === 0) k.foldRow(code, px, sx, len, pa, blocks.rowLength, ox, oacc);
+    else k.accumulateRow(code, px, sx, len, pa, blocks.rowLength, ox, oacc);
   });
   const out = takeArray('float32', n, { zero: false });
   out.set(new Float64Array(k.memory.buffer, acc, n));

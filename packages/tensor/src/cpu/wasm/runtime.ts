@@ -29,12 +29,15 @@ export interface WasmExports {
   // The fused optimizer steps (sgdStep, adamStep, ...) are reached by name from a program's
   // `native` declaration (see program.ts), their arguments written by name into the slots of the
   // layout each exports (`adamStepArgs.beta1`, ...).
-  binaryRow(op: number, a: number, sa: number, b: number, sb: number, out: number, len: number): void;
-  unaryRow(op: number, x: number, sx: number, out: number, len: number): void;
+  // Elementwise kernels take a block of rows: per operand a pointer, its element stride and its
+  // row stride (`o*`), then the row length and the row count (assembly/elementwise.ts).
+  binaryRow(op: number, a: number, sa: number, oa: number, b: number, sb: number, ob: number, out: number, len: number, rows: number): void;
+  unaryRow(op: number, x: number, sx: number, ox: number, out: number, len: number, rows: number): void;
   whereRow(...args: number[]): void;
-  expressionRow(code: number, count: number, regs: number, table: number, result: number, out: number, bytes: number, len: number): void;
-  foldRow(op: number, x: number, sx: number, len: number, acc: number): void;
-  accumulateRow(op: number, x: number, sx: number, len: number, acc: number): void;
+  expressionRow(code: number, count: number, regs: number, table: number, result: number, out: number, bytes: number, len: number, rows: number, outer: number, inputs: number): void;
+  // Reductions too take a block of rows: the row count, then x's and the accumulators' row strides.
+  foldRow(op: number, x: number, sx: number, len: number, acc: number, rows: number, ox: number, oacc: number): void;
+  accumulateRow(op: number, x: number, sx: number, len: number, acc: number, rows: number, ox: number, oacc: number): void;
   argRow(op: number, x: number, step: number, len: number, size: number, sAxis: number, out: number): void;
   gatherRow(x: number, sx: number, sDim: number, idx: number, si: number, out: number, len: number, size: number): number;
   scatterAddRow(...args: number[]): number;
