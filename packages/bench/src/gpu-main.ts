@@ -43,7 +43,7 @@ const option = (name: string) => (process.argv.includes(name) ? process.argv[pro
 const attentionOnly = process.argv.includes('--attention-only');
 // SwiftShader takes ~10 minutes for the full size (over a second per (batch, head) pair at T = 1024): one head there.
 const full = `${ATTENTION_FULL.batch},${ATTENTION_FULL.heads},${ATTENTION_FULL.seq}`;
-const [batch, heads, seq] = (option('--attention') ?? (quick ? '2,2,128' : software ? '8,1,1024' : full)).split(',').map(Number);
+const [batch, heads, seq] = (option('--attention') ?? (quick ? '1,1,1024' : software ? '8,1,1024' : full)).split(',').map(Number);
 console.log(`adapter: ${backend.adapterInfo}${software ? ' (software: small sizes)' : ''}`);
 console.log(`limits: maxBufferSize ${backend.limits.maxBufferSize}, maxStorageBufferBindingSize ${backend.limits.maxStorageBufferBindingSize}; timestamp-query: ${backend.gpu.features.has('timestamp-query')}`);
 
@@ -55,11 +55,13 @@ const check = (name: string, value: number, limit: number) => {
 };
 
 // ---- attention memory (issue 23): the fused kernel never holds the [B, H, T, T] scores ---------------
-// value: the pool's peak over forward and backward, as a fraction of one score matrix's bytes.
+// value: the pool's peak over forward and backward, as a fraction of one score matrix's bytes. A
+// composed path holds the scores and the weights (2); the fused one a few [B, H, T, D] tensors, under
+// half of one score matrix wherever T >> D (0.44 at T = 1024, D = 64).
 const attention: AttentionMemory = await attentionMemory(backend, { batch, heads, seq, headDim: ATTENTION_FULL.headDim });
 console.log(describeAttentionMemory(attention));
-check(`attention B=${batch} H=${heads} T=${seq} causal: pool peak / one score matrix`, attention.totalPeak / attention.scoresBytes, 1);
-if (attentionOnly) process.exit(attention.totalPeak < attention.scoresBytes ? 0 : 1);
+check(`attention B=${batch} H=${heads} T=${seq} causal: pool peak / one score matrix`, attention.totalPeak / attention.scoresBytes, 0.5);
+if (attentionOnly) process.exit(attention.totalPeak <= attention.scoresBytes / 2 ? 0 : 1);
 
 manualSeed(0);
 const MATMULS = quick
