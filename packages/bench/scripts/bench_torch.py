@@ -1,15 +1,25 @@
 #!/usr/bin/env python3
 """PyTorch CPU on the same cases as `pnpm bench` (reported beside tsgrad when /usr/bin/python3 has
-torch; never required). Prints one JSON list of rows: {suite, case, impl, value, unit}."""
+torch; never required). Prints one JSON object: {"rows": [{suite, case, impl, value, unit}],
+"notes": [...], "gptParams": n}.
+
+  bench_torch.py [SIZES]      the CPU cases on 1 and 2 threads (SIZES: matmul sizes, "256,512,1024")
+  bench_torch.py --cuda       the GPT step alone on the GPU (the packed GPU benchmark's run.sh)"""
 import json
 import os
+import re
 import sys
 import time
 
 import torch
 from torch import nn
 
-SIZES = [int(s) for s in sys.argv[1].split(",")] if len(sys.argv) > 1 else [256, 512, 1024]
+CUDA = "--cuda" in sys.argv
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+SIZES = [int(s) for s in ARGS[0].split(",")] if ARGS else [256, 512, 1024]
+# The GPT of packages/bench/src/gpt.ts (GPT_CONFIG, GPT_CASE).
+GPT = {"vocab": 65, "layers": 4, "heads": 4, "dim": 128, "block": 64, "batch": 16}
+GPT_CASE = f"GPT {GPT['layers']}L {GPT['heads']}H {GPT['dim']}d T{GPT['block']} B{GPT['batch']}"
 MLP_FLOP = 2 * 128 * (3 * (784 * 256 + 256 * 256 + 256 * 10) - 784 * 256)
 
 
@@ -35,6 +45,70 @@ def blas():
     except OSError:
         return "BLAS unknown"
     return "OpenBLAS" if "openblas" in target else "BLIS" if "blis" in target else "reference BLAS" if "/blas/" in target else os.path.basename(target)
+
+
+def blas_note():
+    """Torch's build record says which BLAS it calls: Debian's says BLAS_INFO=generic, i.e. whatever
+    libblas.so.3 resolves to, by default the reference BLAS (~4 GFLOP/s). Detected and measured, so
+    nobody reads a ratio against that as one against an optimized PyTorch (MKL or OpenBLAS)."""
+    info = re.search(r"BLAS_INFO=([\w-]+)", torch.__config__.show())
+    info = info.group(1) if info else "unknown"
+    if info != "generic":
+        return None
+    torch.set_num_threads(1)
+    a, b = torch.randn(1024, 512), torch.randn(512, 512)
+    gflops = 2 * 1024 * 512 * 512 / median_seconds(lambda: a @ b) / 1e9
+    lib = blas()
+    slow = ": far slower than an optimized PyTorch (MKL/OpenBLAS), so its rows, and tsgrad's ratios to them, flatter tsgrad" if lib == "reference BLAS" else ""
+    return (f"PyTorch {torch.__version__.split('+')[0]} is built with BLAS_INFO=generic (torch.__config__.show()) and calls libblas.so.3 = {lib}: "
+            f"a 1024x512x512 float32 matmul runs at {gflops:.1f} GFLOP/s on one thread{slow}")
+
+
+class GPTModel(nn.Module):
+    """nanoGPT's structure from torch.nn, as src/gpt.ts builds it from tsgrad's modules: token and
+    position embeddings, pre-LN TransformerEncoderLayer blocks (GELU, 4x feed-forward, no dropout)
+    under a causal mask, a final LayerNorm, a bias-free head tied to the token embedding."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.wte = nn.Embedding(c["vocab"], c["dim"])
+        self.wpe = nn.Embedding(c["block"], c["dim"])
+        layer = lambda: nn.TransformerEncoderLayer(c["dim"], c["heads"], 4 * c["dim"], dropout=0.0, activation="gelu", batch_first=True, norm_first=True)
+        self.blocks = nn.ModuleList([layer() for _ in range(c["layers"])])
+        self.ln_f = nn.LayerNorm(c["dim"])
+        self.head = nn.Linear(c["dim"], c["vocab"], bias=False)
+        self.head.weight = self.wte.weight
+        t = c["block"]
+        self.register_buffer("pos", torch.arange(t))
+        # bool attn_mask: True = masked (a future position).
+        self.register_buffer("mask", torch.ones(t, t, dtype=torch.bool).triu(1))
+
+    def forward(self, idx):
+        x = self.wte(idx) + self.wpe(self.pos)
+        for b in self.blocks:
+            x = b(x, src_mask=self.mask)
+        return self.head(self.ln_f(x))
+
+
+def gpt_row(impl, device="cpu"):
+    """One AdamW step of the GPT on random tokens: median milliseconds, and the parameter count."""
+    torch.manual_seed(0)
+    c = GPT
+    model = GPTModel(c).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    idx = torch.randint(0, c["vocab"], (c["batch"], c["block"]), device=device)
+    targets = torch.randint(0, c["vocab"], (c["batch"] * c["block"],), device=device)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(idx).reshape(-1, c["vocab"]), targets).backward()
+        opt.step()
+        if device != "cpu":
+            torch.cuda.synchronize()
+
+    s = median_seconds(step, runs=5, warmup=2)
+    params = sum(p.numel() for p in model.parameters())
+    return {"suite": "gpt step", "case": GPT_CASE, "impl": impl, "value": s * 1000, "unit": "ms/step"}, params
 
 
 def cases(threads):
@@ -75,7 +149,16 @@ def cases(threads):
     adam.step()
     s = median_seconds(adam.step, runs=5)
     rows.append({"suite": "optimizer", "case": "Adam 10M f32", "impl": impl, "value": 10 / s, "unit": "Mparam/s"})
+    rows.append(gpt_row(impl)[0])
     return rows
 
 
-print(json.dumps([row for threads in (1, 2) for row in cases(threads)]))
+if CUDA:
+    if not torch.cuda.is_available():
+        sys.exit("bench_torch.py --cuda: torch.cuda.is_available() is False")
+    row, params = gpt_row(f"PyTorch {torch.__version__.split('+')[0]} CUDA {torch.cuda.get_device_name(0)}", "cuda")
+    print(json.dumps({"rows": [row], "notes": [], "gptParams": params}))
+else:
+    note = blas_note()
+    rows = [row for threads in (1, 2) for row in cases(threads)]
+    print(json.dumps({"rows": rows, "notes": [note] if note else [], "gptParams": sum(p.numel() for p in GPTModel(GPT).parameters())}))

@@ -1,9 +1,11 @@
 #!/bin/bash
 # tsgrad's packed WebGPU benchmark (made by packages/bench/scripts/pack-gpu-bench.mjs): runs on Linux
 # x86-64 with an NVIDIA GPU, no Node and no network. Unpacks Node and Dawn, unpacks Debian's Vulkan
-# loader, finds NVIDIA's Vulkan ICD, runs the correctness checks and the benchmark, prints one table.
+# loader, finds NVIDIA's Vulkan ICD, runs PyTorch CUDA's GPT step when python3 has torch with CUDA
+# (bench_torch.py --cuda), then the correctness checks and the benchmark, and prints one table.
 #
-#   ./run.sh [--quick]      results go to $OUT if set, else the current directory
+#   ./run.sh [--quick] [--attention B,H,T] [--attention-only]
+#                           results go to $OUT if set, else the current directory
 #
 # VK_ICD_FILENAMES, if set, is used as is (e.g. SwiftShader's, to try the folder without a GPU).
 set -euo pipefail
@@ -61,6 +63,19 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "$XDG_RUNTIME_DIR" ]; then
   chmod 700 "$XDG_RUNTIME_DIR"
 fi
 
+torch_args=()
+python="${TSGRAD_PYTHON:-$(command -v python3 || true)}"
+if [ -n "$python" ] && "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  echo "== PyTorch CUDA: the GPT step (bench_torch.py --cuda, $python)"
+  if "$python" "$here/bench_torch.py" --cuda > "$results/pytorch-cuda.json"; then
+    torch_args=(--torch "$results/pytorch-cuda.json")
+  else
+    echo "run.sh: bench_torch.py --cuda failed; the table goes on without PyTorch" >&2
+  fi
+else
+  echo "== PyTorch CUDA: not here (no python3 with torch and CUDA); tsgrad alone"
+fi
+
 echo "== correctness checks, then the benchmark ($("$work/node" --version))"
 cd "$results"
-NODE_PATH="$work/node_modules" "$work/node" "$work/gpu-bench.mjs" "$@"
+NODE_PATH="$work/node_modules" "$work/node" "$work/gpu-bench.mjs" ${torch_args[@]+"${torch_args[@]}"} "$@"

@@ -13,6 +13,7 @@
  *   webgpu/            the `webgpu` package's loader, and Dawn's dawn.node for linux-x64 (xz)
  *   debs/              Debian's Vulkan loader and the GL dispatch libraries NVIDIA's Vulkan ICD
  *                      (libGLX_nvidia.so.0) loads, fetched with `apt-get download` (amd64)
+ *   bench_torch.py     PyTorch's side (run.sh runs its GPT step on CUDA when python3 has torch with CUDA)
  *   run.sh             unpacks all that, finds NVIDIA's ICD JSON, runs the checks and the benchmark
  *
  * --fast compresses with xz -0 (the repository's test of this script); the default is xz -6.
@@ -78,12 +79,15 @@ try {
 }
 
 copyFileSync(path.join(here, 'gpu-bench-run.sh'), path.join(out, 'run.sh'));
+copyFileSync(path.join(here, 'bench_torch.py'), path.join(out, 'bench_torch.py'));
 chmodSync(path.join(out, 'run.sh'), 0o755);
 writeFileSync(
   path.join(out, 'README.txt'),
   `tsgrad WebGPU benchmark, packed ${new Date().toISOString()} from ${JSON.parse(readFileSync(path.join(root, 'packages', 'tsgrad', 'package.json'), 'utf8')).version}.\n` +
     'Run ./run.sh on Linux x86-64 with an NVIDIA GPU (no Node or network needed). It prints the correctness checks and one\n' +
-    'markdown table, and writes gpu-bench-results.json into $OUT (or the current directory). ./run.sh --quick: small sizes.\n',
+    'markdown table, and writes gpu-bench-results.json into $OUT (or the current directory). ./run.sh --quick: small sizes.\n' +
+    'With python3 and a CUDA torch on the machine, PyTorch CUDA runs the same GPT step first (bench_torch.py --cuda).\n' +
+    './run.sh --attention-only: the fused attention memory check alone (B=8, H=8, T=1024; --attention B,H,T for another size).\n',
 );
 
 const size = (p) => (statSync(p).isDirectory() ? readdirSync(p).reduce((n, f) => n + size(path.join(p, f)), 0) : statSync(p).size);

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { manualSeed, randn, scope } from '@tsgrad/autograd';
 import { cpuKernelsReady, setCpuKernels } from '@tsgrad/tensor';
+import { benchTsgradGpt } from './gpt.js';
 import { CNN, benchTsgradCnn, tfCnnStep, type TfCnnLike } from './cnn.js';
 import { makeTfMlpStep, tsgradMlpStep, type MlpCase, type TfMlpLike } from './mlp.js';
 import { timeMedian, type BenchRow, benchRows } from './timing.js';
@@ -52,7 +53,7 @@ export function threadLabel(threads: number): string {
 }
 
 /**
- * tsgrad's CPU backend: matmul in every transpose layout, the MLP and CNN steps and the transcendental
+ * tsgrad's CPU backend: matmul in every transpose layout, the MLP, CNN and GPT steps and the transcendental
  * elementwise ops, on 1 and 2 threads (WASM SIMD kernels), then the TypeScript reference kernels on a
  * subset, and a memory ceiling.
  */
@@ -64,6 +65,7 @@ export async function benchTsgradCpu(sizes: number[]): Promise<BenchRow[]> {
     if (info.threads !== threads) throw new Error(`could not start ${threads} CPU threads: ${info.reason ?? 'unknown'}`);
     cpuCases(sizes, threadLabel(threads), rows);
     rows.push(benchTsgradCnn(threadLabel(threads)));
+    rows.push(benchTsgradGpt(threadLabel(threads)));
     // Elementwise kernels run on one thread: timed once.
     if (threads === 1) rows.push(...tsgradUnaryRows(threadLabel(threads)));
   }

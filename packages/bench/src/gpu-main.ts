@@ -2,13 +2,22 @@
 /**
  * The GPU benchmark of the packed folder (scripts/pack-gpu-bench.mjs): on whatever adapter Dawn
  * finds, first the correctness checks (matmul against float64, every optimizer against the CPU's
- * float32 path), then tsgrad beside TF.js's WebGPU backend on the cases of issue 16, printed as one
- * markdown table (for packages/webgpu/README.md) and written to gpu-bench-results.json.
+ * float32 path) and the fused attention's memory (issue 23), then tsgrad beside TF.js's WebGPU
+ * backend on the cases of issue 16 and the GPT step of issue 23 (beside PyTorch CUDA when run.sh
+ * found it), printed as one markdown table (for packages/webgpu/README.md) and written to
+ * gpu-bench-results.json.
+ *
+ *   gpu-main.js [--quick] [--torch FILE] [--attention B,H,T] [--attention-only]
+ *
+ * --torch: scripts/bench_torch.py --cuda's output. --attention: the attention check's size (default
+ * B=8, H=8, T=1024, D=64 on a GPU; B=8, H=1 on a software adapter); --attention-only: that check alone.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { manualSeed, randn, type Tensor } from '@tsgrad/autograd';
 import { ASGD, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, LAMB, Lion, NAdam, RAdam, RMSprop, Rprop, SGD, type Optimizer } from '@tsgrad/optim';
 import { initWebGPU } from '@tsgrad/webgpu';
+import { ATTENTION_FULL, attentionMemory, describeAttentionMemory, type AttentionMemory } from './attention-memory.js';
+import type { PyTorchResult } from './pytorch.js';
 import { benchWebGPU } from './webgpu.js';
 import type { BenchRow } from './timing.js';
 
@@ -30,6 +39,11 @@ const backend = await initWebGPU({ gpu });
 const software = /swiftshader|llvmpipe|lavapipe/i.test(backend.adapterInfo);
 /** --quick: the smallest sizes and few steps (the packed folder's test on a software adapter). */
 const quick = process.argv.includes('--quick');
+const option = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const attentionOnly = process.argv.includes('--attention-only');
+// SwiftShader takes ~10 minutes for the full size (over a second per (batch, head) pair at T = 1024): one head there.
+const full = `${ATTENTION_FULL.batch},${ATTENTION_FULL.heads},${ATTENTION_FULL.seq}`;
+const [batch, heads, seq] = (option('--attention') ?? (quick ? '1,1,1024' : software ? '8,1,1024' : full)).split(',').map(Number);
 console.log(`adapter: ${backend.adapterInfo}${software ? ' (software: small sizes)' : ''}`);
 console.log(`limits: maxBufferSize ${backend.limits.maxBufferSize}, maxStorageBufferBindingSize ${backend.limits.maxStorageBufferBindingSize}; timestamp-query: ${backend.gpu.features.has('timestamp-query')}`);
 
@@ -39,6 +53,16 @@ const check = (name: string, value: number, limit: number) => {
   checks.push({ check: name, value, limit });
   console.log(`${value <= limit ? 'ok  ' : 'FAIL'} ${name}: ${value.toExponential(2)} (limit ${limit})`);
 };
+
+// ---- attention memory (issue 23): the fused kernel never holds the [B, H, T, T] scores ---------------
+// value: the pool's peak over forward and backward, as a fraction of one score matrix's bytes. A
+// composed path holds the scores and the weights (2); the fused one a few [B, H, T, D] tensors, under
+// half of one score matrix wherever T >> D (0.44 at T = 1024, D = 64).
+const attention: AttentionMemory = await attentionMemory(backend, { batch, heads, seq, headDim: ATTENTION_FULL.headDim });
+console.log(describeAttentionMemory(attention));
+check(`attention B=${batch} H=${heads} T=${seq} causal: pool peak / one score matrix`, attention.totalPeak / attention.scoresBytes, 0.5);
+if (attentionOnly) process.exit(attention.totalPeak <= attention.scoresBytes / 2 ? 0 : 1);
+
 manualSeed(0);
 const MATMULS = quick
   ? ([['matmul 128³ vs float64', 128, 128, 128, false], ['matmul 99×101×103 A·Bᵀ vs float64', 99, 101, 103, true]] as const)
@@ -89,23 +113,32 @@ for (const [name, make] of OPTIMIZERS) {
 
 // ---- speed ---------------------------------------------------------------------------------------
 const rows: BenchRow[] = await benchWebGPU({ backend, quick });
+// PyTorch CUDA's GPT step (run.sh ran scripts/bench_torch.py --cuda first, when torch had CUDA), in steps/s.
+const torchFile = option('--torch');
+const torch: PyTorchResult | null = torchFile && existsSync(torchFile) ? (JSON.parse(readFileSync(torchFile, 'utf8')) as PyTorchResult) : null;
+const gptSuite = rows.find((r) => r.suite.startsWith('gpt step'))?.suite;
+for (const r of torch?.rows ?? []) {
+  if (gptSuite) rows.push({ suite: gptSuite, case: r.case, impl: r.impl, value: 1000 / r.value, unit: 'steps/s' });
+}
 
-/** One markdown row per case: tsgrad (wall), tsgrad (GPU time), TF.js, ratio. */
+/** One markdown row per case: tsgrad (wall), tsgrad (GPU time), TF.js, ratio, PyTorch CUDA (the GPT step). */
 function markdown(rs: BenchRow[]): string {
   const cases = [...new Set(rs.filter((r) => r.suite !== 'ratio').map((r) => `${r.suite}|${r.case}`))];
-  const out = ['| case | tsgrad webgpu | tsgrad GPU time | TF.js webgpu | tsgrad / TF.js | 32×32 / 64×64 tiles | unit |', '| --- | --- | --- | --- | --- | --- | --- |'];
+  const out = ['| case | tsgrad webgpu | tsgrad GPU time | TF.js webgpu | tsgrad / TF.js | PyTorch CUDA | 32×32 / 64×64 tiles | unit |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const key of cases) {
     const [suite, name] = key.split('|');
     const get = (impl: string) => rs.find((r) => r.suite === suite && r.case === name && r.impl === impl);
+    const torchRow = rs.find((r) => r.suite === suite && r.case === name && r.impl.startsWith('PyTorch'));
     const fmt = (r?: BenchRow) => (r ? r.value.toPrecision(4) : '—');
     const ratio = rs.find((r) => r.suite === 'ratio' && r.case === `webgpu ${name}`);
     const tiles = get('tsgrad webgpu (32×32 tiles)') ? `${fmt(get('tsgrad webgpu (32×32 tiles)'))} / ${fmt(get('tsgrad webgpu (64×64 tiles)'))}` : '—';
-    out.push(`| ${name} | ${fmt(get('tsgrad webgpu'))} | ${fmt(get('tsgrad webgpu (GPU time)'))} | ${fmt(get('TF.js webgpu'))} | ${ratio ? ratio.value.toFixed(2) + '×' : '—'} | ${tiles} | ${get('tsgrad webgpu')?.unit ?? ''} |`);
+    out.push(`| ${name} | ${fmt(get('tsgrad webgpu'))} | ${fmt(get('tsgrad webgpu (GPU time)'))} | ${fmt(get('TF.js webgpu'))} | ${ratio ? ratio.value.toFixed(2) + '×' : '—'} | ${fmt(torchRow)} | ${tiles} | ${(get('tsgrad webgpu') ?? torchRow)?.unit ?? ''} |`);
   }
   return out.join('\n');
 }
 console.log(`\n${markdown(rows)}\n`);
+if (torch) console.log(`PyTorch CUDA: ${torch.rows.map((r) => r.impl).join(', ')}; GPT parameters ${torch.gptParams}`);
 const failed = checks.filter((c) => !(c.value <= c.limit));
-writeFileSync('gpu-bench-results.json', JSON.stringify({ date: new Date().toISOString(), adapter: backend.adapterInfo, limits: backend.limits, checks, rows }, null, 2) + '\n');
+writeFileSync('gpu-bench-results.json', JSON.stringify({ date: new Date().toISOString(), adapter: backend.adapterInfo, limits: backend.limits, checks, attention, rows }, null, 2) + '\n');
 console.log(`wrote gpu-bench-results.json; correctness: ${checks.length - failed.length} passed, ${failed.length} failed`);
 process.exit(failed.length ? 1 : 0);

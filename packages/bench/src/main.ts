@@ -8,6 +8,7 @@ import os from 'node:os';
 import { benchAttention } from './attention.js';
 import { THREAD_COUNTS, benchTsgradCpu, benchTfjsCpu, threadLabel } from './cpu.js';
 import { CNN } from './cnn.js';
+import { gptParamsNote, gptRatios } from './gpt.js';
 import { benchPlainJsMatmul } from './matmul.js';
 import { benchOptimizers } from './optimizers.js';
 import { benchPyTorch } from './pytorch.js';
@@ -19,7 +20,7 @@ const SIZES = [256, 512, 1024];
 const STAGES = 6;
 const rows: BenchRow[] = [];
 const notes: string[] = [];
-stage(1, STAGES, 'tsgrad on the CPU (matmul, MLP and BN-CNN steps, exp/log/tanh/sigmoid/erf; 1 and more threads, TS kernels)');
+stage(1, STAGES, 'tsgrad on the CPU (matmul, MLP, BN-CNN and GPT steps, exp/log/tanh/sigmoid/erf; 1 and more threads, TS kernels)');
 rows.push(...(await benchTsgradCpu(SIZES)));
 rows.push(...(await benchAttention()));
 stage(2, STAGES, 'the plain JavaScript matmul loop');
@@ -37,6 +38,11 @@ const torch = benchPyTorch(SIZES);
 rows.push(...torch.rows);
 console.log(torch.skipped ? `  skipped: ${torch.skipped}` : `  ${torch.rows.length} rows`);
 if (torch.skipped) notes.push(`PyTorch skipped: ${torch.skipped}`);
+// Beside the PyTorch rows: a slow reference BLAS (detected by bench_torch.py), the GPT's size on both sides.
+for (const n of [...torch.notes, gptParamsNote(torch.gptParams)].filter((n) => n !== null)) {
+  console.log(`  note: ${n}`);
+  notes.push(n);
+}
 
 const value = (impl: string, c: string) => rows.find((r) => r.impl === impl && r.case === c)?.value ?? NaN;
 const ratio = (c: string, impl: string, x: number) => rows.push({ suite: 'ratio', case: c, impl, value: x, unit: 'x' });
@@ -75,6 +81,8 @@ ratio('MLP step', `${one} / TS kernels`, value(one, '784-256-256-10 b128') / val
 for (const op of UNARY_BENCH_OPS) {
   ratio(unaryCase(op), `${one} / TS kernels`, value(one, unaryCase(op)) / value('tsgrad cpu TS kernels', unaryCase(op)));
 }
+// Issue 23: the GPT step's time against PyTorch's (<= 2.5 on one thread), and 2 threads over one (>= 1.6).
+rows.push(...gptRatios(rows, threadLabel));
 // Native, for scale (reported, not a target).
 for (const r of torch.rows.filter((t) => t.case === '1024x1024 A·B' || t.suite === 'mlp step' || t.suite === 'cnn step' || t.suite === 'optimizer')) {
   const threads = r.impl.endsWith('1 thread') ? 1 : 2;

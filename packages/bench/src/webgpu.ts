@@ -2,6 +2,7 @@ import { manualSeed, randn, scope, type Tensor } from '@tsgrad/autograd';
 import { Adam } from '@tsgrad/optim';
 import { initWebGPU, type WebGPUBackend } from '@tsgrad/webgpu';
 import { makeTfCnnStep, tsgradCnnStep, type TfCnnLike } from './cnn.js';
+import { GPT_CONFIG, gptCase, tsgradGptStep } from './gpt.js';
 import { makeTfMlpStep, tsgradMlpStep, type TfMlpLike } from './mlp.js';
 import { benchRows, type BenchRow } from './timing.js';
 
@@ -36,14 +37,16 @@ interface TfLike {
 /** The sizes of each case: a real GPU's (issue 16's table), or a software adapter's small ones. */
 export function gpuCases(software: boolean, quick = false) {
   // quick: one small size of each case, for the packed folder's own test on a software adapter.
-  if (quick) return { matmul: [128], adam: [{ total: 100_000, tensors: 10 }, { total: 100_000, tensors: 100 }], mlp: { hidden: 64, batch: 32 }, cnnBatch: 8 };
+  // The GPT: issue 23's size on a GPU (PyTorch CUDA runs the same); SwiftShader needs ~100 s a step for it.
+  if (quick) return { matmul: [128], adam: [{ total: 100_000, tensors: 10 }, { total: 100_000, tensors: 100 }], mlp: { hidden: 64, batch: 32 }, cnnBatch: 8, gpt: { ...GPT_CONFIG, layers: 1, heads: 2, dim: 32, block: 16, batch: 2 } };
   return software
-    ? { matmul: [256, 512], adam: [{ total: 1_000_000, tensors: 10 }, { total: 1_000_000, tensors: 1000 }], mlp: { hidden: 256, batch: 128 }, cnnBatch: 64 }
+    ? { matmul: [256, 512], adam: [{ total: 1_000_000, tensors: 10 }, { total: 1_000_000, tensors: 1000 }], mlp: { hidden: 256, batch: 128 }, cnnBatch: 64, gpt: { ...GPT_CONFIG, layers: 2, dim: 64, block: 32, batch: 4 } }
     : {
         matmul: [1024, 2048, 4096, 8192],
         adam: [{ total: 10_000_000, tensors: 10 }, { total: 100_000_000, tensors: 10 }, { total: 10_000_000, tensors: 1000 }],
         mlp: { hidden: 4096, batch: 1024 },
         cnnBatch: 256,
+        gpt: GPT_CONFIG,
       };
 }
 
@@ -92,9 +95,9 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
     /** The work of one step in `unit`'s numerator (GFLOP, Mparam, steps, images). */
     work: number;
     unit: string;
-    /** One tsgrad step, settled; one TF.js step, settled; one tsgrad step to profile. */
+    /** One tsgrad step, settled; one TF.js step, settled (none: TF.js has no such model here); one tsgrad step to profile. */
     ours: () => Promise<unknown>;
-    theirs: () => Promise<unknown>;
+    theirs: (() => Promise<unknown>) | null;
     oursGpu: () => unknown;
   }
   // A failing side (an out-of-memory TF.js, a limit) is reported and the run goes on: a GPU machine's
@@ -110,7 +113,7 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
   const report = async ({ suite, name, work, unit, ours, theirs, oursGpu }: Case) => {
     const s = await attempt(`${name}: tsgrad`, () => timeAsync(ours));
     const gpuS = Number.isNaN(s) ? NaN : await attempt(`${name}: tsgrad profile`, () => gpuSeconds(oursGpu));
-    const t = await attempt(`${name}: TF.js`, () => timeAsync(theirs));
+    const t = theirs ? await attempt(`${name}: TF.js`, () => timeAsync(theirs)) : NaN;
     if (!Number.isNaN(s)) rows.push({ suite: `${suite} ${label}`, case: name, impl: 'tsgrad webgpu', value: work / s, unit });
     if (!Number.isNaN(gpuS)) rows.push({ suite: `${suite} ${label}`, case: name, impl: 'tsgrad webgpu (GPU time)', value: work / gpuS, unit });
     if (!Number.isNaN(t)) rows.push({ suite: `${suite} ${label}`, case: name, impl: 'TF.js webgpu', value: work / t, unit });
@@ -214,6 +217,12 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
       theirs: settled(theirs as () => TfT | null),
       oursGpu: () => ours().dispose(),
     });
+  }
+
+  {
+    // Issue 23's GPT (src/gpt.ts): PyTorch CUDA beside it in the packed benchmark (run.sh), no TF.js twin.
+    const ours = tsgradGptStep('webgpu', cases.gpt);
+    await report({ suite: 'gpt step', name: gptCase(cases.gpt), work: 1, unit: 'steps/s', ours: settled(ours), theirs: null, oursGpu: () => ours().dispose() });
   }
   return rows;
 }

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
  * The packed GPU benchmark (scripts/pack-gpu-bench.mjs) is self-contained: packed here (xz -0 for
  * speed), then run by its run.sh with a PATH that has no Node, on SwiftShader instead of NVIDIA's
  * ICD (run.sh uses VK_ICD_FILENAMES when it is set): the correctness checks pass, the table prints,
- * the results file is written, and the folder stays under the 60 MB budget.
+ * the results file is written, and the folder stays under the 60 MB budget. A stand-in python3
+ * (TSGRAD_PYTHON) answers as bench_torch.py --cuda would on a GPU machine, so the PyTorch CUDA row's
+ * way into the table is run too.
  */
 const bench = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -18,7 +20,7 @@ describe('the packed GPU benchmark', () => {
     const work = mkdtempSync(path.join(os.tmpdir(), 'tsgrad-gpu-pack-'));
     const out = path.join(work, 'pack');
     execFileSync(process.execPath, [path.join(bench, 'scripts', 'pack-gpu-bench.mjs'), '--out', out, '--fast'], { stdio: 'pipe' });
-    for (const f of ['run.sh', 'gpu-bench.mjs', 'node.xz', 'webgpu/dawn.node.xz', 'webgpu/index.js', 'README.txt']) expect(existsSync(path.join(out, f)), f).toBe(true);
+    for (const f of ['run.sh', 'gpu-bench.mjs', 'bench_torch.py', 'node.xz', 'webgpu/dawn.node.xz', 'webgpu/index.js', 'README.txt']) expect(existsSync(path.join(out, f)), f).toBe(true);
     const debs = readdirSync(path.join(out, 'debs'));
     for (const d of ['libvulkan1', 'libglvnd0', 'libglx0', 'libx11-6']) expect(debs.some((f) => f.startsWith(`${d}_`)), d).toBe(true);
     const size = (p: string): number => (statSync(p).isDirectory() ? readdirSync(p).reduce((n, f) => n + size(path.join(p, f)), 0) : statSync(p).size);
@@ -32,23 +34,48 @@ describe('the packed GPU benchmark', () => {
       if (found) symlinkSync(found, path.join(bin, tool));
     }
     expect(existsSync(path.join(bin, 'node'))).toBe(false);
+    // The stand-in: torch with CUDA (the probe's -c exits 0), and bench_torch.py --cuda's JSON: 20 ms a step.
+    const python = path.join(work, 'python3');
+    const torchRow = { suite: 'gpt step', case: 'GPT 4L 4H 128d T64 B16', impl: 'PyTorch 2.5.1 CUDA stand-in', value: 20, unit: 'ms/step' };
+    writeFileSync(
+      python,
+      `#!${path.join(bin, 'bash')}\n[ "$1" = -c ] && exit 0\n[[ "$1" == */bench_torch.py && "$2" == --cuda ]] || exit 9\n` +
+        `echo '${JSON.stringify({ rows: [torchRow], notes: [], gptParams: 809856 })}'\n`,
+    );
+    chmodSync(python, 0o755);
     const results = path.join(work, 'results');
     const r = spawnSync(path.join(bin, 'bash'), [path.join(out, 'run.sh'), '--quick'], {
       encoding: 'utf8',
-      env: { PATH: bin, HOME: work, OUT: results, TSGRAD_WORK: path.join(work, 'unpacked'), VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json' },
+      env: { PATH: bin, HOME: work, OUT: results, TSGRAD_WORK: path.join(work, 'unpacked'), TSGRAD_PYTHON: python, VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json' },
       timeout: 240_000,
     });
     const log = `${r.stdout}${r.stderr}`;
     expect(r.status, log).toBe(0);
     expect(log).toMatch(/unpacking the Vulkan loader/);
+    expect(log).toMatch(/PyTorch CUDA: the GPT step \(bench_torch\.py --cuda/);
     expect(log).toMatch(/ok {3}matmul 128³ vs float64/);
     expect(log).toMatch(/ok {3}Adafactor: 5 steps/);
-    expect(log).toMatch(/\| case \| tsgrad webgpu \| tsgrad GPU time \| TF\.js webgpu \| tsgrad \/ TF\.js \| 32×32 \/ 64×64 tiles \| unit \|/);
-    expect(log).toMatch(/\| 128x128 A·B \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+× \| [\d.]+ \/ [\d.]+ \| GFLOP\/s \|/);
-    expect(log).toMatch(/\| BN-CNN b8 SGD \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+× \| — \| images\/s \|/);
-    expect(log).toContain('correctness: 16 passed, 0 failed');
-    const json = JSON.parse(readFileSync(path.join(results, 'gpu-bench-results.json'), 'utf8')) as { checks: unknown[]; rows: { impl: string }[]; adapter: string };
-    expect(json.checks).toHaveLength(16);
+    // The fused attention's memory at the quick size (one batch and head at T = 1024): the pool's peak against one score matrix.
+    expect(log).toMatch(/attention B=1 H=1 T=1024 D=64 causal, forward\+backward in [\d.]+ s: pool peak [\d.]+ MB .* against 4\.2 MB for one 1×1×1024×1024 float32 score matrix/);
+    expect(log).toMatch(/ok {3}attention B=1 H=1 T=1024 causal: pool peak \/ one score matrix/);
+    expect(log).toMatch(/\| case \| tsgrad webgpu \| tsgrad GPU time \| TF\.js webgpu \| tsgrad \/ TF\.js \| PyTorch CUDA \| 32×32 \/ 64×64 tiles \| unit \|/);
+    expect(log).toMatch(/\| 128x128 A·B \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+× \| — \| [\d.]+ \/ [\d.]+ \| GFLOP\/s \|/);
+    expect(log).toMatch(/\| BN-CNN b8 SGD \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+× \| — \| — \| images\/s \|/);
+    // The GPT step: tsgrad at the quick size (no TF.js twin), and the stand-in's 20 ms as 50 steps/s.
+    expect(log).toMatch(/\| GPT 1L 2H 32d T16 B2 \| [\d.]+ \| [\d.]+ \| — \| — \| — \| — \| steps\/s \|/);
+    expect(log).toContain('| GPT 4L 4H 128d T64 B16 | — | — | — | — | 50.00 | — | steps/s |');
+    expect(log).toContain('correctness: 17 passed, 0 failed');
+    const json = JSON.parse(readFileSync(path.join(results, 'gpu-bench-results.json'), 'utf8')) as {
+      checks: unknown[];
+      rows: { impl: string }[];
+      adapter: string;
+      attention: { totalPeak: number; forwardPeak: number; scoresBytes: number; tensorBytes: number };
+    };
+    expect(json.checks).toHaveLength(17);
+    // Forward: the output and the logsumexp (1024 floats) alone; both passes: a few [B, H, T, D] tensors.
+    expect(json.attention.scoresBytes).toBe(1024 * 1024 * 4);
+    expect(json.attention.forwardPeak).toBe(json.attention.tensorBytes + 1024 * 4);
+    expect(json.attention.totalPeak).toBeLessThanOrEqual(8 * json.attention.tensorBytes);
     expect(json.rows.some((row) => row.impl === 'TF.js webgpu')).toBe(true);
     expect(json.adapter).toMatch(/swiftshader/i);
   }, 300_000);
