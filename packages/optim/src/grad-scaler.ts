@@ -67,9 +67,8 @@ interface OptimizerIteration {
  * PyTorch's `_amp_update_scale_` (the CPU kernel of 2.x, AmpKernels.cpp): the scale is a float32 and
  * the factors doubles, so each product is taken in float64 and rounded to float32 once; growth that
  * would overflow float32 is dropped (the scale stays) but still resets the tracker.
- * @internal
  */
-export function ampUpdateScale(scale: number, tracker: number, foundInf: boolean, hyper: { growthFactor: number; backoffFactor: number; growthInterval: number }): [number, number] {
+function ampUpdateScale(scale: number, tracker: number, foundInf: boolean, hyper: { growthFactor: number; backoffFactor: number; growthInterval: number }): [number, number] {
   if (foundInf) return [Math.fround(scale * hyper.backoffFactor), 0];
   const successful = tracker + 1;
   if (successful !== hyper.growthInterval) return [scale, successful];

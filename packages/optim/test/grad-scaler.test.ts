@@ -1,9 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
-import { getBackend } from '@tsgrad/tensor';
+import { bfloat16Bits, bfloat16Value, getBackend } from '@tsgrad/tensor';
 import { scope, tensor, type Tensor } from '@tsgrad/autograd';
 import { GradScaler, SGD } from '@tsgrad/optim';
-import { relativeDistance } from '@tsgrad/test-utils';
-import { referenceTrajectory, SCALER_CASES, type ScalerCase } from './grad-scaler-reference.js';
+import { referenceTrajectory, relativeDistance, SCALER_CASES, type ScalerCase } from '@tsgrad/test-utils';
 
 /** Runs a case through GradScaler and SGD: the usual loop, with unscale_ before step on odd steps. */
 function run(c: ScalerCase, dtype: 'float32' | 'float64') {
@@ -60,6 +59,24 @@ describe('GradScaler against a naive float64 reference of PyTorch 2.x', () => {
       expect(Array.from(p.grad!.dataSync())).toEqual(want);
       expect(p.grad).toBe(grad); // in place, as PyTorch
     }
+  });
+
+  it('half gradients: bfloat16 unscaled in float32 and rounded once, float16 refused as PyTorch', () => {
+    // Optimizers refuse half parameters for now, so a stand-in with only paramGroups holds them.
+    const holder = (dtype: 'float16' | 'bfloat16', values: number[]) => {
+      const p = tensor(values.map(() => 0), { dtype, requiresGrad: true });
+      p.grad = tensor(values, { dtype });
+      return { p, opt: { paramGroups: [{ params: [p] }] } as unknown as SGD };
+    };
+    const values = [3, -96, 0.015625, 1.5];
+    const { p, opt } = holder('bfloat16', values);
+    const scaler = new GradScaler({ initScale: 3 });
+    scaler.scale(tensor(1));
+    scaler.unscale_(opt);
+    const inv = Math.fround(1 / 3);
+    expect(Array.from(p.grad!.dataSync())).toEqual(values.map((v) => bfloat16Value(bfloat16Bits(Math.fround(v * inv)))));
+    const f16 = holder('float16', values);
+    expect(() => scaler.unscale_(f16.opt)).toThrow(/Attempting to unscale FP16 gradients \(param group 0, params\[0\]\)/);
   });
 
   it('scale multiplies by a float32 scale tensor on the loss device', () => {
