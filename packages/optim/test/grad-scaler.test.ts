@@ -1,8 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import { bfloat16Bits, bfloat16Value, getBackend } from '@tsgrad/tensor';
 import { scope, tensor, type Tensor } from '@tsgrad/autograd';
-import { GradScaler, SGD } from '@tsgrad/optim';
-import { referenceTrajectory, relativeDistance, SCALER_CASES, type ScalerCase } from '@tsgrad/test-utils';
+import { GradScaler, SGD, type GradScalerOptions, type GradScalerStateDict } from '@tsgrad/optim';
+import { loadFixture, referenceTrajectory, relativeDistance, SCALER_CASES, type ScalerCase } from '@tsgrad/test-utils';
+
+/** fixtures/grad-scaler-state.json (scripts/gen_grad_scaler_fixtures.py): torch's GradScaler state dicts. */
+interface StateFixture {
+  cases: Array<{ name: string; options: GradScalerOptions; loaded: GradScalerStateDict | null; state_dict: GradScalerStateDict | Record<string, never>; types: Record<string, string> }>;
+}
 
 /** Runs a case through GradScaler and SGD: the usual loop, with unscale_ before step on odd steps. */
 function run(c: ScalerCase, dtype: 'float32' | 'float64') {
@@ -146,6 +151,14 @@ describe('GradScaler against a naive float64 reference of PyTorch 2.x', () => {
     loaded.loadStateDict(fromTorch);
     expect(loaded.getScale()).toBe(32768);
     expect(loaded.stateDict()).toEqual(fromTorch);
+  });
+
+  it.each(loadFixture<StateFixture>('grad-scaler-state.json').cases.map((c) => [c.name, c] as const))('state dict as torch writes and reads it: %s', (_, c) => {
+    const scaler = new GradScaler(c.options);
+    if (c.loaded) scaler.loadStateDict(c.loaded);
+    const sd = scaler.stateDict();
+    expect(sd).toEqual(c.state_dict);
+    for (const [key, type] of Object.entries(c.types)) if (type === 'int') expect(Number.isInteger(sd[key as keyof typeof sd]), key).toBe(true);
   });
 
   it('disabled: every method passes through', () => {
