@@ -34,7 +34,7 @@ export function referenceTrajectory(c: ScalerCase): ScalerTrajectory {
   let scale = toFloat32(c.options.initScale);
   let tracker = 0;
   const w = [...c.w0];
-  const buf: number[] | null[] = w.map(() => null);
+  const buf: (number | null)[] = w.map(() => null);
   const out: ScalerTrajectory = { scales: [], skipped: [], params: [] };
   c.coefficients.forEach((a, step) => {
     const grads = w.map((wi, i) => scale * 2 * a[i] * wi);
@@ -44,7 +44,7 @@ export function referenceTrajectory(c: ScalerCase): ScalerTrajectory {
     if (found) out.skipped.push(step);
     else {
       w.forEach((wi, i) => {
-        const b = buf[i] === null ? unscaled[i] : c.momentum * (buf[i] as number) + unscaled[i];
+        const b = buf[i] === null ? unscaled[i] : c.momentum * buf[i] + unscaled[i];
         buf[i] = b;
         w[i] = wi - c.lr * b;
       });
