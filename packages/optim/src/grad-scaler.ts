@@ -210,12 +210,16 @@ export class GradScaler {
    */
   step(optimizer: Optimizer<{ lr: number }>, closure?: () => Tensor | number): Tensor | number | undefined {
     if (!this.enabled) return optimizer.step(closure);
-    const it = this.beforeStep(optimizer, closure, 'step');
-    for (const [device, found] of it.found) {
-      if (typeof found === 'number') continue;
-      if (!getBackend(device).readSync) throw new Error(`GradScaler.step reads the inf check synchronously, which ${device} cannot give; use await scaler.stepAsync(optimizer)`);
-      it.found.set(device, readFound(found, found.item()));
+    // Before anything is unscaled, so that a refused call changes nothing.
+    for (const group of optimizer.paramGroups) {
+      for (const p of group.params) {
+        if (p.grad !== null && !getBackend(p.grad.device).readSync) {
+          throw new Error(`GradScaler.step reads the inf check synchronously, which ${p.grad.device} cannot give; use await scaler.stepAsync(optimizer)`);
+        }
+      }
     }
+    const it = this.beforeStep(optimizer, closure, 'step');
+    for (const [device, found] of it.found) if (typeof found !== 'number') it.found.set(device, readFound(found, found.item()));
     return this.finishStep(optimizer, it);
   }
 
