@@ -23,3 +23,4 @@ export { degenerateInputs, runDegenerate, degenerateMismatches, type DegenerateI
 export { lbfgsDegenerateCases, lbfgsDegenerateLoss, runLbfgsDegenerate, lbfgsDegenerateMismatches, type LbfgsDegenerateCase, type LbfgsDegenerateStep, type LbfgsTerm } from './lbfgs-degenerate.js';
 export { ATTENTION_OPS, attentionOpCases, checkAttentionOpCase, type AttentionOpCase, type AttentionOpRun } from './attention-ops.js';
 export * from './half-cases.js';
+export { referenceTrajectory, SCALER_CASES, type ScalerCase, type ScalerTrajectory } from './grad-scaler-cases.js';
