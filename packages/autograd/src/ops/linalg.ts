@@ -1,5 +1,6 @@
 import { broadcastShapes, formatShape } from '@tsgrad/tensor';
 import { apply } from '../primitives.js';
+import { autocastOp } from '../autocast.js';
 import { releasingOwnViews } from '../scope.js';
 import { Tensor } from '../tensor.js';
 
@@ -9,9 +10,7 @@ import { Tensor } from '../tensor.js';
  * batched [B, M, K] x [B, K, N] primitive; transposed operands are passed as strided views, not copied.
  * @example randn([8, 3, 4]).matmul(randn([4, 5])).shape // [8, 3, 5]
  */
-export function matmul(a: Tensor, b: Tensor): Tensor {
-  return releasingOwnViews(() => batchedMatmul(a, b));
-}
+export const matmul = autocastOp('matmul', (a: Tensor, b: Tensor): Tensor => releasingOwnViews(() => batchedMatmul(a, b)));
 
 function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   if (!(a instanceof Tensor) || !(b instanceof Tensor)) throw new Error('matmul: expected two Tensors');

@@ -1,4 +1,5 @@
 import { formatShape, inferShape, normalizeDim, shapesEqual, viewStrides } from '@tsgrad/tensor';
+import { autocastOp } from '../autocast.js';
 import { apply } from '../primitives.js';
 import type { Tensor } from '../tensor.js';
 import { resultType } from './elementwise.js';
@@ -130,7 +131,7 @@ export function clone(x: Tensor): Tensor {
  * Concatenates tensors along an existing dim (dtypes promoted, shapes equal elsewhere).
  * @example cat([zeros([2, 3]), ones([1, 3])], 0).shape // [3, 3]
  */
-export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+export const cat = autocastOp('cat', (tensors: readonly Tensor[], dim: number = 0): Tensor => {
   if (!Array.isArray(tensors) || tensors.length === 0) throw new Error('cat: expected a non-empty list of Tensors');
   const first = tensors[0];
   const d = normalizeDim(dim, first.ndim, 'cat');
@@ -146,7 +147,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   const dtype = resultType(...tensors);
   const inputs = tensors.map((t) => (t.dtype === dtype ? t : t.to(dtype)));
   return apply('cat', inputs, { dim: d });
-}
+});
 
 /**
  * Stacks equal-shaped tensors along a new dim.
@@ -154,7 +155,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
  * stack([tensor([1, 2]), tensor([3, 4])]).shape    // [2, 2]
  * stack([tensor([1, 2]), tensor([3, 4])], 1).shape // [2, 2], columns
  */
-export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+export const stack = autocastOp('stack', (tensors: readonly Tensor[], dim: number = 0): Tensor => {
   if (!Array.isArray(tensors) || tensors.length === 0) throw new Error('stack: expected a non-empty list of Tensors');
   const shape = tensors[0].shape;
   tensors.forEach((t, i) => {
@@ -164,7 +165,7 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   });
   const d = normalizeDim(dim, shape.length + 1, 'stack');
   return cat(tensors.map((t) => unsqueeze(t, d)), d);
-}
+});
 
 /** Sums a broadcast gradient back to `shape` (the adjoint of broadcasting). */
 export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {

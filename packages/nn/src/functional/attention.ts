@@ -4,6 +4,7 @@
  * inner computation, which runs the device's fused kernel (FlashAttention-style on WebGPU, WebAssembly
  * SIMD on the CPU) where it can: see `fusedAttend`.
  */
+import { autocastOp } from '@tsgrad/autograd';
 import { arange, fusedAttention, fusedAttentionAvailable, noGrad, zeros, type Generator, type Tensor } from '@tsgrad/autograd';
 import { broadcastShapes, checkOptionKeys, formatShape, isFloating } from '@tsgrad/tensor';
 import { dropoutWith } from './activations.js';
@@ -71,7 +72,7 @@ const WHO = 'scaled_dot_product_attention';
  * F.scaledDotProductAttention(q, k, v, { isCausal: true }).shape // [2, 4, 16, 8]
  * F.scaledDotProductAttention(q, k, v, { attnMask: keep }) // keep: bool [16, 16], true = attend
  */
-export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, opts: ScaledDotProductAttentionOptions = {}): Tensor {
+export const scaledDotProductAttention = autocastOp('scaledDotProductAttention', (query: Tensor, key: Tensor, value: Tensor, opts: ScaledDotProductAttentionOptions = {}): Tensor => {
   checkOptionKeys(WHO, opts, OPTION_KEYS);
   const { attnMask = null, dropoutP = 0, isCausal = false, scale = null, enableGqa = false, generator = null } = opts;
   if (enableGqa) [key, value] = groupedHeads(query, key, value);
@@ -82,7 +83,7 @@ export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Ten
   if (attnMask !== null) checkMask(attnMask, query, [L, S], 'attn_mask');
   const masks = attnMask !== null ? [attnMask] : [];
   return attend(query, key, value, { masks, isCausal, scale: scaleOf(query, scale), dropoutP, generator, needWeights: false }).output;
-}
+});
 
 /**
  * Key and value with their heads repeated to the query's count (PyTorch's `repeat_interleave` on dim

@@ -1,3 +1,4 @@
+import { autocastOp } from '@tsgrad/autograd';
 import { checkOptionKeys, formatShape } from '@tsgrad/tensor';
 import type { Tensor } from '@tsgrad/autograd';
 import { unfold, type Pair } from './im2col.js';
@@ -16,7 +17,7 @@ export interface Conv2dArgs {
  * const y = F.conv2d(ones([1, 1, 3, 3]), ones([1, 1, 2, 2]), null, { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 });
  * y.tolist() // [[[[4, 4], [4, 4]]]]
  */
-export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, a: Conv2dArgs, who = 'conv2d'): Tensor {
+export const conv2d = autocastOp('conv2d', (x: Tensor, weight: Tensor, bias: Tensor | null, a: Conv2dArgs, who: string = 'conv2d'): Tensor => {
   checkOptionKeys(who, a, ['stride', 'padding', 'dilation', 'groups']);
   if (!Number.isInteger(a.groups) || a.groups < 1) throw new Error(`${who}: groups must be a positive integer, got ${String(a.groups)}`);
   if (x.ndim !== 4) throw new Error(`${who}: expected 4-D input [N, C, H, W], got shape ${formatShape(x.shape)}`);
@@ -37,4 +38,4 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, a: Conv2d
   }
   out = out.reshape([N, O, outH, outW]);
   return bias ? out.add(bias.reshape([1, O, 1, 1])) : out;
-}
+});

@@ -1,4 +1,5 @@
 /** Stateless versions of the layers and losses (PyTorch's `torch.nn.functional`). */
+import { autocastOp } from '@tsgrad/autograd';
 import type { Tensor } from '@tsgrad/autograd';
 
 export { relu, gelu, silu, mish, logsigmoid, softplus, hardtanh, leakyRelu, elu, dropout, type GeluApproximate } from './activations.js';
@@ -15,10 +16,10 @@ export { mseLoss, l1Loss, nllLoss, crossEntropy, binaryCrossEntropyWithLogits, t
  * @example
  * F.linear(tensor([[1, 2]]), tensor([[1, 1]]), tensor([0.5])).tolist() // [[3.5]]
  */
-export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+export const linear = autocastOp('linear', (x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor => {
   const y = x.matmul(weight.t());
   return bias ? y.add(bias) : y;
-}
+});
 
 /**
  * 1 / (1 + e^−x), elementwise (PyTorch's `F.sigmoid`; the same as `x.sigmoid()`).

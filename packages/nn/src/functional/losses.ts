@@ -1,3 +1,4 @@
+import { autocastOp } from '@tsgrad/autograd';
 import { maximum, onesLike, where, type Tensor } from '@tsgrad/autograd';
 import { checkOptionKeys, formatShape, isFloating } from '@tsgrad/tensor';
 
@@ -34,12 +35,12 @@ function sameShape(input: Tensor, target: Tensor, who: string): void {
 }
 
 /** Mean squared error. @example mseLoss(pred, target) */
-export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+export const mseLoss = autocastOp('mseLoss', (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor => {
   checkLossOptions('mse_loss', opts, ['reduction']);
   sameShape(input, target, 'mse_loss');
   const d = input.sub(target);
   return reduce(d.mul(d), opts.reduction ?? 'mean', 'mse_loss');
-}
+});
 
 /**
  * Mean absolute error (PyTorch's `F.l1_loss`); `reduction: 'sum'` or `'none'` as in PyTorch.
@@ -47,11 +48,11 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
  * F.l1Loss(tensor([1, 2]), tensor([0, 4])).item() // 1.5
  * F.l1Loss(tensor([1, 2]), tensor([0, 4]), { reduction: 'sum' }).item() // 3
  */
-export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+export const l1Loss = autocastOp('l1Loss', (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor => {
   checkLossOptions('l1_loss', opts, ['reduction']);
   sameShape(input, target, 'l1_loss');
   return reduce(input.sub(target).abs(), opts.reduction ?? 'mean', 'l1_loss');
-}
+});
 
 export interface NllOptions {
   /**
@@ -105,7 +106,7 @@ function checkRange(target: Tensor, classes: number, ignoreIndex: number, who: s
  * @example
  * F.nllLoss(tensor([[-1, -2], [-3, -4]]), tensor([0, 1], { dtype: 'int32' })).item() // 2.5: (1 + 4) / 2
  */
-export function nllLoss(logp: Tensor, target: Tensor, opts: NllOptions = {}): Tensor {
+export const nllLoss = autocastOp('nllLoss', (logp: Tensor, target: Tensor, opts: NllOptions = {}): Tensor => {
   const who = 'nll_loss';
   checkLossOptions(who, opts, ['weight', 'ignoreIndex', 'reduction']);
   checkClassTarget(logp, target, who);
@@ -124,7 +125,7 @@ export function nllLoss(logp: Tensor, target: Tensor, opts: NllOptions = {}): Te
   if (reduction === 'none') return losses.reshape(keptShape);
   if (reduction === 'sum') return losses.sum();
   return losses.sum().div(w.sum());
-}
+});
 
 export interface CrossEntropyOptions extends NllOptions {
   /**
@@ -140,7 +141,7 @@ export interface CrossEntropyOptions extends NllOptions {
  * `labelSmoothing` semantics.
  * @example crossEntropy(logits, tensor([2, 0], { dtype: 'int32' }), { labelSmoothing: 0.1 })
  */
-export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+export const crossEntropy = autocastOp('crossEntropy', (input: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor => {
   const who = 'cross_entropy';
   checkLossOptions(who, opts, ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing']);
   const { ignoreIndex = -100, reduction = 'mean', weight = null, labelSmoothing: eps = 0 } = opts;
@@ -178,7 +179,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
     ret = smooth.sum().div(denom);
   }
   return nll.mul(1 - eps).add(ret.mul(eps / C));
-}
+});
 
 /**
  * Binary cross entropy on logits, in PyTorch's stable form
@@ -186,7 +187,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
  * @example
  * F.binaryCrossEntropyWithLogits(tensor([0]), tensor([1])).item() // ≈ 0.6931 (log 2)
  */
-export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
+export const binaryCrossEntropyWithLogits = autocastOp('binaryCrossEntropyWithLogits', (input: Tensor, target: Tensor, opts: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}): Tensor => {
   const who = 'binary_cross_entropy_with_logits';
   checkLossOptions(who, opts, ['weight', 'posWeight', 'reduction']);
   sameShape(input, target, who);
@@ -199,4 +200,4 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts
   } else loss = target.neg().add(1).mul(input).add(softplus);
   if (opts.weight) loss = loss.mul(opts.weight);
   return reduce(loss, opts.reduction ?? 'mean', who);
-}
+});

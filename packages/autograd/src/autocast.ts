@@ -1,0 +1,178 @@
+import { checkOptionKeys, isFloating, type DType } from '@tsgrad/tensor';
+import { rejectPromise } from './grad-mode.js';
+import { unscoped } from './scope.js';
+import { Tensor } from './tensor.js';
+
+/**
+ * Autocast (PyTorch 2.x's `torch.autocast`): inside `autocast({ device, dtype }, fn)` the ops of one
+ * table run in a policy's dtype instead of their inputs'. The table is PyTorch's AutocastCPU
+ * registration (aten/src/ATen/autocast_mode.cpp) restricted to the ops tsgrad has; an op joins it by
+ * wrapping its public function in `autocastOp(name, fn)` where it is defined, so no op branches on
+ * autocast itself. Softmax, logSoftmax, logsumexp, sum, mean and the norm layers are NOT in
+ * PyTorch's CPU lists (they are in CUDA's), so on the CPU they run in their inputs' dtype, as torch
+ * does; their half kernels compute in float32 and round once anyway (DEVELOPERS.md, "Dtypes").
+ */
+export type AutocastPolicy =
+  /** Floating inputs cast to the autocast dtype (`lower_precision_fp`). */
+  | 'lowerPrecision'
+  /** Half inputs cast up to float32 (`fp32`). */
+  | 'float32'
+  /** Floating inputs cast to the widest of them and the autocast dtype (`promote`). */
+  | 'promote';
+
+/** PyTorch 2.x's AutocastCPU policy of each tsgrad op that has one (torch's aten name in the comment). */
+export const AUTOCAST_CPU_POLICY = {
+  matmul: 'lowerPrecision',
+  linear: 'lowerPrecision',
+  conv2d: 'lowerPrecision',
+  scaledDotProductAttention: 'lowerPrecision',
+  mseLoss: 'float32', // mse_loss
+  l1Loss: 'float32', // l1_loss
+  nllLoss: 'float32', // nll_loss
+  crossEntropy: 'float32', // cross_entropy_loss
+  binaryCrossEntropyWithLogits: 'float32',
+  cat: 'promote',
+  stack: 'promote',
+} as const satisfies Record<string, AutocastPolicy>;
+
+/** An op with an autocast policy. */
+export type AutocastOp = keyof typeof AUTOCAST_CPU_POLICY;
+
+/** Options of `autocast`: PyTorch's `device_type`, `dtype`, `enabled` and `cache_enabled`. */
+export interface AutocastOptions {
+  /** The device whose tensors are cast: 'cpu' ('webgpu' waits for half tensors on WebGPU). */
+  device: string;
+  /** The lower-precision dtype: 'bfloat16' (the CPU's default, as PyTorch) or 'float16'. */
+  dtype?: 'bfloat16' | 'float16';
+  /** false runs `fn` with autocast off (also inside an enclosing autocast). Default true. */
+  enabled?: boolean;
+  /** Whether the casts of parameters are cached until the outermost autocast exits. Default true. */
+  cacheEnabled?: boolean;
+}
+
+const OPTION_KEYS = ['device', 'dtype', 'enabled', 'cacheEnabled'] as const;
+
+interface AutocastState {
+  enabled: boolean;
+  dtype: 'bfloat16' | 'float16';
+  cacheEnabled: boolean;
+}
+
+/** The CPU's current state (module-level, as grad mode: JavaScript is single-threaded). */
+let cpu: AutocastState = { enabled: false, dtype: 'bfloat16', cacheEnabled: true };
+/** Enclosing autocast calls; the weight cache is cleared when it returns to 0 (torch's nesting counter). */
+let nesting = 0;
+/** Parameter (float32 leaf requiring grad) -> its cast: every use in one autocast shares one cast node. */
+const weightCache = new Map<Tensor, Tensor>();
+
+/**
+ * Runs `fn` with autocast (PyTorch's `torch.autocast(device_type, dtype)`): on `device`, matmul,
+ * linear, conv2d and scaledDotProductAttention cast their floating inputs to `dtype` and run there;
+ * the losses run in float32; cat and stack take the widest floating dtype; other ops run in their
+ * inputs' dtype. float64 tensors are never cast. Parameters stay float32 (master weights): their
+ * casts are differentiable and cached until the outermost autocast exits, so backward (run it after
+ * `autocast` returns, as in PyTorch) stores float32 gradients. An async `fn` is an Error.
+ * @example
+ * const model = new Linear(4, 2);
+ * const loss = autocast({ device: 'cpu' }, () => {
+ *   const y = model.forward(randn([8, 4])); // y.dtype === 'bfloat16'
+ *   return F.mseLoss(y, zeros([8, 2]));    // float32 (mse_loss is on the float32 list)
+ * });
+ * loss.backward(); // model.weight.grad.dtype === 'float32'
+ */
+export function autocast<T>(options: AutocastOptions, fn: () => T): T {
+  checkOptionKeys('autocast', options, OPTION_KEYS);
+  const { device, dtype = 'bfloat16', enabled = true, cacheEnabled = true } = options ?? ({} as AutocastOptions);
+  if (device === 'webgpu') {
+    throw new Error("autocast: device 'webgpu' is not supported yet: WebGPU has no float16/bfloat16 tensors (a later slice adds them); use device 'cpu'");
+  }
+  if (device !== 'cpu') throw new Error(`autocast: unknown device ${JSON.stringify(device)}; expected 'cpu'`);
+  if (dtype !== 'bfloat16' && dtype !== 'float16') {
+    throw new Error(`autocast: dtype ${JSON.stringify(dtype)} is not a lower-precision dtype; expected 'bfloat16' or 'float16'`);
+  }
+  if (typeof enabled !== 'boolean') throw new Error(`autocast: enabled must be a boolean, got ${String(enabled)}`);
+  if (typeof cacheEnabled !== 'boolean') throw new Error(`autocast: cacheEnabled must be a boolean, got ${String(cacheEnabled)}`);
+  const saved = cpu;
+  cpu = { enabled, dtype, cacheEnabled };
+  nesting++;
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    cpu = saved;
+    if (--nesting === 0) weightCache.clear();
+  }
+  return rejectPromise(result, 'autocast', 'autocast');
+}
+
+/**
+ * Whether autocast is on for `device` now (PyTorch's `torch.is_autocast_enabled(device_type)`).
+ * @example
+ * autocast({ device: 'cpu' }, () => isAutocastEnabled('cpu')) // true
+ */
+export function isAutocastEnabled(device = 'cpu'): boolean {
+  return device === 'cpu' && cpu.enabled;
+}
+
+/** torch's `is_eligible`: a float32 or half tensor on the autocast device (float64 is never cast). */
+function eligible(value: unknown): value is Tensor {
+  return value instanceof Tensor && value.device === 'cpu' && isFloating(value.dtype) && value.dtype !== 'float64';
+}
+
+/** torch's `cached_cast`: float32 parameters cast to the lower dtype are cached, everything else cast anew. */
+function cachedCast(t: Tensor, dtype: DType): Tensor {
+  if (t.dtype === dtype) return t;
+  const cacheable = cpu.cacheEnabled && dtype === cpu.dtype && t.dtype === 'float32' && t.requiresGrad && t.isLeaf;
+  if (!cacheable) return t.to(dtype);
+  let cast = weightCache.get(t);
+  // Made outside every scope(): the cache outlives a scope nested in the autocast.
+  if (cast === undefined) weightCache.set(t, (cast = unscoped(() => t.to(dtype))));
+  return cast;
+}
+
+/** Applies `f` to each tensor among the arguments: positional, in arrays (cat), or values of an options object. */
+function mapTensors(args: readonly unknown[], f: (t: Tensor) => Tensor): unknown[] {
+  const one = (v: unknown): unknown => (eligible(v) ? f(v) : v);
+  return args.map((a) => {
+    if (Array.isArray(a)) return a.map(one);
+    if (a !== null && typeof a === 'object' && !(a instanceof Tensor) && Object.getPrototypeOf(a) === Object.prototype) {
+      return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, one(v)]));
+    }
+    return one(a);
+  });
+}
+
+const WIDER: Record<string, number> = { bfloat16: 1, float16: 1, float32: 2 };
+
+/** torch's `promote_type`: the autocast dtype promoted with every eligible input's (bfloat16 with float16 is float32). */
+function promoted(args: readonly unknown[]): DType {
+  let to: DType = cpu.dtype;
+  mapTensors(args, (t) => {
+    if (t.dtype !== to) to = WIDER[t.dtype] === 1 && WIDER[to] === 1 ? 'float32' : WIDER[t.dtype] > WIDER[to] ? t.dtype : to;
+    return t;
+  });
+  return to;
+}
+
+/**
+ * @internal Gives the op `name` its autocast policy: the returned function casts its tensor arguments
+ * as `AUTOCAST_CPU_POLICY[name]` says when autocast is on, and runs `fn` with autocast off, as
+ * PyTorch's autocast kernels do (the ops `fn` calls inside are not cast again).
+ * @example
+ * export const matmul = autocastOp('matmul', (a: Tensor, b: Tensor) => ...);
+ */
+export function autocastOp<A extends unknown[], R>(name: AutocastOp, fn: (...args: A) => R): (...args: A) => R {
+  return (...args: A): R => {
+    if (!cpu.enabled) return fn(...args);
+    const policy: AutocastPolicy = AUTOCAST_CPU_POLICY[name];
+    const dtype: DType = policy === 'lowerPrecision' ? cpu.dtype : policy === 'float32' ? 'float32' : promoted(args);
+    const cast = mapTensors(args, (t) => (policy === 'float32' && t.dtype === 'float32' ? t : cachedCast(t, dtype))) as A;
+    const saved = cpu;
+    cpu = { ...cpu, enabled: false };
+    try {
+      return fn(...cast);
+    } finally {
+      cpu = saved;
+    }
+  };
+}

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { autocast, cat, isAutocastEnabled, manualSeed, randint, randn, scope, stack, type DType, type Tensor } from '@tsgrad/autograd';
+import { Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
+import { loadFixture } from '@tsgrad/test-utils';
+
+/** fixtures/autocast-policy.json (scripts/gen_autocast_fixtures.py): torch 1.13's CPU autocast, bfloat16. */
+interface PolicyCase {
+  op: string;
+  args: { shape: number[]; dtype: DType }[];
+  plain: DType | null;
+  autocast: DType;
+}
+
+/** The ops of the fixture, with PyTorch's arguments (tsgrad's names). */
+const OPS: Record<string, (...t: Tensor[]) => Tensor> = {
+  matmul: (a, b) => a.matmul(b),
+  linear: (x, w, b) => F.linear(x, w, b),
+  conv2d: (x, w, b) => F.conv2d(x, w, b, { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 }),
+  mseLoss: (a, b) => F.mseLoss(a, b),
+  l1Loss: (a, b) => F.l1Loss(a, b),
+  nllLoss: (a, t) => F.nllLoss(a, t),
+  crossEntropy: (a, t) => F.crossEntropy(a, t),
+  binaryCrossEntropyWithLogits: (a, b) => F.binaryCrossEntropyWithLogits(a, b),
+  cat: (a, b) => cat([a, b]),
+  stack: (a, b) => stack([a, b]),
+  add: (a, b) => a.add(b),
+  relu: (a) => a.relu(),
+  softmax: (a) => a.softmax(-1),
+  logSoftmax: (a) => a.logSoftmax(-1),
+  logsumexp: (a) => a.logsumexp(-1),
+  sum: (a) => a.sum(),
+  mean: (a) => a.mean(),
+  layerNorm: (a) => F.layerNorm(a, [a.shape[a.ndim - 1]]),
+};
+
+const make = ({ shape, dtype }: PolicyCase['args'][number]): Tensor => (dtype === 'int32' ? randint(0, 4, shape) : randn(shape).to(dtype));
+const bits = (t: Tensor) => [t.dtype, t.shape, Array.from(t.dataSync())];
+const bf16 = (t: Tensor) => t.to('bfloat16');
+const CPU = { device: 'cpu' } as const;
+
+describe('autocast: the op policy table against torch.autocast("cpu", dtype=torch.bfloat16)', () => {
+  const cases = loadFixture<{ cases: PolicyCase[] }>('autocast-policy.json').cases;
+  it.each(cases.map((c) => [`${c.op}(${c.args.map((a) => a.dtype).join(', ')}) -> ${c.autocast}`, c] as const))('%s', (_, c) => {
+    manualSeed(0);
+    const inputs = c.args.map(make);
+    // torch 1.13 has no bfloat16 mse_loss on the CPU (null there); tsgrad has one, so only torch's answers are compared.
+    if (c.plain !== null) expect(OPS[c.op](...inputs).dtype).toBe(c.plain);
+    expect(autocast(CPU, () => OPS[c.op](...inputs)).dtype).toBe(c.autocast);
+  });
+
+  it('scaledDotProductAttention runs in the autocast dtype (2.x lists it; 1.13 has no public SDPA): equal to explicit casts', () => {
+    manualSeed(1);
+    const [q, k, v] = [randn([1, 2, 5, 4]), randn([1, 2, 5, 4]), randn([1, 2, 5, 4])];
+    const got = autocast(CPU, () => F.scaledDotProductAttention(q, k, v, { isCausal: true }));
+    expect(bits(got)).toEqual(bits(F.scaledDotProductAttention(bf16(q), bf16(k), bf16(v), { isCausal: true })));
+  });
+});
+
+describe('autocast: an MLP forward and backward equals explicit casts bit for bit', () => {
+  function mlp() {
+    manualSeed(2);
+    return new Sequential(new Linear(6, 16), new ReLU(), new Linear(16, 3));
+  }
+  it.each(['bfloat16', 'float16'] as const)('%s: logits in the autocast dtype, loss float32, float32 gradients equal to the hand-cast graph', (dtype) => {
+    const model = mlp();
+    const x = randn([9, 6]);
+    const y = randint(0, 3, [9]);
+    const loss = autocast({ device: 'cpu', dtype }, () => {
+      const logits = model.forward(x);
+      expect(logits.dtype).toBe(dtype);
+      return F.crossEntropy(logits, y);
+    });
+    expect(loss.dtype).toBe('float32');
+    loss.backward();
+
+    // By hand: the same parameters as separate float32 leaves, every cast written out.
+    const ref = mlp();
+    const [w1, b1, w2, b2] = ref.parameters();
+    const c = (t: Tensor) => t.to(dtype);
+    const h = F.linear(c(x), c(w1), c(b1)).relu();
+    const refLoss = F.crossEntropy(F.linear(h, c(w2), c(b2)).to('float32'), y);
+    refLoss.backward();
+    expect(bits(loss)).toEqual(bits(refLoss));
+    model.parameters().forEach((p, i) => {
+      expect(p.grad!.dtype).toBe('float32');
+      expect(bits(p.grad!)).toEqual(bits(ref.parameters()[i].grad!));
+    });
+  });
+
+  it('a parameter used twice is cast once (the weight cache), twice with cacheEnabled false: each gives the matching hand-cast gradient', () => {
+    const x = randn([4, 5]);
+    for (const cacheEnabled of [true, false]) {
+      const w = randn([5, 5], { requiresGrad: true });
+      autocast({ device: 'cpu', cacheEnabled }, () => x.matmul(w).matmul(w).to('float32').sum()).backward();
+      // One cast node sums both uses' gradients in bfloat16 before widening them; two casts widen each first.
+      const wr = w.detach().requiresGrad_();
+      const once = wr.to('bfloat16');
+      const [first, second] = cacheEnabled ? [once, once] : [wr.to('bfloat16'), wr.to('bfloat16')];
+      x.to('bfloat16').matmul(first).matmul(second).to('float32').sum().backward();
+      expect(bits(w.grad!)).toEqual(bits(wr.grad!));
+    }
+  });
+
+  it('the weight cache survives a scope() nested in the autocast', () => {
+    const w = randn([3, 3], { requiresGrad: true });
+    const x = randn([2, 3]);
+    const loss = autocast(CPU, () => {
+      scope(() => x.matmul(w).sum());
+      return x.matmul(w).to('float32').sum(); // reuses the cast made inside the finished scope
+    });
+    loss.backward();
+    const wr = w.detach().requiresGrad_();
+    x.to('bfloat16').matmul(wr.to('bfloat16')).to('float32').sum().backward();
+    expect(bits(w.grad!)).toEqual(bits(wr.grad!));
+  });
+});
+
+describe('autocast: nesting, enabled, misuse', () => {
+  it('enabled: false turns it off inside an autocast, a nested autocast turns it back on, and leaving restores the outer state', () => {
+    const a = randn([2, 2]);
+    autocast(CPU, () => {
+      expect(a.matmul(a).dtype).toBe('bfloat16');
+      autocast({ device: 'cpu', enabled: false }, () => {
+        expect(isAutocastEnabled('cpu')).toBe(false);
+        expect(a.matmul(a).dtype).toBe('float32');
+        expect(autocast({ device: 'cpu', dtype: 'float16' }, () => a.matmul(a)).dtype).toBe('float16');
+      });
+      expect(isAutocastEnabled('cpu')).toBe(true);
+    });
+    expect(isAutocastEnabled('cpu')).toBe(false);
+    expect(a.matmul(a).dtype).toBe('float32');
+  });
+
+  it('an op inside a listed op is not cast again (linear is one bfloat16 op, not a matmul then a float32 add)', () => {
+    const [x, w, b] = [randn([3, 4]), randn([2, 4]), randn([2])];
+    const got = autocast(CPU, () => F.linear(x, w, b));
+    expect(bits(got)).toEqual(bits(bf16(x).matmul(bf16(w).t()).add(bf16(b))));
+  });
+
+  it('misuse is an Error naming the culprit', () => {
+    const f = () => 0;
+    expect(() => autocast({ device: 'webgpu' }, f)).toThrow(/autocast: device 'webgpu' is not supported yet: WebGPU has no float16\/bfloat16 tensors/);
+    expect(() => autocast({ device: 'cuda' }, f)).toThrow(/autocast: unknown device "cuda"/);
+    expect(() => autocast({ device: 'cpu', dtype: 'float32' as 'float16' }, f)).toThrow(/autocast: dtype "float32" is not a lower-precision dtype/);
+    expect(() => autocast({ device: 'cpu', dtpye: 'float16' } as never, f)).toThrow(/autocast: unknown option 'dtpye'; did you mean 'dtype'\?/);
+    expect(() => autocast({ device: 'cpu', enabled: 1 as unknown as boolean }, f)).toThrow(/autocast: enabled must be a boolean, got 1/);
+    expect(() => autocast(CPU, async () => 0)).toThrow(/autocast: fn returned a Promise/);
+    expect(isAutocastEnabled('cpu')).toBe(false);
+  });
+});
