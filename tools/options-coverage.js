@@ -44,6 +44,17 @@ export const NOT_OPTION_TYPES = {
 // data, not settings (`sgdReference(p, g, state, h)`).
 const isReferenceStep = (api, param) => /^optim\.[a-z]+Reference$/.test(api) && ['s', 'h', '__2'].includes(param);
 
+/**
+ * The function a `const` export is: an arrow or function expression, or the one autocast's op wrapper
+ * takes (`export const matmul = autocastOp('matmul', (a, b) => ...)`): its parameters are the export's.
+ */
+function functionOf(init) {
+  if (ts.isArrowFunction(init) || ts.isFunctionExpression(init)) return init;
+  const wrapper = ts.isCallExpression(init) && ts.isIdentifier(init.expression) && init.expression.text === 'autocastOp';
+  const last = wrapper ? init.arguments[init.arguments.length - 1] : undefined;
+  return last && (ts.isArrowFunction(last) || ts.isFunctionExpression(last)) ? last : null;
+}
+
 /** The string literals a key's type allows (`'fan_in' | 'fan_out'`, null and undefined aside); empty for any other type. */
 function stringValues(checker, symbol, at) {
   const type = checker.getNonNullableType(checker.getTypeOfSymbolAtLocation(symbol, at));
@@ -148,7 +159,7 @@ export function optionsApi() {
       }
       for (const d of decls) {
         if (ts.isFunctionDeclaration(d)) visitSignature(pkg, `${pkg}.${name}`, d);
-        else if (ts.isVariableDeclaration(d) && d.initializer && (ts.isArrowFunction(d.initializer) || ts.isFunctionExpression(d.initializer))) visitSignature(pkg, `${pkg}.${name}`, d.initializer);
+        else if (ts.isVariableDeclaration(d) && d.initializer && functionOf(d.initializer)) visitSignature(pkg, `${pkg}.${name}`, functionOf(d.initializer));
         else if (ts.isClassDeclaration(d)) visitClass(pkg, d, name);
       }
     }

@@ -25,6 +25,7 @@ export const PYTORCH_STRINGS = {
   nonlinearity: ['conv1d', 'conv2d', 'leaky_relu', 'linear', 'relu', 'selu', 'sigmoid', 'tanh'],
   'nn.init.kaimingUniform_#mode': ['fan_in', 'fan_out'],
   'nn.init.kaimingNormal_#mode': ['fan_in', 'fan_out'],
+  'autograd.autocast#dtype': ['bfloat16', 'float16'], // torch.autocast takes a lower-precision dtype only
   lineSearchFn: ['strong_wolfe'],
   'optim.new lrScheduler.CyclicLR#mode': ['exp_range', 'triangular', 'triangular2'],
   scaleMode: ['cycle', 'iterations'],

@@ -40,13 +40,22 @@ export type AutocastOp = keyof typeof AUTOCAST_CPU_POLICY;
 
 /** Options of `autocast`: PyTorch's `device_type`, `dtype`, `enabled` and `cache_enabled`. */
 export interface AutocastOptions {
-  /** The device whose tensors are cast: 'cpu' ('webgpu' waits for half tensors on WebGPU). */
+  /** Required: the device whose tensors are cast, 'cpu' ('webgpu' waits for half tensors on WebGPU). */
   device: string;
-  /** The lower-precision dtype: 'bfloat16' (the CPU's default, as PyTorch) or 'float16'. */
+  /**
+   * The lower-precision dtype: 'bfloat16' (the CPU's default, as PyTorch) or 'float16'.
+   * @defaultValue 'bfloat16'
+   */
   dtype?: 'bfloat16' | 'float16';
-  /** false runs `fn` with autocast off (also inside an enclosing autocast). Default true. */
+  /**
+   * false runs `fn` with autocast off (also inside an enclosing autocast).
+   * @defaultValue true
+   */
   enabled?: boolean;
-  /** Whether the casts of parameters are cached until the outermost autocast exits. Default true. */
+  /**
+   * Whether the casts of parameters are cached until the outermost autocast exits.
+   * @defaultValue true
+   */
   cacheEnabled?: boolean;
 }
 
