@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GradScaler, Linear, ReLU, SGD, Sequential, autocast, functional as F, manualSeed, randint, randn, scope, type Tensor } from 'tsgrad';
+import { GradScaler, Linear, ReLU, SGD, Sequential, autocast, functional as F, manualSeed, randn, scope, type Tensor } from 'tsgrad';
 
 /**
  * The benchmarks' MLP (packages/bench/src/mlp.ts: Linear, ReLU, Linear, ReLU, Linear; SGD with
