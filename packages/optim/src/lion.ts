@@ -1,4 +1,4 @@
-import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
 import { decayFlags, decayPrologue, decayScalarNames, decayScalars, validateDecayScale, type DecayFlags, type DecayHyper, type DecayScale } from './decay.js';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec } from './optimizer.js';
@@ -108,7 +108,7 @@ export class Lion extends Optimizer<LionOptions> {
   }
 
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<LionOptions>): ProgramPart {
-    if (state.expAvg === undefined) state.expAvg = zerosLike(param);
+    if (state.expAvg === undefined) state.expAvg = this.zerosState(param, g);
     const decay = { lr: g.lr, weightDecay: g.weightDecay, maximize: g.maximize, decoupledWeightDecay: true, decayScale: g.decayScale, initialLr: g.initialLr };
     return {
       program: lionProgram(decayFlags(decay)),
