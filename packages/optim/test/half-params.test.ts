@@ -1,9 +1,12 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { manualSeed, randn, tensor, type Tensor } from '@tsgrad/autograd';
-import { optimInfos } from '@tsgrad/test-utils';
+import { load, manualSeed, randn, save, Tensor, tensor } from '@tsgrad/autograd';
+import { decodeTensor, loadFixture, optimInfos, type EncodedTensor } from '@tsgrad/test-utils';
 import { finfoEps, HALF_CODECS, setCpuKernels, setProgramCodegen, type HalfDType } from '@tsgrad/tensor';
 import * as optim from '@tsgrad/optim';
-import { Adam, SGD, type Optimizer, type ReferenceStep } from '@tsgrad/optim';
+import { Adam, SGD, type Optimizer, type OptimizerStateDict, type ReferenceStep } from '@tsgrad/optim';
 
 /** Exports of @tsgrad/optim by name (the optimInfos table names classes and reference loops). */
 const exported = optim as unknown as Record<string, unknown>;
@@ -74,5 +77,141 @@ describe('half parameters: every program equals its reference with the same roun
     };
     check(p.dataSync() as Float32Array, refP, 'param');
     for (const k of Object.keys(refState)) check((state[k] as Tensor).dataSync() as Float32Array, refState[k], k);
+  });
+});
+
+/** fixtures/half-optim-state.json (scripts/gen_half_optim_fixtures.py): torch loading float32 state into half optimizers. */
+interface HalfStateFixture {
+  cases: Array<{ name: string; optimizer: 'Adam' | 'SGD'; options: object; dtype: HalfDType; params: EncodedTensor[]; loaded: unknown; state_dict: { state: Record<string, Record<string, EncodedTensor>> } }>;
+}
+
+/** A fixture's state dict with every encoded tensor decoded. */
+function decodeTree(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(decodeTree);
+  if (v === null || typeof v !== 'object') return v;
+  if ('shape' in v && 'dtype' in v && 'data' in v) return decodeTensor(v as EncodedTensor);
+  return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, decodeTree(e)]));
+}
+
+describe('state dicts of half optimizers, in PyTorch format', () => {
+  const cases = loadFixture<HalfStateFixture>('half-optim-state.json').cases;
+  it.each(cases.map((c) => [c.name, c] as const))('torch loads float32 state into %s: tsgrad writes what torch writes (dtype, values)', (_, c) => {
+    const params = c.params.map((e) => decodeTensor(e, { requiresGrad: true }));
+    const opt = new (exported[c.optimizer] as Ctor)(params, c.options);
+    opt.loadStateDict(decodeTree(c.loaded) as OptimizerStateDict);
+    const sd = opt.stateDict();
+    for (const [id, torchState] of Object.entries(c.state_dict.state)) {
+      const ours = sd.state[Number(id)];
+      expect(Object.keys(ours).sort(), `state ${id}`).toEqual(Object.keys(torchState).sort());
+      for (const [k, e] of Object.entries(torchState)) {
+        const want = decodeTensor(e);
+        const got = ours[k];
+        if (k === 'step') {
+          expect(got, k).toBe(want.item()); // a number here, torch's 0-d float32 tensor there
+          continue;
+        }
+        expect(got, k).toBeInstanceOf(Tensor);
+        expect([(got as Tensor).dtype, (got as Tensor).shape], `${id}.${k}`).toEqual([c.dtype, want.shape]);
+        expect(Array.from((got as Tensor).dataSync()), `${id}.${k}`).toEqual(Array.from(want.dataSync()));
+      }
+    }
+    // And it steps on from there, in half.
+    params.forEach((p) => (p.grad = p.detach().mul(0.5)));
+    opt.step();
+    expect(params.map((p) => p.dtype)).toEqual([c.dtype, c.dtype]);
+    for (const s of opt.state.values()) for (const v of Object.values(s)) if (v instanceof Tensor) expect(v.dtype).toBe(c.dtype);
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))("%s under stateDtype 'float32' keeps the loaded float32 state unrounded", (_, c) => {
+    const params = c.params.map((e) => decodeTensor(e, { requiresGrad: true }));
+    const opt = new (exported[c.optimizer] as Ctor)(params, { ...c.options, stateDtype: 'float32' });
+    const loaded = decodeTree(c.loaded) as OptimizerStateDict;
+    opt.loadStateDict(loaded);
+    const sd = opt.stateDict();
+    for (const [id, s] of Object.entries(loaded.state)) {
+      for (const [k, v] of Object.entries(s)) {
+        if (k === 'step' || !(v instanceof Tensor)) continue;
+        const got = sd.state[Number(id)][k] as Tensor;
+        expect(got.dtype, k).toBe('float32');
+        expect(Array.from(got.dataSync()), k).toEqual(Array.from(v.dataSync()));
+      }
+    }
+    // The groups record the option, as PyTorch's keep any group key they are given.
+    expect(sd.param_groups[0].state_dtype).toBe('float32');
+  });
+
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tsgrad-half-optim-'));
+  it.each(['float16', 'bfloat16'] as const)('%s: through save()/load() with dtypes preserved, then on bit-identically', async (dtype) => {
+    const run = () => {
+      const params = [tensor([[0.5, -1.25, 2], [0.75, -0.5, 1.5]]).to(dtype).requiresGrad_(), tensor([0.1, -0.2]).to(dtype).requiresGrad_()];
+      const opt = new Adam(params, { lr: 0.01, amsgrad: true });
+      const step = (t: number) => {
+        params.forEach((p, k) => (p.grad = tensor(p.shape.length === 2 ? [[t + 1, -0.5, k], [0.25 * t, 2, -1]] : [0.5 - t, k + 1]).to(dtype)));
+        opt.step();
+      };
+      return { params, opt, step };
+    };
+    const a = run();
+    const b = run();
+    for (let t = 0; t < 3; t++) [a, b].forEach((r) => r.step(t));
+    const file = path.join(dir, `adam-${dtype}.safetensors`);
+    await save(b.opt.stateDict() as unknown as Record<string, unknown>, file);
+    const back = await load<OptimizerStateDict>(file);
+    for (const s of Object.values(back.state)) for (const k of ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq']) expect((s[k] as Tensor).dtype, k).toBe(dtype);
+    const c = run();
+    c.params.forEach((p, k) => p.detach().copy_(b.params[k].detach()));
+    c.opt.loadStateDict(back);
+    for (let t = 3; t < 6; t++) [a, c].forEach((r) => r.step(t));
+    c.params.forEach((p, k) => expect(Array.from(p.dataSync())).toEqual(Array.from(a.params[k].dataSync())));
+  });
+});
+
+describe('stateDtype', () => {
+  it("'float32' keeps Adam's second moment of a small float16 gradient from underflowing (20 steps)", () => {
+    // (1 − β2)·g² = 1e-11 is below float16's smallest subnormal (6e-8): half state stores 0 after every
+    // step, so each step sees v = 1e-11 instead of the running sum, and the bias-corrected denominator
+    // shrinks: the parameter runs ahead (≈ lr·√t per step), as PyTorch's half-state Adam does too.
+    // With float32 state the trajectory is float64's within the half rounding of 20 steps (20·eps/2).
+    const steps = 20;
+    const ref = Float64Array.of(1, -1);
+    const refState = { expAvg: new Float64Array(2), expAvgSq: new Float64Array(2) };
+    for (let t = 1; t <= steps; t++) optim.adamReference(ref, Float64Array.of(1e-4, -1e-4), refState, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: t, amsgrad: false, weightDecay: 0, maximize: false, decoupledWeightDecay: false });
+    const run = (stateDtype: 'param' | 'float32') => {
+      const w = tensor([1, -1]).to('float16').requiresGrad_();
+      const opt = new Adam([w], { lr: 1e-3, stateDtype });
+      for (let t = 0; t < steps; t++) {
+        w.grad = tensor([1e-4, -1e-4]).to('float16');
+        opt.step();
+      }
+      return { w: Array.from(w.dataSync()), v: Array.from((opt.state.get(w)!.expAvgSq as Tensor).dataSync()) };
+    };
+    const bound = (steps * finfoEps('float16')) / 2;
+    const f32 = run('float32');
+    expect(f32.v[0]).toBeGreaterThan(0);
+    f32.w.forEach((w, i) => expect(Math.abs(w - ref[i])).toBeLessThanOrEqual(bound * Math.abs(ref[i])));
+    const half = run('param');
+    expect(half.v).toEqual([0, 0]);
+    half.w.forEach((w, i) => expect(Math.abs(w - ref[i])).toBeGreaterThan(0.03));
+  });
+
+  it('changes nothing for float32 and float64 parameters', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const w = tensor([1, 2], { dtype, requiresGrad: true });
+      const opt = new SGD([w], { lr: 0.1, momentum: 0.9, stateDtype: 'float32' });
+      w.grad = tensor([1, 1], { dtype });
+      opt.step();
+      expect((opt.state.get(w)!.momentumBuffer as Tensor).dtype).toBe(dtype);
+    }
+  });
+
+  it('is checked: a bad value names the option and value, a misspelling the nearest option, per group too', () => {
+    const w = tensor([1]).to('bfloat16').requiresGrad_();
+    expect(() => new Adam([w], { stateDtype: 'float16' } as object)).toThrow(`Adam (defaults): Invalid stateDtype: "float16" (expected 'param' or 'float32')`);
+    expect(() => new Adam([w], { stateDtpye: 'float32' } as object)).toThrow(/Adam: unknown option 'stateDtpye'; did you mean 'stateDtype'\?/);
+    expect(() => new SGD([{ params: [w], stateDtype: 'half' }])).toThrow(`SGD (param group 0): Invalid stateDtype: "half" (expected 'param' or 'float32')`);
+    const opt = new SGD([{ params: [w], stateDtype: 'float32', momentum: 0.5 }], { lr: 0.1 });
+    w.grad = tensor([1]).to('bfloat16');
+    opt.step();
+    expect((opt.state.get(w)!.momentumBuffer as Tensor).dtype).toBe('float32');
   });
 });
