@@ -47,6 +47,9 @@ export const GROUP_EXTRA_KEYS: readonly string[] = [
  * - 'float32': half parameters keep float32 state (moments, momentum buffers), so small moments do not
  *   underflow or stall in half; only the parameter is rounded to half once per step. It changes
  *   nothing for float32 and float64 parameters.
+ * @example
+ * const w = randn([256, 256]).to('bfloat16').requiresGrad_();
+ * const opt = new Adam([w], { lr: 1e-3, stateDtype: 'float32' }); // bfloat16 weights, float32 moments
  */
 export type StateDtype = 'param' | 'float32';
 
