@@ -2,11 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { load, manualSeed, randn, save, Tensor, tensor } from '@tsgrad/autograd';
+import { load, manualSeed, randn, save, SparseTensor, Tensor, tensor } from '@tsgrad/autograd';
 import { decodeTensor, loadFixture, optimInfos, type EncodedTensor } from '@tsgrad/test-utils';
 import { finfoEps, HALF_CODECS, setCpuKernels, setProgramCodegen, type HalfDType } from '@tsgrad/tensor';
 import * as optim from '@tsgrad/optim';
-import { Adam, SGD, type Optimizer, type OptimizerStateDict, type ReferenceStep } from '@tsgrad/optim';
+import { Adam, LBFGS, SGD, SparseAdam, type Optimizer, type OptimizerStateDict, type ReferenceStep } from '@tsgrad/optim';
 
 /** Exports of @tsgrad/optim by name (the optimInfos table names classes and reference loops). */
 const exported = optim as unknown as Record<string, unknown>;
@@ -213,5 +213,50 @@ describe('stateDtype', () => {
     w.grad = tensor([1]).to('bfloat16');
     opt.step();
     expect((opt.state.get(w)!.momentumBuffer as Tensor).dtype).toBe('float32');
+  });
+});
+
+describe('half parameters outside the dense programs', () => {
+  /**
+   * The same run in half and in float64 (the half run's start and gradients are the float64 run's,
+   * rounded): ‖half − float64‖ / ‖float64‖ ≤ steps·eps/2 as in the trajectory bound, plus eps/2 for the
+   * rounded start.
+   */
+  const bound = (dtype: HalfDType, steps: number) => ((steps + 1) * finfoEps(dtype)) / 2;
+  const distance = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.hypot(...Array.from(b, (v, i) => a[i] - v)) / Math.hypot(...Array.from(b));
+
+  it.each(['float16', 'bfloat16'] as const)('SparseAdam (row-sparse program) on %s: touched rows follow float64, untouched rows stay bit for bit', (dtype) => {
+    const run = (d: HalfDType | 'float64') => {
+      const w = tensor([[1, -2], [0.5, 0.25], [3, -1], [-0.75, 2]]).to(dtype).to(d).requiresGrad_();
+      const opt = new SparseAdam([w], { lr: 0.05 });
+      for (let t = 0; t < 3; t++) {
+        w.grad = new SparseTensor(tensor([2, 0, 2], { dtype: 'int32' }), tensor([[0.5, -1], [t + 1, 0.25], [-0.125, 2]]).to(dtype).to(d), [4, 2]);
+        opt.step();
+      }
+      return { w: Array.from(w.dataSync()), state: opt.state.get(w)! };
+    };
+    const half = run(dtype);
+    const ref = run('float64');
+    expect((half.state.expAvg as Tensor).dtype).toBe(dtype);
+    const rows = (v: number[], r: number[]) => r.flatMap((k) => v.slice(2 * k, 2 * k + 2));
+    expect(distance(rows(half.w, [0, 2]), rows(ref.w, [0, 2]))).toBeLessThan(bound(dtype, 3));
+    expect(rows(half.w, [1, 3])).toEqual(rows(ref.w, [1, 3]));
+  });
+
+  it.each(['float16', 'bfloat16'] as const)('LBFGS (tensor ops, as PyTorch) on %s reaches the half-rounded minimizer of a quadratic', (dtype) => {
+    const c = [0.3, 1.1, -0.7];
+    const w = tensor([1.5, -2, 0.5]).to(dtype).requiresGrad_();
+    const target = tensor(c).to(dtype);
+    const opt = new LBFGS([w], { lr: 1, lineSearchFn: 'strong_wolfe' } as object);
+    for (let i = 0; i < 3; i++) {
+      opt.step(() => {
+        opt.zeroGrad();
+        const loss = w.sub(target).pow(2).sum();
+        loss.backward();
+        return loss;
+      });
+    }
+    expect(w.dtype).toBe(dtype);
+    expect(Array.from(w.dataSync())).toEqual(Array.from(target.dataSync()));
   });
 });
