@@ -1,9 +1,9 @@
 import { noGrad, zeros, type Tensor } from '@tsgrad/autograd';
 import { finfoEps } from '@tsgrad/tensor';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec } from './optimizer.js';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec, type StateDtypeOption } from './optimizer.js';
 import { boolean, nonNegative } from './validation.js';
 
-export interface AdafactorOptions {
+export interface AdafactorOptions extends StateDtypeOption {
   /**
    * The maximum relative step size ρ_t = min(γ, 1/√t), and the decay's coefficient.
    * @defaultValue `1e-2`

@@ -1,8 +1,9 @@
 import { validateDecayScale, type DecayHyper, type DecayScale } from './decay.js';
 import { betaPair, boolean, nonNegative } from './validation.js';
+import type { StateDtypeOption } from './optimizer.js';
 
 /** The options Adam, AdamW, Adamax, NAdam and RAdam share (PyTorch's names in camelCase). */
-export interface AdamFamilyOptions {
+export interface AdamFamilyOptions extends StateDtypeOption {
   /**
    * The learning rate γ.
    * @defaultValue `1e-3` (Adam, AdamW, RAdam), `2e-3` (Adamax, NAdam)

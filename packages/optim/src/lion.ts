@@ -1,12 +1,12 @@
 import type { Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
 import { decayFlags, decayPrologue, decayScalarNames, decayScalars, validateDecayScale, type DecayFlags, type DecayHyper, type DecayScale } from './decay.js';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec } from './optimizer.js';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec, type StateDtypeOption } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
 import { betaPair, boolean, nonNegative } from './validation.js';
 
-export interface LionOptions {
+export interface LionOptions extends StateDtypeOption {
   /**
    * The learning rate γ.
    * @defaultValue `1e-4`

@@ -53,6 +53,19 @@ export const GROUP_EXTRA_KEYS: readonly string[] = [
  */
 export type StateDtype = 'param' | 'float32';
 
+/**
+ * The option every optimizer with per-parameter state tensors accepts besides its own.
+ * @example
+ * new SGD([w16], { lr: 0.1, momentum: 0.9, stateDtype: 'float32' }); // a float32 momentum buffer
+ */
+export interface StateDtypeOption {
+  /**
+   * The dtype of a half parameter's state: like the parameter (PyTorch) or float32 (see {@link StateDtype}).
+   * @defaultValue `'param'`
+   */
+  stateDtype?: StateDtype;
+}
+
 /** The option every optimizer accepts besides its own (see `StateDtype`). */
 const STATE_DTYPE_OPTION = 'stateDtype';
 

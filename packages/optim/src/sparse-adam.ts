@@ -1,11 +1,11 @@
 import type { Tensor } from '@tsgrad/autograd';
 import type { ProgramPart } from './program-step.js';
-import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState, type StateDtypeOption } from './optimizer.js';
 import { sparseRows } from './sparse-rows.js';
 import { defineProgram } from '@tsgrad/tensor';
 import { betaPair, boolean, nonNegative } from './validation.js';
 
-export interface SparseAdamOptions {
+export interface SparseAdamOptions extends StateDtypeOption {
   /**
    * The learning rate γ.
    * @defaultValue `1e-3`
