@@ -41,8 +41,8 @@ export interface AdamFamilyOptions extends StateDtypeOption {
   decayScale: DecayScale;
 }
 
-/** Checks the shared options; each bad one throws an Error naming it and its value. */
-export function validateAdamFamily(o: Readonly<Record<keyof AdamFamilyOptions, unknown>>): void {
+/** Checks the shared options (`stateDtype` is the base's); each bad one throws an Error naming it and its value. */
+export function validateAdamFamily(o: Readonly<Record<Exclude<keyof AdamFamilyOptions, 'stateDtype'>, unknown>>): void {
   nonNegative('lr', o.lr);
   nonNegative('eps', o.eps);
   betaPair(o.betas);
