@@ -13,15 +13,9 @@ steps themselves are tested against the float64 references (optim test/half-para
 """
 import torch
 
-from fixture_io import write_fixture
+from fixture_io import enc, write_fixture
 
 HALF = {"float16": torch.float16, "bfloat16": torch.bfloat16}
-OUR_DTYPE = {torch.float16: "float16", torch.bfloat16: "bfloat16", torch.float32: "float32", torch.float64: "float64"}
-
-
-def enc(t):
-    t = t.detach()
-    return {"shape": list(t.shape), "dtype": OUR_DTYPE[t.dtype], "data": t.reshape(-1).tolist()}
 
 
 def encode_state_dict(sd):
