@@ -1,12 +1,12 @@
-import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
 import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, validateDecayScale, type DecayScale } from './decay.js';
-import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState, type StateDtypeOption } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
 import { boolean, nonNegative, unitInterval } from './validation.js';
 
-export interface AdadeltaOptions {
+export interface AdadeltaOptions extends StateDtypeOption {
   /**
    * The learning rate γ.
    * @defaultValue `1`
@@ -118,7 +118,7 @@ export class Adadelta extends Optimizer<AdadeltaOptions> {
   }
 
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdadeltaOptions>): ProgramPart {
-    if (state.step === undefined) Object.assign(state, { step: 0, squareAvg: zerosLike(param), accDelta: zerosLike(param) });
+    if (state.step === undefined) Object.assign(state, { step: 0, squareAvg: this.zerosState(param, g), accDelta: this.zerosState(param, g) });
     state.step = (state.step as number) + 1;
     return {
       program: adadeltaProgram(decayFlags(g)),

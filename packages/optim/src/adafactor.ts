@@ -1,8 +1,9 @@
-import { noGrad, zeros, zerosLike, type Tensor } from '@tsgrad/autograd';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec } from './optimizer.js';
+import { noGrad, zeros, type Tensor } from '@tsgrad/autograd';
+import { finfoEps } from '@tsgrad/tensor';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec, type StateDtypeOption } from './optimizer.js';
 import { boolean, nonNegative } from './validation.js';
 
-export interface AdafactorOptions {
+export interface AdafactorOptions extends StateDtypeOption {
   /**
    * The maximum relative step size ρ_t = min(γ, 1/√t), and the decay's coefficient.
    * @defaultValue `1e-2`
@@ -37,8 +38,6 @@ export interface AdafactorOptions {
 
 /** PyTorch's defaults (`torch.optim.Adafactor`, PyTorch ≥ 2.5). */
 export const ADAFACTOR_DEFAULTS: AdafactorOptions = { lr: 1e-2, beta2Decay: -0.8, eps: [null, 1e-3], d: 1, weightDecay: 0, maximize: false };
-
-const MACHINE_EPS = { float32: 2 ** -23, float64: 2 ** -52 } as Record<string, number>;
 
 /** ATen's lerp (start + w(end − start), or end − (end − start)(1 − w) for w ≥ 0.5), in place into `start`. */
 function lerp_(start: Tensor, end: Tensor, w: number): void {
@@ -96,13 +95,14 @@ export class Adafactor extends Optimizer<AdafactorOptions> {
       state.step = 0;
       if (factored) {
         const shape = param.shape;
-        state.rowVar = zeros(shape.map((d, i) => (i === shape.length - 1 ? 1 : d)), { dtype: param.dtype, device: param.device });
-        state.colVar = zeros(shape.map((d, i) => (i === shape.length - 2 ? 1 : d)), { dtype: param.dtype, device: param.device });
-      } else state.variance = zerosLike(param);
+        state.rowVar = zeros(shape.map((d, i) => (i === shape.length - 1 ? 1 : d)), { dtype: this.stateDtypeOf(param, g), device: param.device });
+        state.colVar = zeros(shape.map((d, i) => (i === shape.length - 2 ? 1 : d)), { dtype: this.stateDtypeOf(param, g), device: param.device });
+      } else state.variance = this.zerosState(param, g);
     }
     const step = (state.step as number) + 1;
     state.step = step;
-    const eps1 = g.eps[0] ?? MACHINE_EPS[param.dtype] ?? 2 ** -23;
+    // torch.finfo(param.dtype).eps: a half parameter's own epsilon, as PyTorch (its state dtype aside).
+    const eps1 = g.eps[0] ?? finfoEps(param.dtype);
     const eps2 = g.eps[1];
     const w = step ** g.beta2Decay; // 1 − β̂2_t
     const rho = Math.min(g.lr, 1 / step ** 0.5);

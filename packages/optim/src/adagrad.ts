@@ -1,13 +1,13 @@
-import { full, zerosLike, type Tensor } from '@tsgrad/autograd';
+import { full, type Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
 import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper, validateDecayScale, type DecayScale } from './decay.js';
-import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState, type StateDtypeOption } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
 import { sparseRows } from './sparse-rows.js';
 import { boolean, nonNegative } from './validation.js';
 
-export interface AdagradOptions {
+export interface AdagradOptions extends StateDtypeOption {
   /**
    * The learning rate γ.
    * @defaultValue `1e-2`
@@ -153,7 +153,7 @@ export class Adagrad extends Optimizer<AdagradOptions> {
   }
 
   protected override initialState(param: Tensor, g: ParamGroup<AdagradOptions>): ParamState {
-    const sum = g.initialAccumulatorValue === 0 ? zerosLike(param) : full(param.shape, g.initialAccumulatorValue, { dtype: param.dtype, device: param.device });
+    const sum = g.initialAccumulatorValue === 0 ? this.zerosState(param, g) : full(param.shape, g.initialAccumulatorValue, { dtype: this.stateDtypeOf(param, g), device: param.device });
     return { step: 0, sum };
   }
 

@@ -1,8 +1,9 @@
 import { validateDecayScale, type DecayHyper, type DecayScale } from './decay.js';
 import { betaPair, boolean, nonNegative } from './validation.js';
+import type { StateDtypeOption } from './optimizer.js';
 
 /** The options Adam, AdamW, Adamax, NAdam and RAdam share (PyTorch's names in camelCase). */
-export interface AdamFamilyOptions {
+export interface AdamFamilyOptions extends StateDtypeOption {
   /**
    * The learning rate γ.
    * @defaultValue `1e-3` (Adam, AdamW, RAdam), `2e-3` (Adamax, NAdam)
@@ -40,8 +41,8 @@ export interface AdamFamilyOptions {
   decayScale: DecayScale;
 }
 
-/** Checks the shared options; each bad one throws an Error naming it and its value. */
-export function validateAdamFamily(o: Readonly<Record<keyof AdamFamilyOptions, unknown>>): void {
+/** Checks the shared options (`stateDtype` is the base's); each bad one throws an Error naming it and its value. */
+export function validateAdamFamily(o: Readonly<Record<Exclude<keyof AdamFamilyOptions, 'stateDtype'>, unknown>>): void {
   nonNegative('lr', o.lr);
   nonNegative('eps', o.eps);
   betaPair(o.betas);

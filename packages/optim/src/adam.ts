@@ -1,4 +1,4 @@
-import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
 import { validateAdamFamily, type AdamFamilyHyper, type AdamFamilyOptions } from './adam-family.js';
 import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags } from './decay.js';
@@ -132,8 +132,8 @@ export class Adam extends Optimizer<AdamOptions> {
   }
 
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamOptions>): ProgramPart {
-    if (state.step === undefined) Object.assign(state, { step: 0, expAvg: zerosLike(param), expAvgSq: zerosLike(param) });
-    if (g.amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = zerosLike(param);
+    if (state.step === undefined) Object.assign(state, { step: 0, expAvg: this.zerosState(param, g), expAvgSq: this.zerosState(param, g) });
+    if (g.amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = this.zerosState(param, g);
     const step = (state.step as number) + 1;
     state.step = step;
     const [beta1, beta2] = g.betas;

@@ -1,4 +1,4 @@
-import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
 import { validateAdamFamily, type AdamFamilyHyper, type AdamFamilyOptions } from './adam-family.js';
 import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags } from './decay.js';
@@ -75,7 +75,7 @@ export class Adamax extends Optimizer<AdamaxOptions> {
   }
 
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamaxOptions>): ProgramPart {
-    if (state.step === undefined) Object.assign(state, { step: 0, expAvg: zerosLike(param), expInf: zerosLike(param) });
+    if (state.step === undefined) Object.assign(state, { step: 0, expAvg: this.zerosState(param, g), expInf: this.zerosState(param, g) });
     const step = (state.step as number) + 1;
     state.step = step;
     const [beta1, beta2] = g.betas;

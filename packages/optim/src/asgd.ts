@@ -1,12 +1,12 @@
-import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
 import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper, validateDecayScale, type DecayScale } from './decay.js';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec } from './optimizer.js';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec, type StateDtypeOption } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
 import { boolean, nonNegative } from './validation.js';
 
-export interface ASGDOptions {
+export interface ASGDOptions extends StateDtypeOption {
   /**
    * The learning rate γ.
    * @defaultValue `1e-2`
@@ -121,7 +121,7 @@ export class ASGD extends Optimizer<ASGDOptions> {
   }
 
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<ASGDOptions>): ProgramPart {
-    if (state.step === undefined) Object.assign(state, { step: 0, eta: g.lr, mu: 1, ax: zerosLike(param) });
+    if (state.step === undefined) Object.assign(state, { step: 0, eta: g.lr, mu: 1, ax: this.zerosState(param, g) });
     const step = (state.step as number) + 1;
     const eta = state.eta as number;
     const mu = state.mu as number;

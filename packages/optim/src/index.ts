@@ -13,7 +13,7 @@
  * opt.step(); // w ← w − 0.1 (2w + 0.9 w)
  * ```
  */
-export { Optimizer, GROUP_EXTRA_KEYS, type ParamGroupInput, type ParamGroup, type ParamState, type OptimizerStateDict, type StateSpec } from './optimizer.js';
+export { Optimizer, GROUP_EXTRA_KEYS, type ParamGroupInput, type ParamGroup, type ParamState, type OptimizerStateDict, type StateSpec, type StateDtype, type StateDtypeOption } from './optimizer.js';
 export { SGD, SGD_DEFAULTS, sgdReference, sgdProgram, type SGDOptions, type SGDHyper } from './sgd.js';
 export type { AdamFamilyOptions, AdamFamilyHyper } from './adam-family.js';
 export { Adam, AdamW, ADAM_DEFAULTS, adamReference, adamProgram, type AdamOptions, type AdamHyper } from './adam.js';

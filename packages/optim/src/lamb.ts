@@ -1,11 +1,11 @@
-import { noGrad, where, zerosLike, type Tensor } from '@tsgrad/autograd';
-import { defineProgram } from '@tsgrad/tensor';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec } from './optimizer.js';
+import { noGrad, where, zeros, type Tensor } from '@tsgrad/autograd';
+import { defineProgram, isHalf } from '@tsgrad/tensor';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec, type StateDtypeOption } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
 import { betaPair, boolean, nonNegative } from './validation.js';
 
-export interface LAMBOptions {
+export interface LAMBOptions extends StateDtypeOption {
   /**
    * The learning rate γ.
    * @defaultValue `1e-3`
@@ -120,11 +120,12 @@ export class LAMB extends Optimizer<LAMBOptions> {
   }
 
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<LAMBOptions>): ProgramPart {
-    if (state.step === undefined) Object.assign(state, { step: 0, expAvg: zerosLike(param), expAvgSq: zerosLike(param) });
+    if (state.step === undefined) Object.assign(state, { step: 0, expAvg: this.zerosState(param, g), expAvgSq: this.zerosState(param, g) });
     const step = (state.step as number) + 1;
     state.step = step;
     const [beta1, beta2] = g.betas;
-    const update = zerosLike(param);
+    // A temporary: float32 for a half parameter, so the trust ratio's norms see the float32 update.
+    const update = zeros(param.shape, { dtype: isHalf(param.dtype) ? 'float32' : param.dtype, device: param.device });
     this.pending.set(param, { update, lr: g.lr });
     return {
       program: lambProgram({ maximize: g.maximize }),

@@ -1,12 +1,12 @@
-import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
 import { decayFlags, decayPrologue, decayScalarNames, decayScalars, validateDecayScale, type DecayFlags, type DecayHyper, type DecayScale } from './decay.js';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec } from './optimizer.js';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec, type StateDtypeOption } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
 import { betaPair, boolean, nonNegative } from './validation.js';
 
-export interface LionOptions {
+export interface LionOptions extends StateDtypeOption {
   /**
    * The learning rate γ.
    * @defaultValue `1e-4`
@@ -108,7 +108,7 @@ export class Lion extends Optimizer<LionOptions> {
   }
 
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<LionOptions>): ProgramPart {
-    if (state.expAvg === undefined) state.expAvg = zerosLike(param);
+    if (state.expAvg === undefined) state.expAvg = this.zerosState(param, g);
     const decay = { lr: g.lr, weightDecay: g.weightDecay, maximize: g.maximize, decoupledWeightDecay: true, decayScale: g.decayScale, initialLr: g.initialLr };
     return {
       program: lionProgram(decayFlags(decay)),

@@ -1,4 +1,4 @@
-import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
 import { validateAdamFamily, type AdamFamilyHyper, type AdamFamilyOptions } from './adam-family.js';
 import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags } from './decay.js';
@@ -92,7 +92,7 @@ export class NAdam extends Optimizer<NAdamOptions> {
   }
 
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<NAdamOptions>): ProgramPart {
-    if (state.step === undefined) Object.assign(state, { step: 0, muProduct: 1, expAvg: zerosLike(param), expAvgSq: zerosLike(param) });
+    if (state.step === undefined) Object.assign(state, { step: 0, muProduct: 1, expAvg: this.zerosState(param, g), expAvgSq: this.zerosState(param, g) });
     const step = (state.step as number) + 1;
     const [beta1, beta2] = g.betas;
     const mu = beta1 * (1 - 0.5 * 0.96 ** (step * g.momentumDecay));

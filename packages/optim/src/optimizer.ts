@@ -1,5 +1,5 @@
-import { enableGrad, noGrad, Tensor, unscope } from '@tsgrad/autograd';
-import { checkNoInternalOverlap, checkOptionKeys, formatShape, isFloating, isHalf, shapesEqual, unknownOptionMessage } from '@tsgrad/tensor';
+import { enableGrad, noGrad, Tensor, unscope, zeros } from '@tsgrad/autograd';
+import { checkNoInternalOverlap, checkOptionKeys, formatShape, isFloating, isHalf, shapesEqual, unknownOptionMessage, type DType } from '@tsgrad/tensor';
 import { copyValue, toCamel, toSnake } from './serialization.js';
 import { runProgramParts, type ProgramPart } from './program-step.js';
 
@@ -37,6 +37,37 @@ export const GROUP_EXTRA_KEYS: readonly string[] = [
   'differentiable',
   'capturable',
 ];
+
+/**
+ * Where the state of a float16 or bfloat16 parameter lives (the `stateDtype` option, accepted by every
+ * optimizer and every group; absent means 'param'):
+ * - 'param' (PyTorch's default): state tensors are created like the parameter (`torch.zeros_like(p)`),
+ *   in half. Each step is computed in float32 and the parameter and state are rounded to half once,
+ *   as PyTorch's fused CPU optimizers do (opmath float32).
+ * - 'float32': half parameters keep float32 state (moments, momentum buffers), so small moments do not
+ *   underflow or stall in half; only the parameter is rounded to half once per step. It changes
+ *   nothing for float32 and float64 parameters.
+ * @example
+ * const w = randn([256, 256]).to('bfloat16').requiresGrad_();
+ * const opt = new Adam([w], { lr: 1e-3, stateDtype: 'float32' }); // bfloat16 weights, float32 moments
+ */
+export type StateDtype = 'param' | 'float32';
+
+/**
+ * The option every optimizer with per-parameter state tensors accepts besides its own.
+ * @example
+ * new SGD([w16], { lr: 0.1, momentum: 0.9, stateDtype: 'float32' }); // a float32 momentum buffer
+ */
+export interface StateDtypeOption {
+  /**
+   * The dtype of a half parameter's state: like the parameter (PyTorch) or float32 (see {@link StateDtype}).
+   * @defaultValue `'param'`
+   */
+  stateDtype?: StateDtype;
+}
+
+/** The option every optimizer accepts besides its own (see `StateDtype`). */
+const STATE_DTYPE_OPTION = 'stateDtype';
 
 /**
  * What one parameter's state holds (declared by each optimizer): `scalar` entries are numbers
@@ -77,7 +108,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
    * the key and the nearest option (`weight_decay` -> `weightDecay`).
    */
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, defaults: O, options: object = {}) {
-    checkOptionKeys(this.constructor.name, options, Object.keys(defaults));
+    checkOptionKeys(this.constructor.name, options, [...Object.keys(defaults), STATE_DTYPE_OPTION]);
     this.defaults = Object.freeze({ ...defaults, ...options });
     this.checkOptions(this.defaults, 'defaults');
     if (params instanceof Tensor) {
@@ -107,6 +138,10 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
    */
   private checkOptions(options: Readonly<O>, where: string): void {
     try {
+      const stateDtype = (options as Record<string, unknown>)[STATE_DTYPE_OPTION];
+      if (stateDtype !== undefined && stateDtype !== 'param' && stateDtype !== 'float32') {
+        throw new Error(`Invalid stateDtype: ${JSON.stringify(stateDtype)} (expected 'param' or 'float32')`);
+      }
       this.validate(options);
     } catch (e) {
       if (!(e instanceof Error)) throw e;
@@ -165,11 +200,6 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     raw.forEach((p, i) => {
       if (!(p instanceof Tensor)) throw new Error(`${name}: optimizer can only optimize Tensors, but params[${i}] is ${typeof p}`);
       if (!p.isLeaf && !p.retainsGrad) throw new Error(`${name}: can't optimize a non-leaf Tensor (params[${i}], shape [${p.shape.join(', ')}])`);
-      if (isHalf(p.dtype)) {
-        // The fused programs compute in the parameter's dtype; half state and float32 state for half
-        // parameters (PyTorch's fused optimizers) come with autocast. Refuse rather than step in half.
-        throw new Error(`${name}: params[${i}] is ${p.dtype}; optimizers step float32 and float64 parameters for now: keep the parameters in float32 (master weights) and cast a copy to ${p.dtype} for the forward`);
-      }
       if (params.includes(p)) {
         console.warn(`${name}: params[${i}] appears more than once in a parameter group; it is kept once`);
         return;
@@ -192,12 +222,25 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
 
   /** Throws for a group key that is neither an option nor one of `GROUP_EXTRA_KEYS`, naming the nearest option. */
   private checkGroupKeys(keys: readonly string[], where: string): void {
-    const options = Object.keys(this.defaults);
+    const options = [...Object.keys(this.defaults).filter((k) => k !== STATE_DTYPE_OPTION), STATE_DTYPE_OPTION];
     const initials = options.map((o) => `initial${o[0].toUpperCase()}${o.slice(1)}`);
     for (const key of keys) {
       if (key === 'params' || options.includes(key) || GROUP_EXTRA_KEYS.includes(key) || initials.includes(key)) continue;
       throw new Error(unknownOptionMessage(where, key, ['params', ...options]));
     }
+  }
+
+  /**
+   * The dtype of `param`'s state tensors in `group`: the parameter's, or float32 for a half parameter
+   * under `stateDtype: 'float32'` (see `StateDtype`).
+   */
+  protected stateDtypeOf(param: Tensor, group: ParamGroup<O>): DType {
+    return isHalf(param.dtype) && group[STATE_DTYPE_OPTION] === 'float32' ? 'float32' : param.dtype;
+  }
+
+  /** A zero state tensor for `param` in `group`: `torch.zeros_like(p)`, in `stateDtypeOf`'s dtype. */
+  protected zerosState(param: Tensor, group: ParamGroup<O>): Tensor {
+    return zeros(param.shape, { dtype: this.stateDtypeOf(param, group), device: param.device });
   }
 
   /**
@@ -304,7 +347,8 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
    * counts, group keys (this optimizer's options, `GROUP_EXTRA_KEYS`), and per parameter the state
    * keys this optimizer keeps (`stateSpec`: none missing, none of another optimizer's), each state
    * tensor's shape against its parameter, and a floating dtype. Saved options replace the current
-   * ones; floating state is cast to each parameter's dtype and device (as PyTorch does).
+   * ones; floating state is cast to each parameter's dtype (float32 for a half parameter under `stateDtype:
+   * 'float32'`) and device (as PyTorch does).
    * @example
    * const saved = opt.stateDict();
    * // ... later, with an optimizer built the same way over the same parameters:
@@ -319,14 +363,14 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     if (sd.param_groups.length !== this.paramGroups.length) {
       throw new Error(`${where}: loaded state dict has ${sd.param_groups.length} parameter groups, the optimizer has ${this.paramGroups.length}`);
     }
-    const byId = new Map<number, { param: Tensor; index: number }>();
+    const byId = new Map<number, { param: Tensor; index: number; group: number }>();
     let index = 0;
     sd.param_groups.forEach((saved, i) => {
       const current = this.paramGroups[i];
       if (!saved || !Array.isArray(saved.params) || saved.params.length !== current.params.length) {
         throw new Error(`${where}: loaded parameter group ${i} has ${saved?.params?.length} parameters, the optimizer's has ${current.params.length}`);
       }
-      saved.params.forEach((id, k) => byId.set(Number(id), { param: current.params[k], index: index++ }));
+      saved.params.forEach((id, k) => byId.set(Number(id), { param: current.params[k], index: index++, group: i }));
     });
     const groups = sd.param_groups.map((saved, i) => {
       const options: Record<string, unknown> = {};
@@ -340,7 +384,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     for (const [id, entries] of Object.entries(sd.state)) {
       const found = byId.get(Number(id));
       if (!found) throw new Error(`${where}: state for parameter id ${id}, which no parameter group lists`);
-      state.set(found.param, this.loadParamState(found.param, entries, `${where}: parameter ${found.index} (id ${id})`));
+      state.set(found.param, this.loadParamState(found.param, groups[found.group], entries, `${where}: parameter ${found.index} (id ${id})`));
     }
     this.paramGroups.splice(0, this.paramGroups.length, ...groups);
     this.state.clear();
@@ -348,7 +392,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   }
 
   /** One parameter's loaded state, checked against `stateSpec` and the parameter; nothing is kept on error. */
-  private loadParamState(param: Tensor, entries: unknown, where: string): ParamState {
+  private loadParamState(param: Tensor, group: ParamGroup<O>, entries: unknown, where: string): ParamState {
     if (entries === null || typeof entries !== 'object') throw new Error(`${where}: expected an object of state entries, got ${String(entries)}`);
     const spec = this.stateSpec;
     const known = Object.keys(spec);
@@ -376,8 +420,9 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
       if (!shapesEqual(v.shape, expected)) {
         throw new Error(`${where}: state '${snake}' has shape ${formatShape(v.shape)} but the parameter has shape ${formatShape(param.shape)}${spec[key] === 'tensor' || spec[key] === 'optional' ? '' : ` (expected ${formatShape(expected)})`}`);
       }
-      if (!isFloating(v.dtype)) throw new Error(`${where}: state '${snake}' has dtype ${v.dtype}; expected a floating dtype (it is cast to the parameter's ${param.dtype})`);
-      s[key] = v.to(param.dtype).to(param.device).detach().clone();
+      const dtype = this.stateDtypeOf(param, group);
+      if (!isFloating(v.dtype)) throw new Error(`${where}: state '${snake}' has dtype ${v.dtype}; expected a floating dtype (it is cast to ${dtype === param.dtype ? `the parameter's ${dtype}` : `${dtype}, the stateDtype`})`);
+      s[key] = v.to(dtype).to(param.device).detach().clone();
     }
     if (Object.keys(s).length > 0) {
       const missing = known.filter((k) => (spec[k] === 'scalar' || spec[k] === 'tensor') && s[k] === undefined);

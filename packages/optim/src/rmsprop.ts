@@ -1,12 +1,12 @@
-import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
 import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper, validateDecayScale, type DecayScale } from './decay.js';
-import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState, type StateDtypeOption } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
 import { boolean, nonNegative } from './validation.js';
 
-export interface RMSpropOptions {
+export interface RMSpropOptions extends StateDtypeOption {
   /**
    * The learning rate γ.
    * @defaultValue `1e-2`
@@ -167,10 +167,10 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
   }
 
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<RMSpropOptions>): ProgramPart {
-    if (state.step === undefined) Object.assign(state, { step: 0, squareAvg: zerosLike(param) });
+    if (state.step === undefined) Object.assign(state, { step: 0, squareAvg: this.zerosState(param, g) });
     const momentum = g.momentum > 0;
-    if (momentum && state.momentumBuffer === undefined) state.momentumBuffer = zerosLike(param);
-    if (g.centered && state.gradAvg === undefined) state.gradAvg = zerosLike(param);
+    if (momentum && state.momentumBuffer === undefined) state.momentumBuffer = this.zerosState(param, g);
+    if (g.centered && state.gradAvg === undefined) state.gradAvg = this.zerosState(param, g);
     state.step = (state.step as number) + 1;
     return {
       program: rmspropProgram({ ...decayFlags(g), centered: g.centered, momentum }),

@@ -1,11 +1,11 @@
-import { full, zerosLike, type Tensor } from '@tsgrad/autograd';
+import { full, type Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
-import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec } from './optimizer.js';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState, type StateSpec, type StateDtypeOption } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
 import { boolean, nonNegative } from './validation.js';
 
-export interface RpropOptions {
+export interface RpropOptions extends StateDtypeOption {
   /**
    * The learning rate γ.
    * @defaultValue `1e-2`
@@ -110,7 +110,7 @@ export class Rprop extends Optimizer<RpropOptions> {
 
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<RpropOptions>): ProgramPart {
     if (state.step === undefined) {
-      Object.assign(state, { step: 0, prev: zerosLike(param), stepSize: full(param.shape, g.lr, { dtype: param.dtype, device: param.device }) });
+      Object.assign(state, { step: 0, prev: this.zerosState(param, g), stepSize: full(param.shape, g.lr, { dtype: this.stateDtypeOf(param, g), device: param.device }) });
     }
     state.step = (state.step as number) + 1;
     return {

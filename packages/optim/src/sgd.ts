@@ -1,13 +1,13 @@
-import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { Tensor } from '@tsgrad/autograd';
 import { defineProgram } from '@tsgrad/tensor';
 import { decayFlags, decayPrologue, decayScalarNames, decayScalars, type DecayFlags, type DecayHyper, validateDecayScale, type DecayScale } from './decay.js';
-import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState, type StateDtypeOption } from './optimizer.js';
 import { programVariants, type ProgramPart } from './program-step.js';
 import type { ReferenceStep } from './reference.js';
 import { sparseRows } from './sparse-rows.js';
 import { boolean, nonNegative } from './validation.js';
 
-export interface SGDOptions {
+export interface SGDOptions extends StateDtypeOption {
   /**
    * The learning rate γ.
    * @defaultValue `1e-3`
@@ -176,7 +176,7 @@ export class SGD extends Optimizer<SGDOptions> {
   protected prepare(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<SGDOptions>): ProgramPart {
     const buffer = g.momentum !== 0;
     const firstStep = buffer && state.momentumBuffer === undefined;
-    if (firstStep) state.momentumBuffer = zerosLike(param);
+    if (firstStep) state.momentumBuffer = this.zerosState(param, g);
     return {
       program: sgdProgram({ ...decayFlags(g), buffer, firstStep, nesterov: g.nesterov }),
       streams: { p: param, g: grad, ...(buffer ? { momentumBuffer: state.momentumBuffer as Tensor } : {}) },

@@ -1,11 +1,11 @@
-import { zerosLike, type Tensor } from '@tsgrad/autograd';
+import type { Tensor } from '@tsgrad/autograd';
 import type { ProgramPart } from './program-step.js';
-import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, type StateSpec, type ParamGroup, type ParamGroupInput, type ParamState, type StateDtypeOption } from './optimizer.js';
 import { sparseRows } from './sparse-rows.js';
 import { defineProgram } from '@tsgrad/tensor';
 import { betaPair, boolean, nonNegative } from './validation.js';
 
-export interface SparseAdamOptions {
+export interface SparseAdamOptions extends StateDtypeOption {
   /**
    * The learning rate γ.
    * @defaultValue `1e-3`
@@ -81,7 +81,7 @@ export class SparseAdam extends Optimizer<SparseAdamOptions> {
   protected override prepareSparse(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<SparseAdamOptions>): ProgramPart {
     // The rows first: a gradient they refuse (not on the CPU) leaves the state as it was.
     const { index, values, width } = sparseRows(g.maximize ? grad.neg() : grad, 'SparseAdam');
-    if (state.step === undefined) Object.assign(state, { step: 0, expAvg: zerosLike(param), expAvgSq: zerosLike(param) });
+    if (state.step === undefined) Object.assign(state, { step: 0, expAvg: this.zerosState(param, g), expAvgSq: this.zerosState(param, g) });
     const step = (state.step as number) + 1;
     state.step = step;
     const [beta1, beta2] = g.betas;

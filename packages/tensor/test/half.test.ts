@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bfloat16Bits, bfloat16Value, contiguousStrides, float16Bits, float16Value, getBackend, promoteTypes, toTyped, type HalfDType, type View } from '@tsgrad/tensor';
+import { bfloat16Bits, bfloat16Value, contiguousStrides, defineProgram, float16Bits, float16Value, getBackend, HALF_CODECS, promoteTypes, toTyped, type HalfDType, type View } from '@tsgrad/tensor';
 
 /**
  * The float16 / bfloat16 codecs against a naive float64 reference: decoding by the IEEE formula for every
@@ -115,5 +115,44 @@ describe('half storage on the CPU backend', () => {
     expect(promoteTypes('float16', 'float32')).toBe('float32');
     expect(promoteTypes('bfloat16', 'float64')).toBe('float64');
     expect(promoteTypes('float16', 'float16')).toBe('float16');
+  });
+});
+
+describe('fused programs (optimizer steps) on half streams', () => {
+  // p = p·(1 − lr·wd) − lr·m; m = 0.9·m + g: the whole body in float32 on widened values, each written
+  // half stream rounded once (PyTorch's fused CPU optimizers), against a float64 loop over the same
+  // widened values with one rounding to float32 per write (as the float32 rendering stores) and one to half.
+  const program = defineProgram({ name: 'half-momentum', read: ['g'], write: ['m', 'p'], scalars: ['lr', 'wd'], body: 'm = 0.9 * m + g\n p = p * (1 - lr * wd) - lr * m' });
+  const cpu = getBackend('cpu');
+  const view = (dtype: 'float16' | 'bfloat16' | 'float32', values: number[], offset = 0, strides?: number[]): View => {
+    const n = offset + values.length;
+    const data = dtype === 'float32' ? new Float32Array(n) : new Uint16Array(n);
+    values.forEach((v, i) => (data[offset + i] = dtype === 'float32' ? v : HALF_CODECS[dtype].encode(v)));
+    const shape = strides ? [values.length / 2, 2] : [values.length];
+    return { storage: cpu.fromData(data, dtype), dtype, shape, strides: strides ?? contiguousStrides(shape), offset };
+  };
+  const read = (v: View) => Array.from(cpu.readSync!(v.storage, v.offset, v.shape.reduce((a, b) => a * b, 1)), (x) => (v.dtype === 'float32' ? Number(x) : HALF_CODECS[v.dtype as HalfDType].decode(Number(x))));
+
+  it.each(['float16', 'bfloat16'] as const)('%s parameter, with half or float32 state, at an offset', (dtype) => {
+    const round = (x: number) => HALF_CODECS[dtype].decode(HALF_CODECS[dtype].encode(x));
+    const pv = [0.3, -1.7, 2.2, 1e-3, 5, -0.01].map(round);
+    const gv = [0.11, 0.5, -0.25, 3e-4, -2, 0.07].map(round);
+    const mv = [0.02, -0.3, 0.7, 0, 1, -0.5];
+    for (const stateDtype of [dtype, 'float32'] as const) {
+      const p = view(dtype, pv, 3);
+      const m = view(stateDtype, stateDtype === 'float32' ? mv : mv.map(round));
+      expect(cpu.runProgram(program, [{ streams: { p, g: view(dtype, gv), m }, scalars: { lr: 0.1, wd: 0.01 } }])).toBe(true);
+      const m0 = mv.map(stateDtype === 'float32' ? Math.fround : round);
+      const m32 = m0.map((x, i) => Math.fround(0.9 * x + gv[i]));
+      const p32 = pv.map((x, i) => Math.fround(x * (1 - 0.1 * 0.01) - 0.1 * m32[i]));
+      expect(read(p)).toEqual(p32.map(round));
+      expect(read(m)).toEqual(stateDtype === 'float32' ? m32 : m32.map(round));
+    }
+  });
+
+  it('returns false for a non-contiguous half view (the caller steps contiguous copies)', () => {
+    const p = view('float16', [1, 2, 3, 4], 0, [1, 2]);
+    expect(cpu.runProgram(program, [{ streams: { p, g: view('float16', [1, 1, 1, 1]), m: view('float16', [0, 0, 0, 0]) }, scalars: { lr: 0.1, wd: 0 } }])).toBe(false);
+    expect(read({ ...p, shape: [4], strides: [1] })).toEqual([1, 2, 3, 4]);
   });
 });

@@ -23,7 +23,7 @@ import torch
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 
-DTYPE_NAMES = {torch.float64: "float64", torch.int64: "int32", torch.int32: "int32", torch.bool: "bool"}
+DTYPE_NAMES = {torch.float64: "float64", torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16", torch.int64: "int32", torch.int32: "int32", torch.bool: "bool"}
 
 # How a non-finite float is spelled in JSON (which has no NaN or Infinity): as JavaScript's String(x)
 # writes it by default; a fixture whose reader expects Python's repr ("nan", "inf") passes PY_NAMES.

@@ -27,7 +27,8 @@ export function randomQuadratic(seed: number, shapes: number[][] = [[4, 5], [5]]
 
 /**
  * The parameters after `steps` optimizer steps on `q`, as float64 arrays: the gradient a·(θ − c) is
- * computed on `device` in `dtype` from the current parameters, as a training loop would.
+ * computed on `device` in `dtype` from the current parameters, as a training loop would (in half for
+ * float16 and bfloat16 parameters, rounded as a half forward and backward would round it).
  * `perturb` scales the start by (1 + perturb): how a test shows that the float64 problem itself is
  * well-conditioned (a 1e-12 change of the start stays ~1e-12), so that a float32 difference is the
  * arithmetic's and not chaos amplifying rounding. (NAdam at lr 1e-2 on such problems is not: its
@@ -36,7 +37,7 @@ export function randomQuadratic(seed: number, shapes: number[][] = [[4, 5], [5]]
 export async function quadraticTrajectory(
   q: RandomQuadratic,
   makeOptimizer: (params: Tensor[]) => Steppable,
-  opts: { dtype: 'float32' | 'float64'; device?: string; steps?: number; perturb?: number },
+  opts: { dtype: 'float32' | 'float64' | 'float16' | 'bfloat16'; device?: string; steps?: number; perturb?: number },
 ): Promise<number[]> {
   const { dtype, device = 'cpu', steps = 50, perturb = 0 } = opts;
   const on = (v: number[], shape: number[]) => tensor(v, { dtype }).reshape(shape).to(device);

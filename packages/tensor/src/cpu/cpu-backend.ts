@@ -3,7 +3,7 @@ import { storesDType, toTyped, type DType, type TypedArray } from '../dtype.js';
 import { HALF_CODECS, isHalf } from '../half.js';
 import { attentionBackwardKernel, attentionKernel } from './attention.js';
 import { CpuStorage } from './storage.js';
-import { widened, widenView } from './half-views.js';
+import { runHalfProgram, widened, widenView } from './half-views.js';
 import { giveArray, takeArray } from './buffer-pool.js';
 import { contiguousStrides, numel } from '../shape.js';
 import { copyKernel, elementwiseKernel, whereKernel } from './elementwise.js';
@@ -141,11 +141,8 @@ export function createCpuBackend(): Backend {
       return wrap(inFloat32([x], ([v]) => sortKernel(v, axis, descending, dataOf)), 'int32');
     },
     runProgram(program, items) {
-      const half = items.flatMap((item) => Object.values(item.streams)).find((v) => isHalf(v.dtype));
-      if (half) {
-        throw new Error(`runProgram (${program.name}): ${half.dtype} tensors are not supported by fused programs (optimizer steps) yet; keep parameters in float32`);
-      }
-      return runProgramKernel(program, items, dataOf);
+      if (!items.some((item) => Object.values(item.streams).some((v) => isHalf(v.dtype)))) return runProgramKernel(program, items, dataOf);
+      return runHalfProgram(program, items, (wide) => runProgramKernel(program, wide, dataOf), dataOf);
     },
     // The float64 reference kernels run only where the WebAssembly ones cannot: turned off between a
     // forward and its backward, or out of memory.

@@ -1,8 +1,9 @@
 import type { View } from '../backend.js';
+import type { ElementwiseProgram, ProgramItem } from '../program.js';
 import type { TypedArray } from '../dtype.js';
 import { decodeHalf, encodeHalf, isHalf, type HalfDType } from '../half.js';
 import { giveArray, takeArray } from './buffer-pool.js';
-import { numel } from '../shape.js';
+import { isContiguous, numel } from '../shape.js';
 import { CpuStorage } from './storage.js';
 
 /**
@@ -49,6 +50,40 @@ export function widened(views: readonly View[], kernel: (views: readonly View[])
     const bits = encodeHalf(dtype, out, takeArray(dtype, out.length, { zero: false }));
     giveArray('float32', out);
     return bits;
+  } finally {
+    for (const t of temps) giveArray('float32', t);
+  }
+}
+
+/**
+ * A fused program (an optimizer step) over items with half streams, as PyTorch's fused CPU optimizers
+ * run on half parameters: every half stream is widened to float32, `run` computes the whole step on
+ * those (the float32 renderings, WebAssembly included), and each written half stream is rounded back
+ * once. So a half parameter and its half state are rounded once per step, not after every operation.
+ * Returns false, as `run` does, when a view is not contiguous (the caller runs it on contiguous copies).
+ */
+export function runHalfProgram(
+  program: ElementwiseProgram,
+  items: readonly ProgramItem<View>[],
+  run: (wide: readonly ProgramItem<View>[]) => boolean,
+  data: (v: View) => TypedArray,
+): boolean {
+  const streams = (item: ProgramItem<View>) => Object.values(item.streams);
+  if (items.some((item) => streams(item).some((v) => !isContiguous(v.shape, v.strides)))) return false;
+  const temps: Float32Array[] = [];
+  try {
+    const wide = items.map((item) => ({ ...item, streams: Object.fromEntries(Object.entries(item.streams).map(([name, v]) => [name, widenView(v, data, temps)])) }));
+    if (!run(wide)) return false;
+    items.forEach((item, k) => {
+      for (const name of program.write) {
+        const v = item.streams[name];
+        if (!isHalf(v.dtype)) continue;
+        const n = numel(v.shape);
+        const w = wide[k].streams[name];
+        encodeHalf(v.dtype, (data(w) as Float32Array).subarray(w.offset, w.offset + n), (data(v) as Uint16Array).subarray(v.offset, v.offset + n));
+      }
+    });
+    return true;
   } finally {
     for (const t of temps) giveArray('float32', t);
   }
