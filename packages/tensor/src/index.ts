@@ -27,6 +27,6 @@ export { setProgramCodegen } from './cpu/codegen.js';
 export { renderKernelJs } from './cpu/elementwise.js';
 export { registerBackend, unregisterBackend, getBackend, hasBackend, listDevices } from './registry.js';
 export { CpuStorage, createCpuBackend } from './cpu/cpu-backend.js';
-export { cpuMemoryStats, clearCpuPool, type CpuMemoryStats } from './cpu/buffer-pool.js';
+export { cpuMemoryStats, clearCpuPool, resetCpuPeak, type CpuMemoryStats } from './cpu/buffer-pool.js';
 export { cpuKernels, cpuKernelsReady, setCpuKernels, type CpuKernelInfo, type CpuKernelOptions } from './cpu/wasm/runtime.js';
 export { erf } from './expr/erf.js';

@@ -1,5 +1,5 @@
 import { noGrad, where, type Tensor } from '@tsgrad/autograd';
-import { checkOptionKeys, finfoEps, formatShape } from '@tsgrad/tensor';
+import { checkOptionKeys, finfoEps, formatShape, isHalf } from '@tsgrad/tensor';
 
 export interface BatchNormArgs {
   runningMean: Tensor | null;
@@ -22,6 +22,10 @@ export interface BatchNormArgs {
  */
 export function batchNorm(x: Tensor, a: BatchNormArgs, who = 'batch_norm'): Tensor {
   checkOptionKeys(who, a, ['runningMean', 'runningVar', 'weight', 'bias', 'training', 'momentum', 'eps']);
+  return mixedHalf(x, [a.weight, a.bias, a.runningMean, a.runningVar], (v) => batchNormSameDtype(v, a, who));
+}
+
+function batchNormSameDtype(x: Tensor, a: BatchNormArgs, who: string): Tensor {
   const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
   const channels = x.shape[1];
   const statShape = x.shape.map((d, i) => (i === 1 ? d : 1));
@@ -62,6 +66,17 @@ function zeroVarianceSafe(centered: Tensor, variance: Tensor): Tensor {
   return where(zero, 0, centered.div(where(zero, 1, variance).sqrt()));
 }
 
+/**
+ * A float16/bfloat16 input with float32 parameters (autocast's `Linear -> LayerNorm`) runs `norm` in
+ * float32 and returns the input's dtype, as PyTorch 2.x's mixed-dtype CPU norm kernels (1.13 rejects
+ * the mix); the casts are differentiable, so the input's gradient comes back in its dtype and the
+ * parameters' in float32. Any other mix promotes as the composite's ops do.
+ */
+function mixedHalf(x: Tensor, params: readonly (Tensor | null | undefined)[], norm: (x: Tensor) => Tensor): Tensor {
+  if (!isHalf(x.dtype) || !params.some((p) => p?.dtype === 'float32')) return norm(x);
+  return norm(x.to('float32')).to(x.dtype);
+}
+
 function affine(normalized: Tensor, a: { weight: Tensor | null; bias: Tensor | null }, shape: number[]): Tensor {
   let y = normalized;
   if (a.weight) y = y.mul(a.weight.reshape(shape));
@@ -92,6 +107,10 @@ function normalizedAxes(who: string, x: Tensor, normalizedShape: number[]): numb
 export function layerNorm(x: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
   checkOptionKeys('layer_norm', opts, ['weight', 'bias', 'eps']);
   const axes = normalizedAxes('layer_norm', x, normalizedShape);
+  return mixedHalf(x, [opts.weight, opts.bias], (v) => layerNormSameDtype(v, axes, opts));
+}
+
+function layerNormSameDtype(x: Tensor, axes: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number }): Tensor {
   const mean = x.mean(axes, { keepdim: true });
   const centered = x.sub(mean);
   const variance = centered.mul(centered).mean(axes, { keepdim: true });
@@ -113,9 +132,12 @@ export function layerNorm(x: Tensor, normalizedShape: number[], opts: { weight?:
 export function rmsNorm(x: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; eps?: number | null } = {}): Tensor {
   checkOptionKeys('rms_norm', opts, ['weight', 'eps']);
   const axes = normalizedAxes('rms_norm', x, normalizedShape);
+  // eps defaults to the input's epsilon even when it computes in float32 (torch's rms_norm reads input.dtype).
   const eps = opts.eps ?? finfoEps(x.dtype, 'rms_norm');
-  const y = x.mul(x.square().mean(axes, { keepdim: true }).add(eps).rsqrt());
-  return opts.weight ? y.mul(opts.weight) : y;
+  return mixedHalf(x, [opts.weight], (v) => {
+    const y = v.mul(v.square().mean(axes, { keepdim: true }).add(eps).rsqrt());
+    return opts.weight ? y.mul(opts.weight) : y;
+  });
 }
 
 /**
@@ -137,6 +159,11 @@ export function groupNorm(x: Tensor, numGroups: number, opts: { weight?: Tensor 
       throw new Error(`group_norm: Expected ${name} to be a vector of size equal to the number of channels in input, but got ${name} of shape ${formatShape(t.shape)} and input of shape ${formatShape(x.shape)}`);
     }
   }
+  return mixedHalf(x, [opts.weight, opts.bias], (v) => groupNormSameDtype(v, numGroups, opts));
+}
+
+function groupNormSameDtype(x: Tensor, numGroups: number, opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number }): Tensor {
+  const [n] = x.shape;
   const perGroup = x.numel() / Math.max(n * numGroups, 1);
   // A group of one sample is a row of [N, G, C/G · spatial]: layer normalization of that row.
   const normalized = layerNorm(x.reshape([n, numGroups, perGroup]), [perGroup], { eps: opts.eps ?? 1e-5 }).reshape(x.shape);

@@ -22,12 +22,45 @@ export interface CpuMemoryStats {
   bytesPooled: number;
   /** The WebAssembly kernels' linear memory (scratch space; it only grows). */
   wasmBytes: number;
+  /**
+   * Bytes of the tensor storages the backend created and that were not released (`dispose()` or the
+   * end of a `scope()`), and the most of them since `resetCpuPeak()`: the CPU's counterpart of
+   * WebGPU's `peakBytesInUse`. Kernel scratch (float32 copies of half views) is not counted. A storage
+   * left to the garbage collector stays counted (the backend never sees the collection), so measure
+   * a step run inside `scope()` as peak minus the bytesInUse at the reset.
+   */
+  bytesInUse: number;
+  peakBytesInUse: number;
 }
 
 type Pooled = TypedArrayFor[DType];
 
 const free = new Map<DType, Map<number, Pooled[]>>();
-const stats = { buffersCreated: 0, buffersReused: 0, buffersPooled: 0, bytesPooled: 0 };
+const stats = { buffersCreated: 0, buffersReused: 0, buffersPooled: 0, bytesPooled: 0, bytesInUse: 0, peakBytesInUse: 0 };
+
+/** Counts a new storage's array as in use (the backend's `wrap`). */
+export function noteStorageCreated(bytes: number): void {
+  stats.bytesInUse += bytes;
+  if (stats.bytesInUse > stats.peakBytesInUse) stats.peakBytesInUse = stats.bytesInUse;
+}
+
+/** Counts a released storage's array as no longer in use (the backend's `free`). */
+export function noteStorageReleased(bytes: number): void {
+  stats.bytesInUse -= bytes;
+}
+
+/**
+ * Starts a new peak: `peakBytesInUse` becomes the bytes in use now.
+ * @example
+ * import { cpuMemoryStats, resetCpuPeak } from '@tsgrad/tensor';
+ * resetCpuPeak();
+ * const base = cpuMemoryStats().bytesInUse;
+ * scope(() => model.forward(x).sum().backward());
+ * console.log(cpuMemoryStats().peakBytesInUse - base); // bytes held at the step's worst moment
+ */
+export function resetCpuPeak(): void {
+  stats.peakBytesInUse = stats.bytesInUse;
+}
 
 /**
  * An array of `n` elements of `dtype`, recycled when one is pooled: zero-filled, or with

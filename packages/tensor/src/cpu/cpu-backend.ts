@@ -4,7 +4,7 @@ import { HALF_CODECS, isHalf } from '../half.js';
 import { attentionBackwardKernel, attentionKernel } from './attention.js';
 import { CpuStorage } from './storage.js';
 import { runHalfProgram, widened, widenView } from './half-views.js';
-import { giveArray, takeArray } from './buffer-pool.js';
+import { giveArray, noteStorageCreated, noteStorageReleased, takeArray } from './buffer-pool.js';
 import { contiguousStrides, numel } from '../shape.js';
 import { copyKernel, elementwiseKernel, whereKernel } from './elementwise.js';
 import { gatherKernel, scatterAddKernel } from './gather.js';
@@ -31,6 +31,7 @@ function dataOf(v: View | Storage): TypedArray {
 }
 
 function wrap(data: TypedArray, dtype: DType): CpuStorage {
+  noteStorageCreated(data.byteLength);
   return new CpuStorage(data, dtype);
 }
 
@@ -86,7 +87,9 @@ export function createCpuBackend(): Backend {
       // Released arrays are recycled; storages never released are garbage collected.
       if (!(storage instanceof CpuStorage)) return;
       const a = storage.release();
-      if (a) giveArray(storage.dtype, a);
+      if (!a) return;
+      noteStorageReleased(a.byteLength);
+      giveArray(storage.dtype, a);
     },
     elementwise(kernel, inputs) {
       const run = (views: readonly View[]) => elementwiseWasm(kernel, views, dataOf) ?? elementwiseKernel(kernel, views, dataOf);
