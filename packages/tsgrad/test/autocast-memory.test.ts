@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   Linear,
-  Module,
   ReLU,
   Sequential,
   autocast,
@@ -12,6 +11,7 @@ import {
   randn,
   resetCpuPeak,
   scope,
+  type Module,
   type Tensor,
 } from 'tsgrad';
 

@@ -150,7 +150,7 @@ export function rmsNorm(x: Tensor, normalizedShape: number[], opts: { weight?: T
 export function groupNorm(x: Tensor, numGroups: number, opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
   checkOptionKeys('group_norm', opts, ['weight', 'bias', 'eps']);
   if (x.ndim < 2) throw new Error(`group_norm: Expected at least 2 dimensions for input tensor but received ${x.ndim}`);
-  const [n, channels] = x.shape;
+  const channels = x.shape[1];
   if (!Number.isInteger(numGroups) || numGroups <= 0 || channels % numGroups !== 0) {
     throw new Error(`group_norm: Expected number of channels in input to be divisible by num_groups, but got input of shape ${formatShape(x.shape)} and num_groups=${numGroups}`);
   }
