@@ -31,6 +31,12 @@ const BINDINGS: Record<'forward' | 'query' | 'key', string[]> = {
   key: ['q', 'k', 'v', 'mask', 'dout', 'stats', 'dkv:rw'],
 };
 
+/** WGSL: element (b, h, r, c) of view `view`: md holds 6 sizes, then offset and 4 strides per view. */
+const AT_FN = `fn at(view: u32, b: u32, h: u32, r: u32, c: u32) -> u32 {
+    let m = 6u + view * 5u;
+    return md[m] + b * md[m + 1u] + h * md[m + 2u] + r * md[m + 3u] + c * md[m + 4u];
+}`;
+
 function header(kind: keyof typeof BINDINGS): string {
   const names = BINDINGS[kind];
   const decls = names.map((n, i) => {
@@ -39,10 +45,7 @@ function header(kind: keyof typeof BINDINGS): string {
   });
   return `${decls.join('\n')}
 @group(0) @binding(${names.length}) var<storage, read> md: array<u32>;
-fn at(view: u32, b: u32, h: u32, r: u32, c: u32) -> u32 {
-    let m = 6u + view * 5u;
-    return md[m] + b * md[m + 1u] + h * md[m + 2u] + r * md[m + 3u] + c * md[m + 4u];
-}
+${AT_FN}
 // The score of query i and key j from the dot product (mask added): −∞ when masked out.
 fn score(dot: f32, b: u32, h: u32, i: u32, j: u32) -> f32 {
     var s = dot * bitcast<f32>(md[3]);
@@ -51,6 +54,19 @@ fn score(dot: f32, b: u32, h: u32, i: u32, j: u32) -> f32 {
 }
 fn is_minus_inf(x: f32) -> bool { return bitcast<u32>(x) == 0xff800000u; }
 fn is_bad(x: f32) -> bool { return is_nan_f32(x) || bitcast<u32>(x) == 0x7f800000u; }`;
+}
+
+/**
+ * WGSL: the workgroup's threads copy `rows` rows of `width` floats, rows `first` on, into the
+ * workgroup array `tile` (zeros from row `limit` on); `read(r, c)` reads row r, column c.
+ */
+function loadTile(tile: { name: string; rows: number; width: number }, first: string, limit: string, read: (r: string, c: string) => string): string {
+  const { name, rows, width } = tile;
+  return `for (var x = t; x < ${rows * width}u; x += ${ATTENTION_ROWS}u) {
+            let r = ${first} + x / ${width}u; var val = 0.0;
+            if (r < ${limit}) { val = ${read('r', `x % ${width}u`)}; }
+            ${name}[x] = val;
+        }`;
 }
 
 /** The views' indices in the metadata (`at(view, ...)`). */
@@ -83,16 +99,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     var end = S;
     if (causal) { end = min(S, min(L, (wid.x + 1u) * ${ATTENTION_ROWS}u)); }
     for (var j0 = 0u; j0 < end; j0 += ${BC}u) {
-        for (var x = t; x < ${BC * E}u; x += ${ATTENTION_ROWS}u) {
-            let j = j0 + x / ${E}u; var val = 0.0;
-            if (j < S) { val = k[at(${K}u, b, h, j, x % ${E}u)]; }
-            kt[x] = val;
-        }
-        for (var x = t; x < ${BC * Ev}u; x += ${ATTENTION_ROWS}u) {
-            let j = j0 + x / ${Ev}u; var val = 0.0;
-            if (j < S) { val = v[at(${V}u, b, h, j, x % ${Ev}u)]; }
-            vt[x] = val;
-        }
+        ${loadTile({ name: 'kt', rows: BC, width: E }, 'j0', 'S', (r, c) => `k[at(${K}u, b, h, ${r}, ${c})]`)}
+        ${loadTile({ name: 'vt', rows: BC, width: Ev }, 'j0', 'S', (r, c) => `v[at(${V}u, b, h, ${r}, ${c})]`)}
         workgroupBarrier();
         if (live) {
             var sc: array<f32, ${BC}>;
@@ -145,10 +153,7 @@ export const attentionStatsShader = memoShader((Ev: number): string => `@group(0
 @group(0) @binding(2) var<storage, read> lse: array<f32>;
 @group(0) @binding(3) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(4) var<storage, read> md: array<u32>;
-fn at(view: u32, b: u32, h: u32, r: u32, c: u32) -> u32 {
-    let m = 6u + view * 5u;
-    return md[m] + b * md[m + 1u] + h * md[m + 2u] + r * md[m + 3u] + c * md[m + 4u];
-}
+${AT_FN}
 @compute @workgroup_size(${ATTENTION_ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
     let H = md[0]; let L = md[1];
@@ -190,16 +195,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     var end = S;
     if (causal) { end = min(S, min(L, (wid.x + 1u) * ${ATTENTION_ROWS}u)); }
     for (var j0 = 0u; j0 < end; j0 += ${BC}u) {
-        for (var x = t; x < ${BC * E}u; x += ${ATTENTION_ROWS}u) {
-            let j = j0 + x / ${E}u; var val = 0.0;
-            if (j < S) { val = k[at(${K}u, b, h, j, x % ${E}u)]; }
-            kt[x] = val;
-        }
-        for (var x = t; x < ${BC * Ev}u; x += ${ATTENTION_ROWS}u) {
-            let j = j0 + x / ${Ev}u; var val = 0.0;
-            if (j < S) { val = v[at(${V}u, b, h, j, x % ${Ev}u)]; }
-            vt[x] = val;
-        }
+        ${loadTile({ name: 'kt', rows: BC, width: E }, 'j0', 'S', (r, c) => `k[at(${K}u, b, h, ${r}, ${c})]`)}
+        ${loadTile({ name: 'vt', rows: BC, width: Ev }, 'j0', 'S', (r, c) => `v[at(${V}u, b, h, ${r}, ${c})]`)}
         workgroupBarrier();
         if (live) {
             for (var c = 0u; c < ${BC}u; c++) {
@@ -254,21 +251,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     var start = 0u;
     if (causal) { start = (wid.x * ${ATTENTION_ROWS}u / ${BC}u) * ${BC}u; }
     for (var i0 = start; i0 < L; i0 += ${BC}u) {
-        for (var x = t; x < ${BC * E}u; x += ${ATTENTION_ROWS}u) {
-            let i = i0 + x / ${E}u; var val = 0.0;
-            if (i < L) { val = q[at(${Q}u, b, h, i, x % ${E}u)]; }
-            qt[x] = val;
-        }
-        for (var x = t; x < ${BC * Ev}u; x += ${ATTENTION_ROWS}u) {
-            let i = i0 + x / ${Ev}u; var val = 0.0;
-            if (i < L) { val = dout[at(${DOUT}u, b, h, i, x % ${Ev}u)]; }
-            dot_[x] = val;
-        }
-        for (var x = t; x < ${BC * 2}u; x += ${ATTENTION_ROWS}u) {
-            let i = i0 + x / 2u; var val = 0.0;
-            if (i < L) { val = stats[2u * (wid.y * L + i) + x % 2u]; }
-            st[x] = val;
-        }
+        ${loadTile({ name: 'qt', rows: BC, width: E }, 'i0', 'L', (r, c) => `q[at(${Q}u, b, h, ${r}, ${c})]`)}
+        ${loadTile({ name: 'dot_', rows: BC, width: Ev }, 'i0', 'L', (r, c) => `dout[at(${DOUT}u, b, h, ${r}, ${c})]`)}
+        ${loadTile({ name: 'st', rows: BC, width: 2 }, 'i0', 'L', (r, c) => `stats[2u * (wid.y * L + ${r}) + ${c}]`)}
         workgroupBarrier();
         if (live) {
             for (var c = 0u; c < ${BC}u; c++) {
