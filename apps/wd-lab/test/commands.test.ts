@@ -1,13 +1,14 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { commands, main } from '../src/cli.js';
+import { describe, expect, it } from 'vitest';
+import { commands } from '../src/cli.js';
 import { adamVsAdamw } from '../src/commands/adam-vs-adamw.js';
 import { bnDecay, bnDecayFlags } from '../src/commands/bn-decay.js';
 import { decayScale } from '../src/commands/decay-scale.js';
 import { l2VsDecay } from '../src/commands/l2-vs-decay.js';
 import { formatLikeNumpy, sgdCheck } from '../src/commands/sgd-check.js';
+import { runCli as run } from './run-cli.js';
 
 /** As printed in shared/seeds/000 (numpy, 8 decimals). */
 const SEED_AFTER = `[[ 0.20941374 -0.13538012  0.17253327  0.48188881 -0.02361953]
@@ -94,19 +95,6 @@ describe('wd-lab decay-scale', () => {
 });
 
 describe('wd-lab CLI', () => {
-  async function run(argv: string[]) {
-    const out: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(s));
-    const err = vi.spyOn(console, 'error').mockImplementation((s: string) => void out.push(s));
-    try {
-      const code = await main(argv);
-      return { code, text: out.join('\n') };
-    } finally {
-      log.mockRestore();
-      err.mockRestore();
-    }
-  }
-
   /** Every numeric flag of every command, with values outside its range: exit 2, the flag named, before any work. */
   const BAD: Record<string, string[]> = { count: ['0', '-3', '2.5'], index: ['-1', '1.5'], positive: ['0', '-0.1'], 'non-negative': ['-1'] };
   const badCases = Object.entries(commands).flatMap(([name, c]) =>

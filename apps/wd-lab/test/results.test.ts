@@ -1,8 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
-import { describe, expect, it, vi } from 'vitest';
-import { commands, main } from '../src/cli.js';
+import { describe, expect, it } from 'vitest';
+import { commands } from '../src/cli.js';
 import { bnDecayConclusions } from '../src/commands/bn-decay.js';
 import { sgdCheck } from '../src/commands/sgd-check.js';
 import { trainToy } from '../src/commands/toy.js';
@@ -10,19 +10,8 @@ import { compareAccuracies, compareNorms } from '../src/compare.js';
 import { DivergedError } from '../src/diverged.js';
 import { formatNumber } from '../src/format.js';
 import type { RunResult } from '../src/trainer.js';
+import { runCli as run } from './run-cli.js';
 
-async function run(argv: string[]) {
-  const out: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(s));
-  const err = vi.spyOn(console, 'error').mockImplementation((s: string) => void out.push(s));
-  try {
-    const code = await main(argv);
-    return { code, text: out.join('\n') };
-  } finally {
-    log.mockRestore();
-    err.mockRestore();
-  }
-}
 
 /** A float's binary noise past the 6th digit, as `0.009000000000000001` or `0.30000000000000004` print it. */
 const NOISE = /\d\.\d*(0{6,}|9{6,})\d/;
