@@ -1,4 +1,4 @@
-import { full, noGrad, stack, Tensor, unscoped } from '@tsgrad/autograd';
+import { full, noGrad, stack, Tensor, unscoped, type SparseTensor } from '@tsgrad/autograd';
 import { checkOptionKeys, getBackend } from '@tsgrad/tensor';
 import type { Optimizer } from './optimizer.js';
 
@@ -39,6 +39,12 @@ export const GRAD_SCALER_DEFAULTS: Readonly<Required<GradScalerOptions>> = Objec
   growthInterval: 2000,
   enabled: true,
 });
+
+/**
+ * What `GradScaler.scale` takes: a tensor, or arrays (any iterable) of them nested to any depth, as
+ * PyTorch's `scale(outputs)` takes a tensor or iterables of tensors.
+ */
+export type ScaleOutputs = Tensor | readonly ScaleOutputs[] | Iterable<ScaleOutputs>;
 
 /** PyTorch's serialized form (`GradScaler.state_dict()`), its keys verbatim; `{}` from a disabled scaler. */
 export interface GradScalerStateDict {
@@ -140,24 +146,44 @@ export class GradScaler {
   }
 
   /**
-   * `loss` times the scale (the loss itself when disabled). The first call creates the scale, a float32
-   * 0-d tensor on the loss's device.
+   * `outputs` times the scale (`outputs` itself when disabled): a tensor (the loss), or arrays of tensors
+   * nested to any depth (several losses), returned in the same structure with each tensor scaled, as
+   * PyTorch's `scale(outputs)`; another iterable (a Set, a generator) comes back as an array (PyTorch
+   * returns a lazy `map` there). The first tensor creates the scale, a float32 0-d tensor on its
+   * device; tensors on other devices get one copy of it per device. Anything else among the outputs
+   * (a number, a string, null) is an Error naming where it is.
    * @example
    * scaler.scale(loss).backward(); // gradients of scale × loss
+   * const [a, [b]] = scaler.scale([lossA, [lossB]]); // each times the scale
    */
-  scale(loss: Tensor): Tensor {
-    if (!this.enabled) return loss;
-    if (!(loss instanceof Tensor)) throw new Error(`GradScaler.scale: expected a Tensor (the loss), got ${typeof loss}`);
-    if (this.scaleTensor === null) this.setScale(Math.fround(this.initScale), loss.device, this.initGrowthTracker);
-    const s = this.scaleTensor!;
-    return loss.mul(s.device === loss.device ? s : s.to(loss.device));
+  scale(outputs: Tensor): Tensor;
+  scale<T extends readonly ScaleOutputs[]>(outputs: T): T;
+  scale(outputs: Iterable<ScaleOutputs>): ScaleOutputs[];
+  scale(outputs: ScaleOutputs): ScaleOutputs {
+    if (!this.enabled) return outputs;
+    // One replica of the scale per device, made on first use (PyTorch's _MultiDeviceReplicator).
+    const replicas = new Map<string, Tensor>();
+    const apply = (value: unknown, where: string): ScaleOutputs => {
+      if (value instanceof Tensor) {
+        if (this.scaleTensor === null) this.setScale(Math.fround(this.initScale), value.device, this.initGrowthTracker);
+        let s = replicas.get(value.device);
+        if (s === undefined) replicas.set(value.device, (s = this.scaleTensor!.device === value.device ? this.scaleTensor! : this.scaleTensor!.to(value.device)));
+        return value.mul(s);
+      }
+      if (Array.isArray(value)) return value.map((v, i) => apply(v, `${where}[${i}]`));
+      if (isIterable(value)) return Array.from(value, (v, i) => apply(v, `${where}[${i}]`));
+      throw new Error(`GradScaler.scale: ${where} is ${describeValue(value)}; outputs must be a Tensor or an iterable of Tensors`);
+    };
+    return apply(outputs, 'outputs');
   }
 
   /**
    * Divides `optimizer`'s gradients by the scale in place (multiplies by 1/scale rounded to float32) and
    * records, per device, whether any is inf or NaN (on the device: nothing is read here). Call it once
    * per optimizer between `backward()` and `step()`, e.g. before clipping; a second call before
-   * `update()`, or a call after `step()`, is an Error, as in PyTorch.
+   * `update()`, or a call after `step()`, is an Error, as in PyTorch. A sparse gradient
+   * (`Embedding({ sparse: true })`) is unscaled and checked through its values, duplicate rows as
+   * they are (PyTorch coalesces only float16 ones, which public `unscale_` refuses anyway).
    * @example
    * scaler.scale(loss).backward();
    * scaler.unscale_(opt);
@@ -171,19 +197,7 @@ export class GradScaler {
     if (it.stage === 'stepped') throw new Error('GradScaler.unscale_: unscale_() is being called after step()');
     // PyTorch's inv_scale = scale.double().reciprocal().float().
     const invScale = Math.fround(1 / scale);
-    const byDevice = new Map<string, Tensor[]>();
-    optimizer.paramGroups.forEach((group, gi) =>
-      group.params.forEach((p, pi) => {
-        const g = p.grad;
-        if (g === null) return;
-        if (g.isSparse) throw new Error(`GradScaler.unscale_: param group ${gi}, params[${pi}] has a sparse gradient; GradScaler unscales dense gradients only`);
-        // PyTorch's ValueError: fp16 gradients must not be unscaled in place (their master copy is float32).
-        if (g.dtype === 'float16') throw new Error(`GradScaler.unscale_: Attempting to unscale FP16 gradients (param group ${gi}, params[${pi}])`);
-        const list = byDevice.get(g.device) ?? [];
-        list.push(g);
-        byDevice.set(g.device, list);
-      }),
-    );
+    const byDevice = this.gradsToUnscale(optimizer, false);
     noGrad(() =>
       unscoped(() => {
         for (const [device, grads] of byDevice) {
@@ -383,6 +397,34 @@ export class GradScaler {
     if (this.scaleTensor !== null) this.setScale(Math.fround(s.scale), this.scaleTensor.device, s._growth_tracker);
   }
 
+  /**
+   * PyTorch's `_unscale_grads_` before its kernel: each gradient of `optimizer` to unscale, by device.
+   * A float16 gradient is refused unless `allowFp16` (public `unscale_` never allows it; PyTorch's
+   * sharded scaler does). A sparse gradient is unscaled through its values (`_values()`); a float16
+   * one is coalesced first, summing duplicate rows in float32 and rounding once to float16 (PyTorch
+   * 2.x: `grad.type(float32).coalesce().type(float16)`), so that duplicates whose scaled sum
+   * overflows float16 show up as inf in the check rather than only after the optimizer adds them.
+   */
+  private gradsToUnscale(optimizer: Optimizer<{ lr: number }>, allowFp16: boolean): Map<string, Tensor[]> {
+    const byDevice = new Map<string, Tensor[]>();
+    optimizer.paramGroups.forEach((group, gi) =>
+      group.params.forEach((p, pi) => {
+        let g = p.grad;
+        if (g === null) return;
+        // PyTorch's ValueError: fp16 gradients must not be unscaled in place (their master copy is float32).
+        if (!allowFp16 && g.dtype === 'float16') throw new Error(`GradScaler.unscale_: Attempting to unscale FP16 gradients (param group ${gi}, params[${pi}])`);
+        if (g.isSparse) {
+          if (g.dtype === 'float16') p.grad = g = (g as SparseTensor).to('float32').coalesce().to('float16');
+          g = (g as SparseTensor).values();
+        }
+        const list = byDevice.get(g.device) ?? [];
+        list.push(g);
+        byDevice.set(g.device, list);
+      }),
+    );
+    return byDevice;
+  }
+
   /** PyTorch's `_check_scale_growth_tracker`: the scale exists once `scale()` has run. */
   private checkScale(method: string): number {
     if (this.scaleValue === null) {
@@ -424,6 +466,18 @@ export class GradScaler {
     // The scale outlives any scope() around a training step.
     this.scaleTensor = unscoped(() => full([], value, { dtype: 'float32', device: device as Tensor['device'] }));
   }
+}
+
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
+}
+
+/** How a misplaced output reads in an Error: its type, and a number's or string's value. */
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return `a ${typeof value} (${String(value)})`;
+  if (typeof value === 'string') return `a string ('${value}')`;
+  return typeof value === 'object' ? `an object (${value.constructor?.name ?? 'Object'})` : `a ${typeof value}`;
 }
 
 /** A read inf check as PyTorch's found_inf: 1 if the combined sum is NaN, else 0; the tensor is freed. */
