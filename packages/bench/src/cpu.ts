@@ -3,7 +3,7 @@ import { manualSeed, randn, scope } from '@tsgrad/autograd';
 import { cpuKernelsReady, setCpuKernels } from '@tsgrad/tensor';
 import { benchTsgradGpt } from './gpt.js';
 import { CNN, benchTsgradCnn, tfCnnStep, type TfCnnLike } from './cnn.js';
-import { benchAutocastMlp } from './autocast-mlp.js';
+import { benchAutocast } from './autocast.js';
 import { makeTfMlpStep, tsgradMlpStep, type MlpCase, type TfMlpLike } from './mlp.js';
 import { timeMedian, type BenchRow, benchRows } from './timing.js';
 import { tfUnaryRows, tsgradUnaryRows, type TfUnaryLike } from './unary.js';
@@ -67,8 +67,8 @@ export async function benchTsgradCpu(sizes: number[]): Promise<BenchRow[]> {
     cpuCases(sizes, threadLabel(threads), rows);
     rows.push(benchTsgradCnn(threadLabel(threads)));
     rows.push(benchTsgradGpt(threadLabel(threads)));
-    // Elementwise kernels run on one thread: timed once; so is the autocast MLP (issue 25).
-    if (threads === 1) rows.push(...tsgradUnaryRows(threadLabel(threads)), ...benchAutocastMlp(threadLabel(threads)));
+    // Elementwise kernels run on one thread: timed once; so are the autocast MLP and GPT (issue 25).
+    if (threads === 1) rows.push(...tsgradUnaryRows(threadLabel(threads)), ...benchAutocast(threadLabel(threads)));
   }
   setCpuKernels({ wasm: false, threads: 1 });
   cpuCases([512], 'tsgrad cpu TS kernels', rows);
