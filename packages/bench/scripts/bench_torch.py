@@ -4,7 +4,9 @@ torch; never required). Prints one JSON object: {"rows": [{suite, case, impl, va
 "notes": [...], "gptParams": n}.
 
   bench_torch.py [SIZES]      the CPU cases on 1 and 2 threads (SIZES: matmul sizes, "256,512,1024")
-  bench_torch.py --cuda       the GPT step alone on the GPU (the packed GPU benchmark's run.sh)"""
+  bench_torch.py --cuda       the GPU's rows (the packed GPU benchmark's run.sh): matmuls in float32,
+                              float16 and bfloat16, the GPT step, the GPT under autocast float16 + GradScaler"""
+import contextlib
 import json
 import os
 import re
@@ -90,25 +92,71 @@ class GPTModel(nn.Module):
         return self.head(self.ln_f(x))
 
 
-def gpt_row(impl, device="cpu"):
-    """One AdamW step of the GPT on random tokens: median milliseconds, and the parameter count."""
+def gpt_step(device="cpu", amp=False):
+    """One AdamW step of the GPT on random tokens, returned as a function, and the parameter count.
+    amp: under torch.autocast(device, torch.float16) with a GradScaler (CUDA's mixed-precision recipe)."""
     torch.manual_seed(0)
     c = GPT
     model = GPTModel(c).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     idx = torch.randint(0, c["vocab"], (c["batch"], c["block"]), device=device)
     targets = torch.randint(0, c["vocab"], (c["batch"] * c["block"],), device=device)
+    # torch >= 2.3 spells it torch.amp.GradScaler("cuda"); torch.cuda.amp.GradScaler before.
+    scaler = (torch.amp.GradScaler("cuda") if hasattr(torch.amp, "GradScaler") else torch.cuda.amp.GradScaler()) if amp else None
 
     def step():
         opt.zero_grad(set_to_none=True)
-        nn.functional.cross_entropy(model(idx).reshape(-1, c["vocab"]), targets).backward()
-        opt.step()
+        with torch.autocast(device, dtype=torch.float16) if amp else contextlib.nullcontext():
+            loss = nn.functional.cross_entropy(model(idx).reshape(-1, c["vocab"]), targets)
+        if scaler is None:
+            loss.backward()
+            opt.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
         if device != "cpu":
             torch.cuda.synchronize()
 
+    return step, opt, sum(p.numel() for p in model.parameters())
+
+
+def gpt_row(impl, device="cpu"):
+    """One AdamW step of the GPT on random tokens: median milliseconds, and the parameter count."""
+    step, _, params = gpt_step(device)
     s = median_seconds(step, runs=5, warmup=2)
-    params = sum(p.numel() for p in model.parameters())
     return {"suite": "gpt step", "case": GPT_CASE, "impl": impl, "value": s * 1000, "unit": "ms/step"}, params
+
+
+def cuda_rows(impl):
+    """The packed GPU benchmark's PyTorch side (src/webgpu.ts names the same cases): square matmuls
+    at the GPU sizes in float32, float16 and bfloat16 (suite "matmul", GFLOP/s), the GPT step, and
+    the GPT in float32 and under autocast float16 + GradScaler (suite "autocast gpt": ms/step, and
+    the peak MiB torch.cuda.max_memory_allocated counts over one step above what was allocated)."""
+    rows = []
+    for dtype, suffix in ((torch.float32, ""), (torch.float16, " float16"), (torch.bfloat16, " bfloat16")):
+        for n in (1024, 2048, 4096, 8192):
+            a, b = torch.randn(n, n, device="cuda", dtype=dtype), torch.randn(n, n, device="cuda", dtype=dtype)
+
+            def product():
+                a @ b
+                torch.cuda.synchronize()
+
+            rows.append({"suite": "matmul", "case": f"{n}x{n} A·B{suffix}", "impl": impl, "value": 2 * n**3 / median_seconds(product) / 1e9, "unit": "GFLOP/s"})
+            del a, b
+    row, params = gpt_row(impl, "cuda")
+    rows.append(row)
+    for amp, label in ((False, "float32"), (True, "autocast f16")):
+        step, opt, _ = gpt_step("cuda", amp)
+        s = median_seconds(step, runs=5, warmup=2)
+        opt.zero_grad(set_to_none=True)
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        step()
+        peak = torch.cuda.max_memory_allocated() - before
+        rows.append({"suite": "autocast gpt", "case": f"{GPT_CASE} {label} step", "impl": impl, "value": s * 1000, "unit": "ms/step"})
+        rows.append({"suite": "autocast gpt", "case": f"{GPT_CASE} {label} peak", "impl": impl, "value": peak / 2**20, "unit": "MiB"})
+    return rows, params
 
 
 def cases(threads):
@@ -156,8 +204,8 @@ def cases(threads):
 if CUDA:
     if not torch.cuda.is_available():
         sys.exit("bench_torch.py --cuda: torch.cuda.is_available() is False")
-    row, params = gpt_row(f"PyTorch {torch.__version__.split('+')[0]} CUDA {torch.cuda.get_device_name(0)}", "cuda")
-    print(json.dumps({"rows": [row], "notes": [], "gptParams": params}))
+    rows, params = cuda_rows(f"PyTorch {torch.__version__.split('+')[0]} CUDA {torch.cuda.get_device_name(0)}")
+    print(json.dumps({"rows": rows, "notes": [], "gptParams": params}))
 else:
     note = blas_note()
     rows = [row for threads in (1, 2) for row in cases(threads)]

@@ -94,6 +94,12 @@ export interface AutocastStep {
   zeroGrad(): void;
 }
 
+/** `AutocastStep` on any device: the step resolves once the GradScaler has read its inf check. */
+export interface AutocastStepAsync {
+  (): Promise<Tensor>;
+  zeroGrad(): void;
+}
+
 /**
  * One training step of `model` under `mode` on the CPU, repeated by each call: zeroGrad, forward,
  * backward, the optimizer's step (through the GradScaler for 'float16'), all inside scope(); returns
@@ -113,9 +119,9 @@ export function autocastStep(model: AutocastModel, mode: AutocastMode): Autocast
 }
 
 /** `autocastStep` on any device (WebGPU): the GradScaler reads its inf check with one `await`. */
-export function autocastStepAsync(model: AutocastModel, mode: AutocastMode, device: 'cpu' | 'webgpu'): () => Promise<Tensor> {
+export function autocastStepAsync(model: AutocastModel, mode: AutocastMode, device: 'cpu' | 'webgpu'): AutocastStepAsync {
   const t = trainer(model, mode, device);
-  return async () => {
+  const step = async () => {
     const loss = t.backward();
     if (t.scaler) {
       await t.scaler.stepAsync(t.opt);
@@ -123,6 +129,7 @@ export function autocastStepAsync(model: AutocastModel, mode: AutocastMode, devi
     } else t.opt.step();
     return loss;
   };
+  return Object.assign(step, { zeroGrad: () => t.opt.zeroGrad() });
 }
 
 /**

@@ -18,7 +18,7 @@ import { ASGD, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, LAMB, Lion, NA
 import { initWebGPU } from '@tsgrad/webgpu';
 import { ATTENTION_FULL, attentionMemory, describeAttentionMemory, type AttentionMemory } from './attention-memory.js';
 import type { PyTorchResult } from './pytorch.js';
-import { benchWebGPU } from './webgpu.js';
+import { benchWebGPU, joinSuite } from './webgpu.js';
 import type { BenchRow } from './timing.js';
 
 const relative = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -113,13 +113,12 @@ for (const [name, make] of OPTIMIZERS) {
 
 // ---- speed ---------------------------------------------------------------------------------------
 const rows: BenchRow[] = await benchWebGPU({ backend, quick });
-// PyTorch CUDA's GPT step (run.sh ran scripts/bench_torch.py --cuda first, when torch had CUDA), in steps/s.
+// PyTorch CUDA (run.sh ran scripts/bench_torch.py --cuda first, when torch had CUDA): the GPT step, the
+// matmuls in float32, float16 and bfloat16, the GPT under autocast float16 + GradScaler. Each row joins
+// tsgrad's suite of the same name ('gpt step' -> 'gpt step webgpu'), in its unit (the GPT step in steps/s).
 const torchFile = option('--torch');
 const torch: PyTorchResult | null = torchFile && existsSync(torchFile) ? (JSON.parse(readFileSync(torchFile, 'utf8')) as PyTorchResult) : null;
-const gptSuite = rows.find((r) => r.suite.startsWith('gpt step'))?.suite;
-for (const r of torch?.rows ?? []) {
-  if (gptSuite) rows.push({ suite: gptSuite, case: r.case, impl: r.impl, value: 1000 / r.value, unit: 'steps/s' });
-}
+for (const r of torch?.rows ?? []) rows.push(joinSuite(r, rows));
 
 /** One markdown row per case: tsgrad (wall), tsgrad (GPU time), TF.js, ratio, PyTorch CUDA (the GPT step). */
 function markdown(rs: BenchRow[]): string {
@@ -129,7 +128,7 @@ function markdown(rs: BenchRow[]): string {
     const [suite, name] = key.split('|');
     const get = (impl: string) => rs.find((r) => r.suite === suite && r.case === name && r.impl === impl);
     const torchRow = rs.find((r) => r.suite === suite && r.case === name && r.impl.startsWith('PyTorch'));
-    const fmt = (r?: BenchRow) => (r ? r.value.toPrecision(4) : '—');
+    const fmt = (r?: BenchRow) => (r ? (r.error !== undefined ? `error: ${r.error}` : r.value.toPrecision(4)) : '—');
     const ratio = rs.find((r) => r.suite === 'ratio' && r.case === `webgpu ${name}`);
     const tiles = get('tsgrad webgpu (32×32 tiles)') ? `${fmt(get('tsgrad webgpu (32×32 tiles)'))} / ${fmt(get('tsgrad webgpu (64×64 tiles)'))}` : '—';
     out.push(`| ${name} | ${fmt(get('tsgrad webgpu'))} | ${fmt(get('tsgrad webgpu (GPU time)'))} | ${fmt(get('TF.js webgpu'))} | ${ratio ? ratio.value.toFixed(2) + '×' : '—'} | ${fmt(torchRow)} | ${tiles} | ${(get('tsgrad webgpu') ?? torchRow)?.unit ?? ''} |`);

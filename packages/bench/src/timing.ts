@@ -20,6 +20,13 @@ export interface BenchRow {
   impl: string;
   value: number;
   unit: string;
+  /** Why the case could not run (value NaN), printed in the row's place: e.g. half tensors on WebGPU before they exist. */
+  error?: string;
+}
+
+/** A row's value as printed: the number, or the Error's message of a case that could not run. */
+export function formatValue(r: BenchRow): string {
+  return r.error === undefined ? r.value.toFixed(2) : `error: ${r.error}`;
 }
 
 const started = performance.now();
@@ -41,7 +48,7 @@ export function stage(index: number, count: number, label: string): void {
 export function benchRows(): BenchRow[] {
   const rows: BenchRow[] = [];
   rows.push = (...items: BenchRow[]) => {
-    for (const r of items) console.log(`  #${String(++reported).padStart(3)} ${clock().padStart(5)}  ${r.suite} · ${r.case} · ${r.impl}: ${r.value.toFixed(2)} ${r.unit}`);
+    for (const r of items) console.log(`  #${String(++reported).padStart(3)} ${clock().padStart(5)}  ${r.suite} · ${r.case} · ${r.impl}: ${formatValue(r)}${r.error === undefined ? ` ${r.unit}` : ''}`);
     return Array.prototype.push.apply(rows, items);
   };
   return rows;
@@ -51,5 +58,5 @@ export function printTable(rows: BenchRow[]): void {
   const widths = [12, 22, 34, 12];
   const line = (cells: string[]) => cells.map((c, i) => (i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   console.log(line(['suite', 'case', 'implementation', 'value']) + '  unit');
-  for (const r of rows) console.log(line([r.suite, r.case, r.impl, r.value.toFixed(2)]) + `  ${r.unit}`);
+  for (const r of rows) console.log(line([r.suite, r.case, r.impl, formatValue(r)]) + `  ${r.unit}`);
 }

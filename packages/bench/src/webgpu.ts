@@ -1,6 +1,7 @@
 import { manualSeed, randn, scope, type Tensor } from '@tsgrad/autograd';
 import { Adam } from '@tsgrad/optim';
 import { initWebGPU, type WebGPUBackend } from '@tsgrad/webgpu';
+import { autocastGpt, autocastMlp, autocastStepAsync, modeLabel } from './autocast.js';
 import { makeTfCnnStep, tsgradCnnStep, type TfCnnLike } from './cnn.js';
 import { GPT_CONFIG, gptCase, tsgradGptStep } from './gpt.js';
 import { makeTfMlpStep, tsgradMlpStep, type TfMlpLike } from './mlp.js';
@@ -48,6 +49,18 @@ export function gpuCases(software: boolean, quick = false) {
         cnnBatch: 256,
         gpt: GPT_CONFIG,
       };
+}
+
+/**
+ * A PyTorch CUDA row (scripts/bench_torch.py --cuda) in tsgrad's suite of the same name (suite
+ * 'matmul' joins 'matmul webgpu'), so the markdown puts it in the same line; a time per step becomes
+ * steps/s where tsgrad's suite counts steps/s (the GPT step).
+ */
+export function joinSuite(torchRow: BenchRow, rows: readonly BenchRow[]): BenchRow {
+  const ours = rows.find((r) => r.suite.startsWith(`${torchRow.suite} `) && r.impl.startsWith('tsgrad'));
+  const suite = ours?.suite ?? torchRow.suite;
+  if (ours?.unit === 'steps/s' && torchRow.unit === 'ms/step') return { ...torchRow, suite, value: 1000 / torchRow.value, unit: 'steps/s' };
+  return { ...torchRow, suite };
 }
 
 /** A step that returns its loss, timed to the loss's read (the GPU has finished the step), then freed. */
@@ -102,19 +115,32 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
   }
   // A failing side (an out-of-memory TF.js, a limit) is reported and the run goes on: a GPU machine's
   // time is short, one failure must not cost the other cases.
+  // The message of the last failure, for the row that reports it (half tensors on WebGPU while they are being added).
+  let failure = '';
   const attempt = async (what: string, fn: () => Promise<number>) => {
     try {
       return await fn();
     } catch (e) {
-      console.log(`  ${what} failed: ${(e as Error).message.split('\n')[0]}`);
+      failure = (e as Error).message.split('\n')[0];
+      console.log(`  ${what} failed: ${failure}`);
       return NaN;
+    }
+  };
+  /** `fn`'s result, or null after a row that carries its Error's message (the case cannot run here). */
+  const tryOrRow = <T>(suite: string, name: string, unit: string, fn: () => T): T | null => {
+    try {
+      return fn();
+    } catch (e) {
+      const error = (e as Error).message.split('\n')[0];
+      rows.push({ suite, case: name, impl: 'tsgrad webgpu', value: NaN, unit, error });
+      return null;
     }
   };
   const report = async ({ suite, name, work, unit, ours, theirs, oursGpu }: Case) => {
     const s = await attempt(`${name}: tsgrad`, () => timeAsync(ours));
     const gpuS = Number.isNaN(s) ? NaN : await attempt(`${name}: tsgrad profile`, () => gpuSeconds(oursGpu));
     const t = theirs ? await attempt(`${name}: TF.js`, () => timeAsync(theirs)) : NaN;
-    if (!Number.isNaN(s)) rows.push({ suite: `${suite} ${label}`, case: name, impl: 'tsgrad webgpu', value: work / s, unit });
+    rows.push({ suite: `${suite} ${label}`, case: name, impl: 'tsgrad webgpu', value: work / s, unit, ...(Number.isNaN(s) ? { error: failure } : {}) });
     if (!Number.isNaN(gpuS)) rows.push({ suite: `${suite} ${label}`, case: name, impl: 'tsgrad webgpu (GPU time)', value: work / gpuS, unit });
     if (!Number.isNaN(t)) rows.push({ suite: `${suite} ${label}`, case: name, impl: 'TF.js webgpu', value: work / t, unit });
     if (!Number.isNaN(s) && !Number.isNaN(t)) rows.push({ suite: 'ratio', case: `webgpu ${name}`, impl: 'tsgrad / TF.js', value: t / s, unit: 'x' });
@@ -156,6 +182,29 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
       if (!Number.isNaN(s)) rows.push({ suite: `matmul ${label}`, case: `${n}x${n} A·B`, impl: `tsgrad webgpu (${tile}×${tile} tiles)`, value: (2 * n ** 3) / 1e9 / s, unit: 'GFLOP/s' });
     }
     backend.matmulTile = 'auto';
+    // Half-precision products (float32 accumulation; issue 25), beside PyTorch CUDA's in the packed
+    // benchmark: until WebGPU holds half tensors the row carries the Error's message.
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      const name = `${n}x${n} A·B ${dtype}`;
+      const halves = tryOrRow(`matmul ${label}`, name, 'GFLOP/s', (): [Tensor, Tensor] => [a.to(dtype), b.to(dtype)]);
+      if (halves === null) continue;
+      const [ah, bh] = halves;
+      await report({
+        suite: 'matmul',
+        name,
+        work: 2 * n ** 3 / 1e9,
+        unit: 'GFLOP/s',
+        ours: async () => {
+          const c = scope(() => ah.matmul(bh));
+          await settle(c);
+          c.dispose();
+        },
+        theirs: null,
+        oursGpu: () => scope(() => void ah.matmul(bh)),
+      });
+      ah.dispose();
+      bh.dispose();
+    }
     a.dispose();
     b.dispose();
     ta.dispose();
@@ -223,6 +272,37 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
     // Issue 23's GPT (src/gpt.ts): PyTorch CUDA beside it in the packed benchmark (run.sh), no TF.js twin.
     const ours = tsgradGptStep('webgpu', cases.gpt);
     await report({ suite: 'gpt step', name: gptCase(cases.gpt), work: 1, unit: 'steps/s', ours: settled(ours), theirs: null, oursGpu: () => ours().dispose() });
+  }
+
+  // Issue 25: the autocast table (src/autocast.ts) on WebGPU, ms/step and the pool's peak MiB over one
+  // step: float32, autocast float16 with a GradScaler (the GPU recipe; PyTorch CUDA's beside it in the
+  // packed benchmark) and autocast bfloat16. Until WebGPU holds half tensors, a half row carries the
+  // Error's message instead of a number.
+  for (const model of [autocastMlp(cases.mlp.batch), autocastGpt(cases.gpt)]) {
+    for (const mode of ['float32', 'float16', 'bfloat16'] as const) {
+      const name = `${model.case} ${modeLabel(mode)}`;
+      const suite = `${model.suite} ${label}`;
+      try {
+        const step = autocastStepAsync(model, mode, 'webgpu');
+        const run = async () => {
+          const loss = await step();
+          await loss.data();
+          loss.dispose();
+        };
+        const s = await timeAsync(run, model.runs);
+        step.zeroGrad();
+        backend.pool.resetPeak();
+        const before = backend.stats().bytesInUse;
+        await run();
+        const peak = backend.stats().peakBytesInUse - before;
+        rows.push({ suite, case: `${name} step`, impl: 'tsgrad webgpu', value: s * 1000, unit: 'ms/step' });
+        rows.push({ suite, case: `${name} peak`, impl: 'tsgrad webgpu', value: peak / 2 ** 20, unit: 'MiB' });
+      } catch (e) {
+        const error = (e as Error).message.split('\n')[0];
+        rows.push({ suite, case: `${name} step`, impl: 'tsgrad webgpu', value: NaN, unit: 'ms/step', error });
+        rows.push({ suite, case: `${name} peak`, impl: 'tsgrad webgpu', value: NaN, unit: 'MiB', error });
+      }
+    }
   }
   return rows;
 }

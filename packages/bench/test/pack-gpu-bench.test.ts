@@ -36,11 +36,20 @@ describe('the packed GPU benchmark', () => {
     expect(existsSync(path.join(bin, 'node'))).toBe(false);
     // The stand-in: torch with CUDA (the probe's -c exits 0), and bench_torch.py --cuda's JSON: 20 ms a step.
     const python = path.join(work, 'python3');
-    const torchRow = { suite: 'gpt step', case: 'GPT 4L 4H 128d T64 B16', impl: 'PyTorch 2.5.1 CUDA stand-in', value: 20, unit: 'ms/step' };
+    const impl = 'PyTorch 2.5.1 CUDA stand-in';
+    const torchRows = [
+      { suite: 'gpt step', case: 'GPT 4L 4H 128d T64 B16', impl, value: 20, unit: 'ms/step' },
+      // The half matmuls and the GPT under autocast + GradScaler (issue 25); the bfloat16 product at the
+      // quick size joins tsgrad's line, the others have lines of their own (the GPU's sizes).
+      { suite: 'matmul', case: '1024x1024 A·B float16', impl, value: 300000, unit: 'GFLOP/s' },
+      { suite: 'matmul', case: '128x128 A·B bfloat16', impl, value: 1000, unit: 'GFLOP/s' },
+      { suite: 'autocast gpt', case: 'GPT 4L 4H 128d T64 B16 autocast f16 step', impl, value: 12.5, unit: 'ms/step' },
+      { suite: 'autocast gpt', case: 'GPT 4L 4H 128d T64 B16 autocast f16 peak', impl, value: 96, unit: 'MiB' },
+    ];
     writeFileSync(
       python,
       `#!${path.join(bin, 'bash')}\n[ "$1" = -c ] && exit 0\n[[ "$1" == */bench_torch.py && "$2" == --cuda ]] || exit 9\n` +
-        `echo '${JSON.stringify({ rows: [torchRow], notes: [], gptParams: 809856 })}'\n`,
+        `echo '${JSON.stringify({ rows: torchRows, notes: [], gptParams: 809856 })}'\n`,
     );
     chmodSync(python, 0o755);
     const results = path.join(work, 'results');
@@ -64,6 +73,19 @@ describe('the packed GPU benchmark', () => {
     // The GPT step: tsgrad at the quick size (no TF.js twin), and the stand-in's 20 ms as 50 steps/s.
     expect(log).toMatch(/\| GPT 1L 2H 32d T16 B2 \| [\d.]+ \| [\d.]+ \| — \| — \| — \| — \| steps\/s \|/);
     expect(log).toContain('| GPT 4L 4H 128d T64 B16 | — | — | — | — | 50.00 | — | steps/s |');
+    // Issue 25: half matmuls and the autocast table. A half case carries tsgrad's number once WebGPU holds
+    // half tensors, and the Error's message until then (the run goes on either way).
+    const ours = '([\\d.]+|error: [^|]+)';
+    for (const dtype of ['float16', 'bfloat16']) expect(log).toMatch(new RegExp(`\\| 128x128 A·B ${dtype} \\| ${ours} \\| `));
+    expect(log).toMatch(new RegExp(`\\| 128x128 A·B bfloat16 \\| ${ours} \\| [^|]+ \\| — \\| — \\| 1000 \\| — \\| GFLOP/s \\|`));
+    expect(log).toContain('| 1024x1024 A·B float16 | — | — | — | — | 3.000e+5 | — | GFLOP/s |');
+    for (const model of ['784-256-256-10 b32', 'GPT 1L 2H 32d T16 B2']) {
+      expect(log).toMatch(new RegExp(`\\| ${model} float32 step \\| [\\d.]+ \\| — \\| — \\| — \\| — \\| — \\| ms/step \\|`));
+      expect(log).toMatch(new RegExp(`\\| ${model} float32 peak \\| [\\d.]+ \\| — \\| — \\| — \\| — \\| — \\| MiB \\|`));
+      for (const mode of ['f16', 'bf16']) expect(log).toMatch(new RegExp(`\\| ${model} autocast ${mode} step \\| ${ours} \\| `));
+    }
+    expect(log).toContain('| GPT 4L 4H 128d T64 B16 autocast f16 step | — | — | — | — | 12.50 | — | ms/step |');
+    expect(log).toContain('| GPT 4L 4H 128d T64 B16 autocast f16 peak | — | — | — | — | 96.00 | — | MiB |');
     expect(log).toContain('correctness: 17 passed, 0 failed');
     const json = JSON.parse(readFileSync(path.join(results, 'gpu-bench-results.json'), 'utf8')) as {
       checks: unknown[];
