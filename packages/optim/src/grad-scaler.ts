@@ -159,6 +159,7 @@ export class GradScaler {
   scale(outputs: Tensor): Tensor;
   scale<T extends readonly ScaleOutputs[]>(outputs: T): T;
   scale(outputs: Iterable<ScaleOutputs>): ScaleOutputs[];
+  scale(outputs: ScaleOutputs): ScaleOutputs;
   scale(outputs: ScaleOutputs): ScaleOutputs {
     if (!this.enabled) return outputs;
     // One replica of the scale per device, made on first use (PyTorch's _MultiDeviceReplicator).

@@ -30,7 +30,7 @@ export { Adafactor, ADAFACTOR_DEFAULTS, type AdafactorOptions } from './adafacto
 export { LAMB, LAMB_DEFAULTS, lambReference, lambProgram, type LAMBOptions, type LAMBHyper } from './lamb.js';
 export { Lion, LION_DEFAULTS, lionReference, lionProgram, type LionOptions, type LionHyper } from './lion.js';
 export { Adadelta, ADADELTA_DEFAULTS, adadeltaReference, adadeltaProgram, type AdadeltaOptions, type AdadeltaHyper } from './adadelta.js';
-export { GradScaler, GRAD_SCALER_DEFAULTS, type GradScalerOptions, type GradScalerStateDict } from './grad-scaler.js';
+export { GradScaler, GRAD_SCALER_DEFAULTS, type GradScalerOptions, type GradScalerStateDict, type ScaleOutputs } from './grad-scaler.js';
 export type { ReferenceStep } from './reference.js';
 export { runProgramParts, programVariants, type ProgramPart } from './program-step.js';
 export { decayFlags, decayMultiplier, decayPrologue, decayScalars, type DecayFlags, type DecayHyper, type DecayScale } from './decay.js';
