@@ -5,7 +5,8 @@
  * method checks its dtypes, allocates its output and records its kernel, or delegates to the module
  * holding that concept: recorder.ts (caches, metadata, dispatch, flush), bindings.ts (views as
  * bindings within the device's limits), elementwise-runs.ts, reduce-plan.ts, matmul-plan.ts,
- * line-runs.ts (cumsum and sort), program-runs.ts and profiler.ts. None of them imports this class: it passes each what it needs.
+ * line-runs.ts (cumsum and sort), program-runs.ts, profiler.ts, and half-runs.ts (float16 and bfloat16:
+ * every method with half operands widens them, runs the float32 kernel and rounds once). None of them imports this class: it passes each what it needs.
  */
 import {
   BACKEND_API_VERSION,
@@ -407,7 +408,7 @@ export class WebGPUBackend implements Backend {
   }
 
   /**
-   * A copy in another dtype (float32, int32 or bool on WebGPU).
+   * A copy in another dtype (float32, float16, bfloat16, int32 or bool on WebGPU; into half by round-to-nearest-even).
    * @example
    * const labels = backend.cast(x.toView(), 'int32');
    */
