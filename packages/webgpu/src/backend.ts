@@ -45,7 +45,8 @@ import { ReducePlan } from './reduce-plan.js';
 import { WORKGROUP, indexMeta, memoShader } from './shaders/common.js';
 import { castExpr, kernelWgsl } from './shaders/elementwise.js';
 import { gatherShader, scatterAddShader } from './shaders/indexing.js';
-import { HalfRuns, halfBytes, type HalfPath } from './half-runs.js';
+import type { HalfPath } from './half-path.js';
+import { HalfRuns, halfBytes } from './half-runs.js';
 import { WebGPUStorage, bufferOf } from './storage.js';
 
 /** `full`'s kernel: every element of `out` set to the bits in md[1]. */

@@ -11,9 +11,7 @@ import { contiguousStrides, isHalf, numel, type DType, type HalfDType, type Stor
 import type { Recorder } from './recorder.js';
 import { widenShader, writeHalfShader, type WidenMode } from './shaders/half.js';
 import { bufferOf } from './storage.js';
-
-/** Which kernels read float16: the adapter's `shader-f16` ('native') or integer bit operations only ('packed'). */
-export type HalfPath = 'native' | 'packed';
+import type { HalfPath } from './half-path.js';
 
 /** Bytes a half storage of `size` elements takes: two elements per 4-byte word. */
 export function halfBytes(size: number): number {
