@@ -7,9 +7,9 @@
  * (copy between one half dtype, where, gather) carry the raw 16 bits instead, so NaN payloads survive
  * as on the CPU. The conversions are shaders/half.ts.
  */
-import { contiguousStrides, isHalf, numel, type DType, type HalfDType, type Storage, type View } from '@tsgrad/tensor';
+import { isHalf, numel, type DType, type HalfDType, type Storage, type View } from '@tsgrad/tensor';
 import type { Recorder } from './recorder.js';
-import { widenShader, writeHalfShader, type WidenMode } from './shaders/half.js';
+import { packHalfShader, widenShader, writeHalfShader, type WidenMode } from './shaders/half.js';
 import { bufferOf } from './storage.js';
 import type { HalfPath } from './half-path.js';
 
@@ -77,7 +77,15 @@ export class HalfRuns {
   /** A new half storage holding `values` (a float32, or with `bits` int32, storage of `shape`, contiguous) rounded; frees `values`. */
   narrow(values: Storage, shape: readonly number[], dtype: HalfDType, bits = false): Storage {
     const out = this.fresh(dtype, shape);
-    this.write({ storage: values, dtype: values.dtype, shape, strides: contiguousStrides(shape), offset: 0 }, out, bits);
+    const n = numel(shape);
+    if (n > 0) {
+      const words = Math.ceil(n / 2);
+      const buffers = [
+        { buffer: bufferOf(values), offset: 0, size: n * 4 },
+        { buffer: bufferOf(out.storage), offset: 0, size: words * 4 },
+      ];
+      this.recorder.dispatch('half narrow', packHalfShader(bits ? 'bits' : dtype), buffers, [n], this.recorder.groups(words));
+    }
     this.free(values);
     return out.storage;
   }

@@ -111,3 +111,24 @@ ${ENTRY} {
     atomicOr(&dst[d >> 1u], h << shift);
 }`,
 );
+
+/**
+ * Rounds `n` contiguous 32-bit values (float32, or raw bits) into a new half storage, one invocation
+ * per output word: the common case (every op's half result), where no word is shared with another
+ * invocation or tensor, so plain stores replace `writeHalfShader`'s atomics. The odd tail's upper half is 0.
+ */
+export const packHalfShader = memoShader(
+  (mode: WidenMode) => `@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(2) var<storage, read> md: array<u32>;
+${CODECS}
+fn narrow(v: u32) -> u32 { return ${mode === 'bits' ? 'v & 0xffffu' : mode === 'float16' ? 'f32_to_f16_bits(v)' : 'f32_to_bf16_bits(v)'}; }
+${ENTRY} {
+    ${LINEAR_INDEX}
+    let n = md[0];
+    if (i * 2u >= n) { return; }
+    let lo = narrow(src[i * 2u]);
+    let hi = select(0u, narrow(src[min(i * 2u + 1u, n - 1u)]), i * 2u + 1u < n);
+    dst[i] = lo | (hi << 16u);
+}`,
+);
