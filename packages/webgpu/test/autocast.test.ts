@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { autocast, cat, cumsum, isAutocastEnabled, manualSeed, randint, randn, scope, stack, type DType, type Tensor } from '@tsgrad/autograd';
+import { autocast, cat, cumsum, isAutocastEnabled, manualSeed, randint, randn, scope, stack, where, type DType, type Tensor } from '@tsgrad/autograd';
 import { Linear, ReLU, Sequential, functional as F, type Module } from '@tsgrad/nn';
 import { GradScaler, SGD } from '@tsgrad/optim';
 import { loadFixture } from '@tsgrad/test-utils';
@@ -95,6 +95,10 @@ describe("autocast({ device: 'webgpu' }): PyTorch's CUDA policy (float16 by defa
     expect(autocast({ device: 'webgpu', dtype: 'bfloat16' }, () => ga.matmul(gb)).dtype).toBe('bfloat16');
     expect(autocast({ device: 'webgpu' }, () => [isAutocastEnabled('webgpu'), isAutocastEnabled('cpu')])).toEqual([true, false]);
     expect(isAutocastEnabled('webgpu')).toBe(false);
+    // where needs no policy: its type promotion already gives the widest (float16 with float32 is float32, as torch.where).
+    const mask = randn([2, 3]).gt(0).to('webgpu');
+    expect(autocast({ device: 'webgpu' }, () => where(mask, ga.to('float16'), ga)).dtype).toBe('float32');
+    expect(autocast({ device: 'webgpu' }, () => where(mask, ga.to('float16'), ga.to('float16'))).dtype).toBe('float16');
     // sum is on CUDA's list only: a float16 CPU tensor under CPU autocast stays float16.
     expect(autocast({ device: 'cpu' }, () => randn([4]).to('float16').sum()).dtype).toBe('float16');
   });
