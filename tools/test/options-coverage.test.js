@@ -39,6 +39,7 @@ export const OWN_STRINGS = {
   decayScale: { values: ['lr', 'schedule'], source: "tsgrad's own (PyTorch always scales decoupled decay by the lr)" },
   recipe: { values: ['matmul_weights', 'nanogpt'], source: "param-groups' own: nanoGPT's and minGPT's configure_optimizers (PyTorch has no such helper)" },
   powerPreference: { values: ['high-performance', 'low-power'], source: "WebGPU's GPUPowerPreference, verbatim" },
+  halfPath: { values: ['auto', 'packed'], source: "webgpu's own: whether initWebGPU asks for shader-f16 ('auto') or keeps the packed half kernels ('packed'; PyTorch has no WebGPU)" },
   stateDtype: { values: ['float32', 'param'], source: "optim's own: PyTorch creates state like the parameter ('param'); 'float32' keeps float32 state for half parameters" },
 };
 

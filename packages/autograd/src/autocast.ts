@@ -8,9 +8,10 @@ import { Tensor } from './tensor.js';
  * table run in a policy's dtype instead of their inputs'. The table is PyTorch's AutocastCPU
  * registration (aten/src/ATen/autocast_mode.cpp) restricted to the ops tsgrad has; an op joins it by
  * wrapping its public function in `autocastOp(name, fn)` where it is defined, so no op branches on
- * autocast itself. Softmax, logSoftmax, logsumexp, sum, mean and the norm layers are NOT in
- * PyTorch's CPU lists (they are in CUDA's), so on the CPU they run in their inputs' dtype, as torch
- * does; their half kernels compute in float32 and round once anyway (DEVELOPERS.md, "Dtypes").
+ * autocast itself. Softmax, logSoftmax, logsumexp, sum and the norm layers are NOT in PyTorch's
+ * CPU lists (they are in CUDA's), so on the CPU they run in their inputs' dtype, as torch does; their
+ * half kernels compute in float32 and round once anyway (DEVELOPERS.md, "Dtypes"). WebGPU takes
+ * CUDA's lists (`AUTOCAST_WEBGPU_POLICY`), a GPU's, where they do run in float32.
  */
 export type AutocastPolicy =
   /** Floating inputs cast to the autocast dtype (`lower_precision_fp`). */
@@ -35,16 +36,51 @@ export const AUTOCAST_CPU_POLICY = {
   stack: 'promote',
 } as const satisfies Record<string, AutocastPolicy>;
 
-/** An op with an autocast policy. */
-export type AutocastOp = keyof typeof AUTOCAST_CPU_POLICY;
+/**
+ * PyTorch 2.x's AutocastCUDA policy of each tsgrad op that has one: WebGPU's (a GPU's lists, as
+ * torch.autocast('cuda')). `float32` covers CUDA's fp32 list (losses, layer_norm, group_norm,
+ * logsumexp) and its fp32_set_opt_dtype list (softmax, log_softmax, sum, cumsum: a half input gives a
+ * float32 result). The elementwise ops of CUDA's fp32 list (exp, log, pow, ...) are not wrapped:
+ * tsgrad's composites call them inside (var, the GELU forms, ...), where PyTorch runs one aten op that
+ * autocast does not re-enter, so casting them would change those composites' result dtypes.
+ */
+export const AUTOCAST_WEBGPU_POLICY = {
+  matmul: 'lowerPrecision',
+  linear: 'lowerPrecision',
+  conv2d: 'lowerPrecision',
+  scaledDotProductAttention: 'lowerPrecision',
+  mseLoss: 'float32',
+  l1Loss: 'float32',
+  nllLoss: 'float32',
+  crossEntropy: 'float32',
+  binaryCrossEntropyWithLogits: 'float32',
+  softmax: 'float32', // softmax (fp32_set_opt_dtype)
+  logSoftmax: 'float32', // log_softmax (fp32_set_opt_dtype)
+  logsumexp: 'float32',
+  sum: 'float32', // sum (fp32_set_opt_dtype)
+  cumsum: 'float32', // cumsum (fp32_set_opt_dtype)
+  layerNorm: 'float32', // layer_norm
+  groupNorm: 'float32', // group_norm
+  cat: 'promote',
+  stack: 'promote',
+} as const satisfies Record<string, AutocastPolicy>;
+
+/** An op with an autocast policy on some device. */
+export type AutocastOp = keyof typeof AUTOCAST_CPU_POLICY | keyof typeof AUTOCAST_WEBGPU_POLICY;
+
+/** Each autocast device's policy table. */
+const POLICIES: Record<AutocastDevice, Readonly<Partial<Record<AutocastOp, AutocastPolicy>>>> = { cpu: AUTOCAST_CPU_POLICY, webgpu: AUTOCAST_WEBGPU_POLICY };
+
+/** The devices autocast knows. */
+type AutocastDevice = 'cpu' | 'webgpu';
 
 /** Options of `autocast`: PyTorch's `device_type`, `dtype`, `enabled` and `cache_enabled`. */
 export interface AutocastOptions {
-  /** Required: the device whose tensors are cast, 'cpu' ('webgpu' waits for half tensors on WebGPU). */
+  /** Required: the device whose tensors are cast, 'cpu' or 'webgpu'. */
   device: string;
   /**
-   * The lower-precision dtype: 'bfloat16' (the CPU's default, as PyTorch) or 'float16'.
-   * @defaultValue 'bfloat16'
+   * The lower-precision dtype: 'bfloat16' or 'float16'.
+   * @defaultValue 'bfloat16' on the CPU, 'float16' on WebGPU (as PyTorch's CPU and CUDA defaults)
    */
   dtype?: 'bfloat16' | 'float16';
   /**
@@ -67,8 +103,11 @@ interface AutocastState {
   cacheEnabled: boolean;
 }
 
-/** The CPU's current state (module-level, as grad mode: JavaScript is single-threaded). */
-let cpu: AutocastState = { enabled: false, dtype: 'bfloat16', cacheEnabled: true };
+/** Each device's current state (module-level, as grad mode: JavaScript is single-threaded). */
+const states: Record<AutocastDevice, AutocastState> = {
+  cpu: { enabled: false, dtype: 'bfloat16', cacheEnabled: true },
+  webgpu: { enabled: false, dtype: 'float16', cacheEnabled: true },
+};
 /** Enclosing autocast calls; the weight cache is cleared when it returns to 0 (torch's nesting counter). */
 let nesting = 0;
 /** Parameter (float32 leaf requiring grad) -> its cast: every use in one autocast shares one cast node. */
@@ -77,7 +116,8 @@ const weightCache = new Map<Tensor, Tensor>();
 /**
  * Runs `fn` with autocast (PyTorch's `torch.autocast(device_type, dtype)`): on `device`, matmul,
  * linear, conv2d and scaledDotProductAttention cast their floating inputs to `dtype` and run there;
- * the losses run in float32; cat and stack take the widest floating dtype; other ops run in their
+ * the losses run in float32 (on WebGPU also softmax, logSoftmax, logsumexp, sum, cumsum, layerNorm
+ * and groupNorm, CUDA's lists); cat and stack take the widest floating dtype; other ops run in their
  * inputs' dtype. float64 tensors are never cast. Parameters stay float32 (master weights): their
  * casts are differentiable and cached until the outermost autocast exits, so backward (run it after
  * `autocast` returns, as in PyTorch) stores float32 gradients. An async `fn` is an Error.
@@ -88,27 +128,27 @@ const weightCache = new Map<Tensor, Tensor>();
  *   return F.mseLoss(y, zeros([8, 2]));    // float32 (mse_loss is on the float32 list)
  * });
  * loss.backward(); // model.weight.grad.dtype === 'float32'
+ * // On WebGPU the default dtype is float16 (pair it with a GradScaler):
+ * autocast({ device: 'webgpu' }, () => model.forward(x)); // float16 logits
  */
 export function autocast<T>(options: AutocastOptions, fn: () => T): T {
   checkOptionKeys('autocast', options, OPTION_KEYS);
-  const { device, dtype = 'bfloat16', enabled = true, cacheEnabled = true } = options ?? ({} as AutocastOptions);
-  if (device === 'webgpu') {
-    throw new Error("autocast: device 'webgpu' is not supported yet: WebGPU has no float16/bfloat16 tensors (a later slice adds them); use device 'cpu'");
-  }
-  if (device !== 'cpu') throw new Error(`autocast: unknown device ${JSON.stringify(device)}; expected 'cpu'`);
+  const { device, enabled = true, cacheEnabled = true } = options ?? ({} as AutocastOptions);
+  if (device !== 'cpu' && device !== 'webgpu') throw new Error(`autocast: unknown device ${JSON.stringify(device)}; expected 'cpu' or 'webgpu'`);
+  const dtype = options?.dtype ?? (device === 'cpu' ? 'bfloat16' : 'float16');
   if (dtype !== 'bfloat16' && dtype !== 'float16') {
     throw new Error(`autocast: dtype ${JSON.stringify(dtype)} is not a lower-precision dtype; expected 'bfloat16' or 'float16'`);
   }
   if (typeof enabled !== 'boolean') throw new Error(`autocast: enabled must be a boolean, got ${String(enabled)}`);
   if (typeof cacheEnabled !== 'boolean') throw new Error(`autocast: cacheEnabled must be a boolean, got ${String(cacheEnabled)}`);
-  const saved = cpu;
-  cpu = { enabled, dtype, cacheEnabled };
+  const saved = states[device];
+  states[device] = { enabled, dtype, cacheEnabled };
   nesting++;
   let result: T;
   try {
     result = fn();
   } finally {
-    cpu = saved;
+    states[device] = saved;
     if (--nesting === 0) weightCache.clear();
   }
   return rejectPromise(result, 'autocast', 'autocast');
@@ -120,18 +160,18 @@ export function autocast<T>(options: AutocastOptions, fn: () => T): T {
  * autocast({ device: 'cpu' }, () => isAutocastEnabled('cpu')) // true
  */
 export function isAutocastEnabled(device = 'cpu'): boolean {
-  return device === 'cpu' && cpu.enabled;
+  return (device === 'cpu' || device === 'webgpu') && states[device].enabled;
 }
 
 /** torch's `is_eligible`: a float32 or half tensor on the autocast device (float64 is never cast). */
-function eligible(value: unknown): value is Tensor {
-  return value instanceof Tensor && value.device === 'cpu' && isFloating(value.dtype) && value.dtype !== 'float64';
+function eligible(value: unknown, device: string): value is Tensor {
+  return value instanceof Tensor && value.device === device && isFloating(value.dtype) && value.dtype !== 'float64';
 }
 
 /** torch's `cached_cast`: float32 parameters cast to the lower dtype are cached, everything else cast anew. */
-function cachedCast(t: Tensor, dtype: DType): Tensor {
+function cachedCast(t: Tensor, dtype: DType, state: AutocastState): Tensor {
   if (t.dtype === dtype) return t;
-  const cacheable = cpu.cacheEnabled && dtype === cpu.dtype && t.dtype === 'float32' && t.requiresGrad && t.isLeaf;
+  const cacheable = state.cacheEnabled && dtype === state.dtype && t.dtype === 'float32' && t.requiresGrad && t.isLeaf;
   if (!cacheable) return t.to(dtype);
   let cast = weightCache.get(t);
   // Made outside every scope(): the cache outlives a scope nested in the autocast.
@@ -139,9 +179,9 @@ function cachedCast(t: Tensor, dtype: DType): Tensor {
   return cast;
 }
 
-/** Applies `f` to each tensor among the arguments: positional, in arrays (cat), or values of an options object. */
-function mapTensors(args: readonly unknown[], f: (t: Tensor) => Tensor): unknown[] {
-  const one = (v: unknown): unknown => (eligible(v) ? f(v) : v);
+/** Applies `f` to each tensor of `device` among the arguments: positional, in arrays (cat), or values of an options object. */
+function mapTensors(args: readonly unknown[], device: string, f: (t: Tensor) => Tensor): unknown[] {
+  const one = (v: unknown): unknown => (eligible(v, device) ? f(v) : v);
   return args.map((a) => {
     if (Array.isArray(a)) return a.map(one);
     if (a !== null && typeof a === 'object' && !(a instanceof Tensor) && Object.getPrototypeOf(a) === Object.prototype) {
@@ -154,34 +194,46 @@ function mapTensors(args: readonly unknown[], f: (t: Tensor) => Tensor): unknown
 const WIDER: Record<string, number> = { bfloat16: 1, float16: 1, float32: 2 };
 
 /** torch's `promote_type`: the autocast dtype promoted with every eligible input's (bfloat16 with float16 is float32). */
-function promoted(args: readonly unknown[]): DType {
-  let to: DType = cpu.dtype;
-  mapTensors(args, (t) => {
+function promoted(args: readonly unknown[], device: AutocastDevice): DType {
+  let to: DType = states[device].dtype;
+  mapTensors(args, device, (t) => {
     if (t.dtype !== to) to = WIDER[t.dtype] === 1 && WIDER[to] === 1 ? 'float32' : WIDER[t.dtype] > WIDER[to] ? t.dtype : to;
     return t;
   });
   return to;
 }
 
+/** The device of the first tensor among the arguments (PyTorch dispatches autocast on it), or null. */
+function deviceOf(args: readonly unknown[]): AutocastDevice | null {
+  for (const a of args) {
+    const t = a instanceof Tensor ? a : Array.isArray(a) ? a.find((v) => v instanceof Tensor) : a !== null && typeof a === 'object' ? Object.values(a).find((v) => v instanceof Tensor) : undefined;
+    if (t instanceof Tensor) return t.device === 'cpu' || t.device === 'webgpu' ? t.device : null;
+  }
+  return null;
+}
+
 /**
- * @internal Gives the op `name` its autocast policy: the returned function casts its tensor arguments
- * as `AUTOCAST_CPU_POLICY[name]` says when autocast is on, and runs `fn` with autocast off, as
- * PyTorch's autocast kernels do (the ops `fn` calls inside are not cast again).
+ * @internal Gives the op `name` its autocast policy: when autocast is on for the device of its
+ * tensors and that device's table (`AUTOCAST_CPU_POLICY`, `AUTOCAST_WEBGPU_POLICY`) lists `name`, the
+ * returned function casts its tensor arguments as the policy says and runs `fn` with that device's
+ * autocast off, as PyTorch's autocast kernels do (the ops `fn` calls inside are not cast again).
  * @example
  * export const matmul = autocastOp('matmul', (a: Tensor, b: Tensor) => ...);
  */
 export function autocastOp<A extends unknown[], R>(name: AutocastOp, fn: (...args: A) => R): (...args: A) => R {
   return (...args: A): R => {
-    if (!cpu.enabled) return fn(...args);
-    const policy: AutocastPolicy = AUTOCAST_CPU_POLICY[name];
-    const dtype: DType = policy === 'lowerPrecision' ? cpu.dtype : policy === 'float32' ? 'float32' : promoted(args);
-    const cast = mapTensors(args, (t) => (policy === 'float32' && t.dtype === 'float32' ? t : cachedCast(t, dtype))) as A;
-    const saved = cpu;
-    cpu = { ...cpu, enabled: false };
+    if (!states.cpu.enabled && !states.webgpu.enabled) return fn(...args);
+    const device = deviceOf(args);
+    const policy = device === null ? undefined : POLICIES[device][name];
+    if (device === null || policy === undefined || !states[device].enabled) return fn(...args);
+    const state = states[device];
+    const dtype: DType = policy === 'lowerPrecision' ? state.dtype : policy === 'float32' ? 'float32' : promoted(args, device);
+    const cast = mapTensors(args, device, (t) => (policy === 'float32' && t.dtype === 'float32' ? t : cachedCast(t, dtype, state))) as A;
+    states[device] = { ...state, enabled: false };
     try {
       return fn(...cast);
     } finally {
-      cpu = saved;
+      states[device] = state;
     }
   };
 }

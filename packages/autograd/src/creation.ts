@@ -46,7 +46,7 @@ function deviceFor(dtype: DType, opts: TensorOptions): Backend {
     throw new Error(`float64 is not supported on device '${backend.device}'; use dtype 'float32'`);
   }
   if (isHalf(dtype) && !backend.capabilities.half) {
-    throw new Error(`${dtype} is not supported on device '${backend.device}' yet; use dtype 'float32'`);
+    throw new Error(`${dtype} is not supported on device '${backend.device}' (its backend's capabilities.half is false); use dtype 'float32'`);
   }
   return backend;
 }

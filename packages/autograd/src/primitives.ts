@@ -172,7 +172,7 @@ const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
       throw new Error(`to('${device}'): float64 is not supported on ${device}; cast first with t.to('float32')`);
     }
     if (isHalf(x.dtype) && !dst.capabilities.half) {
-      throw new Error(`to('${device}'): ${x.dtype} is not supported on ${device} yet; cast first with t.to('float32')`);
+      throw new Error(`to('${device}'): ${x.dtype} is not supported on ${device} (its backend's capabilities.half is false); cast first with t.to('float32')`);
     }
     return fromStorage(dst.fromData(data, x.dtype), x.shape);
   },

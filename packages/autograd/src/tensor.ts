@@ -840,7 +840,7 @@ export class Tensor {
    * x.sum(1, { keepdim: true }).shape // [2, 1]
    */
   sum(dim?: number | number[] | null, opts?: ReduceOptions): Tensor {
-    return R.sum(this, dim, keepdimOf('sum', opts));
+    return R.Autocast.sum(this, dim, keepdimOf('sum', opts));
   }
   /**
    * The mean over `dim` (all when omitted); `keepdim` keeps reduced dimensions as size 1.
@@ -911,7 +911,7 @@ export class Tensor {
    * tensor([0, 0]).logsumexp(0).item() // 0.6931 (ln 2)
    */
   logsumexp(dim: number | number[], opts?: ReduceOptions): Tensor {
-    return R.logsumexp(this, dim, keepdimOf('logsumexp', opts));
+    return R.Autocast.logsumexp(this, dim, keepdimOf('logsumexp', opts));
   }
   /**
    * exp(x) / Σ exp(x) over `dim`, computed stably.
@@ -919,7 +919,7 @@ export class Tensor {
    * tensor([[1, 1]]).softmax(1).tolist() // [[0.5, 0.5]]
    */
   softmax(dim: number): Tensor {
-    return R.softmax(this, dim);
+    return R.Autocast.softmax(this, dim);
   }
   /**
    * log softmax over `dim`, computed stably (x − logsumexp(x)).
@@ -927,7 +927,7 @@ export class Tensor {
    * model.forward(x).logSoftmax(1) // log-probabilities for NLLLoss
    */
   logSoftmax(dim: number): Tensor {
-    return R.logSoftmax(this, dim);
+    return R.Autocast.logSoftmax(this, dim);
   }
 
   // ---- linear algebra ------------------------------------------------------------------------

@@ -67,7 +67,7 @@ export interface View {
 export interface BackendCapabilities {
   /** Whether float64 tensors can live on this device (WGSL has no f64). */
   readonly float64: boolean;
-  /** Whether float16 and bfloat16 tensors can live on this device (WebGPU: not yet). */
+  /** Whether float16 and bfloat16 tensors can live on this device (CPU and WebGPU: yes; both compute in float32 and round once). */
   readonly half: boolean;
   /** Whether `readSync` works (CPU: yes; GPU: no, use `read`). */
   readonly syncRead: boolean;

@@ -5,11 +5,13 @@
  * method checks its dtypes, allocates its output and records its kernel, or delegates to the module
  * holding that concept: recorder.ts (caches, metadata, dispatch, flush), bindings.ts (views as
  * bindings within the device's limits), elementwise-runs.ts, reduce-plan.ts, matmul-plan.ts,
- * line-runs.ts (cumsum and sort), program-runs.ts and profiler.ts. None of them imports this class: it passes each what it needs.
+ * line-runs.ts (cumsum and sort), program-runs.ts, profiler.ts, and half-runs.ts (float16 and bfloat16:
+ * every method with half operands widens them, runs the float32 kernel and rounds once). None of them imports this class: it passes each what it needs.
  */
 import {
   BACKEND_API_VERSION,
   contiguousStrides,
+  isContiguous,
   numel,
   type ArgReduceOp,
   type AttentionInputs,
@@ -18,6 +20,8 @@ import {
   type Backend,
   type DType,
   type ElementwiseKernel,
+  HALF_CODECS,
+  isHalf,
   type ElementwiseProgram,
   type ProgramItem,
   type ReduceOp,
@@ -41,6 +45,8 @@ import { ReducePlan } from './reduce-plan.js';
 import { WORKGROUP, indexMeta, memoShader } from './shaders/common.js';
 import { castExpr, kernelWgsl } from './shaders/elementwise.js';
 import { gatherShader, scatterAddShader } from './shaders/indexing.js';
+import type { HalfPath } from './half-path.js';
+import { HalfRuns, halfBytes } from './half-runs.js';
 import { WebGPUStorage, bufferOf } from './storage.js';
 
 /** `full`'s kernel: every element of `out` set to the bits in md[1]. */
@@ -68,7 +74,7 @@ const BUFFER_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DS
 export class WebGPUBackend implements Backend {
   readonly apiVersion = BACKEND_API_VERSION;
   readonly device = 'webgpu';
-  readonly capabilities = { float64: false, half: false, syncRead: false, fusedAttentionMaxHeadDim: ATTENTION_MAX_HEAD_DIM };
+  readonly capabilities = { float64: false, half: true, syncRead: false, fusedAttentionMaxHeadDim: ATTENTION_MAX_HEAD_DIM };
   readonly pool: BufferPool;
   private readonly recorder: Recorder;
   private readonly bindings: Bindings;
@@ -78,6 +84,7 @@ export class WebGPUBackend implements Backend {
   private readonly matmulPlan: MatmulPlan;
   private readonly programs: ProgramRuns;
   private readonly attentionRuns: AttentionRuns;
+  private readonly half: HalfRuns;
   private readonly errorFlag: GPUBuffer;
   private lostReason: string | null = null;
   private uncaptured: string | null = null;
@@ -103,6 +110,18 @@ export class WebGPUBackend implements Backend {
    */
   matmulTile: 'auto' | 32 | 64 = 'auto';
 
+  /**
+   * How float16 is read in shaders: 'native' where the device was created with the adapter's
+   * `shader-f16` feature, 'packed' (integer bit operations only) otherwise or when `initWebGPU({ halfPath:
+   * 'packed' })` forces it. Both give the same bits; bfloat16 is always bit operations (see half-runs.ts).
+   * @example
+   * const backend = await initWebGPU({ halfPath: 'packed' });
+   * backend.halfPath // 'packed'
+   */
+  get halfPath(): HalfPath {
+    return this.half.path;
+  }
+
   // `owners` keeps the GPU instance and adapter alive as long as the device: in Node, Dawn's instance
   // is an ordinary JS object, and collecting it while the device still runs work crashes the process.
   constructor(
@@ -110,6 +129,7 @@ export class WebGPUBackend implements Backend {
     readonly adapterInfo: string,
     private readonly owners: { instance?: GPUEntry; adapter?: GPUAdapterHandle } = {},
     limits: Partial<DeviceLimits> = {},
+    halfPath: HalfPath = 'packed',
   ) {
     const cap = (name: keyof DeviceLimits) => Math.min(gpu.limits[name], limits[name] ?? Infinity);
     this.limits = {
@@ -140,6 +160,7 @@ export class WebGPUBackend implements Backend {
     this.matmulPlan = new MatmulPlan(ops);
     this.programs = new ProgramRuns(this.recorder, this.bindings, this.pool);
     this.attentionRuns = new AttentionRuns(ops);
+    this.half = new HalfRuns(this.recorder, ops.fresh, ops.free, halfPath === 'native' && gpu.features.has('shader-f16') ? 'native' : 'packed');
     gpu.lost.then((info) => {
       this.lostReason = `${info.reason ?? 'unknown'}: ${info.message}`;
     });
@@ -197,12 +218,8 @@ export class WebGPUBackend implements Backend {
     if (dtype === 'float64') {
       throw new Error("float64 is not supported on webgpu (WGSL has no f64): cast with t.to('float32') before moving to 'webgpu'");
     }
-    if (dtype === 'float16' || dtype === 'bfloat16') {
-      // The packed (pack2x16float) and native (shader-f16) half kernels are not written yet: refuse
-      // rather than store 16-bit values in 32-bit slots and compute wrong numbers.
-      throw new Error(`${dtype} is not supported on webgpu yet: cast with t.to('float32') before moving to 'webgpu'`);
-    }
-    const bytes = Math.max(size, 1) * 4;
+    // float16 and bfloat16: two elements to a word (half-runs.ts); everything else 4 bytes an element.
+    const bytes = isHalf(dtype) ? Math.max(halfBytes(size), 4) : Math.max(size, 1) * 4;
     if (bytes > this.limits.maxBufferSize) {
       throw new Error(`webgpu: a ${dtype} tensor of ${size} elements (${bytes} bytes) exceeds this device's maxBufferSize (${this.limits.maxBufferSize} bytes)`);
     }
@@ -225,6 +242,14 @@ export class WebGPUBackend implements Backend {
   fromData(data: TypedArray, dtype: DType): Storage {
     this.check();
     const storage = this.alloc(dtype, data.length);
+    if (isHalf(dtype)) {
+      // The 16-bit patterns as they are (a CPU half tensor's Uint16Array), padded to whole words.
+      const bits = new Uint16Array(halfBytes(data.length) / 2);
+      bits.set(data instanceof Uint16Array ? data : Array.from(data as ArrayLike<number>, HALF_CODECS[dtype].encode));
+      this.flush();
+      if (data.length) this.gpu.queue.writeBuffer(storage.buffer, 0, bits);
+      return storage;
+    }
     const words = dtype === 'float32' ? Float32Array.from(data) : dtype === 'int32' ? Int32Array.from(data) : Uint32Array.from(data, (v) => (v ? 1 : 0));
     // A pooled buffer may still be read by recorded commands: submit them before the queue write.
     this.flush();
@@ -244,11 +269,13 @@ export class WebGPUBackend implements Backend {
     const bits = new DataView(new ArrayBuffer(4));
     if (dtype === 'float32') bits.setFloat32(0, value, true);
     else if (dtype === 'int32') bits.setInt32(0, Math.trunc(value), true);
+    else if (isHalf(dtype)) bits.setUint32(0, HALF_CODECS[dtype].encode(value) * 0x10001, true); // the pattern in both halves of each word
     else bits.setUint32(0, value ? 1 : 0, true);
     const code = fillShader(T);
     const chunk = this.bindings.chunkElements();
-    for (let first = 0; first < size; first += chunk) {
-      const count = Math.min(chunk, size - first);
+    const words = isHalf(dtype) ? halfBytes(size) / 4 : size;
+    for (let first = 0; first < words; first += chunk) {
+      const count = Math.min(chunk, words - first);
       this.recorder.dispatch('full', code, [{ buffer: storage.buffer, offset: first * 4, size: count * 4 }], [count, bits.getUint32(0, true)], this.recorder.groups(count));
     }
     return storage;
@@ -262,10 +289,14 @@ export class WebGPUBackend implements Backend {
   async read(storage: Storage, offset: number, length: number): Promise<TypedArray> {
     this.check();
     const src = bufferOf(storage);
-    const bytes = Math.max(4, length * 4);
+    // A half read copies the words covering the elements, from the one holding element `offset`.
+    const half = isHalf(storage.dtype);
+    const first = half ? offset >> 1 : offset;
+    const words = length === 0 ? 0 : half ? ((offset + length + 1) >> 1) - first : length;
+    const bytes = Math.max(4, words * 4);
     const encoder = this.recorder.commands();
     const staging = this.gpu.createBuffer({ size: Math.ceil(bytes / 4) * 4 + 16, usage: 0x01 /* MAP_READ */ | 0x08 });
-    if (length > 0) encoder.copyBufferToBuffer(src, offset * 4, staging, 0, length * 4);
+    if (words > 0) encoder.copyBufferToBuffer(src, first * 4, staging, 0, words * 4);
     encoder.copyBufferToBuffer(this.errorFlag, 0, staging, Math.ceil(bytes / 4) * 4, 16);
     encoder.clearBuffer(this.errorFlag);
     this.flush();
@@ -274,7 +305,8 @@ export class WebGPUBackend implements Backend {
     const range = staging.getMappedRange();
     const flag = new Uint32Array(range, Math.ceil(bytes / 4) * 4, 4)[0];
     let out: TypedArray;
-    if (storage.dtype === 'float32') out = new Float32Array(range, 0, length).slice();
+    if (half) out = new Uint16Array(range, (offset & 1) * 2, length).slice();
+    else if (storage.dtype === 'float32') out = new Float32Array(range, 0, length).slice();
     else if (storage.dtype === 'int32') out = new Int32Array(range, 0, length).slice();
     else out = Uint8Array.from(new Uint32Array(range, 0, length));
     staging.unmap();
@@ -307,6 +339,8 @@ export class WebGPUBackend implements Backend {
    * const y = backend.elementwise(forwardKernel('exp'), [x.toView()]);
    */
   elementwise(kernel: ElementwiseKernel, inputs: readonly View[]): Storage {
+    // Half operands, here and below: the float32 kernel on widened copies, one rounding (half-runs.ts).
+    if (inputs.some((v) => isHalf(v.dtype))) return this.half.run(inputs, inputs[0].shape, (wide) => this.elementwise(kernel, wide));
     const dtype = inputs[0].dtype;
     const { locals, expr, names, floatOnly } = kernelWgsl(kernel);
     // Ops on floats only, and those whose WGSL is float32 only (pow: the integer power runs on the CPU).
@@ -322,6 +356,8 @@ export class WebGPUBackend implements Backend {
    * const z = backend.ternary('where', mask.toView(), x.toView(), y.toView());
    */
   ternary(_op: 'where', cond: View, a: View, b: View): Storage {
+    // A selection moves the 16 bits (as int32), as the CPU does.
+    if (isHalf(a.dtype)) return this.half.run([cond, a, b], a.shape, ([c, x, y]) => this.ternary('where', c, x, y), true);
     const out = this.fresh(a.dtype, a.shape);
     this.elementwiseRuns.run('where', 'select(z, y, x != 0u)', [cond, a, b], out);
     return out.storage;
@@ -333,6 +369,7 @@ export class WebGPUBackend implements Backend {
    * const s = backend.reduce('sum', x.toView(), [1]);
    */
   reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage {
+    if (isHalf(x.dtype)) return this.half.run([x], x.shape.map((n, d) => (axes.includes(d) ? 1 : n)), ([w]) => this.reduce(op, w, axes));
     return this.reducePlan.reduce(op, x, axes);
   }
 
@@ -342,6 +379,7 @@ export class WebGPUBackend implements Backend {
    * const i = backend.argReduce('argmax', logits.toView(), 1);
    */
   argReduce(op: ArgReduceOp, x: View, axis: number): Storage {
+    if (isHalf(x.dtype)) return this.half.run([x], [], ([w]) => this.argReduce(op, w, axis));
     return this.reducePlan.argReduce(op, x, axis);
   }
 
@@ -352,6 +390,8 @@ export class WebGPUBackend implements Backend {
    * const c = backend.matmul(a.toView(), b.t().toView());
    */
   matmul(a: View, b: View): Storage {
+    // float32 products and sums, one rounding per output element (as PyTorch's CPU half matmul).
+    if (isHalf(a.dtype) || isHalf(b.dtype)) return this.half.run([a, b], [a.shape[0], a.shape[1], b.shape[2]], ([x, y]) => this.matmul(x, y));
     return this.matmulPlan.matmul(a, b);
   }
 
@@ -361,6 +401,7 @@ export class WebGPUBackend implements Backend {
    * backend.copy(src.toView(), dst.toView());
    */
   copy(src: View, dst: View): void {
+    if (isHalf(src.dtype) || isHalf(dst.dtype)) return this.copyHalf(src, dst);
     // Reading and writing one buffer in one dispatch is not allowed: go through a temporary.
     const from = src.storage === dst.storage ? { ...this.fresh(src.dtype, src.shape) } : src;
     if (from !== src) this.elementwiseRuns.run('copy', 'x', [src], from);
@@ -368,12 +409,16 @@ export class WebGPUBackend implements Backend {
   }
 
   /**
-   * A copy in another dtype (float32, int32 or bool on WebGPU).
+   * A copy in another dtype (float32, float16, bfloat16, int32 or bool on WebGPU; into half by round-to-nearest-even).
    * @example
    * const labels = backend.cast(x.toView(), 'int32');
    */
   cast(x: View, dtype: DType): Storage {
     const out = this.fresh(dtype, x.shape);
+    if (isHalf(x.dtype) || isHalf(dtype)) {
+      this.copyHalf(x, out);
+      return out.storage;
+    }
     this.elementwiseRuns.run('cast', castExpr(x.dtype, dtype), [x], out);
     return out.storage;
   }
@@ -384,6 +429,7 @@ export class WebGPUBackend implements Backend {
    * const g = backend.gather(x.toView(), 1, index.toView());
    */
   gather(x: View, dim: number, index: View): Storage {
+    if (isHalf(x.dtype)) return this.half.run([x, index], index.shape, ([w, i]) => this.gather(w, dim, i), true);
     const out = this.fresh(x.dtype, index.shape);
     const n = numel(index.shape);
     if (n === 0) return out.storage;
@@ -400,6 +446,15 @@ export class WebGPUBackend implements Backend {
    */
   scatterAdd(dst: View, dim: number, index: View, src: View): void {
     if (dst.dtype === 'bool') throw new Error('webgpu: scatterAdd is not defined for bool');
+    if (isHalf(dst.dtype)) {
+      // Sums in float32, then each destination element rounded once, as PyTorch's CPU scatter_add_.
+      const temps: Storage[] = [];
+      const wide = this.half.widen(dst, temps);
+      this.scatterAdd(wide, dim, index, this.half.widen(src, temps));
+      this.half.write(wide, dst);
+      for (const t of temps) this.free(t);
+      return;
+    }
     const n = numel(index.shape);
     if (n === 0) return;
     const source = src.storage === dst.storage ? this.fresh(src.dtype, src.shape) : src;
@@ -415,6 +470,7 @@ export class WebGPUBackend implements Backend {
    * const c = backend.cumsum(x.toView(), 1, false);
    */
   cumsum(x: View, axis: number, reverse: boolean): Storage {
+    if (isHalf(x.dtype)) return this.half.run([x], x.shape, ([w]) => this.cumsum(w, axis, reverse));
     if (x.dtype === 'bool') throw new Error('webgpu: cumsum is not defined for bool (cast to int32 first)');
     const out = this.fresh(x.dtype, x.shape);
     this.lineRuns.cumsum(x, axis, reverse, out);
@@ -427,6 +483,7 @@ export class WebGPUBackend implements Backend {
    * const order = backend.sort(x.toView(), 1, true);
    */
   sort(x: View, axis: number, descending: boolean): Storage {
+    if (isHalf(x.dtype)) return this.half.run([x], x.shape, ([w]) => this.sort(w, axis, descending));
     const out = this.fresh('int32', x.shape);
     this.lineRuns.sort(x, axis, descending, out);
     return out.storage;
@@ -442,7 +499,57 @@ export class WebGPUBackend implements Backend {
    */
   runProgram(program: ElementwiseProgram, items: readonly ProgramItem<View>[]): boolean {
     this.check();
-    return this.programs.run(program, items);
+    if (!items.some((item) => Object.values(item.streams).some((v) => isHalf(v.dtype)))) return this.programs.run(program, items);
+    return this.runHalfProgram(program, items);
+  }
+
+  /**
+   * A program over half streams, as PyTorch's fused CPU optimizers step half parameters (and as the CPU
+   * backend's runHalfProgram): every half stream widened to float32, the float32 program run on those,
+   * and each written half stream rounded back once per step. False (the caller then runs contiguous
+   * copies) for a non-contiguous stream.
+   */
+  private runHalfProgram(program: ElementwiseProgram, items: readonly ProgramItem<View>[]): boolean {
+    if (items.some((item) => Object.values(item.streams).some((v) => !isContiguous(v.shape, v.strides)))) return false;
+    const temps: Storage[] = [];
+    try {
+      const wide = items.map((item) => ({ ...item, streams: Object.fromEntries(Object.entries(item.streams).map(([name, v]) => [name, this.half.widen(v, temps)])) }));
+      if (!this.programs.run(program, wide)) return false;
+      items.forEach((item, k) => {
+        for (const name of program.write) if (isHalf(item.streams[name].dtype)) this.half.write(wide[k].streams[name], item.streams[name]);
+      });
+      return true;
+    } finally {
+      for (const t of temps) this.free(t);
+    }
+  }
+
+  /**
+   * A copy into or out of half storage: between views of one half dtype the 16 bits move as they are
+   * (NaN payloads kept, as on the CPU); otherwise through float32 (exact widening, one rounding into half).
+   */
+  private copyHalf(src: View, dst: View): void {
+    const temps: Storage[] = [];
+    try {
+      if (dst.dtype === 'float32') {
+        // The widened float32 bits moved as int32: a float32 copy may quieten NaN payloads or flush
+        // subnormals (bfloat16's are float32's), and the widening is already exact.
+        this.copy({ ...this.half.widen(src, temps), dtype: 'int32' }, { ...dst, dtype: 'int32' });
+      } else if (!isHalf(dst.dtype)) {
+        this.copy(this.half.widen(src, temps), dst);
+      } else if (src.dtype === dst.dtype) {
+        this.half.write(this.half.widen(src, temps, true), dst, true);
+      } else if (src.dtype === 'int32' || src.dtype === 'bool') {
+        // An integer goes to float32 first, then rounds once (as the CPU's and c10's conversions).
+        const wide = this.cast(src, 'float32');
+        temps.push(wide);
+        this.half.write({ storage: wide, dtype: 'float32', shape: src.shape, strides: contiguousStrides(src.shape), offset: 0 }, dst);
+      } else {
+        this.half.write(this.half.widen(src, temps), dst);
+      }
+    } finally {
+      for (const t of temps) this.free(t);
+    }
   }
 
   /**

@@ -14,6 +14,7 @@ export { initWebGPU, type InitWebGPUOptions } from './init.js';
 export { WebGPUBackend } from './backend.js';
 export { WebGPUStorage } from './storage.js';
 export type { DeviceLimits } from './device-limits.js';
+export type { HalfPath } from './half-path.js';
 export type { KernelTime } from './kernel-time.js';
 export type { GPUEntry, GPUAdapterHandle, GPUDeviceHandle, GPUBufferHandle } from './gpu-types.js';
 export { BufferPool, type PoolStats } from './buffer-pool.js';

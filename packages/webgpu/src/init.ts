@@ -19,6 +19,13 @@ export interface InitWebGPUOptions {
    * @defaultValue none
    */
   dawnFlags?: string[];
+  /**
+   * How float16 is read in shaders: `'auto'` asks for the adapter's `shader-f16` feature where it has
+   * one (`backend.halfPath` is then 'native'); `'packed'` never does (integer bit operations only, as on
+   * adapters without it, e.g. SwiftShader), to test that path on any GPU. Both give the same bits.
+   * @defaultValue 'auto'
+   */
+  halfPath?: 'auto' | 'packed';
 }
 
 interface DawnModule {
@@ -69,7 +76,10 @@ async function findGpu(opts: InitWebGPUOptions): Promise<GPU> {
  */
 export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUBackend> {
   // Before any adapter is requested: `{ power_preference }` would otherwise be dropped silently.
-  checkOptionKeys('initWebGPU', opts, ['gpu', 'powerPreference', 'dawnFlags']);
+  checkOptionKeys('initWebGPU', opts, ['gpu', 'powerPreference', 'dawnFlags', 'halfPath']);
+  if (opts.halfPath !== undefined && opts.halfPath !== 'auto' && opts.halfPath !== 'packed') {
+    throw new Error(`initWebGPU: halfPath must be 'auto' or 'packed', got ${JSON.stringify(opts.halfPath)}`);
+  }
   const gpu = await findGpu(opts);
   const adapter = (await gpu.requestAdapter({ powerPreference: opts.powerPreference })) ?? (await gpu.requestAdapter({ forceFallbackAdapter: true }));
   if (!adapter) {
@@ -85,8 +95,12 @@ export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUBa
   const requiredLimits = Object.fromEntries(wanted.map((k) => [k, adapter.limits[k]]));
   // Timestamp queries, where the adapter has them, for backend.profile()'s per-kernel GPU times.
   const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  // f16 in shaders, where the adapter has it and the caller did not force the packed path.
+  const native = opts.halfPath !== 'packed' && adapter.features.has('shader-f16');
+  if (native) requiredFeatures.push('shader-f16');
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
-  const backend = new WebGPUBackend(device, [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown adapter', { instance: gpu, adapter });
+  const label = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
+  const backend = new WebGPUBackend(device, label, { instance: gpu, adapter }, {}, native ? 'native' : 'packed');
   registerBackend(backend);
   return backend;
 }

@@ -1,4 +1,5 @@
 import { checkOptionKeys, normalizeDim, type DType } from '@tsgrad/tensor';
+import { autocastOp } from '../autocast.js';
 import { apply } from '../primitives.js';
 import { checkDimArg } from './sort.js';
 import type { Tensor } from '../tensor.js';
@@ -19,8 +20,9 @@ export interface CumsumOptions {
  * @example
  * cumsum(tensor([1, 2, 3]), 0).tolist()              // [1, 3, 6]
  * cumsum(tensor([[true, true]]), 1).tolist()         // [[1, 2]] (int32)
+ * Under autocast on WebGPU a half input gives float32 (CUDA's fp32_set_opt_dtype list).
  */
-export function cumsum(x: Tensor, dim: number, opts: CumsumOptions = {}): Tensor {
+export const cumsum = autocastOp('cumsum', function cumsum(x: Tensor, dim: number, opts: CumsumOptions = {}): Tensor {
   checkDimArg('cumsum', dim, "x.cumsum(0, { dtype: 'float64' })");
   checkOptionKeys('cumsum', opts, ['dtype']);
   const dtype = opts.dtype ?? (x.dtype === 'bool' ? 'int32' : x.dtype);
@@ -31,4 +33,4 @@ export function cumsum(x: Tensor, dim: number, opts: CumsumOptions = {}): Tensor
     return apply('cumsum', [input.reshape([1])], { axis: 0, reverse: false }).reshape([]);
   }
   return apply('cumsum', [input], { axis: normalizeDim(dim, x.ndim, 'cumsum'), reverse: false });
-}
+});

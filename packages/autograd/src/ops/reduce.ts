@@ -1,4 +1,5 @@
 import { formatShape, isFloating, isHalf, normalizeDim } from '@tsgrad/tensor';
+import { autocastOp } from '../autocast.js';
 import { getDefaultDtype } from '../defaults.js';
 import { apply } from '../primitives.js';
 import type { Tensor } from '../tensor.js';
@@ -136,3 +137,15 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
     return shifted.sub(sum(shifted.exp(), axes, true).log());
   });
 }
+
+/**
+ * Tensor's `sum`, `logsumexp`, `softmax` and `logSoftmax` with their autocast policies (on WebGPU,
+ * CUDA's: a half input runs in float32 and gives float32). The composites of this file call the plain
+ * functions, as a fused aten op does not re-enter autocast.
+ */
+export const Autocast = {
+  sum: autocastOp('sum', sum),
+  logsumexp: autocastOp('logsumexp', logsumexp),
+  softmax: autocastOp('softmax', softmax),
+  logSoftmax: autocastOp('logSoftmax', logSoftmax),
+};

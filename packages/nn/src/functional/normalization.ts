@@ -1,4 +1,4 @@
-import { noGrad, where, type Tensor } from '@tsgrad/autograd';
+import { autocastOp, noGrad, where, type Tensor } from '@tsgrad/autograd';
 import { checkOptionKeys, finfoEps, formatShape, isHalf } from '@tsgrad/tensor';
 
 export interface BatchNormArgs {
@@ -104,11 +104,11 @@ function normalizedAxes(who: string, x: Tensor, normalizedShape: number[]): numb
  * @example
  * F.layerNorm(tensor([[1, 3]]), [2], { eps: 0 }).tolist() // [[-1, 1]]
  */
-export function layerNorm(x: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
+export const layerNorm = autocastOp('layerNorm', function layerNorm(x: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
   checkOptionKeys('layer_norm', opts, ['weight', 'bias', 'eps']);
   const axes = normalizedAxes('layer_norm', x, normalizedShape);
   return mixedHalf(x, [opts.weight, opts.bias], (v) => layerNormSameDtype(v, axes, opts));
-}
+});
 
 function layerNormSameDtype(x: Tensor, axes: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number }): Tensor {
   const mean = x.mean(axes, { keepdim: true });
@@ -147,7 +147,7 @@ export function rmsNorm(x: Tensor, normalizedShape: number[], opts: { weight?: T
  * @example
  * F.groupNorm(tensor([[1, 3, 5, 9]]), 2, { eps: 0 }).tolist() // [[-1, 1, -1, 1]]
  */
-export function groupNorm(x: Tensor, numGroups: number, opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
+export const groupNorm = autocastOp('groupNorm', function groupNorm(x: Tensor, numGroups: number, opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
   checkOptionKeys('group_norm', opts, ['weight', 'bias', 'eps']);
   if (x.ndim < 2) throw new Error(`group_norm: Expected at least 2 dimensions for input tensor but received ${x.ndim}`);
   const channels = x.shape[1];
@@ -160,7 +160,7 @@ export function groupNorm(x: Tensor, numGroups: number, opts: { weight?: Tensor 
     }
   }
   return mixedHalf(x, [opts.weight, opts.bias], (v) => groupNormSameDtype(v, numGroups, opts));
-}
+});
 
 function groupNormSameDtype(x: Tensor, numGroups: number, opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number }): Tensor {
   const [n] = x.shape;

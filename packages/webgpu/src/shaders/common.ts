@@ -1,7 +1,7 @@
 import type { DType } from '@tsgrad/tensor';
 
 /** WGSL storage type of each dtype: bool lives in a u32 (WGSL has no 8-bit storage). */
-// float16 and bfloat16 never reach a shader yet (alloc refuses them); the packed and shader-f16 paths will name their types here.
+// float16 and bfloat16 never reach these shaders: half-runs.ts widens them to float32 first (their packed words are u32).
 export const WGSL_TYPE: Record<DType, string> = { float32: 'f32', int32: 'i32', bool: 'u32', float64: 'f64-unsupported', float16: 'f16-unsupported', bfloat16: 'bf16-unsupported' };
 
 export const WORKGROUP = 64;

@@ -1,0 +1,112 @@
+/// <reference types="@webgpu/types" />
+/**
+ * How WebGPU computes with float16 and bfloat16: as PyTorch's CPU and tsgrad's CPU do (cpu/half-views.ts),
+ * in float32. A half view is widened into a float32 copy of the storage span it reads (strides and
+ * shape kept, offset rebased, so transposes and broadcasts cost no more than the span), the float32
+ * kernel runs on it, and a float32 result is rounded once into half storage. Moves and selections
+ * (copy between one half dtype, where, gather) carry the raw 16 bits instead, so NaN payloads survive
+ * as on the CPU. The conversions are shaders/half.ts.
+ */
+import { isHalf, numel, type DType, type HalfDType, type Storage, type View } from '@tsgrad/tensor';
+import type { Recorder } from './recorder.js';
+import { packHalfShader, widenShader, writeHalfShader, type WidenMode } from './shaders/half.js';
+import { bufferOf } from './storage.js';
+import type { HalfPath } from './half-path.js';
+
+/** Bytes a half storage of `size` elements takes: two elements per 4-byte word. */
+export function halfBytes(size: number): number {
+  return Math.ceil(size / 2) * 4;
+}
+
+/** The elements `[lo, lo + length)` of storage that a view reaches. */
+function spanOf(v: View): { lo: number; length: number } {
+  if (numel(v.shape) === 0) return { lo: 0, length: 0 };
+  let lo = v.offset;
+  let hi = v.offset;
+  v.shape.forEach((n, d) => {
+    const reach = (n - 1) * v.strides[d];
+    if (reach < 0) lo += reach;
+    else hi += reach;
+  });
+  return { lo, length: hi - lo + 1 };
+}
+
+export class HalfRuns {
+  constructor(
+    private readonly recorder: Recorder,
+    private readonly fresh: (dtype: DType, shape: readonly number[]) => View,
+    private readonly free: (storage: Storage) => void,
+    readonly path: HalfPath,
+  ) {}
+
+  /**
+   * `v` itself, or when it is half, a view over a new float32 copy of its span (`'bits'`: an int32
+   * copy of the raw 16-bit patterns); copies are pushed on `temps` for the caller to free.
+   */
+  widen(v: View, temps: Storage[], bits = false): View {
+    if (!isHalf(v.dtype)) return v;
+    const { lo, length } = spanOf(v);
+    const wide = this.fresh(bits ? 'int32' : 'float32', [length]);
+    temps.push(wide.storage);
+    if (length > 0) {
+      const mode: WidenMode = bits ? 'bits' : v.dtype;
+      const src = { buffer: bufferOf(v.storage), offset: 0, size: Math.ceil((lo + length) / 2) * 4 };
+      this.recorder.dispatch('half widen', widenShader(mode, this.path === 'native'), [src, { buffer: bufferOf(wide.storage), offset: 0, size: length * 4 }], [length, lo], this.recorder.groups(length));
+    }
+    return { storage: wide.storage, dtype: wide.dtype, shape: v.shape, strides: v.strides, offset: length > 0 ? v.offset - lo : 0 };
+  }
+
+  /**
+   * Writes `src` (float32 values, or with `bits` the int32 patterns of `widen(.., true)`) into the half
+   * view `dst` of the same shape, rounding each value once; only `dst`'s own 16-bit halves change.
+   */
+  write(src: View, dst: View, bits = false): void {
+    const n = numel(dst.shape);
+    if (n === 0) return;
+    const { lo, length } = spanOf(dst);
+    const s = spanOf(src);
+    const mode: WidenMode = bits ? 'bits' : (dst.dtype as HalfDType);
+    const buffers = [
+      { buffer: bufferOf(src.storage), offset: 0, size: (s.lo + s.length) * 4 },
+      { buffer: bufferOf(dst.storage), offset: 0, size: Math.ceil((lo + length) / 2) * 4 },
+    ];
+    const meta = [n, ...dst.shape, ...src.strides, src.offset, ...dst.strides, dst.offset];
+    this.recorder.dispatch('half write', writeHalfShader(mode, dst.shape.length), buffers, meta, this.recorder.groups(n));
+  }
+
+  /** A new half storage holding `values` (a float32, or with `bits` int32, storage of `shape`, contiguous) rounded; frees `values`. */
+  narrow(values: Storage, shape: readonly number[], dtype: HalfDType, bits = false): Storage {
+    const out = this.fresh(dtype, shape);
+    const n = numel(shape);
+    if (n > 0) {
+      const words = Math.ceil(n / 2);
+      const buffers = [
+        { buffer: bufferOf(values), offset: 0, size: n * 4 },
+        { buffer: bufferOf(out.storage), offset: 0, size: words * 4 },
+      ];
+      this.recorder.dispatch('half narrow', packHalfShader(bits ? 'bits' : dtype), buffers, [n], this.recorder.groups(words));
+    }
+    this.free(values);
+    return out.storage;
+  }
+
+  /**
+   * Runs `kernel` on `views` with their half members widened (float32 values, or raw bits for moves),
+   * frees the copies, and narrows a float32 (int32 with `bits`) result of `shape` into the first half
+   * view's dtype; other results (bool, int32 indices) are returned as they are.
+   */
+  run(views: readonly View[], shape: readonly number[], kernel: (wide: View[]) => Storage, bits = false): Storage {
+    const dtype = views.find((v) => isHalf(v.dtype))!.dtype as HalfDType;
+    const temps: Storage[] = [];
+    let out: Storage;
+    try {
+      out = kernel(views.map((v) => this.widen(v, temps, bits)));
+    } finally {
+      // Freed before the result is narrowed (the kernel that reads them is recorded already, and
+      // the pool hands buffers out in recording order): the wide copies and the half result are
+      // never live together, which lowers the peak of a step.
+      for (const t of temps) this.free(t);
+    }
+    return out.dtype === (bits ? 'int32' : 'float32') ? this.narrow(out, shape, dtype, bits) : out;
+  }
+}
