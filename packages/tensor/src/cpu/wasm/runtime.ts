@@ -41,6 +41,8 @@ export interface WasmExports {
   argRow(op: number, x: number, step: number, len: number, size: number, sAxis: number, out: number): void;
   gatherRow(x: number, sx: number, sDim: number, idx: number, si: number, out: number, len: number, size: number): number;
   scatterAddRow(...args: number[]): number;
+  fillZero(at: number, bytes: number): void;
+  copyRows(src: number, ss: number, os: number, dst: number, sd: number, od: number, len: number, rows: number, size: number): void;
   attentionScratchBytes(S: number, E: number, Ev: number, backward: boolean): number;
   attentionForward(views: number, L: number, S: number, E: number, Ev: number, scale: number, causal: boolean, out: number, lse: number, scratch: number): void;
   attentionBackward(views: number, L: number, S: number, E: number, Ev: number, scale: number, causal: boolean, lse: number, dq: number, dk: number, dv: number, scratch: number): void;
@@ -180,6 +182,15 @@ export function wasmKernels(): WasmExports | null {
   if (!enabled) return null;
   if (!tried) load();
   return loaded?.kernels ?? null;
+}
+
+/**
+ * The kernels' shared memory once they are loaded over one (where tensor storage can live: heap.ts),
+ * else null. Not switched off by `setCpuKernels({ wasm: false })`: storages made before stay there.
+ */
+export function sharedKernelMemory(): WasmMemory | null {
+  if (!tried && enabled) load();
+  return loaded?.shared ?? null;
 }
 
 /** Bytes of the kernels' linear memory (0 before they load). */
