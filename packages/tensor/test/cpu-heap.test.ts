@@ -91,7 +91,8 @@ describe('large kernel calls split across worker threads give the same bits as o
     ['lt (bool result)', () => cpu.elementwise(forwardKernel('lt'), [yT, x])],
     ['exp (a transcendental)', () => cpu.elementwise(forwardKernel('exp'), [flat])],
     ['relu', () => cpu.elementwise(forwardKernel('relu'), [yT])],
-    ['mul gradient (the block interpreter)', () => cpu.elementwise(gradKernel('mul', 0)!, [x, y])],
+    ['mul gradient (the block interpreter, rows)', () => cpu.elementwise(gradKernel('mul', 0)!, [x, yT])],
+    ['gelu gradient (the block interpreter, one long row)', () => cpu.elementwise(gradKernel('gelu', 0)!, [flat, flat])],
     ['where', () => cpu.ternary('where', cond, x, yT)],
     ['sum along rows (fold)', () => cpu.reduce('sum', x, [1])],
     ['sum over rows (accumulate)', () => cpu.reduce('sum', yT, [0])],
@@ -130,8 +131,8 @@ describe('large kernel calls split across worker threads give the same bits as o
     setCpuKernels({ wasm: false });
     const ts = bits(call());
     setCpuKernels({ wasm: true });
-    // exp: WebAssembly's polynomial is within an ulp or two of the TypeScript kernel's Math.exp.
-    if (_name.startsWith('exp')) {
+    // exp and erf (gelu): WebAssembly's polynomials are within an ulp or two of the TypeScript kernels.
+    if (/^(exp|gelu)/.test(_name)) {
       const a = new Float32Array(new Uint32Array(one).buffer);
       const b = new Float32Array(new Uint32Array(ts).buffer);
       for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(4 * 2 ** -23 * Math.abs(b[i]));

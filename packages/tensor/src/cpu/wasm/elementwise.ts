@@ -6,8 +6,8 @@ import { takeArray } from '../buffer-pool.js';
 import { forEachRow, outerPlan, planRows } from '../strided.js';
 import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
 import { inHeap } from './heap.js';
-import { parallel, rowSplit } from './parallel.js';
-import { wasmKernels } from './runtime.js';
+import { parallel, rowSplit, splitPool } from './parallel.js';
+import { threadPool, wasmKernels } from './runtime.js';
 import { EXPRESSION_BLOCK, compileExpression } from './expression.js';
 
 /**
@@ -87,12 +87,18 @@ export function copyWasm(src: View, dst: View, data: (v: View) => TypedArray): b
 function expressionWasm(kernel: ElementwiseKernel, views: readonly View[], data: (v: View) => TypedArray): TypedArray | null {
   const compiled = compileExpression(kernel);
   if (!compiled) return null;
+  // The kernel moves the pointers in its operand table as it goes and computes in its registers, so
+  // each chunk of a call split across threads has its own table and registers: room for the most
+  // chunks a split makes (four a thread).
+  const copies = (threadPool()?.threads ?? 1) * 4;
+  const regBytes = compiled.registers * EXPRESSION_BLOCK * 4;
+  const tableBytes = views.length * 8;
   let at = { code: 0, regs: 0, table: 0, outer: 0 };
   const prepare = (arena: Arena) => {
     at = {
       code: arena.alloc(compiled.code.length * 4),
-      regs: arena.alloc(compiled.registers * EXPRESSION_BLOCK * 4),
-      table: arena.alloc(views.length * 8),
+      regs: arena.alloc(regBytes * copies),
+      table: arena.alloc(tableBytes * copies),
       outer: arena.alloc(views.length * 4),
     };
     arena.i32().set(compiled.code, at.code / 4);
@@ -102,12 +108,24 @@ function expressionWasm(kernel: ElementwiseKernel, views: readonly View[], data:
   return rows({ views: [...views], data, outBytes, prepare }, (k, p, o, len, n) => {
     // Memory no longer grows once the rows run: one view for every block's operand table.
     words ??= new Int32Array(k.memory.buffer);
-    for (let i = 0; i < views.length; i++) {
-      words[at.table / 4 + 2 * i] = p[2 * i];
-      words[at.table / 4 + 2 * i + 1] = p[2 * i + 1];
-      words[at.outer / 4 + i] = o[i];
+    for (let i = 0; i < views.length; i++) words[at.outer / 4 + i] = o[i];
+    const args = [at.code, compiled.code.length / 5, at.regs, at.table, compiled.result, p[2 * views.length], outBytes === 1 ? 1 : 0, len, n, at.outer, views.length];
+    // Split by rows, or by elements of one row (whole v128s), as rowSplit does.
+    const byRows = n > 1;
+    const units = byRows ? n : len;
+    const multiple = byRows ? 1 : 16;
+    const pool = splitPool(len * n, units);
+    const { size, chunks } = pool ? pool.chunking(units, multiple) : { size: units, chunks: 1 };
+    for (let c = 0; c < chunks; c++) {
+      const table = at.table / 4 + c * 2 * views.length;
+      for (let i = 0; i < views.length; i++) {
+        words[table + 2 * i] = p[2 * i] + c * size * (byRows ? o[i] : p[2 * i + 1]) * 4;
+        words[table + 2 * i + 1] = p[2 * i + 1];
+      }
     }
-    k.expressionRow(at.code, compiled.code.length / 5, at.regs, at.table, compiled.result, p[2 * views.length], outBytes === 1 ? 1 : 0, len, n, at.outer, views.length);
+    if (!pool) return (k.expressionRow as (...a: number[]) => void)(...args);
+    const outAdvance = byRows ? len * outBytes : outBytes;
+    pool.split({ kernel: 'expressionRow', args, units, multiple, range: { count: byRows ? 8 : 7 }, advances: [[5, outAdvance, 0], [2, 0, regBytes], [3, 0, tableBytes]] }, k);
   });
 }
 

@@ -1,5 +1,5 @@
 import { threadPool, type WasmExports } from './runtime.js';
-import type { SplitJob } from './threads.js';
+import type { SplitJob, ThreadPool } from './threads.js';
 
 /**
  * Elements below which a kernel call stays on the calling thread: waking the workers costs ~10-50 us,
@@ -14,9 +14,15 @@ const PARALLEL_MIN_ELEMENTS = 1 << 15;
  * same way on any thread, so results do not depend on the thread count.
  */
 export function parallel(k: WasmExports, job: SplitJob, elements: number): void {
-  const pool = threadPool();
-  if (pool && elements >= PARALLEL_MIN_ELEMENTS && job.units >= 2) pool.split(job, k);
+  const pool = splitPool(elements, job.units);
+  if (pool) pool.split(job, k);
   else (k as unknown as Record<string, (...a: number[]) => void>)[job.kernel](...job.args);
+}
+
+/** The worker pool, when a call of `elements` in `units` is worth splitting across it. */
+export function splitPool(elements: number, units: number): ThreadPool | null {
+  const pool = threadPool();
+  return pool && elements >= PARALLEL_MIN_ELEMENTS && units >= 2 ? pool : null;
 }
 
 /**

@@ -31,7 +31,7 @@ const GEN_MASK = (1 << (31 - CHUNK_BITS)) - 1;
 const TIMEOUT_MS = 60_000;
 
 /** The kernels a job may run, by index (the same list in every worker). */
-export const KERNELS = ['gemmPacked', 'binaryRow', 'unaryRow', 'whereRow', 'foldRow', 'accumulateRow', 'copyRows', 'sgdStep', 'adamStep', 'rmspropStep'] as const;
+export const KERNELS = ['gemmPacked', 'binaryRow', 'unaryRow', 'whereRow', 'expressionRow', 'foldRow', 'accumulateRow', 'copyRows', 'sgdStep', 'adamStep', 'rmspropStep'] as const;
 export type SplitKernel = (typeof KERNELS)[number];
 
 /**
@@ -181,9 +181,7 @@ export class ThreadPool {
    * are done. About four chunks per thread, every one non-empty.
    */
   split(job: SplitJob, k: WasmExports): void {
-    const multiple = job.multiple ?? 1;
-    const size = Math.ceil(Math.ceil(job.units / Math.min(job.units, this.threads * 4)) / multiple) * multiple;
-    const chunks = Math.ceil(job.units / size);
+    const { size, chunks } = this.chunking(job.units, job.multiple ?? 1);
     const advances = job.advances ?? [];
     const gen = (this.generation = (this.generation + 1) & GEN_MASK || 1);
     // Order matters: invalidate old claims, then publish the job, then wake the workers.
@@ -201,6 +199,12 @@ export class ThreadPool {
       if (Date.now() > deadline) throw new Error(`cpu worker threads did not finish a ${job.kernel} call within ${TIMEOUT_MS / 1000} s (${done} of ${chunks} chunks)`);
       this.waitFor(done);
     }
+  }
+
+  /** How `split` cuts `units`: units per chunk (a multiple of `multiple`) and the chunk count. */
+  chunking(units: number, multiple: number): { size: number; chunks: number } {
+    const size = Math.ceil(Math.ceil(units / Math.min(units, this.threads * 4)) / multiple) * multiple;
+    return { size, chunks: Math.ceil(units / size) };
   }
 
   private fnsOf: { k: WasmExports; fns: ((...a: number[]) => void)[] } | null = null;
