@@ -116,6 +116,31 @@ describe('large kernel calls split across worker threads give the same bits as o
       },
     ],
   ];
+  it('fused attention, forward and backward: (batch, head) pairs split across threads, same bits as one thread', async () => {
+    const [B, H, L, E] = [2, 8, 64, 32];
+    const n = B * H * L * E;
+    const v4 = (seed: number) => view(cpu.fromData(values(n, seed), 'float32'), 'float32', [B, H, L, E]);
+    const [q, k, v, g] = [v4(11), v4(12), v4(13), v4(14)];
+    const run = () => {
+      const opts = { scale: 0.2, isCausal: true };
+      const fwd = cpu.attention!({ query: q, key: k, value: v, mask: null }, opts);
+      const output = view(fwd.output, 'float32', [B, H, L, E]);
+      const logsumexp = view(fwd.logsumexp, 'float32', [B, H, L]);
+      const grads = cpu.attentionBackward!({ query: q, key: k, value: v, mask: null }, { output, logsumexp, gradOutput: g }, opts);
+      return [fwd.output, fwd.logsumexp, grads.query, grads.key, grads.value].map(bits);
+    };
+    setCpuKernels({ threads: 1 });
+    await cpuKernelsReady();
+    const one = run();
+    setCpuKernels({ threads: 2 });
+    await cpuKernelsReady();
+    const before = cpuKernels().chunksOnWorkers;
+    let two = run();
+    for (const deadline = Date.now() + 20_000; cpuKernels().chunksOnWorkers === before && Date.now() < deadline; ) two = run();
+    expect(cpuKernels().chunksOnWorkers).toBeGreaterThan(before);
+    expect(two).toEqual(one);
+  });
+
   it.each(calls)('%s', async (_name, call) => {
     setCpuKernels({ threads: 1 });
     await cpuKernelsReady();

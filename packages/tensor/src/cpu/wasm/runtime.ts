@@ -43,6 +43,8 @@ export interface WasmExports {
   scatterAddRow(...args: number[]): number;
   fillZero(at: number, bytes: number): void;
   copyRows(src: number, ss: number, os: number, dst: number, sd: number, od: number, len: number, rows: number, size: number): void;
+  attentionForwardRange(...args: number[]): void;
+  attentionBackwardRange(...args: number[]): void;
   attentionScratchBytes(S: number, E: number, Ev: number, backward: boolean): number;
   attentionForward(views: number, L: number, S: number, E: number, Ev: number, scale: number, causal: boolean, out: number, lse: number, scratch: number): void;
   attentionBackward(views: number, L: number, S: number, E: number, Ev: number, scale: number, causal: boolean, lse: number, dq: number, dk: number, dv: number, scratch: number): void;
