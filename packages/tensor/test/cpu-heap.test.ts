@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { CpuStorage, contiguousStrides, cpuKernels, cpuKernelsReady, cpuMemoryStats, defineProgram, forwardKernel, getBackend, gradKernel, setCpuKernels, type Storage, type View } from '@tsgrad/tensor';
+import { contiguousStrides, cpuKernels, cpuKernelsReady, cpuMemoryStats, defineProgram, forwardKernel, getBackend, gradKernel, setCpuKernels, type CpuStorage, type Storage, type View } from '@tsgrad/tensor';
 
 // float32, int32 and bool storage in the WebAssembly kernels' shared memory (src/cpu/wasm/heap.ts):
 // kernels work in place and split large calls across the worker threads. References: the

@@ -47,7 +47,7 @@ function rowKernel(kernel: 'unaryRow' | 'binaryRow' | 'whereRow', lead: number[]
     });
     ptrs.push({ at: args.length, inner: 1, outer: len, bytes: outBytes });
     args.push(p[2 * views.length], len, n);
-    parallel(k, rowSplit(kernel, args, ptrs, args.length - 2, len, n), len * n);
+    parallel(k, rowSplit(kernel, args, ptrs, args.length - 2), len * n);
   };
 }
 
@@ -75,7 +75,7 @@ export function copyWasm(src: View, dst: View, data: (v: View) => TypedArray): b
       { at: 0, inner: ss, outer: os, bytes: size },
       { at: 3, inner: sd, outer: od, bytes: size },
     ];
-    parallel(k, rowSplit('copyRows', args, ptrs, 6, len, rows), len * rows);
+    parallel(k, rowSplit('copyRows', args, ptrs, 6), len * rows);
   });
   return true;
 }

@@ -29,10 +29,12 @@ export function splitPool(elements: number, units: number): ThreadPool | null {
  * The split of a row kernel over a block of `rows` rows of `len` (assembly/elementwise.ts, copyRows):
  * by rows when there are several (each pointer moves by its row stride), else by elements of the one
  * row (each moves by its element stride, in chunks of whole v128s). `ptrs` are the pointer
- * arguments with their element strides, row strides and bytes per element; `lenAt` is where `len`
- * goes, `rows` right after it.
+ * arguments with their element strides, row strides and bytes per element; `args[lenAt]` is `len`,
+ * `rows` right after it.
  */
-export function rowSplit(kernel: SplitJob['kernel'], args: number[], ptrs: { at: number; inner: number; outer: number; bytes: number }[], lenAt: number, len: number, rows: number): SplitJob {
+export function rowSplit(kernel: SplitJob['kernel'], args: number[], ptrs: { at: number; inner: number; outer: number; bytes: number }[], lenAt: number): SplitJob {
+  const len = args[lenAt];
+  const rows = args[lenAt + 1];
   if (rows > 1) return { kernel, args, units: rows, range: { count: lenAt + 1 }, advances: ptrs.map((p) => [p.at, p.outer * p.bytes, 0]) };
   return { kernel, args, units: len, multiple: 16, range: { count: lenAt }, advances: ptrs.map((p) => [p.at, p.inner * p.bytes, 0]) };
 }

@@ -54,9 +54,9 @@ export interface WasmExports {
 export interface CpuKernelInfo {
   /** True when the float32 kernels (matmul, elementwise, reductions, gather, native program kernels) run in WebAssembly SIMD. */
   wasm: boolean;
-  /** Threads a large float32 matmul runs on (1: the calling thread only). */
+  /** Threads a large float32 kernel call (matmul, elementwise, reduction, attention, optimizer step) runs on (1: the calling thread only). */
   threads: number;
-  /** Row-panel chunks of matmuls the worker threads computed since they started (diagnostic). */
+  /** Chunks of kernel calls (matmul row panels, rows, elements, attention heads) the worker threads computed since they started (diagnostic). */
   chunksOnWorkers: number;
   /** Why `wasm` is false or `threads` is 1 when more were asked for. */
   reason?: string;
@@ -200,7 +200,7 @@ export function wasmMemoryBytes(): number {
   return loaded?.kernels.memory.buffer.byteLength ?? 0;
 }
 
-/** The worker pool for a parallel matmul, when one is running. */
+/** The worker pool for a parallel kernel call, when one is running. */
 export function threadPool(): ThreadPool | null {
   return enabled ? pool : null;
 }
@@ -213,7 +213,7 @@ export interface CpuKernelOptions {
    */
   wasm?: boolean;
   /**
-   * Threads for large float32 matmuls, the calling thread included: 1 turns worker threads off.
+   * Threads for large float32 kernel calls, the calling thread included: 1 turns worker threads off.
    * @defaultValue the machine's parallelism (up to 8) in Node and in cross-origin isolated pages (the only pages with SharedArrayBuffer); elsewhere 1
    */
   threads?: number;
@@ -221,7 +221,7 @@ export interface CpuKernelOptions {
 
 /**
  * Chooses the CPU backend's kernels. By default float32 matmul, the common elementwise ops and the
- * programs that name a native kernel run in WebAssembly with 128-bit SIMD, large matmuls on worker
+ * programs that name a native kernel run in WebAssembly with 128-bit SIMD, large calls on worker
  * threads; `{ wasm: false }` selects the TypeScript kernels and the programs' generated loops
  * everywhere (float64 always uses them).
  * Threads start in the background: await `cpuKernelsReady()` before timing anything.
