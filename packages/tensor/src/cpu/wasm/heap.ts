@@ -18,6 +18,7 @@ import { sharedKernelMemory } from './runtime.js';
  */
 export const HEAP_LIMIT_BYTES = 2 ** 30;
 
+const GUARD = 16;
 /** The smallest block: 64 bytes, a cache line. Every block size is a multiple of 16 (v128 alignment). */
 const MIN_BLOCK = 64;
 
@@ -76,9 +77,11 @@ export function heapAlloc(bytes: number, purpose: 'storage' | 'scratch' = 'stora
   // Kernel scratch is dead after its call, so it may use memory up to wasm32's 4 GiB as before.
   if (purpose === 'storage' && at + size > HEAP_LIMIT_BYTES) return 0;
   const have = h.memory.buffer.byteLength;
-  if (at + size > have) {
+  // GUARD bytes stay past the top: a kernel's v128 load at a row's last element reads up to 12 bytes
+  // beyond it, which must not run off the end of the memory (a trap).
+  if (at + size + GUARD > have) {
     try {
-      h.memory.grow(Math.ceil((at + size - have) / 65536));
+      h.memory.grow(Math.ceil((at + size + GUARD - have) / 65536));
     } catch {
       return 0; // the engine refused the memory: ordinary arrays from now on for this size
     }
