@@ -294,3 +294,21 @@ export function attentionBackward(views: usize, L: i32, S: i32, E: i32, Ev: i32,
     addRows(res, padN(Ev), dv, n, Ev);
   }
 }
+
+// (batch, head) pairs in a row, for a split across threads (src/cpu/wasm/threads.ts): `count` view
+// tables of 72 bytes (six views of three i32) one after another, results advancing per pair.
+
+/** attentionForward for `count` pairs: tables at `views`, outputs of L x Ev and L floats per pair. */
+export function attentionForwardRange(views: usize, L: i32, S: i32, E: i32, Ev: i32, scale: f32, causal: bool, out: usize, lse: usize, scratch: usize, count: i32): void {
+  for (let i = 0; i < count; i++) {
+    attentionForward(views + <usize>i * 72, L, S, E, Ev, scale, causal, out + <usize>(i * L * Ev) * 4, lse + <usize>(i * L) * 4, scratch);
+  }
+}
+
+/** attentionBackward for `count` pairs: tables at `views`, each pair's lse, dq, dk and dv after the last. */
+export function attentionBackwardRange(views: usize, L: i32, S: i32, E: i32, Ev: i32, scale: f32, causal: bool, lse: usize, dq: usize, dk: usize, dv: usize, scratch: usize, count: i32): void {
+  for (let i = 0; i < count; i++) {
+    const at = <usize>i;
+    attentionBackward(views + at * 72, L, S, E, Ev, scale, causal, lse + at * <usize>L * 4, dq + at * <usize>(L * E) * 4, dk + at * <usize>(S * E) * 4, dv + at * <usize>(S * Ev) * 4, scratch);
+  }
+}

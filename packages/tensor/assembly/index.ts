@@ -10,4 +10,6 @@ export { expressionRow } from './expression';
 export { foldRow, accumulateRow, argRow } from './reduce';
 export { gatherRow, scatterAddRow } from './gather';
 // Fused scaled dot-product attention (the Backend's optional `attention`), on the GEMM above.
-export { attentionForward, attentionBackward, attentionScratchBytes } from './attention';
+export { attentionForward, attentionBackward, attentionForwardRange, attentionBackwardRange, attentionScratchBytes } from './attention';
+// memset and strided copies of tensor storage in this memory.
+export { fillZero, copyRows } from './memory';

@@ -1,5 +1,6 @@
 import { allocTyped, type DType, type TypedArrayFor } from '../dtype.js';
-import { wasmMemoryBytes } from './wasm/runtime.js';
+import { heapAlloc, heapBuffer, heapFree, heapStats, inHeap, lastAllocReused } from './wasm/heap.js';
+import { wasmKernels, wasmMemoryBytes } from './wasm/runtime.js';
 
 /**
  * Recycled typed arrays for the CPU backend. A storage released with `free` (by `dispose()` or at
@@ -17,23 +18,41 @@ export interface CpuMemoryStats {
   buffersCreated: number;
   /** Kernel outputs served from released storages. */
   buffersReused: number;
-  /** Released arrays waiting for reuse, and their bytes. */
+  /** Released arrays and heap blocks waiting for reuse, and their bytes. */
   buffersPooled: number;
   bytesPooled: number;
-  /** The WebAssembly kernels' linear memory (scratch space; it only grows). */
+  /** The WebAssembly kernels' linear memory (tensor storage and kernel scratch; it only grows). */
   wasmBytes: number;
+  /**
+   * Bytes of that memory handed out as blocks (tensor storage, pooled blocks, scratch): float32, int32
+   * and bool storage lives there while the kernels are loaded over a shared memory (Node, or a
+   * cross-origin isolated page), up to 1 GiB; beyond it, and elsewhere, in ordinary typed arrays.
+   */
+  heapBytes: number;
   /**
    * Bytes of the tensor storages the backend created and that were not released (`dispose()` or the
    * end of a `scope()`), and the most of them since `resetCpuPeak()`: the CPU's counterpart of
    * WebGPU's `peakBytesInUse`. Kernel scratch (float32 copies of half views) is not counted. A storage
-   * left to the garbage collector stays counted (the backend never sees the collection), so measure
-   * a step run inside `scope()` as peak minus the bytesInUse at the reset.
+   * left to the garbage collector stays counted (the backend never sees the collection, except of the
+   * kernels' memory blocks, which it frees), so measure a step run inside `scope()` as peak minus the
+   * bytesInUse at the reset.
    */
   bytesInUse: number;
   peakBytesInUse: number;
 }
 
 type Pooled = TypedArrayFor[DType];
+
+/**
+ * Dtypes whose storage lives in the WebAssembly kernels' shared memory while they are loaded
+ * (wasm/heap.ts): the kernels then read and write it in place, on any thread. float64 and the half
+ * dtypes stay in ordinary arrays (the TypeScript kernels compute them).
+ */
+const HEAP_DTYPES: Partial<Record<DType, Float32ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor>> = {
+  float32: Float32Array,
+  int32: Int32Array,
+  bool: Uint8Array,
+};
 
 const free = new Map<DType, Map<number, Pooled[]>>();
 const stats = { buffersCreated: 0, buffersReused: 0, buffersPooled: 0, bytesPooled: 0, bytesInUse: 0, peakBytesInUse: 0 };
@@ -67,6 +86,20 @@ export function resetCpuPeak(): void {
  * `{ zero: false }` holding old values, for kernels that write every element (no memset per op).
  */
 export function takeArray<D extends DType>(dtype: D, n: number, opts: { zero: boolean } = { zero: true }): TypedArrayFor[D] {
+  const onHeap = n > 0 ? HEAP_DTYPES[dtype] : undefined;
+  const k = onHeap ? wasmKernels() : null;
+  if (onHeap && k) {
+    const at = heapAlloc(n * onHeap.BYTES_PER_ELEMENT);
+    if (at) {
+      if (lastAllocReused()) stats.buffersReused++;
+      else stats.buffersCreated++;
+      // Typed as ArrayBuffer-backed like every storage array; the buffer is the shared memory's.
+      const a = new onHeap(heapBuffer() as ArrayBuffer, at, n) as TypedArrayFor[D];
+      // fill(0) on a SharedArrayBuffer goes element by element (10x slower than memset).
+      if (opts.zero) k.fillZero(at, a.byteLength);
+      return a;
+    }
+  }
   const reused = free.get(dtype)?.get(n)?.pop();
   if (reused) {
     stats.buffersPooled--;
@@ -81,6 +114,7 @@ export function takeArray<D extends DType>(dtype: D, n: number, opts: { zero: bo
 
 /** Gives a released storage's array back (dropped, for the collector, once the pool is full). */
 export function giveArray(dtype: DType, array: Pooled): void {
+  if (inHeap(array)) return heapFree(array.byteOffset, array.byteLength);
   if (array.length === 0 || stats.bytesPooled + array.byteLength > POOL_LIMIT_BYTES) return;
   let bySize = free.get(dtype);
   if (!bySize) free.set(dtype, (bySize = new Map()));
@@ -102,11 +136,19 @@ export function giveArray(dtype: DType, array: Pooled): void {
  * ```
  */
 export function cpuMemoryStats(): CpuMemoryStats {
-  return { ...stats, wasmBytes: wasmMemoryBytes() };
+  const heap = heapStats();
+  return {
+    ...stats,
+    buffersPooled: stats.buffersPooled + heap.heapBlocksFree,
+    bytesPooled: stats.bytesPooled + heap.heapBytesFree,
+    wasmBytes: wasmMemoryBytes(),
+    heapBytes: heap.heapBytes,
+  };
 }
 
 /**
- * Drops every pooled array (they become garbage); counters other than the pool's are kept.
+ * Drops every pooled array (they become garbage); counters other than the pool's are kept. Freed
+ * blocks of the kernels' memory stay for reuse (WebAssembly memory cannot shrink).
  * @example
  * scope(() => train(model)); // released buffers wait in the pool for the next step
  * clearCpuPool();             // hand them back to the JavaScript heap

@@ -13,11 +13,12 @@ import { runProgramKernel } from './program.js';
 import { cumsumKernel } from './scan.js';
 import { sortKernel } from './sort.js';
 import { CPU_ATTENTION_MAX_HEAD_DIM, attentionBackwardWasm, attentionWasm } from './wasm/attention.js';
-import { elementwiseWasm, whereWasm } from './wasm/elementwise.js';
+import { copyWasm, elementwiseWasm, whereWasm } from './wasm/elementwise.js';
 import { gatherWasm, scatterAddWasm } from './wasm/gather.js';
 import { matmulWasm } from './wasm/matmul.js';
 import { argReduceWasm, reduceWasm } from './wasm/reduce.js';
 import { wasmKernels } from './wasm/runtime.js';
+import { inHeap } from './wasm/heap.js';
 import { argReduceKernel, reduceKernel } from './reduce.js';
 
 export { CpuStorage } from './storage.js';
@@ -30,9 +31,20 @@ function dataOf(v: View | Storage): TypedArray {
   return s.data;
 }
 
+/**
+ * Frees the heap block of a storage the garbage collector took without `free` (heap blocks are not
+ * garbage collected themselves). The held value is the block's array, never the storage.
+ */
+const collected = new FinalizationRegistry<TypedArray>((array) => {
+  noteStorageReleased(array.byteLength);
+  giveArray('float32', array);
+});
+
 function wrap(data: TypedArray, dtype: DType): CpuStorage {
   noteStorageCreated(data.byteLength);
-  return new CpuStorage(data, dtype);
+  const storage = new CpuStorage(data, dtype);
+  if (inHeap(data)) collected.register(storage, data, storage);
+  return storage;
 }
 
 /** `kernel` over `views` as they are, or in float32 when they are half (see `widened`). */
@@ -88,6 +100,7 @@ export function createCpuBackend(): Backend {
       if (!(storage instanceof CpuStorage)) return;
       const a = storage.release();
       if (!a) return;
+      collected.unregister(storage);
       noteStorageReleased(a.byteLength);
       giveArray(storage.dtype, a);
     },
@@ -109,7 +122,7 @@ export function createCpuBackend(): Backend {
       return wrap(inFloat32([a, b], ([va, vb]) => matmulWasm(va, vb, dataOf) ?? matmulKernel(va, vb, dataOf)), a.dtype);
     },
     copy(src, dst) {
-      copyKernel(src, dst, dataOf);
+      if (!copyWasm(src, dst, dataOf)) copyKernel(src, dst, dataOf);
     },
     cast(x, dtype) {
       const out = takeArray(dtype, numel(x.shape), { zero: false });

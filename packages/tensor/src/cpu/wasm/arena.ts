@@ -1,26 +1,66 @@
 import { numel } from '../../shape.js';
 import type { WasmExports } from './runtime.js';
+import { heapAlloc, heapFree, heapReady } from './heap.js';
+
+/** The scratch block every call's arena bumps through while the heap exists (heap.ts). */
+const scratch = { at: 0, bytes: 0, want: 0, extra: [] as { at: number; bytes: number }[] };
 
 /**
  * Scratch space in the kernels' linear memory: a bump allocator, a fresh one for every kernel
- * call. Memory only grows (WebAssembly cannot shrink it), so the footprint is the largest call's.
+ * call (calls never nest: an arena is dead once the next one is made). Memory only grows
+ * (WebAssembly cannot shrink it), so the footprint is the largest call's.
+ *
+ * Where tensor storage lives in the shared memory (heap.ts), the arena bumps through one scratch
+ * block from the heap; a call that needs more takes extra heap blocks, and the next arena frees them
+ * and takes a scratch block large enough for that call, so the block settles at the largest call.
+ * Without the heap (a plain memory: no threads, no storage in it) the arena owns all memory from 16.
  */
 export class Arena {
   // Offset 0 stays unused so that 0 can mean "no buffer" (the module has no static data: memory
   // starts empty, which scripts/build-wasm.mjs checks).
   private top = 16;
-  constructor(private readonly k: WasmExports) {}
+  private end = Infinity;
+  private readonly onHeap: boolean;
+  constructor(private readonly k: WasmExports) {
+    this.onHeap = heapReady();
+    if (!this.onHeap) return;
+    for (const b of scratch.extra) heapFree(b.at, b.bytes);
+    scratch.extra = [];
+    if (scratch.want > scratch.bytes) {
+      if (scratch.bytes > 0) heapFree(scratch.at, scratch.bytes);
+      const at = heapAlloc(scratch.want, 'scratch');
+      scratch.at = at;
+      scratch.bytes = at ? scratch.want : 0;
+    }
+    this.top = scratch.at;
+    this.end = scratch.at + scratch.bytes;
+    scratch.want = 0;
+  }
 
   /** Byte offset of `bytes` fresh bytes, 16-byte aligned (v128 loads). */
   alloc(bytes: number): number {
-    const at = this.top;
-    this.top = at + Math.ceil(bytes / 16) * 16 + 16;
-    const have = this.k.memory.buffer.byteLength;
-    if (this.top > have) this.k.memory.grow(Math.ceil((this.top - have) / 65536));
+    const size = Math.ceil(bytes / 16) * 16 + 16;
+    if (!this.onHeap) {
+      const at = this.top;
+      this.top = at + size;
+      const have = this.k.memory.buffer.byteLength;
+      if (this.top > have) this.k.memory.grow(Math.ceil((this.top - have) / 65536));
+      return at;
+    }
+    scratch.want += size;
+    if (this.top + size <= this.end) {
+      const at = this.top;
+      this.top += size;
+      return at;
+    }
+    const at = heapAlloc(size, 'scratch');
+    // unlessOutOfMemory turns this into "use the TypeScript kernel".
+    if (!at) throw new RangeError(`cpu kernels: no room for ${bytes} bytes of scratch in WebAssembly memory`);
+    scratch.extra.push({ at, bytes: size });
     return at;
   }
 
-  /** A float32 view of all memory; take it after the last alloc of a call (growth replaces the buffer). */
+/** A float32 view of all memory; take it after the last alloc of a call (growth replaces the buffer). */
   f32(): Float32Array {
     return new Float32Array(this.k.memory.buffer);
   }

@@ -3,7 +3,9 @@ import type { TypedArray } from '../../dtype.js';
 import { contiguousStrides, numel } from '../../shape.js';
 import { takeArray } from '../buffer-pool.js';
 import { Arena, span, unlessOutOfMemory } from './arena.js';
-import { wasmKernels, type WasmExports } from './runtime.js';
+import { threadPool, wasmKernels, type WasmExports } from './runtime.js';
+import { inHeap } from './heap.js';
+import { parallel } from './parallel.js';
 
 /**
  * The largest head dim the CPU's fused attention takes. The kernel has no limit of its own; this
@@ -43,6 +45,11 @@ function place(arena: Arena, k: WasmExports, views: readonly (View | null)[], da
     groups.set(d, [...(groups.get(d) ?? []), i]);
   });
   for (const [d, members] of groups) {
+    if (inHeap(d)) {
+      // Already in the kernels' memory: read where it is.
+      for (const i of members) placed[i] = { at: d.byteOffset + views[i]!.offset * 4, strides: views[i]!.strides };
+      continue;
+    }
     const spans = members.map((i) => span(views[i]!));
     const lo = Math.min(...spans.map((s) => s.lo));
     const hi = Math.max(...spans.map((s) => s.hi));
@@ -90,8 +97,9 @@ function describe(table: Int32Array, placed: readonly (Placed | null)[], b: numb
 }
 
 /**
- * The fused attention forward in WebAssembly SIMD (assembly/attention.ts), one (batch, head) at a
- * time on the calling thread (the worker pool runs GEMM jobs only: threads.ts); null when the kernels
+ * The fused attention forward in WebAssembly SIMD (assembly/attention.ts), its (batch, head) pairs
+ * split across the worker threads when there are enough (each pair computed the same way on any
+ * thread, with its own scratch); operands and results in the kernels' memory used in place; null when the kernels
  * are unavailable, an operand is not float32, or the kernels' memory cannot hold the operands (the
  * backend then runs the float64 reference kernel, src/cpu/attention.ts).
  */
@@ -110,25 +118,38 @@ export function attentionWasm({ query, key, value, mask }: AttentionInputs, { sc
   if (L === 0) return { output, logsumexp };
   return unlessOutOfMemory(() => {
     const arena = new Arena(k);
-    const table = arena.alloc(VIEWS * 12);
-    const scratch = arena.alloc(k.attentionScratchBytes(S, E, Ev, false));
-    const out = arena.alloc(output.length * 4);
-    const lse = arena.alloc(logsumexp.length * 4);
+    const pairs = B * H;
+    const tables = arena.alloc(pairs * VIEWS * 12);
+    const scratchBytes = k.attentionScratchBytes(S, E, Ev, false);
+    const scratch = arena.alloc(scratchBytes * chunksAtMost());
+    const out = inHeap(output) ? output.byteOffset : arena.alloc(output.length * 4);
+    const lse = inHeap(logsumexp) ? logsumexp.byteOffset : arena.alloc(logsumexp.length * 4);
     const views: (View | null)[] = [query, key, value, mask, null, null];
     const placed = place(arena, k, views, data);
-    const ints = arena.i32();
-    for (let b = 0; b < B; b++) {
-      for (let h = 0; h < H; h++) {
-        const bh = b * H + h;
-        describe(ints.subarray(table / 4, table / 4 + 3 * VIEWS), placed, b, h);
-        k.attentionForward(table, L, S, E, Ev, scale, isCausal, out + bh * L * Ev * 4, lse + bh * L * 4, scratch);
-      }
-    }
+    describeAll(arena.i32(), tables, placed, B, H);
+    const args = [tables, L, S, E, Ev, scale, isCausal ? 1 : 0, out, lse, scratch, pairs];
+    const advances: [number, number, number][] = [[0, VIEWS * 12, 0], [7, L * Ev * 4, 0], [8, L * 4, 0], [9, 0, scratchBytes]];
+    parallel(k, { kernel: 'attentionForwardRange', args, units: pairs, range: { count: 10 }, advances }, pairs * L * S);
     const mem = arena.f32();
-    output.set(mem.subarray(out / 4, out / 4 + output.length));
-    logsumexp.set(mem.subarray(lse / 4, lse / 4 + logsumexp.length));
+    if (!inHeap(output)) output.set(mem.subarray(out / 4, out / 4 + output.length));
+    if (!inHeap(logsumexp)) logsumexp.set(mem.subarray(lse / 4, lse / 4 + logsumexp.length));
     return { output, logsumexp };
   });
+}
+
+/** The most chunks a call split across the threads makes (each needs its own scratch). */
+function chunksAtMost(): number {
+  return (threadPool()?.threads ?? 1) * 4;
+}
+
+/** Fills the view tables of every (batch, head) pair, one after another from byte `at`. */
+function describeAll(ints: Int32Array, at: number, placed: readonly (Placed | null)[], B: number, H: number): void {
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const from = at / 4 + (b * H + h) * 3 * VIEWS;
+      describe(ints.subarray(from, from + 3 * VIEWS), placed, b, h);
+    }
+  }
 }
 
 /**
@@ -153,28 +174,26 @@ export function attentionBackwardWasm(
   if (S === 0 || L === 0) return { query: dq, key: dk, value: dv };
   return unlessOutOfMemory(() => {
     const arena = new Arena(k);
-    const table = arena.alloc(VIEWS * 12);
-    const scratch = arena.alloc(k.attentionScratchBytes(S, E, Ev, true));
-    const gq = arena.alloc(dq.length * 4);
-    const gk = arena.alloc(dk.length * 4);
-    const gv = arena.alloc(dv.length * 4);
+    const pairs = B * H;
+    const tables = arena.alloc(pairs * VIEWS * 12);
+    const scratchBytes = k.attentionScratchBytes(S, E, Ev, true);
+    const scratch = arena.alloc(scratchBytes * chunksAtMost());
+    const gq = inHeap(dq) ? dq.byteOffset : arena.alloc(dq.length * 4);
+    const gk = inHeap(dk) ? dk.byteOffset : arena.alloc(dk.length * 4);
+    const gv = inHeap(dv) ? dv.byteOffset : arena.alloc(dv.length * 4);
     // The logsumexp as a 4-D view [B, H, L, 1], gathered dense: the kernel reads it by row.
     const lseView: View = { ...logsumexp, shape: [B, H, L, 1], strides: [...logsumexp.strides, 1] };
     const views: (View | null)[] = [query, key, value, mask, gradOutput, output, lseView];
     const placed = place(arena, k, views, data, [false, false, false, false, false, false, true]);
     const lse = placed[6]!;
-    const ints = arena.i32();
-    for (let b = 0; b < B; b++) {
-      for (let h = 0; h < H; h++) {
-        const bh = b * H + h;
-        describe(ints.subarray(table / 4, table / 4 + 3 * VIEWS), placed.slice(0, VIEWS), b, h);
-        k.attentionBackward(table, L, S, E, Ev, scale, isCausal, lse.at + bh * L * 4, gq + bh * L * E * 4, gk + bh * S * E * 4, gv + bh * S * Ev * 4, scratch);
-      }
-    }
+    describeAll(arena.i32(), tables, placed.slice(0, VIEWS), B, H);
+    const args = [tables, L, S, E, Ev, scale, isCausal ? 1 : 0, lse.at, gq, gk, gv, scratch, pairs];
+    const advances: [number, number, number][] = [[0, VIEWS * 12, 0], [7, L * 4, 0], [8, L * E * 4, 0], [9, S * E * 4, 0], [10, S * Ev * 4, 0], [11, 0, scratchBytes]];
+    parallel(k, { kernel: 'attentionBackwardRange', args, units: pairs, range: { count: 12 }, advances }, pairs * L * S);
     const mem = arena.f32();
-    dq.set(mem.subarray(gq / 4, gq / 4 + dq.length));
-    dk.set(mem.subarray(gk / 4, gk / 4 + dk.length));
-    dv.set(mem.subarray(gv / 4, gv / 4 + dv.length));
+    if (!inHeap(dq)) dq.set(mem.subarray(gq / 4, gq / 4 + dq.length));
+    if (!inHeap(dk)) dk.set(mem.subarray(gk / 4, gk / 4 + dk.length));
+    if (!inHeap(dv)) dv.set(mem.subarray(gv / 4, gv / 4 + dv.length));
     return { query: dq, key: dk, value: dv };
   });
 }

@@ -5,7 +5,9 @@ import { numel } from '../../shape.js';
 import { takeArray } from '../buffer-pool.js';
 import { forEachRow, outerPlan, planRows } from '../strided.js';
 import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
-import { wasmKernels } from './runtime.js';
+import { inHeap } from './heap.js';
+import { parallel, rowSplit, splitPool } from './parallel.js';
+import { threadPool, wasmKernels } from './runtime.js';
 import { EXPRESSION_BLOCK, compileExpression } from './expression.js';
 
 /**
@@ -13,22 +15,69 @@ import { EXPRESSION_BLOCK, compileExpression } from './expression.js';
  * (assembly/elementwise.ts: bit-identical to the generated JavaScript where the op is correctly
  * rounded in both; exp, log, tanh, sigmoid and erf within an ulp or two, float32 range reduction and
  * polynomials in assembly/transcendental.ts), or null when they do not apply: other ops or dtypes, no
- * WebAssembly, or a view that touches little of a large storage. Inputs are copied into the
- * kernels' memory (their storage span, one memcpy each), walked row by row with the shared row plan,
- * and the result is copied out with one more memcpy.
+ * WebAssembly, or a view that touches little of a large storage. Operands and result in the
+ * kernels' memory (heap.ts) are read and written in place; an ordinary array is copied in (its
+ * storage span, one memcpy) or out. Rows are walked with the shared row plan.
  */
 export function elementwiseWasm(kernel: ElementwiseKernel, views: readonly View[], data: (v: View) => TypedArray): TypedArray | null {
   const code = kernel.wasm;
   if (views.some((v) => v.dtype !== 'float32')) return null;
   if (code === null) return expressionWasm(kernel, views, data);
-  if (views.length === 1) return rows({ views: [...views], data, outBytes: 4 }, (k, p, o, len, n) => k.unaryRow(code, p[0], p[1], o[0], p[2], len, n));
+  if (views.length === 1) return rows({ views: [...views], data, outBytes: 4 }, rowKernel('unaryRow', [code], views, 4));
   const outBytes = kernel.resultDtype === 'bool' ? 1 : 4;
-  return rows({ views: [...views], data, outBytes }, (k, p, o, len, n) => k.binaryRow(code, p[0], p[1], o[0], p[2], p[3], o[1], p[4], len, n));
+  return rows({ views: [...views], data, outBytes }, rowKernel('binaryRow', [code], views, outBytes));
 }
 
 export function whereWasm(cond: View, a: View, b: View, data: (v: View) => TypedArray): TypedArray | null {
   if (cond.dtype !== 'bool' || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
-  return rows({ views: [cond, a, b], data, outBytes: 4 }, (k, p, o, len, n) => k.whereRow(p[0], p[1], o[0], p[2], p[3], o[1], p[4], p[5], o[2], p[6], len, n));
+  return rows({ views: [cond, a, b], data, outBytes: 4 }, rowKernel('whereRow', [], [cond, a, b], 4));
+}
+
+/**
+ * A kernel of assembly/elementwise.ts over a block of rows: its leading arguments (the op code), then
+ * (pointer, element stride, row stride) per input, the output pointer, the row length and the row
+ * count; split across the worker threads when large (parallel.ts).
+ */
+function rowKernel(kernel: 'unaryRow' | 'binaryRow' | 'whereRow', lead: number[], views: readonly View[], outBytes: 1 | 4): RowCall {
+  return (k, p, outer, len, n) => {
+    const args = [...lead];
+    const ptrs = views.map((v, i) => {
+      args.push(p[2 * i], p[2 * i + 1], outer[i]);
+      return { at: args.length - 3, inner: p[2 * i + 1], outer: outer[i], bytes: bytesOf(v) };
+    });
+    ptrs.push({ at: args.length, inner: 1, outer: len, bytes: outBytes });
+    args.push(p[2 * views.length], len, n);
+    parallel(k, rowSplit(kernel, args, ptrs, args.length - 2), len * n);
+  };
+}
+
+/**
+ * Copies `src` into `dst` (same dtype, float32, int32 or bool) when both live in the kernels' memory,
+ * with memmove for contiguous rows: TypedArray `set` on a SharedArrayBuffer goes element by element.
+ * Returns false when it does not apply (the caller runs the TypeScript copy).
+ */
+export function copyWasm(src: View, dst: View, data: (v: View) => TypedArray): boolean {
+  const s = data(src);
+  const d = data(dst);
+  if (src.dtype !== dst.dtype || !inHeap(s) || !inHeap(d) || numel(dst.shape) === 0) return false;
+  const k = wasmKernels();
+  if (!k) return false;
+  const size = s.BYTES_PER_ELEMENT;
+  const plan = planRows(dst.shape, [src, dst]);
+  const blocks = outerPlan(plan);
+  const [ss, sd] = plan.inner;
+  const [os, od] = blocks.inner;
+  const len = plan.rowLength;
+  const rows = blocks.rowLength;
+  forEachRow(blocks, [src, dst], (base) => {
+    const args = [s.byteOffset + base[0] * size, ss, os, d.byteOffset + base[1] * size, sd, od, len, rows, size];
+    const ptrs = [
+      { at: 0, inner: ss, outer: os, bytes: size },
+      { at: 3, inner: sd, outer: od, bytes: size },
+    ];
+    parallel(k, rowSplit('copyRows', args, ptrs, 6), len * rows);
+  });
+  return true;
 }
 
 /**
@@ -38,12 +87,18 @@ export function whereWasm(cond: View, a: View, b: View, data: (v: View) => Typed
 function expressionWasm(kernel: ElementwiseKernel, views: readonly View[], data: (v: View) => TypedArray): TypedArray | null {
   const compiled = compileExpression(kernel);
   if (!compiled) return null;
+  // The kernel moves the pointers in its operand table as it goes and computes in its registers, so
+  // each chunk of a call split across threads has its own table and registers: room for the most
+  // chunks a split makes (four a thread).
+  const copies = (threadPool()?.threads ?? 1) * 4;
+  const regBytes = compiled.registers * EXPRESSION_BLOCK * 4;
+  const tableBytes = views.length * 8;
   let at = { code: 0, regs: 0, table: 0, outer: 0 };
   const prepare = (arena: Arena) => {
     at = {
       code: arena.alloc(compiled.code.length * 4),
-      regs: arena.alloc(compiled.registers * EXPRESSION_BLOCK * 4),
-      table: arena.alloc(views.length * 8),
+      regs: arena.alloc(regBytes * copies),
+      table: arena.alloc(tableBytes * copies),
       outer: arena.alloc(views.length * 4),
     };
     arena.i32().set(compiled.code, at.code / 4);
@@ -53,12 +108,24 @@ function expressionWasm(kernel: ElementwiseKernel, views: readonly View[], data:
   return rows({ views: [...views], data, outBytes, prepare }, (k, p, o, len, n) => {
     // Memory no longer grows once the rows run: one view for every block's operand table.
     words ??= new Int32Array(k.memory.buffer);
-    for (let i = 0; i < views.length; i++) {
-      words[at.table / 4 + 2 * i] = p[2 * i];
-      words[at.table / 4 + 2 * i + 1] = p[2 * i + 1];
-      words[at.outer / 4 + i] = o[i];
+    for (let i = 0; i < views.length; i++) words[at.outer / 4 + i] = o[i];
+    const args = [at.code, compiled.code.length / 5, at.regs, at.table, compiled.result, p[2 * views.length], outBytes === 1 ? 1 : 0, len, n, at.outer, views.length];
+    // Split by rows, or by elements of one row (whole v128s), as rowSplit does.
+    const byRows = n > 1;
+    const units = byRows ? n : len;
+    const multiple = byRows ? 1 : 16;
+    const pool = splitPool(len * n, units);
+    const { size, chunks } = pool ? pool.chunking(units, multiple) : { size: units, chunks: 1 };
+    for (let c = 0; c < chunks; c++) {
+      const table = at.table / 4 + c * 2 * views.length;
+      for (let i = 0; i < views.length; i++) {
+        words[table + 2 * i] = p[2 * i] + c * size * (byRows ? o[i] : p[2 * i + 1]) * 4;
+        words[table + 2 * i + 1] = p[2 * i + 1];
+      }
     }
-    k.expressionRow(at.code, compiled.code.length / 5, at.regs, at.table, compiled.result, p[2 * views.length], outBytes === 1 ? 1 : 0, len, n, at.outer, views.length);
+    if (!pool) return (k.expressionRow as (...a: number[]) => void)(...args);
+    const outAdvance = byRows ? len * outBytes : outBytes;
+    pool.split({ kernel: 'expressionRow', args, units, multiple, range: { count: byRows ? 8 : 7 }, advances: [[5, outAdvance, 0], [2, 0, regBytes], [3, 0, tableBytes]] }, k);
   });
 }
 
@@ -82,20 +149,27 @@ function rows(job: Job, call: RowCall): TypedArray | null {
   const n = numel(job.views[job.views.length - 1].shape);
   const k = n > 0 ? wasmKernels() : null;
   if (!k) return null;
-  if (!job.views.every(worthCopying)) return null;
-  return unlessOutOfMemory(() => runRows(k, { ...job, n, spans: job.views.map(span) }, call));
+  const arrays = job.views.map(job.data);
+  // An operand in the kernels' memory is read in place; any other must be worth copying there.
+  if (!job.views.every((v, i) => inHeap(arrays[i]) || worthCopying(v))) return null;
+  return unlessOutOfMemory(() => runRows(k, { ...job, n, arrays }, call));
 }
 
-function runRows(k: Kernels, { views, data, outBytes, n, spans, prepare }: Job & { n: number; spans: { lo: number; hi: number }[] }, call: RowCall): TypedArray {
+function runRows(k: Kernels, { views, arrays, outBytes, n, prepare }: Job & { n: number; arrays: TypedArray[] }, call: RowCall): TypedArray {
+  // The result first: taking it may grow the memory, and the views below must see every byte.
+  const result = takeArray(outBytes === 1 ? 'bool' : 'float32', n, { zero: false });
   const arena = new Arena(k);
-  const ptrs = spans.map((s, i) => arena.alloc((s.hi - s.lo + 1) * bytesOf(views[i])));
-  const out = arena.alloc(n * outBytes);
+  // Per operand, the address of its storage element 0 (of its span's copy when not in place).
+  const copies = views.map((v, i) => (inHeap(arrays[i]) ? null : { ...span(v), at: 0 }));
+  for (const [i, c] of copies.entries()) if (c) c.at = arena.alloc((c.hi - c.lo + 1) * bytesOf(views[i]));
+  const out = inHeap(result) ? result.byteOffset : arena.alloc(n * outBytes);
   prepare?.(arena);
   const buffer = k.memory.buffer;
-  views.forEach((v, i) => {
-    const src = data(v);
-    const dst = bytesOf(v) === 1 ? new Uint8Array(buffer, ptrs[i]) : new Float32Array(buffer, ptrs[i]);
-    dst.set(src.subarray(spans[i].lo, spans[i].hi + 1));
+  const base0 = copies.map((c, i) => {
+    if (!c) return arrays[i].byteOffset;
+    const dst = bytesOf(views[i]) === 1 ? new Uint8Array(buffer, c.at) : new Float32Array(buffer, c.at);
+    dst.set(arrays[i].subarray(c.lo, c.hi + 1));
+    return c.at - c.lo * bytesOf(views[i]);
   });
   const plan = planRows(views[0].shape, views);
   const len = plan.rowLength;
@@ -106,20 +180,14 @@ function runRows(k: Kernels, { views, data, outBytes, n, spans, prepare }: Job &
   let o = 0;
   forEachRow(blocks, views, (base) => {
     for (let i = 0; i < views.length; i++) {
-      args[2 * i] = ptrs[i] + (base[i] - spans[i].lo) * bytesOf(views[i]);
+      args[2 * i] = base0[i] + base[i] * bytesOf(views[i]);
       args[2 * i + 1] = plan.inner[i];
     }
     args[2 * views.length] = out + o * outBytes;
     call(k, args, blocks.inner, len, rowCount);
     o += len * rowCount;
   });
-  if (outBytes === 1) {
-    const result = takeArray('bool', n, { zero: false });
-    result.set(new Uint8Array(buffer, out, n));
-    return result;
-  }
-  const result = takeArray('float32', n, { zero: false });
-  result.set(new Float32Array(buffer, out, n));
+  if (!inHeap(result)) result.set(outBytes === 1 ? new Uint8Array(buffer, out, n) : new Float32Array(buffer, out, n));
   return result;
 }
 

@@ -3,6 +3,7 @@ import { takeArray } from '../buffer-pool.js';
 import type { TypedArray } from '../../dtype.js';
 import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
 import { threadPool, wasmKernels, type WasmExports } from './runtime.js';
+import { inHeap } from './heap.js';
 
 /** Multiply-adds below which a matmul stays on one thread (waking workers costs ~10-50 us). */
 const PARALLEL_MIN_WORK = 1 << 20;
@@ -11,9 +12,9 @@ const PARALLEL_MIN_WORK = 1 << 20;
  * Batched float32 matmul [B, M, K] x [B, K, N] in WebAssembly SIMD (assembly/matmul.ts), or null when
  * the kernels are unavailable or the operands are not float32 (the caller uses the TypeScript kernel).
  *
- * Each operand's storage span is copied into the kernels' memory with one memcpy, and the kernel's
- * packing step reads it with the view's own strides, so Aᵀ and Bᵀ cost the same as A and B. Large
- * products split their row panels across the worker threads (see threads.ts); every panel is computed
+ * An operand in the kernels' memory (heap.ts) is packed where it is; any other has its storage span
+ * copied there with one memcpy. The packing step reads it with the view's own strides, so Aᵀ and
+ * Bᵀ cost the same as A and B. Large products split their row panels across the worker threads (see threads.ts); every panel is computed
  * the same way whichever thread runs it, so results do not depend on the thread count.
  */
 export function matmulWasm(a: View, b: View, data: (v: View) => TypedArray): Float32Array | null {
@@ -48,29 +49,38 @@ function gemm(k: WasmExports, { a, b, da, db, out }: Gemm): void {
   const arena = new Arena(k);
   const sa = layout(a, da);
   const sb = layout(b, db);
-  const srcA = arena.alloc(sa.length * 4);
-  const srcB = arena.alloc(sb.length * 4);
+  const srcA = sa.at ?? arena.alloc(sa.length * 4);
+  const srcB = sb.at ?? arena.alloc(sb.length * 4);
   const pa = arena.alloc(panels * MR * K * 4);
   const pb = arena.alloc(ldc * K * 4);
-  const pc = arena.alloc(panels * MR * ldc * 4);
+  // A result in the kernels' memory is written in place: straight from the kernel when the padded
+  // grid is the dense result (M a multiple of MR, N of NR), else unpadded into it.
+  const dense = inHeap(out) && M % MR === 0 && ldc === N;
+  const pc = dense ? 0 : arena.alloc(panels * MR * ldc * 4);
   const mem = arena.f32();
-  sa.copyTo(mem, srcA / 4);
-  sb.copyTo(mem, srcB / 4);
+  if (sa.at === undefined) sa.copyTo(mem, srcA / 4);
+  if (sb.at === undefined) sb.copyTo(mem, srcB / 4);
   for (let batch = 0; batch < B; batch++) {
     k.packA(srcA + (sa.offset + batch * sa.strides[0]) * 4, sa.strides[1], sa.strides[2], M, K, pa);
     k.packB(srcB + (sb.offset + batch * sb.strides[0]) * 4, sb.strides[1], sb.strides[2], K, N, pb);
+    const dst = inHeap(out) ? out.byteOffset + batch * M * N * 4 : pc;
+    const c = dense ? dst : pc;
     const pool = threadPool();
     if (pool && M * N * K >= PARALLEL_MIN_WORK && panels >= 2 * pool.threads) {
-      pool.gemm({ a: pa, b: pb, c: pc, M, N, K, panels }, k);
-    } else k.gemmPacked(pa, pb, pc, M, N, K, 0, panels);
+      pool.gemm({ a: pa, b: pb, c, M, N, K, panels }, k);
+    } else k.gemmPacked(pa, pb, c, M, N, K, 0, panels);
     // With N a multiple of NR the padded grid is already the dense result (most layer widths).
-    if (ldc !== N) k.unpadRows(pc, M, N, pc);
-    out.set(mem.subarray(pc / 4, pc / 4 + M * N), batch * M * N);
+    if (!dense && (ldc !== N || dst !== pc)) k.unpadRows(pc, M, N, dst);
+    if (dst === pc) out.set(mem.subarray(pc / 4, pc / 4 + M * N), batch * M * N);
   }
 }
 
-/** Where a view's elements go in the kernels' memory: a span copy, or a dense gather when sparse. */
+/**
+ * Where a view's elements are for the kernels: in place (`at`, when its storage is in the kernels'
+ * memory), or to be copied there: its span, or a dense gather when sparse.
+ */
 interface Layout {
+  at?: number;
   length: number;
   offset: number;
   strides: readonly number[];
@@ -78,6 +88,7 @@ interface Layout {
 }
 
 function layout(v: View, src: Float32Array): Layout {
+  if (inHeap(src)) return { at: src.byteOffset, length: 0, offset: v.offset, strides: v.strides, copyTo: () => {} };
   const { lo, hi } = span(v);
   if (worthCopying(v)) {
     return { length: hi - lo + 1, offset: v.offset - lo, strides: v.strides, copyTo: (mem, at) => mem.set(src.subarray(lo, hi + 1), at) };

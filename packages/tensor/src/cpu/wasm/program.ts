@@ -3,10 +3,13 @@ import type { ElementwiseProgram } from '../../program.js';
 import { Arena } from './arena.js';
 import { unknownOptionMessage } from '../../options.js';
 import { wasmKernels, type WasmExports } from './runtime.js';
+import { inHeap } from './heap.js';
+import { parallel } from './parallel.js';
+import { KERNELS, type SplitJob, type SplitKernel } from './threads.js';
 
 /**
- * Elements per chunk. The tensors live in JavaScript typed arrays, so a step streams them through the
- * kernels' memory: copy a chunk of every stream in (memcpy), update it with SIMD, copy the written
+ * Elements per chunk. Tensors in JavaScript typed arrays (not in the kernels' memory, heap.ts) are
+ * streamed through it: copy a chunk of every stream in (memcpy), update it with SIMD, copy the written
  * streams back. A chunk of every stream (5 x 32 KiB at most) stays in L2, so main memory sees each
  * element read once and written once, as in a plain loop.
  */
@@ -67,34 +70,49 @@ export function runNativeProgram(program: ElementwiseProgram, names: readonly st
   const { kernel, count, slots } = layout;
   const streams = new Map(names.map((s, i) => [s, arrays[i] as Float32Array]));
   const args = new Array<number>(count).fill(0);
-  run(k, streams, program.write, (ptr, n) => {
+  run(k, streams, program.write, (ptr, n, inPlace) => {
+    const split: SplitJob = { kernel: native.kernel as SplitKernel, args, units: n, multiple: 16, range: { count: 0 }, advances: [] };
     for (const { slot, value } of slots) {
       if (typeof value === 'number') args[slot] = value;
-      else if (value === '#n') args[slot] = n;
-      else if (value.startsWith('@')) args[slot] = ptr(value.slice(1));
+      else if (value === '#n') {
+        args[slot] = n;
+        split.range = { count: slot };
+      } else if (value.startsWith('@')) {
+        args[slot] = ptr(value.slice(1));
+        // Each stream moves to the chunk's first element (an absent one stays the null pointer).
+        if (args[slot] !== 0) split.advances!.push([slot, 4, 0]);
+      }
       else {
         const v = scalars[value];
         if (typeof v !== 'number') throw new Error(`program ${program.name}: native argument '${value}' is not a scalar of the item`);
         args[slot] = v;
       }
     }
-    kernel(...args);
+    // In place in the kernels' memory, the elements split across the worker threads when there are
+    // enough: each element is updated the same way on any thread.
+    if (inPlace && (KERNELS as readonly string[]).includes(native.kernel)) parallel(k, split, n);
+    else kernel(...args);
   });
   return true;
 }
 
-function run(k: WasmExports, streams: Map<string, Float32Array>, written: readonly string[], step: (ptr: (name: string) => number, n: number) => void): void {
+function run(k: WasmExports, streams: Map<string, Float32Array>, written: readonly string[], step: (ptr: (name: string) => number, n: number, inPlace: boolean) => void): void {
   const names = [...streams.keys()];
+  const n = streams.get(names[0])!.length;
+  // Streams in the kernels' memory are updated in place, whole v128s in one call; the last n % 4
+  // elements go through the scratch copy below (a stream may be a slice, with live elements after it).
+  const inPlace = names.every((s) => inHeap(streams.get(s)!)) ? n - (n % 4) : 0;
+  if (inPlace > 0) step((name) => streams.get(name)?.byteOffset ?? 0, inPlace, true);
+  if (inPlace === n) return;
   const arena = new Arena(k);
   const at = new Map(names.map((s) => [s, arena.alloc((CHUNK + 4) * 4)]));
   const mem = arena.f32();
   // A stream the program does not have (an absent optional state) is the null pointer.
   const ptr = (name: string) => at.get(name) ?? 0;
-  const n = streams.get(names[0])!.length;
-  for (let off = 0; off < n; off += CHUNK) {
+  for (let off = inPlace; off < n; off += CHUNK) {
     const len = Math.min(CHUNK, n - off);
     for (const s of names) mem.set(streams.get(s)!.subarray(off, off + len), ptr(s) / 4);
-    step(ptr, Math.ceil(len / 4) * 4);
+    step(ptr, Math.ceil(len / 4) * 4, false);
     for (const s of written) streams.get(s)!.set(mem.subarray(ptr(s) / 4, ptr(s) / 4 + len), off);
   }
 }

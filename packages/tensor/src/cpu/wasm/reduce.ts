@@ -5,6 +5,8 @@ import { takeArray } from '../buffer-pool.js';
 import { forEachRow, outerPlan, planRows, type RowPlan } from '../strided.js';
 import { Arena, span, unlessOutOfMemory, worthCopying } from './arena.js';
 import { wasmKernels, type WasmExports } from './runtime.js';
+import { inHeap } from './heap.js';
+import { parallel } from './parallel.js';
 
 const OPS: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 
@@ -16,7 +18,7 @@ export function reduceWasm(op: ReduceOp, x: View, axes: readonly number[], data:
   const total = numel(x.shape);
   const k = x.dtype === 'float32' && total > 0 ? wasmKernels() : null;
   if (!k) return null;
-  if (!worthCopying(x)) return null;
+  if (!inHeap(data(x)) && !worthCopying(x)) return null;
   const { lo, hi } = span(x);
   const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const n = numel(outShape);
@@ -41,10 +43,10 @@ interface Fold {
 
 function fold(k: WasmExports, { op, x, data, plan, outView, n, lo, hi }: Fold): Float32Array {
   const [sx, so] = plan.inner;
+  const out = takeArray('float32', n, { zero: false });
   const arena = new Arena(k);
-  const src = arena.alloc((hi - lo + 1) * 4);
+  const src = inPlace(k, arena, data(x), lo, hi);
   const acc = arena.alloc(n * 8);
-  new Float32Array(k.memory.buffer, src, hi - lo + 1).set(data(x).subarray(lo, hi + 1));
   new Float64Array(k.memory.buffer, acc, n).fill(op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity);
   const code = OPS[op];
   const len = plan.rowLength;
@@ -54,12 +56,27 @@ function fold(k: WasmExports, { op, x, data, plan, outView, n, lo, hi }: Fold): 
   forEachRow(blocks, [x, outView], (base) => {
     const px = src + (base[0] - lo) * 4;
     const pa = acc + base[1] * 8;
-    if (so === 0) k.foldRow(code, px, sx, len, pa, blocks.rowLength, ox, oacc);
-    else k.accumulateRow(code, px, sx, len, pa, blocks.rowLength, ox, oacc);
+    const rows = blocks.rowLength;
+    const args = [code, px, sx, len, pa, rows, ox, oacc];
+    // Split across threads when large: a fold (each row to its own accumulator) by rows; an
+    // accumulation (rows summed into one row of accumulators) by columns, each in the same order. Rows
+    // folding into one accumulator (oacc 0) stay on one thread.
+    if (so === 0) parallel(k, { kernel: 'foldRow', args, units: oacc === 0 ? 1 : rows, range: { count: 5 }, advances: [[1, ox * 4, 0], [4, oacc * 8, 0]] }, len * rows);
+    else parallel(k, { kernel: 'accumulateRow', args, units: len, multiple: 16, range: { count: 3 }, advances: [[1, sx * 4, 0], [4, 8, 0]] }, len * rows);
   });
-  const out = takeArray('float32', n, { zero: false });
   out.set(new Float64Array(k.memory.buffer, acc, n));
   return out;
+}
+
+/**
+ * The address the kernels see for storage index `lo` of `array`: where it is, when in the kernels'
+ * memory, else a copy of elements lo..hi in the arena.
+ */
+function inPlace(k: WasmExports, arena: Arena, array: TypedArray, lo: number, hi: number): number {
+  if (inHeap(array)) return array.byteOffset + lo * 4;
+  const at = arena.alloc((hi - lo + 1) * 4);
+  new Float32Array(k.memory.buffer, at, hi - lo + 1).set(array.subarray(lo, hi + 1));
+  return at;
 }
 
 /**
@@ -70,7 +87,7 @@ export function argReduceWasm(op: ArgReduceOp, x: View, axis: number, data: (v: 
   const size = x.shape[axis];
   const k = x.dtype === 'float32' && size > 0 && numel(x.shape) > 0 ? wasmKernels() : null;
   if (!k) return null;
-  if (!worthCopying(x)) return null;
+  if (!inHeap(data(x)) && !worthCopying(x)) return null;
   const { lo, hi } = span(x);
   const outShape = x.shape.map((d, i) => (i === axis ? 1 : d));
   const n = numel(outShape);
@@ -78,17 +95,16 @@ export function argReduceWasm(op: ArgReduceOp, x: View, axis: number, data: (v: 
   const baseView = { strides: x.strides.map((s, i) => (i === axis ? 0 : s)), offset: x.offset };
   const plan = planRows(outShape, [baseView]);
   return unlessOutOfMemory(() => {
+    const result = takeArray('int32', n, { zero: false });
     const arena = new Arena(k);
-    const src = arena.alloc((hi - lo + 1) * 4);
+    const src = inPlace(k, arena, data(x), lo, hi);
     const out = arena.alloc(n * 4);
-    new Float32Array(k.memory.buffer, src, hi - lo + 1).set(data(x).subarray(lo, hi + 1));
     const code = op === 'argmax' ? 0 : 1;
     let o = 0;
     forEachRow(plan, [baseView], (base) => {
       k.argRow(code, src + (base[0] - lo) * 4, plan.inner[0], plan.rowLength, size, x.strides[axis], out + o * 4);
       o += plan.rowLength;
     });
-    const result = takeArray('int32', n, { zero: false });
     result.set(new Int32Array(k.memory.buffer, out, n));
     return result;
   });

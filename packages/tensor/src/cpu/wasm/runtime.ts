@@ -41,6 +41,10 @@ export interface WasmExports {
   argRow(op: number, x: number, step: number, len: number, size: number, sAxis: number, out: number): void;
   gatherRow(x: number, sx: number, sDim: number, idx: number, si: number, out: number, len: number, size: number): number;
   scatterAddRow(...args: number[]): number;
+  fillZero(at: number, bytes: number): void;
+  copyRows(src: number, ss: number, os: number, dst: number, sd: number, od: number, len: number, rows: number, size: number): void;
+  attentionForwardRange(...args: number[]): void;
+  attentionBackwardRange(...args: number[]): void;
   attentionScratchBytes(S: number, E: number, Ev: number, backward: boolean): number;
   attentionForward(views: number, L: number, S: number, E: number, Ev: number, scale: number, causal: boolean, out: number, lse: number, scratch: number): void;
   attentionBackward(views: number, L: number, S: number, E: number, Ev: number, scale: number, causal: boolean, lse: number, dq: number, dk: number, dv: number, scratch: number): void;
@@ -50,9 +54,9 @@ export interface WasmExports {
 export interface CpuKernelInfo {
   /** True when the float32 kernels (matmul, elementwise, reductions, gather, native program kernels) run in WebAssembly SIMD. */
   wasm: boolean;
-  /** Threads a large float32 matmul runs on (1: the calling thread only). */
+  /** Threads a large float32 kernel call (matmul, elementwise, reduction, attention, optimizer step) runs on (1: the calling thread only). */
   threads: number;
-  /** Row-panel chunks of matmuls the worker threads computed since they started (diagnostic). */
+  /** Chunks of kernel calls (matmul row panels, rows, elements, attention heads) the worker threads computed since they started (diagnostic). */
   chunksOnWorkers: number;
   /** Why `wasm` is false or `threads` is 1 when more were asked for. */
   reason?: string;
@@ -182,12 +186,21 @@ export function wasmKernels(): WasmExports | null {
   return loaded?.kernels ?? null;
 }
 
+/**
+ * The kernels' shared memory once they are loaded over one (where tensor storage can live: heap.ts),
+ * else null. Not switched off by `setCpuKernels({ wasm: false })`: storages made before stay there.
+ */
+export function sharedKernelMemory(): WasmMemory | null {
+  if (!tried && enabled) load();
+  return loaded?.shared ?? null;
+}
+
 /** Bytes of the kernels' linear memory (0 before they load). */
 export function wasmMemoryBytes(): number {
   return loaded?.kernels.memory.buffer.byteLength ?? 0;
 }
 
-/** The worker pool for a parallel matmul, when one is running. */
+/** The worker pool for a parallel kernel call, when one is running. */
 export function threadPool(): ThreadPool | null {
   return enabled ? pool : null;
 }
@@ -200,7 +213,7 @@ export interface CpuKernelOptions {
    */
   wasm?: boolean;
   /**
-   * Threads for large float32 matmuls, the calling thread included: 1 turns worker threads off.
+   * Threads for large float32 kernel calls, the calling thread included: 1 turns worker threads off.
    * @defaultValue the machine's parallelism (up to 8) in Node and in cross-origin isolated pages (the only pages with SharedArrayBuffer); elsewhere 1
    */
   threads?: number;
@@ -208,7 +221,7 @@ export interface CpuKernelOptions {
 
 /**
  * Chooses the CPU backend's kernels. By default float32 matmul, the common elementwise ops and the
- * programs that name a native kernel run in WebAssembly with 128-bit SIMD, large matmuls on worker
+ * programs that name a native kernel run in WebAssembly with 128-bit SIMD, large calls on worker
  * threads; `{ wasm: false }` selects the TypeScript kernels and the programs' generated loops
  * everywhere (float64 always uses them).
  * Threads start in the background: await `cpuKernelsReady()` before timing anything.

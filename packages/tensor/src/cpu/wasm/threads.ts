@@ -1,5 +1,7 @@
+import type { WasmExports } from './runtime.js';
+
 /**
- * Worker threads for the WebAssembly GEMM: each worker instantiates the same module over the same
+ * Worker threads for the WebAssembly kernels: each worker instantiates the same module over the same
  * shared memory. A job's row panels are cut into chunks that every thread, the caller included, claims
  * from a shared counter until none are left (so a thread the OS schedules late, on a machine busy with
  * GC helpers, just claims fewer), and the caller returns once every chunk is done. The call stays
@@ -13,47 +15,93 @@ const GEN = 0; // job generation; workers wait for it to change (-1: stop)
 const CLAIM = 1; // (generation << 12) | next chunk: claims are compare-and-swaps, so stale workers fail
 const DONE = 2; // chunks finished in the current job
 const BY_WORKERS = 3; // chunks computed by workers, ever (a diagnostic: proof the workers work)
-/** Job arguments start at this byte, as float64 (pointers reach 4 GiB): a, b, c, M, N, K, panels, chunks, chunk size. */
+/**
+ * The job starts at this byte, as float64 (pointers reach 4 GiB): the header below, then the
+ * pointer advances (argument, bytes per unit, bytes per chunk), then the kernel's arguments.
+ */
 const ARGS_BYTE = 16;
+/** Header: kernel (index into KERNELS), argument count, units, chunks, units per chunk, where the range goes, advance count. */
+const HEADER = 7;
+const MAX_ADVANCES = 8;
+const MAX_ARGS = 16;
+const JOB_WORDS = HEADER + 3 * MAX_ADVANCES + MAX_ARGS;
 const CHUNK_BITS = 12;
 const GEN_MASK = (1 << (31 - CHUNK_BITS)) - 1;
 /** How long the caller waits for a claimed chunk before declaring its thread lost. */
 const TIMEOUT_MS = 60_000;
 
+/** The kernels a job may run, by index (the same list in every worker). */
+export const KERNELS = ['gemmPacked', 'binaryRow', 'unaryRow', 'whereRow', 'expressionRow', 'foldRow', 'accumulateRow', 'copyRows', 'sgdStep', 'adamStep', 'rmspropStep', 'attentionForwardRange', 'attentionBackwardRange'] as const;
+export type SplitKernel = (typeof KERNELS)[number];
+
 /**
- * Claims and computes chunks of job `gen` until none are left. Written once, run by the caller and,
- * as source text, by each worker: so it names no outer constant (12 is CHUNK_BITS, 4095 its mask, 1,
- * 2 and 3 are CLAIM, DONE and BY_WORKERS).
+ * Claims and computes chunks of job `gen` until none are left. A job is one kernel call cut into
+ * chunks of `units` (row panels, rows, elements): chunk c covers units [c * size, min(units, (c + 1)
+ * * size)), its range given to the kernel as (from, to) at argument `at` (`mode` 0: gemmPacked's
+ * panelFrom, panelTo) or as a count at `at` (`mode` 1) with each pointer argument advanced by its
+ * bytes per unit times the first unit, plus its bytes per chunk times c (per-chunk scratch).
+ * Written once, run by the caller and, as source text, by each worker: so it names no outer
+ * constant (12 is CHUNK_BITS, 4095 its mask, 1, 2 and 3 are CLAIM, DONE and BY_WORKERS, 7 HEADER,
+ * 8 MAX_ADVANCES).
  */
-function work(ints: Int32Array, args: Float64Array, k: { gemmPacked(...a: number[]): void }, gen: number, isWorker: boolean): void {
-  const panels = args[6];
-  const chunks = args[7];
-  const size = args[8];
+function work(ints: Int32Array, job: Float64Array, fns: ((...a: number[]) => void)[], gen: number, isWorker: boolean): void {
+  const fn = fns[job[0]];
+  const nargs = job[1];
+  const units = job[2];
+  const chunks = job[3];
+  const size = job[4];
+  const at = job[5] & 255;
+  const mode = job[5] >> 8;
+  const advances = job[6];
+  const args = new Array<number>(nargs);
   const tag = (gen & ((1 << 19) - 1)) << 12;
   for (;;) {
     const word = Atomics.load(ints, 1);
     if ((word & ~4095) !== tag || (word & 4095) >= chunks) return;
     if (Atomics.compareExchange(ints, 1, word, word + 1) !== word) continue;
     const c = word & 4095;
-    k.gemmPacked(args[0], args[1], args[2], args[3], args[4], args[5], c * size, Math.min(panels, (c + 1) * size));
+    const from = c * size;
+    const to = Math.min(units, from + size);
+    for (let i = 0; i < nargs; i++) args[i] = job[7 + 3 * 8 + i];
+    for (let j = 0; j < advances; j++) args[job[7 + 3 * j]] += from * job[8 + 3 * j] + c * job[9 + 3 * j];
+    if (mode === 0) {
+      args[at] = from;
+      args[at + 1] = to;
+    } else args[at] = to - from;
+    fn(...args);
     if (isWorker) Atomics.add(ints, 3, 1);
     Atomics.add(ints, 2, 1);
     Atomics.notify(ints, 2);
   }
 }
 
+/** A kernel call to split across the threads (see `work`). */
+export interface SplitJob {
+  kernel: SplitKernel;
+  args: number[];
+  /** Units to split (row panels, rows or elements) and the most chunks wanted. */
+  units: number;
+  /** Units per chunk are a multiple of this (4: whole v128s, so a split changes no lane). */
+  multiple?: number;
+  /** Where the range goes: (from, to) at `at` and `at + 1`, or the unit count at `at`. */
+  range: { from: number } | { count: number };
+  /** Pointer arguments moved to the chunk's first unit: [argument, bytes per unit, bytes per chunk]. */
+  advances?: [number, number, number][];
+}
+
 /** The worker's body once it has the module, the memory and the control buffer: wait, work, repeat. */
 const WORKER_LOOP = `
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const fns = ${JSON.stringify(KERNELS)}.map((name) => k[name]);
 const ints = new Int32Array(control, 0, 4);
-const args = new Float64Array(control, ${ARGS_BYTE}, 9);
+const args = new Float64Array(control, ${ARGS_BYTE}, ${JOB_WORDS});
 const work = ${work.toString()};
 let seen = 0;
 for (;;) {
   Atomics.wait(ints, ${GEN}, seen);
   seen = Atomics.load(ints, ${GEN});
   if (seen < 0) break;
-  work(ints, args, k, seen, true);
+  work(ints, args, fns, seen, true);
 }
 `;
 
@@ -84,13 +132,13 @@ export class ThreadPool {
     control: SharedArrayBuffer,
   ) {
     this.ints = new Int32Array(control, 0, 4);
-    this.args = new Float64Array(control, ARGS_BYTE, 9);
+    this.args = new Float64Array(control, ARGS_BYTE, JOB_WORDS);
   }
 
   /** Starts `count` workers over the module and its shared memory. */
   static async start(count: number, shared: { module: object; memory: object; host: ThreadHost }): Promise<ThreadPool> {
     const { module, memory, host } = shared;
-    const control = new SharedArrayBuffer(ARGS_BYTE + 9 * 8);
+    const control = new SharedArrayBuffer(ARGS_BYTE + JOB_WORDS * 8);
     let workers: AnyWorker[];
     if (host === 'node') {
       const specifier = 'node:worker_threads';
@@ -124,23 +172,46 @@ export class ThreadPool {
   }
 
   /** Computes all `panels` row panels of a packed GEMM (see assembly/matmul.ts) on every thread. */
-  gemm(job: { a: number; b: number; c: number; M: number; N: number; K: number; panels: number }, k: { gemmPacked(...a: number[]): void }): void {
-    // About four chunks per thread; every chunk non-empty.
-    const size = Math.ceil(job.panels / Math.min(job.panels, this.threads * 4));
-    const chunks = Math.ceil(job.panels / size);
+  gemm(job: { a: number; b: number; c: number; M: number; N: number; K: number; panels: number }, k: WasmExports): void {
+    this.split({ kernel: 'gemmPacked', args: [job.a, job.b, job.c, job.M, job.N, job.K, 0, 0], units: job.panels, range: { from: 6 } }, k);
+  }
+
+  /**
+   * Runs one kernel call split into chunks on every thread, the caller's included; returns once all
+   * are done. About four chunks per thread, every one non-empty.
+   */
+  split(job: SplitJob, k: WasmExports): void {
+    const { size, chunks } = this.chunking(job.units, job.multiple ?? 1);
+    const advances = job.advances ?? [];
     const gen = (this.generation = (this.generation + 1) & GEN_MASK || 1);
-    // Order matters: invalidate old claims, then publish arguments, then wake the workers.
+    // Order matters: invalidate old claims, then publish the job, then wake the workers.
     Atomics.store(this.ints, DONE, 0);
     Atomics.store(this.ints, CLAIM, gen << CHUNK_BITS);
-    this.args.set([job.a, job.b, job.c, job.M, job.N, job.K, job.panels, chunks, size]);
+    const range = 'from' in job.range ? job.range.from : (1 << 8) | job.range.count;
+    this.args.set([KERNELS.indexOf(job.kernel), job.args.length, job.units, chunks, size, range, advances.length]);
+    advances.forEach((a, j) => this.args.set(a, HEADER + 3 * j));
+    this.args.set(job.args, HEADER + 3 * MAX_ADVANCES);
     Atomics.store(this.ints, GEN, gen);
     Atomics.notify(this.ints, GEN);
-    work(this.ints, this.args, k, gen, false);
+    work(this.ints, this.args, this.fns(k), gen, false);
     const deadline = Date.now() + TIMEOUT_MS;
     for (let done = Atomics.load(this.ints, DONE); done < chunks; done = Atomics.load(this.ints, DONE)) {
-      if (Date.now() > deadline) throw new Error(`cpu worker threads did not finish a matmul within ${TIMEOUT_MS / 1000} s (${done} of ${chunks} chunks)`);
+      if (Date.now() > deadline) throw new Error(`cpu worker threads did not finish a ${job.kernel} call within ${TIMEOUT_MS / 1000} s (${done} of ${chunks} chunks)`);
       this.waitFor(done);
     }
+  }
+
+  /** How `split` cuts `units`: units per chunk (a multiple of `multiple`) and the chunk count. */
+  chunking(units: number, multiple: number): { size: number; chunks: number } {
+    const size = Math.ceil(Math.ceil(units / Math.min(units, this.threads * 4)) / multiple) * multiple;
+    return { size, chunks: Math.ceil(units / size) };
+  }
+
+  private fnsOf: { k: WasmExports; fns: ((...a: number[]) => void)[] } | null = null;
+  /** The caller's kernels in KERNELS order. */
+  private fns(k: WasmExports): ((...a: number[]) => void)[] {
+    if (this.fnsOf?.k !== k) this.fnsOf = { k, fns: KERNELS.map((name) => (k as unknown as Record<string, (...a: number[]) => void>)[name]) };
+    return this.fnsOf.fns;
   }
 
   /** Waits until DONE moves past `done`: blocking where allowed, else spinning (the caller did its share). */
