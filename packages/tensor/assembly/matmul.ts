@@ -5,7 +5,9 @@
 // Why 2 x 16: V8's register allocator (x86-64: 16 xmm registers) hoists every broadcast of A out of
 // the k step, so taller tiles spill accumulators to the stack; measured on Zen 4 with V8 11.3, 6 x 8
 // (XNNPACK's shape) ran at ~24 GFLOP/s, 4 x 8 at 28-45, 2 x 16 at ~44 (8 accumulators, 4 B vectors,
-// 2 broadcasts). There is no fused multiply-add in baseline wasm SIMD: mul then add.
+// 2 broadcasts). There is no fused multiply-add in baseline wasm SIMD: mul then add. The relaxed-SIMD
+// build of this same source (scripts/build-wasm.mjs, `--enable relaxed-simd`) uses `relaxed_madd`
+// instead, chosen at load time where the engine has it (src/cpu/wasm/runtime.ts).
 
 export const MR: i32 = 2;
 export const NR: i32 = 16;
@@ -96,6 +98,17 @@ export function packB(src: usize, rs: i32, cs: i32, rows: i32, cols: i32, dst: u
   }
 }
 
+/**
+ * acc + s * b, lane by lane: fused (FMA, one rounding) in the relaxed-SIMD build where the engine
+ * fuses, else mul then add. Relaxed SIMD leaves fusing to the engine (x86 without FMA may not), so
+ * results may differ from the baseline build by float32 rounding, but are deterministic on one engine.
+ */
+@inline
+function madd(s: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(s, b, acc);
+  return f32x4.add(acc, f32x4.mul(s, b));
+}
+
 /** C[0..2, 0..16] += A panel (kc x 2) . B panel (kc x 16); C rows are ldc floats apart. */
 @inline
 function microKernel(kc: i32, a: usize, b: usize, c: usize, ldc: i32): void {
@@ -105,15 +118,15 @@ function microKernel(kc: i32, a: usize, b: usize, c: usize, ldc: i32): void {
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(b), b1 = v128.load(b, 16), b2 = v128.load(b, 32), b3 = v128.load(b, 48);
     const s0 = v128.load32_splat(a);
-    x00 = f32x4.add(x00, f32x4.mul(s0, b0));
-    x01 = f32x4.add(x01, f32x4.mul(s0, b1));
-    x02 = f32x4.add(x02, f32x4.mul(s0, b2));
-    x03 = f32x4.add(x03, f32x4.mul(s0, b3));
+    x00 = madd(s0, b0, x00);
+    x01 = madd(s0, b1, x01);
+    x02 = madd(s0, b2, x02);
+    x03 = madd(s0, b3, x03);
     const s1 = v128.load32_splat(a, 4);
-    x10 = f32x4.add(x10, f32x4.mul(s1, b0));
-    x11 = f32x4.add(x11, f32x4.mul(s1, b1));
-    x12 = f32x4.add(x12, f32x4.mul(s1, b2));
-    x13 = f32x4.add(x13, f32x4.mul(s1, b3));
+    x10 = madd(s1, b0, x10);
+    x11 = madd(s1, b1, x11);
+    x12 = madd(s1, b2, x12);
+    x13 = madd(s1, b3, x13);
     a += 8;
     b += 64;
   }

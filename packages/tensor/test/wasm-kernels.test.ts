@@ -3,11 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { kernelsRelaxedWasmBase64 } from '../src/cpu/wasm/binary.js';
 import { BINARY_OPS, UNARY_OPS, contiguousStrides, cpuKernels, cpuKernelsReady, defineProgram, forwardKernel, getBackend, gradKernel, setCpuKernels, type BinaryOp, type UnaryOp, type View } from '@tsgrad/tensor';
 
 // The WebAssembly SIMD kernels against independent float64 references. (The fused optimizer steps
 // are checked in @tsgrad/optim's tests, against the per-element reference steps and PyTorch.)
 const cpu = getBackend('cpu');
+/** Set by wasm-kernels-relaxed.test.ts, which runs this file again with relaxed SIMD switched on. */
+const RELAXED_RUN = (globalThis as { relaxedSimdRun?: boolean }).relaxedSimdRun === true;
 afterEach(() => setCpuKernels({ wasm: true }));
 
 /** Deterministic pseudo-random values in [-0.5, 0.5), already rounded to float32. */
@@ -151,7 +154,7 @@ describe('WebAssembly SIMD kernels', () => {
     const b = f32View(bd, [1, 30, 40]);
     const wasm = cpu.readSync!(cpu.matmul(a, b), 0, 800);
     setCpuKernels({ wasm: false });
-    expect(cpuKernels()).toEqual({ wasm: false, threads: 1, chunksOnWorkers: 0, reason: 'disabled by setCpuKernels' });
+    expect(cpuKernels()).toEqual({ wasm: false, relaxedSimd: false, threads: 1, chunksOnWorkers: 0, reason: 'disabled by setCpuKernels' });
     check(a, b, ad, bd);
     const ts = cpu.readSync!(cpu.matmul(a, b), 0, 800);
     ts.forEach((v, i) => expect(Math.abs(v - wasm[i])).toBeLessThan(1e-5));
@@ -169,13 +172,35 @@ describe('WebAssembly SIMD kernels', () => {
     const run = spawnSync(process.execPath, ['--jitless', '--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout);
-    expect(out.info).toEqual({ wasm: false, threads: 1, chunksOnWorkers: 0, reason: 'this JavaScript engine has no WebAssembly' });
+    expect(out.info).toEqual({ wasm: false, relaxedSimd: false, threads: 1, chunksOnWorkers: 0, reason: 'this JavaScript engine has no WebAssembly' });
     // [[1, 3], [2, 4]] squared, and its row sums.
     expect(out.mm).toEqual([7, 15, 10, 22]);
     expect(out.sum).toEqual([4, 6]);
   });
 
+  it('use the relaxed-SIMD (fused multiply-add) matmul exactly where the engine validates it, and can be told not to', async () => {
+    // Independent of the loader's probe: does the engine accept the relaxed build itself?
+    const engineHas = WebAssembly.validate(Uint8Array.from(atob(kernelsRelaxedWasmBase64), (c) => c.charCodeAt(0)));
+    expect(engineHas).toBe(process.execArgv.includes('--experimental-wasm-relaxed-simd') || RELAXED_RUN);
+    expect((await cpuKernelsReady()).relaxedSimd).toBe(engineHas);
+    // -(1 + 2^-11) + (1 + 2^-12)^2 = 2^-24 exactly (float64). mul then add rounds the square to
+    // 1 + 2^-11 first (a tie, to even) and gives 0; a fused multiply-add keeps the 2^-24. (Every
+    // x86-64 CPU since 2013 and every arm64 one fuses; V8 falls back to mul + add elsewhere.)
+    const a = f32View(new Float32Array([-(1 + 2 ** -11), 1 + 2 ** -12]), [1, 1, 2]);
+    const b = f32View(new Float32Array([1, 1 + 2 ** -12]), [1, 2, 1]);
+    const product = () => cpu.readSync!(cpu.matmul(a, b), 0, 1)[0];
+    expect(product()).toBe(engineHas ? 2 ** -24 : 0);
+    setCpuKernels({ relaxedSimd: false });
+    expect((await cpuKernelsReady()).relaxedSimd).toBe(false);
+    expect(product()).toBe(0);
+    setCpuKernels({ relaxedSimd: true });
+    expect((await cpuKernelsReady()).relaxedSimd).toBe(engineHas);
+    expect(product()).toBe(engineHas ? 2 ** -24 : 0);
+  });
+
   it('setCpuKernels names a bad option and value', () => {
+    expect(() => setCpuKernels({ relaxedSimd: 1 } as never)).toThrow(/option 'relaxedSimd' must be a boolean, got 1/);
+    expect(() => setCpuKernels({ relaxedSIMD: false } as never)).toThrow(/relaxedSimd/);
     expect(() => setCpuKernels({ wsam: true } as never)).toThrow(/unknown option 'wsam'/);
     expect(() => setCpuKernels({ wasm: 'yes' } as never)).toThrow(/option 'wasm' must be a boolean, got yes/);
     expect(() => setCpuKernels({ threads: 0 })).toThrow(/option 'threads' must be an integer from 1 to 64, got 0/);

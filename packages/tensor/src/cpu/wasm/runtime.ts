@@ -1,4 +1,4 @@
-import { kernelsSharedWasmBase64, kernelsWasmBase64 } from './binary.js';
+import { kernelsRelaxedWasmBase64, kernelsSharedRelaxedWasmBase64, kernelsSharedWasmBase64, kernelsWasmBase64 } from './binary.js';
 import { ThreadPool, type ThreadHost } from './threads.js';
 import { checkOptionKeys } from '../../options.js';
 
@@ -54,6 +54,12 @@ export interface WasmExports {
 export interface CpuKernelInfo {
   /** True when the float32 kernels (matmul, elementwise, reductions, gather, native program kernels) run in WebAssembly SIMD. */
   wasm: boolean;
+  /**
+   * True when the matmul micro-kernel (every float32 product, the fused attention's included) uses
+   * relaxed SIMD's multiply-add: where the engine has it (Chrome 114+, Firefox 120+; Node 20 with
+   * `--experimental-wasm-relaxed-simd`) unless `setCpuKernels({ relaxedSimd: false })`.
+   */
+  relaxedSimd: boolean;
   /** Threads a large float32 kernel call (matmul, elementwise, reduction, attention, optimizer step) runs on (1: the calling thread only). */
   threads: number;
   /** Chunks of kernel calls (matmul row panels, rows, elements, attention heads) the worker threads computed since they started (diagnostic). */
@@ -68,6 +74,8 @@ const MAX_PAGES = 65536;
 interface Loaded {
   kernels: WasmExports;
   module: object;
+  /** Whether this is the relaxed-SIMD build. */
+  relaxed: boolean;
   /** The shared memory threads can use, when the engine has SharedArrayBuffer. */
   shared: WasmMemory | null;
 }
@@ -76,6 +84,9 @@ let loaded: Loaded | null = null;
 let failure: string | undefined;
 let tried = false;
 let enabled = true;
+/** Whether to use the relaxed-SIMD build where the engine validates it. */
+let relaxedWanted = true;
+let relaxedValid: boolean | undefined;
 /** Threads asked for: a count, or 'auto' (the machine's parallelism, up to 8, where threads exist). */
 let threadsWanted: number | 'auto' = 'auto';
 let pool: ThreadPool | null = null;
@@ -104,20 +115,37 @@ async function defaultThreads(host: ThreadHost): Promise<number> {
   return Math.min(os.availableParallelism(), 8);
 }
 
-/** The shared-memory build where SharedArrayBuffer exists (threads possible), else the plain one. */
-function instantiate(api: WasmApi, compile: (bytes: Uint8Array<ArrayBuffer>) => object | Promise<object>): Loaded | Promise<Loaded> {
-  if (typeof SharedArrayBuffer === 'function') {
+/**
+ * A module that only runs `f32x4.relaxed_madd` on three zero vectors: whether the engine validates it
+ * is whether it has relaxed SIMD (as wasm-feature-detect tests it), without decoding a whole build.
+ */
+const RELAXED_PROBE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0, ...[0, 1, 2].flatMap(() => [253, 12, ...new Array<number>(16).fill(0)]), 253, 133, 2, 11];
+
+/** Whether this engine has relaxed SIMD (asked once). */
+function hasRelaxedSimd(api: WasmApi): boolean {
+  relaxedValid ??= api.validate(new Uint8Array(RELAXED_PROBE));
+  return relaxedValid;
+}
+
+/**
+ * The shared-memory build where SharedArrayBuffer exists (threads possible), else the plain one; the
+ * relaxed-SIMD build of either when `relaxed`. `memory`: the shared memory to instantiate over (a
+ * switch of build keeps the storages that live in it), else a fresh one.
+ */
+function instantiate(api: WasmApi, compile: (bytes: Uint8Array<ArrayBuffer>) => object | Promise<object>, relaxed: boolean, memory?: WasmMemory | null): Loaded | Promise<Loaded> {
+  if (memory !== null && typeof SharedArrayBuffer === 'function') {
     try {
-      const memory = new api.Memory({ initial: 0, maximum: MAX_PAGES, shared: true });
-      const finish = (module: object): Loaded => ({ kernels: new api.Instance(module, { env: { memory } }).exports as WasmExports, module, shared: memory });
-      const m = compile(decode(kernelsSharedWasmBase64));
+      const mem = memory ?? new api.Memory({ initial: 0, maximum: MAX_PAGES, shared: true });
+      const finish = (module: object): Loaded => ({ kernels: new api.Instance(module, { env: { memory: mem } }).exports as WasmExports, module, relaxed, shared: mem });
+      const m = compile(decode(relaxed ? kernelsSharedRelaxedWasmBase64 : kernelsSharedWasmBase64));
       return m instanceof Promise ? m.then(finish) : finish(m);
-    } catch {
+    } catch (e) {
+      if (memory) throw e;
       // No shared memory here (a page that is not cross-origin isolated): the plain build.
     }
   }
-  const finish = (module: object): Loaded => ({ kernels: new api.Instance(module, {}).exports as WasmExports, module, shared: null });
-  const m = compile(decode(kernelsWasmBase64));
+  const finish = (module: object): Loaded => ({ kernels: new api.Instance(module, {}).exports as WasmExports, module, relaxed, shared: null });
+  const m = compile(decode(relaxed ? kernelsRelaxedWasmBase64 : kernelsWasmBase64));
   return m instanceof Promise ? m.then(finish) : finish(m);
 }
 
@@ -132,13 +160,14 @@ function load(): void {
     failure = 'this engine cannot run WebAssembly SIMD (128-bit SIMD is needed)';
     return;
   }
+  const relaxed = relaxedWanted && hasRelaxedSimd(api);
   try {
-    loaded = instantiate(api, (bytes) => new api.Module(bytes)) as Loaded;
+    loaded = instantiate(api, (bytes) => new api.Module(bytes), relaxed) as Loaded;
   } catch (e) {
     // Browsers may refuse synchronous compilation on the main thread: use the TypeScript kernels
     // until the asynchronous compile finishes.
     failure = `synchronous WebAssembly compilation refused (${(e as Error).message}); loading asynchronously`;
-    void Promise.resolve(instantiate(api, (bytes) => api.compile(bytes))).then(
+    void Promise.resolve(instantiate(api, (bytes) => api.compile(bytes), relaxed)).then(
       (l) => {
         loaded = l;
         failure = undefined;
@@ -149,6 +178,21 @@ function load(): void {
     );
   }
   if (loaded) void ensurePool();
+}
+
+/**
+ * Swaps the loaded kernels for the other build (relaxed SIMD or not) over the same shared memory, so
+ * storages stay where they are; the workers restart on the new module, and until they run, calls run
+ * on this thread: a kernel call never mixes the two builds.
+ */
+function switchBuild(relaxed: boolean): void {
+  const l = loaded;
+  if (!l || !wasmApi || l.relaxed === relaxed) return;
+  const api = wasmApi;
+  loaded = instantiate(api, (bytes) => new api.Module(bytes), relaxed, l.shared) as Loaded;
+  pool?.stop();
+  pool = null;
+  void ensurePool();
 }
 
 /**
@@ -175,7 +219,13 @@ async function resizePool(): Promise<void> {
   pool?.stop();
   pool = null;
   if (want === 1 || !host) return;
-  pool = await ThreadPool.start(want - 1, { module: l.module, memory: l.shared as object, host });
+  const started = await ThreadPool.start(want - 1, { module: l.module, memory: l.shared as object, host });
+  if (loaded !== l) {
+    // The build was switched while the workers started: theirs is the old one.
+    started.stop();
+    return resizePool();
+  }
+  pool = started;
   poolFailure = undefined;
 }
 
@@ -217,6 +267,13 @@ export interface CpuKernelOptions {
    * @defaultValue the machine's parallelism (up to 8) in Node and in cross-origin isolated pages (the only pages with SharedArrayBuffer); elsewhere 1
    */
   threads?: number;
+  /**
+   * The matmul micro-kernel's relaxed-SIMD build (fused multiply-add) where the engine has it; false
+   * keeps the baseline mul + add kernel everywhere (float32 products then have the same bits on
+   * every engine, rather than the same bits on one engine). Switching keeps tensors where they are.
+   * @defaultValue `true` (used where the engine validates relaxed SIMD; `cpuKernels().relaxedSimd` says whether)
+   */
+  relaxedSimd?: boolean;
 }
 
 /**
@@ -230,19 +287,25 @@ export interface CpuKernelOptions {
  * ```ts
  * import { cpuKernels, cpuKernelsReady, setCpuKernels } from '@tsgrad/tensor';
  * setCpuKernels({ threads: 2 });
- * console.log(await cpuKernelsReady()); // { wasm: true, threads: 2, chunksOnWorkers: 0 }
+ * console.log(await cpuKernelsReady()); // { wasm: true, relaxedSimd: false, threads: 2, chunksOnWorkers: 0 } in Node 20
+ * setCpuKernels({ relaxedSimd: false }); // the baseline mul + add matmul even where relaxed SIMD exists
  * setCpuKernels({ wasm: false }); // reference kernels, e.g. to compare results
  * console.log(cpuKernels().wasm); // false
  * ```
  */
 export function setCpuKernels(options: CpuKernelOptions): void {
-  checkOptionKeys('setCpuKernels', options, ['wasm', 'threads']);
-  const { wasm, threads } = options;
+  checkOptionKeys('setCpuKernels', options, ['wasm', 'threads', 'relaxedSimd']);
+  const { wasm, threads, relaxedSimd } = options;
   if (wasm !== undefined && typeof wasm !== 'boolean') throw new Error(`setCpuKernels: option 'wasm' must be a boolean, got ${String(wasm)}`);
+  if (relaxedSimd !== undefined && typeof relaxedSimd !== 'boolean') throw new Error(`setCpuKernels: option 'relaxedSimd' must be a boolean, got ${String(relaxedSimd)}`);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
     throw new Error(`setCpuKernels: option 'threads' must be an integer from 1 to 64, got ${String(threads)}`);
   }
   if (wasm !== undefined) enabled = wasm;
+  if (relaxedSimd !== undefined) {
+    relaxedWanted = relaxedSimd;
+    if (loaded && wasmApi) switchBuild(relaxedSimd && hasRelaxedSimd(wasmApi));
+  }
   if (threads !== undefined) {
     threadsWanted = threads;
     if (loaded) void ensurePool();
@@ -251,13 +314,13 @@ export function setCpuKernels(options: CpuKernelOptions): void {
 
 /**
  * Which kernels the CPU backend uses now, and why.
- * @example cpuKernels() // { wasm: true, threads: 2, chunksOnWorkers: 0 } in Node 20 on a 2-core machine
+ * @example cpuKernels() // { wasm: true, relaxedSimd: false, threads: 2, chunksOnWorkers: 0 } in Node 20 on a 2-core machine (relaxedSimd: true with --experimental-wasm-relaxed-simd)
  */
 export function cpuKernels(): CpuKernelInfo {
-  if (!enabled) return { wasm: false, threads: 1, chunksOnWorkers: 0, reason: 'disabled by setCpuKernels' };
-  if (!wasmKernels()) return { wasm: false, threads: 1, chunksOnWorkers: 0, reason: failure ?? 'not loaded' };
+  if (!enabled) return { wasm: false, relaxedSimd: false, threads: 1, chunksOnWorkers: 0, reason: 'disabled by setCpuKernels' };
+  if (!wasmKernels()) return { wasm: false, relaxedSimd: false, threads: 1, chunksOnWorkers: 0, reason: failure ?? 'not loaded' };
   const threads = pool?.threads ?? 1;
-  const info = { wasm: true, threads, chunksOnWorkers: pool?.chunksOnWorkers ?? 0 };
+  const info = { wasm: true, relaxedSimd: loaded?.relaxed ?? false, threads, chunksOnWorkers: pool?.chunksOnWorkers ?? 0 };
   return poolFailure && threads === 1 ? { ...info, reason: poolFailure } : info;
 }
 
