@@ -7,4 +7,4 @@ import { setFlagsFromString } from 'node:v8';
 // builds. The flag is process-wide: vitest runs each test file in its own process.
 setFlagsFromString('--experimental-wasm-relaxed-simd');
 (globalThis as { relaxedSimdRun?: boolean }).relaxedSimdRun = true;
-await import('./wasm-kernels.test.ts');
+await import('./wasm-kernels.test.js');

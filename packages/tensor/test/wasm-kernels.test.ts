@@ -180,7 +180,8 @@ describe('WebAssembly SIMD kernels', () => {
 
   it('use the relaxed-SIMD (fused multiply-add) matmul exactly where the engine validates it, and can be told not to', async () => {
     // Independent of the loader's probe: does the engine accept the relaxed build itself?
-    const engineHas = WebAssembly.validate(Uint8Array.from(atob(kernelsRelaxedWasmBase64), (c) => c.charCodeAt(0)));
+    const wasm = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly;
+    const engineHas = wasm.validate(Uint8Array.from(atob(kernelsRelaxedWasmBase64), (c) => c.charCodeAt(0)));
     expect(engineHas).toBe(process.execArgv.includes('--experimental-wasm-relaxed-simd') || RELAXED_RUN);
     expect((await cpuKernelsReady()).relaxedSimd).toBe(engineHas);
     // -(1 + 2^-11) + (1 + 2^-12)^2 = 2^-24 exactly (float64). mul then add rounds the square to

@@ -56,7 +56,7 @@ export interface CpuKernelInfo {
   wasm: boolean;
   /**
    * True when the matmul micro-kernel (every float32 product, the fused attention's included) uses
-   * relaxed SIMD's multiply-add: where the engine has it (Chrome 114+, Firefox 120+; Node 20 with
+   * relaxed SIMD's multiply-add: where the engine has it (Chrome and Edge 114+; Node 20 with
    * `--experimental-wasm-relaxed-simd`) unless `setCpuKernels({ relaxedSimd: false })`.
    */
   relaxedSimd: boolean;
