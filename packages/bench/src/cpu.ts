@@ -67,6 +67,7 @@ export async function benchTsgradCpu(sizes: number[]): Promise<BenchRow[]> {
     cpuCases(sizes, threadLabel(threads), rows);
     rows.push(benchTsgradCnn(threadLabel(threads)));
     rows.push(benchTsgradGpt(threadLabel(threads)));
+    if (info.relaxedSimd) rows.push(await withoutRelaxedSimd(() => benchTsgradGpt(`${threadLabel(threads)} mul+add`)));
     // Elementwise kernels run on one thread: timed once; so are the autocast MLP and GPT (issue 25).
     if (threads === 1) rows.push(...tsgradUnaryRows(threadLabel(threads)), ...benchAutocast(threadLabel(threads)));
   }
@@ -80,6 +81,18 @@ export async function benchTsgradCpu(sizes: number[]): Promise<BenchRow[]> {
   const dst = new Float32Array(src.length);
   rows.push({ suite: 'ceiling', case: 'copy 100 MB', impl: 'TypedArray.set', value: 0.1 / timeMedian(() => dst.set(src)), unit: 'GB/s' });
   return rows;
+}
+
+/** `fn` run on the mul + add matmul build (Node 20's default), then relaxed SIMD back on. */
+async function withoutRelaxedSimd<T>(fn: () => T): Promise<T> {
+  setCpuKernels({ relaxedSimd: false });
+  await cpuKernelsReady();
+  try {
+    return fn();
+  } finally {
+    setCpuKernels({ relaxedSimd: true });
+    await cpuKernelsReady();
+  }
 }
 
 /** Adds the matmul and MLP-step rows of one CPU configuration to `rows`. */

@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import v8 from 'node:v8';
 import { benchAttention } from './attention.js';
 import { THREAD_COUNTS, benchTsgradCpu, benchTfjsCpu, threadLabel } from './cpu.js';
 import { CNN } from './cnn.js';
@@ -15,6 +16,11 @@ import { benchPyTorch } from './pytorch.js';
 import { benchWebGPU } from './webgpu.js';
 import { printTable, stage, type BenchRow } from './timing.js';
 import { UNARY_BENCH_OPS, unaryCase } from './unary.js';
+
+// Chrome (>= 114) and Firefox ship WebAssembly relaxed SIMD; Node 20 has it behind this flag. Set
+// before the kernels load, so the CPU rows run the fused multiply-add matmul a browser user gets; the
+// GPT step is also timed with the mul + add build (`setCpuKernels({ relaxedSimd: false })`).
+v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const SIZES = [256, 512, 1024];
 const STAGES = 6;
