@@ -77,11 +77,13 @@ export interface SavedGroup {
 
 /**
  * What the autograd graph of `loss` holds for backward: every storage its nodes keep (each node keeps
- * its inputs and its output), except those in `before` (the parameters and the batch), grouped by the
+ * its inputs and its output), except those in `before` (the parameters and the batch; `parameters`
+ * marks the groups whose op read one), grouped by the
  * op that produced it and its dtype, largest first. Bytes are the storage's elements × the dtype's
  * size (a device may round its buffers up).
  * @example
- * accountSaved(loss, new Set(model.parameters().map((p) => p.storage)));
+ * const params = new Set(model.parameters());
+ * accountSaved(loss, new Set([...params, x].map((t) => t.storage)), params); // [{ op: 'matmul', dtype: 'bfloat16', ... }, ...]
  */
 export function accountSaved(loss: Tensor, before: ReadonlySet<Storage>, parameters: ReadonlySet<Tensor>): SavedGroup[] {
   const seenStorages = new Set<Storage>(before);
