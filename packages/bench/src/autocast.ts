@@ -2,6 +2,7 @@ import { autocast, manualSeed, randint, randn, scope, type Tensor } from '@tsgra
 import { Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
 import { AdamW, GradScaler, SGD, type Optimizer } from '@tsgrad/optim';
 import { cpuMemoryStats, resetCpuPeak } from '@tsgrad/tensor';
+import { accountSaved, cpuMeter, measureActivations, type ActivationMemory, type MemoryMeter, type SavedGroup } from './activation-memory.js';
 import { BenchGPT, GPT_CONFIG, gptCase, type GptConfig } from './gpt.js';
 import { timeMedian, type BenchRow } from './timing.js';
 
@@ -19,7 +20,7 @@ export interface AutocastModel {
   /** Timed runs and warm-up runs per mode (the GPT step is ~100× the MLP's). */
   runs: number;
   warmup: number;
-  build(device: 'cpu' | 'webgpu'): { opt: Optimizer<{ lr: number }>; loss: () => Tensor };
+  build(device: 'cpu' | 'webgpu'): { opt: Optimizer<{ lr: number }>; loss: () => Tensor; batch: Tensor[] };
 }
 
 /** The benchmarks' MLP (784-256-256-10, SGD with momentum 0.9) at one batch size. */
@@ -34,7 +35,7 @@ export function autocastMlp(batch: number): AutocastModel {
       const model = new Sequential(new Linear(784, 256), new ReLU(), new Linear(256, 256), new ReLU(), new Linear(256, 10)).to(device);
       const x = randn([batch, 784]).to(device);
       const y = randint(0, 10, [batch]).to(device);
-      return { opt: new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 }), loss: () => F.crossEntropy(model.forward(x), y) };
+      return { opt: new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 }), loss: () => F.crossEntropy(model.forward(x), y), batch: [x, y] };
     },
   };
 }
@@ -51,7 +52,11 @@ export function autocastGpt(c: GptConfig = GPT_CONFIG, lr = 1e-3): AutocastModel
       const model = new BenchGPT(c).to(device);
       const idx = randint(0, c.vocab, [c.batch, c.block], { dtype: 'int32' }).to(device);
       const targets = randint(0, c.vocab, [c.batch * c.block], { dtype: 'int32' }).to(device);
-      return { opt: new AdamW(model.parameters(), { lr }), loss: () => F.crossEntropy(model.forward(idx).reshape([c.batch * c.block, c.vocab]), targets) };
+      return {
+        opt: new AdamW(model.parameters(), { lr }),
+        loss: () => F.crossEntropy(model.forward(idx).reshape([c.batch * c.block, c.vocab]), targets),
+        batch: [idx, targets],
+      };
     },
   };
 }
@@ -144,9 +149,49 @@ export function cpuStepPeak(step: AutocastStep): number {
   return cpuMemoryStats().peakBytesInUse - base;
 }
 
+/** `activationMemory`'s figures, and the graph's saved storages at the end of the forward pass. */
+export interface ActivationReport extends ActivationMemory {
+  groups: SavedGroup[];
+}
+
+/**
+ * The activation memory of one forward+backward of `model` under `mode` on `device` (see
+ * ActivationMemory: bytes held at the end of forward and the peak during backward, both above what was
+ * live before the forward pass), after a warm-up pass (the first pass creates lasting state: the
+ * GradScaler's scale); gradients are dropped before each pass, as zeroGrad does in training. `groups`
+ * accounts the storages the autograd graph references (accountSaved).
+ */
+export function activationMemory(model: AutocastModel, mode: AutocastMode, device: 'cpu' | 'webgpu', meter: MemoryMeter = cpuMeter): ActivationReport {
+  const { opt, loss, batch } = model.build(device);
+  const scaler = mode === 'float16' ? new GradScaler() : null;
+  const params = new Set(opt.paramGroups.flatMap((g) => g.params));
+  let groups: SavedGroup[] = [];
+  const pass = () =>
+    scope(() => {
+      opt.zeroGrad();
+      const forward = () => (mode === 'float32' ? loss() : autocast({ device, dtype: mode }, loss));
+      const m = measureActivations(meter, forward, (l) => {
+        groups = accountSaved(l, new Set([...params, ...batch].map((t) => t.storage)), params);
+        (scaler ? scaler.scale(l) : l).backward();
+      });
+      return { saved: m.saved, backwardPeak: m.backwardPeak };
+    });
+  pass();
+  const r = pass();
+  opt.zeroGrad();
+  return { ...r, groups };
+}
+
+/** The memory rows of one model and mode: saved activations, backward's peak and the whole step's peak, in MiB. */
+export function memoryRows(suite: string, label: string, impl: string, a: ActivationMemory, stepPeak: number): BenchRow[] {
+  const mib = (case_: string, bytes: number): BenchRow => ({ suite, case: `${label} ${case_}`, impl, value: bytes / 2 ** 20, unit: 'MiB' });
+  return [mib('peak', stepPeak), mib('saved', a.saved), mib('bwd peak', a.backwardPeak)];
+}
+
 /**
  * The CPU rows: for each model of AUTOCAST_MODELS, float32 and autocast bfloat16, the median ms per
- * step and the peak MiB of live tensor storages over one step. At batch 128 the MLP's parameter
+ * step, the peak MiB of live tensor storages over one step, and the activation memory (saved after
+ * forward, peak during backward: activationMemory). At batch 128 the MLP's parameter
  * casts outweigh its halved activations; at 1024 the activations' saving shows
  * (packages/tsgrad/test/autocast-memory.test.ts); the GPT's residual stream stays float32
  * (test/autocast-gpt.test.ts).
@@ -160,7 +205,7 @@ export function benchAutocast(impl: string, models: readonly AutocastModel[] = A
       const peak = cpuStepPeak(step);
       const label = `${model.case} ${modeLabel(mode)}`;
       rows.push({ suite: model.suite, case: `${label} step`, impl, value: s * 1000, unit: 'ms/step' });
-      rows.push({ suite: model.suite, case: `${label} peak`, impl, value: peak / 2 ** 20, unit: 'MiB' });
+      rows.push(...memoryRows(model.suite, label, impl, activationMemory(model, mode, 'cpu'), peak));
     }
   }
   return rows;

@@ -1,7 +1,8 @@
 import { manualSeed, randn, scope, type Tensor } from '@tsgrad/autograd';
 import { Adam } from '@tsgrad/optim';
 import { initWebGPU, type WebGPUBackend } from '@tsgrad/webgpu';
-import { autocastGpt, autocastMlp, autocastStepAsync, modeLabel } from './autocast.js';
+import { webgpuMeter } from './activation-memory.js';
+import { activationMemory, autocastGpt, autocastMlp, autocastStepAsync, memoryRows, modeLabel } from './autocast.js';
 import { makeTfCnnStep, tsgradCnnStep, type TfCnnLike } from './cnn.js';
 import { GPT_CONFIG, gptCase, tsgradGptStep } from './gpt.js';
 import { makeTfMlpStep, tsgradMlpStep, type TfMlpLike } from './mlp.js';
@@ -274,10 +275,10 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
     await report({ suite: 'gpt step', name: gptCase(cases.gpt), work: 1, unit: 'steps/s', ours: settled(ours), theirs: null, oursGpu: () => ours().dispose() });
   }
 
-  // Issue 25: the autocast table (src/autocast.ts) on WebGPU, ms/step and the pool's peak MiB over one
-  // step: float32, autocast float16 with a GradScaler (the GPU recipe; PyTorch CUDA's beside it in the
-  // packed benchmark) and autocast bfloat16. Until WebGPU holds half tensors, a half row carries the
-  // Error's message instead of a number.
+  // Issue 25: the autocast table (src/autocast.ts) on WebGPU, ms/step, the pool's peak MiB over one
+  // step and the activation memory (saved after forward, peak during backward: activationMemory):
+  // float32, autocast float16 with a GradScaler (the GPU recipe; PyTorch CUDA's beside it in the
+  // packed benchmark) and autocast bfloat16. A case that fails carries the Error's message instead.
   for (const model of [autocastMlp(cases.mlp.batch), autocastGpt(cases.gpt)]) {
     for (const mode of ['float32', 'float16', 'bfloat16'] as const) {
       const name = `${model.case} ${modeLabel(mode)}`;
@@ -295,12 +296,14 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
         const before = backend.stats().bytesInUse;
         await run();
         const peak = backend.stats().peakBytesInUse - before;
+        step.zeroGrad();
+        const activations = activationMemory(model, mode, 'webgpu', webgpuMeter(backend));
         rows.push({ suite, case: `${name} step`, impl: 'tsgrad webgpu', value: s * 1000, unit: 'ms/step' });
-        rows.push({ suite, case: `${name} peak`, impl: 'tsgrad webgpu', value: peak / 2 ** 20, unit: 'MiB' });
+        rows.push(...memoryRows(suite, name, 'tsgrad webgpu', activations, peak));
       } catch (e) {
         const error = (e as Error).message.split('\n')[0];
         rows.push({ suite, case: `${name} step`, impl: 'tsgrad webgpu', value: NaN, unit: 'ms/step', error });
-        rows.push({ suite, case: `${name} peak`, impl: 'tsgrad webgpu', value: NaN, unit: 'MiB', error });
+        for (const c of ['peak', 'saved', 'bwd peak']) rows.push({ suite, case: `${name} ${c}`, impl: 'tsgrad webgpu', value: NaN, unit: 'MiB', error });
       }
     }
   }
