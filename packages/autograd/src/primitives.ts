@@ -61,9 +61,10 @@ export interface PrimitiveAttrs extends Record<ElementwiseOp, OpParams> {
   /**
    * The fused attention (ops/attention.ts, a backend's `attention`): inputs query [B, H, L, E], key,
    * value and an optional additive mask [B, H, L, S]. `saved.logsumexp` receives the forward's per-row
-   * logsumexp for the backward (a second output in PyTorch's flash kernel; a primitive here has one).
+   * logsumexp for the backward (a second output in PyTorch's flash kernel; a primitive here has one),
+   * and `saved.output32` a half output's float32 values (see `attentionForward`).
    */
-  attention: { scale: number; isCausal: boolean; saved: { logsumexp: Tensor | null } };
+  attention: { scale: number; isCausal: boolean; saved: { logsumexp: Tensor | null; output32: Tensor | null } };
 }
 /** @internal */
 export type PrimitiveOp = keyof PrimitiveAttrs;

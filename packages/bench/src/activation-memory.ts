@@ -1,4 +1,4 @@
-import { type Tensor } from '@tsgrad/autograd';
+import { Tensor } from '@tsgrad/autograd';
 import { cpuMemoryStats, itemSize, resetCpuPeak, type DType, type Storage } from '@tsgrad/tensor';
 import type { WebGPUBackend } from '@tsgrad/webgpu';
 
@@ -110,6 +110,10 @@ export function accountSaved(loss: Tensor, before: ReadonlySet<Storage>, paramet
     const saved = t.gradFn?.saved;
     if (!saved) continue;
     for (const input of saved.inputs) stack.push(input);
+    // A primitive may keep tensors beside its inputs (the fused attention's logsumexp, and a half
+    // output's float32 values).
+    const kept = (saved.attrs as { saved?: Record<string, unknown> } | undefined)?.saved;
+    if (kept) for (const v of Object.values(kept)) if (v instanceof Tensor) stack.push(v);
   }
   return [...groups.values()].sort((a, b) => b.bytes - a.bytes);
 }

@@ -179,3 +179,45 @@ describe('fused attention on the CPU holds no T × T tensor', () => {
     expect(largest).toBeLessThan(B * H * T * T);
   });
 });
+
+// Half operands (what autocast gives F.scaledDotProductAttention) keep the fused kernel: it runs in
+// float32 on widened copies and rounds the output and each gradient once, as PyTorch's half attention
+// accumulates in float32. Reference: the composed path in float64 on the same half-rounded inputs,
+// mask and cotangent; a once-rounded result is within half an ulp of it (plus float32's error), so
+// one ulp of the dtype (2^-10, 2^-7) bounds it.
+describe.each([
+  ['float16', 2 ** -10],
+  ['bfloat16', 2 ** -7],
+] as const)('fused attention on the CPU in %s against the composed float64 reference', (dtype, eps) => {
+  it.each(FUSED_ATTENTION_CASES.map((c) => [c.name, c] as const))('%s', (_, c) => {
+    manualSeed(29);
+    const [q, k, v] = [c.q, c.k, c.v].map((s) => randn(s).to(dtype).requiresGrad_());
+    const raw = c.mask ? fusedAttentionMask(c.mask) : null;
+    const mask = raw === null || raw.dtype === 'bool' ? raw : raw.to(dtype);
+    const opts = { isCausal: c.isCausal ?? false, scale: c.scale ?? null };
+    const [q64, k64, v64] = [q, k, v].map((t) => t.detach().to('float64').requiresGrad_());
+    const ref = F.scaledDotProductAttention(q64, k64, v64, { ...opts, attnMask: mask && mask.dtype !== 'bool' ? mask.to('float64') : mask });
+    const cot = randn(ref.shape).to(dtype);
+    ref.backward(cot.to('float64'));
+
+    const fused = vi.spyOn(cpu, 'attention');
+    const fusedBackward = vi.spyOn(cpu, 'attentionBackward');
+    const out = F.scaledDotProductAttention(q, k, v, { ...opts, attnMask: mask });
+    expect(fused).toHaveBeenCalledTimes(1);
+    expect(out.dtype).toBe(dtype);
+    const tolH = { rtol: eps, atol: 1e-4 };
+    expectClose(Array.from(out.dataSync(), Number), Array.from(ref.dataSync(), Number), { ...tolH, what: 'output' });
+    out.backward(cot);
+    expect(fusedBackward).toHaveBeenCalledTimes(1);
+    // An operand broadcast over n (batch, head) pairs gets the sum of n gradients each rounded once
+    // (the expand's backward, as in PyTorch): n·eps/2 of the largest term bounds that sum's error.
+    const pairs = out.numel() / out.shape[out.ndim - 1] / out.shape[out.ndim - 2];
+    for (const [i, [g, r]] of [[q, q64], [k, k64], [v, v64]].entries()) {
+      expect(g.grad!.dtype).toBe(dtype);
+      const want = Array.from(r.grad!.dataSync(), Number);
+      const n = pairs / (g.numel() / g.shape[g.ndim - 1] / g.shape[g.ndim - 2]);
+      const atol = n > 1 ? (n * eps * Math.max(...want.map(Math.abs))) / 2 : tolH.atol;
+      expectClose(Array.from(g.grad!.dataSync(), Number), want, { ...tolH, atol, what: `grad ${'qkv'[i]}` });
+    }
+  });
+});

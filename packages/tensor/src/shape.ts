@@ -45,6 +45,26 @@ export function isContiguous(shape: Shape, strides: readonly number[]): boolean 
 }
 
 /**
+ * The storage elements `[lo, lo + length)` a strided view reaches (length 0 for an empty view): what
+ * a kernel must read to see all of it. Widening a half view copies this span, not the view's
+ * elements, so a transpose keeps its strides and an expanded (stride 0) view stays its source's size.
+ * @example
+ * storageSpan([2, 3], [1, 2], 4) // { lo: 4, length: 6 }: a transpose of a 3x2 block at offset 4
+ * storageSpan([1024, 1024], [0, 1], 0) // { lo: 0, length: 1024 }: one row expanded
+ */
+export function storageSpan(shape: Shape, strides: readonly number[], offset: number): { lo: number; length: number } {
+  if (numel(shape) === 0) return { lo: 0, length: 0 };
+  let lo = offset;
+  let hi = offset;
+  shape.forEach((n, d) => {
+    const reach = (n - 1) * strides[d];
+    if (reach < 0) lo += reach;
+    else hi += reach;
+  });
+  return { lo, length: hi - lo + 1 };
+}
+
+/**
  * PyTorch's `has_internal_overlap`: true when two elements of the view share one memory location,
  * which with strided views means a dimension of size > 1 with stride 0 (an `expand()`). Conservative
  * as PyTorch's: other layouts count as not overlapping.

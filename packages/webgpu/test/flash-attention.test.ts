@@ -85,6 +85,45 @@ describe('fused attention on webgpu (float32) against the composed float64 refer
   }, 60_000);
 });
 
+// Half operands (autocast's) keep the fused kernel: float32 on widened copies, the output and each
+// gradient rounded once; the reference is the composed path in float64 on the same half-rounded
+// inputs, mask and cotangent, within one ulp of the dtype (an operand broadcast over n (batch, head)
+// pairs sums n once-rounded gradients: n·eps/2 of the largest). As nn/test/cpu-fused-attention.test.ts.
+describe.each([
+  ['float16', 2 ** -10],
+  ['bfloat16', 2 ** -7],
+] as const)('fused attention on webgpu in %s against the composed float64 reference', (dtype, eps) => {
+  it.each(FUSED_ATTENTION_CASES.map((c) => [c.name, c] as const))('%s', async (_, c) => {
+    manualSeed(29);
+    const [q, k, v] = [c.q, c.k, c.v].map((s) => randn(s).to(dtype));
+    const raw = c.mask ? fusedAttentionMask(c.mask) : null;
+    const mask = raw === null || raw.dtype === 'bool' ? raw : raw.to(dtype);
+    const opts = { isCausal: c.isCausal ?? false, scale: c.scale ?? null };
+    const [q64, k64, v64] = [q, k, v].map((t) => t.to('float64').requiresGrad_());
+    const ref = F.scaledDotProductAttention(q64, k64, v64, { ...opts, attnMask: mask && mask.dtype !== 'bool' ? mask.to('float64') : mask });
+    const cot = randn(ref.shape).to(dtype);
+    ref.backward(cot.to('float64'));
+
+    const fused = vi.spyOn(backend, 'attention');
+    const fusedBackward = vi.spyOn(backend, 'attentionBackward');
+    const [gq, gk, gv] = [q, k, v].map((t) => t.to('webgpu').requiresGrad_());
+    const out = F.scaledDotProductAttention(gq, gk, gv, { ...opts, attnMask: mask ? mask.to('webgpu') : null });
+    expect(fused).toHaveBeenCalledTimes(1);
+    expect(out.dtype).toBe(dtype);
+    expectClose(await values(out), Array.from(ref.dataSync(), Number), { rtol: eps, atol: 1e-4, what: 'output' });
+    out.backward(cot.to('webgpu'));
+    expect(fusedBackward).toHaveBeenCalledTimes(1);
+    const pairs = out.numel() / out.shape[out.ndim - 1] / out.shape[out.ndim - 2];
+    for (const [i, [g, r]] of [[gq, q64], [gk, k64], [gv, v64]].entries()) {
+      expect(g.grad!.dtype).toBe(dtype);
+      const want = Array.from(r.grad!.dataSync(), Number);
+      const n = pairs / (g.numel() / g.shape[g.ndim - 1] / g.shape[g.ndim - 2]);
+      const atol = n > 1 ? (n * eps * Math.max(...want.map(Math.abs))) / 2 : 1e-4;
+      expectClose(await values(g.grad!), want, { rtol: eps, atol, what: `grad ${'qkv'[i]}` });
+    }
+  }, 60_000);
+});
+
 describe('fused attention memory (the buffer pool’s peak bytes)', () => {
   // At B = 8, H = 8, T = 1024, head dim 64 in float32, q, k, v, the output and each gradient are
   // 16 MiB; the scores a composed forward holds are 8·8·1024·1024·4 bytes = 256 MiB (the weights as

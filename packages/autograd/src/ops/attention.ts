@@ -1,4 +1,4 @@
-import { checkOptionKeys, getBackend, formatShape, type AttentionInputs } from '@tsgrad/tensor';
+import { checkOptionKeys, contiguousStrides, getBackend, formatShape, isHalf, storageSpan, type AttentionInputs, type Backend, type DType, type Storage, type View } from '@tsgrad/tensor';
 import { apply, fromStorage, type PrimitiveAttrs } from '../primitives.js';
 import type { Tensor } from '../tensor.js';
 
@@ -23,7 +23,9 @@ export interface FusedAttentionOptions {
 
 /**
  * Whether `fusedAttention` runs on this device for these head dims: the backend has the fused
- * kernels and the dims are within its limit, float32. WebGPU has them; the CPU while its WebAssembly
+ * kernels and the dims are within its limit, float32 or half (float16, bfloat16: the float32 kernel on
+ * widened operands, the output rounded once, as PyTorch's half attention kernels accumulate in
+ * float32; so autocast keeps the fused path). WebGPU has them; the CPU while its WebAssembly
  * kernels are loaded (not after `setCpuKernels({ wasm: false })`). In float64 the composed path
  * (`F.scaledDotProductAttention`) stays the reference.
  * @example
@@ -36,7 +38,7 @@ export function fusedAttentionAvailable(query: Tensor, value: Tensor): boolean {
     typeof backend.attention === 'function' &&
     typeof backend.attentionBackward === 'function' &&
     max !== undefined &&
-    query.dtype === 'float32' &&
+    (query.dtype === 'float32' || (isHalf(query.dtype) && backend.capabilities.half)) &&
     query.shape[query.ndim - 1] <= max &&
     value.shape[value.ndim - 1] <= max
   );
@@ -58,33 +60,82 @@ export function fusedAttention(query: Tensor, key: Tensor, value: Tensor, opts: 
     throw new Error(`fusedAttention: no fused attention on ${query.device} for a ${query.dtype} query ${formatShape(query.shape)} and value ${formatShape(value.shape)}; use F.scaledDotProductAttention`);
   }
   if (attnMask?.requiresGrad) throw new Error('fusedAttention: attnMask gets no gradient here; detach it or use F.scaledDotProductAttention');
-  const attrs: PrimitiveAttrs['attention'] = { scale, isCausal, saved: { logsumexp: null } };
+  const attrs: PrimitiveAttrs['attention'] = { scale, isCausal, saved: { logsumexp: null, output32: null } };
   const inputs = attnMask ? [query, key, value, attnMask] : [query, key, value];
   const out = apply('attention', inputs, attrs);
-  // Only a backward reads the logsumexp.
-  if (out.gradFn === null) attrs.saved.logsumexp?.dispose();
+  // Only a backward reads the logsumexp (and a half output's float32 values).
+  if (out.gradFn === null) {
+    attrs.saved.logsumexp?.dispose();
+    attrs.saved.output32?.dispose();
+  }
   return out;
 }
 
-/** The inputs as the backend's views. */
-export function attentionInputs([query, key, value, mask]: readonly Tensor[]): AttentionInputs {
-  return { query: query.toView(), key: key.toView(), value: value.toView(), mask: mask ? mask.toView() : null };
+/**
+ * `v` itself, or when it is half, a float32 view over a widened copy of the storage span it reads
+ * (strides kept: an expanded mask stays its source's size); the copy is pushed on `temps`.
+ */
+function widened(backend: Backend, v: View, temps: Storage[]): View {
+  if (!isHalf(v.dtype)) return v;
+  const { lo, length } = storageSpan(v.shape, v.strides, v.offset);
+  const wide = backend.cast({ storage: v.storage, dtype: v.dtype, shape: [length], strides: [1], offset: lo }, 'float32');
+  temps.push(wide);
+  return { storage: wide, dtype: 'float32', shape: v.shape, strides: v.strides, offset: length > 0 ? v.offset - lo : 0 };
 }
 
-/** The primitive's forward: the output, and the logsumexp saved in `attrs` for the backward. */
+/** A float32 result of `shape` rounded once to `dtype` (the float32 storage freed), or kept when `dtype` is float32. */
+function rounded(backend: Backend, storage: Storage, shape: readonly number[], dtype: DType): Storage {
+  if (dtype === 'float32') return storage;
+  const out = backend.cast({ storage, dtype: 'float32', shape, strides: contiguousStrides(shape), offset: 0 }, dtype);
+  backend.free(storage);
+  return out;
+}
+
+/** Runs `kernel` on `views`, half ones widened to float32 copies freed afterwards. */
+function onFloat32<T>(backend: Backend, views: readonly View[], kernel: (wide: View[]) => T): T {
+  const temps: Storage[] = [];
+  try {
+    return kernel(views.map((v) => widened(backend, v, temps)));
+  } finally {
+    for (const t of temps) backend.free(t);
+  }
+}
+
+/** The backend's inputs from their views (a null mask stays null). */
+function attentionInputs([query, key, value, mask]: readonly View[]): AttentionInputs {
+  return { query, key, value, mask: mask ?? null };
+}
+
+/**
+ * The primitive's forward: the output (the query's dtype), and for the backward the float32 logsumexp
+ * and, for half operands, the float32 output, saved in `attrs`. The backward's D = rowsum(dO∘O) is a
+ * difference that cancels; from the output rounded to half its error would be eps(half)·|O| in every
+ * dq and dk (PyTorch's half FlashAttention has that error): the float32 output keeps the gradients
+ * within one rounding of the float64 ones, for one float32 [B, H, L, Ev] tensor per attention.
+ */
 export function attentionForward(inputs: readonly Tensor[], attrs: PrimitiveAttrs['attention']): Tensor {
   const [query, , value] = inputs;
-  const { output, logsumexp } = getBackend(query.device).attention!(attentionInputs(inputs), attrs);
+  const backend = getBackend(query.device);
+  const { output, logsumexp } = onFloat32(backend, inputs.map((t) => t.toView()), (views) => backend.attention!(attentionInputs(views), attrs));
+  const outShape = [...query.shape.slice(0, 3), value.shape[3]];
   attrs.saved.logsumexp = fromStorage(logsumexp, query.shape.slice(0, 3));
-  return fromStorage(output, [...query.shape.slice(0, 3), value.shape[3]]);
+  if (query.dtype === 'float32') return fromStorage(output, outShape);
+  attrs.saved.output32 = fromStorage(output, outShape);
+  return fromStorage(backend.cast(attrs.saved.output32.toView(), query.dtype), outShape);
 }
 
-/** The primitive's gradient rule: dq, dk, dv from the backend's `attentionBackward`; none for the mask. */
+/** The primitive's gradient rule: dq, dk, dv from the backend's `attentionBackward` (in the inputs' dtypes); none for the mask. */
 export function attentionGrads(inputs: readonly Tensor[], output: Tensor, grad: Tensor, attrs: PrimitiveAttrs['attention']): (Tensor | null)[] {
-  const [query, key, value] = inputs;
+  const [query] = inputs;
   const logsumexp = attrs.saved.logsumexp;
   if (logsumexp === null) throw new Error('attention: the forward kept no logsumexp (it ran without grad)');
-  const saved = { output: output.toView(), logsumexp: logsumexp.toView(), gradOutput: grad.toView() };
-  const g = getBackend(query.device).attentionBackward!(attentionInputs(inputs), saved, attrs);
-  return [fromStorage(g.query, query.shape), fromStorage(g.key, key.shape), fromStorage(g.value, value.shape), ...inputs.slice(3).map(() => null)];
+  const backend = getBackend(query.device);
+  const views = [...inputs.map((t) => t.toView()), (attrs.saved.output32 ?? output).toView(), grad.toView()];
+  const g = onFloat32(backend, views, (wide) => {
+    const n = inputs.length;
+    const saved = { output: wide[n], logsumexp: logsumexp.toView(), gradOutput: wide[n + 1] };
+    return backend.attentionBackward!(attentionInputs(wide.slice(0, n)), saved, attrs);
+  });
+  const grads = [g.query, g.key, g.value].map((s, i) => fromStorage(rounded(backend, s, inputs[i].shape, inputs[i].dtype), inputs[i].shape));
+  return [...grads, ...inputs.slice(3).map(() => null)];
 }

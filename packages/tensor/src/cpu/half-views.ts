@@ -3,7 +3,7 @@ import type { ElementwiseProgram, ProgramItem } from '../program.js';
 import type { TypedArray } from '../dtype.js';
 import { decodeHalf, encodeHalf, isHalf, type HalfDType } from '../half.js';
 import { giveArray, takeArray } from './buffer-pool.js';
-import { isContiguous, numel } from '../shape.js';
+import { isContiguous, numel, storageSpan } from '../shape.js';
 import { CpuStorage } from './storage.js';
 
 /**
@@ -20,17 +20,8 @@ import { CpuStorage } from './storage.js';
  */
 export function widenView(v: View, data: (v: View) => TypedArray, temps: Float32Array[]): View {
   if (!isHalf(v.dtype)) return v;
-  let lo = v.offset;
-  let hi = v.offset;
-  const empty = numel(v.shape) === 0;
-  if (!empty) {
-    v.shape.forEach((n, d) => {
-      const reach = (n - 1) * v.strides[d];
-      if (reach < 0) lo += reach;
-      else hi += reach;
-    });
-  }
-  const length = empty ? 0 : hi - lo + 1;
+  const { lo, length } = storageSpan(v.shape, v.strides, v.offset);
+  const empty = length === 0;
   const wide = takeArray('float32', length, { zero: false });
   if (length > 0) decodeHalf(v.dtype, (data(v) as Uint16Array).subarray(lo, lo + length), wide);
   temps.push(wide);
