@@ -20,6 +20,7 @@ import {
   type Backend,
   type DType,
   type ElementwiseKernel,
+  type HalfDType,
   HALF_CODECS,
   isHalf,
   type ElementwiseProgram,
@@ -391,7 +392,12 @@ export class WebGPUBackend implements Backend {
    */
   matmul(a: View, b: View): Storage {
     // float32 products and sums, one rounding per output element (as PyTorch's CPU half matmul).
-    if (isHalf(a.dtype) || isHalf(b.dtype)) return this.half.run([a, b], [a.shape[0], a.shape[1], b.shape[2]], ([x, y]) => this.matmul(x, y));
+    if (isHalf(a.dtype) || isHalf(b.dtype)) {
+      const shape = [a.shape[0], a.shape[1], b.shape[2]];
+      // Read in place (no float32 copies: matmul-plan.ts) unless a widened operand would pass the binding limit.
+      if (this.matmulPlan.readsHalfInPlace(a, b)) return this.half.narrow(this.matmulPlan.matmul(a, b), shape, (isHalf(a.dtype) ? a : b).dtype as HalfDType);
+      return this.half.run([a, b], shape, ([x, y]) => this.matmul(x, y));
+    }
     return this.matmulPlan.matmul(a, b);
   }
 

@@ -18,8 +18,8 @@ export function halfBytes(size: number): number {
   return Math.ceil(size / 2) * 4;
 }
 
-/** The elements `[lo, lo + length)` of storage that a view reaches. */
-function spanOf(v: View): { lo: number; length: number } {
+/** The elements `[lo, lo + length)` of storage that a view reaches (a widened copy holds these, from 0). */
+export function spanOf(v: View): { lo: number; length: number } {
   if (numel(v.shape) === 0) return { lo: 0, length: 0 };
   let lo = v.offset;
   let hi = v.offset;

@@ -7,6 +7,7 @@
  * values out of range are undefined: WGSL spec, "Floating Point Conversion"), so relying on it would
  * give other bits than PyTorch's on some adapters. Widening is exact by construction.
  */
+import type { HalfDType } from '@tsgrad/tensor';
 import { ENTRY, LINEAR_INDEX, indexMath, memoShader } from './common.js';
 
 /** What a widen kernel writes: a half dtype's values as float32 bits, or the raw 16 bits (for moves). */
@@ -57,6 +58,24 @@ fn f32_to_bf16_bits(x: u32) -> u32 {
   return ((x + 0x7fffu + ((x >> 16u) & 1u)) >> 16u) & 0xffffu;
 }
 `;
+
+/**
+ * WGSL for kernels that read half operands in place (matmul, elementwise) instead of a widened copy:
+ * `load_<name>(e)`, element e of the packed `array<u32>` binding `name` as f32, its 16 bits picked from
+ * their word and widened by the integer conversion above, so the value is the one `widenShader` would
+ * have stored (the kernel then computes exactly as on the copy). '' when no operand is half.
+ * @example
+ * halfReads({ a: 'float16' }) // CODECS + 'fn load_a(e: u32) -> f32 { ... }'
+ */
+export function halfReads(operands: Readonly<Record<string, HalfDType>>): string {
+  const names = Object.keys(operands);
+  if (names.length === 0) return '';
+  const loads = names.map((name) => {
+    const h = `(${name}[e >> 1u] >> ((e & 1u) * 16u)) & 0xffffu`;
+    return `fn load_${name}(e: u32) -> f32 { let h = ${h}; return bitcast<f32>(${operands[name] === 'bfloat16' ? 'h << 16u' : 'f16_to_f32_bits(h)'}); }`;
+  });
+  return `${CODECS}\n${loads.join('\n')}`;
+}
 
 /**
  * Widens `n` consecutive half elements from element md[1] of `src` into `out` (float32 bits, or the

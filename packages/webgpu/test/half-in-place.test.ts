@@ -1,0 +1,78 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Generator, tensor, type Tensor } from '@tsgrad/autograd';
+import type { HalfDType } from '@tsgrad/tensor';
+import { halfBits } from '@tsgrad/test-utils';
+import type { WebGPUBackend } from '@tsgrad/webgpu';
+import { gpu } from './gpu.js';
+
+/**
+ * Kernels that read float16 and bfloat16 operands in place (packed words decoded in the load) must
+ * give the bits of the float32 kernel on widened copies, rounded once: the reference here is that
+ * float32 product on WebGPU of the operands cast exactly to float32, in the same layout (so the plan
+ * picks the same kernel for it), rounded into half. And no float32 copy is made: a half product is
+ * one matmul dispatch and one narrowing, where widening cost two more.
+ */
+
+const HALVES: HalfDType[] = ['float16', 'bfloat16'];
+let backend: WebGPUBackend;
+beforeAll(async () => {
+  backend = await gpu();
+}, 60_000);
+
+/** Random values of `shape` in `dtype` on WebGPU (normal samples scaled, so products round often). */
+function sample(shape: number[], dtype: HalfDType, seed: number): Tensor {
+  const gen = new Generator(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tensor(Float32Array.from({ length: n }, () => gen.normal() * 3)).reshape(shape).to(dtype).to('webgpu');
+}
+
+async function bitsOf(t: Tensor): Promise<number[]> {
+  return halfBits(await t.cpu());
+}
+
+/**
+ * Each case: the base shapes and the views taken of them, chosen to reach each kernel of the plan:
+ * one thread per element (C under 32×32), the scalar tiled kernel (K not a multiple of 4), the vec4
+ * kernels (32×32 and 64×64 tiles), the vec4 kernel after the row-major copy that float32 makes of a
+ * transposed operand of a large product (the weight gradient's layout, read here in place), split-K,
+ * an odd offset, and a broadcast batch.
+ */
+const CASES: { name: string; a: number[]; b: number[]; view: (a: Tensor, b: Tensor) => [Tensor, Tensor] }[] = [
+  { name: 'small C', a: [3, 5, 12], b: [3, 12, 7], view: (a, b) => [a, b] },
+  { name: 'tiled, K = 33', a: [2, 40, 33], b: [2, 33, 36], view: (a, b) => [a, b] },
+  { name: 'vec4 32x32 tiles', a: [1, 64, 32], b: [1, 32, 64], view: (a, b) => [a, b] },
+  { name: 'transposed operands, small product (tiled)', a: [2, 36, 40], b: [2, 44, 36], view: (a, b) => [a.transpose(1, 2), b.transpose(1, 2)] },
+  { name: 'transposed A of a large product (vec4 where float32 copies)', a: [256, 128], b: [256, 128], view: (a, b) => [a.t(), b] },
+  { name: 'vec4 64x64 tiles', a: [512, 16], b: [16, 512], view: (a, b) => [a, b] },
+  { name: 'split-K', a: [32, 1024], b: [1024, 32], view: (a, b) => [a, b] },
+  { name: 'odd offset (column slice)', a: [40, 37], b: [36, 40], view: (a, b) => [a.narrow(1, 1, 36), b] },
+  { name: 'broadcast batch', a: [3, 33, 40], b: [40, 36], view: (a, b) => [a, b] },
+];
+
+describe('matmul reads half operands in place, with the bits of the float32 kernel on widened copies', () => {
+  it.each(HALVES.flatMap((d) => CASES.map((c) => [`${d}: ${c.name}`, d, c] as const)))('%s', async (_, dtype, c) => {
+    const a = sample(c.a, dtype, 1);
+    const b = sample(c.b, dtype, 2);
+    const got = ((x, y) => x.matmul(y))(...c.view(a, b));
+    const want = ((x, y) => x.matmul(y))(...c.view(a.to('float32'), b.to('float32'))).to(dtype);
+    expect(got.dtype).toBe(dtype);
+    expect(await bitsOf(got)).toEqual(await bitsOf(want));
+  });
+
+  it.each(HALVES)('%s: a product is one matmul dispatch and one narrowing, no widened copies', async (dtype) => {
+    const a = sample([2, 40, 36], dtype, 3);
+    const b = sample([2, 36, 44], dtype, 4);
+    await a.data();
+    await b.data();
+    backend.pool.resetPeak();
+    const before = backend.stats();
+    const c = a.matmul(b);
+    const after = backend.stats();
+    expect(after.dispatches - before.dispatches).toBe(2);
+    // Only C's float32 values and the half result were allocated (in the pool's power-of-two size
+    // classes); the widened copies of A and B took two more 16 KiB buffers.
+    const pooled = (bytes: number) => 2 ** Math.ceil(Math.log2(bytes));
+    expect(after.peakBytesInUse - before.bytesInUse).toBe(pooled(2 * 40 * 44 * 4) + pooled(2 * 40 * 44 * 2));
+    await c.data();
+  });
+});
