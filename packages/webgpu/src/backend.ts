@@ -340,15 +340,18 @@ export class WebGPUBackend implements Backend {
    * const y = backend.elementwise(forwardKernel('exp'), [x.toView()]);
    */
   elementwise(kernel: ElementwiseKernel, inputs: readonly View[]): Storage {
-    // Half operands, here and below: the float32 kernel on widened copies, one rounding (half-runs.ts).
-    if (inputs.some((v) => isHalf(v.dtype))) return this.half.run(inputs, inputs[0].shape, (wide) => this.elementwise(kernel, wide));
-    const dtype = inputs[0].dtype;
+    // Half operands: read in place by the float32 kernel (shaders/elementwise.ts) when all are half,
+    // its float32 result rounded once; otherwise (and below, in the other methods) the float32 kernel
+    // on widened copies, one rounding (half-runs.ts).
+    const inPlace = inputs.length > 0 && inputs.every((v) => isHalf(v.dtype));
+    if (!inPlace && inputs.some((v) => isHalf(v.dtype))) return this.half.run(inputs, inputs[0].shape, (wide) => this.elementwise(kernel, wide));
+    const dtype = inPlace ? 'float32' : inputs[0].dtype;
     const { locals, expr, names, floatOnly } = kernelWgsl(kernel);
     // Ops on floats only, and those whose WGSL is float32 only (pow: the integer power runs on the CPU).
     if ((kernel.floatOnly || floatOnly) && dtype !== 'float32') throw new Error(`webgpu: ${kernel.name} needs float32 input${inputs.length > 1 ? 's' : ''}, got ${dtype}`);
     const out = this.fresh(kernel.resultDtype === 'bool' ? 'bool' : dtype, inputs[0].shape);
     this.elementwiseRuns.run(kernel.name, expr, [...inputs], out, { names, locals });
-    return out.storage;
+    return inPlace && out.dtype === 'float32' ? this.half.narrow(out.storage, out.shape, inputs[0].dtype as HalfDType) : out.storage;
   }
 
   /**

@@ -76,3 +76,43 @@ describe('matmul reads half operands in place, with the bits of the float32 kern
     await c.data();
   });
 });
+
+describe('elementwise kernels read half operands in place, with the bits of the float32 kernel on widened copies', () => {
+  const OPS: [string, (x: Tensor, y: Tensor) => Tensor][] = [
+    ['add', (x, y) => x.add(y)],
+    ['mul', (x, y) => x.mul(y)],
+    ['div', (x, y) => x.div(y)],
+    ['exp', (x) => x.exp()],
+    ['tanh', (x) => x.tanh()],
+    ['sigmoid', (x) => x.sigmoid()],
+    ['gt (a bool result)', (x, y) => x.gt(y)],
+  ];
+  // A transposed view, an odd offset (element 1 of the base: the second half of a word) and a broadcast row.
+  const VIEWS: [string, (t: Tensor) => Tensor][] = [
+    ['transposed', (t) => t.t()],
+    ['odd offset', (t) => t.narrow(1, 1, 7).narrow(0, 0, 7)],
+    ['broadcast row', (t) => t.narrow(0, 1, 1).expand([7, 8])],
+  ];
+  it.each(HALVES.flatMap((d) => OPS.flatMap(([op, f]) => VIEWS.map(([v, view]) => [`${d}: ${op}, ${v}`, d, f, view] as const))))('%s', async (_, dtype, f, view) => {
+    const x = view(sample([8, 8], dtype, 5));
+    const y = sample([9, 9], dtype, 6).t().narrow(0, 0, x.shape[0]).narrow(1, 0, x.shape[1]);
+    const got = f(x, y);
+    const wide = f(x.to('float32'), y.to('float32'));
+    if (got.dtype === 'bool') expect(Array.from(await got.data())).toEqual(Array.from(await wide.data()));
+    else expect(await bitsOf(got)).toEqual(await bitsOf(wide.to(dtype)));
+  });
+
+  it.each(HALVES)('%s: a binary op is one kernel and one narrowing, no widened copies', async (dtype) => {
+    const a = sample([64, 64], dtype, 7);
+    const b = sample([64, 64], dtype, 8);
+    await a.data();
+    await b.data();
+    backend.pool.resetPeak();
+    const before = backend.stats();
+    const c = a.mul(b);
+    const after = backend.stats();
+    expect(after.dispatches - before.dispatches).toBe(2);
+    expect(after.peakBytesInUse - before.bytesInUse).toBe(64 * 64 * 4 + 64 * 64 * 2);
+    await c.data();
+  });
+});

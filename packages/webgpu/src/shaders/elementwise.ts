@@ -1,5 +1,6 @@
-import { walk, type Builtin, type Condition, type Dialect, type DType, type ElementwiseKernel } from '@tsgrad/tensor';
+import { isHalf, walk, type Builtin, type Condition, type Dialect, type DType, type ElementwiseKernel, type HalfDType } from '@tsgrad/tensor';
 import { ENTRY, LINEAR_INDEX, WGSL_TYPE, helpersFor, indexMath, memoShader, withType } from './common.js';
+import { halfReads } from './half.js';
 
 /**
  * The functions of the expression language (@tsgrad/tensor's BUILTINS) in WGSL: each through a
@@ -96,13 +97,17 @@ function renderKernel(kernel: ElementwiseKernel): KernelWgsl {
 
 /**
  * One strided elementwise shader: `inputs` views read through their strides, the result written
- * through the output view's strides (contiguous for fresh results, any window for `copy`).
+ * through the output view's strides (contiguous for fresh results, any window for `copy`). A float16
+ * or bfloat16 input is bound packed and read in place (`load_in0(p0)`, shaders/half.ts), as the f32
+ * its widened copy would hold: the kernel computes in f32 (the caller rounds a float32 result into half).
  */
 export const elementwiseShader = memoShader(function elementwiseShader(opts: { expr: string; inputs: DType[]; out: DType; rank: number; names?: string[]; locals?: string }): string {
   const names = opts.names ?? ['x', 'y', 'z'];
-  const bindings = opts.inputs.map((d, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${WGSL_TYPE[d]}>;`);
+  const bindings = opts.inputs.map((d, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${isHalf(d) ? 'u32' : WGSL_TYPE[d]}>;`);
+  const half = Object.fromEntries(opts.inputs.flatMap((d, k) => (isHalf(d) ? [[`in${k}`, d]] : []))) as Record<string, HalfDType>;
   const outBinding = opts.inputs.length;
-  const T = WGSL_TYPE[opts.inputs[opts.inputs.length - 1] ?? opts.out];
+  const last = opts.inputs[opts.inputs.length - 1] ?? opts.out;
+  const T = isHalf(last) ? 'f32' : WGSL_TYPE[last];
   const views = [...opts.inputs.map((_, k) => `p${k}`), 'po'];
   const OUT = WGSL_TYPE[opts.out];
   // A kernel computes in its operands' type; a bool result (a comparison's 0 or 1) is stored as u32.
@@ -111,13 +116,13 @@ export const elementwiseShader = memoShader(function elementwiseShader(opts: { e
   return `${bindings.join('\n')}
 @group(0) @binding(${outBinding}) var<storage, read_write> out: array<${WGSL_TYPE[opts.out]}>;
 @group(0) @binding(${outBinding + 1}) var<storage, read> md: array<u32>;
-${helpersFor(`${locals}\n${expr}`)}
+${helpersFor(`${locals}\n${expr}`)}${halfReads(half)}
 ${ENTRY} {
     ${LINEAR_INDEX}
     if (i >= md[0]) { return; }
     let g = i + md[1];
     ${indexMath(opts.rank, views, 2, 'g')}
-    ${opts.inputs.map((_, k) => `let ${names[k]} = in${k}[p${k}];`).join('\n    ')}
+    ${opts.inputs.map((d, k) => `let ${names[k]} = ${isHalf(d) ? `load_in${k}(p${k})` : `in${k}[p${k}]`};`).join('\n    ')}
     ${locals}
     out[po] = ${expr};
 }`;
