@@ -341,17 +341,17 @@ export class WebGPUBackend implements Backend {
    */
   elementwise(kernel: ElementwiseKernel, inputs: readonly View[]): Storage {
     // Half operands: read in place by the float32 kernel (shaders/elementwise.ts) when all are half,
-    // its float32 result rounded once; otherwise (and below, in the other methods) the float32 kernel
-    // on widened copies, one rounding (half-runs.ts).
+    // computing in float32 and writing the half result packed, each element rounded once; otherwise
+    // (and below, in the other methods) the float32 kernel on widened copies, one rounding (half-runs.ts).
     const inPlace = inputs.length > 0 && inputs.every((v) => isHalf(v.dtype));
     if (!inPlace && inputs.some((v) => isHalf(v.dtype))) return this.half.run(inputs, inputs[0].shape, (wide) => this.elementwise(kernel, wide));
     const dtype = inPlace ? 'float32' : inputs[0].dtype;
     const { locals, expr, names, floatOnly } = kernelWgsl(kernel);
     // Ops on floats only, and those whose WGSL is float32 only (pow: the integer power runs on the CPU).
     if ((kernel.floatOnly || floatOnly) && dtype !== 'float32') throw new Error(`webgpu: ${kernel.name} needs float32 input${inputs.length > 1 ? 's' : ''}, got ${dtype}`);
-    const out = this.fresh(kernel.resultDtype === 'bool' ? 'bool' : dtype, inputs[0].shape);
+    const out = this.fresh(kernel.resultDtype === 'bool' ? 'bool' : inPlace ? inputs[0].dtype : dtype, inputs[0].shape);
     this.elementwiseRuns.run(kernel.name, expr, [...inputs], out, { names, locals });
-    return inPlace && out.dtype === 'float32' ? this.half.narrow(out.storage, out.shape, inputs[0].dtype as HalfDType) : out.storage;
+    return out.storage;
   }
 
   /**
@@ -395,12 +395,10 @@ export class WebGPUBackend implements Backend {
    */
   matmul(a: View, b: View): Storage {
     // float32 products and sums, one rounding per output element (as PyTorch's CPU half matmul).
-    if (isHalf(a.dtype) || isHalf(b.dtype)) {
-      const shape = [a.shape[0], a.shape[1], b.shape[2]];
-      // Read in place (no float32 copies: matmul-plan.ts) unless a widened operand would pass the binding limit.
-      if (this.matmulPlan.readsHalfInPlace(a, b)) return this.half.narrow(this.matmulPlan.matmul(a, b), shape, (isHalf(a.dtype) ? a : b).dtype as HalfDType);
-      return this.half.run([a, b], shape, ([x, y]) => this.matmul(x, y));
-    }
+    // Half operands are read in place (no float32 copies: matmul-plan.ts), a mixed pair through copies.
+    const shape = [a.shape[0], a.shape[1], b.shape[2]];
+    if (isHalf(a.dtype) && isHalf(b.dtype)) return this.half.narrow(this.matmulPlan.matmul(a, b), shape, a.dtype as HalfDType);
+    if (isHalf(a.dtype) || isHalf(b.dtype)) return this.half.run([a, b], shape, ([x, y]) => this.matmul(x, y));
     return this.matmulPlan.matmul(a, b);
   }
 

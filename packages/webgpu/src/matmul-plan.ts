@@ -8,7 +8,8 @@
  * float16 and bfloat16 operands are read in place (packed, see shaders/matmul.ts) into a float32 C
  * that the backend rounds into half: the plan picks for them the kernel, split and tile the float32
  * operands of their widened copies would get, so the sums run in the same order and the bits are the
- * same as through copies, without the copies.
+ * same as through copies, without the copies. (Packed operands take half the binding space, so a
+ * product whose widened copies would pass the binding limit, which could not run before, fits more often.)
  */
 import { isHalf, type DType, type ReduceOp, type Storage, type View } from '@tsgrad/tensor';
 import type { Bindings } from './bindings.js';
@@ -46,16 +47,6 @@ function productDtype(a: View, b: View): DType {
 export class MatmulPlan {
   constructor(private readonly ops: MatmulOps) {}
 
-  /**
-   * Whether `matmul` reads these operands in place: both half, each of which widened to float32
-   * would fit one binding (then the plan's choices match the widened path's); otherwise the caller widens.
-   */
-  readsHalfInPlace(a: View, b: View): boolean {
-    const limit = this.ops.bindings.limits.maxStorageBufferBindingSize / 4;
-    const { bindings } = this.ops;
-    return isHalf(a.dtype) && isHalf(b.dtype) && bindings.extent(a) <= limit && bindings.extent(b) <= limit && a.shape[0] * a.shape[1] * b.shape[2] <= limit;
-  }
-
   /** A (batched) matrix product of two views, any transposition (the backend's `matmul`). */
   matmul(a: View, b: View): Storage {
     const { bindings } = this.ops;
@@ -82,10 +73,10 @@ export class MatmulPlan {
     const fitsRows = (r: number) => bindings.extent({ ...a, shape: [B, r, K], offset: 0 }) + align <= limit && B * r * N <= bindings.chunkElements();
     while (rows > 1 && !fitsRows(rows)) rows = Math.ceil(rows / 2);
     if (!fitsRows(rows)) throw bindings.tooLarge('matmul', a, 'a single row of it is past the limit');
-    const out = this.ops.fresh(a.dtype, [B, M, N]);
+    const out = this.ops.fresh(dtype, [B, M, N]);
     for (let first = 0; first < M; first += rows) {
       const count = Math.min(rows, M - first);
-      const block = this.ops.fresh(a.dtype, [B, count, N]);
+      const block = this.ops.fresh(dtype, [B, count, N]);
       this.matmulDispatch({ ...a, shape: [B, count, K], offset: a.offset + first * a.strides[1] }, b, block);
       this.ops.copy(block, { ...out, shape: [B, count, N], offset: first * N });
       this.ops.free(block.storage);
