@@ -422,6 +422,12 @@ export class WebGPUBackend implements Backend {
    */
   cast(x: View, dtype: DType): Storage {
     const out = this.fresh(dtype, x.shape);
+    // A contiguous half tensor to float32 (logits to the loss, a gradient to its float32 parameter):
+    // the widening writes the result, with no float32 copy between.
+    if (isHalf(x.dtype) && dtype === 'float32' && isContiguous(x.shape, x.strides)) {
+      this.half.widenInto(x, out.storage);
+      return out.storage;
+    }
     if (isHalf(x.dtype) || isHalf(dtype)) {
       this.copyHalf(x, out);
       return out.storage;

@@ -48,12 +48,24 @@ export class HalfRuns {
     const { lo, length } = spanOf(v);
     const wide = this.fresh(bits ? 'int32' : 'float32', [length]);
     temps.push(wide.storage);
-    if (length > 0) {
-      const mode: WidenMode = bits ? 'bits' : v.dtype;
-      const src = { buffer: bufferOf(v.storage), offset: 0, size: Math.ceil((lo + length) / 2) * 4 };
-      this.recorder.dispatch('half widen', widenShader(mode, this.path === 'native'), [src, { buffer: bufferOf(wide.storage), offset: 0, size: length * 4 }], [length, lo], this.recorder.groups(length));
-    }
+    this.widenSpan(v, lo, length, wide.storage, bits);
     return { storage: wide.storage, dtype: wide.dtype, shape: v.shape, strides: v.strides, offset: length > 0 ? v.offset - lo : 0 };
+  }
+
+  /**
+   * Widens a contiguous half view into `out`, a float32 storage of its size (its cast to float32: the
+   * widened span is the result itself, so no copy of it is made).
+   */
+  widenInto(v: View, out: Storage): void {
+    this.widenSpan(v, v.offset, numel(v.shape), out, false);
+  }
+
+  /** Records the widening of `length` half elements of `v`'s storage from element `lo` into `out`. */
+  private widenSpan(v: View, lo: number, length: number, out: Storage, bits: boolean): void {
+    if (length === 0) return;
+    const mode: WidenMode = bits ? 'bits' : (v.dtype as HalfDType);
+    const src = { buffer: bufferOf(v.storage), offset: 0, size: Math.ceil((lo + length) / 2) * 4 };
+    this.recorder.dispatch('half widen', widenShader(mode, this.path === 'native'), [src, { buffer: bufferOf(out), offset: 0, size: length * 4 }], [length, lo], this.recorder.groups(length));
   }
 
   /**

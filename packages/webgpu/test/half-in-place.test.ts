@@ -118,6 +118,21 @@ describe('elementwise kernels read half operands in place and write the result p
   });
 });
 
+describe('a contiguous half tensor cast to float32 is widened into the result', () => {
+  it.each(HALVES)('%s: one dispatch, only the float32 result allocated, the CPU widening bit for bit', async (dtype) => {
+    const a = sample([64, 64], dtype, 13);
+    await a.data();
+    backend.pool.resetPeak();
+    const before = backend.stats();
+    const f = a.to('float32');
+    const after = backend.stats();
+    expect(after.dispatches - before.dispatches).toBe(1);
+    expect(after.peakBytesInUse - before.bytesInUse).toBe(64 * 64 * 4);
+    const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
+    expect(bits((await f.data()) as Float32Array)).toEqual(bits((await a.cpu()).to('float32').dataSync() as Float32Array));
+  });
+});
+
 describe('past the binding limit (lowered to 1 MiB): split into chunks of packed words, or widened', () => {
   let capped: WebGPUBackend;
   beforeAll(() => {
