@@ -373,7 +373,8 @@ export class WebGPUBackend implements Backend {
    * const s = backend.reduce('sum', x.toView(), [1]);
    */
   reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage {
-    if (isHalf(x.dtype)) return this.half.run([x], x.shape.map((n, d) => (axes.includes(d) ? 1 : n)), ([w]) => this.reduce(op, w, axes));
+    // A half input is read in place, reduced in float32 and rounded once (reduce-plan.ts).
+    if (isHalf(x.dtype)) return this.half.narrow(this.reducePlan.reduce(op, x, axes), x.shape.map((n, d) => (axes.includes(d) ? 1 : n)), x.dtype as HalfDType);
     return this.reducePlan.reduce(op, x, axes);
   }
 
@@ -383,7 +384,7 @@ export class WebGPUBackend implements Backend {
    * const i = backend.argReduce('argmax', logits.toView(), 1);
    */
   argReduce(op: ArgReduceOp, x: View, axis: number): Storage {
-    if (isHalf(x.dtype)) return this.half.run([x], [], ([w]) => this.argReduce(op, w, axis));
+    // A half input is read in place (reduce-plan.ts).
     return this.reducePlan.argReduce(op, x, axis);
   }
 

@@ -118,6 +118,44 @@ describe('elementwise kernels read half operands in place and write the result p
   });
 });
 
+describe('reductions read half operands in place, with the bits of the float32 kernel on widened copies', () => {
+  // Sums over short (a thread per output) and long (a workgroup per output) rows, max and min with
+  // NaN-free samples, argmax; on a transposed view and an odd offset.
+  const OPS: [string, (t: Tensor) => Tensor][] = [
+    ['sum over rows', (t) => t.sum(0)],
+    ['sum over 300 columns (a workgroup per output)', (t) => t.sum(1)],
+    ['sum of all', (t) => t.sum()],
+    ['max', (t) => t.max(0)],
+    ['min', (t) => t.min(1)],
+    ['argmax', (t) => t.argmax(1)],
+  ];
+  const VIEWS: [string, (t: Tensor) => Tensor][] = [
+    ['contiguous', (t) => t],
+    ['transposed', (t) => t.t()],
+    ['odd offset', (t) => t.narrow(1, 1, 299)],
+  ];
+  it.each(HALVES.flatMap((d) => OPS.flatMap(([op, f]) => VIEWS.map(([v, view]) => [`${d}: ${op}, ${v}`, d, f, view] as const))))('%s', async (_, dtype, f, view) => {
+    const base = sample([40, 300], dtype, 14);
+    const got = f(view(base));
+    const wide = f(view(base.to('float32')));
+    if (got.dtype === 'int32') expect(Array.from(await got.data())).toEqual(Array.from(await wide.data()));
+    else expect(await bitsOf(got)).toEqual(await bitsOf(wide.to(dtype)));
+  });
+
+  it.each(HALVES)('%s: a sum is one reduction and one narrowing, no widened copy', async (dtype) => {
+    const a = sample([256, 64], dtype, 15);
+    await a.data();
+    backend.pool.resetPeak();
+    const before = backend.stats();
+    const s = a.sum(0);
+    const after = backend.stats();
+    expect(after.dispatches - before.dispatches).toBe(2);
+    // The float32 sums (256 B: the pool's smallest class) and the half result (256 B).
+    expect(after.peakBytesInUse - before.bytesInUse).toBe(512);
+    await s.data();
+  });
+});
+
 describe('a contiguous half tensor cast to float32 is widened into the result', () => {
   it.each(HALVES)('%s: one dispatch, only the float32 result allocated, the CPU widening bit for bit', async (dtype) => {
     const a = sample([64, 64], dtype, 13);
@@ -143,7 +181,7 @@ describe('past the binding limit (lowered to 1 MiB): split into chunks of packed
     registerBackend(backend);
   });
 
-  it.each(HALVES)('%s: an elementwise op over 1.1M elements (three bindings of words) and a matmul whose widened operand would not fit', async (dtype) => {
+  it.each(HALVES)('%s: an elementwise op and a sum over 1.1M elements (three bindings of words), a matmul whose widened operand would not fit', async (dtype) => {
     // Widened copies of these would pass the limit (the widening binds a copy whole): in place, they run.
     const a = sample([1100, 1000], dtype, 9);
     const b = sample([1100, 1000], dtype, 10);
@@ -154,5 +192,7 @@ describe('past the binding limit (lowered to 1 MiB): split into chunks of packed
     const w = sample([300, 20], dtype, 12);
     const wide = async (t: Tensor) => (await t.cpu()).to('float32').to('webgpu');
     expect(await bitsOf(x.matmul(w))).toEqual(await bitsOf((await wide(x)).matmul(await wide(w)).to(dtype)));
+    // A sum in blocks of rows (the same blocks as float32's, which count elements), then over the blocks.
+    expect(await bitsOf(a.sum(0))).toEqual(await bitsOf((await wide(a)).sum(0).to(dtype)));
   });
 });
