@@ -6,7 +6,8 @@
  * holding that concept: recorder.ts (caches, metadata, dispatch, flush), bindings.ts (views as
  * bindings within the device's limits), elementwise-runs.ts, reduce-plan.ts, matmul-plan.ts,
  * line-runs.ts (cumsum and sort), program-runs.ts, profiler.ts, and half-runs.ts (float16 and bfloat16:
- * every method with half operands widens them, runs the float32 kernel and rounds once). None of them imports this class: it passes each what it needs.
+ * matmul, elementwise kernels and reductions read them in place; the other methods widen them, run
+ * the float32 kernel and round once). None of them imports this class: it passes each what it needs.
  */
 import {
   BACKEND_API_VERSION,

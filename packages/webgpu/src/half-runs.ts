@@ -5,7 +5,8 @@
  * shape kept, offset rebased, so transposes and broadcasts cost no more than the span), the float32
  * kernel runs on it, and a float32 result is rounded once into half storage. Moves and selections
  * (copy between one half dtype, where, gather) carry the raw 16 bits instead, so NaN payloads survive
- * as on the CPU. The conversions are shaders/half.ts.
+ * as on the CPU. The conversions are shaders/half.ts. Matmul, the elementwise kernels and reductions
+ * skip the copies: they read the packed words in place (`halfReads`), computing the same float32 values.
  */
 import { isHalf, numel, type DType, type HalfDType, type Storage, type View } from '@tsgrad/tensor';
 import type { Recorder } from './recorder.js';
