@@ -6,7 +6,8 @@
  * holding that concept: recorder.ts (caches, metadata, dispatch, flush), bindings.ts (views as
  * bindings within the device's limits), elementwise-runs.ts, reduce-plan.ts, matmul-plan.ts,
  * line-runs.ts (cumsum and sort), program-runs.ts, profiler.ts, and half-runs.ts (float16 and bfloat16:
- * every method with half operands widens them, runs the float32 kernel and rounds once). None of them imports this class: it passes each what it needs.
+ * matmul, elementwise kernels and reductions read them in place; the other methods widen them, run
+ * the float32 kernel and round once). None of them imports this class: it passes each what it needs.
  */
 import {
   BACKEND_API_VERSION,
@@ -20,6 +21,7 @@ import {
   type Backend,
   type DType,
   type ElementwiseKernel,
+  type HalfDType,
   HALF_CODECS,
   isHalf,
   type ElementwiseProgram,
@@ -339,13 +341,16 @@ export class WebGPUBackend implements Backend {
    * const y = backend.elementwise(forwardKernel('exp'), [x.toView()]);
    */
   elementwise(kernel: ElementwiseKernel, inputs: readonly View[]): Storage {
-    // Half operands, here and below: the float32 kernel on widened copies, one rounding (half-runs.ts).
-    if (inputs.some((v) => isHalf(v.dtype))) return this.half.run(inputs, inputs[0].shape, (wide) => this.elementwise(kernel, wide));
-    const dtype = inputs[0].dtype;
+    // Half operands: read in place by the float32 kernel (shaders/elementwise.ts) when all are half,
+    // computing in float32 and writing the half result packed, each element rounded once; otherwise
+    // (and below, in the other methods) the float32 kernel on widened copies, one rounding (half-runs.ts).
+    const inPlace = inputs.length > 0 && inputs.every((v) => isHalf(v.dtype));
+    if (!inPlace && inputs.some((v) => isHalf(v.dtype))) return this.half.run(inputs, inputs[0].shape, (wide) => this.elementwise(kernel, wide));
+    const dtype = inPlace ? 'float32' : inputs[0].dtype;
     const { locals, expr, names, floatOnly } = kernelWgsl(kernel);
     // Ops on floats only, and those whose WGSL is float32 only (pow: the integer power runs on the CPU).
     if ((kernel.floatOnly || floatOnly) && dtype !== 'float32') throw new Error(`webgpu: ${kernel.name} needs float32 input${inputs.length > 1 ? 's' : ''}, got ${dtype}`);
-    const out = this.fresh(kernel.resultDtype === 'bool' ? 'bool' : dtype, inputs[0].shape);
+    const out = this.fresh(kernel.resultDtype === 'bool' ? 'bool' : inPlace ? inputs[0].dtype : dtype, inputs[0].shape);
     this.elementwiseRuns.run(kernel.name, expr, [...inputs], out, { names, locals });
     return out.storage;
   }
@@ -369,7 +374,8 @@ export class WebGPUBackend implements Backend {
    * const s = backend.reduce('sum', x.toView(), [1]);
    */
   reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage {
-    if (isHalf(x.dtype)) return this.half.run([x], x.shape.map((n, d) => (axes.includes(d) ? 1 : n)), ([w]) => this.reduce(op, w, axes));
+    // A half input is read in place, reduced in float32 and rounded once (reduce-plan.ts).
+    if (isHalf(x.dtype)) return this.half.narrow(this.reducePlan.reduce(op, x, axes), x.shape.map((n, d) => (axes.includes(d) ? 1 : n)), x.dtype as HalfDType);
     return this.reducePlan.reduce(op, x, axes);
   }
 
@@ -379,7 +385,7 @@ export class WebGPUBackend implements Backend {
    * const i = backend.argReduce('argmax', logits.toView(), 1);
    */
   argReduce(op: ArgReduceOp, x: View, axis: number): Storage {
-    if (isHalf(x.dtype)) return this.half.run([x], [], ([w]) => this.argReduce(op, w, axis));
+    // A half input is read in place (reduce-plan.ts).
     return this.reducePlan.argReduce(op, x, axis);
   }
 
@@ -391,7 +397,10 @@ export class WebGPUBackend implements Backend {
    */
   matmul(a: View, b: View): Storage {
     // float32 products and sums, one rounding per output element (as PyTorch's CPU half matmul).
-    if (isHalf(a.dtype) || isHalf(b.dtype)) return this.half.run([a, b], [a.shape[0], a.shape[1], b.shape[2]], ([x, y]) => this.matmul(x, y));
+    // Half operands are read in place (no float32 copies: matmul-plan.ts), a mixed pair through copies.
+    const shape = [a.shape[0], a.shape[1], b.shape[2]];
+    if (isHalf(a.dtype) && isHalf(b.dtype)) return this.half.narrow(this.matmulPlan.matmul(a, b), shape, a.dtype as HalfDType);
+    if (isHalf(a.dtype) || isHalf(b.dtype)) return this.half.run([a, b], shape, ([x, y]) => this.matmul(x, y));
     return this.matmulPlan.matmul(a, b);
   }
 
@@ -415,6 +424,12 @@ export class WebGPUBackend implements Backend {
    */
   cast(x: View, dtype: DType): Storage {
     const out = this.fresh(dtype, x.shape);
+    // A contiguous half tensor to float32 (logits to the loss, a gradient to its float32 parameter):
+    // the widening writes the result, with no float32 copy between.
+    if (isHalf(x.dtype) && dtype === 'float32' && isContiguous(x.shape, x.strides)) {
+      this.half.widenInto(x, out.storage);
+      return out.storage;
+    }
     if (isHalf(x.dtype) || isHalf(dtype)) {
       this.copyHalf(x, out);
       return out.storage;

@@ -5,7 +5,7 @@
  * one that cannot be. Every kernel plan (elementwise, reduce, matmul, programs) binds views this way,
  * so the arithmetic lives once, apart from any of them.
  */
-import { numel, type View } from '@tsgrad/tensor';
+import { isHalf, numel, type View } from '@tsgrad/tensor';
 import { bufferOf } from './storage.js';
 
 import type { DeviceLimits } from './device-limits.js';
@@ -29,25 +29,38 @@ export class Bindings {
     return v.offset + v.shape.reduce((e, d, i) => e + (d - 1) * v.strides[i], 0) + 1;
   }
 
-  /** Elements of a view's window (see `window`): what its binding must hold. */
+  /**
+   * 4-byte words of a view's window (see `window`): what its binding must hold. A float16 or bfloat16
+   * view (packed two elements to a word, read in place by kernels that take half operands) counts words.
+   */
   span(v: View): number {
-    const align = this.alignment / 4;
-    return this.extent(v) - Math.floor(v.offset / align) * align;
+    return this.words(v, this.extent(v)) - this.start(v);
   }
 
   /** A view's binding: its buffer up to its last element (not the pooled buffer's whole size class). */
   whole(v: View): GPUBufferBinding {
-    return { buffer: bufferOf(v.storage), offset: 0, size: this.extent(v) * 4 };
+    return { buffer: bufferOf(v.storage), offset: 0, size: this.words(v, this.extent(v)) * 4 };
   }
 
   /**
-   * The binding of only the elements a view reaches, from its first one rounded down to the binding
-   * alignment, and the view's offset inside that window.
+   * The binding of only the elements a view reaches, from its first one's word rounded down to the
+   * binding alignment, and the view's offset (in elements) inside that window.
    */
   window(v: View): { binding: GPUBufferBinding; offset: number } {
+    const start = this.start(v);
+    const perWord = isHalf(v.dtype) ? 2 : 1;
+    return { binding: { buffer: bufferOf(v.storage), offset: start * 4, size: (this.words(v, this.extent(v)) - start) * 4 }, offset: v.offset - start * perWord };
+  }
+
+  /** The word a view's window starts at: its first element's, rounded down to the binding alignment. */
+  private start(v: View): number {
     const align = this.alignment / 4;
-    const start = Math.floor(v.offset / align) * align;
-    return { binding: { buffer: bufferOf(v.storage), offset: start * 4, size: (this.extent(v) - start) * 4 }, offset: v.offset - start };
+    return Math.floor((isHalf(v.dtype) ? v.offset >> 1 : v.offset) / align) * align;
+  }
+
+  /** Words holding a view's first `elements` elements (two half elements to a word). */
+  private words(v: View, elements: number): number {
+    return isHalf(v.dtype) ? Math.ceil(elements / 2) : elements;
   }
 
   /** A view's elements as a binding (its own buffer, from its offset). */

@@ -5,7 +5,8 @@
  * shape kept, offset rebased, so transposes and broadcasts cost no more than the span), the float32
  * kernel runs on it, and a float32 result is rounded once into half storage. Moves and selections
  * (copy between one half dtype, where, gather) carry the raw 16 bits instead, so NaN payloads survive
- * as on the CPU. The conversions are shaders/half.ts.
+ * as on the CPU. The conversions are shaders/half.ts. Matmul, the elementwise kernels and reductions
+ * skip the copies: they read the packed words in place (`halfReads`), computing the same float32 values.
  */
 import { isHalf, numel, type DType, type HalfDType, type Storage, type View } from '@tsgrad/tensor';
 import type { Recorder } from './recorder.js';
@@ -18,8 +19,8 @@ export function halfBytes(size: number): number {
   return Math.ceil(size / 2) * 4;
 }
 
-/** The elements `[lo, lo + length)` of storage that a view reaches. */
-function spanOf(v: View): { lo: number; length: number } {
+/** The elements `[lo, lo + length)` of storage that a view reaches (a widened copy holds these, from 0). */
+export function spanOf(v: View): { lo: number; length: number } {
   if (numel(v.shape) === 0) return { lo: 0, length: 0 };
   let lo = v.offset;
   let hi = v.offset;
@@ -48,12 +49,24 @@ export class HalfRuns {
     const { lo, length } = spanOf(v);
     const wide = this.fresh(bits ? 'int32' : 'float32', [length]);
     temps.push(wide.storage);
-    if (length > 0) {
-      const mode: WidenMode = bits ? 'bits' : v.dtype;
-      const src = { buffer: bufferOf(v.storage), offset: 0, size: Math.ceil((lo + length) / 2) * 4 };
-      this.recorder.dispatch('half widen', widenShader(mode, this.path === 'native'), [src, { buffer: bufferOf(wide.storage), offset: 0, size: length * 4 }], [length, lo], this.recorder.groups(length));
-    }
+    this.widenSpan(v, lo, length, wide.storage, bits);
     return { storage: wide.storage, dtype: wide.dtype, shape: v.shape, strides: v.strides, offset: length > 0 ? v.offset - lo : 0 };
+  }
+
+  /**
+   * Widens a contiguous half view into `out`, a float32 storage of its size (its cast to float32: the
+   * widened span is the result itself, so no copy of it is made).
+   */
+  widenInto(v: View, out: Storage): void {
+    this.widenSpan(v, v.offset, numel(v.shape), out, false);
+  }
+
+  /** Records the widening of `length` half elements of `v`'s storage from element `lo` into `out`. */
+  private widenSpan(v: View, lo: number, length: number, out: Storage, bits: boolean): void {
+    if (length === 0) return;
+    const mode: WidenMode = bits ? 'bits' : (v.dtype as HalfDType);
+    const src = { buffer: bufferOf(v.storage), offset: 0, size: Math.ceil((lo + length) / 2) * 4 };
+    this.recorder.dispatch('half widen', widenShader(mode, this.path === 'native'), [src, { buffer: bufferOf(out), offset: 0, size: length * 4 }], [length, lo], this.recorder.groups(length));
   }
 
   /**

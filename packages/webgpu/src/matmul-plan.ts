@@ -5,9 +5,15 @@
  * for a skinny product, when an operand is first copied into row-major order, and how a product past
  * the binding limit runs as blocks of A's rows. Separate from the backend because it is a plan over
  * the backend's ops (allocate, copy, reduce, free), which it takes as `MatmulOps`, not a contract method.
+ * float16 and bfloat16 operands are read in place (packed, see shaders/matmul.ts) into a float32 C
+ * that the backend rounds into half: the plan picks for them the kernel, split and tile the float32
+ * operands of their widened copies would get, so the sums run in the same order and the bits are the
+ * same as through copies, without the copies. (Packed operands take half the binding space, so a
+ * product whose widened copies would pass the binding limit, which could not run before, fits more often.)
  */
-import type { DType, ReduceOp, Storage, View } from '@tsgrad/tensor';
+import { isHalf, type DType, type ReduceOp, type Storage, type View } from '@tsgrad/tensor';
 import type { Bindings } from './bindings.js';
+import { spanOf } from './half-runs.js';
 import type { Recorder } from './recorder.js';
 import { smallMatmulShader, tiledMatmulShader, vec4Matmul64Shader, vec4MatmulShader } from './shaders/matmul.js';
 
@@ -33,6 +39,11 @@ export interface MatmulOps {
   full(size: number, value: number, dtype: DType): Storage;
 }
 
+/** The dtype a product's C is computed in: float32 for half operands (rounded into half by the caller). */
+function productDtype(a: View, b: View): DType {
+  return isHalf(a.dtype) || isHalf(b.dtype) ? 'float32' : a.dtype;
+}
+
 export class MatmulPlan {
   constructor(private readonly ops: MatmulOps) {}
 
@@ -43,13 +54,14 @@ export class MatmulPlan {
     const N = b.shape[2];
     if (a.dtype === 'bool') throw new Error('webgpu: matmul is not defined for bool');
     // An empty product is zeros (K = 0) or empty; `full` allocates it.
-    if (B * M * N === 0 || K === 0) return this.ops.full(B * M * N, 0, a.dtype);
+    const dtype = productDtype(a, b);
+    if (B * M * N === 0 || K === 0) return this.ops.full(B * M * N, 0, dtype);
     const limit = bindings.limits.maxStorageBufferBindingSize / 4;
     const fits = bindings.span(a) <= limit && bindings.span(b) <= limit && B * M * N <= limit;
     const splits = fits ? splitK(B, M, N, K) : 1;
     if (splits > 1 && splits * M * N <= limit) return this.matmulSplitK(a, b, splits);
     if (fits) {
-      const out = this.ops.fresh(a.dtype, [B, M, N]);
+      const out = this.ops.fresh(dtype, [B, M, N]);
       this.matmulDispatch(a, b, out);
       return out.storage;
     }
@@ -61,10 +73,10 @@ export class MatmulPlan {
     const fitsRows = (r: number) => bindings.extent({ ...a, shape: [B, r, K], offset: 0 }) + align <= limit && B * r * N <= bindings.chunkElements();
     while (rows > 1 && !fitsRows(rows)) rows = Math.ceil(rows / 2);
     if (!fitsRows(rows)) throw bindings.tooLarge('matmul', a, 'a single row of it is past the limit');
-    const out = this.ops.fresh(a.dtype, [B, M, N]);
+    const out = this.ops.fresh(dtype, [B, M, N]);
     for (let first = 0; first < M; first += rows) {
       const count = Math.min(rows, M - first);
-      const block = this.ops.fresh(a.dtype, [B, count, N]);
+      const block = this.ops.fresh(dtype, [B, count, N]);
       this.matmulDispatch({ ...a, shape: [B, count, K], offset: a.offset + first * a.strides[1] }, b, block);
       this.ops.copy(block, { ...out, shape: [B, count, N], offset: first * N });
       this.ops.free(block.storage);
@@ -80,7 +92,7 @@ export class MatmulPlan {
     const [, M, K] = a.shape;
     const N = b.shape[2];
     const slice = K / splits;
-    const partial = this.ops.fresh(a.dtype, [splits, M, N]);
+    const partial = this.ops.fresh(productDtype(a, b), [splits, M, N]);
     this.matmulDispatch(
       { ...a, shape: [splits, M, slice], strides: [slice * a.strides[2], a.strides[1], a.strides[2]] },
       { ...b, shape: [splits, slice, N], strides: [slice * b.strides[1], b.strides[1], b.strides[2]] },
@@ -102,7 +114,8 @@ export class MatmulPlan {
     const [B, M, K] = a.shape;
     const N = b.shape[2];
     const vec4Ready = (v: View) => v.strides[2] === 1 && v.strides[1] % 4 === 0 && v.strides[0] % 4 === 0 && v.offset % 4 === 0;
-    if (a.dtype === 'float32' && K % 4 === 0 && N % 4 === 0 && B * M * N * K >= MATMUL_COPY_ABOVE && !(vec4Ready(a) && vec4Ready(b))) {
+    const packed = isHalf(a.dtype) || isHalf(b.dtype);
+    if (!packed && a.dtype === 'float32' && K % 4 === 0 && N % 4 === 0 && B * M * N * K >= MATMUL_COPY_ABOVE && !(vec4Ready(a) && vec4Ready(b))) {
       const temps: View[] = [];
       const rowMajor = (v: View): View => {
         if (vec4Ready(v)) return v;
@@ -123,15 +136,18 @@ export class MatmulPlan {
     const buffers = [wa.binding, wb.binding, bindings.whole(out)];
     const tiles: [number, number, number] = [Math.ceil(N / 32), Math.ceil(M / 32), B];
     const by4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
-    const vec4 =
-      a.dtype === 'float32' && a.strides[2] === 1 && b.strides[2] === 1 &&
-      by4(K, N, a.strides[0], a.strides[1], wa.offset, b.strides[0], b.strides[1], wb.offset);
+    // Half operands read any layout into the vec4 kernels: they take them exactly where the widened
+    // copies (offset rebased to their span) would run them, directly or after the row-major copy.
+    const widened = (v: View): View => (isHalf(v.dtype) ? { ...v, offset: v.offset - spanOf(v).lo } : v);
+    const vec4 = packed
+      ? by4(K, N) && (B * M * N * K >= MATMUL_COPY_ABOVE || (vec4Ready(widened(a)) && vec4Ready(widened(b))))
+      : a.dtype === 'float32' && a.strides[2] === 1 && b.strides[2] === 1 && by4(K, N, a.strides[0], a.strides[1], wa.offset, b.strides[0], b.strides[1], wb.offset);
     const tile = this.ops.tile();
     const big = tile === 64 || (tile === 'auto' && B * Math.ceil(M / 64) * Math.ceil(N / 64) >= MATMUL_64_FROM_TILES);
-    if (M * N < 32 * 32) recorder.dispatch('matmul', smallMatmulShader(a.dtype), buffers, meta, recorder.groups(B * M * N));
-    else if (vec4 && big) recorder.dispatch('matmul', vec4Matmul64Shader(), buffers, meta, [Math.ceil(N / 64), Math.ceil(M / 64), B]);
-    else if (vec4) recorder.dispatch('matmul', vec4MatmulShader(), buffers, meta, tiles);
-    else recorder.dispatch('matmul', tiledMatmulShader(a.dtype), buffers, meta, tiles);
+    if (M * N < 32 * 32) recorder.dispatch('matmul', smallMatmulShader(a.dtype, b.dtype), buffers, meta, recorder.groups(B * M * N));
+    else if (vec4 && big) recorder.dispatch('matmul', vec4Matmul64Shader(a.dtype, b.dtype), buffers, meta, [Math.ceil(N / 64), Math.ceil(M / 64), B]);
+    else if (vec4) recorder.dispatch('matmul', vec4MatmulShader(a.dtype, b.dtype), buffers, meta, tiles);
+    else recorder.dispatch('matmul', tiledMatmulShader(a.dtype, b.dtype), buffers, meta, tiles);
   }
 }
 

@@ -5,7 +5,7 @@
  * one axis. Separate from the backend because, like the matmul plan, it is a plan over the backend's
  * ops (allocate, copy, free), which it takes as `ReduceOps`, not a contract method.
  */
-import { contiguousStrides, isContiguous, numel, type ArgReduceOp, type DType, type ReduceOp, type Storage, type View } from '@tsgrad/tensor';
+import { contiguousStrides, isContiguous, isHalf, numel, type ArgReduceOp, type DType, type ReduceOp, type Storage, type View } from '@tsgrad/tensor';
 import type { Bindings } from './bindings.js';
 import type { Recorder } from './recorder.js';
 import { argReduceShader, reduceShader } from './shaders/reduce.js';
@@ -40,7 +40,8 @@ export class ReducePlan {
     const reduceSize = axes.reduce((p, a) => p * x.shape[a], 1);
     if (reduceSize === 0 && op !== 'sum') throw new Error(`${op}: cannot reduce an empty tensor of shape [${x.shape.join(', ')}] (no identity)`);
     if (nOut > 0 && bindings.span(x) > bindings.limits.maxStorageBufferBindingSize / 4) return this.inBlocks(op, x, axes, outShape);
-    const out = this.ops.fresh(x.dtype, outShape);
+    // A half input is read in place and reduced in float32 (the caller rounds the result).
+    const out = this.ops.fresh(isHalf(x.dtype) ? 'float32' : x.dtype, outShape);
     if (nOut === 0) return out.storage;
     const wx = bindings.window(x);
     const meta = [nOut, reduceSize, ...kept.map((d) => x.shape[d]), ...kept.map((d) => x.strides[d]), ...axes.map((d) => x.shape[d]), ...axes.map((d) => x.strides[d]), wx.offset];
@@ -60,6 +61,7 @@ export class ReducePlan {
     const { bindings } = this.ops;
     if (!isContiguous(x.shape, x.strides)) throw bindings.tooLarge(op, x, 'is a strided view, which cannot be split into bindings');
     const rowElems = numel(x.shape.slice(1));
+    const wide = isHalf(x.dtype) ? 'float32' : x.dtype;
     const rows = Math.max(1, Math.floor(bindings.chunkElements() / Math.max(rowElems, 1)));
     if (rowElems > bindings.chunkElements()) throw bindings.tooLarge(op, x, `one row of its first dimension (${rowElems * 4} bytes) is past the limit alone`);
     const blocks: { first: number; count: number; part: View }[] = [];
@@ -67,10 +69,10 @@ export class ReducePlan {
       const count = Math.min(rows, x.shape[0] - first);
       const block: View = { ...x, shape: [count, ...x.shape.slice(1)], offset: x.offset + first * rowElems };
       const shape = axes.includes(0) ? [1, ...outShape.slice(1)] : [count, ...outShape.slice(1)];
-      blocks.push({ first, count, part: { storage: this.reduce(op, block, axes), dtype: x.dtype, shape, strides: contiguousStrides(shape), offset: 0 } });
+      blocks.push({ first, count, part: { storage: this.reduce(op, block, axes), dtype: wide, shape, strides: contiguousStrides(shape), offset: 0 } });
     }
     const restElems = numel(outShape.slice(1));
-    const target = this.ops.fresh(x.dtype, axes.includes(0) ? [blocks.length, ...outShape.slice(1)] : outShape);
+    const target = this.ops.fresh(wide, axes.includes(0) ? [blocks.length, ...outShape.slice(1)] : outShape);
     blocks.forEach(({ first, part }, k) => {
       const at = (axes.includes(0) ? k : first) * restElems;
       this.ops.copy(part, { ...target, shape: part.shape, strides: contiguousStrides(part.shape), offset: at });

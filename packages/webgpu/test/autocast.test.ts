@@ -188,15 +188,16 @@ describe('memory under autocast on webgpu', () => {
   it('float16 autocast holds about half the activation bytes of float32 where activations dominate', async () => {
     // A long batch through narrow layers (16-256-256-256-10, batch 2048). Measured on SwiftShader:
     // held after forward 19,629,568 B (float32) vs 10,538,240 B (float16 autocast): 0.54x; peak over
-    // forward+backward 36,225,792 B vs 24,585,984 B: 0.68x (pool size classes, powers of two).
+    // forward+backward 36,225,792 B vs 19,343,104 B: 0.53x (pool size classes, powers of two; 0.68x
+    // while every half op widened its operands into float32 copies, before matmul, the elementwise
+    // kernels and reductions read half in place). Dispatches per step: 88 (float32) vs 115 (184 before).
     // The benchmarks' MLP (784-256-256-10, batch 1024), measured once the same way (too slow on
     // SwiftShader for every run): held 6,669,824 B vs 6,286,080 B (0.94x), peak 13,871,872 B vs
-    // 16,807,168 B (1.21x). There the 784-wide input dominates: autocast adds its float16 copy (saved
-    // for backward; the float32 input existed before the step) and the parameters' casts, and each half
-    // op on WebGPU widens its operands into transient float32 copies (the packed path computes in
-    // float32), the largest being the input's in the first layer's weight gradient.
+    // 12,088,576 B (0.87x; 1.21x through widened copies), dispatches 72 vs 94 (143 before). There the
+    // 784-wide input dominates: autocast adds its float16 copy (saved for backward; the float32 input
+    // existed before the step) and the parameters' casts.
     const r = await compare([16, 256, 256, 256, 10], 2048);
     expect(r.held).toBeLessThan(0.6);
-    expect(r.peak).toBeLessThan(0.75);
+    expect(r.peak).toBeLessThan(0.6);
   }, 240_000);
 });

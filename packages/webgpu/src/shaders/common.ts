@@ -1,7 +1,8 @@
 import type { DType } from '@tsgrad/tensor';
 
 /** WGSL storage type of each dtype: bool lives in a u32 (WGSL has no 8-bit storage). */
-// float16 and bfloat16 never reach these shaders: half-runs.ts widens them to float32 first (their packed words are u32).
+// float16 and bfloat16 have no entry used: kernels that read them in place bind their packed words as u32
+// (shaders/half.ts `halfReads`), the others get float32 copies (half-runs.ts).
 export const WGSL_TYPE: Record<DType, string> = { float32: 'f32', int32: 'i32', bool: 'u32', float64: 'f64-unsupported', float16: 'f16-unsupported', bfloat16: 'bf16-unsupported' };
 
 export const WORKGROUP = 64;

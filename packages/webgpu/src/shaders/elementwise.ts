@@ -1,5 +1,6 @@
-import { walk, type Builtin, type Condition, type Dialect, type DType, type ElementwiseKernel } from '@tsgrad/tensor';
+import { isHalf, walk, type Builtin, type Condition, type Dialect, type DType, type ElementwiseKernel, type HalfDType } from '@tsgrad/tensor';
 import { ENTRY, LINEAR_INDEX, WGSL_TYPE, helpersFor, indexMath, memoShader, withType } from './common.js';
+import { halfReads } from './half.js';
 
 /**
  * The functions of the expression language (@tsgrad/tensor's BUILTINS) in WGSL: each through a
@@ -96,30 +97,51 @@ function renderKernel(kernel: ElementwiseKernel): KernelWgsl {
 
 /**
  * One strided elementwise shader: `inputs` views read through their strides, the result written
- * through the output view's strides (contiguous for fresh results, any window for `copy`).
+ * through the output view's strides (contiguous for fresh results, any window for `copy`). A float16
+ * or bfloat16 input is bound packed and read in place (`load_in0(p0)`, shaders/half.ts), as the f32
+ * its widened copy would hold, and the kernel computes in f32. A half `out` (a fresh, contiguous
+ * result) is written packed: one invocation per word computes its two elements and rounds each
+ * once, so no word is shared between invocations and no float32 result is stored.
  */
 export const elementwiseShader = memoShader(function elementwiseShader(opts: { expr: string; inputs: DType[]; out: DType; rank: number; names?: string[]; locals?: string }): string {
   const names = opts.names ?? ['x', 'y', 'z'];
-  const bindings = opts.inputs.map((d, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${WGSL_TYPE[d]}>;`);
+  const bindings = opts.inputs.map((d, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${isHalf(d) ? 'u32' : WGSL_TYPE[d]}>;`);
+  const half = Object.fromEntries(opts.inputs.flatMap((d, k) => (isHalf(d) ? [[`in${k}`, d]] : []))) as Record<string, HalfDType>;
   const outBinding = opts.inputs.length;
-  const T = WGSL_TYPE[opts.inputs[opts.inputs.length - 1] ?? opts.out];
+  const last = opts.inputs[opts.inputs.length - 1] ?? opts.out;
+  const T = isHalf(last) ? 'f32' : WGSL_TYPE[last];
   const views = [...opts.inputs.map((_, k) => `p${k}`), 'po'];
-  const OUT = WGSL_TYPE[opts.out];
+  const packed = isHalf(opts.out);
+  const OUT = packed ? 'f32' : WGSL_TYPE[opts.out];
   // A kernel computes in its operands' type; a bool result (a comparison's 0 or 1) is stored as u32.
   const expr = withType(opts.names && OUT !== T ? `${OUT}(${opts.expr})` : opts.expr, T);
   const locals = withType(opts.locals ?? '', T);
+  const element = (indent: string) =>
+    [indexMath(opts.rank, views, 2, 'g'), ...opts.inputs.map((d, k) => `let ${names[k]} = ${isHalf(d) ? `load_in${k}(p${k})` : `in${k}[p${k}]`};`), locals].join(`\n${indent}`);
+  const body = packed
+    ? `if (i * 2u >= md[0]) { return; }
+    var word = 0u;
+    var at = 0u;
+    for (var h = 0u; h < 2u; h = h + 1u) {
+        let j = i * 2u + h;
+        if (j >= md[0]) { break; }
+        let g = j + md[1];
+        ${element('        ')}
+        if (h == 0u) { at = po >> 1u; }
+        word = word | (narrow_out(bitcast<u32>(${expr})) << (16u * h));
+    }
+    out[at] = word;`
+    : `if (i >= md[0]) { return; }
+    let g = i + md[1];
+    ${element('    ')}
+    out[po] = ${expr};`;
   return `${bindings.join('\n')}
-@group(0) @binding(${outBinding}) var<storage, read_write> out: array<${WGSL_TYPE[opts.out]}>;
+@group(0) @binding(${outBinding}) var<storage, read_write> out: array<${packed ? 'u32' : WGSL_TYPE[opts.out]}>;
 @group(0) @binding(${outBinding + 1}) var<storage, read> md: array<u32>;
-${helpersFor(`${locals}\n${expr}`)}
+${helpersFor(`${locals}\n${expr}`)}${halfReads(half, packed ? (opts.out as HalfDType) : undefined)}
 ${ENTRY} {
     ${LINEAR_INDEX}
-    if (i >= md[0]) { return; }
-    let g = i + md[1];
-    ${indexMath(opts.rank, views, 2, 'g')}
-    ${opts.inputs.map((_, k) => `let ${names[k]} = in${k}[p${k}];`).join('\n    ')}
-    ${locals}
-    out[po] = ${expr};
+    ${body}
 }`;
 });
 

@@ -7,6 +7,7 @@
  * values out of range are undefined: WGSL spec, "Floating Point Conversion"), so relying on it would
  * give other bits than PyTorch's on some adapters. Widening is exact by construction.
  */
+import type { HalfDType } from '@tsgrad/tensor';
 import { ENTRY, LINEAR_INDEX, indexMath, memoShader } from './common.js';
 
 /** What a widen kernel writes: a half dtype's values as float32 bits, or the raw 16 bits (for moves). */
@@ -58,6 +59,29 @@ fn f32_to_bf16_bits(x: u32) -> u32 {
 }
 `;
 
+/** The conversion that rounds float32 bits into each half dtype's bits (in CODECS). */
+const NARROW: Record<HalfDType, string> = { float16: 'f32_to_f16_bits', bfloat16: 'f32_to_bf16_bits' };
+
+/**
+ * WGSL for kernels that read half operands in place (matmul, elementwise) instead of a widened copy:
+ * `load_<name>(e)`, element e of the packed `array<u32>` binding `name` as f32, its 16 bits picked from
+ * their word and widened by the integer conversion above, so the value is the one `widenShader` would
+ * have stored (the kernel then computes exactly as on the copy); with `out`, also `narrow_out(bits)`,
+ * float32 bits rounded into `out`'s 16 bits as `packHalfShader` does. '' when there is nothing half.
+ * @example
+ * halfReads({ a: 'float16' }) // CODECS + 'fn load_a(e: u32) -> f32 { ... }'
+ */
+export function halfReads(operands: Readonly<Record<string, HalfDType>>, out?: HalfDType): string {
+  const names = Object.keys(operands);
+  if (names.length === 0 && out === undefined) return '';
+  const fns = names.map((name) => {
+    const h = `(${name}[e >> 1u] >> ((e & 1u) * 16u)) & 0xffffu`;
+    return `fn load_${name}(e: u32) -> f32 { let h = ${h}; return bitcast<f32>(${operands[name] === 'bfloat16' ? 'h << 16u' : 'f16_to_f32_bits(h)'}); }`;
+  });
+  if (out !== undefined) fns.push(`fn narrow_out(v: u32) -> u32 { return ${NARROW[out]}(v); }`);
+  return `${CODECS}\n${fns.join('\n')}`;
+}
+
 /**
  * Widens `n` consecutive half elements from element md[1] of `src` into `out` (float32 bits, or the
  * raw bits as u32 for moves). `native`: the adapter's shader-f16 reads a normal float16 value as
@@ -105,7 +129,7 @@ ${ENTRY} {
     if (i >= md[0]) { return; }
     ${indexMath(rank, ['s', 'd'])}
     let v = src[s];
-    let h = ${mode === 'bits' ? 'v & 0xffffu' : mode === 'float16' ? 'f32_to_f16_bits(v)' : 'f32_to_bf16_bits(v)'};
+    let h = ${mode === 'bits' ? 'v & 0xffffu' : `${NARROW[mode]}(v)`};
     let shift = (d & 1u) * 16u;
     atomicAnd(&dst[d >> 1u], ~(0xffffu << shift));
     atomicOr(&dst[d >> 1u], h << shift);
@@ -122,7 +146,7 @@ export const packHalfShader = memoShader(
 @group(0) @binding(1) var<storage, read_write> dst: array<u32>;
 @group(0) @binding(2) var<storage, read> md: array<u32>;
 ${CODECS}
-fn narrow(v: u32) -> u32 { return ${mode === 'bits' ? 'v & 0xffffu' : mode === 'float16' ? 'f32_to_f16_bits(v)' : 'f32_to_bf16_bits(v)'}; }
+fn narrow(v: u32) -> u32 { return ${mode === 'bits' ? 'v & 0xffffu' : `${NARROW[mode]}(v)`}; }
 ${ENTRY} {
     ${LINEAR_INDEX}
     let n = md[0];

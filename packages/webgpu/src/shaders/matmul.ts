@@ -1,13 +1,34 @@
-import type { DType } from '@tsgrad/tensor';
+import { isHalf, type DType, type HalfDType } from '@tsgrad/tensor';
 import { WGSL_TYPE, memoShader } from './common.js';
+import { halfReads } from './half.js';
+
+/**
+ * How the kernels bind and read operands `a` and `b`: float32 and int32 as arrays of their type;
+ * float16 and bfloat16 packed two to a u32 word and read in place (`load_a(e)` of shaders/half.ts:
+ * the exact f32 a widened copy would hold), so a half product needs no float32 copy of its operands
+ * and computes in f32, writing a float32 C (rounded into half afterwards, one invocation per word).
+ */
+function operands(a: DType, b: DType, wide = (d: DType) => WGSL_TYPE[d]): { T: string; decls: string; readA: (e: string) => string; readB: (e: string) => string } {
+  const half: Record<string, HalfDType> = {};
+  if (isHalf(a)) half.a = a;
+  if (isHalf(b)) half.b = b;
+  const stored = (d: DType) => (isHalf(d) ? 'u32' : wide(d));
+  return {
+    T: isHalf(a) ? 'f32' : WGSL_TYPE[a],
+    decls: `@group(0) @binding(0) var<storage, read> a: array<${stored(a)}>;
+@group(0) @binding(1) var<storage, read> b: array<${stored(b)}>;
+${halfReads(half)}`,
+    readA: (e) => (isHalf(a) ? `load_a(${e})` : `a[${e}]`),
+    readB: (e) => (isHalf(b) ? `load_b(${e})` : `b[${e}]`),
+  };
+}
 
 /**
  * The bindings and index helpers of the strided matmul shaders: a, b, c and md = [B, M, K, N, a
  * batch/row/col strides, a offset, b strides, b offset].
  */
-function stridedHeader(T: string): string {
-  return `@group(0) @binding(0) var<storage, read> a: array<${T}>;
-@group(0) @binding(1) var<storage, read> b: array<${T}>;
+function stridedHeader(T: string, decls: string): string {
+  return `${decls}
 @group(0) @binding(2) var<storage, read_write> c: array<${T}>;
 @group(0) @binding(3) var<storage, read> md: array<u32>;
 fn aAt(z: u32, r: u32, c: u32) -> u32 { return md[10] + z * md[4] + r * md[5] + c * md[6]; }
@@ -19,9 +40,9 @@ fn bAt(z: u32, r: u32, c: u32) -> u32 { return md[11] + z * md[7] + r * md[8] + 
  * 4x4 outputs per thread, staging 32x32 tiles of A and B in workgroup memory. Operands are read
  * through their strides, so transposed views need no copy.
  */
-export const tiledMatmulShader = memoShader(function tiledMatmulShader(dtype: DType): string {
-  const T = WGSL_TYPE[dtype];
-  return `${stridedHeader(T)}
+export const tiledMatmulShader = memoShader(function tiledMatmulShader(aType: DType, bType: DType): string {
+  const { T, decls, readA, readB } = operands(aType, bType);
+  return `${stridedHeader(T, decls)}
 var<workgroup> tileA: array<${T}, 1024>;
 var<workgroup> tileB: array<${T}, 1024>;
 @compute @workgroup_size(64)
@@ -41,11 +62,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
             let ar = wid.y * 32u + r; let ak = t + k;
             // Branches, not select(): select would read out of bounds for the padding of edge tiles.
             var av: ${T} = ${T}(0);
-            if (ar < M && ak < K) { av = a[aAt(z, ar, ak)]; }
+            if (ar < M && ak < K) { av = ${readA('aAt(z, ar, ak)')}; }
             tileA[r * 32u + k] = av;
             let bk = t + r; let bc = wid.x * 32u + k;
             var bv: ${T} = ${T}(0);
-            if (bk < K && bc < N) { bv = b[bAt(z, bk, bc)]; }
+            if (bk < K && bc < N) { bv = ${readB('bAt(z, bk, bc)')}; }
             tileB[r * 32u + k] = bv;
         }
         workgroupBarrier();
@@ -67,16 +88,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 });
 
 /** One thread per output: cheaper than tiling for small products (biases, vectors, tiny batches). */
-export const smallMatmulShader = memoShader(function smallMatmulShader(dtype: DType): string {
-  const T = WGSL_TYPE[dtype];
-  return `${stridedHeader(T)}
+export const smallMatmulShader = memoShader(function smallMatmulShader(aType: DType, bType: DType): string {
+  const { T, decls, readA, readB } = operands(aType, bType);
+  return `${stridedHeader(T, decls)}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
     let i = gid.x + gid.y * nwg.x * 64u;
     let M = md[1]; let K = md[2]; let N = md[3];
     if (i >= md[0] * M * N) { return; }
     let z = i / (M * N); let r = (i / N) % M; let col = i % N;
     var acc: ${T} = ${T}(0);
-    for (var k = 0u; k < K; k = k + 1u) { acc = acc + a[aAt(z, r, k)] * b[bAt(z, k, col)]; }
+    for (var k = 0u; k < K; k = k + 1u) { acc = acc + ${readA('aAt(z, r, k)')} * ${readB('bAt(z, k, col)')}; }
     c[i] = acc;
 }`;
 });
@@ -86,11 +107,18 @@ export const smallMatmulShader = memoShader(function smallMatmulShader(dtype: DT
  * of 256 vec4, and `loadTiles`: thread li's four vec4 of a k-tile of A (`aPerRow` vec4 along k per row of the
  * tile) and of B (`bPerRow` vec4 along n per k), into registers; unchecked when the tile lies wholly
  * inside the matrices (`full`), zero-padded at the edges otherwise. Both vec4 kernels use it.
+ * A half operand is bound packed and its four elements (along k of A, along n of B) are read one by
+ * one through the column stride (`load4_a`), so any layout works and the tiles, the fma chain and
+ * hence the bits are those of the float32 kernel on a widened copy.
  */
-function vec4Preamble(aPerRow: number, bPerRow: number): string {
-  return `@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+function vec4Preamble(aPerRow: number, bPerRow: number, aType: DType, bType: DType): string {
+  const { decls } = operands(aType, bType, () => 'vec4<f32>');
+  const load4 = (name: 'a' | 'b') => `fn load4_${name}(e: u32, s: u32) -> vec4<f32> { return vec4<f32>(load_${name}(e), load_${name}(e + s), load_${name}(e + 2u * s), load_${name}(e + 3u * s)); }`;
+  const readA = isHalf(aType) ? 'load4_a(aBase + ar * md[5] + ak * md[6], md[6])' : 'a[(aBase + ar * md[5] + ak) / 4u]';
+  const readB = isHalf(bType) ? 'load4_b(bBase + bk * md[8] + bc * md[9], md[9])' : 'b[(bBase + bk * md[8] + bc) / 4u]';
+  const loads = [isHalf(aType) ? load4('a') : '', isHalf(bType) ? load4('b') : ''].filter(Boolean);
+  return `${decls.trimEnd()}
+${loads.length ? `${loads.join('\n')}\n` : ''}@group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<storage, read> md: array<u32>;
 var<workgroup> tileA: array<vec4<f32>, 256>;
 var<workgroup> tileB: array<vec4<f32>, 256>;
@@ -101,14 +129,14 @@ fn loadTiles(t: u32, full: bool, li: u32, rowTile: u32, colTile: u32, aBase: u32
         let ar = rowTile + slot / ${aPerRow}u; let ak = t + (slot % ${aPerRow}u) * 4u;
         let bk = t + slot / ${bPerRow}u; let bc = colTile + (slot % ${bPerRow}u) * 4u;
         if (full) {
-            (*ra)[e] = a[(aBase + ar * md[5] + ak) / 4u];
-            (*rb)[e] = b[(bBase + bk * md[8] + bc) / 4u];
+            (*ra)[e] = ${readA};
+            (*rb)[e] = ${readB};
         } else {
             var av = vec4<f32>(0.0);
-            if (ar < M && ak < K) { av = a[(aBase + ar * md[5] + ak) / 4u]; }
+            if (ar < M && ak < K) { av = ${readA}; }
             (*ra)[e] = av;
             var bv = vec4<f32>(0.0);
-            if (bk < K && bc < N) { bv = b[(bBase + bk * md[8] + bc) / 4u]; }
+            if (bk < K && bc < N) { bv = ${readB}; }
             (*rb)[e] = bv;
         }
     }
@@ -123,9 +151,9 @@ fn loadTiles(t: u32, full: bool, li: u32, rowTile: u32, colTile: u32, aBase: u32
  * a quarter of the multiply-adds. Tiles wholly inside A, B and C load and store without bounds checks
  * (a branch uniform across the workgroup); only edge tiles check.
  */
-export const vec4MatmulShader = memoShader(function vec4MatmulShader(): string {
+export const vec4MatmulShader = memoShader(function vec4MatmulShader(aType: DType, bType: DType): string {
   // Tiles: 32 rows x 8 vec4 along k of A, 32 k x 8 vec4 along n of B.
-  return `${vec4Preamble(8, 8)}
+  return `${vec4Preamble(8, 8, aType, bType)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
     let lid = vec2u(li % 8u, li / 8u);
@@ -187,9 +215,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
  * kernel, for products large enough to fill the GPU with 64×64 tiles. The next k-tile is loaded into
  * registers while the current one is multiplied (double buffering). Same operand rules as it.
  */
-export const vec4Matmul64Shader = memoShader(function vec4Matmul64Shader(): string {
+export const vec4Matmul64Shader = memoShader(function vec4Matmul64Shader(aType: DType, bType: DType): string {
   // Tiles: 64 rows x 4 vec4 along k of A, 16 k x 16 vec4 along n of B.
-  return `${vec4Preamble(4, 16)}
+  return `${vec4Preamble(4, 16, aType, bType)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
     let tx = li % 8u;

@@ -1,5 +1,16 @@
-import type { ArgReduceOp, DType, ReduceOp } from '@tsgrad/tensor';
+import { isHalf, type ArgReduceOp, type DType, type ReduceOp } from '@tsgrad/tensor';
 import { WGSL_TYPE, helpersFor, memoShader } from './common.js';
+import { halfReads } from './half.js';
+
+/**
+ * How a reduction binds and reads its input: a float16 or bfloat16 `x` is bound packed and read in
+ * place as the f32 its widened copy would hold (shaders/half.ts), so it reduces in f32 into a float32
+ * result, rounded into half by the caller, with the bits of the float32 kernel on a copy.
+ */
+function input(dtype: DType): { T: string; decl: string; read: (e: string) => string } {
+  if (!isHalf(dtype)) return { T: WGSL_TYPE[dtype], decl: `@group(0) @binding(0) var<storage, read> x: array<${WGSL_TYPE[dtype]}>;`, read: (e) => `x[${e}]` };
+  return { T: 'f32', decl: `@group(0) @binding(0) var<storage, read> x: array<u32>;\n${halfReads({ x: dtype })}`, read: (e) => `load_x(${e})` };
+}
 
 export const REDUCE_GROUP = 64;
 
@@ -24,7 +35,7 @@ const COMBINE: Record<ReduceOp, (T: string) => string> = {
  * bind the error flag after `out` (see `combine`).
  */
 export const reduceShader = memoShader(function reduceShader(op: ReduceOp, dtype: DType, keptRank: number, reducedRank: number, perThread = false): string {
-  const T = WGSL_TYPE[dtype];
+  const { T, decl, read } = input(dtype);
   const kShape = (d: number) => `md[${2 + d}]`;
   const kStride = (d: number) => `md[${2 + keptRank + d}]`;
   const rShape = (d: number) => `md[${2 + 2 * keptRank + d}]`;
@@ -43,7 +54,7 @@ export const reduceShader = memoShader(function reduceShader(op: ReduceOp, dtype
   const combine = checked
     ? `fn combine(a: i32, b: i32) -> i32 { let r = a + b; if (((a ^ r) & (b ^ r)) < 0) { atomicStore(&err[0], 3u); } return r; }`
     : `fn combine(a: ${T}, b: ${T}) -> ${T} { return ${COMBINE[op](T)}; }`;
-  const bindings = `@group(0) @binding(0) var<storage, read> x: array<${T}>;
+  const bindings = `${decl}
 @group(0) @binding(1) var<storage, read_write> out: array<${T}>;
 ${checked ? '@group(0) @binding(2) var<storage, read_write> err: array<atomic<u32>>;\n@group(0) @binding(3)' : '@group(0) @binding(2)'} var<storage, read> md: array<u32>;`;
   if (perThread) {
@@ -61,7 +72,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     var acc: ${T} = ${IDENTITY[op][T]};
     for (var r = 0u; r < md[1]; r = r + 1u) {
         ${unravel('r', reducedRank, rShape, rStride, 'off')}
-        acc = combine(acc, x[${offset} + base + off]);
+        acc = combine(acc, ${read(`${offset} + base + off`)});
     }
     out[o] = acc;
 }`;
@@ -79,7 +90,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (valid) {
         for (var r = lid; r < md[1]; r = r + ${REDUCE_GROUP}u) {
             ${unravel('r', reducedRank, rShape, rStride, 'off')}
-            acc = combine(acc, x[${offset} + base + off]);
+            acc = combine(acc, ${read(`${offset} + base + off`)});
         }
     }
     partial[lid] = acc;
@@ -97,12 +108,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
  * md: [nOut, axisSize, axisStride, rank, keptShape[rank], keptStrides[rank], offset].
  */
 export const argReduceShader = memoShader(function argReduceShader(op: ArgReduceOp, dtype: DType, rank: number): string {
-  const T = WGSL_TYPE[dtype];
+  const { T, decl, read } = input(dtype);
   // Neither operand is NaN here (tested by its bits first), so a plain comparison is exact.
   const better = op === 'argmax' ? 'v > best' : 'v < best';
   const lines: string[] = ['var base = 0u;', 'var rem = i;'];
   for (let d = rank - 1; d >= 0; d--) lines.push(`{ let c = rem % md[${4 + d}]; rem = rem / md[${4 + d}]; base = base + c * md[${4 + rank + d}]; }`);
-  return `@group(0) @binding(0) var<storage, read> x: array<${T}>;
+  return `${decl}
 @group(0) @binding(1) var<storage, read_write> out: array<i32>;
 @group(0) @binding(2) var<storage, read> md: array<u32>;
 ${helpersFor(`is_nan_${T}(`)}
@@ -111,11 +122,11 @@ ${helpersFor(`is_nan_${T}(`)}
     if (i >= md[0]) { return; }
     ${lines.join('\n    ')}
     let start = md[${4 + 2 * rank}] + base;
-    var best = x[start];
+    var best = ${read('start')};
     var bestIdx = 0u;
     if (!is_nan_${T}(best)) {
         for (var k = 1u; k < md[1]; k = k + 1u) {
-            let v = x[start + k * md[2]];
+            let v = ${read('start + k * md[2]')};
             if (is_nan_${T}(v)) { bestIdx = k; break; }
             if (${better}) { best = v; bestIdx = k; }
         }

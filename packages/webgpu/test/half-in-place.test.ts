@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Generator, tensor, type Tensor } from '@tsgrad/autograd';
+import { registerBackend, type HalfDType } from '@tsgrad/tensor';
+import { halfBits } from '@tsgrad/test-utils';
+import { WebGPUBackend } from '@tsgrad/webgpu';
+import { gpu } from './gpu.js';
+
+/**
+ * Kernels that read float16 and bfloat16 operands in place (packed words decoded in the load) must
+ * give the bits of the float32 kernel on widened copies, rounded once: the reference here is that
+ * float32 product on WebGPU of the operands cast exactly to float32, in the same layout (so the plan
+ * picks the same kernel for it), rounded into half. And no float32 copy is made: a half product is
+ * one matmul dispatch and one narrowing, where widening cost two more.
+ */
+
+const HALVES: HalfDType[] = ['float16', 'bfloat16'];
+let backend: WebGPUBackend;
+beforeAll(async () => {
+  backend = await gpu();
+}, 60_000);
+
+/** Random values of `shape` in `dtype` on WebGPU (normal samples scaled, so products round often). */
+function sample(shape: number[], dtype: HalfDType, seed: number): Tensor {
+  const gen = new Generator(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tensor(Float32Array.from({ length: n }, () => gen.normal() * 3)).reshape(shape).to(dtype).to('webgpu');
+}
+
+async function bitsOf(t: Tensor): Promise<number[]> {
+  return halfBits(await t.cpu());
+}
+
+/**
+ * Each case: the base shapes and the views taken of them, chosen to reach each kernel of the plan:
+ * one thread per element (C under 32×32), the scalar tiled kernel (K not a multiple of 4), the vec4
+ * kernels (32×32 and 64×64 tiles), the vec4 kernel after the row-major copy that float32 makes of a
+ * transposed operand of a large product (the weight gradient's layout, read here in place), split-K,
+ * an odd offset, and a broadcast batch.
+ */
+const CASES: { name: string; a: number[]; b: number[]; view: (a: Tensor, b: Tensor) => [Tensor, Tensor] }[] = [
+  { name: 'small C', a: [3, 5, 12], b: [3, 12, 7], view: (a, b) => [a, b] },
+  { name: 'tiled, K = 33', a: [2, 40, 33], b: [2, 33, 36], view: (a, b) => [a, b] },
+  { name: 'vec4 32x32 tiles', a: [1, 64, 32], b: [1, 32, 64], view: (a, b) => [a, b] },
+  { name: 'transposed operands, small product (tiled)', a: [2, 36, 40], b: [2, 44, 36], view: (a, b) => [a.transpose(1, 2), b.transpose(1, 2)] },
+  { name: 'transposed A of a large product (vec4 where float32 copies)', a: [256, 128], b: [256, 128], view: (a, b) => [a.t(), b] },
+  { name: 'vec4 64x64 tiles', a: [512, 16], b: [16, 512], view: (a, b) => [a, b] },
+  { name: 'split-K', a: [32, 1024], b: [1024, 32], view: (a, b) => [a, b] },
+  { name: 'odd offset (column slice)', a: [40, 37], b: [36, 40], view: (a, b) => [a.narrow(1, 1, 36), b] },
+  { name: 'broadcast batch', a: [3, 33, 40], b: [40, 36], view: (a, b) => [a, b] },
+];
+
+describe('matmul reads half operands in place, with the bits of the float32 kernel on widened copies', () => {
+  it.each(HALVES.flatMap((d) => CASES.map((c) => [`${d}: ${c.name}`, d, c] as const)))('%s', async (_, dtype, c) => {
+    const a = sample(c.a, dtype, 1);
+    const b = sample(c.b, dtype, 2);
+    const got = ((x, y) => x.matmul(y))(...c.view(a, b));
+    const want = ((x, y) => x.matmul(y))(...c.view(a.to('float32'), b.to('float32'))).to(dtype);
+    expect(got.dtype).toBe(dtype);
+    expect(await bitsOf(got)).toEqual(await bitsOf(want));
+  });
+
+  it.each(HALVES)('%s: a product is one matmul dispatch and one narrowing, no widened copies', async (dtype) => {
+    const a = sample([2, 40, 36], dtype, 3);
+    const b = sample([2, 36, 44], dtype, 4);
+    await a.data();
+    await b.data();
+    backend.pool.resetPeak();
+    const before = backend.stats();
+    const c = a.matmul(b);
+    const after = backend.stats();
+    expect(after.dispatches - before.dispatches).toBe(2);
+    // Only C's float32 values and the half result were allocated (in the pool's power-of-two size
+    // classes); the widened copies of A and B took two more 16 KiB buffers.
+    const pooled = (bytes: number) => 2 ** Math.ceil(Math.log2(bytes));
+    expect(after.peakBytesInUse - before.bytesInUse).toBe(pooled(2 * 40 * 44 * 4) + pooled(2 * 40 * 44 * 2));
+    await c.data();
+  });
+});
+
+describe('elementwise kernels read half operands in place and write the result packed, with the bits of the float32 kernel on widened copies rounded once', () => {
+  const OPS: [string, (x: Tensor, y: Tensor) => Tensor][] = [
+    ['add', (x, y) => x.add(y)],
+    ['mul', (x, y) => x.mul(y)],
+    ['div', (x, y) => x.div(y)],
+    ['exp', (x) => x.exp()],
+    ['tanh', (x) => x.tanh()],
+    ['sigmoid', (x) => x.sigmoid()],
+    ['gt (a bool result)', (x, y) => x.gt(y)],
+  ];
+  // A transposed view, an odd offset (element 1 of the base: the second half of a word) and a broadcast row.
+  const VIEWS: [string, (t: Tensor) => Tensor][] = [
+    ['transposed', (t) => t.t()],
+    ['odd offset', (t) => t.narrow(1, 1, 7).narrow(0, 0, 7)],
+    ['broadcast row', (t) => t.narrow(0, 1, 1).expand([7, 8])],
+    ['odd element count (the last word half filled)', (t) => t.narrow(0, 0, 7).narrow(1, 0, 7)],
+  ];
+  it.each(HALVES.flatMap((d) => OPS.flatMap(([op, f]) => VIEWS.map(([v, view]) => [`${d}: ${op}, ${v}`, d, f, view] as const))))('%s', async (_, dtype, f, view) => {
+    const x = view(sample([8, 8], dtype, 5));
+    const y = sample([9, 9], dtype, 6).t().narrow(0, 0, x.shape[0]).narrow(1, 0, x.shape[1]);
+    const got = f(x, y);
+    const wide = f(x.to('float32'), y.to('float32'));
+    if (got.dtype === 'bool') expect(Array.from(await got.data())).toEqual(Array.from(await wide.data()));
+    else expect(await bitsOf(got)).toEqual(await bitsOf(wide.to(dtype)));
+  });
+
+  it.each(HALVES)('%s: a binary op is one kernel writing the packed result: no widened copies, no float32 result', async (dtype) => {
+    const a = sample([64, 64], dtype, 7);
+    const b = sample([64, 64], dtype, 8);
+    await a.data();
+    await b.data();
+    backend.pool.resetPeak();
+    const before = backend.stats();
+    const c = a.mul(b);
+    const after = backend.stats();
+    expect(after.dispatches - before.dispatches).toBe(1);
+    expect(after.peakBytesInUse - before.bytesInUse).toBe(64 * 64 * 2);
+    await c.data();
+  });
+});
+
+describe('reductions read half operands in place, with the bits of the float32 kernel on widened copies', () => {
+  // Sums over short (a thread per output) and long (a workgroup per output) rows, max and min with
+  // NaN-free samples, argmax; on a transposed view and an odd offset.
+  const OPS: [string, (t: Tensor) => Tensor][] = [
+    ['sum over rows', (t) => t.sum(0)],
+    ['sum over 300 columns (a workgroup per output)', (t) => t.sum(1)],
+    ['sum of all', (t) => t.sum()],
+    ['max', (t) => t.max(0)],
+    ['min', (t) => t.min(1)],
+    ['argmax', (t) => t.argmax(1)],
+  ];
+  const VIEWS: [string, (t: Tensor) => Tensor][] = [
+    ['contiguous', (t) => t],
+    ['transposed', (t) => t.t()],
+    ['odd offset', (t) => t.narrow(1, 1, 299)],
+  ];
+  it.each(HALVES.flatMap((d) => OPS.flatMap(([op, f]) => VIEWS.map(([v, view]) => [`${d}: ${op}, ${v}`, d, f, view] as const))))('%s', async (_, dtype, f, view) => {
+    const base = sample([40, 300], dtype, 14);
+    const got = f(view(base));
+    const wide = f(view(base.to('float32')));
+    if (got.dtype === 'int32') expect(Array.from(await got.data())).toEqual(Array.from(await wide.data()));
+    else expect(await bitsOf(got)).toEqual(await bitsOf(wide.to(dtype)));
+  });
+
+  it.each(HALVES)('%s: a sum is one reduction and one narrowing, no widened copy', async (dtype) => {
+    const a = sample([256, 64], dtype, 15);
+    await a.data();
+    backend.pool.resetPeak();
+    const before = backend.stats();
+    const s = a.sum(0);
+    const after = backend.stats();
+    expect(after.dispatches - before.dispatches).toBe(2);
+    // The float32 sums (256 B: the pool's smallest class) and the half result (256 B).
+    expect(after.peakBytesInUse - before.bytesInUse).toBe(512);
+    await s.data();
+  });
+});
+
+describe('a contiguous half tensor cast to float32 is widened into the result', () => {
+  it.each(HALVES)('%s: one dispatch, only the float32 result allocated, the CPU widening bit for bit', async (dtype) => {
+    const a = sample([64, 64], dtype, 13);
+    await a.data();
+    backend.pool.resetPeak();
+    const before = backend.stats();
+    const f = a.to('float32');
+    const after = backend.stats();
+    expect(after.dispatches - before.dispatches).toBe(1);
+    expect(after.peakBytesInUse - before.bytesInUse).toBe(64 * 64 * 4);
+    const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
+    expect(bits((await f.data()) as Float32Array)).toEqual(bits((await a.cpu()).to('float32').dataSync() as Float32Array));
+  });
+});
+
+describe('past the binding limit (lowered to 1 MiB): split into chunks of packed words, or widened', () => {
+  let capped: WebGPUBackend;
+  beforeAll(() => {
+    capped = new WebGPUBackend(backend.gpu, 'capped for tests', {}, { maxStorageBufferBindingSize: 1 << 20, maxBufferSize: 64 << 20 });
+    registerBackend(capped);
+  });
+  afterAll(() => {
+    registerBackend(backend);
+  });
+
+  it.each(HALVES)('%s: an elementwise op and a sum over 1.1M elements (three bindings of words), a matmul whose widened operand would not fit', async (dtype) => {
+    // Widened copies of these would pass the limit (the widening binds a copy whole): in place, they run.
+    const a = sample([1100, 1000], dtype, 9);
+    const b = sample([1100, 1000], dtype, 10);
+    // The CPU's half mul is float32's rounded once, as here (exact IEEE products: the same bits).
+    expect(await bitsOf(a.mul(b))).toEqual(halfBits((await a.cpu()).mul(await b.cpu())));
+    // The float32 product of the same values on this capped device (row blocks of A), rounded.
+    const x = sample([1100, 300], dtype, 11);
+    const w = sample([300, 20], dtype, 12);
+    const wide = async (t: Tensor) => (await t.cpu()).to('float32').to('webgpu');
+    expect(await bitsOf(x.matmul(w))).toEqual(await bitsOf((await wide(x)).matmul(await wide(w)).to(dtype)));
+    // A sum in blocks of rows (the same blocks as float32's, which count elements), then over the blocks.
+    expect(await bitsOf(a.sum(0))).toEqual(await bitsOf((await wide(a)).sum(0).to(dtype)));
+  });
+});
