@@ -8,7 +8,7 @@
  * as on the CPU. The conversions are shaders/half.ts. Matmul, the elementwise kernels and reductions
  * skip the copies: they read the packed words in place (`halfReads`), computing the same float32 values.
  */
-import { isHalf, numel, type DType, type HalfDType, type Storage, type View } from '@tsgrad/tensor';
+import { isHalf, numel, storageSpan, type DType, type HalfDType, type Storage, type View } from '@tsgrad/tensor';
 import type { Recorder } from './recorder.js';
 import { packHalfShader, widenShader, writeHalfShader, type WidenMode } from './shaders/half.js';
 import { bufferOf } from './storage.js';
@@ -21,15 +21,7 @@ export function halfBytes(size: number): number {
 
 /** The elements `[lo, lo + length)` of storage that a view reaches (a widened copy holds these, from 0). */
 export function spanOf(v: View): { lo: number; length: number } {
-  if (numel(v.shape) === 0) return { lo: 0, length: 0 };
-  let lo = v.offset;
-  let hi = v.offset;
-  v.shape.forEach((n, d) => {
-    const reach = (n - 1) * v.strides[d];
-    if (reach < 0) lo += reach;
-    else hi += reach;
-  });
-  return { lo, length: hi - lo + 1 };
+  return storageSpan(v.shape, v.strides, v.offset);
 }
 
 export class HalfRuns {
