@@ -16,7 +16,7 @@ import { activationMemory, autocastGpt, autocastMlp, type ActivationReport, type
  * Measured (bytes; f32 → autocast, ratio):
  *   CPU    MLP saved 6,542,360 → 5,540,908 (0.85x), backward peak 13,116,532 → 10,577,052 (0.81x)
  *   CPU    GPT saved 5,649,116 → 4,734,552 (0.84x), backward peak 14,859,240 → 12,448,484 (0.84x)
- *   WebGPU MLP saved 6,669,824 → 6,286,080 (0.94x), backward peak 13,871,872 → 16,807,680 (1.21x)
+ *   WebGPU MLP saved 6,669,824 → 6,286,080 (0.94x), backward peak 13,871,872 → 12,089,088 (0.87x)
  *   WebGPU GPT saved 6,184,960 → 5,196,800 (0.84x), backward peak 16,520,960 → 13,766,912 (0.83x)
  * Why not half (accountSaved, the graph's saved storages; DEVELOPERS.md "Dtypes"): in the MLP the
  * input's half copy (1,605,632 B, saved by the first matmul, as in PyTorch) and the weight-cast cache
@@ -24,8 +24,8 @@ import { activationMemory, autocastGpt, autocastMlp, type ActivationReport, type
  * LayerNorm, softmax and the loss stay float32 by the policy (as in PyTorch), and tsgrad's LayerNorm
  * and softmax are composites whose float32 intermediates the graph keeps: 58% of the saved bytes
  * under autocast are float32 (the fused attention keeps its half output's float32 values for an
- * exact backward, one [B, H, T, head] tensor per layer). On WebGPU, backward's peak also holds the transient float32 copies of
- * half operands (the packed path computes in float32).
+ * exact backward, one [B, H, T, head] tensor per layer). On WebGPU, matmul, elementwise ops and
+ * reductions read packed half in place; scans, sort, gather and strided copies still widen.
  */
 let backend: WebGPUBackend;
 beforeAll(async () => {
@@ -71,7 +71,7 @@ describe('activation memory under autocast: saved after forward, peak during bac
     expect(r.backwardPeak).toBeLessThanOrEqual(0.9); // measured 0.838
   });
 
-  it('the WebGPU MLP (float16): saved 0.94x, the activations proper in the graph 0.52x; backward peak 1.21x (float32 copies)', () => {
+  it('the WebGPU MLP (float16): saved 0.94x, the activations proper in the graph 0.52x; backward peak 0.87x', () => {
     const r = compare(MLP, 'webgpu', webgpuMeter(backend));
     // The pool rounds each buffer up to a power of two: at least the graph's bytes, at most twice.
     for (const run of [r.f32, r.half]) {
@@ -80,7 +80,7 @@ describe('activation memory under autocast: saved after forward, peak during bac
     }
     expect((graphBytes(r.half) - castBytes(r.half)) / graphBytes(r.f32)).toBeLessThanOrEqual(0.6); // measured 0.519
     expect(r.saved).toBeLessThanOrEqual(1); // measured 0.942
-    expect(r.backwardPeak).toBeLessThanOrEqual(1.3); // measured 1.212
+    expect(r.backwardPeak).toBeLessThanOrEqual(0.95); // measured 0.871 (1.212 while half operands were widened to float32 copies)
   }, 60_000);
 
   it('the WebGPU GPT (float16): saved 0.84x, backward peak 0.83x', () => {
