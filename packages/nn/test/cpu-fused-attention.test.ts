@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { fusedAttentionAvailable, manualSeed, randn, tensor, type Tensor } from '@tsgrad/autograd';
+import { fusedAttentionAvailable, manualSeed, noGrad, randn, tensor, type Tensor } from '@tsgrad/autograd';
 import { functional as F } from '@tsgrad/nn';
-import { cpuKernels, getBackend, setCpuKernels, type Backend, type Storage } from '@tsgrad/tensor';
+import { cpuKernels, cpuMemoryStats, getBackend, resetCpuPeak, setCpuKernels, type Backend, type Storage } from '@tsgrad/tensor';
 import { FUSED_ATTENTION_CASES, attentionFixture, decodeTensor, expectClose, fusedAttentionMask, type EncodedTensor } from '@tsgrad/test-utils';
 
 // The CPU's fused attention (WebAssembly SIMD, packages/tensor/assembly/attention.ts), which
@@ -219,5 +219,29 @@ describe.each([
       const atol = n > 1 ? (n * eps * Math.max(...want.map(Math.abs))) / 2 : tolH.atol;
       expectClose(Array.from(g.grad!.dataSync(), Number), want, { ...tolH, atol, what: `grad ${'qkv'[i]}` });
     }
+  });
+});
+
+describe('fused attention on half views into one qkv projection', () => {
+  // q, k and v as views of one [B, L, 3, H, E] tensor each reach nearly all of it: they are widened
+  // as compact copies of their own elements, not of that span (three float32 images of the whole
+  // projection). Same bits as contiguous operands, and a peak no larger.
+  it('gives the contiguous operands’ bits with a peak no larger than theirs', () => {
+    manualSeed(31);
+    const [B, L, H, E] = [2, 64, 4, 16];
+    const qkv = randn([B, L, 3, H, E]).to('float16').permute([2, 0, 3, 1, 4]);
+    const [q, k, v] = [0, 1, 2].map((i) => qkv.select(0, i));
+    const peakOf = (args: Tensor[]) => {
+      const before = cpuMemoryStats().bytesInUse;
+      resetCpuPeak();
+      const out = noGrad(() => F.scaledDotProductAttention(args[0], args[1], args[2], { isCausal: true }));
+      return { out: Array.from(out.dataSync()), peak: cpuMemoryStats().peakBytesInUse - before };
+    };
+    const fused = vi.spyOn(cpu, 'attention');
+    const views = peakOf([q, k, v]);
+    const compact = peakOf([q, k, v].map((t) => t.contiguous()));
+    expect(fused).toHaveBeenCalledTimes(2);
+    expect(views.out).toEqual(compact.out);
+    expect(views.peak).toBeLessThanOrEqual(compact.peak);
   });
 });

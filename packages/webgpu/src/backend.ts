@@ -415,6 +415,8 @@ export class WebGPUBackend implements Backend {
     const from = src.storage === dst.storage ? { ...this.fresh(src.dtype, src.shape) } : src;
     if (from !== src) this.elementwiseRuns.run('copy', 'x', [src], from);
     this.elementwiseRuns.run('copy', castExpr(src.dtype, dst.dtype), [from], dst);
+    // Recorded already; the pool hands the buffer out again only to later commands.
+    if (from !== src) this.free(from.storage);
   }
 
   /**

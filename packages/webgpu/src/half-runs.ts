@@ -5,7 +5,9 @@
  * shape kept, offset rebased, so transposes and broadcasts cost no more than the span), the float32
  * kernel runs on it, and a float32 result is rounded once into half storage. Moves and selections
  * (copy between one half dtype, where, gather) carry the raw 16 bits instead, so NaN payloads survive
- * as on the CPU. The conversions are shaders/half.ts. Matmul, the elementwise kernels and reductions
+ * moves as on the CPU. (Widening keeps a NaN's sign and payload, as c10 does; the CPU's decode gives
+ * JavaScript's one NaN, so a half NaN's float32 bits can differ between the devices: DEVELOPERS.md.)
+ * The conversions are shaders/half.ts. Matmul, the elementwise kernels and reductions
  * skip the copies: they read the packed words in place (`halfReads`), computing the same float32 values.
  */
 import { isHalf, numel, storageSpan, type DType, type HalfDType, type Storage, type View } from '@tsgrad/tensor';

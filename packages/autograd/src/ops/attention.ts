@@ -1,4 +1,4 @@
-import { checkOptionKeys, contiguousStrides, getBackend, formatShape, isHalf, storageSpan, type AttentionInputs, type Backend, type DType, type Storage, type View } from '@tsgrad/tensor';
+import { checkOptionKeys, contiguousStrides, getBackend, formatShape, isHalf, numel, storageSpan, type AttentionInputs, type Backend, type DType, type Storage, type View } from '@tsgrad/tensor';
 import { apply, fromStorage, type PrimitiveAttrs } from '../primitives.js';
 import type { Tensor } from '../tensor.js';
 
@@ -72,12 +72,20 @@ export function fusedAttention(query: Tensor, key: Tensor, value: Tensor, opts: 
 }
 
 /**
- * `v` itself, or when it is half, a float32 view over a widened copy of the storage span it reads
- * (strides kept: an expanded mask stays its source's size); the copy is pushed on `temps`.
+ * `v` itself, or when it is half, a float32 view over a widened copy, pushed on `temps`: of the
+ * storage span it reads, strides kept (an expanded mask stays its source's size), unless that span
+ * is much larger than the view (q, k and v as views into one qkv projection each reach nearly all of
+ * it), when a compact copy of the view's own elements is made instead (as cpu/wasm/attention.ts).
  */
 function widened(backend: Backend, v: View, temps: Storage[]): View {
   if (!isHalf(v.dtype)) return v;
   const { lo, length } = storageSpan(v.shape, v.strides, v.offset);
+  const n = numel(v.shape);
+  if (length > 2 * n + 4096) {
+    const compact = backend.cast(v, 'float32');
+    temps.push(compact);
+    return { storage: compact, dtype: 'float32', shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
+  }
   const wide = backend.cast({ storage: v.storage, dtype: v.dtype, shape: [length], strides: [1], offset: lo }, 'float32');
   temps.push(wide);
   return { storage: wide, dtype: 'float32', shape: v.shape, strides: v.strides, offset: length > 0 ? v.offset - lo : 0 };
