@@ -140,4 +140,9 @@ if (torch) console.log(`PyTorch CUDA: ${torch.rows.map((r) => r.impl).join(', ')
 const failed = checks.filter((c) => !(c.value <= c.limit));
 writeFileSync('gpu-bench-results.json', JSON.stringify({ date: new Date().toISOString(), adapter: backend.adapterInfo, limits: backend.limits, checks, attention, rows }, null, 2) + '\n');
 console.log(`wrote gpu-bench-results.json; correctness: ${checks.length - failed.length} passed, ${failed.length} failed`);
+// Exiting while Dawn still runs submitted work can crash its teardown (a segfault, exit 139, seen on
+// SwiftShader after the autocast rows): let the queue drain and release the device first.
+backend.flush();
+await backend.gpu.queue.onSubmittedWorkDone();
+backend.gpu.destroy();
 process.exit(failed.length ? 1 : 0);
