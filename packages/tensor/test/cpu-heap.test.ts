@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
@@ -163,4 +165,30 @@ describe('large kernel calls split across worker threads give the same bits as o
       for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(4 * 2 ** -23 * Math.abs(b[i]));
     } else expect(one).toEqual(ts);
   });
+});
+
+describe('worker threads in a process started with --input-type=module', () => {
+  // An eval'd worker is parsed as the process's --input-type says: its source must not use `require`
+  // (it did, and the first split kernel's worker threw, leaving the process to die on an unhandled
+  // error). The child runs split kernels on 2 threads and must exit cleanly with chunks on workers.
+  it('the workers start and take chunks', () => {
+    const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    const script = `
+      import * as T from ${JSON.stringify(dist)};
+      T.setCpuKernels({ threads: 2 });
+      await T.cpuKernelsReady();
+      const x = new Float32Array(1 << 20).fill(1.5);
+      const backend = T.getBackend('cpu');
+      const view = { storage: backend.fromData(x, 'float32'), dtype: 'float32', shape: [1024, 1024], strides: [1024, 1], offset: 0 };
+      for (let i = 0; i < 200 && T.cpuKernels().chunksOnWorkers === 0; i++) {
+        backend.reduce('sum', view, [1]);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      console.log(T.cpuKernels().chunksOnWorkers);
+      process.exit(0);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(Number(r.stdout.trim())).toBeGreaterThan(0);
+  }, 90_000);
 });

@@ -105,8 +105,13 @@ for (;;) {
 }
 `;
 
-/** Node: a worker_threads worker evaluating this source, with the shared state as workerData. */
-const NODE_WORKER = `const { workerData: { module, memory, control } } = require('node:worker_threads');\n${WORKER_LOOP}`;
+/**
+ * Node: a worker_threads worker evaluating this source, with the shared state as workerData. A dynamic
+ * import, not `require`: an eval'd worker is parsed as the process's `--input-type` says, so in a
+ * process started with `--input-type=module` `require` is undefined (and `import` statements fail in
+ * the default CommonJS); `import()` works in both.
+ */
+const NODE_WORKER = `import('node:worker_threads').then(({ workerData: { module, memory, control } }) => {\n${WORKER_LOOP}\n});`;
 /** Browsers: a Web Worker from a Blob URL, handed the shared state in its first message. */
 const WEB_WORKER = `self.onmessage = ({ data: { module, memory, control } }) => {\n${WORKER_LOOP}\n};`;
 
