@@ -2,6 +2,7 @@ import { tensor, zeros } from './creation.js';
 import { SparseTensor } from './sparse.js';
 import type { SavedContext } from './node.js';
 import { attentionGrads } from './ops/attention.js';
+import { layerNormGrads } from './ops/layer-norm.js';
 import { where } from './ops/elementwise.js';
 import { sumToShape } from './ops/shape.js';
 import { apply, runKernel, type PrimitiveOp } from './primitives.js';
@@ -110,6 +111,8 @@ export const GRADIENTS = {
   argsort: null,
   // FlashAttention-2's backward in the backend: the weights recomputed from the saved logsumexp.
   attention: ({ inputs, output, attrs }, g) => attentionGrads(inputs, output, g, attrs),
+  // PyTorch's layer_norm_backward in the backend, from the saved mean and 1/std.
+  layerNorm: ({ inputs, attrs, needsGrad }, g) => layerNormGrads(inputs, g, needsGrad, attrs),
   cat: ({ inputs, attrs: { dim } }, g) => {
     let start = 0;
     return inputs.map((t) => {

@@ -49,6 +49,7 @@ export { multinomial, type MultinomialOptions } from './ops/multinomial.js';
 export { matmul } from './ops/linalg.js';
 export { embeddingLookup } from './ops/indexing.js';
 export { fusedAttention, fusedAttentionAvailable, type FusedAttentionOptions } from './ops/attention.js';
+export { fusedLayerNorm, fusedLayerNormAvailable, type FusedLayerNormOptions } from './ops/layer-norm.js';
 export { Node, type SavedContext } from './node.js';
 export type { PrimitiveOp, PrimitiveAttrs } from './primitives.js';
 export { GRADIENTS, type GradRule } from './gradients.js';

@@ -18,6 +18,7 @@ import {
 } from '@tsgrad/tensor';
 import { GRADIENTS } from './gradients.js';
 import { attentionForward } from './ops/attention.js';
+import { layerNormForward } from './ops/layer-norm.js';
 import { isGradEnabled } from './grad-mode.js';
 import { Node } from './node.js';
 import { Tensor } from './tensor.js';
@@ -65,6 +66,12 @@ export interface PrimitiveAttrs extends Record<ElementwiseOp, OpParams> {
    * and `saved.output32` a half output's float32 values (see `attentionForward`).
    */
   attention: { scale: number; isCausal: boolean; saved: { logsumexp: Tensor | null; output32: Tensor | null } };
+  /**
+   * The fused layer norm (ops/layer-norm.ts, a backend's `layerNorm`): inputs x [rows, n] (contiguous),
+   * then the weight and bias [n] it has (`weight`, `bias`); `saved` receives the rows' mean and 1/std
+   * for the backward.
+   */
+  layerNorm: { eps: number; weight: boolean; bias: boolean; saved: { mean: Tensor | null; rstd: Tensor | null } };
 }
 /** @internal */
 export type PrimitiveOp = keyof PrimitiveAttrs;
@@ -117,10 +124,9 @@ export function keptShape(shape: readonly number[], axes: readonly number[], kee
   return keepdim ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
 }
 
+/** A contiguous copy: a cast to its own dtype, one kernel writing every element (no zero fill first). */
 function copyOf(x: Tensor): Tensor {
-  const out = fromStorage(backend(x).full(x.numel(), 0, x.dtype), x.shape);
-  backend(x).copy(x.toView(), out.toView());
-  return out;
+  return fromStorage(backend(x).cast(x.toView(), x.dtype), x.shape);
 }
 
 const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
@@ -191,6 +197,7 @@ const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
   cumsum: ([x], { axis, reverse }) => fromStorage(backend(x).cumsum(x.toView(), axis, reverse), x.shape),
   argsort: ([x], { axis, descending }) => fromStorage(backend(x).sort(x.toView(), axis, descending), x.shape),
   attention: (inputs, attrs) => attentionForward(inputs, attrs),
+  layerNorm: (inputs, attrs) => layerNormForward(inputs, attrs),
   cat: (inputs, { dim }) => {
     const shape = inputs[0].shape;
     shape[dim] = inputs.reduce((n, t) => n + t.shape[dim], 0);

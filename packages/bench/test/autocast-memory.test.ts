@@ -15,16 +15,17 @@ import { activationMemory, autocastGpt, autocastMlp, type ActivationReport, type
  *
  * Measured (bytes; f32 → autocast, ratio):
  *   CPU    MLP saved 6,542,360 → 5,540,908 (0.85x), backward peak 13,116,532 → 10,577,052 (0.81x)
- *   CPU    GPT saved 5,649,116 → 4,734,552 (0.84x), backward peak 14,859,240 → 12,448,484 (0.84x)
+ *   CPU    GPT saved 4,317,856 → 3,403,292 (0.79x), backward peak 10,684,332 → 8,273,576 (0.77x)
  *   WebGPU MLP saved 6,669,824 → 6,286,080 (0.94x), backward peak 13,871,872 → 12,089,088 (0.87x)
- *   WebGPU GPT saved 6,184,960 → 5,196,800 (0.84x), backward peak 16,520,960 → 13,766,912 (0.83x)
+ *   WebGPU GPT saved 4,849,920 → 3,861,760 (0.80x), backward peak 14,986,752 → 12,232,704 (0.82x)
  * Why not half (accountSaved, the graph's saved storages; DEVELOPERS.md "Dtypes"): in the MLP the
  * input's half copy (1,605,632 B, saved by the first matmul, as in PyTorch) and the weight-cast cache
  * (538,644 B) come on top of activations that do halve (0.52x); in the GPT the residual stream,
- * LayerNorm, softmax and the loss stay float32 by the policy (as in PyTorch), and tsgrad's LayerNorm
- * and softmax are composites whose float32 intermediates the graph keeps: 58% of the saved bytes
- * under autocast are float32 (the fused attention keeps its half output's float32 values for an
- * exact backward, one [B, H, T, head] tensor per layer). On WebGPU, matmul, elementwise ops and
+ * LayerNorm, softmax and the loss stay float32 by the policy (as in PyTorch): 41% of the saved bytes
+ * under autocast are float32 (each LayerNorm's float32 output, the casts of half Linear outputs up to
+ * the float32 residual stream, the loss's log-softmax, and the fused attention's float32 output kept
+ * for an exact backward, one [B, H, T, head] tensor per layer). LayerNorm is one primitive keeping
+ * its rows' mean and 1/std; as a composite its five float32 intermediates made it 58% (0.84x). On WebGPU, matmul, elementwise ops and
  * reductions read packed half in place; scans, sort, gather and strided copies still widen.
  */
 let backend: WebGPUBackend;
@@ -62,13 +63,14 @@ describe('activation memory under autocast: saved after forward, peak during bac
     expect(r.backwardPeak).toBeLessThanOrEqual(0.85); // measured 0.806
   });
 
-  it('the CPU GPT (bfloat16): saved 0.84x, backward peak 0.84x; over half the saved bytes stay float32 (the policy and the composites)', () => {
+  it('the CPU GPT (bfloat16): saved 0.79x, backward peak 0.77x; 41% of the saved bytes stay float32 (the policy)', () => {
     const r = compare(GPT, 'cpu', cpuMeter);
     for (const run of [r.f32, r.half]) expect(Math.abs(run.saved - graphBytes(run)) / run.saved).toBeLessThan(0.01);
     const f32Share = (savedByDtype(r.half.groups).float32 ?? 0) / graphBytes(r.half);
-    expect(f32Share).toBeGreaterThan(0.5); // measured 0.580
-    expect(r.saved).toBeLessThanOrEqual(0.9); // measured 0.838
-    expect(r.backwardPeak).toBeLessThanOrEqual(0.9); // measured 0.838
+    expect(f32Share).toBeGreaterThan(0.35); // measured 0.416
+    expect(f32Share).toBeLessThan(0.45);
+    expect(r.saved).toBeLessThanOrEqual(0.82); // measured 0.788
+    expect(r.backwardPeak).toBeLessThanOrEqual(0.8); // measured 0.774
   });
 
   it('the WebGPU MLP (float16): saved 0.94x, the activations proper in the graph 0.52x; backward peak 0.87x', () => {
@@ -83,11 +85,12 @@ describe('activation memory under autocast: saved after forward, peak during bac
     expect(r.backwardPeak).toBeLessThanOrEqual(0.95); // measured 0.871 (1.212 while half operands were widened to float32 copies)
   }, 60_000);
 
-  it('the WebGPU GPT (float16): saved 0.84x, backward peak 0.83x', () => {
+  it('the WebGPU GPT (float16): saved 0.80x, backward peak 0.82x', () => {
     const r = compare(GPT, 'webgpu', webgpuMeter(backend));
     const f32Share = (savedByDtype(r.half.groups).float32 ?? 0) / graphBytes(r.half);
-    expect(f32Share).toBeGreaterThan(0.5); // measured 0.580
-    expect(r.saved).toBeLessThanOrEqual(0.9); // measured 0.840
-    expect(r.backwardPeak).toBeLessThanOrEqual(0.9); // measured 0.833
+    expect(f32Share).toBeGreaterThan(0.35); // measured 0.416
+    expect(f32Share).toBeLessThan(0.45);
+    expect(r.saved).toBeLessThanOrEqual(0.82); // measured 0.796
+    expect(r.backwardPeak).toBeLessThanOrEqual(0.85); // measured 0.816
   }, 60_000);
 });

@@ -141,6 +141,23 @@ function microKernel(kc: i32, a: usize, b: usize, c: usize, ldc: i32): void {
  * threads can split the rows.
  */
 export function gemmPacked(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, panelFrom: i32, panelTo: i32): void {
+  gemmPanels(a, 0, b, c, N, K, panelFrom, panelTo);
+}
+
+/**
+ * gemmPacked for the row panels [panelFrom, panelTo) of an A not yet packed (`src`, M rows, element
+ * strides rs and cs): the call packs those panels into `scratch` first, so that packing A splits
+ * across the threads with the product instead of running before it on one thread.
+ */
+export function gemmPackingA(src: usize, rs: i32, cs: i32, b: usize, c: usize, M: i32, N: i32, K: i32, scratch: usize, panelFrom: i32, panelTo: i32): void {
+  if (panelFrom >= panelTo) return;
+  const r0 = panelFrom * MR;
+  packA(src + <usize>(r0 * rs) * 4, rs, cs, min(panelTo * MR, M) - r0, K, scratch);
+  gemmPanels(scratch, panelFrom, b, c, N, K, panelFrom, panelTo);
+}
+
+/** The product over row panels [panelFrom, panelTo), A's panel p packed at `a` + (p − aFirst) panels. */
+function gemmPanels(a: usize, aFirst: i32, b: usize, c: usize, N: i32, K: i32, panelFrom: i32, panelTo: i32): void {
   if (panelFrom >= panelTo) return;
   const ldc = ((N + NR - 1) / NR) * NR;
   const colPanels = ldc / NR;
@@ -153,7 +170,7 @@ export function gemmPacked(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32,
       for (let q = 0; q < colPanels; q++) {
         const bPanel = b + <usize>((q * K + k0) * NR) * 4;
         for (let p = p0; p < p1; p++) {
-          microKernel(kc, a + <usize>((p * K + k0) * MR) * 4, bPanel, c + <usize>((p * MR * ldc) + q * NR) * 4, ldc);
+          microKernel(kc, a + <usize>(((p - aFirst) * K + k0) * MR) * 4, bPanel, c + <usize>((p * MR * ldc) + q * NR) * 4, ldc);
         }
       }
     }

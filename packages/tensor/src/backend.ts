@@ -112,6 +112,31 @@ export interface AttentionSaved {
   readonly gradOutput: View;
 }
 
+/**
+ * Layer normalization's operands (the Backend's optional `layerNorm`): `x` a 2-D view [rows, n] of
+ * contiguous rows (element stride 1, row stride n), `weight` and `bias` contiguous [n] views or
+ * null, all of one floating dtype.
+ */
+export interface LayerNormInputs {
+  readonly x: View;
+  readonly weight: View | null;
+  readonly bias: View | null;
+}
+
+/** What `layerNormBackward` reads besides the inputs: the forward's per-row mean and 1/std, the output's gradient (contiguous [rows, n]). */
+export interface LayerNormSaved {
+  readonly mean: View;
+  readonly rstd: View;
+  readonly gradOutput: View;
+}
+
+/** Which of `layerNormBackward`'s gradients to compute (the others come back null). */
+export interface LayerNormNeeds {
+  readonly input: boolean;
+  readonly weight: boolean;
+  readonly bias: boolean;
+}
+
 export interface Backend {
   readonly apiVersion: typeof BACKEND_API_VERSION;
   /** The device name tensors carry, e.g. `'cpu'`, `'webgpu'`. */
@@ -183,4 +208,17 @@ export interface Backend {
    * Results contiguous, of the shapes of query, key and value.
    */
   attentionBackward?(inputs: AttentionInputs, saved: AttentionSaved, opts: AttentionOptions): { query: Storage; key: Storage; value: Storage };
+  /**
+   * Optional: layer normalization of each row, y = (x − mean) · rstd · weight + bias with
+   * rstd = 1/√(var + eps) (biased variance), in one pass that keeps only the rows' `mean` and
+   * `rstd` (contiguous [rows], x's dtype) for the backward. A row holding NaN or ±∞ is NaN.
+   * Without it, `F.layerNorm` composes the same from elementwise ops and reductions.
+   */
+  layerNorm?(inputs: LayerNormInputs, eps: number): { output: Storage; mean: Storage; rstd: Storage };
+  /**
+   * The gradients of `layerNorm` (PyTorch's layer_norm_backward): with x̂ = (x − mean)·rstd and
+   * ĝ = g·weight, dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), dweight = Σ_rows g·x̂, dbias = Σ_rows g;
+   * contiguous, of the shapes of x, weight and bias; null where `needs` says so.
+   */
+  layerNormBackward?(inputs: LayerNormInputs, saved: LayerNormSaved, needs: LayerNormNeeds): { input: Storage | null; weight: Storage | null; bias: Storage | null };
 }

@@ -436,7 +436,8 @@ export class WebGPUBackend implements Backend {
       this.copyHalf(x, out);
       return out.storage;
     }
-    this.elementwiseRuns.run('cast', castExpr(x.dtype, dtype), [x], out);
+    // To its own dtype: a contiguous copy (clone, reshape of a strided view), named as one in errors.
+    this.elementwiseRuns.run(x.dtype === dtype ? 'copy' : 'cast', castExpr(x.dtype, dtype), [x], out);
     return out.storage;
   }
 

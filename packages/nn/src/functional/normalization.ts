@@ -1,4 +1,4 @@
-import { autocastOp, noGrad, where, type Tensor } from '@tsgrad/autograd';
+import { autocastOp, fusedLayerNorm, fusedLayerNormAvailable, noGrad, where, type Tensor } from '@tsgrad/autograd';
 import { checkOptionKeys, finfoEps, formatShape, isHalf } from '@tsgrad/tensor';
 
 export interface BatchNormArgs {
@@ -110,7 +110,16 @@ export const layerNorm = autocastOp('layerNorm', function layerNorm(x: Tensor, n
   return mixedHalf(x, [opts.weight, opts.bias], (v) => layerNormSameDtype(v, axes, opts));
 });
 
+/**
+ * One primitive (`fusedLayerNorm`: the backend's kernel on the CPU, composed from its ops on WebGPU;
+ * the graph keeps the rows' mean and 1/std, not five row-sized intermediates) whenever x, weight and
+ * bias share a dtype; a mix that promotes (a float32 input with float64 parameters) runs the
+ * composite below.
+ */
 function layerNormSameDtype(x: Tensor, axes: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number }): Tensor {
+  if (fusedLayerNormAvailable(x, opts.weight ?? null, opts.bias ?? null)) {
+    return fusedLayerNorm(x, axes.reduce((n, a) => n * x.shape[a], 1), { weight: opts.weight ?? null, bias: opts.bias ?? null, eps: opts.eps ?? 1e-5 });
+  }
   const mean = x.mean(axes, { keepdim: true });
   const centered = x.sub(mean);
   const variance = centered.mul(centered).mean(axes, { keepdim: true });

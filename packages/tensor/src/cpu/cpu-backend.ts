@@ -8,6 +8,7 @@ import { giveArray, noteStorageCreated, noteStorageReleased, takeArray } from '.
 import { contiguousStrides, numel } from '../shape.js';
 import { copyKernel, elementwiseKernel, whereKernel } from './elementwise.js';
 import { gatherKernel, scatterAddKernel } from './gather.js';
+import { layerNormBackwardKernel, layerNormKernel } from './layer-norm.js';
 import { matmulKernel } from './matmul.js';
 import { runProgramKernel } from './program.js';
 import { cumsumKernel } from './scan.js';
@@ -15,6 +16,7 @@ import { sortKernel } from './sort.js';
 import { CPU_ATTENTION_MAX_HEAD_DIM, attentionBackwardWasm, attentionWasm } from './wasm/attention.js';
 import { copyWasm, elementwiseWasm, whereWasm } from './wasm/elementwise.js';
 import { gatherWasm, scatterAddWasm } from './wasm/gather.js';
+import { layerNormBackwardWasm, layerNormWasm } from './wasm/layer-norm.js';
 import { matmulWasm } from './wasm/matmul.js';
 import { argReduceWasm, reduceWasm } from './wasm/reduce.js';
 import { wasmKernels } from './wasm/runtime.js';
@@ -127,9 +129,11 @@ export function createCpuBackend(): Backend {
     cast(x, dtype) {
       const out = takeArray(dtype, numel(x.shape), { zero: false });
       const storage = wrap(out, dtype);
-      // Stores into an Int32Array truncate toward zero, as PyTorch's float -> int cast does; copyKernel
-      // rounds into and widens out of float16 and bfloat16.
-      copyKernel(x, { storage, dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 }, dataOf);
+      const dst = { storage, dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 };
+      // To its own dtype (a contiguous copy: clone, reshape of a view) in the kernels' memory where it
+      // can. Otherwise stores into an Int32Array truncate toward zero, as PyTorch's float -> int cast
+      // does; copyKernel rounds into and widens out of float16 and bfloat16.
+      if (x.dtype !== dtype || !copyWasm(x, dst, dataOf)) copyKernel(x, dst, dataOf);
       return storage;
     },
     gather(x, dim, index) {
@@ -171,6 +175,19 @@ export function createCpuBackend(): Backend {
       const g = attentionBackwardWasm(inputs, saved, opts, dataOf) ?? attentionBackwardKernel(inputs, saved, opts, dataOf);
       const dtype = inputs.query.dtype;
       return { query: wrap(g.query, dtype), key: wrap(g.key, dtype), value: wrap(g.value, dtype) };
+    },
+    // float32 in WebAssembly SIMD, float64 (and float32 without the kernels) in the reference kernels.
+    layerNorm(inputs, eps) {
+      if (isHalf(inputs.x.dtype)) throw new Error(`cpu layerNorm: ${inputs.x.dtype} input; compute it in float32 (F.layerNorm does)`);
+      const { output, mean, rstd } = layerNormWasm(inputs, eps, dataOf) ?? layerNormKernel(inputs, eps, dataOf);
+      const dtype = inputs.x.dtype;
+      return { output: wrap(output, dtype), mean: wrap(mean, dtype), rstd: wrap(rstd, dtype) };
+    },
+    layerNormBackward(inputs, saved, needs) {
+      const g = layerNormBackwardWasm(inputs, saved, needs, dataOf) ?? layerNormBackwardKernel(inputs, saved, needs, dataOf);
+      const dtype = inputs.x.dtype;
+      const wrapped = (a: TypedArray | null) => (a ? wrap(a, dtype) : null);
+      return { input: wrapped(g.input), weight: wrapped(g.weight), bias: wrapped(g.bias) };
     },
   };
 }

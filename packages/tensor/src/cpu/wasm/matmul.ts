@@ -46,12 +46,17 @@ function gemm(k: WasmExports, { a, b, da, db, out }: Gemm): void {
   const NR = k.NR.value;
   const panels = Math.ceil(M / MR);
   const ldc = Math.ceil(N / NR) * NR;
+  const pool = threadPool();
+  // A split product packs A inside each chunk (gemmPackingA: one packed block of A per chunk), so
+  // packing runs on every thread; one thread packs all of A, then multiplies.
+  const chunking = pool && M * N * K >= PARALLEL_MIN_WORK && panels >= 2 * pool.threads ? pool.chunking(panels, 1) : null;
   const arena = new Arena(k);
   const sa = layout(a, da);
   const sb = layout(b, db);
   const srcA = sa.at ?? arena.alloc(sa.length * 4);
   const srcB = sb.at ?? arena.alloc(sb.length * 4);
-  const pa = arena.alloc(panels * MR * K * 4);
+  const chunkBytes = chunking ? chunking.size * MR * K * 4 : 0;
+  const pa = arena.alloc(chunking ? chunking.chunks * chunkBytes : panels * MR * K * 4);
   const pb = arena.alloc(ldc * K * 4);
   // A result in the kernels' memory is written in place: straight from the kernel when the padded
   // grid is the dense result (M a multiple of MR, N of NR), else unpadded into it.
@@ -61,14 +66,17 @@ function gemm(k: WasmExports, { a, b, da, db, out }: Gemm): void {
   if (sa.at === undefined) sa.copyTo(mem, srcA / 4);
   if (sb.at === undefined) sb.copyTo(mem, srcB / 4);
   for (let batch = 0; batch < B; batch++) {
-    k.packA(srcA + (sa.offset + batch * sa.strides[0]) * 4, sa.strides[1], sa.strides[2], M, K, pa);
+    const aAt = srcA + (sa.offset + batch * sa.strides[0]) * 4;
     k.packB(srcB + (sb.offset + batch * sb.strides[0]) * 4, sb.strides[1], sb.strides[2], K, N, pb);
     const dst = inHeap(out) ? out.byteOffset + batch * M * N * 4 : pc;
     const c = dense ? dst : pc;
-    const pool = threadPool();
-    if (pool && M * N * K >= PARALLEL_MIN_WORK && panels >= 2 * pool.threads) {
-      pool.gemm({ a: pa, b: pb, c, M, N, K, panels }, k);
-    } else k.gemmPacked(pa, pb, c, M, N, K, 0, panels);
+    if (pool && chunking) {
+      const args = [aAt, sa.strides[1], sa.strides[2], pb, c, M, N, K, pa, 0, 0];
+      pool.split({ kernel: 'gemmPackingA', args, units: panels, range: { from: 9 }, advances: [[8, 0, chunkBytes]] }, k);
+    } else {
+      k.packA(aAt, sa.strides[1], sa.strides[2], M, K, pa);
+      k.gemmPacked(pa, pb, c, M, N, K, 0, panels);
+    }
     // With N a multiple of NR the padded grid is already the dense result (most layer widths).
     if (!dense && (ldc !== N || dst !== pc)) k.unpadRows(pc, M, N, dst);
     if (dst === pc) out.set(mem.subarray(pc / 4, pc / 4 + M * N), batch * M * N);

@@ -25,6 +25,7 @@ export interface WasmExports {
   packA(src: number, rs: number, cs: number, rows: number, cols: number, dst: number): void;
   packB(src: number, rs: number, cs: number, rows: number, cols: number, dst: number): void;
   gemmPacked(a: number, b: number, c: number, M: number, N: number, K: number, panelFrom: number, panelTo: number): void;
+  gemmPackingA(src: number, rs: number, cs: number, b: number, c: number, M: number, N: number, K: number, scratch: number, panelFrom: number, panelTo: number): void;
   unpadRows(c: number, M: number, N: number, dst: number): void;
   // The fused optimizer steps (sgdStep, adamStep, ...) are reached by name from a program's
   // `native` declaration (see program.ts), their arguments written by name into the slots of the
@@ -48,6 +49,10 @@ export interface WasmExports {
   attentionScratchBytes(S: number, E: number, Ev: number, backward: boolean): number;
   attentionForward(views: number, L: number, S: number, E: number, Ev: number, scale: number, causal: boolean, out: number, lse: number, scratch: number): void;
   attentionBackward(views: number, L: number, S: number, E: number, Ev: number, scale: number, causal: boolean, lse: number, dq: number, dk: number, dv: number, scratch: number): void;
+  // Layer normalization over contiguous rows (assembly/layer-norm.ts; 0 for an absent weight, bias or gradient).
+  layerNormRows(x: number, w: number, b: number, out: number, mean: number, rstd: number, n: number, eps: number, rows: number): void;
+  layerNormBackwardRows(g: number, x: number, w: number, mean: number, rstd: number, dx: number, n: number, rows: number): void;
+  layerNormParamGradCols(g: number, x: number, mean: number, rstd: number, dw: number, db: number, n: number, rows: number, cols: number): void;
 }
 
 /** Which kernels the CPU backend uses, for `cpuKernels()`. */

@@ -31,13 +31,13 @@ const GEN_MASK = (1 << (31 - CHUNK_BITS)) - 1;
 const TIMEOUT_MS = 60_000;
 
 /** The kernels a job may run, by index (the same list in every worker). */
-export const KERNELS = ['gemmPacked', 'binaryRow', 'unaryRow', 'whereRow', 'expressionRow', 'foldRow', 'accumulateRow', 'copyRows', 'sgdStep', 'adamStep', 'rmspropStep', 'attentionForwardRange', 'attentionBackwardRange'] as const;
+export const KERNELS = ['gemmPacked', 'gemmPackingA', 'binaryRow', 'unaryRow', 'whereRow', 'expressionRow', 'foldRow', 'accumulateRow', 'copyRows', 'sgdStep', 'adamStep', 'rmspropStep', 'attentionForwardRange', 'attentionBackwardRange', 'layerNormRows', 'layerNormBackwardRows', 'layerNormParamGradCols'] as const;
 export type SplitKernel = (typeof KERNELS)[number];
 
 /**
  * Claims and computes chunks of job `gen` until none are left. A job is one kernel call cut into
  * chunks of `units` (row panels, rows, elements): chunk c covers units [c * size, min(units, (c + 1)
- * * size)), its range given to the kernel as (from, to) at argument `at` (`mode` 0: gemmPacked's
+ * * size)), its range given to the kernel as (from, to) at argument `at` (`mode` 0: gemmPackingA's
  * panelFrom, panelTo) or as a count at `at` (`mode` 1) with each pointer argument advanced by its
  * bytes per unit times the first unit, plus its bytes per chunk times c (per-chunk scratch).
  * Written once, run by the caller and, as source text, by each worker: so it names no outer
@@ -174,11 +174,6 @@ export class ThreadPool {
   /** Threads taking part, the caller included. */
   get threads(): number {
     return this.workers.length + 1;
-  }
-
-  /** Computes all `panels` row panels of a packed GEMM (see assembly/matmul.ts) on every thread. */
-  gemm(job: { a: number; b: number; c: number; M: number; N: number; K: number; panels: number }, k: WasmExports): void {
-    this.split({ kernel: 'gemmPacked', args: [job.a, job.b, job.c, job.M, job.N, job.K, 0, 0], units: job.panels, range: { from: 6 } }, k);
   }
 
   /**

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { fusedLayerNorm, fusedLayerNormAvailable, manualSeed, noGrad, randn, tensor, type Tensor } from '@tsgrad/autograd';
+import { cpuMemoryStats } from '@tsgrad/tensor';
+import { functional as F } from '@tsgrad/nn';
+import { expectClose, gradcheck } from '@tsgrad/test-utils';
+
+// F.layerNorm on the CPU lowers to one primitive (the backend's fused layerNorm). Its values and
+// gradients against the composite written out here in float64 ops (PyTorch's formula; the layer
+// fixtures against PyTorch run through it too), float64 finite differences, and float32 against
+// float64.
+
+/** y = (x − mean)/√(var + eps)·w + b over the trailing `k` dims, from elementwise ops and reductions. */
+function composite(x: Tensor, k: number, { w, b, eps }: { w: Tensor | null; b: Tensor | null; eps: number }): Tensor {
+  const axes = Array.from({ length: k }, (_, i) => x.ndim - k + i);
+  const centered = x.sub(x.mean(axes, { keepdim: true }));
+  let y = centered.div(centered.square().mean(axes, { keepdim: true }).add(eps).sqrt());
+  if (w) y = y.mul(w);
+  if (b) y = y.add(b);
+  return y;
+}
+
+describe('F.layerNorm on the CPU: one fused primitive', () => {
+  it('is one graph node, layerNorm, where the backend has the kernels (float32 and float64), keeping the rows\u2019 mean and 1/std', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = randn([4, 6, 8], { dtype }).requiresGrad_();
+      const w = randn([8], { dtype }).requiresGrad_();
+      expect(fusedLayerNormAvailable(x, w, null)).toBe(true);
+      const y = F.layerNorm(x, [8], { weight: w });
+      // The primitive's output is a [rows, n] tensor reshaped back to x's shape.
+      expect(y.gradFn?.op).toBe('reshape');
+      const node = y.gradFn!.saved!.inputs[0].gradFn!;
+      expect(node.op).toBe('layerNorm');
+      const stats = (node.saved!.attrs as { saved: { mean: Tensor; rstd: Tensor } }).saved;
+      expect([stats.mean.shape, stats.rstd.shape]).toEqual([[24], [24]]);
+    }
+  });
+
+  const cases = [
+    { shape: [5, 7], k: 1, affine: 'both' },
+    { shape: [2, 3, 4, 5], k: 2, affine: 'both' },
+    { shape: [3, 9], k: 1, affine: 'weight' },
+    { shape: [3, 9], k: 1, affine: 'bias' },
+    { shape: [6, 1], k: 1, affine: 'none' },
+  ] as const;
+
+  for (const c of cases) {
+    it(`float64 ${JSON.stringify(c.shape)} over ${c.k} dim(s), affine ${c.affine}: values and gradients equal the composite to 1e-12, and pass gradcheck`, () => {
+      manualSeed(11);
+      const x = randn([...c.shape], { dtype: 'float64' }).mul(3).add(1).requiresGrad_();
+      const pshape = c.shape.slice(c.shape.length - c.k);
+      const w = c.affine === 'both' || c.affine === 'weight' ? randn(pshape, { dtype: 'float64' }).requiresGrad_() : null;
+      const b = c.affine === 'both' || c.affine === 'bias' ? randn(pshape, { dtype: 'float64' }).requiresGrad_() : null;
+      const g = randn([...c.shape], { dtype: 'float64' });
+      const leaves = [x, w, b].filter((t): t is Tensor => t !== null);
+      const run = (f: () => Tensor) => {
+        leaves.forEach((t) => (t.grad = null));
+        const y = f();
+        y.backward(g);
+        return [y.detach(), ...leaves.map((t) => t.grad!)];
+      };
+      const n = pshape.reduce((p: number, d: number) => p * d, 1);
+      const fused = run(() => fusedLayerNorm(x, n, { weight: w, bias: b, eps: 1e-5 }));
+      const want = run(() => composite(x, c.k, { w, b, eps: 1e-5 }));
+      fused.forEach((t, i) => expectClose(t, want[i], { rtol: 1e-12, atol: 1e-12, what: `output/grad ${i}` }));
+      gradcheck((...ts) => F.layerNorm(ts[0], [...pshape], { weight: w ? ts[1] : null, bias: b ? ts[w ? 2 : 1] : null }), leaves);
+    });
+  }
+
+  it('float32 equals the float64 reference to float32 precision (values and gradients, rows of 130 with a SIMD tail)', () => {
+    manualSeed(12);
+    const x64 = randn([64, 130], { dtype: 'float64' }).mul(4).add(2);
+    const w64 = randn([130], { dtype: 'float64' });
+    const b64 = randn([130], { dtype: 'float64' });
+    const g64 = randn([64, 130], { dtype: 'float64' });
+    const run = (dtype: 'float32' | 'float64') => {
+      const [x, w, b] = [x64, w64, b64].map((t) => t.to(dtype).requiresGrad_());
+      const y = F.layerNorm(x, [130], { weight: w, bias: b });
+      y.backward(g64.to(dtype));
+      return [y.detach(), x.grad!, w.grad!, b.grad!].map((t) => t.to('float64'));
+    };
+    const [f32, f64] = [run('float32'), run('float64')];
+    f32.forEach((t, i) => {
+      const err = t.sub(f64[i]).square().sum().sqrt().item() / f64[i].square().sum().sqrt().item();
+      expect(err, `output/grad ${i}`).toBeLessThan(1e-6);
+    });
+  });
+
+  it('special values as PyTorch: a NaN or +∞ in a row makes that row (and its gradient) NaN, the other rows are untouched', () => {
+    const x = tensor([[1, 2, 3, 4], [1, NaN, 3, 4], [Infinity, 2, 3, 4]]).requiresGrad_();
+    const y = F.layerNorm(x, [4]);
+    y.backward(tensor([[1, -1, 2, 0], [1, 1, 1, 1], [1, 1, 1, 1]]));
+    const rows = y.tolist() as number[][];
+    expectClose(rows[0], (composite(tensor([[1, 2, 3, 4]]), 1, { w: null, b: null, eps: 1e-5 }).tolist() as number[][])[0], { rtol: 1e-6 });
+    expect(rows[1].every(Number.isNaN) && rows[2].every(Number.isNaN)).toBe(true);
+    const grads = x.grad!.tolist() as number[][];
+    expect(grads[0].every(Number.isFinite)).toBe(true);
+    expect(grads[1].every(Number.isNaN) && grads[2].every(Number.isNaN)).toBe(true);
+  });
+
+  it('without grad the statistics are released at once (no storage left behind but the output)', () => {
+    const x = randn([32, 64]);
+    const before = cpuMemoryStats().bytesInUse;
+    const y = noGrad(() => fusedLayerNorm(x, 64));
+    expect(cpuMemoryStats().bytesInUse - before).toBe(32 * 64 * 4);
+    y.dispose();
+  });
+
+  it('misuse names the culprit: a weight of the wrong size, a misspelt option, a float64 weight on a float32 input', () => {
+    const x = randn([2, 4]);
+    expect(() => fusedLayerNorm(x, 4, { weight: randn([3]) })).toThrow('fusedLayerNorm: weight of shape [3] does not have the 4 normalized elements');
+    expect(() => fusedLayerNorm(x, 4, { epsilon: 1e-3 } as never)).toThrow(/fusedLayerNorm.*epsilon.*eps/);
+    expect(() => fusedLayerNorm(x, 4, { weight: randn([4], { dtype: 'float64' }) })).toThrow('fusedLayerNorm: no layer norm on cpu for a float32 input with float64 weight and no bias; use F.layerNorm');
+  });
+});
