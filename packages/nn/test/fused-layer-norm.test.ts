@@ -105,8 +105,31 @@ describe('F.layerNorm on the CPU: one fused primitive', () => {
     y.dispose();
   });
 
-  it('misuse names the culprit: a weight of the wrong size, a misspelt option, a float64 weight on a float32 input', () => {
+  it('a half input computes in float32 and is rounded once (half parameters too), as ATen: the float32 result rounded, its gradients too', () => {
+    manualSeed(13);
+    for (const dtype of ['bfloat16', 'float16'] as const) {
+      const [x, w, b] = [randn([6, 20]).mul(3), randn([20]), randn([20])].map((t) => t.to(dtype));
+      const g = randn([6, 20]).to(dtype);
+      const leaves = [x, w, b].map((t) => t.detach().requiresGrad_());
+      const y = F.layerNorm(leaves[0], [20], { weight: leaves[1], bias: leaves[2] });
+      expect(y.dtype).toBe(dtype);
+      y.backward(g);
+      const wide = [x, w, b].map((t) => t.to('float32').requiresGrad_());
+      const want = F.layerNorm(wide[0], [20], { weight: wide[1], bias: wide[2] });
+      want.backward(g.to('float32'));
+      expect(y.tolist()).toEqual(want.to(dtype).tolist());
+      leaves.forEach((t, i) => {
+        expect(t.grad!.dtype).toBe(dtype);
+        expect(t.grad!.tolist(), `grad ${i}`).toEqual(wide[i].grad!.to(dtype).tolist());
+      });
+    }
+  });
+
+  it('misuse names the culprit: a weight or bias not of normalizedShape (PyTorch\u2019s message), a size that is not the trailing dims\u2019, a weight of the wrong size, a misspelt option, a float64 weight on a float32 input', () => {
     const x = randn([2, 4]);
+    expect(() => F.layerNorm(randn([2, 3, 4]), [3, 4], { weight: randn([12]) })).toThrow('layer_norm: Expected weight to be of same shape as normalized_shape, but got weight of shape [12] and normalized_shape = [3, 4]');
+    expect(() => F.layerNorm(randn([2, 3, 4]), [3, 4], { bias: randn([4]) })).toThrow('layer_norm: Expected bias to be of same shape as normalized_shape, but got bias of shape [4] and normalized_shape = [3, 4]');
+    expect(() => fusedLayerNorm(x, 3)).toThrow('fusedLayerNorm: 3 normalized elements are not a product of the trailing dims of an input of shape [2, 4]');
     expect(() => fusedLayerNorm(x, 4, { weight: randn([3]) })).toThrow('fusedLayerNorm: weight of shape [3] does not have the 4 normalized elements');
     expect(() => fusedLayerNorm(x, 4, { epsilon: 1e-3 } as never)).toThrow(/fusedLayerNorm.*epsilon.*eps/);
     expect(() => fusedLayerNorm(x, 4, { weight: randn([4], { dtype: 'float64' }) })).toThrow('fusedLayerNorm: no layer norm on cpu for a float32 input with float64 weight and no bias; use F.layerNorm');

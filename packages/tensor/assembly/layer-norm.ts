@@ -1,7 +1,8 @@
 // Layer normalization over contiguous float32 rows of n elements (the Backend's layerNorm, what
-// F.layerNorm lowers to on the CPU). One pass to read the moments, one to write: the composite
-// (mean, sub, mul, mean, add, sqrt, div, mul, add) made nine passes and kept five row-sized
-// intermediates for the backward; this keeps the row's mean and 1/std.
+// F.layerNorm lowers to on the CPU). Three sweeps of a row while it is in L1 (its sum, the squares
+// about the mean, the output): the composite (mean, sub, mul, mean, add, sqrt, div, mul, add) made
+// nine passes over the whole tensor and kept five intermediates for the backward; this keeps the
+// rows' mean and 1/std.
 //
 // Sums accumulate in float64 (as the reductions in reduce.ts), so the moments are those of the
 // float64 reference rounded once; the per-element arithmetic is float32, four lanes at a time. A row

@@ -76,8 +76,12 @@ export function packA(src: usize, rs: i32, cs: i32, rows: i32, cols: i32, dst: u
  * dst[(q * rows + k) * NR + c] = src[k * rs + (q * NR + c) * cs], zero past the last column.
  */
 export function packB(src: usize, rs: i32, cs: i32, rows: i32, cols: i32, dst: usize): void {
-  const panels = (cols + NR - 1) / NR;
-  for (let q = 0; q < panels; q++) {
+  packBPanels(src, rs, cs, rows, cols, dst, 0, (cols + NR - 1) / NR);
+}
+
+/** packB for the column panels [panelFrom, panelTo) only, so threads can split the packing. */
+export function packBPanels(src: usize, rs: i32, cs: i32, rows: i32, cols: i32, dst: usize, panelFrom: i32, panelTo: i32): void {
+  for (let q = panelFrom; q < panelTo; q++) {
     const c0 = q * NR;
     const live = min(NR, cols - c0);
     let out = dst + <usize>(q * rows * NR) * 4;

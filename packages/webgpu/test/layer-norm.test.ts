@@ -16,13 +16,14 @@ beforeAll(async () => {
 const leaf = (t: Tensor) => t.to('float32').to('webgpu').detach().requiresGrad_();
 
 describe('layer norm on webgpu (float32) against the float64 CPU reference', () => {
-  for (const [shape, k, affine] of [[[16, 64, 130], 1, true], [[3, 4, 5], 2, true], [[7, 33], 1, false]] as const) {
+  const cases = [[[16, 64, 130], 1, 'both'], [[3, 4, 5], 2, 'both'], [[7, 33], 1, 'none'], [[5, 9], 1, 'weight'], [[5, 9], 1, 'bias']] as const;
+  for (const [shape, k, affine] of cases) {
     it(`${JSON.stringify(shape)} over ${k} dim(s), affine ${affine}: output and gradients`, async () => {
       manualSeed(31);
       const pshape = shape.slice(shape.length - k);
       const x = randn([...shape], { dtype: 'float64' }).mul(3).add(1).requiresGrad_();
-      const w = affine ? randn(pshape, { dtype: 'float64' }).requiresGrad_() : null;
-      const b = affine ? randn(pshape, { dtype: 'float64' }).requiresGrad_() : null;
+      const w = affine === 'both' || affine === 'weight' ? randn(pshape, { dtype: 'float64' }).requiresGrad_() : null;
+      const b = affine === 'both' || affine === 'bias' ? randn(pshape, { dtype: 'float64' }).requiresGrad_() : null;
       const cot = randn([...shape], { dtype: 'float64' });
       const ref = F.layerNorm(x, [...pshape], { weight: w, bias: b });
       ref.backward(cot);

@@ -1,5 +1,5 @@
 import { autocastOp, fusedLayerNorm, fusedLayerNormAvailable, noGrad, where, type Tensor } from '@tsgrad/autograd';
-import { checkOptionKeys, finfoEps, formatShape, isHalf } from '@tsgrad/tensor';
+import { checkOptionKeys, finfoEps, formatShape, isHalf, shapesEqual } from '@tsgrad/tensor';
 
 export interface BatchNormArgs {
   runningMean: Tensor | null;
@@ -107,7 +107,19 @@ function normalizedAxes(who: string, x: Tensor, normalizedShape: number[]): numb
 export const layerNorm = autocastOp('layerNorm', function layerNorm(x: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
   checkOptionKeys('layer_norm', opts, ['weight', 'bias', 'eps']);
   const axes = normalizedAxes('layer_norm', x, normalizedShape);
-  return mixedHalf(x, [opts.weight, opts.bias], (v) => layerNormSameDtype(v, axes, opts));
+  for (const [name, p] of [['weight', opts.weight], ['bias', opts.bias]] as const) {
+    if (p && !shapesEqual(p.shape, normalizedShape)) {
+      throw new Error(`layer_norm: Expected ${name} to be of same shape as normalized_shape, but got ${name} of shape ${formatShape(p.shape)} and normalized_shape = ${formatShape(normalizedShape)}`);
+    }
+  }
+  const { weight = null, bias = null } = opts;
+  // A half input computes in float32 and is rounded once, half parameters widened too, as ATen's
+  // CPU layer norm computes half in float (a composite in half would round every step).
+  if (isHalf(x.dtype) && [weight, bias].every((p) => p === null || p.dtype === 'float32' || p.dtype === x.dtype)) {
+    const wide = (p: Tensor | null) => (p && isHalf(p.dtype) ? p.to('float32') : p);
+    return layerNormSameDtype(x.to('float32'), axes, { ...opts, weight: wide(weight), bias: wide(bias) }).to(x.dtype);
+  }
+  return layerNormSameDtype(x, axes, opts);
 });
 
 /**

@@ -184,6 +184,7 @@ export function createCpuBackend(): Backend {
       return { output: wrap(output, dtype), mean: wrap(mean, dtype), rstd: wrap(rstd, dtype) };
     },
     layerNormBackward(inputs, saved, needs) {
+      if (isHalf(inputs.x.dtype)) throw new Error(`cpu layerNormBackward: ${inputs.x.dtype} input; compute it in float32 (F.layerNorm does)`);
       const g = layerNormBackwardWasm(inputs, saved, needs, dataOf) ?? layerNormBackwardKernel(inputs, saved, needs, dataOf);
       const dtype = inputs.x.dtype;
       const wrapped = (a: TypedArray | null) => (a ? wrap(a, dtype) : null);

@@ -5,8 +5,8 @@ import { takeArray } from './buffer-pool.js';
 /**
  * Layer normalization's reference kernels (the Backend's `layerNorm` and `layerNormBackward`), in
  * float64 arithmetic over one row at a time, each result rounded once at its store: the float64
- * path, and what the WebAssembly kernels (assembly/layer-norm.ts) are tested against and fall back
- * to. Rows are contiguous (see LayerNormInputs); the variance is the two-pass one.
+ * path, and the WebAssembly kernels' (assembly/layer-norm.ts) fallback. Rows are contiguous (see
+ * LayerNormInputs); the variance is the two-pass one; the output and gradients use ATen's formulas.
  */
 
 /** The rows' outputs, means and 1/std (x's dtype). */
@@ -59,9 +59,11 @@ export function layerNormBackwardKernel(
   const dx = needs.input ? takeArray(x.dtype, rows * n, { zero: false }) : null;
   const dw = needs.weight ? new Float64Array(n) : null;
   const db = needs.bias ? new Float64Array(n) : null;
-  // ATen's layer_norm_backward_frame, term for term (float64 parity with PyTorch through training):
-  // ds = Σ g·w·x, db = Σ g·w, b = (db·mean − ds)·rstd³/n, c = −b·mean − db·rstd/n,
-  // dx = rstd·g·w + b·x + c; dw += g·(rstd·x − rstd·mean), dbias += g.
+  // ATen's layer_norm_backward_frame formulas, with its products in its order (its sums run in SIMD
+  // lanes and its moments by Welford's method, so bits can still differ by rounding):
+  // ds = Σ (g·x)·w, db = Σ g·w, b = (db·mean − ds)·rstd³·(1/n), c = −b·mean − db·rstd·(1/n),
+  // dx = (rstd·g)·w + b·x + c; dw += g·(rstd·x − rstd·mean), dbias += g.
+  const scale = 1 / n;
   for (let r = 0; r < rows; r++) {
     const at = x.offset + r * n;
     const gat = gradOutput.offset + r * n;
@@ -70,16 +72,16 @@ export function layerNormBackwardKernel(
     let ds = 0;
     let dbSum = 0;
     for (let i = 0; i < n; i++) {
-      const gw = w ? g[gat + i] * w[wo + i] : g[gat + i];
-      ds += gw * xs[at + i];
-      dbSum += gw;
+      const gi = g[gat + i];
+      ds += w ? gi * xs[at + i] * w[wo + i] : gi * xs[at + i];
+      dbSum += w ? gi * w[wo + i] : gi;
     }
-    const bCoef = (dbSum * m - ds) * a * a * a / n;
-    const cCoef = -bCoef * m - (dbSum * a) / n;
+    const bCoef = (dbSum * m - ds) * a * a * a * scale;
+    const cCoef = -bCoef * m - dbSum * a * scale;
     const shift = -a * m;
     for (let i = 0; i < n; i++) {
       const gi = g[gat + i];
-      if (dx) dx[r * n + i] = a * (w ? gi * w[wo + i] : gi) + bCoef * xs[at + i] + cCoef;
+      if (dx) dx[r * n + i] = (w ? a * gi * w[wo + i] : a * gi) + bCoef * xs[at + i] + cCoef;
       if (dw) dw[i] += gi * (a * xs[at + i] + shift);
       if (db) db[i] += gi;
     }

@@ -7,6 +7,8 @@ import { inHeap } from './heap.js';
 
 /** Multiply-adds below which a matmul stays on one thread (waking workers costs ~10-50 us). */
 const PARALLEL_MIN_WORK = 1 << 20;
+/** Elements of B below which packing it stays on one thread (a copy of ~64 KiB takes about what a wake-up does). */
+const PARALLEL_MIN_PACK = 1 << 14;
 
 /**
  * Batched float32 matmul [B, M, K] x [B, K, N] in WebAssembly SIMD (assembly/matmul.ts), or null when
@@ -47,8 +49,8 @@ function gemm(k: WasmExports, { a, b, da, db, out }: Gemm): void {
   const panels = Math.ceil(M / MR);
   const ldc = Math.ceil(N / NR) * NR;
   const pool = threadPool();
-  // A split product packs A inside each chunk (gemmPackingA: one packed block of A per chunk), so
-  // packing runs on every thread; one thread packs all of A, then multiplies.
+  // Split: each chunk packs its own panels of A (gemmPackingA, one packed block of A per chunk), so
+  // packing runs on every thread. Unsplit: this thread packs all of A, then multiplies.
   const chunking = pool && M * N * K >= PARALLEL_MIN_WORK && panels >= 2 * pool.threads ? pool.chunking(panels, 1) : null;
   const arena = new Arena(k);
   const sa = layout(a, da);
@@ -67,7 +69,10 @@ function gemm(k: WasmExports, { a, b, da, db, out }: Gemm): void {
   if (sb.at === undefined) sb.copyTo(mem, srcB / 4);
   for (let batch = 0; batch < B; batch++) {
     const aAt = srcA + (sa.offset + batch * sa.strides[0]) * 4;
-    k.packB(srcB + (sb.offset + batch * sb.strides[0]) * 4, sb.strides[1], sb.strides[2], K, N, pb);
+    const bArgs = [srcB + (sb.offset + batch * sb.strides[0]) * 4, sb.strides[1], sb.strides[2], K, N, pb];
+    // B's column panels are packed on every thread too when the product splits and B is large enough.
+    if (pool && chunking && K * N >= PARALLEL_MIN_PACK) pool.split({ kernel: 'packBPanels', args: [...bArgs, 0, 0], units: ldc / NR, range: { from: 6 } }, k);
+    else k.packB(bArgs[0], bArgs[1], bArgs[2], K, N, pb);
     const dst = inHeap(out) ? out.byteOffset + batch * M * N * 4 : pc;
     const c = dense ? dst : pc;
     if (pool && chunking) {
