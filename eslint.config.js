@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import boundaries from './tools/eslint-package-boundaries.js';
 
 export default tseslint.config(
-  { ignores: ['docs/**', '**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', '**/test-results/**', '**/bench-results/**',
+  { ignores: ['docs/**', '**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', '**/test-results/**', '**/bench-results/**', '.gpu-bench-pack/**',
     // AssemblyScript (its own types and decorators; checked by its compiler) and its generated module.
     'packages/tensor/assembly/**', 'packages/tensor/src/cpu/wasm/binary.js'] },
   js.configs.recommended,

@@ -2,7 +2,8 @@
 /**
  * The GPU benchmark of the packed folder (scripts/pack-gpu-bench.mjs): on whatever adapter Dawn
  * finds, first the correctness checks (matmul against float64, every optimizer against the CPU's
- * float32 path) and the fused attention's memory (issue 23), then tsgrad beside TF.js's WebGPU
+ * float32 path, float16/bfloat16 on the adapter's half path against the CPU's) and the fused
+ * attention's memory (issue 23), then tsgrad beside TF.js's WebGPU
  * backend on the cases of issue 16 and the GPT step of issue 23 (beside PyTorch CUDA when run.sh
  * found it), printed as one markdown table (for packages/webgpu/README.md) and written to
  * gpu-bench-results.json.
@@ -18,6 +19,7 @@ import { ASGD, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, LAMB, Lion, NA
 import { initWebGPU } from '@tsgrad/webgpu';
 import { ATTENTION_FULL, attentionMemory, describeAttentionMemory, type AttentionMemory } from './attention-memory.js';
 import type { PyTorchResult } from './pytorch.js';
+import { halfChecks } from './half-checks.js';
 import { benchWebGPU, joinSuite } from './webgpu.js';
 import type { BenchRow } from './timing.js';
 
@@ -91,7 +93,8 @@ const OPTIMIZERS: [string, (p: Tensor[]) => Optimizer][] = [
   ['LAMB', (p) => new LAMB(p, { lr: 1e-3, weightDecay: 1e-2 })],
   ['Adafactor', (p) => new Adafactor(p, { lr: 1e-2 })],
 ];
-const [perTensor, steps] = quick ? [[2000, 150, 64 * 16], 5] : software ? [[20_000, 30_000, 50_000, 150, 64 * 48], 30] : [[250_000, 250_000, 250_000, 249_000, 1000], 100];
+// The last tensor is a [64, n / 64] matrix: each size is a multiple of 64.
+const [perTensor, steps] = quick ? [[2000, 150, 64 * 16], 5] : software ? [[20_000, 30_000, 50_000, 150, 64 * 48], 30] : [[250_000, 250_000, 250_000, 249_000, 64 * 16], 100];
 for (const [name, make] of OPTIMIZERS) {
   manualSeed(1);
   const shapes = perTensor.map((n, i) => (i === perTensor.length - 1 ? [64, n / 64] : [n]));
@@ -110,6 +113,9 @@ for (const [name, make] of OPTIMIZERS) {
   const want = cpu.flatMap((p) => Array.from(p.dataSync()));
   check(`${name}: ${steps} steps on ${(want.length / 1e6).toFixed(2)}M parameters vs CPU float32`, relative(got, want), 1e-5);
 }
+
+// ---- half precision (issue 25): the adapter's half path (native shader-f16 on a GPU that has it) --
+await halfChecks(backend, check);
 
 // ---- speed ---------------------------------------------------------------------------------------
 const rows: BenchRow[] = await benchWebGPU({ backend, quick });

@@ -91,14 +91,17 @@ describe('the packed GPU benchmark', () => {
     }
     expect(log).toContain('| GPT 4L 4H 128d T64 B16 autocast f16 step | — | — | — | — | 12.50 | — | ms/step |');
     expect(log).toContain('| GPT 4L 4H 128d T64 B16 autocast f16 peak | — | — | — | — | 96.00 | — | MiB |');
-    expect(log).toContain('correctness: 17 passed, 0 failed');
+    // 1 attention + 2 matmuls + 14 optimizers + 7 half checks per half dtype (src/half-checks.ts).
+    expect(log).toContain('correctness: 31 passed, 0 failed');
+    expect(log).toContain('half path: packed (shader-f16: false)');
+    expect(log).toMatch(/ok {3}bfloat16 packed: correctly rounded elementwise ops bit for bit .*: 0\.00e\+0 \(limit 0\)/);
     const json = JSON.parse(readFileSync(path.join(results, 'gpu-bench-results.json'), 'utf8')) as {
       checks: unknown[];
       rows: { impl: string }[];
       adapter: string;
       attention: { totalPeak: number; forwardPeak: number; scoresBytes: number; tensorBytes: number };
     };
-    expect(json.checks).toHaveLength(17);
+    expect(json.checks).toHaveLength(31);
     // Forward: the output and the logsumexp (1024 floats) alone; both passes: a few [B, H, T, D] tensors.
     expect(json.attention.scoresBytes).toBe(1024 * 1024 * 4);
     expect(json.attention.forwardPeak).toBe(json.attention.tensorBytes + 1024 * 4);

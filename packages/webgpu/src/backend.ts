@@ -104,13 +104,19 @@ export class WebGPUBackend implements Backend {
   readonly limits: DeviceLimits;
 
   /**
-   * The tile of C the vec4 matmul kernel computes per workgroup: 64×64 (8×8 per thread) for products
-   * with at least 64 such tiles, 32×32 (4×4 per thread) otherwise (`'auto'`), or one of them always
-   * (to compare the two on a GPU: the GPU benchmark reports both). See matmul-plan.ts.
+   * The tile of C the vec4 matmul kernel computes per workgroup. `'auto'`: 32×32 (4×4 per thread) on
+   * a GPU; on a software adapter (SwiftShader, llvmpipe) 64×64 (8×8 per thread) for products with at
+   * least 64 such tiles. Measured with the packed benchmark: on an NVIDIA H200, 32×32 won at every
+   * size (4096³: 13.7 against 7.6 TFLOP/s); on SwiftShader 64×64 won (512³: 0.75 against 0.39
+   * GFLOP/s). Or one of them always, to compare the two (the GPU benchmark reports both). See
+   * matmul-plan.ts.
    * @example
    * backend.matmulTile = 32; // force the 32×32 kernel
    */
   matmulTile: 'auto' | 32 | 64 = 'auto';
+
+  /** Whether the adapter is a CPU emulation (SwiftShader, llvmpipe, lavapipe), by its description. */
+  private readonly softwareAdapter: boolean;
 
   /**
    * How float16 is read in shaders: 'native' where the device was created with the adapter's
@@ -133,6 +139,7 @@ export class WebGPUBackend implements Backend {
     limits: Partial<DeviceLimits> = {},
     halfPath: HalfPath = 'packed',
   ) {
+    this.softwareAdapter = /swiftshader|llvmpipe|lavapipe/i.test(adapterInfo);
     const cap = (name: keyof DeviceLimits) => Math.min(gpu.limits[name], limits[name] ?? Infinity);
     this.limits = {
       maxBufferSize: cap('maxBufferSize'),
@@ -149,7 +156,8 @@ export class WebGPUBackend implements Backend {
       recorder: this.recorder,
       bindings: this.bindings,
       errorFlag: this.errorFlag,
-      tile: () => this.matmulTile,
+      // 'auto' reaches the plan (64×64 for large products) only on a software adapter: see matmulTile.
+      tile: () => (this.matmulTile === 'auto' && !this.softwareAdapter ? 32 : this.matmulTile),
       fresh: (dtype: DType, shape: readonly number[]) => this.fresh(dtype, shape),
       free: (storage: Storage) => this.free(storage),
       copy: (src: View, dst: View) => this.copy(src, dst),

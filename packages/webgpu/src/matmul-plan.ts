@@ -17,7 +17,7 @@ import { spanOf } from './half-runs.js';
 import type { Recorder } from './recorder.js';
 import { smallMatmulShader, tiledMatmulShader, vec4Matmul64Shader, vec4MatmulShader } from './shaders/matmul.js';
 
-/** Products with at least this many 64×64 tiles of C use the 64×64 kernel (when matmulTile is 'auto'). */
+/** Products with at least this many 64×64 tiles of C use the 64×64 kernel (when the tile is 'auto': software adapters). */
 const MATMUL_64_FROM_TILES = 64;
 /** Split-K aims at this many workgroups for a skinny product, with slices of K at least SPLIT_K_MIN_SLICE long. */
 const SPLIT_K_TARGET_TILES = 256;
