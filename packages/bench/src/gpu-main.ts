@@ -19,26 +19,17 @@ import { ASGD, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, LAMB, Lion, NA
 import { initWebGPU } from '@tsgrad/webgpu';
 import { ATTENTION_FULL, attentionMemory, describeAttentionMemory, type AttentionMemory } from './attention-memory.js';
 import type { PyTorchResult } from './pytorch.js';
-import { halfChecks } from './half-checks.js';
+import { halfChecks, relative } from './half-checks.js';
 import { benchWebGPU, joinSuite } from './webgpu.js';
 import type { BenchRow } from './timing.js';
 
-const relative = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-};
 
 const { create, globals } = (await import(/* @vite-ignore */ 'webgpu')) as { create(flags: string[]): GPU; globals: object };
 Object.assign(globalThis, globals);
 const gpu = create([]);
 (globalThis as { navigator?: unknown }).navigator = { gpu, userAgent: 'node' };
 const backend = await initWebGPU({ gpu });
-const software = /swiftshader|llvmpipe|lavapipe/i.test(backend.adapterInfo);
+const software = backend.softwareAdapter;
 /** --quick: the smallest sizes and few steps (the packed folder's test on a software adapter). */
 const quick = process.argv.includes('--quick');
 const option = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);

@@ -89,7 +89,7 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
     (globalThis as { navigator?: unknown }).navigator = { gpu, userAgent: 'node' };
     backend = await initWebGPU({ gpu });
   }
-  const software = /swiftshader|llvmpipe|lavapipe/i.test(backend.adapterInfo);
+  const software = backend.softwareAdapter;
   // The union package registers the gradients that minimize() needs; the backend registers into it.
   const tf = (await import(/* @vite-ignore */ '@tensorflow/tfjs')) as unknown as TfLike;
   await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-webgpu');

@@ -115,8 +115,14 @@ export class WebGPUBackend implements Backend {
    */
   matmulTile: 'auto' | 32 | 64 = 'auto';
 
-  /** Whether the adapter is a CPU emulation (SwiftShader, llvmpipe, lavapipe), by its description. */
-  private readonly softwareAdapter: boolean;
+  /**
+   * Whether the adapter is a CPU emulation (SwiftShader, llvmpipe, lavapipe), by its description:
+   * tuning (`matmulTile`) and benchmark sizes differ there.
+   * @example
+   * const backend = await initWebGPU();
+   * if (backend.softwareAdapter) console.warn(`WebGPU runs on the CPU here: ${backend.adapterInfo}`);
+   */
+  readonly softwareAdapter: boolean;
 
   /**
    * How float16 is read in shaders: 'native' where the device was created with the adapter's

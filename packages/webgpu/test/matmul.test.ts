@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { manualSeed, randn } from '@tsgrad/autograd';
 import { expectClose } from '@tsgrad/test-utils';
 import { gpu, values } from './gpu.js';
+import { WebGPUBackend } from '@tsgrad/webgpu';
 
 beforeAll(async () => {
   await gpu();
@@ -89,6 +90,13 @@ describe('webgpu matmul, 64×64 tiles (8×8 per thread)', () => {
       backend.matmulTile = 'auto';
     }
   }, 60_000);
+
+  it('knows a software adapter by its description (SwiftShader here), which keeps the 64×64 tile in auto', async () => {
+    const backend = await gpu();
+    expect(backend.adapterInfo).toMatch(/swiftshader/i);
+    expect(backend.softwareAdapter).toBe(true);
+    expect(new WebGPUBackend(backend.gpu, 'nvidia NVIDIA H200', {}, {}, 'packed').softwareAdapter).toBe(false);
+  });
 
   it("is what 'auto' picks for a 512×512 product, and gives the 32×32 kernel's numbers to float32 precision", async () => {
     const backend = await gpu();
