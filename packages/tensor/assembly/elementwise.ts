@@ -5,8 +5,10 @@
 // rounding is harmless when 53 >= 2 * 24 + 2), so both kernel sets agree bit for bit.
 
 import { EXP, transcendentalRow } from './transcendental';
+import { GELU, GELU_GRAD, geluGradRow, geluRow } from './activations';
 
-// Operation codes, mirrored in src/op-info.ts (exp, log, tanh, sigmoid and erf: transcendental.ts).
+// Operation codes, declared in src/ops/elementwise-ops.ts (`wasm`; exp, log, tanh, sigmoid and erf:
+// transcendental.ts; GELU and its gradient: activations.ts).
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, MINIMUM = 5;
 const EQ = 6, NE = 7, LT = 8, LE = 9, GT = 10, GE = 11;
 const NEG = 0, RELU = 1, ABS = 2, SQRT = 3;
@@ -68,7 +70,7 @@ function compare(op: i32, a: v128, b: v128): v128 {
 
 /** A binary op: float32 out for arithmetic, one byte (0 or 1) per element for comparisons. */
 export function binaryRow(op: i32, a: usize, sa: i32, oa: i32, b: usize, sb: i32, ob: i32, out: usize, len: i32, rows: i32): void {
-  const outBytes = op < EQ ? 4 : 1;
+  const outBytes = op >= EQ && op <= GE ? 1 : 4;
   for (let r = 0; r < rows; r++) {
     binaryLine(op, a + <usize>(r * oa) * 4, sa, b + <usize>(r * ob) * 4, sb, out + <usize>(r * len * outBytes), len);
   }
@@ -88,6 +90,10 @@ export function whereRow(c: usize, sc: i32, oc: i32, a: usize, sa: i32, oa: i32,
 
 /** One row of a binary op. */
 function binaryLine(op: i32, a: usize, sa: i32, b: usize, sb: i32, out: usize, len: i32): void {
+  if (op == GELU_GRAD) {
+    geluGradRow(a, sa, b, sb, out, len);
+    return;
+  }
   let i = 0;
   const va = sa == 0 ? v128.load32_splat(a) : i32x4.splat(0);
   const vb = sb == 0 ? v128.load32_splat(b) : i32x4.splat(0);
@@ -122,6 +128,10 @@ function binaryLine(op: i32, a: usize, sa: i32, b: usize, sb: i32, out: usize, l
 
 /** One row of a unary op. relu(NaN) is NaN and relu(-0) is +0, as the reference. */
 function unaryLine(op: i32, x: usize, sx: i32, out: usize, len: i32): void {
+  if (op == GELU) {
+    geluRow(x, sx, out, len);
+    return;
+  }
   if (op >= EXP) {
     transcendentalRow(op, x, sx, out, len);
     return;

@@ -176,23 +176,32 @@ function row(op: i32, x: usize, sx: i32, out: usize, len: i32): void {
   if (sx == 1) {
     for (; i + 4 <= len; i += 4) v128.store(out + <usize>i * 4, apply(op, v128.load(x + <usize>i * 4)));
   }
-  // The tail, or a strided row: up to four elements gathered into lanes (the unused lanes hold 0).
+  // The tail, or a strided row: up to four elements gathered into lanes.
   for (; i < len; i += 4) {
     const n = min(len - i, 4);
-    const p = x + <usize>(i * sx) * 4;
-    const s = <usize>sx * 4;
-    let v = f32x4.splat(0);
-    v = f32x4.replace_lane(v, 0, load<f32>(p));
-    if (n > 1) v = f32x4.replace_lane(v, 1, load<f32>(p + s));
-    if (n > 2) v = f32x4.replace_lane(v, 2, load<f32>(p + 2 * s));
-    if (n > 3) v = f32x4.replace_lane(v, 3, load<f32>(p + 3 * s));
-    const r = apply(op, v);
-    const o = out + <usize>i * 4;
-    store<f32>(o, f32x4.extract_lane(r, 0));
-    if (n > 1) store<f32>(o, f32x4.extract_lane(r, 1), 4);
-    if (n > 2) store<f32>(o, f32x4.extract_lane(r, 2), 8);
-    if (n > 3) store<f32>(o, f32x4.extract_lane(r, 3), 12);
+    scatterLanes(out + <usize>i * 4, apply(op, gatherLanes(x + <usize>(i * sx) * 4, sx, n)), n);
   }
+}
+
+/** Up to four float32 elements at `p`, `s` elements apart, in the first lanes (the others 0). */
+@inline
+export function gatherLanes(p: usize, s: i32, n: i32): v128 {
+  const step = <usize>s * 4;
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (n > 1) v = f32x4.replace_lane(v, 1, load<f32>(p + step));
+  if (n > 2) v = f32x4.replace_lane(v, 2, load<f32>(p + 2 * step));
+  if (n > 3) v = f32x4.replace_lane(v, 3, load<f32>(p + 3 * step));
+  return v;
+}
+
+/** The first `n` lanes of `r` to consecutive float32 elements at `o`. */
+@inline
+export function scatterLanes(o: usize, r: v128, n: i32): void {
+  store<f32>(o, f32x4.extract_lane(r, 0));
+  if (n > 1) store<f32>(o, f32x4.extract_lane(r, 1), 4);
+  if (n > 2) store<f32>(o, f32x4.extract_lane(r, 2), 8);
+  if (n > 3) store<f32>(o, f32x4.extract_lane(r, 3), 12);
 }
 
 /** One row of exp, log, tanh, sigmoid or erf (codes EXP ... ERF); called by unaryRow. */

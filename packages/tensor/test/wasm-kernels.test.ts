@@ -246,11 +246,15 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     expect(wasm).toEqual(ts);
   });
 
-  // Every unary op with a dedicated kernel that is correctly rounded in float32 (the transcendental ones are below).
+  // Every unary op with a dedicated kernel that is correctly rounded in float32 (the transcendental
+  // and the fused ones are below).
   const transcendental = ['exp', 'log', 'tanh', 'sigmoid', 'erf'] as const;
-  const exact = (Object.keys(UNARY_OPS) as UnaryOp[]).filter((op) => UNARY_OPS[op].wasm !== undefined && !(transcendental as readonly string[]).includes(op));
-  it('the transcendental list is exactly the other unary ops with a dedicated kernel', () => {
-    expect((Object.keys(UNARY_OPS) as UnaryOp[]).filter((op) => UNARY_OPS[op].wasm !== undefined && !exact.includes(op)).sort()).toEqual([...transcendental].sort());
+  const fused = ['gelu'] as const;
+  const exact = (Object.keys(UNARY_OPS) as UnaryOp[]).filter((op) => UNARY_OPS[op].wasm !== undefined && !([...transcendental, ...fused] as readonly string[]).includes(op));
+  it('the transcendental and fused lists are exactly the other unary ops with a dedicated kernel', () => {
+    expect((Object.keys(UNARY_OPS) as UnaryOp[]).filter((op) => UNARY_OPS[op].wasm !== undefined && !exact.includes(op)).sort()).toEqual([...transcendental, ...fused].sort());
+    // A gradient kernel only where the forward has one (both fused).
+    expect((Object.keys(UNARY_OPS) as UnaryOp[]).filter((op) => (UNARY_OPS[op] as { gradWasm?: readonly number[] }).gradWasm !== undefined)).toEqual([...fused]);
   });
   it.each(exact)('unary %s, contiguous and strided', (op) => {
     for (const [shape, strides] of [[[45], [1]], [[6, 7], [1, 6]]] as const) {
@@ -284,6 +288,33 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     const contiguous = runs[0];
     const strided = runs[1];
     for (let i = 0; i < 6; i++) for (let j = 0; j < 7; j++) expect(strided[i * 7 + j]).toBe(contiguous[i + j * 6]);
+  });
+
+  // A fused activation's kernels (assembly/activations.ts) do the block interpreter's float32
+  // operations in its order, so they equal the interpreted kernel of the declared expression bit for
+  // bit: forward and gradient, NaN, infinities and zeros included, on a long row (past the
+  // interpreter's 256-element blocks, with a tail), a strided view and broadcast operands.
+  it.each(fused)('fused %s and its gradient equal the block interpreter bit for bit', (op) => {
+    const bitsOf = (s: ReturnType<typeof cpu.elementwise>) => {
+      const d = cpu.readSync!(s, 0, s.size) as Float32Array;
+      return Array.from(new Uint32Array(d.buffer, d.byteOffset, d.length));
+    };
+    const fwd = forwardKernel(op);
+    const grad = gradKernel(op, 0)!;
+    expect([fwd.wasm, grad.wasm]).toEqual([UNARY_OPS[op].wasm, UNARY_OPS[op].gradWasm?.[0]]);
+    const interpreted = (k: typeof fwd) => ({ ...k, wasm: null });
+    const n = 1003;
+    const x = mixed(n, 11).map((v, i) => (i % 3 === 0 ? v * 12 : v)); // both of erf's intervals, exp's underflow
+    const g = mixed(n, 12);
+    const layouts: [string, View, View][] = [
+      ['a long row', f32View(x, [n]), f32View(g, [n])],
+      ['strided (a transposed [17, 59])', f32View(x.subarray(0, 1003), [17, 59], [1, 17]), f32View(g.subarray(0, 1003), [17, 59], [59, 1])],
+      ['a broadcast gradient', f32View(x, [n]), f32View(g, [n], [0])],
+    ];
+    for (const [name, xv, gv] of layouts) {
+      expect(bitsOf(cpu.elementwise(fwd, [xv])), `${op} ${name}`).toEqual(bitsOf(cpu.elementwise(interpreted(fwd), [xv])));
+      expect(bitsOf(cpu.elementwise(grad, [gv, xv])), `${op}.grad ${name}`).toEqual(bitsOf(cpu.elementwise(interpreted(grad), [gv, xv])));
+    }
   });
 
   const reductions = [

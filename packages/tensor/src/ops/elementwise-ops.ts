@@ -36,6 +36,12 @@ export interface ElementwiseOpDecl {
   boolError?: string;
   /** The operation code of its float32 WebAssembly SIMD kernel (assembly/elementwise.ts), if any. */
   wasm?: number;
+  /**
+   * Per operand, the code of a float32 SIMD kernel of its gradient (a binary kernel of assembly/
+   * elementwise.ts reading `g`, then the operand): for gradients whose expression would take the block
+   * interpreter many sweeps. The kernel must compute the declared `grad` bit for bit.
+   */
+  gradWasm?: readonly number[];
 }
 
 type Spec = Omit<ElementwiseOpDecl, 'dtypes' | 'result' | 'domain'> & Partial<Pick<ElementwiseOpDecl, 'dtypes' | 'result' | 'domain'>>;
@@ -85,6 +91,9 @@ export const UNARY_OPS = {
     forward: 'x * 0.5 * (1 + erf(x * 0.7071067811865476))',
     // Φ(x) + x φ(x), φ(x) = e^(−x²/2) / √(2π).
     grad: ['let cdf = 0.5 * (1 + erf(x * 0.7071067811865476)); let pdf = exp(-0.5 * x * x) * 0.3989422804014327; g * (cdf + x * pdf)'],
+    // One SIMD pass each way (assembly/activations.ts), the interpreter's bits.
+    wasm: 9,
+    gradWasm: [12],
   }),
   geluTanh: unary({
     torch: 'torch.nn.functional.gelu',

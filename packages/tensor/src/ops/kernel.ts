@@ -155,7 +155,11 @@ export function gradKernel(op: ElementwiseOp, index: number, params: OpParams = 
     const arity = arityOf(op);
     const name = arity === 1 ? `${op}.grad` : `${op}.grad.${OPERANDS[1][index]}`;
     const statements = parseBody(decl.grad[index], name, scopeFor(name, [...OPERANDS[arity - 1], 'g', 'out'], full), { result: true });
-    k = kernel(name, { ...decl, result: 'same' }, statements, { wasm: dedicatedCode(statements), leading: ['g'] });
+    const declared = decl.gradWasm?.[index];
+    k = kernel(name, { ...decl, result: 'same' }, statements, { wasm: declared ?? dedicatedCode(statements), leading: ['g'] });
+    // A declared kernel reads g and the operand, in that order (the views the backend passes it).
+    const operand = OPERANDS[arity - 1][index];
+    if (declared !== undefined && k.inputs.join() !== `g,${operand}`) throw new Error(`${name}: gradWasm needs a gradient that reads g and ${operand}, not ${k.inputs.join(', ')}`);
     cache.set(id, k);
   }
   return k;
