@@ -1,6 +1,6 @@
 // tsgrad's CPU kernels in WebAssembly (AssemblyScript, 128-bit SIMD). Compiled by scripts/build-wasm.mjs
 // during `pnpm build`; the TypeScript kernels in src/cpu stay as the reference and the fallback.
-export { MR, NR, packA, packB, packBPanels, gemmPacked, gemmPackingA, unpadRows } from './matmul';
+export { MR, NR, packA, packB, packBPanels, gemmPacked, gemmPackingA, gemmRowMajorA, unpadRows } from './matmul';
 // The fused optimizer steps where hand-tuned SIMD measurably beats the generated JavaScript (a
 // program's `native` names them: Adam 1.5-2.4x, RMSprop 1.2-1.6x, SGD ~1.1x; Adagrad's was not faster and went).
 export { sgdStep, sgdStepArgs, adamStep, adamStepArgs, rmspropStep, rmspropStepArgs } from './optimizers';

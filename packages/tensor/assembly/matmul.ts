@@ -113,9 +113,13 @@ function madd(s: v128, b: v128, acc: v128): v128 {
   return f32x4.add(acc, f32x4.mul(s, b));
 }
 
-/** C[0..2, 0..16] += A panel (kc x 2) . B panel (kc x 16); C rows are ldc floats apart. */
+/**
+ * C[0..2, 0..16] += A (kc x 2) . B panel (kc x 16); C rows are ldc floats apart. A's two rows start at
+ * `a` and `a + lda` bytes and move `step` bytes per k: a packed panel (lda 4, step 8), or two rows of
+ * a row-major A read in place (lda its row stride, step 4).
+ */
 @inline
-function microKernel(kc: i32, a: usize, b: usize, c: usize, ldc: i32): void {
+function microKernel(kc: i32, a: usize, lda: usize, step: usize, b: usize, c: usize, ldc: i32): void {
   const c1 = c + <usize>ldc * 4;
   let x00 = v128.load(c), x01 = v128.load(c, 16), x02 = v128.load(c, 32), x03 = v128.load(c, 48);
   let x10 = v128.load(c1), x11 = v128.load(c1, 16), x12 = v128.load(c1, 32), x13 = v128.load(c1, 48);
@@ -126,12 +130,12 @@ function microKernel(kc: i32, a: usize, b: usize, c: usize, ldc: i32): void {
     x01 = madd(s0, b1, x01);
     x02 = madd(s0, b2, x02);
     x03 = madd(s0, b3, x03);
-    const s1 = v128.load32_splat(a, 4);
+    const s1 = v128.load32_splat(a + lda);
     x10 = madd(s1, b0, x10);
     x11 = madd(s1, b1, x11);
     x12 = madd(s1, b2, x12);
     x13 = madd(s1, b3, x13);
-    a += 8;
+    a += step;
     b += 64;
   }
   v128.store(c, x00); v128.store(c, x01, 16); v128.store(c, x02, 32); v128.store(c, x03, 48);
@@ -145,7 +149,20 @@ function microKernel(kc: i32, a: usize, b: usize, c: usize, ldc: i32): void {
  * threads can split the rows.
  */
 export function gemmPacked(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, panelFrom: i32, panelTo: i32): void {
-  gemmPanels(a, 0, b, c, N, K, panelFrom, panelTo);
+  gemmPanels(a, 0, false, 0, 0, 0, b, c, N, K, panelFrom, panelTo);
+}
+
+/**
+ * gemmPacked for the row panels [panelFrom, panelTo) of a row-major A (`src`, M rows `rs` elements
+ * apart, unit column stride) read in place: the micro-kernel takes two rows at a time as they are, so
+ * A is not packed. Only a last panel of fewer than MR rows is packed (zero-padded), into `scratch`
+ * (MR * K floats). Same products in the same order as packing first, so the same bits.
+ */
+export function gemmRowMajorA(src: usize, rs: i32, b: usize, c: usize, M: i32, N: i32, K: i32, scratch: usize, panelFrom: i32, panelTo: i32): void {
+  if (panelFrom >= panelTo) return;
+  const full = M / MR;
+  if (panelTo > full) packA(src + <usize>(full * MR * rs) * 4, rs, 1, M - full * MR, K, scratch);
+  gemmPanels(src, 0, true, rs, full, scratch, b, c, N, K, panelFrom, panelTo);
 }
 
 /**
@@ -157,11 +174,15 @@ export function gemmPackingA(src: usize, rs: i32, cs: i32, b: usize, c: usize, M
   if (panelFrom >= panelTo) return;
   const r0 = panelFrom * MR;
   packA(src + <usize>(r0 * rs) * 4, rs, cs, min(panelTo * MR, M) - r0, K, scratch);
-  gemmPanels(scratch, panelFrom, b, c, N, K, panelFrom, panelTo);
+  gemmPanels(scratch, panelFrom, false, 0, 0, 0, b, c, N, K, panelFrom, panelTo);
 }
 
-/** The product over row panels [panelFrom, panelTo), A's panel p packed at `a` + (p − aFirst) panels. */
-function gemmPanels(a: usize, aFirst: i32, b: usize, c: usize, N: i32, K: i32, panelFrom: i32, panelTo: i32): void {
+/**
+ * The product over row panels [panelFrom, panelTo). A packed: panel p at `a` + (p − aFirst) panels.
+ * `inPlace`: A row-major at `a` (rows rs elements apart, 0 for a broadcast row) for the panels below
+ * `packedFrom`, and packed at `tail` from there (gemmRowMajorA's short last panel).
+ */
+function gemmPanels(a: usize, aFirst: i32, inPlace: bool, rs: i32, packedFrom: i32, tail: usize, b: usize, c: usize, N: i32, K: i32, panelFrom: i32, panelTo: i32): void {
   if (panelFrom >= panelTo) return;
   const ldc = ((N + NR - 1) / NR) * NR;
   const colPanels = ldc / NR;
@@ -174,7 +195,16 @@ function gemmPanels(a: usize, aFirst: i32, b: usize, c: usize, N: i32, K: i32, p
       for (let q = 0; q < colPanels; q++) {
         const bPanel = b + <usize>((q * K + k0) * NR) * 4;
         for (let p = p0; p < p1; p++) {
-          microKernel(kc, a + <usize>(((p - aFirst) * K + k0) * MR) * 4, bPanel, c + <usize>((p * MR * ldc) + q * NR) * 4, ldc);
+          // A's two rows: in place (rows rs apart, 4 bytes per k), or a packed panel (interleaved, 8).
+          let at = a + <usize>(((p - aFirst) * K + k0) * MR) * 4;
+          let lda: usize = 4;
+          let step: usize = 8;
+          if (inPlace && p < packedFrom) {
+            at = a + <usize>(p * MR * rs + k0) * 4;
+            lda = <usize>rs * 4;
+            step = 4;
+          } else if (inPlace) at = tail + <usize>(k0 * MR) * 4;
+          microKernel(kc, at, lda, step, bPanel, c + <usize>((p * MR * ldc) + q * NR) * 4, ldc);
         }
       }
     }

@@ -139,6 +139,24 @@ describe('WebAssembly SIMD kernels', () => {
     check(a, b, ad, bd);
   });
 
+  // A row-major A is read in place by the micro-kernel (gemmRowMajorA), its short last panel packed:
+  // rows a wider storage apart, one row broadcast to every row (stride 0), odd M, split across threads.
+  it('reads a row-major A in place: a window of wider rows, a broadcast row, odd M on every thread count', async () => {
+    const wide = values(301 * 200, 21);
+    const window = f32View(wide, [1, 301, 130], [0, 200, 1], 7); // columns 7..136 of a [301, 200]
+    const row = values(130, 22);
+    const broadcast = f32View(row, [1, 301, 130], [0, 0, 1]);
+    const bd = values(130 * 48, 23);
+    const b = f32View(bd, [1, 130, 48]);
+    for (const threads of [1, 2, 3]) {
+      setCpuKernels({ threads });
+      await cpuKernelsReady();
+      check(window, b, wide, bd);
+      check(broadcast, b, row, bd);
+    }
+    setCpuKernels({ threads: Math.min(availableParallelism(), 8) });
+  });
+
   it('handles empty dimensions (K = 0 gives zeros, M = 0 gives nothing)', () => {
     // Every other product overwrites its output array; K = 0 must zero it (the pool holds NaNs here).
     for (let i = 0; i < 3; i++) cpu.free(cpu.full(6, NaN, 'float32'));

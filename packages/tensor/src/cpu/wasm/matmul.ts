@@ -55,10 +55,13 @@ function gemm(k: WasmExports, { a, b, da, db, out }: Gemm): void {
   const arena = new Arena(k);
   const sa = layout(a, da);
   const sb = layout(b, db);
+  // A row-major A (unit column stride: a layer's input, an output gradient) is read in place by the
+  // micro-kernel, two rows at a time, not packed; only a short last panel is, into MR * K floats.
+  const inPlaceA = sa.strides[2] === 1;
   const srcA = sa.at ?? arena.alloc(sa.length * 4);
   const srcB = sb.at ?? arena.alloc(sb.length * 4);
-  const chunkBytes = chunking ? chunking.size * MR * K * 4 : 0;
-  const pa = arena.alloc(chunking ? chunking.chunks * chunkBytes : panels * MR * K * 4);
+  const chunkBytes = chunking ? (inPlaceA ? MR : chunking.size * MR) * K * 4 : 0;
+  const pa = arena.alloc(chunking ? chunking.chunks * chunkBytes : (inPlaceA ? 1 : panels) * MR * K * 4);
   const pb = arena.alloc(ldc * K * 4);
   // A result in the kernels' memory is written in place: straight from the kernel when the padded
   // grid is the dense result (M a multiple of MR, N of NR), else unpadded into it.
@@ -75,7 +78,11 @@ function gemm(k: WasmExports, { a, b, da, db, out }: Gemm): void {
     else k.packB(bArgs[0], bArgs[1], bArgs[2], K, N, pb);
     const dst = inHeap(out) ? out.byteOffset + batch * M * N * 4 : pc;
     const c = dense ? dst : pc;
-    if (pool && chunking) {
+    if (inPlaceA) {
+      const args = [aAt, sa.strides[1], pb, c, M, N, K, pa, 0, panels];
+      if (pool && chunking) pool.split({ kernel: 'gemmRowMajorA', args, units: panels, range: { from: 8 }, advances: [[7, 0, chunkBytes]] }, k);
+      else k.gemmRowMajorA(aAt, sa.strides[1], pb, c, M, N, K, pa, 0, panels);
+    } else if (pool && chunking) {
       const args = [aAt, sa.strides[1], sa.strides[2], pb, c, M, N, K, pa, 0, 0];
       pool.split({ kernel: 'gemmPackingA', args, units: panels, range: { from: 9 }, advances: [[8, 0, chunkBytes]] }, k);
     } else {

@@ -27,6 +27,7 @@ export interface WasmExports {
   gemmPacked(a: number, b: number, c: number, M: number, N: number, K: number, panelFrom: number, panelTo: number): void;
   gemmPackingA(src: number, rs: number, cs: number, b: number, c: number, M: number, N: number, K: number, scratch: number, panelFrom: number, panelTo: number): void;
   packBPanels(src: number, rs: number, cs: number, rows: number, cols: number, dst: number, panelFrom: number, panelTo: number): void;
+  gemmRowMajorA(src: number, rs: number, b: number, c: number, M: number, N: number, K: number, scratch: number, panelFrom: number, panelTo: number): void;
   unpadRows(c: number, M: number, N: number, dst: number): void;
   // The fused optimizer steps (sgdStep, adamStep, ...) are reached by name from a program's
   // `native` declaration (see program.ts), their arguments written by name into the slots of the

@@ -31,7 +31,7 @@ const GEN_MASK = (1 << (31 - CHUNK_BITS)) - 1;
 const TIMEOUT_MS = 60_000;
 
 /** The kernels a job may run, by index (the same list in every worker). */
-export const KERNELS = ['gemmPacked', 'gemmPackingA', 'packBPanels', 'binaryRow', 'unaryRow', 'whereRow', 'expressionRow', 'foldRow', 'accumulateRow', 'copyRows', 'sgdStep', 'adamStep', 'rmspropStep', 'attentionForwardRange', 'attentionBackwardRange', 'layerNormRows', 'layerNormBackwardRows', 'layerNormParamGradCols'] as const;
+export const KERNELS = ['gemmPacked', 'gemmPackingA', 'gemmRowMajorA', 'packBPanels', 'binaryRow', 'unaryRow', 'whereRow', 'expressionRow', 'foldRow', 'accumulateRow', 'copyRows', 'sgdStep', 'adamStep', 'rmspropStep', 'attentionForwardRange', 'attentionBackwardRange', 'layerNormRows', 'layerNormBackwardRows', 'layerNormParamGradCols'] as const;
 export type SplitKernel = (typeof KERNELS)[number];
 
 /**
