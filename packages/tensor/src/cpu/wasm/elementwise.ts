@@ -89,8 +89,8 @@ function expressionWasm(kernel: ElementwiseKernel, views: readonly View[], data:
   if (!compiled) return null;
   // The kernel moves the pointers in its operand table as it goes and computes in its registers, so
   // each chunk of a call split across threads has its own table and registers: room for the most
-  // chunks a split makes (four a thread).
-  const copies = (threadPool()?.threads ?? 1) * 4;
+  // chunks a split makes (`maxChunks`).
+  const copies = threadPool()?.maxChunks ?? 1;
   const regBytes = compiled.registers * EXPRESSION_BLOCK * 4;
   const tableBytes = views.length * 8;
   let at = { code: 0, regs: 0, table: 0, outer: 0 };

@@ -201,9 +201,17 @@ export class ThreadPool {
     }
   }
 
+  /**
+   * The most chunks `split` cuts a call into: four a thread. Callers that give each chunk its own
+   * scratch (the block interpreter's registers) allocate this many.
+   */
+  get maxChunks(): number {
+    return this.threads * 4;
+  }
+
   /** How `split` cuts `units`: units per chunk (a multiple of `multiple`) and the chunk count. */
   chunking(units: number, multiple: number): { size: number; chunks: number } {
-    const size = Math.ceil(Math.ceil(units / Math.min(units, this.threads * 4)) / multiple) * multiple;
+    const size = Math.ceil(Math.ceil(units / Math.min(units, this.maxChunks)) / multiple) * multiple;
     return { size, chunks: Math.ceil(units / size) };
   }
 
