@@ -5,7 +5,10 @@ torch; never required). Prints one JSON object: {"rows": [{suite, case, impl, va
 
   bench_torch.py [SIZES]      the CPU cases on 1 and 2 threads (SIZES: matmul sizes, "256,512,1024")
   bench_torch.py --cuda       the GPU's rows (the packed GPU benchmark's run.sh): matmuls in float32,
-                              float16 and bfloat16, the GPT step, the GPT under autocast float16 + GradScaler"""
+                              float16 and bfloat16, the GPT step, the GPT under autocast float16 + GradScaler
+  bench_torch.py --gpt-steps  the GPT step on one thread, on request: reads a step count per line,
+                              answers each with the median milliseconds of that many steps (src/pytorch.ts
+                              alternates it with tsgrad's step, so a drifting machine slows both alike)"""
 import contextlib
 import json
 import os
@@ -17,6 +20,7 @@ import torch
 from torch import nn
 
 CUDA = "--cuda" in sys.argv
+GPT_STEPS = "--gpt-steps" in sys.argv
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
 SIZES = [int(s) for s in ARGS[0].split(",")] if ARGS else [256, 512, 1024]
 # The GPT of packages/bench/src/gpt.ts (GPT_CONFIG, GPT_CASE).
@@ -201,7 +205,15 @@ def cases(threads):
     return rows
 
 
-if CUDA:
+if GPT_STEPS:
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    step, _, _ = gpt_step("cpu")
+    step()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print(median_seconds(step, runs=int(line), warmup=1, min_seconds=0) * 1000, flush=True)
+elif CUDA:
     if not torch.cuda.is_available():
         sys.exit("bench_torch.py --cuda: torch.cuda.is_available() is False")
     rows, params = cuda_rows(f"PyTorch {torch.__version__.split('+')[0]} CUDA {torch.cuda.get_device_name(0)}")

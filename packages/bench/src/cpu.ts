@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { manualSeed, randn, scope } from '@tsgrad/autograd';
 import { cpuKernelsReady, setCpuKernels } from '@tsgrad/tensor';
-import { benchTsgradGpt } from './gpt.js';
+import { benchTsgradGpt, gptSpeedupRounds } from './gpt.js';
 import { CNN, benchTsgradCnn, tfCnnStep, type TfCnnLike } from './cnn.js';
 import { benchAutocast } from './autocast.js';
 import { makeTfMlpStep, tsgradMlpStep, type MlpCase, type TfMlpLike } from './mlp.js';
@@ -58,7 +58,7 @@ export function threadLabel(threads: number): string {
  * elementwise ops, on 1 and 2 threads (WASM SIMD kernels), then the TypeScript reference kernels on a
  * subset, and a memory ceiling.
  */
-export async function benchTsgradCpu(sizes: number[]): Promise<BenchRow[]> {
+export async function benchTsgradCpu(sizes: number[], notes: string[] = []): Promise<BenchRow[]> {
   const rows = benchRows();
   for (const threads of THREAD_COUNTS) {
     setCpuKernels({ wasm: true, threads });
@@ -70,6 +70,15 @@ export async function benchTsgradCpu(sizes: number[]): Promise<BenchRow[]> {
     if (info.relaxedSimd) rows.push(await withoutRelaxedSimd(() => benchTsgradGpt(`${threadLabel(threads)} mul+add`)));
     // Elementwise kernels run on one thread: timed once; so are the autocast MLP and GPT (issue 25).
     if (threads === 1) rows.push(...tsgradUnaryRows(threadLabel(threads)), ...benchAutocast(threadLabel(threads)));
+  }
+  if (THREAD_COUNTS.includes(2)) {
+    // Issue 23's 2-thread target, from rounds that alternate the thread counts (see gptSpeedupRounds).
+    const { median, perRound } = await gptSpeedupRounds(async (n) => {
+      setCpuKernels({ wasm: true, threads: n });
+      await cpuKernelsReady();
+    });
+    rows.push({ suite: 'ratio', case: 'GPT step', impl: `speed-up: tsgrad cpu 2 threads over 1, median of ${perRound.length} alternating rounds`, value: median, unit: 'x' });
+    notes.push(`GPT step, 2 threads over 1, alternating rounds: ${perRound.map((x) => x.toFixed(2)).join(', ')}`);
   }
   setCpuKernels({ wasm: false, threads: 1 });
   cpuCases([512], 'tsgrad cpu TS kernels', rows);

@@ -78,6 +78,47 @@ export function benchTsgradGpt(impl: string): BenchRow {
 }
 
 /**
+ * The GPT step on 1 and on 2 threads in alternating rounds (`threads(n)` switches; each round times the
+ * median of `steps` steps on each), so that a machine whose speed drifts during the run (a shared
+ * VM: the separate rows above may be measured a minute apart) slows both sides of a round alike.
+ * Returns each round's speed-up (1-thread time over 2-thread time) and their median.
+ * @example
+ * const { median } = await gptSpeedupRounds(async (n) => { setCpuKernels({ threads: n }); await cpuKernelsReady(); });
+ */
+export async function gptSpeedupRounds(threads: (n: number) => Promise<void>, rounds = 7, steps = 5, c: GptConfig = GPT_CONFIG): Promise<{ median: number; perRound: number[] }> {
+  const step = tsgradGptStep('cpu', c);
+  const time = async (n: number) => {
+    await threads(n);
+    return timeMedian(() => step().dispose(), { runs: steps, warmup: 1, minSeconds: 0 });
+  };
+  return alternatingRounds(() => time(1), () => time(2), rounds);
+}
+
+/**
+ * tsgrad's GPT step (on the threads set now) against another's, `torch(steps)` (PyTorch's, from
+ * pytorch.ts), in alternating rounds: the rounds' time ratios tsgrad / other and their median.
+ */
+export async function gptVsRounds(torch: (steps: number) => Promise<number>, rounds = 7, steps = 5): Promise<{ median: number; perRound: number[] }> {
+  const step = tsgradGptStep();
+  const ours = async () => timeMedian(() => step().dispose(), { runs: steps, warmup: 1, minSeconds: 0 }) * 1000;
+  return alternatingRounds(ours, () => torch(steps), rounds);
+}
+
+/**
+ * `rounds` rounds of `first()` then `second()` (each a time): each round's ratio first / second, and
+ * the median of those ratios (the upper middle one for an even count).
+ */
+export async function alternatingRounds(first: () => Promise<number>, second: () => Promise<number>, rounds: number): Promise<{ median: number; perRound: number[] }> {
+  const perRound: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const a = await first();
+    perRound.push(a / (await second()));
+  }
+  const sorted = [...perRound].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)], perRound };
+}
+
+/**
  * Issue 23's GPT targets from the rows of one run: tsgrad's CPU step time over PyTorch's at the same
  * thread count (target: at most 2.5 on one thread), and tsgrad's speed-up from 1 to 2 threads (at
  * least 1.6). `label(threads)` names tsgrad's CPU rows.

@@ -9,10 +9,11 @@ import v8 from 'node:v8';
 import { benchAttention } from './attention.js';
 import { THREAD_COUNTS, benchTsgradCpu, benchTfjsCpu, threadLabel } from './cpu.js';
 import { CNN } from './cnn.js';
-import { gptParamsNote, gptRatios } from './gpt.js';
+import { cpuKernelsReady, setCpuKernels } from '@tsgrad/tensor';
+import { gptParamsNote, gptRatios, gptVsRounds } from './gpt.js';
 import { benchPlainJsMatmul } from './matmul.js';
 import { benchOptimizers } from './optimizers.js';
-import { benchPyTorch } from './pytorch.js';
+import { benchPyTorch, pytorchGptStepper } from './pytorch.js';
 import { benchWebGPU } from './webgpu.js';
 import { printTable, stage, type BenchRow } from './timing.js';
 import { UNARY_BENCH_OPS, unaryCase } from './unary.js';
@@ -27,7 +28,7 @@ const STAGES = 6;
 const rows: BenchRow[] = [];
 const notes: string[] = [];
 stage(1, STAGES, 'tsgrad on the CPU (matmul, MLP, BN-CNN and GPT steps, exp/log/tanh/sigmoid/erf; 1 and more threads, TS kernels)');
-rows.push(...(await benchTsgradCpu(SIZES)));
+rows.push(...(await benchTsgradCpu(SIZES, notes)));
 rows.push(...(await benchAttention()));
 stage(2, STAGES, 'the plain JavaScript matmul loop');
 rows.push(...benchPlainJsMatmul(SIZES));
@@ -48,6 +49,18 @@ if (torch.skipped) notes.push(`PyTorch skipped: ${torch.skipped}`);
 for (const n of [...torch.notes, gptParamsNote(torch.gptParams)].filter((n) => n !== null)) {
   console.log(`  note: ${n}`);
   notes.push(n);
+}
+// Issue 23's 1-thread target again, from rounds that alternate tsgrad's step and PyTorch's, so that a
+// machine whose speed drifts (a shared VM) slows both sides of each round alike.
+const torchGpt = await pytorchGptStepper();
+if (torchGpt) {
+  setCpuKernels({ wasm: true, threads: 1 });
+  await cpuKernelsReady();
+  const { median, perRound } = await gptVsRounds((steps) => torchGpt.time(steps));
+  torchGpt.close();
+  setCpuKernels({ threads: THREAD_COUNTS[THREAD_COUNTS.length - 1] });
+  rows.push({ suite: 'ratio', case: 'GPT step', impl: `time: ${threadLabel(1)} / PyTorch 1, median of ${perRound.length} alternating rounds`, value: median, unit: 'x' });
+  notes.push(`GPT step, tsgrad / PyTorch on 1 thread, alternating rounds: ${perRound.map((x) => x.toFixed(2)).join(', ')}`);
 }
 
 const value = (impl: string, c: string) => rows.find((r) => r.impl === impl && r.case === c)?.value ?? NaN;

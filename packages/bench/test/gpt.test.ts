@@ -1,6 +1,10 @@
 import { manualSeed, noGrad, randint } from '@tsgrad/autograd';
 import { describe, expect, it } from 'vitest';
-import { BenchGPT, GPT_CONFIG, gptCase, gptRatios, tsgradGptParams, tsgradGptStep, type GptConfig } from '../src/gpt.js';
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { pytorchGptStepper } from '../src/pytorch.js';
+import { setCpuKernels, cpuKernelsReady } from '@tsgrad/tensor';
+import { BenchGPT, GPT_CONFIG, alternatingRounds, gptCase, gptRatios, gptSpeedupRounds, tsgradGptParams, tsgradGptStep, type GptConfig } from '../src/gpt.js';
 
 /**
  * nanoGPT's parameter count, written out (the bias-free head is the token embedding: counted once).
@@ -60,4 +64,36 @@ describe('the bench GPT (src/gpt.ts)', () => {
     ]);
     expect(gptRatios(rows.slice(0, 2), label).map((r) => r.impl)).toEqual(['speed-up: tsgrad cpu 2 threads over 1']);
   });
+
+  it('the 2-thread speed-up from alternating rounds: 1 then 2 threads per round, the median of the rounds’ ratios', async () => {
+    // A machine that slows down mid-run: each round's pair is measured alike, so its ratio holds.
+    const times = [100, 50, 300, 150, 120, 100, 200, 80, 90, 60];
+    const asked: number[] = [];
+    const time = async (n: number) => (asked.push(n), times[asked.length - 1]);
+    const r = await alternatingRounds(() => time(1), () => time(2), 5);
+    expect(asked).toEqual([1, 2, 1, 2, 1, 2, 1, 2, 1, 2]);
+    expect(r.perRound).toEqual([2, 2, 1.2, 2.5, 1.5]);
+    expect(r.median).toBe(2);
+    // The real thing on a small GPT: the thread count really switches between the two sides.
+    const seen: number[] = [];
+    const small = await gptSpeedupRounds(async (n) => {
+      setCpuKernels({ wasm: true, threads: n });
+      seen.push((await cpuKernelsReady()).threads);
+    }, 2, 1, { vocab: 11, layers: 1, heads: 2, dim: 16, block: 8, batch: 2 });
+    setCpuKernels({ threads: Math.min(availableParallelism(), 8) });
+    expect(seen).toEqual([1, 2, 1, 2]);
+    expect(small.perRound.length).toBe(2);
+    expect(small.perRound.every((x) => Number.isFinite(x) && x > 0)).toBe(true);
+  });
+
+  it('PyTorch’s GPT step on request (bench_torch.py --gpt-steps): null without torch, else milliseconds per request', async () => {
+    const stepper = await pytorchGptStepper();
+    const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch']).status === 0;
+    expect(stepper === null).toBe(!hasTorch);
+    if (!stepper) return;
+    const [a, b] = [await stepper.time(1), await stepper.time(2)];
+    stepper.close();
+    // Two answers, in order, each a step of a 0.8M-parameter model: milliseconds, not seconds or microseconds.
+    for (const ms of [a, b]) expect(ms > 1 && ms < 10_000).toBe(true);
+  }, 60_000);
 });
