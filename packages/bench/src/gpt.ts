@@ -78,8 +78,8 @@ export function benchTsgradGpt(impl: string): BenchRow {
 }
 
 /**
- * The GPT step on 1 and on 2 threads in alternating rounds (`threads(n)` switches; each round times the
- * median of `steps` steps on each), so that a machine whose speed drifts during the run (a shared
+ * The GPT step on 1 and on 2 threads in alternating rounds (`threads(n)` switches; each time is the
+ * median of `steps` steps after one, see alternatingRounds), so that a machine whose speed drifts during the run (a shared
  * VM: the separate rows above may be measured a minute apart) slows both sides of a round alike.
  * Returns each round's speed-up (1-thread time over 2-thread time) and their median.
  * @example
@@ -105,14 +105,17 @@ export async function gptVsRounds(torch: (steps: number) => Promise<number>, rou
 }
 
 /**
- * `rounds` rounds of `first()` then `second()` (each a time): each round's ratio first / second, and
- * the median of those ratios (the upper middle one for an even count).
+ * `rounds` rounds of `first()`, `second()`, `second()`, `first()` (each a time; the ABBA order, so that
+ * a speed that drifts steadily within a round, or whichever side goes first, favours neither): each
+ * round's ratio of first's two times to second's two, and the median of those ratios (the upper
+ * middle one for an even count).
  */
 export async function alternatingRounds(first: () => Promise<number>, second: () => Promise<number>, rounds: number): Promise<{ median: number; perRound: number[] }> {
   const perRound: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const a = await first();
-    perRound.push(a / (await second()));
+    const b = (await second()) + (await second());
+    perRound.push((a + (await first())) / b);
   }
   const sorted = [...perRound].sort((a, b) => a - b);
   return { median: sorted[Math.floor(sorted.length / 2)], perRound };

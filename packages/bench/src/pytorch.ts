@@ -32,35 +32,59 @@ export function benchPyTorch(sizes: number[]): PyTorchResult {
 
 /** PyTorch's GPT step on one thread, timed on request (bench_torch.py --gpt-steps). */
 export interface PyTorchGptStepper {
-  /** The median milliseconds of `steps` steps (after one warm-up step). */
+  /** The median milliseconds of `steps` steps (after one warm-up step); an Error if the process died or took over a minute. */
   time(steps: number): Promise<number>;
+  /** Ends the process (killed if it does not exit by itself). */
   close(): void;
 }
+
+/** How long one answer of bench_torch.py --gpt-steps may take (starting: importing torch, building the model). */
+const ANSWER_MS = 60_000;
 
 /**
  * Starts bench_torch.py's GPT step server, for rounds that alternate it with tsgrad's step
  * (gpt.ts, alternatingRounds); null when /usr/bin/python3 has no torch. Only one process runs at a
- * time: each side waits while the other computes.
+ * time: each side waits while the other computes. The caller closes it (in a `finally`).
  * @example
- * const torch = await pytorchGptStepper(); const ms = await torch?.time(5); torch?.close();
+ * const torch = await pytorchGptStepper();
+ * try { const ms = await torch?.time(5); } finally { torch?.close(); }
  */
 export async function pytorchGptStepper(): Promise<PyTorchGptStepper | null> {
   if (!existsSync(PYTHON) || spawnSync(PYTHON, ['-c', 'import torch']).status !== 0) return null;
   const child = spawn(PYTHON, [SCRIPT, '--gpt-steps'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // A write to a process that died is reported by the next read, not as an unhandled 'error'.
+  child.stdin.on('error', () => {});
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async () => {
-    const line = await lines.next();
-    if (line.done) throw new Error('bench_torch.py --gpt-steps exited');
-    return line.value;
+  const next = async (): Promise<string> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`bench_torch.py --gpt-steps gave no answer within ${ANSWER_MS / 1000} s`)), ANSWER_MS);
+    });
+    try {
+      const line = await Promise.race([lines.next(), late]);
+      if (line.done) throw new Error(`bench_torch.py --gpt-steps exited (code ${child.exitCode})`);
+      return line.value;
+    } finally {
+      clearTimeout(timer);
+    }
   };
-  if ((await next()) !== 'ready') throw new Error('bench_torch.py --gpt-steps did not start');
+  const close = () => {
+    child.stdin.end();
+    if (child.exitCode === null) child.kill();
+  };
+  try {
+    if ((await next()) !== 'ready') throw new Error('bench_torch.py --gpt-steps did not start');
+  } catch (e) {
+    close();
+    throw e;
+  }
   return {
     async time(steps) {
       child.stdin.write(`${steps}\n`);
-      return Number(await next());
+      const ms = Number(await next());
+      if (!(ms > 0)) throw new Error(`bench_torch.py --gpt-steps answered ${ms}`);
+      return ms;
     },
-    close() {
-      child.stdin.end();
-    },
+    close,
   };
 }

@@ -1,6 +1,7 @@
-// float32 GEMM with 128-bit SIMD, in the GotoBLAS/BLIS shape: both operands are packed once into
-// panels the micro-kernel reads with unit stride, and the micro-kernel keeps an MR x NR tile of C in
-// registers. Because packing absorbs any strides, every transpose combination runs the same inner loop.
+// float32 GEMM with 128-bit SIMD, in the GotoBLAS/BLIS shape: B is packed once into panels the
+// micro-kernel reads with unit stride, A into panels of MR rows unless it is row-major (then the
+// micro-kernel reads its rows in place: gemmRowMajorA), and the micro-kernel keeps an MR x NR tile of C
+// in registers. Because packing absorbs any strides, every transpose combination runs the same inner loop.
 //
 // Why 2 x 16: V8's register allocator (x86-64: 16 xmm registers) hoists every broadcast of A out of
 // the k step, so taller tiles spill accumulators to the stack; measured on Zen 4 with V8 11.3, 6 x 8

@@ -139,22 +139,37 @@ describe('WebAssembly SIMD kernels', () => {
     check(a, b, ad, bd);
   });
 
-  // A row-major A is read in place by the micro-kernel (gemmRowMajorA), its short last panel packed:
-  // rows a wider storage apart, one row broadcast to every row (stride 0), odd M, split across threads.
-  it('reads a row-major A in place: a window of wider rows, a broadcast row, odd M on every thread count', async () => {
-    const wide = values(301 * 200, 21);
-    const window = f32View(wide, [1, 301, 130], [0, 200, 1], 7); // columns 7..136 of a [301, 200]
-    const row = values(130, 22);
-    const broadcast = f32View(row, [1, 301, 130], [0, 0, 1]);
-    const bd = values(130 * 48, 23);
-    const b = f32View(bd, [1, 130, 48]);
-    for (const threads of [1, 2, 3]) {
-      setCpuKernels({ threads });
+  // A row-major A is read in place by the micro-kernel (gemmRowMajorA), its short last panel packed;
+  // any other A is packed first. Both make the same products in the same order: the same bits. Here
+  // rows a wider storage apart and one row broadcast to every row (stride 0), each against a twin
+  // with a column stride (packed), with odd M, K over three blocks, split across 1-3 threads.
+  it('reads a row-major A in place with the packed path’s bits: a window of wider rows, a broadcast row, odd M', async () => {
+    const [M, K, N] = [301, 600, 48];
+    const bitsOf = (s: ReturnType<typeof cpu.matmul>) => Array.from(new Uint32Array(Float32Array.from(cpu.readSync!(s, 0, s.size)).buffer));
+    const wide = values(M * 700, 21);
+    const window = f32View(wide, [1, M, K], [0, 700, 1], 7); // columns 7..606 of a [301, 700]
+    const stored = new Float32Array(K * M); // the same A stored transposed: column stride M
+    for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) stored[k * M + i] = wide[7 + i * 700 + k];
+    const windowTwin = f32View(stored, [1, M, K], [0, 1, M]);
+    const row = values(K, 22);
+    const broadcast = f32View(row, [1, M, K], [0, 0, 1]);
+    const spaced = new Float32Array(2 * K); // the same row, every other element: column stride 2
+    row.forEach((v, k) => (spaced[2 * k] = v));
+    const broadcastTwin = f32View(spaced, [1, M, K], [0, 0, 2]);
+    const bd = values(K * N, 23);
+    const b = f32View(bd, [1, K, N]);
+    try {
+      for (const threads of [1, 2, 3]) {
+        setCpuKernels({ threads });
+        await cpuKernelsReady();
+        expect(bitsOf(cpu.matmul(window, b))).toEqual(bitsOf(cpu.matmul(windowTwin, b)));
+        expect(bitsOf(cpu.matmul(broadcast, b))).toEqual(bitsOf(cpu.matmul(broadcastTwin, b)));
+        check(window, b, wide, bd);
+      }
+    } finally {
+      setCpuKernels({ threads: Math.min(availableParallelism(), 8) });
       await cpuKernelsReady();
-      check(window, b, wide, bd);
-      check(broadcast, b, row, bd);
     }
-    setCpuKernels({ threads: Math.min(availableParallelism(), 8) });
   });
 
   it('handles empty dimensions (K = 0 gives zeros, M = 0 gives nothing)', () => {
@@ -324,10 +339,15 @@ describe('WebAssembly elementwise kernels equal the TypeScript kernels bit for b
     const n = 1003;
     const x = mixed(n, 11).map((v, i) => (i % 3 === 0 ? v * 12 : v)); // both of erf's intervals, exp's underflow
     const g = mixed(n, 12);
+    g[0] = 0.75; // the broadcast gradient below: an ordinary value
+    g[x.findIndex(Number.isNaN)] = NaN; // a NaN in g where x has one
+    // Past the size where kernels split across the worker threads (2^15 elements), each chunk a row block.
+    const big = Float32Array.from({ length: 40_000 }, (_, i) => x[i % n] * (1 + i / 40_000));
     const layouts: [string, View, View][] = [
       ['a long row', f32View(x, [n]), f32View(g, [n])],
       ['strided (a transposed [17, 59])', f32View(x.subarray(0, 1003), [17, 59], [1, 17]), f32View(g.subarray(0, 1003), [17, 59], [59, 1])],
       ['a broadcast gradient', f32View(x, [n]), f32View(g, [n], [0])],
+      ['split across threads ([200, 200])', f32View(big, [200, 200]), f32View(big.map((v) => -v / 3), [200, 200])],
     ];
     for (const [name, xv, gv] of layouts) {
       expect(bitsOf(cpu.elementwise(fwd, [xv])), `${op} ${name}`).toEqual(bitsOf(cpu.elementwise(interpreted(fwd), [xv])));

@@ -19,7 +19,10 @@ export interface ElementwiseKernel {
   readonly resultDtype: 'same' | 'bool';
   /** Defined on floats only (WebGPU: float32 only). */
   readonly floatOnly: boolean;
-  /** A float32 WebAssembly SIMD kernel computing the same (forward kernels of ops that have one). */
+  /**
+   * A float32 WebAssembly SIMD kernel computing the same: an op's declared `wasm` (forward) or
+   * `gradWasm` (a gradient), or the dedicated kernel of a one-operation gradient (`g * y`).
+   */
   readonly wasm: number | null;
 }
 

@@ -14,7 +14,8 @@ import { EXPRESSION_BLOCK, compileExpression } from './expression.js';
  * float32 elementwise ops in WebAssembly SIMD, for a declared op whose `wasm` names a kernel
  * (assembly/elementwise.ts: bit-identical to the generated JavaScript where the op is correctly
  * rounded in both; exp, log, tanh, sigmoid and erf within an ulp or two, float32 range reduction and
- * polynomials in assembly/transcendental.ts), or null when they do not apply: other ops or dtypes, no
+ * polynomials in assembly/transcendental.ts; GELU and its gradient, assembly/activations.ts, bit-identical
+ * to the block interpreter running their expressions), or null when they do not apply: other ops or dtypes, no
  * WebAssembly, or a view that touches little of a large storage. Operands and result in the
  * kernels' memory (heap.ts) are read and written in place; an ordinary array is copied in (its
  * storage span, one memcpy) or out. Rows are walked with the shared row plan.

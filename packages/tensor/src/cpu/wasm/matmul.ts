@@ -14,9 +14,9 @@ const PARALLEL_MIN_PACK = 1 << 14;
  * Batched float32 matmul [B, M, K] x [B, K, N] in WebAssembly SIMD (assembly/matmul.ts), or null when
  * the kernels are unavailable or the operands are not float32 (the caller uses the TypeScript kernel).
  *
- * An operand in the kernels' memory (heap.ts) is packed where it is; any other has its storage span
- * copied there with one memcpy. The packing step reads it with the view's own strides, so Aᵀ and
- * Bᵀ cost the same as A and B. Large products split their row panels across the worker threads (see threads.ts); every panel is computed
+ * An operand in the kernels' memory (heap.ts) is read where it is; any other has its storage span
+ * copied there with one memcpy. B, and A unless it is row-major, are packed with the view's own
+ * strides, so Aᵀ and Bᵀ cost the same as A and B; a row-major A is read in place, not packed. Large products split their row panels across the worker threads (see threads.ts); every panel is computed
  * the same way whichever thread runs it, so results do not depend on the thread count.
  */
 export function matmulWasm(a: View, b: View, data: (v: View) => TypedArray): Float32Array | null {
@@ -50,18 +50,20 @@ function gemm(k: WasmExports, { a, b, da, db, out }: Gemm): void {
   const ldc = Math.ceil(N / NR) * NR;
   const pool = threadPool();
   // Split: each chunk packs its own panels of A (gemmPackingA, one packed block of A per chunk), so
-  // packing runs on every thread. Unsplit: this thread packs all of A, then multiplies.
+  // packing runs on every thread. Unsplit: this thread packs all of A, then multiplies. A row-major A
+  // is not packed (gemmRowMajorA, below).
   const chunking = pool && M * N * K >= PARALLEL_MIN_WORK && panels >= 2 * pool.threads ? pool.chunking(panels, 1) : null;
   const arena = new Arena(k);
   const sa = layout(a, da);
   const sb = layout(b, db);
   // A row-major A (unit column stride: a layer's input, an output gradient) is read in place by the
-  // micro-kernel, two rows at a time, not packed; only a short last panel is, into MR * K floats.
+  // micro-kernel, two rows at a time, not packed; only a short last panel is, into MR * K floats (by
+  // the one chunk that holds it).
   const inPlaceA = sa.strides[2] === 1;
   const srcA = sa.at ?? arena.alloc(sa.length * 4);
   const srcB = sb.at ?? arena.alloc(sb.length * 4);
-  const chunkBytes = chunking ? (inPlaceA ? MR : chunking.size * MR) * K * 4 : 0;
-  const pa = arena.alloc(chunking ? chunking.chunks * chunkBytes : (inPlaceA ? 1 : panels) * MR * K * 4);
+  const chunkBytes = chunking && !inPlaceA ? chunking.size * MR * K * 4 : 0;
+  const pa = arena.alloc(inPlaceA ? MR * K * 4 : chunking ? chunking.chunks * chunkBytes : panels * MR * K * 4);
   const pb = arena.alloc(ldc * K * 4);
   // A result in the kernels' memory is written in place: straight from the kernel when the padded
   // grid is the dense result (M a multiple of MR, N of NR), else unpadded into it.
@@ -80,7 +82,7 @@ function gemm(k: WasmExports, { a, b, da, db, out }: Gemm): void {
     const c = dense ? dst : pc;
     if (inPlaceA) {
       const args = [aAt, sa.strides[1], pb, c, M, N, K, pa, 0, panels];
-      if (pool && chunking) pool.split({ kernel: 'gemmRowMajorA', args, units: panels, range: { from: 8 }, advances: [[7, 0, chunkBytes]] }, k);
+      if (pool && chunking) pool.split({ kernel: 'gemmRowMajorA', args, units: panels, range: { from: 8 } }, k);
       else k.gemmRowMajorA(aAt, sa.strides[1], pb, c, M, N, K, pa, 0, panels);
     } else if (pool && chunking) {
       const args = [aAt, sa.strides[1], sa.strides[2], pb, c, M, N, K, pa, 0, 0];
