@@ -77,11 +77,16 @@ export function benchTsgradGpt(impl: string): BenchRow {
   return { suite: 'gpt step', case: gptCase(), impl, value: s * 1000, unit: 'ms/step' };
 }
 
+/** Median milliseconds of `steps` calls of a GPT step (after one more). */
+function stepMs(step: () => Tensor, steps: number): number {
+  return timeMedian(() => step().dispose(), { runs: steps, warmup: 1, minSeconds: 0 }) * 1000;
+}
+
 /**
- * The GPT step on 1 and on 2 threads in alternating rounds (`threads(n)` switches; each time is the
- * median of `steps` steps after one, see alternatingRounds), so that a machine whose speed drifts during the run (a shared
- * VM: the separate rows above may be measured a minute apart) slows both sides of a round alike.
- * Returns each round's speed-up (1-thread time over 2-thread time) and their median.
+ * The GPT step on 1 and on 2 threads in alternating rounds (`threads(n)` switches; see
+ * alternatingRounds), so that a machine whose speed drifts during the run (a shared VM: the separate
+ * rows above may be measured a minute apart) slows both sides of a round alike. Returns each round's
+ * speed-up (1-thread time over 2-thread time) and their median.
  * @example
  * const { median } = await gptSpeedupRounds(async (n) => { setCpuKernels({ threads: n }); await cpuKernelsReady(); });
  */
@@ -89,7 +94,7 @@ export async function gptSpeedupRounds(threads: (n: number) => Promise<void>, ro
   const step = tsgradGptStep('cpu', c);
   const time = async (n: number) => {
     await threads(n);
-    return timeMedian(() => step().dispose(), { runs: steps, warmup: 1, minSeconds: 0 });
+    return stepMs(step, steps);
   };
   return alternatingRounds(() => time(1), () => time(2), rounds);
 }
@@ -100,8 +105,7 @@ export async function gptSpeedupRounds(threads: (n: number) => Promise<void>, ro
  */
 export async function gptVsRounds(torch: (steps: number) => Promise<number>, rounds = 7, steps = 5): Promise<{ median: number; perRound: number[] }> {
   const step = tsgradGptStep();
-  const ours = async () => timeMedian(() => step().dispose(), { runs: steps, warmup: 1, minSeconds: 0 }) * 1000;
-  return alternatingRounds(ours, () => torch(steps), rounds);
+  return alternatingRounds(async () => stepMs(step, steps), () => torch(steps), rounds);
 }
 
 /**

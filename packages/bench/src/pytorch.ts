@@ -34,7 +34,7 @@ export function benchPyTorch(sizes: number[]): PyTorchResult {
 export interface PyTorchGptStepper {
   /** The median milliseconds of `steps` steps (after one warm-up step); an Error if the process died or took over a minute. */
   time(steps: number): Promise<number>;
-  /** Ends the process (killed if it does not exit by itself). */
+  /** Ends the process. */
   close(): void;
 }
 
@@ -69,7 +69,6 @@ export async function pytorchGptStepper(): Promise<PyTorchGptStepper | null> {
     }
   };
   const close = () => {
-    child.stdin.end();
     if (child.exitCode === null) child.kill();
   };
   try {

@@ -1,6 +1,6 @@
-// GELU and its gradient in one SIMD pass each (float32). The block interpreter (expression.ts) runs them too,
-// but as one sweep over a block per operation: 9 sweeps forward and 19 for the gradient, about as
-// much time again as their erf and exp. These kernels do the same float32 operations, on the same
+// GELU and its gradient in one SIMD pass each (float32). The block interpreter (expression.ts) runs
+// them too, but as one sweep over a block per operation: 9 sweeps forward and 19 for the gradient,
+// about as much time again as their erf and exp. These kernels do the same float32 operations, on the same
 // operands in the same order, as the interpreter does for the declared expressions
 // (src/ops/elementwise-ops.ts), so the results are the interpreter's bit for bit
 // (test/wasm-kernels.test.ts checks it, NaN and infinities included).

@@ -16,8 +16,9 @@ const PARALLEL_MIN_PACK = 1 << 14;
  *
  * An operand in the kernels' memory (heap.ts) is read where it is; any other has its storage span
  * copied there with one memcpy. B, and A unless it is row-major, are packed with the view's own
- * strides, so Aᵀ and Bᵀ cost the same as A and B; a row-major A is read in place, not packed. Large products split their row panels across the worker threads (see threads.ts); every panel is computed
- * the same way whichever thread runs it, so results do not depend on the thread count.
+ * strides, so Aᵀ and Bᵀ cost the same as A and B; a row-major A is read in place, not packed. Large
+ * products split their row panels across the worker threads (see threads.ts); every panel is
+ * computed the same way whichever thread runs it, so results do not depend on the thread count.
  */
 export function matmulWasm(a: View, b: View, data: (v: View) => TypedArray): Float32Array | null {
   const k = a.dtype === 'float32' && b.dtype === 'float32' ? wasmKernels() : null;
