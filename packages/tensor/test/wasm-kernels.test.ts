@@ -13,6 +13,11 @@ const cpu = getBackend('cpu');
 const RELAXED_RUN = (globalThis as { relaxedSimdRun?: boolean }).relaxedSimdRun === true;
 afterEach(() => setCpuKernels({ wasm: true }));
 
+/** Spins for `ms` milliseconds (a gap between kernel calls that the worker threads see). */
+function busyWait(ms: number): void {
+  for (const until = performance.now() + ms; performance.now() < until; );
+}
+
 /** Deterministic pseudo-random values in [-0.5, 0.5), already rounded to float32. */
 function values(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -117,7 +122,13 @@ describe('WebAssembly SIMD kernels', () => {
       const [M, K, N] = [rand(128, 256), rand(128, 256), rand(64, 128)]; // >= 2^20 multiply-adds
       return { a: f32View(values(M * K, rand(0, 1e6)), [1, M, K]), b: f32View(values(K * N, rand(0, 1e6)), [1, K, N]) };
     });
-    const run = () => cases.map(({ a, b }) => Array.from(cpu.readSync!(cpu.matmul(a, b), 0, a.shape[1] * b.shape[2])));
+    // Gaps of 0 to 0.45 ms between products: jobs arrive while the workers spin, near the end of
+    // their spin (threads.ts's SPIN_MS, 0.3 ms) and after they went to sleep.
+    const run = () =>
+      cases.map(({ a, b }, i) => {
+        busyWait((i % 4) * 0.15);
+        return Array.from(cpu.readSync!(cpu.matmul(a, b), 0, a.shape[1] * b.shape[2]));
+      });
     setCpuKernels({ threads: 3 });
     await cpuKernelsReady();
     const threaded = run();
@@ -128,6 +139,27 @@ describe('WebAssembly SIMD kernels', () => {
     setCpuKernels({ threads: Math.min(availableParallelism(), 8) });
     await cpuKernelsReady();
     expect(threaded).toEqual(single);
+  });
+
+  it('wakes workers that went to sleep between jobs (a job sees the sleepers and notifies them)', async () => {
+    setCpuKernels({ threads: 3 });
+    await cpuKernelsReady();
+    const big = f32View(values(256 * 256, 11), [1, 256, 256]);
+    // The workers booted and took part once (so they are past their start and in the wait loop).
+    for (let i = 0; i < 200 && cpuKernels().chunksOnWorkers === 0; i++) cpu.matmul(big, big);
+    expect(cpuKernels().chunksOnWorkers).toBeGreaterThan(0);
+    let woken = 0;
+    for (let i = 0; i < 30; i++) {
+      busyWait(2); // longer than a worker spins (SPIN_MS): every worker is asleep in Atomics.wait
+      const before = cpuKernels().chunksOnWorkers;
+      cpu.matmul(big, big);
+      if (cpuKernels().chunksOnWorkers > before) woken++;
+    }
+    setCpuKernels({ threads: Math.min(availableParallelism(), 8) });
+    await cpuKernelsReady();
+    // Without the notify, workers that once slept would never compute a chunk again (the caller
+    // would quietly compute every chunk). A loaded machine may wake them late for some products.
+    expect(woken).toBeGreaterThan(0);
   });
 
   it('broadcasts a stride-0 batch and reads a sparse window of a large storage', () => {

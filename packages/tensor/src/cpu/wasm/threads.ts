@@ -5,9 +5,11 @@ import type { WasmExports } from './runtime.js';
  * shared memory. A job's row panels are cut into chunks that every thread, the caller included, claims
  * from a shared counter until none are left (so a thread the OS schedules late, on a machine busy with
  * GC helpers, just claims fewer), and the caller returns once every chunk is done. The call stays
- * synchronous, as the Backend contract wants: the caller blocks in `Atomics.wait`, or, on a browser's
- * main thread (which may not block), spins for the last chunks in flight. Workers are Node's
- * worker_threads, or Web Workers in a cross-origin isolated page (where SharedArrayBuffer exists).
+ * synchronous, as the Backend contract wants: the caller spins for the last chunks in flight, then
+ * blocks in `Atomics.wait` (a browser's main thread, which may not block, keeps spinning). Between
+ * jobs a worker spins a little before it sleeps (SPIN_MS), so that the next job, usually tens of
+ * microseconds of JavaScript away, needs no wake-up. Workers are Node's worker_threads, or Web
+ * Workers in a cross-origin isolated page (where SharedArrayBuffer exists).
  */
 
 // int32 slots of the control buffer.
@@ -15,11 +17,13 @@ const GEN = 0; // job generation; workers wait for it to change (-1: stop)
 const CLAIM = 1; // (generation << 12) | next chunk: claims are compare-and-swaps, so stale workers fail
 const DONE = 2; // chunks finished in the current job
 const BY_WORKERS = 3; // chunks computed by workers, ever (a diagnostic: proof the workers work)
+const SLEEPING = 4; // workers blocked in Atomics.wait for the next job (the others are spinning)
+const SLOTS = 5;
 /**
  * The job starts at this byte, as float64 (pointers reach 4 GiB): the header below, then the
  * pointer advances (argument, bytes per unit, bytes per chunk), then the kernel's arguments.
  */
-const ARGS_BYTE = 16;
+const ARGS_BYTE = 24;
 /** Header: kernel (index into KERNELS), argument count, units, chunks, units per chunk, where the range goes, advance count. */
 const HEADER = 7;
 const MAX_ADVANCES = 8;
@@ -27,6 +31,14 @@ const MAX_ARGS = 16;
 const JOB_WORDS = HEADER + 3 * MAX_ADVANCES + MAX_ARGS;
 const CHUNK_BITS = 12;
 const GEN_MASK = (1 << (31 - CHUNK_BITS)) - 1;
+/**
+ * How long a thread spins on the shared state before it blocks in Atomics.wait: a worker for the
+ * next job, the caller for the last chunks in flight. Waking a thread that sleeps costs a system
+ * call and the kernel's wake-up (tens of microseconds, more on a VM whose idle vCPU halted), which a
+ * GPT step's few hundred split calls pay several times each; OpenMP runtimes spin before sleeping
+ * for the same reason. Costs a worker at most this much CPU time after its last job.
+ */
+const SPIN_MS = 0.3;
 /** How long the caller waits for a claimed chunk before declaring its thread lost. */
 const TIMEOUT_MS = 60_000;
 
@@ -93,12 +105,19 @@ export interface SplitJob {
 const WORKER_LOOP = `
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const fns = ${JSON.stringify(KERNELS)}.map((name) => k[name]);
-const ints = new Int32Array(control, 0, 4);
+const ints = new Int32Array(control, 0, ${SLOTS});
 const args = new Float64Array(control, ${ARGS_BYTE}, ${JOB_WORDS});
 const work = ${work.toString()};
 let seen = 0;
 for (;;) {
-  Atomics.wait(ints, ${GEN}, seen);
+  for (const until = performance.now() + ${SPIN_MS}; Atomics.load(ints, ${GEN}) === seen && performance.now() < until; );
+  if (Atomics.load(ints, ${GEN}) === seen) {
+    // Counted before the wait reads GEN again, so a job published after the check above either
+    // sees the count and notifies, or is seen by the wait (which then returns at once).
+    Atomics.add(ints, ${SLEEPING}, 1);
+    Atomics.wait(ints, ${GEN}, seen);
+    Atomics.sub(ints, ${SLEEPING}, 1);
+  }
   seen = Atomics.load(ints, ${GEN});
   if (seen < 0) break;
   work(ints, args, fns, seen, true);
@@ -136,7 +155,7 @@ export class ThreadPool {
     private readonly workers: AnyWorker[],
     control: SharedArrayBuffer,
   ) {
-    this.ints = new Int32Array(control, 0, 4);
+    this.ints = new Int32Array(control, 0, SLOTS);
     this.args = new Float64Array(control, ARGS_BYTE, JOB_WORDS);
   }
 
@@ -192,10 +211,13 @@ export class ThreadPool {
     advances.forEach((a, j) => this.args.set(a, HEADER + 3 * j));
     this.args.set(job.args, HEADER + 3 * MAX_ADVANCES);
     Atomics.store(this.ints, GEN, gen);
-    Atomics.notify(this.ints, GEN);
+    // Only sleeping workers need the wake-up (a system call); spinning ones see GEN change.
+    if (Atomics.load(this.ints, SLEEPING) > 0) Atomics.notify(this.ints, GEN);
     work(this.ints, this.args, this.fns(k), gen, false);
+    const spinUntil = performance.now() + SPIN_MS;
     const deadline = Date.now() + TIMEOUT_MS;
     for (let done = Atomics.load(this.ints, DONE); done < chunks; done = Atomics.load(this.ints, DONE)) {
+      if (performance.now() < spinUntil) continue;
       if (Date.now() > deadline) throw new Error(`cpu worker threads did not finish a ${job.kernel} call within ${TIMEOUT_MS / 1000} s (${done} of ${chunks} chunks)`);
       this.waitFor(done);
     }
