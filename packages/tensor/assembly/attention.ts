@@ -132,13 +132,20 @@ function softmaxRow(row: usize, n: i32, live: i32, scale: f32, mask: usize, mc: 
     fillRow(row, n, 0);
     return -Infinity;
   }
+  // The last vector is peeled off the loop: with exp in two places V8 keeps its constants out of
+  // the loop (in one loop it rebuilt most of them on every iteration, three instructions each).
+  const last = end - 4;
   let vsum = f32x4.splat(0);
-  for (let j = 0; j < end; j += 4) {
+  for (let j = 0; j < last; j += 4) {
     const p = row + <usize>j * 4;
     const e = expv(f32x4.sub(v128.load(p), f32x4.splat(m)));
     v128.store(p, e);
     vsum = f32x4.add(vsum, e);
   }
+  const pl = row + <usize>last * 4;
+  const el = expv(f32x4.sub(v128.load(pl), f32x4.splat(m)));
+  v128.store(pl, el);
+  vsum = f32x4.add(vsum, el);
   const l = hsum(vsum);
   const inv = f32x4.splat(1 / l);
   for (let j = 0; j < end; j += 4) v128.store(row + <usize>j * 4, f32x4.mul(v128.load(row + <usize>j * 4), inv));
@@ -199,23 +206,26 @@ function gradRow(p: usize, ds: usize, n: i32, live: i32, scale: f32, mask: usize
     return;
   }
   const end = (live + 3) & ~3;
-  for (let j = 0; j < end; j += 4) {
-    const at = <usize>j * 4;
-    const s = f32x4.add(f32x4.mul(v128.load(p + at), f32x4.splat(scale)), maskAt(mask, j, mc, live));
-    let w = expv(f32x4.sub(s, f32x4.splat(lse)));
-    let d = f32x4.mul(f32x4.mul(w, f32x4.sub(v128.load(ds + at), f32x4.splat(D))), f32x4.splat(scale));
-    if (j + 4 > live) {
-      const keep = below(j, live);
-      w = v128.and(w, keep);
-      d = v128.and(d, keep);
-    }
-    v128.store(p + at, w);
-    v128.store(ds + at, d);
-  }
+  // The last vector, the only one with lanes past `live`, is peeled off the loop (and with exp in
+  // two places V8 keeps its constants out of the loop: see softmaxRow).
+  const last = end - 4;
+  for (let j = 0; j < last; j += 4) gradLanes(p, ds, j, scale, mask, mc, live, lse, D, i32x4.splat(-1));
+  gradLanes(p, ds, last, scale, mask, mc, live, lse, D, below(last, live));
   if (end < n) {
     memory.fill(p + <usize>end * 4, 0, <usize>(n - end) * 4);
     memory.fill(ds + <usize>end * 4, 0, <usize>(n - end) * 4);
   }
+}
+
+/** gradRow's lanes j..j+3, those outside `keep` set to 0. */
+@inline
+function gradLanes(p: usize, ds: usize, j: i32, scale: f32, mask: usize, mc: i32, live: i32, lse: f32, D: f32, keep: v128): void {
+  const at = <usize>j * 4;
+  const s = f32x4.add(f32x4.mul(v128.load(p + at), f32x4.splat(scale)), maskAt(mask, j, mc, live));
+  const w = expv(f32x4.sub(s, f32x4.splat(lse)));
+  const d = f32x4.mul(f32x4.mul(w, f32x4.sub(v128.load(ds + at), f32x4.splat(D))), f32x4.splat(scale));
+  v128.store(p + at, v128.and(w, keep));
+  v128.store(ds + at, v128.and(d, keep));
 }
 
 /** dst (dense rows of `cols`) += src (rows `ld` floats apart), over `rows` rows. */
