@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { fusedAttentionAvailable, manualSeed, noGrad, randn, tensor, type Tensor } from '@tsgrad/autograd';
+import { arange, cat, full, fusedAttentionAvailable, manualSeed, noGrad, randn, tensor, zeros, type Tensor } from '@tsgrad/autograd';
 import { functional as F } from '@tsgrad/nn';
 import { cpuKernels, cpuMemoryStats, getBackend, resetCpuPeak, setCpuKernels, type Backend, type Storage } from '@tsgrad/tensor';
 import { FUSED_ATTENTION_CASES, attentionFixture, decodeTensor, expectClose, fusedAttentionMask, type EncodedTensor } from '@tsgrad/test-utils';
@@ -129,6 +129,27 @@ describe('fused attention on the CPU: special values as the composed path', () =
     expect(fused.out.tolist()).toEqual([[[5, 6]]]);
     fused.grads.forEach((g, i) => expectClose(g, ref.grads[i], { ...tol, what: `grad ${'qkv'[i]} (a −∞ key)` }));
     expectClose(fused.out, ref.out, tol);
+  });
+
+  it('keys masked out by −∞ in whole vectors of four weigh exactly 0 without their exp, and an infinite value there still gives NaN', () => {
+    manualSeed(11);
+    const [L, S] = [13, 13];
+    const [q, k] = [randn([1, L, 8]), randn([1, S, 8])];
+    // A float causal mask: each row's keys past the diagonal are −∞ (runs of up to 12).
+    const causal = zeros([L, S]).maskedFill(arange(L).reshape([L, 1]).lt(arange(S).reshape([1, S])), -Infinity);
+    const finite = both(q, k, randn([1, S, 8]), { attnMask: causal });
+    expectClose(finite.fused.out, finite.ref.out, tol);
+    finite.fused.grads.forEach((g, i) => expectClose(g, finite.ref.grads[i], { ...tol, what: `grad ${'qkv'[i]}` }));
+    // Keys 8..11 of 12 masked for every row (padding), the last one's value +∞: each output row is
+    // 0 · ∞ = NaN, so is D = rowsum(dO ∘ O), and so is each masked key's dS = 0 · (dO·v − D): dk
+    // of the masked keys is NaN too, not the 0 a skipped product would leave.
+    const pad = zeros([L, 12]).maskedFill(arange(12).ge(8).reshape([1, 12]).expand([L, 12]), -Infinity);
+    const v = cat([randn([1, 11, 8]), full([1, 1, 8], Infinity)], 1);
+    const { fused, ref } = both(q, k.narrow(1, 0, 12), v, { attnMask: pad });
+    expect((fused.out.tolist() as number[][][])[0][0].every(Number.isNaN)).toBe(true);
+    expect((fused.grads[1].tolist() as number[][][])[0][8].every(Number.isNaN)).toBe(true);
+    expectClose(fused.out, ref.out, tol);
+    fused.grads.forEach((g, i) => expectClose(g, ref.grads[i], { ...tol, what: `grad ${'qkv'[i]} (an infinite masked value)` }));
   });
 
   it('switches with the WebAssembly kernels: off, the composed path runs; off between forward and backward, the reference kernel finishes the backward', () => {

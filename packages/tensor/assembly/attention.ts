@@ -115,6 +115,9 @@ function softmaxRow(row: usize, n: i32, live: i32, scale: f32, mask: usize, mc: 
   const end = (live + 3) & ~3;
   const minusInf = f32x4.splat(-Infinity);
   let vmax = minusInf;
+  // Past the last vector with a score above -inf (a causal or padding mask's masked keys), every
+  // weight is 0 (once the row's max is finite): stored as such below, without their exp.
+  let tail = 0;
   for (let j = 0; j < end; j += 4) {
     const p = row + <usize>j * 4;
     let s = f32x4.add(f32x4.mul(v128.load(p), f32x4.splat(scale)), maskAt(mask, j, mc, live));
@@ -122,6 +125,7 @@ function softmaxRow(row: usize, n: i32, live: i32, scale: f32, mask: usize, mc: 
     v128.store(p, s);
     // wasm's max propagates NaN: one NaN score makes vmax NaN.
     vmax = f32x4.max(vmax, s);
+    if (v128.any_true(f32x4.ne(s, minusInf))) tail = j + 4;
   }
   const m = hmax(vmax);
   if (isNaN(m) || m == Infinity) {
@@ -134,7 +138,8 @@ function softmaxRow(row: usize, n: i32, live: i32, scale: f32, mask: usize, mc: 
   }
   // The last vector is peeled off the loop: with exp in two places V8 keeps its constants out of
   // the loop (in one loop it rebuilt most of them on every iteration, three instructions each).
-  const last = end - 4;
+  // (m finite: some score is, so tail >= 4.)
+  const last = tail - 4;
   let vsum = f32x4.splat(0);
   for (let j = 0; j < last; j += 4) {
     const p = row + <usize>j * 4;
@@ -148,8 +153,8 @@ function softmaxRow(row: usize, n: i32, live: i32, scale: f32, mask: usize, mc: 
   vsum = f32x4.add(vsum, el);
   const l = hsum(vsum);
   const inv = f32x4.splat(1 / l);
-  for (let j = 0; j < end; j += 4) v128.store(row + <usize>j * 4, f32x4.mul(v128.load(row + <usize>j * 4), inv));
-  if (end < n) memory.fill(row + <usize>end * 4, 0, <usize>(n - end) * 4);
+  for (let j = 0; j < tail; j += 4) v128.store(row + <usize>j * 4, f32x4.mul(v128.load(row + <usize>j * 4), inv));
+  if (tail < n) memory.fill(row + <usize>tail * 4, 0, <usize>(n - tail) * 4);
   return m + f32x4.extract_lane(logv(f32x4.splat(l)), 0);
 }
 
@@ -222,7 +227,10 @@ function gradRow(p: usize, ds: usize, n: i32, live: i32, scale: f32, mask: usize
 function gradLanes(p: usize, ds: usize, j: i32, scale: f32, mask: usize, mc: i32, live: i32, lse: f32, D: f32, keep: v128): void {
   const at = <usize>j * 4;
   const s = f32x4.add(f32x4.mul(v128.load(p + at), f32x4.splat(scale)), maskAt(mask, j, mc, live));
-  const w = expv(f32x4.sub(s, f32x4.splat(lse)));
+  // Four masked-out keys (scores -inf) weigh exactly 0 when lse is finite (for a NaN row, NaN):
+  // their exp is skipped, not their product with dO·v (0 times an infinite one is still NaN).
+  let w = f32x4.splat(0);
+  if (!isFinite(lse) || v128.any_true(f32x4.ne(s, f32x4.splat(-Infinity)))) w = expv(f32x4.sub(s, f32x4.splat(lse)));
   const d = f32x4.mul(f32x4.mul(w, f32x4.sub(v128.load(ds + at), f32x4.splat(D))), f32x4.splat(scale));
   v128.store(p + at, v128.and(w, keep));
   v128.store(ds + at, v128.and(d, keep));
