@@ -165,11 +165,23 @@ describe('MultiheadAttention matches torch 1.13 (float64, 1e-10)', () => {
     expect(t.some((w) => w === 0) && t.some((w) => w !== 0)).toBe(true);
   });
 
-  it('takes isCausal as a hint that requires attnMask, which it applies as given', () => {
+  it('takes isCausal as a hint that requires attnMask: as PyTorch 2.x, it stands for the mask unless the weights or a key padding mask need it', () => {
     const m = new MultiheadAttention(4, 2).to('float64');
     const x = randn([3, 2, 4], { dtype: 'float64' });
     const causal = tensor([[false, true, true], [false, false, true], [false, false, false]]);
-    expectClose(m.forward(x, x, x, { attnMask: causal, isCausal: true })[0], m.forward(x, x, x, { attnMask: causal })[0], tol);
+    const [withMask, weights] = m.forward(x, x, x, { attnMask: causal });
+    expectClose(m.forward(x, x, x, { attnMask: causal, isCausal: true, needWeights: false })[0], withMask, tol);
+    // The hint is trusted: a mask that is not causal is not read (multi_head_attention_forward sets
+    // attn_mask = None and passes is_causal to scaled_dot_product_attention).
+    const other = tensor([[false, false, true], [true, false, false], [false, true, false]]);
+    const [otherOut] = m.forward(x, x, x, { attnMask: other });
+    expectClose(m.forward(x, x, x, { attnMask: other, isCausal: true, needWeights: false })[0], withMask, tol);
+    // With the weights asked for, or a key padding mask, attnMask is applied as given.
+    const [hinted, hintedWeights] = m.forward(x, x, x, { attnMask: other, isCausal: true });
+    expectClose(hinted, otherOut, tol);
+    expect(hintedWeights!.tolist()).not.toEqual(weights!.tolist());
+    const pad = tensor([[false, false, false], [false, false, false]]);
+    expectClose(m.forward(x, x, x, { attnMask: other, isCausal: true, needWeights: false, keyPaddingMask: pad })[0], otherOut, tol);
     expect(() => m.forward(x, x, x, { isCausal: true })).toThrow(/Need attn_mask if specifying the is_causal hint/);
   });
 

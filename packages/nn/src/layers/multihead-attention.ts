@@ -70,7 +70,11 @@ export interface MultiheadAttentionForwardOptions {
    */
   averageAttnWeights?: boolean;
   /**
-   * A hint that `attnMask` is the causal mask (PyTorch's; it requires `attnMask`, which is applied as given).
+   * A hint that `attnMask` is the causal mask (it requires `attnMask`). As PyTorch 2.x's
+   * `multi_head_attention_forward`: without `keyPaddingMask` and with `needWeights` false, the hint
+   * replaces `attnMask`, which is not read (trusted to be causal), by attention's causal flag, so the
+   * fused kernels skip the masked keys instead of adding −∞ to them; otherwise `attnMask` is applied
+   * as given.
    * @defaultValue `false`
    */
   isCausal?: boolean;
@@ -185,9 +189,11 @@ export class MultiheadAttention extends Module {
 
     let [q, k, v] = this.inProjection(query === key && key === value, q0, k0, v0);
     const E = this.embedDim;
+    // PyTorch 2.x: the hint stands for attnMask where no other mask or the weights need it.
+    const causal = isCausal && kpm === null && !needWeights;
     // Masks in attend's form: bool true = take part (PyTorch's MHA bool means the opposite), float added; [.., L, S] against [N, H, L, S].
     let masks: Tensor[] = [];
-    if (attnMask !== null) masks.push(keepForm(attnMask.ndim === 3 ? attnMask.reshape([N, this.numHeads, L, S]) : attnMask));
+    if (attnMask !== null && !causal) masks.push(keepForm(attnMask.ndim === 3 ? attnMask.reshape([N, this.numHeads, L, S]) : attnMask));
     if (kpm !== null) masks.push(keepForm(kpm.reshape([N, 1, 1, S])));
     if (this.biasK && this.biasV) {
       k = cat([k, this.biasK.expand([1, N, E])], 0);
@@ -201,7 +207,7 @@ export class MultiheadAttention extends Module {
       [k, v] = [cat([k, z], 2), cat([v, z], 2)];
       masks = masks.map(padColumn);
     }
-    const res = attend(q, k, v, { masks, scale: 1 / Math.sqrt(this.headDim), dropoutP: this.training ? this.dropout : 0, generator: null, needWeights });
+    const res = attend(q, k, v, { masks, scale: 1 / Math.sqrt(this.headDim), dropoutP: this.training ? this.dropout : 0, generator: null, needWeights, isCausal: causal });
     let out = this.outProj.forward(res.output.permute([2, 0, 1, 3]).reshape([L, N, E]));
     out = !batched ? out.squeeze(1) : this.batchFirst ? out.transpose(0, 1) : out;
     let weights = res.weights;
