@@ -307,5 +307,13 @@ export async function benchWebGPU(opts: { backend?: WebGPUBackend; quick?: boole
       }
     }
   }
+  if (!opts.backend) {
+    // The caller exits next, and exiting while Dawn still runs submitted work can crash its teardown
+    // (a segfault, exit 139, after these autocast rows on SwiftShader: see gpu-main.ts): drain both
+    // devices, tsgrad's and TF.js's, first.
+    backend.flush();
+    await backend.gpu.queue.onSubmittedWorkDone();
+    await (tf as unknown as { backend(): { device?: GPUDevice } }).backend().device?.queue.onSubmittedWorkDone();
+  }
   return rows;
 }
