@@ -4,7 +4,7 @@
 // operands in the same order, as the interpreter does for the declared expressions
 // (src/ops/elementwise-ops.ts), so the results are the interpreter's bit for bit
 // (test/wasm-kernels.test.ts checks it, NaN and infinities included).
-import { erfFrom, erfv, expv, gatherLanes, scatterLanes } from './transcendental';
+import { erfv, expv, gatherLanes, scatterLanes } from './transcendental';
 
 // Operation codes: GELU continues the unary codes (transcendental.ts ends at ERF = 8), GELU_GRAD the
 // binary ones (elementwise.ts ends at GE = 11). Declared in src/ops/elementwise-ops.ts (`wasm`, `gradWasm`).
@@ -20,20 +20,13 @@ function gelu(x: v128): v128 {
 }
 
 /**
- * g * (cdf + x * pdf), u = x * 0.7071067811865476, cdf = 0.5 * (1 + erf(u)), pdf = exp(-(u * u)) *
- * 0.3989422804014327: Φ(x) + x φ(x), PyTorch's GeluBackward. erf computes e^-(u·u) itself for
- * |u| < 4 (it clamps |u| there): when all four lanes are below, the density takes that one, else
- * (|x| > 5.66, infinities, NaN) its own exp of the same argument. The same bits either way.
+ * g * (cdf + x * pdf), cdf = 0.5 * (1 + erf(x * 0.7071067811865476)), pdf = exp(-0.5 * x * x) *
+ * 0.3989422804014327: Φ(x) + x φ(x), PyTorch's GeluBackward.
  */
 @inline
 function geluGrad(g: v128, x: v128): v128 {
-  const u = f32x4.mul(x, f32x4.splat(0.7071067811865476));
-  const z = f32x4.pmin(f32x4.abs(u), f32x4.splat(4));
-  const t = f32x4.mul(z, z);
-  const e = expv(f32x4.neg(t));
-  const cdf = f32x4.mul(f32x4.splat(0.5), f32x4.add(f32x4.splat(1), erfFrom(u, z, t, e)));
-  const density = i32x4.all_true(f32x4.lt(f32x4.abs(u), f32x4.splat(4))) ? e : expv(f32x4.neg(f32x4.mul(u, u)));
-  const pdf = f32x4.mul(density, f32x4.splat(0.3989422804014327));
+  const cdf = f32x4.mul(f32x4.splat(0.5), f32x4.add(f32x4.splat(1), erfv(f32x4.mul(x, f32x4.splat(0.7071067811865476)))));
+  const pdf = f32x4.mul(expv(f32x4.mul(f32x4.mul(f32x4.splat(-0.5), x), x)), f32x4.splat(0.3989422804014327));
   return f32x4.mul(g, f32x4.add(cdf, f32x4.mul(x, pdf)));
 }
 

@@ -135,15 +135,6 @@ export function sigmoidv(x: v128): v128 {
 export function erfv(x: v128): v128 {
   const z = f32x4.pmin(f32x4.abs(x), splat(4));
   const t = f32x4.mul(z, z);
-  return erfFrom(x, z, t, expv(f32x4.neg(t)));
-}
-
-/**
- * erfv's result from its parts: z = min(|x|, 4), t = z², e = e^-t (GELU's gradient computes e once
- * for erf and for its density: assembly/activations.ts).
- */
-@inline
-export function erfFrom(x: v128, z: v128, t: v128, e: v128): v128 {
   let p = madd(t, splat(7.85385765284391e-5), -8.010192503095925e-4);
   p = madd(p, t, 5.188327557768324e-3);
   p = madd(p, t, -2.6853811867742605e-2);
@@ -165,7 +156,7 @@ export function erfFrom(x: v128, z: v128, t: v128, e: v128): v128 {
   q = madd(q, u, 2.491462658333899e-2);
   q = madd(q, u, -7.43421866935083e-2);
   q = madd(q, u, 2.1080760551547675e-1);
-  const big = f32x4.sub(splat(1), f32x4.mul(e, q));
+  const big = f32x4.sub(splat(1), f32x4.mul(expv(f32x4.neg(t)), q));
   return copysign(v128.bitselect(small, big, f32x4.lt(z, splat(1))), x);
 }
 

@@ -89,9 +89,8 @@ export const UNARY_OPS = {
     torch: 'torch.nn.functional.gelu',
     api: 'F.gelu(x)',
     forward: 'x * 0.5 * (1 + erf(x * 0.7071067811865476))',
-    // Φ(x) + x φ(x), φ(x) = e^(−x²/2) / √(2π) = e^(−u²) / √(2π): with u = x/√2 as erf's argument,
-    // the fused kernel shares erf's e^(−u²) with the density.
-    grad: ['let u = x * 0.7071067811865476; let cdf = 0.5 * (1 + erf(u)); let pdf = exp(-(u * u)) * 0.3989422804014327; g * (cdf + x * pdf)'],
+    // Φ(x) + x φ(x), φ(x) = e^(−x²/2) / √(2π).
+    grad: ['let cdf = 0.5 * (1 + erf(x * 0.7071067811865476)); let pdf = exp(-0.5 * x * x) * 0.3989422804014327; g * (cdf + x * pdf)'],
     // One SIMD pass each way (assembly/activations.ts), the interpreter's bits.
     wasm: 9,
     gradWasm: [12],
