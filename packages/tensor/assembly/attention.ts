@@ -117,7 +117,7 @@ function softmaxRow(row: usize, n: i32, live: i32, scale: f32, mask: usize, mc: 
   let vmax = minusInf;
   // Past the last vector with a score above -inf (a causal or padding mask's masked keys), every
   // weight is 0 (once the row's max is finite): stored as such below, without their exp.
-  let tail = 0;
+  let liveEnd = 0;
   for (let j = 0; j < end; j += 4) {
     const p = row + <usize>j * 4;
     let s = f32x4.add(f32x4.mul(v128.load(p), f32x4.splat(scale)), maskAt(mask, j, mc, live));
@@ -125,7 +125,7 @@ function softmaxRow(row: usize, n: i32, live: i32, scale: f32, mask: usize, mc: 
     v128.store(p, s);
     // wasm's max propagates NaN: one NaN score makes vmax NaN.
     vmax = f32x4.max(vmax, s);
-    if (v128.any_true(f32x4.ne(s, minusInf))) tail = j + 4;
+    if (v128.any_true(f32x4.ne(s, minusInf))) liveEnd = j + 4;
   }
   const m = hmax(vmax);
   if (isNaN(m) || m == Infinity) {
@@ -138,8 +138,8 @@ function softmaxRow(row: usize, n: i32, live: i32, scale: f32, mask: usize, mc: 
   }
   // The last vector is peeled off the loop: with exp in two places V8 keeps its constants out of
   // the loop (in one loop it rebuilt most of them on every iteration, three instructions each).
-  // (m finite: some score is, so tail >= 4.)
-  const last = tail - 4;
+  // (m finite: some score is, so liveEnd >= 4.)
+  const last = liveEnd - 4;
   let vsum = f32x4.splat(0);
   for (let j = 0; j < last; j += 4) {
     const p = row + <usize>j * 4;
@@ -153,8 +153,8 @@ function softmaxRow(row: usize, n: i32, live: i32, scale: f32, mask: usize, mc: 
   vsum = f32x4.add(vsum, el);
   const l = hsum(vsum);
   const inv = f32x4.splat(1 / l);
-  for (let j = 0; j < tail; j += 4) v128.store(row + <usize>j * 4, f32x4.mul(v128.load(row + <usize>j * 4), inv));
-  if (tail < n) memory.fill(row + <usize>tail * 4, 0, <usize>(n - tail) * 4);
+  for (let j = 0; j < liveEnd; j += 4) v128.store(row + <usize>j * 4, f32x4.mul(v128.load(row + <usize>j * 4), inv));
+  if (liveEnd < n) memory.fill(row + <usize>liveEnd * 4, 0, <usize>(n - liveEnd) * 4);
   return m + f32x4.extract_lane(logv(f32x4.splat(l)), 0);
 }
 

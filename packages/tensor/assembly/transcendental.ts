@@ -42,8 +42,8 @@ function copysign(x: v128, s: v128): v128 {
 @inline
 export function expv(x: v128): v128 {
   const c0 = f32x4.pmin(x, splat(88.8));
-  const zero = f32x4.lt(c0, splat(-104.0));
-  const c = v128.andnot(c0, zero);
+  const underflows = f32x4.lt(c0, splat(-104.0));
+  const c = v128.andnot(c0, underflows);
   // Adding 1.5 * 2^23 rounds x / ln 2 to an integer k held in the sum's low mantissa bits.
   const big = f32x4.add(f32x4.mul(c, splat(1.44269504)), splat(12582912.0));
   const k = i32x4.sub(big, i32x4.splat(0x4b400000));
@@ -58,7 +58,7 @@ export function expv(x: v128): v128 {
   const k1 = i32x4.shr_s(k, 1);
   const s1 = i32x4.shl(i32x4.add(k1, i32x4.splat(127)), 23);
   const s2 = i32x4.shl(i32x4.add(i32x4.sub(k, k1), i32x4.splat(127)), 23);
-  return v128.andnot(f32x4.mul(f32x4.mul(p, s1), s2), zero);
+  return v128.andnot(f32x4.mul(f32x4.mul(p, s1), s2), underflows);
 }
 
 /**

@@ -58,7 +58,8 @@ export interface TransformerEncoderLayerForwardOptions {
    */
   srcKeyPaddingMask?: Tensor | null;
   /**
-   * A hint that `srcMask` is causal (requires `srcMask`, as in PyTorch).
+   * A hint that `srcMask` is causal (requires `srcMask`), passed to MultiheadAttention: without
+   * `srcKeyPaddingMask` the mask is then not read and attention runs causal (PyTorch 2.x).
    * @defaultValue `false`
    */
   isCausal?: boolean;
