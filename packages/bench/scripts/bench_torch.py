@@ -10,6 +10,7 @@ torch; never required). Prints one JSON object: {"rows": [{suite, case, impl, va
                               answers each with the median milliseconds of that many steps (src/pytorch.ts
                               alternates it with tsgrad's step, so a drifting machine slows both alike)"""
 import contextlib
+import ctypes
 import json
 import os
 import re
@@ -44,6 +45,29 @@ def median_seconds(fn, runs=5, warmup=1, min_seconds=0.2):
     return times[len(times) // 2]
 
 
+def set_threads(n):
+    """torch.set_num_threads(n), and the same count for the BLAS's own thread pool. Debian's torch
+    (BLAS_INFO=generic) calls libblas.so.3, by default OpenBLAS's pthreads build, whose pool
+    torch.set_num_threads does not reach: without this a "1 thread" matmul ran on every core
+    (measured on a 2-core VM: 1024x512x512 at 201 GFLOP/s with 2.0 cores busy, 103 GFLOP/s on one)."""
+    torch.set_num_threads(n)
+    try:
+        lib = ctypes.CDLL("libblas.so.3")  # the copy torch already loaded: dlopen returns its handle
+    except OSError:
+        return
+    for name in ("openblas_set_num_threads", "bli_thread_set_num_threads"):
+        if hasattr(lib, name):
+            getattr(lib, name)(n)
+
+
+def cores_busy(fn, runs=3):
+    """The cores fn keeps busy: this process's CPU time over the wall time of `runs` calls."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(runs):
+        fn()
+    return (time.process_time() - cpu) / (time.perf_counter() - wall)
+
+
 def blas():
     """Which BLAS Debian's torch (BLAS_INFO=generic) calls: whatever libblas.so.3 resolves to."""
     try:
@@ -61,7 +85,7 @@ def blas_note():
     info = info.group(1) if info else "unknown"
     if info != "generic":
         return None
-    torch.set_num_threads(1)
+    set_threads(1)
     a, b = torch.randn(1024, 512), torch.randn(512, 512)
     gflops = 2 * 1024 * 512 * 512 / median_seconds(lambda: a @ b) / 1e9
     lib = blas()
@@ -126,10 +150,12 @@ def gpt_step(device="cpu", amp=False):
 
 
 def gpt_row(impl, device="cpu"):
-    """One AdamW step of the GPT on random tokens: median milliseconds, and the parameter count."""
+    """One AdamW step of the GPT on random tokens: median milliseconds, the parameter count, and on
+    the CPU the cores its steps kept busy (cores_busy: a check that a thread count holds)."""
     step, _, params = gpt_step(device)
     s = median_seconds(step, runs=5, warmup=2)
-    return {"suite": "gpt step", "case": GPT_CASE, "impl": impl, "value": s * 1000, "unit": "ms/step"}, params
+    cores = cores_busy(step) if device == "cpu" else None
+    return {"suite": "gpt step", "case": GPT_CASE, "impl": impl, "value": s * 1000, "unit": "ms/step"}, params, cores
 
 
 def cuda_rows(impl):
@@ -148,7 +174,7 @@ def cuda_rows(impl):
 
             rows.append({"suite": "matmul", "case": f"{n}x{n} A·B{suffix}", "impl": impl, "value": 2 * n**3 / median_seconds(product) / 1e9, "unit": "GFLOP/s"})
             del a, b
-    row, params = gpt_row(impl, "cuda")
+    row, params, _ = gpt_row(impl, "cuda")
     rows.append(row)
     for amp, label in ((False, "float32"), (True, "autocast f16")):
         step, opt, _ = gpt_step("cuda", amp)
@@ -163,8 +189,8 @@ def cuda_rows(impl):
     return rows, params
 
 
-def cases(threads):
-    torch.set_num_threads(threads)
+def cases(threads, notes):
+    set_threads(threads)
     impl = f"PyTorch {torch.__version__.split('+')[0]} {blas()} {threads} thread{'s' if threads > 1 else ''}"
     rows = []
     torch.manual_seed(0)
@@ -201,18 +227,23 @@ def cases(threads):
     adam.step()
     s = median_seconds(adam.step, runs=5)
     rows.append({"suite": "optimizer", "case": "Adam 10M f32", "impl": impl, "value": 10 / s, "unit": "Mparam/s"})
-    rows.append(gpt_row(impl)[0])
+    row, _, cores = gpt_row(impl)
+    rows.append(row)
+    notes.append(f"{impl}: its GPT steps kept {cores:.2f} cores busy (process CPU time / wall time)")
     return rows
 
 
 if GPT_STEPS:
-    torch.set_num_threads(1)
+    set_threads(1)
     torch.manual_seed(0)
     step, _, _ = gpt_step("cpu")
     step()
     print("ready", flush=True)
+    # Each answer: the median milliseconds, and the cores those steps kept busy (cores_busy).
     for line in sys.stdin:
-        print(median_seconds(step, runs=int(line), warmup=1, min_seconds=0) * 1000, flush=True)
+        cpu, wall = time.process_time(), time.perf_counter()
+        ms = median_seconds(step, runs=int(line), warmup=1, min_seconds=0) * 1000
+        print(ms, (time.process_time() - cpu) / (time.perf_counter() - wall), flush=True)
 elif CUDA:
     if not torch.cuda.is_available():
         sys.exit("bench_torch.py --cuda: torch.cuda.is_available() is False")
@@ -220,5 +251,6 @@ elif CUDA:
     print(json.dumps({"rows": rows, "notes": [], "gptParams": params}))
 else:
     note = blas_note()
-    rows = [row for threads in (1, 2) for row in cases(threads)]
-    print(json.dumps({"rows": rows, "notes": [note] if note else [], "gptParams": sum(p.numel() for p in GPTModel(GPT).parameters())}))
+    notes = [note] if note else []
+    rows = [row for threads in (1, 2) for row in cases(threads, notes)]
+    print(json.dumps({"rows": rows, "notes": notes, "gptParams": sum(p.numel() for p in GPTModel(GPT).parameters())}))

@@ -61,7 +61,7 @@ if (!torch.skipped) {
         await cpuKernelsReady();
         const { median, perRound } = await gptVsRounds((steps) => torchGpt.time(steps));
         rows.push({ suite: 'ratio', case: 'GPT step', impl: `time: ${threadLabel(1)} / PyTorch 1, median of ${perRound.length} alternating rounds`, value: median, unit: 'x' });
-        notes.push(`GPT step, tsgrad / PyTorch on 1 thread, alternating rounds: ${perRound.map((x) => x.toFixed(2)).join(', ')}`);
+        notes.push(`GPT step, tsgrad / PyTorch on 1 thread, alternating rounds: ${perRound.map((x) => x.toFixed(2)).join(', ')} (PyTorch's steps kept at most ${torchGpt.coresBusy.toFixed(2)} cores busy)`);
       } finally {
         torchGpt.close();
         setCpuKernels({ threads: THREAD_COUNTS[THREAD_COUNTS.length - 1] });

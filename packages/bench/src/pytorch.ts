@@ -34,6 +34,11 @@ export function benchPyTorch(sizes: number[]): PyTorchResult {
 export interface PyTorchGptStepper {
   /** The median milliseconds of `steps` steps (after one warm-up step); an Error if the process died or took over a minute. */
   time(steps: number): Promise<number>;
+  /**
+   * The most cores any answer's steps kept busy (the process's CPU time over wall time): about 1 when
+   * PyTorch's step really ran on one thread (bench_torch.py's set_threads also limits the BLAS's pool).
+   */
+  readonly coresBusy: number;
   /** Ends the process. */
   close(): void;
 }
@@ -77,12 +82,18 @@ export async function pytorchGptStepper(): Promise<PyTorchGptStepper | null> {
     close();
     throw e;
   }
+  let coresBusy = 0;
   return {
     async time(steps) {
       child.stdin.write(`${steps}\n`);
-      const ms = Number(await next());
-      if (!(ms > 0)) throw new Error(`bench_torch.py --gpt-steps answered ${ms}`);
+      const answer = await next();
+      const [ms, cores] = answer.split(' ').map(Number);
+      if (!(ms > 0) || !(cores > 0)) throw new Error(`bench_torch.py --gpt-steps answered '${answer}'`);
+      coresBusy = Math.max(coresBusy, cores);
       return ms;
+    },
+    get coresBusy() {
+      return coresBusy;
     },
     close,
   };

@@ -87,7 +87,7 @@ describe('the bench GPT (src/gpt.ts)', () => {
     expect(small.perRound.every((x) => Number.isFinite(x) && x > 0)).toBe(true);
   });
 
-  it('PyTorch’s GPT step on request (bench_torch.py --gpt-steps): null without torch, else milliseconds per request', async () => {
+  it('PyTorch’s GPT step on request (bench_torch.py --gpt-steps): null without torch, else milliseconds per request, on one core', async () => {
     const stepper = await pytorchGptStepper();
     const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch']).status === 0;
     expect(stepper === null).toBe(!hasTorch);
@@ -100,5 +100,9 @@ describe('the bench GPT (src/gpt.ts)', () => {
     }
     // Two answers, in order, each a step of a 0.8M-parameter model: milliseconds, not seconds or microseconds.
     for (const ms of [a, b]) expect(ms > 1 && ms < 10_000).toBe(true);
+    // On one thread: OpenBLAS's own pool (which torch.set_num_threads does not reach) kept 2 cores
+    // busy on a 2-core machine before bench_torch.py's set_threads limited it too.
+    expect(stepper.coresBusy).toBeGreaterThan(0.5);
+    expect(stepper.coresBusy).toBeLessThan(1.4);
   }, 60_000);
 });
