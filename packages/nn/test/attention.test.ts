@@ -185,6 +185,22 @@ describe('MultiheadAttention matches torch 1.13 (float64, 1e-10)', () => {
     expect(() => m.forward(x, x, x, { isCausal: true })).toThrow(/Need attn_mask if specifying the is_causal hint/);
   });
 
+  it('with the isCausal hint the keys addBiasKV and addZeroAttn append are masked too (last keys, is_causal), as in PyTorch', () => {
+    const x = randn([3, 2, 4], { dtype: 'float64' });
+    const causal = tensor([[false, true, true], [false, false, true], [false, false, false]]);
+    for (const opts of [{ addBiasKV: true }, { addZeroAttn: true }]) {
+      const m = new MultiheadAttention(4, 2, opts).to('float64');
+      // The same projections without the appended key: what every query sees when it is masked.
+      const plain = new MultiheadAttention(4, 2).to('float64');
+      plain.loadStateDict(new Map([...m.stateDict()].filter(([key]) => key !== 'bias_k' && key !== 'bias_v')));
+      const [reference] = plain.forward(x, x, x, { attnMask: causal });
+      expectClose(m.forward(x, x, x, { attnMask: causal, isCausal: true, needWeights: false })[0], reference, tol);
+      // Applied as a mask (the weights asked for), the appended key takes part: a different result.
+      const [masked] = m.forward(x, x, x, { attnMask: causal, isCausal: true });
+      expect(Math.max(...(masked.sub(reference).abs().flatten().tolist() as number[]))).toBeGreaterThan(1e-6);
+    }
+  });
+
   it('rejects misuse with PyTorch\'s messages', () => {
     expect(() => new MultiheadAttention(10, 3)).toThrow('embed_dim must be divisible by num_heads, got embed_dim=10 and num_heads=3');
     expect(() => new MultiheadAttention(0, 2)).toThrow('embed_dim and num_heads must be greater than 0, got embed_dim=0 and num_heads=2 instead');

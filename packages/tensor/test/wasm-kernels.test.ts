@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { kernelsRelaxedWasmBase64 } from '../src/cpu/wasm/binary.js';
+import { threadPool } from '../src/cpu/wasm/runtime.js';
 import { BINARY_OPS, UNARY_OPS, contiguousStrides, cpuKernels, cpuKernelsReady, defineProgram, forwardKernel, getBackend, gradKernel, setCpuKernels, type BinaryOp, type UnaryOp, type View } from '@tsgrad/tensor';
 
 // The WebAssembly SIMD kernels against independent float64 references. (The fused optimizer steps
@@ -148,17 +149,24 @@ describe('WebAssembly SIMD kernels', () => {
     // The workers booted and took part once (so they are past their start and in the wait loop).
     for (let i = 0; i < 200 && cpuKernels().chunksOnWorkers === 0; i++) cpu.matmul(big, big);
     expect(cpuKernels().chunksOnWorkers).toBeGreaterThan(0);
+    const pool = threadPool()!;
+    let asleep = 0;
     let woken = 0;
     for (let i = 0; i < 30; i++) {
-      busyWait(2); // longer than a worker spins (SPIN_MS): every worker is asleep in Atomics.wait
+      // Until both workers are blocked in Atomics.wait (past their spin, SPIN_MS): a worker that is
+      // still booting or spinning would take part without a notify and prove nothing.
+      for (let t = 0; t < 200 && pool.sleepingWorkers < 2; t++) busyWait(1);
+      if (pool.sleepingWorkers < 2) continue;
+      asleep++;
       const before = cpuKernels().chunksOnWorkers;
       cpu.matmul(big, big);
       if (cpuKernels().chunksOnWorkers > before) woken++;
     }
     setCpuKernels({ threads: Math.min(availableParallelism(), 8) });
     await cpuKernelsReady();
-    // Without the notify, workers that once slept would never compute a chunk again (the caller
-    // would quietly compute every chunk). A loaded machine may wake them late for some products.
+    // Without the notify, workers asleep would never compute a chunk again (the caller would quietly
+    // compute every chunk). A loaded machine may wake them too late for some products.
+    expect(asleep).toBeGreaterThan(20);
     expect(woken).toBeGreaterThan(0);
   });
 

@@ -74,7 +74,9 @@ export interface MultiheadAttentionForwardOptions {
    * `multi_head_attention_forward`: without `keyPaddingMask` and with `needWeights` false, the hint
    * replaces `attnMask`, which is not read (trusted to be causal), by attention's causal flag, so the
    * fused kernels skip the masked keys instead of adding −∞ to them; otherwise `attnMask` is applied
-   * as given.
+   * as given. The keys `addBiasKV` and `addZeroAttn` append come last, so the causal flag masks them
+   * too, from every query before their position (every query when the key and query lengths are
+   * equal), as PyTorch's `scaled_dot_product_attention(..., is_causal=True)` does there.
    * @defaultValue `false`
    */
   isCausal?: boolean;

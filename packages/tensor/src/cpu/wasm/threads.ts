@@ -20,10 +20,11 @@ const BY_WORKERS = 3; // chunks computed by workers, ever (a diagnostic: proof t
 const SLEEPING = 4; // workers blocked in Atomics.wait for the next job (the others are spinning)
 const SLOTS = 5;
 /**
- * The job starts at this byte, as float64 (pointers reach 4 GiB): the header below, then the
- * pointer advances (argument, bytes per unit, bytes per chunk), then the kernel's arguments.
+ * The job starts at this byte, the first 8-byte boundary after the slots, as float64 (pointers reach
+ * 4 GiB): the header below, then the pointer advances (argument, bytes per unit, bytes per chunk),
+ * then the kernel's arguments.
  */
-const ARGS_BYTE = 24;
+const ARGS_BYTE = Math.ceil((SLOTS * 4) / 8) * 8;
 /** Header: kernel (index into KERNELS), argument count, units, chunks, units per chunk, where the range goes, advance count. */
 const HEADER = 7;
 const MAX_ADVANCES = 8;
@@ -183,6 +184,11 @@ export class ThreadPool {
     }
     // A worker still starting is no problem: chunks are claimed, so the others take its share.
     return new ThreadPool(workers, control);
+  }
+
+  /** Workers blocked in Atomics.wait for the next job now (the others are spinning or working): a diagnostic for tests. */
+  get sleepingWorkers(): number {
+    return Atomics.load(this.ints, SLEEPING);
   }
 
   /** Chunks of matmul the worker threads have computed since the pool started. */
