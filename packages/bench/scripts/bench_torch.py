@@ -7,8 +7,11 @@ torch; never required). Prints one JSON object: {"rows": [{suite, case, impl, va
   bench_torch.py --cuda       the GPU's rows (the packed GPU benchmark's run.sh): matmuls in float32,
                               float16 and bfloat16, the GPT step, the GPT under autocast float16 + GradScaler
   bench_torch.py --gpt-steps  the GPT step on one thread, on request: reads a step count per line,
-                              answers each with the median milliseconds of that many steps (src/pytorch.ts
-                              alternates it with tsgrad's step, so a drifting machine slows both alike)"""
+                              answers each with the median milliseconds of that many steps, the cores they
+                              kept busy and the BLAS pool's thread count (blas_threads) (src/pytorch.ts
+                              alternates it with tsgrad's step, so a drifting machine slows both alike)
+
+The whole process runs with OMP_WAIT_POLICY=PASSIVE unless the environment sets it (see below)."""
 import contextlib
 import ctypes
 import json
@@ -17,9 +20,10 @@ import re
 import sys
 import time
 
-# Read when torch loads libgomp, so set first. GNU OpenMP's threads spin after a parallel region
-# (OMP_WAIT_POLICY=ACTIVE-like by default), and here they spin beside OpenBLAS's own pthreads: on 2
-# threads the GPT step took 237-261 ms against 58-66 ms with PASSIVE (one thread is unaffected).
+# Read when torch loads libgomp, so set first, for the whole process. GNU OpenMP's idle threads spin
+# for a while (GOMP_SPINCOUNT) before they sleep, and here they spin beside OpenBLAS's own pthreads:
+# on 2 threads the GPT step took 237-261 ms against 58-66 ms with PASSIVE (one thread is unaffected).
+# A value the environment sets wins; the notes say which was used.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch
 from torch import nn
@@ -55,13 +59,30 @@ def set_threads(n):
     torch.set_num_threads does not reach: without this a "1 thread" matmul ran on every core
     (measured on a 2-core VM: 1024x512x512 at 201 GFLOP/s with 2.0 cores busy, 103 GFLOP/s on one)."""
     torch.set_num_threads(n)
-    try:
-        lib = ctypes.CDLL("libblas.so.3")  # the copy torch already loaded: dlopen returns its handle
-    except OSError:
-        return
+    lib = loaded_blas()
     for name in ("openblas_set_num_threads", "bli_thread_set_num_threads"):
-        if hasattr(lib, name):
+        if lib is not None and hasattr(lib, name):
             getattr(lib, name)(n)
+
+
+def loaded_blas():
+    """The libblas.so.3 torch loaded, or None when it loaded none (a wheel with its own BLAS, which
+    torch.set_num_threads does reach): RTLD_NOLOAD returns the loaded copy's handle and never loads a
+    second one, whose own threads torch would not use."""
+    try:
+        return ctypes.CDLL("libblas.so.3", mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+    except OSError:
+        return None
+
+
+def blas_threads():
+    """The BLAS pool's thread count as the BLAS reports it (OpenBLAS's or BLIS's), 0 when torch calls
+    no libblas.so.3 with a pool of its own: what set_threads set, read back."""
+    lib = loaded_blas()
+    for name in ("openblas_get_num_threads", "bli_thread_get_num_threads"):
+        if lib is not None and hasattr(lib, name):
+            return getattr(lib, name)()
+    return 0
 
 
 def cores_busy(fn, runs=3):
@@ -83,7 +104,7 @@ def blas():
 
 def blas_note():
     """Torch's build record says which BLAS it calls: Debian's says BLAS_INFO=generic, i.e. whatever
-    libblas.so.3 resolves to, by default the reference BLAS (~4 GFLOP/s). Detected and measured, so
+    libblas.so.3 resolves to, by default the reference BLAS (~5 GFLOP/s). Detected and measured, so
     nobody reads a ratio against that as one against an optimized PyTorch (MKL or OpenBLAS)."""
     info = re.search(r"BLAS_INFO=([\w-]+)", torch.__config__.show())
     info = info.group(1) if info else "unknown"
@@ -233,7 +254,7 @@ def cases(threads, notes):
     rows.append({"suite": "optimizer", "case": "Adam 10M f32", "impl": impl, "value": 10 / s, "unit": "Mparam/s"})
     row, _, cores = gpt_row(impl)
     rows.append(row)
-    notes.append(f"{impl}: its GPT steps kept {cores:.2f} cores busy (process CPU time / wall time)")
+    notes.append(f"{impl}: its GPT steps kept {cores:.2f} cores busy (process CPU time / wall time); the BLAS pool had {blas_threads()} threads (0: no pool), OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
     return rows
 
 
@@ -243,11 +264,12 @@ if GPT_STEPS:
     step, _, _ = gpt_step("cpu")
     step()
     print("ready", flush=True)
-    # Each answer: the median milliseconds, and the cores those steps kept busy (cores_busy).
+    # Each answer: the median milliseconds, the cores those steps kept busy (cores_busy) and the BLAS
+    # pool's thread count (blas_threads).
     for line in sys.stdin:
         cpu, wall = time.process_time(), time.perf_counter()
         ms = median_seconds(step, runs=int(line), warmup=1, min_seconds=0) * 1000
-        print(ms, (time.process_time() - cpu) / (time.perf_counter() - wall), flush=True)
+        print(ms, (time.process_time() - cpu) / (time.perf_counter() - wall), blas_threads(), flush=True)
 elif CUDA:
     if not torch.cuda.is_available():
         sys.exit("bench_torch.py --cuda: torch.cuda.is_available() is False")

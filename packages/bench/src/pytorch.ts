@@ -39,6 +39,11 @@ export interface PyTorchGptStepper {
    * PyTorch's step really ran on one thread (bench_torch.py's set_threads also limits the BLAS's pool).
    */
   readonly coresBusy: number;
+  /**
+   * The BLAS pool's thread count as the BLAS reports it (OpenBLAS's or BLIS's, read back after
+   * set_threads), 0 when torch calls no libblas.so.3 with a pool: 1 when the one-thread limit holds.
+   */
+  readonly blasThreads: number;
   /** Ends the process. */
   close(): void;
 }
@@ -83,17 +88,22 @@ export async function pytorchGptStepper(): Promise<PyTorchGptStepper | null> {
     throw e;
   }
   let coresBusy = 0;
+  let blasThreads = 0;
   return {
     async time(steps) {
       child.stdin.write(`${steps}\n`);
       const answer = await next();
-      const [ms, cores] = answer.split(' ').map(Number);
-      if (!(ms > 0) || !(cores > 0)) throw new Error(`bench_torch.py --gpt-steps answered '${answer}'`);
+      const [ms, cores, pool] = answer.split(' ').map(Number);
+      if (!(ms > 0) || !(cores > 0) || !(pool >= 0)) throw new Error(`bench_torch.py --gpt-steps answered '${answer}'`);
       coresBusy = Math.max(coresBusy, cores);
+      blasThreads = Math.max(blasThreads, pool);
       return ms;
     },
     get coresBusy() {
       return coresBusy;
+    },
+    get blasThreads() {
+      return blasThreads;
     },
     close,
   };

@@ -185,7 +185,7 @@ describe('MultiheadAttention matches torch 1.13 (float64, 1e-10)', () => {
     expect(() => m.forward(x, x, x, { isCausal: true })).toThrow(/Need attn_mask if specifying the is_causal hint/);
   });
 
-  it('with the isCausal hint the keys addBiasKV and addZeroAttn append are masked too (last keys, is_causal), as in PyTorch', () => {
+  it('with the isCausal hint the keys addBiasKV and addZeroAttn append are masked too: the output of the same projections without them (PyTorch 2.x passes them to scaled_dot_product_attention under is_causal)', () => {
     const x = randn([3, 2, 4], { dtype: 'float64' });
     const causal = tensor([[false, true, true], [false, false, true], [false, false, false]]);
     for (const opts of [{ addBiasKV: true }, { addZeroAttn: true }]) {

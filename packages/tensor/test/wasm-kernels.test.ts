@@ -153,10 +153,13 @@ describe('WebAssembly SIMD kernels', () => {
     let asleep = 0;
     let woken = 0;
     for (let i = 0; i < 30; i++) {
-      // Until both workers are blocked in Atomics.wait (past their spin, SPIN_MS): a worker that is
-      // still booting or spinning would take part without a notify and prove nothing.
-      for (let t = 0; t < 200 && pool.sleepingWorkers < 2; t++) busyWait(1);
-      if (pool.sleepingWorkers < 2) continue;
+      // Until every worker is committed to Atomics.wait (past its spin, SPIN_MS): a worker that is
+      // still booting or spinning would take part without a notify and prove nothing. (One counted
+      // but not yet blocked would see the job without a notify too, but that window is nanoseconds
+      // against these millisecond waits.)
+      const workers = pool.threads - 1;
+      for (let t = 0; t < 200 && pool.sleepingWorkers < workers; t++) busyWait(1);
+      if (pool.sleepingWorkers < workers) continue;
       asleep++;
       const before = cpuKernels().chunksOnWorkers;
       cpu.matmul(big, big);

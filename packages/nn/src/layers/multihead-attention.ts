@@ -75,8 +75,10 @@ export interface MultiheadAttentionForwardOptions {
    * replaces `attnMask`, which is not read (trusted to be causal), by attention's causal flag, so the
    * fused kernels skip the masked keys instead of adding −∞ to them; otherwise `attnMask` is applied
    * as given. The keys `addBiasKV` and `addZeroAttn` append come last, so the causal flag masks them
-   * too, from every query before their position (every query when the key and query lengths are
-   * equal), as PyTorch's `scaled_dot_product_attention(..., is_causal=True)` does there.
+   * too, from every query before their position (every query when the key and query lengths before
+   * the append are equal), as PyTorch 2.x's `scaled_dot_product_attention(..., is_causal=True)` does
+   * there. So with those options the hint changes the result: the appended keys take part where
+   * `attnMask` is applied (`needWeights`, or a `keyPaddingMask`) and not where the flag replaces it.
    * @defaultValue `false`
    */
   isCausal?: boolean;

@@ -186,7 +186,10 @@ export class ThreadPool {
     return new ThreadPool(workers, control);
   }
 
-  /** Workers blocked in Atomics.wait for the next job now (the others are spinning or working): a diagnostic for tests. */
+  /**
+   * Workers committed to waiting for the next job (blocked in Atomics.wait, or about to block: the
+   * count goes up just before the wait), the others spinning or working: a diagnostic for tests.
+   */
   get sleepingWorkers(): number {
     return Atomics.load(this.ints, SLEEPING);
   }
