@@ -60,8 +60,10 @@ def set_threads(n):
     (measured on a 2-core VM: 1024x512x512 at 201 GFLOP/s with 2.0 cores busy, 103 GFLOP/s on one)."""
     torch.set_num_threads(n)
     lib = loaded_blas()
+    if lib is None:
+        return
     for name in ("openblas_set_num_threads", "bli_thread_set_num_threads"):
-        if lib is not None and hasattr(lib, name):
+        if hasattr(lib, name):
             getattr(lib, name)(n)
 
 
@@ -79,8 +81,10 @@ def blas_threads():
     """The BLAS pool's thread count as the BLAS reports it (OpenBLAS's or BLIS's), 0 when torch calls
     no libblas.so.3 with a pool of its own: what set_threads set, read back."""
     lib = loaded_blas()
+    if lib is None:
+        return 0
     for name in ("openblas_get_num_threads", "bli_thread_get_num_threads"):
-        if lib is not None and hasattr(lib, name):
+        if hasattr(lib, name):
             return getattr(lib, name)()
     return 0
 

@@ -150,6 +150,7 @@ describe('WebAssembly SIMD kernels', () => {
     for (let i = 0; i < 200 && cpuKernels().chunksOnWorkers === 0; i++) cpu.matmul(big, big);
     expect(cpuKernels().chunksOnWorkers).toBeGreaterThan(0);
     const pool = threadPool()!;
+    const workers = pool.threads - 1;
     let asleep = 0;
     let woken = 0;
     for (let i = 0; i < 30; i++) {
@@ -157,7 +158,6 @@ describe('WebAssembly SIMD kernels', () => {
       // still booting or spinning would take part without a notify and prove nothing. (One counted
       // but not yet blocked would see the job without a notify too, but that window is nanoseconds
       // against these millisecond waits.)
-      const workers = pool.threads - 1;
       for (let t = 0; t < 200 && pool.sleepingWorkers < workers; t++) busyWait(1);
       if (pool.sleepingWorkers < workers) continue;
       asleep++;
