@@ -149,7 +149,7 @@ export function autocast<T>(options: AutocastOptions, fn: () => T): T {
     result = fn();
   } finally {
     states[device] = saved;
-    if (--nesting === 0) weightCache.clear();
+    if (--nesting === 0) clearWeightCache();
   }
   return rejectPromise(result, 'autocast', 'autocast');
 }
@@ -166,6 +166,17 @@ export function isAutocastEnabled(device = 'cpu'): boolean {
 /** torch's `is_eligible`: a float32 or half tensor on the autocast device (float64 is never cast). */
 function eligible(value: unknown, device: string): value is Tensor {
   return value instanceof Tensor && value.device === device && isFloating(value.dtype) && value.dtype !== 'float64';
+}
+
+/**
+ * Lets go of the cached casts (torch's `clear_cache()` when the outermost autocast exits): a cast
+ * that a graph node reads for backward (a weight's cast, which the input's gradient multiplies by)
+ * stays alive with that node; the others are freed now. No cast in the cache is a tensor the user
+ * was handed (ops return their own results).
+ */
+function clearWeightCache(): void {
+  for (const cast of weightCache.values()) cast._release();
+  weightCache.clear();
 }
 
 /** torch's `cached_cast`: float32 parameters cast to the lower dtype are cached, everything else cast anew. */

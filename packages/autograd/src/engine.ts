@@ -3,6 +3,7 @@ import { checkGradient, isAnomalyEnabled } from './anomaly.js';
 import { ones } from './creation.js';
 import { GRADIENTS, type GradRule } from './gradients.js';
 import { noGrad } from './grad-mode.js';
+import { scope } from './scope.js';
 import type { PrimitiveOp } from './primitives.js';
 import type { Tensor } from './tensor.js';
 
@@ -34,11 +35,6 @@ function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-function accumulate(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor): void {
-  const prev = grads.get(t);
-  grads.set(t, prev ? prev.add(g) : g);
-}
-
 /** Reverse-mode sweep from `root` (see `Tensor.backward`). */
 export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph: boolean): void {
   if (!root.requiresGrad) {
@@ -65,15 +61,30 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
   }
   noGrad(() => {
     const grads = new Map<Tensor, Tensor>([[root, seed]]);
+    // How many entries of `grads` hold each gradient handle. A gradient that none holds once it has
+    // been used (passed up, summed, accumulated into a leaf) lets go of its memory then, as PyTorch
+    // frees it, instead of at the end of the enclosing scope: backward's peak is the live gradients.
+    const holding = new Map<Tensor, number>([[seed, 1]]);
+    const hold = (g: Tensor) => holding.set(g, (holding.get(g) ?? 0) + 1);
+    const unhold = (g: Tensor) => {
+      const n = (holding.get(g) ?? 1) - 1;
+      if (n > 0) holding.set(g, n);
+      else holding.delete(g);
+    };
+    const releaseIfUnused = (g: Tensor) => {
+      if (!holding.has(g) && !g.isSparse) g._release();
+    };
     const order = topologicalOrder(root);
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const g = grads.get(t);
       if (!g) continue;
       grads.delete(t);
+      unhold(g);
       const node = t.gradFn;
       if (!node) {
         t._accumulateGrad(g);
+        releaseIfUnused(g);
         continue;
       }
       if (t.retainsGrad) t._accumulateGrad(g);
@@ -81,20 +92,35 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
       if (!saved) {
         throw new Error(
           'Trying to backward through the graph a second time (or directly access saved tensors after they have ' +
-            'already been freed). Saved intermediate values of the graph are freed when you call backward(). ' +
+            'already been freed). Saved intermediate values of the graph are freed when you call backward(), and ' +
+            'when every tensor referring to the graph has been disposed or has left its scope. ' +
             'Specify backward(gradient, { retainGraph: true }) if you need to backward through the graph a second time.',
         );
       }
       node.checkVersions();
       const rule = GRADIENTS[node.op] as GradRule<PrimitiveOp> | null;
       if (!rule) continue;
-      const inputGrads = rule(saved, g);
+      // The rule's own temporaries go when it returns (outside any scope too); its results stay.
+      const inputGrads = scope(() => rule(saved, g));
+      // PyTorch frees a node's saved variables once its backward has run (without retain_graph).
+      if (!retainGraph) node.releaseSaved();
+      // Released only once every input has its gradient: a rule may pass one handle to several inputs
+      // (add's g to both operands) while an earlier one's pending gradient is that same handle.
+      const replaced: Tensor[] = [];
       node.next.forEach((input, k) => {
         const ig = inputGrads[k];
         if (!input || !ig) return;
         if (isAnomalyEnabled()) checkGradient(ig, node.op, k, node.trace);
-        accumulate(grads, input, ig);
+        const prev = grads.get(input);
+        const sum = prev ? prev.add(ig) : ig;
+        grads.set(input, sum);
+        hold(sum);
+        if (prev) {
+          unhold(prev);
+          replaced.push(prev);
+        }
       });
+      for (const used of [...replaced, ...inputGrads, g]) if (used) releaseIfUnused(used);
     }
     // Without retainGraph, every node of this graph lets go of its saved tensors and inputs, also the
     // ones no gradient reached (PyTorch frees the whole graph's buffers).

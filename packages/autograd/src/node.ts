@@ -1,5 +1,8 @@
 import { creationStack, isAnomalyEnabled } from './anomaly.js';
+import type { Storage } from '@tsgrad/tensor';
+import { releaseStorage, retainStorage } from './ownership.js';
 import type { PrimitiveAttrs, PrimitiveOp } from './primitives.js';
+import { READ_BY_RULE } from './saved-tensors.js';
 import type { Tensor } from './tensor.js';
 
 /** What a gradient rule may read: the op's inputs and output as they were at forward time. */
@@ -14,6 +17,15 @@ export interface SavedContext<K extends PrimitiveOp = PrimitiveOp> {
 /**
  * One recorded primitive op: the graph edge from an output back to its inputs (micrograd's `_prev`
  * plus `_backward`, with the rule looked up by `op` in the gradients table).
+ *
+ * Memory (PyTorch's saved variables and graph lifetime, with explicit counts where Python has
+ * reference counting): a node holds a reference to the storage of each forward value its rule reads
+ * (saved-tensors.ts) and of the tensors in `attrs.saved`, nothing else, so an activation that no rule
+ * reads is freed as soon as its handles are (`scope()`, `dispose()`): a forward run in its own scope
+ * leaves only what backward needs. The node itself lives while a tensor handle of its output or a
+ * later node refers to it; when the last lets go, it drops its saved values and its hold on the nodes
+ * before it, so a graph that is never backpropagated (an evaluation without `noGrad`) frees with its
+ * tensors. Backward without `retainGraph` drops each node's saved values as soon as its rule has run.
  * @example
  * const y = x.exp(); // x.requiresGrad
  * y.gradFn?.op // 'exp'
@@ -29,6 +41,19 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
   saved: SavedContext<K> | null;
   private readonly versions: readonly number[];
   private readonly outputVersion: number;
+  /** The forward values this node holds for its rule (emptied when it lets go). */
+  private kept: Tensor[];
+  /**
+   * The storages it holds a reference to, as they were at forward time: a kept tensor's storage
+   * may be swapped since (`setData`, `Module.to`), and the reference is to the one it retained.
+   */
+  private keptStorages: Storage[];
+  /** Per input: whether the rule reads its values (then an in-place write to it is an Error at backward). */
+  private readonly readsInput: readonly boolean[];
+  /** The nodes of the inputs that need a gradient, which this node holds alive (emptied when it lets go). */
+  private upstream: Node[];
+  /** Tensor handles of this node's output and later nodes that refer to it. */
+  private holders = 0;
   /** Where the forward op ran, recorded only under anomaly detection (see anomaly.ts). */
   readonly trace: string | null = isAnomalyEnabled() ? creationStack() : null;
 
@@ -45,6 +70,21 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     // The output is checked when a rule reads it (exp, sigmoid, tanh, sqrt, pow, max, ... use their
     // result): an in-place write to it under noGrad would otherwise feed the rule the new values.
     const checkOutput = () => this.checkOutputVersion(output);
+    const reads = READ_BY_RULE[op](attrs as never, needsGrad, inputs.length);
+    this.readsInput = reads.inputs;
+    this.kept = [...inputs.filter((_, i) => reads.inputs[i]), ...(reads.output ? [output] : [])];
+    const extra = (attrs as { saved?: Record<string, unknown> } | undefined)?.saved;
+    if (extra) for (const v of Object.values(extra)) if (v !== null && typeof v === 'object' && 'storage' in v) this.kept.push(v as Tensor);
+    this.keptStorages = this.kept.map((t) => t.storage);
+    for (const storage of this.keptStorages) retainStorage(storage);
+    this.upstream = [];
+    for (const t of this.next) {
+      const node = t?.gradFn;
+      if (node) {
+        node.hold();
+        this.upstream.push(node);
+      }
+    }
     this.saved = {
       inputs,
       attrs,
@@ -65,6 +105,69 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
   release(): void {
     this.saved = null;
     this.next = [];
+    this.releaseSaved();
+    // Iterative: a graph may be thousands of nodes deep (an unrolled RNN).
+    const stack = this.takeUpstream();
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (--node.holders > 0) continue;
+      node.saved = null;
+      node.next = [];
+      node.releaseSaved();
+      stack.push(...node.takeUpstream());
+    }
+  }
+
+  /**
+   * @internal Lets go of the saved forward values now, keeping the node's place in the graph: the
+   * backward sweep calls it once the rule has run (the values can't be read again without
+   * `retainGraph`, and the nodes before still need their own).
+   * @example
+   * const y = x.exp(); // the node holds exp's output
+   * y.gradFn?.releaseSaved(); // backward does this once exp's rule has run
+   */
+  releaseSaved(): void {
+    const storages = this.keptStorages;
+    this.kept = [];
+    this.keptStorages = [];
+    for (const storage of storages) releaseStorage(storage);
+  }
+
+  /**
+   * @internal A tensor handle or a later node refers to this node.
+   * @example
+   * // Tensor._setGradFn and the Node constructor call it:
+   * node.hold();
+   */
+  hold(): void {
+    this.holders++;
+  }
+
+  /**
+   * @internal A holder let go; the last one releases the node (and, through it, the graph before it nobody else holds).
+   * @example
+   * // Tensor._release (dispose, the end of a scope) calls it for the handle's node:
+   * scope(() => { x.exp().sum(); }); // both nodes let go: exp's output is freed
+   */
+  letGo(): void {
+    if (--this.holders > 0) return;
+    this.release();
+  }
+
+  /**
+   * @internal The tensors whose memory this node holds for its rule (for memory accounting).
+   * @example
+   * x.exp().gradFn?.keptTensors.length // 1: exp's gradient reads its output
+   * x.add(1).gradFn?.keptTensors.length // 0
+   */
+  get keptTensors(): readonly Tensor[] {
+    return this.kept;
+  }
+
+  private takeUpstream(): Node[] {
+    const up = this.upstream;
+    this.upstream = [];
+    return up;
   }
 
   private checkOutputVersion(output: Tensor): void {
@@ -78,9 +181,10 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
   }
 
   /**
-   * Throws PyTorch's message when an input was modified in place after this op read it.
+   * Throws PyTorch's message when an input whose values the rule reads was modified in place after
+   * the op read it (PyTorch checks its saved variables; `add` saves none, so writing into its input is fine).
    * @example
-   * const y = x.exp();
+   * const y = x.square(); // square's gradient reads x
    * noGrad(() => x.add_(1));
    * y.gradFn?.checkVersions(); // Error: ... modified by an inplace operation
    */
@@ -88,7 +192,8 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     const saved = this.saved;
     if (!saved) return;
     saved.inputs.forEach((t, i) => {
-      if (t._version.value !== this.versions[i]) {
+      // Only a value the rule reads can be stale (PyTorch checks its saved variables only).
+      if (this.readsInput[i] && t._version.value !== this.versions[i]) {
         throw new Error(
           `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
             `input ${i} of ${this.op} (shape [${t.shape.join(', ')}], dtype ${t.dtype}) is at version ` +

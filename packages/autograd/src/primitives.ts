@@ -146,7 +146,9 @@ const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
     const strides = viewStrides(x.shape, x.stride(), shape);
     if (strides) return viewOf(x, shape, strides, x.storageOffset());
     const c = copyOf(x);
-    return viewOf(c, shape, contiguousStrides(shape), 0);
+    const view = viewOf(c, shape, contiguousStrides(shape), 0);
+    c._release(); // the view is the copy's only owner: disposing it frees the copy
+    return view;
   },
   permute: ([x], { dims }) => {
     const st = x.stride();

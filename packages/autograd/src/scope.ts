@@ -57,6 +57,9 @@ function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): v
   const t = value as Partial<Tensor>;
   if (typeof t.toView === 'function' && typeof t.isSparse === 'boolean') {
     out.add(value as Tensor);
+    // A sparse tensor's indices and values are handles of their own.
+    const sparse = value as Partial<{ indices(): Tensor; values(): Tensor }>;
+    if (t.isSparse && sparse.indices && sparse.values) out.add(sparse.indices()).add(sparse.values());
     return;
   }
   if (Array.isArray(value)) for (const v of value) collect(v, out, seen);
@@ -103,10 +106,18 @@ export function unscoped<T>(fn: () => T): T {
 /**
  * Runs `fn`, then frees the memory of the tensors it created and does not return (arrays, Maps and
  * plain objects of tensors count as returned). A returned view keeps its whole storage; memory that
- * another owner holds (a module's parameter moved by `Module.to`, an assigned `.grad`) is not freed.
+ * another owner holds (a module's parameter moved by `Module.to`, an assigned `.grad`, a graph node
+ * that needs the value for backward) is not freed. So a forward pass in a scope of its own keeps
+ * only what backward reads (see Node), as Python frees a function's locals when it returns.
  * @example
  * for (let step = 0; step < 1000; step++) {
- *   const loss = scope(() => { opt.zeroGrad(); const l = lossOf(model); l.backward(); opt.step(); return l; });
+ *   const loss = scope(() => {
+ *     opt.zeroGrad();
+ *     const l = scope(() => lossOf(model)); // activations no gradient rule reads are freed here
+ *     l.backward();
+ *     opt.step();
+ *     return l;
+ *   });
  * }
  */
 export function scope<T>(fn: () => T): T {

@@ -284,6 +284,8 @@ export class Tensor {
   _setGradFn(node: Node): void {
     this._gradFn = node;
     this._requiresGrad = true;
+    // This handle holds its node until it lets go (see Node: the graph lives while something refers to it).
+    node.hold();
   }
   /**
    * The accumulated gradient (leaves, or tensors that called `retainGrad()`). Settable, as in PyTorch.
@@ -385,12 +387,14 @@ export class Tensor {
     if (!this._holds) return;
     this._holds = false;
     releaseStorage(this._view.storage);
+    this._gradFn?.letGo();
   }
   /** @internal Drops this handle's reference without freeing (a view an op made for itself). */
   _forget(): void {
     if (!this._holds) return;
     this._holds = false;
     forgetStorage(this._view.storage);
+    this._gradFn?.letGo();
   }
 
   /**
@@ -444,7 +448,8 @@ export class Tensor {
     // This tensor now holds the source's memory (which survives the scope that made it) and lets
     // go of its old memory, freed if it held the last reference.
     retainStorage(source._view.storage);
-    this._release();
+    if (this._holds) releaseStorage(this._view.storage);
+    else this._gradFn?.hold(); // a disposed handle holds its node again, as it holds memory again
     this._holds = true;
     this._view = source._view;
     (this as { _version: VersionCounter })._version = source._version;

@@ -220,4 +220,42 @@ export const ownershipCases: OwnershipCase[] = [
       await expectFreed(first, 'the replaced gradient');
     },
   },
+  {
+    name: 'a forward in its own scope: the graph holds what backward reads until backward has run; the rest is freed at the scope end',
+    async run({ device }) {
+      const x = tensor([0, 0.5, 1], { device }).requiresGrad_();
+      let doubled: Tensor | null = null;
+      let exp: Tensor | null = null;
+      const loss = scope(() => {
+        doubled = x.mul(2);
+        exp = doubled.add(1).exp();
+        return exp.sum();
+      });
+      // Neither add nor exp reads its input (exp's gradient is its output): 2x and 2x + 1 are gone.
+      await expectFreed(doubled!, 'x.mul(2), read by no gradient rule');
+      // exp's node keeps its output alive, though the handle left its scope.
+      expectEqual((await values(exp!)).map((v) => v.toFixed(5)), [1, 2, 3].map((v) => Math.exp(v).toFixed(5)), 'the kept exp output');
+      loss.backward();
+      expectEqual((await values(x.grad!)).map((v) => v.toFixed(4)), [1, 2, 3].map((v) => (2 * Math.exp(v)).toFixed(4)), 'x.grad = 2·exp(2x + 1)');
+      await expectFreed(exp!, 'the exp output, once backward has run');
+    },
+  },
+  {
+    name: 'a graph that is never backpropagated frees with its tensors (an evaluation without noGrad)',
+    async run({ device }) {
+      const w = randn([8, 8], { device }).requiresGrad_();
+      let exp: Tensor | null = null;
+      let deep: Tensor | null = null;
+      scope(() => {
+        exp = w.exp(); // kept by its node, which its handle and the sum's node hold
+        exp.sum();
+        // A chain far deeper than the JavaScript stack lets go iteratively.
+        let y = w.tanh();
+        deep = y; // kept by its own node (tanh's gradient reads its output), held by the next tanh's
+        for (let i = 0; i < 20_000; i++) y = y.tanh();
+      });
+      await expectFreed(exp!, 'the exp output');
+      await expectFreed(deep!, 'the first of 20,000 tanh outputs');
+    },
+  },
 ];
