@@ -1,4 +1,4 @@
-import { Tensor } from '@tsgrad/autograd';
+import { scope, type Tensor } from '@tsgrad/autograd';
 import { cpuMemoryStats, itemSize, resetCpuPeak, type DType, type Storage } from '@tsgrad/tensor';
 import type { WebGPUBackend } from '@tsgrad/webgpu';
 
@@ -54,7 +54,9 @@ export function webgpuMeter(backend: WebGPUBackend): MemoryMeter {
  */
 export function measureActivations(meter: MemoryMeter, forward: () => Tensor, backward: (loss: Tensor) => void): ActivationMemory & { loss: Tensor } {
   const base = meter.inUse();
-  const loss = forward();
+  // The forward's own scope frees its temporaries when it returns, as Python frees a function's
+  // locals: what stays is what the graph holds for backward (see Node in @tsgrad/autograd).
+  const loss = scope(forward);
   const saved = meter.inUse() - base;
   meter.resetPeak();
   backward(loss);
@@ -76,8 +78,8 @@ export interface SavedGroup {
 }
 
 /**
- * What the autograd graph of `loss` holds for backward: every storage its nodes keep (each node keeps
- * its inputs and its output), except those in `before` (the parameters and the batch; `parameters`
+ * What the autograd graph of `loss` holds for backward: the loss and every storage its nodes keep (each
+ * node keeps what its gradient rule reads: `Node.keptTensors`), except those in `before` (the parameters and the batch; `parameters`
  * marks the groups whose op read one), grouped by the
  * op that produced it and its dtype, largest first. Bytes are the storage's elements × the dtype's
  * size (a device may round its buffers up).
@@ -102,18 +104,17 @@ export function accountSaved(loss: Tensor, before: ReadonlySet<Storage>, paramet
     g.bytes += t.storage.size * itemSize(t.dtype);
     groups.set(key, g);
   };
+  add(loss);
   while (stack.length) {
     const t = stack.pop()!;
     if (seenTensors.has(t)) continue;
     seenTensors.add(t);
-    add(t);
-    const saved = t.gradFn?.saved;
-    if (!saved) continue;
-    for (const input of saved.inputs) stack.push(input);
-    // A primitive may keep tensors beside its inputs (the fused attention's logsumexp, and a half
-    // output's float32 values).
-    const kept = (saved.attrs as { saved?: Record<string, unknown> } | undefined)?.saved;
-    if (kept) for (const v of Object.values(kept)) if (v instanceof Tensor) stack.push(v);
+    const node = t.gradFn;
+    if (!node?.saved) continue;
+    // What the node holds for its rule (inputs, output, and tensors beside them such as the fused
+    // attention's logsumexp); the walk goes on through every input that has a graph.
+    for (const kept of node.keptTensors) add(kept);
+    for (const input of node.saved.inputs) stack.push(input);
   }
   return [...groups.values()].sort((a, b) => b.bytes - a.bytes);
 }

@@ -86,7 +86,8 @@ function trainer(model: AutocastModel, mode: AutocastMode, device: 'cpu' | 'webg
     backward: () =>
       scope(() => {
         opt.zeroGrad();
-        const l = mode === 'float32' ? loss() : autocast({ device, dtype: mode }, loss);
+        // The forward's own scope: only what backward reads outlives it (Node in @tsgrad/autograd).
+        const l = scope(() => (mode === 'float32' ? loss() : autocast({ device, dtype: mode }, loss)));
         (scaler ? scaler.scale(l) : l).backward();
         return l.detach();
       }),

@@ -63,7 +63,7 @@ export function tsgradGptStep(device: 'cpu' | 'webgpu' = 'cpu', c: GptConfig = G
   return () =>
     scope(() => {
       opt.zeroGrad();
-      const loss = F.crossEntropy(model.forward(idx).reshape([c.batch * c.block, c.vocab]), targets);
+      const loss = scope(() => F.crossEntropy(model.forward(idx).reshape([c.batch * c.block, c.vocab]), targets));
       loss.backward();
       opt.step();
       return loss.detach();

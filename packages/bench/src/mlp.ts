@@ -10,7 +10,7 @@ export function scopedStep(model: Module, opt: Optimizer<{ lr: number }>, x: Ten
   return () =>
     scope(() => {
       opt.zeroGrad();
-      const loss = F.crossEntropy(model.forward(x), y);
+      const loss = scope(() => F.crossEntropy(model.forward(x), y)); // the forward's own scope: only what backward reads stays
       loss.backward();
       opt.step();
       return loss.detach();

@@ -13,14 +13,18 @@ import { autocastGpt, autocastStep, cpuStepPeak, type AutocastMode } from '../sr
  * the embeddings, the residual stream, LayerNorm, softmax and the loss stay float32. The loss is a
  * mean over 256 tokens, in which those roundings partly cancel, and AdamW's normalised update makes
  * the weights' drift grow slowly over steps. So the gap is bounded by one eps of the dtype, relative:
- * measured over the 40 steps (2 cores, this machine) at most 0.133% for bfloat16 (0.17 eps) and
- * 0.029% for float16 (0.30 eps); asserted within 2^-7 = 0.78% and 2^-10 = 0.098%.
+ * measured over the 40 steps at most 0.092% for bfloat16 (0.12 eps) and 0.023% for float16 (0.23 eps)
+ * (0.133% and 0.029% on an earlier machine with 2 cores: the matmuls' split follows the thread count);
+ * asserted within 2^-7 = 0.78% and 2^-10 = 0.098%.
  *
  * Memory: the CPU pool's peak over one training step (cpuStepPeak: cpuMemoryStats().peakBytesInUse
- * above what was live before it), measured 14,859,240 B in float32, 14,417,664 B under bfloat16
- * autocast (0.97x) and 14,417,672 B under float16 + GradScaler: the residual stream, its LayerNorms
- * and the loss stay float32, and each Linear adds a half copy of its input (saved for backward), so
- * only the attention's and the feed-forward's inner activations halve.
+ * above what was live before it), the forward in its own scope: measured 4,317,856 B in float32 and
+ * 3,403,292 B under bfloat16 autocast or float16 + GradScaler (0.79x), the forward's peak (every
+ * activation is live until the forward's scope ends; backward then holds only the saved values).
+ * Before graph nodes held only what their rules read, the step peaked in backward at 10,684,332 B
+ * and 8,273,576 B (0.77x). The residual stream, its LayerNorms and the loss stay float32, and each
+ * Linear adds a half copy of its input (saved for backward), so only the attention's and the
+ * feed-forward's inner activations halve.
  */
 const CONFIG = { vocab: 65, layers: 2, heads: 2, dim: 64, block: 32, batch: 8 };
 const STEPS = 40;
