@@ -310,10 +310,11 @@ function trainStep(r: Run, data: Data): void {
     next = r.batches.next();
   }
   const [x, y] = next.value as Tensor[];
-  // scope(): the step's activations and temporary gradients go back to the buffer pool at its end.
+  // scope(): the step's activations and temporary gradients go back to the buffer pool at its end;
+  // the forward's own scope frees before backward what no gradient rule reads.
   const loss = scope(() => {
     r.opt.zeroGrad();
-    const l = F.crossEntropy(r.model.forward(x), y);
+    const l = scope(() => F.crossEntropy(r.model.forward(x), y));
     l.backward();
     r.opt.step();
     return l.detach();

@@ -135,7 +135,7 @@ export async function trainClassifier(run: {
       // next step reuses their memory (CPU buffer pool, GPU buffer pool) instead of allocating.
       const loss = scope(() => {
         optimizer.zeroGrad();
-        const l = F.crossEntropy(model.forward(x), y);
+        const l = scope(() => F.crossEntropy(model.forward(x), y)); // only what backward reads outlives it
         l.backward();
         optimizer.step();
         return l.detach();

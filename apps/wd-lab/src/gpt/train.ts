@@ -29,7 +29,7 @@ export function gptTrainer(model: GPT, groups: ParamGroupInput[], t: GptTraining
   const scheduler = new lrScheduler.LambdaLR(optimizer, { lrLambda: (it) => lrAt(it) / t.learningRate });
   const step = (x: Tensor, y: Tensor): GptStep => {
     const out = scope(() => {
-      const loss = model.loss(x, y);
+      const loss = scope(() => model.loss(x, y)); // frees before backward what no gradient rule reads
       loss.backward();
       const gradNorm = t.gradClip > 0 ? clipGradNorm_(model.parameters(), t.gradClip) : loss.mul(0);
       optimizer.step();
