@@ -103,14 +103,19 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
       // The rule's own temporaries go when it returns (outside any scope too); its results stay.
       const inputGrads = scope(() => rule(saved, g));
       // PyTorch frees a node's saved variables once its backward has run (without retain_graph).
-      if (!retainGraph) node.releaseSaved();
+      if (!retainGraph) {
+        node.releaseSaved();
+        // Marked freed now, not only after the sweep: if a later node throws (an anomaly, a version
+        // check), a retry gets PyTorch's "second time" message instead of reading freed memory.
+        node.saved = null;
+      }
       // Released only once every input has its gradient: a rule may pass one handle to several inputs
       // (add's g to both operands) while an earlier one's pending gradient is that same handle.
       const replaced: Tensor[] = [];
       node.next.forEach((input, k) => {
         const ig = inputGrads[k];
         if (!input || !ig) return;
-        if (isAnomalyEnabled()) checkGradient(ig, node.op, k, node.trace);
+        if (isAnomalyEnabled()) scope(() => checkGradient(ig, node.op, k, node.trace)); // its reads' copies go
         const prev = grads.get(input);
         const sum = prev ? prev.add(ig) : ig;
         grads.set(input, sum);

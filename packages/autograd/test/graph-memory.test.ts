@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { cpuMemoryStats, resetCpuPeak } from '@tsgrad/tensor';
-import { cat, manualSeed, noGrad, randn, scope, tensor, where, type Tensor } from '@tsgrad/autograd';
+import { cat, detectAnomaly, manualSeed, noGrad, randn, scope, tensor, where, type Tensor } from '@tsgrad/autograd';
 
 /**
  * The bytes the CPU backend's live storages hold (cpuMemoryStats) around a forward run in its own
@@ -75,6 +75,14 @@ describe('what the graph holds in memory', () => {
     y.dispose();
     for (const t of [x, w]) t.grad!.dispose();
     expect(inUse()).toBe(base); // [3, 4] freed, [5, 6] held by w: as many bytes as before
+  });
+
+  it('a backward that throws partway (anomaly detection) leaves no half-freed node: a retry is the "second time" Error', () => {
+    const x = tensor([0, 1], { ...f64, requiresGrad: true });
+    const w = tensor([1, 2], { ...f64, requiresGrad: true });
+    const loss = scope(() => x.sqrt().mul(w.exp()).mul(0).sum()); // sqrt's gradient at 0 times 0: NaN
+    expect(() => detectAnomaly(() => loss.backward())).toThrow(/the gradient of sqrt/);
+    expect(() => loss.backward()).toThrow(/Trying to backward through the graph a second time/);
   });
 
   it("a gradient handle passed to two inputs is released only once both have it (add's g, summed into a pending one)", () => {
