@@ -103,18 +103,11 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
    * loss.gradFn?.release();
    */
   release(): void {
-    this.saved = null;
-    this.next = [];
-    this.releaseSaved();
     // Iterative: a graph may be thousands of nodes deep (an unrolled RNN).
-    const stack = this.takeUpstream();
+    const stack = this.dropAll();
     while (stack.length > 0) {
       const node = stack.pop()!;
-      if (--node.holders > 0) continue;
-      node.saved = null;
-      node.next = [];
-      node.releaseSaved();
-      stack.push(...node.takeUpstream());
+      if (--node.holders <= 0) stack.push(...node.dropAll());
     }
   }
 
@@ -164,7 +157,11 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     return this.kept;
   }
 
-  private takeUpstream(): Node[] {
+  /** Drops the saved values and the graph edges; returns the upstream nodes whose hold it gave up. */
+  private dropAll(): Node[] {
+    this.saved = null;
+    this.next = [];
+    this.releaseSaved();
     const up = this.upstream;
     this.upstream = [];
     return up;
