@@ -89,8 +89,14 @@ fn lt_f32(a: f32, b: f32) -> bool { return !unordered_f32(a, b) && a < b; }
 fn le_f32(a: f32, b: f32) -> bool { return !unordered_f32(a, b) && a <= b; }
 fn gt_f32(a: f32, b: f32) -> bool { return !unordered_f32(a, b) && a > b; }
 fn ge_f32(a: f32, b: f32) -> bool { return !unordered_f32(a, b) && a >= b; }
-// PyTorch's sign: (0 < x) - (x < 0), so sign(NaN) = 0.
-fn sign_f32(x: f32) -> f32 { return select(select(0.0, -1.0, lt_f32(x, 0.0)), 1.0, gt_f32(x, 0.0)); }
+// PyTorch's sign: (0 < x) - (x < 0), so sign(NaN) = sign(±0) = +0. From the bits alone (x's sign
+// on 1.0 where its magnitude is in (0, inf]): a compiler may turn comparisons and a select between
+// float constants, even as bits, into its own sign instruction, which Mesa's lavapipe does, giving −0
+// for ±0 and NaN (WGSL does not pin down the sign of zero or NaN).
+fn sign_f32(x: f32) -> f32 {
+    let u = bitcast<u32>(x);
+    return bitcast<f32>(select(0u, (u & 0x80000000u) | 0x3f800000u, (u & 0x7fffffffu) - 1u < 0x7f800000u));
+}
 `;
 
 const specialInt = (T: 'i32' | 'u32') => `
