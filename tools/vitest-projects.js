@@ -36,6 +36,24 @@ function projectTest(dir) {
   };
 }
 
+/**
+ * Packages whose tests run a second time with another setup file: the WebGPU tests on each Vulkan
+ * driver of packages/webgpu/test/drivers.ts (SwiftShader in the package's own project, Mesa's
+ * lavapipe, which has `shader-f16`, here). Lavapipe compiles a pipeline with LLVM, which fully
+ * unrolls the fused attention kernels' constant loops: on a cold shader cache the first causal
+ * T = 70 test spends about 50 s compiling (30 ms once cached), so its tests get five minutes.
+ */
+const REPEATED_PROJECTS = {
+  webgpu: [{ suffix: 'lavapipe', setupFiles: ['test/setup-lavapipe.ts'], testTimeout: 300_000 }],
+};
+
+/** The project of `dir`, and its repetitions under other setups: vitest `projects` entries. */
+function projectsOf(dir) {
+  const base = projectTest(dir);
+  const repeats = (REPEATED_PROJECTS[base.name] ?? []).map(({ suffix, ...options }) => ({ ...base, ...options, name: `${base.name}-${suffix}` }));
+  return [base, ...repeats].map((test) => ({ extends: true, test }));
+}
+
 /** Tests run from source, which imports the generated WebAssembly module: rebuild it when stale. */
 function freshKernels() {
   ensureWasmKernels(path.join(packagesDir, 'tensor'));
@@ -56,7 +74,7 @@ export function rootConfig() {
     return readdirSync(groupDir)
       .map((name) => path.join(groupDir, name))
       .filter((dir) => existsSync(path.join(dir, 'test')))
-      .map((dir) => ({ extends: true, test: projectTest(dir) }));
+      .flatMap(projectsOf);
   });
   projects.push({ extends: true, test: { name: 'tools', root: path.join(repoRoot, 'tools'), include: ['test/**/*.test.js'] } });
   return { resolve, test: { projects, testTimeout } };
@@ -71,5 +89,6 @@ export function rootConfig() {
  */
 export function packageConfig(configUrl) {
   freshKernels();
-  return { resolve, test: { ...projectTest(path.dirname(fileURLToPath(configUrl))), testTimeout } };
+  const projects = projectsOf(path.dirname(fileURLToPath(configUrl)));
+  return { resolve, test: projects.length === 1 ? { ...projects[0].test, testTimeout } : { projects, testTimeout } };
 }

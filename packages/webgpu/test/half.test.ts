@@ -2,13 +2,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Generator, binaryOp, matmul, tensor, unaryOp, where, zeros, type Tensor } from '@tsgrad/autograd';
 import { Adam, AdamW, SGD, type Optimizer } from '@tsgrad/optim';
-import { HALF_CODECS, UNARY_OPS, bfloat16Bits, float16Bits, type BinaryOp, type HalfDType, type UnaryOp } from '@tsgrad/tensor';
+import { HALF_CODECS, UNARY_OPS, registerBackend, bfloat16Bits, float16Bits, type BinaryOp, type HalfDType, type UnaryOp } from '@tsgrad/tensor';
 import { checkPromotionCase, describePromotionCase, fixtureNumber, halfBits, halfCastCases, halfFromBits, halfOpCases, halfPromotionCases, hasFloat64, type HalfOpCase } from '@tsgrad/test-utils';
 import { WebGPUBackend, initWebGPU } from '@tsgrad/webgpu';
+import { TEST_DRIVERS, testDriver } from './drivers.js';
 import { gpu, values } from './gpu.js';
 
 /**
- * float16 and bfloat16 on WebGPU (the packed path: SwiftShader has no shader-f16). Casts against
+ * float16 and bfloat16 on WebGPU, on the packed path (SwiftShader, no shader-f16) and on the native one
+ * (the webgpu-lavapipe project: lavapipe has shader-f16; drivers.ts). Casts against
  * PyTorch's bits (half-casts.json) and half.ts's codecs over every float16 pattern; ops, views, in-place
  * writes, autograd and optimizers against the CPU's half results, which are fixture-checked against
  * PyTorch (autograd/test/half.test.ts): both compute in float32 and round once, so the bits agree
@@ -48,9 +50,13 @@ function mismatches(dtype: HalfDType, got: number[], want: number[], tol = 0): s
 const gpuOf = (t: Tensor) => t.to('webgpu');
 
 describe('backend', () => {
-  it("holds half tensors in two bytes an element, on the packed path here (no shader-f16 on SwiftShader)", async () => {
+  it("holds half tensors in two bytes an element, on the path of this project's driver (drivers.ts)", async () => {
     expect(backend.capabilities.half).toBe(true);
-    expect(backend.halfPath).toBe('packed');
+    const hasF16 = backend.gpu.features.has('shader-f16');
+    const driver = testDriver();
+    // SwiftShader has no shader-f16 (packed); lavapipe has it (native). A caller's own GPU: its word.
+    if (driver !== undefined) expect(hasF16).toBe(TEST_DRIVERS[driver].halfPath === 'native');
+    expect(backend.halfPath).toBe(hasF16 ? 'native' : 'packed');
     const before = backend.stats().bytesInUse;
     const h = tensor(new Float32Array(1 << 14).fill(1.5)).to('webgpu').to('float16');
     await h.data();
@@ -59,9 +65,22 @@ describe('backend', () => {
     expect(grew === 32768 || grew === 32768 + 65536).toBe(true);
   });
 
-  it("asks for the native path only where the device has shader-f16: here it falls back to 'packed'", () => {
-    expect(backend.gpu.features.has('shader-f16')).toBe(false);
-    expect(new WebGPUBackend(backend.gpu, 'test', {}, {}, 'native').halfPath).toBe('packed');
+  it("takes the native path only on a device created with shader-f16; 'packed' when asked gives the same bits", async () => {
+    expect(new WebGPUBackend(backend.gpu, 'test', {}, {}, 'packed').halfPath).toBe('packed');
+    const all = Array.from({ length: 65536 }, (_, i) => i);
+    const widened = async () => Promise.all(HALVES.map(async (dtype) => Array.from(await halfFromBits(all, dtype).to('webgpu').mul(3).to('float32').data())));
+    const own = await widened();
+    // A second device on the same adapter without shader-f16 (initWebGPU registers it as 'webgpu').
+    const packed = await initWebGPU({ halfPath: 'packed' });
+    try {
+      expect(packed.gpu.features.has('shader-f16')).toBe(false);
+      expect(packed.halfPath).toBe('packed');
+      expect(new WebGPUBackend(packed.gpu, 'test', {}, {}, 'native').halfPath).toBe('packed');
+      expect((await widened()).map((v) => new Uint32Array(Float32Array.from(v).buffer))).toEqual(own.map((v) => new Uint32Array(Float32Array.from(v).buffer)));
+    } finally {
+      registerBackend(backend);
+      packed.gpu.destroy();
+    }
   });
 
   it('initWebGPU names a bad halfPath and an unknown key', async () => {

@@ -1,9 +1,12 @@
 import { existsSync } from 'node:fs';
+import { TEST_DRIVERS } from './drivers.js';
 
 /**
  * Without a GPU (CI), Dawn runs on SwiftShader's Vulkan driver from Debian's chromium package.
  * The Vulkan loader reads VK_ICD_FILENAMES when Dawn creates its instance, so set it before that.
+ * A VK_ICD_FILENAMES set by the caller (a real GPU's driver) is kept.
  * No skipping: if no adapter can be found, the tests fail.
  */
-const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && existsSync(swiftshader)) process.env.VK_ICD_FILENAMES = swiftshader;
+const { icd } = TEST_DRIVERS.swiftshader;
+if (!process.env.VK_ICD_FILENAMES && existsSync(icd)) process.env.VK_ICD_FILENAMES = icd;
+if (process.env.VK_ICD_FILENAMES === icd) process.env.TSGRAD_TEST_DRIVER = 'swiftshader';
