@@ -41,7 +41,8 @@ function projectTest(dir) {
  * driver of packages/webgpu/test/drivers.ts (SwiftShader in the package's own project, Mesa's
  * lavapipe, which has `shader-f16`, here). Lavapipe compiles a pipeline with LLVM, which fully
  * unrolls the fused attention kernels' constant loops: on a cold shader cache the first causal
- * T = 70 test spends about 50 s compiling (30 ms once cached), so its tests get five minutes.
+ * T = 70 test spends 45–50 s compiling (30 ms once cached), so its tests get five minutes (a test's
+ * own timeout would win over this one: WebGPU tests set none at or below the 60 s default).
  */
 const REPEATED_PROJECTS = {
   webgpu: [{ suffix: 'lavapipe', setupFiles: ['test/setup-lavapipe.ts'], testTimeout: 300_000 }],

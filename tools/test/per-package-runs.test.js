@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../vitest-projects.js';
+import { pathToFileURL } from 'node:url';
+import { packageConfig, repoRoot, rootConfig } from '../vitest-projects.js';
 
 const vitest = path.join(repoRoot, 'node_modules', '.bin', 'vitest');
 const scratch = mkdtempSync(path.join(tmpdir(), 'tsgrad-per-package-'));
@@ -63,5 +64,21 @@ describe('per-package test runs', () => {
     const run = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'run-tests.mjs'), '--', 'lion'], { cwd: dir, env, encoding: 'utf8' });
     expect(run.status, run.stdout + run.stderr).toBe(0);
     expect(run.stdout.trim().split('\n').at(-1)).toBe(`${lion.length} passed, 0 failed`);
+  });
+
+  it('the WebGPU tests are two projects, on SwiftShader and on lavapipe (its own setup file and timeout), from the root and from packages/webgpu', () => {
+    const webgpu = path.join(repoRoot, 'packages', 'webgpu');
+    const summary = (projects) =>
+      projects
+        .filter((p) => p.test.root === webgpu)
+        .map(({ test }) => ({ name: test.name, setupFiles: test.setupFiles, testTimeout: test.testTimeout }));
+    const expected = [
+      { name: 'webgpu', setupFiles: ['test/setup.ts'], testTimeout: undefined },
+      { name: 'webgpu-lavapipe', setupFiles: ['test/setup-lavapipe.ts'], testTimeout: 300_000 },
+    ];
+    expect(summary(rootConfig().test.projects)).toEqual(expected);
+    expect(summary(packageConfig(pathToFileURL(path.join(webgpu, 'vitest.config.ts')).href).test.projects)).toEqual(expected);
+    // Any other package is one project, run alone as from the root.
+    expect(packageConfig(pathToFileURL(path.join(repoRoot, 'packages', 'optim', 'vitest.config.ts')).href).test.name).toBe('optim');
   });
 });

@@ -28,7 +28,7 @@ describe('F.scaledDotProductAttention on webgpu (float32)', () => {
     expectClose(await values(out), flat(c.output), { ...tol, what: 'output' });
     out.backward(onGpu(c.cotangent));
     for (const [i, t] of [q, k, v].entries()) expectClose(await values(t.grad!), flat(c.grads[i]), { ...tol, what: `grad ${'qkv'[i]}` });
-  }, 60_000);
+  });
 
   it('gives a fully masked row zeros and finite gradients', async () => {
     const q = tensor([[[1, 2], [3, 4]]]).to('webgpu').requiresGrad_();
@@ -39,7 +39,7 @@ describe('F.scaledDotProductAttention on webgpu (float32)', () => {
     expect(got.slice(2)).toEqual([0, 0]);
     out.sum().backward();
     for (const t of [q, kv]) expect((await values(t.grad!)).every(Number.isFinite)).toBe(true);
-  }, 60_000);
+  });
 });
 
 describe('MultiheadAttention on webgpu (float32) matches torch 1.13', () => {
@@ -61,5 +61,5 @@ describe('MultiheadAttention on webgpu (float32) matches torch 1.13', () => {
     for (const [i, x] of xs.entries()) expectClose(await values(x.grad!), flat(c.inputGrads[i]), { ...tol, what: `input ${i} grad` });
     const grads = new Map(m.namedParameters().map(([n, p]) => [stateKey(n), p.grad]));
     for (const [key, g] of Object.entries(c.paramGrads)) expectClose(await values(grads.get(key)!), flat(g), { ...tol, what: `grad of ${key}` });
-  }, 60_000);
+  });
 });

@@ -22,7 +22,7 @@ describe('parameters that are infinities render on webgpu', () => {
     const got = Array.from(await F.hardtanh(x.to('webgpu'), { minVal, maxVal }).data());
     expect(got).toEqual(want);
     expect(want.slice(0, 5)).toEqual([minVal === 0 ? 0 : -3, minVal === 0 ? 0 : -0.5, 0, 0.5, maxVal === 1 ? 1 : 3]);
-  }, 60_000);
+  });
 });
 
 describe('parameters of any size render as WGSL literals', () => {
@@ -34,5 +34,5 @@ describe('parameters of any size render as WGSL literals', () => {
     const want = Array.from(F.softplus(x, { threshold }).dataSync());
     const got = Array.from(await F.softplus(x.to('webgpu'), { threshold }).data());
     expect(got.map((g, i) => `${i}: ${Math.abs(g - want[i]) <= 1e-6 * Math.abs(want[i]) ? 'ok' : `${g} vs ${want[i]}`}`)).toEqual(want.map((_, i) => `${i}: ok`));
-  }, 60_000);
+  });
 });

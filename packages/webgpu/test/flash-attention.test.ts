@@ -40,7 +40,7 @@ describe('fused attention on webgpu (float32) against the composed float64 refer
     for (const [i, [g, r]] of [[gq, q], [gk, k], [gv, v]].entries()) {
       expectClose(await values(g.grad!), Array.from(r.grad!.dataSync(), Number), { ...tol, what: `grad ${'qkv'[i]}` });
     }
-  }, 60_000);
+  });
 
   it('a fully masked row gives zeros and zero gradients (PyTorch ≥ 2.5), a NaN score a NaN row', async () => {
     const q = tensor([[[1, 2], [3, 4], [5, 6]]]).to('webgpu').requiresGrad_();
@@ -58,7 +58,7 @@ describe('fused attention on webgpu (float32) against the composed float64 refer
     const nanOut = await values(F.scaledDotProductAttention(bad, kv, kv, {}));
     expect(nanOut.slice(0, 2).every(Number.isNaN)).toBe(true);
     expect(nanOut.slice(2).every(Number.isFinite)).toBe(true);
-  }, 60_000);
+  });
 
   it('its backward reads the output: modified in place, it raises the version error', async () => {
     const q = randn([1, 1, 4, 16]).to('webgpu').requiresGrad_();
@@ -82,7 +82,7 @@ describe('fused attention on webgpu (float32) against the composed float64 refer
     expect(fused).not.toHaveBeenCalled();
     F.scaledDotProductAttention(q, q, q);
     expect(fused).toHaveBeenCalledTimes(1);
-  }, 60_000);
+  });
 });
 
 // Half operands (autocast's) keep the fused kernel: float32 on widened copies, the output and each
@@ -121,7 +121,7 @@ describe.each([
       const atol = n > 1 ? (n * eps * Math.max(...want.map(Math.abs))) / 2 : 1e-4;
       expectClose(await values(g.grad!), want, { rtol: eps, atol, what: `grad ${'qkv'[i]}` });
     }
-  }, 60_000);
+  });
 });
 
 describe('fused attention memory (the buffer pool’s peak bytes)', () => {

@@ -38,5 +38,5 @@ describe('LBFGS on webgpu (stepAsync)', () => {
     }
     const state = opt.state.get(W)!;
     expect((state.d as Tensor).device).toBe('webgpu');
-  }, 60_000);
+  });
 });

@@ -5,6 +5,7 @@ import { Adam, SGD, type Optimizer } from '@tsgrad/optim';
 import { BINARY_OPS, UNARY_OPS, registerBackend, type UnaryOp } from '@tsgrad/tensor';
 import { optimInfos, relativeDistance } from '@tsgrad/test-utils';
 import { WebGPUBackend } from '@tsgrad/webgpu';
+import { testDriver } from './drivers.js';
 import { gpu } from './gpu.js';
 
 /**
@@ -180,7 +181,7 @@ describe('webgpu device limits: splitting past maxStorageBufferBindingSize', () 
 });
 
 describe('webgpu: tensors past the WebGPU default 128 MiB binding, on the adapter limits', () => {
-  it('elementwise, reductions, matmul, an embedding lookup and an Adam step on 136 MB tensors equal the CPU', async () => {
+  it("elementwise, reductions, matmul and an Adam step on 136 MB tensors equal the CPU; a 134.4 MB embedding lookup too, or past the adapter's binding limit is its Error", async () => {
     registerBackend(real);
     try {
       manualSeed(5);
@@ -200,6 +201,8 @@ describe('webgpu: tensors past the WebGPU default 128 MiB binding, on the adapte
       const table = a.narrow(0, 0, 33_600_000).reshape([48_000, 700]);
       const ids = tensor([0, 47_999, 12_345], { dtype: 'int32' });
       const lookup = () => table.to('webgpu').indexSelect(0, ids.to('webgpu'));
+      // SwiftShader's limit is known to hold it: there the lookup must be computed.
+      if (testDriver() === 'swiftshader') expect(real.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(134_400_000);
       if (real.limits.maxStorageBufferBindingSize < 134_400_000) {
         expect(lookup).toThrow(`an operand of 134400000 bytes exceeds this device's maxStorageBufferBindingSize (${real.limits.maxStorageBufferBindingSize} bytes)`);
       } else {

@@ -33,7 +33,7 @@ describe('webgpu matmul paths against the CPU float64 reference', () => {
     const out = gA.matmul(gB);
     expect(out.shape).toEqual(ref.shape);
     expectClose(await values(out), Array.from(ref.dataSync()), { rtol: 1e-4, atol: 1e-4 });
-  }, 60_000);
+  });
 });
 
 describe('webgpu matmul kernel choice', () => {
@@ -69,7 +69,7 @@ describe('webgpu matmul split-K', () => {
     const out = gA.matmul(gB);
     expect(backend.stats().dispatches - before).toBe(kernels);
     expectClose(await values(out), Array.from(ref.dataSync()), { rtol: 1e-4, atol: 1e-3 });
-  }, 60_000);
+  });
 });
 
 describe('webgpu matmul, 64×64 tiles (8×8 per thread)', () => {
@@ -90,14 +90,25 @@ describe('webgpu matmul, 64×64 tiles (8×8 per thread)', () => {
     } finally {
       backend.matmulTile = 'auto';
     }
-  }, 60_000);
+  });
 
   it("knows a software adapter by its description (this project's driver: SwiftShader, lavapipe), which keeps the 64×64 tile in auto", async () => {
     const backend = await gpu();
-    const driver = testDriver() ?? 'swiftshader';
-    expect(backend.adapterInfo).toMatch(TEST_DRIVERS[driver].adapter);
-    expect(backend.softwareAdapter).toBe(true);
-    expect(new WebGPUBackend(backend.gpu, 'nvidia NVIDIA H200', {}, {}, 'packed').softwareAdapter).toBe(false);
+    const driver = testDriver();
+    // On a test driver, the adapter is that driver's; on a caller's own (a real GPU), no claim.
+    if (driver) {
+      expect(backend.adapterInfo).toMatch(TEST_DRIVERS[driver].adapter);
+      expect(backend.softwareAdapter).toBe(true);
+    }
+    const descriptions: [string, boolean][] = [
+      ['google SwiftShader Device (Subzero)', true],
+      ['mesa software llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6)', true],
+      ['nvidia NVIDIA H200', false],
+      ['apple metal-3', false],
+    ];
+    for (const [description, software] of descriptions) {
+      expect(new WebGPUBackend(backend.gpu, description, {}, {}, 'packed').softwareAdapter, description).toBe(software);
+    }
   });
 
   it("is what 'auto' picks for a 512×512 product, and gives the 32×32 kernel's numbers to float32 precision", async () => {
@@ -110,5 +121,5 @@ describe('webgpu matmul, 64×64 tiles (8×8 per thread)', () => {
     const small = await values(A.matmul(B));
     backend.matmulTile = 'auto';
     expectClose(auto, small, { rtol: 1e-5, atol: 1e-4 });
-  }, 60_000);
+  });
 });

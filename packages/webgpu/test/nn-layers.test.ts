@@ -50,5 +50,5 @@ describe('nn layers on webgpu match PyTorch (float32)', () => {
     for (const [k, g] of Object.entries(c.paramGrads!)) expectClose(await values(grads.get(k)!), flat(g), { ...tol, what: `grad of ${k}` });
     const sd = m.stateDict();
     for (const [k, b] of Object.entries(c.buffersAfter!)) expectClose(await values(sd.get(k)!), flat(b), { ...tol, what: `buffer ${k}` });
-  }, 60_000);
+  });
 });

@@ -66,7 +66,7 @@ describe('float32 trajectories on webgpu follow float64 on random quadratics (50
     const ref = await quadraticTrajectory(q, make, { dtype: 'float64' });
     const gpuRun = await quadraticTrajectory(q, make, { dtype: 'float32', device: 'webgpu' });
     expect(relativeDistance(gpuRun, ref)).toBeLessThan(1e-5);
-  }, 60_000);
+  });
 });
 
 describe('one step of a parameter group is a constant number of dispatches (multi-tensor)', () => {
@@ -101,6 +101,5 @@ describe('one step of a parameter group is a constant number of dispatches (mult
       expect(few).toBe(1);
       expect(many).toBe(few);
     },
-    60_000,
   );
 });

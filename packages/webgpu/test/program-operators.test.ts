@@ -15,7 +15,7 @@ describe('the program language on webgpu: every operator against its float64 ref
     await gpu();
     const got = await runProgramCase(op, 'float32', 'webgpu', true);
     expect(programCaseMismatches(op, 'float32', got, { rtol: 3e-7, flushSubnormals: true })).toBe('');
-  }, 60_000);
+  });
 });
 
 describe('every declared unary op, called by name in a program, computes the op (webgpu)', () => {
@@ -24,5 +24,5 @@ describe('every declared unary op, called by name in a program, computes the op 
   it.each(Object.keys(UNARY_OPS) as UnaryOp[])('%s', async (op) => {
     await gpu();
     expect(await programOpMismatches(op, 'webgpu', 1e-6)).toBe('');
-  }, 60_000);
+  });
 });

@@ -9,4 +9,6 @@ import { TEST_DRIVERS } from './drivers.js';
  */
 const { icd } = TEST_DRIVERS.swiftshader;
 if (!process.env.VK_ICD_FILENAMES && existsSync(icd)) process.env.VK_ICD_FILENAMES = icd;
-if (process.env.VK_ICD_FILENAMES === icd) process.env.TSGRAD_TEST_DRIVER = 'swiftshader';
+// VK_DRIVER_FILES and VK_ADD_DRIVER_FILES, when set, choose or add drivers the loader prefers: a caller's own.
+const callersDriver = process.env.VK_DRIVER_FILES || process.env.VK_ADD_DRIVER_FILES;
+if (process.env.VK_ICD_FILENAMES === icd && !callersDriver) process.env.TSGRAD_TEST_DRIVER = 'swiftshader';
