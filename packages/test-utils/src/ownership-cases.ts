@@ -12,7 +12,11 @@ export interface OwnedModule {
 /** The device under test: where tensors live, how many buffers its pool holds, a module on it. */
 export interface OwnershipEnv {
   device: string;
-  /** Freed buffers waiting in the device's pool: +1 for each storage given back. */
+  /**
+   * Freed buffers waiting in the device's pool, less those the garbage collector gave back: +1 for
+   * each storage given back. (Tensors earlier tests left to the collector come back whenever it
+   * runs, even across an `await` inside a case: counting them made a case see 66 where 1 was right.)
+   */
   pooled(): number;
   /** A fresh module on the CPU in float32 (a `Linear(4, 3)`). */
   makeModule(): OwnedModule;

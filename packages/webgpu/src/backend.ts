@@ -92,7 +92,7 @@ export class WebGPUBackend implements Backend {
   private uncaptured: string | null = null;
   // Tensors that are garbage collected give their buffer back to the pool.
   private readonly finalizer = new FinalizationRegistry<GPUBuffer>((buffer) => {
-    if (this.lostReason === null) this.pool.release(buffer);
+    if (this.lostReason === null) this.pool.release(buffer, true);
   });
 
   /**

@@ -17,6 +17,12 @@ export interface PoolStats {
   buffersPooled: number;
   /** Buffers ever created with createBuffer. */
   buffersCreated: number;
+  /**
+   * Buffers given back because the garbage collector took their tensor without `dispose()` (also
+   * counted in `buffersPooled`). They arrive whenever the collector runs, even between two lines of
+   * an async function: a growing count says tensors are being left to the collector.
+   */
+  buffersCollected: number;
 }
 
 /**
@@ -28,7 +34,7 @@ export interface PoolStats {
  */
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
-  private stats: PoolStats = { bytesInUse: 0, peakBytesInUse: 0, bytesPooled: 0, buffersInUse: 0, buffersPooled: 0, buffersCreated: 0 };
+  private stats: PoolStats = { bytesInUse: 0, peakBytesInUse: 0, bytesPooled: 0, buffersInUse: 0, buffersPooled: 0, buffersCreated: 0, buffersCollected: 0 };
 
   /**
    * `maxBytes`: the device's maxBufferSize; a class never exceeds it (the largest buffers get their
@@ -75,12 +81,13 @@ export class BufferPool {
   }
 
   /**
-   * Gives a buffer back for reuse.
+   * Gives a buffer back for reuse; `collected` when its tensor was garbage collected, not disposed.
    * @example
    * pool.release(buffer);
    */
-  release(buffer: GPUBufferHandle): void {
+  release(buffer: GPUBufferHandle, collected = false): void {
     const size = buffer.size;
+    if (collected) this.stats.buffersCollected++;
     this.stats.bytesInUse -= size;
     this.stats.buffersInUse--;
     const list = this.free.get(size) ?? [];
@@ -118,7 +125,7 @@ export class BufferPool {
   /**
    * Counts and bytes in use and pooled.
    * @example
-   * pool.snapshot() // { bytesInUse, peakBytesInUse, bytesPooled, buffersInUse, buffersPooled, buffersCreated }
+   * pool.snapshot() // { bytesInUse, peakBytesInUse, bytesPooled, buffersInUse, buffersPooled, buffersCreated, buffersCollected }
    */
   snapshot(): PoolStats {
     return { ...this.stats };

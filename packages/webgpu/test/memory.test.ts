@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keep, manualSeed, randint, randn, scope, type Tensor } from '@tsgrad/autograd';
 import { BatchNorm1d, Linear, ReLU, Sequential, copyModule, functional as F, type Module } from '@tsgrad/nn';
@@ -89,6 +91,27 @@ describe('webgpu memory', () => {
     expect(Array.from(await a.add(b).data())).toEqual(Array.from(av, (v, k) => Math.fround(v + bv[k])));
   });
 
+  it('a tensor left to the garbage collector gives its buffer back, counted in buffersCollected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const before = backend.stats();
+    // Eight 4 KB tensors nobody disposes or keeps: only the collector can give their buffers back.
+    (() => {
+      for (let i = 0; i < 8; i++) randn([1000], { device: 'webgpu' });
+    })();
+    const made = backend.stats();
+    expect(made.bytesInUse - before.bytesInUse).toBe(8 * 4096);
+    for (let round = 0; round < 20 && backend.stats().buffersCollected - before.buffersCollected < 8; round++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 0)); // finalization callbacks run here
+    }
+    const after = backend.stats();
+    expect(after.buffersCollected - before.buffersCollected).toBeGreaterThanOrEqual(8);
+    // Their memory is back in the pool (other garbage may come back with it: at most as much in use as before).
+    expect(after.bytesInUse).toBeLessThanOrEqual(before.bytesInUse);
+    expect(after.buffersPooled - before.buffersPooled).toBeGreaterThanOrEqual(8);
+  });
+
   it('scope keeps what it returns and what is kept, frees the rest; a freed tensor is an error', async () => {
     const a = randn([4]).to('webgpu');
     let inner: Tensor | null = null;
@@ -107,6 +130,6 @@ describe('webgpu memory', () => {
 });
 
 describe('webgpu memory ownership (dispose, scope, modules)', () => {
-  const env = { device: 'webgpu', pooled: () => backend.stats().buffersPooled, makeModule: () => new Linear(4, 3), copyModule: (m: Module) => copyModule(m), moveTarget: 'webgpu' };
+  const env = { device: 'webgpu', pooled: () => backend.stats().buffersPooled - backend.stats().buffersCollected, makeModule: () => new Linear(4, 3), copyModule: (m: Module) => copyModule(m), moveTarget: 'webgpu' };
   it.each(ownershipCases.map((c) => [c.name, c] as const))('%s', async (_, c) => c.run(env));
 });

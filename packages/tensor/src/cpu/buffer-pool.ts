@@ -39,6 +39,12 @@ export interface CpuMemoryStats {
    */
   bytesInUse: number;
   peakBytesInUse: number;
+  /**
+   * Heap blocks given back because the garbage collector took their storage without `dispose()`
+   * (also counted in `buffersPooled`). They arrive whenever the collector runs, even between two
+   * lines of an async function: a growing count says tensors are being left to the collector.
+   */
+  buffersCollected: number;
 }
 
 type Pooled = TypedArrayFor[DType];
@@ -55,7 +61,7 @@ const HEAP_DTYPES: Partial<Record<DType, Float32ArrayConstructor | Int32ArrayCon
 };
 
 const free = new Map<DType, Map<number, Pooled[]>>();
-const stats = { buffersCreated: 0, buffersReused: 0, buffersPooled: 0, bytesPooled: 0, bytesInUse: 0, peakBytesInUse: 0 };
+const stats = { buffersCreated: 0, buffersReused: 0, buffersPooled: 0, bytesPooled: 0, bytesInUse: 0, peakBytesInUse: 0, buffersCollected: 0 };
 
 /** Counts a new storage's array as in use (the backend's `wrap`). */
 export function noteStorageCreated(bytes: number): void {
@@ -66,6 +72,11 @@ export function noteStorageCreated(bytes: number): void {
 /** Counts a released storage's array as no longer in use (the backend's `free`). */
 export function noteStorageReleased(bytes: number): void {
   stats.bytesInUse -= bytes;
+}
+
+/** Counts a heap block the garbage collector gave back (the backend's finalizer). */
+export function noteStorageCollected(): void {
+  stats.buffersCollected++;
 }
 
 /**

@@ -4,7 +4,7 @@ import { HALF_CODECS, isHalf } from '../half.js';
 import { attentionBackwardKernel, attentionKernel } from './attention.js';
 import { CpuStorage } from './storage.js';
 import { runHalfProgram, widened, widenView } from './half-views.js';
-import { giveArray, noteStorageCreated, noteStorageReleased, takeArray } from './buffer-pool.js';
+import { giveArray, noteStorageCollected, noteStorageCreated, noteStorageReleased, takeArray } from './buffer-pool.js';
 import { contiguousStrides, numel } from '../shape.js';
 import { copyKernel, elementwiseKernel, whereKernel } from './elementwise.js';
 import { gatherKernel, scatterAddKernel } from './gather.js';
@@ -39,6 +39,7 @@ function dataOf(v: View | Storage): TypedArray {
  */
 const collected = new FinalizationRegistry<TypedArray>((array) => {
   noteStorageReleased(array.byteLength);
+  noteStorageCollected();
   giveArray('float32', array);
 });
 
