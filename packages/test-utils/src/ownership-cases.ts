@@ -13,9 +13,9 @@ export interface OwnedModule {
 export interface OwnershipEnv {
   device: string;
   /**
-   * Freed buffers waiting in the device's pool, less those the garbage collector gave back: +1 for
-   * each storage given back. (Tensors earlier tests left to the collector come back whenever it
-   * runs, even across an `await` inside a case: counting them made a case see 66 where 1 was right.)
+   * Freed buffers waiting in the device's pool, less those the garbage collector gave back
+   * (`buffersCollected`): +1 for each storage given back. Tensors that earlier tests left to the
+   * collector come back whenever it runs, even across an `await` inside a case, so they must not count.
    */
   pooled(): number;
   /** A fresh module on the CPU in float32 (a `Linear(4, 3)`). */

@@ -130,6 +130,6 @@ describe('webgpu memory', () => {
 });
 
 describe('webgpu memory ownership (dispose, scope, modules)', () => {
-  const env = { device: 'webgpu', pooled: () => backend.stats().buffersPooled - backend.stats().buffersCollected, makeModule: () => new Linear(4, 3), copyModule: (m: Module) => copyModule(m), moveTarget: 'webgpu' };
+  const env = { device: 'webgpu', pooled: () => { const s = backend.stats(); return s.buffersPooled - s.buffersCollected; }, makeModule: () => new Linear(4, 3), copyModule: (m: Module) => copyModule(m), moveTarget: 'webgpu' };
   it.each(ownershipCases.map((c) => [c.name, c] as const))('%s', async (_, c) => c.run(env));
 });
