@@ -62,10 +62,9 @@ export interface PrimitiveAttrs extends Record<ElementwiseOp, OpParams> {
   /**
    * The fused attention (ops/attention.ts, a backend's `attention`): inputs query [B, H, L, E], key,
    * value and an optional additive mask [B, H, L, S]. `saved.logsumexp` receives the forward's per-row
-   * logsumexp for the backward (a second output in PyTorch's flash kernel; a primitive here has one),
-   * and `saved.output32` a half output's float32 values (see `attentionForward`).
+   * logsumexp for the backward (a second output in PyTorch's flash kernel; a primitive here has one).
    */
-  attention: { scale: number; isCausal: boolean; saved: { logsumexp: Tensor | null; output32: Tensor | null } };
+  attention: { scale: number; isCausal: boolean; saved: { logsumexp: Tensor | null } };
   /**
    * The fused layer norm (ops/layer-norm.ts, a backend's `layerNorm`): inputs x [rows, n] (contiguous),
    * then the weight and bias [n] it has (`weight`, `bias`); `saved` receives the rows' mean and 1/std

@@ -58,8 +58,8 @@ export const READ_BY_RULE: { [K in PrimitiveOp]: Reads<K> } = {
   embeddingRows: () => inputsOnly(false, true),
   cumsum: (_, __, arity) => nothing(arity),
   argsort: (_, __, arity) => nothing(arity),
-  // The backend's backward reads every operand; the output only when no float32 copy of it was kept.
-  attention: (attrs, _, arity) => ({ inputs: new Array<boolean>(arity).fill(true), output: attrs.saved.output32 === null }),
+  // The backend's backward reads every operand and the output (the logsumexp is in attrs.saved).
+  attention: (_, __, arity) => ({ inputs: new Array<boolean>(arity).fill(true), output: true }),
   // x, and the weight and bias the backend's backward is handed (parameters: held by their module anyway).
   layerNorm: (_, __, arity) => ({ inputs: new Array<boolean>(arity).fill(true), output: false }),
   cat: (_, __, arity) => nothing(arity),

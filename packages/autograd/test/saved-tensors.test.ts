@@ -109,7 +109,7 @@ describe('each gradient rule reads only what its node keeps', () => {
     const mask = m.make([1, 2, 3, 5], f32).detach();
     expect(checkSample(([a, b, c, d]) => fusedAttention(a, b, c, { scale: 0.5, attnMask: d }), { inputs: [q, k, v, mask], args: {}, note: '' }, 3)).toBe(7);
     expect(checkSample(([a, b, c]) => fusedAttention(a, b, c, { scale: 0.5, isCausal: true }), { inputs: [q, k, v], args: {}, note: '' })).toBe(7);
-    // Half operands: the node keeps the float32 output instead of the half one (and the casts keep nothing).
+    // Half operands: the node keeps the half output, as PyTorch's flash backward reads it (and the casts keep nothing).
     const half = ([a, b, c]: Tensor[]) => fusedAttention(a.to('bfloat16'), b.to('bfloat16'), c.to('bfloat16'), { scale: 0.5 });
     expect(checkSample(half, { inputs: [q, k, v], args: {}, note: '' })).toBe(7);
     const [x, w, b] = [m.make([3, 4]), m.make([4]), m.make([4])];

@@ -19,9 +19,9 @@ import { activationMemory, autocastGpt, autocastMlp, type ActivationReport, type
  *
  * Measured (bytes; f32 → autocast, ratio):
  *   CPU    MLP saved 2,151,432 → 2,844,680 (1.32x), backward peak 4,204,588 → 3,844,140 (0.91x)
- *   CPU    GPT saved 2,451,848 → 1,702,408 (0.69x), backward peak 2,659,460 → 1,835,268 (0.69x)
+ *   CPU    GPT saved 2,451,848 → 1,636,872 (0.67x), backward peak 2,659,460 → 1,782,660 (0.67x)
  *   WebGPU MLP saved 2,179,584 → 3,367,424 (1.54x), backward peak 5,260,800 → 5,129,984 (0.98x)
- *   WebGPU GPT saved 2,648,832 → 1,858,304 (0.70x), backward peak 3,141,120 → 2,367,232 (0.75x)
+ *   WebGPU GPT saved 2,648,832 → 1,792,768 (0.68x), backward peak 2,909,696 → 2,065,920 (0.71x)
  * (before the graph held only what rules read, with every activation held to the end of the step:
  * CPU MLP 6,542,360 → 5,540,908 and GPT 4,317,856 → 3,403,292; backward peaks 13.1 MB and 10.7 MB
  * for float32.) Why not half: in the MLP, float32 saves the ReLU outputs and nothing of the batch
@@ -30,8 +30,9 @@ import { activationMemory, autocastGpt, autocastMlp, type ActivationReport, type
  * casts of the weights whose input needs a gradient (136,192 B; the others and the biases' are freed
  * when autocast exits): the activations proper are 0.51x. In the GPT the residual stream stays
  * float32 by the policy (as in PyTorch), so each LayerNorm saves a float32 input; with the fused
- * attention's float32 output (kept for an exact backward), the loss's log-softmax and the rows'
- * statistics, 32% of the saved bytes under autocast are float32.
+ * attention's logsumexp, the loss's log-softmax and the rows' statistics, 25% of the saved bytes
+ * under autocast are float32. (Until the fused attention's backward read its half output, as
+ * PyTorch's flash backward does, it kept a float32 copy: 32%, saved 0.69x and 0.70x.)
  */
 let backend: WebGPUBackend;
 beforeAll(async () => {
@@ -69,14 +70,14 @@ describe('activation memory under autocast: saved after forward, peak during bac
     expect(r.backwardPeak).toBeLessThanOrEqual(0.95); // measured 0.914
   });
 
-  it('the CPU GPT (bfloat16): saved 0.69x, backward peak 0.69x; 32% of the saved bytes stay float32 (the policy)', () => {
+  it('the CPU GPT (bfloat16): saved 0.67x, backward peak 0.67x; 25% of the saved bytes stay float32 (the policy)', () => {
     const r = compare(GPT, 'cpu', cpuMeter);
     for (const run of [r.f32, r.half]) expect(Math.abs(run.saved - graphBytes(run)) / run.saved).toBeLessThan(0.01);
     const f32Share = (savedByDtype(r.half.groups).float32 ?? 0) / graphBytes(r.half);
-    expect(f32Share).toBeGreaterThan(0.28); // measured 0.318
-    expect(f32Share).toBeLessThan(0.36);
-    expect(r.saved).toBeLessThanOrEqual(0.72); // measured 0.694
-    expect(r.backwardPeak).toBeLessThanOrEqual(0.72); // measured 0.690
+    expect(f32Share).toBeGreaterThan(0.22); // measured 0.251
+    expect(f32Share).toBeLessThan(0.28);
+    expect(r.saved).toBeLessThanOrEqual(0.69); // measured 0.668
+    expect(r.backwardPeak).toBeLessThanOrEqual(0.69); // measured 0.670
   });
 
   it('the WebGPU MLP (float16): saved 1.54x, the activations proper in the graph 0.51x; backward peak 0.98x', () => {
@@ -91,12 +92,12 @@ describe('activation memory under autocast: saved after forward, peak during bac
     expect(r.backwardPeak).toBeLessThanOrEqual(1.02); // measured 0.975
   }, 60_000);
 
-  it('the WebGPU GPT (float16): saved 0.70x, backward peak 0.75x', () => {
+  it('the WebGPU GPT (float16): saved 0.68x, backward peak 0.71x', () => {
     const r = compare(GPT, 'webgpu', webgpuMeter(backend));
     const f32Share = (savedByDtype(r.half.groups).float32 ?? 0) / graphBytes(r.half);
-    expect(f32Share).toBeGreaterThan(0.28); // measured 0.318
-    expect(f32Share).toBeLessThan(0.36);
-    expect(r.saved).toBeLessThanOrEqual(0.74); // measured 0.702
-    expect(r.backwardPeak).toBeLessThanOrEqual(0.8); // measured 0.754
+    expect(f32Share).toBeGreaterThan(0.22); // measured 0.251
+    expect(f32Share).toBeLessThan(0.28);
+    expect(r.saved).toBeLessThanOrEqual(0.7); // measured 0.677
+    expect(r.backwardPeak).toBeLessThanOrEqual(0.73); // measured 0.710
   }, 60_000);
 });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { arange, cat, full, fusedAttentionAvailable, manualSeed, noGrad, randn, tensor, zeros, type Tensor } from '@tsgrad/autograd';
 import { functional as F } from '@tsgrad/nn';
 import { cpuKernels, cpuMemoryStats, getBackend, resetCpuPeak, setCpuKernels, type Backend, type Storage } from '@tsgrad/tensor';
-import { FUSED_ATTENTION_CASES, attentionFixture, decodeTensor, expectClose, fusedAttentionMask, type EncodedTensor } from '@tsgrad/test-utils';
+import { FUSED_ATTENTION_CASES, attentionFixture, decodeTensor, expectClose, fusedAttentionMask, roundedOutputTerm, type EncodedTensor } from '@tsgrad/test-utils';
 
 // The CPU's fused attention (WebAssembly SIMD, packages/tensor/assembly/attention.ts), which
 // F.scaledDotProductAttention takes in float32 while the WebAssembly kernels are loaded, against
@@ -203,9 +203,10 @@ describe('fused attention on the CPU holds no T × T tensor', () => {
 
 // Half operands (what autocast gives F.scaledDotProductAttention) keep the fused kernel: it runs in
 // float32 on widened copies and rounds the output and each gradient once, as PyTorch's half attention
-// accumulates in float32. Reference: the composed path in float64 on the same half-rounded inputs,
-// mask and cotangent; a once-rounded result is within half an ulp of it (plus float32's error), so
-// one ulp of the dtype (2^-10, 2^-7) bounds it.
+// accumulates in float32, and its backward reads the half output, as PyTorch's flash backward does.
+// Reference: the composed path in float64 on the same half-rounded inputs, mask and cotangent, its
+// D = rowsum(dO∘O) moved to the half output's by `roundedOutputTerm`; a once-rounded result is within
+// half an ulp of it (plus float32's error), so one ulp of the dtype (2^-10, 2^-7) bounds it.
 describe.each([
   ['float16', 2 ** -10],
   ['bfloat16', 2 ** -7],
@@ -216,16 +217,20 @@ describe.each([
     const raw = c.mask ? fusedAttentionMask(c.mask) : null;
     const mask = raw === null || raw.dtype === 'bool' ? raw : raw.to(dtype);
     const opts = { isCausal: c.isCausal ?? false, scale: c.scale ?? null };
-    const [q64, k64, v64] = [q, k, v].map((t) => t.detach().to('float64').requiresGrad_());
-    const ref = F.scaledDotProductAttention(q64, k64, v64, { ...opts, attnMask: mask && mask.dtype !== 'bool' ? mask.to('float64') : mask });
-    const cot = randn(ref.shape).to(dtype);
-    ref.backward(cot.to('float64'));
-
     const fused = vi.spyOn(cpu, 'attention');
     const fusedBackward = vi.spyOn(cpu, 'attentionBackward');
     const out = F.scaledDotProductAttention(q, k, v, { ...opts, attnMask: mask });
     expect(fused).toHaveBeenCalledTimes(1);
     expect(out.dtype).toBe(dtype);
+    const cot = randn(out.shape).to(dtype);
+
+    const [q64, k64, v64] = [q, k, v].map((t) => t.detach().to('float64').requiresGrad_());
+    const mask64 = mask && mask.dtype !== 'bool' ? mask.to('float64') : mask;
+    const ref = F.scaledDotProductAttention(q64, k64, v64, { ...opts, attnMask: mask64 });
+    const cot64 = cot.to('float64');
+    const term = roundedOutputTerm({ query: q64, key: k64, gradOutput: cot64, output: ref, savedOutput: out.detach().to('float64'), mask: mask64, ...opts });
+    ref.mul(cot64).sum().add(term).backward();
+
     const tolH = { rtol: eps, atol: 1e-4 };
     expectClose(Array.from(out.dataSync(), Number), Array.from(ref.dataSync(), Number), { ...tolH, what: 'output' });
     out.backward(cot);

@@ -77,6 +77,12 @@ export interface BackendCapabilities {
    * so it is read at each call, not once).
    */
   readonly fusedAttentionMaxHeadDim?: number;
+  /**
+   * Whether the fused `attention` and `attentionBackward` take float16 and bfloat16 views in place
+   * (read from their packed words as the float32 values widening gives, so the results are those of
+   * the float32 kernel on widened copies); absent or false: the caller hands them widened copies.
+   */
+  readonly fusedAttentionReadsHalf?: boolean;
 }
 
 /** What the fused attention computes with: the factor on q·kᵀ, and whether key j > query i is masked out. */
@@ -94,7 +100,8 @@ export interface AttentionOptions {
 }
 
 /**
- * The fused attention's operands, all float32 4-D views of any strides (a stride 0 broadcasts):
+ * The fused attention's operands, float32 4-D views of any strides (a stride 0 broadcasts; half views
+ * too where `capabilities.fusedAttentionReadsHalf`):
  * query [B, H, L, E], key [B, H, S, E], value [B, H, S, Ev], and an optional additive mask
  * [B, H, L, S] (−∞ masks a score out; a bool mask is converted by the caller).
  */

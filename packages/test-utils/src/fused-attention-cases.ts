@@ -1,4 +1,4 @@
-import { rand, tensor, type Tensor } from '@tsgrad/autograd';
+import { noGrad, ones, rand, tensor, type Tensor } from '@tsgrad/autograd';
 
 /**
  * One case of the fused attention tests (every backend's: webgpu's flash-attention.test.ts, the
@@ -42,4 +42,45 @@ export function fusedAttentionMask(spec: NonNullable<FusedAttentionCase['mask']>
   const u = rand(spec.shape, { dtype: 'float64' }).where(alive, 0);
   if (spec.kind === 'bool') return u.gt(0.4);
   return u.mul(2).sub(1).where(u.gt(0.33), -Infinity);
+}
+
+/** The operands of `roundedOutputTerm`: float64 leaves, the case's mask (float64 or bool) and options. */
+export interface RoundedOutputTermInputs {
+  query: Tensor;
+  key: Tensor;
+  /** The cotangent dO, float64. */
+  gradOutput: Tensor;
+  /** The float64 reference output O. */
+  output: Tensor;
+  /** The output the kernel saved for its backward (half values, widened to float64): Ô. */
+  savedOutput: Tensor;
+  mask: Tensor | null;
+  isCausal: boolean;
+  /** @defaultValue 1/√E */
+  scale: number | null;
+}
+
+/**
+ * The term whose gradient, added to a float64 reference's loss Σ dO∘O, turns the reference's query
+ * and key gradients into those of PyTorch's flash backward reading a rounded output Ô: that backward
+ * takes D_i = Σ_e dO_ie·Ô_ie in dS = P∘(dP − D), and since ∂logsumexp_i(S)/∂S_ij = P_ij, the term
+ * −Σ_i δ_i·logsumexp_i(S), δ_i = Σ_e dO_ie(Ô_ie − O_ie) held constant, moves each D_i by δ_i (the
+ * value's gradient is untouched). Rows with every score masked out (δ = 0) take no part.
+ * @example
+ * ref.mul(cot64).sum().add(roundedOutputTerm({ query: q64, key: k64, gradOutput: cot64, output: ref, savedOutput: out.to('float64'), mask: null, isCausal: true, scale: null })).backward();
+ */
+export function roundedOutputTerm(a: RoundedOutputTermInputs): Tensor {
+  const { query, key, mask } = a;
+  const scale = a.scale ?? 1 / Math.sqrt(query.shape[query.ndim - 1]);
+  let scores = query.matmul(key.transpose(-2, -1)).mul(scale);
+  if (mask !== null) scores = mask.dtype === 'bool' ? scores.where(mask, -Infinity) : scores.add(mask);
+  if (a.isCausal) {
+    const [L, S] = scores.shape.slice(-2);
+    scores = scores.where(ones([L, S], { dtype: 'bool' }).tril(), -Infinity);
+  }
+  const { delta, alive } = noGrad(() => ({
+    delta: a.gradOutput.mul(a.savedOutput.sub(a.output)).sum(-1),
+    alive: scores.logsumexp(-1, { keepdim: true }).gt(-Infinity),
+  }));
+  return scores.where(alive, 0).logsumexp(-1).mul(delta).sum().neg();
 }

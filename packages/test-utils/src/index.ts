@@ -9,7 +9,7 @@ export { SampleMaker, type MakeOptions, type ValueKind } from './sample-maker.js
 export { opInfos, opInfo, type OpInfo, type OpSample, type OpArgs } from './op-infos.js';
 export { loadFixture, fixturePath, decodeTensor, type EncodedTensor, type OpFixtureCase, type LayerCase } from './fixtures.js';
 export { attentionFixture, type SdpaCase, type MhaCase, type EncoderCase } from './attention-fixtures.js';
-export { FUSED_ATTENTION_CASES, fusedAttentionMask, type FusedAttentionCase } from './fused-attention-cases.js';
+export { FUSED_ATTENTION_CASES, fusedAttentionMask, roundedOutputTerm, type FusedAttentionCase, type RoundedOutputTermInputs } from './fused-attention-cases.js';
 export { randomQuadratic, quadraticTrajectory, relativeDistance, type RandomQuadratic, type Steppable } from './quadratic.js';
 export { optimInfos, optimTrajectoryCases, type OptimInfo, type OptimizerName, type ReferenceInfo, type FullOptions } from './optim-infos.js';
 export { errorInputs, type ErrorInput } from './error-inputs.js';

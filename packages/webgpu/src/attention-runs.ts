@@ -1,14 +1,15 @@
 /// <reference types="@webgpu/types" preserve="true" />
 /**
- * The fused attention's dispatches (the backend's `attention` and `attentionBackward`): checks,
+ * The fused attention's dispatches (the backend's `attention` and `attentionBackward`) on float32 or
+ * half operands (read in place, results float32): checks,
  * metadata, bindings and workgroup counts for the kernels of shaders/attention.ts. Memory beyond the
  * inputs and results is O(rows): the logsumexp, and in the backward (logsumexp, D) per query row and
  * one [B·H, S, E + Ev] buffer for dk and dv, split into the two results. No [L, S] buffer is made.
  */
-import { numel, type AttentionInputs, type AttentionOptions, type AttentionSaved, type DType, type Storage, type View } from '@tsgrad/tensor';
+import { isHalf, numel, type AttentionInputs, type AttentionOptions, type AttentionSaved, type DType, type Storage, type View } from '@tsgrad/tensor';
 import type { Bindings } from './bindings.js';
 import type { Recorder } from './recorder.js';
-import { ATTENTION_ROWS, attentionForwardShader, attentionKeyGradShader, attentionQueryGradShader, attentionStatsShader } from './shaders/attention.js';
+import { ATTENTION_ROWS, attentionForwardShader, attentionKeyGradShader, attentionQueryGradShader, attentionStatsShader, type AttentionDTypes } from './shaders/attention.js';
 
 /** Head dims the kernels are compiled for (a row lives in private arrays): at most this. */
 export const ATTENTION_MAX_HEAD_DIM = 128;
@@ -33,12 +34,12 @@ export class AttentionRuns {
     if (B * H * L === 0) return { output: output.storage, logsumexp: logsumexp.storage };
     const { bindings, recorder } = this.ops;
     const buffers = [...this.operands(inputs), bindings.whole(output), bindings.whole(logsumexp)];
-    recorder.dispatch('attention', attentionForwardShader(E, Ev), buffers, this.meta(inputs, opts, null), this.groups(L, B * H));
+    recorder.dispatch('attention', attentionForwardShader(E, Ev, this.dtypes(inputs, null)), buffers, this.meta(inputs, opts, null), this.groups(L, B * H));
     return { output: output.storage, logsumexp: logsumexp.storage };
   }
 
   backward(inputs: AttentionInputs, saved: AttentionSaved, opts: AttentionOptions): { query: Storage; key: Storage; value: Storage } {
-    const { B, H, L, S, E, Ev } = this.check('attention backward', inputs);
+    const { B, H, L, S, E, Ev } = this.check('attention backward', inputs, saved);
     const { bindings, recorder } = this.ops;
     if (B * H * L * S === 0) {
       // No query or no key: nothing flows back.
@@ -49,13 +50,14 @@ export class AttentionRuns {
     const dk = this.ops.fresh('float32', [B, H, S, E]);
     const dv = this.ops.fresh('float32', [B, H, S, Ev]);
     const meta = this.meta(inputs, opts, saved.gradOutput);
+    const dtypes = this.dtypes(inputs, saved);
     const stats = this.ops.fresh('float32', [B * H * L * 2]);
     const dout = bindings.whole(saved.gradOutput);
-    recorder.dispatch('attention backward', attentionStatsShader(Ev), [bindings.whole(saved.output), dout, bindings.whole(saved.logsumexp), bindings.whole(stats)], meta, this.groups(L, B * H));
+    recorder.dispatch('attention backward', attentionStatsShader(Ev, dtypes), [bindings.whole(saved.output), dout, bindings.whole(saved.logsumexp), bindings.whole(stats)], meta, this.groups(L, B * H));
     const operands = this.operands(inputs);
-    recorder.dispatch('attention backward', attentionQueryGradShader(E, Ev), [...operands, dout, bindings.whole(stats), bindings.whole(dq)], meta, this.groups(L, B * H));
+    recorder.dispatch('attention backward', attentionQueryGradShader(E, Ev, dtypes), [...operands, dout, bindings.whole(stats), bindings.whole(dq)], meta, this.groups(L, B * H));
     const dkv = this.ops.fresh('float32', [B, H, S, E + Ev]);
-    recorder.dispatch('attention backward', attentionKeyGradShader(E, Ev), [...operands, dout, bindings.whole(stats), bindings.whole(dkv)], meta, this.groups(S, B * H));
+    recorder.dispatch('attention backward', attentionKeyGradShader(E, Ev, dtypes), [...operands, dout, bindings.whole(stats), bindings.whole(dkv)], meta, this.groups(S, B * H));
     this.ops.free(stats.storage);
     this.ops.copy({ ...dkv, shape: [B, H, S, E] }, dk);
     this.ops.copy({ ...dkv, shape: [B, H, S, Ev], offset: E }, dv);
@@ -63,11 +65,15 @@ export class AttentionRuns {
     return { query: dq.storage, key: dk.storage, value: dv.storage };
   }
 
-  /** The dims, after checking what the kernels assume (4-D float32 views of matching shapes). */
-  private check(who: string, { query, key, value, mask }: AttentionInputs): { B: number; H: number; L: number; S: number; E: number; Ev: number } {
-    for (const [name, v] of [['query', query], ['key', key], ['value', value], ['mask', mask]] as const) {
+  /**
+   * The dims, after checking what the kernels assume: 4-D float32 or half views of matching shapes
+   * (half ones read in place), and in the backward a contiguous output at offset 0.
+   */
+  private check(who: string, { query, key, value, mask }: AttentionInputs, saved?: AttentionSaved): { B: number; H: number; L: number; S: number; E: number; Ev: number } {
+    const views = [['query', query], ['key', key], ['value', value], ['mask', mask], ['output', saved?.output ?? null], ['gradOutput', saved?.gradOutput ?? null]] as const;
+    for (const [name, v] of views) {
       if (v === null) continue;
-      if (v.dtype !== 'float32') throw new Error(`webgpu: ${who} needs float32 operands, got ${name} of dtype ${v.dtype}`);
+      if (v.dtype !== 'float32' && !isHalf(v.dtype)) throw new Error(`webgpu: ${who} needs float32, float16 or bfloat16 operands, got ${name} of dtype ${v.dtype}`);
       if (v.shape.length !== 4) throw new Error(`webgpu: ${who} needs 4-D operands [B, H, rows, cols], got ${name} of shape [${v.shape.join(', ')}]`);
     }
     const [B, H, L, E] = query.shape;
@@ -76,6 +82,16 @@ export class AttentionRuns {
     if (!same(key, [B, H, S, E]) || !same(value, [B, H, S, Ev]) || (mask && !same(mask, [B, H, L, S]))) {
       const shapes = [query, key, value, mask].filter((v) => v !== null).map((v) => `[${v.shape.join(', ')}]`);
       throw new Error(`webgpu: ${who} needs query [B, H, L, E], key [B, H, S, E], value [B, H, S, Ev] and mask [B, H, L, S], got ${shapes.join(', ')}`);
+    }
+    if (saved) {
+      const { output, gradOutput } = saved;
+      if (!same(output, [B, H, L, Ev]) || !same(gradOutput, [B, H, L, Ev])) {
+        throw new Error(`webgpu: ${who} needs the output and its gradient of shape [${[B, H, L, Ev].join(', ')}], got [${output.shape.join(', ')}] and [${gradOutput.shape.join(', ')}]`);
+      }
+      // The stats kernel reads the output it wrote as rows of Ev: contiguous from element 0.
+      if (output.offset !== 0 || output.strides.some((st, i) => st !== [H * L * Ev, L * Ev, Ev, 1][i] && output.shape[i] !== 1)) {
+        throw new Error(`webgpu: ${who} needs the forward's output contiguous at offset 0, got strides [${output.strides.join(', ')}] at offset ${output.offset}`);
+      }
     }
     if (E > ATTENTION_MAX_HEAD_DIM || Ev > ATTENTION_MAX_HEAD_DIM) {
       throw new Error(`webgpu: ${who} runs head dims up to ${ATTENTION_MAX_HEAD_DIM}, got query/key ${E} and value ${Ev}`);
@@ -89,11 +105,16 @@ export class AttentionRuns {
   /** Query, key, value and the mask as bindings (without a mask, the query's binding stands in, unread). */
   private operands({ query, key, value, mask }: AttentionInputs): GPUBufferBinding[] {
     const { bindings } = this.ops;
-    const limit = bindings.limits.maxStorageBufferBindingSize / 4;
     for (const v of [query, key, value, mask]) {
-      if (v !== null && bindings.extent(v) > limit) throw bindings.tooLarge('attention', v, 'the fused attention binds it whole');
+      if (v !== null && (bindings.whole(v).size ?? 0) > bindings.limits.maxStorageBufferBindingSize) throw bindings.tooLarge('attention', v, 'the fused attention binds it whole');
     }
     return [query, key, value, mask ?? query].map((v) => bindings.whole(v));
+  }
+
+  /** What each kernel reads of each operand (the query's dtype for the unread stand-in mask). */
+  private dtypes({ query, key, value, mask }: AttentionInputs, saved: AttentionSaved | null): AttentionDTypes {
+    const read = { q: query.dtype, k: key.dtype, v: value.dtype, mask: (mask ?? query).dtype, ...(saved && { o: saved.output.dtype, dout: saved.gradOutput.dtype }) };
+    return read as AttentionDTypes;
   }
 
   private meta({ query, key, value, mask }: AttentionInputs, { scale, isCausal }: AttentionOptions, gradOutput: View | null): number[] {

@@ -76,7 +76,7 @@ const BUFFER_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DS
 export class WebGPUBackend implements Backend {
   readonly apiVersion = BACKEND_API_VERSION;
   readonly device = 'webgpu';
-  readonly capabilities = { float64: false, half: true, syncRead: false, fusedAttentionMaxHeadDim: ATTENTION_MAX_HEAD_DIM };
+  readonly capabilities = { float64: false, half: true, syncRead: false, fusedAttentionMaxHeadDim: ATTENTION_MAX_HEAD_DIM, fusedAttentionReadsHalf: true };
   readonly pool: BufferPool;
   private readonly recorder: Recorder;
   private readonly bindings: Bindings;

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { manualSeed, noGrad, randn, scope, tensor, type Tensor } from '@tsgrad/autograd';
 import { functional as F } from '@tsgrad/nn';
-import { FUSED_ATTENTION_CASES, expectClose, fusedAttentionMask } from '@tsgrad/test-utils';
+import { FUSED_ATTENTION_CASES, expectClose, fusedAttentionMask, roundedOutputTerm } from '@tsgrad/test-utils';
 import type { WebGPUBackend } from '@tsgrad/webgpu';
 import { gpu, values } from './gpu.js';
 
@@ -86,9 +86,11 @@ describe('fused attention on webgpu (float32) against the composed float64 refer
 });
 
 // Half operands (autocast's) keep the fused kernel: float32 on widened copies, the output and each
-// gradient rounded once; the reference is the composed path in float64 on the same half-rounded
-// inputs, mask and cotangent, within one ulp of the dtype (an operand broadcast over n (batch, head)
-// pairs sums n once-rounded gradients: n·eps/2 of the largest). As nn/test/cpu-fused-attention.test.ts.
+// gradient rounded once, the backward reading the half output (as PyTorch's flash backward); the
+// reference is the composed path in float64 on the same half-rounded inputs, mask and cotangent, its
+// D = rowsum(dO∘O) moved to the half output's by `roundedOutputTerm`, within one ulp of the dtype (an
+// operand broadcast over n (batch, head) pairs sums n once-rounded gradients: n·eps/2 of the
+// largest). As nn/test/cpu-fused-attention.test.ts.
 describe.each([
   ['float16', 2 ** -10],
   ['bfloat16', 2 ** -7],
@@ -99,17 +101,21 @@ describe.each([
     const raw = c.mask ? fusedAttentionMask(c.mask) : null;
     const mask = raw === null || raw.dtype === 'bool' ? raw : raw.to(dtype);
     const opts = { isCausal: c.isCausal ?? false, scale: c.scale ?? null };
-    const [q64, k64, v64] = [q, k, v].map((t) => t.to('float64').requiresGrad_());
-    const ref = F.scaledDotProductAttention(q64, k64, v64, { ...opts, attnMask: mask && mask.dtype !== 'bool' ? mask.to('float64') : mask });
-    const cot = randn(ref.shape).to(dtype);
-    ref.backward(cot.to('float64'));
-
     const fused = vi.spyOn(backend, 'attention');
     const fusedBackward = vi.spyOn(backend, 'attentionBackward');
     const [gq, gk, gv] = [q, k, v].map((t) => t.to('webgpu').requiresGrad_());
     const out = F.scaledDotProductAttention(gq, gk, gv, { ...opts, attnMask: mask ? mask.to('webgpu') : null });
     expect(fused).toHaveBeenCalledTimes(1);
     expect(out.dtype).toBe(dtype);
+    const cot = randn(out.shape).to(dtype);
+
+    const [q64, k64, v64] = [q, k, v].map((t) => t.to('float64').requiresGrad_());
+    const mask64 = mask && mask.dtype !== 'bool' ? mask.to('float64') : mask;
+    const ref = F.scaledDotProductAttention(q64, k64, v64, { ...opts, attnMask: mask64 });
+    const cot64 = cot.to('float64');
+    const saved = tensor(await values(out), { dtype: 'float64' }).reshape(out.shape);
+    ref.mul(cot64).sum().add(roundedOutputTerm({ query: q64, key: k64, gradOutput: cot64, output: ref, savedOutput: saved, mask: mask64, ...opts })).backward();
+
     expectClose(await values(out), Array.from(ref.dataSync(), Number), { rtol: eps, atol: 1e-4, what: 'output' });
     out.backward(cot.to('webgpu'));
     expect(fusedBackward).toHaveBeenCalledTimes(1);

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Generator, tensor, type Tensor } from '@tsgrad/autograd';
-import { registerBackend, type HalfDType } from '@tsgrad/tensor';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Generator, fusedAttention, tensor, type Tensor } from '@tsgrad/autograd';
+import { isHalf, registerBackend, type HalfDType, type Storage, type View } from '@tsgrad/tensor';
 import { halfBits } from '@tsgrad/test-utils';
 import { WebGPUBackend } from '@tsgrad/webgpu';
 import { gpu } from './gpu.js';
@@ -153,6 +153,63 @@ describe('reductions read half operands in place, with the bits of the float32 k
     // The float32 sums (256 B: the pool's smallest class) and the half result (256 B).
     expect(after.peakBytesInUse - before.bytesInUse).toBe(512);
     await s.data();
+  });
+});
+
+describe('the fused attention reads half operands in place, with the bits of its float32 kernels on widened copies', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+  // q, k and v as strided views into one [B, L, 3, H, E] projection (odd element offsets for k), a
+  // half float mask broadcast over the batch with −∞ entries, causal; E = 24, Ev = 24, L = S = 70.
+  const [B, L, H, E] = [2, 70, 3, 24];
+  function operands(dtype: HalfDType) {
+    const qkv = sample([B, L, 3, H, E], dtype, 21).mul(0.3).permute([2, 0, 3, 1, 4]);
+    const [q, k, v] = [0, 1, 2].map((i) => qkv.select(0, i));
+    const u = sample([1, H, L, L], dtype, 22).to('float32');
+    const mask = u.where(u.gt(-2), -Infinity).to(dtype).expand([B, H, L, L]);
+    return { q, k, v, mask };
+  }
+  const bits = async (st: Storage, n: number) => Array.from(new Uint32Array(((await backend.read(st, 0, n)) as Float32Array).buffer));
+  const wide = (v: View): View => ({ storage: backend.cast(v, 'float32'), dtype: 'float32', shape: v.shape, strides: [v.shape[1] * v.shape[2] * v.shape[3], v.shape[2] * v.shape[3], v.shape[3], 1], offset: 0 });
+
+  it.each(HALVES)('%s: forward and backward', async (dtype) => {
+    const { q, k, v, mask } = operands(dtype);
+    const opts = { scale: 0.2, isCausal: true };
+    const inputs = { query: q.toView(), key: k.toView(), value: v.toView(), mask: mask.toView() };
+    const wideInputs = { query: wide(inputs.query), key: wide(inputs.key), value: wide(inputs.value), mask: wide(inputs.mask) };
+    const got = backend.attention(inputs, opts);
+    const want = backend.attention(wideInputs, opts);
+    const rows = B * H * L;
+    expect(await bits(got.output, rows * E)).toEqual(await bits(want.output, rows * E));
+    expect(await bits(got.logsumexp, rows)).toEqual(await bits(want.logsumexp, rows));
+    // The backward on the half output and a half cotangent, against the widened ones.
+    const shape = [B, H, L, E];
+    const contiguous = [H * L * E, L * E, E, 1];
+    const output = { storage: backend.cast({ storage: got.output, dtype: 'float32', shape, strides: contiguous, offset: 0 }, dtype), dtype, shape, strides: contiguous, offset: 0 };
+    const gradOutput = sample(shape, dtype, 23).toView();
+    const logsumexp = { storage: got.logsumexp, dtype: 'float32' as const, shape: [B, H, L], strides: [H * L, L, 1], offset: 0 };
+    const g = backend.attentionBackward(inputs, { output, logsumexp, gradOutput }, opts);
+    const gw = backend.attentionBackward(wideInputs, { output: wide(output), logsumexp, gradOutput: wide(gradOutput) }, opts);
+    for (const name of ['query', 'key', 'value'] as const) expect(await bits(g[name], rows * E), name).toEqual(await bits(gw[name], rows * E));
+  });
+
+  it.each(HALVES)('%s: autograd hands the kernels the half views, widening none of them', async (dtype) => {
+    const { q, k, v, mask } = operands(dtype);
+    const [gq, gk, gv] = [q, k, v].map((t) => t.detach().requiresGrad_());
+    const attention = vi.spyOn(backend, 'attention');
+    const backward = vi.spyOn(backend, 'attentionBackward');
+    const cast = vi.spyOn(backend, 'cast');
+    const out = fusedAttention(gq, gk, gv, { scale: 0.2, isCausal: true, attnMask: mask });
+    out.backward(sample(out.shape, dtype, 24));
+    const [inputs] = attention.mock.calls[0];
+    const [, saved] = backward.mock.calls[0];
+    for (const view of [inputs.query, inputs.key, inputs.value, inputs.mask!, saved.output, saved.gradOutput]) expect(view.dtype).toBe(dtype);
+    // Casts round the float32 results (the output, then dq, dk, dv) into half: none widens.
+    expect(cast.mock.calls.filter(([src, to]) => isHalf(src.dtype) && to === 'float32')).toEqual([]);
+    expect(cast.mock.calls.filter(([src]) => src.dtype === 'float32').map(([, to]) => to)).toEqual([dtype, dtype, dtype, dtype]);
+    expect(gq.grad!.dtype).toBe(dtype);
+    await gq.grad!.data();
   });
 });
 

@@ -24,8 +24,8 @@ export interface FusedAttentionOptions {
 /**
  * Whether `fusedAttention` runs on this device for these head dims: the backend has the fused
  * kernels and the dims are within its limit, float32 or half (float16, bfloat16: the float32 kernel on
- * widened operands, the output rounded once, as PyTorch's half attention kernels accumulate in
- * float32; so autocast keeps the fused path). WebGPU has them; the CPU while its WebAssembly
+ * widened operands, or on WebGPU on the half ones read in place, the output rounded once, as PyTorch's
+ * half attention kernels accumulate in float32; so autocast keeps the fused path). WebGPU has them; the CPU while its WebAssembly
  * kernels are loaded (not after `setCpuKernels({ wasm: false })`). In float64 the composed path
  * (`F.scaledDotProductAttention`) stays the reference.
  * @example
@@ -49,7 +49,8 @@ export function fusedAttentionAvailable(query: Tensor, value: Tensor): boolean {
  * differentiable in query, key and value (the backward recomputes the weights: `attentionBackward`).
  * Operands are 4-D of one batch and head shape: query [B, H, L, E], key [B, H, S, E], value
  * [B, H, S, Ev]; broadcast ones as expanded views. A row with every score masked out gives zeros. The
- * mask gets no gradient. `F.scaledDotProductAttention` calls this where `fusedAttentionAvailable`.
+ * mask gets no gradient. For half operands the backward reads the half output, as PyTorch's flash
+ * backward does (see `attentionForward`). `F.scaledDotProductAttention` calls this where `fusedAttentionAvailable`.
  * @example
  * const out = fusedAttention(q, k, v, { scale: 1 / 8, isCausal: true }); // webgpu q, k, v [2, 4, 128, 64]
  */
@@ -60,14 +61,11 @@ export function fusedAttention(query: Tensor, key: Tensor, value: Tensor, opts: 
     throw new Error(`fusedAttention: no fused attention on ${query.device} for a ${query.dtype} query ${formatShape(query.shape)} and value ${formatShape(value.shape)}; use F.scaledDotProductAttention`);
   }
   if (attnMask?.requiresGrad) throw new Error('fusedAttention: attnMask gets no gradient here; detach it or use F.scaledDotProductAttention');
-  const attrs: PrimitiveAttrs['attention'] = { scale, isCausal, saved: { logsumexp: null, output32: null } };
+  const attrs: PrimitiveAttrs['attention'] = { scale, isCausal, saved: { logsumexp: null } };
   const inputs = attnMask ? [query, key, value, attnMask] : [query, key, value];
   const out = apply('attention', inputs, attrs);
-  // Only a backward reads the logsumexp (and a half output's float32 values).
-  if (out.gradFn === null) {
-    attrs.saved.logsumexp?.dispose();
-    attrs.saved.output32?.dispose();
-  }
+  // Only a backward reads the logsumexp.
+  if (out.gradFn === null) attrs.saved.logsumexp?.dispose();
   return out;
 }
 
@@ -99,8 +97,13 @@ function rounded(backend: Backend, storage: Storage, shape: readonly number[], d
   return out;
 }
 
-/** Runs `kernel` on `views`, half ones widened to float32 copies freed afterwards. */
-function onFloat32<T>(backend: Backend, views: readonly View[], kernel: (wide: View[]) => T): T {
+/**
+ * Runs `kernel` on `views`, half ones widened to float32 copies freed afterwards, unless the backend
+ * reads half operands in place (`fusedAttentionReadsHalf`: WebGPU), which computes the same values
+ * without the copies (five float32 images of q's size in a backward).
+ */
+function runFused<T>(backend: Backend, views: readonly View[], kernel: (wide: View[]) => T): T {
+  if (backend.capabilities.fusedAttentionReadsHalf === true) return kernel([...views]);
   const temps: Storage[] = [];
   try {
     return kernel(views.map((v) => widened(backend, v, temps)));
@@ -115,21 +118,20 @@ function attentionInputs([query, key, value, mask]: readonly View[]): AttentionI
 }
 
 /**
- * The primitive's forward: the output (the query's dtype), and for the backward the float32 logsumexp
- * and, for half operands, the float32 output, saved in `attrs`. The backward's D = rowsum(dO∘O) is a
- * difference that cancels; from the output rounded to half its error would be eps(half)·|O| in every
- * dq and dk (PyTorch's half FlashAttention has that error): the float32 output keeps the gradients
- * within one rounding of the float64 ones, for one float32 [B, H, L, Ev] tensor per attention.
+ * The primitive's forward: the output (the query's dtype; a half output rounded once from float32),
+ * and for the backward the float32 logsumexp, saved in `attrs`. The backward reads the output the
+ * forward returned, half for half operands, as PyTorch's flash kernels do (`_flash_attention_backward`
+ * is handed the forward's `output`): its D = rowsum(dO∘O) then carries the output's rounding, up to
+ * eps(half)/2·Σ|dO∘O| a row, into that row's dq and the keys' dk, the price of keeping half an output
+ * where a float32 copy would cost [B, H, L, Ev] float32 per attention.
  */
 export function attentionForward(inputs: readonly Tensor[], attrs: PrimitiveAttrs['attention']): Tensor {
   const [query, , value] = inputs;
   const backend = getBackend(query.device);
-  const { output, logsumexp } = onFloat32(backend, inputs.map((t) => t.toView()), (views) => backend.attention!(attentionInputs(views), attrs));
+  const { output, logsumexp } = runFused(backend, inputs.map((t) => t.toView()), (views) => backend.attention!(attentionInputs(views), attrs));
   const outShape = [...query.shape.slice(0, 3), value.shape[3]];
   attrs.saved.logsumexp = fromStorage(logsumexp, query.shape.slice(0, 3));
-  if (query.dtype === 'float32') return fromStorage(output, outShape);
-  attrs.saved.output32 = fromStorage(output, outShape);
-  return fromStorage(backend.cast(attrs.saved.output32.toView(), query.dtype), outShape);
+  return fromStorage(rounded(backend, output, outShape, query.dtype), outShape);
 }
 
 /** The primitive's gradient rule: dq, dk, dv from the backend's `attentionBackward` (in the inputs' dtypes); none for the mask. */
@@ -138,8 +140,8 @@ export function attentionGrads(inputs: readonly Tensor[], output: Tensor, grad: 
   const logsumexp = attrs.saved.logsumexp;
   if (logsumexp === null) throw new Error('attention: the forward kept no logsumexp (it ran without grad)');
   const backend = getBackend(query.device);
-  const views = [...inputs.map((t) => t.toView()), (attrs.saved.output32 ?? output).toView(), grad.toView()];
-  const g = onFloat32(backend, views, (wide) => {
+  const views = [...inputs.map((t) => t.toView()), output.toView(), grad.toView()];
+  const g = runFused(backend, views, (wide) => {
     const n = inputs.length;
     const saved = { output: wide[n], logsumexp: logsumexp.toView(), gradOutput: wide[n + 1] };
     return backend.attentionBackward!(attentionInputs(wide.slice(0, n)), saved, attrs);

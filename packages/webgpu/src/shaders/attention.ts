@@ -1,5 +1,7 @@
 /**
- * FlashAttention-style kernels (Dao et al.; the backward is FlashAttention-2's), float32. Every
+ * FlashAttention-style kernels (Dao et al.; the backward is FlashAttention-2's), computing in float32
+ * on float32 operands or half ones read in place (`load_<name>`: shaders/half.ts's exact widening,
+ * so the same values as on widened copies; the results stay float32). Every
  * kernel gives one thread one row (a query, or a key in the backward's key pass) and stages tiles of
  * the other side's rows in workgroup memory; the [L, S] scores exist only one tile at a time, in
  * registers. The head dims are compiled in (a row lives in private arrays).
@@ -11,7 +13,9 @@
  * row with no finite score gives zeros (PyTorch's `_safe_softmax`) and logsumexp −∞; a NaN or +∞
  * score makes the row NaN. Tests of them go through common.ts's bit-level helpers.
  */
+import type { HalfDType } from '@tsgrad/tensor';
 import { helpersFor, memoShader } from './common.js';
+import { halfReads } from './half.js';
 
 /** Rows per workgroup: one thread each. */
 export const ATTENTION_ROWS = 64;
@@ -22,6 +26,9 @@ export function tileRows(width: number): number {
   while (rows > 1 && rows * width > 4096) rows /= 2;
   return rows;
 }
+
+/** The dtype of each operand a kernel reads (`q`, `k`, `v`, `mask`, `dout`, `o`): float32 when absent. */
+export type AttentionDTypes = Readonly<Partial<Record<string, 'float32' | HalfDType>>>;
 
 const BINDINGS: Record<'forward' | 'query' | 'key', string[]> = {
   forward: ['q', 'k', 'v', 'mask', 'out:rw', 'lse:rw'],
@@ -37,19 +44,32 @@ const AT_FN = `fn at(view: u32, b: u32, h: u32, r: u32, c: u32) -> u32 {
     return md[m] + b * md[m + 1u] + h * md[m + 2u] + r * md[m + 3u] + c * md[m + 4u];
 }`;
 
-function header(kind: keyof typeof BINDINGS): string {
-  const names = BINDINGS[kind];
+/**
+ * WGSL: the storage bindings `names` ('name' read, 'name:rw' written), then `md`; each read one with a
+ * `load_<name>(e)` giving element e as f32 (a half one's packed words hold two elements each).
+ */
+function declare(names: readonly string[], dtypes: AttentionDTypes): string {
+  const half: Record<string, HalfDType> = {};
   const decls = names.map((n, i) => {
     const [name, rw] = n.split(':');
-    return `@group(0) @binding(${i}) var<storage, ${rw ? 'read_write' : 'read'}> ${name}: array<f32>;`;
+    const dtype = rw ? 'float32' : (dtypes[name] ?? 'float32');
+    if (dtype !== 'float32') half[name] = dtype;
+    return `@group(0) @binding(${i}) var<storage, ${rw ? 'read_write' : 'read'}> ${name}: array<${dtype === 'float32' ? 'f32' : 'u32'}>;`;
   });
+  const plain = names.filter((n) => !n.includes(':') && !(n in half)).map((name) => `fn load_${name}(e: u32) -> f32 { return ${name}[e]; }`);
   return `${decls.join('\n')}
 @group(0) @binding(${names.length}) var<storage, read> md: array<u32>;
+${plain.join('\n')}
+${halfReads(half)}`;
+}
+
+function header(kind: keyof typeof BINDINGS, dtypes: AttentionDTypes): string {
+  return `${declare(BINDINGS[kind], dtypes)}
 ${AT_FN}
 // The score of query i and key j from the dot product (mask added): −∞ when masked out.
 fn score(dot: f32, b: u32, h: u32, i: u32, j: u32) -> f32 {
     var s = dot * bitcast<f32>(md[3]);
-    if (md[5] != 0u) { s = s + mask[at(3u, b, h, i, j)]; }
+    if (md[5] != 0u) { s = s + load_mask(at(3u, b, h, i, j)); }
     return s;
 }
 fn is_minus_inf(x: f32) -> bool { return bitcast<u32>(x) == 0xff800000u; }
@@ -81,9 +101,9 @@ const DOUT = 4;
  * raised to the tile's, the accumulator and the running sum l scaled by e^(m_old − m_new), then each
  * key adds e^(s − m)·v. Writes out = acc / l and logsumexp = m + log l.
  */
-export const attentionForwardShader = memoShader((E: number, Ev: number): string => {
+export const attentionForwardShader = memoShader((E: number, Ev: number, dtypes: AttentionDTypes): string => {
   const BC = tileRows(E + Ev);
-  const body = `${header('forward')}
+  const body = `${header('forward', dtypes)}
 var<workgroup> kt: array<f32, ${BC * E}>;
 var<workgroup> vt: array<f32, ${BC * Ev}>;
 @compute @workgroup_size(${ATTENTION_ROWS})
@@ -94,13 +114,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     let live = i < L;
     var qr: array<f32, ${E}>;
     var acc: array<f32, ${Ev}>;
-    if (live) { for (var e = 0u; e < ${E}u; e++) { qr[e] = q[at(${Q}u, b, h, i, e)]; } }
+    if (live) { for (var e = 0u; e < ${E}u; e++) { qr[e] = load_q(at(${Q}u, b, h, i, e)); } }
     var m = 0.0; var l = 0.0; var bad = false;
     var end = S;
     if (causal) { end = min(S, min(L, (wid.x + 1u) * ${ATTENTION_ROWS}u)); }
     for (var j0 = 0u; j0 < end; j0 += ${BC}u) {
-        ${loadTile({ name: 'kt', rows: BC, width: E }, 'j0', 'S', (r, c) => `k[at(${K}u, b, h, ${r}, ${c})]`)}
-        ${loadTile({ name: 'vt', rows: BC, width: Ev }, 'j0', 'S', (r, c) => `v[at(${V}u, b, h, ${r}, ${c})]`)}
+        ${loadTile({ name: 'kt', rows: BC, width: E }, 'j0', 'S', (r, c) => `load_k(at(${K}u, b, h, ${r}, ${c}))`)}
+        ${loadTile({ name: 'vt', rows: BC, width: Ev }, 'j0', 'S', (r, c) => `load_v(at(${V}u, b, h, ${r}, ${c}))`)}
         workgroupBarrier();
         if (live) {
             var sc: array<f32, ${BC}>;
@@ -148,11 +168,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
  * Backward, first step: per query row, (logsumexp, D = rowsum(dO∘O)) into `stats`. md as the
  * others'; the output O is contiguous [B·H, L, Ev].
  */
-export const attentionStatsShader = memoShader((Ev: number): string => `@group(0) @binding(0) var<storage, read> o: array<f32>;
-@group(0) @binding(1) var<storage, read> dout: array<f32>;
-@group(0) @binding(2) var<storage, read> lse: array<f32>;
-@group(0) @binding(3) var<storage, read_write> stats: array<f32>;
-@group(0) @binding(4) var<storage, read> md: array<u32>;
+export const attentionStatsShader = memoShader((Ev: number, dtypes: AttentionDTypes): string => `${declare(['o', 'dout', 'lse', 'stats:rw'], dtypes)}
 ${AT_FN}
 @compute @workgroup_size(${ATTENTION_ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
@@ -162,7 +178,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     let b = wid.y / H; let h = wid.y % H;
     let row = wid.y * L + i;
     var d = 0.0;
-    for (var e = 0u; e < ${Ev}u; e++) { d += dout[at(${DOUT}u, b, h, i, e)] * o[row * ${Ev}u + e]; }
+    for (var e = 0u; e < ${Ev}u; e++) { d += load_dout(at(${DOUT}u, b, h, i, e)) * load_o(row * ${Ev}u + e); }
     stats[2u * row] = lse[row];
     stats[2u * row + 1u] = d;
 }`);
@@ -171,9 +187,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
  * Backward, dq: per query row, over the key tiles (causal: up to its block's last row), each key's
  * weight recomputed as p = e^(s − logsumexp), dS = p·(dO·v − D), dq += dS·k; times scale at the end.
  */
-export const attentionQueryGradShader = memoShader((E: number, Ev: number): string => {
+export const attentionQueryGradShader = memoShader((E: number, Ev: number, dtypes: AttentionDTypes): string => {
   const BC = tileRows(E + Ev);
-  const body = `${header('query')}
+  const body = `${header('query', dtypes)}
 var<workgroup> kt: array<f32, ${BC * E}>;
 var<workgroup> vt: array<f32, ${BC * Ev}>;
 @compute @workgroup_size(${ATTENTION_ROWS})
@@ -188,15 +204,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     var gq: array<f32, ${E}>;
     var lse = 0.0; var D = 0.0;
     if (live) {
-        for (var e = 0u; e < ${E}u; e++) { qr[e] = q[at(${Q}u, b, h, i, e)]; }
-        for (var e = 0u; e < ${Ev}u; e++) { dor[e] = dout[at(${DOUT}u, b, h, i, e)]; }
+        for (var e = 0u; e < ${E}u; e++) { qr[e] = load_q(at(${Q}u, b, h, i, e)); }
+        for (var e = 0u; e < ${Ev}u; e++) { dor[e] = load_dout(at(${DOUT}u, b, h, i, e)); }
         lse = stats[2u * row]; D = stats[2u * row + 1u];
     }
     var end = S;
     if (causal) { end = min(S, min(L, (wid.x + 1u) * ${ATTENTION_ROWS}u)); }
     for (var j0 = 0u; j0 < end; j0 += ${BC}u) {
-        ${loadTile({ name: 'kt', rows: BC, width: E }, 'j0', 'S', (r, c) => `k[at(${K}u, b, h, ${r}, ${c})]`)}
-        ${loadTile({ name: 'vt', rows: BC, width: Ev }, 'j0', 'S', (r, c) => `v[at(${V}u, b, h, ${r}, ${c})]`)}
+        ${loadTile({ name: 'kt', rows: BC, width: E }, 'j0', 'S', (r, c) => `load_k(at(${K}u, b, h, ${r}, ${c}))`)}
+        ${loadTile({ name: 'vt', rows: BC, width: Ev }, 'j0', 'S', (r, c) => `load_v(at(${V}u, b, h, ${r}, ${c}))`)}
         workgroupBarrier();
         if (live) {
             for (var c = 0u; c < ${BC}u; c++) {
@@ -228,9 +244,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
  * p = e^(s − logsumexp_i): dv += p·dO_i, dS = p·(dO_i·v − D_i), dk += dS·q_i; dk times scale. Writes
  * dk then dv per key row into one buffer [B·H, S, E + Ev].
  */
-export const attentionKeyGradShader = memoShader((E: number, Ev: number): string => {
+export const attentionKeyGradShader = memoShader((E: number, Ev: number, dtypes: AttentionDTypes): string => {
   const BC = tileRows(E + Ev + 2);
-  const body = `${header('key')}
+  const body = `${header('key', dtypes)}
 var<workgroup> qt: array<f32, ${BC * E}>;
 var<workgroup> dot_: array<f32, ${BC * Ev}>;
 var<workgroup> st: array<f32, ${BC * 2}>;
@@ -245,14 +261,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     var dk: array<f32, ${E}>;
     var dv: array<f32, ${Ev}>;
     if (live) {
-        for (var e = 0u; e < ${E}u; e++) { kr[e] = k[at(${K}u, b, h, j, e)]; }
-        for (var e = 0u; e < ${Ev}u; e++) { vr[e] = v[at(${V}u, b, h, j, e)]; }
+        for (var e = 0u; e < ${E}u; e++) { kr[e] = load_k(at(${K}u, b, h, j, e)); }
+        for (var e = 0u; e < ${Ev}u; e++) { vr[e] = load_v(at(${V}u, b, h, j, e)); }
     }
     var start = 0u;
     if (causal) { start = (wid.x * ${ATTENTION_ROWS}u / ${BC}u) * ${BC}u; }
     for (var i0 = start; i0 < L; i0 += ${BC}u) {
-        ${loadTile({ name: 'qt', rows: BC, width: E }, 'i0', 'L', (r, c) => `q[at(${Q}u, b, h, ${r}, ${c})]`)}
-        ${loadTile({ name: 'dot_', rows: BC, width: Ev }, 'i0', 'L', (r, c) => `dout[at(${DOUT}u, b, h, ${r}, ${c})]`)}
+        ${loadTile({ name: 'qt', rows: BC, width: E }, 'i0', 'L', (r, c) => `load_q(at(${Q}u, b, h, ${r}, ${c}))`)}
+        ${loadTile({ name: 'dot_', rows: BC, width: Ev }, 'i0', 'L', (r, c) => `load_dout(at(${DOUT}u, b, h, ${r}, ${c}))`)}
         ${loadTile({ name: 'st', rows: BC, width: 2 }, 'i0', 'L', (r, c) => `stats[2u * (wid.y * L + ${r}) + ${c}]`)}
         workgroupBarrier();
         if (live) {
