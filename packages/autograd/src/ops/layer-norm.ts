@@ -132,23 +132,24 @@ export function layerNormGrads(inputs: readonly Tensor[], grad: Tensor, needsGra
 
 /**
  * PyTorch's layer_norm_backward from ops (rules run with grad off): x̂ = (x − mean)·rstd, ĝ = g·w,
- * dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), dw = Σ_rows g·x̂, db = Σ_rows g. Each [rows, n] temporary
- * goes as soon as it is read (nested scopes, dx accumulated in place, the same operations in the same
- * order): four are live at most, where the expression written out held nine until the rule returned
- * (the peak of a WebGPU backward, whose backend has no fused layer norm).
+ * dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), dw = Σ_rows g·x̂, db = Σ_rows g. Nested scopes free each
+ * [rows, n] temporary once read (the same operations on the same values, so the same bits): four are
+ * live at most, where the expression written out held nine until the rule returned (the peak of a
+ * WebGPU backward, whose backend has no fused layer norm).
  */
 function composedGrads(x: Tensor, weight: Tensor | null, g: Tensor, { mean, rstd }: { mean: Tensor; rstd: Tensor }, needs: { input: boolean; weight: boolean; bias: boolean }) {
   const rows = [x.shape[0], 1];
   const r = rstd.reshape(rows);
   const xhat = scope(() => x.sub(mean.reshape(rows)).mul(r));
-  const scaled = weight ? g.mul(weight) : g;
-  let input: Tensor | null = null;
-  if (needs.input) {
-    const meanScaled = scaled.mean(1, { keepdim: true });
-    const meanProduct = scope(() => scaled.mul(xhat).mean(1, { keepdim: true }));
-    const dx = scaled.sub(meanScaled);
-    scope(() => dx.sub_(xhat.mul(meanProduct)));
-    input = dx.mul_(r);
-  }
+  const input = needs.input
+    ? scope(() => {
+        const [centered, meanProduct] = scope(() => {
+          const scaled = weight ? g.mul(weight) : g;
+          const meanProduct = scope(() => scaled.mul(xhat).mean(1, { keepdim: true }));
+          return [scaled.sub(scaled.mean(1, { keepdim: true })), meanProduct];
+        });
+        return scope(() => centered.sub(xhat.mul(meanProduct))).mul(r);
+      })
+    : null;
   return { input, weight: needs.weight ? scope(() => g.mul(xhat).sum(0)) : null, bias: needs.bias ? g.sum(0) : null };
 }
