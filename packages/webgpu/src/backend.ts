@@ -411,9 +411,13 @@ export class WebGPUBackend implements Backend {
    */
   matmul(a: View, b: View): Storage {
     // float32 products and sums, one rounding per output element (as PyTorch's CPU half matmul).
-    // Half operands are read in place (no float32 copies: matmul-plan.ts), a mixed pair through copies.
+    // Half operands are read in place (no float32 copies: matmul-plan.ts) and C written in half where
+    // the kernel stores pairs of columns (else a float32 C narrowed), a mixed pair through copies.
     const shape = [a.shape[0], a.shape[1], b.shape[2]];
-    if (isHalf(a.dtype) && isHalf(b.dtype)) return this.half.narrow(this.matmulPlan.matmul(a, b), shape, a.dtype as HalfDType);
+    if (isHalf(a.dtype) && isHalf(b.dtype)) {
+      const dtype = a.dtype as HalfDType;
+      return this.matmulPlan.matmulHalf(a, b, dtype) ?? this.half.narrow(this.matmulPlan.matmul(a, b), shape, dtype);
+    }
     if (isHalf(a.dtype) || isHalf(b.dtype)) return this.half.run([a, b], shape, ([x, y]) => this.matmul(x, y));
     return this.matmulPlan.matmul(a, b);
   }

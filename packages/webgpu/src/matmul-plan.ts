@@ -11,11 +11,11 @@
  * same as through copies, without the copies. (Packed operands take half the binding space, so a
  * product whose widened copies would pass the binding limit, which could not run before, fits more often.)
  */
-import { isHalf, type DType, type ReduceOp, type Storage, type View } from '@tsgrad/tensor';
+import { isHalf, type DType, type HalfDType, type ReduceOp, type Storage, type View } from '@tsgrad/tensor';
 import type { Bindings } from './bindings.js';
 import { spanOf } from './half-runs.js';
 import type { Recorder } from './recorder.js';
-import { smallMatmulShader, tiledMatmulShader, vec4Matmul64Shader, vec4MatmulShader } from './shaders/matmul.js';
+import { smallMatmulShader, tiledMatmulShader, vec4Matmul64Shader, vec4MatmulShader, type MatmulOut } from './shaders/matmul.js';
 
 /** Products with at least this many 64×64 tiles of C use the 64×64 kernel (when the tile is 'auto': software adapters). */
 const MATMUL_64_FROM_TILES = 64;
@@ -85,6 +85,24 @@ export class MatmulPlan {
   }
 
   /**
+   * A product of half operands written straight into a half C of `dtype` (no float32 C, no narrowing
+   * pass), where the kernel the float32 route picks stores pairs of neighbouring columns: the tiled
+   * and vec4 kernels with N even; the same kernel, sums and rounding, so the same bits. null where it
+   * does not (a tiny C, split-K, odd N, past the binding limit): the caller narrows `matmul`'s C.
+   */
+  matmulHalf(a: View, b: View, dtype: HalfDType): Storage | null {
+    const { bindings } = this.ops;
+    const [B, M, K] = a.shape;
+    const N = b.shape[2];
+    if (B * M * N === 0 || K === 0 || M * N < 32 * 32 || N % 2 !== 0) return null;
+    const limit = bindings.limits.maxStorageBufferBindingSize / 4;
+    if (bindings.span(a) > limit || bindings.span(b) > limit || B * M * N > limit || splitK(B, M, N, K) > 1) return null;
+    const out = this.ops.fresh(dtype, [B, M, N]);
+    this.matmulDispatch(a, b, out);
+    return out.storage;
+  }
+
+  /**
    * C = Σ_s A[:, K_s]·B[K_s, :]: the slices of K as a batch of one kernel (A's slice s is a batch
    * entry `s·K/S` elements along its rows, B's `s·K/S` rows down), then one sum over the batch.
    */
@@ -107,7 +125,8 @@ export class MatmulPlan {
    * One matmul kernel: A and B bound from their first element (windows), C whole. A large product
    * whose operand is laid out for the scalar kernel only (a transposed view, a misaligned offset)
    * copies that operand into row-major order first: the copy moves K·M (or K·N) elements, the product
-   * does B·M·N·K multiply-adds on the vec4 kernel, several times faster.
+   * does B·M·N·K multiply-adds on the vec4 kernel, several times faster. A half `out` (from
+   * `matmulHalf`) is written packed by the tiled and vec4 kernels.
    */
   private matmulDispatch(a: View, b: View, out: View): void {
     const { recorder, bindings } = this.ops;
@@ -144,10 +163,13 @@ export class MatmulPlan {
       : a.dtype === 'float32' && a.strides[2] === 1 && b.strides[2] === 1 && by4(K, N, a.strides[0], a.strides[1], wa.offset, b.strides[0], b.strides[1], wb.offset);
     const tile = this.ops.tile();
     const big = tile === 64 || (tile === 'auto' && B * Math.ceil(M / 64) * Math.ceil(N / 64) >= MATMUL_64_FROM_TILES);
-    if (M * N < 32 * 32) recorder.dispatch('matmul', smallMatmulShader(a.dtype, b.dtype), buffers, meta, recorder.groups(B * M * N));
-    else if (vec4 && big) recorder.dispatch('matmul', vec4Matmul64Shader(a.dtype, b.dtype), buffers, meta, [Math.ceil(N / 64), Math.ceil(M / 64), B]);
-    else if (vec4) recorder.dispatch('matmul', vec4MatmulShader(a.dtype, b.dtype), buffers, meta, tiles);
-    else recorder.dispatch('matmul', tiledMatmulShader(a.dtype, b.dtype), buffers, meta, tiles);
+    const c = out.dtype as MatmulOut;
+    if (M * N < 32 * 32) {
+      if (isHalf(c)) throw new Error('webgpu: internal: the one-thread-per-element matmul writes no half C');
+      recorder.dispatch('matmul', smallMatmulShader(a.dtype, b.dtype), buffers, meta, recorder.groups(B * M * N));
+    } else if (vec4 && big) recorder.dispatch('matmul', vec4Matmul64Shader(a.dtype, b.dtype, c), buffers, meta, [Math.ceil(N / 64), Math.ceil(M / 64), B]);
+    else if (vec4) recorder.dispatch('matmul', vec4MatmulShader(a.dtype, b.dtype, c), buffers, meta, tiles);
+    else recorder.dispatch('matmul', tiledMatmulShader(a.dtype, b.dtype, c), buffers, meta, tiles);
   }
 }
 

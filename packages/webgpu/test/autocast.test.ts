@@ -187,13 +187,14 @@ describe('memory under autocast on webgpu', () => {
 
   it('float16 autocast holds about half the activation bytes of float32 where activations dominate', async () => {
     // A long batch through narrow layers (16-256-256-256-10, batch 2048). Measured on SwiftShader:
-    // held after forward 19,629,568 B (float32) vs 10,538,240 B (float16 autocast): 0.54x; peak over
-    // forward+backward 36,225,792 B vs 19,343,104 B: 0.53x (pool size classes, powers of two; 0.68x
+    // held after forward 19,629,568 B (float32) vs 10,536,448 B (float16 autocast): 0.54x; peak over
+    // forward+backward 27,250,432 B vs 14,225,152 B: 0.52x (pool size classes, powers of two; 0.68x
     // while every half op widened its operands into float32 copies, before matmul, the elementwise
-    // kernels and reductions read half in place). Dispatches per step: 88 (float32) vs 115 (184 before).
-    // The benchmarks' MLP (784-256-256-10, batch 1024), measured once the same way (too slow on
-    // SwiftShader for every run): held 6,669,824 B vs 6,286,080 B (0.94x), peak 13,871,872 B vs
-    // 12,088,576 B (0.87x; 1.21x through widened copies), dispatches 72 vs 94 (143 before). There the
+    // kernels and reductions read half in place). Dispatches per step: 79 (float32) vs 99 (184 while
+    // widening, 115 while matmul wrote a float32 C to narrow). The benchmarks' MLP (784-256-256-10,
+    // batch 1024), measured once the same way (too slow on SwiftShader for every run): held 6,669,824 B
+    // vs 6,284,800 B (0.94x), peak 10,881,792 B vs 8,662,784 B (0.80x; 1.21x through widened copies),
+    // dispatches 65 vs 81 (143 while widening). There the
     // 784-wide input dominates: autocast adds its float16 copy (saved for backward; the float32 input
     // existed before the step) and the parameters' casts.
     const r = await compare([16, 256, 256, 256, 10], 2048);

@@ -10,7 +10,8 @@ import { gpu } from './gpu.js';
  * give the bits of the float32 kernel on widened copies, rounded once: the reference here is that
  * float32 product on WebGPU of the operands cast exactly to float32, in the same layout (so the plan
  * picks the same kernel for it), rounded into half. And no float32 copy is made: a half product is
- * one matmul dispatch and one narrowing, where widening cost two more.
+ * one matmul dispatch writing C in half (where the kernel stores pairs of columns; else one more, a
+ * narrowing), where widening cost two more.
  */
 
 const HALVES: HalfDType[] = ['float16', 'bfloat16'];
@@ -35,7 +36,8 @@ async function bitsOf(t: Tensor): Promise<number[]> {
  * one thread per element (C under 32×32), the scalar tiled kernel (K not a multiple of 4), the vec4
  * kernels (32×32 and 64×64 tiles), the vec4 kernel after the row-major copy that float32 makes of a
  * transposed operand of a large product (the weight gradient's layout, read here in place), split-K,
- * an odd offset, and a broadcast batch.
+ * an odd offset, a broadcast batch; C written in half by the tiled and vec4 kernels (N even, also
+ * N = 2 mod 4 on the tiled one), or float32 and narrowed (odd N, a tiny C, split-K).
  */
 const CASES: { name: string; a: number[]; b: number[]; view: (a: Tensor, b: Tensor) => [Tensor, Tensor] }[] = [
   { name: 'small C', a: [3, 5, 12], b: [3, 12, 7], view: (a, b) => [a, b] },
@@ -47,6 +49,8 @@ const CASES: { name: string; a: number[]; b: number[]; view: (a: Tensor, b: Tens
   { name: 'split-K', a: [32, 1024], b: [1024, 32], view: (a, b) => [a, b] },
   { name: 'odd offset (column slice)', a: [40, 37], b: [36, 40], view: (a, b) => [a.narrow(1, 1, 36), b] },
   { name: 'broadcast batch', a: [3, 33, 40], b: [40, 36], view: (a, b) => [a, b] },
+  { name: 'odd N (a float32 C narrowed)', a: [2, 40, 32], b: [2, 32, 37], view: (a, b) => [a, b] },
+  { name: 'N = 2 mod 4, tiled (a half C a word at a time)', a: [2, 40, 33], b: [2, 33, 34], view: (a, b) => [a, b] },
 ];
 
 describe('matmul reads half operands in place, with the bits of the float32 kernel on widened copies', () => {
@@ -59,7 +63,7 @@ describe('matmul reads half operands in place, with the bits of the float32 kern
     expect(await bitsOf(got)).toEqual(await bitsOf(want));
   });
 
-  it.each(HALVES)('%s: a product is one matmul dispatch and one narrowing, no widened copies', async (dtype) => {
+  it.each(HALVES)('%s: a product is one matmul dispatch writing C in half: no widened copies, no float32 C', async (dtype) => {
     const a = sample([2, 40, 36], dtype, 3);
     const b = sample([2, 36, 44], dtype, 4);
     await a.data();
@@ -68,12 +72,30 @@ describe('matmul reads half operands in place, with the bits of the float32 kern
     const before = backend.stats();
     const c = a.matmul(b);
     const after = backend.stats();
-    expect(after.dispatches - before.dispatches).toBe(2);
-    // Only C's float32 values and the half result were allocated (in the pool's power-of-two size
-    // classes); the widened copies of A and B took two more 16 KiB buffers.
+    expect(after.dispatches - before.dispatches).toBe(1);
+    // Only the half result was allocated (in the pool's power-of-two size classes); C's float32
+    // values and their narrowing took one more buffer and dispatch, the widened copies of A and B
+    // two more 16 KiB buffers.
     const pooled = (bytes: number) => 2 ** Math.ceil(Math.log2(bytes));
-    expect(after.peakBytesInUse - before.bytesInUse).toBe(pooled(2 * 40 * 44 * 4) + pooled(2 * 40 * 44 * 2));
+    expect(after.peakBytesInUse - before.bytesInUse).toBe(pooled(2 * 40 * 44 * 2));
     await c.data();
+  });
+
+  it.each(HALVES)('%s: an odd N, a tiny C and split-K compute a float32 C and narrow it (one dispatch more)', async (dtype) => {
+    for (const [as, bs, dispatches] of [
+      [[2, 40, 36], [2, 36, 37], 2],
+      [[3, 5, 12], [3, 12, 8], 2],
+      [[32, 1024], [1024, 32], 3],
+    ] as const) {
+      const a = sample([...as], dtype, 5);
+      const b = sample([...bs], dtype, 6);
+      await a.data();
+      await b.data();
+      const before = backend.stats().dispatches;
+      const c = a.matmul(b);
+      expect(backend.stats().dispatches - before, `${as} @ ${bs}`).toBe(dispatches);
+      await c.data();
+    }
   });
 });
 
@@ -161,8 +183,8 @@ describe('the fused attention reads half operands in place, with the bits of its
     vi.restoreAllMocks();
   });
   // q, k and v as strided views into one [B, L, 3, H, E] projection (odd element offsets for k), a
-  // half float mask broadcast over the batch with −∞ entries, causal; E = 24, Ev = 24, L = S = 70.
-  const [B, L, H, E] = [2, 70, 3, 24];
+  // half float mask broadcast over the batch with −∞ entries, causal; E = Ev = 25, L = S = 70.
+  const [B, L, H, E] = [2, 70, 3, 25];
   function operands(dtype: HalfDType) {
     const qkv = sample([B, L, 3, H, E], dtype, 21).mul(0.3).permute([2, 0, 3, 1, 4]);
     const [q, k, v] = [0, 1, 2].map((i) => qkv.select(0, i));

@@ -3,21 +3,29 @@ import { WGSL_TYPE, memoShader } from './common.js';
 import { halfReads } from './half.js';
 
 /**
+ * C's dtype: the product's, or for half operands float32 (rounded into half afterwards, one
+ * invocation per word) or the half dtype itself, written by the tiled and vec4 kernels a word (two
+ * neighbouring columns, N even) at a time with `pack2`, rounded by the same integer conversion.
+ */
+export type MatmulOut = 'float32' | 'int32' | HalfDType;
+
+/**
  * How the kernels bind and read operands `a` and `b`: float32 and int32 as arrays of their type;
  * float16 and bfloat16 packed two to a u32 word and read in place (`load_a(e)` of shaders/half.ts:
  * the exact f32 a widened copy would hold), so a half product needs no float32 copy of its operands
- * and computes in f32, writing a float32 C (rounded into half afterwards, one invocation per word).
+ * and computes in f32; with a half `out`, also `pack2(x, y)`, two f32 rounded into one word of C.
  */
-function operands(a: DType, b: DType, wide = (d: DType) => WGSL_TYPE[d]): { T: string; decls: string; readA: (e: string) => string; readB: (e: string) => string } {
+function operands(a: DType, b: DType, out: MatmulOut, wide = (d: DType) => WGSL_TYPE[d]): { T: string; decls: string; readA: (e: string) => string; readB: (e: string) => string } {
   const half: Record<string, HalfDType> = {};
   if (isHalf(a)) half.a = a;
   if (isHalf(b)) half.b = b;
   const stored = (d: DType) => (isHalf(d) ? 'u32' : wide(d));
+  const pack = isHalf(out) ? `\nfn pack2(x: f32, y: f32) -> u32 { return narrow_out(bitcast<u32>(x)) | (narrow_out(bitcast<u32>(y)) << 16u); }` : '';
   return {
     T: isHalf(a) ? 'f32' : WGSL_TYPE[a],
     decls: `@group(0) @binding(0) var<storage, read> a: array<${stored(a)}>;
 @group(0) @binding(1) var<storage, read> b: array<${stored(b)}>;
-${halfReads(half)}`,
+${halfReads(half, isHalf(out) ? out : undefined)}${pack}`,
     readA: (e) => (isHalf(a) ? `load_a(${e})` : `a[${e}]`),
     readB: (e) => (isHalf(b) ? `load_b(${e})` : `b[${e}]`),
   };
@@ -27,9 +35,9 @@ ${halfReads(half)}`,
  * The bindings and index helpers of the strided matmul shaders: a, b, c and md = [B, M, K, N, a
  * batch/row/col strides, a offset, b strides, b offset].
  */
-function stridedHeader(T: string, decls: string): string {
+function stridedHeader(T: string, decls: string, out: MatmulOut): string {
   return `${decls}
-@group(0) @binding(2) var<storage, read_write> c: array<${T}>;
+@group(0) @binding(2) var<storage, read_write> c: array<${isHalf(out) ? 'u32' : T}>;
 @group(0) @binding(3) var<storage, read> md: array<u32>;
 fn aAt(z: u32, r: u32, c: u32) -> u32 { return md[10] + z * md[4] + r * md[5] + c * md[6]; }
 fn bAt(z: u32, r: u32, c: u32) -> u32 { return md[11] + z * md[7] + r * md[8] + c * md[9]; }`;
@@ -40,9 +48,11 @@ fn bAt(z: u32, r: u32, c: u32) -> u32 { return md[11] + z * md[7] + r * md[8] + 
  * 4x4 outputs per thread, staging 32x32 tiles of A and B in workgroup memory. Operands are read
  * through their strides, so transposed views need no copy.
  */
-export const tiledMatmulShader = memoShader(function tiledMatmulShader(aType: DType, bType: DType): string {
-  const { T, decls, readA, readB } = operands(aType, bType);
-  return `${stridedHeader(T, decls)}
+export const tiledMatmulShader = memoShader(function tiledMatmulShader(aType: DType, bType: DType, out: MatmulOut): string {
+  const { T, decls, readA, readB } = operands(aType, bType, out);
+  // A half C: a word (columns col, col + 1; N even, so both or neither are inside) per store.
+  const [step, store] = isHalf(out) ? [2, 'c[((z * M + r) * N + col) >> 1u] = pack2(acc[i * 4u + j], acc[i * 4u + j + 1u]);'] : [1, 'c[(z * M + r) * N + col] = acc[i * 4u + j];'];
+  return `${stridedHeader(T, decls, out)}
 var<workgroup> tileA: array<${T}, 1024>;
 var<workgroup> tileB: array<${T}, 1024>;
 @compute @workgroup_size(64)
@@ -79,9 +89,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
         workgroupBarrier();
     }
     for (var i = 0u; i < 4u; i = i + 1u) {
-        for (var j = 0u; j < 4u; j = j + 1u) {
+        for (var j = 0u; j < 4u; j = j + ${step}u) {
             let r = row0 + i; let col = col0 + j;
-            if (r < M && col < N) { c[(z * M + r) * N + col] = acc[i * 4u + j]; }
+            if (r < M && col < N) { ${store} }
         }
     }
 }`;
@@ -89,8 +99,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 
 /** One thread per output: cheaper than tiling for small products (biases, vectors, tiny batches). */
 export const smallMatmulShader = memoShader(function smallMatmulShader(aType: DType, bType: DType): string {
-  const { T, decls, readA, readB } = operands(aType, bType);
-  return `${stridedHeader(T, decls)}
+  const { T, decls, readA, readB } = operands(aType, bType, 'float32');
+  return `${stridedHeader(T, decls, 'float32')}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
     let i = gid.x + gid.y * nwg.x * 64u;
     let M = md[1]; let K = md[2]; let N = md[3];
@@ -111,14 +121,14 @@ export const smallMatmulShader = memoShader(function smallMatmulShader(aType: DT
  * one through the column stride (`load4_a`), so any layout works and the tiles, the fma chain and
  * hence the bits are those of the float32 kernel on a widened copy.
  */
-function vec4Preamble(aPerRow: number, bPerRow: number, aType: DType, bType: DType): string {
-  const { decls } = operands(aType, bType, () => 'vec4<f32>');
+function vec4Preamble(aPerRow: number, bPerRow: number, aType: DType, bType: DType, out: MatmulOut): string {
+  const { decls } = operands(aType, bType, out, () => 'vec4<f32>');
   const load4 = (name: 'a' | 'b') => `fn load4_${name}(e: u32, s: u32) -> vec4<f32> { return vec4<f32>(load_${name}(e), load_${name}(e + s), load_${name}(e + 2u * s), load_${name}(e + 3u * s)); }`;
   const readA = isHalf(aType) ? 'load4_a(aBase + ar * md[5] + ak * md[6], md[6])' : 'a[(aBase + ar * md[5] + ak) / 4u]';
   const readB = isHalf(bType) ? 'load4_b(bBase + bk * md[8] + bc * md[9], md[9])' : 'b[(bBase + bk * md[8] + bc) / 4u]';
   const loads = [isHalf(aType) ? load4('a') : '', isHalf(bType) ? load4('b') : ''].filter(Boolean);
   return `${decls.trimEnd()}
-${loads.length ? `${loads.join('\n')}\n` : ''}@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+${loads.length ? `${loads.join('\n')}\n` : ''}@group(0) @binding(2) var<storage, read_write> c: array<${isHalf(out) ? 'u32' : 'f32'}>;
 @group(0) @binding(3) var<storage, read> md: array<u32>;
 var<workgroup> tileA: array<vec4<f32>, 256>;
 var<workgroup> tileB: array<vec4<f32>, 256>;
@@ -144,6 +154,23 @@ fn loadTiles(t: u32, full: bool, li: u32, rowTile: u32, colTile: u32, aBase: u32
 }
 
 /**
+ * WGSL: a vec4 kernel's store of `v`, C's columns col..col + 3 of row r at element `at` (a multiple of
+ * 4: N is), unchecked inside a full tile (`inside`), checked at the edges. A half C takes two words.
+ */
+function storeVec4(at: string, v: string, r: string, col: string, out: MatmulOut): string {
+  if (isHalf(out)) {
+    return `if (inside || (${r} < M && ${col} < N)) { c[${at} >> 1u] = pack2(${v}.x, ${v}.y); c[(${at} >> 1u) + 1u] = pack2(${v}.z, ${v}.w); }`;
+  }
+  return `if (inside) {
+            c[${at}] = ${v}.x; c[${at} + 1u] = ${v}.y; c[${at} + 2u] = ${v}.z; c[${at} + 3u] = ${v}.w;
+        } else {
+            for (var j = 0u; j < 4u; j = j + 1u) {
+                if (${r} < M && ${col} + j < N) { c[${at} + j] = ${v}[j]; }
+            }
+        }`;
+}
+
+/**
  * The tiled kernel with vec4 loads and accumulators (tfjs-backend-webgpu's packed layout): both
  * operands are read four floats at a time (row-contiguous, with K, N, strides and offsets divisible
  * by 4) into vec4 tiles of 32x32; each of the 64 threads keeps a 4x4 block of C as four vec4 rows and,
@@ -151,9 +178,9 @@ fn loadTiles(t: u32, full: bool, li: u32, rowTile: u32, colTile: u32, aBase: u32
  * a quarter of the multiply-adds. Tiles wholly inside A, B and C load and store without bounds checks
  * (a branch uniform across the workgroup); only edge tiles check.
  */
-export const vec4MatmulShader = memoShader(function vec4MatmulShader(aType: DType, bType: DType): string {
+export const vec4MatmulShader = memoShader(function vec4MatmulShader(aType: DType, bType: DType, out: MatmulOut): string {
   // Tiles: 32 rows x 8 vec4 along k of A, 32 k x 8 vec4 along n of B.
-  return `${vec4Preamble(8, 8, aType, bType)}
+  return `${vec4Preamble(8, 8, aType, bType, out)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
     let lid = vec2u(li % 8u, li / 8u);
@@ -196,13 +223,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     for (var i = 0u; i < 4u; i = i + 1u) {
         let r = row0 + i;
         let at = (z * M + r) * N + col0;
-        if (inside) {
-            c[at] = acc[i].x; c[at + 1u] = acc[i].y; c[at + 2u] = acc[i].z; c[at + 3u] = acc[i].w;
-        } else {
-            for (var j = 0u; j < 4u; j = j + 1u) {
-                if (r < M && col0 + j < N) { c[at + j] = acc[i][j]; }
-            }
-        }
+        ${storeVec4('at', 'acc[i]', 'r', 'col0', out)}
     }
 }`;
 });
@@ -215,9 +236,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
  * kernel, for products large enough to fill the GPU with 64×64 tiles. The next k-tile is loaded into
  * registers while the current one is multiplied (double buffering). Same operand rules as it.
  */
-export const vec4Matmul64Shader = memoShader(function vec4Matmul64Shader(aType: DType, bType: DType): string {
+export const vec4Matmul64Shader = memoShader(function vec4Matmul64Shader(aType: DType, bType: DType, out: MatmulOut): string {
   // Tiles: 64 rows x 4 vec4 along k of A, 16 k x 16 vec4 along n of B.
-  return `${vec4Preamble(4, 16, aType, bType)}
+  return `${vec4Preamble(4, 16, aType, bType, out)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
     let tx = li % 8u;
@@ -271,13 +292,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
             let col = colTile + half * 32u + tx * 4u;
             let v = acc[2u * i + half];
             let at = (z * M + r) * N + col;
-            if (inside) {
-                c[at] = v.x; c[at + 1u] = v.y; c[at + 2u] = v.z; c[at + 3u] = v.w;
-            } else {
-                for (var j = 0u; j < 4u; j = j + 1u) {
-                    if (r < M && col + j < N) { c[at + j] = v[j]; }
-                }
-            }
+            ${storeVec4('at', 'v', 'r', 'col', out)}
         }
     }
 }`;
