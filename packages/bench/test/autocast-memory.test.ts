@@ -21,7 +21,7 @@ import { activationMemory, autocastGpt, autocastMlp, type ActivationReport, type
  *   CPU    MLP saved 2,151,432 → 2,844,680 (1.32x), backward peak 4,204,588 → 3,844,140 (0.91x)
  *   CPU    GPT saved 2,451,848 → 1,636,872 (0.67x), backward peak 2,659,460 → 1,782,660 (0.67x)
  *   WebGPU MLP saved 2,179,584 → 3,367,424 (1.54x), backward peak 5,260,800 → 5,129,984 (0.98x)
- *   WebGPU GPT saved 2,648,832 → 1,792,768 (0.68x), backward peak 2,909,696 → 2,065,920 (0.71x)
+ *   WebGPU GPT saved 2,648,832 → 1,792,768 (0.68x), backward peak 2,909,696 → 2,053,888 (0.71x)
  * (before the graph held only what rules read, with every activation held to the end of the step:
  * CPU MLP 6,542,360 → 5,540,908 and GPT 4,317,856 → 3,403,292; backward peaks 13.1 MB and 10.7 MB
  * for float32.) Why not half: in the MLP, float32 saves the ReLU outputs and nothing of the batch
@@ -98,6 +98,6 @@ describe('activation memory under autocast: saved after forward, peak during bac
     expect(f32Share).toBeGreaterThan(0.22); // measured 0.251
     expect(f32Share).toBeLessThan(0.28);
     expect(r.saved).toBeLessThanOrEqual(0.7); // measured 0.677
-    expect(r.backwardPeak).toBeLessThanOrEqual(0.73); // measured 0.710
+    expect(r.backwardPeak).toBeLessThanOrEqual(0.73); // measured 0.706
   }, 60_000);
 });

@@ -229,6 +229,7 @@ describe.each([
     const ref = F.scaledDotProductAttention(q64, k64, v64, { ...opts, attnMask: mask64 });
     const cot64 = cot.to('float64');
     const term = roundedOutputTerm({ query: q64, key: k64, gradOutput: cot64, output: ref, savedOutput: out.detach().to('float64'), mask: mask64, ...opts });
+    expect(Number.isFinite(term.item())).toBe(true);
     ref.mul(cot64).sum().add(term).backward();
 
     const tolH = { rtol: eps, atol: 1e-4 };

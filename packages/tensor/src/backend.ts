@@ -112,7 +112,11 @@ export interface AttentionInputs {
   readonly mask: View | null;
 }
 
-/** What `attentionBackward` reads besides the inputs: the forward's output and logsumexp, the output's gradient. */
+/**
+ * What `attentionBackward` reads besides the inputs: the forward's output (contiguous from offset 0,
+ * as the forward wrote it; in the inputs' half dtype where `fusedAttentionReadsHalf`, as PyTorch's
+ * flash backward reads it) and its float32 logsumexp, the output's gradient (the output's dtype).
+ */
 export interface AttentionSaved {
   readonly output: View;
   readonly logsumexp: View;

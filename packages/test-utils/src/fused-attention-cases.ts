@@ -65,7 +65,7 @@ export interface RoundedOutputTermInputs {
  * and key gradients into those of PyTorch's flash backward reading a rounded output Ô: that backward
  * takes D_i = Σ_e dO_ie·Ô_ie in dS = P∘(dP − D), and since ∂logsumexp_i(S)/∂S_ij = P_ij, the term
  * −Σ_i δ_i·logsumexp_i(S), δ_i = Σ_e dO_ie(Ô_ie − O_ie) held constant, moves each D_i by δ_i (the
- * value's gradient is untouched). Rows with every score masked out (δ = 0) take no part.
+ * value's gradient is untouched). Rows with every score masked out take no part.
  * @example
  * ref.mul(cot64).sum().add(roundedOutputTerm({ query: q64, key: k64, gradOutput: cot64, output: ref, savedOutput: out.to('float64'), mask: null, isCausal: true, scale: null })).backward();
  */
@@ -82,5 +82,6 @@ export function roundedOutputTerm(a: RoundedOutputTermInputs): Tensor {
     delta: a.gradOutput.mul(a.savedOutput.sub(a.output)).sum(-1),
     alive: scores.logsumexp(-1, { keepdim: true }).gt(-Infinity),
   }));
-  return scores.where(alive, 0).logsumexp(-1).mul(delta).sum().neg();
+  // A row with every score masked out (or no keys) takes no part, whatever its δ: its logsumexp is −∞.
+  return scores.where(alive, 0).logsumexp(-1).mul(delta).where(alive.squeeze(-1), 0).sum().neg();
 }

@@ -29,6 +29,7 @@ export class AttentionRuns {
 
   forward(inputs: AttentionInputs, opts: AttentionOptions): { output: Storage; logsumexp: Storage } {
     const { B, H, L, E, Ev } = this.check('attention', inputs);
+    this.fitWhole([inputs.query, inputs.key, inputs.value, inputs.mask], [[B, H, L, Ev]]);
     const output = this.ops.fresh('float32', [B, H, L, Ev]);
     const logsumexp = this.ops.fresh('float32', [B, H, L]);
     if (B * H * L === 0) return { output: output.storage, logsumexp: logsumexp.storage };
@@ -46,6 +47,7 @@ export class AttentionRuns {
       const zeros = (shape: number[]) => this.ops.full(numel(shape), 0, 'float32');
       return { query: zeros([B, H, L, E]), key: zeros([B, H, S, E]), value: zeros([B, H, S, Ev]) };
     }
+    this.fitWhole([inputs.query, inputs.key, inputs.value, inputs.mask, saved.output, saved.gradOutput], [[B, H, L, E], [B, H, S, E + Ev]]);
     const dq = this.ops.fresh('float32', [B, H, L, E]);
     const dk = this.ops.fresh('float32', [B, H, S, E]);
     const dv = this.ops.fresh('float32', [B, H, S, Ev]);
@@ -102,13 +104,24 @@ export class AttentionRuns {
     return { B, H, L, S, E, Ev };
   }
 
-  /** Query, key, value and the mask as bindings (without a mask, the query's binding stands in, unread). */
+  /** Query, key, value and the mask as bindings (without a mask, the query's binding stands in, unread; `fitWhole` checked them). */
   private operands({ query, key, value, mask }: AttentionInputs): GPUBufferBinding[] {
+    return [query, key, value, mask ?? query].map((v) => this.ops.bindings.whole(v));
+  }
+
+  /**
+   * The limit Error for the first of `views` (operands and saved tensors, or the float32 results' shapes)
+   * past one binding: each is bound whole.
+   */
+  private fitWhole(views: readonly (View | null)[], results: readonly number[][] = []): void {
     const { bindings } = this.ops;
-    for (const v of [query, key, value, mask]) {
-      if (v !== null && (bindings.whole(v).size ?? 0) > bindings.limits.maxStorageBufferBindingSize) throw bindings.tooLarge('attention', v, 'the fused attention binds it whole');
+    const max = bindings.limits.maxStorageBufferBindingSize;
+    for (const v of views) {
+      if (v !== null && (bindings.whole(v).size ?? 0) > max) throw bindings.tooLarge('attention', v, 'the fused attention binds it whole');
     }
-    return [query, key, value, mask ?? query].map((v) => bindings.whole(v));
+    for (const shape of results) {
+      if (numel(shape) * 4 > max) throw bindings.tooLarge('attention', { dtype: 'float32', shape }, 'is a result the fused attention binds whole');
+    }
   }
 
   /** What each kernel reads of each operand (the query's dtype for the unread stand-in mask). */
@@ -131,3 +144,4 @@ export class AttentionRuns {
     return [Math.ceil(rows / ATTENTION_ROWS), pairs, 1];
   }
 }
+

@@ -75,8 +75,8 @@ export class Bindings {
   }
 
   /** The limit error for an operand that cannot be split into bindings. */
-  tooLarge(op: string, v: View, why: string): Error {
-    const bytes = numel(v.shape) * 4;
+  tooLarge(op: string, v: Pick<View, 'dtype' | 'shape'>, why: string): Error {
+    const bytes = numel(v.shape) * (isHalf(v.dtype) ? 2 : 4);
     return new Error(
       `${op}: a ${v.dtype} operand of shape [${v.shape.join(', ')}] (${bytes} bytes) exceeds this device's maxStorageBufferBindingSize ` +
         `(${this.limits.maxStorageBufferBindingSize} bytes) and ${why}; split it into smaller tensors or compute this op on the CPU`,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manualSeed, randn, randint, tensor, unaryOp, zeros, type Tensor } from '@tsgrad/autograd';
+import { fusedAttention, manualSeed, randn, randint, tensor, unaryOp, zeros, type Tensor } from '@tsgrad/autograd';
 import * as optim from '@tsgrad/optim';
 import { Adam, SGD, type Optimizer } from '@tsgrad/optim';
 import { BINARY_OPS, UNARY_OPS, registerBackend, type UnaryOp } from '@tsgrad/tensor';
@@ -174,6 +174,12 @@ describe('webgpu device limits: splitting past maxStorageBufferBindingSize', () 
     expect(() => big.t().contiguous()).toThrow(/copy: a float32 operand of shape \[600, 1000\] \(2400000 bytes\) exceeds this device's maxStorageBufferBindingSize \(1048576 bytes\) and is a strided view/);
     // A gather reads its source anywhere: it is bound whole.
     expect(() => big.indexSelect(0, tensor([0, 999], { dtype: 'int32' }).to('webgpu'))).toThrow(/exceeds this device's maxStorageBufferBindingSize \(1048576 bytes\)/);
+    // The fused attention binds its operands and float32 results whole: a float32 query of 1,075,200
+    // bytes is past the limit; in float16 it is 537,600 bytes, but its float32 output is not.
+    const q = randn([1, 1, 4200, 64]).to('webgpu');
+    expect(() => fusedAttention(q, q, q, { scale: 0.125 })).toThrow(/attention: a float32 operand of shape \[1, 1, 4200, 64\] \(1075200 bytes\) exceeds this device's maxStorageBufferBindingSize \(1048576 bytes\) and the fused attention binds it whole/);
+    const h = randn([1, 1, 4200, 64]).to('float16').to('webgpu'); // cast on the CPU: a half cast binds whole
+    expect(() => fusedAttention(h, h, h, { scale: 0.125 })).toThrow(/attention: a float32 operand of shape \[1, 1, 4200, 64\] \(1075200 bytes\) exceeds .* is a result the fused attention binds whole/);
     const after = tensor([4, 5]).to('webgpu').add(1);
     expect(Array.from(await pending.data())).toEqual([2, 4, 6]);
     expect(Array.from(await after.data())).toEqual([5, 6]);

@@ -100,7 +100,8 @@ function rounded(backend: Backend, storage: Storage, shape: readonly number[], d
 /**
  * Runs `kernel` on `views`, half ones widened to float32 copies freed afterwards, unless the backend
  * reads half operands in place (`fusedAttentionReadsHalf`: WebGPU), which computes the same values
- * without the copies (five float32 images of q's size in a backward).
+ * without the copies (in a backward the float32 images of q, k, v, a half mask, the output and its
+ * gradient).
  */
 function runFused<T>(backend: Backend, views: readonly View[], kernel: (wide: View[]) => T): T {
   if (backend.capabilities.fusedAttentionReadsHalf === true) return kernel([...views]);
