@@ -81,6 +81,23 @@ describe('matmul reads half operands in place, with the bits of the float32 kern
     await c.data();
   });
 
+  it.each(HALVES)('%s: each vec4 kernel, forced, writes a half C at edge tiles (M and N past the last full tile)', async (dtype) => {
+    const a = sample([2, 70, 36], dtype, 7);
+    const b = sample([2, 36, 68], dtype, 8);
+    for (const tile of [32, 64] as const) {
+      backend.matmulTile = tile;
+      try {
+        const before = backend.stats().dispatches;
+        const got = a.matmul(b);
+        expect(backend.stats().dispatches - before, `tile ${tile}: one dispatch, C written in half`).toBe(1);
+        const want = a.to('float32').matmul(b.to('float32')).to(dtype);
+        expect(await bitsOf(got), `tile ${tile}`).toEqual(await bitsOf(want));
+      } finally {
+        backend.matmulTile = 'auto';
+      }
+    }
+  });
+
   it.each(HALVES)('%s: an odd N, a tiny C and split-K compute a float32 C and narrow it (one dispatch more)', async (dtype) => {
     for (const [as, bs, dispatches] of [
       [[2, 40, 36], [2, 36, 37], 2],
