@@ -5,10 +5,11 @@
  * for a skinny product, when an operand is first copied into row-major order, and how a product past
  * the binding limit runs as blocks of A's rows. Separate from the backend because it is a plan over
  * the backend's ops (allocate, copy, reduce, free), which it takes as `MatmulOps`, not a contract method.
- * float16 and bfloat16 operands are read in place (packed, see shaders/matmul.ts) into a float32 C
- * that the backend rounds into half: the plan picks for them the kernel, split and tile the float32
- * operands of their widened copies would get, so the sums run in the same order and the bits are the
- * same as through copies, without the copies. (Packed operands take half the binding space, so a
+ * float16 and bfloat16 operands are read in place (packed, see shaders/matmul.ts): the plan picks for
+ * them the route, kernel, split and tile the float32 operands of their widened copies would get, so
+ * the sums run in the same order and the bits are the same as through copies, without the copies.
+ * `matmulHalf` writes their C in half (packed by the kernel, or narrowed as blocks are copied in);
+ * where it cannot, `matmul` computes a float32 C that the backend rounds into half. (Packed operands take half the binding space, so a
  * product whose widened copies would pass the binding limit, which could not run before, fits more often.)
  */
 import { isHalf, type DType, type HalfDType, type ReduceOp, type Storage, type View } from '@tsgrad/tensor';
@@ -39,7 +40,7 @@ export interface MatmulOps {
   full(size: number, value: number, dtype: DType): Storage;
 }
 
-/** The dtype a product's C is computed in: float32 for half operands (rounded into half by the caller). */
+/** The dtype a product's sums are stored in: float32 for half operands (rounded into half by a kernel's store, a copy or the caller). */
 function productDtype(a: View, b: View): DType {
   return isHalf(a.dtype) || isHalf(b.dtype) ? 'float32' : a.dtype;
 }
@@ -49,56 +50,81 @@ export class MatmulPlan {
 
   /** A (batched) matrix product of two views, any transposition (the backend's `matmul`). */
   matmul(a: View, b: View): Storage {
+    if (a.dtype === 'bool') throw new Error('webgpu: matmul is not defined for bool');
+    const dtype = productDtype(a, b);
+    const route = this.route(a, b);
+    const shape = [a.shape[0], a.shape[1], b.shape[2]];
+    switch (route.kind) {
+      case 'empty':
+        // Zeros (K = 0) or empty; `full` allocates it.
+        return this.ops.full(shape[0] * shape[1] * shape[2], 0, dtype);
+      case 'splitK':
+        return this.matmulSplitK(a, b, route.splits);
+      case 'direct': {
+        const out = this.ops.fresh(dtype, shape);
+        this.matmulDispatch(a, b, out);
+        return out.storage;
+      }
+      case 'blocks':
+        return this.inBlocks(a, b, route.rows, dtype);
+    }
+  }
+
+  /**
+   * A product of half operands written into a half C of `dtype` on the route `matmul` takes for the
+   * same operands, so the same kernel, sums and rounding, the same bits: directly where the kernel
+   * stores pairs of neighbouring columns (the tiled and vec4 kernels, N even), else (past the binding
+   * limit) float32 blocks of rows narrowed as they are copied into C, which binds only half the bytes
+   * of a float32 C. null where neither applies (a tiny C, split-K, odd N, empty): the caller narrows
+   * `matmul`'s float32 C.
+   */
+  matmulHalf(a: View, b: View, dtype: HalfDType): Storage | null {
+    const route = this.route(a, b);
+    const [B, M, N] = [a.shape[0], a.shape[1], b.shape[2]];
+    if (route.kind === 'blocks') return this.inBlocks(a, b, route.rows, dtype);
+    if (route.kind !== 'direct' || M * N < 32 * 32 || N % 2 !== 0) return null;
+    const out = this.ops.fresh(dtype, [B, M, N]);
+    this.matmulDispatch(a, b, out);
+    return out.storage;
+  }
+
+  /**
+   * How a product runs, from its sizes alone (half operands counted as the float32 copies they would
+   * widen into, so that both take one route): nothing to compute; K split across a batch of slices
+   * (a skinny product); one dispatch with every operand bound whole; or blocks of A's rows, each a
+   * dispatch with B whole, past the binding limit.
+   */
+  private route(a: View, b: View): { kind: 'empty' } | { kind: 'splitK'; splits: number } | { kind: 'direct' } | { kind: 'blocks'; rows: number } {
     const { bindings } = this.ops;
     const [B, M, K] = a.shape;
     const N = b.shape[2];
-    if (a.dtype === 'bool') throw new Error('webgpu: matmul is not defined for bool');
-    // An empty product is zeros (K = 0) or empty; `full` allocates it.
-    const dtype = productDtype(a, b);
-    if (B * M * N === 0 || K === 0) return this.ops.full(B * M * N, 0, dtype);
+    if (B * M * N === 0 || K === 0) return { kind: 'empty' };
     const limit = bindings.limits.maxStorageBufferBindingSize / 4;
     const fits = bindings.span(a) <= limit && bindings.span(b) <= limit && B * M * N <= limit;
     const splits = fits ? splitK(B, M, N, K) : 1;
-    if (splits > 1 && splits * M * N <= limit) return this.matmulSplitK(a, b, splits);
-    if (fits) {
-      const out = this.ops.fresh(dtype, [B, M, N]);
-      this.matmulDispatch(a, b, out);
-      return out.storage;
-    }
-    // Past the binding limit: blocks of A's rows (with B whole), each into a temporary copied into
-    // the output's rows.
+    if (splits > 1 && splits * M * N <= limit) return { kind: 'splitK', splits };
+    if (fits) return { kind: 'direct' };
     if (bindings.span(b) > limit) throw bindings.tooLarge('matmul', b, 'is the right operand, which is bound whole');
     let rows = M;
     const align = bindings.alignment / 4;
     const fitsRows = (r: number) => bindings.extent({ ...a, shape: [B, r, K], offset: 0 }) + align <= limit && B * r * N <= bindings.chunkElements();
     while (rows > 1 && !fitsRows(rows)) rows = Math.ceil(rows / 2);
     if (!fitsRows(rows)) throw bindings.tooLarge('matmul', a, 'a single row of it is past the limit');
+    return { kind: 'blocks', rows };
+  }
+
+  /** C of `dtype` from blocks of `rows` of A's rows (with B whole), each computed into a temporary copied into C's rows. */
+  private inBlocks(a: View, b: View, rows: number, dtype: DType): Storage {
+    const [B, M] = a.shape;
+    const N = b.shape[2];
     const out = this.ops.fresh(dtype, [B, M, N]);
     for (let first = 0; first < M; first += rows) {
       const count = Math.min(rows, M - first);
-      const block = this.ops.fresh(dtype, [B, count, N]);
-      this.matmulDispatch({ ...a, shape: [B, count, K], offset: a.offset + first * a.strides[1] }, b, block);
-      this.ops.copy(block, { ...out, shape: [B, count, N], offset: first * N });
+      const block = this.ops.fresh(productDtype(a, b), [B, count, N]);
+      this.matmulDispatch({ ...a, shape: [B, count, a.shape[2]], offset: a.offset + first * a.strides[1] }, b, block);
+      this.ops.copy(block, { ...out, shape: [B, count, N], strides: [M * N, N, 1], offset: first * N });
       this.ops.free(block.storage);
     }
-    return out.storage;
-  }
-
-  /**
-   * A product of half operands written straight into a half C of `dtype` (no float32 C, no narrowing
-   * pass), where the kernel the float32 route picks stores pairs of neighbouring columns: the tiled
-   * and vec4 kernels with N even; the same kernel, sums and rounding, so the same bits. null where it
-   * does not (a tiny C, split-K, odd N, past the binding limit): the caller narrows `matmul`'s C.
-   */
-  matmulHalf(a: View, b: View, dtype: HalfDType): Storage | null {
-    const { bindings } = this.ops;
-    const [B, M, K] = a.shape;
-    const N = b.shape[2];
-    if (B * M * N === 0 || K === 0 || M * N < 32 * 32 || N % 2 !== 0) return null;
-    const limit = bindings.limits.maxStorageBufferBindingSize / 4;
-    if (bindings.span(a) > limit || bindings.span(b) > limit || B * M * N > limit || splitK(B, M, N, K) > 1) return null;
-    const out = this.ops.fresh(dtype, [B, M, N]);
-    this.matmulDispatch(a, b, out);
     return out.storage;
   }
 

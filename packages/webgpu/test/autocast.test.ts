@@ -191,7 +191,7 @@ describe('memory under autocast on webgpu', () => {
     // forward+backward 27,250,432 B vs 14,225,152 B: 0.52x (pool size classes, powers of two; 0.68x
     // while every half op widened its operands into float32 copies, before matmul, the elementwise
     // kernels and reductions read half in place). Dispatches per step: 79 (float32) vs 99 (184 while
-    // widening, 115 while matmul wrote a float32 C to narrow). The benchmarks' MLP (784-256-256-10,
+    // widening, 106 just before matmul wrote C in half instead of a float32 C narrowed after). The benchmarks' MLP (784-256-256-10,
     // batch 1024), measured once the same way (too slow on SwiftShader for every run): held 6,669,824 B
     // vs 6,284,800 B (0.94x), peak 10,881,792 B vs 8,662,784 B (0.80x; 1.21x through widened copies),
     // dispatches 65 vs 81 (143 while widening). There the

@@ -20,11 +20,16 @@ beforeAll(async () => {
   backend = await gpu();
 }, 60_000);
 
-/** Random values of `shape` in `dtype` on WebGPU (normal samples scaled, so products round often). */
-function sample(shape: number[], dtype: HalfDType, seed: number): Tensor {
+/**
+ * Random values of `shape` in `dtype` on WebGPU (normal samples times `scale`, so products round
+ * often); `special` puts ±∞, NaN and the largest float16 among them (sums that overflow, NaN products).
+ */
+function sample(shape: number[], dtype: HalfDType, seed: number, { scale = 3, special = false } = {}): Tensor {
   const gen = new Generator(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return tensor(Float32Array.from({ length: n }, () => gen.normal() * 3)).reshape(shape).to(dtype).to('webgpu');
+  const values = Float32Array.from({ length: n }, () => gen.normal() * scale);
+  if (special) [Infinity, -Infinity, NaN, 65504, -65504, 65504].forEach((v, i) => (values[(i * 977 + 5) % n] = v));
+  return tensor(values).reshape(shape).to(dtype).to('webgpu');
 }
 
 async function bitsOf(t: Tensor): Promise<number[]> {
@@ -37,30 +42,46 @@ async function bitsOf(t: Tensor): Promise<number[]> {
  * kernels (32×32 and 64×64 tiles), the vec4 kernel after the row-major copy that float32 makes of a
  * transposed operand of a large product (the weight gradient's layout, read here in place), split-K,
  * an odd offset, a broadcast batch; C written in half by the tiled and vec4 kernels (N even, also
- * N = 2 mod 4 on the tiled one), or float32 and narrowed (odd N, a tiny C, split-K).
+ * N = 2 mod 4 on the tiled one: one dispatch), or float32 and narrowed (odd N, a tiny C: two; split-K:
+ * three); special values through the kernel's half store, and products in float16's subnormal range.
  */
-const CASES: { name: string; a: number[]; b: number[]; view: (a: Tensor, b: Tensor) => [Tensor, Tensor] }[] = [
-  { name: 'small C', a: [3, 5, 12], b: [3, 12, 7], view: (a, b) => [a, b] },
-  { name: 'tiled, K = 33', a: [2, 40, 33], b: [2, 33, 36], view: (a, b) => [a, b] },
-  { name: 'vec4 32x32 tiles', a: [1, 64, 32], b: [1, 32, 64], view: (a, b) => [a, b] },
-  { name: 'transposed operands, small product (tiled)', a: [2, 36, 40], b: [2, 44, 36], view: (a, b) => [a.transpose(1, 2), b.transpose(1, 2)] },
-  { name: 'transposed A of a large product (vec4 where float32 copies)', a: [256, 128], b: [256, 128], view: (a, b) => [a.t(), b] },
-  { name: 'vec4 64x64 tiles', a: [512, 16], b: [16, 512], view: (a, b) => [a, b] },
-  { name: 'split-K', a: [32, 1024], b: [1024, 32], view: (a, b) => [a, b] },
-  { name: 'odd offset (column slice)', a: [40, 37], b: [36, 40], view: (a, b) => [a.narrow(1, 1, 36), b] },
-  { name: 'broadcast batch', a: [3, 33, 40], b: [40, 36], view: (a, b) => [a, b] },
-  { name: 'odd N (a float32 C narrowed)', a: [2, 40, 32], b: [2, 32, 37], view: (a, b) => [a, b] },
-  { name: 'N = 2 mod 4, tiled (a half C a word at a time)', a: [2, 40, 33], b: [2, 33, 34], view: (a, b) => [a, b] },
+const CASES: { name: string; a: number[]; b: number[]; view: (a: Tensor, b: Tensor) => [Tensor, Tensor]; dispatches: number; fill?: { scale?: number; special?: boolean } }[] = [
+  { name: 'small C', a: [3, 5, 12], b: [3, 12, 7], view: (a, b) => [a, b], dispatches: 2 },
+  { name: 'tiled, K = 33', a: [2, 40, 33], b: [2, 33, 36], view: (a, b) => [a, b], dispatches: 1 },
+  { name: 'vec4 32x32 tiles', a: [1, 64, 32], b: [1, 32, 64], view: (a, b) => [a, b], dispatches: 1 },
+  { name: 'transposed operands, small product (tiled)', a: [2, 36, 40], b: [2, 44, 36], view: (a, b) => [a.transpose(1, 2), b.transpose(1, 2)], dispatches: 1 },
+  { name: 'transposed A of a large product (vec4 where float32 copies)', a: [256, 128], b: [256, 128], view: (a, b) => [a.t(), b], dispatches: 1 },
+  { name: 'vec4 64x64 tiles', a: [512, 16], b: [16, 512], view: (a, b) => [a, b], dispatches: 1 },
+  { name: 'split-K', a: [32, 1024], b: [1024, 32], view: (a, b) => [a, b], dispatches: 3 },
+  { name: 'odd offset (column slice)', a: [40, 37], b: [36, 40], view: (a, b) => [a.narrow(1, 1, 36), b], dispatches: 1 },
+  { name: 'broadcast batch', a: [3, 33, 40], b: [40, 36], view: (a, b) => [a, b], dispatches: 1 },
+  { name: 'odd N (a float32 C narrowed)', a: [2, 40, 32], b: [2, 32, 37], view: (a, b) => [a, b], dispatches: 2 },
+  { name: 'N = 2 mod 4, tiled (a half C a word at a time)', a: [2, 40, 33], b: [2, 33, 34], view: (a, b) => [a, b], dispatches: 1 },
+  { name: '±∞, NaN and overflowing sums, tiled and written in half', a: [2, 40, 33], b: [2, 33, 34], view: (a, b) => [a, b], dispatches: 1, fill: { special: true } },
+  { name: '±∞, NaN and overflowing sums, vec4 and written in half', a: [1, 64, 32], b: [1, 32, 64], view: (a, b) => [a, b], dispatches: 1, fill: { special: true } },
+  { name: 'products in float16\u2019s subnormal range, written in half', a: [1, 64, 32], b: [1, 32, 64], view: (a, b) => [a, b], dispatches: 1, fill: { scale: 1e-3 } },
 ];
 
 describe('matmul reads half operands in place, with the bits of the float32 kernel on widened copies', () => {
   it.each(HALVES.flatMap((d) => CASES.map((c) => [`${d}: ${c.name}`, d, c] as const)))('%s', async (_, dtype, c) => {
-    const a = sample(c.a, dtype, 1);
-    const b = sample(c.b, dtype, 2);
-    const got = ((x, y) => x.matmul(y))(...c.view(a, b));
+    const a = sample(c.a, dtype, 1, c.fill);
+    const b = sample(c.b, dtype, 2, c.fill);
+    const [x, y] = c.view(a, b);
+    const before = backend.stats().dispatches;
+    const got = x.matmul(y);
+    expect(backend.stats().dispatches - before, 'dispatches (the route taken)').toBe(c.dispatches);
     const want = ((x, y) => x.matmul(y))(...c.view(a.to('float32'), b.to('float32'))).to(dtype);
     expect(got.dtype).toBe(dtype);
-    expect(await bitsOf(got)).toEqual(await bitsOf(want));
+    const bits = await bitsOf(got);
+    expect(bits).toEqual(await bitsOf(want));
+    // The special cases reach what they name (float16's fields; bfloat16's are float32's upper half).
+    const [expMask, fracMask] = dtype === 'float16' ? [0x7c00, 0x3ff] : [0x7f80, 0x7f];
+    const count = (p: (b: number) => boolean) => bits.filter(p).length;
+    if (c.fill?.special) {
+      expect(count((b) => (b & expMask) === expMask && (b & fracMask) !== 0), 'NaN').toBeGreaterThan(0);
+      expect(count((b) => (b & 0x7fff) === expMask), '±∞').toBeGreaterThan(0);
+    }
+    if (c.fill?.scale && dtype === 'float16') expect(count((b) => (b & expMask) === 0 && (b & fracMask) !== 0), 'subnormals').toBeGreaterThan(100);
   });
 
   it.each(HALVES)('%s: a product is one matmul dispatch writing C in half: no widened copies, no float32 C', async (dtype) => {
@@ -290,5 +311,20 @@ describe('past the binding limit (lowered to 1 MiB): split into chunks of packed
     expect(await bitsOf(x.matmul(w))).toEqual(await bitsOf((await wide(x)).matmul(await wide(w)).to(dtype)));
     // A sum in blocks of rows (the same blocks as float32's, which count elements), then over the blocks.
     expect(await bitsOf(a.sum(0))).toEqual(await bitsOf((await wide(a)).sum(0).to(dtype)));
+  });
+
+  it.each(HALVES)('%s: a product whose float32 C would pass the limit (its half C does not) runs in blocks of rows narrowed into C', async (dtype) => {
+    // C: 600·500 elements, 1.2 MB in float32, 600 KB in half. It runs as float32 computes it (two
+    // blocks of 300 rows), each block rounded as it is copied into C: matmul, copy, matmul, copy.
+    const x = sample([600, 64], dtype, 13);
+    const w = sample([64, 500], dtype, 14);
+    const before = capped.stats().dispatches;
+    const got = x.matmul(w);
+    expect(capped.stats().dispatches - before).toBe(4);
+    // The float32 product of the same values on this device, rounded on the CPU (its float32 C cannot
+    // be narrowed here: a narrowing binds it whole).
+    const wide = async (t: Tensor) => (await t.cpu()).to('float32').to('webgpu');
+    const want = (await wide(x)).matmul(await wide(w));
+    expect(await bitsOf(got)).toEqual(halfBits((await want.cpu()).to(dtype)));
   });
 });
