@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fusedLayerNorm, fusedLayerNormAvailable, manualSeed, noGrad, randn, tensor, type Tensor } from '@tsgrad/autograd';
-import { cpuMemoryStats } from '@tsgrad/tensor';
+import { cpuMemoryStats, getBackend, registerBackend, resetCpuPeak } from '@tsgrad/tensor';
 import { functional as F } from '@tsgrad/nn';
 import { expectClose, gradcheck } from '@tsgrad/test-utils';
 
@@ -133,5 +133,48 @@ describe('F.layerNorm on the CPU: one fused primitive', () => {
     expect(() => fusedLayerNorm(x, 4, { weight: randn([3]) })).toThrow('fusedLayerNorm: weight of shape [3] does not have the 4 normalized elements');
     expect(() => fusedLayerNorm(x, 4, { epsilon: 1e-3 } as never)).toThrow(/fusedLayerNorm.*epsilon.*eps/);
     expect(() => fusedLayerNorm(x, 4, { weight: randn([4], { dtype: 'float64' }) })).toThrow('fusedLayerNorm: no layer norm on cpu for a float32 input with float64 weight and no bias; use F.layerNorm');
+  });
+});
+
+describe('a backend without layer-norm kernels: the primitive composed from its ops', () => {
+  // The CPU backend with `layerNorm` and `layerNormBackward` hidden, as a device that lacks them
+  // (the Backend contract makes both optional): fusedLayerNorm then composes them from ops.
+  const cpu = getBackend('cpu');
+  const withoutKernels = new Proxy(cpu, { get: (target, key) => (key === 'layerNorm' || key === 'layerNormBackward' ? undefined : Reflect.get(target, key)) });
+  beforeAll(() => registerBackend(withoutKernels));
+  afterAll(() => registerBackend(cpu));
+
+  it('float64 values and gradients equal the CPU kernel\u2019s to 1e-12 (affine both, weight only, none)', () => {
+    expect(getBackend('cpu').layerNorm).toBeUndefined();
+    manualSeed(14);
+    for (const affine of ['both', 'weight', 'none'] as const) {
+      const x = randn([9, 33], { dtype: 'float64' }).mul(3).add(1);
+      const w = affine === 'none' ? null : randn([33], { dtype: 'float64' });
+      const b = affine === 'both' ? randn([33], { dtype: 'float64' }) : null;
+      const g = randn([9, 33], { dtype: 'float64' });
+      const run = () => {
+        const leaves = [x, w, b].filter((t): t is Tensor => t !== null).map((t) => t.detach().requiresGrad_());
+        const y = fusedLayerNorm(leaves[0], 33, { weight: w ? leaves[1] : null, bias: b ? leaves[leaves.length - 1] : null });
+        y.backward(g);
+        return [y.detach(), ...leaves.map((t) => t.grad!)];
+      };
+      const composed = run();
+      registerBackend(cpu);
+      const kernel = run();
+      registerBackend(withoutKernels);
+      composed.forEach((t, i) => expectClose(t, kernel[i], { rtol: 1e-12, atol: 1e-12, what: `${affine}: output/grad ${i}` }));
+    }
+  });
+
+  it('the composed backward holds four [rows, n] temporaries at most (the expression written out held nine)', () => {
+    const [x, w, b] = [randn([256, 128]), randn([128]), randn([128])].map((t) => t.requiresGrad_());
+    const cot = randn([256, 128]);
+    const out = fusedLayerNorm(x, 128, { weight: w, bias: b });
+    const before = cpuMemoryStats().bytesInUse;
+    resetCpuPeak();
+    out.backward(cot);
+    // x̂ and at most three more at a time (x − mean; ĝ = g·w and ĝ·x̂; ĝ − mean(ĝ), x̂·mean(ĝ·x̂) and
+    // their difference; that, and dx; then g·x̂), the small vectors besides.
+    expect(cpuMemoryStats().peakBytesInUse - before).toBeLessThanOrEqual(4 * 256 * 128 * 4 + 8 * 1024);
   });
 });

@@ -5,7 +5,7 @@
  * method checks its dtypes, allocates its output and records its kernel, or delegates to the module
  * holding that concept: recorder.ts (caches, metadata, dispatch, flush), bindings.ts (views as
  * bindings within the device's limits), elementwise-runs.ts, reduce-plan.ts, matmul-plan.ts,
- * line-runs.ts (cumsum and sort), program-runs.ts, profiler.ts, and half-runs.ts (float16 and bfloat16:
+ * line-runs.ts (cumsum and sort), attention-runs.ts, layer-norm-runs.ts, program-runs.ts, profiler.ts, and half-runs.ts (float16 and bfloat16:
  * matmul, elementwise kernels and reductions read them in place; the other methods widen them, run
  * the float32 kernel and round once). None of them imports this class: it passes each what it needs.
  */
@@ -17,6 +17,9 @@ import {
   type ArgReduceOp,
   type AttentionInputs,
   type AttentionSaved,
+  type LayerNormInputs,
+  type LayerNormNeeds,
+  type LayerNormSaved,
   type AttentionOptions,
   type Backend,
   type DType,
@@ -32,6 +35,7 @@ import {
   type View,
 } from '@tsgrad/tensor';
 import { ATTENTION_MAX_HEAD_DIM, AttentionRuns } from './attention-runs.js';
+import { LayerNormRuns } from './layer-norm-runs.js';
 import { Bindings } from './bindings.js';
 import type { DeviceLimits } from './device-limits.js';
 import type { GPUAdapterHandle, GPUDeviceHandle, GPUEntry } from './gpu-types.js';
@@ -86,6 +90,7 @@ export class WebGPUBackend implements Backend {
   private readonly matmulPlan: MatmulPlan;
   private readonly programs: ProgramRuns;
   private readonly attentionRuns: AttentionRuns;
+  private readonly layerNormRuns: LayerNormRuns;
   private readonly half: HalfRuns;
   private readonly errorFlag: GPUBuffer;
   private lostReason: string | null = null;
@@ -176,6 +181,7 @@ export class WebGPUBackend implements Backend {
     this.matmulPlan = new MatmulPlan(ops);
     this.programs = new ProgramRuns(this.recorder, this.bindings, this.pool);
     this.attentionRuns = new AttentionRuns(ops);
+    this.layerNormRuns = new LayerNormRuns(ops);
     this.half = new HalfRuns(this.recorder, ops.fresh, ops.free, halfPath === 'native' && gpu.features.has('shader-f16') ? 'native' : 'packed');
     gpu.lost.then((info) => {
       this.lostReason = `${info.reason ?? 'unknown'}: ${info.message}`;
@@ -608,5 +614,28 @@ export class WebGPUBackend implements Backend {
   attentionBackward(inputs: AttentionInputs, saved: AttentionSaved, opts: AttentionOptions): { query: Storage; key: Storage; value: Storage } {
     this.check();
     return this.attentionRuns.backward(inputs, saved, opts);
+  }
+
+  /**
+   * Layer normalization of float32 rows in one dispatch (layer-norm-runs.ts, shaders/layer-norm.ts):
+   * a workgroup per row, the output and each row's mean and 1/std. What `F.layerNorm` runs on WebGPU
+   * (a half input is cast to float32 first, as PyTorch's autocast does).
+   * @example
+   * const { output, mean, rstd } = backend.layerNorm({ x: x.toView(), weight: w.toView(), bias: null }, 1e-5);
+   */
+  layerNorm(inputs: LayerNormInputs, eps: number): { output: Storage; mean: Storage; rstd: Storage } {
+    this.check();
+    return this.layerNormRuns.forward(inputs, eps);
+  }
+
+  /**
+   * The layer norm's gradients: dx a workgroup per row, the weight's and bias's a workgroup per column;
+   * only the gradients are allocated.
+   * @example
+   * const { input, weight, bias } = backend.layerNormBackward(inputs, { mean, rstd, gradOutput }, { input: true, weight: true, bias: true });
+   */
+  layerNormBackward(inputs: LayerNormInputs, saved: LayerNormSaved, needs: LayerNormNeeds): { input: Storage | null; weight: Storage | null; bias: Storage | null } {
+    this.check();
+    return this.layerNormRuns.backward(inputs, saved, needs);
   }
 }

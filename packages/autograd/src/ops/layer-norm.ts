@@ -32,8 +32,9 @@ export function fusedLayerNormAvailable(x: Tensor, weight: Tensor | null = null,
  * Layer normalization over x's trailing `normalized` elements as one primitive: y = (x − mean) /
  * √(var + eps) · weight + bias, biased variance, differentiable in x, weight and bias. The graph
  * keeps x, the output and each row's mean and 1/std, where the composite kept five row-sized
- * intermediates. Where the backend has `layerNorm` (the CPU) forward and backward are one kernel
- * each; elsewhere (WebGPU) they are composed from its ops, their temporaries freed at once.
+ * intermediates. Where the backend has `layerNorm` (the CPU's and WebGPU's do) forward and backward
+ * are one kernel each; on a backend without it they are composed from its ops, their temporaries
+ * freed at once.
  * `F.layerNorm` calls this where `fusedLayerNormAvailable`.
  * @example
  * fusedLayerNorm(x, 128, { weight, bias }) // x [16, 64, 128]: each of the 1024 rows normalized
@@ -95,8 +96,9 @@ function composedForward(inputs: readonly Tensor[], attrs: PrimitiveAttrs['layer
     scope(() => {
       const mean = x.mean(1, { keepdim: true });
       const centered = x.sub(mean);
-      // √ then a division, as the composite did: with rsqrt the GPT's float32 parity on WebGPU
-      // (apps/wd-lab/test/gpt-parity.test.ts) measured 1.4e-5 instead of 9.2e-6.
+      // √ then a division, as the composite did (and WebGPU's kernel does): with rsqrt, when WebGPU
+      // ran this path, the GPT's float32 parity (apps/wd-lab/test/gpt-parity.test.ts) measured 1.4e-5
+      // instead of 9.2e-6.
       const std = centered.square().mean(1, { keepdim: true }).add(attrs.eps).sqrt();
       const rstd = std.reciprocal();
       let y = centered.div(std);
@@ -134,8 +136,8 @@ export function layerNormGrads(inputs: readonly Tensor[], grad: Tensor, needsGra
  * PyTorch's layer_norm_backward from ops (rules run with grad off): x̂ = (x − mean)·rstd, ĝ = g·w,
  * dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), dw = Σ_rows g·x̂, db = Σ_rows g. Nested scopes free each
  * [rows, n] temporary once read (the same operations on the same values, so the same bits): four are
- * live at most, where the expression written out held nine until the rule returned (the peak of a
- * WebGPU backward, whose backend has no fused layer norm).
+ * live at most, where the expression written out held nine until the rule returned (a backward's peak
+ * on a backend without layer-norm kernels; nn's fused-layer-norm.test.ts measures it).
  */
 function composedGrads(x: Tensor, weight: Tensor | null, g: Tensor, { mean, rstd }: { mean: Tensor; rstd: Tensor }, needs: { input: boolean; weight: boolean; bias: boolean }) {
   const rows = [x.shape[0], 1];

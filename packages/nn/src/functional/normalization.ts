@@ -123,7 +123,7 @@ export const layerNorm = autocastOp('layerNorm', function layerNorm(x: Tensor, n
 });
 
 /**
- * One primitive (`fusedLayerNorm`: the backend's kernel on the CPU, composed from its ops on WebGPU;
+ * One primitive (`fusedLayerNorm`: the backend's kernels on the CPU and WebGPU, composed from ops elsewhere;
  * the graph keeps the rows' mean and 1/std, not five row-sized intermediates) whenever x, weight and
  * bias share a dtype; a mix that promotes (a float32 input with float64 parameters) runs the
  * composite below.
