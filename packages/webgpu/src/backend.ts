@@ -617,8 +617,9 @@ export class WebGPUBackend implements Backend {
   }
 
   /**
-   * Layer normalization of float32 rows in one dispatch (layer-norm-runs.ts, shaders/layer-norm.ts):
-   * a workgroup per row, the output and each row's mean and 1/std. What `F.layerNorm` runs on WebGPU
+   * Layer normalization of float32 rows in one dispatch (one per block of rows past the binding
+   * limit; layer-norm-runs.ts, shaders/layer-norm.ts): a workgroup per row, the output and each row's
+   * mean and 1/std. What `F.layerNorm` runs on WebGPU
    * (a half input is cast to float32 first, as PyTorch's autocast does).
    * @example
    * const { output, mean, rstd } = backend.layerNorm({ x: x.toView(), weight: w.toView(), bias: null }, 1e-5);

@@ -37,6 +37,8 @@ export class LayerNormRuns {
   forward(inputs: LayerNormInputs, eps: number): { output: Storage; mean: Storage; rstd: Storage } {
     const [rows, n] = this.check('layerNorm', inputs);
     const { recorder, bindings } = this.ops;
+    // Before any allocation: a row past the limit throws without leaving buffers behind.
+    const blocks = this.blocks('layerNorm', inputs.x);
     const y = this.ops.fresh('float32', [rows, n]);
     if (rows === 0 || n === 0) {
       // No elements: an empty output; a row of none has mean 0/0 (NaN), as the CPU's kernel gives.
@@ -47,7 +49,7 @@ export class LayerNormRuns {
     const [w, b] = [inputs.weight, inputs.bias].map((p) => (p ? bindings.window(p) : null));
     const code = layerNormForwardShader(w !== null, b !== null);
     const epsBits = new Uint32Array(Float32Array.of(eps).buffer)[0];
-    for (const [first, count] of this.blocks('layerNorm', inputs.x)) {
+    for (const [first, count] of blocks) {
       const [x, out, m, r] = [inputs.x, y, mean, rstd].map((v) => bindings.window(rowsOf(v, first, count)));
       const meta = [count, n, x.offset, out.offset, m.offset, r.offset, w?.offset ?? 0, b?.offset ?? 0, epsBits];
       const buffers = [x.binding, ...(w ? [w.binding] : []), ...(b ? [b.binding] : []), out.binding, m.binding, r.binding];
@@ -61,13 +63,13 @@ export class LayerNormRuns {
     const { recorder, bindings } = this.ops;
     const wantW = needs.weight && inputs.weight !== null;
     const wantB = needs.bias && inputs.bias !== null;
+    const blocks = this.blocks('layerNormBackward', inputs.x);
     const dx = needs.input ? this.ops.fresh('float32', [rows, n]) : null;
     if (rows === 0 || n === 0) {
       // No rows: the sums over them are 0.
       const zeros = (want: boolean) => (want ? this.ops.full(n, 0, 'float32') : null);
       return { input: dx?.storage ?? null, weight: zeros(wantW), bias: zeros(wantB) };
     }
-    const blocks = this.blocks('layerNormBackward', inputs.x);
     // One block: the weight and bias gradients directly; several: each block's partial sums in a row
     // of [blocks, n], summed over the blocks once all have run.
     const sums = (want: boolean) => (want ? this.ops.fresh('float32', blocks.length === 1 ? [n] : [blocks.length, n]) : null);
@@ -113,7 +115,7 @@ export class LayerNormRuns {
       if (v === null) continue;
       if (v.dtype !== 'float32') throw new Error(`webgpu: ${who} computes in float32, got ${name} of dtype ${v.dtype} (F.layerNorm casts half inputs)`);
       const contiguous = v.shape.length === shape.length && v.shape.every((d, i) => d === shape[i]) && v.strides.every((s, i) => s === (i === shape.length - 1 ? 1 : shape[shape.length - 1]) || v.shape[i] === 1);
-      if (!contiguous) throw new Error(`webgpu: ${who} needs ${name} contiguous of shape [${shape.join(', ')}], got shape [${v.shape.join(', ')}] with strides [${v.strides.join(', ')}]`);
+      if (!contiguous) throw new Error(`webgpu: ${who} needs ${name} of shape [${shape.join(', ')}] with contiguous rows, got shape [${v.shape.join(', ')}] with strides [${v.strides.join(', ')}]`);
     }
     return [rows, n];
   }

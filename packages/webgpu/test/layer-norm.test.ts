@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerBackend } from '@tsgrad/tensor';
-import { manualSeed, randn, scope, tensor, type Tensor } from '@tsgrad/autograd';
+import { registerBackend, type Storage } from '@tsgrad/tensor';
+import { Generator, manualSeed, randn, scope, tensor, type Tensor } from '@tsgrad/autograd';
 import { functional as F } from '@tsgrad/nn';
 import { expectClose } from '@tsgrad/test-utils';
 import { WebGPUBackend } from '@tsgrad/webgpu';
@@ -112,6 +112,84 @@ describe('layer norm on webgpu (float32) against the float64 CPU reference', () 
   });
 });
 
+describe('the backend\u2019s layerNorm and layerNormBackward on views at offsets of their own', () => {
+  it('weight at element 3, bias at 7, mean at 5 and rstd at 9 of their buffers: the float64 formulas to float32 precision', async () => {
+    const [rows, n] = [6, 10];
+    const gen = new Generator(21);
+    const draw = (k: number) => Array.from({ length: k }, () => gen.normal() * 2 + 0.5);
+    const [xs, ws, bs, gs] = [draw(rows * n), draw(n), draw(n), draw(rows * n)];
+    // The float64 reference, written out (PyTorch's layer_norm and layer_norm_backward).
+    const mean: number[] = [];
+    const rstd: number[] = [];
+    const y: number[] = [];
+    const dx: number[] = [];
+    const dw = new Array<number>(n).fill(0);
+    const db = new Array<number>(n).fill(0);
+    for (let r = 0; r < rows; r++) {
+      const row = xs.slice(r * n, (r + 1) * n);
+      const mu = row.reduce((p, v) => p + v, 0) / n;
+      const inv = 1 / Math.sqrt(row.reduce((p, v) => p + (v - mu) ** 2, 0) / n + 1e-5);
+      mean.push(mu);
+      rstd.push(inv);
+      const xhat = row.map((v) => (v - mu) * inv);
+      const g = gs.slice(r * n, (r + 1) * n);
+      const gh = g.map((v, i) => v * ws[i]);
+      const mg = gh.reduce((p, v) => p + v, 0) / n;
+      const mgx = gh.reduce((p, v, i) => p + v * xhat[i], 0) / n;
+      xhat.forEach((h, i) => {
+        y.push(h * ws[i] + bs[i]);
+        dx.push((gh[i] - mg - h * mgx) * inv);
+        dw[i] += g[i] * h;
+        db[i] += g[i];
+      });
+    }
+    const at = (values: number[], offset: number) => tensor([...new Array<number>(offset).fill(99), ...values]).to('webgpu').narrow(0, offset, values.length).toView();
+    const x = tensor(xs).to('webgpu').reshape([rows, n]).toView();
+    const inputs = { x, weight: at(ws, 3), bias: at(bs, 7) };
+    const read = async (st: Storage, k: number) => Array.from((await backend.read(st, 0, k)) as Float32Array);
+    const tol = { rtol: 1e-5, atol: 1e-5 };
+    const fwd = backend.layerNorm(inputs, 1e-5);
+    expectClose(await read(fwd.output, rows * n), y, { ...tol, what: 'output' });
+    expectClose(await read(fwd.mean, rows), mean, { ...tol, what: 'mean' });
+    expectClose(await read(fwd.rstd, rows), rstd, { ...tol, what: 'rstd' });
+    const saved = { mean: at(mean, 5), rstd: at(rstd, 9), gradOutput: tensor(gs).to('webgpu').reshape([rows, n]).toView() };
+    const grads = backend.layerNormBackward(inputs, saved, { input: true, weight: true, bias: true });
+    expectClose(await read(grads.input!, rows * n), dx, { ...tol, what: 'dx' });
+    expectClose(await read(grads.weight!, n), dw, { ...tol, what: 'dweight' });
+    expectClose(await read(grads.bias!, n), db, { ...tol, what: 'dbias' });
+    for (const st of [fwd.output, fwd.mean, fwd.rstd, grads.input!, grads.weight!, grads.bias!]) backend.free(st);
+  });
+});
+
+describe('more rows (and columns) than workgroups per grid dimension (lowered to 10): a 2-D grid', () => {
+  let capped: WebGPUBackend;
+  beforeAll(() => {
+    capped = new WebGPUBackend(backend.gpu, 'capped for tests', {}, { maxComputeWorkgroupsPerDimension: 10 });
+    registerBackend(capped);
+  });
+  afterAll(() => {
+    registerBackend(backend);
+  });
+
+  it('[50, 20], weight and bias: 50 row workgroups and 20 column workgroups as 10 × 5 and 10 × 2, output and gradients as the float64 CPU', async () => {
+    manualSeed(6);
+    const x = randn([50, 20], { dtype: 'float64' }).mul(2).requiresGrad_();
+    const w = randn([20], { dtype: 'float64' }).requiresGrad_();
+    const b = randn([20], { dtype: 'float64' }).requiresGrad_();
+    const cot = randn([50, 20], { dtype: 'float64' });
+    const ref = F.layerNorm(x, [20], { weight: w, bias: b });
+    ref.backward(cot);
+    const [gx, gw, gb] = [x, w, b].map(leaf);
+    const out = F.layerNorm(gx, [20], { weight: gw, bias: gb });
+    out.backward(cot.to('float32').to('webgpu'));
+    const tol = { rtol: 1e-5, atol: 1e-5 };
+    expectClose(await values(out), Array.from(ref.dataSync(), Number), { ...tol, what: 'output' });
+    for (const [name, g, r] of [['x', gx, x], ['weight', gw, w], ['bias', gb, b]] as const) {
+      expectClose(await values(g.grad!), Array.from(r.grad!.dataSync(), Number), { ...tol, atol: 1e-4, what: `${name}.grad` });
+    }
+  });
+});
+
 describe('layer norm past the binding limit (lowered to 64 KiB): blocks of rows', () => {
   let capped: WebGPUBackend;
   beforeAll(() => {
@@ -146,8 +224,10 @@ describe('layer norm past the binding limit (lowered to 64 KiB): blocks of rows'
     expectClose(await values(gb.grad!), Array.from(b.grad!.dataSync(), Number), { ...tol, atol: 1e-4, what: 'bias.grad' });
   });
 
-  it('a row past the limit alone is the limit Error, naming the op', () => {
+  it('a row past the limit alone is the limit Error, naming the op, and leaves no buffer behind', () => {
     const x = randn([2, 20000]).to('webgpu');
+    const before = capped.stats().bytesInUse;
     expect(() => F.layerNorm(x, [20000])).toThrow(/layerNorm: a float32 operand of shape \[2, 20000\].*one row \(80000 bytes\) is past the limit alone/);
+    expect(capped.stats().bytesInUse).toBe(before);
   });
 });

@@ -7,8 +7,9 @@
  *   mean = Σx / n, std = √(Σ(x − mean)² / n + eps), y = (x − mean) / std · w + b, rstd = 1 / std;
  *   x̂ = (x − mean)·rstd, ĝ = g·w, dx = (ĝ − Σĝ/n − x̂·Σĝx̂/n)·rstd, dw = Σ_rows g·x̂, db = Σ_rows g.
  *
- * √ then a division, not inverseSqrt (whose precision WGSL leaves loose). A NaN or ±∞ in a row makes
- * its sums NaN, so the whole row's output NaN, as on the CPU.
+ * √ then a division, not inverseSqrt (whose precision WGSL leaves loose). A NaN in a row makes its
+ * sums NaN; a ±∞ makes the mean ±∞, so x − mean NaN (∞ − ∞) and the variance NaN: either way the whole
+ * row's output is NaN, as on the CPU.
  *
  * Metadata (u32 words): rows, n, then offsets (in elements, inside each binding's window): forward
  * [x, y, mean, rstd, w, b] then eps's bits; input gradient [x, g, mean, rstd, w, dx]; weight and bias
@@ -129,13 +130,13 @@ export const layerNormParamGradShader = memoShader((dw: boolean, db: boolean): s
   return `${declare(layerNormParamGradBindings(dw, db))}
 ${TREE_SUM}
 ${entry('col')}
-    var sw = 0.0;
-    var sb = 0.0;
+    ${dw ? 'var sw = 0.0;' : ''}
+    ${db ? 'var sb = 0.0;' : ''}
     if (valid) {
         for (var r = lid; r < md[0]; r = r + ${LAYER_NORM_GROUP}u) {
             let gr = g[md[3] + r * n + col];
             ${dw ? `sw = sw + gr * ((x[md[2] + r * n + col] - mean[md[4] + r]) * rstd[md[5] + r]);` : ''}
-            sb = sb + gr;
+            ${db ? 'sb = sb + gr;' : ''}
         }
     }
     ${dw ? 'let tw = tree_sum(sw, lid);' : ''}
