@@ -9,8 +9,12 @@ import { type LayerNormInputs, type LayerNormNeeds, type LayerNormSaved, type Re
 import type { Bindings } from './bindings.js';
 import type { Recorder } from './recorder.js';
 import {
+  layerNormForwardBindings,
   layerNormForwardShader,
+  layerNormInputGradBindings,
   layerNormInputGradShader,
+  layerNormMeta,
+  layerNormParamGradBindings,
   layerNormParamGradShader,
 } from './shaders/layer-norm.js';
 
@@ -29,6 +33,17 @@ function rowsOf(v: View, first: number, count: number): View {
   const n = v.shape.length === 2 ? v.shape[1] : 1;
   const shape = v.shape.length === 2 ? [count, n] : [count];
   return { ...v, shape, offset: v.offset + first * n };
+}
+
+type Window = { binding: GPUBufferBinding; offset: number };
+
+/** The windows' bindings in a kernel's binding order (`names`, as the shader declares them: 'name' or 'name:rw'). */
+function inOrder(names: readonly string[], windows: Record<string, Window | null>): GPUBufferBinding[] {
+  return names.map((n) => {
+    const w = windows[n.split(':')[0]];
+    if (!w) throw new Error(`webgpu: internal: layer norm kernel binding ${n} has no operand`);
+    return w.binding;
+  });
 }
 
 export class LayerNormRuns {
@@ -51,8 +66,8 @@ export class LayerNormRuns {
     const epsBits = new Uint32Array(Float32Array.of(eps).buffer)[0];
     for (const [first, count] of blocks) {
       const [x, out, m, r] = [inputs.x, y, mean, rstd].map((v) => bindings.window(rowsOf(v, first, count)));
-      const meta = [count, n, x.offset, out.offset, m.offset, r.offset, w?.offset ?? 0, b?.offset ?? 0, epsBits];
-      const buffers = [x.binding, ...(w ? [w.binding] : []), ...(b ? [b.binding] : []), out.binding, m.binding, r.binding];
+      const meta = layerNormMeta({ rows: count, n, eps: epsBits, x: x.offset, y: out.offset, mean: m.offset, rstd: r.offset, w: w?.offset, b: b?.offset });
+      const buffers = inOrder(layerNormForwardBindings(w !== null, b !== null), { x, w, b, y: out, mean: m, rstd: r });
       recorder.dispatch('layerNorm', code, buffers, meta, recorder.groups(count, 1));
     }
     return { output: y.storage, mean: mean.storage, rstd: rstd.storage };
@@ -79,14 +94,14 @@ export class LayerNormRuns {
       const [x, g, m, r] = [inputs.x, saved.gradOutput, saved.mean, saved.rstd].map((v) => bindings.window(rowsOf(v, first, count)));
       if (dx) {
         const out = bindings.window(rowsOf(dx, first, count));
-        const meta = [count, n, x.offset, g.offset, m.offset, r.offset, w?.offset ?? 0, out.offset];
-        const buffers = [x.binding, g.binding, m.binding, r.binding, ...(w ? [w.binding] : []), out.binding];
+        const meta = layerNormMeta({ rows: count, n, x: x.offset, g: g.offset, mean: m.offset, rstd: r.offset, w: w?.offset, dx: out.offset });
+        const buffers = inOrder(layerNormInputGradBindings(w !== null), { x, g, mean: m, rstd: r, w, dx: out });
         recorder.dispatch('layerNorm backward', layerNormInputGradShader(w !== null), buffers, meta, recorder.groups(count, 1));
       }
       if (dw || db) {
         const [pw, pb] = [dw, db].map((s) => (s ? bindings.window(blocks.length === 1 ? s : rowsOf(s, k, 1)) : null));
-        const meta = [count, n, x.offset, g.offset, m.offset, r.offset, pw?.offset ?? 0, pb?.offset ?? 0];
-        const buffers = [x.binding, g.binding, m.binding, r.binding, ...(pw ? [pw.binding] : []), ...(pb ? [pb.binding] : [])];
+        const meta = layerNormMeta({ rows: count, n, x: x.offset, g: g.offset, mean: m.offset, rstd: r.offset, dw: pw?.offset, db: pb?.offset });
+        const buffers = inOrder(layerNormParamGradBindings(pw !== null, pb !== null), { x, g, mean: m, rstd: r, dw: pw, db: pb });
         recorder.dispatch('layerNorm backward', layerNormParamGradShader(pw !== null, pb !== null), buffers, meta, recorder.groups(n, 1));
       }
     });

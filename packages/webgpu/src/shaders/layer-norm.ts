@@ -11,14 +11,27 @@
  * sums NaN; a ±∞ makes the mean ±∞, so x − mean NaN (∞ − ∞) and the variance NaN: either way the whole
  * row's output is NaN, as on the CPU.
  *
- * Metadata (u32 words): rows, n, then offsets (in elements, inside each binding's window): forward
- * [x, y, mean, rstd, w, b] then eps's bits; input gradient [x, g, mean, rstd, w, dx]; weight and bias
- * gradients [x, g, mean, rstd, dw, db].
+ * Metadata: one layout for the three kernels (LAYER_NORM_META), each reading the slots it needs.
  */
 import { memoShader } from './common.js';
 
+/**
+ * The metadata's u32 slots: rows, n, eps's float32 bits, then each binding's offset in elements inside
+ * its window (x, y, the statistics, the weight and bias, the output's gradient g, and the gradients).
+ */
+export const LAYER_NORM_META = ['rows', 'n', 'eps', 'x', 'y', 'mean', 'rstd', 'w', 'b', 'g', 'dx', 'dw', 'db'] as const;
+export type LayerNormSlot = (typeof LAYER_NORM_META)[number];
+
+/** The metadata words from the slots a kernel reads (the others 0). */
+export function layerNormMeta(slots: Partial<Record<LayerNormSlot, number>>): number[] {
+  return LAYER_NORM_META.map((name) => slots[name] ?? 0);
+}
+
+/** WGSL: the metadata word of a slot. */
+const md = (name: LayerNormSlot) => `md[${LAYER_NORM_META.indexOf(name)}]`;
+
 /** Threads per workgroup: a row's (or a column's) elements are strided over them. */
-export const LAYER_NORM_GROUP = 64;
+const LAYER_NORM_GROUP = 64;
 
 /** The workgroup's sum of each thread's `v` (uniform control flow; `partial` is free again on return). */
 const TREE_SUM = `var<workgroup> partial: array<f32, ${LAYER_NORM_GROUP}>;
@@ -45,15 +58,14 @@ function declare(names: readonly string[]): string {
 
 /**
  * The entry point's head: the workgroup's row (or column: `of` names it; a 2-D grid past the
- * per-dimension limit), `n`, whether the row or column exists (md[0] rows, md[1] columns) and the
- * thread's lane `lid`.
+ * per-dimension limit), `n`, whether the row or column exists and the thread's lane `lid`.
  */
 function entry(of: 'row' | 'col'): string {
   return `@compute @workgroup_size(${LAYER_NORM_GROUP})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let ${of} = wid.x + wid.y * nwg.x;
-    let n = md[1];
-    let valid = ${of} < md[${of === 'row' ? 0 : 1}];`;
+    let n = ${md('n')};
+    let valid = ${of} < ${of === 'row' ? md('rows') : 'n'};`;
 }
 
 /** The forward's bindings: x, then the weight and bias it has, then y, mean and rstd. */
@@ -64,22 +76,22 @@ export function layerNormForwardBindings(weight: boolean, bias: boolean): string
 /** The output and each row's mean and 1/std. */
 export const layerNormForwardShader = memoShader((weight: boolean, bias: boolean): string => {
   let y = '(x[xo + i] - mu) / sd';
-  if (weight) y = `${y} * w[md[6] + i]`;
-  if (bias) y = `${y} + b[md[7] + i]`;
+  if (weight) y = `${y} * w[${md('w')} + i]`;
+  if (bias) y = `${y} + b[${md('b')} + i]`;
   return `${declare(layerNormForwardBindings(weight, bias))}
 ${TREE_SUM}
 ${entry('row')}
-    let xo = md[2] + row * n;
+    let xo = ${md('x')} + row * n;
     var s = 0.0;
     if (valid) { for (var i = lid; i < n; i = i + ${LAYER_NORM_GROUP}u) { s = s + x[xo + i]; } }
     let mu = tree_sum(s, lid) / f32(n);
     var q = 0.0;
     if (valid) { for (var i = lid; i < n; i = i + ${LAYER_NORM_GROUP}u) { let c = x[xo + i] - mu; q = q + c * c; } }
-    let sd = sqrt(tree_sum(q, lid) / f32(n) + bitcast<f32>(md[8]));
+    let sd = sqrt(tree_sum(q, lid) / f32(n) + bitcast<f32>(${md('eps')}));
     if (!valid) { return; }
-    let yo = md[3] + row * n;
+    let yo = ${md('y')} + row * n;
     for (var i = lid; i < n; i = i + ${LAYER_NORM_GROUP}u) { y[yo + i] = ${y}; }
-    if (lid == 0u) { mean[md[4] + row] = mu; rstd[md[5] + row] = 1.0 / sd; }
+    if (lid == 0u) { mean[${md('mean')} + row] = mu; rstd[${md('rstd')} + row] = 1.0 / sd; }
 }`;
 });
 
@@ -90,19 +102,19 @@ export function layerNormInputGradBindings(weight: boolean): string[] {
 
 /** dx, a workgroup per row: Σĝ and Σĝx̂ reduced, then each element. */
 export const layerNormInputGradShader = memoShader((weight: boolean): string => {
-  const scaled = weight ? 'g[go + i] * w[md[6] + i]' : 'g[go + i]';
+  const scaled = weight ? `g[go + i] * w[${md('w')} + i]` : 'g[go + i]';
   return `${declare(layerNormInputGradBindings(weight))}
 ${TREE_SUM}
 ${entry('row')}
-    let xo = md[2] + row * n;
-    let go = md[3] + row * n;
+    let xo = ${md('x')} + row * n;
+    let go = ${md('g')} + row * n;
     var mu = 0.0;
     var r = 0.0;
     var sg = 0.0;
     var sgx = 0.0;
     if (valid) {
-        mu = mean[md[4] + row];
-        r = rstd[md[5] + row];
+        mu = mean[${md('mean')} + row];
+        r = rstd[${md('rstd')} + row];
         for (var i = lid; i < n; i = i + ${LAYER_NORM_GROUP}u) {
             let gh = ${scaled};
             sg = sg + gh;
@@ -112,7 +124,7 @@ ${entry('row')}
     let mg = tree_sum(sg, lid) / f32(n);
     let mgx = tree_sum(sgx, lid) / f32(n);
     if (!valid) { return; }
-    let dxo = md[7] + row * n;
+    let dxo = ${md('dx')} + row * n;
     for (var i = lid; i < n; i = i + ${LAYER_NORM_GROUP}u) {
         let gh = ${scaled};
         dx[dxo + i] = (gh - mg - (x[xo + i] - mu) * r * mgx) * r;
@@ -133,16 +145,16 @@ ${entry('col')}
     ${dw ? 'var sw = 0.0;' : ''}
     ${db ? 'var sb = 0.0;' : ''}
     if (valid) {
-        for (var r = lid; r < md[0]; r = r + ${LAYER_NORM_GROUP}u) {
-            let gr = g[md[3] + r * n + col];
-            ${dw ? `sw = sw + gr * ((x[md[2] + r * n + col] - mean[md[4] + r]) * rstd[md[5] + r]);` : ''}
+        for (var r = lid; r < ${md('rows')}; r = r + ${LAYER_NORM_GROUP}u) {
+            let gr = g[${md('g')} + r * n + col];
+            ${dw ? `sw = sw + gr * ((x[${md('x')} + r * n + col] - mean[${md('mean')} + r]) * rstd[${md('rstd')} + r]);` : ''}
             ${db ? 'sb = sb + gr;' : ''}
         }
     }
     ${dw ? 'let tw = tree_sum(sw, lid);' : ''}
     ${db ? 'let tb = tree_sum(sb, lid);' : ''}
     if (!valid || lid != 0u) { return; }
-    ${dw ? 'dw[md[6] + col] = tw;' : ''}
-    ${db ? 'db[md[7] + col] = tb;' : ''}
+    ${dw ? `dw[${md('dw')} + col] = tw;` : ''}
+    ${db ? `db[${md('db')} + col] = tb;` : ''}
 }`;
 });
