@@ -38,6 +38,9 @@ export const NOT_OPTION_TYPES = {
   AttentionInputs: "the fused attention's operand views (the Backend contract)",
   AttentionOptions: "the fused attention's resolved scale and causal flag (the Backend contract)",
   AttentionSaved: "what the fused attention's backward reads (the Backend contract)",
+  LayerNormInputs: "the layer norm's operand views (the Backend contract)",
+  LayerNormSaved: "what the layer norm's backward reads (the Backend contract)",
+  LayerNormNeeds: "which of the layer norm's gradients autograd asks for (the Backend contract)",
 };
 
 // Reference update loops take the parameter's state record and the step's resolved hyperparameters:
