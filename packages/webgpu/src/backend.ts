@@ -182,7 +182,7 @@ export class WebGPUBackend implements Backend {
     this.programs = new ProgramRuns(this.recorder, this.bindings, this.pool);
     this.attentionRuns = new AttentionRuns(ops);
     this.layerNormRuns = new LayerNormRuns(ops);
-    this.half = new HalfRuns(this.recorder, ops.fresh, ops.free, halfPath === 'native' && gpu.features.has('shader-f16') ? 'native' : 'packed');
+    this.half = new HalfRuns(this.recorder, this.bindings, ops.fresh, ops.free, halfPath === 'native' && gpu.features.has('shader-f16') ? 'native' : 'packed');
     gpu.lost.then((info) => {
       this.lostReason = `${info.reason ?? 'unknown'}: ${info.message}`;
     });
@@ -454,6 +454,12 @@ export class WebGPUBackend implements Backend {
     // the widening writes the result, with no float32 copy between.
     if (isHalf(x.dtype) && dtype === 'float32' && isContiguous(x.shape, x.strides)) {
       this.half.widenInto(x, out.storage);
+      return out.storage;
+    }
+    // A contiguous float32 tensor to half (weights to autocast's dtype, a checkpoint saved in half):
+    // rounded word by word, in chunks past the binding limit.
+    if (x.dtype === 'float32' && isHalf(dtype) && isContiguous(x.shape, x.strides)) {
+      this.half.packInto(x.storage, x.offset, numel(x.shape), out.storage, dtype as HalfDType);
       return out.storage;
     }
     if (isHalf(x.dtype) || isHalf(dtype)) {

@@ -11,6 +11,7 @@
  * skip the copies: they read the packed words in place (`halfReads`), computing the same float32 values.
  */
 import { isHalf, numel, storageSpan, type DType, type HalfDType, type Storage, type View } from '@tsgrad/tensor';
+import type { Bindings } from './bindings.js';
 import type { Recorder } from './recorder.js';
 import { packHalfShader, widenShader, writeHalfShader, type WidenMode } from './shaders/half.js';
 import { bufferOf } from './storage.js';
@@ -29,6 +30,7 @@ export function spanOf(v: View): { lo: number; length: number } {
 export class HalfRuns {
   constructor(
     private readonly recorder: Recorder,
+    private readonly bindings: Bindings,
     private readonly fresh: (dtype: DType, shape: readonly number[]) => View,
     private readonly free: (storage: Storage) => void,
     readonly path: HalfPath,
@@ -55,12 +57,21 @@ export class HalfRuns {
     this.widenSpan(v, v.offset, numel(v.shape), out, false);
   }
 
-  /** Records the widening of `length` half elements of `v`'s storage from element `lo` into `out`. */
+  /**
+   * Records the widening of `length` half elements of `v`'s storage from element `lo` into `out`: a
+   * dispatch per chunk of a binding's worth of float32 results (one unless past the binding limit),
+   * each reading the packed words from its first one's aligned word.
+   */
   private widenSpan(v: View, lo: number, length: number, out: Storage, bits: boolean): void {
-    if (length === 0) return;
     const mode: WidenMode = bits ? 'bits' : (v.dtype as HalfDType);
-    const src = { buffer: bufferOf(v.storage), offset: 0, size: Math.ceil((lo + length) / 2) * 4 };
-    this.recorder.dispatch('half widen', widenShader(mode, this.path === 'native'), [src, { buffer: bufferOf(out), offset: 0, size: length * 4 }], [length, lo], this.recorder.groups(length));
+    const align = this.bindings.alignment / 4;
+    for (let first = 0; first < length; first += this.bindings.chunkElements()) {
+      const count = Math.min(this.bindings.chunkElements(), length - first);
+      const start = Math.floor((lo + first) / 2 / align) * align;
+      const src = { buffer: bufferOf(v.storage), offset: start * 4, size: (Math.ceil((lo + first + count) / 2) - start) * 4 };
+      const dst = { buffer: bufferOf(out), offset: first * 4, size: count * 4 };
+      this.recorder.dispatch('half widen', widenShader(mode, this.path === 'native'), [src, dst], [count, lo + first - 2 * start], this.recorder.groups(count));
+    }
   }
 
   /**
@@ -84,17 +95,30 @@ export class HalfRuns {
   /** A new half storage holding `values` (a float32, or with `bits` int32, storage of `shape`, contiguous) rounded; frees `values`. */
   narrow(values: Storage, shape: readonly number[], dtype: HalfDType, bits = false): Storage {
     const out = this.fresh(dtype, shape);
-    const n = numel(shape);
-    if (n > 0) {
-      const words = Math.ceil(n / 2);
-      const buffers = [
-        { buffer: bufferOf(values), offset: 0, size: n * 4 },
-        { buffer: bufferOf(out.storage), offset: 0, size: words * 4 },
-      ];
-      this.recorder.dispatch('half narrow', packHalfShader(bits ? 'bits' : dtype), buffers, [n], this.recorder.groups(words));
-    }
+    this.packInto(values, 0, numel(shape), out.storage, bits ? 'bits' : dtype);
     this.free(values);
     return out.storage;
+  }
+
+  /**
+   * Rounds `n` contiguous 32-bit values of `values` from element `offset` into the half storage `out`
+   * from element 0: a dispatch per chunk of a binding's worth of float32 values (one unless past the
+   * binding limit), each writing whole words.
+   */
+  packInto(values: Storage, offset: number, n: number, out: Storage, mode: WidenMode): void {
+    const align = this.bindings.alignment / 4;
+    // Words per chunk: their float32 values (two a word) within one binding, and a multiple of the
+    // alignment so that each chunk's half words start at an aligned offset.
+    const perWords = Math.max(align, Math.floor(this.bindings.chunkElements() / 2 / align) * align);
+    const words = Math.ceil(n / 2);
+    for (let w = 0; w < words; w += perWords) {
+      const k = Math.min(perWords, words - w);
+      const count = Math.min(2 * k, n - 2 * w);
+      const start = Math.floor((offset + 2 * w) / align) * align;
+      const src = { buffer: bufferOf(values), offset: start * 4, size: (offset + 2 * w + count - start) * 4 };
+      const dst = { buffer: bufferOf(out), offset: w * 4, size: k * 4 };
+      this.recorder.dispatch('half narrow', packHalfShader(mode), [src, dst], [count, offset + 2 * w - start], this.recorder.groups(k));
+    }
   }
 
   /**

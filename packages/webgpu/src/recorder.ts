@@ -114,7 +114,7 @@ export class Recorder {
   /** `label` names the kernel in `profile()` tables (the op, e.g. 'matmul', 'add', 'program adam'). */
   dispatch(label: string, code: string, buffers: (GPUBuffer | GPUBufferBinding)[], meta: readonly number[] | null, groups: [number, number, number]): void {
     this.check();
-    this.checkDispatch(buffers, groups);
+    this.checkDispatch(label, buffers, groups);
     if (this.profiler?.full()) this.flush();
     const pipeline = this.pipeline(code);
     const resources = [...buffers];
@@ -172,20 +172,20 @@ export class Recorder {
     return (this.encoder ??= this.gpu.createCommandEncoder());
   }
 
-  /** Throws, naming the limit, before a dispatch that the device would reject (see `limits`). */
-  private checkDispatch(buffers: (GPUBuffer | GPUBufferBinding)[], groups: [number, number, number]): void {
+  /** Throws, naming the kernel (`label`, the op) and the limit, before a dispatch that the device would reject (see `limits`). */
+  private checkDispatch(label: string, buffers: (GPUBuffer | GPUBufferBinding)[], groups: [number, number, number]): void {
     for (const b of buffers) {
       const size = 'buffer' in b ? (b.size ?? b.buffer.size) : b.size;
       if (size > this.limits.maxStorageBufferBindingSize) {
         throw new Error(
-          `webgpu: an operand of ${size} bytes exceeds this device's maxStorageBufferBindingSize (${this.limits.maxStorageBufferBindingSize} bytes); ` +
+          `webgpu: ${label}: an operand of ${size} bytes exceeds this device's maxStorageBufferBindingSize (${this.limits.maxStorageBufferBindingSize} bytes); ` +
             'split the tensor (e.g. along its first dim) or use the CPU for it',
         );
       }
     }
     const most = Math.max(...groups);
     if (most > this.limits.maxComputeWorkgroupsPerDimension) {
-      throw new Error(`webgpu: ${most} workgroups exceed this device's maxComputeWorkgroupsPerDimension (${this.limits.maxComputeWorkgroupsPerDimension})`);
+      throw new Error(`webgpu: ${label}: ${most} workgroups exceed this device's maxComputeWorkgroupsPerDimension (${this.limits.maxComputeWorkgroupsPerDimension})`);
     }
   }
 

@@ -313,6 +313,25 @@ describe('past the binding limit (lowered to 1 MiB): split into chunks of packed
     expect(await bitsOf(a.sum(0))).toEqual(await bitsOf((await wide(a)).sum(0).to(dtype)));
   });
 
+  it.each(HALVES)('%s: casts past the limit (a 1.2 MB float32 tensor to half and back, a view at an odd offset widened) run in chunks, the CPU\u2019s bits', async (dtype) => {
+    const gen = new Generator(15);
+    const values = Float32Array.from({ length: 700 * 500 }, () => gen.normal() * 3);
+    [Infinity, -Infinity, NaN, 1e-6, -0, 70000].forEach((v, i) => (values[i * 50_001] = v));
+    const f = tensor(values).reshape([700, 500]);
+    const before = capped.stats().dispatches;
+    const half = f.to('webgpu').to(dtype);
+    // 350,000 float32 values in bindings of at most 1 MiB (262,080 values each): two rounding dispatches.
+    expect(capped.stats().dispatches - before).toBe(2);
+    expect(await bitsOf(half)).toEqual(halfBits(f.to(dtype)));
+    // Back to float32 whole (two widening dispatches), and from element 1 (an odd offset: a view whose
+    // first element is the upper half of a word) of a 349,999-element slice.
+    const wideBits = async (t: Tensor) => Array.from(new Uint32Array(((await t.data()) as Float32Array).buffer));
+    const cpuBits = (t: Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+    expect(await wideBits(half.to('float32'))).toEqual(cpuBits(f.to(dtype).to('float32')));
+    const slice = half.reshape([-1]).narrow(0, 1, 349_999);
+    expect(await wideBits(slice.to('float32'))).toEqual(cpuBits(f.to(dtype).reshape([-1]).narrow(0, 1, 349_999).to('float32')));
+  });
+
   it.each(HALVES)('%s: a product whose float32 C would pass the limit (its half C does not) runs in blocks of rows narrowed into C', async (dtype) => {
     // C: 600·500 elements, 1.2 MB in float32, 600 KB in half. It runs as float32 computes it (two
     // blocks of 300 rows), each block rounded as it is copied into C: matmul, copy, matmul, copy.

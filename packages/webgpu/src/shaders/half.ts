@@ -140,6 +140,7 @@ ${ENTRY} {
  * Rounds `n` contiguous 32-bit values (float32, or raw bits) into a new half storage, one invocation
  * per output word: the common case (every op's half result), where no word is shared with another
  * invocation or tensor, so plain stores replace `writeHalfShader`'s atomics. The odd tail's upper half is 0.
+ * md: [n, the first value's element in the `src` binding].
  */
 export const packHalfShader = memoShader(
   (mode: WidenMode) => `@group(0) @binding(0) var<storage, read> src: array<u32>;
@@ -151,8 +152,8 @@ ${ENTRY} {
     ${LINEAR_INDEX}
     let n = md[0];
     if (i * 2u >= n) { return; }
-    let lo = narrow(src[i * 2u]);
-    let hi = select(0u, narrow(src[min(i * 2u + 1u, n - 1u)]), i * 2u + 1u < n);
+    let lo = narrow(src[md[1] + i * 2u]);
+    let hi = select(0u, narrow(src[md[1] + min(i * 2u + 1u, n - 1u)]), i * 2u + 1u < n);
     dst[i] = lo | (hi << 16u);
 }`,
 );
