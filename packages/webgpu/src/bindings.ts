@@ -71,7 +71,10 @@ export class Bindings {
   /** Elements per chunk when an operand is split: a binding's worth, less the alignment slack. */
   chunkElements(): number {
     const align = this.alignment / 4;
-    return Math.floor((this.limits.maxStorageBufferBindingSize / 4 - align) / align) * align;
+    const elements = Math.floor((this.limits.maxStorageBufferBindingSize / 4 - align) / align) * align;
+    // WebGPU's minimums never come here; a lowered test limit could, and splitting would never end.
+    if (elements <= 0) throw new Error(`webgpu: a maxStorageBufferBindingSize of ${this.limits.maxStorageBufferBindingSize} bytes leaves no room for a chunk past the ${this.alignment}-byte binding alignment`);
+    return elements;
   }
 
   /** The limit error for an operand that cannot be split into bindings. */

@@ -291,7 +291,8 @@ describe('a contiguous half tensor cast to float32 is widened into the result', 
 describe('past the binding limit (lowered to 1 MiB): split into chunks of packed words, or widened', () => {
   let capped: WebGPUBackend;
   beforeAll(() => {
-    capped = new WebGPUBackend(backend.gpu, 'capped for tests', {}, { maxStorageBufferBindingSize: 1 << 20, maxBufferSize: 64 << 20 });
+    // The test device's half path (native on lavapipe), so both paths run split.
+    capped = new WebGPUBackend(backend.gpu, 'capped for tests', {}, { maxStorageBufferBindingSize: 1 << 20, maxBufferSize: 64 << 20 }, backend.halfPath);
     registerBackend(capped);
   });
   afterAll(() => {
@@ -316,7 +317,8 @@ describe('past the binding limit (lowered to 1 MiB): split into chunks of packed
   it.each(HALVES)('%s: casts past the limit (a 1.2 MB float32 tensor to half and back, a view at an odd offset widened) run in chunks, the CPU\u2019s bits', async (dtype) => {
     const gen = new Generator(15);
     const values = Float32Array.from({ length: 700 * 500 }, () => gen.normal() * 3);
-    [Infinity, -Infinity, NaN, 1e-6, -0, 70000].forEach((v, i) => (values[i * 50_001] = v));
+    // In both rounding chunks (the first holds 262,016 values).
+    [Infinity, -Infinity, NaN, 1e-6, -0, 70000].forEach((v, i) => (values[i * 60_001] = v));
     const f = tensor(values).reshape([700, 500]);
     const before = capped.stats().dispatches;
     const half = f.to('webgpu').to(dtype);
@@ -327,7 +329,13 @@ describe('past the binding limit (lowered to 1 MiB): split into chunks of packed
     // first element is the upper half of a word) of a 349,999-element slice.
     const wideBits = async (t: Tensor) => Array.from(new Uint32Array(((await t.data()) as Float32Array).buffer));
     const cpuBits = (t: Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
-    expect(await wideBits(half.to('float32'))).toEqual(cpuBits(f.to(dtype).to('float32')));
+    const d0 = capped.stats().dispatches;
+    const wide = half.to('float32');
+    expect(capped.stats().dispatches - d0).toBe(2);
+    expect(await wideBits(wide)).toEqual(cpuBits(f.to(dtype).to('float32')));
+    // Rounding from element 3 of a float32 buffer (a window from an aligned word, in two chunks).
+    const from3 = f.to('webgpu').reshape([-1]).narrow(0, 3, 349_997).to(dtype);
+    expect(await bitsOf(from3)).toEqual(halfBits(f.reshape([-1]).narrow(0, 3, 349_997).to(dtype)));
     const slice = half.reshape([-1]).narrow(0, 1, 349_999);
     expect(await wideBits(slice.to('float32'))).toEqual(cpuBits(f.to(dtype).reshape([-1]).narrow(0, 1, 349_999).to('float32')));
   });

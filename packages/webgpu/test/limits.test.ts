@@ -167,6 +167,17 @@ describe('webgpu device limits: splitting past maxStorageBufferBindingSize', () 
     }
   });
 
+  it('a binding limit too small to split by (a lowered one: WebGPU\u2019s minimum is 128 MiB) is an Error, not an endless split', () => {
+    const tiny = new WebGPUBackend(real.gpu, 'tiny limit for tests', {}, { maxStorageBufferBindingSize: real.gpu.limits.minStorageBufferOffsetAlignment, maxBufferSize: 64 << 20 });
+    registerBackend(tiny);
+    try {
+      const x = tensor(Float32Array.from({ length: 4096 }, (_, i) => i)).to('webgpu');
+      expect(() => x.to('float16')).toThrow(/maxStorageBufferBindingSize of \d+ bytes leaves no room for a chunk past the \d+-byte binding alignment/);
+    } finally {
+      registerBackend(capped);
+    }
+  });
+
   it('what cannot be split is an Error naming the limit and the size, and the next operation works', async () => {
     const pending = tensor([1, 2, 3]).to('webgpu').mul(2); // recorded before the failure, not yet submitted
     const big = randn([1000, 600]).to('webgpu'); // 2.4 MB
