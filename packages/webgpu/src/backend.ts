@@ -5,9 +5,9 @@
  * method checks its dtypes, allocates its output and records its kernel, or delegates to the module
  * holding that concept: recorder.ts (caches, metadata, dispatch, flush), bindings.ts (views as
  * bindings within the device's limits), elementwise-runs.ts, reduce-plan.ts, matmul-plan.ts,
- * line-runs.ts (cumsum and sort), attention-runs.ts, layer-norm-runs.ts, program-runs.ts, profiler.ts, and half-runs.ts (float16 and bfloat16:
- * matmul, elementwise kernels and reductions read them in place; the other methods widen them, run
- * the float32 kernel and round once). None of them imports this class: it passes each what it needs.
+ * line-runs.ts (cumsum and sort), attention-runs.ts, layer-norm-runs.ts, program-runs.ts,
+ * profiler.ts, and half-runs.ts (float16 and bfloat16: matmul, elementwise kernels and reductions
+ * read them in place; the other methods widen them, run the float32 kernel and round once). None of them imports this class: it passes each what it needs.
  */
 import {
   BACKEND_API_VERSION,

@@ -64,9 +64,11 @@ export class HalfRuns {
    */
   private widenSpan(v: View, lo: number, length: number, out: Storage, bits: boolean): void {
     const mode: WidenMode = bits ? 'bits' : (v.dtype as HalfDType);
+    if (length === 0) return;
     const align = this.bindings.alignment / 4;
-    for (let first = 0; first < length; first += this.bindings.chunkElements()) {
-      const count = Math.min(this.bindings.chunkElements(), length - first);
+    const chunk = this.bindings.chunkElements();
+    for (let first = 0; first < length; first += chunk) {
+      const count = Math.min(chunk, length - first);
       const start = Math.floor((lo + first) / 2 / align) * align;
       const src = { buffer: bufferOf(v.storage), offset: start * 4, size: (Math.ceil((lo + first + count) / 2) - start) * 4 };
       const dst = { buffer: bufferOf(out), offset: first * 4, size: count * 4 };
