@@ -14,10 +14,15 @@ import { programShader } from './shaders/program.js';
 import { bufferOf } from './storage.js';
 
 /** Program items below this many elements are packed into scratch streams (see `run`). */
-const PACK_BELOW = 1 << 20;
-/** A packed dispatch's bounds: its metadata (starts and scalars) fits a metadata slot, its scratch a binding. */
+const PACK_BELOW = 1 << 18;
+/**
+ * A packed dispatch's bounds: its metadata (starts and scalars) fits a metadata slot, and its
+ * scratch is at most 1 MiB a stream (AdamW's four streams: 4 MiB), however large the group. A step
+ * holds one batch's scratch at a time; with 2^24 elements a batch, the bench GPT's AdamW step held
+ * 16 MiB of scratch (4x its parameters) and a GPT-2's could have held 256 MiB.
+ */
 const MAX_PACKED_ITEMS = 512;
-const MAX_PACKED_ELEMENTS = 1 << 24;
+const MAX_PACKED_ELEMENTS = 1 << 18;
 
 export class ProgramRuns {
   /** Dispatches that ran elementwise programs (reported by the backend's `stats()`). */

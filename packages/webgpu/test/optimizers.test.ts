@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Generator, tensor, type Tensor } from '@tsgrad/autograd';
 import * as optim from '@tsgrad/optim';
-import { Adam, SGD, type Optimizer } from '@tsgrad/optim';
+import { Adam, AdamW, SGD, type Optimizer } from '@tsgrad/optim';
 import { expectClose, loadFixture, optimInfos, optimTrajectoryCases, quadraticTrajectory, randomQuadratic, relativeDistance } from '@tsgrad/test-utils';
 import { gpu, values } from './gpu.js';
 
@@ -102,4 +102,35 @@ describe('one step of a parameter group is a constant number of dispatches (mult
       expect(many).toBe(few);
     },
   );
+
+  it("AdamW's packed scratch is at most 1 MiB a stream, however large the group: 2.4M elements in 24 tensors step in 12 dispatches, the CPU's values", async () => {
+    const backend = await gpu();
+    const gen = new Generator(7);
+    const inits = Array.from({ length: 24 }, () => Float32Array.from({ length: 100_000 }, () => gen.normal()));
+    const cpuParams = inits.map((v) => tensor(v).requiresGrad_());
+    const gpuParams = inits.map((v) => tensor(v).to('webgpu').requiresGrad_());
+    const [cpuOpt, gpuOpt] = [new AdamW(cpuParams, { lr: 1e-2 }), new AdamW(gpuParams, { lr: 1e-2 })];
+    let scratch = 0;
+    let dispatches = 0;
+    for (let step = 0; step < 2; step++) {
+      inits.forEach((v, k) => {
+        const g = tensor(v.map((x) => Math.cos(x * (step + 2))));
+        cpuParams[k].grad = g;
+        gpuParams[k].grad = g.to('webgpu');
+      });
+      backend.pool.resetPeak();
+      const [before, programs] = [backend.stats().bytesInUse, backend.stats().programDispatches];
+      gpuOpt.step();
+      // The second step's: the state (exp_avg, exp_avg_sq) exists by then.
+      scratch = backend.stats().peakBytesInUse - before;
+      dispatches = backend.stats().programDispatches - programs;
+      cpuOpt.step();
+    }
+    // Two 100,000-element tensors a batch: four streams (param, grad, exp_avg, exp_avg_sq) of 800 kB,
+    // in the pool's size classes. With one batch for the group it was four of 9.6 MB.
+    expect(scratch).toBeLessThanOrEqual(4 * 2 ** 20);
+    expect(dispatches).toBe(12);
+    const got = (await Promise.all(gpuParams.map((p) => values(p)))).flat();
+    expectClose(got, cpuParams.flatMap((p) => Array.from(p.dataSync(), Number)), { rtol: 1e-5, atol: 1e-6, what: 'AdamW, 24 tensors' });
+  });
 });
