@@ -21,7 +21,7 @@ export type { DType, TypedArray } from '@tsgrad/tensor';
 export type { NestedArray } from './nested.js';
 export { noGrad, enableGrad, isGradEnabled } from './grad-mode.js';
 export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled, type AnomalyOptions } from './anomaly.js';
-export { scope, keep, unscope, unscoped } from './scope.js';
+export { scope, chain, freeTemporaries, keep, unscope, unscoped } from './scope.js';
 export { autocast, autocastOp, isAutocastEnabled, AUTOCAST_CPU_POLICY, AUTOCAST_WEBGPU_POLICY, type AutocastOptions, type AutocastOp, type AutocastPolicy } from './autocast.js';
 export { setDefaultDtype, getDefaultDtype } from './defaults.js';
 export { manualSeed, Generator, defaultGenerator } from './random.js';

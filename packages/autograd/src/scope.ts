@@ -51,8 +51,8 @@ export function unscope<T extends Tensor>(t: T): T {
   return t;
 }
 
-function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): void {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): Set<Tensor> {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return out;
   seen.add(value);
   const t = value as Partial<Tensor>;
   if (typeof t.toView === 'function' && typeof t.isSparse === 'boolean') {
@@ -60,11 +60,12 @@ function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): v
     // A sparse tensor's indices and values are handles of their own.
     const sparse = value as Partial<{ indices(): Tensor; values(): Tensor }>;
     if (t.isSparse && sparse.indices && sparse.values) out.add(sparse.indices()).add(sparse.values());
-    return;
+    return out;
   }
   if (Array.isArray(value)) for (const v of value) collect(v, out, seen);
   else if (value instanceof Map) for (const v of value.values()) collect(v, out, seen);
   else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, out, seen);
+  return out;
 }
 
 /**
@@ -121,6 +122,84 @@ export function unscoped<T>(fn: () => T): T {
  * }
  */
 export function scope<T>(fn: () => T): T {
+  const frame = runInFrame(fn);
+  const result = frame.result;
+  if (result instanceof Promise) throw new Error('scope: fn returned a Promise; scopes are synchronous (await outside, or inside a nested scope)');
+  close(frame, collect(result, new Set()), frames[frames.length - 1]);
+  return result;
+}
+
+/**
+ * Runs `fn` as if in the caller's scope, but frees the tensors it created and does not return as
+ * soon as it returns, unless a graph node holds them for backward (see Node): what `keep()` keeps
+ * inside it is kept in the caller's scope, so a layer can free its temporaries without changing what
+ * `keep()` means to its caller. Outside every scope it only runs `fn` (handles stay the garbage
+ * collector's, as everywhere outside scopes). A tensor a module stashes (`this.last = y`) must be
+ * `keep()`-ed to outlive it. `TransformerEncoderLayer`'s blocks and `MultiheadAttention` run so.
+ * @example
+ * forward(x: Tensor) { return freeTemporaries(() => x.add(this.mlp.forward(this.norm.forward(x)))); }
+ */
+export function freeTemporaries<T>(fn: () => T): T {
+  const outer = frames[frames.length - 1];
+  if (!outer) return fn();
+  const frame = runInCallersFrame(fn, outer);
+  close(frame, collect(frame.result, new Set()), outer, outer, frame.kept);
+  return frame.result;
+}
+
+/**
+ * Applies `steps` in turn, each to the previous step's result, freeing as it goes as `freeTemporaries`
+ * does: what a step creates is freed when it returns, its result once the next step has returned,
+ * unless a graph node holds it, the next step returned it (or a view of it: the view keeps its
+ * storage), or it was `keep()`-ed (kept in the caller's scope). So a chain of layers holds one
+ * step's temporaries at a time, as a Python loop `h = f(h)` lets go of each value, at any length (a
+ * loop, not nested calls). Outside every scope it is that plain loop. `Sequential`'s forward.
+ * @example
+ * const y = scope(() => chain(x, [(h) => h.matmul(w1).relu(), (h) => h.matmul(w2)])); // the first matmul's output is freed early
+ */
+export function chain(x: Tensor, steps: readonly ((h: Tensor) => Tensor)[]): Tensor {
+  const outer = frames[frames.length - 1];
+  if (!outer) return steps.reduce((h, step) => step(h), x);
+  let result = x;
+  // The previous step's result where this chain created it: it lives until the next step returns.
+  let carried: ScopeFrame = { created: [], kept: new Set() };
+  for (const step of steps) {
+    const input = result;
+    let frame: ScopeFrame & { result: Tensor };
+    try {
+      frame = runInCallersFrame(() => step(input), outer);
+    } catch (e) {
+      // What the chain still holds is the caller's scope's to free.
+      outer.created.push(...carried.created);
+      throw e;
+    }
+    result = frame.result;
+    const survivors = collect(result, new Set());
+    const next: ScopeFrame = { created: [], kept: new Set() };
+    close(carried, survivors, next, outer, frame.kept);
+    close(frame, survivors, next, outer, frame.kept);
+    carried = next;
+  }
+  outer.created.push(...carried.created);
+  return result;
+}
+
+/**
+ * Runs `fn` in a frame of its own whose `keep()`s are the caller's (`outer`'s) and which refuses a
+ * Promise; on a throw, what it created is left to `outer` to free and the error goes on.
+ */
+function runInCallersFrame<T>(fn: () => T, outer: ScopeFrame): ScopeFrame & { result: T } {
+  const frame = runInFrame(fn, (created) => outer.created.push(...created));
+  for (const t of frame.kept) outer.kept.add(t);
+  if (frame.result instanceof Promise) throw new Error('scope: a step returned a Promise; scopes are synchronous');
+  return frame;
+}
+
+/**
+ * Runs `fn` with a frame of its own on the stack; on a throw the frame is dropped (its tensors handed
+ * to `onThrow`) and the error goes on.
+ */
+function runInFrame<T>(fn: () => T, onThrow?: (created: Tensor[]) => void): ScopeFrame & { result: T } {
   const frame: ScopeFrame = { created: [], kept: new Set() };
   frames.push(frame);
   let result: T;
@@ -128,17 +207,22 @@ export function scope<T>(fn: () => T): T {
     result = fn();
   } catch (e) {
     frames.pop();
+    onThrow?.(frame.created);
     throw e;
   }
   frames.pop();
-  if (result instanceof Promise) throw new Error('scope: fn returned a Promise; scopes are synchronous (await outside, or inside a nested scope)');
-  const survivors = frame.kept;
-  collect(result, survivors);
-  const outer = frames[frames.length - 1];
+  return { ...frame, result };
+}
+
+/**
+ * Ends a frame: what was kept goes to `outer` (the enclosing scope), its other tensors in `survivors`
+ * to `next` (the enclosing scope too, or a chain's next step), the rest are released.
+ */
+function close(frame: ScopeFrame, survivors: ReadonlySet<Tensor>, next: ScopeFrame | undefined, outer: ScopeFrame | undefined = next, kept: ReadonlySet<Tensor> = frame.kept): void {
   for (const t of frame.created) {
     if (t._unscoped) continue;
-    if (survivors.has(t)) outer?.created.push(t);
+    if (kept.has(t)) outer?.created.push(t);
+    else if (survivors.has(t)) next?.created.push(t);
     else t._release();
   }
-  return result;
 }

@@ -7,10 +7,13 @@ import type { WebGPUBackend } from '@tsgrad/webgpu';
  * pass): `saved` is the bytes in use at the end of the forward pass minus the bytes in use just before
  * it, so the parameters, the optimizer's state and the input batch, all live before, are excluded;
  * `backwardPeak` is the peak while backward runs minus that same baseline (the saved tensors, the
- * gradients backward allocates, and its transients).
+ * gradients backward allocates, and its transients); `forwardPeak` is the peak while the forward
+ * runs minus that baseline (the saved bytes plus the temporaries live at once: one block's, since
+ * the composite layers free theirs when they return).
  */
 export interface ActivationMemory {
   saved: number;
+  forwardPeak: number;
   backwardPeak: number;
 }
 
@@ -54,13 +57,15 @@ export function webgpuMeter(backend: WebGPUBackend): MemoryMeter {
  */
 export function measureActivations(meter: MemoryMeter, forward: () => Tensor, backward: (loss: Tensor) => void): ActivationMemory & { loss: Tensor } {
   const base = meter.inUse();
+  meter.resetPeak();
   // The forward's own scope frees its temporaries when it returns, as Python frees a function's
   // locals: what stays is what the graph holds for backward (see Node in @tsgrad/autograd).
   const loss = scope(forward);
   const saved = meter.inUse() - base;
+  const forwardPeak = meter.peak() - base;
   meter.resetPeak();
   backward(loss);
-  return { saved, backwardPeak: meter.peak() - base, loss };
+  return { saved, forwardPeak, backwardPeak: meter.peak() - base, loss };
 }
 
 /** One line of `accountSaved`: the storages of one producing op and dtype that the graph references. */

@@ -175,7 +175,7 @@ export function activationMemory(model: AutocastModel, mode: AutocastMode, devic
         groups = accountSaved(l, new Set([...params, ...batch].map((t) => t.storage)), params);
         (scaler ? scaler.scale(l) : l).backward();
       });
-      return { saved: m.saved, backwardPeak: m.backwardPeak };
+      return { saved: m.saved, forwardPeak: m.forwardPeak, backwardPeak: m.backwardPeak };
     });
   pass();
   const r = pass();

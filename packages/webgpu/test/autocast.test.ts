@@ -187,8 +187,10 @@ describe('memory under autocast on webgpu', () => {
 
   it('float16 autocast holds about half the activation bytes of float32 where activations dominate', async () => {
     // A long batch through narrow layers (16-256-256-256-10, batch 2048). Measured on SwiftShader:
-    // held after forward 19,629,568 B (float32) vs 10,536,448 B (float16 autocast): 0.54x; peak over
-    // forward+backward 27,250,432 B vs 14,225,152 B: 0.52x (pool size classes, powers of two; 0.68x
+    // held after forward 6,915,584 B (float32) vs 4,171,264 B (float16 autocast): 0.60x (the weights'
+    // half casts and the pool's size classes weigh more now that Sequential frees each Linear's
+    // output once the ReLU after it has returned: 19,629,568 vs 10,536,448 B, 0.54x, before); peak over
+    // forward+backward 12,176,128 B vs 6,540,032 B: 0.54x (27,250,432 vs 14,225,152 before; 0.68x
     // while every half op widened its operands into float32 copies, before matmul, the elementwise
     // kernels and reductions read half in place). Dispatches per step: 79 (float32) vs 99 (184 while
     // widening, 106 just before matmul wrote C in half instead of a float32 C narrowed after). The benchmarks' MLP (784-256-256-10,
@@ -198,7 +200,9 @@ describe('memory under autocast on webgpu', () => {
     // 784-wide input dominates: autocast adds its float16 copy (saved for backward; the float32 input
     // existed before the step) and the parameters' casts.
     const r = await compare([16, 256, 256, 256, 10], 2048);
-    expect(r.held).toBeLessThan(0.6);
+    console.log(`16-256-256-256-10 b2048: held ${r.f32.held} → ${r.f16.held} B, peak ${r.f32.peak} → ${r.f16.peak} B`);
+    expect(r.held).toBeLessThan(0.65);
     expect(r.peak).toBeLessThan(0.6);
+    expect(r.f32.peak).toBeLessThan(0.5 * 27_250_432); // the forward's temporaries no longer all live at once
   }, 240_000);
 });

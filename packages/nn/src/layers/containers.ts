@@ -1,4 +1,4 @@
-import type { Tensor } from '@tsgrad/autograd';
+import { chain, type Tensor } from '@tsgrad/autograd';
 import { describeValue, Module, moduleRepr } from '../module.js';
 import type { Parameter } from '../parameter.js';
 import { asParameter } from './dict-containers.js';
@@ -45,9 +45,9 @@ export class Sequential extends Module {
    * new Sequential(new Linear(784, 10), new ReLU()).forward(randn([8, 784])).shape // [8, 10]
    */
   override forward(x: Tensor): Tensor {
-    let y = x;
-    for (const [, m] of this.childAttributes()) y = m.forward(y);
-    return y;
+    // Each module's output and temporaries are freed once the next module has returned, unless the
+    // graph keeps them for backward, as Python's loop variable lets go of each output (chain).
+    return chain(x, [...this.childAttributes()].map(([, m]) => (h: Tensor) => m.forward(h)));
   }
 }
 

@@ -1,4 +1,4 @@
-import { cat, ones, zeros, type Tensor } from '@tsgrad/autograd';
+import { cat, freeTemporaries, ones, zeros, type Tensor } from '@tsgrad/autograd';
 import { checkOptionKeys, formatShape, isFloating } from '@tsgrad/tensor';
 import { empty } from '../empty.js';
 import { attend } from '../functional/attention.js';
@@ -191,35 +191,39 @@ export class MultiheadAttention extends Module {
     const kpm = keyPaddingMask === null ? null : batched ? keyPaddingMask : keyPaddingMask.unsqueeze(0);
     this.checkMasks(kpm, attnMask, [L, N, S], query);
 
-    let [q, k, v] = this.inProjection(query === key && key === value, q0, k0, v0);
-    const E = this.embedDim;
-    // PyTorch 2.x: the hint stands for attnMask where no other mask or the weights need it.
-    const causal = isCausal && kpm === null && !needWeights;
-    // Masks in attend's form: bool true = take part (PyTorch's MHA bool means the opposite), float added; [.., L, S] against [N, H, L, S].
-    let masks: Tensor[] = [];
-    if (attnMask !== null && !causal) masks.push(keepForm(attnMask.ndim === 3 ? attnMask.reshape([N, this.numHeads, L, S]) : attnMask));
-    if (kpm !== null) masks.push(keepForm(kpm.reshape([N, 1, 1, S])));
-    if (this.biasK && this.biasV) {
-      k = cat([k, this.biasK.expand([1, N, E])], 0);
-      v = cat([v, this.biasV.expand([1, N, E])], 0);
-      masks = masks.map(padColumn);
-    }
-    const heads = (t: Tensor) => t.reshape([t.shape[0], N, this.numHeads, this.headDim]).permute([1, 2, 0, 3]); // [N, H, seq, hd]
-    [q, k, v] = [heads(q), heads(k), heads(v)];
-    if (this.addZeroAttn) {
-      const z = zeros([N, this.numHeads, 1, this.headDim], { dtype: k.dtype, device: k.device });
-      [k, v] = [cat([k, z], 2), cat([v, z], 2)];
-      masks = masks.map(padColumn);
-    }
-    const res = attend(q, k, v, { masks, scale: 1 / Math.sqrt(this.headDim), dropoutP: this.training ? this.dropout : 0, generator: null, needWeights, isCausal: causal });
-    let out = this.outProj.forward(res.output.permute([2, 0, 1, 3]).reshape([L, N, E]));
-    out = !batched ? out.squeeze(1) : this.batchFirst ? out.transpose(0, 1) : out;
-    let weights = res.weights;
-    if (weights !== null) {
-      if (averageAttnWeights) weights = weights.mean(1);
-      if (!batched) weights = weights.squeeze(0);
-    }
-    return [out, weights];
+    // The projections, the heads' copies and the un-averaged weights are freed when it returns (what
+    // backward reads stays with the graph's nodes), as Python frees them.
+    return freeTemporaries(() => {
+      let [q, k, v] = this.inProjection(query === key && key === value, q0, k0, v0);
+      const E = this.embedDim;
+      // PyTorch 2.x: the hint stands for attnMask where no other mask or the weights need it.
+      const causal = isCausal && kpm === null && !needWeights;
+      // Masks in attend's form: bool true = take part (PyTorch's MHA bool means the opposite), float added; [.., L, S] against [N, H, L, S].
+      let masks: Tensor[] = [];
+      if (attnMask !== null && !causal) masks.push(keepForm(attnMask.ndim === 3 ? attnMask.reshape([N, this.numHeads, L, S]) : attnMask));
+      if (kpm !== null) masks.push(keepForm(kpm.reshape([N, 1, 1, S])));
+      if (this.biasK && this.biasV) {
+        k = cat([k, this.biasK.expand([1, N, E])], 0);
+        v = cat([v, this.biasV.expand([1, N, E])], 0);
+        masks = masks.map(padColumn);
+      }
+      const heads = (t: Tensor) => t.reshape([t.shape[0], N, this.numHeads, this.headDim]).permute([1, 2, 0, 3]); // [N, H, seq, hd]
+      [q, k, v] = [heads(q), heads(k), heads(v)];
+      if (this.addZeroAttn) {
+        const z = zeros([N, this.numHeads, 1, this.headDim], { dtype: k.dtype, device: k.device });
+        [k, v] = [cat([k, z], 2), cat([v, z], 2)];
+        masks = masks.map(padColumn);
+      }
+      const res = attend(q, k, v, { masks, scale: 1 / Math.sqrt(this.headDim), dropoutP: this.training ? this.dropout : 0, generator: null, needWeights, isCausal: causal });
+      let out = this.outProj.forward(res.output.permute([2, 0, 1, 3]).reshape([L, N, E]));
+      out = !batched ? out.squeeze(1) : this.batchFirst ? out.transpose(0, 1) : out;
+      let weights = res.weights;
+      if (weights !== null) {
+        if (averageAttnWeights) weights = weights.mean(1);
+        if (!batched) weights = weights.squeeze(0);
+      }
+      return [out, weights];
+    });
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Tensor } from '@tsgrad/autograd';
+import { freeTemporaries, type Tensor } from '@tsgrad/autograd';
 import { checkOptionKeys } from '@tsgrad/tensor';
 import { gelu } from '../functional/activations.js';
 import { expectTensor } from '../input.js';
@@ -118,13 +118,18 @@ export class TransformerEncoderLayer extends Module {
     const attention = (x: Tensor) =>
       this.dropout1.forward(this.selfAttn.forward(x, x, x, { attnMask: srcMask, keyPaddingMask: srcKeyPaddingMask, needWeights: false, isCausal })[0]);
     const feedForward = (x: Tensor) => this.dropout2.forward(this.linear2.forward(this.dropout.forward(this.activation(this.linear1.forward(x)))));
-    let x = src;
-    if (this.normFirst) {
-      x = x.add(attention(this.norm1.forward(x)));
-      return x.add(feedForward(this.norm2.forward(x)));
-    }
-    x = this.norm1.forward(x.add(attention(x)));
-    return this.norm2.forward(x.add(feedForward(x)));
+    // Each residual block frees its temporaries when it returns, and the layer the first block's
+    // output (the feed-forward's output, the attention's projections...), as Python frees a value no
+    // name refers to: inside a scope, a forward pass peaks at what backward reads plus one block's
+    // temporaries, not at every activation it made (the graph keeps what its rules read: Node).
+    return freeTemporaries(() => {
+      const x = this.normFirst
+        ? freeTemporaries(() => src.add(attention(this.norm1.forward(src))))
+        : freeTemporaries(() => this.norm1.forward(src.add(attention(src))));
+      return this.normFirst
+        ? freeTemporaries(() => x.add(feedForward(this.norm2.forward(x))))
+        : freeTemporaries(() => this.norm2.forward(x.add(feedForward(x))));
+    });
   }
 }
 
