@@ -24,6 +24,7 @@ export type AutocastPolicy =
 /** PyTorch 2.x's AutocastCPU policy of each tsgrad op that has one (torch's aten name in the comment). */
 export const AUTOCAST_CPU_POLICY = {
   matmul: 'lowerPrecision',
+  matmulAdd: 'lowerPrecision', // addmm, baddbmm
   linear: 'lowerPrecision',
   conv2d: 'lowerPrecision',
   scaledDotProductAttention: 'lowerPrecision',
@@ -46,6 +47,7 @@ export const AUTOCAST_CPU_POLICY = {
  */
 export const AUTOCAST_WEBGPU_POLICY = {
   matmul: 'lowerPrecision',
+  matmulAdd: 'lowerPrecision', // addmm, baddbmm
   linear: 'lowerPrecision',
   conv2d: 'lowerPrecision',
   scaledDotProductAttention: 'lowerPrecision',

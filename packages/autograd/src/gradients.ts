@@ -69,6 +69,8 @@ export const GRADIENTS = {
   matmul: ({ inputs: [a, b], needsGrad }, g) => [
     needsGrad[0] ? (isTransposedLayout(a) ? b.matmul(g.transpose(1, 2)).transpose(1, 2) : g.matmul(b.transpose(1, 2))) : null,
     needsGrad[1] ? (isTransposedLayout(b) ? g.transpose(1, 2).matmul(a).transpose(1, 2) : a.transpose(1, 2).matmul(g)) : null,
+    // The addend (a bias, broadcast by an expand before it: expand's rule sums it back).
+    needsGrad[2] ? g : null,
   ],
   reshape: ({ inputs: [x] }, g) => [g.reshape(x.shape)],
   permute: ({ attrs: { dims } }, g) => {

@@ -46,7 +46,7 @@ export { maskedFill } from './ops/masked-fill.js';
 export { cumsum, type CumsumOptions } from './ops/cumsum.js';
 export { sort, argsort, topk, type SortOptions, type TopkOptions, type ValuesIndices } from './ops/sort.js';
 export { multinomial, type MultinomialOptions } from './ops/multinomial.js';
-export { matmul } from './ops/linalg.js';
+export { matmul, matmulAdd } from './ops/linalg.js';
 export { embeddingLookup } from './ops/indexing.js';
 export { fusedAttention, fusedAttentionAvailable, type FusedAttentionOptions } from './ops/attention.js';
 export { fusedLayerNorm, fusedLayerNormAvailable, type FusedLayerNormOptions } from './ops/layer-norm.js';

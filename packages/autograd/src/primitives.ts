@@ -37,7 +37,7 @@ export interface PrimitiveAttrs extends Record<ElementwiseOp, OpParams> {
   min: Reduce;
   argmax: { axis: number; keepdim: boolean };
   argmin: { axis: number; keepdim: boolean };
-  /** Batched [B, M, K] x [B, K, N]. */
+  /** Batched [B, M, K] x [B, K, N], plus an optional addend [B, M, N] before the one rounding (addmm). */
   matmul: NoAttrs;
   /** A view when strides allow, else a copy (PyTorch's reshape). */
   reshape: { shape: number[] };
@@ -140,7 +140,7 @@ const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
   min: reduce('min'),
   argmax: argReduce('argmax'),
   argmin: argReduce('argmin'),
-  matmul: ([a, b]) => fromStorage(backend(a).matmul(a.toView(), b.toView()), [a.shape[0], a.shape[1], b.shape[2]]),
+  matmul: ([a, b, addend]) => fromStorage(backend(a).matmul(a.toView(), b.toView(), addend?.toView()), [a.shape[0], a.shape[1], b.shape[2]]),
   reshape: ([x], { shape }) => {
     const strides = viewStrides(x.shape, x.stride(), shape);
     if (strides) return viewOf(x, shape, strides, x.storageOffset());

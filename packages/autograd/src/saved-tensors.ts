@@ -45,7 +45,7 @@ export const READ_BY_RULE: { [K in PrimitiveOp]: Reads<K> } = {
   argmax: (_, __, arity) => nothing(arity),
   argmin: (_, __, arity) => nothing(arity),
   // d(a·b)/da reads b and d/db reads a; the layout test reads strides only.
-  matmul: (_, needsGrad) => inputsOnly(needsGrad[1], needsGrad[0]),
+  matmul: (_, needsGrad) => inputsOnly(needsGrad[1], needsGrad[0], false),
   reshape: (_, __, arity) => nothing(arity),
   permute: (_, __, arity) => nothing(arity),
   expand: (_, __, arity) => nothing(arity),

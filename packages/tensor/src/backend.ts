@@ -174,8 +174,13 @@ export interface Backend {
   ternary(op: TernaryOp, cond: View, a: View, b: View): Storage;
   reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage;
   argReduce(op: ArgReduceOp, x: View, axis: number): Storage;
-  /** Batched matmul: `a` is [B, M, K], `b` is [B, K, N] (any strides), result contiguous [B, M, N]. */
-  matmul(a: View, b: View): Storage;
+  /**
+   * Batched matmul: `a` is [B, M, K], `b` is [B, K, N] (any strides), result contiguous [B, M, N].
+   * With `addend` (a [B, M, N] view of the same dtype, broadcast strides allowed: a bias), each
+   * element is its product's sum plus the addend's element, rounded once for half operands (PyTorch's
+   * addmm and baddbmm, which linear and conv use for their bias).
+   */
+  matmul(a: View, b: View, addend?: View): Storage;
   /** Writes `src` into the strided window `dst` (same shape and dtype); the basis of in-place ops. */
   copy(src: View, dst: View): void;
   /** A contiguous copy of `x` converted to `dtype` (bool: x != 0; int32: truncation toward zero). */

@@ -353,6 +353,22 @@ export class WebGPUBackend implements Backend {
     this.pool.release(storage.buffer);
   }
 
+  /**
+   * a·b + addend with one rounding: the float32 C (half operands read in place), then one elementwise
+   * pass adding the addend (read in place when half) and writing the result in the operands' dtype,
+   * rounded once for half (PyTorch's addmm: a bias added before the rounding, not after it).
+   */
+  private matmulAdd(a: View, b: View, addend: View, shape: number[]): Storage {
+    if (a.dtype !== b.dtype || b.dtype !== addend.dtype) throw new Error(`webgpu: matmul with an addend needs one dtype, got ${a.dtype}, ${b.dtype} and ${addend.dtype}`);
+    const c = this.matmulPlan.matmul(a, b);
+    const wide: View = { storage: c, dtype: isHalf(a.dtype) ? 'float32' : a.dtype, shape, strides: contiguousStrides(shape), offset: 0 };
+    const out = this.fresh(a.dtype, shape);
+    this.elementwiseRuns.run('matmul add', 'x + y', [wide, addend], out);
+    // Recorded already; the pool hands the buffer out again only to later commands.
+    this.free(c);
+    return out.storage;
+  }
+
   // ---- kernels ------------------------------------------------------------------------------------
   /**
    * An elementwise kernel (a declared op's forward or an operand's gradient) over broadcast views,
@@ -415,11 +431,12 @@ export class WebGPUBackend implements Backend {
    * @example
    * const c = backend.matmul(a.toView(), b.t().toView());
    */
-  matmul(a: View, b: View): Storage {
+  matmul(a: View, b: View, addend?: View): Storage {
     // float32 products and sums, one rounding per output element (as PyTorch's CPU half matmul).
     // Half operands are read in place (no float32 copies: matmul-plan.ts) and C written in half where
     // the kernel stores pairs of columns (else a float32 C narrowed), a mixed pair through copies.
     const shape = [a.shape[0], a.shape[1], b.shape[2]];
+    if (addend) return this.matmulAdd(a, b, addend, shape);
     if (isHalf(a.dtype) && isHalf(b.dtype)) {
       const dtype = a.dtype as HalfDType;
       return this.matmulPlan.matmulHalf(a, b, dtype) ?? this.half.narrow(this.matmulPlan.matmul(a, b), shape, dtype);

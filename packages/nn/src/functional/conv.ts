@@ -1,4 +1,4 @@
-import { autocastOp } from '@tsgrad/autograd';
+import { autocastOp, matmulAdd } from '@tsgrad/autograd';
 import { checkOptionKeys, formatShape } from '@tsgrad/tensor';
 import type { Tensor } from '@tsgrad/autograd';
 import { unfold, type Pair } from './im2col.js';
@@ -29,13 +29,10 @@ export const conv2d = autocastOp('conv2d', (x: Tensor, weight: Tensor, bias: Ten
   }
   const { cols, outH, outW } = unfold(x, { kernel: [kh, kw], stride: a.stride, padding: a.padding, dilation: a.dilation }, 0, who);
   const L = outH * outW;
-  let out: Tensor;
-  if (g === 1) {
-    // [O, C*K] x [N, C*K, L] -> [N, O, L]: the weight broadcasts over the batch without copies.
-    out = weight.reshape([O, Cg * kh * kw]).matmul(cols.reshape([N, C * kh * kw, L]));
-  } else {
-    out = weight.reshape([g, O / g, Cg * kh * kw]).matmul(cols.reshape([N, g, Cg * kh * kw, L]));
-  }
-  out = out.reshape([N, O, outH, outW]);
-  return bias ? out.add(bias.reshape([1, O, 1, 1])) : out;
+  // [O, C*K] x [N, C*K, L] -> [N, O, L]: the weight broadcasts over the batch without copies. A bias
+  // of the operands' dtype is added before the one rounding, as PyTorch's conv kernels add it.
+  const [w, c] = g === 1 ? [weight.reshape([O, Cg * kh * kw]), cols.reshape([N, C * kh * kw, L])] : [weight.reshape([g, O / g, Cg * kh * kw]), cols.reshape([N, g, Cg * kh * kw, L])];
+  const fused = bias !== null && bias.dtype === x.dtype && weight.dtype === x.dtype;
+  const out = (fused ? matmulAdd(w, c, bias.reshape(g === 1 ? [O, 1] : [g, O / g, 1])) : w.matmul(c)).reshape([N, O, outH, outW]);
+  return bias && !fused ? out.add(bias.reshape([1, O, 1, 1])) : out;
 });

@@ -1,5 +1,5 @@
 /** Stateless versions of the layers and losses (PyTorch's `torch.nn.functional`). */
-import { autocastOp } from '@tsgrad/autograd';
+import { autocastOp, matmulAdd } from '@tsgrad/autograd';
 import type { Tensor } from '@tsgrad/autograd';
 
 export { relu, gelu, silu, mish, logsigmoid, softplus, hardtanh, leakyRelu, elu, dropout, type GeluApproximate } from './activations.js';
@@ -12,11 +12,14 @@ export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from
 export { mseLoss, l1Loss, nllLoss, crossEntropy, binaryCrossEntropyWithLogits, type Reduction, type NllOptions, type CrossEntropyOptions } from './losses.js';
 
 /**
- * y = x Wᵀ + b, weight [out, in] (PyTorch's `F.linear`).
+ * y = x Wᵀ + b, weight [out, in] (PyTorch's `F.linear`). With a bias of the operands' dtype, each
+ * element is rounded once, after the bias is added (PyTorch's addmm): for float16 and bfloat16 that
+ * is not the product rounded and then the sum.
  * @example
  * F.linear(tensor([[1, 2]]), tensor([[1, 1]]), tensor([0.5])).tolist() // [[3.5]]
  */
 export const linear = autocastOp('linear', (x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor => {
+  if (bias && bias.dtype === x.dtype && weight.dtype === x.dtype) return matmulAdd(x, weight.t(), bias);
   const y = x.matmul(weight.t());
   return bias ? y.add(bias) : y;
 });

@@ -50,6 +50,18 @@ function wrap(data: TypedArray, dtype: DType): CpuStorage {
   return storage;
 }
 
+/** Adds the [B, M, N] view `v` (any strides) to the contiguous `out` of its shape, element by element. */
+function addInto(out: TypedArray, v: View, data: TypedArray): void {
+  const [B, M, N] = v.shape;
+  const [sb, sm, sn] = v.strides;
+  let k = 0;
+  for (let i = 0; i < B; i++) {
+    for (let j = 0; j < M; j++) {
+      for (let n = 0, p = v.offset + i * sb + j * sm; n < N; n++, p += sn) out[k++] += data[p];
+    }
+  }
+}
+
 /** `kernel` over `views` as they are, or in float32 when they are half (see `widened`). */
 function inFloat32(views: readonly View[], kernel: (views: readonly View[]) => TypedArray): TypedArray {
   return views.some((v) => isHalf(v.dtype)) ? widened(views, kernel, dataOf) : kernel(views);
@@ -120,9 +132,18 @@ export function createCpuBackend(): Backend {
     argReduce(op, x, axis) {
       return wrap(inFloat32([x], ([v]) => argReduceWasm(op, v, axis, dataOf) ?? argReduceKernel(op, v, axis, dataOf)), 'int32');
     },
-    matmul(a, b) {
-      // Half operands: float32 products and sums (the float32 kernels), one rounding per output element.
-      return wrap(inFloat32([a, b], ([va, vb]) => matmulWasm(va, vb, dataOf) ?? matmulKernel(va, vb, dataOf)), a.dtype);
+    matmul(a, b, addend) {
+      // Half operands: float32 products and sums (the float32 kernels), one rounding per output element,
+      // after the addend is added in float32 (the store into the float32 result rounds the sum).
+      const views = addend ? [a, b, addend] : [a, b];
+      return wrap(
+        inFloat32(views, ([va, vb, vc]) => {
+          const out = matmulWasm(va, vb, dataOf) ?? matmulKernel(va, vb, dataOf);
+          if (vc) addInto(out, vc, dataOf(vc));
+          return out;
+        }),
+        a.dtype,
+      );
     },
     copy(src, dst) {
       if (!copyWasm(src, dst, dataOf)) copyKernel(src, dst, dataOf);
