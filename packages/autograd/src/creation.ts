@@ -56,7 +56,7 @@ function make(values: ArrayLike<number>, shape: readonly number[], dtype: DType,
   assertDType(dtype);
   const backend = deviceFor(dtype, opts);
   if (dtype === 'int32' && !(values instanceof Int32Array)) {
-    for (let i = 0; i < values.length; i++) checkRepresentable(dtype, values[i], 'tensor', i);
+    for (let i = 0; i < values.length; i++) checkRepresentable(dtype, values[i], 'tensor', { index: i });
   }
   return allocating('tensor', () => sizeText(shape, dtype), () => finish(fromStorage(backend.fromData(toTyped(dtype, values), dtype), shape), opts));
 }
@@ -105,7 +105,7 @@ function filled(shape: readonly number[], value: number, opts: TensorOptions, wh
   const dims = checkShape(shape, what);
   const dtype = opts.dtype ?? getDefaultDtype();
   assertDType(dtype);
-  checkRepresentable(dtype, value, what);
+  checkRepresentable(dtype, value, what, { fill: true });
   const backend = deviceFor(dtype, opts);
   return allocating(what, () => sizeText(dims, dtype), () => finish(fromStorage(backend.full(numel(dims), value, dtype), dims), opts));
 }

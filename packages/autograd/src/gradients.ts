@@ -58,7 +58,8 @@ export const GRADIENTS = {
     needsGrad[1] ? sumToShape(where(cond, g, 0), a.shape) : null,
     needsGrad[2] ? sumToShape(where(cond, 0, g), b.shape) : null,
   ],
-  sum: ({ inputs: [x], attrs: { axes, keepdim } }, g) => [unreduce(g, x.shape, axes, keepdim)],
+  // A float32 sum of a half x: g is cast to x's dtype before it is expanded (one rounding per output).
+  sum: ({ inputs: [x], attrs: { axes, keepdim } }, g) => [unreduce(g.dtype === x.dtype ? g : g.to(x.dtype), x.shape, axes, keepdim)],
   max: extremeGrad(),
   min: extremeGrad(),
   argmax: null,

@@ -28,7 +28,8 @@ import { Tensor } from './tensor.js';
  * validation, composites such as softmax) lower to these; gradients.ts has one rule per entry.
  */
 type NoAttrs = Record<string, never>;
-type Reduce = { axes: number[]; keepdim: boolean };
+/** `float32` (sum of a half input only): the float32 sums unrounded, as `sum(dtype=torch.float32)`. */
+type Reduce = { axes: number[]; keepdim: boolean; float32?: boolean };
 /** A declared elementwise op's attributes are its parameters (`leakyRelu`'s negativeSlope; most have none). @internal */
 export interface PrimitiveAttrs extends Record<ElementwiseOp, OpParams> {
   where: NoAttrs;
@@ -109,8 +110,10 @@ const elementwise =
 
 const reduce =
   <K extends 'sum' | 'max' | 'min'>(op: K): Forward<K> =>
-  ([x], { axes, keepdim }) => {
-    const storage = backend(x).reduce(op, x.toView(), axes);
+  ([x], { axes, keepdim, float32 }) => {
+    const wide = float32 === true && isHalf(x.dtype);
+    const storage = wide ? backend(x).reduce(op, x.toView(), axes, 'float32') : backend(x).reduce(op, x.toView(), axes);
+    if (wide && storage.dtype !== 'float32') throw new Error(`${op}: the ${x.device} backend returned ${storage.dtype} for a float32 ${op} of a ${x.dtype} tensor`);
     return fromStorage(storage, keptShape(x.shape, axes, keepdim));
   };
 

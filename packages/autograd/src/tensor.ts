@@ -1,4 +1,4 @@
-import { broadcastShapes, checkNoInternalOverlap, checkOptionKeys, formatShape, getBackend, isContiguous, isFloating, numel, shapesEqual, type DType, type Storage, type TypedArray, type View } from '@tsgrad/tensor';
+import { broadcastShapes, checkNoInternalOverlap, checkRepresentable, checkOptionKeys, formatShape, getBackend, isContiguous, isFloating, numel, shapesEqual, type DType, type Storage, type TypedArray, type View } from '@tsgrad/tensor';
 import { backward as runBackward } from './engine.js';
 import { isGradEnabled, noGrad } from './grad-mode.js';
 import { nest, type NestedArray } from './nested.js';
@@ -1192,6 +1192,7 @@ export class Tensor {
    * zeros([3]).fill_(7).tolist() // [7, 7, 7]
    */
   fill_(value: number): this {
+    checkRepresentable(this.dtype, value, 'fill_', { fill: true });
     return this.inplace('fill_', () => E.scalarLike(this, value));
   }
   /**

@@ -14,7 +14,7 @@ import type { ElementwiseKernel } from './ops/kernel.js';
  * plus shape, strides and offset in elements) to kernels and gets fresh contiguous storage back.
  * Reads are asynchronous because a GPU's are; `readSync` exists only where `capabilities.syncRead`.
  */
-export const BACKEND_API_VERSION = 4;
+export const BACKEND_API_VERSION = 5;
 
 export type { UnaryOp, BinaryOp, ElementwiseOp } from './ops/elementwise-ops.js';
 
@@ -172,7 +172,12 @@ export interface Backend {
    */
   elementwise(kernel: ElementwiseKernel, inputs: readonly View[]): Storage;
   ternary(op: TernaryOp, cond: View, a: View, b: View): Storage;
-  reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage;
+  /**
+   * `op` over `axes` (kept as size 1), of x's dtype; `resultDtype: 'float32'` with a float16 or
+   * bfloat16 `x` returns the float32 result unrounded (PyTorch's `sum(dtype=torch.float32)`: what a half
+   * `mean` divides before its one rounding).
+   */
+  reduce(op: ReduceOp, x: View, axes: readonly number[], resultDtype?: 'float32'): Storage;
   argReduce(op: ArgReduceOp, x: View, axis: number): Storage;
   /**
    * Batched matmul: `a` is [B, M, K], `b` is [B, K, N] (any strides), result contiguous [B, M, N].

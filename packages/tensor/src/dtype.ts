@@ -47,17 +47,32 @@ export function allocTyped<D extends DType>(dtype: D, n: number): TypedArrayFor[
 export const INT32_MAX = 2 ** 31 - 1;
 export const INT32_MIN = -(2 ** 31);
 
+/** The largest finite value of each floating dtype narrower than a JavaScript number (`torch.finfo(dtype).max`). */
+const FINITE_MAX: Record<'float32' | 'float16' | 'bfloat16', number> = { float32: 3.4028234663852886e38, float16: 65504, bfloat16: 3.3895313892515355e38 };
+
 /**
- * Throws unless `value` fits `dtype` without wrapping: int32 takes finite numbers in
- * [-2^31, 2^31 - 1] (fractions truncate toward zero, as PyTorch's conversion does); NaN and ±∞ fit
- * only floating dtypes. `who` names the op in the message.
+ * Throws unless `value` fits `dtype`: int32 takes finite numbers in [-2^31, 2^31 - 1] (fractions
+ * truncate toward zero, as PyTorch's conversion does); NaN and ±∞ fit only floating dtypes. With
+ * `fill` (a value written by `full`, `fill_`, `masked_fill`: PyTorch's checked `Scalar::to<T>`), a
+ * finite value past a floating dtype's finite range throws too, as PyTorch's "value cannot be converted
+ * to type at::Half without overflow": float16 takes [-65504, 65504] (65519, which would round to 65504,
+ * throws as in PyTorch), bfloat16 and float32 their `finfo` max; ±∞ and NaN fit. Without `fill` (a
+ * tensor's data, a scalar operand) a floating dtype rounds out-of-range values to ±∞, as PyTorch's.
+ * `who` names the op in the message, `index` the element.
  * @example checkRepresentable('int32', 3e9, 'tensor') // Error: tensor: value 3000000000 does not fit int32 ...
+ * @example checkRepresentable('float16', -1e9, 'masked_fill', { fill: true }) // Error: masked_fill: value -1000000000 cannot be converted to float16 without overflow ...
  */
-export function checkRepresentable(dtype: DType, value: number, who: string, index?: number): void {
-  if (dtype !== 'int32') return;
-  if (Number.isNaN(value) || !(Math.trunc(value) >= INT32_MIN && Math.trunc(value) <= INT32_MAX)) {
-    const at = index === undefined ? '' : ` at index ${index}`;
+export function checkRepresentable(dtype: DType, value: number, who: string, opts: { index?: number; fill?: boolean } = {}): void {
+  const at = opts.index === undefined ? '' : ` at index ${opts.index}`;
+  if (dtype === 'int32' && (Number.isNaN(value) || !(Math.trunc(value) >= INT32_MIN && Math.trunc(value) <= INT32_MAX))) {
     throw new Error(`${who}: value ${value}${at} does not fit int32 (range [${INT32_MIN}, ${INT32_MAX}], no NaN or infinity); use a floating dtype`);
+  }
+  if (opts.fill === true && (dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16') && Number.isFinite(value) && Math.abs(value) > FINITE_MAX[dtype]) {
+    const max = FINITE_MAX[dtype];
+    throw new Error(
+      `${who}: value ${value}${at} cannot be converted to ${dtype} without overflow (its finite range is [${-max}, ${max}]: ` +
+        `use ${value < 0 ? -max : max}, the finfo ${value < 0 ? 'min' : 'max'}, for a large fill such as a mask; Infinity and NaN are allowed)`,
+    );
   }
 }
 

@@ -21,6 +21,17 @@ export const errorInputs: ErrorInput[] = [
   { name: 'int32 from NaN', run: (d) => int([NaN], d), error: /tensor: value NaN at index 0 does not fit int32/ },
   { name: 'int32 from a Float32Array with infinity', run: (d) => tensor(new Float32Array([Infinity]), { dtype: 'int32', device: d }), error: /value Infinity at index 0 does not fit int32/ },
   { name: 'full int32 with NaN', run: (d) => full([2], NaN, { dtype: 'int32', device: d }), error: /full: value NaN does not fit int32/ },
+  // A fill value past a floating dtype's finite range is an Error, as PyTorch's checked Scalar::to<T>
+  // ("value cannot be converted to type at::Half without overflow"), never a silent ±inf.
+  { name: 'full float16 past 65504', run: (d) => full([1], 1e5, { dtype: 'float16', device: d }), error: /full: value 100000 cannot be converted to float16 without overflow \(its finite range is \[-65504, 65504\]: use 65504/ },
+  { name: 'full float16 with 65519 (rounds to 65504, still refused)', run: (d) => full([1], 65519, { dtype: 'float16', device: d }), error: /full: value 65519 cannot be converted to float16/ },
+  { name: 'fill_ float16 with 65520', run: (d) => zeros([2], { dtype: 'float16', device: d }).fill_(65520), error: /fill_: value 65520 cannot be converted to float16/ },
+  { name: 'fill_ bfloat16 past its max', run: (d) => zeros([2], { dtype: 'bfloat16', device: d }).fill_(3.5e38), error: /fill_: value 3\.5e\+38 cannot be converted to bfloat16 without overflow \(its finite range is \[-3\.3895313892515355e\+38/ },
+  { name: 'maskedFill float16 with -1e9', run: (d) => zeros([2], { dtype: 'float16', device: d }).maskedFill(tensor([true, false], { device: d }), -1e9), error: /masked_fill: value -1000000000 cannot be converted to float16 without overflow .*use -65504, the finfo min/ },
+  { name: 'maskedFill_ float16 with a 0-d CPU tensor -1e9', run: (d) => noGrad(() => zeros([2], { dtype: 'float16', device: d }).maskedFill_(tensor([true, false], { device: d }), tensor(-1e9, { dtype: 'float64' }))), error: /masked_fill: value -1000000000 cannot be converted to float16/ },
+  { name: 'maskedFill float32 with 1e39', run: (d) => f32([0, 0], d).maskedFill(tensor([true, false], { device: d }), 1e39), error: /masked_fill: value 1e\+39 cannot be converted to float32 without overflow/ },
+  { name: 'full float32 with 1e39', run: (d) => full([1], 1e39, { device: d }), error: /full: value 1e\+39 cannot be converted to float32/ },
+  { name: 'full float32 just past finfo max', run: (d) => full([1], 3.4028235677973366e38, { dtype: 'float32', device: d }), error: /full: value 3\.4028235677973366e\+38 cannot be converted to float32/ },
   { name: 'int32 plus an out-of-range scalar', run: (d) => int([1], d).add(3e9), error: /scalar: value 3000000000 does not fit int32/ },
   { name: 'int32.add_(2.5)', run: (d) => int([1, 2], d).add_(2.5), error: /add_: result type float32 can't be cast to the desired output type int32/ },
   { name: 'int32.div_(2)', run: (d) => int([4], d).div_(2), error: /div_: result type float32 can't be cast to the desired output type int32/ },

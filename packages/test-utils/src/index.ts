@@ -24,3 +24,4 @@ export { lbfgsDegenerateCases, lbfgsDegenerateLoss, runLbfgsDegenerate, lbfgsDeg
 export { ATTENTION_OPS, attentionOpCases, checkAttentionOpCase, type AttentionOpCase, type AttentionOpRun } from './attention-ops.js';
 export * from './half-cases.js';
 export { referenceTrajectory, SCALER_CASES, type ScalerCase, type ScalerTrajectory } from './grad-scaler-cases.js';
+export { halfMeanCases, halfMeanReference, checkHalfMeanCase, type HalfMeanCase } from './half-mean-cases.js';

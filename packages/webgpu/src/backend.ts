@@ -409,9 +409,10 @@ export class WebGPUBackend implements Backend {
    * @example
    * const s = backend.reduce('sum', x.toView(), [1]);
    */
-  reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage {
-    // A half input is read in place, reduced in float32 and rounded once (reduce-plan.ts).
-    if (isHalf(x.dtype)) return this.half.narrow(this.reducePlan.reduce(op, x, axes), x.shape.map((n, d) => (axes.includes(d) ? 1 : n)), x.dtype as HalfDType);
+  reduce(op: ReduceOp, x: View, axes: readonly number[], resultDtype?: 'float32'): Storage {
+    // A half input is read in place, reduced in float32 and rounded once (reduce-plan.ts), or not at
+    // all when the caller asks for the float32 result (a half mean divides it first).
+    if (isHalf(x.dtype) && resultDtype !== 'float32') return this.half.narrow(this.reducePlan.reduce(op, x, axes), x.shape.map((n, d) => (axes.includes(d) ? 1 : n)), x.dtype as HalfDType);
     return this.reducePlan.reduce(op, x, axes);
   }
 

@@ -1,3 +1,4 @@
+import { checkRepresentable, isFloating } from '@tsgrad/tensor';
 import { Tensor } from '../tensor.js';
 import { scalarTensor, where } from './elementwise.js';
 
@@ -35,10 +36,14 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number | boolean | Te
  */
 function fillValue(x: Tensor, value: number | boolean | Tensor): Tensor {
   if (value instanceof Tensor) {
+    // A CPU value is checked as a number is (PyTorch reads it with item()); a GPU one would need a read.
+    if (value.device === 'cpu' && isFloating(value.dtype)) checkRepresentable(x.dtype, value.item(), 'masked_fill', { fill: true });
     if (value.device === x.device) return value.dtype === x.dtype ? value : value.to(x.dtype);
     if (value.device !== 'cpu') throw new Error(`masked_fill: expected the value on ${x.device} or a CPU scalar, got a tensor on ${value.device}`);
     return fillValue(x, value.item());
   }
   const v = Number(value);
+  // PyTorch converts the value with its checked Scalar::to: -1e9 into float16 is an Error, not -inf.
+  checkRepresentable(x.dtype, v, 'masked_fill', { fill: true });
   return scalarTensor(x.dtype === 'bool' ? (v !== 0 ? 1 : 0) : x.dtype === 'int32' ? Math.trunc(v) : v, x.dtype, x.device);
 }

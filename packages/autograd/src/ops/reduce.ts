@@ -29,10 +29,18 @@ export function sum(x: Tensor, dim: number | readonly number[] | null | undefine
   return apply('sum', [input], { axes: normAxes(dim, x.ndim, 'sum'), keepdim });
 }
 
+/**
+ * sum / count. A float16 or bfloat16 input is summed into float32, divided in float32 and rounded
+ * once, as PyTorch 2.x's CPU `mean_out` ("cast_fp32 -> sum -> div -> cast"): a half sum rounded before
+ * the division would round twice (bfloat16 `full([257], 3).mean()` gave 3.015625) and can overflow or
+ * underflow on the way (float16's 70,000 as a divisor is inf). No float32 copy of x is made, and the
+ * graph saves nothing: the gradient is g / count in x's dtype, expanded.
+ */
 export function mean(x: Tensor, dim: number | readonly number[] | null | undefined, keepdim: boolean): Tensor {
   floatInput(x, 'mean');
   const axes = normAxes(dim, x.ndim, 'mean');
   const n = axes.reduce((p, a) => p * x.shape[a], 1);
+  if (isHalf(x.dtype)) return apply('sum', [x], { axes, keepdim, float32: true }).div(n).to(x.dtype);
   return sum(x, axes, keepdim).div(n);
 }
 

@@ -126,8 +126,11 @@ export function createCpuBackend(): Backend {
     ternary(_op, cond, a, b) {
       return wrap(whereWasm(cond, a, b, dataOf) ?? whereKernel(cond, a, b, dataOf), a.dtype);
     },
-    reduce(op, x, axes) {
-      return wrap(inFloat32([x], ([v]) => reduceWasm(op, v, axes, dataOf) ?? reduceKernel(op, v, axes, dataOf)), x.dtype);
+    reduce(op, x, axes, resultDtype) {
+      const run = ([v]: readonly View[]) => reduceWasm(op, v, axes, dataOf) ?? reduceKernel(op, v, axes, dataOf);
+      // A half x with resultDtype float32: the float32 kernel's result, not rounded.
+      if (resultDtype === 'float32' && isHalf(x.dtype)) return wrap(widened([x], run, dataOf, false), 'float32');
+      return wrap(inFloat32([x], run), x.dtype);
     },
     argReduce(op, x, axis) {
       return wrap(inFloat32([x], ([v]) => argReduceWasm(op, v, axis, dataOf) ?? argReduceKernel(op, v, axis, dataOf)), 'int32');

@@ -30,14 +30,15 @@ export function widenView(v: View, data: (v: View) => TypedArray, temps: Float32
 
 /**
  * Runs `kernel` on `views` widened to float32 and rounds a float32 result to the half dtype of the
- * first half view (other results, bool or int32, are returned as they are).
+ * first half view (other results, bool or int32, are returned as they are; `round: false` returns a
+ * float32 result unrounded too).
  */
-export function widened(views: readonly View[], kernel: (views: readonly View[]) => TypedArray, data: (v: View) => TypedArray): TypedArray {
+export function widened(views: readonly View[], kernel: (views: readonly View[]) => TypedArray, data: (v: View) => TypedArray, round = true): TypedArray {
   const dtype = views.find((v) => isHalf(v.dtype))?.dtype as HalfDType;
   const temps: Float32Array[] = [];
   try {
     const out = kernel(views.map((v) => widenView(v, data, temps)));
-    if (!(out instanceof Float32Array)) return out;
+    if (!(out instanceof Float32Array) || !round) return out;
     const bits = encodeHalf(dtype, out, takeArray(dtype, out.length, { zero: false }));
     giveArray('float32', out);
     return bits;
