@@ -10,6 +10,7 @@ import {
   halfFromBits,
   halfOpCases,
   halfPromotionCases,
+  halfScalarCases,
   type HalfOpCase,
 } from '@tsgrad/test-utils';
 
@@ -268,5 +269,69 @@ describe('autograd through half tensors', () => {
       const eps = dtype === 'float16' ? 2 ** -10 : 2 ** -7;
       (w.grad!.tolist() as number[][]).flat().forEach((g, i) => expect(Math.abs(g - want.flat()[i])).toBeLessThanOrEqual(6 * eps * Math.abs(want.flat()[i])));
     }
+  });
+});
+
+describe('mul and div by a number read it as float32, as PyTorch 2.x (naive float32 reference, rounded once)', () => {
+  it.each(halfScalarCases().map((c) => [c.name, c] as const))('%s', (_, c) => {
+    const y = c.run(tensor(c.x, { dtype: c.dtype }));
+    expect(y.dtype).toBe(c.dtype);
+    expect(bitMismatches(c.dtype, halfBits(y), c.want)).toEqual([]);
+  });
+
+  it("gives the brief's values (torch 2.x: float32 then one rounding), where rounding the number to half gave others", () => {
+    const f16 = (v: number[]) => tensor(v, { dtype: 'float16' });
+    expect(f16([1.5, -3, 65504]).mul(0.1).tolist()).toEqual([0.1500244140625, -0.300048828125, 6552]); // was [0.14990234375, -0.2998046875, 6548]
+    expect(f16([0, 1e-3, 0.1]).mul(1e5).tolist()).toEqual([0, 100.0625, 10000]); // was [NaN, inf, inf]
+    expect(f16([1, 60000, Infinity]).div(1e5).tolist()).toEqual([HALF_CODECS.float16.decode(HALF_CODECS.float16.encode(1e-5)), 0.60009765625, Infinity]);
+    expect(tensor([5, 3], { dtype: 'bfloat16' }).mul(1 / 3).tolist()).toEqual([1.6640625, 1]);
+  });
+
+  it('takes a 0-d tensor on the CPU as the same scalar (its float32 value); the result stays half', () => {
+    for (const dtype of HALVES) {
+      const x = tensor([1.5, -3, 1234.5, 1e-3], { dtype });
+      const { encode } = HALF_CODECS[dtype];
+      for (const s of [tensor(0.1), tensor(0.1, { dtype: 'float64' }), tensor(100000, { dtype: 'int32' })]) {
+        const s32 = Math.fround(s.item());
+        for (const op of ['mul', 'div'] as const) {
+          const y = x[op](s);
+          expect(y.dtype).toBe(dtype);
+          const want = (x.tolist() as number[]).map((v) => encode(Math.fround(op === 'mul' ? v * s32 : v / s32)));
+          expect(bitMismatches(dtype, halfBits(y), want), `${dtype} ${op} ${s.dtype}`).toEqual([]);
+        }
+      }
+      // A dimensioned float32 operand promotes, as before.
+      expect(x.mul(tensor([0.1])).dtype).toBe('float32');
+    }
+  });
+
+  it('gradients multiply and divide by the float32 scalar too (PyTorch: grad * other, grad / other)', () => {
+    for (const dtype of HALVES) {
+      const { encode, decode } = HALF_CODECS[dtype];
+      const w = [0.7, -3.3, 1234.5, 5e-3];
+      const wh = w.map((v) => decode(encode(v)));
+      for (const [op, s] of [['mul', 0.1], ['div', 3], ['mul', 1e5]] as const) {
+        const x = tensor([1, 2, 3, 4], { dtype, requiresGrad: true });
+        x[op](s).mul(tensor(w, { dtype })).sum().backward();
+        expect(x.grad!.dtype).toBe(dtype);
+        const want = wh.map((g) => encode(Math.fround(op === 'mul' ? g * Math.fround(s) : g / Math.fround(s))));
+        expect(bitMismatches(dtype, halfBits(x.grad!), want), `${dtype} ${op} ${s}`).toEqual([]);
+      }
+      // A float32 0-d scalar that requires grad gets a float32 gradient (PyTorch: `.to(other.scalar_type())`).
+      const s = tensor(0.5, { requiresGrad: true });
+      tensor([1, 2, 3], { dtype }).mul(s).sum().backward();
+      expect(s.grad!.dtype).toBe('float32');
+      expect(s.grad!.item()).toBe(6);
+    }
+  });
+
+  it('leaves float32 (the number rounded to float32) and float64 (exact) as they were', () => {
+    const xs = [1.5, -3, 65504, 1e-3];
+    expect(Array.from(tensor(xs).mul(0.1).dataSync())).toEqual(xs.map((v) => Math.fround(Math.fround(v) * Math.fround(0.1))));
+    expect(Array.from(tensor(xs, { dtype: 'float64' }).div(0.1).dataSync())).toEqual(xs.map((v) => v / 0.1));
+    // add and sub still round the number to half first, as PyTorch does: 0.5 + 2^-12 is a tie that goes
+    // to 0.5, and 1024.5 to 1024 (in float32, 1024.500244 would round to 1025).
+    expect(tensor([1024], { dtype: 'float16' }).add(0.5 + 2 ** -12).item()).toBe(1024);
+    expect(tensor([1024], { dtype: 'float16' }).sub(-(0.5 + 2 ** -12)).item()).toBe(1024);
   });
 });

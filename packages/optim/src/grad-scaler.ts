@@ -206,7 +206,8 @@ export class GradScaler {
           // and the sum of the sums is the device's: one scalar, read once by step().
           const checks = grads.map((g) => g.mul(0).sum().to('float32'));
           it.found.set(device, checks.length === 1 ? checks[0] : stack(checks).sum());
-          // PyTorch's kernel leaves the values when inv_scale is 1 and multiplies in the grad's dtype otherwise.
+          // PyTorch's kernel leaves the values when inv_scale is 1 and otherwise multiplies in the grad's
+          // opmath: a half gradient by the float32 inv_scale, rounded once (mul by a number does so).
           if (invScale !== 1) for (const g of grads) g.mul_(invScale);
         }
       }),

@@ -82,6 +82,15 @@ describe('GradScaler against a naive float64 reference of PyTorch 2.x', () => {
     expect(Array.from(p.grad!.dataSync())).toEqual(values.map((v) => bfloat16Value(bfloat16Bits(Math.fround(v * inv)))));
     const f16 = holder('float16', values);
     expect(() => scaler.unscale_(f16.opt)).toThrow(/Attempting to unscale FP16 gradients \(param group 0, params\[0\]\)/);
+    // 1/1000 is not rounded to bfloat16 (0.00099945068359375) first: float32(g) · float32(1/1000), one rounding.
+    const big = holder('bfloat16', [0.0071, 3.3, 1234.5]);
+    const held = Array.from(big.p.grad!.dataSync());
+    const thousand = new GradScaler({ initScale: 1000 });
+    thousand.scale(tensor(1));
+    thousand.unscale_(big.opt);
+    const want = held.map((g) => bfloat16Value(bfloat16Bits(Math.fround(g * Math.fround(1 / 1000)))));
+    expect(Array.from(big.p.grad!.dataSync())).toEqual(want);
+    expect(want).not.toEqual(held.map((g) => bfloat16Value(bfloat16Bits(Math.fround(g * bfloat16Value(bfloat16Bits(Math.fround(1 / 1000))))))));
   });
 
   it('scale multiplies by a float32 scale tensor on the loss device', () => {

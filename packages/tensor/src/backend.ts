@@ -168,7 +168,10 @@ export interface Backend {
   /**
    * An elementwise kernel (a declared op's forward or an operand's gradient: `forwardKernel`,
    * `gradKernel`) over `inputs`, one view per `kernel.inputs` name, all of one shape (broadcast by the
-   * caller with stride-0 views) and dtype; the result is contiguous, of that dtype or bool.
+   * caller with stride-0 views) and dtype; the result is contiguous, of that dtype or bool. One
+   * exception: float32 views may accompany float16/bfloat16 ones (of one half dtype), read as float32
+   * by the half kernel, which computes in float32 anyway, and the result is of the half dtype (a half
+   * tensor times a number, as PyTorch's opmath scalar: autograd's `opmathScalar`).
    */
   elementwise(kernel: ElementwiseKernel, inputs: readonly View[]): Storage;
   ternary(op: TernaryOp, cond: View, a: View, b: View): Storage;

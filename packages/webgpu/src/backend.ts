@@ -378,15 +378,18 @@ export class WebGPUBackend implements Backend {
    */
   elementwise(kernel: ElementwiseKernel, inputs: readonly View[]): Storage {
     // Half operands: read in place by the float32 kernel (shaders/elementwise.ts) when all are half,
-    // computing in float32 and writing the half result packed, each element rounded once; otherwise
-    // (and below, in the other methods) the float32 kernel on widened copies, one rounding (half-runs.ts).
-    const inPlace = inputs.length > 0 && inputs.every((v) => isHalf(v.dtype));
-    if (!inPlace && inputs.some((v) => isHalf(v.dtype))) return this.half.run(inputs, inputs[0].shape, (wide) => this.elementwise(kernel, wide));
+    // or half beside float32 ones (a float32 scalar of a half mul or div, read as it is: the backend
+    // contract), computing in float32 and writing the half result packed, each element rounded once;
+    // otherwise (and below, in the other methods) the float32 kernel on widened copies, one rounding
+    // (half-runs.ts).
+    const half = inputs.find((v) => isHalf(v.dtype))?.dtype;
+    const inPlace = half !== undefined && inputs.every((v) => v.dtype === half || v.dtype === 'float32');
+    if (!inPlace && half !== undefined) return this.half.run(inputs, inputs[0].shape, (wide) => this.elementwise(kernel, wide));
     const dtype = inPlace ? 'float32' : inputs[0].dtype;
     const { locals, expr, names, floatOnly } = kernelWgsl(kernel);
     // Ops on floats only, and those whose WGSL is float32 only (pow: the integer power runs on the CPU).
     if ((kernel.floatOnly || floatOnly) && dtype !== 'float32') throw new Error(`webgpu: ${kernel.name} needs float32 input${inputs.length > 1 ? 's' : ''}, got ${dtype}`);
-    const out = this.fresh(kernel.resultDtype === 'bool' ? 'bool' : inPlace ? inputs[0].dtype : dtype, inputs[0].shape);
+    const out = this.fresh(kernel.resultDtype === 'bool' ? 'bool' : (half ?? dtype), inputs[0].shape);
     this.elementwiseRuns.run(kernel.name, expr, [...inputs], out, { names, locals });
     return out.storage;
   }

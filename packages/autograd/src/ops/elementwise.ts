@@ -1,4 +1,4 @@
-import { BINARY_OPS, checkRepresentable, completeParams, NO_PARAMS, DTYPES, getBackend, UNARY_OPS, isFloating, promoteTypes, type BinaryOp, type DType, type OpParams, type UnaryOp } from '@tsgrad/tensor';
+import { BINARY_OPS, checkRepresentable, completeParams, NO_PARAMS, DTYPES, getBackend, UNARY_OPS, isFloating, isHalf, promoteTypes, type BinaryOp, type DType, type OpParams, type UnaryOp } from '@tsgrad/tensor';
 import { getDefaultDtype } from '../defaults.js';
 import { apply, fromStorage } from '../primitives.js';
 import { Tensor, type Device, type TensorOrScalar } from '../tensor.js';
@@ -101,9 +101,27 @@ export function binaryOp(op: BinaryOp, a: Tensor, b: TensorOrScalar, dtype = res
   let kernel = op;
   if (op === 'div' && !isFloating(dtype)) dtype = getDefaultDtype();
   else if (dtype === 'bool' && BINARY_OPS[op].result !== 'bool') kernel = boolKernel(op, a, b);
-  const bt = asTensor(b, dtype, a.device);
   if (op === 'pow' && dtype === 'int32') checkIntegerExponent(b);
-  return apply(kernel, [castTo(a, dtype), castTo(bt, dtype)], NO_PARAMS);
+  const scalar = opmathScalar(op, dtype, b, a.device);
+  return apply(kernel, [castTo(a, dtype), scalar ?? castTo(asTensor(b, dtype, a.device), dtype)], NO_PARAMS);
+}
+
+/**
+ * PyTorch 2.x's mul and div of a float16/bfloat16 result by a scalar (BinaryOpsKernel.cpp's mul_kernel
+ * and div_true_kernel take `iter.original_scalar_value<opmath_t>(2)`; CUDA's gpu_kernel_with_scalars
+ * the same): the scalar is the number converted to float32, not rounded to the half dtype first, and
+ * the product or quotient is computed in float32 and rounded once (float16 `x.mul(1e5)` is finite
+ * where 1e5 in float16 is inf). The scalar is the second operand as a number (any device), or a 0-d
+ * tensor on the CPU (PyTorch's CPU scalar: its own value in float32; a 0-d WebGPU tensor is rounded,
+ * as a 0-d CUDA tensor is). It goes to the kernel as a float32 0-d tensor: the backends' half kernels
+ * compute in float32 and read a float32 operand as it is, so every backend gets it from the same
+ * kernels, and no kernel is compiled per value, as a parameter baked in would be. Null otherwise
+ * (add and sub round the scalar to half, as PyTorch does; float32 and float64 are unchanged).
+ */
+function opmathScalar(op: BinaryOp, dtype: DType, b: TensorOrScalar, device: Device): Tensor | null {
+  if ((op !== 'mul' && op !== 'div') || !isHalf(dtype)) return null;
+  if (!(b instanceof Tensor)) return asTensor(b, 'float32', device);
+  return b.ndim === 0 && b.device === 'cpu' && b.dtype !== dtype ? castTo(b, 'float32') : null;
 }
 
 /** An operand for an error message: "a bool tensor", "the number 2", "the boolean true". */

@@ -121,7 +121,8 @@ export function createCpuBackend(): Backend {
     },
     elementwise(kernel, inputs) {
       const run = (views: readonly View[]) => elementwiseWasm(kernel, views, dataOf) ?? elementwiseKernel(kernel, views, dataOf);
-      return wrap(inFloat32(inputs, run), kernel.resultDtype === 'bool' ? 'bool' : inputs[0].dtype);
+      // A half kernel may read a float32 scalar operand (the backend contract): the result is half.
+      return wrap(inFloat32(inputs, run), kernel.resultDtype === 'bool' ? 'bool' : (inputs.find((v) => isHalf(v.dtype)) ?? inputs[0]).dtype);
     },
     ternary(_op, cond, a, b) {
       return wrap(whereWasm(cond, a, b, dataOf) ?? whereKernel(cond, a, b, dataOf), a.dtype);
