@@ -101,7 +101,8 @@ export function createCpuBackend(): Backend {
     },
     full(size, value, dtype) {
       const a = takeArray(dtype, size);
-      if (value !== 0) a.fill(dtype === 'bool' ? (value ? 1 : 0) : isHalf(dtype) ? HALF_CODECS[dtype].encode(value) : value);
+      // The array comes zeroed; −0 is filled too (a scalar −0: x.div(-0) is −inf for positive x).
+      if (!Object.is(value, 0)) a.fill(dtype === 'bool' ? (value ? 1 : 0) : isHalf(dtype) ? HALF_CODECS[dtype].encode(value) : value);
       return wrap(a, dtype);
     },
     read(storage, offset, length) {
