@@ -133,14 +133,22 @@ function toLittleEndianBytes(a: TypedArray): Uint8Array {
 
 function decodeValues(dtype: string, view: DataView, n: number, name: string): TypedArray {
   switch (dtype) {
+    // Floats as their bits: a value through a JavaScript number may come back as another NaN (a
+    // signalling NaN is quietened), and the file's bytes must load and save as they are.
     case 'F32': {
       const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
+      const words = new Uint32Array(out.buffer);
+      for (let i = 0; i < n; i++) words[i] = view.getUint32(i * 4, true);
       return out;
     }
     case 'F64': {
       const out = new Float64Array(n);
-      for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
+      const words = new Uint32Array(out.buffer);
+      const [lo, hi] = LITTLE_ENDIAN ? [0, 1] : [1, 0];
+      for (let i = 0; i < n; i++) {
+        words[2 * i + lo] = view.getUint32(i * 8, true);
+        words[2 * i + hi] = view.getUint32(i * 8 + 4, true);
+      }
       return out;
     }
     case 'BOOL': {
