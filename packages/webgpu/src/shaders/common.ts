@@ -78,6 +78,11 @@ fn is_nan_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800
 fn is_inf_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
 fn unordered_f32(a: f32, b: f32) -> bool { return is_nan_f32(a) || is_nan_f32(b); }
 fn abs_f32(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) & 0x7fffffffu); }
+// float32 -> int32 as PyTorch on x86 (cvttss2si): truncated toward zero where |x| < 2^31, else
+// INT32_MIN (the "integer indefinite": NaN, ±inf, out of range, and −2^31 itself). WGSL's i32(x)
+// saturates (CUDA's answer; C++ leaves it undefined): tsgrad gives x86's on every device. Range and
+// NaN by the bits: 0x4f000000 is 2^31.
+fn to_i32_f32(x: f32) -> i32 { return select(bitcast<i32>(0x80000000u), i32(x), (bitcast<u32>(x) & 0x7fffffffu) < 0x4f000000u); }
 // NaN from either side, as torch.maximum/minimum and torch.max/min; b if a < b (a > b), else a, so a
 // tie (+0, −0) gives the first operand, as torch.maximum.
 fn max_f32(a: f32, b: f32) -> f32 { return select(select(select(a, b, a < b), b, is_nan_f32(b)), a, is_nan_f32(a)); }
