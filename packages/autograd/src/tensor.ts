@@ -548,10 +548,13 @@ export class Tensor {
 
   // ---- conversion ----------------------------------------------------------------------------
   /**
-   * A copy on another device or of another dtype (this tensor itself when nothing changes).
+   * A copy on another device or of another dtype (this tensor itself when nothing changes). A float
+   * to int32 truncates toward zero; NaN, ±inf and values whose truncation is outside [−2^31, 2^31)
+   * give −2^31, as PyTorch on x86 (C++ leaves them undefined, CUDA saturates), on every device.
    * @example
    * const g = x.to('webgpu');  // another device
    * const d = x.to('float64'); // another dtype
+   * tensor([2.7, -2.7, NaN, 3e9]).to('int32') // tensor([2, -2, -2147483648, -2147483648], dtype=int32)
    */
   to(target: Device | DType): Tensor {
     return E.to(this, target);
@@ -1171,7 +1174,7 @@ export class Tensor {
 
   // ---- in place (values only; see `inplace`) --------------------------------------------------
   /**
-   * Copies `src` (broadcast, cast) into this tensor's memory.
+   * Copies `src` (broadcast, cast) into this tensor's memory; floats into an int32 tensor convert as `to('int32')`.
    * @example
    * noGrad(() => target.copy_(source)); // values copied in place, broadcast and cast to target's dtype
    */

@@ -11,6 +11,8 @@ import {
   halfOpCases,
   halfPromotionCases,
   halfScalarCases,
+  INT32_CAST_CASES,
+  int32CastRuns,
   type HalfOpCase,
 } from '@tsgrad/test-utils';
 
@@ -60,11 +62,20 @@ describe('casts round as PyTorch (half-casts.json: boundaries, subnormals, halfw
 
   it('int32 and bool cast both ways (int -> float32 -> half, truncation back, bool is x != 0)', () => {
     const h = tensor([-2.75, -0, 0.5, 3.25, 70000], { dtype: 'float16' });
-    expect(h.to('int32').tolist()).toEqual([-2, 0, 0, 3, 0]); // 70000 is inf in float16: PyTorch's int cast of inf is undefined, JavaScript's is 0
+    expect(h.to('int32').tolist()).toEqual([-2, 0, 0, 3, -(2 ** 31)]); // 70000 is inf in float16: INT32_MIN, as PyTorch on x86
     expect(h.to('bool').tolist()).toEqual([true, false, true, true, true]);
     expect(tensor([2049, 16777217, -3], { dtype: 'int32' }).to('float16').tolist()).toEqual([2048, Infinity, -3]);
     expect(tensor([257, 259], { dtype: 'int32' }).to('bfloat16').tolist()).toEqual([256, 260]);
     expect(tensor([true, false]).to('bfloat16').tolist()).toEqual([1, 0]);
+  });
+});
+
+describe('float -> int32 as PyTorch on x86: truncation, INT32_MIN for NaN, ±inf and out of range (test-utils INT32_CAST_CASES)', () => {
+  it.each(INT32_CAST_CASES.map((c) => [c.dtype, c] as const))('%s', (_, c) => {
+    for (const { how, out, want } of int32CastRuns(c, 'cpu')) {
+      expect(out.dtype, how).toBe('int32');
+      expect(Array.from(out.dataSync()), how).toEqual(want);
+    }
   });
 });
 

@@ -189,9 +189,13 @@ export interface Backend {
    * addmm and baddbmm, which linear and conv use for their bias).
    */
   matmul(a: View, b: View, addend?: View): Storage;
-  /** Writes `src` into the strided window `dst` (same shape and dtype); the basis of in-place ops. */
+  /** Writes `src` into the strided window `dst` (same shape; another dtype converts as `cast`); the basis of in-place ops. */
   copy(src: View, dst: View): void;
-  /** A contiguous copy of `x` converted to `dtype` (bool: x != 0; int32: truncation toward zero). */
+  /**
+   * A contiguous copy of `x` converted to `dtype` (bool: x != 0; float -> int32: truncation toward
+   * zero, and INT32_MIN for NaN, ±inf and values whose truncation is outside [−2^31, 2^31), as
+   * PyTorch on x86: C++ leaves those undefined, CUDA saturates; every tsgrad device gives x86's).
+   */
   cast(x: View, dtype: DType): Storage;
   /** PyTorch's `gather`: out[i][j] = x[index[i][j]][j] for dim 0; index is int32, result has its shape. */
   gather(x: View, dim: number, index: View): Storage;

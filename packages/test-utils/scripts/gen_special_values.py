@@ -10,7 +10,7 @@ fixtures/special-values.json, one case per line:
   inputs     the reductions' inputs: `table` (the values as one row), `short` (rows of special values),
              `long` (rows of LONG_ROW elements: `longBase(k)` with one or two special values placed at
              various positions; src/special-values.ts rebuilds them by the same rule)
-  cases      unary ops on `values`, and its cast to bool; binary ops on every pair (a = values[i], b = values[j], output
+  cases      unary ops on `values`, and its casts to bool and int32; binary ops on every pair (a = values[i], b = values[j], output
              [n, n] row-major); reductions of an input along `dim` (null: every dim), of its transpose
              when `t`.
 Each case holds `out` (PyTorch's float32 result; for floating unary ops its float64 result rounded to float32,
@@ -212,6 +212,9 @@ def cases():
         out.append(c)
     # A cast to bool is a comparison with 0 too: NaN is true, ±0 false.
     out.append(case({"kind": "cast", "op": "bool"}, x.bool(), ftz(ftz(x).bool())))
+    # To int32, PyTorch on x86 (cvttss2si): truncation toward zero, and INT32_MIN for NaN, ±inf and
+    # every value out of range (C++ leaves those undefined, CUDA saturates; tsgrad follows x86).
+    out.append(case({"kind": "cast", "op": "int32"}, x.to(torch.int32), ftz(ftz(x).to(torch.int32))))
     a, b = x.reshape(-1, 1), x.reshape(1, -1)
     for name, fn in BINARY.items():
         out.append(case({"kind": "binary", "op": name}, fn(a, b), ftz(fn(ftz(a), ftz(b)))))

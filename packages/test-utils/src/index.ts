@@ -15,6 +15,7 @@ export { optimInfos, optimTrajectoryCases, type OptimInfo, type OptimizerName, t
 export { errorInputs, type ErrorInput } from './error-inputs.js';
 export { lbfgsProblem, lbfgsWolfeCases, type LbfgsFixture, type LbfgsWolfeCase } from './lbfgs-problem.js';
 export { promotionCases, runPromotionCase, checkPromotionCase, describePromotionCase, expectedValues, hasFloat64, type PromotionCase, type PromotionOperand } from './promotion-cases.js';
+export { INT32_CAST_CASES, int32CastRuns, type Int32CastCase, type Int32CastRun } from './int32-casts.js';
 export { specialValueCases, specialValues, SPECIAL_REDUCTIONS, type SpecialCase } from './special-values.js';
 export { ownershipCases, type OwnershipCase, type OwnershipEnv, type OwnedModule } from './ownership-cases.js';
 export { layerInfos, layerFixtureCases, layerCaseName, constructLayer, type LayerInfo, type LayerConfig, type LayerInput, type LayerName, type LayerSpec, type TensorSpec, type ModuleCase } from './layer-infos.js';

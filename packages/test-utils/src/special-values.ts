@@ -4,8 +4,8 @@ import { loadFixture } from './fixtures.js';
 
 /**
  * The special-values table (fixtures/special-values.json, written by scripts/gen_special_values.py):
- * NaN, ±inf, ±0, subnormals, tiny, ordinary and huge float32 values through every elementwise op,
- * every pair of them through every binary op, and every reduction over short rows and rows longer
+ * NaN, ±inf, ±0, subnormals, tiny, ordinary and huge float32 values through every elementwise op
+ * and the casts to bool and int32, every pair of them through every binary op, and every reduction over short rows and rows longer
  * than a WebGPU workgroup, with PyTorch's float32 results. Every device's test runs the same cases.
  */
 
@@ -192,13 +192,17 @@ export function specialValueCases(): SpecialCase[] {
       mismatches: (actual, { rtol }) => differences(c, actual, rtol, (i) => `${op}(${show(values[i])})`),
     });
   }
-  const [toBool] = find('cast', 'bool');
-  cases.push({
-    name: "to('bool')",
-    shape: toBool.shape,
-    run: (device) => tensor(values, { dtype: 'float32', device }).to('bool'),
-    mismatches: (actual, { rtol }) => differences(toBool, actual, rtol, (i) => `bool(${show(values[i])})`),
-  });
+  // Casts: to bool (x != 0, NaN true) and to int32 (PyTorch on x86: INT32_MIN for NaN, ±inf and out
+  // of range), the integers exact.
+  for (const dtype of ['bool', 'int32'] as const) {
+    const [c] = find('cast', dtype);
+    cases.push({
+      name: `to('${dtype}')`,
+      shape: c.shape,
+      run: (device) => tensor(values, { dtype: 'float32', device }).to(dtype),
+      mismatches: (actual, { rtol }) => differences(c, actual, dtype === 'int32' ? 0 : rtol, (i) => `${dtype}(${show(values[i])})`),
+    });
+  }
   for (const op of Object.keys(BINARY_OPS) as (keyof typeof BINARY_OPS)[]) {
     const [c] = find('binary', op);
     const label = (i: number) => `${op}(${show(values[Math.floor(i / n)])}, ${show(values[i % n])})`;

@@ -465,7 +465,8 @@ export class WebGPUBackend implements Backend {
   }
 
   /**
-   * A copy in another dtype (float32, float16, bfloat16, int32 or bool on WebGPU; into half by round-to-nearest-even).
+   * A copy in another dtype (float32, float16, bfloat16, int32 or bool on WebGPU; into half by
+   * round-to-nearest-even; float -> int32 as PyTorch on x86, INT32_MIN for NaN, ±inf and out of range).
    * @example
    * const labels = backend.cast(x.toView(), 'int32');
    */

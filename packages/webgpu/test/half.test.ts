@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { Generator, binaryOp, matmul, tensor, unaryOp, where, zeros, type Tensor } from '@tsgrad/autograd';
 import { Adam, AdamW, SGD, type Optimizer } from '@tsgrad/optim';
 import { HALF_CODECS, UNARY_OPS, registerBackend, bfloat16Bits, float16Bits, type BinaryOp, type HalfDType, type UnaryOp } from '@tsgrad/tensor';
-import { checkPromotionCase, describePromotionCase, fixtureNumber, halfBits, halfCastCases, halfFromBits, halfOpCases, halfPromotionCases, halfScalarCases, hasFloat64, type HalfOpCase } from '@tsgrad/test-utils';
+import { checkPromotionCase, describePromotionCase, fixtureNumber, halfBits, halfCastCases, halfFromBits, halfOpCases, halfPromotionCases, halfScalarCases, hasFloat64, INT32_CAST_CASES, int32CastRuns, type HalfOpCase } from '@tsgrad/test-utils';
 import { WebGPUBackend, initWebGPU } from '@tsgrad/webgpu';
 import { TEST_DRIVERS, testDriver } from './drivers.js';
 import { gpu, values } from './gpu.js';
@@ -149,6 +149,17 @@ describe('casts on webgpu round as PyTorch (half-casts.json), and as half.ts ove
       const ints = tensor([2049, 16777217, -3, 257, 259], { dtype: 'int32' });
       expect(await bitsOf(ints.to('webgpu').to(dtype))).toEqual(await bitsOf(ints.to(dtype)));
       expect(await bitsOf(tensor([true, false]).to('webgpu').to(dtype))).toEqual(await bitsOf(tensor([true, false]).to(dtype)));
+    }
+  });
+});
+
+describe('float -> int32 on webgpu as PyTorch on x86: truncation, INT32_MIN for NaN, ±inf and out of range (test-utils INT32_CAST_CASES)', () => {
+  // float64 has no WebGPU dtype; half sources are widened to float32 first (copyHalf).
+  it.each(INT32_CAST_CASES.filter((c) => c.dtype !== 'float64').map((c) => [c.dtype, c] as const))('%s', async (_, c) => {
+    for (const { how, out, want } of int32CastRuns(c, 'webgpu')) {
+      expect(out.device, how).toBe('webgpu');
+      expect(out.dtype, how).toBe('int32');
+      expect(Array.from(await out.data()), how).toEqual(want);
     }
   });
 });

@@ -158,8 +158,8 @@ export function createCpuBackend(): Backend {
       const storage = wrap(out, dtype);
       const dst = { storage, dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 };
       // To its own dtype (a contiguous copy: clone, reshape of a view) in the kernels' memory where it
-      // can. Otherwise stores into an Int32Array truncate toward zero, as PyTorch's float -> int cast
-      // does; copyKernel rounds into and widens out of float16 and bfloat16.
+      // can. Otherwise copyKernel converts: float -> int32 truncates toward zero, with PyTorch on
+      // x86's INT32_MIN for NaN, ±inf and out of range; it rounds into and widens out of float16 and bfloat16.
       if (x.dtype !== dtype || !copyWasm(x, dst, dataOf)) copyKernel(x, dst, dataOf);
       return storage;
     },

@@ -1,5 +1,5 @@
 import type { View } from '../backend.js';
-import type { TypedArray } from '../dtype.js';
+import { INT32_MIN, isFloating, type TypedArray } from '../dtype.js';
 import { HALF_CODECS, isHalf } from '../half.js';
 import { BUILTIN_FNS } from '../expr/builtins.js';
 import { INTERPRETER, jsDialect, walk, type Closure, type Env } from '../expr/walk.js';
@@ -124,7 +124,15 @@ export function whereKernel(cond: View, a: View, b: View, data: Data): TypedArra
   return out;
 }
 
-/** Strided copy from `src` into `dst`'s window, converting through JavaScript numbers (half dtypes through their codecs). */
+/**
+ * A float to int32 as PyTorch on x86 gives it (cvttss2si, cvttsd2si): truncated toward zero, and
+ * INT32_MIN (−2^31, the "integer indefinite") for NaN, ±inf and every value whose truncation is
+ * outside [−2^31, 2^31). C++ leaves those undefined (CUDA saturates) and an Int32Array store wraps
+ * modulo 2^32 (NaN and ±inf to 0): tsgrad gives x86's answer on every device.
+ */
+const floatToInt32 = (v: number): number => (v > INT32_MIN - 1 && v < -INT32_MIN ? Math.trunc(v) : INT32_MIN);
+
+/** Strided copy from `src` into `dst`'s window, converting through JavaScript numbers (half dtypes through their codecs; float to int32 by `floatToInt32`). */
 export function copyKernel(src: View, dst: View, data: Data): void {
   // An empty view may carry an offset past its storage (a select of an empty dim): nothing to copy.
   if (numel(dst.shape) === 0) return;
@@ -135,6 +143,7 @@ export function copyKernel(src: View, dst: View, data: Data): void {
   const len = plan.rowLength;
   const [ss, sd] = plan.inner;
   const toBool = dst.dtype === 'bool';
+  const toInt = dst.dtype === 'int32' && isFloating(src.dtype);
   if (plan.shape.length === 1 && ss === 1 && sd === 1 && src.dtype === dst.dtype) {
     // Both contiguous (a clone, a cat of whole blocks): the engine's memcpy.
     dd.set(ds.subarray(src.offset, src.offset + len), dst.offset);
@@ -143,7 +152,7 @@ export function copyKernel(src: View, dst: View, data: Data): void {
   if (src.dtype !== dst.dtype && (isHalf(src.dtype) || isHalf(dst.dtype))) {
     // Through the number the bits hold: widen from a half source, round into a half destination.
     const read = isHalf(src.dtype) ? HALF_CODECS[src.dtype].decode : (v: number) => v;
-    const write = isHalf(dst.dtype) ? HALF_CODECS[dst.dtype].encode : toBool ? (v: number) => (v !== 0 ? 1 : 0) : (v: number) => v;
+    const write = isHalf(dst.dtype) ? HALF_CODECS[dst.dtype].encode : toBool ? (v: number) => (v !== 0 ? 1 : 0) : toInt ? floatToInt32 : (v: number) => v;
     forEachRow(plan, views, (base) => {
       for (let i = 0, ps = base[0], pd = base[1]; i < len; i++, ps += ss, pd += sd) dd[pd] = write(read(ds[ps]));
     });
@@ -160,6 +169,7 @@ export function copyKernel(src: View, dst: View, data: Data): void {
     let ps = base[0];
     let pd = base[1];
     if (toBool) for (let i = 0; i < len; i++, ps += ss, pd += sd) dd[pd] = ds[ps] !== 0 ? 1 : 0;
+    else if (toInt) for (let i = 0; i < len; i++, ps += ss, pd += sd) dd[pd] = floatToInt32(ds[ps]);
     else for (let i = 0; i < len; i++, ps += ss, pd += sd) dd[pd] = ds[ps];
   });
 }

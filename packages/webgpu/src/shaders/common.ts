@@ -78,6 +78,11 @@ fn is_nan_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800
 fn is_inf_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
 fn unordered_f32(a: f32, b: f32) -> bool { return is_nan_f32(a) || is_nan_f32(b); }
 fn abs_f32(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) & 0x7fffffffu); }
+// float32 -> int32 as PyTorch on x86 (cvttss2si): truncated toward zero where |x| < 2^31, else
+// INT32_MIN (the "integer indefinite": NaN, ±inf, out of range, and −2^31 itself). WGSL's i32(x)
+// saturates (CUDA's answer; C++ leaves it undefined): tsgrad gives x86's on every device. Range and
+// NaN by the bits: 0x4f000000 is 2^31.
+fn to_i32_f32(x: f32) -> i32 { return select(bitcast<i32>(0x80000000u), i32(x), (bitcast<u32>(x) & 0x7fffffffu) < 0x4f000000u); }
 // NaN from either side, as torch.maximum/minimum and torch.max/min; b if a < b (a > b), else a, so a
 // tie (+0, −0) gives the first operand, as torch.maximum.
 fn max_f32(a: f32, b: f32) -> f32 { return select(select(select(a, b, a < b), b, is_nan_f32(b)), a, is_nan_f32(a)); }
@@ -258,6 +263,8 @@ fn powi_f32(x: f32, n: u32) -> f32 {
 // (m in [√½, √2), log m by its atanh series) and y e split exactly (y = yh + yl, yh with 12 bits), so
 // the exponent keeps the bits that exp2(y log2 x) rounds away (the built-in's error grows with
 // |y log2 x|: 1e-8^2.5 is off by 1.1e-6); here it grows with |y log2 m| <= |y|/2.
+// pow_f32 also calls it past |y| = 64 where the built-in's result is below the normal range (there
+// |y log2 x| < 152, and the result has fewer than 24 bits).
 fn pow_pos_f32(x: f32, y: f32) -> f32 {
   let p = split_f32(x);
   let log2m = 1.4426950408889634 * log_mantissa_f32(p.x);
@@ -276,7 +283,8 @@ fn pow_pos_f32(x: f32, y: f32) -> f32 {
 // pow as C and PyTorch define it on special values (WGSL's pow is exp2(y log2 x), undefined for
 // x <= 0 and on NaN and infinities): x^0 = 1 and 1^y = 1 for every x and y, NaN included; a negative
 // base takes integral exponents only, odd ones keeping its sign. Exponents up to 64 take powi_f32
-// (integral: x^2, x^3, ...) or pow_pos_f32; larger ones the built-in on |x|.
+// (integral: x^2, x^3, ...) or pow_pos_f32; larger ones the built-in on |x|, or pow_pos_f32 where
+// the built-in's result is below the normal range (it flushes: 0.5^130 gave 0, not 2^-130).
 fn pow_f32(x: f32, y: f32) -> f32 {
   if (abs_f32(y) == 0.0 || bitcast<u32>(x) == 0x3f800000u) { return 1.0; }
   if (unordered_f32(x, y)) { return nan_f32(); }
@@ -296,12 +304,21 @@ fn pow_f32(x: f32, y: f32) -> f32 {
     if (negative && !integral) { return nan_f32(); }
     if (integral && abs_f32(y) <= 64.0) {
       r = powi_f32(ax, u32(abs_f32(y)));
-      // 1/x^n, unless x^n left the normal range (a device may flush it to 0, where 1/x^n is finite).
-      if (y < 0.0) { r = select(1.0 / r, pow_pos_f32(ax, y), r < 1.1754943508222875e-38); }
+      // 1/x^n, unless x^n left the normal range: below it a device may flush x^n to 0 (where 1/x^n
+      // is finite); above 2^126, or overflowed to inf (tested by its bits), 1/x^n is a subnormal
+      // that the division loses (1/inf = 0 where (2^64)^-2 = 2^-128; the device's reciprocal
+      // flushes 1/2^127). pow_pos_f32 scales by two normal powers of two instead.
+      if (y < 0.0) {
+        let leaves = r < 1.1754943508222875e-38 || r > 8.507059173023462e37 || is_inf_f32(r);
+        r = select(1.0 / r, pow_pos_f32(ax, y), leaves);
+      }
     } else if (abs_f32(y) <= 64.0) {
       r = pow_pos_f32(ax, y);
     } else {
       r = pow(ax, y);
+      // The built-in flushes results below the normal range; pow_pos_f32 keeps them (and gives 0
+      // below 2^-152).
+      if (r < 1.1754943508222875e-38) { r = pow_pos_f32(ax, y); }
     }
   }
   return select(r, -r, negative && odd);

@@ -146,11 +146,13 @@ ${ENTRY} {
 });
 
 /**
- * Conversion expressions between storage types (float -> int truncates toward zero, as PyTorch;
- * NaN is true, ±0 false).
+ * Conversion expressions between storage types (float -> int truncates toward zero, with PyTorch on
+ * x86's INT32_MIN for NaN, ±inf and out of range: `to_i32_f32`; to bool NaN is true, ±0 false).
+ * Half sources reach here widened to float32.
  */
 export function castExpr(from: DType, to: DType): string {
   if (from === to) return 'x';
   if (to === 'bool') return `select(0u, 1u, ne_${WGSL_TYPE[from]}(x, ${WGSL_TYPE[from]}(0)))`;
+  if (to === 'int32' && from === 'float32') return 'to_i32_f32(x)';
   return `${WGSL_TYPE[to]}(x)`;
 }
