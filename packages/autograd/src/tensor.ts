@@ -680,7 +680,7 @@ export class Tensor {
    * tensor([4]).rsqrt().item() // 0.5
    */
   rsqrt(): Tensor {
-    return E.unaryOp('sqrt', this).reciprocal();
+    return E.unaryOp('rsqrt', this);
   }
   /**
    * 1 / x, elementwise.

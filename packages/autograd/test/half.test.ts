@@ -186,6 +186,19 @@ describe('ops compute in float32 and round once, as PyTorch (half-ops.json)', ()
   });
 });
 
+describe('rsqrt rounds once (PyTorch computes 1/√x in float32)', () => {
+  it('float16 [88, 65504, 1e-3] and every float16 and bfloat16 pattern against fround(1 / fround(√x)), rounded once', () => {
+    expect(tensor([88, 65504, 1e-3], { dtype: 'float16' }).rsqrt().tolist()).toEqual([0.106628418, 0.00390625, 31.609375].map((v) => HALF_CODECS.float16.decode(HALF_CODECS.float16.encode(v))));
+    for (const dtype of HALVES) {
+      const bits = Array.from({ length: 0x10000 }, (_, i) => i);
+      const x = halfFromBits(bits, dtype);
+      const want = bits.map((b) => HALF_CODECS[dtype].encode(Math.fround(1 / Math.fround(Math.sqrt(HALF_CODECS[dtype].decode(b))))));
+      const got = halfBits(x.rsqrt());
+      expect(got.filter((g, i) => !(g === want[i] || (isNaNBits(dtype, g) && isNaNBits(dtype, want[i])))).length).toBe(0);
+    }
+  });
+});
+
 describe('creation, views and printing', () => {
   it('creates half tensors from every factory, rounding as the casts do', () => {
     for (const dtype of HALVES) {

@@ -107,7 +107,6 @@ const declaredUnary = (Object.keys(UNARY_OPS) as UnaryOp[])
 
 export const opInfos: OpInfo[] = [
   ...declaredUnary,
-  unary('rsqrt', (x) => x.rsqrt(), 'pos'),
   unary('reciprocal', (x) => x.reciprocal(), 'pos'),
   unary('square', (x) => x.square()),
   binary('add', (a, b) => a.add(b)),

@@ -65,6 +65,9 @@ export const UNARY_OPS = {
   relu: unary({ torch: 'torch.relu', api: 'x.relu()', dtypes: 'any', forward: 'select(x <= 0, 0, x)', grad: ['select(out <= 0, 0, g)'], wasm: 1, boolError: 'bool inputs are not supported (PyTorch: "Boolean inputs not supported for relu")' }),
   abs: unary({ torch: 'torch.abs', api: 'x.abs()', dtypes: 'any', forward: 'abs(x)', grad: ['g * sign(x)'], wasm: 2, boolError: 'not implemented for a bool tensor (PyTorch: "abs_cpu" not implemented for \'Bool\')' }),
   sqrt: unary({ torch: 'torch.sqrt', api: 'x.sqrt()', domain: ['positive'], forward: 'sqrt(x)', grad: ['g / (out * 2)'], wasm: 3 }),
+  // One kernel, so a half input rounds once (sqrt then a reciprocal rounded the root first); the
+  // gradient is PyTorch's −½ g · out³.
+  rsqrt: unary({ torch: 'torch.rsqrt', api: 'x.rsqrt()', domain: ['positive'], forward: '1 / sqrt(x)', grad: ['-0.5 * g * (out * out * out)'] }),
   exp: unary({ torch: 'torch.exp', api: 'x.exp()', forward: 'exp(x)', grad: ['g * out'], wasm: 4 }),
   log: unary({ torch: 'torch.log', api: 'x.log()', domain: ['positive'], forward: 'log(x)', grad: ['g / x'], wasm: 5 }),
   // sign of a bool is the bool itself, as in PyTorch; its gradient is zero everywhere.
