@@ -619,8 +619,7 @@ export class Tensor {
   }
   /**
    * this raised to `exponent` (a number or a tensor), elementwise. Two bools are an Error (PyTorch has
-   * no bool pow); `boolTensor.pow(2)` is int32. The numbers 0.5 and −0.5 are `sqrt()` and `rsqrt()`,
-   * as in PyTorch (so `(-0).pow(0.5)` is −0 and `(-inf).pow(0.5)` NaN, where C's pow gives +0, +inf).
+   * no bool pow); `boolTensor.pow(2)` is int32.
    * @example
    * tensor([1, 2, 3]).pow(2).tolist() // [1, 4, 9]
    */

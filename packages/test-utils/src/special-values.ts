@@ -245,24 +245,6 @@ export function specialValueCases(): SpecialCase[] {
       });
     }
   }
-  // pow by the number ±0.5 is PyTorch's sqrt and rsqrt (−0 and −inf differ from C's pow): against
-  // JavaScript's float64 sqrt (float32 precision; −0, ±inf and NaN exact; subnormal x may flush).
-  for (const exponent of [0.5, -0.5]) {
-    cases.push({
-      name: `pow the number ${exponent}`,
-      shape: [n],
-      run: (device) => tensor(values, { dtype: 'float32', device }).pow(exponent),
-      mismatches: (actual) =>
-        values.flatMap((x, i) => {
-          const e = Math.fround(exponent > 0 ? Math.sqrt(x) : 1 / Math.sqrt(x));
-          const a = actual[i];
-          const subnormal = x !== 0 && Math.abs(x) < NEAR_ZERO;
-          const close = Number.isFinite(e) && e !== 0 && Math.abs(a - e) <= 1e-6 * Math.abs(e);
-          const flushed = subnormal && same(a, Math.fround(exponent > 0 ? Math.sqrt(x * 0) : 1 / Math.sqrt(x * 0)));
-          return same(a, e) || close || flushed ? [] : [`pow(${show(x)}, ${exponent}) = ${show(a)}, PyTorch ${show(e)}`];
-        }),
-    });
-  }
   for (const op of SPECIAL_REDUCTIONS) {
     for (const c of find('reduce', op)) {
       const input = c.input!;

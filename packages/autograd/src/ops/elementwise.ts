@@ -102,10 +102,6 @@ export function binaryOp(op: BinaryOp, a: Tensor, b: TensorOrScalar, dtype = res
   if (op === 'div' && !isFloating(dtype)) dtype = getDefaultDtype();
   else if (dtype === 'bool' && BINARY_OPS[op].result !== 'bool') kernel = boolKernel(op, a, b);
   if (op === 'pow' && dtype === 'int32') checkIntegerExponent(b);
-  // PyTorch's pow by the number ±0.5 is sqrt and rsqrt (pow_tensor_scalar_optimized_kernel on the
-  // CPU, and CUDA's kernel), which C's pow is not on −0 and −inf: (−0)^0.5 = −0, (−inf)^0.5 = NaN,
-  // (−0)^−0.5 = −inf, (−inf)^−0.5 = NaN. The gradient is theirs: the same function.
-  if (op === 'pow' && (b === 0.5 || b === -0.5) && isFloating(dtype)) return unaryOp(b > 0 ? 'sqrt' : 'rsqrt', castTo(a, dtype));
   const scalar = opmathScalar(op, dtype, b, a.device);
   return apply(kernel, [castTo(a, dtype), scalar ?? castTo(asTensor(b, dtype, a.device), dtype)], NO_PARAMS);
 }
