@@ -47,10 +47,11 @@ function elementwiseGrad<K extends ElementwiseOp>(op: K): GradRule<K> | null {
       // The gradient passes through unchanged (add's, sub's first operand): no kernel, as before.
       if (kernel.locals.length === 0 && kernel.result.kind === 'stream' && kernel.result.name === 'g') return sumToShape(g, operand.shape);
       const streams: Record<string, () => Tensor> = { g: () => g, x: () => ctx.inputs[0], y: () => ctx.inputs[1], out: () => ctx.output };
-      const grad = sumToShape(runKernel(kernel, kernel.inputs.map((name) => streams[name]()), g.shape), operand.shape);
+      const grad = runKernel(kernel, kernel.inputs.map((name) => streams[name]()), g.shape);
       // A float32 scalar of a half mul or div (elementwise.ts, opmathScalar) gets a float32 gradient,
-      // as PyTorch's `.to(other.scalar_type())` in mul_tensor_backward.
-      return grad.dtype === operand.dtype ? grad : grad.to(operand.dtype);
+      // as PyTorch's `.to(other.scalar_type())` in mul_tensor_backward: cast before the sum over the
+      // broadcast elements, so the sum is float32's (2049 half ones sum to 2049, not 2048).
+      return sumToShape(grad.dtype === operand.dtype ? grad : grad.to(operand.dtype), operand.shape);
     });
 }
 

@@ -346,6 +346,10 @@ describe('mul and div by a number read it as float32, as PyTorch 2.x (naive floa
       tensor([1, 2, 3], { dtype }).mul(s).sum().backward();
       expect(s.grad!.dtype).toBe('float32');
       expect(s.grad!.item()).toBe(6);
+      // Summed over the broadcast elements in float32: 2049 ones (2049 is not a float16 or bfloat16).
+      const t = tensor(1, { requiresGrad: true });
+      full([2049], 1, { dtype }).mul(t).sum().backward();
+      expect(t.grad!.item()).toBe(2049);
     }
   });
 

@@ -1,4 +1,4 @@
-import type { Backend } from './backend.js';
+import { BACKEND_API_VERSION, type Backend } from './backend.js';
 import { createCpuBackend } from './cpu/cpu-backend.js';
 
 /**
@@ -23,11 +23,16 @@ function registry(): Map<string, Backend> {
 }
 
 /**
- * Registers (or replaces) the backend for `backend.device`.
+ * Registers (or replaces) the backend for `backend.device`. A backend written for another version of
+ * the contract is an Error: it could take arguments it ignores and compute a wrong number (version 5
+ * added matmul's addend, a half mean's float32 sum, and float32 operands beside half ones).
  * @example
  * registerBackend(createCpuBackend()); // replaces the 'cpu' backend (initWebGPU() registers 'webgpu')
  */
 export function registerBackend(backend: Backend): void {
+  if (backend.apiVersion !== BACKEND_API_VERSION) {
+    throw new Error(`registerBackend: backend '${String(backend.device)}' implements Backend API version ${String(backend.apiVersion)}, this @tsgrad/tensor needs ${BACKEND_API_VERSION} (see BACKEND_API_VERSION in backend.ts for what changed)`);
+  }
   registry().set(backend.device, backend);
 }
 

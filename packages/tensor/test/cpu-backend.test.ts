@@ -166,4 +166,10 @@ describe('backend registry', () => {
     unregisterBackend('fake');
     expect(listDevices()).not.toContain('fake');
   });
+
+  it('refuses a backend of another API version (it might ignore an argument, such as matmul\'s addend)', () => {
+    const old = { ...cpu, device: 'old', apiVersion: 4 } as unknown as Backend;
+    expect(() => registerBackend(old)).toThrow(/registerBackend: backend 'old' implements Backend API version 4, this @tsgrad\/tensor needs 5/);
+    expect(listDevices()).not.toContain('old');
+  });
 });

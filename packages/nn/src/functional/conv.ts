@@ -1,5 +1,5 @@
 import { autocastOp, matmulAdd } from '@tsgrad/autograd';
-import { checkOptionKeys, formatShape } from '@tsgrad/tensor';
+import { checkOptionKeys, formatShape, isHalf } from '@tsgrad/tensor';
 import type { Tensor } from '@tsgrad/autograd';
 import { unfold, type Pair } from './im2col.js';
 
@@ -29,10 +29,11 @@ export const conv2d = autocastOp('conv2d', (x: Tensor, weight: Tensor, bias: Ten
   }
   const { cols, outH, outW } = unfold(x, { kernel: [kh, kw], stride: a.stride, padding: a.padding, dilation: a.dilation }, 0, who);
   const L = outH * outW;
-  // [O, C*K] x [N, C*K, L] -> [N, O, L]: the weight broadcasts over the batch without copies. A bias
-  // of the operands' dtype is added before the one rounding, as PyTorch's conv kernels add it.
+  // [O, C*K] x [N, C*K, L] -> [N, O, L]: the weight broadcasts over the batch without copies. A half
+  // bias is added before the one rounding, as PyTorch's conv kernels add it (float32 and float64 give
+  // the same numbers either way).
   const [w, c] = g === 1 ? [weight.reshape([O, Cg * kh * kw]), cols.reshape([N, C * kh * kw, L])] : [weight.reshape([g, O / g, Cg * kh * kw]), cols.reshape([N, g, Cg * kh * kw, L])];
-  const fused = bias !== null && bias.dtype === x.dtype && weight.dtype === x.dtype;
+  const fused = bias !== null && isHalf(x.dtype) && bias.dtype === x.dtype && weight.dtype === x.dtype;
   const out = (fused ? matmulAdd(w, c, bias.reshape(g === 1 ? [O, 1] : [g, O / g, 1])) : w.matmul(c)).reshape([N, O, outH, outW]);
   return bias && !fused ? out.add(bias.reshape([1, O, 1, 1])) : out;
 });

@@ -1,5 +1,6 @@
 /** Stateless versions of the layers and losses (PyTorch's `torch.nn.functional`). */
 import { autocastOp, matmulAdd } from '@tsgrad/autograd';
+import { isHalf } from '@tsgrad/tensor';
 import type { Tensor } from '@tsgrad/autograd';
 
 export { relu, gelu, silu, mish, logsigmoid, softplus, hardtanh, leakyRelu, elu, dropout, type GeluApproximate } from './activations.js';
@@ -12,14 +13,15 @@ export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from
 export { mseLoss, l1Loss, nllLoss, crossEntropy, binaryCrossEntropyWithLogits, type Reduction, type NllOptions, type CrossEntropyOptions } from './losses.js';
 
 /**
- * y = x Wᵀ + b, weight [out, in] (PyTorch's `F.linear`). With a bias of the operands' dtype, each
- * element is rounded once, after the bias is added (PyTorch's addmm): for float16 and bfloat16 that
- * is not the product rounded and then the sum.
+ * y = x Wᵀ + b, weight [out, in] (PyTorch's `F.linear`). With float16 or bfloat16 operands and bias,
+ * each element is rounded once, after the bias is added (PyTorch's addmm, `matmulAdd`), not the
+ * product rounded and then the sum.
  * @example
  * F.linear(tensor([[1, 2]]), tensor([[1, 1]]), tensor([0.5])).tolist() // [[3.5]]
  */
 export const linear = autocastOp('linear', (x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor => {
-  if (bias && bias.dtype === x.dtype && weight.dtype === x.dtype) return matmulAdd(x, weight.t(), bias);
+  // float32 and float64 give the same numbers either way, and the separate add runs in SIMD there.
+  if (bias && isHalf(x.dtype) && bias.dtype === x.dtype && weight.dtype === x.dtype) return matmulAdd(x, weight.t(), bias);
   const y = x.matmul(weight.t());
   return bias ? y.add(bias) : y;
 });
