@@ -64,7 +64,10 @@ const FINITE_MAX: Record<'float32' | 'float16' | 'bfloat16', number> = { float32
  */
 export function checkRepresentable(dtype: DType, value: number, who: string, opts: { index?: number; fill?: boolean } = {}): void {
   const at = opts.index === undefined ? '' : ` at index ${opts.index}`;
-  if (dtype === 'int32' && (Number.isNaN(value) || !(Math.trunc(value) >= INT32_MIN && Math.trunc(value) <= INT32_MAX))) {
+  // A fill compares the value itself, as c10's overflows() does (2147483647.5 is past int32's max);
+  // data compares its truncation.
+  const int = opts.fill === true ? value : Math.trunc(value);
+  if (dtype === 'int32' && (Number.isNaN(value) || !(int >= INT32_MIN && int <= INT32_MAX))) {
     throw new Error(`${who}: value ${value}${at} does not fit int32 (range [${INT32_MIN}, ${INT32_MAX}], no NaN or infinity); use a floating dtype`);
   }
   if (opts.fill === true && (dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16') && Number.isFinite(value) && Math.abs(value) > FINITE_MAX[dtype]) {

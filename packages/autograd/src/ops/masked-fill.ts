@@ -1,4 +1,4 @@
-import { checkRepresentable, isFloating } from '@tsgrad/tensor';
+import { checkRepresentable } from '@tsgrad/tensor';
 import { Tensor } from '../tensor.js';
 import { scalarTensor, where } from './elementwise.js';
 
@@ -37,7 +37,7 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number | boolean | Te
 function fillValue(x: Tensor, value: number | boolean | Tensor): Tensor {
   if (value instanceof Tensor) {
     // A CPU value is checked as a number is (PyTorch reads it with item()); a GPU one would need a read.
-    if (value.device === 'cpu' && isFloating(value.dtype)) checkRepresentable(x.dtype, value.item(), 'masked_fill', { fill: true });
+    if (value.device === 'cpu') checkRepresentable(x.dtype, Number(value.item()), 'masked_fill', { fill: true });
     if (value.device === x.device) return value.dtype === x.dtype ? value : value.to(x.dtype);
     if (value.device !== 'cpu') throw new Error(`masked_fill: expected the value on ${x.device} or a CPU scalar, got a tensor on ${value.device}`);
     return fillValue(x, value.item());
