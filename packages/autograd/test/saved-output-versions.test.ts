@@ -3,7 +3,7 @@ import { GRADIENTS, noGrad, onesLike, tensor, type Tensor } from '@tsgrad/autogr
 import { arityOf, gradKernel, isElementwiseOp, type ElementwiseOp } from '@tsgrad/tensor';
 
 /**
- * Every primitive whose gradient rule reads its output (PyTorch saves the result: exp, sqrt, relu,
+ * Every primitive whose gradient rule reads its output (PyTorch saves the result: exp, sqrt, rsqrt, relu,
  * sigmoid, tanh, pow's exponent gradient, amax/amin) raises PyTorch's version error when that output
  * was modified in place before backward. The check is derived (reading `ctx.output` checks the
  * version, see node.ts); this table is checked against the rules themselves, so a rule that starts to
@@ -14,6 +14,7 @@ const cases: Record<string, () => Tensor> = {
   exp: () => x().exp(),
   expm1: () => x().expm1(),
   sqrt: () => x().sqrt(),
+  rsqrt: () => x().rsqrt(),
   relu: () => x().relu(),
   sigmoid: () => x().sigmoid(),
   tanh: () => x().tanh(),
