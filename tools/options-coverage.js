@@ -42,6 +42,7 @@ export const NOT_OPTION_TYPES = {
   LayerNormInputs: "the layer norm's operand views (the Backend contract)",
   LayerNormSaved: "what the layer norm's backward reads (the Backend contract)",
   LayerNormNeeds: "which of the layer norm's gradients autograd asks for (the Backend contract)",
+  SavedContext: "what a graph node saved at forward time for its gradient rule (the node's own record)",
 };
 
 // Reference update loops take the parameter's state record and the step's resolved hyperparameters:

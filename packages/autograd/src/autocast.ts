@@ -1,5 +1,6 @@
 import { checkOptionKeys, isFloating, type DType } from '@tsgrad/tensor';
 import { rejectPromise } from './grad-mode.js';
+import { markRecomputableCast } from './recomputed-casts.js';
 import { unscoped } from './scope.js';
 import { Tensor } from './tensor.js';
 
@@ -122,7 +123,10 @@ const weightCache = new Map<Tensor, Tensor>();
  * and groupNorm, CUDA's lists); cat and stack take the widest floating dtype; other ops run in their
  * inputs' dtype. float64 tensors are never cast. Parameters stay float32 (master weights): their
  * casts are differentiable and cached until the outermost autocast exits, so backward (run it after
- * `autocast` returns, as in PyTorch) stores float32 gradients. An async `fn` is an Error.
+ * `autocast` returns, as in PyTorch) stores float32 gradients. Unlike PyTorch's, the graph does not
+ * keep a parameter's cast for backward (half the parameters' bytes): backward casts the parameter
+ * again, the same bits, so writing into a parameter between the forward pass and backward is an
+ * Error, as without autocast. An async `fn` is an Error.
  * @example
  * const model = new Linear(4, 2);
  * const loss = autocast({ device: 'cpu' }, () => {
@@ -171,10 +175,11 @@ function eligible(value: unknown, device: string): value is Tensor {
 }
 
 /**
- * Lets go of the cached casts (torch's `clear_cache()` when the outermost autocast exits): a cast
- * that a graph node reads for backward (a weight's cast, which the input's gradient multiplies by)
- * stays alive with that node; the others are freed now. No cast in the cache is a tensor the user
- * was handed (ops return their own results).
+ * Lets go of the cached casts (torch's `clear_cache()` when the outermost autocast exits): all are
+ * freed now, also those a graph node's rule reads (a weight's cast, which the input's gradient
+ * multiplies by), which PyTorch's graph keeps alive: tsgrad's node holds the parameter instead and
+ * casts it again in backward (recomputed-casts.ts). No cast in the cache is a tensor the user was
+ * handed (ops return their own results).
  */
 function clearWeightCache(): void {
   for (const cast of weightCache.values()) cast._release();
@@ -184,11 +189,19 @@ function clearWeightCache(): void {
 /** torch's `cached_cast`: float32 parameters cast to the lower dtype are cached, everything else cast anew. */
 function cachedCast(t: Tensor, dtype: DType, state: AutocastState): Tensor {
   if (t.dtype === dtype) return t;
-  const cacheable = state.cacheEnabled && dtype === state.dtype && t.dtype === 'float32' && t.requiresGrad && t.isLeaf;
-  if (!cacheable) return t.to(dtype);
+  const parameter = dtype === state.dtype && t.dtype === 'float32' && t.requiresGrad && t.isLeaf;
+  if (!parameter) return t.to(dtype);
+  if (!state.cacheEnabled) return parameterCast(t, dtype);
   let cast = weightCache.get(t);
   // Made outside every scope(): the cache outlives a scope nested in the autocast.
-  if (cast === undefined) weightCache.set(t, (cast = unscoped(() => t.to(dtype))));
+  if (cast === undefined) weightCache.set(t, (cast = unscoped(() => parameterCast(t, dtype))));
+  return cast;
+}
+
+/** A parameter's cast, which the graph does not keep: backward casts the parameter again (recomputed-casts.ts). */
+function parameterCast(t: Tensor, dtype: DType): Tensor {
+  const cast = t.to(dtype);
+  markRecomputableCast(cast, t);
   return cast;
 }
 

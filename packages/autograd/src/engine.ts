@@ -101,7 +101,7 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
       const rule = GRADIENTS[node.op] as GradRule<PrimitiveOp> | null;
       if (!rule) continue;
       // The rule's own temporaries go when it returns (outside any scope too); its results stay.
-      const inputGrads = scope(() => rule(saved, g));
+      const inputGrads = scope(() => rule(node.forRule(saved), g));
       // PyTorch frees a node's saved variables once its backward has run (without retain_graph).
       if (!retainGraph) {
         node.releaseSaved();

@@ -2,6 +2,7 @@ import { creationStack, isAnomalyEnabled } from './anomaly.js';
 import type { Storage } from '@tsgrad/tensor';
 import { releaseStorage, retainStorage } from './ownership.js';
 import type { PrimitiveAttrs, PrimitiveOp } from './primitives.js';
+import { materializeCast, recomputableSource } from './recomputed-casts.js';
 import { READ_BY_RULE } from './saved-tensors.js';
 import type { Tensor } from './tensor.js';
 
@@ -48,6 +49,8 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
    * may be swapped since (`setData`, `Module.to`), and the reference is to the one it retained.
    */
   private keptStorages: Storage[];
+  /** The inputs that view autocast's cast of a parameter: the rule reads them cast again (`forRule`). */
+  private readonly recomputedInputs: readonly number[];
   /** Per input: whether the rule reads its values (then an in-place write to it is an Error at backward). */
   private readonly readsInput: readonly boolean[];
   /** The nodes of the inputs that need a gradient, which this node holds alive (emptied when it lets go). */
@@ -72,7 +75,10 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     const checkOutput = () => this.checkOutputVersion(output);
     const reads = READ_BY_RULE[op](attrs as never, needsGrad, inputs.length);
     this.readsInput = reads.inputs;
-    this.kept = [...inputs.filter((_, i) => reads.inputs[i]), ...(reads.output ? [output] : [])];
+    // An input that views autocast's cast of a parameter is held as that parameter, whose memory is
+    // alive anyway, and cast again when the rule runs (recomputed-casts.ts).
+    this.kept = [...inputs.filter((_, i) => reads.inputs[i]).map((t) => recomputableSource(t) ?? t), ...(reads.output ? [output] : [])];
+    this.recomputedInputs = inputs.flatMap((t, i) => (reads.inputs[i] && recomputableSource(t) ? [i] : []));
     const extra = (attrs as { saved?: Record<string, unknown> } | undefined)?.saved;
     if (extra) for (const v of Object.values(extra)) if (v !== null && typeof v === 'object' && 'storage' in v) this.kept.push(v as Tensor);
     this.keptStorages = this.kept.map((t) => t.storage);
@@ -148,7 +154,29 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
   }
 
   /**
-   * @internal The tensors whose memory this node holds for its rule (for memory accounting).
+   * @internal What the rule is handed: `saved`, with the inputs that view autocast's casts of
+   * parameters cast again (in the caller's scope, which frees them when the rule returns).
+   * @example
+   * // engine.ts, for each node:
+   * const grads = scope(() => rule(node.forRule(saved), g));
+   */
+  forRule(saved: SavedContext<K>): SavedContext<K> {
+    if (this.recomputedInputs.length === 0) return saved;
+    const inputs = [...saved.inputs];
+    for (const i of this.recomputedInputs) inputs[i] = materializeCast(inputs[i], this.op, i);
+    return {
+      inputs,
+      attrs: saved.attrs,
+      needsGrad: saved.needsGrad,
+      get output(): Tensor {
+        return saved.output;
+      },
+    };
+  }
+
+  /**
+   * @internal The tensors whose memory this node holds for its rule (for memory accounting): a
+   * parameter in place of its autocast cast.
    * @example
    * x.exp().gradFn?.keptTensors.length // 1: exp's gradient reads its output
    * x.add(1).gradFn?.keptTensors.length // 0

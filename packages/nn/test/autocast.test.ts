@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { autocast, cat, isAutocastEnabled, manualSeed, matmulAdd, randint, randn, scope, stack, type DType, type Tensor } from '@tsgrad/autograd';
+import { autocast, cat, isAutocastEnabled, manualSeed, matmulAdd, noGrad, randint, randn, scope, stack, type DType, type Tensor } from '@tsgrad/autograd';
 import { Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
 import { loadFixture } from '@tsgrad/test-utils';
+import { cpuMemoryStats } from '@tsgrad/tensor';
 
 /** fixtures/autocast-policy.json (scripts/gen_autocast_fixtures.py): torch 1.13's CPU autocast, bfloat16. */
 interface PolicyCase {
@@ -112,6 +113,78 @@ describe('autocast: an MLP forward and backward equals explicit casts bit for bi
     const wr = w.detach().requiresGrad_();
     x.to('bfloat16').matmul(wr.to('bfloat16')).to('float32').sum().backward();
     expect(bits(w.grad!)).toEqual(bits(wr.grad!));
+  });
+});
+
+describe("autocast: a parameter's cast is cast again in backward, not held by the graph", () => {
+  /** x @ w under autocast, its loss made in a scope of its own; the bytes live after it, above before. */
+  function heldAfterForward(x: Tensor, w: Tensor, backward: (loss: Tensor) => void): number {
+    let held = 0;
+    scope(() => {
+      const base = cpuMemoryStats().bytesInUse;
+      const loss = scope(() => autocast(CPU, () => x.matmul(w).to('float32').sum()));
+      held = cpuMemoryStats().bytesInUse - base;
+      backward(loss);
+    });
+    return held;
+  }
+  /** The same graph with the casts written out (what PyTorch's graph holds): the float32 gradients to compare. */
+  function handCast(x: Tensor, w: Tensor): Tensor[] {
+    const [xr, wr] = [x.detach().requiresGrad_(x.requiresGrad), w.detach().requiresGrad_()];
+    bf16(xr).matmul(bf16(wr)).to('float32').sum().backward();
+    return [xr, wr];
+  }
+
+  it('x @ w with both requiring grad: only the float32 loss is held after forward (PyTorch holds both casts), and the gradients are the hand-cast graph\'s bit for bit', () => {
+    manualSeed(3);
+    const [x, w] = [randn([8, 256], { requiresGrad: true }), randn([256, 256], { requiresGrad: true })];
+    const held = heldAfterForward(x, w, (l) => l.backward());
+    // The casts' 4,096 + 131,072 B are freed when autocast exits; the loss's 4 B stay.
+    expect(held).toBe(4);
+    const [xr, wr] = handCast(x, w);
+    expect(bits(x.grad!)).toEqual(bits(xr.grad!));
+    expect(bits(w.grad!)).toEqual(bits(wr.grad!));
+  });
+
+  it('an input that does not require grad is no parameter: its cast is held, as in PyTorch', () => {
+    manualSeed(4);
+    const [x, w] = [randn([8, 256]), randn([256, 256], { requiresGrad: true })];
+    expect(heldAfterForward(x, w, (l) => l.backward())).toBe(8 * 256 * 2 + 4);
+    expect(bits(w.grad!)).toEqual(bits(handCast(x, w)[1].grad!));
+  });
+
+  it('backward inside the autocast reads the cast still cached; cacheEnabled: false casts again too', () => {
+    manualSeed(5);
+    const [x, w] = [randn([3, 4], { requiresGrad: true }), randn([4, 2], { requiresGrad: true })];
+    autocast(CPU, () => x.matmul(w).to('float32').sum().backward());
+    const [xr, wr] = handCast(x, w);
+    expect(bits(x.grad!)).toEqual(bits(xr.grad!));
+    expect(bits(w.grad!)).toEqual(bits(wr.grad!));
+    x.grad = null;
+    autocast({ device: 'cpu', cacheEnabled: false }, () => x.matmul(w).to('float32').sum()).backward();
+    expect(bits(x.grad!)).toEqual(bits(xr.grad!));
+  });
+
+  it("a leaf made inside the forward's scope and let go: the node holds its memory, and backward casts it again", () => {
+    const w = randn([4, 2], { requiresGrad: true });
+    manualSeed(6);
+    const loss = scope(() => autocast(CPU, () => randn([3, 4], { requiresGrad: true }).matmul(w).to('float32').sum()));
+    loss.backward();
+    manualSeed(6);
+    expect(bits(w.grad!)).toEqual(bits(handCast(randn([3, 4], { requiresGrad: true }), w)[1].grad!));
+  });
+
+  it('a parameter written in place or given new data between forward and backward is an Error naming it (PyTorch would use its kept cast)', () => {
+    const x = randn([3, 4], { requiresGrad: true });
+    const w = randn([4, 2], { requiresGrad: true });
+    const written = autocast(CPU, () => x.matmul(w).to('float32').sum());
+    noGrad(() => w.mul_(2));
+    expect(() => written.backward()).toThrow(
+      /modified by an inplace operation: input 1 of matmul is the bfloat16 cast of a parameter \(shape \[4, 2\], dtype float32\), which autocast casts again in backward instead of keeping; the parameter is at version 1; expected version 0 instead/,
+    );
+    const replaced = autocast(CPU, () => x.matmul(w).to('float32').sum());
+    noGrad(() => w.setData(randn([4, 2])));
+    expect(() => replaced.backward()).toThrow(/cast of a parameter \(shape \[4, 2\], dtype float32\).* has new data \(setData\)\. Run backward before modifying the parameter/);
   });
 });
 
