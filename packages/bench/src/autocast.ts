@@ -192,8 +192,8 @@ export function memoryRows(suite: string, label: string, impl: string, a: Activa
 /**
  * The CPU rows: for each model of AUTOCAST_MODELS, float32 and autocast bfloat16, the median ms per
  * step, the peak MiB of live tensor storages over one step, and the activation memory (saved after
- * forward, peak during backward: activationMemory). At batch 128 the MLP's parameter
- * casts outweigh its halved activations; at 1024 the activations' saving shows
+ * forward, peak during backward: activationMemory). At batch 128 the MLP's input's half
+ * copy outweighs its halved activations; at 1024 the activations' saving shows
  * (packages/tsgrad/test/autocast-memory.test.ts); the GPT's residual stream stays float32
  * (test/autocast-gpt.test.ts).
  */
