@@ -1,6 +1,6 @@
 import { checkOptionKeys, isFloating, type DType } from '@tsgrad/tensor';
 import { rejectPromise } from './grad-mode.js';
-import { markRecomputableCast } from './recomputed-casts.js';
+import { castIsStale, markRecomputableCast } from './recomputed-casts.js';
 import { unscoped } from './scope.js';
 import { Tensor } from './tensor.js';
 
@@ -126,7 +126,8 @@ const weightCache = new Map<Tensor, Tensor>();
  * `autocast` returns, as in PyTorch) stores float32 gradients. Unlike PyTorch's, the graph does not
  * keep a parameter's cast for backward (half the parameters' bytes): backward casts the parameter
  * again, the same bits, so writing into a parameter between the forward pass and backward is an
- * Error, as without autocast. An async `fn` is an Error.
+ * Error, as without autocast; and a parameter written while its cast is cached is cast again at its
+ * next use (PyTorch's cache would hand out the old cast). An async `fn` is an Error.
  * @example
  * const model = new Linear(4, 2);
  * const loss = autocast({ device: 'cpu' }, () => {
@@ -193,6 +194,12 @@ function cachedCast(t: Tensor, dtype: DType, state: AutocastState): Tensor {
   if (!parameter) return t.to(dtype);
   if (!state.cacheEnabled) return parameterCast(t, dtype);
   let cast = weightCache.get(t);
+  // A parameter written since its cast was cached (an optimizer step inside the autocast) is cast
+  // again: PyTorch's cache would hand out the old values.
+  if (cast !== undefined && castIsStale(cast)) {
+    cast._release();
+    cast = undefined;
+  }
   // Made outside every scope(): the cache outlives a scope nested in the autocast.
   if (cast === undefined) weightCache.set(t, (cast = unscoped(() => parameterCast(t, dtype))));
   return cast;

@@ -6,7 +6,11 @@ import { materializeCast, recomputableSource } from './recomputed-casts.js';
 import { READ_BY_RULE } from './saved-tensors.js';
 import type { Tensor } from './tensor.js';
 
-/** What a gradient rule may read: the op's inputs and output as they were at forward time. */
+/**
+ * What a gradient rule may read: the op's inputs and output as they were at forward time. A rule is
+ * handed `node.forRule(node.saved)`: an input that views autocast's cast of a parameter has no
+ * memory in `node.saved` itself (backward casts the parameter again: recomputed-casts.ts).
+ */
 export interface SavedContext<K extends PrimitiveOp = PrimitiveOp> {
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
@@ -163,7 +167,17 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
   forRule(saved: SavedContext<K>): SavedContext<K> {
     if (this.recomputedInputs.length === 0) return saved;
     const inputs = [...saved.inputs];
-    for (const i of this.recomputedInputs) inputs[i] = materializeCast(inputs[i], this.op, i);
+    const fresh: Tensor[] = [];
+    try {
+      for (const i of this.recomputedInputs) {
+        inputs[i] = materializeCast(inputs[i], this.op, i);
+        if (inputs[i] !== saved.inputs[i]) fresh.push(inputs[i]);
+      }
+    } catch (e) {
+      // A later input's check failed: the casts made so far go now (the scope is left by the throw).
+      for (const t of fresh) t._release();
+      throw e;
+    }
     return {
       inputs,
       attrs: saved.attrs,

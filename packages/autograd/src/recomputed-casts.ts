@@ -1,4 +1,4 @@
-import type { DType, Storage } from '@tsgrad/tensor';
+import type { DType, Storage, View } from '@tsgrad/tensor';
 import { storageReferences } from './ownership.js';
 import { Tensor, type VersionCounter } from './tensor.js';
 
@@ -16,17 +16,27 @@ import { Tensor, type VersionCounter } from './tensor.js';
  *
  * The one observable difference from PyTorch: writing into the parameter in place between the
  * forward pass and backward (an optimizer step in between) is an Error at backward, naming the
- * parameter's shape, as it is in PyTorch without autocast, where the graph reads the parameter itself.
- * PyTorch under autocast would use the cast it kept.
+ * parameter's shape, as it is in PyTorch without autocast, where the graph reads the parameter itself;
+ * so is giving it new data (`setData`, `Module.to`). PyTorch under autocast would use the cast it
+ * kept. The check does not depend on whether the cast's memory happens to be alive still (a view of
+ * it made outside every scope, backward run inside the autocast): the same program fails or runs
+ * whatever its scopes. A cast read by several nodes (a weight tied or used at every step of a loop)
+ * is made again for each: memory over time.
  */
 interface CastRecipe {
   /** The float32 parameter the cast was made from. */
   readonly source: Tensor;
-  /** Its storage, version counter and version at forward time (`setData` swaps all three). */
-  readonly storage: Storage;
+  /** Its view (storage, shape, strides, offset), version counter and version at forward time (`setData` swaps them). */
+  readonly view: View;
   readonly version: VersionCounter;
   readonly versionValue: number;
   readonly dtype: DType;
+}
+
+/** Whether `now` is the same window onto the same storage as `then`. */
+function sameView(now: View, then: View): boolean {
+  const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+  return now.storage === then.storage && now.dtype === then.dtype && now.offset === then.offset && same(now.shape, then.shape) && same(now.strides, then.strides);
 }
 
 /** The cast's storage -> how to make its values again (weak: the storage may be dropped with its graph). */
@@ -40,7 +50,21 @@ const RECIPES = new WeakMap<Storage, CastRecipe>();
  * markRecomputableCast(cast, w);
  */
 export function markRecomputableCast(cast: Tensor, source: Tensor): void {
-  RECIPES.set(cast.storage, { source, storage: source.storage, version: source._version, versionValue: source._version.value, dtype: cast.dtype });
+  RECIPES.set(cast.storage, { source, view: source.toView(), version: source._version, versionValue: source._version.value, dtype: cast.dtype });
+}
+
+/**
+ * @internal Whether the parameter `cast` was made from has been written in place or given new data
+ * since: autocast's weight cache then casts it again instead of handing out old values (an autocast
+ * wrapped around whole training steps; PyTorch's cache would hand out the old cast).
+ * @example
+ * if (castIsStale(cached)) cached = parameterCast(w, 'bfloat16');
+ */
+export function castIsStale(cast: Tensor): boolean {
+  const recipe = RECIPES.get(cast.storage);
+  if (recipe === undefined) return false;
+  const { source } = recipe;
+  return source._version !== recipe.version || source._version.value !== recipe.versionValue || !sameView(source.toView(), recipe.view);
 }
 
 /**
@@ -54,25 +78,29 @@ export function recomputableSource(t: Tensor): Tensor | undefined {
 /**
  * @internal `kept` (a view of a parameter's cast that a node's rule reads) with its values: itself
  * while its memory is still held (backward run inside the autocast), else the same view of a fresh
- * cast of the parameter, made in the caller's scope. An Error when the parameter was written in place
- * or given new data since the forward pass.
+ * cast of the parameter, made in the caller's scope. An Error, in both cases, when the parameter was
+ * written in place or given new data since the forward pass.
  * @example
- * const w16 = materializeCast(node.saved.inputs[1]); // inside the rule's scope
+ * const w16 = materializeCast(node.saved.inputs[1], 'matmul', 1); // inside the rule's scope
  */
 export function materializeCast(kept: Tensor, op: string, index: number): Tensor {
   const recipe = RECIPES.get(kept.storage);
-  if (recipe === undefined || storageReferences(kept.storage) > 0) return kept;
+  if (recipe === undefined) return kept;
   const { source } = recipe;
-  if (source.storage !== recipe.storage || source._version !== recipe.version || source._version.value !== recipe.versionValue) {
+  if (castIsStale(kept)) {
+    const replaced = source._version !== recipe.version || !sameView(source.toView(), recipe.view);
     throw new Error(
       `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
         `input ${index} of ${op} is the ${recipe.dtype} cast of a parameter (shape [${source.shape.join(', ')}], dtype ${source.dtype}), ` +
         `which autocast casts again in backward instead of keeping; the parameter is at version ${source._version.value}` +
-        (source._version === recipe.version ? `; expected version ${recipe.versionValue} instead` : ' and has new data (setData)') +
+        (replaced ? ' and has new data (setData)' : `; expected version ${recipe.versionValue} instead`) +
         '. Run backward before modifying the parameter (an optimizer step), as without autocast',
     );
   }
+  if (storageReferences(kept.storage) > 0) return kept;
   const fresh = source.to(recipe.dtype);
   const view = kept.toView();
-  return new Tensor({ storage: fresh.storage, dtype: view.dtype, shape: view.shape, strides: view.strides, offset: view.offset });
+  const result = new Tensor({ storage: fresh.storage, dtype: view.dtype, shape: view.shape, strides: view.strides, offset: view.offset });
+  fresh._release(); // the view holds the memory: releasing it frees the cast
+  return result;
 }

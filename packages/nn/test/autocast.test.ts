@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autocast, cat, isAutocastEnabled, manualSeed, matmulAdd, noGrad, randint, randn, scope, stack, type DType, type Tensor } from '@tsgrad/autograd';
+import { autocast, cat, isAutocastEnabled, manualSeed, matmulAdd, noGrad, tensor, randint, randn, scope, stack, type DType, type Tensor } from '@tsgrad/autograd';
 import { Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
 import { loadFixture } from '@tsgrad/test-utils';
 import { cpuMemoryStats } from '@tsgrad/tensor';
@@ -185,6 +185,40 @@ describe("autocast: a parameter's cast is cast again in backward, not held by th
     const replaced = autocast(CPU, () => x.matmul(w).to('float32').sum());
     noGrad(() => w.setData(randn([4, 2])));
     expect(() => replaced.backward()).toThrow(/cast of a parameter \(shape \[4, 2\], dtype float32\).* has new data \(setData\)\. Run backward before modifying the parameter/);
+    // The same window onto the same memory, transposed: new data too.
+    const square = randn([4, 4], { requiresGrad: true });
+    const transposed = autocast(CPU, () => x.matmul(square).to('float32').sum());
+    noGrad(() => square.setData(square.detach().t()));
+    expect(() => transposed.backward()).toThrow(/cast of a parameter \(shape \[4, 4\], dtype float32\).* has new data \(setData\)/);
+    // Whether the cast's memory is still alive (backward inside the autocast) does not matter.
+    const v = randn([4, 2], { requiresGrad: true });
+    expect(() =>
+      autocast(CPU, () => {
+        const inside = x.matmul(v).to('float32').sum();
+        noGrad(() => v.add_(1));
+        inside.backward();
+      }),
+    ).toThrow(/input 1 of matmul is the bfloat16 cast of a parameter \(shape \[4, 2\], dtype float32\).*version 1; expected version 0 instead/);
+  });
+
+  it('an autocast around whole training steps casts a parameter again once an optimizer step wrote it (PyTorch\'s cache would hand out the old cast)', () => {
+    manualSeed(7);
+    const [x, w] = [randn([3, 4]), randn([4, 2], { requiresGrad: true })];
+    const seen: number[][] = [];
+    const losses: number[] = [];
+    autocast(CPU, () => {
+      for (let step = 0; step < 2; step++) {
+        seen.push(Array.from(w.dataSync()));
+        const loss = x.matmul(w).to('float32').sum();
+        loss.backward();
+        noGrad(() => w.sub_(w.grad!.mul(0.5)));
+        w.grad = null;
+        losses.push(loss.item());
+      }
+    });
+    // Each loss is that of the weights as they were at its step, cast afresh.
+    seen.forEach((values, step) => expect(losses[step]).toBe(bf16(x).matmul(bf16(tensor(values).reshape([4, 2]))).to('float32').sum().item()));
+    expect(losses[1]).not.toBe(losses[0]);
   });
 });
 
