@@ -113,8 +113,12 @@ const states: Record<AutocastDevice, AutocastState> = {
 };
 /** Enclosing autocast calls; the weight cache is cleared when it returns to 0 (torch's nesting counter). */
 let nesting = 0;
-/** Parameter (float32 leaf requiring grad) -> its cast: every use in one autocast shares one cast node. */
-const weightCache = new Map<Tensor, Tensor>();
+/**
+ * Parameter (float32 leaf requiring grad) -> its cast to each half dtype: every use in one autocast
+ * shares one cast node. Keyed by the dtype too, so a float16 autocast nested in a bfloat16 one gets
+ * its own cast (PyTorch's cache, keyed by the tensor alone, hands it the bfloat16 one and the op fails).
+ */
+const weightCache = new Map<Tensor, Map<DType, Tensor>>();
 
 /**
  * Runs `fn` with autocast (PyTorch's `torch.autocast(device_type, dtype)`): on `device`, matmul,
@@ -183,7 +187,7 @@ function eligible(value: unknown, device: string): value is Tensor {
  * handed (ops return their own results).
  */
 function clearWeightCache(): void {
-  for (const cast of weightCache.values()) cast._release();
+  for (const casts of weightCache.values()) for (const cast of casts.values()) cast._release();
   weightCache.clear();
 }
 
@@ -193,7 +197,9 @@ function cachedCast(t: Tensor, dtype: DType, state: AutocastState): Tensor {
   const parameter = dtype === state.dtype && t.dtype === 'float32' && t.requiresGrad && t.isLeaf;
   if (!parameter) return t.to(dtype);
   if (!state.cacheEnabled) return parameterCast(t, dtype);
-  let cast = weightCache.get(t);
+  const casts = weightCache.get(t) ?? new Map<DType, Tensor>();
+  weightCache.set(t, casts);
+  let cast = casts.get(dtype);
   // A parameter written since its cast was cached (an optimizer step inside the autocast) is cast
   // again: PyTorch's cache would hand out the old values.
   if (cast !== undefined && castIsStale(cast)) {
@@ -201,7 +207,7 @@ function cachedCast(t: Tensor, dtype: DType, state: AutocastState): Tensor {
     cast = undefined;
   }
   // Made outside every scope(): the cache outlives a scope nested in the autocast.
-  if (cast === undefined) weightCache.set(t, (cast = unscoped(() => parameterCast(t, dtype))));
+  if (cast === undefined) casts.set(dtype, (cast = unscoped(() => parameterCast(t, dtype))));
   return cast;
 }
 

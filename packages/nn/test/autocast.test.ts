@@ -102,6 +102,21 @@ describe('autocast: an MLP forward and backward equals explicit casts bit for bi
     }
   });
 
+  it('a float16 autocast nested in a bfloat16 one casts a parameter to float16 (the cache is per dtype; PyTorch\'s hands out the bfloat16 cast and mm fails)', () => {
+    const w = randn([4, 4], { requiresGrad: true });
+    const x = randn([2, 4]);
+    const loss = autocast(CPU, () => {
+      const h = x.matmul(w); // bfloat16, caches w's bfloat16 cast
+      const g = autocast({ device: 'cpu', dtype: 'float16' }, () => x.matmul(w)); // float16
+      expect([h.dtype, g.dtype]).toEqual(['bfloat16', 'float16']);
+      return h.to('float32').sum().add(g.to('float32').sum());
+    });
+    loss.backward();
+    const wr = w.detach().requiresGrad_();
+    bf16(x).matmul(bf16(wr)).to('float32').sum().add(x.to('float16').matmul(wr.to('float16')).to('float32').sum()).backward();
+    expect(bits(w.grad!)).toEqual(bits(wr.grad!));
+  });
+
   it('the weight cache survives a scope() nested in the autocast', () => {
     const w = randn([3, 3], { requiresGrad: true });
     const x = randn([2, 3]);
