@@ -81,8 +81,16 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     this.readsInput = reads.inputs;
     // An input that views autocast's cast of a parameter is held as that parameter, whose memory is
     // alive anyway, and cast again when the rule runs (recomputed-casts.ts).
-    this.kept = [...inputs.filter((_, i) => reads.inputs[i]).map((t) => recomputableSource(t) ?? t), ...(reads.output ? [output] : [])];
-    this.recomputedInputs = inputs.flatMap((t, i) => (reads.inputs[i] && recomputableSource(t) ? [i] : []));
+    this.kept = [];
+    const recomputed: number[] = [];
+    inputs.forEach((t, i) => {
+      if (!reads.inputs[i]) return;
+      const parameter = recomputableSource(t);
+      if (parameter) recomputed.push(i);
+      this.kept.push(parameter ?? t);
+    });
+    if (reads.output) this.kept.push(output);
+    this.recomputedInputs = recomputed;
     const extra = (attrs as { saved?: Record<string, unknown> } | undefined)?.saved;
     if (extra) for (const v of Object.values(extra)) if (v !== null && typeof v === 'object' && 'storage' in v) this.kept.push(v as Tensor);
     this.keptStorages = this.kept.map((t) => t.storage);

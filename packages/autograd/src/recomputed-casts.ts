@@ -1,4 +1,4 @@
-import type { DType, Storage, View } from '@tsgrad/tensor';
+import { shapesEqual, type DType, type Storage, type View } from '@tsgrad/tensor';
 import { storageReferences } from './ownership.js';
 import { Tensor, type VersionCounter } from './tensor.js';
 
@@ -21,7 +21,7 @@ import { Tensor, type VersionCounter } from './tensor.js';
  * kept. The check does not depend on whether the cast's memory happens to be alive still (a view of
  * it made outside every scope, backward run inside the autocast): the same program fails or runs
  * whatever its scopes. A cast read by several nodes (a weight tied or used at every step of a loop)
- * is made again for each: memory over time.
+ * is made again for each: it costs time, not memory.
  */
 interface CastRecipe {
   /** The float32 parameter the cast was made from. */
@@ -33,10 +33,12 @@ interface CastRecipe {
   readonly dtype: DType;
 }
 
-/** Whether `now` is the same window onto the same storage as `then`. */
-function sameView(now: View, then: View): boolean {
-  const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
-  return now.storage === then.storage && now.dtype === then.dtype && now.offset === then.offset && same(now.shape, then.shape) && same(now.strides, then.strides);
+/** How the parameter changed since its cast: new data (`setData`, also the same memory transposed), written in place, or not at all. */
+function change({ source, view, version, versionValue }: CastRecipe): 'replaced' | 'written' | null {
+  const now = source.toView();
+  const sameView = now.storage === view.storage && now.dtype === view.dtype && now.offset === view.offset && shapesEqual(now.shape, view.shape) && shapesEqual(now.strides, view.strides);
+  if (source._version !== version || !sameView) return 'replaced';
+  return source._version.value !== versionValue ? 'written' : null;
 }
 
 /** The cast's storage -> how to make its values again (weak: the storage may be dropped with its graph). */
@@ -62,9 +64,7 @@ export function markRecomputableCast(cast: Tensor, source: Tensor): void {
  */
 export function castIsStale(cast: Tensor): boolean {
   const recipe = RECIPES.get(cast.storage);
-  if (recipe === undefined) return false;
-  const { source } = recipe;
-  return source._version !== recipe.version || source._version.value !== recipe.versionValue || !sameView(source.toView(), recipe.view);
+  return recipe !== undefined && change(recipe) !== null;
 }
 
 /**
@@ -87,13 +87,13 @@ export function materializeCast(kept: Tensor, op: string, index: number): Tensor
   const recipe = RECIPES.get(kept.storage);
   if (recipe === undefined) return kept;
   const { source } = recipe;
-  if (castIsStale(kept)) {
-    const replaced = source._version !== recipe.version || !sameView(source.toView(), recipe.view);
+  const changed = change(recipe);
+  if (changed !== null) {
     throw new Error(
       `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
         `input ${index} of ${op} is the ${recipe.dtype} cast of a parameter (shape [${source.shape.join(', ')}], dtype ${source.dtype}), ` +
         `which autocast casts again in backward instead of keeping; the parameter is at version ${source._version.value}` +
-        (replaced ? ' and has new data (setData)' : `; expected version ${recipe.versionValue} instead`) +
+        (changed === 'replaced' ? ' and has new data (setData)' : `; expected version ${recipe.versionValue} instead`) +
         '. Run backward before modifying the parameter (an optimizer step), as without autocast',
     );
   }
