@@ -107,6 +107,46 @@ describe('half storage on the CPU backend', () => {
     expect(Array.from(cpu.readSync!(sum, 0, 1))).toEqual([0x6800]);
   });
 
+  it.each(['float16', 'bfloat16'] as const)('casts %s <-> float32 give the codecs\' values whether the rows are contiguous (array loops) or strided (a codec call an element)', (dtype) => {
+    const cpu = getBackend('cpu');
+    const [exp, man] = LAYOUT[dtype];
+    const patterns = Uint16Array.from({ length: 65536 }, (_, b) => b);
+    const halves = cpu.fromData(patterns, dtype);
+    // The same 65,536 elements as one contiguous row, as 256 rows of 256 read in another order (a
+    // permute keeping the last dim), and transposed (stride 256 along the rows: element by element).
+    const layouts: [number[], number[]][] = [[[65536], [1]], [[16, 16, 256], [256, 4096, 1]], [[256, 256], [1, 256]]];
+    const index = (shape: number[], strides: number[], k: number) => shape.reduceRight((acc, n, d) => ({ i: Math.floor(acc.i / n), at: acc.at + (acc.i % n) * strides[d] }), { i: k, at: 0 }).at;
+    for (const [shape, strides] of layouts) {
+      const wide = cpu.readSync!(cpu.cast({ storage: halves, dtype, shape, strides, offset: 0 }, 'float32'), 0, 65536) as Float32Array;
+      const wideBits = new Uint32Array(wide.buffer, wide.byteOffset, wide.length);
+      for (let k = 0; k < 65536; k++) {
+        const b = index(shape, strides, k);
+        const want = naiveDecode(b, exp, man);
+        if (!(Object.is(wide[k], want) || (Number.isNaN(wide[k]) && Number.isNaN(want)))) throw new Error(`${dtype} 0x${b.toString(16)} at ${k} of ${JSON.stringify(shape)}: ${wide[k]}, expected ${want}`);
+        // bfloat16 is float32's upper half: PyTorch's widening is the shift, NaN's sign and payload kept
+        // (a signaling NaN too, which a JavaScript number would quiet).
+        if (dtype === 'bfloat16' && wideBits[k] !== b << 16 >>> 0) throw new Error(`bfloat16 0x${b.toString(16)} widens to 0x${wideBits[k].toString(16)}`);
+      }
+    }
+    // Narrowing: float32 bit patterns (random, NaN, ±inf, ±0, subnormals, halfway points) through the same layouts.
+    const f32 = new Float32Array(65536);
+    const u32 = new Uint32Array(f32.buffer);
+    let seed = 7;
+    for (let k = 0; k < 65536; k++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      u32[k] = k < 64 ? [0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00001, 0x00000001, 0x80800000][k % 8] + (k >> 3) : seed ^ (seed << 9);
+    }
+    f32.set([65520, 65519.99609375, 2 ** -25, 2 ** -24 * 1.5, 1 + 2 ** -8, 1 + 3 * 2 ** -8], 64);
+    const floats = cpu.fromData(f32, 'float32');
+    for (const [shape, strides] of layouts) {
+      const bits = cpu.readSync!(cpu.cast({ storage: floats, dtype: 'float32', shape, strides, offset: 0 }, dtype), 0, 65536);
+      for (let k = 0; k < 65536; k++) {
+        const want = CODEC[dtype].encode(f32[index(shape, strides, k)]);
+        if (bits[k] !== want) throw new Error(`${dtype}(${f32[index(shape, strides, k)]}) at ${k} of ${JSON.stringify(shape)}: 0x${bits[k].toString(16)}, expected 0x${want.toString(16)}`);
+      }
+    }
+  });
+
   it('promotes as PyTorch: float16 with bfloat16 is float32, half beats int and bool, loses to float32 and float64', () => {
     expect(promoteTypes('float16', 'bfloat16')).toBe('float32');
     expect(promoteTypes('bfloat16', 'float16')).toBe('float32');
