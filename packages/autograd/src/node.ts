@@ -1,15 +1,17 @@
 import { creationStack, isAnomalyEnabled } from './anomaly.js';
 import type { Storage } from '@tsgrad/tensor';
-import { releaseStorage, retainStorage } from './ownership.js';
+import { releaseForGraph, retainForGraph } from './ownership.js';
 import type { PrimitiveAttrs, PrimitiveOp } from './primitives.js';
 import { materializeCast, recomputableSource } from './recomputed-casts.js';
+import { keptForSum, materializeSum } from './recomputed-sums.js';
 import { READ_BY_RULE } from './saved-tensors.js';
 import type { Tensor } from './tensor.js';
 
 /**
  * What a gradient rule may read: the op's inputs and output as they were at forward time. A rule is
- * handed `node.forRule(node.saved)`: an input that views autocast's cast of a parameter has no
- * memory in `node.saved` itself (backward casts the parameter again: recomputed-casts.ts).
+ * handed `node.forRule(node.saved)`: an input that views autocast's cast of a parameter, or a
+ * float32 sum of a kept tensor and a half one, has no memory in `node.saved` itself (backward casts
+ * the parameter again, or adds the operands again: recomputed-casts.ts, recomputed-sums.ts).
  */
 export interface SavedContext<K extends PrimitiveOp = PrimitiveOp> {
   readonly inputs: readonly Tensor[];
@@ -53,7 +55,7 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
    * may be swapped since (`setData`, `Module.to`), and the reference is to the one it retained.
    */
   private keptStorages: Storage[];
-  /** The inputs that view autocast's cast of a parameter: the rule reads them cast again (`forRule`). */
+  /** The inputs that view autocast's cast of a parameter or a float32 sum with a half operand: the rule reads them made again (`forRule`). */
   private readonly recomputedInputs: readonly number[];
   /** Per input: whether the rule reads its values (then an in-place write to it is an Error at backward). */
   private readonly readsInput: readonly boolean[];
@@ -80,21 +82,24 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     const reads = READ_BY_RULE[op](attrs as never, needsGrad, inputs.length);
     this.readsInput = reads.inputs;
     // An input that views autocast's cast of a parameter is held as that parameter, whose memory is
-    // alive anyway, and cast again when the rule runs (recomputed-casts.ts).
+    // alive anyway, and cast again when the rule runs (recomputed-casts.ts); one that views a float32
+    // sum of a tensor the graph holds and a half one (autocast's residual stream) is held as those
+    // operands, and added again (recomputed-sums.ts).
     this.kept = [];
     const recomputed: number[] = [];
     inputs.forEach((t, i) => {
       if (!reads.inputs[i]) return;
       const parameter = recomputableSource(t);
-      if (parameter) recomputed.push(i);
-      this.kept.push(parameter ?? t);
+      const kept = parameter ? [parameter] : keptForSum(t);
+      if (kept[0] !== t) recomputed.push(i);
+      this.kept.push(...kept);
     });
     if (reads.output) this.kept.push(output);
     this.recomputedInputs = recomputed;
     const extra = (attrs as { saved?: Record<string, unknown> } | undefined)?.saved;
     if (extra) for (const v of Object.values(extra)) if (v !== null && typeof v === 'object' && 'storage' in v) this.kept.push(v as Tensor);
     this.keptStorages = this.kept.map((t) => t.storage);
-    for (const storage of this.keptStorages) retainStorage(storage);
+    for (const storage of this.keptStorages) retainForGraph(storage);
     this.upstream = [];
     for (const t of this.next) {
       const node = t?.gradFn;
@@ -141,7 +146,7 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     const storages = this.keptStorages;
     this.kept = [];
     this.keptStorages = [];
-    for (const storage of storages) releaseStorage(storage);
+    for (const storage of storages) releaseForGraph(storage);
   }
 
   /**
@@ -167,7 +172,8 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
 
   /**
    * @internal What the rule is handed: `saved`, with the inputs that view autocast's casts of
-   * parameters cast again (in the caller's scope, which frees them when the rule returns).
+   * parameters cast again and those that view float32 sums with a half operand added again (in the
+   * caller's scope, which frees them when the rule returns).
    * @example
    * // engine.ts, for each node:
    * const grads = scope(() => rule(node.forRule(saved), g));
@@ -178,11 +184,11 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     const fresh: Tensor[] = [];
     try {
       for (const i of this.recomputedInputs) {
-        inputs[i] = materializeCast(inputs[i], this.op, i);
+        inputs[i] = materializeSum(materializeCast(inputs[i], this.op, i), this.op, i);
         if (inputs[i] !== saved.inputs[i]) fresh.push(inputs[i]);
       }
     } catch (e) {
-      // A later input's check failed: the casts made so far go now (the scope is left by the throw).
+      // A later input's check failed: the values made so far go now (the scope is left by the throw).
       for (const t of fresh) t._release();
       throw e;
     }
@@ -198,7 +204,7 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
 
   /**
    * @internal The tensors whose memory this node holds for its rule (for memory accounting): a
-   * parameter in place of its autocast cast.
+   * parameter in place of its autocast cast, a sum's operands in place of the sum.
    * @example
    * x.exp().gradFn?.keptTensors.length // 1: exp's gradient reads its output
    * x.add(1).gradFn?.keptTensors.length // 0

@@ -24,7 +24,9 @@ export function releaseStorage(storage: Storage): void {
   const s = storage as Counted;
   const left = (s[REFS] ?? 1) - 1;
   s[REFS] = left;
-  if (left <= 0) getBackend(storage.device).free(storage);
+  if (left > 0) return;
+  getBackend(storage.device).free(storage);
+  releaseDependents(storage);
 }
 
 /**
@@ -34,9 +36,63 @@ export function releaseStorage(storage: Storage): void {
 export function forgetStorage(storage: Storage): void {
   const s = storage as Counted;
   s[REFS] = Math.max(0, (s[REFS] ?? 1) - 1);
+  if (s[REFS] === 0) releaseDependents(storage);
 }
 
 /** @internal The number of references `storage` holds now (for tests and error messages). */
 export function storageReferences(storage: Storage): number {
   return (storage as Counted)[REFS] ?? 0;
+}
+
+const GRAPH_REFS = Symbol('tsgrad.graphReferences');
+
+type GraphCounted = Counted & { [GRAPH_REFS]?: number };
+
+/**
+ * @internal Adds a reference a graph node holds for its gradient rule: one of `storageReferences`,
+ * counted apart too, so that an op can tell memory backward will read anyway from memory only a
+ * handle holds (recomputed-sums.ts).
+ */
+export function retainForGraph(storage: Storage): void {
+  const s = storage as GraphCounted;
+  s[GRAPH_REFS] = (s[GRAPH_REFS] ?? 0) + 1;
+  retainStorage(storage);
+}
+
+/** @internal Drops a reference `retainForGraph` added. */
+export function releaseForGraph(storage: Storage): void {
+  const s = storage as GraphCounted;
+  s[GRAPH_REFS] = Math.max(0, (s[GRAPH_REFS] ?? 1) - 1);
+  releaseStorage(storage);
+}
+
+/** @internal How many graph nodes hold `storage` for their rules now. */
+export function graphReferences(storage: Storage): number {
+  return (storage as GraphCounted)[GRAPH_REFS] ?? 0;
+}
+
+const DEPENDENTS = Symbol('tsgrad.dependents');
+
+type WithDependents = Storage & { [DEPENDENTS]?: Storage[] };
+
+/**
+ * @internal Holds a reference to `dependent` while `owner` has references: dropped when the owner's
+ * last one is, or earlier by `releaseDependents` (a float32 sum keeps its half operand, from which
+ * a graph node may add it again: recomputed-sums.ts).
+ * @example
+ * retainWhileAlive(sum.storage, half.storage);
+ */
+export function retainWhileAlive(owner: Storage, dependent: Storage): void {
+  const s = owner as WithDependents;
+  retainStorage(dependent);
+  (s[DEPENDENTS] ??= []).push(dependent);
+}
+
+/** @internal Drops the references `retainWhileAlive` took for `owner`, once. */
+export function releaseDependents(owner: Storage): void {
+  const s = owner as WithDependents;
+  const dependents = s[DEPENDENTS];
+  if (dependents === undefined) return;
+  s[DEPENDENTS] = undefined;
+  for (const d of dependents) releaseStorage(d);
 }

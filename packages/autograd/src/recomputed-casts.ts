@@ -1,6 +1,7 @@
-import { shapesEqual, type DType, type Storage, type View } from '@tsgrad/tensor';
+import type { DType, Storage } from '@tsgrad/tensor';
 import { storageReferences } from './ownership.js';
-import { Tensor, type VersionCounter } from './tensor.js';
+import { changeSince, snapshot, type Snapshot } from './snapshot.js';
+import { Tensor } from './tensor.js';
 
 /**
  * Autocast's casts of parameters, recomputed in backward instead of held by the graph (a memory
@@ -24,21 +25,9 @@ import { Tensor, type VersionCounter } from './tensor.js';
  * is made again for each: it costs time, not memory.
  */
 interface CastRecipe {
-  /** The float32 parameter the cast was made from. */
-  readonly source: Tensor;
-  /** Its view (storage, shape, strides, offset), version counter and version at forward time (`setData` swaps them). */
-  readonly view: View;
-  readonly version: VersionCounter;
-  readonly versionValue: number;
+  /** The float32 parameter the cast was made from, as it was then. */
+  readonly source: Snapshot;
   readonly dtype: DType;
-}
-
-/** How the parameter changed since its cast: new data (`setData`, also the same memory transposed), written in place, or not at all. */
-function change({ source, view, version, versionValue }: CastRecipe): 'replaced' | 'written' | null {
-  const now = source.toView();
-  const sameView = now.storage === view.storage && now.dtype === view.dtype && now.offset === view.offset && shapesEqual(now.shape, view.shape) && shapesEqual(now.strides, view.strides);
-  if (source._version !== version || !sameView) return 'replaced';
-  return source._version.value !== versionValue ? 'written' : null;
 }
 
 /** The cast's storage -> how to make its values again (weak: the storage may be dropped with its graph). */
@@ -52,7 +41,7 @@ const RECIPES = new WeakMap<Storage, CastRecipe>();
  * markRecomputableCast(cast, w);
  */
 export function markRecomputableCast(cast: Tensor, source: Tensor): void {
-  RECIPES.set(cast.storage, { source, view: source.toView(), version: source._version, versionValue: source._version.value, dtype: cast.dtype });
+  RECIPES.set(cast.storage, { source: snapshot(source), dtype: cast.dtype });
 }
 
 /**
@@ -64,7 +53,7 @@ export function markRecomputableCast(cast: Tensor, source: Tensor): void {
  */
 export function castIsStale(cast: Tensor): boolean {
   const recipe = RECIPES.get(cast.storage);
-  return recipe !== undefined && change(recipe) !== null;
+  return recipe !== undefined && changeSince(recipe.source) !== null;
 }
 
 /**
@@ -72,7 +61,7 @@ export function castIsStale(cast: Tensor): boolean {
  * parameter's storage in its place: `Node`).
  */
 export function recomputableSource(t: Tensor): Tensor | undefined {
-  return RECIPES.get(t.storage)?.source;
+  return RECIPES.get(t.storage)?.source.tensor;
 }
 
 /**
@@ -86,14 +75,14 @@ export function recomputableSource(t: Tensor): Tensor | undefined {
 export function materializeCast(kept: Tensor, op: string, index: number): Tensor {
   const recipe = RECIPES.get(kept.storage);
   if (recipe === undefined) return kept;
-  const { source } = recipe;
-  const changed = change(recipe);
+  const source = recipe.source.tensor;
+  const changed = changeSince(recipe.source);
   if (changed !== null) {
     throw new Error(
       `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
         `input ${index} of ${op} is the ${recipe.dtype} cast of a parameter (shape [${source.shape.join(', ')}], dtype ${source.dtype}), ` +
         `which autocast casts again in backward instead of keeping; the parameter is at version ${source._version.value}` +
-        (changed === 'replaced' ? ' and has new data (setData)' : `; expected version ${recipe.versionValue} instead`) +
+        (changed === 'replaced' ? ' and has new data (setData)' : `; expected version ${recipe.source.versionValue} instead`) +
         '. Run backward before modifying the parameter (an optimizer step), as without autocast',
     );
   }

@@ -2,6 +2,7 @@ import { BINARY_OPS, checkRepresentable, completeParams, NO_PARAMS, DTYPES, getB
 import { getDefaultDtype } from '../defaults.js';
 import { apply, fromStorage } from '../primitives.js';
 import { Tensor, type Device, type TensorOrScalar } from '../tensor.js';
+import { markRecomputableSum } from '../recomputed-sums.js';
 
 function checkTensor(x: unknown, op: string, what = 'input'): asserts x is Tensor {
   if (!(x instanceof Tensor)) throw new Error(`${op}: expected ${what} to be a Tensor, got ${typeof x}`);
@@ -103,7 +104,10 @@ export function binaryOp(op: BinaryOp, a: Tensor, b: TensorOrScalar, dtype = res
   else if (dtype === 'bool' && BINARY_OPS[op].result !== 'bool') kernel = boolKernel(op, a, b);
   if (op === 'pow' && dtype === 'int32') checkIntegerExponent(b);
   const scalar = opmathScalar(op, dtype, b, a.device);
-  return apply(kernel, [castTo(a, dtype), scalar ?? castTo(asTensor(b, dtype, a.device), dtype)], NO_PARAMS);
+  const out = apply(kernel, [castTo(a, dtype), scalar ?? castTo(asTensor(b, dtype, a.device), dtype)], NO_PARAMS);
+  // Autocast's residual stream: a node reading x0 + half(h) may keep h instead (recomputed-sums.ts).
+  if (kernel === 'add' && b instanceof Tensor) markRecomputableSum(out, a, b);
+  return out;
 }
 
 /**
