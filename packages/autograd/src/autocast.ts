@@ -1,4 +1,4 @@
-import { checkOptionKeys, isFloating, type DType } from '@tsgrad/tensor';
+import { checkOptionKeys, isFloating, isHalf, type DType } from '@tsgrad/tensor';
 import { rejectPromise } from './grad-mode.js';
 import { castIsStale, markRecomputableCast } from './recomputed-casts.js';
 import { unscoped } from './scope.js';
@@ -128,10 +128,14 @@ const weightCache = new Map<Tensor, Map<DType, Tensor>>();
  * inputs' dtype. float64 tensors are never cast. Parameters stay float32 (master weights): their
  * casts are differentiable and cached until the outermost autocast exits, so backward (run it after
  * `autocast` returns, as in PyTorch) stores float32 gradients. Unlike PyTorch's, the graph does not
- * keep a parameter's cast for backward (half the parameters' bytes): backward casts the parameter
- * again, the same bits, so writing into a parameter between the forward pass and backward is an
- * Error, as without autocast; and a parameter written while its cast is cached is cast again at its
- * next use (PyTorch's cache would hand out the old cast). An async `fn` is an Error.
+ * keep a parameter's cast for backward (half the parameters' bytes), nor the batch's (or any float32
+ * tensor's with no graph) while the batch is alive: backward casts them again, the same bits, so
+ * writing into a parameter or the batch between the forward pass and backward is an Error, as
+ * without autocast; and a parameter written while its cast is cached is cast again at its
+ * next use (PyTorch's cache would hand out the old cast). Nor does it keep a float32 sum of a tensor
+ * it holds anyway and a half output (the residual stream: x + attn(x)) that a LayerNorm reads: it
+ * keeps the half output and adds again in backward, the same bits (recomputed-sums.ts). An async
+ * `fn` is an Error.
  * @example
  * const model = new Linear(4, 2);
  * const loss = autocast({ device: 'cpu' }, () => {
@@ -195,8 +199,9 @@ function clearWeightCache(): void {
 function cachedCast(t: Tensor, dtype: DType, state: AutocastState): Tensor {
   if (t.dtype === dtype) return t;
   const parameter = dtype === state.dtype && t.dtype === 'float32' && t.requiresGrad && t.isLeaf;
-  if (!parameter) return t.to(dtype);
-  if (!state.cacheEnabled) return parameterCast(t, dtype);
+  // Any other float32 leaf (the batch) is cast anew, not cached, as in PyTorch.
+  if (!parameter) return t.dtype === 'float32' && isHalf(dtype) && t.isLeaf ? recomputableCast(t, dtype) : t.to(dtype);
+  if (!state.cacheEnabled) return recomputableCast(t, dtype);
   const casts = weightCache.get(t) ?? new Map<DType, Tensor>();
   weightCache.set(t, casts);
   let cast = casts.get(dtype);
@@ -207,12 +212,16 @@ function cachedCast(t: Tensor, dtype: DType, state: AutocastState): Tensor {
     cast = undefined;
   }
   // Made outside every scope(): the cache outlives a scope nested in the autocast.
-  if (cast === undefined) casts.set(dtype, (cast = unscoped(() => parameterCast(t, dtype))));
+  if (cast === undefined) casts.set(dtype, (cast = unscoped(() => recomputableCast(t, dtype))));
   return cast;
 }
 
-/** A parameter's cast, which the graph does not keep: backward casts the parameter again (recomputed-casts.ts). */
-function parameterCast(t: Tensor, dtype: DType): Tensor {
+/**
+ * The cast of a float32 leaf (a parameter; a tensor with no graph, such as the batch or a frozen
+ * weight), which the graph keeps only once the leaf itself is gone: until then backward casts it
+ * again (recomputed-casts.ts).
+ */
+function recomputableCast(t: Tensor, dtype: DType): Tensor {
   const cast = t.to(dtype);
   markRecomputableCast(cast, t);
   return cast;

@@ -1,8 +1,8 @@
 import { creationStack, isAnomalyEnabled } from './anomaly.js';
 import type { Storage } from '@tsgrad/tensor';
-import { releaseForGraph, retainForGraph } from './ownership.js';
+import { graphReferences, releaseForGraph, retainForGraph, storageReferences, whenOnlyGraphHolds } from './ownership.js';
 import type { PrimitiveAttrs, PrimitiveOp } from './primitives.js';
-import { materializeCast, recomputableSource } from './recomputed-casts.js';
+import { castAgain, materializeCast, recomputableSource, viewOfHeldCast } from './recomputed-casts.js';
 import { keptForSum, materializeSum } from './recomputed-sums.js';
 import { READ_BY_RULE } from './saved-tensors.js';
 import type { Tensor } from './tensor.js';
@@ -55,8 +55,14 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
    * may be swapped since (`setData`, `Module.to`), and the reference is to the one it retained.
    */
   private keptStorages: Storage[];
-  /** The inputs that view autocast's cast of a parameter or a float32 sum with a half operand: the rule reads them made again (`forRule`). */
+  /** The inputs that view autocast's cast of a float32 leaf or a float32 sum with a half operand: the rule reads them made again (`forRule`). */
   private readonly recomputedInputs: readonly number[];
+  /** Per input that views a float32 sum kept as its operands: the float32 tensor at the root of its chain. */
+  private readonly sumRoots = new Map<number, Tensor>();
+  /** Per input whose leaf this node held and cast once it was the leaf's last holder: that cast (`narrowCast`). */
+  private narrowed: Map<number, Tensor> | null = null;
+  /** Cancels the `whenOnlyGraphHolds` of the leaves it holds in place of their casts. */
+  private cancelNarrowing: (() => void)[] = [];
   /** Per input: whether the rule reads its values (then an in-place write to it is an Error at backward). */
   private readonly readsInput: readonly boolean[];
   /** The nodes of the inputs that need a gradient, which this node holds alive (emptied when it lets go). */
@@ -81,17 +87,20 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     const checkOutput = () => this.checkOutputVersion(output);
     const reads = READ_BY_RULE[op](attrs as never, needsGrad, inputs.length);
     this.readsInput = reads.inputs;
-    // An input that views autocast's cast of a parameter is held as that parameter, whose memory is
-    // alive anyway, and cast again when the rule runs (recomputed-casts.ts); one that views a float32
-    // sum of a tensor the graph holds and a half one (autocast's residual stream) is held as those
-    // operands, and added again (recomputed-sums.ts).
+    // An input that views autocast's cast of a float32 leaf (a parameter, the batch) is held as that
+    // leaf, whose memory is alive anyway, and cast again when the rule runs (recomputed-casts.ts);
+    // one that views a float32 sum of a tensor the graph holds and a half one (autocast's residual
+    // stream) is held as those operands, and added again (recomputed-sums.ts).
     this.kept = [];
     const recomputed: number[] = [];
+    const leaves: [input: number, at: number][] = [];
     inputs.forEach((t, i) => {
       if (!reads.inputs[i]) return;
-      const parameter = recomputableSource(t);
-      const kept = parameter ? [parameter] : keptForSum(t);
+      const leaf = recomputableSource(t);
+      if (leaf) leaves.push([i, this.kept.length]);
+      const kept = leaf ? [leaf] : keptForSum(t);
       if (kept[0] !== t) recomputed.push(i);
+      if (!leaf && kept[0] !== t) this.sumRoots.set(i, kept[0]);
       this.kept.push(...kept);
     });
     if (reads.output) this.kept.push(output);
@@ -100,6 +109,13 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     if (extra) for (const v of Object.values(extra)) if (v !== null && typeof v === 'object' && 'storage' in v) this.kept.push(v as Tensor);
     this.keptStorages = this.kept.map((t) => t.storage);
     for (const storage of this.keptStorages) retainForGraph(storage);
+    // A leaf whose other owners all let go before backward is cast now and let go of: the node never
+    // holds more than PyTorch's, which keeps the cast.
+    for (const [input, at] of leaves) {
+      const storage = this.keptStorages[at];
+      if (storageReferences(storage) === graphReferences(storage)) this.narrowCast(input, at);
+      else this.cancelNarrowing.push(whenOnlyGraphHolds(storage, () => this.narrowCast(input, at)));
+    }
     this.upstream = [];
     for (const t of this.next) {
       const node = t?.gradFn;
@@ -143,6 +159,9 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
    * y.gradFn?.releaseSaved(); // backward does this once exp's rule has run
    */
   releaseSaved(): void {
+    for (const cancel of this.cancelNarrowing) cancel();
+    this.cancelNarrowing = [];
+    this.narrowed = null;
     const storages = this.keptStorages;
     this.kept = [];
     this.keptStorages = [];
@@ -184,7 +203,9 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     const fresh: Tensor[] = [];
     try {
       for (const i of this.recomputedInputs) {
-        inputs[i] = materializeSum(materializeCast(inputs[i], this.op, i), this.op, i);
+        const cast = this.narrowed?.get(i);
+        const root = this.sumRoots.get(i);
+        inputs[i] = cast ? viewOfHeldCast(inputs[i], cast) : root ? materializeSum(inputs[i], this.op, i, root) : materializeCast(inputs[i], this.op, i);
         if (inputs[i] !== saved.inputs[i]) fresh.push(inputs[i]);
       }
     } catch (e) {
@@ -204,13 +225,31 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
 
   /**
    * @internal The tensors whose memory this node holds for its rule (for memory accounting): a
-   * parameter in place of its autocast cast, a sum's operands in place of the sum.
+   * float32 leaf in place of its autocast cast, a sum's operands in place of the sum.
    * @example
    * x.exp().gradFn?.keptTensors.length // 1: exp's gradient reads its output
    * x.add(1).gradFn?.keptTensors.length // 0
    */
   get keptTensors(): readonly Tensor[] {
     return this.kept;
+  }
+
+  /**
+   * Holds the cast of the leaf it held for `input` (kept at `at`) instead of the leaf, which nothing
+   * but the graph holds any more (its handles let go before backward); not when the leaf has
+   * changed since the forward pass (backward then names it).
+   */
+  private narrowCast(input: number, at: number): void {
+    if (this.saved === null || this.keptStorages.length === 0) return;
+    const cast = castAgain(this.saved.inputs[input]);
+    if (cast === null) return;
+    retainForGraph(cast.storage);
+    cast._release(); // the node's reference holds it
+    const leaf = this.keptStorages[at];
+    this.kept[at] = cast;
+    this.keptStorages[at] = cast.storage;
+    (this.narrowed ??= new Map()).set(input, cast);
+    releaseForGraph(leaf);
   }
 
   /** Drops the saved values and the graph edges; returns the upstream nodes whose hold it gave up. */

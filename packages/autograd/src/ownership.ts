@@ -24,7 +24,10 @@ export function releaseStorage(storage: Storage): void {
   const s = storage as Counted;
   const left = (s[REFS] ?? 1) - 1;
   s[REFS] = left;
-  if (left > 0) return;
+  if (left > 0) {
+    if (left === graphReferences(storage)) onlyGraphHolds(storage);
+    return;
+  }
   getBackend(storage.device).free(storage);
   releaseDependents(storage);
 }
@@ -37,6 +40,7 @@ export function forgetStorage(storage: Storage): void {
   const s = storage as Counted;
   s[REFS] = Math.max(0, (s[REFS] ?? 1) - 1);
   if (s[REFS] === 0) releaseDependents(storage);
+  else if (s[REFS] === graphReferences(storage)) onlyGraphHolds(storage);
 }
 
 /** @internal The number of references `storage` holds now (for tests and error messages). */
@@ -95,4 +99,29 @@ export function releaseDependents(owner: Storage): void {
   if (dependents === undefined) return;
   s[DEPENDENTS] = undefined;
   for (const d of dependents) releaseStorage(d);
+}
+
+/** Per storage: what to run once only graph nodes hold it (`whenOnlyGraphHolds`). */
+const ONLY_GRAPH = new WeakMap<Storage, Set<() => void>>();
+
+/**
+ * @internal Runs `fn` once, when the last reference to `storage` that is not a graph node's goes
+ * (its handles disposed, their scope ended): a node holding a float32 tensor in place of its half
+ * cast then makes the cast and lets go of the tensor (recomputed-casts.ts). Returns a function that
+ * cancels it (the node let go first).
+ * @example
+ * const cancel = whenOnlyGraphHolds(x.storage, () => node.narrow());
+ */
+export function whenOnlyGraphHolds(storage: Storage, fn: () => void): () => void {
+  let pending = ONLY_GRAPH.get(storage);
+  if (pending === undefined) ONLY_GRAPH.set(storage, (pending = new Set()));
+  pending.add(fn);
+  return () => pending.delete(fn);
+}
+
+function onlyGraphHolds(storage: Storage): void {
+  const pending = ONLY_GRAPH.get(storage);
+  if (pending === undefined) return;
+  ONLY_GRAPH.delete(storage);
+  for (const fn of pending) fn();
 }

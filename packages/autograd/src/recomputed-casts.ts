@@ -1,23 +1,31 @@
 import type { DType, Storage } from '@tsgrad/tensor';
+import { noGrad } from './grad-mode.js';
 import { storageReferences } from './ownership.js';
+import { unscoped } from './scope.js';
 import { changeSince, snapshot, type Snapshot } from './snapshot.js';
 import { Tensor } from './tensor.js';
 
 /**
- * Autocast's casts of parameters, recomputed in backward instead of held by the graph (a memory
- * strategy, not a numerical change: a cast rounds to nearest even, so casting the same float32 values
- * again gives the same bits).
+ * Autocast's casts of float32 leaves (parameters; tensors with no graph, such as the batch or a
+ * frozen weight), recomputed in backward instead of held by the graph while the leaf is alive anyway
+ * (a memory strategy, not a numerical change: a cast rounds to nearest even, so casting the same
+ * float32 values again gives the same bits).
  *
  * Under autocast a linear layer's gradient with respect to its input multiplies by the layer's
- * weight cast to the half dtype, so PyTorch's graph keeps that cast alive from the forward pass to
- * backward: half the parameters' size on top of the activations (for a GPT-2 small fine-tuned at
- * batch 1, more than the activations themselves). The float32 parameter it was cast from is alive
- * anyway (the module holds it), so tsgrad's graph nodes hold the parameter instead and cast it again
- * when their rule runs; the cast's own memory goes back when autocast exits.
+ * weight cast to the half dtype, and its weight's gradient by the input's cast, so PyTorch's graph
+ * keeps those casts alive from the forward pass to backward: half the parameters' size on top of the
+ * activations (for a GPT-2 small fine-tuned at batch 1, more than the activations themselves), and
+ * a half copy of the batch (for an MLP on images, more than its activations). The float32 tensors
+ * they were cast from are alive anyway (the module holds its parameters, the training loop its
+ * batch), so tsgrad's graph nodes hold those instead and cast them again when their rule runs; the
+ * casts' own memory goes back when autocast exits (the weight cache) or when the op returns. If the
+ * last handle to such a tensor goes before backward (a batch made and dropped inside the forward's
+ * scope), each node holding it makes the cast then and lets the tensor go (`narrowCast`, through
+ * ownership's `whenOnlyGraphHolds`), so the graph never holds more than PyTorch's.
  *
- * The one observable difference from PyTorch: writing into the parameter in place between the
- * forward pass and backward (an optimizer step in between) is an Error at backward, naming the
- * parameter's shape, as it is in PyTorch without autocast, where the graph reads the parameter itself;
+ * The one observable difference from PyTorch: writing into the tensor in place between the forward
+ * pass and backward (an optimizer step in between, a batch buffer refilled) is an Error at backward,
+ * naming its shape, as it is in PyTorch without autocast, where the graph reads the tensor itself;
  * so is giving it new data (`setData`, `Module.to`). PyTorch under autocast would use the cast it
  * kept. The check does not depend on whether the cast's memory happens to be alive still (a view of
  * it made outside every scope, backward run inside the autocast): the same program fails or runs
@@ -25,7 +33,7 @@ import { Tensor } from './tensor.js';
  * is made again for each: it costs time, not memory.
  */
 interface CastRecipe {
-  /** The float32 parameter the cast was made from, as it was then. */
+  /** The float32 leaf the cast was made from, as it was then. */
   readonly source: Snapshot;
   readonly dtype: DType;
 }
@@ -34,8 +42,8 @@ interface CastRecipe {
 const RECIPES = new WeakMap<Storage, CastRecipe>();
 
 /**
- * @internal Records that `cast` is `source.to(cast.dtype)` of a parameter (a float32 leaf that
- * requires grad), so that graph nodes reading it hold the parameter instead (autocast's weight casts).
+ * @internal Records that `cast` is `source.to(cast.dtype)` of a float32 leaf (a parameter, or a tensor
+ * with no graph: the batch), so that graph nodes reading it hold the leaf instead (autocast's casts).
  * @example
  * const cast = w.to('bfloat16');
  * markRecomputableCast(cast, w);
@@ -49,7 +57,7 @@ export function markRecomputableCast(cast: Tensor, source: Tensor): void {
  * since: autocast's weight cache then casts it again instead of handing out old values (an autocast
  * wrapped around whole training steps; PyTorch's cache would hand out the old cast).
  * @example
- * if (castIsStale(cached)) cached = parameterCast(w, 'bfloat16');
+ * if (castIsStale(cached)) cached = recomputableCast(w, 'bfloat16');
  */
 export function castIsStale(cast: Tensor): boolean {
   const recipe = RECIPES.get(cast.storage);
@@ -57,17 +65,20 @@ export function castIsStale(cast: Tensor): boolean {
 }
 
 /**
- * @internal The parameter whose cast `t` views, if `t` views such a cast (then a node keeps the
- * parameter's storage in its place: `Node`).
+ * @internal The float32 leaf whose cast `t` views, if `t` views such a cast (then a node keeps the
+ * leaf's storage in its place: `Node`).
  */
 export function recomputableSource(t: Tensor): Tensor | undefined {
   return RECIPES.get(t.storage)?.source.tensor;
 }
 
+/** How an error names the cast's source: a parameter, or a tensor outside the graph (the batch). */
+const sourceName = (source: Tensor) => (source.requiresGrad ? 'the parameter' : 'the tensor');
+
 /**
- * @internal `kept` (a view of a parameter's cast that a node's rule reads) with its values: itself
+ * @internal `kept` (a view of a leaf's cast that a node's rule reads) with its values: itself
  * while its memory is still held (backward run inside the autocast), else the same view of a fresh
- * cast of the parameter, made in the caller's scope. An Error, in both cases, when the parameter was
+ * cast of the leaf, made in the caller's scope. An Error, in both cases, when the leaf was
  * written in place or given new data since the forward pass.
  * @example
  * const w16 = materializeCast(node.saved.inputs[1], 'matmul', 1); // inside the rule's scope
@@ -78,18 +89,43 @@ export function materializeCast(kept: Tensor, op: string, index: number): Tensor
   const source = recipe.source.tensor;
   const changed = changeSince(recipe.source);
   if (changed !== null) {
+    const name = sourceName(source);
     throw new Error(
       `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
-        `input ${index} of ${op} is the ${recipe.dtype} cast of a parameter (shape [${source.shape.join(', ')}], dtype ${source.dtype}), ` +
-        `which autocast casts again in backward instead of keeping; the parameter is at version ${source._version.value}` +
+        `input ${index} of ${op} is the ${recipe.dtype} cast of ${source.requiresGrad ? 'a parameter' : 'a float32 tensor outside the graph'} (shape [${source.shape.join(', ')}], dtype ${source.dtype}), ` +
+        `which autocast casts again in backward instead of keeping; ${name} is at version ${source._version.value}` +
         (changed === 'replaced' ? ' and has new data (setData)' : `; expected version ${recipe.source.versionValue} instead`) +
-        '. Run backward before modifying the parameter (an optimizer step), as without autocast',
+        `. Run backward before modifying ${name}${source.requiresGrad ? ' (an optimizer step)' : ''}, as without autocast`,
     );
   }
   if (storageReferences(kept.storage) > 0) return kept;
   const fresh = source.to(recipe.dtype);
-  const view = kept.toView();
-  const result = new Tensor({ storage: fresh.storage, dtype: view.dtype, shape: view.shape, strides: view.strides, offset: view.offset });
+  const result = viewOfHeldCast(kept, fresh);
   fresh._release(); // the view holds the memory: releasing it frees the cast
   return result;
+}
+
+/**
+ * @internal A fresh cast of the leaf `kept` views the cast of (outside every scope and the graph),
+ * for a node that held the leaf and is now its last holder (the batch dropped before backward): the
+ * node keeps this instead, as PyTorch's graph keeps the cast. Null when the leaf has changed since
+ * the forward pass (backward's `materializeCast` then names it).
+ * @example
+ * const w16 = castAgain(node.saved.inputs[1]); // a whole [out, in] cast, or null
+ */
+export function castAgain(kept: Tensor): Tensor | null {
+  const recipe = RECIPES.get(kept.storage);
+  if (recipe === undefined || changeSince(recipe.source) !== null) return null;
+  return noGrad(() => unscoped(() => recipe.source.tensor.to(recipe.dtype)));
+}
+
+/**
+ * @internal `kept`'s view of `cast` (a whole cast of the leaf: what `castAgain` made), for the rule:
+ * a new handle, in the caller's scope.
+ * @example
+ * inputs[i] = viewOfHeldCast(saved.inputs[i], narrowed);
+ */
+export function viewOfHeldCast(kept: Tensor, cast: Tensor): Tensor {
+  const view = kept.toView();
+  return new Tensor({ storage: cast.storage, dtype: view.dtype, shape: view.shape, strides: view.strides, offset: view.offset });
 }

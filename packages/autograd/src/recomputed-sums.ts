@@ -18,22 +18,34 @@ import { Tensor } from './tensor.js';
  * the second LayerNorm's node keeps that half output (2 bytes an element) and x0's storage (held
  * already) and adds them again when its rule runs; x2 the same from x1's operands, down a chain.
  *
- * When: the add's result is float32, one operand float32 and the other float16 or bfloat16, and
- * when a node comes to keep the sum, the float32 operand is held by the graph already (or is such a
- * sum itself, down to one that is), the half operand's memory is alive, and neither has changed
- * since the add. Otherwise the node keeps the sum, as PyTorch does. A chain is at most `MAX_CHAIN`
- * sums long: the node reading the k-th sum adds k times in backward, so the time would grow with the
- * square of a chain's length; the sum after the longest chain is kept and begins the next.
+ * When: any `add` whose result is float32 and requires grad, with one operand float32 and the other
+ * float16 or bfloat16 (autocast or not), whose half operand's storage has at most the sum's elements
+ * (not a narrow view of a larger tensor: keeping it would keep all of it). The sum then holds its half
+ * operand while it lives (a module's own handle to it goes when the module returns, before the next
+ * LayerNorm reads the sum): `h.dispose()` frees nothing until the sum goes too. When a node comes to
+ * read the sum, it keeps the operands instead if the float32 one is held by the graph already (or is
+ * such a sum itself, down to one that is), the half one is alive, and neither the sum nor its
+ * operands have changed since the add. Otherwise (and when a node holds the sum whole already) the
+ * node keeps the sum, as PyTorch does, and the sum lets go of its half operand. A chain is at most
+ * `MAX_CHAIN` sums long: the node reading the k-th sum adds k times in backward, so the time would
+ * grow with the square of a chain's length; the sum after the longest chain is kept and begins the
+ * next.
  *
- * The observable difference from PyTorch: writing into the half operand in place after the sum was
- * kept, before backward, is an Error at backward naming it (PyTorch keeps the sum and would not
- * mind). Writing into the float32 operand is an Error in both (the graph reads it).
+ * The observable difference from PyTorch: writing into the half operand (or into the float32 tensor
+ * at the chain's root) in place after a node kept them, before backward, is an Error at backward
+ * naming it; PyTorch keeps the sum and would not mind the half operand's write (the root's it minds
+ * too when the graph reads the root, as it does here). A float32 sum inside the chain written after
+ * the node kept the chain is added again from its operands, the values the next add read: no Error.
+ * A node that keeps a sum whose handle the user keeps through backward (returned hidden states)
+ * holds the half operand beside the live sum: 2 bytes an element more than PyTorch, in that case.
  */
 interface SumRecipe {
   /** add's operands as it read them. */
   readonly operands: readonly [Snapshot, Snapshot];
   /** Which of them is the float32 one (the other is half). */
   readonly wide: 0 | 1;
+  /** The sum as add made it: written since, its operands no longer give its values. */
+  readonly sum: Snapshot;
 }
 
 /** Sums a node reading the k-th of a chain adds again k times: at most this many per node. */
@@ -52,9 +64,13 @@ export function markRecomputableSum(sum: Tensor, a: Tensor, b: Tensor): void {
   if (!sum.requiresGrad || sum.dtype !== 'float32') return;
   const wide = a.dtype === 'float32' && isHalf(b.dtype) ? 0 : b.dtype === 'float32' && isHalf(a.dtype) ? 1 : null;
   if (wide === null) return;
-  SUMS.set(sum.storage, { operands: [snapshot(a), snapshot(b)], wide });
+  const half = wide === 0 ? b : a;
+  // Keeping the half operand keeps its whole storage: cheaper than the sum only if at most as many
+  // elements (not a narrow view of a fused projection's output).
+  if (half.storage.size > sum.storage.size) return;
+  SUMS.set(sum.storage, { operands: [snapshot(a), snapshot(b)], wide, sum: snapshot(sum) });
   // A node may come to keep the half operand after its own handle is gone (a module's temporary).
-  retainWhileAlive(sum.storage, (wide === 0 ? b : a).storage);
+  retainWhileAlive(sum.storage, half.storage);
 }
 
 /**
@@ -65,7 +81,8 @@ export function markRecomputableSum(sum: Tensor, a: Tensor, b: Tensor): void {
  * keptForSum(x2) // [x0, h1, m1]: x0 kept by the first LayerNorm's node
  */
 export function keptForSum(t: Tensor): Tensor[] {
-  const operands = operandsOf(t.storage, 1);
+  // Held whole by a node already: keeping it again costs nothing.
+  const operands = graphReferences(t.storage) > 0 ? undefined : operandsOf(t.storage, 1);
   if (operands) return operands;
   releaseDependents(t.storage);
   return [t];
@@ -74,8 +91,9 @@ export function keptForSum(t: Tensor): Tensor[] {
 function operandsOf(storage: Storage, links: number): Tensor[] | undefined {
   const recipe = SUMS.get(storage);
   if (recipe === undefined || links > MAX_CHAIN) return undefined;
-  // Changed operands no longer hold the sum's values.
-  if (recipe.operands.some((s) => changeSince(s) !== null)) return undefined;
+  // A sum written since its add, or whose operands were, no longer has their sum's values (and a
+  // sum down the chain, unchanged since, had them when the next add read it).
+  if (changeSince(recipe.sum) !== null || recipe.operands.some((s) => changeSince(s) !== null)) return undefined;
   const wide = recipe.operands[recipe.wide].tensor;
   const half = recipe.operands[1 - recipe.wide].tensor;
   // Alive while the sum is or while a node keeps it (a later sum's node goes through this one).
@@ -85,15 +103,16 @@ function operandsOf(storage: Storage, links: number): Tensor[] | undefined {
 }
 
 /**
- * @internal `kept` (a view of such a sum that a node's rule reads) with its values: itself while its
- * memory is alive, else the same view of the sum added again from its operands (in the caller's
- * scope, which frees it). An Error when an operand was written in place or given new data since.
+ * @internal `kept` (a view of such a sum that a node's rule reads; `root` the float32 tensor the node
+ * kept at the root of its chain) with its values: itself while its memory is alive, else the same
+ * view of the sum added again from its operands (in the caller's scope, which frees it). An Error
+ * when the root or a half operand was written in place or given new data since.
  * @example
- * const x = materializeSum(node.saved.inputs[0], 'layerNorm', 0); // inside the rule's scope
+ * const x = materializeSum(node.saved.inputs[0], 'layerNorm', 0, x0); // inside the rule's scope
  */
-export function materializeSum(kept: Tensor, op: string, index: number): Tensor {
+export function materializeSum(kept: Tensor, op: string, index: number, root: Tensor): Tensor {
   if (!SUMS.has(kept.storage) || storageReferences(kept.storage) > 0) return kept;
-  return noGrad(() => viewOf(kept, sumAgain(kept, op, index)));
+  return noGrad(() => viewOf(kept, sumAgain(kept, op, index, root)));
 }
 
 /** `t`'s view of `full` (a fresh tensor of the values of t's storage), which it takes over. */
@@ -104,31 +123,32 @@ function viewOf(t: Tensor, full: Tensor): Tensor {
   return view;
 }
 
-/** The values of `t`'s storage (a sum whose memory is gone) added again from its operands, made again where theirs is gone too. */
-function sumAgain(t: Tensor, op: string, index: number): Tensor {
+/** The values of `t`'s storage (a sum whose memory is gone) added again from its operands, the float32 sums between it and `root` too. */
+function sumAgain(t: Tensor, op: string, index: number, root: Tensor): Tensor {
   const recipe = SUMS.get(t.storage)!;
-  recipe.operands.forEach((s, k) => {
-    const changed = changeSince(s);
-    if (changed === null) return;
-    const o = s.tensor;
-    throw new Error(
-      `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
-        `input ${index} of ${op} is a float32 sum (shape ${formatShape(t.shape)}) that backward adds again from its operands instead of keeping; ` +
-        `operand ${k} (shape ${formatShape(o.shape)}, dtype ${o.dtype}) is at version ${o._version.value}` +
-        (changed === 'replaced' ? ' and has new data (setData)' : `; expected version ${s.versionValue} instead`) +
-        '. Run backward before modifying it, or modify a copy',
-    );
-  });
   const made: Tensor[] = [];
-  const values = recipe.operands.map(({ tensor }) => {
-    if (storageReferences(tensor.storage) > 0) return tensor;
-    if (!SUMS.has(tensor.storage)) throw new Error(`${op}: input ${index} is a float32 sum whose operand (shape ${formatShape(tensor.shape)}, dtype ${tensor.dtype}) was freed before backward`);
-    // The node keeps the chain's root and half operands: only a float32 sum in between is gone.
-    const again = viewOf(tensor, sumAgain(tensor, op, index));
-    made.push(again);
-    return again;
-  });
   try {
+    const values = recipe.operands.map((s, k) => {
+      const o = s.tensor;
+      if (k === recipe.wide && o !== root) {
+        // A float32 sum in the chain: itself if alive and as this add read it, else added again (its
+        // operands gave its values when this add read it: checked when the node kept the chain).
+        if (changeSince(s) === null && storageReferences(o.storage) > 0) return o;
+        const again = viewOf(o, sumAgain(o, op, index, root));
+        made.push(again);
+        return again;
+      }
+      // The root or a half operand: the node holds it, unchanged unless written since.
+      const changed = changeSince(s);
+      if (changed === null) return o;
+      throw new Error(
+        `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
+          `input ${index} of ${op} is a float32 sum (shape ${formatShape(t.shape)}) that backward adds again from its operands instead of keeping; ` +
+          `operand ${k} (shape ${formatShape(o.shape)}, dtype ${o.dtype}) is at version ${o._version.value}` +
+          (changed === 'replaced' ? ' and has new data (setData)' : `; expected version ${s.versionValue} instead`) +
+          '. Run backward before modifying it, or modify a copy',
+      );
+    });
     // In its own scope: the half operand's float32 copy goes at once, not when the rule returns.
     return scope(() => values[0].add(values[1]));
   } finally {

@@ -448,11 +448,14 @@ export class Tensor {
     // This tensor now holds the source's memory (which survives the scope that made it) and lets
     // go of its old memory, freed if it held the last reference.
     retainStorage(source._view.storage);
-    if (this._holds) releaseStorage(this._view.storage);
-    else this._gradFn?.hold(); // a disposed handle holds its node again, as it holds memory again
+    const [old, held] = [this._view.storage, this._holds];
+    if (!held) this._gradFn?.hold(); // a disposed handle holds its node again, as it holds memory again
     this._holds = true;
     this._view = source._view;
     (this as { _version: VersionCounter })._version = source._version;
+    // Released once this tensor has its new data: what runs when a graph node is left the old
+    // memory's last holder (recomputed-casts.ts) sees the tensor replaced.
+    if (held) releaseStorage(old);
     if (this._requiresGrad && !isFloating(this.dtype)) this._requiresGrad = false;
     if (this._grad && (this._grad.dtype !== this.dtype || this._grad.device !== this.device || !shapesEqual(this._grad._view.shape, this._view.shape))) {
       this.dropHeldGrad();

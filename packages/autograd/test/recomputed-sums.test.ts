@@ -161,4 +161,114 @@ describe('a float32 sum with a half operand is added again in backward, not held
     noGrad(() => x.add_(1));
     expect(() => loss.backward()).toThrow(/modified by an inplace operation/);
   });
+
+  /** x0 and a weight (seeded), run through `f` under bfloat16 autocast, backward: their gradients' bits. */
+  function gradsOfRun(f: (x0: Tensor, w: Tensor, widen: boolean) => Tensor, widen: boolean, seed = 0): unknown[] {
+    manualSeed(seed);
+    const [x0, w] = [randn([ROWS, DIM], { requiresGrad: true }), randn([DIM, DIM], { requiresGrad: true })];
+    scope(() => autocast(CPU, () => f(x0, w, widen))).backward();
+    return [bits(x0.grad!), bits(w.grad!)];
+  }
+  /** h = layerNorm(x0) @ w in bfloat16, widened by hand when `widen`. */
+  const halfOut = (x0: Tensor, w: Tensor, widen: boolean) => {
+    const h = fusedLayerNorm(x0, DIM).matmul(w);
+    return widen ? h.to('float32') : h;
+  };
+
+  const writes: [string, (x: Tensor) => void][] = [
+    ['mul_', (x) => noGrad(() => x.mul_(2))],
+    ['zero_ of a row view', (x) => noGrad(() => x.narrow(0, 0, 1).zero_())],
+    ['copy_ into a detach() alias', (x) => noGrad(() => x.detach().copy_(x.detach().mul(3)))],
+  ];
+  it.each(writes)('a sum written in place (%s) before a node reads it, directly or through a later sum: the node keeps it whole, the gradients are right', (_, write) => {
+    manualSeed(9);
+    const m = randn([ROWS, DIM]).to('bfloat16');
+    const direct = (x0: Tensor, w: Tensor, widen: boolean) => {
+      const x1 = x0.add(halfOut(x0, w, widen));
+      write(x1);
+      return fusedLayerNorm(x1, DIM).square().sum();
+    };
+    const chained = (x0: Tensor, w: Tensor, widen: boolean) => {
+      const x1 = x0.add(halfOut(x0, w, widen));
+      write(x1);
+      return fusedLayerNorm(x1.add(widen ? m.to('float32') : m), DIM).square().sum(); // no node reads x1
+    };
+    for (const f of [direct, chained]) expect(gradsOfRun(f, false)).toEqual(gradsOfRun(f, true));
+  });
+
+  it('a float32 sum in a chain written after the node kept the chain is added again from its operands: no Error, the gradients are right (PyTorch would not mind)', () => {
+    manualSeed(10);
+    const m = randn([ROWS, DIM]).to('bfloat16');
+    const run = (widen: boolean) => {
+      manualSeed(0);
+      const [x0, w] = [randn([ROWS, DIM], { requiresGrad: true }), randn([DIM, DIM], { requiresGrad: true })];
+      const [loss, x1] = scope(() =>
+        autocast(CPU, () => {
+          const x1 = x0.add(halfOut(x0, w, widen));
+          return [fusedLayerNorm(x1.add(widen ? m.to('float32') : m), DIM).square().sum(), x1];
+        }),
+      );
+      noGrad(() => x1.mul_(2)); // no node reads x1 itself
+      loss.backward();
+      return [bits(x0.grad!), bits(w.grad!)];
+    };
+    expect(run(false)).toEqual(run(true));
+  });
+
+  it('views of the sum (an offset, a transpose), a broadcast half row, the half operand first: the widened graph\'s gradients bit for bit', () => {
+    const cases: ((x0: Tensor, w: Tensor, widen: boolean) => Tensor)[] = [
+      (x0, w, widen) => fusedLayerNorm(x0.add(halfOut(x0, w, widen)).narrow(0, 3, 4), DIM).square().sum(),
+      (x0, w, widen) => x0.add(halfOut(x0, w, widen)).t().matmul(x0.detach()).square().sum(),
+      (x0, w, widen) => fusedLayerNorm(x0.add(halfOut(x0, w, widen).narrow(0, 1, 1)), DIM).square().sum(),
+      (x0, w, widen) => fusedLayerNorm(halfOut(x0, w, widen).add(x0), DIM).square().sum(),
+    ];
+    cases.forEach((f, k) => expect(gradsOfRun(f, false, k), `case ${k}`).toEqual(gradsOfRun(f, true, k)));
+  });
+
+  it('never holds more than the whole sum would: not a narrow view of a larger half tensor, not a sum a node holds whole already', () => {
+    const narrowView = (widen: boolean) => () => {
+      manualSeed(11);
+      const [x0, w4] = [randn([ROWS, DIM], { requiresGrad: true }), randn([DIM, 4 * DIM], { requiresGrad: true })];
+      return autocast(CPU, () => {
+        const big = fusedLayerNorm(x0, DIM).matmul(w4); // [ROWS, 4·DIM] bfloat16, a fused projection's
+        const h = big.narrow(1, 0, DIM);
+        return fusedLayerNorm(x0.add(widen ? h.to('float32') : h), DIM).square().sum().add(big.to('float32').sum().mul(0));
+      });
+    };
+    expect(heldThenBackward(narrowView(false))).toBe(heldThenBackward(narrowView(true)));
+    const heldWhole = (widen: boolean) => () => {
+      manualSeed(12);
+      const [x0, w, v] = [randn([ROWS, DIM], { requiresGrad: true }), randn([DIM, DIM], { requiresGrad: true }), randn([DIM, DIM], { requiresGrad: true })];
+      return autocast(CPU, () => {
+        const h = x0.mul(2).matmul(w);
+        const x1 = x0.add(widen ? h.to('float32') : h);
+        const a = x1.square(); // x0 held by no node yet: this one keeps x1 whole
+        const b = fusedLayerNorm(x0, DIM); // now a node holds x0
+        return a.sum().add(b.sum()).add(fusedLayerNorm(x1, DIM).matmul(v).to('float32').sum()); // x1 is held already
+      });
+    };
+    expect(heldThenBackward(heldWhole(false))).toBe(heldThenBackward(heldWhole(true)));
+  });
+
+  it('leaves nothing behind: a sum no node reads, a graph dropped without backward, after backward', () => {
+    manualSeed(13);
+    const [x0, w] = [randn([ROWS, DIM], { requiresGrad: true }), randn([DIM, DIM], { requiresGrad: true })];
+    const base = cpuMemoryStats().bytesInUse;
+    scope(() => {
+      autocast(CPU, () => x0.add(x0.matmul(w)).add(1));
+    });
+    expect(cpuMemoryStats().bytesInUse).toBe(base);
+    scope(() => {
+      autocast(CPU, () => fusedLayerNorm(x0.add(halfOut(x0, w, false)), DIM).sum());
+    });
+    expect(cpuMemoryStats().bytesInUse).toBe(base);
+    scope(() => {
+      autocast(CPU, () => fusedLayerNorm(x0.add(halfOut(x0, w, false)), DIM).sum()).backward();
+      for (const t of [x0, w]) {
+        t.grad!.dispose();
+        t.grad = null;
+      }
+    });
+    expect(cpuMemoryStats().bytesInUse).toBe(base);
+  });
 });

@@ -161,11 +161,67 @@ describe("autocast: a parameter's cast is cast again in backward, not held by th
     expect(bits(w.grad!)).toEqual(bits(wr.grad!));
   });
 
-  it('an input that does not require grad is no parameter: its cast is held, as in PyTorch', () => {
+  it('an input that needs no gradient (the batch) is held as itself while it is alive, not as its cast (PyTorch holds the cast), and the gradients are the same bits', () => {
     manualSeed(4);
     const [x, w] = [randn([8, 256]), randn([256, 256], { requiresGrad: true })];
-    expect(heldAfterForward(x, w, (l) => l.backward())).toBe(8 * 256 * 2 + 4);
+    expect(heldAfterForward(x, w, (l) => l.backward())).toBe(4);
     expect(bits(w.grad!)).toEqual(bits(handCast(x, w)[1].grad!));
+    // A frozen weight (a float32 leaf that needs no gradient) the same way: only the loss is held.
+    const frozen = w.detach();
+    const input = x.detach().requiresGrad_();
+    expect(heldAfterForward(input, frozen, (l) => l.backward())).toBe(4);
+    expect(bits(input.grad!)).toEqual(bits(handCast(input, frozen)[0].grad!));
+  });
+
+  it("an input dropped before backward (made inside the forward's scope): its cast is made as it goes and held, as PyTorch holds it; the gradients are the same bits", () => {
+    manualSeed(4);
+    const [x, w] = [randn([8, 256]), randn([256, 256], { requiresGrad: true })];
+    const w2 = w.detach().requiresGrad_();
+    let held = 0;
+    scope(() => {
+      const base = cpuMemoryStats().bytesInUse;
+      const loss = scope(() => autocast(CPU, () => scope(() => x.detach().mul(1)).matmul(w2).to('float32').sum()));
+      held = cpuMemoryStats().bytesInUse - base;
+      loss.backward();
+    });
+    expect(held).toBe(8 * 256 * 2 + 4);
+    expect(bits(w2.grad!)).toEqual(bits(handCast(x, w)[1].grad!));
+  });
+
+  it('an input dropped before backward and read by two ops, backward run twice (retainGraph): each node casts it as it goes, the gradients are the hand-cast graph\'s', () => {
+    manualSeed(8);
+    const [x, w, v] = [randn([8, 64]), randn([64, 32], { requiresGrad: true }), randn([64, 16], { requiresGrad: true })];
+    const loss = scope(() =>
+      autocast(CPU, () => {
+        const batch = scope(() => x.detach().mul(1)); // dropped when this scope ends
+        return batch.matmul(w).to('float32').sum().add(batch.matmul(v).to('float32').square().sum());
+      }),
+    );
+    loss.backward(undefined, { retainGraph: true });
+    loss.backward();
+    const [wr, vr] = [w.detach().requiresGrad_(), v.detach().requiresGrad_()];
+    const handLoss = bf16(x).matmul(bf16(wr)).to('float32').sum().add(bf16(x).matmul(bf16(vr)).to('float32').square().sum());
+    handLoss.backward(undefined, { retainGraph: true });
+    handLoss.backward();
+    expect(bits(w.grad!)).toEqual(bits(wr.grad!));
+    expect(bits(v.grad!)).toEqual(bits(vr.grad!));
+  });
+
+  it('an input that needs no gradient written in place between forward and backward is an Error naming it, whether or not it was dropped after', () => {
+    const w = randn([4, 2], { requiresGrad: true });
+    const x = randn([3, 4]);
+    const written = autocast(CPU, () => x.matmul(w).to('float32').sum());
+    noGrad(() => x.mul_(2));
+    expect(() => written.backward()).toThrow(
+      /modified by an inplace operation: input 0 of matmul is the bfloat16 cast of a float32 tensor outside the graph \(shape \[3, 4\], dtype float32\), which autocast casts again in backward instead of keeping; the tensor is at version 1; expected version 0 instead\. Run backward before modifying the tensor, as without autocast/,
+    );
+    const dropped = scope(() => {
+      const batch = randn([3, 4]);
+      const loss = autocast(CPU, () => batch.matmul(w).to('float32').sum());
+      noGrad(() => batch.add_(1));
+      return loss; // the batch goes here: written, so its cast is not made from the new values
+    });
+    expect(() => dropped.backward()).toThrow(/input 0 of matmul is the bfloat16 cast of a float32 tensor outside the graph \(shape \[3, 4\], dtype float32\).*version 1; expected version 0 instead/);
   });
 
   it('backward inside the autocast reads the cast still cached; cacheEnabled: false casts again too', () => {
