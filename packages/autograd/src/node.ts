@@ -109,13 +109,6 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     if (extra) for (const v of Object.values(extra)) if (v !== null && typeof v === 'object' && 'storage' in v) this.kept.push(v as Tensor);
     this.keptStorages = this.kept.map((t) => t.storage);
     for (const storage of this.keptStorages) retainForGraph(storage);
-    // A leaf whose other owners all let go before backward is cast now and let go of: the node never
-    // holds more than PyTorch's, which keeps the cast.
-    for (const [input, at] of leaves) {
-      const storage = this.keptStorages[at];
-      if (storageReferences(storage) === graphReferences(storage)) this.narrowCast(input, at);
-      else this.cancelNarrowing.push(whenOnlyGraphHolds(storage, () => this.narrowCast(input, at)));
-    }
     this.upstream = [];
     for (const t of this.next) {
       const node = t?.gradFn;
@@ -133,6 +126,14 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
         return output;
       },
     };
+    // A leaf that is no parameter (the batch) whose other owners all let go before backward is cast
+    // then and let go of, so that the node holds no more than PyTorch's, which keeps the cast.
+    for (const [input, at] of leaves) {
+      const storage = this.keptStorages[at];
+      if (this.kept[at].requiresGrad) continue; // a parameter: its module holds it
+      if (storageReferences(storage) === graphReferences(storage)) this.narrowCast(input, at);
+      else this.cancelNarrowing.push(narrowWhenOnlyGraphHolds(this, storage, input, at));
+    }
   }
 
   /**
@@ -235,11 +236,14 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
   }
 
   /**
-   * Holds the cast of the leaf it held for `input` (kept at `at`) instead of the leaf, which nothing
-   * but the graph holds any more (its handles let go before backward); not when the leaf has
-   * changed since the forward pass (backward then names it).
+   * @internal Holds the cast of the leaf it held for `input` (kept at `at`) instead of the leaf,
+   * which nothing but the graph holds any more (its handles let go before backward); not when the
+   * leaf has changed since the forward pass (backward then names it).
+   * @example
+   * // ownership's whenOnlyGraphHolds runs it when the batch's last handle goes:
+   * node.narrowCast(0, 0);
    */
-  private narrowCast(input: number, at: number): void {
+  narrowCast(input: number, at: number): void {
     if (this.saved === null || this.keptStorages.length === 0) return;
     const cast = castAgain(this.saved.inputs[input]);
     if (cast === null) return;
@@ -294,4 +298,21 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
       }
     });
   }
+}
+
+/** Cancels a node's pending narrowing once the node itself is garbage (a graph left to the collector). */
+const pendingNarrowings = new FinalizationRegistry<() => void>((cancel) => cancel());
+
+/**
+ * `node.narrowCast(input, at)` once only graph nodes hold `storage`, reaching the node through a
+ * weak reference: a long-lived leaf's registry entry must not keep a graph nobody backpropagates alive.
+ */
+function narrowWhenOnlyGraphHolds(node: Node, storage: Storage, input: number, at: number): () => void {
+  const ref = new WeakRef(node);
+  const cancel = whenOnlyGraphHolds(storage, () => ref.deref()?.narrowCast(input, at));
+  pendingNarrowings.register(node, cancel, cancel);
+  return () => {
+    cancel();
+    pendingNarrowings.unregister(cancel);
+  };
 }

@@ -18,15 +18,19 @@ import { Tensor } from './tensor.js';
  * a half copy of the batch (for an MLP on images, more than its activations). The float32 tensors
  * they were cast from are alive anyway (the module holds its parameters, the training loop its
  * batch), so tsgrad's graph nodes hold those instead and cast them again when their rule runs; the
- * casts' own memory goes back when autocast exits (the weight cache) or when the op returns. If the
- * last handle to such a tensor goes before backward (a batch made and dropped inside the forward's
- * scope), each node holding it makes the cast then and lets the tensor go (`narrowCast`, through
- * ownership's `whenOnlyGraphHolds`), so the graph never holds more than PyTorch's.
+ * casts' own memory goes back when autocast exits (the weight cache) or when their handles go (the
+ * end of the forward's own scope: run the forward in one, as the README shows, or the batch's cast
+ * lives as long as the step's scope). If the last handle to a tensor that is no parameter goes before
+ * backward (a batch made and dropped inside the forward's scope), each node holding it makes the
+ * cast then and lets the tensor go (`Node.narrowCast`, through ownership's `whenOnlyGraphHolds`), so
+ * the graph holds no more than PyTorch's. That needs the handle released (scope, dispose): a batch
+ * left to the garbage collector stays held, as float32, by the nodes that read its cast, until
+ * backward or until their graph is garbage.
  *
  * The one observable difference from PyTorch: writing into the tensor in place between the forward
  * pass and backward (an optimizer step in between, a batch buffer refilled) is an Error at backward,
  * naming its shape, as it is in PyTorch without autocast, where the graph reads the tensor itself;
- * so is giving it new data (`setData`, `Module.to`). PyTorch under autocast would use the cast it
+ * so is giving it new data (`setData`, `Module.to`: a frozen weight moved too). PyTorch under autocast would use the cast it
  * kept. The check does not depend on whether the cast's memory happens to be alive still (a view of
  * it made outside every scope, backward run inside the autocast): the same program fails or runs
  * whatever its scopes. A cast read by several nodes (a weight tied or used at every step of a loop)

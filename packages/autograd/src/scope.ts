@@ -219,10 +219,14 @@ function runInFrame<T>(fn: () => T, onThrow?: (created: Tensor[]) => void): Scop
  * to `next` (the enclosing scope too, or a chain's next step), the rest are released.
  */
 function close(frame: ScopeFrame, survivors: ReadonlySet<Tensor>, next: ScopeFrame | undefined, outer: ScopeFrame | undefined = next, kept: ReadonlySet<Tensor> = frame.kept): void {
+  const released: Tensor[] = [];
   for (const t of frame.created) {
     if (t._unscoped) continue;
     if (kept.has(t)) outer?.created.push(t);
     else if (survivors.has(t)) next?.created.push(t);
-    else t._release();
+    else released.push(t);
   }
+  // The latest first, as destructors run: a graph lets go of its nodes before the batch they read,
+  // which a node would otherwise cast just before it goes (recomputed-casts.ts).
+  for (let i = released.length - 1; i >= 0; i--) released[i]._release();
 }

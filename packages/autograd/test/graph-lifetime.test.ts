@@ -1,7 +1,7 @@
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { enableGrad, noGrad, randn, tensor, type Tensor } from '@tsgrad/autograd';
+import { autocast, enableGrad, noGrad, randn, tensor, type Tensor } from '@tsgrad/autograd';
 
 /**
  * What the graph keeps and checks after the forward pass: saved outputs are version-checked like
@@ -117,4 +117,24 @@ describe('backward frees the graph', () => {
     expect(history).toHaveLength(200);
     expect(grown).toBeLessThan(20e6);
   }, 60_000);
+
+  it("graphs under autocast that nobody backpropagates or disposes are garbage: a node waiting for the batch's last handle does not keep them alive", async () => {
+    // A node holding the batch in place of its cast waits for the batch's last handle
+    // (recomputed-casts.ts); that wait must not keep the node, its graph and its output alive.
+    const w = randn([64, 64], { requiresGrad: true });
+    const x = randn([128, 64]);
+    const nodes: WeakRef<object>[] = [];
+    for (let i = 0; i < 30; i++) {
+      const y = autocast({ device: 'cpu' }, () => x.matmul(w).relu());
+      let node = y.gradFn;
+      while (node && node.op !== 'matmul') node = node.next.find((t) => t?.gradFn)?.gradFn ?? null;
+      expect(node?.op).toBe('matmul'); // the node that holds the batch
+      nodes.push(new WeakRef(node!));
+    }
+    for (let i = 0; i < 4; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(nodes.filter((r) => r.deref() !== undefined).length).toBeLessThanOrEqual(2); // measured 1 (30 before the weak reference)
+  });
 });

@@ -207,6 +207,18 @@ describe("autocast: a parameter's cast is cast again in backward, not held by th
     expect(bits(v.grad!)).toEqual(bits(vr.grad!));
   });
 
+  it('an input whose handle is gone already, its memory held by another graph node, when an autocast op reads it: the node holds its cast at once', () => {
+    manualSeed(14);
+    const [x, w, v] = [randn([3, 4]), randn([4, 2], { requiresGrad: true }), randn([4, 2], { requiresGrad: true })];
+    const copy = x.clone();
+    const other = x.matmul(v).sum(); // a float32 node keeps x for v's gradient
+    x.dispose(); // x's memory is held by that node only; the handle still reads it
+    autocast(CPU, () => x.matmul(w).to('float32').sum())
+      .add(other)
+      .backward();
+    expect(bits(w.grad!)).toEqual(bits(handCast(copy, w)[1].grad!));
+  });
+
   it('an input that needs no gradient written in place between forward and backward is an Error naming it, whether or not it was dropped after', () => {
     const w = randn([4, 2], { requiresGrad: true });
     const x = randn([3, 4]);
