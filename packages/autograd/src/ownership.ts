@@ -110,7 +110,7 @@ const ONLY_GRAPH = new WeakMap<Storage, Set<() => void>>();
  * cast then makes the cast and lets go of the tensor (recomputed-casts.ts). Returns a function that
  * cancels it (the node let go first).
  * @example
- * const cancel = whenOnlyGraphHolds(x.storage, () => node.narrow());
+ * const cancel = whenOnlyGraphHolds(x.storage, () => node.narrowCast(0, 0));
  */
 export function whenOnlyGraphHolds(storage: Storage, fn: () => void): () => void {
   let pending = ONLY_GRAPH.get(storage);

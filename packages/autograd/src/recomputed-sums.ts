@@ -81,6 +81,7 @@ export function markRecomputableSum(sum: Tensor, a: Tensor, b: Tensor): void {
  * keptForSum(x2) // [x0, h1, m1]: x0 kept by the first LayerNorm's node
  */
 export function keptForSum(t: Tensor): Tensor[] {
+  if (!SUMS.has(t.storage)) return [t]; // every input of every node comes here: no sum, nothing to do
   // Held whole by a node already: keeping it again costs nothing.
   const operands = graphReferences(t.storage) > 0 ? undefined : operandsOf(t.storage, 1);
   if (operands) return operands;

@@ -192,10 +192,10 @@ export function memoryRows(suite: string, label: string, impl: string, a: Activa
 /**
  * The CPU rows: for each model of AUTOCAST_MODELS, float32 and autocast bfloat16, the median ms per
  * step, the peak MiB of live tensor storages over one step, and the activation memory (saved after
- * forward, peak during backward: activationMemory). At batch 128 the MLP's input's half
- * copy outweighs its halved activations; at 1024 the activations' saving shows
- * (packages/tsgrad/test/autocast-memory.test.ts); the GPT's residual stream stays float32
- * (test/autocast-gpt.test.ts).
+ * forward, peak during backward: activationMemory). The MLP saves half float32's activations at
+ * both batches; at 128 both peak at the parameters' float32 gradients
+ * (packages/tsgrad/test/autocast-memory.test.ts); the GPT's residual stream stays float32 by the
+ * policy, its sums kept as their half operands (test/autocast-memory.test.ts).
  */
 export function benchAutocast(impl: string, models: readonly AutocastModel[] = AUTOCAST_MODELS): BenchRow[] {
   const rows: BenchRow[] = [];

@@ -51,7 +51,11 @@ export function float16Bits(value: number): number {
  */
 export function bfloat16Bits(value: number): number {
   f32[0] = value;
-  const x = u32[0];
+  return bfloat16OfFloat32Bits(u32[0]);
+}
+
+/** The bfloat16 bits of the float32 whose bits are `x`: nearest, ties to even; any NaN is 0x7fc0. */
+function bfloat16OfFloat32Bits(x: number): number {
   if ((x & 0x7fffffff) > 0x7f800000) return 0x7fc0;
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
@@ -141,12 +145,9 @@ export function decodeHalf(dtype: HalfDType, bits: Uint16Array, out: Float32Arra
  */
 export function encodeHalf(dtype: HalfDType, values: ArrayLike<number>, bits: Uint16Array): Uint16Array {
   if (dtype === 'bfloat16' && values instanceof Float32Array) {
-    // bfloat16Bits on float32's own bits, without a call and a scratch store per element.
+    // On float32's own bits, without a scratch store and a number conversion per element.
     const x32 = new Uint32Array(values.buffer, values.byteOffset, values.length);
-    for (let i = 0; i < x32.length; i++) {
-      const x = x32[i];
-      bits[i] = (x & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
-    }
+    for (let i = 0; i < x32.length; i++) bits[i] = bfloat16OfFloat32Bits(x32[i]);
     return bits;
   }
   const encode = HALF_CODECS[dtype].encode;
