@@ -129,7 +129,8 @@ const weightCache = new Map<Tensor, Map<DType, Tensor>>();
  * casts are differentiable and cached until the outermost autocast exits, so backward (run it after
  * `autocast` returns, as in PyTorch) stores float32 gradients. Unlike PyTorch's, the graph does not
  * keep a parameter's cast for backward (half the parameters' bytes), nor the batch's (or any float32
- * tensor's with no graph) while the batch is alive: backward casts them again, the same bits, so
+ * tensor's with no graph) while the batch is alive: backward reads them again, the same bits (a
+ * matmul rounds the float32 values to `dtype` as it loads them, no copy made), so
  * writing into a parameter or the batch between the forward pass and backward is an Error, as
  * without autocast; and a parameter written while its cast is cached is cast again at its
  * next use (PyTorch's cache would hand out the old cast). Nor does it keep a float32 sum of a tensor

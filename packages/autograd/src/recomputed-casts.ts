@@ -1,5 +1,5 @@
-import type { DType, Storage } from '@tsgrad/tensor';
-import { noGrad } from './grad-mode.js';
+import { getBackend, isContiguous, type DType, type Storage } from '@tsgrad/tensor';
+import { isGradEnabled, noGrad } from './grad-mode.js';
 import { storageReferences } from './ownership.js';
 import { unscoped } from './scope.js';
 import { changeSince, snapshot, type Snapshot } from './snapshot.js';
@@ -17,8 +17,9 @@ import { Tensor } from './tensor.js';
  * activations (for a GPT-2 small fine-tuned at batch 1, more than the activations themselves), and
  * a half copy of the batch (for an MLP on images, more than its activations). The float32 tensors
  * they were cast from are alive anyway (the module holds its parameters, the training loop its
- * batch), so tsgrad's graph nodes hold those instead and cast them again when their rule runs; the
- * casts' own memory goes back when autocast exits (the weight cache) or when their handles go (the
+ * batch), so tsgrad's graph nodes hold those instead and cast them again when their rule runs (or,
+ * for matmul's rule, hand it the float32 leaf as a rounding view, which the matmul rounds to the
+ * half dtype as it loads it: the cast's bits, and no cast made at all); the casts' own memory goes back when autocast exits (the weight cache) or when their handles go (the
  * end of the forward's own scope: run the forward in one, as the README shows, or the batch's cast
  * lives as long as the step's scope). If the last handle to a tensor that is no parameter goes before
  * backward (a batch made and dropped inside the forward's scope), each node holding it makes the
@@ -81,7 +82,8 @@ const sourceName = (source: Tensor) => (source.requiresGrad ? 'the parameter' : 
 
 /**
  * @internal `kept` (a view of a leaf's cast that a node's rule reads) with its values: itself
- * while its memory is still held (backward run inside the autocast), else the same view of a fresh
+ * while its memory is still held (backward run inside the autocast), else for matmul a rounding view
+ * of the leaf where the backend's matmul takes one (`roundingView`), else the same view of a fresh
  * cast of the leaf, made in the caller's scope. An Error, in both cases, when the leaf was
  * written in place or given new data since the forward pass.
  * @example
@@ -103,10 +105,31 @@ export function materializeCast(kept: Tensor, op: string, index: number): Tensor
     );
   }
   if (storageReferences(kept.storage) > 0) return kept;
+  const rounding = roundingView(kept, source, recipe.dtype, op);
+  if (rounding) return rounding;
   const fresh = source.to(recipe.dtype);
   const result = viewOfHeldCast(kept, fresh);
   fresh._release(); // the view holds the memory: releasing it frees the cast
   return result;
+}
+
+/**
+ * `kept` as a rounding view of the leaf (`roundsOnRead`: its float32 storage read as the half dtype,
+ * the values of the cast): what matmul's rule reads where the backend's matmul takes one
+ * (`capabilities.matmulRoundsOnRead`), so that the weight gradient of a layer whose input is the
+ * batch reads the batch in place, with the product's bits, and the cast is never made: in an MLP's
+ * backward, the batch's half copy was the largest thing alive at the first layer's weight gradient.
+ * Only for matmul, whose rule reads its inputs as matmul operands and through views alone; not while
+ * ops are recorded (no graph may hold a rounding view); and only of a contiguous leaf,
+ * whose element o + i is the cast's element i (any view `kept` takes of the cast is then a view of it).
+ * Undefined otherwise: the caller casts.
+ */
+function roundingView(kept: Tensor, source: Tensor, dtype: DType, op: string): Tensor | undefined {
+  // Backward runs rules under noGrad; were one recorded, its graph would hold a rounding view.
+  if (op !== 'matmul' || isGradEnabled() || !getBackend(source.device).capabilities.matmulRoundsOnRead) return undefined;
+  if (source.storage.dtype !== 'float32' || !isContiguous(source.shape, source.stride())) return undefined;
+  const view = kept.toView();
+  return new Tensor({ storage: source.storage, dtype, shape: view.shape, strides: view.strides, offset: view.offset + source.storageOffset() });
 }
 
 /**

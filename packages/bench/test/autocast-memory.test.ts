@@ -18,11 +18,12 @@ import { activationMemory, autocastGpt, autocastMlp, type ActivationReport, type
  * and backward lets go of each node's values and of each gradient once used.
  *
  * Measured (bytes; f32 → autocast, ratio):
- *   CPU    MLP saved 2,151,432 → 1,102,856 (0.51x), backward peak 4,204,588 → 2,804,780 (0.67x)
+ *   CPU    MLP saved 2,151,432 → 1,102,856 (0.51x), backward peak 4,204,588 → 2,107,436 (0.50x)
  *   CPU    GPT saved 2,451,848 → 1,300,872 (0.53x), backward peak 2,659,460 → 1,594,244 (0.60x)
- *   WebGPU MLP saved 2,179,584 → 1,131,008 (0.52x), backward peak 5,260,800 → 3,426,048 (0.65x)
+ *   WebGPU MLP saved 2,179,584 → 1,131,008 (0.52x), backward peak 5,260,800 → 2,900,736 (0.55x)
  *   WebGPU GPT saved 2,648,832 → 1,432,320 (0.54x), backward peak 2,909,696 → 1,693,440 (0.58x)
- * (while the graph held the residual stream's float32 sums, as PyTorch's does, before backward
+ * (while backward's matmul read the batch's cast, made again there, not the batch rounded as it
+ * reads it: CPU MLP backward peak 2,804,780 B (0.67x), WebGPU 3,426,048 B (0.65x); while the graph held the residual stream's float32 sums, as PyTorch's does, before backward
  * added them again from their half operands (recomputed-sums.ts in @tsgrad/autograd): CPU GPT
  * 1,431,944 B saved (0.58x), backward peak 0.62x; WebGPU GPT 0.59x, 0.63x. While it held the batch's
  * half copy, as PyTorch's does, before backward cast the batch again (recomputed-casts.ts): CPU MLP
@@ -33,9 +34,10 @@ import { activationMemory, autocastGpt, autocastMlp, type ActivationReport, type
  * 4,317,856 → 3,403,292; backward peaks 13.1 MB and 10.7 MB for float32.)
  *
  * The graph holds no cast: the weights' casts go when autocast exits, the batch's when the first
- * matmul returns, and backward casts a float32 leaf again where a rule reads its cast (the batch and
- * the parameters are alive anyway). The MLP's backward peaks at its first layer, whose weight
- * gradient reads the batch's half cast, made there. In the GPT the residual stream stays float32 by
+ * matmul returns, and backward reads a float32 leaf again where a rule reads its cast (the batch and
+ * the parameters are alive anyway): matmul's rule reads it rounded to the half dtype as the kernel
+ * loads it (a rounding view, recomputed-casts.ts), with the cast's bits, so the batch's half copy is
+ * never made in backward (it was the largest thing alive at the first layer's weight gradient). In the GPT the residual stream stays float32 by
  * the policy (as in PyTorch), and each LayerNorm's gradient reads its float32 input; the graph keeps
  * the first (the embeddings' sum) and, for each later one, the half output added to the stream, from
  * which backward adds it again. With the fused attention's logsumexp, the loss's log-softmax and the
@@ -87,7 +89,7 @@ function compare(model: AutocastModel, device: 'cpu' | 'webgpu', meter: MemoryMe
 const forwardOverBackward = (r: ReturnType<typeof compare>) => [r.f32, r.half].map((run) => run.forwardPeak / run.backwardPeak);
 
 describe('activation memory under autocast: saved after forward, peak during backward', () => {
-  it('the CPU MLP (bfloat16): saved 0.51x, backward peak 0.67x; no cast held, of the batch or a weight', () => {
+  it('the CPU MLP (bfloat16): saved 0.51x, backward peak 0.50x; no cast held, of the batch or a weight', () => {
     const r = compare(MLP, 'cpu', cpuMeter);
     // The meter and the graph agree: what forward leaves in use is what the graph saves (within 1%),
     // so no unreferenced temporaries are held.
@@ -97,9 +99,10 @@ describe('activation memory under autocast: saved after forward, peak during bac
     expect(castBytes(r.half)).toBe(0);
     expect(parameterCastBytes(r.half)).toBe(0);
     expect(r.saved).toBeLessThanOrEqual(0.55); // measured 0.513
-    expect(r.backwardPeak).toBeLessThanOrEqual(0.7); // measured 0.667: the first layer's weight gradient, with the batch's cast made again
-    // Autocast's forward peak also holds every weight's cast until autocast exits (PyTorch's cache).
-    for (const ratio of forwardOverBackward(r)) expect(ratio).toBeLessThanOrEqual(1.01); // measured 0.748, 0.903
+    expect(r.backwardPeak).toBeLessThanOrEqual(0.53); // measured 0.501 (0.667 with the batch's cast made again for the first layer's weight gradient)
+    // Autocast's forward peak holds the batch's cast (made by the first layer, as PyTorch's forward
+    // makes it) and every weight's cast until autocast exits (PyTorch's cache); backward makes neither.
+    for (const ratio of forwardOverBackward(r)) expect(ratio).toBeLessThanOrEqual(1.25); // measured 0.748, 1.201
   });
 
   it('the CPU GPT (bfloat16): saved 0.53x, backward peak 0.60x; 11% of the saved bytes stay float32 (the policy)', () => {
@@ -118,7 +121,7 @@ describe('activation memory under autocast: saved after forward, peak during bac
     for (const ratio of forwardOverBackward(r)) expect(ratio).toBeLessThanOrEqual(1.35); // measured 1.046, 1.268
   });
 
-  it('the WebGPU MLP (float16): saved 0.52x, backward peak 0.65x; no cast held', () => {
+  it('the WebGPU MLP (float16): saved 0.52x, backward peak 0.55x; no cast held', () => {
     const r = compare(MLP, 'webgpu', webgpuMeter(backend));
     // The pool rounds each buffer up to a power of two: at least the graph's bytes, at most twice.
     for (const run of [r.f32, r.half]) {
@@ -128,9 +131,9 @@ describe('activation memory under autocast: saved after forward, peak during bac
     expect(castBytes(r.half)).toBe(0);
     expect(parameterCastBytes(r.half)).toBe(0);
     expect(r.saved).toBeLessThanOrEqual(0.55); // measured 0.519 (1.481 while the graph held the batch's copy)
-    expect(r.backwardPeak).toBeLessThanOrEqual(0.7); // measured 0.651
+    expect(r.backwardPeak).toBeLessThanOrEqual(0.58); // measured 0.551 (0.651 with the batch's cast made again)
     // Under autocast the forward peaks at the first layer, the batch's float16 cast beside the weights' (the cache).
-    for (const ratio of forwardOverBackward(r)) expect(ratio).toBeLessThanOrEqual(1.3); // measured 0.598, 1.224
+    for (const ratio of forwardOverBackward(r)) expect(ratio).toBeLessThanOrEqual(1.5); // measured 0.598, 1.446
   }, 60_000);
 
   it('the WebGPU GPT (float16): saved 0.54x, backward peak 0.58x', () => {

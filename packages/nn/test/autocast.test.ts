@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { autocast, cat, isAutocastEnabled, manualSeed, matmulAdd, noGrad, tensor, randint, randn, scope, stack, type DType, type Tensor } from '@tsgrad/autograd';
 import { Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
 import { loadFixture } from '@tsgrad/test-utils';
-import { cpuMemoryStats } from '@tsgrad/tensor';
+import { cpuMemoryStats, getBackend, roundsOnRead } from '@tsgrad/tensor';
 
 /** fixtures/autocast-policy.json (scripts/gen_autocast_fixtures.py): torch 1.13's CPU autocast, bfloat16. */
 interface PolicyCase {
@@ -171,6 +171,41 @@ describe("autocast: a parameter's cast is cast again in backward, not held by th
     const input = x.detach().requiresGrad_();
     expect(heldAfterForward(input, frozen, (l) => l.backward())).toBe(4);
     expect(bits(input.grad!)).toEqual(bits(handCast(input, frozen)[0].grad!));
+  });
+
+  it.each(['bfloat16', 'float16'] as const)("%s: backward's matmul reads the batch rounded as it reads it, the cast never made (a batch at an offset too, special values included); a transposed batch is cast: the same bits", (dtype) => {
+    manualSeed(9);
+    const base = randn([12, 64]).mul(300);
+    // In rows 4..7, which every batch below holds: NaN, ±inf, ±65520 (±inf in float16), a float16 subnormal, −0.
+    noGrad(() => [NaN, Infinity, -Infinity, 65520, -65520, 1e-7, -0].forEach((v, i) => base.narrow(0, 4 + (i % 4), 1).narrow(1, 9 * i, 1).fill_(v)));
+    const w = randn([64, 16], { requiresGrad: true });
+    const scale = randn([8, 16]);
+    const cpu = getBackend('cpu');
+    const matmul = vi.spyOn(cpu, 'matmul');
+    const casts = vi.spyOn(cpu, 'cast');
+    try {
+      for (const [layout, x, rounded] of [
+        ['whole', base.narrow(0, 0, 8).contiguous(), true],
+        ['rows 4..11 of a larger batch (an offset)', base.narrow(0, 4, 8), true],
+        ['transposed', base.narrow(0, 2, 8).t().contiguous().t(), false],
+      ] as const) {
+        w.grad = null;
+        // The forward in a scope of its own (as the README trains): the batch's cast goes with it.
+        const loss = scope(() => autocast({ device: 'cpu', dtype }, () => x.matmul(w).to('float32').mul(scale).sum()));
+        [matmul, casts].forEach((spy) => spy.mockClear());
+        loss.backward();
+        const roundingReads = matmul.mock.calls.filter(([a, b]) => roundsOnRead(a) || roundsOnRead(b)).length;
+        const batchCasts = casts.mock.calls.filter(([v, to]) => to === dtype && v.shape.join() === '8,64').length;
+        expect([roundingReads, batchCasts], layout).toEqual(rounded ? [1, 0] : [0, 1]);
+        const wr = w.detach().requiresGrad_();
+        x.to(dtype).matmul(wr.to(dtype)).to('float32').mul(scale).sum().backward();
+        expect(bits(w.grad!), layout).toEqual(bits(wr.grad!));
+        expect(Array.from(w.grad!.dataSync()).filter((v) => !Number.isFinite(v)).length, `${layout}: the NaN and ±inf rows of the gradient`).toBeGreaterThanOrEqual(3 * 16);
+      }
+    } finally {
+      matmul.mockRestore();
+      casts.mockRestore();
+    }
   });
 
   it("an input dropped before backward (made inside the forward's scope): its cast is made as it goes and held, as PyTorch holds it; the gradients are the same bits", () => {

@@ -83,6 +83,12 @@ export interface BackendCapabilities {
    * the float32 kernel on widened copies); absent or false: the caller hands them widened copies.
    */
   readonly fusedAttentionReadsHalf?: boolean;
+  /**
+   * Whether `matmul` takes rounding views (`roundsOnRead`: a float16 or bfloat16 view of a float32
+   * storage) as operands, with the bits of the product of their casts; absent or false: the caller
+   * casts (autocast's backward, which reads the batch through one instead of holding its cast).
+   */
+  readonly matmulRoundsOnRead?: boolean;
 }
 
 /** What the fused attention computes with: the factor on q·kᵀ, and whether key j > query i is masked out. */
@@ -186,7 +192,9 @@ export interface Backend {
    * Batched matmul: `a` is [B, M, K], `b` is [B, K, N] (any strides), result contiguous [B, M, N].
    * With `addend` (a [B, M, N] view of the same dtype, broadcast strides allowed: a bias), each
    * element is its product's sum plus the addend's element, rounded once for half operands (PyTorch's
-   * addmm and baddbmm, which linear and conv use for their bias).
+   * addmm and baddbmm, which linear and conv use for their bias). Where `capabilities.matmulRoundsOnRead`,
+   * an operand of half operands may be a rounding view (`roundsOnRead`), read as its cast would hold:
+   * the result has the bits of the product of the cast, without the cast's memory.
    */
   matmul(a: View, b: View, addend?: View): Storage;
   /** Writes `src` into the strided window `dst` (same shape; another dtype converts as `cast`); the basis of in-place ops. */

@@ -5,6 +5,8 @@
  * then to 16 bits with round-to-nearest-even; overflow gives ±inf, tiny values float16 subnormals or
  * ±0, −0 stays −0, and NaN stays NaN (float16 0x7e00 with the sign, bfloat16 0x7fc0, c10's quiet NaNs).
  */
+import type { View } from './backend.js';
+
 export type HalfDType = 'float16' | 'bfloat16';
 
 // One scratch word viewed as float32 and as its bits.
@@ -164,4 +166,33 @@ export function halfValues(dtype: HalfDType, bits: Uint16Array): Float32Array {
   const out = new Float32Array(bits.length);
   decodeHalf(dtype, bits, out);
   return out;
+}
+
+/**
+ * Rounds float32 `values` to the half dtype and widens them back into `out` from index 0 (what a
+ * cast to `dtype` holds, as float32 numbers): how a kernel reads a rounding view (`roundsOnRead`).
+ * @example
+ * roundThroughHalf('bfloat16', Float32Array.of(1 + 2 ** -9), new Float32Array(1)) // out = [1]
+ */
+export function roundThroughHalf(dtype: HalfDType, values: Float32Array, out: Float32Array): void {
+  const scratch = new Uint16Array(Math.min(values.length, 4096));
+  for (let start = 0; start < values.length; start += scratch.length) {
+    const end = Math.min(start + scratch.length, values.length);
+    const bits = scratch.subarray(0, end - start);
+    encodeHalf(dtype, values.subarray(start, end), bits);
+    decodeHalf(dtype, bits, out.subarray(start, end));
+  }
+}
+
+/**
+ * Whether `v` is a rounding view: a float16 or bfloat16 view of a float32 storage, whose elements
+ * a kernel reads as the float32 values rounded to the view's dtype, the values of the cast it stands
+ * for. Only `matmul` takes one, where `capabilities.matmulRoundsOnRead`: autocast's backward reads the
+ * float32 batch that way instead of holding (or making) its half cast.
+ * @example
+ * roundsOnRead({ ...x32.toView(), dtype: 'bfloat16' }) // true
+ * roundsOnRead(x16.toView()) // false: a half storage
+ */
+export function roundsOnRead(v: View): v is View & { readonly dtype: HalfDType } {
+  return isHalf(v.dtype) && v.storage.dtype === 'float32';
 }

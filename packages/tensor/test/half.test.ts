@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bfloat16Bits, bfloat16Value, contiguousStrides, defineProgram, float16Bits, float16Value, getBackend, HALF_CODECS, promoteTypes, toTyped, type HalfDType, type View } from '@tsgrad/tensor';
+import { bfloat16Bits, bfloat16Value, contiguousStrides, defineProgram, float16Bits, float16Value, getBackend, HALF_CODECS, promoteTypes, roundThroughHalf, roundsOnRead, toTyped, type HalfDType, type View } from '@tsgrad/tensor';
 
 /**
  * The float16 / bfloat16 codecs against a naive float64 reference: decoding by the IEEE formula for every
@@ -144,6 +144,53 @@ describe('half storage on the CPU backend', () => {
         const want = CODEC[dtype].encode(f32[index(shape, strides, k)]);
         if (bits[k] !== want) throw new Error(`${dtype}(${f32[index(shape, strides, k)]}) at ${k} of ${JSON.stringify(shape)}: 0x${bits[k].toString(16)}, expected 0x${want.toString(16)}`);
       }
+    }
+  });
+
+  it.each(['float16', 'bfloat16'] as const)('a rounding view (float32 storage read as %s) multiplies as its cast: the naive rounding of every element, the bits of the cast\'s product, strided and offset views, special values', (dtype) => {
+    const cpu = getBackend('cpu');
+    expect(cpu.capabilities.matmulRoundsOnRead).toBe(true);
+    // Random float32 bit patterns (most between two half values), then NaN, ±inf, values that round to
+    // ±inf in float16, halfway points, float16 subnormals, ±0.
+    const n = 2 + 6 * 9;
+    const f32 = new Float32Array(n);
+    const u32 = new Uint32Array(f32.buffer);
+    let seed = 11;
+    for (let k = 0; k < n; k++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      u32[k] = (seed & 0xbfffffff) | 0x38000000; // magnitudes around 2^-15 .. 2^+16
+    }
+    f32.set([NaN, Infinity, -Infinity, 65520, -65520, 1 + 2 ** -8, 2049, 2 ** -24 * 1.5, -0, 0, 3e38], 5);
+    const rounded = new Float32Array(n);
+    roundThroughHalf(dtype, f32, rounded);
+    const [exp, man] = LAYOUT[dtype];
+    f32.forEach((v, k) => {
+      const want = Number.isFinite(v) ? naiveDecode(naiveEncode(dtype, v), exp, man) : v; // NaN and ±inf stay
+      if (!(Object.is(rounded[k], want) || (Number.isNaN(rounded[k]) && Number.isNaN(want)))) throw new Error(`${dtype}: ${v} rounds to ${rounded[k]}, expected ${want}`);
+    });
+    // The float32 batch as matmul's left operand at an offset (rows 1.. of a larger storage), plain
+    // and transposed, and as the right operand; the other operand half. The reference: the same
+    // view of the cast of those float32 values (what autocast's backward read before).
+    const storage = cpu.fromData(f32, 'float32');
+    const cast = cpu.cast({ storage, dtype: 'float32', shape: [n], strides: [1], offset: 0 }, dtype);
+    const other = cpu.fromData(toTyped(dtype, Array.from({ length: 54 }, (_, k) => ((k * 7) % 13) - 6.5)), dtype);
+    const layouts: { a: Omit<View, 'storage' | 'dtype'>; b: Omit<View, 'storage' | 'dtype'>; roundingIs: 'a' | 'b' }[] = [
+      { a: { shape: [1, 6, 9], strides: [54, 9, 1], offset: 2 }, b: { shape: [1, 9, 6], strides: [54, 6, 1], offset: 0 }, roundingIs: 'a' },
+      { a: { shape: [1, 9, 6], strides: [54, 1, 9], offset: 2 }, b: { shape: [1, 6, 9], strides: [54, 9, 1], offset: 0 }, roundingIs: 'a' },
+      { a: { shape: [2, 3, 9], strides: [27, 9, 1], offset: 0 }, b: { shape: [2, 9, 6], strides: [0, 6, 1], offset: 2 }, roundingIs: 'b' },
+    ];
+    for (const { a, b, roundingIs } of layouts) {
+      const view = (s: typeof storage, d: View['dtype'], v: Omit<View, 'storage' | 'dtype'>): View => ({ storage: s, dtype: d, ...v });
+      const [rounding, castView] = [view(storage, dtype, roundingIs === 'a' ? a : b), view(cast, dtype, roundingIs === 'a' ? a : b)];
+      expect(roundsOnRead(rounding) && !roundsOnRead(castView)).toBe(true);
+      const half = view(other, dtype, roundingIs === 'a' ? b : a);
+      const got = roundingIs === 'a' ? cpu.matmul(rounding, half) : cpu.matmul(half, rounding);
+      const want = roundingIs === 'a' ? cpu.matmul(castView, half) : cpu.matmul(half, castView);
+      expect(got.dtype).toBe(dtype);
+      const [g, w] = [cpu.readSync!(got, 0, got.size), cpu.readSync!(want, 0, want.size)];
+      expect(Array.from(g)).toEqual(Array.from(w));
+      // The special values reach the product: NaN and ±inf (bfloat16 has no rounding to inf here).
+      expect(Array.from(g).some((bits) => (bits & 0x7fff) > (dtype === 'float16' ? 0x7c00 : 0x7f80)), 'NaN').toBe(true);
     }
   });
 

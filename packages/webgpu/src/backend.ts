@@ -27,6 +27,7 @@ import {
   type HalfDType,
   HALF_CODECS,
   isHalf,
+  roundsOnRead,
   type ElementwiseProgram,
   type ProgramItem,
   type ReduceOp,
@@ -80,7 +81,7 @@ const BUFFER_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DS
 export class WebGPUBackend implements Backend {
   readonly apiVersion = BACKEND_API_VERSION;
   readonly device = 'webgpu';
-  readonly capabilities = { float64: false, half: true, syncRead: false, fusedAttentionMaxHeadDim: ATTENTION_MAX_HEAD_DIM, fusedAttentionReadsHalf: true };
+  readonly capabilities = { float64: false, half: true, syncRead: false, fusedAttentionMaxHeadDim: ATTENTION_MAX_HEAD_DIM, fusedAttentionReadsHalf: true, matmulRoundsOnRead: true };
   readonly pool: BufferPool;
   private readonly recorder: Recorder;
   private readonly bindings: Bindings;
@@ -439,6 +440,17 @@ export class WebGPUBackend implements Backend {
     // float32 products and sums, one rounding per output element (as PyTorch's CPU half matmul).
     // Half operands are read in place (no float32 copies: matmul-plan.ts) and C written in half where
     // the kernel stores pairs of columns (else a float32 C narrowed), a mixed pair through copies.
+    // A rounding view (the float32 batch read as its half cast, by autocast's backward) is read in
+    // place beside a half operand of its dtype; cast first where its float32 binding would not fit
+    // the limit that its cast's fits (so the plan takes the cast's route), or with an addend.
+    const rounding = [a, b].filter(roundsOnRead);
+    if (rounding.length > 0 && (addend || a.dtype !== b.dtype || rounding.some((v) => this.bindings.span({ ...v, dtype: 'float32' }) > this.limits.maxStorageBufferBindingSize / 4))) {
+      const cast = (v: View): View => (roundsOnRead(v) ? { ...v, storage: this.cast({ ...v, dtype: 'float32' }, v.dtype), strides: contiguousStrides(v.shape), offset: 0 } : v);
+      const [ca, cb] = [cast(a), cast(b)];
+      const out = this.matmul(ca, cb, addend);
+      for (const [c, v] of [[ca, a], [cb, b]]) if (c !== v) this.free(c.storage);
+      return out;
+    }
     const shape = [a.shape[0], a.shape[1], b.shape[2]];
     if (addend) return this.matmulAdd(a, b, addend, shape);
     if (isHalf(a.dtype) && isHalf(b.dtype)) {

@@ -8,15 +8,17 @@
  * float16 and bfloat16 operands are read in place (packed, see shaders/matmul.ts): the plan picks for
  * them the route, kernel, split and tile the float32 operands of their widened copies would get, so
  * the sums run in the same order and the bits are the same as through copies, without the copies.
- * `matmulHalf` writes their C in half (packed by the kernel, or narrowed as blocks are copied in);
+ * A rounding view (`roundsOnRead`, float32 read as half) takes the same route, kernel, split and tile
+ * as the half cast it stands for (the caller casts it where its float32 binding would not fit), so the
+ * product has the cast's bits. `matmulHalf` writes their C in half (packed by the kernel, or narrowed as blocks are copied in);
  * where it cannot, `matmul` computes a float32 C that the backend rounds into half. (Packed operands take half the binding space, so a
  * product whose widened copies would pass the binding limit, which could not run before, fits more often.)
  */
-import { isHalf, type DType, type HalfDType, type ReduceOp, type Storage, type View } from '@tsgrad/tensor';
+import { isHalf, roundsOnRead, type DType, type HalfDType, type ReduceOp, type Storage, type View } from '@tsgrad/tensor';
 import type { Bindings } from './bindings.js';
 import { spanOf } from './half-runs.js';
 import type { Recorder } from './recorder.js';
-import { smallMatmulShader, tiledMatmulShader, vec4Matmul64Shader, vec4MatmulShader, type MatmulOut } from './shaders/matmul.js';
+import { operandOf, smallMatmulShader, tiledMatmulShader, vec4Matmul64Shader, vec4MatmulShader, type MatmulOut } from './shaders/matmul.js';
 
 /** Products with at least this many 64×64 tiles of C use the 64×64 kernel (when the tile is 'auto': software adapters). */
 const MATMUL_64_FROM_TILES = 64;
@@ -38,6 +40,11 @@ export interface MatmulOps {
   copy(src: View, dst: View): void;
   reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage;
   full(size: number, value: number, dtype: DType): Storage;
+}
+
+/** How `v` is bound: a rounding view (`roundsOnRead`) as the float32 storage it views, any other view as it is. */
+function bound(v: View): View {
+  return roundsOnRead(v) ? { ...v, dtype: 'float32' } : v;
 }
 
 /** The dtype a product's sums are stored in: float32 for half operands (rounded into half by a kernel's store, a copy or the caller). */
@@ -175,8 +182,9 @@ export class MatmulPlan {
       for (const t of temps) this.ops.free(t.storage);
       return;
     }
-    const wa = bindings.window(a);
-    const wb = bindings.window(b);
+    // A rounding view (float32 words read as half) is bound as the float32 storage it is.
+    const wa = bindings.window(bound(a));
+    const wb = bindings.window(bound(b));
     const meta = [B, M, K, N, ...a.strides, ...b.strides, wa.offset, wb.offset];
     const buffers = [wa.binding, wb.binding, bindings.whole(out)];
     const tiles: [number, number, number] = [Math.ceil(N / 32), Math.ceil(M / 32), B];
@@ -192,10 +200,10 @@ export class MatmulPlan {
     const c = out.dtype as MatmulOut;
     if (M * N < 32 * 32) {
       if (isHalf(c)) throw new Error('webgpu: internal: the one-thread-per-element matmul writes no half C');
-      recorder.dispatch('matmul', smallMatmulShader(a.dtype, b.dtype), buffers, meta, recorder.groups(B * M * N));
-    } else if (vec4 && big) recorder.dispatch('matmul', vec4Matmul64Shader(a.dtype, b.dtype, c), buffers, meta, [Math.ceil(N / 64), Math.ceil(M / 64), B]);
-    else if (vec4) recorder.dispatch('matmul', vec4MatmulShader(a.dtype, b.dtype, c), buffers, meta, tiles);
-    else recorder.dispatch('matmul', tiledMatmulShader(a.dtype, b.dtype, c), buffers, meta, tiles);
+      recorder.dispatch('matmul', smallMatmulShader(operandOf(a), operandOf(b)), buffers, meta, recorder.groups(B * M * N));
+    } else if (vec4 && big) recorder.dispatch('matmul', vec4Matmul64Shader(operandOf(a), operandOf(b), c), buffers, meta, [Math.ceil(N / 64), Math.ceil(M / 64), B]);
+    else if (vec4) recorder.dispatch('matmul', vec4MatmulShader(operandOf(a), operandOf(b), c), buffers, meta, tiles);
+    else recorder.dispatch('matmul', tiledMatmulShader(operandOf(a), operandOf(b), c), buffers, meta, tiles);
   }
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Generator, fusedAttention, tensor, type Tensor } from '@tsgrad/autograd';
-import { isHalf, registerBackend, type HalfDType, type Storage, type View } from '@tsgrad/tensor';
+import { Generator, Tensor, fusedAttention, tensor } from '@tsgrad/autograd';
+import { isHalf, registerBackend, roundsOnRead, type HalfDType, type Storage, type View } from '@tsgrad/tensor';
 import { halfBits } from '@tsgrad/test-utils';
 import { WebGPUBackend } from '@tsgrad/webgpu';
 import { gpu } from './gpu.js';
@@ -134,6 +134,69 @@ describe('matmul reads half operands in place, with the bits of the float32 kern
       expect(backend.stats().dispatches - before, `${as} @ ${bs}`).toBe(dispatches);
       await c.data();
     }
+  });
+});
+
+/**
+ * A rounding view (`roundsOnRead`: a half view of a float32 storage, what autocast's backward hands
+ * matmul in place of the batch's cast) is read as the float32 words rounded to the half dtype: the
+ * product must have the bits of the product of the cast, on the same route (dispatch count), for
+ * every kernel of the plan; where its float32 binding would not fit (or beside an addend, or beside
+ * a float32 operand) the backend casts it first, with the same bits.
+ */
+describe('matmul reads a rounding view (float32 read as half) as its cast, on the cast\'s route', () => {
+  /** Float32 samples with bits below the half dtype's precision; `special` adds NaN, ±∞ and ±65520 (±∞ in float16). */
+  function sample32(shape: number[], seed: number, { scale = 3, special = false } = {}): Tensor {
+    const gen = new Generator(seed);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = Float32Array.from({ length: n }, () => gen.normal() * scale);
+    if (special) [Infinity, -Infinity, NaN, 65520, -65520, 65504].forEach((v, i) => (values[(i * 977 + 5) % n] = v));
+    return tensor(values).reshape(shape).to('webgpu');
+  }
+  /** The rounding view of a float32 view: its storage, shape, strides and offset, read as `dtype`. */
+  const rounding = (t: Tensor, dtype: HalfDType) => new Tensor({ ...t.toView(), dtype });
+
+  it.each(HALVES.flatMap((d) => CASES.flatMap((c) => (['a', 'b'] as const).map((side) => [`${d}: ${c.name}, ${side} rounding`, d, c, side] as const))))('%s', async (_, dtype, c, side) => {
+    const f32 = sample32(side === 'a' ? c.a : c.b, 1, c.fill);
+    const half = sample(side === 'a' ? c.b : c.a, dtype, 2, c.fill);
+    const [x32, y32] = side === 'a' ? c.view(f32, half) : c.view(half, f32);
+    const [x, y] = side === 'a' ? [rounding(x32, dtype), y32] : [x32, rounding(y32, dtype)];
+    expect(roundsOnRead((side === 'a' ? x : y).toView())).toBe(true);
+    await f32.data();
+    const before = backend.stats().dispatches;
+    const got = x.matmul(y);
+    expect(backend.stats().dispatches - before, 'dispatches: the cast\'s route, and no cast').toBe(c.dispatches);
+    const cast = f32.to(dtype);
+    const want = ((p, q) => p.matmul(q))(...(side === 'a' ? c.view(cast, half) : c.view(half, cast)));
+    expect(got.dtype).toBe(dtype);
+    expect(await bitsOf(got)).toEqual(await bitsOf(want));
+  });
+
+  it.each(HALVES)('%s: beside an addend, beside a float32 operand, and past the binding limit as float32 (not as half), it is cast first: the same bits', async (dtype) => {
+    expect(backend.capabilities.matmulRoundsOnRead).toBe(true);
+    const view = (t: Tensor): View => t.toView();
+    const readBits = async (b: WebGPUBackend, s: Storage, n: number) => Array.from(await b.read(s, 0, n));
+    const a32 = sample32([1, 40, 36], 3);
+    const b = sample([1, 36, 44], dtype, 4);
+    const addend = sample([1, 40, 44], dtype, 5);
+    const aRound = { ...view(a32), dtype };
+    const aCast = view(a32.to(dtype));
+    const n = 40 * 44;
+    expect(await readBits(backend, backend.matmul(aRound, view(b), view(addend)), n)).toEqual(await readBits(backend, backend.matmul(aCast, view(b), view(addend)), n));
+    const b32 = b.to('float32');
+    expect(await readBits(backend, backend.matmul(aRound, view(b32)), n)).toEqual(await readBits(backend, backend.matmul(aCast, view(b32)), n));
+    // A right operand of 1.2 MB as float32 (600 KB as half) under a 1 MiB binding limit: bound as
+    // float32 it would be an Error (the right operand is bound whole), cast first it runs.
+    const capped = new WebGPUBackend(backend.gpu, 'capped for tests', {}, { maxStorageBufferBindingSize: 1 << 20, maxBufferSize: 64 << 20 });
+    const gen = new Generator(6);
+    const values = Float32Array.from({ length: 512 * 600 }, () => gen.normal());
+    const right = capped.fromData(values, 'float32');
+    const rightView: View = { storage: right, dtype, shape: [1, 512, 600], strides: [0, 600, 1], offset: 0 };
+    const left = capped.cast({ storage: capped.fromData(values.subarray(0, 8 * 512), 'float32'), dtype: 'float32', shape: [8 * 512], strides: [1], offset: 0 }, dtype);
+    const leftView: View = { storage: left, dtype, shape: [1, 8, 512], strides: [0, 512, 1], offset: 0 };
+    const rightCast: View = { ...rightView, storage: capped.cast({ ...rightView, dtype: 'float32' }, dtype) };
+    expect(await readBits(capped, capped.matmul(leftView, rightView), 8 * 600)).toEqual(await readBits(capped, capped.matmul(leftView, rightCast), 8 * 600));
+    expect(() => capped.matmul(leftView, { ...rightView, dtype: 'float32' }), 'bound as float32').toThrow(/exceeds this device's maxStorageBufferBindingSize/);
   });
 });
 

@@ -87,6 +87,8 @@ export function createCpuBackend(): Backend {
       float64: true,
       half: true,
       syncRead: true,
+      // Its half matmul widens operands into float32 scratch anyway: a rounding view rounds there.
+      matmulRoundsOnRead: true,
       // A getter: `setCpuKernels({ wasm })` switches the fused attention with the kernels.
       get fusedAttentionMaxHeadDim() {
         return wasmKernels() ? CPU_ATTENTION_MAX_HEAD_DIM : undefined;

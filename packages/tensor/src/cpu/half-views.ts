@@ -1,7 +1,7 @@
 import type { View } from '../backend.js';
 import type { ElementwiseProgram, ProgramItem } from '../program.js';
 import type { TypedArray } from '../dtype.js';
-import { decodeHalf, encodeHalf, isHalf, type HalfDType } from '../half.js';
+import { decodeHalf, encodeHalf, isHalf, roundThroughHalf, roundsOnRead, type HalfDType } from '../half.js';
 import { giveArray, takeArray } from './buffer-pool.js';
 import { isContiguous, numel, storageSpan } from '../shape.js';
 import { CpuStorage } from './storage.js';
@@ -15,15 +15,18 @@ import { CpuStorage } from './storage.js';
  */
 
 /**
- * `v` itself, or when it is half, a float32 view over a widened copy of the span it reads; the copy
- * is pushed on `temps` for the caller to give back to the pool.
+ * `v` itself, or when it is half, a float32 view over a widened copy of the span it reads (of a
+ * rounding view, the values rounded to its dtype); the copy is pushed on `temps` for the caller to
+ * give back to the pool.
  */
 export function widenView(v: View, data: (v: View) => TypedArray, temps: Float32Array[]): View {
   if (!isHalf(v.dtype)) return v;
   const { lo, length } = storageSpan(v.shape, v.strides, v.offset);
   const empty = length === 0;
   const wide = takeArray('float32', length, { zero: false });
-  if (length > 0) decodeHalf(v.dtype, (data(v) as Uint16Array).subarray(lo, lo + length), wide);
+  // A rounding view (autocast's backward reading the float32 batch) rounds as it widens.
+  if (length > 0 && roundsOnRead(v)) roundThroughHalf(v.dtype, (data(v) as Float32Array).subarray(lo, lo + length), wide);
+  else if (length > 0) decodeHalf(v.dtype, (data(v) as Uint16Array).subarray(lo, lo + length), wide);
   temps.push(wide);
   return { storage: new CpuStorage(wide, 'float32'), dtype: 'float32', shape: v.shape, strides: v.strides, offset: empty ? 0 : v.offset - lo };
 }

@@ -63,20 +63,30 @@ fn f32_to_bf16_bits(x: u32) -> u32 {
 const NARROW: Record<HalfDType, string> = { float16: 'f32_to_f16_bits', bfloat16: 'f32_to_bf16_bits' };
 
 /**
+ * How a kernel reads a half operand: a half dtype (packed words), or a rounding view's (`roundsOnRead`:
+ * float32 words, each rounded to the half dtype as it is read, the value its cast would hold).
+ */
+export type HalfRead = HalfDType | `${HalfDType} of float32`;
+
+/**
  * WGSL for kernels that read half operands in place (matmul, elementwise) instead of a widened copy:
  * `load_<name>(e)`, element e of the packed `array<u32>` binding `name` as f32, its 16 bits picked from
  * their word and widened by the integer conversion above, so the value is the one `widenShader` would
- * have stored (the kernel then computes exactly as on the copy); with `out`, also `narrow_out(bits)`,
- * float32 bits rounded into `out`'s 16 bits as `packHalfShader` does. '' when there is nothing half.
+ * have stored (the kernel then computes exactly as on the copy); of a rounding view (`'bfloat16 of
+ * float32'`), word e rounded by `packHalfShader`'s conversion and widened back, the value a cast then a
+ * widened copy would hold. With `out`, also `narrow_out(bits)`, float32 bits rounded into `out`'s 16
+ * bits as `packHalfShader` does. '' when there is nothing half.
  * @example
  * halfReads({ a: 'float16' }) // CODECS + 'fn load_a(e: u32) -> f32 { ... }'
  */
-export function halfReads(operands: Readonly<Record<string, HalfDType>>, out?: HalfDType): string {
+export function halfReads(operands: Readonly<Record<string, HalfRead>>, out?: HalfDType): string {
   const names = Object.keys(operands);
   if (names.length === 0 && out === undefined) return '';
   const fns = names.map((name) => {
-    const h = `(${name}[e >> 1u] >> ((e & 1u) * 16u)) & 0xffffu`;
-    return `fn load_${name}(e: u32) -> f32 { let h = ${h}; return bitcast<f32>(${operands[name] === 'bfloat16' ? 'h << 16u' : 'f16_to_f32_bits(h)'}); }`;
+    const read = operands[name];
+    const dtype = read.startsWith('bfloat16') ? 'bfloat16' : 'float16';
+    const h = read.endsWith('of float32') ? `${NARROW[dtype]}(${name}[e])` : `(${name}[e >> 1u] >> ((e & 1u) * 16u)) & 0xffffu`;
+    return `fn load_${name}(e: u32) -> f32 { let h = ${h}; return bitcast<f32>(${dtype === 'bfloat16' ? 'h << 16u' : 'f16_to_f32_bits(h)'}); }`;
   });
   if (out !== undefined) fns.push(`fn narrow_out(v: u32) -> u32 { return ${NARROW[out]}(v); }`);
   return `${CODECS}\n${fns.join('\n')}`;

@@ -1,6 +1,19 @@
-import { isHalf, type DType, type HalfDType } from '@tsgrad/tensor';
+import { isHalf, roundsOnRead, type DType, type HalfDType, type View } from '@tsgrad/tensor';
 import { WGSL_TYPE, memoShader } from './common.js';
-import { halfReads } from './half.js';
+import { halfReads, type HalfRead } from './half.js';
+
+/** An operand's dtype, or a rounding view's read (`roundsOnRead`: float32 words rounded to a half dtype as they are read). */
+export type MatmulOperand = DType | `${HalfDType} of float32`;
+
+/** What the kernels read `v` as: its dtype, or for a rounding view, its float32 words rounded to that dtype. */
+export function operandOf(v: View): MatmulOperand {
+  return roundsOnRead(v) ? `${v.dtype} of float32` : v.dtype;
+}
+
+/** The half read of an operand, if it is read as half (packed, or a rounding view); else undefined. */
+function halfRead(d: MatmulOperand): HalfRead | undefined {
+  return isHalf(d) || d.endsWith('of float32') ? (d as HalfRead) : undefined;
+}
 
 /**
  * C's dtype: the product's, or for half operands float32 (rounded into half afterwards, one
@@ -13,21 +26,24 @@ export type MatmulOut = 'float32' | 'int32' | HalfDType;
  * How the kernels bind and read operands `a` and `b`: float32 and int32 as arrays of their type;
  * float16 and bfloat16 packed two to a u32 word and read in place (`load_a(e)` of shaders/half.ts:
  * the exact f32 a widened copy would hold), so a half product needs no float32 copy of its operands
- * and computes in f32; with a half `out`, also `pack2(x, y)`, two f32 rounded into one word of C.
+ * and computes in f32; a rounding view as u32 words, each rounded to its half dtype by `load_a(e)` (the
+ * f32 its cast's widened copy would hold); with a half `out`, also `pack2(x, y)`, two f32 rounded
+ * into one word of C.
  */
-function operands(a: DType, b: DType, out: MatmulOut, wide = (d: DType) => WGSL_TYPE[d]): { T: string; decls: string; readA: (e: string) => string; readB: (e: string) => string } {
-  const half: Record<string, HalfDType> = {};
-  if (isHalf(a)) half.a = a;
-  if (isHalf(b)) half.b = b;
-  const stored = (d: DType) => (isHalf(d) ? 'u32' : wide(d));
+function operands(a: MatmulOperand, b: MatmulOperand, out: MatmulOut, wide = (d: DType) => WGSL_TYPE[d]): { T: string; decls: string; readA: (e: string) => string; readB: (e: string) => string } {
+  const half: Record<string, HalfRead> = {};
+  const [ha, hb] = [halfRead(a), halfRead(b)];
+  if (ha) half.a = ha;
+  if (hb) half.b = hb;
+  const stored = (d: MatmulOperand) => (halfRead(d) ? 'u32' : wide(d as DType));
   const pack = isHalf(out) ? `\nfn pack2(x: f32, y: f32) -> u32 { return narrow_out(bitcast<u32>(x)) | (narrow_out(bitcast<u32>(y)) << 16u); }` : '';
   return {
-    T: isHalf(a) ? 'f32' : WGSL_TYPE[a],
+    T: ha ? 'f32' : WGSL_TYPE[a as DType],
     decls: `@group(0) @binding(0) var<storage, read> a: array<${stored(a)}>;
 @group(0) @binding(1) var<storage, read> b: array<${stored(b)}>;
 ${halfReads(half, isHalf(out) ? out : undefined)}${pack}`,
-    readA: (e) => (isHalf(a) ? `load_a(${e})` : `a[${e}]`),
-    readB: (e) => (isHalf(b) ? `load_b(${e})` : `b[${e}]`),
+    readA: (e) => (ha ? `load_a(${e})` : `a[${e}]`),
+    readB: (e) => (hb ? `load_b(${e})` : `b[${e}]`),
   };
 }
 
@@ -48,7 +64,7 @@ fn bAt(z: u32, r: u32, c: u32) -> u32 { return md[11] + z * md[7] + r * md[8] + 
  * 4x4 outputs per thread, staging 32x32 tiles of A and B in workgroup memory. Operands are read
  * through their strides, so transposed views need no copy.
  */
-export const tiledMatmulShader = memoShader(function tiledMatmulShader(aType: DType, bType: DType, out: MatmulOut): string {
+export const tiledMatmulShader = memoShader(function tiledMatmulShader(aType: MatmulOperand, bType: MatmulOperand, out: MatmulOut): string {
   const { T, decls, readA, readB } = operands(aType, bType, out);
   // A half C: a word (columns col, col + 1; N even, so both or neither are inside) per store.
   const [step, store] = isHalf(out) ? [2, 'c[((z * M + r) * N + col) >> 1u] = pack2(acc[i * 4u + j], acc[i * 4u + j + 1u]);'] : [1, 'c[(z * M + r) * N + col] = acc[i * 4u + j];'];
@@ -98,7 +114,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 });
 
 /** One thread per output: cheaper than tiling for small products (biases, vectors, tiny batches). */
-export const smallMatmulShader = memoShader(function smallMatmulShader(aType: DType, bType: DType): string {
+export const smallMatmulShader = memoShader(function smallMatmulShader(aType: MatmulOperand, bType: MatmulOperand): string {
   const { T, decls, readA, readB } = operands(aType, bType, 'float32');
   return `${stridedHeader(T, decls, 'float32')}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -121,12 +137,12 @@ export const smallMatmulShader = memoShader(function smallMatmulShader(aType: DT
  * one through the column stride (`load4_a`), so any layout works and the tiles, the fma chain and
  * hence the bits are those of the float32 kernel on a widened copy.
  */
-function vec4Preamble(aPerRow: number, bPerRow: number, aType: DType, bType: DType, out: MatmulOut): string {
+function vec4Preamble(aPerRow: number, bPerRow: number, aType: MatmulOperand, bType: MatmulOperand, out: MatmulOut): string {
   const { decls } = operands(aType, bType, out, () => 'vec4<f32>');
   const load4 = (name: 'a' | 'b') => `fn load4_${name}(e: u32, s: u32) -> vec4<f32> { return vec4<f32>(load_${name}(e), load_${name}(e + s), load_${name}(e + 2u * s), load_${name}(e + 3u * s)); }`;
-  const readA = isHalf(aType) ? 'load4_a(aBase + ar * md[5] + ak * md[6], md[6])' : 'a[(aBase + ar * md[5] + ak) / 4u]';
-  const readB = isHalf(bType) ? 'load4_b(bBase + bk * md[8] + bc * md[9], md[9])' : 'b[(bBase + bk * md[8] + bc) / 4u]';
-  const loads = [isHalf(aType) ? load4('a') : '', isHalf(bType) ? load4('b') : ''].filter(Boolean);
+  const readA = halfRead(aType) ? 'load4_a(aBase + ar * md[5] + ak * md[6], md[6])' : 'a[(aBase + ar * md[5] + ak) / 4u]';
+  const readB = halfRead(bType) ? 'load4_b(bBase + bk * md[8] + bc * md[9], md[9])' : 'b[(bBase + bk * md[8] + bc) / 4u]';
+  const loads = [halfRead(aType) ? load4('a') : '', halfRead(bType) ? load4('b') : ''].filter(Boolean);
   return `${decls.trimEnd()}
 ${loads.length ? `${loads.join('\n')}\n` : ''}@group(0) @binding(2) var<storage, read_write> c: array<${isHalf(out) ? 'u32' : 'f32'}>;
 @group(0) @binding(3) var<storage, read> md: array<u32>;
@@ -178,7 +194,7 @@ function storeVec4(at: string, v: string, r: string, col: string, out: MatmulOut
  * a quarter of the multiply-adds. Tiles wholly inside A, B and C load and store without bounds checks
  * (a branch uniform across the workgroup); only edge tiles check.
  */
-export const vec4MatmulShader = memoShader(function vec4MatmulShader(aType: DType, bType: DType, out: MatmulOut): string {
+export const vec4MatmulShader = memoShader(function vec4MatmulShader(aType: MatmulOperand, bType: MatmulOperand, out: MatmulOut): string {
   // Tiles: 32 rows x 8 vec4 along k of A, 32 k x 8 vec4 along n of B.
   return `${vec4Preamble(8, 8, aType, bType, out)}
 @compute @workgroup_size(64)
@@ -236,7 +252,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
  * kernel, for products large enough to fill the GPU with 64×64 tiles. The next k-tile is loaded into
  * registers while the current one is multiplied (double buffering). Same operand rules as it.
  */
-export const vec4Matmul64Shader = memoShader(function vec4Matmul64Shader(aType: DType, bType: DType, out: MatmulOut): string {
+export const vec4Matmul64Shader = memoShader(function vec4Matmul64Shader(aType: MatmulOperand, bType: MatmulOperand, out: MatmulOut): string {
   // Tiles: 64 rows x 4 vec4 along k of A, 16 k x 16 vec4 along n of B.
   return `${vec4Preamble(4, 16, aType, bType, out)}
 @compute @workgroup_size(64)
