@@ -6,6 +6,7 @@ import {
   getBackend,
   isHalf,
   numel,
+  roundsOnRead,
   viewStrides,
   ELEMENTWISE_OPS,
   forwardKernel,
@@ -126,10 +127,25 @@ export function keptShape(shape: readonly number[], axes: readonly number[], kee
   return keepdim ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
 }
 
-/** A contiguous copy: a cast to its own dtype, one kernel writing every element (no zero fill first). */
+/**
+ * A contiguous copy: a cast to its own dtype, one kernel writing every element (no zero fill first).
+ * Of a rounding view (`roundsOnRead`), the cast it stands for: its float32 storage rounded.
+ */
 function copyOf(x: Tensor): Tensor {
-  return fromStorage(backend(x).cast(x.toView(), x.dtype), x.shape);
+  const v = x.toView();
+  return fromStorage(backend(x).cast(roundsOnRead(v) ? { ...v, dtype: 'float32' } : v, x.dtype), x.shape);
 }
+
+/**
+ * The ops that take a rounding view (`roundsOnRead`: a half view of a float32 storage, which
+ * matmul's rule reads the float32 batch or a parameter as, recomputed-casts.ts) as it is: matmul,
+ * whose kernel rounds it as it loads it, and the views, which only carry it (reshape's copy is a
+ * cast: `copyOf`). Every other op gets the cast it stands for (`apply`).
+ */
+const TAKES_ROUNDING_VIEWS = new Set<PrimitiveOp>(['matmul', 'reshape', 'permute', 'expand', 'slice']);
+
+/** Whether `t` is a rounding view: half, over float32 memory (checked on every input of every op: kept cheap). */
+const isRoundingView = (t: Tensor) => t.storage.dtype === 'float32' && isHalf(t.dtype);
 
 const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
   ...(Object.fromEntries(ELEMENTWISE_OPS.map((op) => [op, elementwise(op)])) as { [K in ElementwiseOp]: Forward<K> }),
@@ -221,9 +237,9 @@ const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
  * Runs a primitive and, when grad mode is on and an input requires grad, records its graph node.
  * The only place where graph nodes are created.
  */
-export function apply<K extends PrimitiveOp>(op: K, inputs: readonly Tensor[], attrs: PrimitiveAttrs[K]): Tensor {
-  const device = inputs[0].device;
-  for (const t of inputs) {
+export function apply<K extends PrimitiveOp>(op: K, operands: readonly Tensor[], attrs: PrimitiveAttrs[K]): Tensor {
+  const device = operands[0].device;
+  for (const t of operands) {
     if (t.isSparse) throw new Error(`${op}: this operation does not support sparse tensors; call toDense() first`);
     if (t.device !== device) {
       throw new Error(
@@ -231,6 +247,9 @@ export function apply<K extends PrimitiveOp>(op: K, inputs: readonly Tensor[], a
       );
     }
   }
+  // A rounding view reaching another op (matmul's rule run inside an autocast of another dtype casts
+  // its operands) is read as the cast it stands for, never as packed half words.
+  const inputs = !TAKES_ROUNDING_VIEWS.has(op) && operands.some(isRoundingView) ? operands.map((t) => (isRoundingView(t) ? copyOf(t) : t)) : operands;
   const out = allocating(op, () => `for inputs of shape ${describeShapes(...inputs.map((t) => t.shape))}`, () => (FORWARD[op] as Forward<K>)(inputs, attrs));
   if (GRADIENTS[op] !== null && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out._setGradFn(new Node(op, inputs, attrs, out));

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { autocast, cat, isAutocastEnabled, manualSeed, matmulAdd, noGrad, tensor, randint, randn, scope, stack, type DType, type Tensor } from '@tsgrad/autograd';
+import { Tensor, autocast, cat, isAutocastEnabled, manualSeed, matmulAdd, noGrad, ones, tensor, randint, randn, scope, stack, type DType } from '@tsgrad/autograd';
 import { Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
 import { loadFixture } from '@tsgrad/test-utils';
 import { cpuMemoryStats, getBackend, roundsOnRead } from '@tsgrad/tensor';
@@ -206,6 +206,32 @@ describe("autocast: a parameter's cast is cast again in backward, not held by th
       matmul.mockRestore();
       casts.mockRestore();
     }
+  });
+
+  it('backward run inside an autocast of the other half dtype: matmul\'s rule casts the rounding view it is handed, which reads as the cast it stands for (every op but matmul and the views does): the hand-cast gradients', () => {
+    manualSeed(10);
+    const [x, w] = [randn([8, 64]), randn([64, 16], { requiresGrad: true })];
+    const loss = scope(() => autocast(CPU, () => x.matmul(w).to('float32').sum()));
+    autocast({ device: 'cpu', dtype: 'float16' }, () => loss.backward());
+    // The rule's product ran in float16: g and the batch's bfloat16 cast, each cast to float16.
+    const wr = w.detach().requiresGrad_();
+    const g = bf16(x).matmul(bf16(wr)).to('float32').sum();
+    const want = bf16(x).to('float16').t().matmul(ones([8, 16], { dtype: 'float16' })).to('float32');
+    expect(bits(w.grad!)).toEqual(bits(want));
+    g.backward();
+    expect(w.grad!.sub(wr.grad!).abs().max().item()).toBeLessThan(0.01 * wr.grad!.abs().max().item()); // float16 products, not bfloat16's
+    // Any op but matmul and the views reads a rounding view as the cast (a copy of it, made there).
+    const x32 = randn([6, 10]);
+    const rounding = new Tensor({ ...x32.toView(), dtype: 'bfloat16' });
+    const cast = bf16(x32);
+    for (const [name, f] of [
+      ['exp', (t: Tensor) => t.exp()],
+      ['to(float16)', (t: Tensor) => t.to('float16')],
+      ['sum', (t: Tensor) => t.sum(1)],
+      ['a reshape that copies', (t: Tensor) => t.t().reshape([60])],
+      ['contiguous', (t: Tensor) => t.t().contiguous()],
+      ['matmul', (t: Tensor) => t.matmul(cast.t())],
+    ] as const) expect(bits(f(rounding)), name).toEqual(bits(f(cast)));
   });
 
   it("an input dropped before backward (made inside the forward's scope): its cast is made as it goes and held, as PyTorch holds it; the gradients are the same bits", () => {

@@ -12,6 +12,7 @@
 import {
   BACKEND_API_VERSION,
   contiguousStrides,
+  storageSpan,
   isContiguous,
   numel,
   type ArgReduceOp,
@@ -441,11 +442,19 @@ export class WebGPUBackend implements Backend {
     // Half operands are read in place (no float32 copies: matmul-plan.ts) and C written in half where
     // the kernel stores pairs of columns (else a float32 C narrowed), a mixed pair through copies.
     // A rounding view (the float32 batch read as its half cast, by autocast's backward) is read in
-    // place beside a half operand of its dtype; cast first where its float32 binding would not fit
-    // the limit that its cast's fits (so the plan takes the cast's route), or with an addend.
+    // place beside a half operand of its dtype. Beside an addend or a float32 operand, or where its
+    // float32 binding would pass the limit that its cast's fits, it is cast first: the span it
+    // reads, rounded word by word, in its own layout (strides kept, a broadcast not repeated), so
+    // the plan takes the cast's route.
     const rounding = [a, b].filter(roundsOnRead);
     if (rounding.length > 0 && (addend || a.dtype !== b.dtype || rounding.some((v) => this.bindings.span({ ...v, dtype: 'float32' }) > this.limits.maxStorageBufferBindingSize / 4))) {
-      const cast = (v: View): View => (roundsOnRead(v) ? { ...v, storage: this.cast({ ...v, dtype: 'float32' }, v.dtype), strides: contiguousStrides(v.shape), offset: 0 } : v);
+      const cast = (v: View): View => {
+        if (!roundsOnRead(v)) return v;
+        const { lo, length } = storageSpan(v.shape, v.strides, v.offset);
+        const out = this.fresh(v.dtype, [Math.max(length, 1)]);
+        if (length > 0) this.half.packInto(v.storage, lo, length, out.storage, v.dtype);
+        return { ...v, storage: out.storage, offset: length > 0 ? v.offset - lo : 0 };
+      };
       const [ca, cb] = [cast(a), cast(b)];
       const out = this.matmul(ca, cb, addend);
       for (const [c, v] of [[ca, a], [cb, b]]) if (c !== v) this.free(c.storage);

@@ -172,7 +172,7 @@ describe('matmul reads a rounding view (float32 read as half) as its cast, on th
     expect(await bitsOf(got)).toEqual(await bitsOf(want));
   });
 
-  it.each(HALVES)('%s: beside an addend, beside a float32 operand, and past the binding limit as float32 (not as half), it is cast first: the same bits', async (dtype) => {
+  it.each(HALVES)('%s: beside an addend, beside a float32 operand, and past the binding limit as float32 (not as half: plain, transposed, broadcast), it is cast first: the same bits', async (dtype) => {
     expect(backend.capabilities.matmulRoundsOnRead).toBe(true);
     const view = (t: Tensor): View => t.toView();
     const readBits = async (b: WebGPUBackend, s: Storage, n: number) => Array.from(await b.read(s, 0, n));
@@ -185,18 +185,27 @@ describe('matmul reads a rounding view (float32 read as half) as its cast, on th
     expect(await readBits(backend, backend.matmul(aRound, view(b), view(addend)), n)).toEqual(await readBits(backend, backend.matmul(aCast, view(b), view(addend)), n));
     const b32 = b.to('float32');
     expect(await readBits(backend, backend.matmul(aRound, view(b32)), n)).toEqual(await readBits(backend, backend.matmul(aCast, view(b32)), n));
-    // A right operand of 1.2 MB as float32 (600 KB as half) under a 1 MiB binding limit: bound as
-    // float32 it would be an Error (the right operand is bound whole), cast first it runs.
+    // A right operand of 1.2 MB as float32 (600 KB as half) under a 1 MiB binding limit (the right
+    // operand is bound whole): cast first, it runs as its cast does. Plain, transposed (the cast
+    // keeps the layout: the same kernel) and broadcast over a batch of 3 (not repeated: 1.8 MB as half).
     const capped = new WebGPUBackend(backend.gpu, 'capped for tests', {}, { maxStorageBufferBindingSize: 1 << 20, maxBufferSize: 64 << 20 });
     const gen = new Generator(6);
     const values = Float32Array.from({ length: 512 * 600 }, () => gen.normal());
     const right = capped.fromData(values, 'float32');
-    const rightView: View = { storage: right, dtype, shape: [1, 512, 600], strides: [0, 600, 1], offset: 0 };
-    const left = capped.cast({ storage: capped.fromData(values.subarray(0, 8 * 512), 'float32'), dtype: 'float32', shape: [8 * 512], strides: [1], offset: 0 }, dtype);
-    const leftView: View = { storage: left, dtype, shape: [1, 8, 512], strides: [0, 512, 1], offset: 0 };
-    const rightCast: View = { ...rightView, storage: capped.cast({ ...rightView, dtype: 'float32' }, dtype) };
-    expect(await readBits(capped, capped.matmul(leftView, rightView), 8 * 600)).toEqual(await readBits(capped, capped.matmul(leftView, rightCast), 8 * 600));
-    expect(() => capped.matmul(leftView, { ...rightView, dtype: 'float32' }), 'bound as float32').toThrow(/exceeds this device's maxStorageBufferBindingSize/);
+    const castOfRight = capped.cast({ storage: right, dtype: 'float32', shape: [512 * 600], strides: [1], offset: 0 }, dtype);
+    const left = capped.cast({ storage: capped.fromData(values.subarray(0, 3 * 8 * 600), 'float32'), dtype: 'float32', shape: [3 * 8 * 600], strides: [1], offset: 0 }, dtype);
+    const layouts: [string, Omit<View, 'storage' | 'dtype'>, Omit<View, 'storage' | 'dtype'>][] = [
+      ['plain', { shape: [1, 8, 512], strides: [0, 512, 1], offset: 0 }, { shape: [1, 512, 600], strides: [0, 600, 1], offset: 0 }],
+      ['transposed', { shape: [1, 8, 600], strides: [0, 600, 1], offset: 0 }, { shape: [1, 600, 512], strides: [0, 1, 600], offset: 0 }],
+      ['broadcast over a batch', { shape: [3, 8, 512], strides: [8 * 512, 512, 1], offset: 0 }, { shape: [3, 512, 600], strides: [0, 600, 1], offset: 0 }],
+    ];
+    for (const [name, l, r] of layouts) {
+      const leftView: View = { storage: left, dtype, ...l };
+      const got = capped.matmul(leftView, { storage: right, dtype, ...r });
+      const want = capped.matmul(leftView, { storage: castOfRight, dtype, ...r });
+      const count = l.shape[0] * l.shape[1] * r.shape[2];
+      expect(await readBits(capped, got, count), name).toEqual(await readBits(capped, want, count));
+    }
   });
 });
 
