@@ -1,6 +1,6 @@
 import { checkOptionKeys, isFloating, isHalf, type DType } from '@tsgrad/tensor';
 import { rejectPromise } from './grad-mode.js';
-import { castIsStale, markRecomputableCast } from './recomputed-casts.js';
+import { castIsStale, markRecomputableCast, roundingOperand } from './recomputed-casts.js';
 import { unscoped } from './scope.js';
 import { Tensor } from './tensor.js';
 
@@ -130,7 +130,8 @@ const weightCache = new Map<Tensor, Map<DType, Tensor>>();
  * `autocast` returns, as in PyTorch) stores float32 gradients. Unlike PyTorch's, the graph does not
  * keep a parameter's cast for backward (half the parameters' bytes), nor the batch's (or any float32
  * tensor's with no graph) while the batch is alive: backward reads them again, the same bits (a
- * matmul rounds the float32 values to `dtype` as it loads them, no copy made), so
+ * matmul rounds the float32 values to `dtype` as it loads them, no copy made; linear and matmul read
+ * a contiguous batch that way in the forward too, where PyTorch makes its cast), so
  * writing into a parameter or the batch between the forward pass and backward is an Error, as
  * without autocast; and a parameter written while its cast is cached is cast again at its
  * next use (PyTorch's cache would hand out the old cast). Nor does it keep a float32 sum of a tensor
@@ -195,6 +196,15 @@ function clearWeightCache(): void {
   for (const casts of weightCache.values()) for (const cast of casts.values()) cast._release();
   weightCache.clear();
 }
+
+/**
+ * The ops whose first two tensors are used only as matmul operands, through views (x and the weight
+ * of linear; matmulAdd's addend, the third, is added elementwise): autocast hands them a float32
+ * tensor with no graph, such as the batch or a frozen weight, as a rounding view where the backend's
+ * matmul takes one (`roundingOperand`), so the half copy PyTorch makes (and its graph keeps) is never
+ * made: the matmul rounds the values as it loads them, with the cast's bits.
+ */
+const MATMUL_OPERANDS = new Set<AutocastOp>(['matmul', 'matmulAdd', 'linear']);
 
 /** torch's `cached_cast`: float32 parameters cast to the lower dtype are cached, everything else cast anew. */
 function cachedCast(t: Tensor, dtype: DType, state: AutocastState): Tensor {
@@ -277,7 +287,11 @@ export function autocastOp<A extends unknown[], R>(name: AutocastOp, fn: (...arg
     if (device === null || policy === undefined || !states[device].enabled) return fn(...args);
     const state = states[device];
     const dtype: DType = policy === 'lowerPrecision' ? state.dtype : policy === 'float32' ? 'float32' : promoted(args, device);
-    const cast = mapTensors(args, device, (t) => (policy === 'float32' && t.dtype === 'float32' ? t : cachedCast(t, dtype, state))) as A;
+    const castOf = (t: Tensor) => (policy === 'float32' && t.dtype === 'float32' ? t : cachedCast(t, dtype, state));
+    // Matmul's two operands: a float32 tensor with no graph (the batch) as a rounding view, no cast.
+    const cast = (
+      MATMUL_OPERANDS.has(name) ? args.map((a, i) => (!eligible(a, device) ? a : i < 2 ? (roundingOperand(a, dtype) ?? castOf(a)) : castOf(a))) : mapTensors(args, device, castOf)
+    ) as A;
     states[device] = { ...state, enabled: false };
     try {
       return fn(...cast);

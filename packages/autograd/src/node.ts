@@ -2,10 +2,10 @@ import { creationStack, isAnomalyEnabled } from './anomaly.js';
 import type { Storage } from '@tsgrad/tensor';
 import { graphReferences, releaseForGraph, retainForGraph, storageReferences, whenOnlyGraphHolds } from './ownership.js';
 import type { PrimitiveAttrs, PrimitiveOp } from './primitives.js';
-import { castAgain, materializeCast, recomputableSource, viewOfHeldCast } from './recomputed-casts.js';
+import { castAgain, castOfRoundingView, isRoundingView, materializeCast, recomputableSource, viewOfHeldCast } from './recomputed-casts.js';
 import { keptForSum, materializeSum } from './recomputed-sums.js';
 import { READ_BY_RULE } from './saved-tensors.js';
-import type { Tensor } from './tensor.js';
+import { Tensor } from './tensor.js';
 
 /**
  * What a gradient rule may read: the op's inputs and output as they were at forward time. A rule is
@@ -96,6 +96,14 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     const leaves: [input: number, at: number][] = [];
     inputs.forEach((t, i) => {
       if (!reads.inputs[i]) return;
+      // A rounding view (autocast's matmul operand in place of a float32 tensor's cast) is held as
+      // it is: the float32 memory, alive anyway, until only the graph holds it (below).
+      if (isRoundingView(t)) {
+        leaves.push([i, this.kept.length]);
+        recomputed.push(i);
+        this.kept.push(t);
+        return;
+      }
       const leaf = recomputableSource(t);
       if (leaf) leaves.push([i, this.kept.length]);
       const kept = leaf ? [leaf] : keptForSum(t);
@@ -206,7 +214,9 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
       for (const i of this.recomputedInputs) {
         const cast = this.narrowed?.get(i);
         const root = this.sumRoots.get(i);
-        inputs[i] = cast ? viewOfHeldCast(inputs[i], cast) : root ? materializeSum(inputs[i], this.op, i, root) : materializeCast(inputs[i], this.op, i);
+        const rounding = isRoundingView(saved.inputs[i]);
+        if (rounding && !cast) continue; // read as it is
+        inputs[i] = cast ? (rounding ? new Tensor(cast.toView()) : viewOfHeldCast(inputs[i], cast)) : root ? materializeSum(inputs[i], this.op, i, root) : materializeCast(inputs[i], this.op, i);
         if (inputs[i] !== saved.inputs[i]) fresh.push(inputs[i]);
       }
     } catch (e) {
@@ -237,15 +247,17 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
 
   /**
    * @internal Holds the cast of the leaf it held for `input` (kept at `at`) instead of the leaf,
-   * which nothing but the graph holds any more (its handles let go before backward); not when the
-   * leaf has changed since the forward pass (backward then names it).
+   * which nothing but the graph holds any more (its handles let go before backward), or of the
+   * float32 memory a rounding view input reads (`castOfRoundingView`); not when the leaf has changed
+   * since the forward pass (backward then names it).
    * @example
    * // ownership's whenOnlyGraphHolds runs it when the batch's last handle goes:
    * node.narrowCast(0, 0);
    */
   narrowCast(input: number, at: number): void {
     if (this.saved === null || this.keptStorages.length === 0) return;
-    const cast = castAgain(this.saved.inputs[input]);
+    const t = this.saved.inputs[input];
+    const cast = isRoundingView(t) ? castOfRoundingView(t, this.versions[input]) : castAgain(t);
     if (cast === null) return;
     retainForGraph(cast.storage);
     cast._release(); // the node's reference holds it
@@ -289,6 +301,14 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     if (!saved) return;
     saved.inputs.forEach((t, i) => {
       // Only a value the rule reads can be stale (PyTorch checks its saved variables only).
+      if (this.readsInput[i] && t._version.value !== this.versions[i] && isRoundingView(t)) {
+        throw new Error(
+          `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
+            `input ${i} of ${this.op} is a float32 tensor outside the graph (shape [${t.shape.join(', ')}]) that autocast reads as ${t.dtype} ` +
+            `(rounded as matmul loads it) instead of keeping its cast; the tensor is at version ${t._version.value}; expected version ${this.versions[i]} instead. ` +
+            `Run backward before modifying the tensor, as without autocast`,
+        );
+      }
       if (this.readsInput[i] && t._version.value !== this.versions[i]) {
         throw new Error(
           `one of the variables needed for gradient computation has been modified by an inplace operation: ` +

@@ -22,6 +22,7 @@ import { attentionForward } from './ops/attention.js';
 import { layerNormForward } from './ops/layer-norm.js';
 import { isGradEnabled } from './grad-mode.js';
 import { Node } from './node.js';
+import { isRoundingView } from './recomputed-casts.js';
 import { Tensor } from './tensor.js';
 
 /**
@@ -144,8 +145,6 @@ function copyOf(x: Tensor): Tensor {
  */
 const TAKES_ROUNDING_VIEWS = new Set<PrimitiveOp>(['matmul', 'reshape', 'permute', 'expand', 'slice']);
 
-/** Whether `t` is a rounding view: half, over float32 memory (checked on every input of every op: kept cheap). */
-const isRoundingView = (t: Tensor) => t.storage.dtype === 'float32' && isHalf(t.dtype);
 
 const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
   ...(Object.fromEntries(ELEMENTWISE_OPS.map((op) => [op, elementwise(op)])) as { [K in ElementwiseOp]: Forward<K> }),

@@ -1,4 +1,4 @@
-import { getBackend, isContiguous, type DType, type Storage } from '@tsgrad/tensor';
+import { getBackend, isContiguous, isHalf, storageSpan, type DType, type Storage } from '@tsgrad/tensor';
 import { isGradEnabled, noGrad } from './grad-mode.js';
 import { storageReferences } from './ownership.js';
 import { unscoped } from './scope.js';
@@ -19,7 +19,9 @@ import { Tensor } from './tensor.js';
  * they were cast from are alive anyway (the module holds its parameters, the training loop its
  * batch), so tsgrad's graph nodes hold those instead and cast them again when their rule runs (or,
  * for matmul's rule, hand it the float32 leaf as a rounding view, which the matmul rounds to the
- * half dtype as it loads it: the cast's bits, and no cast made at all); the casts' own memory goes back when autocast exits (the weight cache) or when their handles go (the
+ * half dtype as it loads it: the cast's bits, and no cast made at all; autocast hands linear and
+ * matmul a contiguous batch that way in the forward too, `roundingOperand`, and the node holds that
+ * view as it holds a leaf); the casts' own memory goes back when autocast exits (the weight cache) or when their handles go (the
  * end of the forward's own scope: run the forward in one, as the README shows, or the batch's cast
  * lives as long as the step's scope). If the last handle to a tensor that is no parameter goes before
  * backward (a batch made and dropped inside the forward's scope), each node holding it makes the
@@ -155,4 +157,56 @@ export function castAgain(kept: Tensor): Tensor | null {
 export function viewOfHeldCast(kept: Tensor, cast: Tensor): Tensor {
   const view = kept.toView();
   return new Tensor({ storage: cast.storage, dtype: view.dtype, shape: view.shape, strides: view.strides, offset: view.offset });
+}
+
+/**
+ * @internal Whether `t` is a rounding view (`roundsOnRead`: half, over float32 memory), which autocast
+ * hands matmul in place of a float32 tensor's cast (`roundingOperand`) and matmul's rule reads the
+ * float32 leaf as (`roundingView`). Checked on every input of every op (primitives.ts): kept cheap.
+ * @example
+ * isRoundingView(autocast({ device: 'cpu' }, () => roundingOperand(x, 'bfloat16'))) // true
+ */
+export const isRoundingView = (t: Tensor): boolean => t.storage.dtype === 'float32' && isHalf(t.dtype);
+
+/**
+ * @internal `t` as autocast hands it to matmul, linear and matmulAdd in place of its cast to the
+ * half `dtype`: a rounding view of its memory, sharing its version counter, where the backend's matmul
+ * takes one (`capabilities.matmulRoundsOnRead`) and `t` is a contiguous float32 tensor with no graph
+ * (the batch, a frozen weight), so that neither the forward nor the graph makes or keeps a cast; else
+ * undefined (the caller casts). The node reading it holds the float32 memory while anything else
+ * does, and its cast, made then, once only the graph holds it (`castOfRoundingView`), as PyTorch's
+ * graph holds the cast; a write into `t` before backward is an Error there, as without autocast;
+ * new data given to `t` (`setData`) does not reach the graph, which reads the memory it had, as
+ * PyTorch's reads the cast it kept.
+ * @example
+ * const x16 = roundingOperand(x, 'bfloat16') ?? x.to('bfloat16');
+ */
+export function roundingOperand(t: Tensor, dtype: DType): Tensor | undefined {
+  if (t.dtype !== 'float32' || !isHalf(dtype) || t.requiresGrad || !t.isLeaf || t.isSparse || !t.isContiguous()) return undefined;
+  if (!getBackend(t.device).capabilities.matmulRoundsOnRead) return undefined;
+  return new Tensor({ ...t.toView(), dtype }, t._version);
+}
+
+/**
+ * @internal The cast a rounding view `t` stands for, in `t`'s own layout (the span of memory it
+ * reads, rounded: strides kept, so matmul takes the route it took), outside every scope and the
+ * graph, for a node that held `t`'s float32 memory and is now its last holder; null when `t` was
+ * written since the node read it (`version`; backward then names it).
+ * @example
+ * const held = castOfRoundingView(node.saved.inputs[0], recordedVersion);
+ */
+export function castOfRoundingView(t: Tensor, version: number): Tensor | null {
+  if (t._version.value !== version) return null;
+  return noGrad(() =>
+    unscoped(() => {
+      const v = t.toView();
+      const { lo, length } = storageSpan(v.shape, v.strides, v.offset);
+      const span = new Tensor({ storage: v.storage, dtype: 'float32', shape: [length], strides: [1], offset: length > 0 ? lo : 0 });
+      const cast = span.to(v.dtype);
+      span._release();
+      const view = new Tensor({ storage: cast.storage, dtype: v.dtype, shape: v.shape, strides: v.strides, offset: length > 0 ? v.offset - lo : 0 });
+      cast._release(); // the view holds the memory
+      return view;
+    }),
+  );
 }

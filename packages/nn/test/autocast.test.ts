@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { Tensor, autocast, cat, isAutocastEnabled, manualSeed, matmulAdd, noGrad, ones, tensor, randint, randn, scope, stack, type DType } from '@tsgrad/autograd';
+import { Tensor, autocast, cat, isAutocastEnabled, keep, manualSeed, matmulAdd, noGrad, ones, tensor, randint, randn, scope, stack, type DType } from '@tsgrad/autograd';
 import { Linear, ReLU, Sequential, functional as F } from '@tsgrad/nn';
 import { loadFixture } from '@tsgrad/test-utils';
 import { cpuMemoryStats, getBackend, roundsOnRead } from '@tsgrad/tensor';
@@ -282,19 +282,79 @@ describe("autocast: a parameter's cast is cast again in backward, not held by th
 
   it('an input that needs no gradient written in place between forward and backward is an Error naming it, whether or not it was dropped after', () => {
     const w = randn([4, 2], { requiresGrad: true });
-    const x = randn([3, 4]);
-    const written = autocast(CPU, () => x.matmul(w).to('float32').sum());
-    noGrad(() => x.mul_(2));
+    // Contiguous, the batch reaches matmul as a rounding view; transposed, as its cast.
+    const contiguous = randn([3, 4]);
+    const written = autocast(CPU, () => contiguous.matmul(w).to('float32').sum());
+    noGrad(() => contiguous.mul_(2));
     expect(() => written.backward()).toThrow(
+      /modified by an inplace operation: input 0 of matmul is a float32 tensor outside the graph \(shape \[1, 3, 4\]\) that autocast reads as bfloat16 \(rounded as matmul loads it\) instead of keeping its cast; the tensor is at version 1; expected version 0 instead\. Run backward before modifying the tensor, as without autocast/,
+    );
+    const transposed = randn([4, 3]).t();
+    const writtenT = autocast(CPU, () => transposed.matmul(w).to('float32').sum());
+    noGrad(() => transposed.mul_(2));
+    expect(() => writtenT.backward()).toThrow(
       /modified by an inplace operation: input 0 of matmul is the bfloat16 cast of a float32 tensor outside the graph \(shape \[3, 4\], dtype float32\), which autocast casts again in backward instead of keeping; the tensor is at version 1; expected version 0 instead\. Run backward before modifying the tensor, as without autocast/,
     );
-    const dropped = scope(() => {
-      const batch = randn([3, 4]);
-      const loss = autocast(CPU, () => batch.matmul(w).to('float32').sum());
-      noGrad(() => batch.add_(1));
-      return loss; // the batch goes here: written, so its cast is not made from the new values
-    });
-    expect(() => dropped.backward()).toThrow(/input 0 of matmul is the bfloat16 cast of a float32 tensor outside the graph \(shape \[3, 4\], dtype float32\).*version 1; expected version 0 instead/);
+    for (const layout of [(t: Tensor) => t, (t: Tensor) => t.t().contiguous().t()]) {
+      const dropped = scope(() => {
+        const batch = layout(randn([3, 4]));
+        const loss = autocast(CPU, () => batch.matmul(w).to('float32').sum());
+        noGrad(() => batch.add_(1));
+        return loss; // the batch goes here: written, so its cast is not made from the new values
+      });
+      expect(() => dropped.backward()).toThrow(/input 0 of matmul .*float32 tensor outside the graph \(shape \[(1, )?3, 4\].*version 1; expected version 0 instead/);
+    }
+  });
+
+  it.each(['bfloat16', 'float16'] as const)("%s: the forward makes no cast of a contiguous batch or frozen weight (matmul and linear read them rounded as they load them), the graph holds none, and the results are the hand-cast graph's bit for bit", (dtype) => {
+    manualSeed(12);
+    const x = randn([16, 32]).mul(100);
+    const frozen = randn([32, 24]);
+    const layer = new Linear(32, 24);
+    const w = randn([24, 8], { requiresGrad: true });
+    const casts = vi.spyOn(getBackend('cpu'), 'cast');
+    let y16: Tensor | undefined;
+    try {
+      const loss = scope(() =>
+        autocast({ device: 'cpu', dtype }, () => {
+          const h = layer.forward(x); // linear with a bias: x rounded, the weight and bias cast (the cache)
+          const z = x.matmul(frozen); // a frozen weight rounded too
+          y16 = keep(h.add(z).matmul(w));
+          return y16.to('float32').square().sum();
+        }),
+      );
+      const of = (shape: number[]) => casts.mock.calls.filter(([v, to]) => to === dtype && v.dtype === 'float32' && v.shape.join() === shape.join()).length;
+      expect([of([16, 32]), of([32, 24])], 'casts of the batch and the frozen weight in forward').toEqual([0, 0]);
+      expect([of([24, 32]), of([24])], "the layer's weight and bias are cast (parameters: the weight cache)").toEqual([1, 1]);
+      casts.mockClear();
+      loss.backward();
+      expect([of([16, 32]), of([32, 24]), of([24, 32])], 'in backward: the batch, the frozen weight, the layer\'s weight').toEqual([0, 0, 0]);
+    } finally {
+      casts.mockRestore();
+    }
+    const [wr, lw, lb] = [w, layer.weight, layer.bias!].map((p) => p.detach().requiresGrad_());
+    const c = (t: Tensor) => t.to(dtype);
+    const yr = matmulAdd(c(x), c(lw).t(), c(lb)).add(c(x).matmul(c(frozen))).matmul(c(wr));
+    yr.to('float32').square().sum().backward();
+    expect(bits(y16!)).toEqual(bits(yr));
+    for (const [got, want] of [[w, wr], [layer.weight, lw], [layer.bias!, lb]] as const) expect(bits(got.grad!)).toEqual(bits(want.grad!));
+  });
+
+  it("a contiguous frozen weight given new data between forward and backward: the graph reads the memory it had, as PyTorch's reads the cast it kept (a strided one is an Error naming it)", () => {
+    manualSeed(13);
+    const x = randn([5, 6], { requiresGrad: true });
+    const frozen = randn([6, 3]);
+    const old = frozen.clone();
+    const loss = scope(() => autocast(CPU, () => x.matmul(frozen).to('float32').sum()));
+    noGrad(() => frozen.setData(randn([6, 3])));
+    loss.backward();
+    const xr = x.detach().requiresGrad_();
+    bf16(xr).matmul(bf16(old)).to('float32').sum().backward();
+    expect(bits(x.grad!)).toEqual(bits(xr.grad!));
+    const strided = randn([3, 6]).t();
+    const lossT = scope(() => autocast(CPU, () => x.matmul(strided).to('float32').sum()));
+    noGrad(() => strided.setData(randn([6, 3])));
+    expect(() => lossT.backward()).toThrow(/input 1 of matmul is the bfloat16 cast of a float32 tensor outside the graph \(shape \[6, 3\], dtype float32\).*has new data \(setData\)/);
   });
 
   it('backward inside the autocast reads the cast still cached; cacheEnabled: false casts again too', () => {

@@ -441,13 +441,15 @@ export class WebGPUBackend implements Backend {
     // float32 products and sums, one rounding per output element (as PyTorch's CPU half matmul).
     // Half operands are read in place (no float32 copies: matmul-plan.ts) and C written in half where
     // the kernel stores pairs of columns (else a float32 C narrowed), a mixed pair through copies.
-    // A rounding view (the float32 batch read as its half cast, by autocast's backward) is read in
-    // place beside a half operand of its dtype. Beside an addend or a float32 operand, or where its
-    // float32 binding would pass the limit that its cast's fits, it is cast first: the span it
-    // reads, rounded word by word, in its own layout (strides kept, a broadcast not repeated), so
-    // the plan takes the cast's route.
-    const rounding = [a, b].filter(roundsOnRead);
-    if (rounding.length > 0 && (addend || a.dtype !== b.dtype || rounding.some((v) => this.bindings.span({ ...v, dtype: 'float32' }) > this.limits.maxStorageBufferBindingSize / 4))) {
+    // A rounding view (the float32 batch read as its half cast, by autocast) is read in place beside
+    // a half operand of its dtype (and a half addend). Beside a float32 operand, or where its float32
+    // binding would pass the limit that its cast's fits, it is cast first: the span it reads,
+    // rounded word by word, in its own layout (strides kept, a broadcast not repeated), so the plan
+    // takes the cast's route.
+    // (A rounding addend, which the contract does not offer, is cast too: the add reads packed words.)
+    const rounding = [a, b, ...(addend ? [addend] : [])].filter(roundsOnRead);
+    const tooWide = (v: View) => this.bindings.span({ ...v, dtype: 'float32' }) > this.limits.maxStorageBufferBindingSize / 4;
+    if (rounding.length > 0 && (a.dtype !== b.dtype || (addend !== undefined && roundsOnRead(addend)) || rounding.some(tooWide))) {
       const cast = (v: View): View => {
         if (!roundsOnRead(v)) return v;
         const { lo, length } = storageSpan(v.shape, v.strides, v.offset);
@@ -455,9 +457,9 @@ export class WebGPUBackend implements Backend {
         if (length > 0) this.half.packInto(v.storage, lo, length, out.storage, v.dtype);
         return { ...v, storage: out.storage, offset: length > 0 ? v.offset - lo : 0 };
       };
-      const [ca, cb] = [cast(a), cast(b)];
-      const out = this.matmul(ca, cb, addend);
-      for (const [c, v] of [[ca, a], [cb, b]]) if (c !== v) this.free(c.storage);
+      const [ca, cb, cc] = [cast(a), cast(b), addend && cast(addend)];
+      const out = this.matmul(ca, cb, cc);
+      for (const [c, v] of [[ca, a], [cb, b], [cc, addend]]) if (c !== v && c !== undefined) this.free(c.storage);
       return out;
     }
     const shape = [a.shape[0], a.shape[1], b.shape[2]];

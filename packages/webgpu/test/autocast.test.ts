@@ -201,8 +201,8 @@ describe('memory under autocast on webgpu', () => {
     // vs 6,284,800 B (0.94x), peak 10,881,792 B vs 8,662,784 B (0.80x; 1.21x through widened copies),
     // dispatches 65 vs 81 (143 while widening), then with the graph holding the weights' casts. There the
     // 784-wide input dominated: autocast added its float16 copy (saved for backward, as PyTorch's
-    // graph saves it); now backward reads the float32 input, alive anyway, rounded as matmul loads it
-    // (bench/test/autocast-memory.test.ts: saved 0.52x, backward peak 0.55x).
+    // graph saves it); now both passes read the float32 input, alive anyway, rounded as matmul loads
+    // it (bench/test/autocast-memory.test.ts: saved 0.52x, backward peak 0.55x, the forward's below).
     const r = await compare([16, 256, 256, 256, 10], 2048);
     console.log(`16-256-256-256-10 b2048: held ${r.f32.held} → ${r.f16.held} B, peak ${r.f32.peak} → ${r.f16.peak} B`);
     expect(r.held).toBeLessThan(0.65);

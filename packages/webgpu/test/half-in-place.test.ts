@@ -172,7 +172,20 @@ describe('matmul reads a rounding view (float32 read as half) as its cast, on th
     expect(await bitsOf(got)).toEqual(await bitsOf(want));
   });
 
-  it.each(HALVES)('%s: beside an addend, beside a float32 operand, and past the binding limit as float32 (not as half: plain, transposed, broadcast), it is cast first: the same bits', async (dtype) => {
+  it.each(HALVES)('%s: both operands rounding views (the batch times a frozen weight under autocast): the casts\' product and route', async (dtype) => {
+    for (const c of CASES.filter((k) => ['tiled, K = 33', 'vec4 32x32 tiles', 'split-K', 'odd N (a float32 C narrowed)'].includes(k.name))) {
+      const [a32, b32] = [sample32(c.a, 7, c.fill), sample32(c.b, 8, c.fill)];
+      const [x, y] = c.view(a32, b32);
+      await Promise.all([a32.data(), b32.data()]);
+      const before = backend.stats().dispatches;
+      const got = rounding(x, dtype).matmul(rounding(y, dtype));
+      expect(backend.stats().dispatches - before, c.name).toBe(c.dispatches);
+      const want = ((p, q) => p.matmul(q))(...c.view(a32.to(dtype), b32.to(dtype)));
+      expect(await bitsOf(got), c.name).toEqual(await bitsOf(want));
+    }
+  });
+
+  it.each(HALVES)('%s: beside a half addend it is read in place; beside a float32 operand, and past the binding limit as float32 (not as half: plain, transposed, broadcast), it is cast first: the same bits', async (dtype) => {
     expect(backend.capabilities.matmulRoundsOnRead).toBe(true);
     const view = (t: Tensor): View => t.toView();
     const readBits = async (b: WebGPUBackend, s: Storage, n: number) => Array.from(await b.read(s, 0, n));
@@ -182,7 +195,11 @@ describe('matmul reads a rounding view (float32 read as half) as its cast, on th
     const aRound = { ...view(a32), dtype };
     const aCast = view(a32.to(dtype));
     const n = 40 * 44;
-    expect(await readBits(backend, backend.matmul(aRound, view(b), view(addend)), n)).toEqual(await readBits(backend, backend.matmul(aCast, view(b), view(addend)), n));
+    // Beside a half addend (linear's bias under autocast) it is read in place: one matmul and one add.
+    const before = backend.stats().dispatches;
+    const withAddend = backend.matmul(aRound, view(b), view(addend));
+    expect(backend.stats().dispatches - before).toBe(2);
+    expect(await readBits(backend, withAddend, n)).toEqual(await readBits(backend, backend.matmul(aCast, view(b), view(addend)), n));
     const b32 = b.to('float32');
     expect(await readBits(backend, backend.matmul(aRound, view(b32)), n)).toEqual(await readBits(backend, backend.matmul(aCast, view(b32)), n));
     // A right operand of 1.2 MB as float32 (600 KB as half) under a 1 MiB binding limit (the right
