@@ -289,14 +289,22 @@ export function autocastOp<A extends unknown[], R>(name: AutocastOp, fn: (...arg
     const dtype: DType = policy === 'lowerPrecision' ? state.dtype : policy === 'float32' ? 'float32' : promoted(args, device);
     const castOf = (t: Tensor) => (policy === 'float32' && t.dtype === 'float32' ? t : cachedCast(t, dtype, state));
     // Matmul's two operands: a float32 tensor with no graph (the batch) as a rounding view, no cast.
-    const cast = (
-      MATMUL_OPERANDS.has(name) ? args.map((a, i) => (!eligible(a, device) ? a : i < 2 ? (roundingOperand(a, dtype) ?? castOf(a)) : castOf(a))) : mapTensors(args, device, castOf)
-    ) as A;
+    const rounding: Tensor[] = [];
+    const roundOrCast = (t: Tensor) => {
+      const view = roundingOperand(t, dtype);
+      if (view) rounding.push(view);
+      return view ?? castOf(t);
+    };
+    const cast = (MATMUL_OPERANDS.has(name) ? args.map((a, i) => (!eligible(a, device) ? a : i < 2 ? roundOrCast(a) : castOf(a))) : mapTensors(args, device, castOf)) as A;
     states[device] = { ...state, enabled: false };
     try {
       return fn(...cast);
     } finally {
       states[device] = state;
+      // The op's result never aliases its operands, and a node holds its own reference: releasing
+      // the views now lets the batch go (and the node cast it) when its owner lets go, not at the
+      // end of a scope (or never, outside every scope).
+      for (const view of rounding) view._release();
     }
   };
 }

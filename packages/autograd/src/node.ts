@@ -2,7 +2,7 @@ import { creationStack, isAnomalyEnabled } from './anomaly.js';
 import type { Storage } from '@tsgrad/tensor';
 import { graphReferences, releaseForGraph, retainForGraph, storageReferences, whenOnlyGraphHolds } from './ownership.js';
 import type { PrimitiveAttrs, PrimitiveOp } from './primitives.js';
-import { castAgain, castOfRoundingView, isRoundingView, materializeCast, recomputableSource, viewOfHeldCast } from './recomputed-casts.js';
+import { castAgain, castOfRoundingView, isRoundingView, materializeCast, recomputableSource, roundingSourceShape, viewOfHeldCast } from './recomputed-casts.js';
 import { keptForSum, materializeSum } from './recomputed-sums.js';
 import { READ_BY_RULE } from './saved-tensors.js';
 import { Tensor } from './tensor.js';
@@ -304,7 +304,7 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
       if (this.readsInput[i] && t._version.value !== this.versions[i] && isRoundingView(t)) {
         throw new Error(
           `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
-            `input ${i} of ${this.op} is a float32 tensor outside the graph (shape [${t.shape.join(', ')}]) that autocast reads as ${t.dtype} ` +
+            `input ${i} of ${this.op} is a float32 tensor outside the graph (shape [${roundingSourceShape(t).join(', ')}]) that autocast reads as ${t.dtype} ` +
             `(rounded as matmul loads it) instead of keeping its cast; the tensor is at version ${t._version.value}; expected version ${this.versions[i]} instead. ` +
             `Run backward before modifying the tensor, as without autocast`,
         );

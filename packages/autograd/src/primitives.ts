@@ -139,7 +139,8 @@ function copyOf(x: Tensor): Tensor {
 
 /**
  * The ops that take a rounding view (`roundsOnRead`: a half view of a float32 storage, which
- * matmul's rule reads the float32 batch or a parameter as, recomputed-casts.ts) as it is: matmul,
+ * autocast hands matmul for the float32 batch, and matmul's rule for the batch or a parameter,
+ * recomputed-casts.ts) as it is: matmul,
  * whose kernel rounds it as it loads it, and the views, which only carry it (reshape's copy is a
  * cast: `copyOf`). Every other op gets the cast it stands for (`apply`).
  */

@@ -3,7 +3,7 @@ import { isGradEnabled, noGrad } from './grad-mode.js';
 import { storageReferences } from './ownership.js';
 import { unscoped } from './scope.js';
 import { changeSince, snapshot, type Snapshot } from './snapshot.js';
-import { Tensor } from './tensor.js';
+import { Tensor, type VersionCounter } from './tensor.js';
 
 /**
  * Autocast's casts of float32 leaves (parameters; tensors with no graph, such as the batch or a
@@ -122,7 +122,7 @@ export function materializeCast(kept: Tensor, op: string, index: number): Tensor
  * batch reads the batch in place, with the product's bits, and the cast is never made: in an MLP's
  * backward, the batch's half copy was the largest thing alive at the first layer's weight gradient.
  * Only for matmul, whose rule reads its inputs as matmul operands and through views alone; not while
- * ops are recorded (no graph may hold a rounding view); and only of a contiguous leaf,
+ * ops are recorded (the rule's own graph would hold it); and only of a contiguous leaf,
  * whose element o + i is the cast's element i (any view `kept` takes of the cast is then a view of it).
  * Undefined otherwise: the caller casts.
  */
@@ -184,7 +184,24 @@ export const isRoundingView = (t: Tensor): boolean => t.storage.dtype === 'float
 export function roundingOperand(t: Tensor, dtype: DType): Tensor | undefined {
   if (t.dtype !== 'float32' || !isHalf(dtype) || t.requiresGrad || !t.isLeaf || t.isSparse || !t.isContiguous()) return undefined;
   if (!getBackend(t.device).capabilities.matmulRoundsOnRead) return undefined;
+  ROUNDING_SOURCES.set(t._version, t.shape);
   return new Tensor({ ...t.toView(), dtype }, t._version);
+}
+
+/**
+ * The shape of the float32 tensor a rounding view reads, by the version counter it shares with it
+ * (and with its views: the node holds a batched view of it), for the Error that names it.
+ */
+const ROUNDING_SOURCES = new WeakMap<VersionCounter, readonly number[]>();
+
+/**
+ * @internal The shape of the float32 tensor whose memory the rounding view `t` reads (autocast's
+ * operand), or `t`'s own where it is not known.
+ * @example
+ * roundingSourceShape(node.saved.inputs[0]) // [1024, 784], where the node reads [1, 1024, 784]
+ */
+export function roundingSourceShape(t: Tensor): readonly number[] {
+  return ROUNDING_SOURCES.get(t._version) ?? t.shape;
 }
 
 /**

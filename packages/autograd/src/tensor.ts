@@ -18,6 +18,7 @@ import { fromStorage } from './primitives.js';
 import { readStored, widenHalf } from './stored.js';
 import { forgetStorage, releaseStorage, retainStorage } from './ownership.js';
 import { trackTensor, unscope } from './scope.js';
+import { isRoundingView } from './recomputed-casts.js';
 
 /** A device name: `'cpu'`, or one a backend registered (`'webgpu'`). */
 export type Device = string;
@@ -568,7 +569,9 @@ export class Tensor {
    * randn([2, 3]).t().contiguous().stride() // [2, 1]
    */
   contiguous(): Tensor {
-    return this.isContiguous() ? this : S.clone(this);
+    // A rounding view (autocast's read of a float32 tensor as half, held by a matmul node) is not
+    // half memory: a copy is its cast (and what every read of it goes through).
+    return this.isContiguous() && !isRoundingView(this) ? this : S.clone(this);
   }
   /**
    * A copy with its own storage (tracked by autograd: gradients flow back to the original).
@@ -1272,6 +1275,9 @@ export class Tensor {
           ? `${name}: a leaf Variable that requires grad is being used in an in-place operation (wrap it in noGrad)`
           : `${name}: in-place operations on tensors that are part of the autograd graph are not supported; use the out-of-place op`,
       );
+    }
+    if (isRoundingView(this)) {
+      throw new Error(`${name}: this ${this.dtype} tensor is autocast's read of float32 memory (rounded as a matmul loads it), which cannot be written as ${this.dtype}; write the float32 tensor it reads`);
     }
     // Every in-place op lands here: a write into an expanded view would keep one of many values.
     checkNoInternalOverlap(name, this._view.shape, this._view.strides);

@@ -86,7 +86,7 @@ export interface BackendCapabilities {
   /**
    * Whether `matmul` takes rounding views (`roundsOnRead`: a float16 or bfloat16 view of a float32
    * storage) as operands, with the bits of the product of their casts; absent or false: the caller
-   * casts (autocast's backward, which reads the batch through one instead of holding its cast).
+   * casts (autocast, which reads the batch through one instead of making and holding its cast).
    */
   readonly matmulRoundsOnRead?: boolean;
 }

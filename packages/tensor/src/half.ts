@@ -187,8 +187,8 @@ export function roundThroughHalf(dtype: HalfDType, values: Float32Array, out: Fl
 /**
  * Whether `v` is a rounding view: a float16 or bfloat16 view of a float32 storage, whose elements
  * a kernel reads as the float32 values rounded to the view's dtype, the values of the cast it stands
- * for. Only `matmul` takes one, where `capabilities.matmulRoundsOnRead`: autocast's backward reads the
- * float32 batch that way instead of holding (or making) its half cast.
+ * for. Only `matmul` takes one, where `capabilities.matmulRoundsOnRead`: autocast reads the float32
+ * batch that way, in the forward and in backward, instead of making and holding its half cast.
  * @example
  * roundsOnRead({ ...x32.toView(), dtype: 'bfloat16' }) // true
  * roundsOnRead(x16.toView()) // false: a half storage

@@ -24,7 +24,7 @@ export function widenView(v: View, data: (v: View) => TypedArray, temps: Float32
   const { lo, length } = storageSpan(v.shape, v.strides, v.offset);
   const empty = length === 0;
   const wide = takeArray('float32', length, { zero: false });
-  // A rounding view (autocast's backward reading the float32 batch) rounds as it widens.
+  // A rounding view (autocast reading the float32 batch as half) rounds as it widens.
   if (length > 0 && roundsOnRead(v)) roundThroughHalf(v.dtype, (data(v) as Float32Array).subarray(lo, lo + length), wide);
   else if (length > 0) decodeHalf(v.dtype, (data(v) as Uint16Array).subarray(lo, lo + length), wide);
   temps.push(wide);
