@@ -1,8 +1,8 @@
 import { creationStack, isAnomalyEnabled } from './anomaly.js';
-import type { Storage } from '@tsgrad/tensor';
+import { roundsOnRead, type Storage } from '@tsgrad/tensor';
 import { graphReferences, releaseForGraph, retainForGraph, storageReferences, whenOnlyGraphHolds } from './ownership.js';
 import type { PrimitiveAttrs, PrimitiveOp } from './primitives.js';
-import { castAgain, castOfRoundingView, isRoundingView, materializeCast, recomputableSource, roundingSourceShape, viewOfHeldCast } from './recomputed-casts.js';
+import { castAgain, castOfRoundingView, materializeCast, recomputableSource, roundingSourceShape, viewOfHeldCast } from './recomputed-casts.js';
 import { keptForSum, materializeSum } from './recomputed-sums.js';
 import { READ_BY_RULE } from './saved-tensors.js';
 import { Tensor } from './tensor.js';
@@ -98,7 +98,7 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
       if (!reads.inputs[i]) return;
       // A rounding view (autocast's matmul operand in place of a float32 tensor's cast) is held as
       // it is: the float32 memory, alive anyway, until only the graph holds it (below).
-      if (isRoundingView(t)) {
+      if (roundsOnRead(t)) {
         leaves.push([i, this.kept.length]);
         recomputed.push(i);
         this.kept.push(t);
@@ -214,7 +214,7 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
       for (const i of this.recomputedInputs) {
         const cast = this.narrowed?.get(i);
         const root = this.sumRoots.get(i);
-        const rounding = isRoundingView(saved.inputs[i]);
+        const rounding = roundsOnRead(saved.inputs[i]);
         if (rounding && !cast) continue; // read as it is
         inputs[i] = cast ? (rounding ? new Tensor(cast.toView()) : viewOfHeldCast(inputs[i], cast)) : root ? materializeSum(inputs[i], this.op, i, root) : materializeCast(inputs[i], this.op, i);
         if (inputs[i] !== saved.inputs[i]) fresh.push(inputs[i]);
@@ -257,7 +257,7 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
   narrowCast(input: number, at: number): void {
     if (this.saved === null || this.keptStorages.length === 0) return;
     const t = this.saved.inputs[input];
-    const cast = isRoundingView(t) ? castOfRoundingView(t, this.versions[input]) : castAgain(t);
+    const cast = roundsOnRead(t) ? castOfRoundingView(t, this.versions[input]) : castAgain(t);
     if (cast === null) return;
     retainForGraph(cast.storage);
     cast._release(); // the node's reference holds it
@@ -301,7 +301,7 @@ export class Node<K extends PrimitiveOp = PrimitiveOp> {
     if (!saved) return;
     saved.inputs.forEach((t, i) => {
       // Only a value the rule reads can be stale (PyTorch checks its saved variables only).
-      if (this.readsInput[i] && t._version.value !== this.versions[i] && isRoundingView(t)) {
+      if (this.readsInput[i] && t._version.value !== this.versions[i] && roundsOnRead(t)) {
         throw new Error(
           `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
             `input ${i} of ${this.op} is a float32 tensor outside the graph (shape [${roundingSourceShape(t).join(', ')}]) that autocast reads as ${t.dtype} ` +

@@ -22,7 +22,6 @@ import { attentionForward } from './ops/attention.js';
 import { layerNormForward } from './ops/layer-norm.js';
 import { isGradEnabled } from './grad-mode.js';
 import { Node } from './node.js';
-import { isRoundingView } from './recomputed-casts.js';
 import { Tensor } from './tensor.js';
 
 /**
@@ -146,7 +145,6 @@ function copyOf(x: Tensor): Tensor {
  */
 const TAKES_ROUNDING_VIEWS = new Set<PrimitiveOp>(['matmul', 'reshape', 'permute', 'expand', 'slice']);
 
-
 const FORWARD: { [K in PrimitiveOp]: Forward<K> } = {
   ...(Object.fromEntries(ELEMENTWISE_OPS.map((op) => [op, elementwise(op)])) as { [K in ElementwiseOp]: Forward<K> }),
   where: ([cond, a, b]) => {
@@ -249,7 +247,7 @@ export function apply<K extends PrimitiveOp>(op: K, operands: readonly Tensor[],
   }
   // A rounding view reaching another op (matmul's rule run inside an autocast of another dtype casts
   // its operands) is read as the cast it stands for, never as packed half words.
-  const inputs = !TAKES_ROUNDING_VIEWS.has(op) && operands.some(isRoundingView) ? operands.map((t) => (isRoundingView(t) ? copyOf(t) : t)) : operands;
+  const inputs = !TAKES_ROUNDING_VIEWS.has(op) && operands.some(roundsOnRead) ? operands.map((t) => (roundsOnRead(t) ? copyOf(t) : t)) : operands;
   const out = allocating(op, () => `for inputs of shape ${describeShapes(...inputs.map((t) => t.shape))}`, () => (FORWARD[op] as Forward<K>)(inputs, attrs));
   if (GRADIENTS[op] !== null && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out._setGradFn(new Node(op, inputs, attrs, out));

@@ -129,7 +129,7 @@ export function materializeCast(kept: Tensor, op: string, index: number): Tensor
 function roundingView(kept: Tensor, source: Tensor, dtype: DType, op: string): Tensor | undefined {
   // Backward runs rules under noGrad; were one recorded, its graph would hold a rounding view.
   if (op !== 'matmul' || isGradEnabled() || !getBackend(source.device).capabilities.matmulRoundsOnRead) return undefined;
-  if (source.storage.dtype !== 'float32' || !isContiguous(source.shape, source.stride())) return undefined;
+  if (!isContiguous(source.shape, source.stride())) return undefined;
   const view = kept.toView();
   return new Tensor({ storage: source.storage, dtype, shape: view.shape, strides: view.strides, offset: view.offset + source.storageOffset() });
 }
@@ -158,15 +158,6 @@ export function viewOfHeldCast(kept: Tensor, cast: Tensor): Tensor {
   const view = kept.toView();
   return new Tensor({ storage: cast.storage, dtype: view.dtype, shape: view.shape, strides: view.strides, offset: view.offset });
 }
-
-/**
- * @internal Whether `t` is a rounding view (`roundsOnRead`: half, over float32 memory), which autocast
- * hands matmul in place of a float32 tensor's cast (`roundingOperand`) and matmul's rule reads the
- * float32 leaf as (`roundingView`). Checked on every input of every op (primitives.ts): kept cheap.
- * @example
- * isRoundingView(autocast({ device: 'cpu' }, () => roundingOperand(x, 'bfloat16'))) // true
- */
-export const isRoundingView = (t: Tensor): boolean => t.storage.dtype === 'float32' && isHalf(t.dtype);
 
 /**
  * @internal `t` as autocast hands it to matmul, linear and matmulAdd in place of its cast to the
@@ -214,16 +205,9 @@ export function roundingSourceShape(t: Tensor): readonly number[] {
  */
 export function castOfRoundingView(t: Tensor, version: number): Tensor | null {
   if (t._version.value !== version) return null;
-  return noGrad(() =>
-    unscoped(() => {
-      const v = t.toView();
-      const { lo, length } = storageSpan(v.shape, v.strides, v.offset);
-      const span = new Tensor({ storage: v.storage, dtype: 'float32', shape: [length], strides: [1], offset: length > 0 ? lo : 0 });
-      const cast = span.to(v.dtype);
-      span._release();
-      const view = new Tensor({ storage: cast.storage, dtype: v.dtype, shape: v.shape, strides: v.strides, offset: length > 0 ? v.offset - lo : 0 });
-      cast._release(); // the view holds the memory
-      return view;
-    }),
-  );
+  const v = t.toView();
+  const { lo, length } = storageSpan(v.shape, v.strides, v.offset);
+  const span = { storage: v.storage, dtype: 'float32', shape: [length], strides: [1], offset: length > 0 ? lo : 0 } as const;
+  const storage = getBackend(t.device).cast(span, v.dtype);
+  return unscoped(() => new Tensor({ storage, dtype: v.dtype, shape: v.shape, strides: v.strides, offset: length > 0 ? v.offset - lo : 0 }));
 }

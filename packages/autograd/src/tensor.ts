@@ -1,4 +1,4 @@
-import { broadcastShapes, checkNoInternalOverlap, checkRepresentable, checkOptionKeys, formatShape, getBackend, isContiguous, isFloating, numel, shapesEqual, type DType, type Storage, type TypedArray, type View } from '@tsgrad/tensor';
+import { broadcastShapes, checkNoInternalOverlap, checkRepresentable, checkOptionKeys, formatShape, getBackend, isContiguous, isFloating, numel, roundsOnRead, shapesEqual, type DType, type Storage, type TypedArray, type View } from '@tsgrad/tensor';
 import { backward as runBackward } from './engine.js';
 import { isGradEnabled, noGrad } from './grad-mode.js';
 import { nest, type NestedArray } from './nested.js';
@@ -18,7 +18,6 @@ import { fromStorage } from './primitives.js';
 import { readStored, widenHalf } from './stored.js';
 import { forgetStorage, releaseStorage, retainStorage } from './ownership.js';
 import { trackTensor, unscope } from './scope.js';
-import { isRoundingView } from './recomputed-casts.js';
 
 /** A device name: `'cpu'`, or one a backend registered (`'webgpu'`). */
 export type Device = string;
@@ -571,7 +570,7 @@ export class Tensor {
   contiguous(): Tensor {
     // A rounding view (autocast's read of a float32 tensor as half, held by a matmul node) is not
     // half memory: a copy is its cast (and what every read of it goes through).
-    return this.isContiguous() && !isRoundingView(this) ? this : S.clone(this);
+    return this.isContiguous() && !roundsOnRead(this) ? this : S.clone(this);
   }
   /**
    * A copy with its own storage (tracked by autograd: gradients flow back to the original).
@@ -1276,7 +1275,7 @@ export class Tensor {
           : `${name}: in-place operations on tensors that are part of the autograd graph are not supported; use the out-of-place op`,
       );
     }
-    if (isRoundingView(this)) {
+    if (roundsOnRead(this)) {
       throw new Error(`${name}: this ${this.dtype} tensor is autocast's read of float32 memory (rounded as a matmul loads it), which cannot be written as ${this.dtype}; write the float32 tensor it reads`);
     }
     // Every in-place op lands here: a write into an expanded view would keep one of many values.

@@ -188,11 +188,13 @@ export function roundThroughHalf(dtype: HalfDType, values: Float32Array, out: Fl
  * Whether `v` is a rounding view: a float16 or bfloat16 view of a float32 storage, whose elements
  * a kernel reads as the float32 values rounded to the view's dtype, the values of the cast it stands
  * for. Only `matmul` takes one, where `capabilities.matmulRoundsOnRead`: autocast reads the float32
- * batch that way, in the forward and in backward, instead of making and holding its half cast.
+ * batch that way, in the forward and in backward, instead of making and holding its half cast. Takes
+ * anything with a dtype and a storage (a View; autograd's Tensor, without making a view: it runs on
+ * every input of every op).
  * @example
  * roundsOnRead({ ...x32.toView(), dtype: 'bfloat16' }) // true
  * roundsOnRead(x16.toView()) // false: a half storage
  */
-export function roundsOnRead(v: View): v is View & { readonly dtype: HalfDType } {
-  return isHalf(v.dtype) && v.storage.dtype === 'float32';
+export function roundsOnRead<V extends Pick<View, 'dtype' | 'storage'>>(v: V): v is V & { readonly dtype: HalfDType } {
+  return v.storage.dtype === 'float32' && isHalf(v.dtype);
 }

@@ -453,9 +453,8 @@ export class WebGPUBackend implements Backend {
       const cast = (v: View): View => {
         if (!roundsOnRead(v)) return v;
         const { lo, length } = storageSpan(v.shape, v.strides, v.offset);
-        const out = this.fresh(v.dtype, [Math.max(length, 1)]);
-        if (length > 0) this.half.packInto(v.storage, lo, length, out.storage, v.dtype);
-        return { ...v, storage: out.storage, offset: length > 0 ? v.offset - lo : 0 };
+        const storage = this.cast({ storage: v.storage, dtype: 'float32', shape: [length], strides: [1], offset: length > 0 ? lo : 0 }, v.dtype);
+        return { ...v, storage, offset: length > 0 ? v.offset - lo : 0 };
       };
       const [ca, cb, cc] = [cast(a), cast(b), addend && cast(addend)];
       const out = this.matmul(ca, cb, cc);
