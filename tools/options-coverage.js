@@ -26,6 +26,7 @@ export const NOT_OPTION_BAGS = {
   'webgpu.new WebGPUBackend#owners': 'the device that initWebGPU acquired (initWebGPU is the public door)',
   'webgpu.new WebGPUBackend#limits': "the adapter's limits, read by initWebGPU",
   'tensor.checkRepresentable#opts': "where the value sits and whether it is a fill, set by the creation and fill ops that call it once per value (their own bags are checked)",
+  'tensor.roundsOnRead#v': "a View or a Tensor, whose dtype and storage's dtype it reads (the Backend contract)",
   'autograd.fusedAttention#opts': "the fused kernel's settings, resolved by F.scaledDotProductAttention (the public door); keys checked, but it runs only where a device has fused attention",
 };
 /** Object types that are data wherever they appear: the backend contract's tensors and programs. */
